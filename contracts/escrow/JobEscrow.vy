@@ -1,0 +1,775 @@
+# pragma version ~=0.4.3
+"""
+@title JobEscrow
+@custom:contract-name JobEscrow
+@license GNU Affero General Public License v3.0 only
+@notice Escrow for many ML jobs at once. A client escrows an ERC-20 budget
+        split into milestones; a freelancer submits a deliverable hash per
+        milestone; money moves only as the rules below allow:
+        - the client approves (pays) a milestone, pays part of it, or asks for a revision;
+        - a client silent past the review window lets the milestone be claimed (auto-release);
+        - milestones with nothing submitted by the deadline can be reclaimed by the client;
+        - both parties may agree to cancel with a split;
+        - an optional arbiter (an evaluation oracle or an ERC-792 arbitrator adapter)
+          may release or split any open milestone.
+        A platform fee in basis points, fixed per job when it is created, is taken from
+        each payment to the freelancer and accrues for the treasury.
+@dev Gas design: only keccak256(abi_encode(job)) is stored per job (one slot).
+     Every call passes the job's full current state in calldata; the contract checks it
+     against the stored hash, applies the transition in memory and stores the new hash.
+     The events carry every transition, so the state can be rebuilt off chain (the SDK
+     does, and checks its rebuild against `job_state`). Kleros' arbitrable escrows with
+     appeals use the same hashed-state pattern.
+"""
+
+from ethereum.ercs import IERC20
+from snekmate.auth import ownable
+from snekmate.utils import eip712_domain_separator
+from snekmate.utils import signature_checker
+
+initializes: ownable
+initializes: eip712_domain_separator
+
+exports: (
+    ownable.owner,
+    ownable.transfer_ownership,
+    eip712_domain_separator.eip712Domain,
+)
+
+
+interface IERC20Permit:
+    def permit(owner: address, spender: address, amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32): nonpayable
+
+
+MAX_MILESTONES: constant(uint256) = 16
+BPS: constant(uint256) = 10_000
+MAX_FEE_BPS: constant(uint16) = 1_000
+MAX_REVIEW_PERIOD: constant(uint64) = 365 * 86_400
+
+# Milestone statuses. OPEN: awaiting a (re)submission; SUBMITTED: awaiting review;
+# DISPUTED: frozen until the arbiter resolves it. The rest are terminal.
+OPEN: constant(uint8) = 0
+SUBMITTED: constant(uint8) = 1
+DISPUTED: constant(uint8) = 2
+PAID: constant(uint8) = 3
+REFUNDED: constant(uint8) = 4
+RESOLVED: constant(uint8) = 5
+CANCELLED: constant(uint8) = 6
+
+# Why a payment to the freelancer happened (MilestonePaid.reason).
+PAID_APPROVED: constant(uint8) = 0
+PAID_PARTIAL: constant(uint8) = 1
+PAID_AUTO_RELEASE: constant(uint8) = 2
+
+_APPLY_TYPEHASH: constant(bytes32) = keccak256("Apply(uint256 jobId,address applicant,bytes32 proposal)")
+_SUBMIT_TYPEHASH: constant(bytes32) = keccak256(
+    "Submit(uint256 jobId,uint256 milestone,bytes32 deliverable,bytes32 state)"
+)
+
+
+struct Milestone:
+    amount: uint256  # still held in escrow for this milestone
+    paid: uint256  # already released to the freelancer, fee included
+    status: uint8
+    revisions: uint8  # revision requests so far
+    timestamp: uint64  # SUBMITTED: submission time; OPEN after a revision: request time; DISPUTED: dispute time
+    deliverable: bytes32  # content hash of the latest submission
+
+
+struct Job:
+    client: address
+    freelancer: address  # empty while the job is open for applications
+    token: address
+    arbiter: address  # may release or split milestones; empty for none
+    deadline: uint64
+    review_period: uint64
+    fee_bps: uint16  # snapshot of the platform fee when the job was created
+    spec_hash: bytes32  # content hash of the job specification
+    cancel_proposer: address  # party with a pending cancellation offer, or empty
+    cancel_amount: uint256  # freelancer's gross share in that offer
+    milestones: DynArray[Milestone, MAX_MILESTONES]
+
+
+event JobCreated:
+    job_id: indexed(uint256)
+    client: indexed(address)
+    freelancer: indexed(address)
+    token: address
+    arbiter: address
+    deadline: uint64
+    review_period: uint64
+    fee_bps: uint16
+    spec_hash: bytes32
+    amounts: DynArray[uint256, MAX_MILESTONES]
+
+
+event Applied:
+    job_id: indexed(uint256)
+    applicant: indexed(address)
+    proposal: bytes32
+
+
+event FreelancerAssigned:
+    job_id: indexed(uint256)
+    freelancer: indexed(address)
+
+
+event MilestoneSubmitted:
+    job_id: indexed(uint256)
+    milestone: indexed(uint256)
+    deliverable: bytes32
+    timestamp: uint64
+
+
+event RevisionRequested:
+    job_id: indexed(uint256)
+    milestone: indexed(uint256)
+    feedback: bytes32
+    timestamp: uint64
+
+
+event MilestonePaid:
+    job_id: indexed(uint256)
+    milestone: indexed(uint256)
+    gross: uint256
+    fee: uint256
+    reason: uint8
+
+
+event MilestoneRefunded:
+    job_id: indexed(uint256)
+    milestone: indexed(uint256)
+    amount: uint256
+
+
+event CancelProposed:
+    job_id: indexed(uint256)
+    proposer: indexed(address)
+    freelancer_amount: uint256
+
+
+event JobCancelled:
+    job_id: indexed(uint256)
+    freelancer_gross: uint256
+    fee: uint256
+    client_amount: uint256
+
+
+event DisputeRaised:
+    job_id: indexed(uint256)
+    milestone: indexed(uint256)
+    by: indexed(address)
+    timestamp: uint64
+
+
+event MilestoneResolved:
+    job_id: indexed(uint256)
+    milestone: indexed(uint256)
+    freelancer_gross: uint256
+    fee: uint256
+    client_amount: uint256
+
+
+event FeeChanged:
+    fee_bps: uint16
+
+
+event TreasuryChanged:
+    treasury: indexed(address)
+
+
+event FeesWithdrawn:
+    token: indexed(address)
+    treasury: indexed(address)
+    amount: uint256
+
+
+# @dev keccak256(abi_encode(job)) of each job's current state; zero for unknown ids.
+job_state: public(HashMap[uint256, bytes32])
+# @dev Number of jobs created; job ids run from 1 to job_count.
+job_count: public(uint256)
+# @dev Applicants of open jobs who may be assigned: job id -> account -> applied.
+applied: public(HashMap[uint256, HashMap[address, bool]])
+# @dev Platform fee in basis points for new jobs; at most MAX_FEE_BPS.
+fee_bps: public(uint16)
+# @dev Account that receives the platform fees.
+treasury: public(address)
+# @dev Fees taken but not yet sent to the treasury, per token.
+fees_owed: public(HashMap[address, uint256])
+
+
+@deploy
+def __init__(treasury_: address, fee_bps_: uint16):
+    """
+    @notice Deploys the escrow; the deployer becomes owner.
+    @param treasury_ Account that receives platform fees.
+    @param fee_bps_ Initial platform fee in basis points (at most 1,000 = 10 %).
+    """
+    assert treasury_ != empty(address), "escrow: zero treasury"
+    assert fee_bps_ <= MAX_FEE_BPS, "escrow: fee above cap"
+    ownable.__init__()
+    eip712_domain_separator.__init__("proofwork JobEscrow", "1")
+    self.treasury = treasury_
+    self.fee_bps = fee_bps_
+
+
+@external
+@nonreentrant
+def create_job(
+    token: address,
+    freelancer: address,
+    amounts: DynArray[uint256, MAX_MILESTONES],
+    deadline: uint64,
+    review_period: uint64,
+    spec_hash: bytes32,
+    arbiter: address,
+) -> uint256:
+    """
+    @notice Creates a job and pulls its whole budget from the caller (the client),
+            who must have approved this contract for the sum of `amounts`.
+    @param token ERC-20 the budget is paid in (fee-on-transfer tokens are refused).
+    @param freelancer The freelancer, or empty for a job open to applications.
+    @param amounts Budget of each milestone, in token units (1 to 16 milestones).
+    @param deadline Delivery deadline (unix time).
+    @param review_period Seconds the client has to review a submission before it can be claimed.
+    @param spec_hash Content hash of the job specification.
+    @param arbiter Account or contract that may release or split milestones; empty for none.
+    @return The new job id.
+    """
+    return self._create(msg.sender, token, freelancer, amounts, deadline, review_period, spec_hash, arbiter)
+
+
+@external
+@nonreentrant
+def create_job_with_permit(
+    token: address,
+    freelancer: address,
+    amounts: DynArray[uint256, MAX_MILESTONES],
+    deadline: uint64,
+    review_period: uint64,
+    spec_hash: bytes32,
+    arbiter: address,
+    permit_deadline: uint256,
+    v: uint8,
+    r: bytes32,
+    s: bytes32,
+) -> uint256:
+    """
+    @notice Same as `create_job`, authorising the transfer with an EIP-2612 permit
+            signature instead of a prior approval: funding in one transaction.
+    @dev A permit already used by a front-runner is ignored if the allowance is in place.
+    @param permit_deadline The permit's deadline.
+    @param v Permit signature recovery id.
+    @param r Permit signature r.
+    @param s Permit signature s.
+    @return The new job id.
+    """
+    total: uint256 = 0
+    for amount: uint256 in amounts:
+        total += amount
+    # A failed permit is not fatal: a front-runner may have used it already, and
+    # the transferFrom below fails anyway if no allowance is in place.
+    permit_ok: bool = raw_call(
+        token,
+        abi_encode(
+            msg.sender, self, total, permit_deadline, v, r, s, method_id=method_id("permit(address,address,uint256,uint256,uint8,bytes32,bytes32)")
+        ),
+        revert_on_failure=False,
+    )
+    return self._create(msg.sender, token, freelancer, amounts, deadline, review_period, spec_hash, arbiter)
+
+
+@external
+@nonreentrant
+def apply(job_id: uint256, job: Job, proposal: bytes32):
+    """
+    @notice Applies to an open job; the client may then assign the applicant.
+    @param job_id The job.
+    @param job The job's current state.
+    @param proposal Content hash of the applicant's proposal.
+    """
+    self._apply(job_id, job, msg.sender, proposal)
+
+
+@external
+@nonreentrant
+def apply_with_sig(job_id: uint256, job: Job, applicant: address, proposal: bytes32, signature: Bytes[65]):
+    """
+    @notice Relays an application signed off chain (EIP-712 `Apply`), so the
+            applicant needs no gas money.
+    @param job_id The job.
+    @param job The job's current state.
+    @param applicant The account that signed.
+    @param proposal Content hash of the applicant's proposal.
+    @param signature The applicant's EIP-712 signature (or ERC-1271 for contract wallets).
+    """
+    digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
+        keccak256(abi_encode(_APPLY_TYPEHASH, job_id, applicant, proposal))
+    )
+    assert signature_checker._is_valid_signature_now(applicant, digest, signature), "escrow: bad signature"
+    self._apply(job_id, job, applicant, proposal)
+
+
+@external
+@nonreentrant
+def assign(job_id: uint256, job: Job, freelancer: address):
+    """
+    @notice The client picks one of the applicants of an open job.
+    @param job_id The job.
+    @param job The job's current state.
+    @param freelancer An account that applied.
+    """
+    self._check(job_id, job)
+    j: Job = job
+    assert msg.sender == j.client, "escrow: caller is not the client"
+    assert j.freelancer == empty(address), "escrow: freelancer already assigned"
+    assert self.applied[job_id][freelancer], "escrow: account did not apply"
+    j.freelancer = freelancer
+    self._store(job_id, j)
+    log FreelancerAssigned(job_id=job_id, freelancer=freelancer)
+
+
+@external
+@nonreentrant
+def submit(job_id: uint256, job: Job, milestone: uint256, deliverable: bytes32):
+    """
+    @notice The freelancer submits a deliverable for a milestone; its hash and the
+            block time are recorded as proof of authorship, and the review window starts.
+    @param job_id The job.
+    @param job The job's current state.
+    @param milestone Milestone index (from 0).
+    @param deliverable Content hash of the deliverable.
+    """
+    self._check(job_id, job)
+    assert msg.sender == job.freelancer, "escrow: caller is not the freelancer"
+    self._submit(job_id, job, milestone, deliverable)
+
+
+@external
+@nonreentrant
+def submit_with_sig(job_id: uint256, job: Job, milestone: uint256, deliverable: bytes32, signature: Bytes[65]):
+    """
+    @notice Relays a submission signed off chain (EIP-712 `Submit`) by the freelancer,
+            so the freelancer needs no gas money.
+    @dev The signature covers the job's current state hash, so it can be used once only.
+    @param job_id The job.
+    @param job The job's current state.
+    @param milestone Milestone index.
+    @param deliverable Content hash of the deliverable.
+    @param signature The freelancer's EIP-712 signature (or ERC-1271 for contract wallets).
+    """
+    state: bytes32 = self._check(job_id, job)
+    digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
+        keccak256(abi_encode(_SUBMIT_TYPEHASH, job_id, milestone, deliverable, state))
+    )
+    assert job.freelancer != empty(address), "escrow: no freelancer assigned"
+    assert signature_checker._is_valid_signature_now(job.freelancer, digest, signature), "escrow: bad signature"
+    self._submit(job_id, job, milestone, deliverable)
+
+
+@external
+@nonreentrant
+def approve(job_id: uint256, job: Job, milestone: uint256):
+    """
+    @notice The client accepts a milestone and pays what is left of it to the freelancer.
+    @param job_id The job.
+    @param job The job's current state.
+    @param milestone Milestone index.
+    """
+    self._check(job_id, job)
+    assert msg.sender == job.client, "escrow: caller is not the client"
+    assert milestone < len(job.milestones), "escrow: no such milestone"
+    status: uint8 = job.milestones[milestone].status
+    assert status == OPEN or status == SUBMITTED, "escrow: milestone not payable"
+    assert job.freelancer != empty(address), "escrow: no freelancer assigned"
+    self._pay(job_id, job, milestone, job.milestones[milestone].amount, PAID_APPROVED)
+
+
+@external
+@nonreentrant
+def pay_partial(job_id: uint256, job: Job, milestone: uint256, amount: uint256):
+    """
+    @notice The client pays part of a milestone now; the rest stays in escrow.
+    @param job_id The job.
+    @param job The job's current state.
+    @param milestone Milestone index.
+    @param amount Gross amount to release, less than what is left of the milestone.
+    """
+    self._check(job_id, job)
+    assert msg.sender == job.client, "escrow: caller is not the client"
+    assert milestone < len(job.milestones), "escrow: no such milestone"
+    status: uint8 = job.milestones[milestone].status
+    assert status == OPEN or status == SUBMITTED, "escrow: milestone not payable"
+    assert job.freelancer != empty(address), "escrow: no freelancer assigned"
+    assert amount > 0, "escrow: zero amount"
+    assert amount < job.milestones[milestone].amount, "escrow: use approve to pay it all"
+    self._pay(job_id, job, milestone, amount, PAID_PARTIAL)
+
+
+@external
+@nonreentrant
+def request_revision(job_id: uint256, job: Job, milestone: uint256, feedback: bytes32):
+    """
+    @notice Within the review window, the client sends a submission back. The
+            freelancer then has until the later of the deadline and one review
+            period from now to resubmit.
+    @param job_id The job.
+    @param job The job's current state.
+    @param milestone Milestone index.
+    @param feedback Content hash of the client's feedback.
+    """
+    self._check(job_id, job)
+    j: Job = job
+    assert msg.sender == j.client, "escrow: caller is not the client"
+    assert milestone < len(j.milestones), "escrow: no such milestone"
+    assert j.milestones[milestone].status == SUBMITTED, "escrow: milestone not submitted"
+    assert (
+        block.timestamp <= convert(j.milestones[milestone].timestamp + j.review_period, uint256)
+    ), "escrow: review window over"
+    assert j.milestones[milestone].revisions < max_value(uint8), "escrow: too many revisions"
+    j.milestones[milestone].status = OPEN
+    j.milestones[milestone].revisions += 1
+    j.milestones[milestone].timestamp = convert(block.timestamp, uint64)
+    self._store(job_id, j)
+    log RevisionRequested(
+        job_id=job_id, milestone=milestone, feedback=feedback, timestamp=convert(block.timestamp, uint64)
+    )
+
+
+@external
+@nonreentrant
+def claim(job_id: uint256, job: Job, milestone: uint256):
+    """
+    @notice After the review window of a submission has passed with no answer from
+            the client, releases the milestone to the freelancer. Anyone may trigger
+            it (a keeper, say); the money only ever goes to the freelancer.
+    @param job_id The job.
+    @param job The job's current state.
+    @param milestone Milestone index.
+    """
+    self._check(job_id, job)
+    assert milestone < len(job.milestones), "escrow: no such milestone"
+    assert job.milestones[milestone].status == SUBMITTED, "escrow: milestone not submitted"
+    assert (
+        block.timestamp > convert(job.milestones[milestone].timestamp + job.review_period, uint256)
+    ), "escrow: review window still open"
+    self._pay(job_id, job, milestone, job.milestones[milestone].amount, PAID_AUTO_RELEASE)
+
+
+@external
+@nonreentrant
+def reclaim(job_id: uint256, job: Job) -> uint256:
+    """
+    @notice Refunds the client every milestone with nothing submitted by its due
+            time: the deadline, or one review period after a revision request if later.
+            On a job nobody was assigned to, the client may reclaim everything at once.
+    @param job_id The job.
+    @param job The job's current state.
+    @return The amount refunded.
+    """
+    self._check(job_id, job)
+    j: Job = job
+    assert msg.sender == j.client, "escrow: caller is not the client"
+    refund: uint256 = 0
+    unassigned: bool = j.freelancer == empty(address)
+    for i: uint256 in range(MAX_MILESTONES):
+        if i >= len(j.milestones):
+            break
+        m: Milestone = j.milestones[i]
+        if m.status != OPEN:
+            continue
+        due: uint64 = j.deadline
+        if m.revisions > 0:
+            due = max(due, m.timestamp + j.review_period)
+        if unassigned or convert(block.timestamp, uint64) > due:
+            refund += m.amount
+            log MilestoneRefunded(job_id=job_id, milestone=i, amount=m.amount)
+            j.milestones[i].amount = 0
+            j.milestones[i].status = REFUNDED
+    assert refund > 0, "escrow: nothing to reclaim yet"
+    j.cancel_proposer = empty(address)
+    j.cancel_amount = 0
+    self._store(job_id, j)
+    self._send(j.token, j.client, refund)
+    return refund
+
+
+@external
+@nonreentrant
+def cancel(job_id: uint256, job: Job, freelancer_amount: uint256):
+    """
+    @notice Mutual cancellation. The first party to call records an offer: the
+            freelancer gets `freelancer_amount` (gross) of all that is still in
+            escrow, the client the rest. The other party calling with the same
+            amount accepts it and the split is paid. Calling again replaces one's own offer.
+    @param job_id The job.
+    @param job The job's current state.
+    @param freelancer_amount Gross share of the freelancer.
+    """
+    self._check(job_id, job)
+    j: Job = job
+    assert msg.sender == j.client or msg.sender == j.freelancer, "escrow: caller is not a party"
+    assert j.freelancer != empty(address), "escrow: no freelancer assigned; use reclaim"
+    held: uint256 = 0
+    for m: Milestone in j.milestones:
+        held += m.amount
+    assert held > 0, "escrow: nothing left in escrow"
+    assert freelancer_amount <= held, "escrow: split exceeds escrow"
+    if (
+        j.cancel_proposer == empty(address)
+        or j.cancel_proposer == msg.sender
+        or j.cancel_amount != freelancer_amount
+    ):
+        j.cancel_proposer = msg.sender
+        j.cancel_amount = freelancer_amount
+        self._store(job_id, j)
+        log CancelProposed(job_id=job_id, proposer=msg.sender, freelancer_amount=freelancer_amount)
+        return
+    for i: uint256 in range(MAX_MILESTONES):
+        if i >= len(j.milestones):
+            break
+        if j.milestones[i].amount > 0:
+            j.milestones[i].amount = 0
+            j.milestones[i].status = CANCELLED
+    j.cancel_proposer = empty(address)
+    j.cancel_amount = 0
+    fee: uint256 = freelancer_amount * convert(j.fee_bps, uint256) // BPS
+    self.fees_owed[j.token] += fee
+    self._store(job_id, j)
+    log JobCancelled(job_id=job_id, freelancer_gross=freelancer_amount, fee=fee, client_amount=held - freelancer_amount)
+    self._send(j.token, j.freelancer, freelancer_amount - fee)
+    self._send(j.token, j.client, held - freelancer_amount)
+
+
+@external
+@nonreentrant
+def raise_dispute(job_id: uint256, job: Job, milestone: uint256):
+    """
+    @notice Either party freezes an unsettled milestone for the job's arbiter; its
+            timeouts stop until the arbiter resolves it.
+    @param job_id The job.
+    @param job The job's current state.
+    @param milestone Milestone index.
+    """
+    self._check(job_id, job)
+    j: Job = job
+    assert msg.sender == j.client or msg.sender == j.freelancer, "escrow: caller is not a party"
+    assert j.arbiter != empty(address), "escrow: job has no arbiter"
+    assert j.freelancer != empty(address), "escrow: no freelancer assigned"
+    assert milestone < len(j.milestones), "escrow: no such milestone"
+    status: uint8 = j.milestones[milestone].status
+    assert status == OPEN or status == SUBMITTED, "escrow: milestone not disputable"
+    j.milestones[milestone].status = DISPUTED
+    j.milestones[milestone].timestamp = convert(block.timestamp, uint64)
+    self._store(job_id, j)
+    log DisputeRaised(job_id=job_id, milestone=milestone, by=msg.sender, timestamp=convert(block.timestamp, uint64))
+
+
+@external
+@nonreentrant
+def resolve(job_id: uint256, job: Job, milestone: uint256, freelancer_amount: uint256):
+    """
+    @notice The job's arbiter settles an unsettled milestone: `freelancer_amount`
+            (gross) to the freelancer, the rest back to the client. This is the hook
+            for an evaluation oracle (release on a passing score) and for an ERC-792
+            arbitrator adapter (split on a ruling).
+    @param job_id The job.
+    @param job The job's current state.
+    @param milestone Milestone index.
+    @param freelancer_amount Gross share of the freelancer, at most what is left of the milestone.
+    """
+    self._check(job_id, job)
+    j: Job = job
+    assert j.arbiter != empty(address) and msg.sender == j.arbiter, "escrow: caller is not the arbiter"
+    assert j.freelancer != empty(address), "escrow: no freelancer assigned"
+    assert milestone < len(j.milestones), "escrow: no such milestone"
+    m: Milestone = j.milestones[milestone]
+    assert m.status == OPEN or m.status == SUBMITTED or m.status == DISPUTED, "escrow: milestone settled"
+    assert freelancer_amount <= m.amount, "escrow: split exceeds milestone"
+    fee: uint256 = freelancer_amount * convert(j.fee_bps, uint256) // BPS
+    j.milestones[milestone].paid += freelancer_amount
+    j.milestones[milestone].amount = 0
+    j.milestones[milestone].status = RESOLVED
+    self.fees_owed[j.token] += fee
+    self._store(job_id, j)
+    log MilestoneResolved(
+        job_id=job_id,
+        milestone=milestone,
+        freelancer_gross=freelancer_amount,
+        fee=fee,
+        client_amount=m.amount - freelancer_amount,
+    )
+    self._send(j.token, j.freelancer, freelancer_amount - fee)
+    self._send(j.token, j.client, m.amount - freelancer_amount)
+
+
+@external
+def set_fee(fee_bps_: uint16):
+    """
+    @notice Owner sets the platform fee for jobs created from now on.
+    @param fee_bps_ Fee in basis points, at most 1,000 (10 %).
+    """
+    ownable._check_owner()
+    assert fee_bps_ <= MAX_FEE_BPS, "escrow: fee above cap"
+    self.fee_bps = fee_bps_
+    log FeeChanged(fee_bps=fee_bps_)
+
+
+@external
+def set_treasury(treasury_: address):
+    """
+    @notice Owner sets the account that receives platform fees.
+    @param treasury_ The new treasury.
+    """
+    ownable._check_owner()
+    assert treasury_ != empty(address), "escrow: zero treasury"
+    self.treasury = treasury_
+    log TreasuryChanged(treasury=treasury_)
+
+
+@external
+@nonreentrant
+def withdraw_fees(token: address) -> uint256:
+    """
+    @notice Sends the fees accrued in `token` to the treasury. Anyone may call.
+    @param token The token.
+    @return The amount sent.
+    """
+    amount: uint256 = self.fees_owed[token]
+    assert amount > 0, "escrow: no fees"
+    self.fees_owed[token] = 0
+    log FeesWithdrawn(token=token, treasury=self.treasury, amount=amount)
+    self._send(token, self.treasury, amount)
+    return amount
+
+
+@external
+@pure
+def hash_job(job: Job) -> bytes32:
+    """
+    @notice The hash stored for a job state, for off-chain checks.
+    @param job A job state.
+    @return keccak256(abi_encode(job)).
+    """
+    return keccak256(abi_encode(job))
+
+
+@internal
+def _create(
+    client: address,
+    token: address,
+    freelancer: address,
+    amounts: DynArray[uint256, MAX_MILESTONES],
+    deadline: uint64,
+    review_period: uint64,
+    spec_hash: bytes32,
+    arbiter: address,
+) -> uint256:
+    assert token.is_contract, "escrow: token is not a contract"
+    assert len(amounts) > 0, "escrow: no milestones"
+    assert freelancer != client, "escrow: client cannot be the freelancer"
+    assert arbiter != client and (arbiter != freelancer or arbiter == empty(address)), "escrow: arbiter is a party"
+    assert convert(deadline, uint256) > block.timestamp, "escrow: deadline in the past"
+    assert review_period > 0 and review_period <= MAX_REVIEW_PERIOD, "escrow: bad review period"
+    job: Job = Job(
+        client=client,
+        freelancer=freelancer,
+        token=token,
+        arbiter=arbiter,
+        deadline=deadline,
+        review_period=review_period,
+        fee_bps=self.fee_bps,
+        spec_hash=spec_hash,
+        cancel_proposer=empty(address),
+        cancel_amount=0,
+        milestones=[],
+    )
+    total: uint256 = 0
+    for amount: uint256 in amounts:
+        assert amount > 0, "escrow: zero milestone"
+        total += amount
+        job.milestones.append(
+            Milestone(amount=amount, paid=0, status=OPEN, revisions=0, timestamp=0, deliverable=empty(bytes32))
+        )
+    job_id: uint256 = self.job_count + 1
+    self.job_count = job_id
+    self._store(job_id, job)
+    log JobCreated(
+        job_id=job_id,
+        client=client,
+        freelancer=freelancer,
+        token=token,
+        arbiter=arbiter,
+        deadline=deadline,
+        review_period=review_period,
+        fee_bps=job.fee_bps,
+        spec_hash=spec_hash,
+        amounts=amounts,
+    )
+    before: uint256 = staticcall IERC20(token).balanceOf(self)
+    assert extcall IERC20(token).transferFrom(client, self, total, default_return_value=True), "escrow: transfer failed"
+    assert staticcall IERC20(token).balanceOf(self) - before == total, "escrow: token delivered less than sent"
+    return job_id
+
+
+@internal
+def _apply(job_id: uint256, job: Job, applicant: address, proposal: bytes32):
+    self._check(job_id, job)
+    assert job.freelancer == empty(address), "escrow: job is not open"
+    assert applicant != job.client, "escrow: client cannot apply"
+    assert applicant != job.arbiter, "escrow: arbiter cannot apply"
+    self.applied[job_id][applicant] = True
+    log Applied(job_id=job_id, applicant=applicant, proposal=proposal)
+
+
+@internal
+def _submit(job_id: uint256, job: Job, milestone: uint256, deliverable: bytes32):
+    assert milestone < len(job.milestones), "escrow: no such milestone"
+    assert deliverable != empty(bytes32), "escrow: empty deliverable"
+    m: Milestone = job.milestones[milestone]
+    assert m.status == OPEN, "escrow: milestone not awaiting delivery"
+    due: uint64 = job.deadline
+    if m.revisions > 0:
+        due = max(due, m.timestamp + job.review_period)
+    assert convert(block.timestamp, uint64) <= due, "escrow: delivery deadline passed"
+    job.milestones[milestone].status = SUBMITTED
+    job.milestones[milestone].timestamp = convert(block.timestamp, uint64)
+    job.milestones[milestone].deliverable = deliverable
+    self._store(job_id, job)
+    log MilestoneSubmitted(
+        job_id=job_id, milestone=milestone, deliverable=deliverable, timestamp=convert(block.timestamp, uint64)
+    )
+
+
+@internal
+def _pay(job_id: uint256, job: Job, milestone: uint256, gross: uint256, reason: uint8):
+    fee: uint256 = gross * convert(job.fee_bps, uint256) // BPS
+    job.milestones[milestone].amount -= gross
+    job.milestones[milestone].paid += gross
+    if job.milestones[milestone].amount == 0:
+        job.milestones[milestone].status = PAID
+    if fee > 0:
+        self.fees_owed[job.token] += fee
+    self._store(job_id, job)
+    log MilestonePaid(job_id=job_id, milestone=milestone, gross=gross, fee=fee, reason=reason)
+    self._send(job.token, job.freelancer, gross - fee)
+
+
+@internal
+@view
+def _check(job_id: uint256, job: Job) -> bytes32:
+    stored: bytes32 = self.job_state[job_id]
+    assert stored != empty(bytes32), "escrow: unknown job"
+    assert keccak256(abi_encode(job)) == stored, "escrow: stale job state"
+    return stored
+
+
+@internal
+def _store(job_id: uint256, job: Job):
+    self.job_state[job_id] = keccak256(abi_encode(job))
+
+
+@internal
+def _send(token: address, to: address, amount: uint256):
+    if amount > 0:
+        assert extcall IERC20(token).transfer(to, amount, default_return_value=True), "escrow: transfer failed"

@@ -1,0 +1,305 @@
+"""The one door to an EVM chain: the embedded py-evm chain or any JSON-RPC node.
+
+Everything above this layer deals in addresses (checksummed strings), raw private
+keys, bytes and receipts; only this package imports web3.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+from eth_account import Account
+from web3 import Web3
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3Exception,
+    Web3RPCError,
+)
+
+from proofwork.domain.errors import ChainUnavailable, InvalidInput, NotAllowed, TransactionRejected
+
+# Anvil's well-known development mnemonic ("test test ... junk"): its first ten keys are the
+# dev accounts on a local anvil node, like dev0..dev9 on the embedded chain.
+ANVIL_CHAIN_ID = 31337
+ANVIL_DEV_KEYS = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    status: int
+    contract_address: str | None
+    logs: list[Any]
+
+
+@contextmanager
+def translate_errors(url: str | None) -> Iterator[None]:
+    """Turns transport failures into one-line ChainUnavailable errors."""
+    try:
+        yield
+    except requests.exceptions.ConnectionError as exc:
+        raise ChainUnavailable(f"cannot reach the node at {url}: connection refused or host down") from exc
+    except requests.exceptions.Timeout as exc:
+        raise ChainUnavailable(f"the node at {url} did not answer in time") from exc
+    except requests.exceptions.RequestException as exc:
+        raise ChainUnavailable(f"the node at {url} failed: {exc.__class__.__name__}") from exc
+
+
+def revert_reason(exc: Exception) -> str:
+    """The revert reason of a failed call or estimate, as one line."""
+    if isinstance(exc, ContractLogicError | ContractCustomError):
+        message = getattr(exc, "message", None) or (str(exc.args[0]) if exc.args else str(exc))
+    else:
+        message = str(exc)
+    message = message.replace("execution reverted: ", "").replace("execution reverted", "").strip()
+    return message.splitlines()[0] if message else "reverted without a reason"
+
+
+class Chain:
+    """A connected chain plus what proofwork needs to drive it."""
+
+    def __init__(
+        self,
+        web3: Web3,
+        *,
+        description: str,
+        url: str | None,
+        dev_keys: list[bytes],
+        on_close: Callable[[], None] | None = None,
+        advance: Callable[[int], int] | None = None,
+        next_timestamp: Callable[[], int] | None = None,
+    ) -> None:
+        self.web3 = web3
+        self.description = description
+        self.url = url
+        self.dev_keys = dev_keys
+        self._on_close = on_close
+        self._advance = advance
+        self._next_timestamp = next_timestamp
+        with translate_errors(url):
+            self.chain_id: int = web3.eth.chain_id
+
+    # --- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, data_dir: Path, rpc_url: str | None = None, *, lock_timeout: float = 30.0) -> Chain:
+        """The chain at `rpc_url`, or the embedded chain persisted under `data_dir/chain`."""
+        if rpc_url:
+            return cls.connect(rpc_url)
+        from proofwork.chain.embedded import EmbeddedChain
+
+        embedded = EmbeddedChain.open(data_dir / "chain", lock_timeout=lock_timeout)
+        try:
+            return cls(
+                embedded.web3,
+                description=f"embedded chain in {data_dir / 'chain'}",
+                url=None,
+                dev_keys=list(embedded.dev_private_keys),
+                on_close=embedded.close,
+                advance=embedded.advance_time,
+                next_timestamp=embedded.now,
+            )
+        except BaseException:
+            embedded.close()
+            raise
+
+    @classmethod
+    def connect(cls, url: str, timeout: float = 10.0) -> Chain:
+        if not url.startswith(("http://", "https://")):
+            raise InvalidInput(f"unsupported RPC URL {url!r}: expected http:// or https://")
+        web3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        with translate_errors(url):
+            chain_id = web3.eth.chain_id
+            try:
+                client = str(web3.client_version).lower()
+            except (Web3Exception, ValueError):
+                client = ""
+        local = chain_id == ANVIL_CHAIN_ID and "anvil" in client
+        keys = [bytes.fromhex(k[2:]) for k in ANVIL_DEV_KEYS] if local else []
+        chain = cls(web3, description=f"node at {url}", url=url, dev_keys=keys)
+        if local:
+            chain._advance = chain._advance_rpc
+        return chain
+
+    def close(self) -> None:
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
+
+    def __enter__(self) -> Chain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- facts ---------------------------------------------------------------------------------
+
+    @property
+    def is_local(self) -> bool:
+        """A development chain whose clock may be moved and whose dev accounts are known."""
+        return self._advance is not None
+
+    def now(self) -> int:
+        """Timestamp of the latest block: what the contracts compare deadlines against."""
+        with translate_errors(self.url):
+            return int(self.web3.eth.get_block("latest")["timestamp"])
+
+    def next_timestamp(self) -> int:
+        """A lower bound on the timestamp of the next block: what a transaction sent now sees."""
+        if self._next_timestamp is not None:
+            return self._next_timestamp()
+        # Anvil may give consecutive blocks the same second, and its clock may run ahead of ours.
+        return max(self.now(), int(time.time()))
+
+    def block_number(self) -> int:
+        with translate_errors(self.url):
+            return int(self.web3.eth.block_number)
+
+    def eth_balance(self, address: str) -> int:
+        with translate_errors(self.url):
+            return int(self.web3.eth.get_balance(Web3.to_checksum_address(address)))
+
+    def has_code(self, address: str) -> bool:
+        with translate_errors(self.url):
+            return len(self.web3.eth.get_code(Web3.to_checksum_address(address))) > 0
+
+    def advance_time(self, seconds: int) -> int:
+        """Moves a local chain's clock forward and mines a block; returns the new time."""
+        if self._advance is None:
+            raise NotAllowed("the clock can only be moved on a local development chain")
+        with translate_errors(self.url):
+            return self._advance(seconds)
+
+    def _advance_rpc(self, seconds: int) -> int:
+        self.web3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        self.web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        return self.now()
+
+    # --- contracts -----------------------------------------------------------------------------
+
+    def contract(self, abi: list[dict[str, Any]], address: str | None = None) -> Any:
+        if address is None:
+            return self.web3.eth.contract(abi=abi)
+        return self.web3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
+
+    def call(self, fn: Any) -> Any:
+        """Runs a contract view call, mapping reverts and transport errors to one-line errors."""
+        with translate_errors(self.url):
+            try:
+                return fn.call()
+            except (ContractLogicError, ContractCustomError) as exc:
+                raise TransactionRejected(f"call reverted: {revert_reason(exc)}") from exc
+
+    def transact(self, key: bytes, fn: Any, *, value: int = 0) -> Receipt:
+        """Signs a contract call locally with `key`, sends it, and waits for the receipt."""
+        return self._send(key, lambda base: fn.build_transaction({**base, "value": value}))
+
+    def send_eth(self, key: bytes, to: str, value: int) -> Receipt:
+        def build(base: dict[str, Any]) -> dict[str, Any]:
+            tx = {**base, "to": Web3.to_checksum_address(to), "value": value}
+            tx["gas"] = self.web3.eth.estimate_gas(tx)  # type: ignore[arg-type]
+            return {**tx, **self._fees()}
+
+        return self._send(key, build)
+
+    def deploy(self, key: bytes, abi: list[dict[str, Any]], bytecode: bytes, *args: Any) -> Receipt:
+        factory = self.web3.eth.contract(abi=abi, bytecode=bytecode)
+        return self._send(key, lambda base: factory.constructor(*args).build_transaction(base))
+
+    def _send(self, key: bytes, build: Callable[[dict[str, Any]], dict[str, Any]]) -> Receipt:
+        """Builds (estimating gas, so a call that would revert is refused with its reason and
+        nothing is sent), signs locally, sends, and waits for the receipt."""
+        sender = Account.from_key(key).address
+        with translate_errors(self.url):
+            try:
+                tx = build({"from": sender, "chainId": self.chain_id})
+            except (ContractLogicError, ContractCustomError) as exc:
+                raise TransactionRejected(f"transaction refused, nothing sent: {revert_reason(exc)}") from exc
+            except Web3RPCError as exc:
+                raise TransactionRejected(f"transaction refused, nothing sent: {_rpc_message(exc)}") from exc
+            tx["nonce"] = self.web3.eth.get_transaction_count(sender, "pending")
+            # Estimates are exact on these chains, but storage refunds and warm slots can shift.
+            tx["gas"] = int(tx["gas"] * 1.2) + 10_000
+            signed = Account.sign_transaction(tx, key)
+            try:
+                tx_hash = self.web3.eth.send_raw_transaction(signed.raw_transaction)
+            except (ContractLogicError, ContractCustomError) as exc:
+                raise TransactionRejected(f"transaction reverted: {revert_reason(exc)}") from exc
+            except Web3RPCError as exc:
+                raise TransactionRejected(f"the node refused the transaction: {_rpc_message(exc)}") from exc
+            try:
+                raw = self.web3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.05)
+            except (TimeExhausted, TransactionNotFound) as exc:
+                raise ChainUnavailable(
+                    f"transaction 0x{bytes(tx_hash).hex()} was sent but not mined within 120 s; check it later"
+                ) from exc
+        receipt = Receipt(
+            tx_hash="0x" + bytes(raw["transactionHash"]).hex(),
+            block_number=int(raw["blockNumber"]),
+            gas_used=int(raw["gasUsed"]),
+            status=int(raw["status"]),
+            contract_address=raw.get("contractAddress"),
+            logs=list(raw["logs"]),
+        )
+        if receipt.status != 1:
+            raise TransactionRejected(f"transaction {receipt.tx_hash} reverted on chain; no funds moved")
+        return receipt
+
+    def _fees(self) -> dict[str, int]:
+        base = int(self.web3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+        tip = 1_000_000_000 if base else 0
+        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+
+    def get_logs(self, address: str, topics: list[Any], from_block: int = 0) -> list[Any]:
+        with translate_errors(self.url):
+            return list(
+                self.web3.eth.get_logs(
+                    {
+                        "address": Web3.to_checksum_address(address),
+                        "topics": topics,
+                        "fromBlock": from_block,
+                        "toBlock": "latest",
+                    }
+                )
+            )
+
+
+def _rpc_message(exc: Web3RPCError) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    return str(message).splitlines()[0]
+
+
+def address_of(key: bytes) -> str:
+    return str(Account.from_key(key).address)
+
+
+def checksum(address: str) -> str:
+    return str(Web3.to_checksum_address(address))
+
+
+def keccak(data: bytes) -> bytes:
+    return bytes(Web3.keccak(data))

@@ -1,0 +1,370 @@
+"""Typed handles on the deployed contracts: encode calls from domain types, decode events back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_abi import encode as abi_encode
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from web3 import Web3
+
+from proofwork.chain.artifacts import Artifact
+from proofwork.chain.client import Chain, Receipt, address_of, keccak
+from proofwork.domain import job as J
+
+JOB_ABI_TYPE = (
+    "(address,address,address,address,uint64,uint64,uint16,bytes32,address,uint256,"
+    "(uint256,uint256,uint8,uint8,uint64,bytes32)[])"
+)
+ESCROW_EIP712_NAME = "proofwork JobEscrow"
+ESCROW_EIP712_VERSION = "1"
+
+
+def job_tuple(job: J.Job) -> tuple[Any, ...]:
+    """The `Job` struct as the contract's ABI expects it."""
+    return (
+        Web3.to_checksum_address(job.client),
+        Web3.to_checksum_address(job.freelancer),
+        Web3.to_checksum_address(job.token),
+        Web3.to_checksum_address(job.arbiter),
+        job.deadline,
+        job.review_period,
+        job.fee_bps,
+        job.spec_hash,
+        Web3.to_checksum_address(job.cancel_proposer),
+        job.cancel_amount,
+        [(m.amount, m.paid, int(m.status), m.revisions, m.timestamp, m.deliverable) for m in job.milestones],
+    )
+
+
+def job_hash(job: J.Job) -> bytes:
+    """keccak256(abi_encode(job)), as `JobEscrow` stores it."""
+    return keccak(abi_encode([JOB_ABI_TYPE], [job_tuple(job)]))
+
+
+_EVENT_TYPES: dict[str, type] = {
+    "JobCreated": J.JobCreated,
+    "Applied": J.Applied,
+    "FreelancerAssigned": J.FreelancerAssigned,
+    "MilestoneSubmitted": J.MilestoneSubmitted,
+    "RevisionRequested": J.RevisionRequested,
+    "MilestonePaid": J.MilestonePaid,
+    "MilestoneRefunded": J.MilestoneRefunded,
+    "CancelProposed": J.CancelProposed,
+    "JobCancelled": J.JobCancelled,
+    "DisputeRaised": J.DisputeRaised,
+    "MilestoneResolved": J.MilestoneResolved,
+}
+
+
+def _to_domain(name: str, args: dict[str, Any]) -> J.JobEvent:
+    values = {k: (bytes(v) if isinstance(v, bytes | bytearray) else v) for k, v in args.items()}
+    if name == "JobCreated":
+        values["amounts"] = tuple(values["amounts"])
+    if name == "MilestonePaid":
+        values["reason"] = J.PaymentReason(values["reason"])
+    return _EVENT_TYPES[name](**values)  # type: ignore[no-any-return]
+
+
+class TokenContract:
+    """An ERC-20 (StableToken on local chains, any ERC-20 elsewhere)."""
+
+    def __init__(self, chain: Chain, artifact: Artifact, address: str) -> None:
+        self.chain = chain
+        self.address = Web3.to_checksum_address(address)
+        self.contract = chain.contract(artifact.abi, address)
+        self._meta: dict[str, Any] = {}
+
+    def _cached(self, name: str) -> Any:
+        if name not in self._meta:
+            self._meta[name] = self.chain.call(getattr(self.contract.functions, name)())
+        return self._meta[name]
+
+    @property
+    def decimals(self) -> int:
+        return int(self._cached("decimals"))
+
+    @property
+    def symbol(self) -> str:
+        return str(self._cached("symbol"))
+
+    @property
+    def name(self) -> str:
+        return str(self._cached("name"))
+
+    def balance_of(self, owner: str) -> int:
+        return int(self.chain.call(self.contract.functions.balanceOf(Web3.to_checksum_address(owner))))
+
+    def allowance(self, owner: str, spender: str) -> int:
+        fn = self.contract.functions.allowance(
+            Web3.to_checksum_address(owner), Web3.to_checksum_address(spender)
+        )
+        return int(self.chain.call(fn))
+
+    def approve(self, key: bytes, spender: str, amount: int) -> Receipt:
+        return self.chain.transact(
+            key, self.contract.functions.approve(Web3.to_checksum_address(spender), amount)
+        )
+
+    def mint(self, key: bytes, to: str, amount: int) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.mint(Web3.to_checksum_address(to), amount))
+
+    def transfer(self, key: bytes, to: str, amount: int) -> Receipt:
+        return self.chain.transact(
+            key, self.contract.functions.transfer(Web3.to_checksum_address(to), amount)
+        )
+
+    def sign_permit(self, key: bytes, spender: str, amount: int, deadline: int) -> tuple[int, bytes, bytes]:
+        """An EIP-2612 permit signature (v, r, s) letting `spender` pull `amount`."""
+        owner = address_of(key)
+        nonce = int(self.chain.call(self.contract.functions.nonces(owner)))
+        signed = Account.sign_message(
+            encode_typed_data(
+                full_message={
+                    "types": {
+                        "EIP712Domain": [
+                            {"name": "name", "type": "string"},
+                            {"name": "version", "type": "string"},
+                            {"name": "chainId", "type": "uint256"},
+                            {"name": "verifyingContract", "type": "address"},
+                        ],
+                        "Permit": [
+                            {"name": "owner", "type": "address"},
+                            {"name": "spender", "type": "address"},
+                            {"name": "value", "type": "uint256"},
+                            {"name": "nonce", "type": "uint256"},
+                            {"name": "deadline", "type": "uint256"},
+                        ],
+                    },
+                    "primaryType": "Permit",
+                    "domain": {
+                        "name": self.name,
+                        "version": "1",
+                        "chainId": self.chain.chain_id,
+                        "verifyingContract": self.address,
+                    },
+                    "message": {
+                        "owner": owner,
+                        "spender": Web3.to_checksum_address(spender),
+                        "value": amount,
+                        "nonce": nonce,
+                        "deadline": deadline,
+                    },
+                }
+            ),
+            key,
+        )
+        return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+class EscrowContract:
+    """`JobEscrow`: every state-changing call passes the job's current state."""
+
+    def __init__(self, chain: Chain, artifact: Artifact, address: str, deploy_block: int = 0) -> None:
+        self.chain = chain
+        self.address = Web3.to_checksum_address(address)
+        self.contract = chain.contract(artifact.abi, address)
+        self.deploy_block = deploy_block
+        self._topics = {
+            "0x" + keccak(_signature(item).encode()).hex(): item["name"]
+            for item in artifact.abi
+            if item.get("type") == "event" and item["name"] in _EVENT_TYPES
+        }
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def job_count(self) -> int:
+        return int(self.chain.call(self.contract.functions.job_count()))
+
+    def stored_hash(self, job_id: int) -> bytes:
+        return bytes(self.chain.call(self.contract.functions.job_state(job_id)))
+
+    def fee_bps(self) -> int:
+        return int(self.chain.call(self.contract.functions.fee_bps()))
+
+    def treasury(self) -> str:
+        return str(self.chain.call(self.contract.functions.treasury()))
+
+    def fees_owed(self, token: str) -> int:
+        return int(self.chain.call(self.contract.functions.fees_owed(Web3.to_checksum_address(token))))
+
+    def owner(self) -> str:
+        return str(self.chain.call(self.contract.functions.owner()))
+
+    def has_applied(self, job_id: int, account: str) -> bool:
+        return bool(
+            self.chain.call(self.contract.functions.applied(job_id, Web3.to_checksum_address(account)))
+        )
+
+    def events(self, job_id: int | None = None) -> list[tuple[int, J.JobEvent]]:
+        """Job events in chain order, as (block number, event); all jobs when job_id is None."""
+        topics: list[Any] = [list(self._topics)]
+        if job_id is not None:
+            topics.append("0x" + job_id.to_bytes(32, "big").hex())
+        logs = self.chain.get_logs(self.address, topics, self.deploy_block)
+        return [(int(log["blockNumber"]), self.decode(log)) for log in logs]
+
+    def decode(self, log: Any) -> J.JobEvent:
+        name = self._topics["0x" + bytes(log["topics"][0]).hex()]
+        decoded = getattr(self.contract.events, name)().process_log(log)
+        return _to_domain(name, dict(decoded["args"]))
+
+    def decode_receipt(self, receipt: Receipt) -> list[J.JobEvent]:
+        out = []
+        for log in receipt.logs:
+            topic = "0x" + bytes(log["topics"][0]).hex() if log["topics"] else ""
+            if log["address"].lower() == self.address.lower() and topic in self._topics:
+                out.append(self.decode(log))
+        return out
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        key: bytes,
+        token: str,
+        freelancer: str,
+        amounts: list[int],
+        deadline: int,
+        review_period: int,
+        spec_hash: bytes,
+        arbiter: str,
+        permit: tuple[int, int, bytes, bytes] | None = None,
+    ) -> Receipt:
+        args = [
+            Web3.to_checksum_address(token),
+            Web3.to_checksum_address(freelancer),
+            amounts,
+            deadline,
+            review_period,
+            spec_hash,
+            Web3.to_checksum_address(arbiter),
+        ]
+        fns = self.contract.functions
+        fn = fns.create_job(*args) if permit is None else fns.create_job_with_permit(*args, *permit)
+        return self.chain.transact(key, fn)
+
+    def apply(self, key: bytes, job: J.Job, proposal: bytes) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.apply(job.job_id, job_tuple(job), proposal))
+
+    def apply_with_sig(
+        self, relayer_key: bytes, job: J.Job, applicant: str, proposal: bytes, signature: bytes
+    ) -> Receipt:
+        fn = self.contract.functions.apply_with_sig(
+            job.job_id, job_tuple(job), Web3.to_checksum_address(applicant), proposal, signature
+        )
+        return self.chain.transact(relayer_key, fn)
+
+    def assign(self, key: bytes, job: J.Job, freelancer: str) -> Receipt:
+        fn = self.contract.functions.assign(job.job_id, job_tuple(job), Web3.to_checksum_address(freelancer))
+        return self.chain.transact(key, fn)
+
+    def submit(self, key: bytes, job: J.Job, milestone: int, deliverable: bytes) -> Receipt:
+        fn = self.contract.functions.submit(job.job_id, job_tuple(job), milestone, deliverable)
+        return self.chain.transact(key, fn)
+
+    def submit_with_sig(
+        self, relayer_key: bytes, job: J.Job, milestone: int, deliverable: bytes, signature: bytes
+    ) -> Receipt:
+        fn = self.contract.functions.submit_with_sig(
+            job.job_id, job_tuple(job), milestone, deliverable, signature
+        )
+        return self.chain.transact(relayer_key, fn)
+
+    def approve(self, key: bytes, job: J.Job, milestone: int) -> Receipt:
+        return self.chain.transact(
+            key, self.contract.functions.approve(job.job_id, job_tuple(job), milestone)
+        )
+
+    def pay_partial(self, key: bytes, job: J.Job, milestone: int, amount: int) -> Receipt:
+        fn = self.contract.functions.pay_partial(job.job_id, job_tuple(job), milestone, amount)
+        return self.chain.transact(key, fn)
+
+    def request_revision(self, key: bytes, job: J.Job, milestone: int, feedback: bytes) -> Receipt:
+        fn = self.contract.functions.request_revision(job.job_id, job_tuple(job), milestone, feedback)
+        return self.chain.transact(key, fn)
+
+    def claim(self, key: bytes, job: J.Job, milestone: int) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.claim(job.job_id, job_tuple(job), milestone))
+
+    def reclaim(self, key: bytes, job: J.Job) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.reclaim(job.job_id, job_tuple(job)))
+
+    def cancel(self, key: bytes, job: J.Job, freelancer_amount: int) -> Receipt:
+        fn = self.contract.functions.cancel(job.job_id, job_tuple(job), freelancer_amount)
+        return self.chain.transact(key, fn)
+
+    def raise_dispute(self, key: bytes, job: J.Job, milestone: int) -> Receipt:
+        fn = self.contract.functions.raise_dispute(job.job_id, job_tuple(job), milestone)
+        return self.chain.transact(key, fn)
+
+    def resolve(self, key: bytes, job: J.Job, milestone: int, freelancer_amount: int) -> Receipt:
+        fn = self.contract.functions.resolve(job.job_id, job_tuple(job), milestone, freelancer_amount)
+        return self.chain.transact(key, fn)
+
+    def set_fee(self, key: bytes, fee_bps: int) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.set_fee(fee_bps))
+
+    def withdraw_fees(self, key: bytes, token: str) -> Receipt:
+        fn = self.contract.functions.withdraw_fees(Web3.to_checksum_address(token))
+        return self.chain.transact(key, fn)
+
+    # --- EIP-712 messages for gasless freelancers ---------------------------------------------------
+
+    def _typed(self, primary: str, fields: list[dict[str, str]], message: dict[str, Any]) -> Any:
+        return encode_typed_data(
+            full_message={
+                "types": {
+                    "EIP712Domain": [
+                        {"name": "name", "type": "string"},
+                        {"name": "version", "type": "string"},
+                        {"name": "chainId", "type": "uint256"},
+                        {"name": "verifyingContract", "type": "address"},
+                    ],
+                    primary: fields,
+                },
+                "primaryType": primary,
+                "domain": {
+                    "name": ESCROW_EIP712_NAME,
+                    "version": ESCROW_EIP712_VERSION,
+                    "chainId": self.chain.chain_id,
+                    "verifyingContract": self.address,
+                },
+                "message": message,
+            }
+        )
+
+    def sign_apply(self, key: bytes, job_id: int, proposal: bytes) -> bytes:
+        message = self._typed(
+            "Apply",
+            [
+                {"name": "jobId", "type": "uint256"},
+                {"name": "applicant", "type": "address"},
+                {"name": "proposal", "type": "bytes32"},
+            ],
+            {"jobId": job_id, "applicant": address_of(key), "proposal": proposal},
+        )
+        return bytes(Account.sign_message(message, key).signature)
+
+    def sign_submit(self, key: bytes, job: J.Job, milestone: int, deliverable: bytes) -> bytes:
+        message = self._typed(
+            "Submit",
+            [
+                {"name": "jobId", "type": "uint256"},
+                {"name": "milestone", "type": "uint256"},
+                {"name": "deliverable", "type": "bytes32"},
+                {"name": "state", "type": "bytes32"},
+            ],
+            {"jobId": job.job_id, "milestone": milestone, "deliverable": deliverable, "state": job_hash(job)},
+        )
+        return bytes(Account.sign_message(message, key).signature)
+
+
+def _signature(event_abi: dict[str, Any]) -> str:
+    def kind(item: dict[str, Any]) -> str:
+        if item["type"].startswith("tuple"):
+            return "(" + ",".join(kind(c) for c in item["components"]) + ")" + item["type"][5:]
+        return str(item["type"])
+
+    return f"{event_abi['name']}({','.join(kind(i) for i in event_abi['inputs'])})"

@@ -1,0 +1,136 @@
+"""How the CLI speaks: Rich for people, one JSON object with --json, one line per error."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from proofwork.domain import job as J
+from proofwork.domain.units import format_amount, format_duration
+from proofwork.services.workspace import Settings, Workspace
+
+
+@dataclass
+class CliState:
+    settings: Settings
+    json: bool = False
+    console: Console = field(default_factory=lambda: Console(highlight=False, soft_wrap=True))
+
+    @contextmanager
+    def workspace(self) -> Iterator[Workspace]:
+        ws = Workspace.open(self.settings)
+        try:
+            yield ws
+        finally:
+            ws.close()
+
+    def emit(self, data: dict[str, Any], human: Any = None) -> None:
+        """Prints `data` as JSON with --json, else `human` (a Rich renderable or a string)."""
+        if self.json:
+            sys.stdout.write(json.dumps(data, default=_jsonable) + "\n")
+        elif human is not None:
+            self.console.print(human)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def when(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "-"
+
+
+def money(units: int, decimals: int, symbol: str = "") -> str:
+    text = format_amount(units, decimals)
+    return f"{text} {symbol}".strip()
+
+
+def job_json(job: J.Job, decimals: int, ws: Workspace | None = None) -> dict[str, Any]:
+    def named(address: str) -> str | None:
+        if ws is None or address == J.ZERO_ADDRESS:
+            return None
+        return ws.name_of(address)
+
+    return {
+        "id": job.job_id,
+        "status": job.status,
+        "client": job.client,
+        "client_name": named(job.client),
+        "freelancer": None if job.is_open else job.freelancer,
+        "freelancer_name": named(job.freelancer),
+        "token": job.token,
+        "arbiter": None if job.arbiter == J.ZERO_ADDRESS else job.arbiter,
+        "deadline": job.deadline,
+        "review_period": job.review_period,
+        "fee_bps": job.fee_bps,
+        "spec_hash": "0x" + job.spec_hash.hex(),
+        "budget": format_amount(job.budget, decimals),
+        "held": format_amount(job.held, decimals),
+        "paid": format_amount(job.paid, decimals),
+        "refunded": format_amount(job.refunded, decimals),
+        "units": {"budget": job.budget, "held": job.held, "paid": job.paid, "refunded": job.refunded},
+        "cancel_offer": None
+        if job.cancel_proposer == J.ZERO_ADDRESS
+        else {"by": job.cancel_proposer, "freelancer_amount": format_amount(job.cancel_amount, decimals)},
+        "milestones": [
+            {
+                "number": i + 1,
+                "status": m.status.label,
+                "held": format_amount(m.amount, decimals),
+                "paid": format_amount(m.paid, decimals),
+                "revisions": m.revisions,
+                "submitted_at": m.timestamp if m.status == J.MilestoneStatus.SUBMITTED else None,
+                "deliverable": None if m.deliverable == J.ZERO_HASH else "0x" + m.deliverable.hex(),
+            }
+            for i, m in enumerate(job.milestones)
+        ],
+    }
+
+
+def job_table(job: J.Job, decimals: int, symbol: str, ws: Workspace | None = None) -> Table:
+    def who(address: str) -> str:
+        if address == J.ZERO_ADDRESS:
+            return "-"
+        name = ws.name_of(address) if ws else None
+        return f"{address} ({name})" if name else address
+
+    table = Table(title=f"Job {job.job_id}: {job.status}", show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    table.add_row("client", who(job.client))
+    table.add_row("freelancer", who(job.freelancer) if not job.is_open else "open for applications")
+    if job.arbiter != J.ZERO_ADDRESS:
+        table.add_row("arbiter", who(job.arbiter))
+    table.add_row("budget", money(job.budget, decimals, symbol))
+    table.add_row("in escrow", money(job.held, decimals, symbol))
+    table.add_row("paid (gross)", money(job.paid, decimals, symbol))
+    table.add_row("refunded", money(job.refunded, decimals, symbol))
+    table.add_row("deadline", when(job.deadline))
+    table.add_row("review window", format_duration(job.review_period))
+    table.add_row("platform fee", f"{job.fee_bps / 100:g} %")
+    if job.cancel_proposer != J.ZERO_ADDRESS:
+        table.add_row(
+            "cancel offer",
+            f"{who(job.cancel_proposer)}: freelancer gets {money(job.cancel_amount, decimals, symbol)}",
+        )
+    for i, m in enumerate(job.milestones):
+        detail = f"{m.status.label}; held {money(m.amount, decimals, symbol)}; paid {money(m.paid, decimals, symbol)}"
+        if m.status == J.MilestoneStatus.SUBMITTED:
+            detail += f"; submitted {when(m.timestamp)}, review until {when(m.timestamp + job.review_period)}"
+        if m.revisions:
+            detail += f"; {m.revisions} revision(s)"
+        table.add_row(f"milestone {i + 1}", detail)
+    return table

@@ -1,0 +1,37 @@
+"""Errors every layer raises; each carries a one-line message meant for a person."""
+
+
+class ProofworkError(Exception):
+    """Base of every expected failure. `str(err)` is a complete one-line explanation."""
+
+    exit_code = 1
+
+
+class InvalidInput(ProofworkError):
+    """The user gave a value that cannot be used (bad amount, address, duration, file)."""
+
+    exit_code = 2
+
+
+class NotFound(ProofworkError):
+    """An id, account or deployment that does not exist."""
+
+
+class ChainUnavailable(ProofworkError):
+    """The node cannot be reached, or the embedded chain cannot be opened."""
+
+
+class ChainBusy(ChainUnavailable):
+    """Another process holds the embedded chain for writing."""
+
+
+class DataDirCorrupted(ProofworkError):
+    """Files in the data directory are damaged; nothing was changed."""
+
+
+class TransactionRejected(ProofworkError):
+    """A contract call reverted, or a transaction could not be sent; nothing was paid."""
+
+
+class NotAllowed(ProofworkError):
+    """The action is not permitted in the job's current state or for this caller."""

@@ -1,0 +1,450 @@
+"""A job and its milestones, the events that change them, and the escrow's rules.
+
+This mirrors `contracts/escrow/JobEscrow.vy` exactly: the contract stores only a hash
+of the job, so the SDK rebuilds the state from events with `apply_event` and checks
+its rebuild against the stored hash. The `check_*` functions state the contract's
+rules so that a user gets a clear reason before anything is sent; the contract
+enforces them again on chain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+
+from proofwork.domain.errors import InvalidInput, NotAllowed
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+ZERO_HASH = b"\x00" * 32
+MAX_MILESTONES = 16
+MAX_FEE_BPS = 1_000
+BPS = 10_000
+
+
+class MilestoneStatus(IntEnum):
+    OPEN = 0
+    SUBMITTED = 1
+    DISPUTED = 2
+    PAID = 3
+    REFUNDED = 4
+    RESOLVED = 5
+    CANCELLED = 6
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @property
+    def settled(self) -> bool:
+        return self >= MilestoneStatus.PAID
+
+
+class PaymentReason(IntEnum):
+    APPROVED = 0
+    PARTIAL = 1
+    AUTO_RELEASE = 2
+
+
+@dataclass(frozen=True)
+class Milestone:
+    amount: int  # still in escrow
+    paid: int = 0  # released to the freelancer, fee included
+    status: MilestoneStatus = MilestoneStatus.OPEN
+    revisions: int = 0
+    timestamp: int = 0
+    deliverable: bytes = ZERO_HASH
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: int
+    client: str
+    freelancer: str
+    token: str
+    arbiter: str
+    deadline: int
+    review_period: int
+    fee_bps: int
+    spec_hash: bytes
+    cancel_proposer: str = ZERO_ADDRESS
+    cancel_amount: int = 0
+    milestones: tuple[Milestone, ...] = field(default_factory=tuple)
+    # Bookkeeping rebuilt from events; not part of the hashed on-chain state.
+    refunded: int = 0  # returned to the client
+    paid_on_cancel: int = 0  # gross paid to the freelancer by a mutual cancellation
+
+    @property
+    def is_open(self) -> bool:
+        """Open for applications: no freelancer assigned yet."""
+        return self.freelancer == ZERO_ADDRESS
+
+    @property
+    def budget(self) -> int:
+        return self.held + self.paid + self.refunded
+
+    @property
+    def held(self) -> int:
+        """What is still in escrow for this job."""
+        return sum(m.amount for m in self.milestones)
+
+    @property
+    def paid(self) -> int:
+        """Gross amount released to the freelancer so far (fees included)."""
+        return sum(m.paid for m in self.milestones) + self.paid_on_cancel
+
+    @property
+    def status(self) -> str:
+        """One word for people: open, active, completed, refunded, cancelled."""
+        if all(m.status.settled for m in self.milestones):
+            kinds = {m.status for m in self.milestones}
+            if kinds == {MilestoneStatus.CANCELLED}:
+                return "cancelled"
+            if kinds == {MilestoneStatus.REFUNDED}:
+                return "refunded"
+            return "completed"
+        return "open" if self.is_open else "active"
+
+    def milestone(self, index: int) -> Milestone:
+        if not 0 <= index < len(self.milestones):
+            raise InvalidInput(
+                f"job {self.job_id} has no milestone {index + 1} (it has {len(self.milestones)})"
+            )
+        return self.milestones[index]
+
+    def due(self, index: int) -> int:
+        """Last moment the freelancer may (re)submit milestone `index`."""
+        m = self.milestones[index]
+        if m.revisions > 0:
+            return max(self.deadline, m.timestamp + self.review_period)
+        return self.deadline
+
+    def party(self, account: str) -> str | None:
+        if same_address(account, self.client):
+            return "client"
+        if same_address(account, self.freelancer):
+            return "freelancer"
+        if same_address(account, self.arbiter) and self.arbiter != ZERO_ADDRESS:
+            return "arbiter"
+        return None
+
+
+def same_address(a: str, b: str) -> bool:
+    return a.lower() == b.lower()
+
+
+def fee_of(gross: int, fee_bps: int) -> int:
+    return gross * fee_bps // BPS
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobCreated:
+    job_id: int
+    client: str
+    freelancer: str
+    token: str
+    arbiter: str
+    deadline: int
+    review_period: int
+    fee_bps: int
+    spec_hash: bytes
+    amounts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Applied:
+    job_id: int
+    applicant: str
+    proposal: bytes
+
+
+@dataclass(frozen=True)
+class FreelancerAssigned:
+    job_id: int
+    freelancer: str
+
+
+@dataclass(frozen=True)
+class MilestoneSubmitted:
+    job_id: int
+    milestone: int
+    deliverable: bytes
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class RevisionRequested:
+    job_id: int
+    milestone: int
+    feedback: bytes
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class MilestonePaid:
+    job_id: int
+    milestone: int
+    gross: int
+    fee: int
+    reason: PaymentReason
+
+
+@dataclass(frozen=True)
+class MilestoneRefunded:
+    job_id: int
+    milestone: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class CancelProposed:
+    job_id: int
+    proposer: str
+    freelancer_amount: int
+
+
+@dataclass(frozen=True)
+class JobCancelled:
+    job_id: int
+    freelancer_gross: int
+    fee: int
+    client_amount: int
+
+
+@dataclass(frozen=True)
+class DisputeRaised:
+    job_id: int
+    milestone: int
+    by: str
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class MilestoneResolved:
+    job_id: int
+    milestone: int
+    freelancer_gross: int
+    fee: int
+    client_amount: int
+
+
+JobEvent = (
+    JobCreated
+    | Applied
+    | FreelancerAssigned
+    | MilestoneSubmitted
+    | RevisionRequested
+    | MilestonePaid
+    | MilestoneRefunded
+    | CancelProposed
+    | JobCancelled
+    | DisputeRaised
+    | MilestoneResolved
+)
+
+
+def new_job(event: JobCreated) -> Job:
+    return Job(
+        job_id=event.job_id,
+        client=event.client,
+        freelancer=event.freelancer,
+        token=event.token,
+        arbiter=event.arbiter,
+        deadline=event.deadline,
+        review_period=event.review_period,
+        fee_bps=event.fee_bps,
+        spec_hash=event.spec_hash,
+        milestones=tuple(Milestone(amount=a) for a in event.amounts),
+    )
+
+
+def _with_milestone(job: Job, index: int, **changes: object) -> Job:
+    milestones = list(job.milestones)
+    milestones[index] = replace(milestones[index], **changes)  # type: ignore[arg-type]
+    return replace(job, milestones=tuple(milestones))
+
+
+def apply_event(job: Job, event: JobEvent) -> Job:
+    """The state after `event`, exactly as the contract computes it."""
+    if isinstance(event, JobCreated):
+        return new_job(event)
+    if isinstance(event, Applied):
+        return job
+    if isinstance(event, FreelancerAssigned):
+        return replace(job, freelancer=event.freelancer)
+    if isinstance(event, MilestoneSubmitted):
+        return _with_milestone(
+            job,
+            event.milestone,
+            status=MilestoneStatus.SUBMITTED,
+            timestamp=event.timestamp,
+            deliverable=event.deliverable,
+        )
+    if isinstance(event, RevisionRequested):
+        m = job.milestones[event.milestone]
+        return _with_milestone(
+            job,
+            event.milestone,
+            status=MilestoneStatus.OPEN,
+            revisions=m.revisions + 1,
+            timestamp=event.timestamp,
+        )
+    if isinstance(event, MilestonePaid):
+        m = job.milestones[event.milestone]
+        left = m.amount - event.gross
+        status = MilestoneStatus.PAID if left == 0 else m.status
+        return _with_milestone(job, event.milestone, amount=left, paid=m.paid + event.gross, status=status)
+    if isinstance(event, MilestoneRefunded):
+        job = _with_milestone(job, event.milestone, amount=0, status=MilestoneStatus.REFUNDED)
+        # reclaim always clears a pending cancellation offer
+        return replace(
+            job,
+            cancel_proposer=ZERO_ADDRESS,
+            cancel_amount=0,
+            refunded=job.refunded + event.amount,
+        )
+    if isinstance(event, CancelProposed):
+        return replace(job, cancel_proposer=event.proposer, cancel_amount=event.freelancer_amount)
+    if isinstance(event, JobCancelled):
+        milestones = tuple(
+            replace(m, amount=0, status=MilestoneStatus.CANCELLED) if m.amount > 0 else m
+            for m in job.milestones
+        )
+        return replace(
+            job,
+            milestones=milestones,
+            cancel_proposer=ZERO_ADDRESS,
+            cancel_amount=0,
+            refunded=job.refunded + event.client_amount,
+            paid_on_cancel=job.paid_on_cancel + event.freelancer_gross,
+        )
+    if isinstance(event, DisputeRaised):
+        return _with_milestone(
+            job, event.milestone, status=MilestoneStatus.DISPUTED, timestamp=event.timestamp
+        )
+    if isinstance(event, MilestoneResolved):
+        m = job.milestones[event.milestone]
+        job = _with_milestone(
+            job,
+            event.milestone,
+            amount=0,
+            paid=m.paid + event.freelancer_gross,
+            status=MilestoneStatus.RESOLVED,
+        )
+        return replace(job, refunded=job.refunded + event.client_amount)
+    raise TypeError(f"unknown job event {event!r}")
+
+
+def contract_fields(job: Job) -> dict[str, object]:
+    """The fields the contract hashes, in the contract's order (everything but job_id and bookkeeping)."""
+    values = {f.name: getattr(job, f.name) for f in dataclasses.fields(job)}
+    for bookkeeping in ("job_id", "refunded", "paid_on_cancel"):
+        values.pop(bookkeeping)
+    return values
+
+
+# --- rules (the contract enforces them too; these give a reason before sending) ----------------
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise NotAllowed(message)
+
+
+def check_client(job: Job, account: str) -> None:
+    _require(
+        same_address(account, job.client), f"only the client of job {job.job_id} ({job.client}) may do this"
+    )
+
+
+def check_assigned(job: Job) -> None:
+    _require(not job.is_open, f"job {job.job_id} has no freelancer assigned yet")
+
+
+def check_submit(job: Job, index: int, account: str, now: int) -> None:
+    m = job.milestone(index)
+    check_assigned(job)
+    _require(
+        same_address(account, job.freelancer),
+        f"only the freelancer of job {job.job_id} ({job.freelancer}) may submit",
+    )
+    _require(
+        m.status == MilestoneStatus.OPEN,
+        f"milestone {index + 1} of job {job.job_id} is {m.status.label}, not awaiting delivery",
+    )
+    _require(now <= job.due(index), f"the delivery deadline of milestone {index + 1} has passed")
+
+
+def check_payable(job: Job, index: int, account: str) -> None:
+    m = job.milestone(index)
+    check_client(job, account)
+    check_assigned(job)
+    _require(
+        m.status in (MilestoneStatus.OPEN, MilestoneStatus.SUBMITTED),
+        f"milestone {index + 1} of job {job.job_id} is {m.status.label} and cannot be paid",
+    )
+
+
+def check_revision(job: Job, index: int, account: str, now: int) -> None:
+    m = job.milestone(index)
+    check_client(job, account)
+    _require(
+        m.status == MilestoneStatus.SUBMITTED,
+        f"milestone {index + 1} of job {job.job_id} is {m.status.label}, nothing to revise",
+    )
+    _require(now <= m.timestamp + job.review_period, f"the review window of milestone {index + 1} is over")
+
+
+def check_claim(job: Job, index: int, now: int) -> None:
+    m = job.milestone(index)
+    _require(
+        m.status == MilestoneStatus.SUBMITTED,
+        f"milestone {index + 1} of job {job.job_id} is {m.status.label}; only a submitted milestone can be claimed",
+    )
+    opens_at = m.timestamp + job.review_period + 1
+    _require(
+        now >= opens_at,
+        f"the client's review window for milestone {index + 1} is still open ({opens_at - now}s left)",
+    )
+
+
+def reclaimable(job: Job, now: int) -> list[int]:
+    """Indexes of the milestones the client could reclaim at time `now`."""
+    return [
+        i
+        for i, m in enumerate(job.milestones)
+        if m.status == MilestoneStatus.OPEN and (job.is_open or now > job.due(i))
+    ]
+
+
+def check_reclaim(job: Job, account: str, now: int) -> None:
+    check_client(job, account)
+    _require(
+        bool(reclaimable(job, now)),
+        f"nothing in job {job.job_id} can be reclaimed yet: undelivered milestones are due "
+        f"until the deadline, and submitted ones follow the review window",
+    )
+
+
+def check_cancel(job: Job, account: str, freelancer_amount: int) -> None:
+    _require(
+        job.party(account) in ("client", "freelancer"),
+        f"only the client or freelancer of job {job.job_id} may cancel it",
+    )
+    _require(not job.is_open, f"job {job.job_id} has no freelancer; use reclaim to take the budget back")
+    _require(job.held > 0, f"job {job.job_id} has nothing left in escrow")
+    if freelancer_amount > job.held:
+        raise InvalidInput(f"the freelancer's share exceeds what job {job.job_id} still holds")
+
+
+def check_assign(job: Job, account: str) -> None:
+    check_client(job, account)
+    _require(job.is_open, f"job {job.job_id} already has a freelancer")
+
+
+def check_apply(job: Job, account: str) -> None:
+    _require(job.is_open, f"job {job.job_id} is not open for applications")
+    _require(not same_address(account, job.client), "the client cannot apply to their own job")

@@ -1,0 +1,102 @@
+"""The Python SDK: one object for everything the CLI (and later the API) does.
+
+    from proofwork.sdk import Proofwork
+
+    with Proofwork.open(data_dir="~/.proofwork") as pw:          # embedded chain
+        pw.deploy()
+        client, freelancer = pw.signer("dev1"), pw.signer("dev2")
+        pw.fund(client.address, pw.amount("5000"))
+        job = pw.jobs.post(client, budget=pw.amount("1500.50"), milestones=2,
+                           deadline=pw.now() + 7 * 86400, review_period=3 * 86400,
+                           freelancer=freelancer.address).job
+        pw.jobs.submit(freelancer, job.job_id, 0, deliverable_sha256)
+        pw.jobs.approve(client, job.job_id, 0)
+
+Pass `rpc_url="http://127.0.0.1:8545"` to drive any EVM node instead. Amounts are integer
+token units (`pw.amount("1500.50")` converts exactly); milestones are numbered from 0.
+Every failure raises a `proofwork.domain.errors.ProofworkError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from proofwork.domain.units import format_amount, parse_amount
+from proofwork.services import accounts as account_service
+from proofwork.services.deployment import DEFAULT_FEE_BPS, DeployResult, deploy
+from proofwork.services.jobs import Jobs, Outcome
+from proofwork.services.workspace import PasswordProvider, Settings, Signer, Workspace, password_from_env
+
+__all__ = ["Jobs", "Outcome", "Proofwork", "Signer"]
+
+
+class Proofwork:
+    """A session with one chain and one data directory."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
+        self.jobs = Jobs(workspace)
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str | Path,
+        rpc_url: str | None = None,
+        *,
+        cache_dir: str | Path | None = None,
+        password: PasswordProvider = password_from_env,
+        lock_timeout: float = 30.0,
+    ) -> Proofwork:
+        settings = Settings(
+            data_dir=Path(data_dir).expanduser(),
+            rpc_url=rpc_url,
+            password=password,
+            lock_timeout=lock_timeout,
+            **({"cache_dir": Path(cache_dir)} if cache_dir else {}),
+        )
+        return cls(Workspace.open(settings))
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self) -> Proofwork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- set-up ------------------------------------------------------------------------------------
+
+    def deploy(
+        self, deployer: str = "dev0", *, treasury: str | None = None, fee_bps: int = DEFAULT_FEE_BPS, force: bool = False
+    ) -> DeployResult:
+        return deploy(self.ws, self.ws.signer(deployer), treasury=treasury, fee_bps=fee_bps, force=force)
+
+    def signer(self, name_or_address: str) -> Signer:
+        return self.ws.signer(name_or_address)
+
+    def address(self, name_or_address: str) -> str:
+        return self.ws.address(name_or_address)
+
+    def fund(self, account: str, tokens: int, gas_money: int = account_service.DEFAULT_GAS_MONEY) -> None:
+        account_service.fund(self.ws, self.ws.address(account), tokens, gas_money)
+
+    # --- money and time -------------------------------------------------------------------------------
+
+    def amount(self, text: str) -> int:
+        """'1500.50' -> token units, exactly."""
+        return parse_amount(text, self.ws.token.decimals)
+
+    def format(self, units: int) -> str:
+        return format_amount(units, self.ws.token.decimals)
+
+    def balance(self, account: str) -> int:
+        return self.ws.token.balance_of(self.ws.address(account))
+
+    def now(self) -> int:
+        """The timestamp the next block will carry."""
+        return self.ws.chain.next_timestamp()
+
+    def advance_time(self, seconds: int) -> int:
+        """Local chains only."""
+        return self.ws.chain.advance_time(seconds)

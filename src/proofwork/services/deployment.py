@@ -1,0 +1,76 @@
+"""Deploy proofwork's contracts once per chain and record them in the manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from proofwork.domain.errors import NotAllowed
+from proofwork.domain.job import MAX_FEE_BPS
+from proofwork.services.manifest import Deployment, load_manifest, save_manifest
+from proofwork.services.workspace import Signer, Workspace
+
+DEFAULT_FEE_BPS = 250
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    deployment: Deployment
+    created: bool  # False when an up-to-date deployment was already there
+    gas: dict[str, int]
+
+
+def deploy(
+    ws: Workspace,
+    deployer: Signer,
+    *,
+    treasury: str | None = None,
+    fee_bps: int = DEFAULT_FEE_BPS,
+    token: str | None = None,
+    force: bool = False,
+) -> DeployResult:
+    """Deploys StableToken (unless `token` names an existing ERC-20) and JobEscrow.
+
+    Idempotent: if the manifest names contracts that exist on this chain and were built
+    from the current sources, nothing is sent. Contracts from older sources are kept
+    unless `force` is given, so jobs are never silently orphaned.
+    """
+    if not 0 <= fee_bps <= MAX_FEE_BPS:
+        raise NotAllowed(f"fee {fee_bps} bps is above the cap of {MAX_FEE_BPS} bps (10 %)")
+    escrow_artifact = ws.artifacts.get("JobEscrow")
+    token_artifact = ws.artifacts.get("StableToken")
+    existing = load_manifest(ws.manifest_path)
+    if existing is not None and ws.chain.has_code(existing.escrow) and not force:
+        if existing.escrow_source_hash != escrow_artifact.source_hash:
+            raise NotAllowed(
+                f"contracts from older sources are deployed at {existing.escrow}; "
+                "run `proofwork deploy --force` to deploy new ones (open jobs stay on the old escrow)"
+            )
+        ws.use_deployment(existing)
+        return DeployResult(existing, created=False, gas={})
+
+    gas: dict[str, int] = {}
+    token_hash = ""
+    if token is None:
+        receipt = ws.chain.deploy(
+            deployer.key, token_artifact.abi, token_artifact.bytecode, "Proofwork USD", "pwUSD"
+        )
+        token = str(receipt.contract_address)
+        token_hash = token_artifact.source_hash
+        gas["deploy StableToken"] = receipt.gas_used
+    receipt = ws.chain.deploy(
+        deployer.key, escrow_artifact.abi, escrow_artifact.bytecode, treasury or deployer.address, fee_bps
+    )
+    gas["deploy JobEscrow"] = receipt.gas_used
+    deployment = Deployment(
+        chain_id=ws.chain.chain_id,
+        escrow=str(receipt.contract_address),
+        token=token,
+        block=receipt.block_number,
+        deployer=deployer.address,
+        treasury=treasury or deployer.address,
+        escrow_source_hash=escrow_artifact.source_hash,
+        token_source_hash=token_hash,
+    )
+    save_manifest(ws.manifest_path, deployment)
+    ws.use_deployment(deployment)
+    return DeployResult(deployment, created=True, gas=gas)

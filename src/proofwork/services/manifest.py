@@ -1,0 +1,43 @@
+"""The deployment manifest: where proofwork's contracts live on one chain."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from proofwork.domain.errors import DataDirCorrupted
+
+
+@dataclass(frozen=True)
+class Deployment:
+    chain_id: int
+    escrow: str
+    token: str
+    block: int  # block of the escrow deployment: where event scans start
+    deployer: str
+    treasury: str
+    escrow_source_hash: str
+    token_source_hash: str  # empty when the token is an existing ERC-20 we did not deploy
+
+
+def load_manifest(path: Path) -> Deployment | None:
+    if not path.exists():
+        return None
+    try:
+        return Deployment(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as exc:
+        raise DataDirCorrupted(
+            f"deployment manifest {path} is damaged: fix or delete it and redeploy"
+        ) from exc
+
+
+def save_manifest(path: Path, deployment: Deployment) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
+        json.dump(asdict(deployment), tmp, indent=2)
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    os.replace(tmp.name, path)

@@ -1,0 +1,192 @@
+"""What every use case needs, opened once: the chain, the deployment, the keys.
+
+A `Workspace` is built from explicit settings and passed to the services; nothing
+is reached through globals.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from proofwork.chain.artifacts import ArtifactStore
+from proofwork.chain.client import Chain, address_of
+from proofwork.chain.contracts import EscrowContract, TokenContract
+from proofwork.domain.addresses import parse_address
+from proofwork.domain.errors import InvalidInput, NotFound
+from proofwork.identity.keystore import KeyStore
+from proofwork.services.manifest import Deployment, load_manifest
+
+PasswordProvider = Callable[[str], str]
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("PROOFWORK_DATA_DIR") or Path.home() / ".proofwork")
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get("PROOFWORK_CACHE_DIR"):
+        return Path(os.environ["PROOFWORK_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "proofwork" / "artifacts"
+
+
+def password_from_env(name: str) -> str:
+    password = os.environ.get("PROOFWORK_PASSWORD")
+    if password is None:
+        raise InvalidInput(f"account {name!r} is encrypted: set PROOFWORK_PASSWORD or run interactively")
+    return password
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    rpc_url: str | None = None
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    password: PasswordProvider = password_from_env
+    lock_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Signer:
+    name: str
+    address: str
+    key: bytes = field(repr=False)
+
+
+_DEV = re.compile(r"^dev(\d+)$")
+
+
+class Workspace:
+    def __init__(
+        self,
+        chain: Chain,
+        data_dir: Path,
+        artifacts: ArtifactStore,
+        keystore: KeyStore,
+        password: PasswordProvider,
+    ) -> None:
+        self.chain = chain
+        self.data_dir = data_dir
+        self.artifacts = artifacts
+        self.keystore = keystore
+        self._password = password
+        self._deployment: Deployment | None = None
+        self._escrow: EscrowContract | None = None
+        self._token: TokenContract | None = None
+
+    @classmethod
+    def open(cls, settings: Settings) -> Workspace:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        chain = Chain.open(settings.data_dir, settings.rpc_url, lock_timeout=settings.lock_timeout)
+        return cls(
+            chain,
+            settings.data_dir,
+            ArtifactStore(settings.cache_dir),
+            KeyStore(settings.data_dir / "keystore"),
+            settings.password,
+        )
+
+    def close(self) -> None:
+        self.chain.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- deployment ------------------------------------------------------------------------------
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.data_dir / "deployments" / f"{self.chain.chain_id}.json"
+
+    @property
+    def deployment(self) -> Deployment:
+        if self._deployment is None:
+            deployment = load_manifest(self.manifest_path)
+            if deployment is None or not self.chain.has_code(deployment.escrow):
+                raise NotFound(
+                    f"proofwork is not deployed on the {self.chain.description}: run `proofwork deploy`"
+                )
+            self._deployment = deployment
+        return self._deployment
+
+    def use_deployment(self, deployment: Deployment) -> None:
+        self._deployment = deployment
+        self._escrow = None
+        self._token = None
+
+    @property
+    def escrow(self) -> EscrowContract:
+        if self._escrow is None:
+            d = self.deployment
+            self._escrow = EscrowContract(self.chain, self.artifacts.get("JobEscrow"), d.escrow, d.block)
+        return self._escrow
+
+    @property
+    def token(self) -> TokenContract:
+        if self._token is None:
+            self._token = self.token_at(self.deployment.token)
+        return self._token
+
+    def token_at(self, address: str) -> TokenContract:
+        if self._token is not None and self._token.address.lower() == address.lower():
+            return self._token
+        return TokenContract(self.chain, self.artifacts.get("StableToken"), address)
+
+    # --- accounts --------------------------------------------------------------------------------
+
+    def dev_accounts(self) -> list[Signer]:
+        return [Signer(f"dev{i}", address_of(key), key) for i, key in enumerate(self.chain.dev_keys)]
+
+    def address(self, name_or_address: str, what: str = "account") -> str:
+        """The address behind an account name, or the given address itself (validated)."""
+        text = str(name_or_address).strip()
+        if text.startswith("0x"):
+            return parse_address(text, what)
+        dev = _DEV.match(text)
+        if dev:
+            return self._dev(int(dev.group(1)), text).address
+        stored = self.keystore.find(text)
+        if stored is None:
+            raise NotFound(f"no account named {text!r}: see `proofwork account list`")
+        return stored.address
+
+    def signer(self, name_or_address: str) -> Signer:
+        """Keys for the account that signs (`--from`)."""
+        text = str(name_or_address).strip()
+        dev = _DEV.match(text)
+        if dev:
+            return self._dev(int(dev.group(1)), text)
+        if text.startswith("0x"):
+            address = parse_address(text, "--from address")
+            for account in self.dev_accounts():
+                if account.address == address:
+                    return account
+        stored = self.keystore.find(text)
+        if stored is None:
+            raise NotFound(f"no key for {text!r} on this machine: see `proofwork account list`")
+        key = self.keystore.unlock(stored.name, self._password(stored.name))
+        return Signer(stored.name, stored.address, key)
+
+    def _dev(self, index: int, name: str) -> Signer:
+        devs = self.dev_accounts()
+        if not devs:
+            raise NotFound(
+                f"{name} exists only on local development chains; this is the {self.chain.description}"
+            )
+        if index >= len(devs):
+            raise NotFound(f"no development account {name}: there are dev0 to dev{len(devs) - 1}")
+        return devs[index]
+
+    def name_of(self, address: str) -> str | None:
+        for account in self.dev_accounts():
+            if account.address.lower() == address.lower():
+                return account.name
+        stored = self.keystore.find(address)
+        return stored.name if stored else None

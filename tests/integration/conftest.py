@@ -1,0 +1,53 @@
+"""One SDK suite, run against every backend: the embedded py-evm chain and a real anvil node."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from proofwork.sdk import Proofwork, Signer
+
+DAY = 86_400
+
+
+@dataclass
+class Market:
+    """A deployed proofwork with funded roles; tests create their own jobs in it."""
+
+    pw: Proofwork
+    backend: str
+    operator: Signer
+    client: Signer
+    freelancer: Signer
+    other: Signer
+    arbiter: Signer
+    relayer: Signer
+
+    def post(self, budget: str = "1000", milestones: int | list[int] = 1, **kwargs: object):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("freelancer", self.freelancer.address)
+        kwargs.setdefault("deadline", self.pw.now() + 7 * DAY)
+        kwargs.setdefault("review_period", 3 * DAY)
+        return self.pw.jobs.post(self.client, budget=self.pw.amount(budget), milestones=milestones, **kwargs)
+
+
+def digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+@pytest.fixture(scope="module", params=["embedded", "anvil"])
+def market(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
+    rpc_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
+    data_dir = tmp_path_factory.mktemp(f"pw-{request.param}")
+    with Proofwork.open(data_dir, rpc_url) as pw:
+        pw.deploy("dev0", treasury=pw.address("dev9"))
+        market = Market(
+            pw,
+            request.param,
+            *(pw.signer(name) for name in ("dev0", "dev1", "dev2", "dev3", "dev4", "dev5")),
+        )
+        pw.fund(market.client.address, pw.amount("1000000"))
+        pw.fund(market.other.address, pw.amount("1000"))
+        yield market

@@ -1,0 +1,205 @@
+"""The SDK's job lifecycle on a real EVM; each test runs on the embedded chain and on anvil."""
+
+from __future__ import annotations
+
+import pytest
+
+from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, TransactionRejected
+from proofwork.domain.job import MilestoneStatus, ZERO_ADDRESS, fee_of
+from tests.integration.conftest import DAY, Market, digest
+
+
+def balances(m: Market) -> dict[str, int]:
+    pw = m.pw
+    roles = {"client": m.client, "freelancer": m.freelancer, "other": m.other, "arbiter": m.arbiter}
+    out = {name: pw.balance(s.address) for name, s in roles.items()}
+    out["escrow"] = pw.ws.token.balance_of(pw.ws.escrow.address)
+    out["fees"] = pw.ws.escrow.fees_owed(pw.ws.token.address)
+    return out
+
+
+def test_post_funds_the_escrow_in_one_transaction_with_a_permit(market: Market) -> None:
+    before = balances(market)
+    out = market.post("1500.50", milestones=2)
+    assert [name for name, _ in out.receipts] == ["create+fund"]
+    job = out.job
+    assert [m.amount for m in job.milestones] == [750_250_000, 750_250_000]
+    after = balances(market)
+    assert after["client"] == before["client"] - 1_500_500_000
+    assert after["escrow"] == before["escrow"] + 1_500_500_000
+    assert market.pw.jobs.get(job.job_id) == job
+
+
+def test_post_with_approve_takes_two_transactions(market: Market) -> None:
+    out = market.post("10", milestones=[3_000_000, 7_000_000], funding="approve")
+    assert [name for name, _ in out.receipts] == ["approve", "create+fund"]
+    assert out.job.budget == 10_000_000
+
+
+def test_full_lifecycle_approve_then_auto_release(market: Market) -> None:
+    pw = market.pw
+    before = balances(market)
+    job = market.post("1000", milestones=2).job
+    pw.jobs.submit(market.freelancer, job.job_id, 0, digest("model v1"))
+    pw.jobs.submit(market.freelancer, job.job_id, 1, digest("report v1"))
+    out = pw.jobs.approve(market.client, job.job_id, 0)
+    assert out.job.milestones[0].status == MilestoneStatus.PAID
+    with pytest.raises(NotAllowed, match="review window"):
+        pw.jobs.claim(market.freelancer, job.job_id, 1)
+    pw.advance_time(3 * DAY + 10)
+    done = pw.jobs.claim(market.freelancer, job.job_id, 1).job
+    assert done.status == "completed"
+    fee = 2 * fee_of(500_000_000, done.fee_bps)
+    after = balances(market)
+    assert after["freelancer"] - before["freelancer"] == 1_000_000_000 - fee
+    assert after["fees"] - before["fees"] == fee
+    assert after["escrow"] - before["escrow"] == fee  # only unpaid fees remain
+
+
+def test_submission_records_hash_and_block_time(market: Market) -> None:
+    pw = market.pw
+    job = market.post("5").job
+    expected_time = pw.now()
+    out = pw.jobs.submit(market.freelancer, job.job_id, 0, digest("weights"))
+    m = out.job.milestones[0]
+    assert m.deliverable == digest("weights")
+    assert m.status == MilestoneStatus.SUBMITTED
+    assert expected_time <= m.timestamp <= expected_time + 5
+
+
+def test_revision_then_resubmit_then_partial_and_full_payment(market: Market) -> None:
+    pw = market.pw
+    job = market.post("100").job
+    pw.jobs.submit(market.freelancer, job.job_id, 0, digest("v1"))
+    revised = pw.jobs.revise(market.client, job.job_id, 0, digest("please add a model card")).job
+    assert revised.milestones[0].status == MilestoneStatus.OPEN
+    assert revised.milestones[0].revisions == 1
+    pw.jobs.submit(market.freelancer, job.job_id, 0, digest("v2"))
+    before = pw.balance(market.freelancer.address)
+    part = pw.jobs.pay_partial(market.client, job.job_id, 0, pw.amount("40")).job
+    assert part.milestones[0].amount == pw.amount("60")
+    assert part.milestones[0].status == MilestoneStatus.SUBMITTED
+    rest = pw.jobs.approve(market.client, job.job_id, 0).job
+    assert rest.milestones[0].status == MilestoneStatus.PAID
+    assert pw.balance(market.freelancer.address) - before == pw.amount("100") - fee_of(
+        pw.amount("40"), job.fee_bps
+    ) - fee_of(pw.amount("60"), job.fee_bps)
+
+
+def test_reclaim_after_deadline_returns_undelivered_milestones(market: Market) -> None:
+    pw = market.pw
+    job = market.post("300", milestones=3, deadline=pw.now() + DAY).job
+    pw.jobs.submit(market.freelancer, job.job_id, 0, digest("part one"))
+    with pytest.raises(NotAllowed, match="nothing in job"):
+        pw.jobs.reclaim(market.client, job.job_id)
+    pw.advance_time(DAY + 10)
+    with pytest.raises(NotAllowed, match="deadline"):
+        pw.jobs.submit(market.freelancer, job.job_id, 1, digest("too late"))
+    before = pw.balance(market.client.address)
+    out = pw.jobs.reclaim(market.client, job.job_id)
+    assert pw.balance(market.client.address) - before == pw.amount("200")
+    assert [m.status for m in out.job.milestones] == [
+        MilestoneStatus.SUBMITTED,
+        MilestoneStatus.REFUNDED,
+        MilestoneStatus.REFUNDED,
+    ]
+    # the submitted milestone still follows its review window
+    pw.advance_time(3 * DAY + 10)
+    assert pw.jobs.claim(market.other, job.job_id, 0).job.milestones[0].status == MilestoneStatus.PAID
+
+
+def test_mutual_cancel_with_agreed_split(market: Market) -> None:
+    pw = market.pw
+    job = market.post("200", milestones=2).job
+    offered = pw.jobs.cancel(market.client, job.job_id, pw.amount("50")).job
+    assert offered.cancel_proposer == market.client.address
+    with pytest.raises(InvalidInput, match="exceeds"):
+        pw.jobs.cancel(market.freelancer, job.job_id, pw.amount("500"))
+    client_before = pw.balance(market.client.address)
+    freelancer_before = pw.balance(market.freelancer.address)
+    done = pw.jobs.cancel(market.freelancer, job.job_id, pw.amount("50")).job
+    assert done.status == "cancelled"
+    assert pw.balance(market.client.address) - client_before == pw.amount("150")
+    assert pw.balance(market.freelancer.address) - freelancer_before == pw.amount("50") - fee_of(
+        pw.amount("50"), job.fee_bps
+    )
+
+
+def test_open_job_application_assignment_and_gasless_freelancer(market: Market) -> None:
+    pw = market.pw
+    job = market.post("20", freelancer=None).job
+    assert job.is_open
+    # the applicant signs; the relayer sends and pays gas
+    pw.jobs.apply(market.other, job.job_id, digest("my proposal"), relayer=market.relayer)
+    with pytest.raises(NotAllowed, match="has not applied"):
+        pw.jobs.assign(market.client, job.job_id, market.arbiter.address)
+    assigned = pw.jobs.assign(market.client, job.job_id, market.other.address).job
+    assert assigned.freelancer == market.other.address
+    out = pw.jobs.submit(market.other, job.job_id, 0, digest("labels.csv"), relayer=market.relayer)
+    assert out.job.milestones[0].status == MilestoneStatus.SUBMITTED
+    assert out.receipts[0][1].gas_used > 0
+
+
+def test_arbiter_seam_splits_a_disputed_milestone(market: Market) -> None:
+    pw = market.pw
+    job = market.post("100", arbiter=market.arbiter.address).job
+    pw.jobs.submit(market.freelancer, job.job_id, 0, digest("disputed model"))
+    disputed = pw.jobs.dispute(market.client, job.job_id, 0).job
+    assert disputed.milestones[0].status == MilestoneStatus.DISPUTED
+    with pytest.raises(NotAllowed, match="only the arbiter"):
+        pw.jobs.resolve(market.client, job.job_id, 0, 1)
+    pw.advance_time(3 * DAY + 10)
+    with pytest.raises(NotAllowed, match="disputed"):
+        pw.jobs.claim(market.freelancer, job.job_id, 0)  # frozen: no auto-release
+    client_before = pw.balance(market.client.address)
+    resolved = pw.jobs.resolve(market.arbiter, job.job_id, 0, pw.amount("70")).job
+    assert resolved.milestones[0].status == MilestoneStatus.RESOLVED
+    assert pw.balance(market.client.address) - client_before == pw.amount("30")
+
+
+def test_wrong_callers_and_unknown_ids_are_refused_before_sending(market: Market) -> None:
+    pw = market.pw
+    job = market.post("10").job
+    nonce_before = pw.ws.chain.web3.eth.get_transaction_count(market.other.address)
+    with pytest.raises(NotAllowed, match="only the freelancer"):
+        pw.jobs.submit(market.other, job.job_id, 0, digest("x"))
+    with pytest.raises(NotAllowed, match="only the client"):
+        pw.jobs.approve(market.other, job.job_id, 0)
+    with pytest.raises(InvalidInput, match="no milestone 5"):
+        pw.jobs.approve(market.client, job.job_id, 4)
+    with pytest.raises(NotFound, match="no job 999999"):
+        pw.jobs.get(999_999)
+    assert pw.ws.chain.web3.eth.get_transaction_count(market.other.address) == nonce_before
+
+
+def test_contract_reverts_surface_with_their_reason(market: Market) -> None:
+    """Bypass the SDK's pre-checks: the contract itself refuses, and the reason reaches the caller."""
+    pw = market.pw
+    job = pw.jobs.get(market.post("10").job.job_id)
+    with pytest.raises(TransactionRejected, match="escrow: caller is not the client"):
+        pw.ws.escrow.approve(market.other.key, job, 0)
+    with pytest.raises(TransactionRejected, match="escrow: stale job state"):
+        pw.ws.escrow.approve(market.client.key, job.__class__(**{**job.__dict__, "fee_bps": 0}), 0)
+
+
+def test_insufficient_balance_is_refused_with_nothing_sent(market: Market) -> None:
+    pw = market.pw
+    before = pw.ws.escrow.job_count()
+    with pytest.raises(InvalidInput, match="insufficient balance"):
+        pw.jobs.post(
+            market.other,
+            budget=pw.amount("999999"),
+            deadline=pw.now() + DAY,
+            review_period=DAY,
+            freelancer=market.freelancer.address,
+        )
+    assert pw.ws.escrow.job_count() == before
+
+
+def test_list_filters_by_party(market: Market) -> None:
+    pw = market.pw
+    job = market.post("1", freelancer=market.relayer.address).job
+    mine = pw.jobs.list(involving=market.relayer.address)
+    assert job.job_id in [j.job_id for j in mine]
+    assert all(j.party(market.relayer.address) for j in mine)
+    assert job.freelancer != ZERO_ADDRESS
