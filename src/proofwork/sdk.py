@@ -45,14 +45,14 @@ class Proofwork:
         *,
         cache_dir: str | Path | None = None,
         password: PasswordProvider = password_from_env,
-        lock_timeout: float = 30.0,
+        lock_timeout: float | None = None,
     ) -> Proofwork:
         settings = Settings(
             data_dir=Path(data_dir).expanduser(),
             rpc_url=rpc_url,
             password=password,
-            lock_timeout=lock_timeout,
             **({"cache_dir": Path(cache_dir)} if cache_dir else {}),
+            **({"lock_timeout": lock_timeout} if lock_timeout is not None else {}),
         )
         return cls(Workspace.open(settings))
 
@@ -68,7 +68,12 @@ class Proofwork:
     # --- set-up ------------------------------------------------------------------------------------
 
     def deploy(
-        self, deployer: str = "dev0", *, treasury: str | None = None, fee_bps: int = DEFAULT_FEE_BPS, force: bool = False
+        self,
+        deployer: str = "dev0",
+        *,
+        treasury: str | None = None,
+        fee_bps: int = DEFAULT_FEE_BPS,
+        force: bool = False,
     ) -> DeployResult:
         return deploy(self.ws, self.ws.signer(deployer), treasury=treasury, fee_bps=fee_bps, force=force)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, TransactionRejected
-from proofwork.domain.job import MilestoneStatus, ZERO_ADDRESS, fee_of
+from proofwork.domain.job import ZERO_ADDRESS, MilestoneStatus, fee_of
 from tests.integration.conftest import DAY, Market, digest
 
 

@@ -63,7 +63,7 @@ def _to_domain(name: str, args: dict[str, Any]) -> J.JobEvent:
     if name == "JobCreated":
         values["amounts"] = tuple(values["amounts"])
     if name == "MilestonePaid":
-        values["reason"] = J.PaymentReason(values["reason"])
+        values["reason"] = J.PaymentReason(int(values["reason"]))
     return _EVENT_TYPES[name](**values)  # type: ignore[no-any-return]
 
 

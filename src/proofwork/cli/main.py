@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from proofwork.cli.output import CliState, job_json, job_table, money, when
@@ -640,23 +639,54 @@ def _quote(text: str) -> str:
     return json.dumps(text)
 
 
+_GLOBAL_FLAGS = {"--json"}
+_GLOBAL_OPTIONS = {"--data-dir", "--rpc-url"}
+
+
+def _hoist_global_options(args: list[str]) -> list[str]:
+    """Global options are accepted anywhere (`proofwork job show 1 --json`): move them to the front."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if arg in _GLOBAL_FLAGS:
+            if arg not in front:
+                front.append(arg)
+        elif name in _GLOBAL_OPTIONS and "=" in arg:
+            front.append(arg)
+        elif arg in _GLOBAL_OPTIONS and i + 1 < len(args):
+            front.extend(args[i : i + 2])
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def run(argv: list[str] | None = None) -> int:
     """Console entry: every failure is one line on stderr and a non-zero exit, never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
+    args = _hoist_global_options(args) or ["--help"]
     json_mode = "--json" in args
-    if json_mode:
-        # --json is global but people type it last: `proofwork job show 1 --json`.
-        args = ["--json", *(a for a in args if a != "--json")]
     try:
         app(args=args, prog_name="proofwork", standalone_mode=False)
     except ProofworkError as exc:
         return _exit(_fail(str(exc), exc.exit_code, json_mode), argv)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return _exit(exc.exit_code, argv)
-    except click.exceptions.Abort:
+    except typer.Abort:
         return _exit(_fail("aborted", 130, json_mode), argv)
-    except click.ClickException as exc:
-        return _exit(_fail(exc.format_message().replace("\n", " "), exc.exit_code, json_mode), argv)
+    except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.stdout.write(exc.format_message() + "\n")  # type: ignore[attr-defined]
+            return _exit(2, argv)
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        return _exit(_fail(" ".join(message.split()), getattr(exc, "exit_code", 2), json_mode), argv)
     except KeyboardInterrupt:
         return _exit(_fail("interrupted", 130, json_mode), argv)
     except Exception as exc:  # the last guard: a bug must still not print a traceback at the user

@@ -8,6 +8,7 @@ Milestones are numbered from 0 here, as in the contract; the CLI shows them from
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -81,7 +82,7 @@ class Jobs:
         client: Signer,
         *,
         budget: int | None = None,
-        milestones: int | list[int] = 1,
+        milestones: int | builtins.list[int] = 1,
         deadline: int,
         review_period: int,
         freelancer: str | None = None,
@@ -135,7 +136,7 @@ class Jobs:
         return Outcome(job, receipts, events)
 
     @staticmethod
-    def _amounts(budget: int | None, milestones: int | list[int]) -> list[int]:
+    def _amounts(budget: int | None, milestones: int | builtins.list[int]) -> builtins.list[int]:
         if isinstance(milestones, list):
             if not 1 <= len(milestones) <= J.MAX_MILESTONES:
                 raise InvalidInput(f"a job has 1 to {J.MAX_MILESTONES} milestones, got {len(milestones)}")

@@ -41,13 +41,24 @@ def password_from_env(name: str) -> str:
     return password
 
 
+def lock_timeout_from_env() -> float:
+    text = os.environ.get("PROOFWORK_LOCK_TIMEOUT", "30")
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidInput(f"invalid PROOFWORK_LOCK_TIMEOUT {text!r}: expected seconds") from None
+    if value < 0:
+        raise InvalidInput(f"invalid PROOFWORK_LOCK_TIMEOUT {text!r}: expected seconds")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     rpc_url: str | None = None
     cache_dir: Path = field(default_factory=default_cache_dir)
     password: PasswordProvider = password_from_env
-    lock_timeout: float = 30.0
+    lock_timeout: float = field(default_factory=lock_timeout_from_env)
 
 
 @dataclass(frozen=True)

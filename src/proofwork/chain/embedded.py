@@ -1,0 +1,834 @@
+"""A persistent, in-process py-evm chain exposed as a web3.py ``Web3``.
+
+proofwork's default chain lives in a data directory rather than in a node process:
+every CLI command is a fresh Python process that opens the directory, does its work
+and exits. That gives this module four jobs which plain eth-tester does not do:
+
+* **Persistence.** py-evm's key-value store is replaced by one SQLite file. Writes are
+  buffered in memory and committed in a single SQLite transaction right after each
+  block is mined, so by the time ``send_raw_transaction`` returns, the block holding
+  the transaction is on disk, and a ``kill -9`` at any moment leaves the last
+  committed block intact (SQLite's atomic commit does the hard part).
+* **Exclusive access.** ``fcntl.flock`` on a lock file serialises processes; a second
+  process waits up to ``lock_timeout`` and then gets :class:`ChainBusy`.
+* **A dev clock.** Blocks are stamped with ``wall clock + persisted offset`` at the
+  moment they are mined (not when the pending block was created), and
+  :meth:`EmbeddedChain.advance_time` moves the offset forward for good.
+* **Node-like errors.** Reverts become ``web3.exceptions.ContractLogicError`` (with
+  the revert data) and rejected transactions become ``Web3RPCError``, as they would
+  against a real node, instead of leaking eth-tester's own exception types.
+
+Everything runs in the calling thread; requests are serialised by a lock, so sharing
+one ``EmbeddedChain`` between threads is safe but not concurrent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import pathlib
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any, Final, cast
+
+import rlp
+import web3
+from eth.abc import AtomicWriteBatchAPI, BlockHeaderAPI, SignedTransactionAPI
+from eth.chains.base import MiningChain
+from eth.db.atomic import AtomicDBWriteBatch
+from eth.db.backends.base import BaseAtomicDB
+from eth.exceptions import PyEVMError, VMError
+from eth.exceptions import Revert as EVMRevert
+from eth.exceptions import TransactionNotFound as EVMTransactionNotFound
+from eth.vm.forks import PragueVM
+from eth.vm.spoof import SpoofTransaction
+from eth_abi import abi
+from eth_abi.exceptions import DecodingError
+from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.backends.pyevm.main import (
+    BLANK_ROOT_HASH,
+    generate_genesis_state_for_keys,
+    get_default_account_keys,
+    get_default_genesis_params,
+)
+from eth_tester.backends.pyevm.serializers import (
+    serialize_transaction,
+    serialize_transaction_receipt,
+)
+from eth_tester.exceptions import TransactionFailed, TransactionNotFound
+from eth_tester.exceptions import ValidationError as TesterValidationError
+from eth_typing import BlockNumber, Hash32
+from eth_utils import ValidationError as EthValidationError
+from eth_utils import encode_hex
+from eth_utils.toolz import assoc
+from web3.providers.eth_tester import EthereumTesterProvider
+from web3.providers.eth_tester.defaults import API_ENDPOINTS, static_return
+from web3.types import RPCEndpoint, RPCError, RPCResponse
+
+from proofwork.domain.errors import ChainBusy, ChainUnavailable, DataDirCorrupted, InvalidInput
+
+__all__ = ["CHAIN_ID", "DB_FILENAME", "LOCK_FILENAME", "EmbeddedChain"]
+
+# eth-tester's chain id. web3's EthereumTesterProvider answers eth_chainId with this
+# constant, so using it keeps every layer (and any existing tooling) in agreement.
+CHAIN_ID: Final = 131277322940537
+DB_FILENAME: Final = "chain.sqlite3"
+LOCK_FILENAME: Final = "chain.lock"
+# Bumped whenever the on-disk layout changes incompatibly.
+FORMAT_VERSION: Final = 1
+DEV_ACCOUNT_COUNT: Final = 10
+
+_ERROR_SELECTOR: Final = bytes.fromhex("08c379a0")  # Error(string)
+_LOCK_POLL_SECONDS: Final = 0.05
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+"""
+
+
+def _wall_clock() -> int:
+    return int(time.time())
+
+
+# ---------------------------------------------------------------------------
+# Storage
+# ---------------------------------------------------------------------------
+
+
+class _SQLiteAtomicDB(BaseAtomicDB):
+    """py-evm key-value store over SQLite with write buffering.
+
+    py-evm writes trie nodes and chain indexes as it goes (while applying a transaction,
+    while mining). Writing each straight to SQLite would make every block many
+    transactions and leave half-written blocks after a crash. Instead, writes land in
+    ``_pending`` (readable immediately, so py-evm sees its own writes) and
+    :meth:`commit` moves them to disk in one SQLite transaction. Anything written but
+    not yet committed is unreachable from the committed canonical head, so dropping it
+    (crash, :meth:`discard`) is always safe.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: pathlib.Path) -> None:
+        self._conn = conn
+        self._path = path
+        # None marks a pending delete.
+        self._pending: dict[bytes, bytes | None] = {}
+        self._pending_meta: dict[str, bytes] = {}
+
+    # -- DatabaseAPI ---------------------------------------------------------
+    def __getitem__(self, key: bytes) -> bytes:
+        if key in self._pending:
+            value = self._pending[key]
+            if value is None:
+                raise KeyError(key)
+            return value
+        value = self._read(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._pending[key] = value
+
+    def __delitem__(self, key: bytes) -> None:
+        if not self._exists(key):
+            raise KeyError(key)
+        self._pending[key] = None
+
+    def _exists(self, key: bytes) -> bool:
+        if key in self._pending:
+            return self._pending[key] is not None
+        return self._read(key) is not None
+
+    @contextlib.contextmanager
+    def atomic_batch(self) -> Iterator[AtomicWriteBatchAPI]:
+        # Same semantics as py-evm's AtomicDB: the batch lands in our buffer all at
+        # once or not at all; durability comes later from commit().
+        with AtomicDBWriteBatch._commit_unless_raises(self) as batch:
+            yield batch
+
+    # -- persistence ---------------------------------------------------------
+    def _read(self, key: bytes) -> bytes | None:
+        try:
+            row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise _storage_error(self._path, exc) from exc
+        return None if row is None else bytes(row[0])
+
+    def read_meta(self, name: str) -> bytes | None:
+        if name in self._pending_meta:
+            return self._pending_meta[name]
+        row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def stage_meta(self, name: str, value: bytes) -> None:
+        """Set a meta value that will be written by the next :meth:`commit`."""
+        self._pending_meta[name] = value
+
+    def commit(self) -> None:
+        """Write every buffered change in one durable SQLite transaction."""
+        if not self._pending and not self._pending_meta:
+            return
+        puts = [(k, v) for k, v in self._pending.items() if v is not None]
+        deletes = [(k,) for k, v in self._pending.items() if v is None]
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", puts)
+                self._conn.executemany("DELETE FROM kv WHERE key = ?", deletes)
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+                    list(self._pending_meta.items()),
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as exc:
+            raise _storage_error(self._path, exc) from exc
+        self._pending.clear()
+        self._pending_meta.clear()
+
+    def discard(self) -> None:
+        """Forget everything written since the last commit."""
+        self._pending.clear()
+        self._pending_meta.clear()
+
+
+def _storage_error(path: pathlib.Path, exc: sqlite3.DatabaseError) -> Exception:
+    """Map a SQLite failure to the domain error a person can act on."""
+    detail = str(exc).replace("\n", " ")
+    if isinstance(exc, sqlite3.OperationalError):
+        # I/O errors, disk full, permissions: the data may be fine, the machine is not.
+        return ChainUnavailable(f"cannot use chain database {path}: {detail}")
+    return DataDirCorrupted(f"chain database {path} is damaged ({detail})")
+
+
+# ---------------------------------------------------------------------------
+# Chain
+# ---------------------------------------------------------------------------
+
+
+class _DevClock:
+    """Wall clock plus a persisted offset, the time source for every new header."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+    def next_timestamp(self, parent_timestamp: int, wall: int | None = None) -> int:
+        if wall is None:
+            wall = _wall_clock()
+        return max(wall + self.offset, parent_timestamp + 1)
+
+
+def _make_chain_class(clock: _DevClock) -> type[MiningChain]:
+    """Build the chain class: eth-tester's ``MainnetTesterPosChain`` plus our clock.
+
+    The class is defined here rather than taken from eth-tester because a persisted
+    chain must keep its consensus rules when eth-tester changes, and because every
+    header py-evm creates (pending blocks, gas estimation) must use the dev clock.
+    """
+    base_create_header = PragueVM.create_header_from_parent
+
+    def create_header_from_parent(
+        parent_header: BlockHeaderAPI | None, **header_params: Any
+    ) -> BlockHeaderAPI:
+        if parent_header is not None and "timestamp" not in header_params:
+            header_params["timestamp"] = clock.next_timestamp(parent_header.timestamp)
+        return base_create_header(parent_header, **header_params)
+
+    vm_class = type(
+        "ProofworkPragueVM",
+        (PragueVM,),
+        {"create_header_from_parent": staticmethod(create_header_from_parent)},
+    )
+
+    class ProofworkDevChain(MiningChain):
+        chain_id = CHAIN_ID
+        vm_configuration = ((BlockNumber(0), vm_class),)
+
+        def create_header_from_parent(
+            self, parent_header: BlockHeaderAPI, **header_params: Any
+        ) -> BlockHeaderAPI:
+            # Keep the gas limit constant, as eth-tester does.
+            return super().create_header_from_parent(
+                parent_header, **assoc(header_params, "gas_limit", parent_header.gas_limit)
+            )
+
+        def get_transaction_builder(self) -> Any:
+            return super().get_vm().get_transaction_builder()
+
+    return ProofworkDevChain
+
+
+class _RevertError(TransactionFailed):  # type: ignore[misc]
+    """A failed call that keeps the raw revert data for the JSON-RPC error."""
+
+    def __init__(self, message: str, data: bytes | None) -> None:
+        super().__init__(message)
+        self.data = data
+
+
+class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
+    """eth-tester's py-evm backend, made durable and given the dev clock.
+
+    Every path that mines a block ends in :meth:`mine_blocks`, which commits the
+    buffered writes; every failure in a state-changing path resets the in-memory chain
+    to the last commit so memory never runs ahead of disk.
+    """
+
+    def __init__(
+        self,
+        db: _SQLiteAtomicDB,
+        chain_class: type[MiningChain],
+        clock: _DevClock,
+        account_keys: tuple[Any, ...],
+    ) -> None:
+        # PyEVMBackend.__init__ would build a throwaway in-memory genesis; skip it.
+        self._db = db
+        self._chain_class = chain_class
+        self._clock = clock
+        self.account_keys = account_keys
+        self.chain = chain_class(db)
+        # Set by set_next_block_timestamp: the pending timestamp was chosen on purpose.
+        self._timestamp_pinned = False
+
+    # -- helpers -------------------------------------------------------------
+    def _pending_is_empty(self) -> bool:
+        return bool(self.chain.header.transaction_root == BLANK_ROOT_HASH)
+
+    def _refresh_pending_timestamp(self) -> None:
+        """Restamp the empty pending block with the current dev time.
+
+        The pending header is created right after the previous block is mined, which
+        in a long-lived process may be long ago. Only moves time forward, so a
+        timestamp set explicitly by :meth:`time_travel` survives.
+        """
+        if self._timestamp_pinned or not self._pending_is_empty():
+            return
+        header = self.chain.header
+        parent = self.chain.get_canonical_head()
+        wanted = max(header.timestamp, self._clock.next_timestamp(parent.timestamp))
+        if wanted != header.timestamp:
+            self.chain.header = header.copy(timestamp=wanted)
+
+    def _reset_to_committed(self) -> None:
+        """Drop uncommitted writes and rebuild the chain from the committed head."""
+        self._db.discard()
+        self._clock.offset = _read_offset(self._db)
+        self._timestamp_pinned = False
+        self.chain = self._chain_class(self._db)
+
+    def _guarded(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except BaseException:
+            self._reset_to_committed()
+            raise
+
+    def now(self) -> int:
+        return self._clock.next_timestamp(self.chain.get_canonical_head().timestamp)
+
+    # -- state-changing paths ---------------------------------------------------
+    def reset_to_genesis(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError("the embedded chain is persistent; delete its directory")
+
+    def mine_blocks(self, num_blocks: int = 1, coinbase: bytes = 20 * b"\x00") -> tuple[bytes, ...]:
+        hashes: list[bytes] = []
+
+        def mine() -> None:
+            for _ in range(num_blocks):
+                self._refresh_pending_timestamp()
+                hashes.extend(super(_PersistentBackend, self).mine_blocks(1, coinbase))
+                self._timestamp_pinned = False
+                # The durability point: this block (and anything staged with it, such
+                # as a new clock offset) is on disk before we report it mined.
+                self._db.commit()
+
+        self._guarded(mine)
+        return tuple(hashes)
+
+    def set_next_block_timestamp(self, timestamp: int) -> None:
+        """Make the next mined block carry ``timestamp`` and keep that lead from then on."""
+        parent = self.chain.get_canonical_head()
+        if timestamp <= parent.timestamp or not self._pending_is_empty():
+            raise ValueError(f"cannot stamp the next block {timestamp}: latest block is {parent.timestamp}")
+        wall = _wall_clock()
+        self._clock.offset = max(self._clock.offset, timestamp - wall)
+
+        self.chain.header = self.chain.header.copy(timestamp=timestamp)
+        self._timestamp_pinned = True
+
+    def time_travel(self, to_timestamp: int) -> int:
+        self._guarded(lambda: self.set_next_block_timestamp(to_timestamp))
+        self.mine_blocks()
+        return to_timestamp
+
+    def revert_to_snapshot(self, snapshot: bytes) -> None:
+        def revert() -> None:
+            super(_PersistentBackend, self).revert_to_snapshot(snapshot)
+            self._db.commit()
+
+        self._guarded(revert)
+
+    def send_raw_transaction(self, raw_transaction: bytes) -> bytes:
+        def send() -> bytes:
+            self._refresh_pending_timestamp()
+            return bytes(super(_PersistentBackend, self).send_raw_transaction(raw_transaction))
+
+        return bytes(self._guarded(send))
+
+    def send_signed_transaction(
+        self, signed_transaction: dict[str, Any], block_number: Any = "latest"
+    ) -> bytes:
+        def send() -> bytes:
+            self._refresh_pending_timestamp()
+            sent = super(_PersistentBackend, self).send_signed_transaction(signed_transaction, block_number)
+            return bytes(sent)
+
+        return bytes(self._guarded(send))
+
+    def send_transaction(self, transaction: dict[str, Any]) -> bytes:
+        def send() -> bytes:
+            self._refresh_pending_timestamp()
+            return bytes(super(_PersistentBackend, self).send_transaction(transaction))
+
+        return bytes(self._guarded(send))
+
+    def apply_withdrawals(self, withdrawals_list: list[dict[str, int | str]]) -> None:
+        def apply() -> None:
+            self._refresh_pending_timestamp()
+            super(_PersistentBackend, self).apply_withdrawals(withdrawals_list)
+            self._db.commit()
+
+        self._guarded(apply)
+
+    # -- reads -------------------------------------------------------------
+    def get_block_by_number(self, block_number: Any, full_transaction: bool = True) -> Any:
+        if block_number == "pending":
+            self._refresh_pending_timestamp()
+        return super().get_block_by_number(block_number, full_transaction)
+
+    def _find_transaction(self, transaction_hash: bytes) -> tuple[Any, Any, int]:
+        """Locate a transaction via py-evm's hash index.
+
+        eth-tester walks every block from the head backwards, which makes receipts
+        (and so ``eth_getLogs``) slower the longer the chain gets.
+        """
+        if not self._pending_is_empty():
+            pending = self.chain.get_block()
+            for index, transaction in enumerate(pending.transactions):
+                if transaction.hash == transaction_hash:
+                    return pending, transaction, index
+        try:
+            block_number, index = self.chain.chaindb.get_transaction_index(Hash32(transaction_hash))
+        except EVMTransactionNotFound:
+            raise TransactionNotFound(
+                f"No transaction found for transaction hash: {encode_hex(transaction_hash)}"
+            ) from None
+        block = self.chain.get_canonical_block_by_number(block_number)
+        return block, block.transactions[index], index
+
+    def get_transaction_by_hash(self, transaction_hash: bytes) -> Any:
+        block, transaction, index = self._find_transaction(transaction_hash)
+        is_pending = block.number == self.chain.get_block().number
+        return serialize_transaction(block, transaction, index, is_pending)
+
+    def get_transaction_receipt(self, transaction_hash: bytes) -> Any:
+        block, transaction, index = self._find_transaction(transaction_hash)
+        is_pending = block.number == self.chain.get_block().number
+        receipts = block.get_receipts(self.chain.chaindb)
+        return serialize_transaction_receipt(
+            block, receipts, transaction, index, is_pending, self.chain.get_vm()
+        )
+
+    def estimate_gas(self, transaction: dict[str, Any], block_number: Any = "latest") -> int:
+        self._refresh_pending_timestamp()
+        return int(super().estimate_gas(transaction, block_number))
+
+    def call(self, transaction: dict[str, Any], block_number: Any = "latest") -> bytes:
+        """eth-tester's call, but a failure keeps the raw revert data.
+
+        eth-tester decodes the reason and drops the bytes; a node returns them, and
+        web3 needs them to raise ContractLogicError/ContractCustomError properly.
+        """
+        if block_number == "pending":
+            self._refresh_pending_timestamp()
+        defaulted = dict(transaction)
+        if "gas" not in defaulted:
+            defaulted["gas"] = self._max_available_gas()
+        unsigned = self._get_normalized_and_unsigned_evm_transaction(defaulted, block_number)
+        spoofed = SpoofTransaction(unsigned, from_=transaction["from"])
+        vm = self.chain.get_vm(at_header=self._header_for(block_number))
+        state = vm.state
+        snapshot = state.snapshot()
+        try:
+            computation = state.apply_transaction(cast(SignedTransactionAPI, spoofed))
+        finally:
+            state.revert(snapshot)
+        if computation.is_error:
+            error = computation.error
+            if isinstance(error, EVMRevert):
+                data = bytes(error.args[0]) if error.args else b""
+                raise _RevertError(_revert_message(data), data)
+            raise _RevertError(str(error) or type(error).__name__, None)
+        return bytes(computation.output)
+
+    def _header_for(self, block_number: Any) -> BlockHeaderAPI:
+        if block_number == "pending":
+            return self.chain.header
+        if block_number in ("latest", "safe", "finalized"):
+            return self.chain.get_canonical_head()
+        if block_number == "earliest":
+            return self.chain.get_canonical_block_header_by_number(BlockNumber(0))
+        head = self.chain.get_canonical_head()
+        if isinstance(block_number, int) and 0 <= block_number <= head.block_number:
+            return self.chain.get_canonical_block_header_by_number(BlockNumber(block_number))
+        from eth_tester.exceptions import BlockNotFound
+
+        raise BlockNotFound(f"No block found for block number: {block_number}")
+
+
+def _revert_message(data: bytes) -> str:
+    if data[:4] == _ERROR_SELECTOR:
+        try:
+            (reason,) = abi.decode(["string"], data[4:])
+        except DecodingError:
+            return "execution reverted"
+        return f"execution reverted: {reason}"
+    return "execution reverted"
+
+
+def _revert_from_failure(exc: BaseException) -> tuple[str, bytes | None]:
+    """Recover message and revert data from an eth-tester ``TransactionFailed``."""
+    if isinstance(exc, _RevertError):
+        return str(exc.args[0]), exc.data
+    inner: object = exc.args[0] if exc.args else None
+    if isinstance(inner, EVMRevert):
+        data = bytes(inner.args[0]) if inner.args else b""
+        return _revert_message(data), data
+    if isinstance(inner, VMError):
+        return str(inner) or type(inner).__name__, None
+    if isinstance(inner, bytes):
+        return _revert_message(inner), inner
+    return str(inner) if inner is not None else "execution reverted", None
+
+
+# ---------------------------------------------------------------------------
+# web3 provider
+# ---------------------------------------------------------------------------
+
+
+def _endpoints() -> dict[str, dict[str, Any]]:
+    endpoints = {namespace: dict(methods) for namespace, methods in API_ENDPOINTS.items()}
+    endpoints["eth"]["chainId"] = static_return(CHAIN_ID)
+    return endpoints
+
+
+class _EmbeddedProvider(EthereumTesterProvider):
+    """EthereumTesterProvider that answers failures the way a JSON-RPC node does.
+
+    eth-tester raises its own ``TransactionFailed``/``ValidationError`` straight
+    through web3; turning them into JSON-RPC error responses lets web3's normal error
+    formatters raise ``ContractLogicError`` (for eth_call/eth_estimateGas) and
+    ``Web3RPCError`` (e.g. a bad nonce on send), exactly as against a real node.
+    """
+
+    def __init__(self, owner: EmbeddedChain, tester: EthereumTester) -> None:
+        super().__init__(ethereum_tester=tester, api_endpoints=_endpoints())
+        self._owner = owner
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        request_id = self._current_request_id
+        self._current_request_id += 1
+        with self._owner._request_lock:
+            self._owner._ensure_open()
+            return self._dispatch(method, params, request_id)
+
+    def _dispatch(self, method: str, params: Any, request_id: int) -> RPCResponse:
+        namespace, _, endpoint = method.partition("_")
+        assert self.api_endpoints is not None
+        delegator = self.api_endpoints.get(namespace, {}).get(endpoint)
+        if delegator is None:
+            return _error_response(request_id, -32601, f"Unknown RPC Endpoint: {method}")
+        try:
+            result = delegator(self.ethereum_tester, params)
+        except NotImplementedError:
+            return _error_response(request_id, -32601, f"RPC Endpoint has not been implemented: {method}")
+        except TransactionFailed as exc:
+            message, data = _revert_from_failure(exc)
+            return _error_response(request_id, 3, message, None if data is None else encode_hex(data))
+        except (EthValidationError, TesterValidationError) as exc:
+            # What a node says when it refuses a transaction (nonce, funds, gas...).
+            return _error_response(request_id, -32000, str(exc).replace("\n", " "))
+        return {"id": request_id, "jsonrpc": "2.0", "result": result}
+
+
+def _error_response(request_id: int, code: int, message: str, data: str | None = None) -> RPCResponse:
+    # "data" must be present (even as None): web3 treats a missing key as custom-error data.
+    return {
+        "id": request_id,
+        "jsonrpc": "2.0",
+        "error": cast(RPCError, {"code": code, "message": message, "data": data}),
+    }
+
+
+# ---------------------------------------------------------------------------
+# Locking and opening
+# ---------------------------------------------------------------------------
+
+
+def _acquire_lock(directory: pathlib.Path, timeout: float) -> int:
+    """Take the directory's exclusive lock, waiting up to ``timeout`` seconds.
+
+    flock (not a pid file) because the kernel releases it when the holder dies, even
+    by ``kill -9``, so a crash never leaves the chain locked. The holder's pid is
+    written into the file only to make the "busy" message useful.
+    """
+    lock_path = directory / LOCK_FILENAME
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise ChainUnavailable(f"cannot open lock file {lock_path}: {exc.strerror}") from exc
+    deadline = time.monotonic() + max(timeout, 0.0)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                os.close(fd)
+                raise ChainUnavailable(f"cannot lock {lock_path}: {exc.strerror}") from exc
+        if time.monotonic() >= deadline:
+            holder = _read_holder_pid(fd)
+            os.close(fd)
+            by = f" by process {holder}" if holder else " by another process"
+            raise ChainBusy(
+                f"chain data directory {directory} is in use{by}; gave up after waiting {timeout:g}s"
+            )
+        time.sleep(_LOCK_POLL_SECONDS)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError:
+        pass  # The pid is a courtesy for error messages; the lock is what matters.
+    return fd
+
+
+def _read_holder_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        return None
+
+
+def _release_lock(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def _connect(path: pathlib.Path) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves so one block is exactly
+    # one transaction. WAL + synchronous=FULL: each commit is durable once it returns.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL").fetchone()
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(_SCHEMA)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _read_offset(db: _SQLiteAtomicDB) -> int:
+    raw = db.read_meta("time_offset")
+    return int(raw.decode()) if raw is not None else 0
+
+
+def _dev_keys() -> tuple[Any, ...]:
+    return tuple(get_default_account_keys(quantity=DEV_ACCOUNT_COUNT))
+
+
+class EmbeddedChain:
+    """A py-evm chain stored in a directory, usable from one process at a time.
+
+    Open it with :meth:`open`, use :attr:`web3`, then :meth:`close` (or use it as a
+    context manager). Every block is committed to disk when it is mined, so anything a
+    caller was told is done survives a crash.
+    """
+
+    web3: web3.Web3
+    chain_id: int
+    dev_private_keys: list[bytes]
+
+    def __init__(
+        self,
+        directory: pathlib.Path,
+        conn: sqlite3.Connection,
+        lock_fd: int,
+        backend: _PersistentBackend,
+    ) -> None:
+        """Internal; use :meth:`open`."""
+        self.directory = directory
+        self.chain_id = CHAIN_ID
+        self.dev_private_keys = [key.to_bytes() for key in backend.account_keys]
+        self._conn = conn
+        self._lock_fd: int | None = lock_fd
+        self._backend = backend
+        self._request_lock = threading.RLock()
+        self._tester = EthereumTester(backend=backend, auto_mine_transactions=True)
+        self.web3 = web3.Web3(_EmbeddedProvider(self, self._tester))
+
+    @classmethod
+    def open(cls, directory: pathlib.Path, *, lock_timeout: float = 30.0) -> EmbeddedChain:
+        """Open (creating on first use) the chain stored in ``directory``.
+
+        Takes an exclusive lock (``fcntl.flock`` on ``directory/chain.lock``) held until
+        :meth:`close`; waits up to ``lock_timeout`` seconds for another process, then
+        raises :class:`ChainBusy` with a one-line message naming the directory (and the
+        other pid if known). A damaged database raises :class:`DataDirCorrupted` (one
+        line, naming the file), never a raw traceback.
+        """
+        directory = pathlib.Path(directory).expanduser().absolute()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ChainUnavailable(f"cannot create chain data directory {directory}: {exc.strerror}") from exc
+        lock_fd = _acquire_lock(directory, lock_timeout)
+        db_path = directory / DB_FILENAME
+        conn: sqlite3.Connection | None = None
+        try:
+            try:
+                conn = _connect(db_path)
+            except sqlite3.DatabaseError as exc:
+                raise _storage_error(db_path, exc) from exc
+            db = _SQLiteAtomicDB(conn, db_path)
+            backend = _load_or_create(db, db_path)
+            return cls(directory, conn, lock_fd, backend)
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            _release_lock(lock_fd)
+            raise
+
+    # -- dev clock ------------------------------------------------------------
+    def now(self) -> int:
+        """The timestamp the next block will get."""
+        with self._request_lock:
+            self._ensure_open()
+            return self._backend.now()
+
+    def advance_time(self, seconds: int) -> int:
+        """Dev clock: mine an (empty) block whose timestamp is ``seconds`` later than
+        the chain's current time (:meth:`now`).
+
+        The new offset from the wall clock is persisted, atomically with that block, so
+        every later block (in this and later processes) keeps at least that lead over
+        the wall clock. Returns the new latest block timestamp.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise InvalidInput(f"time can only move forward by whole seconds, not {seconds!r}")
+        with self._request_lock:
+            self._ensure_open()
+            target = self._backend.now() + seconds
+            self._backend._guarded(lambda: self._backend.set_next_block_timestamp(target))
+            # Through EthereumTester, so this process's block/log filters see the block.
+            self._tester.mine_blocks(1)
+            return int(self._backend.chain.get_canonical_head().timestamp)
+
+    # -- lifecycle ------------------------------------------------------------
+    def close(self) -> None:
+        """Release the chain: close the database (checkpointing its WAL) and the lock.
+
+        Everything reported done was committed when its block was mined; writes not
+        yet committed belong to no block and are dropped. Idempotent.
+        """
+        with self._request_lock:
+            if self._lock_fd is None:
+                return
+            try:
+                self._backend._db.discard()
+                self._conn.close()
+            finally:
+                fd, self._lock_fd = self._lock_fd, None
+                _release_lock(fd)
+
+    @property
+    def closed(self) -> bool:
+        return self._lock_fd is None
+
+    def _ensure_open(self) -> None:
+        if self._lock_fd is None:
+            raise ChainUnavailable(f"embedded chain in {self.directory} has been closed")
+
+    def __enter__(self) -> EmbeddedChain:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<EmbeddedChain {self.directory} ({state})>"
+
+
+def _load_or_create(db: _SQLiteAtomicDB, db_path: pathlib.Path) -> _PersistentBackend:
+    """Load the chain from its committed head, or build and commit the genesis."""
+    try:
+        version = db.read_meta("format_version")
+        if version is None:
+            return _create(db)
+        if version != str(FORMAT_VERSION).encode():
+            raise DataDirCorrupted(
+                f"chain database {db_path} has format {version.decode(errors='replace')!r}, "
+                f"this proofwork reads format {FORMAT_VERSION}"
+            )
+        stored_chain_id = db.read_meta("chain_id")
+        if stored_chain_id != str(CHAIN_ID).encode():
+            raise DataDirCorrupted(
+                f"chain database {db_path} belongs to chain id {stored_chain_id!r}, expected {CHAIN_ID}"
+            )
+        clock = _DevClock(_read_offset(db))
+        backend = _PersistentBackend(db, _make_chain_class(clock), clock, _dev_keys())
+        # Touch the head's state so a database missing its latest data fails now,
+        # with a clear message, instead of on the first request.
+        head = backend.chain.get_canonical_head()
+        if not db.exists(head.state_root):
+            raise DataDirCorrupted(
+                f"chain database {db_path} is damaged (state of block {head.block_number} is missing)"
+            )
+        return backend
+    except sqlite3.DatabaseError as exc:
+        raise _storage_error(db_path, exc) from exc
+    except (PyEVMError, KeyError, rlp.exceptions.RLPException, ValueError) as exc:
+        detail = str(exc).replace("\n", " ") or type(exc).__name__
+        raise DataDirCorrupted(f"chain database {db_path} is damaged ({detail})") from exc
+
+
+def _create(db: _SQLiteAtomicDB) -> _PersistentBackend:
+    keys = _dev_keys()
+    clock = _DevClock(0)
+    chain_class = _make_chain_class(clock)
+    chain_class.from_genesis(db, get_default_genesis_params(), generate_genesis_state_for_keys(keys))
+    db.stage_meta("format_version", str(FORMAT_VERSION).encode())
+    db.stage_meta("chain_id", str(CHAIN_ID).encode())
+    db.stage_meta("time_offset", b"0")
+    # Genesis and the meta rows land in one transaction: a crash here leaves an empty
+    # database that the next open simply initialises again.
+    db.commit()
+    return _PersistentBackend(db, chain_class, clock, keys)

@@ -1,0 +1,278 @@
+"""The CLI end to end on the embedded chain, each command its own process, bad input included."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.e2e.conftest import Cli
+
+FREELANCER = "0x6813Eb9362372EEF6200f3b1dbC3f819671cBA69"  # dev2 on the embedded chain
+
+
+def test_demo_json_tells_the_whole_story(cli: Cli) -> None:
+    result = cli.ok("demo", "--json")
+    data = result.json()
+    assert data["ok"] is True
+    names = [s["name"] for s in data["steps"]]
+    assert any("posts job" in n for n in names)
+    assert any("claims milestone 2" in n for n in names)
+    gas = {s["name"]: s["gas"] for s in data["steps"]}
+    assert all(isinstance(g, int) for g in gas.values())
+    assert (
+        data["balances"]["client"]["units"]["after"]
+        == data["balances"]["client"]["units"]["before"] - 1_500_500_000
+    )
+    assert data["balances"]["escrow"]["units"]["after"] == data["balances"]["escrow"]["units"]["before"]
+    paid_to_freelancer = (
+        data["balances"]["freelancer"]["units"]["after"] - data["balances"]["freelancer"]["units"]["before"]
+    )
+    fees = data["balances"]["treasury"]["units"]["after"] - data["balances"]["treasury"]["units"]["before"]
+    assert paid_to_freelancer + fees == 1_500_500_000
+    assert fees == 2 * (750_250_000 * 250 // 10_000)
+
+
+def test_demo_human_output_shows_balances_and_gas(cli: Cli) -> None:
+    out = cli.ok("demo").out
+    assert "balances" in out and "freelancer" in out and "gas" in out
+    assert "ok" in out
+
+
+def test_a_job_across_separate_commands(deployed: Cli, tmp_path: Path) -> None:
+    cli = deployed
+    posted = cli.ok(
+        "job",
+        "post",
+        "--from",
+        "dev1",
+        "--freelancer",
+        FREELANCER,
+        "--budget",
+        "1500.50",
+        "--milestones",
+        "2",
+        "--deadline",
+        "7d",
+        "--review",
+        "3d",
+        "--json",
+    ).json()
+    job_id = str(posted["job"]["id"])
+    assert posted["job"]["budget"] == "1500.5"
+    assert [s["name"] for s in posted["steps"]] == ["create+fund"]
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"\x08\x01 not really onnx")
+    cli.ok("job", "submit", job_id, "--milestone", "1", "--file", str(model), "--from", "dev2")
+    cli.ok("job", "submit", job_id, "-m", "2", "--hash", "ab" * 32, "--from", "dev2", "--relayer", "dev5")
+    cli.ok("job", "approve", job_id, "-m", "1", "--from", "dev1")
+    cli.fails("job", "claim", job_id, "-m", "2", "--from", "dev2", match="review window")
+    cli.ok("chain", "advance", "3d")
+    cli.ok("job", "claim", job_id, "-m", "2", "--from", "dev2")
+    shown = cli.ok("job", "show", job_id, "--json").json()["job"]
+    assert shown["status"] == "completed"
+    assert [m["status"] for m in shown["milestones"]] == ["paid", "paid"]
+    human = cli.ok("job", "show", job_id).out
+    assert "completed" in human and "milestone 2" in human
+    listed = cli.ok("job", "list", "--account", "dev2", "--json").json()["jobs"]
+    assert int(job_id) in [j["id"] for j in listed]
+
+
+def test_reclaim_revise_and_cancel_from_the_cli(deployed: Cli) -> None:
+    cli = deployed
+    post = [
+        "job",
+        "post",
+        "--from",
+        "dev1",
+        "--freelancer",
+        "dev2",
+        "--deadline",
+        "1d",
+        "--review",
+        "1d",
+        "--json",
+    ]
+    a = str(cli.ok(*post, "--budget", "30", "--amounts", "10,20").json()["job"]["id"])
+    b = str(cli.ok(*post, "--budget", "10").json()["job"]["id"])
+    cli.ok("job", "submit", a, "-m", "1", "--hash", "11" * 32, "--from", "dev2")
+    cli.ok("job", "revise", a, "-m", "1", "--from", "dev1")
+    offer = cli.ok("job", "cancel", b, "--freelancer-gets", "4", "--from", "dev2", "--json").json()
+    assert offer["job"]["cancel_offer"]["freelancer_amount"] == "4"
+    done = cli.ok("job", "cancel", b, "--freelancer-gets", "4", "--from", "dev1", "--json").json()
+    assert done["job"]["status"] == "cancelled"
+    cli.ok("chain", "advance", "2d")
+    refunded = cli.ok("job", "reclaim", a, "--from", "dev1", "--json").json()
+    assert refunded["job"]["refunded"] == "30"
+
+
+def test_accounts_new_import_list_and_fund(cli: Cli) -> None:
+    env = {"PROOFWORK_PASSWORD": "correct horse"}
+    cli.ok("deploy")
+    created = cli.ok("account", "new", "alice", "--json", env=env).json()
+    key = "0x" + "4c" * 32
+    imported = cli.ok("account", "import", "bob", "--json", stdin=key + "\n", env=env)
+    assert "4c4c4c" not in imported.out + imported.err  # the key is never printed
+    bob = imported.json()["address"]
+    listed = cli.ok("account", "list", "--json").json()["accounts"]
+    names = {a["name"]: a for a in listed}
+    assert {"dev0", "dev9", "alice", "bob"} <= set(names)
+    assert names["alice"]["address"] == created["address"]
+    cli.ok("account", "fund", "bob", "--amount", "250.5")
+    assert (
+        next(a for a in cli.ok("account", "list", "--json").json()["accounts"] if a["name"] == "bob")[
+            "tokens"
+        ]
+        == "250.5"
+    )
+    # bob signs with his encrypted key
+    cli.ok(
+        "job", "post", "--from", "bob", "--freelancer", "dev2", "--budget", "100", "--deadline", "2d", env=env
+    )
+    cli.fails(
+        "job",
+        "post",
+        "--from",
+        "bob",
+        "--freelancer",
+        "dev2",
+        "--budget",
+        "1",
+        "--deadline",
+        "2d",
+        env={"PROOFWORK_PASSWORD": "wrong"},
+        match="wrong password",
+    )
+    keystore = (cli.data_dir / "keystore" / "bob.json").read_text()
+    assert bob[2:].lower() in keystore.lower() and "4c4c4c" not in keystore
+    cli.fails("account", "new", "dev3", env=env, match="reserved")
+    cli.fails("account", "import", "carol", stdin="not-a-key\n", env=env, match="invalid private key")
+
+
+def test_deploy_is_idempotent(cli: Cli) -> None:
+    first = cli.ok("deploy", "--json").json()
+    second = cli.ok("deploy", "--json").json()
+    assert first["created"] is True and second["created"] is False
+    assert first["deployment"]["escrow"] == second["deployment"]["escrow"]
+    manifest = json.loads(
+        (cli.data_dir / "deployments" / f"{first['deployment']['chain_id']}.json").read_text()
+    )
+    assert manifest["escrow"] == first["deployment"]["escrow"]
+    assert len(manifest["escrow_source_hash"]) == 64
+
+
+def test_bad_input_gets_one_line_and_a_non_zero_exit(deployed: Cli) -> None:
+    cli = deployed
+    post = ["job", "post", "--from", "dev1", "--deadline", "7d"]
+    cli.fails("job", "show", "424242", match="no job 424242")
+    cli.fails("job", "show", "abc", match="invalid value")
+    cli.fails(*post, "--budget", "-5", "--freelancer", FREELANCER, match="invalid")
+    cli.fails(*post, "--budget", "1.0000001", "--freelancer", FREELANCER, match="more than 6 decimal places")
+    cli.fails(*post, "--budget", "10", "--freelancer", "0x123", match="invalid freelancer")
+    cli.fails(*post, "--budget", "10", "--freelancer", FREELANCER.replace("E", "e", 1), match="checksum")
+    cli.fails(*post, "--budget", "10", "--freelancer", "nobody", match="no account named 'nobody'")
+    cli.fails(*post, "--budget", "100000000", "--freelancer", FREELANCER, match="insufficient balance")
+    cli.fails(
+        "job", "post", "--from", "dev1", "--budget", "1", "--deadline", "soon", match="invalid duration"
+    )
+    cli.fails(
+        "job",
+        "post",
+        "--from",
+        "dev7",
+        "--budget",
+        "1",
+        "--deadline",
+        "1d",
+        "--freelancer",
+        "dev2",
+        match="insufficient balance",
+    )
+    job = str(cli.ok(*post, "--budget", "5", "--freelancer", "dev2", "--json").json()["job"]["id"])
+    cli.fails("job", "approve", job, "--from", "dev3", match="only the client")
+    cli.fails("job", "submit", job, "--from", "dev3", "--hash", "22" * 32, match="only the freelancer")
+    cli.fails("job", "submit", job, "--from", "dev2", "-m", "0", "--hash", "22" * 32, match="numbered from 1")
+    cli.fails("job", "submit", job, "--from", "dev2", "-m", "9", "--hash", "22" * 32, match="no milestone 9")
+    cli.fails("job", "submit", job, "--from", "dev2", "--hash", "xyz", match="invalid deliverable hash")
+    cli.fails("job", "submit", job, "--from", "dev2", "--file", "/nonexistent/file", match="cannot read")
+    cli.fails("job", "approve", job, "--from", "dev1", "--amount", "9", match="only has")
+    cli.fails("job", "show", job, "--rpc-url", "http://127.0.0.1:9", match="cannot reach the node")
+    bad = cli("job", "show", "999", "--json")
+    assert bad.code != 0 and json.loads(bad.out) == {
+        "ok": False,
+        "error": bad.err.strip().removeprefix("error: "),
+    }
+    # nothing above moved money: the job is untouched
+    assert cli.ok("job", "show", job, "--json").json()["job"]["held"] == "5"
+
+
+def test_dead_rpc_url_from_the_environment(cli: Cli) -> None:
+    cli.fails(
+        "chain", "status", env={"PROOFWORK_RPC_URL": "http://127.0.0.1:9"}, match="cannot reach the node"
+    )
+    cli.fails("chain", "status", "--rpc-url", "ftp://example", match="unsupported rpc url")
+
+
+def test_corrupted_data_directory_is_reported_not_crashed_on(cli: Cli) -> None:
+    cli.ok("deploy")
+    manifest = next((cli.data_dir / "deployments").glob("*.json"))
+    saved = manifest.read_text()
+    manifest.write_text("{not json")
+    cli.fails("job", "list", match="manifest")
+    manifest.write_text(saved)
+    cli.ok("job", "list")
+    db = next((cli.data_dir / "chain").glob("*.sqlite3"))
+    db.write_bytes(b"garbage" * 1000)
+    cli.fails("job", "list", match=str(db.name))
+
+
+def test_kill_9_loses_nothing_that_was_reported_done(deployed: Cli) -> None:
+    """Start many posts, kill -9 the writer mid-run, and find every reported job on the chain."""
+    cli = deployed
+    script = (
+        "import sys\n"
+        "from proofwork.cli.main import run\n"
+        "for _ in range(200):\n"
+        "    run(['job','post','--from','dev1','--freelancer','dev2','--budget','1','--deadline','1d','--json'])\n"
+        "    sys.stdout.flush()\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], env=cli.env, stdout=subprocess.PIPE, text=True)
+    reported: list[int] = []
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    while len(reported) < 4 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("{"):
+            reported.append(json.loads(line)["job"]["id"])
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert len(reported) >= 4
+    listed = {j["id"] for j in cli.ok("job", "list", "--json").json()["jobs"]}
+    assert set(reported) <= listed
+
+
+def test_second_writer_waits_then_gets_a_clear_error(deployed: Cli) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time, sys\nfrom proofwork.sdk import Proofwork\n"
+            f"pw = Proofwork.open({str(deployed.data_dir)!r})\nprint('held', flush=True)\ntime.sleep(30)\n",
+        ],
+        env=deployed.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        deployed.fails("job", "list", env={"PROOFWORK_LOCK_TIMEOUT": "1"}, match="in use")
+        assert time.monotonic() - started < 20
+    finally:
+        holder.kill()
+        holder.wait()
+    deployed.ok("job", "list")
