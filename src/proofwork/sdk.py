@@ -19,6 +19,7 @@ Every failure raises a `proofwork.domain.errors.ProofworkError` with a one-line 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from proofwork.domain.units import format_amount, parse_amount
@@ -47,13 +48,11 @@ class Proofwork:
         password: PasswordProvider = password_from_env,
         lock_timeout: float | None = None,
     ) -> Proofwork:
-        settings = Settings(
-            data_dir=Path(data_dir).expanduser(),
-            rpc_url=rpc_url,
-            password=password,
-            **({"cache_dir": Path(cache_dir)} if cache_dir else {}),
-            **({"lock_timeout": lock_timeout} if lock_timeout is not None else {}),
-        )
+        settings = Settings(data_dir=Path(data_dir).expanduser(), rpc_url=rpc_url, password=password)
+        if cache_dir is not None:
+            settings = replace(settings, cache_dir=Path(cache_dir))
+        if lock_timeout is not None:
+            settings = replace(settings, lock_timeout=lock_timeout)
         return cls(Workspace.open(settings))
 
     def close(self) -> None:

@@ -1,0 +1,80 @@
+"""The Python mirror of the escrow's state machine (the contract is the reference; the
+integration suite checks the mirror's hash against the chain after every action)."""
+
+from __future__ import annotations
+
+import pytest
+
+from proofwork.domain import job as J
+from proofwork.domain.errors import InvalidInput, NotAllowed
+
+CLIENT = "0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF"
+FREELANCER = "0x6813Eb9362372EEF6200f3b1dbC3f819671cBA69"
+OTHER = "0x1efF47bc3a10a45D4B230B5d10E37751FE6AA718"
+DAY = 86_400
+
+
+def created(amounts: tuple[int, ...] = (100, 200), freelancer: str = FREELANCER) -> J.Job:
+    return J.new_job(
+        J.JobCreated(
+            1, CLIENT, freelancer, OTHER, J.ZERO_ADDRESS, 10 * DAY, 3 * DAY, 250, b"\x01" * 32, amounts
+        )
+    )
+
+
+def test_created_job_holds_its_budget() -> None:
+    job = created()
+    assert job.budget == job.held == 300 and job.paid == 0 and job.status == "active"
+
+
+def test_payments_refunds_and_cancellation_keep_the_budget() -> None:
+    job = created()
+    job = J.apply_event(job, J.MilestoneSubmitted(1, 0, b"\x02" * 32, DAY))
+    job = J.apply_event(job, J.MilestonePaid(1, 0, 40, 1, J.PaymentReason.PARTIAL))
+    assert job.milestones[0].status == J.MilestoneStatus.SUBMITTED and job.milestones[0].amount == 60
+    job = J.apply_event(job, J.MilestonePaid(1, 0, 60, 1, J.PaymentReason.APPROVED))
+    assert job.milestones[0].status == J.MilestoneStatus.PAID
+    job = J.apply_event(job, J.CancelProposed(1, CLIENT, 50))
+    job = J.apply_event(job, J.JobCancelled(1, 50, 1, 150))
+    assert job.status == "completed"  # one milestone paid, one cancelled
+    assert job.budget == 300 and job.paid == 150 and job.refunded == 150 and job.held == 0
+    assert job.cancel_proposer == J.ZERO_ADDRESS
+
+
+def test_revision_moves_the_due_date() -> None:
+    job = created()
+    job = J.apply_event(job, J.MilestoneSubmitted(1, 0, b"\x02" * 32, 9 * DAY))
+    job = J.apply_event(job, J.RevisionRequested(1, 0, J.ZERO_HASH, 9 * DAY + 10))
+    assert job.due(0) == 12 * DAY + 10  # a review period after the request, past the deadline
+    assert job.due(1) == 10 * DAY
+    J.check_submit(job, 0, FREELANCER, 11 * DAY)
+    with pytest.raises(NotAllowed, match="deadline"):
+        J.check_submit(job, 1, FREELANCER, 11 * DAY)
+
+
+def test_rules_name_the_reason() -> None:
+    job = created()
+    with pytest.raises(NotAllowed, match="only the freelancer"):
+        J.check_submit(job, 0, OTHER, 0)
+    with pytest.raises(NotAllowed, match="only the client"):
+        J.check_payable(job, 0, OTHER)
+    with pytest.raises(InvalidInput, match="no milestone 3"):
+        J.check_payable(job, 2, CLIENT)
+    with pytest.raises(NotAllowed, match="only a submitted milestone"):
+        J.check_claim(job, 0, 100 * DAY)
+    with pytest.raises(NotAllowed, match="nothing in job"):
+        J.check_reclaim(job, CLIENT, DAY)
+    assert J.reclaimable(job, 10 * DAY + 1) == [0, 1]
+    with pytest.raises(InvalidInput, match="exceeds"):
+        J.check_cancel(job, CLIENT, 301)
+
+
+def test_open_job_rules() -> None:
+    job = created(freelancer=J.ZERO_ADDRESS)
+    assert job.is_open and job.status == "open"
+    assert J.reclaimable(job, 0) == [0, 1]  # nobody assigned: the client may take it back at once
+    with pytest.raises(NotAllowed, match="cannot apply"):
+        J.check_apply(job, CLIENT)
+    with pytest.raises(NotAllowed, match="no freelancer"):
+        J.check_cancel(job, CLIENT, 0)
+    J.check_assign(job, CLIENT)
