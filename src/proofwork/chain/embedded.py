@@ -49,6 +49,7 @@ from eth.vm.forks import PragueVM
 from eth.vm.spoof import SpoofTransaction
 from eth_abi import abi
 from eth_abi.exceptions import DecodingError
+from eth_bloom import BloomFilter
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.backends.pyevm.main import (
     BLANK_ROOT_HASH,
@@ -57,15 +58,17 @@ from eth_tester.backends.pyevm.main import (
     get_default_genesis_params,
 )
 from eth_tester.backends.pyevm.serializers import (
+    serialize_log,
     serialize_transaction,
     serialize_transaction_receipt,
 )
-from eth_tester.exceptions import TransactionFailed, TransactionNotFound
+from eth_tester.exceptions import BlockNotFound, TransactionFailed, TransactionNotFound
 from eth_tester.exceptions import ValidationError as TesterValidationError
+from eth_tester.utils.filters import Filter, check_if_log_matches
 from eth_typing import BlockNumber, Hash32
 from eth_utils import ValidationError as EthValidationError
-from eth_utils import encode_hex
-from eth_utils.toolz import assoc
+from eth_utils import encode_hex, to_tuple
+from eth_utils.toolz import assoc, partial
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.defaults import API_ENDPOINTS, static_return
 from web3.types import RPCEndpoint, RPCError, RPCResponse
@@ -166,6 +169,9 @@ class _SQLiteAtomicDB(BaseAtomicDB):
         row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else bytes(row[0])
 
+    def has_chain_data(self) -> bool:
+        return self._conn.execute("SELECT 1 FROM kv LIMIT 1").fetchone() is not None
+
     def stage_meta(self, name: str, value: bytes) -> None:
         """Set a meta value that will be written by the next :meth:`commit`."""
         self._pending_meta[name] = value
@@ -187,7 +193,8 @@ class _SQLiteAtomicDB(BaseAtomicDB):
                 )
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
         except sqlite3.DatabaseError as exc:
             raise _storage_error(self._path, exc) from exc
@@ -360,7 +367,7 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
             raise ValueError(f"cannot stamp the next block {timestamp}: latest block is {parent.timestamp}")
         wall = _wall_clock()
         self._clock.offset = max(self._clock.offset, timestamp - wall)
-
+        self._db.stage_meta("time_offset", str(self._clock.offset).encode())
         self.chain.header = self.chain.header.copy(timestamp=timestamp)
         self._timestamp_pinned = True
 
@@ -436,16 +443,34 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
 
     def get_transaction_by_hash(self, transaction_hash: bytes) -> Any:
         block, transaction, index = self._find_transaction(transaction_hash)
-        is_pending = block.number == self.chain.get_block().number
+        is_pending = block.number == self.chain.header.block_number
         return serialize_transaction(block, transaction, index, is_pending)
 
     def get_transaction_receipt(self, transaction_hash: bytes) -> Any:
         block, transaction, index = self._find_transaction(transaction_hash)
-        is_pending = block.number == self.chain.get_block().number
+        is_pending = block.number == self.chain.header.block_number
         receipts = block.get_receipts(self.chain.chaindb)
         return serialize_transaction_receipt(
             block, receipts, transaction, index, is_pending, self.chain.get_vm()
         )
+
+    def logs_in_block(self, block_number: int, addresses: Any, topics: Any) -> list[dict[str, Any]]:
+        """Raw log entries of a canonical block, or [] if its bloom rules out a match.
+
+        eth-tester builds full receipts to find logs, which recovers every sender's
+        public key (milliseconds each with the pure-Python secp256k1 backend); logs
+        need none of that, and most blocks can be skipped on the header's bloom alone.
+        """
+        header = self.chain.get_canonical_block_header_by_number(BlockNumber(block_number))
+        if not _bloom_may_match(BloomFilter(header.bloom), addresses, topics):
+            return []
+        block = self.chain.get_block_by_header(header)
+        receipts = block.get_receipts(self.chain.chaindb)
+        return [
+            serialize_log(block, transaction, index, log, log_index, False)
+            for index, (transaction, receipt) in enumerate(zip(block.transactions, receipts, strict=True))
+            for log_index, log in enumerate(receipt.logs)
+        ]
 
     def estimate_gas(self, transaction: dict[str, Any], block_number: Any = "latest") -> int:
         self._refresh_pending_timestamp()
@@ -489,9 +514,86 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
         head = self.chain.get_canonical_head()
         if isinstance(block_number, int) and 0 <= block_number <= head.block_number:
             return self.chain.get_canonical_block_header_by_number(BlockNumber(block_number))
-        from eth_tester.exceptions import BlockNotFound
-
         raise BlockNotFound(f"No block found for block number: {block_number}")
+
+
+def _bloom_may_match(bloom: BloomFilter, addresses: Any, topics: Any) -> bool:
+    """False only when the bloom proves no log can match eth-tester's filter params."""
+
+    def any_in_bloom(spec: Any) -> bool:
+        if spec is None:
+            return True
+        if isinstance(spec, bytes):
+            return spec in bloom
+        if isinstance(spec, (tuple, list)) and all(isinstance(item, bytes) for item in spec):
+            return any(item in bloom for item in spec)
+        return True  # unfamiliar shape: let the exact filter decide
+
+    if not any_in_bloom(addresses):
+        return False
+    if isinstance(topics, (tuple, list)):
+        return all(any_in_bloom(position) for position in topics)
+    return True
+
+
+def _plain_topics(topics: Any) -> Any:
+    """Turn web3's HexBytes topics into plain bytes.
+
+    eth-tester's matcher compares topics with ``type(a) is type(b)``, so a HexBytes
+    topic (which is what web3 passes) never matches and topic filters return nothing.
+    """
+    if isinstance(topics, bytes):
+        return bytes(topics)
+    if isinstance(topics, (list, tuple)):
+        return [_plain_topics(topic) for topic in topics]
+    return topics
+
+
+class _EmbeddedTester(EthereumTester):  # type: ignore[misc]
+    """EthereumTester whose log scans use block blooms and skip sender recovery."""
+
+    def create_log_filter(
+        self, from_block: Any = None, to_block: Any = None, address: Any = None, topics: Any = None
+    ) -> Any:
+        return super().create_log_filter(from_block, to_block, address, _plain_topics(topics))
+
+    @to_tuple
+    def get_logs(
+        self, from_block: Any = None, to_block: Any = None, address: Any = None, topics: Any = None
+    ) -> Iterator[Any]:
+        topics = _plain_topics(topics)
+        # Validation, normalisation and matching exactly as eth-tester does them.
+        self.validator.validate_inbound_filter_params(
+            from_block=from_block, to_block=to_block, address=address, topics=topics
+        )
+        raw_from, raw_to, raw_address, raw_topics = self.normalizer.normalize_inbound_filter_params(
+            from_block=from_block, to_block=to_block, address=address, topics=topics
+        )
+        # Block tags become numbers first, giving them node semantics ("earliest" is
+        # block 0, "pending" is the head); eth-tester's matcher treats tags oddly.
+        lower = self._resolve_block_number("latest" if raw_from is None else raw_from)
+        upper = self._resolve_block_number("latest" if raw_to is None else raw_to)
+        params = {"from_block": lower, "to_block": upper, "addresses": raw_address, "topics": raw_topics}
+        log_filter = Filter(filter_params=params, filter_fn=partial(check_if_log_matches, **params))
+        for block_number in range(lower, upper + 1):
+            for entry in self.backend.logs_in_block(block_number, raw_address, raw_topics):
+                log_filter.add(entry)
+        for item in log_filter.get_all():
+            yield self.normalizer.normalize_outbound_log_entry(item)
+
+    def _resolve_block_number(self, raw: Any) -> int:
+        latest = int(self.backend.chain.get_canonical_head().block_number)
+        if isinstance(raw, int):
+            return min(raw, latest)
+        # Nothing is ever pending (transactions are auto-mined), so "pending" is "latest".
+        return latest if raw == "pending" else int(self.get_block_by_number(raw)["number"])
+
+    def _add_log_entries_to_filter(self, block: Any, filter_: Any) -> None:
+        # Used for new blocks and for history when a log filter is created.
+        params = filter_.filter_params or {}
+        raw_number = self.normalizer.normalize_inbound_block_number(block["number"])
+        for entry in self.backend.logs_in_block(raw_number, params.get("addresses"), params.get("topics")):
+            filter_.add(entry)
 
 
 def _revert_message(data: bytes) -> str:
@@ -686,7 +788,7 @@ class EmbeddedChain:
         self._lock_fd: int | None = lock_fd
         self._backend = backend
         self._request_lock = threading.RLock()
-        self._tester = EthereumTester(backend=backend, auto_mine_transactions=True)
+        self._tester = _EmbeddedTester(backend=backend, auto_mine_transactions=True)
         self.web3 = web3.Web3(_EmbeddedProvider(self, self._tester))
 
     @classmethod
@@ -792,6 +894,10 @@ def _load_or_create(db: _SQLiteAtomicDB, db_path: pathlib.Path) -> _PersistentBa
     try:
         version = db.read_meta("format_version")
         if version is None:
+            # Genesis and meta are committed together, so chain data without meta
+            # means damage; re-creating the genesis would silently reset the chain.
+            if db.has_chain_data():
+                raise DataDirCorrupted(f"chain database {db_path} is damaged (its meta table is empty)")
             return _create(db)
         if version != str(FORMAT_VERSION).encode():
             raise DataDirCorrupted(
