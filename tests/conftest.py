@@ -14,7 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("PROOFWORK_CACHE_DIR", str(ROOT / ".cache" / "artifacts"))
-ANVIL = Path(os.environ.get("PROOFWORK_ANVIL", ROOT / ".tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"))
+ANVIL = Path(
+    os.environ.get("PROOFWORK_ANVIL", ROOT / ".tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+)
 
 
 def free_port() -> int:
