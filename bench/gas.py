@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from proofwork.chain.artifacts import ArtifactStore  # noqa: E402
 from proofwork.sdk import Proofwork, Signer  # noqa: E402
-from tests.conftest import ANVIL, _wait_for_port, free_port  # noqa: E402
+from tests.conftest import ANVIL, running_anvil  # noqa: E402
 
 DAY = 86_400
 BUDGET_LIMIT = 200_000
@@ -114,18 +113,8 @@ def run_backend(name: str, rpc_url: str | None) -> dict[str, object]:
 def main() -> int:
     results: dict[str, object] = {"embedded": run_backend("embedded py-evm", None)}
     if "--no-anvil" not in sys.argv and ANVIL.exists():
-        port = free_port()
-        proc = subprocess.Popen(
-            [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_for_port(port, proc)
-            results["anvil"] = run_backend("anvil", f"http://127.0.0.1:{port}")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+        with running_anvil() as url:
+            results["anvil"] = run_backend("anvil", url)
     print("\npeers on the same EVM, approval excluded:")
     embedded = results["embedded"]
     assert isinstance(embedded, dict)

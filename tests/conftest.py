@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,12 +39,9 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15
     raise RuntimeError("anvil did not start listening in time")
 
 
-@pytest.fixture(scope="session")
-def anvil_url() -> Iterator[str]:
-    """A real anvil node on 127.0.0.1 (free port), stopped after the session."""
-    binary = ANVIL if ANVIL.exists() else shutil.which("anvil")
-    if binary is None:
-        pytest.fail(f"anvil not found at {ANVIL}: run `make anvil` (npm package @foundry-rs/anvil)")
+@contextmanager
+def running_anvil(binary: Path | str = ANVIL) -> Iterator[str]:
+    """A real anvil node on 127.0.0.1 (free port), stopped on exit; yields its URL."""
     port = free_port()
     proc = subprocess.Popen(
         [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent"],
@@ -59,3 +57,12 @@ def anvil_url() -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def anvil_url() -> Iterator[str]:
+    binary = ANVIL if ANVIL.exists() else shutil.which("anvil")
+    if binary is None:
+        pytest.fail(f"anvil not found at {ANVIL}: run `make anvil` (npm package @foundry-rs/anvil)")
+    with running_anvil(binary) as url:
+        yield url

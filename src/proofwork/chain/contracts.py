@@ -67,6 +67,29 @@ def _to_domain(name: str, args: dict[str, Any]) -> J.JobEvent:
     return _EVENT_TYPES[name](**values)  # type: ignore[no-any-return]
 
 
+def typed_data(
+    domain: tuple[str, str, int, str], primary: str, fields: list[dict[str, str]], message: dict[str, Any]
+) -> Any:
+    """An EIP-712 message under the domain (name, version, chainId, verifyingContract)."""
+    name, version, chain_id, contract = domain
+    return encode_typed_data(
+        full_message={
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                primary: fields,
+            },
+            "primaryType": primary,
+            "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": contract},
+            "message": message,
+        }
+    )
+
+
 class TokenContract:
     """An ERC-20 (StableToken on local chains, any ERC-20 elsewhere)."""
 
@@ -119,42 +142,25 @@ class TokenContract:
         """An EIP-2612 permit signature (v, r, s) letting `spender` pull `amount`."""
         owner = address_of(key)
         nonce = int(self.chain.call(self.contract.functions.nonces(owner)))
-        signed = Account.sign_message(
-            encode_typed_data(
-                full_message={
-                    "types": {
-                        "EIP712Domain": [
-                            {"name": "name", "type": "string"},
-                            {"name": "version", "type": "string"},
-                            {"name": "chainId", "type": "uint256"},
-                            {"name": "verifyingContract", "type": "address"},
-                        ],
-                        "Permit": [
-                            {"name": "owner", "type": "address"},
-                            {"name": "spender", "type": "address"},
-                            {"name": "value", "type": "uint256"},
-                            {"name": "nonce", "type": "uint256"},
-                            {"name": "deadline", "type": "uint256"},
-                        ],
-                    },
-                    "primaryType": "Permit",
-                    "domain": {
-                        "name": self.name,
-                        "version": "1",
-                        "chainId": self.chain.chain_id,
-                        "verifyingContract": self.address,
-                    },
-                    "message": {
-                        "owner": owner,
-                        "spender": Web3.to_checksum_address(spender),
-                        "value": amount,
-                        "nonce": nonce,
-                        "deadline": deadline,
-                    },
-                }
-            ),
-            key,
+        message = typed_data(
+            (self.name, "1", self.chain.chain_id, self.address),
+            "Permit",
+            [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+            {
+                "owner": owner,
+                "spender": Web3.to_checksum_address(spender),
+                "value": amount,
+                "nonce": nonce,
+                "deadline": deadline,
+            },
         )
+        signed = Account.sign_message(message, key)
         return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
@@ -313,27 +319,8 @@ class EscrowContract:
     # --- EIP-712 messages for gasless freelancers ---------------------------------------------------
 
     def _typed(self, primary: str, fields: list[dict[str, str]], message: dict[str, Any]) -> Any:
-        return encode_typed_data(
-            full_message={
-                "types": {
-                    "EIP712Domain": [
-                        {"name": "name", "type": "string"},
-                        {"name": "version", "type": "string"},
-                        {"name": "chainId", "type": "uint256"},
-                        {"name": "verifyingContract", "type": "address"},
-                    ],
-                    primary: fields,
-                },
-                "primaryType": primary,
-                "domain": {
-                    "name": ESCROW_EIP712_NAME,
-                    "version": ESCROW_EIP712_VERSION,
-                    "chainId": self.chain.chain_id,
-                    "verifyingContract": self.address,
-                },
-                "message": message,
-            }
-        )
+        domain = (ESCROW_EIP712_NAME, ESCROW_EIP712_VERSION, self.chain.chain_id, self.address)
+        return typed_data(domain, primary, fields, message)
 
     def sign_apply(self, key: bytes, job_id: int, proposal: bytes) -> bytes:
         message = self._typed(
