@@ -276,3 +276,31 @@ def test_second_writer_waits_then_gets_a_clear_error(deployed: Cli) -> None:
         holder.kill()
         holder.wait()
     deployed.ok("job", "list")
+
+
+def test_the_same_commands_drive_a_json_rpc_node(cli: Cli, anvil_url: str) -> None:
+    """`--rpc-url` (here a real anvil) instead of the embedded chain; dev accounts are anvil's."""
+    rpc = ["--rpc-url", anvil_url]
+    status = cli.ok("chain", "status", *rpc, "--json").json()
+    assert status["chain_id"] == 31337 and status["local"] is True
+    cli.ok("deploy", *rpc)
+    cli.ok("account", "fund", "dev1", "--amount", "100", *rpc)
+    posted = cli.ok(
+        "job",
+        "post",
+        "--from",
+        "dev1",
+        "--freelancer",
+        "dev2",
+        "--budget",
+        "60",
+        "--deadline",
+        "1d",
+        *rpc,
+        "--json",
+    )
+    job_id = str(posted.json()["job"]["id"])
+    cli.ok("job", "submit", job_id, "--hash", "33" * 32, "--from", "dev2", *rpc)
+    cli.ok("job", "approve", job_id, "--from", "dev1", *rpc)
+    assert cli.ok("job", "show", job_id, *rpc, "--json").json()["job"]["status"] == "completed"
+    cli.fails("chain", "advance", "0d", *rpc, match="invalid duration")
