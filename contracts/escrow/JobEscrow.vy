@@ -27,6 +27,10 @@ from snekmate.auth import ownable
 from snekmate.utils import eip712_domain_separator
 from snekmate.utils import signature_checker
 
+from . import IJobEscrow
+
+implements: IJobEscrow
+
 initializes: ownable
 initializes: eip712_domain_separator
 
@@ -35,10 +39,6 @@ exports: (
     ownable.transfer_ownership,
     eip712_domain_separator.eip712Domain,
 )
-
-
-interface IERC20Permit:
-    def permit(owner: address, spender: address, amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32): nonpayable
 
 
 MAX_MILESTONES: constant(uint256) = 16
@@ -65,29 +65,6 @@ _APPLY_TYPEHASH: constant(bytes32) = keccak256("Apply(uint256 jobId,address appl
 _SUBMIT_TYPEHASH: constant(bytes32) = keccak256(
     "Submit(uint256 jobId,uint256 milestone,bytes32 deliverable,bytes32 state)"
 )
-
-
-struct Milestone:
-    amount: uint256  # still held in escrow for this milestone
-    paid: uint256  # already released to the freelancer, fee included
-    status: uint8
-    revisions: uint8  # revision requests so far
-    timestamp: uint64  # SUBMITTED: submission time; OPEN after a revision: request time; DISPUTED: dispute time
-    deliverable: bytes32  # content hash of the latest submission
-
-
-struct Job:
-    client: address
-    freelancer: address  # empty while the job is open for applications
-    token: address
-    arbiter: address  # may release or split milestones; empty for none
-    deadline: uint64
-    review_period: uint64
-    fee_bps: uint16  # snapshot of the platform fee when the job was created
-    spec_hash: bytes32  # content hash of the job specification
-    cancel_proposer: address  # party with a pending cancellation offer, or empty
-    cancel_amount: uint256  # freelancer's gross share in that offer
-    milestones: DynArray[Milestone, MAX_MILESTONES]
 
 
 event JobCreated:
@@ -150,21 +127,6 @@ event CancelProposed:
 
 event JobCancelled:
     job_id: indexed(uint256)
-    freelancer_gross: uint256
-    fee: uint256
-    client_amount: uint256
-
-
-event DisputeRaised:
-    job_id: indexed(uint256)
-    milestone: indexed(uint256)
-    by: indexed(address)
-    timestamp: uint64
-
-
-event MilestoneResolved:
-    job_id: indexed(uint256)
-    milestone: indexed(uint256)
     freelancer_gross: uint256
     fee: uint256
     client_amount: uint256
@@ -281,7 +243,7 @@ def create_job_with_permit(
 
 @external
 @nonreentrant
-def apply(job_id: uint256, job: Job, proposal: bytes32):
+def apply(job_id: uint256, job: IJobEscrow.Job, proposal: bytes32):
     """
     @notice Applies to an open job; the client may then assign the applicant.
     @param job_id The job.
@@ -293,7 +255,7 @@ def apply(job_id: uint256, job: Job, proposal: bytes32):
 
 @external
 @nonreentrant
-def apply_with_sig(job_id: uint256, job: Job, applicant: address, proposal: bytes32, signature: Bytes[65]):
+def apply_with_sig(job_id: uint256, job: IJobEscrow.Job, applicant: address, proposal: bytes32, signature: Bytes[65]):
     """
     @notice Relays an application signed off chain (EIP-712 `Apply`), so the
             applicant needs no gas money.
@@ -306,13 +268,15 @@ def apply_with_sig(job_id: uint256, job: Job, applicant: address, proposal: byte
     digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
         keccak256(abi_encode(_APPLY_TYPEHASH, job_id, applicant, proposal))
     )
+    # snekmate recovers empty(address) from a malformed signature: never let it pass as the zero account
+    assert applicant != empty(address), "escrow: zero applicant"
     assert signature_checker._is_valid_signature_now(applicant, digest, signature), "escrow: bad signature"
     self._apply(job_id, job, applicant, proposal)
 
 
 @external
 @nonreentrant
-def assign(job_id: uint256, job: Job, freelancer: address):
+def assign(job_id: uint256, job: IJobEscrow.Job, freelancer: address):
     """
     @notice The client picks one of the applicants of an open job.
     @param job_id The job.
@@ -320,9 +284,10 @@ def assign(job_id: uint256, job: Job, freelancer: address):
     @param freelancer An account that applied.
     """
     self._check(job_id, job)
-    j: Job = job
+    j: IJobEscrow.Job = job
     assert msg.sender == j.client, "escrow: caller is not the client"
     assert j.freelancer == empty(address), "escrow: freelancer already assigned"
+    assert freelancer != empty(address), "escrow: zero freelancer"
     assert self.applied[job_id][freelancer], "escrow: account did not apply"
     j.freelancer = freelancer
     self._store(job_id, j)
@@ -331,7 +296,7 @@ def assign(job_id: uint256, job: Job, freelancer: address):
 
 @external
 @nonreentrant
-def submit(job_id: uint256, job: Job, milestone: uint256, deliverable: bytes32):
+def submit(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, deliverable: bytes32):
     """
     @notice The freelancer submits a deliverable for a milestone; its hash and the
             block time are recorded as proof of authorship, and the review window starts.
@@ -347,7 +312,7 @@ def submit(job_id: uint256, job: Job, milestone: uint256, deliverable: bytes32):
 
 @external
 @nonreentrant
-def submit_with_sig(job_id: uint256, job: Job, milestone: uint256, deliverable: bytes32, signature: Bytes[65]):
+def submit_with_sig(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, deliverable: bytes32, signature: Bytes[65]):
     """
     @notice Relays a submission signed off chain (EIP-712 `Submit`) by the freelancer,
             so the freelancer needs no gas money.
@@ -369,7 +334,7 @@ def submit_with_sig(job_id: uint256, job: Job, milestone: uint256, deliverable: 
 
 @external
 @nonreentrant
-def approve(job_id: uint256, job: Job, milestone: uint256):
+def approve(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
     """
     @notice The client accepts a milestone and pays what is left of it to the freelancer.
     @param job_id The job.
@@ -387,7 +352,7 @@ def approve(job_id: uint256, job: Job, milestone: uint256):
 
 @external
 @nonreentrant
-def pay_partial(job_id: uint256, job: Job, milestone: uint256, amount: uint256):
+def pay_partial(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, amount: uint256):
     """
     @notice The client pays part of a milestone now; the rest stays in escrow.
     @param job_id The job.
@@ -408,7 +373,7 @@ def pay_partial(job_id: uint256, job: Job, milestone: uint256, amount: uint256):
 
 @external
 @nonreentrant
-def request_revision(job_id: uint256, job: Job, milestone: uint256, feedback: bytes32):
+def request_revision(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, feedback: bytes32):
     """
     @notice Within the review window, the client sends a submission back. The
             freelancer then has until the later of the deadline and one review
@@ -419,7 +384,7 @@ def request_revision(job_id: uint256, job: Job, milestone: uint256, feedback: by
     @param feedback Content hash of the client's feedback.
     """
     self._check(job_id, job)
-    j: Job = job
+    j: IJobEscrow.Job = job
     assert msg.sender == j.client, "escrow: caller is not the client"
     assert milestone < len(j.milestones), "escrow: no such milestone"
     assert j.milestones[milestone].status == SUBMITTED, "escrow: milestone not submitted"
@@ -438,7 +403,7 @@ def request_revision(job_id: uint256, job: Job, milestone: uint256, feedback: by
 
 @external
 @nonreentrant
-def claim(job_id: uint256, job: Job, milestone: uint256):
+def claim(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
     """
     @notice After the review window of a submission has passed with no answer from
             the client, releases the milestone to the freelancer. Anyone may trigger
@@ -458,7 +423,7 @@ def claim(job_id: uint256, job: Job, milestone: uint256):
 
 @external
 @nonreentrant
-def reclaim(job_id: uint256, job: Job) -> uint256:
+def reclaim(job_id: uint256, job: IJobEscrow.Job) -> uint256:
     """
     @notice Refunds the client every milestone with nothing submitted by its due
             time: the deadline, or one review period after a revision request if later.
@@ -468,14 +433,14 @@ def reclaim(job_id: uint256, job: Job) -> uint256:
     @return The amount refunded.
     """
     self._check(job_id, job)
-    j: Job = job
+    j: IJobEscrow.Job = job
     assert msg.sender == j.client, "escrow: caller is not the client"
     refund: uint256 = 0
     unassigned: bool = j.freelancer == empty(address)
     for i: uint256 in range(MAX_MILESTONES):
         if i >= len(j.milestones):
             break
-        m: Milestone = j.milestones[i]
+        m: IJobEscrow.Milestone = j.milestones[i]
         if m.status != OPEN:
             continue
         due: uint64 = j.deadline
@@ -496,7 +461,7 @@ def reclaim(job_id: uint256, job: Job) -> uint256:
 
 @external
 @nonreentrant
-def cancel(job_id: uint256, job: Job, freelancer_amount: uint256):
+def cancel(job_id: uint256, job: IJobEscrow.Job, freelancer_amount: uint256):
     """
     @notice Mutual cancellation. The first party to call records an offer: the
             freelancer gets `freelancer_amount` (gross) of all that is still in
@@ -507,11 +472,11 @@ def cancel(job_id: uint256, job: Job, freelancer_amount: uint256):
     @param freelancer_amount Gross share of the freelancer.
     """
     self._check(job_id, job)
-    j: Job = job
+    j: IJobEscrow.Job = job
     assert msg.sender == j.client or msg.sender == j.freelancer, "escrow: caller is not a party"
     assert j.freelancer != empty(address), "escrow: no freelancer assigned; use reclaim"
     held: uint256 = 0
-    for m: Milestone in j.milestones:
+    for m: IJobEscrow.Milestone in j.milestones:
         held += m.amount
     assert held > 0, "escrow: nothing left in escrow"
     assert freelancer_amount <= held, "escrow: split exceeds escrow"
@@ -543,7 +508,7 @@ def cancel(job_id: uint256, job: Job, freelancer_amount: uint256):
 
 @external
 @nonreentrant
-def raise_dispute(job_id: uint256, job: Job, milestone: uint256):
+def raise_dispute(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
     """
     @notice Either party freezes an unsettled milestone for the job's arbiter; its
             timeouts stop until the arbiter resolves it.
@@ -552,7 +517,7 @@ def raise_dispute(job_id: uint256, job: Job, milestone: uint256):
     @param milestone Milestone index.
     """
     self._check(job_id, job)
-    j: Job = job
+    j: IJobEscrow.Job = job
     assert msg.sender == j.client or msg.sender == j.freelancer, "escrow: caller is not a party"
     assert j.arbiter != empty(address), "escrow: job has no arbiter"
     assert j.freelancer != empty(address), "escrow: no freelancer assigned"
@@ -562,12 +527,12 @@ def raise_dispute(job_id: uint256, job: Job, milestone: uint256):
     j.milestones[milestone].status = DISPUTED
     j.milestones[milestone].timestamp = convert(block.timestamp, uint64)
     self._store(job_id, j)
-    log DisputeRaised(job_id=job_id, milestone=milestone, by=msg.sender, timestamp=convert(block.timestamp, uint64))
+    log IJobEscrow.DisputeRaised(job_id=job_id, milestone=milestone, by=msg.sender, timestamp=convert(block.timestamp, uint64))
 
 
 @external
 @nonreentrant
-def resolve(job_id: uint256, job: Job, milestone: uint256, freelancer_amount: uint256):
+def resolve(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, freelancer_amount: uint256):
     """
     @notice The job's arbiter settles an unsettled milestone: `freelancer_amount`
             (gross) to the freelancer, the rest back to the client. This is the hook
@@ -579,20 +544,22 @@ def resolve(job_id: uint256, job: Job, milestone: uint256, freelancer_amount: ui
     @param freelancer_amount Gross share of the freelancer, at most what is left of the milestone.
     """
     self._check(job_id, job)
-    j: Job = job
+    j: IJobEscrow.Job = job
     assert j.arbiter != empty(address) and msg.sender == j.arbiter, "escrow: caller is not the arbiter"
     assert j.freelancer != empty(address), "escrow: no freelancer assigned"
     assert milestone < len(j.milestones), "escrow: no such milestone"
-    m: Milestone = j.milestones[milestone]
+    m: IJobEscrow.Milestone = j.milestones[milestone]
     assert m.status == OPEN or m.status == SUBMITTED or m.status == DISPUTED, "escrow: milestone settled"
     assert freelancer_amount <= m.amount, "escrow: split exceeds milestone"
     fee: uint256 = freelancer_amount * convert(j.fee_bps, uint256) // BPS
     j.milestones[milestone].paid += freelancer_amount
     j.milestones[milestone].amount = 0
     j.milestones[milestone].status = RESOLVED
+    j.cancel_proposer = empty(address)
+    j.cancel_amount = 0
     self.fees_owed[j.token] += fee
     self._store(job_id, j)
-    log MilestoneResolved(
+    log IJobEscrow.MilestoneResolved(
         job_id=job_id,
         milestone=milestone,
         freelancer_gross=freelancer_amount,
@@ -645,7 +612,7 @@ def withdraw_fees(token: address) -> uint256:
 
 @external
 @pure
-def hash_job(job: Job) -> bytes32:
+def hash_job(job: IJobEscrow.Job) -> bytes32:
     """
     @notice The hash stored for a job state, for off-chain checks.
     @param job A job state.
@@ -671,7 +638,7 @@ def _create(
     assert arbiter != client and (arbiter != freelancer or arbiter == empty(address)), "escrow: arbiter is a party"
     assert convert(deadline, uint256) > block.timestamp, "escrow: deadline in the past"
     assert review_period > 0 and review_period <= MAX_REVIEW_PERIOD, "escrow: bad review period"
-    job: Job = Job(
+    job: IJobEscrow.Job = IJobEscrow.Job(
         client=client,
         freelancer=freelancer,
         token=token,
@@ -689,7 +656,7 @@ def _create(
         assert amount > 0, "escrow: zero milestone"
         total += amount
         job.milestones.append(
-            Milestone(amount=amount, paid=0, status=OPEN, revisions=0, timestamp=0, deliverable=empty(bytes32))
+            IJobEscrow.Milestone(amount=amount, paid=0, status=OPEN, revisions=0, timestamp=0, deliverable=empty(bytes32))
         )
     job_id: uint256 = self.job_count + 1
     self.job_count = job_id
@@ -713,7 +680,7 @@ def _create(
 
 
 @internal
-def _apply(job_id: uint256, job: Job, applicant: address, proposal: bytes32):
+def _apply(job_id: uint256, job: IJobEscrow.Job, applicant: address, proposal: bytes32):
     self._check(job_id, job)
     assert job.freelancer == empty(address), "escrow: job is not open"
     assert applicant != job.client, "escrow: client cannot apply"
@@ -723,10 +690,10 @@ def _apply(job_id: uint256, job: Job, applicant: address, proposal: bytes32):
 
 
 @internal
-def _submit(job_id: uint256, job: Job, milestone: uint256, deliverable: bytes32):
+def _submit(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, deliverable: bytes32):
     assert milestone < len(job.milestones), "escrow: no such milestone"
     assert deliverable != empty(bytes32), "escrow: empty deliverable"
-    m: Milestone = job.milestones[milestone]
+    m: IJobEscrow.Milestone = job.milestones[milestone]
     assert m.status == OPEN, "escrow: milestone not awaiting delivery"
     due: uint64 = job.deadline
     if m.revisions > 0:
@@ -742,12 +709,15 @@ def _submit(job_id: uint256, job: Job, milestone: uint256, deliverable: bytes32)
 
 
 @internal
-def _pay(job_id: uint256, job: Job, milestone: uint256, gross: uint256, reason: uint8):
+def _pay(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, gross: uint256, reason: uint8):
     fee: uint256 = gross * convert(job.fee_bps, uint256) // BPS
     job.milestones[milestone].amount -= gross
     job.milestones[milestone].paid += gross
     if job.milestones[milestone].amount == 0:
         job.milestones[milestone].status = PAID
+    # Money left the escrow, so an offer to split "what is left" no longer means what it said.
+    job.cancel_proposer = empty(address)
+    job.cancel_amount = 0
     if fee > 0:
         self.fees_owed[job.token] += fee
     self._store(job_id, job)
@@ -757,7 +727,7 @@ def _pay(job_id: uint256, job: Job, milestone: uint256, gross: uint256, reason: 
 
 @internal
 @view
-def _check(job_id: uint256, job: Job) -> bytes32:
+def _check(job_id: uint256, job: IJobEscrow.Job) -> bytes32:
     stored: bytes32 = self.job_state[job_id]
     assert stored != empty(bytes32), "escrow: unknown job"
     assert keccak256(abi_encode(job)) == stored, "escrow: stale job state"
@@ -765,7 +735,7 @@ def _check(job_id: uint256, job: Job) -> bytes32:
 
 
 @internal
-def _store(job_id: uint256, job: Job):
+def _store(job_id: uint256, job: IJobEscrow.Job):
     self.job_state[job_id] = keccak256(abi_encode(job))
 
 

@@ -203,3 +203,15 @@ def test_list_filters_by_party(market: Market) -> None:
     assert job.job_id in [j.job_id for j in mine]
     assert all(j.party(market.relayer.address) for j in mine)
     assert job.freelancer != ZERO_ADDRESS
+
+
+def test_a_payment_voids_a_pending_cancellation_offer(market: Market) -> None:
+    pw = market.pw
+    job = market.post("200", milestones=2).job
+    pw.jobs.cancel(market.client, job.job_id, pw.amount("50"))
+    pw.jobs.submit(market.freelancer, job.job_id, 0, digest("half"))
+    paid = pw.jobs.approve(market.client, job.job_id, 0).job  # the SDK checks its rebuild against the chain
+    assert paid.cancel_proposer == ZERO_ADDRESS and paid.cancel_amount == 0
+    # the freelancer's matching call is now a fresh offer, not an acceptance
+    again = pw.jobs.cancel(market.freelancer, job.job_id, pw.amount("50"))
+    assert again.job.cancel_proposer == market.freelancer.address and again.job.held == pw.amount("100")

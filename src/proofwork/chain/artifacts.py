@@ -113,7 +113,7 @@ class ArtifactStore:
         bundle = FilesystemInputBundle(get_search_paths([str(self.root)], include_sys_path=True))
         out = vyper.compile_code(
             source.read_text(),
-            contract_path=str(source.relative_to(self.root)),
+            contract_path=str(source),
             input_bundle=bundle,
             output_formats=["abi", "bytecode"],
         )

@@ -296,7 +296,9 @@ def apply_event(job: Job, event: JobEvent) -> Job:
         m = job.milestones[event.milestone]
         left = m.amount - event.gross
         status = MilestoneStatus.PAID if left == 0 else m.status
-        return _with_milestone(job, event.milestone, amount=left, paid=m.paid + event.gross, status=status)
+        job = _with_milestone(job, event.milestone, amount=left, paid=m.paid + event.gross, status=status)
+        # money left the escrow: a pending cancellation offer about it is void
+        return replace(job, cancel_proposer=ZERO_ADDRESS, cancel_amount=0)
     if isinstance(event, MilestoneRefunded):
         job = _with_milestone(job, event.milestone, amount=0, status=MilestoneStatus.REFUNDED)
         # reclaim always clears a pending cancellation offer
@@ -334,7 +336,7 @@ def apply_event(job: Job, event: JobEvent) -> Job:
             paid=m.paid + event.freelancer_gross,
             status=MilestoneStatus.RESOLVED,
         )
-        return replace(job, refunded=job.refunded + event.client_amount)
+        return replace(job, refunded=job.refunded + event.client_amount, cancel_proposer=ZERO_ADDRESS, cancel_amount=0)
     raise TypeError(f"unknown job event {event!r}")
 
 
