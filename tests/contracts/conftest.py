@@ -1,0 +1,100 @@
+"""Fixtures for the contract tests (titanoboa, in-process EVM).
+
+Deployments are module-scoped; titanoboa's pytest plugin (registered by the
+`titanoboa` package) snapshots the EVM around every fixture and test, and around
+every Hypothesis example, so each test starts from the module's deployments.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import boa  # noqa: E402
+import boa.interpret  # noqa: E402
+import pytest  # noqa: E402
+
+# Compiled contracts are cached inside the project (git-ignored), never in ~/.cache.
+boa.interpret.set_cache_dir(str(REPO / ".cache" / "titanoboa"))
+
+from escrow_harness import EscrowHarness, new_account  # noqa: E402
+
+ESCROW_PATH = REPO / "contracts" / "escrow" / "JobEscrow.vy"
+STABLE_PATH = REPO / "contracts" / "tokens" / "StableToken.vy"
+FOT_PATH = REPO / "contracts" / "mocks" / "FeeOnTransferToken.vy"
+MOCKS = HERE / "mocks"
+
+INITIAL_FEE_BPS = 250  # 2.5 %
+
+ROLES = (
+    "owner",
+    "treasury",
+    "treasury2",
+    "client",
+    "client2",
+    "freelancer",
+    "freelancer2",
+    "arbiter",
+    "outsider",
+    "relayer",
+)
+
+
+@pytest.fixture(scope="session")
+def accounts():
+    """Named eth_account accounts (they can sign); their addresses act as boa senders."""
+    return SimpleNamespace(**{role: new_account(role) for role in ROLES})
+
+
+@pytest.fixture(scope="session")
+def escrow_deployer():
+    return boa.load_partial(str(ESCROW_PATH))
+
+
+@pytest.fixture(scope="session")
+def stable_deployer():
+    return boa.load_partial(str(STABLE_PATH))
+
+
+@pytest.fixture(scope="session")
+def fot_deployer():
+    return boa.load_partial(str(FOT_PATH))
+
+
+@pytest.fixture(scope="session")
+def reentrant_deployer():
+    return boa.load_partial(str(MOCKS / "ReentrantToken.vy"))
+
+
+@pytest.fixture(scope="session")
+def noreturn_deployer():
+    return boa.load_partial(str(MOCKS / "NoReturnToken.vy"))
+
+
+@pytest.fixture(scope="session")
+def wallet_deployer():
+    return boa.load_partial(str(MOCKS / "Erc1271Wallet.vy"))
+
+
+@pytest.fixture(scope="module")
+def token(stable_deployer, accounts):
+    with boa.env.prank(accounts.owner.address):
+        return stable_deployer.deploy("Proofwork Test USD", "pUSD")
+
+
+@pytest.fixture(scope="module")
+def escrow(escrow_deployer, accounts):
+    with boa.env.prank(accounts.owner.address):
+        return escrow_deployer.deploy(accounts.treasury.address, INITIAL_FEE_BPS)
+
+
+@pytest.fixture
+def h(escrow, token, accounts):
+    """Model-checked driver of the module's escrow (fresh model per test)."""
+    return EscrowHarness(escrow, token, accounts.owner.address)
