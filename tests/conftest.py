@@ -40,11 +40,11 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15
 
 
 @contextmanager
-def running_anvil(binary: Path | str = ANVIL) -> Iterator[str]:
+def running_anvil(binary: Path | str = ANVIL, *extra: str) -> Iterator[str]:
     """A real anvil node on 127.0.0.1 (free port), stopped on exit; yields its URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent"],
+        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent", *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

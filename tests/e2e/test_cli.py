@@ -304,3 +304,19 @@ def test_the_same_commands_drive_a_json_rpc_node(cli: Cli, anvil_url: str) -> No
     cli.ok("job", "approve", job_id, "--from", "dev1", *rpc)
     assert cli.ok("job", "show", job_id, *rpc, "--json").json()["job"]["status"] == "completed"
     cli.fails("chain", "advance", "0d", *rpc, match="invalid duration")
+
+
+def test_a_chain_that_is_not_a_dev_chain_gets_no_dev_accounts_and_no_free_money(cli: Cli) -> None:
+    """An anvil posing as a public network (another chain id) is treated like one."""
+    from tests.conftest import ANVIL, running_anvil
+
+    with running_anvil(ANVIL, "--chain-id", "11155111") as url:
+        rpc = ["--rpc-url", url]
+        assert cli.ok("chain", "status", *rpc, "--json").json()["local"] is False
+        cli.fails("deploy", "--from", "dev0", *rpc, match="only on local development chains")
+        cli.fails("chain", "advance", "1d", *rpc, match="local development chain")
+        key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # funded by this anvil
+        env = {"PROOFWORK_PASSWORD": "pw"}
+        cli.ok("account", "import", "ops", stdin=key + "\n", env=env, *rpc)
+        cli.ok("deploy", "--from", "ops", *rpc, env=env)
+        cli.fails("account", "fund", "ops", *rpc, match="only on local development chains")
