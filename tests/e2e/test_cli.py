@@ -317,6 +317,6 @@ def test_a_chain_that_is_not_a_dev_chain_gets_no_dev_accounts_and_no_free_money(
         cli.fails("chain", "advance", "1d", *rpc, match="local development chain")
         key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # funded by this anvil
         env = {"PROOFWORK_PASSWORD": "pw"}
-        cli.ok("account", "import", "ops", stdin=key + "\n", env=env, *rpc)
+        cli.ok("account", "import", "ops", *rpc, stdin=key + "\n", env=env)
         cli.ok("deploy", "--from", "ops", *rpc, env=env)
         cli.fails("account", "fund", "ops", *rpc, match="only on local development chains")
