@@ -320,3 +320,49 @@ def test_a_chain_that_is_not_a_dev_chain_gets_no_dev_accounts_and_no_free_money(
         cli.ok("account", "import", "ops", *rpc, stdin=key + "\n", env=env)
         cli.ok("deploy", "--from", "ops", *rpc, env=env)
         cli.fails("account", "fund", "ops", *rpc, match="only on local development chains")
+
+
+def test_numbers_beyond_the_contract_types_are_refused_cleanly(deployed: Cli) -> None:
+    cli = deployed
+    cli.fails("job", "show", "9" * 90, match="no job")
+    cli.fails(
+        "job",
+        "post",
+        "--from",
+        "dev1",
+        "--freelancer",
+        "dev2",
+        "--budget",
+        "10",
+        "--deadline",
+        "1d",
+        "--review",
+        "400d",
+        match="at most 365 days",
+    )
+    cli.fails(
+        "job",
+        "post",
+        "--from",
+        "dev1",
+        "--freelancer",
+        "dev2",
+        "--budget",
+        "10",
+        "--deadline",
+        "9999999w",
+        match="at most 100 years",
+    )
+    cli.fails(
+        "job",
+        "post",
+        "--from",
+        "dev1",
+        "--freelancer",
+        "dev2",
+        "--budget",
+        "1" + "0" * 80,
+        "--deadline",
+        "1d",
+        match="larger than any token",
+    )

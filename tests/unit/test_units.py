@@ -64,3 +64,8 @@ def test_split_budget_refuses_bad_counts() -> None:
         split_budget(100, 17)
     with pytest.raises(InvalidInput, match="too small"):
         split_budget(2, 3)
+
+
+def test_durations_are_capped_below_the_contract_clocks() -> None:
+    with pytest.raises(InvalidInput, match="at most 100 years"):
+        parse_duration("99999999w")

@@ -19,6 +19,8 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO_HASH = b"\x00" * 32
 MAX_MILESTONES = 16
 MAX_FEE_BPS = 1_000
+MAX_REVIEW_PERIOD = 365 * 86_400
+MAX_UINT256 = 2**256 - 1
 BPS = 10_000
 
 
@@ -336,7 +338,9 @@ def apply_event(job: Job, event: JobEvent) -> Job:
             paid=m.paid + event.freelancer_gross,
             status=MilestoneStatus.RESOLVED,
         )
-        return replace(job, refunded=job.refunded + event.client_amount, cancel_proposer=ZERO_ADDRESS, cancel_amount=0)
+        return replace(
+            job, refunded=job.refunded + event.client_amount, cancel_proposer=ZERO_ADDRESS, cancel_amount=0
+        )
     raise TypeError(f"unknown job event {event!r}")
 
 

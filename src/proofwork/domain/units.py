@@ -14,6 +14,7 @@ from proofwork.domain.errors import InvalidInput
 _AMOUNT = re.compile(r"^\d+(\.\d+)?$")
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+MAX_DURATION = 100 * 365 * 86_400  # far beyond any job, far below the contracts' uint64 clocks
 
 
 def parse_amount(text: str, decimals: int) -> int:
@@ -52,6 +53,8 @@ def parse_duration(text: str) -> int:
         seconds = int(match.group(1)) * _SECONDS[match.group(2)]
     if seconds <= 0:
         raise InvalidInput(f"invalid duration {text!r}: must be longer than zero")
+    if seconds > MAX_DURATION:
+        raise InvalidInput(f"invalid duration {text!r}: at most 100 years")
     return seconds
 
 

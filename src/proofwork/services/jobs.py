@@ -48,9 +48,11 @@ class Jobs:
         if job_id <= 0:
             raise InvalidInput(f"invalid job id {job_id}: ids start at 1")
         escrow = self.ws.escrow
-        stored = escrow.stored_hash(job_id)
+        stored = escrow.stored_hash(job_id) if job_id <= J.MAX_UINT256 else J.ZERO_HASH
         if stored == J.ZERO_HASH:
-            raise NotFound(f"no job {job_id} on this escrow (it has {escrow.job_count()} jobs)")
+            count = escrow.job_count()
+            known = f"job ids run from 1 to {count}" if count else "no jobs yet"
+            raise NotFound(f"no job {job_id} on this escrow ({known})")
         job = _rebuild([event for _, event in escrow.events(job_id)])
         if job is None:
             raise DataDirCorrupted(f"job {job_id} exists on chain but its events are missing from the node")
@@ -102,6 +104,10 @@ class Jobs:
         now = self.ws.chain.next_timestamp()
         if deadline <= now:
             raise InvalidInput("the deadline must be in the future")
+        if not 0 < review_period <= J.MAX_REVIEW_PERIOD:
+            raise InvalidInput("the review window must be longer than zero and at most 365 days")
+        if total > J.MAX_UINT256:
+            raise InvalidInput("the budget is larger than any token can hold")
         token = self.ws.token
         balance = token.balance_of(client.address)
         if balance < total:
