@@ -366,3 +366,10 @@ def test_numbers_beyond_the_contract_types_are_refused_cleanly(deployed: Cli) ->
         "1d",
         match="larger than any token",
     )
+
+
+def test_a_data_directory_that_is_a_file_is_refused(cli: Cli, tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    cli.fails("--data-dir", str(not_a_dir), "chain", "status", match="is a file")
+    cli.fails("--data-dir", str(not_a_dir / "sub"), "chain", "status", match="not a directory")

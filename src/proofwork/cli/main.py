@@ -57,7 +57,7 @@ def _password(name: str) -> str:
 def main(
     ctx: typer.Context,
     data_dir: Annotated[
-        Path | None,
+        str | None,
         typer.Option(help="Where keys, manifests and the embedded chain live.", envvar="PROOFWORK_DATA_DIR"),
     ] = None,
     rpc_url: Annotated[
@@ -68,7 +68,8 @@ def main(
 ) -> None:
     ctx.obj = CliState(
         Settings(
-            data_dir=data_dir or default_data_dir(),
+            # an empty value (PROOFWORK_DATA_DIR="") means the default, not the current directory
+            data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
             rpc_url=rpc_url or None,
             cache_dir=default_cache_dir(),
             password=_password,

@@ -91,7 +91,12 @@ class Workspace:
 
     @classmethod
     def open(cls, settings: Settings) -> Workspace:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if settings.data_dir.exists() and not settings.data_dir.is_dir():
+            raise InvalidInput(f"data directory {settings.data_dir} is a file, not a directory")
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInput(f"cannot use data directory {settings.data_dir}: {exc.strerror}") from exc
         chain = Chain.open(settings.data_dir, settings.rpc_url, lock_timeout=settings.lock_timeout)
         return cls(
             chain,
