@@ -517,6 +517,28 @@ def test_assign_rejects(h, a, open_job):
     h.apply(a.freelancer, open_job, expect=OK)
     for who in (a.freelancer, a.arbiter, a.outsider, a.client2):
         h.assign(who, open_job, a.freelancer, expect="escrow: caller is not the client")
+    h.assign(a.client, open_job, ZERO_ADDRESS, expect="escrow: zero freelancer")
+
+
+def test_zero_address_can_neither_apply_nor_be_assigned(h, a, open_job, escrow):
+    # a malformed signature "recovers" the zero address: it must not count as one
+    for sig in (b"", b"\x00" * 10, b"\x00" * 65):
+        with boa.reverts("escrow: zero applicant"):
+            escrow.apply_with_sig(
+                open_job, h.state(open_job), ZERO_ADDRESS, PROPOSAL, sig, sender=a.relayer.address
+            )
+    assert not escrow.applied(open_job, ZERO_ADDRESS)
+    h.apply_with_sig(
+        a.relayer,
+        open_job,
+        ZERO_ADDRESS,
+        PROPOSAL,
+        signature=b"",
+        sig_ok=False,
+        expect="escrow: zero applicant",
+    )
+    h.assign(a.client, open_job, ZERO_ADDRESS, expect="escrow: zero freelancer")
+    assert h.job(open_job).freelancer == ZERO_ADDRESS
 
 
 def test_apply_with_sig(h, a, open_job, escrow):
@@ -980,6 +1002,37 @@ def test_reclaim_respects_revision_due_time(h, a):
     h.reclaim(a.client, jid, expect="escrow: nothing to reclaim yet")
     boa.env.time_travel(seconds=1)
     assert h.reclaim(a.client, jid, expect=OK) == 10
+
+
+@pytest.mark.parametrize("payment", ["approve", "pay_partial", "claim", "resolve"])
+def test_payments_void_a_pending_cancel_offer(h, a, job, token, payment):
+    h.submit(a.freelancer, job, 0, expect=OK)
+    h.cancel(a.client, job, 500 * USD, expect=OK)
+    assert h.job(job).cancel_proposer == a.client.address
+    if payment == "approve":
+        h.approve(a.client, job, 0, expect=OK)
+    elif payment == "pay_partial":
+        h.pay_partial(a.client, job, 0, 1, expect=OK)
+    elif payment == "claim":
+        boa.env.time_travel(seconds=DAY + 1)
+        h.claim(a.freelancer, job, 0, expect=OK)
+    else:
+        h.resolve(a.arbiter, job, 0, 1_000 * USD, expect=OK)
+    assert (h.job(job).cancel_proposer, h.job(job).cancel_amount) == (ZERO_ADDRESS, 0)
+    # the other party's matching call is a fresh offer, not an acceptance
+    h.cancel(a.freelancer, job, 500 * USD, expect=OK)
+    assert [name for name, _ in h.events()] == ["CancelProposed"]
+    assert h.token_transfers() == []
+
+
+def test_non_payments_keep_a_pending_cancel_offer(h, a, job):
+    h.cancel(a.freelancer, job, 700 * USD, expect=OK)
+    h.submit(a.freelancer, job, 0, expect=OK)
+    h.request_revision(a.client, job, 0, expect=OK)
+    h.raise_dispute(a.client, job, 1, expect=OK)
+    assert (h.job(job).cancel_proposer, h.job(job).cancel_amount) == (a.freelancer.address, 700 * USD)
+    h.cancel(a.client, job, 700 * USD, expect=OK)
+    assert [name for name, _ in h.events()] == ["JobCancelled"]
 
 
 def test_reclaim_clears_pending_cancel_offer(h, a, job):
