@@ -511,7 +511,9 @@ def cancel(job_id: uint256, job: IJobEscrow.Job, freelancer_amount: uint256):
 def raise_dispute(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
     """
     @notice Either party freezes an unsettled milestone for the job's arbiter; its
-            timeouts stop until the arbiter resolves it.
+            timeouts stop until the arbiter resolves it. Only while its clock still
+            runs: a submission within its review window, an undelivered milestone
+            before it is due. A lapsed window cannot be revived by a dispute.
     @param job_id The job.
     @param job The job's current state.
     @param milestone Milestone index.
@@ -524,6 +526,12 @@ def raise_dispute(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
     assert milestone < len(j.milestones), "escrow: no such milestone"
     status: uint8 = j.milestones[milestone].status
     assert status == OPEN or status == SUBMITTED, "escrow: milestone not disputable"
+    window_end: uint64 = j.milestones[milestone].timestamp + j.review_period
+    if status == OPEN:
+        window_end = j.deadline
+        if j.milestones[milestone].revisions > 0:
+            window_end = max(window_end, j.milestones[milestone].timestamp + j.review_period)
+    assert convert(block.timestamp, uint64) <= window_end, "escrow: dispute window over"
     j.milestones[milestone].status = DISPUTED
     j.milestones[milestone].timestamp = convert(block.timestamp, uint64)
     self._store(job_id, j)

@@ -469,7 +469,13 @@ class EscrowModel:
         _require(not is_zero(j.arbiter), "escrow: job has no arbiter")
         _require(j.assigned, "escrow: no freelancer assigned")
         _require(i < len(j.milestones), "escrow: no such milestone")
-        _require(j.milestones[i].status in (OPEN, SUBMITTED), "escrow: milestone not disputable")
+        m = j.milestones[i]
+        _require(m.status in (OPEN, SUBMITTED), "escrow: milestone not disputable")
+        if m.status == SUBMITTED:
+            window_end = m.timestamp + j.review_period
+        else:
+            window_end = max(j.deadline, m.timestamp + j.review_period) if m.revisions > 0 else j.deadline
+        _require(now <= window_end, "escrow: dispute window over")
         j.milestones[i].status = DISPUTED
         j.milestones[i].timestamp = now
         self.jobs[job_id] = j

@@ -373,3 +373,81 @@ def test_a_data_directory_that_is_a_file_is_refused(cli: Cli, tmp_path: Path) ->
     not_a_dir.write_text("x")
     cli.fails("--data-dir", str(not_a_dir), "chain", "status", match="is a file")
     cli.fails("--data-dir", str(not_a_dir / "sub"), "chain", "status", match="not a directory")
+
+
+def test_a_misbehaving_node_gets_one_line(cli: Cli) -> None:
+    """A server on 127.0.0.1 that answers HTTP but not proper JSON-RPC."""
+    import http.server
+    import threading
+
+    class Garbage(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = (
+                b"<html>not json</html>"
+                if self.path == "/html"
+                else (b'{"jsonrpc":"2.0","id":0,"error":{"code":-32000,"message":"rate limited"}}')
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Garbage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        cli.fails("chain", "status", "--rpc-url", url + "/html", match="did not answer with JSON-RPC")
+        cli.fails("chain", "status", "--rpc-url", url + "/rpc", match="rate limited")
+    finally:
+        server.shutdown()
+
+
+def test_more_bad_values_get_one_line(deployed: Cli) -> None:
+    cli = deployed
+    huge = "9" * 80
+    cli.fails("account", "fund", "dev4", "--amount", huge, match="larger than any token")
+    cli.fails("account", "new", "zed\n", env={"PROOFWORK_PASSWORD": "x"}, match="invalid account name")
+    cli.fails("job", "show", "\uff15", match="invalid value")
+    cli.fails(
+        "job",
+        "post",
+        "--from",
+        "dev1",
+        "--freelancer",
+        "dev2",
+        "--budget",
+        "1",
+        "--deadline",
+        "\uff17d",
+        match="invalid duration",
+    )
+    job = str(
+        cli.ok(
+            "job",
+            "post",
+            "--from",
+            "dev1",
+            "--freelancer",
+            "dev2",
+            "--budget",
+            "2",
+            "--deadline",
+            "1d",
+            "--arbiter",
+            "dev6",
+            "--json",
+        ).json()["job"]["id"]
+    )
+    cli.fails(
+        "job", "resolve", job, "--freelancer-gets", huge, "--from", "dev6", match="larger than any token"
+    )
+    cli.fails("job", "resolve", job, "--freelancer-gets", "3", "--from", "dev6", match="between 0 and")
+    cli.fails("job", "dispute", job, "-m", huge, "--from", "dev1", match="no milestone")
+    cli.fails("deploy", "--force", "--token", "0x" + "00" * 19 + "01", match="no contract at token address")
+    cli.fails("deploy", "--force", "--fee-bps", "-1", match="outside 0 to 1000")
+    cli.fails("job", "list", env={"PROOFWORK_LOCK_TIMEOUT": "nan"}, match="PROOFWORK_LOCK_TIMEOUT")

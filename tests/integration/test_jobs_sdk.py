@@ -215,3 +215,38 @@ def test_a_payment_voids_a_pending_cancellation_offer(market: Market) -> None:
     # the freelancer's matching call is now a fresh offer, not an acceptance
     again = pw.jobs.cancel(market.freelancer, job.job_id, pw.amount("50"))
     assert again.job.cancel_proposer == market.freelancer.address and again.job.held == pw.amount("100")
+
+
+def test_the_sdk_notices_when_its_rebuild_disagrees_with_the_chain(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If events went missing (a node serving incomplete logs), the stored hash gives it away."""
+    from proofwork.chain.contracts import EscrowContract
+    from proofwork.domain.errors import DataDirCorrupted
+
+    pw = market.pw
+    job = market.post("3").job
+    monkeypatch.setattr(EscrowContract, "decode_receipt", lambda self, receipt: [])
+    with pytest.raises(DataDirCorrupted, match="does not match the chain"):
+        pw.jobs.submit(market.freelancer, job.job_id, 0, digest("lost event"))
+
+
+def test_a_stale_read_is_retried_once(market: Market, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another party's transaction lands between our read and our send: read again and resend."""
+    pw = market.pw
+    job = market.post("4", milestones=2).job
+    real_get = pw.jobs.get
+    calls = {"n": 0}
+
+    def get_then_race(job_id: int):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        current = real_get(job_id)
+        if calls["n"] == 1:  # the client's cancel offer lands right after our first read
+            pw.ws.escrow.cancel(market.client.key, current, 1)
+        return current
+
+    monkeypatch.setattr(pw.jobs, "get", get_then_race)
+    out = pw.jobs.submit(market.freelancer, job.job_id, 0, digest("on time"))
+    assert calls["n"] == 2
+    assert out.job.milestones[0].status == MilestoneStatus.SUBMITTED
+    assert out.job.cancel_proposer == market.client.address

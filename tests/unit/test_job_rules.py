@@ -78,3 +78,76 @@ def test_open_job_rules() -> None:
     with pytest.raises(NotAllowed, match="no freelancer"):
         J.check_cancel(job, CLIENT, 0)
     J.check_assign(job, CLIENT)
+
+
+def submitted(at: int = DAY) -> J.Job:
+    return J.apply_event(created(), J.MilestoneSubmitted(1, 0, b"\x02" * 32, at))
+
+
+def test_time_rules_at_their_exact_boundaries() -> None:
+    job = created()
+    J.check_submit(job, 0, FREELANCER, 10 * DAY)  # the deadline itself is still in time
+    with pytest.raises(NotAllowed, match="deadline"):
+        J.check_submit(job, 0, FREELANCER, 10 * DAY + 1)
+    assert J.reclaimable(job, 10 * DAY) == []
+    assert J.reclaimable(job, 10 * DAY + 1) == [0, 1]
+    job = submitted(at=DAY)
+    with pytest.raises(NotAllowed, match="still open"):
+        J.check_claim(job, 0, DAY + 3 * DAY)  # the last second of the review window
+    J.check_claim(job, 0, DAY + 3 * DAY + 1)
+    J.check_revision(job, 0, CLIENT, DAY + 3 * DAY)
+    with pytest.raises(NotAllowed, match="review window"):
+        J.check_revision(job, 0, CLIENT, DAY + 3 * DAY + 1)
+
+
+def test_dispute_windows_follow_the_running_clock() -> None:
+    arbiter = "0x4CCeBa2d7D2B4fdcE4304d3e09a1fea9fbEb1528"
+    base = J.JobCreated(
+        1, CLIENT, FREELANCER, OTHER, arbiter, 10 * DAY, 3 * DAY, 250, b"\x01" * 32, (100, 200)
+    )
+    job = J.new_job(base)
+    J.check_dispute(job, 1, FREELANCER, 10 * DAY)
+    with pytest.raises(NotAllowed, match="dispute window"):
+        J.check_dispute(job, 1, FREELANCER, 10 * DAY + 1)  # past due: the client may reclaim instead
+    job = J.apply_event(job, J.MilestoneSubmitted(1, 0, b"\x02" * 32, DAY))
+    J.check_dispute(job, 0, CLIENT, 4 * DAY)
+    with pytest.raises(NotAllowed, match="dispute window"):
+        J.check_dispute(job, 0, CLIENT, 4 * DAY + 1)  # past review: the freelancer may claim instead
+    with pytest.raises(NotAllowed, match="only the client or freelancer"):
+        J.check_dispute(job, 0, OTHER, DAY)
+    with pytest.raises(NotAllowed, match="only the arbiter"):
+        J.check_resolve(job, 0, CLIENT, 0)
+    with pytest.raises(InvalidInput, match="between 0 and the 100 units"):
+        J.check_resolve(job, 0, arbiter, 101)
+    J.check_resolve(job, 0, arbiter, 100)
+
+
+def test_every_payout_voids_a_pending_cancellation_offer() -> None:
+    offered = J.apply_event(submitted(), J.CancelProposed(1, CLIENT, 50))
+    assert offered.cancel_proposer == CLIENT
+    partial = J.apply_event(offered, J.MilestonePaid(1, 0, 10, 0, J.PaymentReason.PARTIAL))
+    assert (partial.cancel_proposer, partial.cancel_amount) == (J.ZERO_ADDRESS, 0)
+    assert partial.milestones[0].status == J.MilestoneStatus.SUBMITTED  # 90 still held
+    resolved = J.apply_event(offered, J.MilestoneResolved(1, 0, 60, 1, 40))
+    assert (resolved.cancel_proposer, resolved.cancel_amount) == (J.ZERO_ADDRESS, 0)
+    assert resolved.paid == 60 and resolved.refunded == 40
+    revised = J.apply_event(offered, J.RevisionRequested(1, 0, J.ZERO_HASH, 2 * DAY))
+    assert revised.cancel_proposer == CLIENT  # no money moved: the offer stands
+
+
+def test_the_arbiter_cannot_apply_and_revisions_are_capped() -> None:
+    arbiter = "0x4CCeBa2d7D2B4fdcE4304d3e09a1fea9fbEb1528"
+    job = J.new_job(
+        J.JobCreated(1, CLIENT, J.ZERO_ADDRESS, OTHER, arbiter, 10 * DAY, 3 * DAY, 0, b"\x01" * 32, (5,))
+    )
+    with pytest.raises(NotAllowed, match="arbiter cannot apply"):
+        J.check_apply(job, arbiter)
+    many = J.Job(**{**submitted().__dict__})
+    many = J.apply_event(many, J.RevisionRequested(1, 0, J.ZERO_HASH, DAY))
+    from dataclasses import replace
+
+    capped = replace(
+        many, milestones=(replace(many.milestones[0], revisions=255, status=J.MilestoneStatus.SUBMITTED),)
+    )
+    with pytest.raises(NotAllowed, match="maximum of 255"):
+        J.check_revision(capped, 0, CLIENT, DAY)

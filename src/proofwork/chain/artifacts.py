@@ -44,10 +44,11 @@ def _source_hash(source: Path, root: Path) -> str:
 
     digest = hashlib.sha256()
     digest.update(f"vyper {vyper.__version__}\n".encode())
+    # Paths relative to their tree: the same sources hash the same in any checkout.
     digest.update(source.relative_to(root).as_posix().encode())
     for tree in (root, _snekmate_dir()):
         for path in sorted(tree.rglob("*.vy*")):
-            digest.update(path.as_posix().encode())
+            digest.update(path.relative_to(tree).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -6,6 +6,7 @@ keys, bytes and receipts; only this package imports web3.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import requests
 from eth_account import Account
 from web3 import Web3
 from web3.exceptions import (
+    BadFunctionCallOutput,
     ContractCustomError,
     ContractLogicError,
     TimeExhausted,
@@ -26,6 +28,7 @@ from web3.exceptions import (
 )
 
 from proofwork.domain.errors import ChainUnavailable, InvalidInput, NotAllowed, TransactionRejected
+from proofwork.domain.units import MAX_DURATION
 
 # Anvil's well-known development mnemonic ("test test ... junk"): its first ten keys are the
 # dev accounts on a local anvil node, like dev0..dev9 on the embedded chain.
@@ -67,6 +70,10 @@ def translate_errors(url: str | None) -> Iterator[None]:
         raise ChainUnavailable(f"the node at {url} did not answer in time") from exc
     except requests.exceptions.RequestException as exc:
         raise ChainUnavailable(f"the node at {url} failed: {exc.__class__.__name__}") from exc
+    except Web3RPCError as exc:
+        raise ChainUnavailable(f"the node at {url} answered with an error: {_rpc_message(exc)}") from exc
+    except json.JSONDecodeError as exc:
+        raise ChainUnavailable(f"the node at {url} did not answer with JSON-RPC") from exc
 
 
 def revert_reason(exc: Exception) -> str:
@@ -191,6 +198,8 @@ class Chain:
         """Moves a local chain's clock forward and mines a block; returns the new time."""
         if self._advance is None:
             raise NotAllowed("the clock can only be moved on a local development chain")
+        if not isinstance(seconds, int) or not 0 < seconds <= MAX_DURATION:
+            raise InvalidInput("the clock moves forward by 1 second to 100 years at a time")
         with translate_errors(self.url):
             return self._advance(seconds)
 
@@ -213,6 +222,10 @@ class Chain:
                 return fn.call()
             except (ContractLogicError, ContractCustomError) as exc:
                 raise TransactionRejected(f"call reverted: {revert_reason(exc)}") from exc
+            except BadFunctionCallOutput as exc:
+                raise TransactionRejected(
+                    "call failed: the contract gave no answer of the expected form"
+                ) from exc
 
     def transact(self, key: bytes, fn: Any, *, value: int = 0) -> Receipt:
         """Signs a contract call locally with `key`, sends it, and waits for the receipt."""
@@ -295,10 +308,6 @@ def _rpc_message(exc: Web3RPCError) -> str:
 
 def address_of(key: bytes) -> str:
     return str(Account.from_key(key).address)
-
-
-def checksum(address: str) -> str:
-    return str(Web3.to_checksum_address(address))
 
 
 def keccak(data: bytes) -> bytes:

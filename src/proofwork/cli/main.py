@@ -454,7 +454,9 @@ def job_show(ctx: typer.Context, job_id: JobArg) -> None:
     with state.workspace() as ws:
         job = Jobs(ws).get(job_id)
         dec = ws.token.decimals
-        state.emit({"ok": True, "job": job_json(job, dec, ws)}, job_table(job, dec, ws.token.symbol, ws))
+        state.emit(
+            {"ok": True, "job": job_json(job, dec, ws)}, lambda: job_table(job, dec, ws.token.symbol, ws)
+        )
 
 
 @job_app.command("apply")

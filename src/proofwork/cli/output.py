@@ -34,11 +34,12 @@ class CliState:
             ws.close()
 
     def emit(self, data: dict[str, Any], human: Any = None) -> None:
-        """Prints `data` as JSON with --json, else `human` (a Rich renderable or a string)."""
+        """Prints `data` as JSON with --json, else `human` (a Rich renderable, a string, or a
+        function making one, so JSON mode never pays for, or trips over, the human form)."""
         if self.json:
             sys.stdout.write(json.dumps(data, default=_jsonable) + "\n")
         elif human is not None:
-            self.console.print(human)
+            self.console.print(human() if callable(human) else human)
 
 
 def _jsonable(value: Any) -> Any:
@@ -50,7 +51,12 @@ def _jsonable(value: Any) -> Any:
 
 
 def when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "-"
+    if not ts:
+        return "-"
+    try:
+        return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"unix time {ts}"
 
 
 def money(units: int, decimals: int, symbol: str = "") -> str:

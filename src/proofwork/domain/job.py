@@ -9,7 +9,6 @@ enforces them again on chain.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
@@ -344,14 +343,6 @@ def apply_event(job: Job, event: JobEvent) -> Job:
     raise TypeError(f"unknown job event {event!r}")
 
 
-def contract_fields(job: Job) -> dict[str, object]:
-    """The fields the contract hashes, in the contract's order (everything but job_id and bookkeeping)."""
-    values = {f.name: getattr(job, f.name) for f in dataclasses.fields(job)}
-    for bookkeeping in ("job_id", "refunded", "paid_on_cancel"):
-        values.pop(bookkeeping)
-    return values
-
-
 # --- rules (the contract enforces them too; these give a reason before sending) ----------------
 
 
@@ -402,6 +393,7 @@ def check_revision(job: Job, index: int, account: str, now: int) -> None:
         f"milestone {index + 1} of job {job.job_id} is {m.status.label}, nothing to revise",
     )
     _require(now <= m.timestamp + job.review_period, f"the review window of milestone {index + 1} is over")
+    _require(m.revisions < 255, f"milestone {index + 1} has had the maximum of 255 revisions")
 
 
 def check_claim(job: Job, index: int, now: int) -> None:
@@ -446,6 +438,35 @@ def check_cancel(job: Job, account: str, freelancer_amount: int) -> None:
         raise InvalidInput(f"the freelancer's share exceeds what job {job.job_id} still holds")
 
 
+def check_dispute(job: Job, index: int, account: str, now: int) -> None:
+    m = job.milestone(index)
+    _require(job.arbiter != ZERO_ADDRESS, f"job {job.job_id} has no arbiter to take a dispute")
+    _require(
+        job.party(account) in ("client", "freelancer"),
+        f"only the client or freelancer of job {job.job_id} may raise a dispute",
+    )
+    check_assigned(job)
+    _require(
+        m.status in (MilestoneStatus.OPEN, MilestoneStatus.SUBMITTED),
+        f"milestone {index + 1} of job {job.job_id} is {m.status.label} and cannot be disputed",
+    )
+    window_end = m.timestamp + job.review_period if m.status == MilestoneStatus.SUBMITTED else job.due(index)
+    _require(now <= window_end, f"the dispute window of milestone {index + 1} is over (its timeout has run)")
+
+
+def check_resolve(job: Job, index: int, account: str, freelancer_amount: int) -> None:
+    m = job.milestone(index)
+    _require(
+        job.party(account) == "arbiter", f"only the arbiter of job {job.job_id} may resolve its milestones"
+    )
+    check_assigned(job)
+    _require(not m.status.settled, f"milestone {index + 1} of job {job.job_id} is already {m.status.label}")
+    if not 0 <= freelancer_amount <= m.amount:
+        raise InvalidInput(
+            f"the freelancer's share must be between 0 and the {m.amount} units milestone {index + 1} holds"
+        )
+
+
 def check_assign(job: Job, account: str) -> None:
     check_client(job, account)
     _require(job.is_open, f"job {job.job_id} already has a freelancer")
@@ -454,3 +475,4 @@ def check_assign(job: Job, account: str) -> None:
 def check_apply(job: Job, account: str) -> None:
     _require(job.is_open, f"job {job.job_id} is not open for applications")
     _require(not same_address(account, job.client), "the client cannot apply to their own job")
+    _require(not same_address(account, job.arbiter), "the job's arbiter cannot apply to it")

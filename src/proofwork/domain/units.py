@@ -11,8 +11,8 @@ from decimal import Decimal, InvalidOperation
 
 from proofwork.domain.errors import InvalidInput
 
-_AMOUNT = re.compile(r"^\d+(\.\d+)?$")
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_AMOUNT = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+_DURATION = re.compile(r"^([0-9]+)([smhdw])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 MAX_DURATION = 100 * 365 * 86_400  # far beyond any job, far below the contracts' uint64 clocks
 
@@ -29,6 +29,8 @@ def parse_amount(text: str, decimals: int) -> int:
     units = value.scaleb(decimals)
     if units != units.to_integral_value():
         raise InvalidInput(f"amount {text!r} has more than {decimals} decimal places")
+    if units >= 2**256:
+        raise InvalidInput(f"amount {text!r} is larger than any token can hold")
     return int(units)
 
 
@@ -44,7 +46,7 @@ def format_amount(units: int, decimals: int) -> str:
 def parse_duration(text: str) -> int:
     """'7d' -> 604800 seconds; units s, m, h, d, w; a bare number is seconds."""
     cleaned = str(text).strip().lower()
-    if cleaned.isdigit():
+    if cleaned.isascii() and cleaned.isdigit():
         seconds = int(cleaned)
     else:
         match = _DURATION.match(cleaned)

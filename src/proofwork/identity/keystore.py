@@ -30,11 +30,11 @@ class StoredAccount:
 
 
 def validate_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidInput(
             f"invalid account name {name!r}: use 1-32 lowercase letters, digits, '-' or '_', starting with a letter"
         )
-    if _DEV_NAME.match(name):
+    if _DEV_NAME.fullmatch(name):
         raise InvalidInput(f"account name {name!r} is reserved for the development accounts")
     return name
 
@@ -100,13 +100,16 @@ class KeyStore:
         if self.find(address):
             raise InvalidInput(f"account {address} is already stored under another name")
         encrypted = Account.encrypt(key, password)
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with tempfile.NamedTemporaryFile("w", dir=self.directory, delete=False, suffix=".tmp") as tmp:
-            os.chmod(tmp.name, 0o600)
-            json.dump(encrypted, tmp)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp.name, path)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with tempfile.NamedTemporaryFile("w", dir=self.directory, delete=False, suffix=".tmp") as tmp:
+                os.chmod(tmp.name, 0o600)
+                json.dump(encrypted, tmp)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp.name, path)
+        except OSError as exc:
+            raise DataDirCorrupted(f"cannot write keystore {self.directory}: {exc.strerror}") from exc
         return StoredAccount(name, address)
 
     def unlock(self, name: str, password: str) -> bytes:

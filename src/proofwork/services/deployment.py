@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from proofwork.domain.errors import NotAllowed
+from proofwork.domain.addresses import parse_address
+from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, ProofworkError
 from proofwork.domain.job import MAX_FEE_BPS
 from proofwork.services.manifest import Deployment, load_manifest, save_manifest
 from proofwork.services.workspace import Signer, Workspace
@@ -35,7 +36,11 @@ def deploy(
     unless `force` is given, so jobs are never silently orphaned.
     """
     if not 0 <= fee_bps <= MAX_FEE_BPS:
-        raise NotAllowed(f"fee {fee_bps} bps is above the cap of {MAX_FEE_BPS} bps (10 %)")
+        raise InvalidInput(f"fee {fee_bps} bps is outside 0 to {MAX_FEE_BPS} bps (the cap is 10 %)")
+    if treasury is not None:
+        treasury = parse_address(treasury, "treasury")
+        if int(treasury, 16) == 0:
+            raise InvalidInput("the treasury cannot be the zero address")
     escrow_artifact = ws.artifacts.get("JobEscrow")
     token_artifact = ws.artifacts.get("StableToken")
     existing = load_manifest(ws.manifest_path)
@@ -48,6 +53,11 @@ def deploy(
         ws.use_deployment(existing)
         return DeployResult(existing, created=False, gas={})
 
+    manifest_dir = ws.manifest_path.parent
+    if manifest_dir.exists() and not manifest_dir.is_dir():
+        raise DataDirCorrupted(f"{manifest_dir} is a file; the deployment manifest cannot be written there")
+    if token is not None:
+        _check_erc20(ws, token)
     gas: dict[str, int] = {}
     token_hash = ""
     if token is None:
@@ -74,3 +84,14 @@ def deploy(
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)
     return DeployResult(deployment, created=True, gas=gas)
+
+
+def _check_erc20(ws: Workspace, token: str) -> None:
+    """Refuses a --token that is not a contract answering like an ERC-20, before anything is sent."""
+    if not ws.chain.has_code(token):
+        raise InvalidInput(f"no contract at token address {token}")
+    probe = ws.token_at(token)
+    try:
+        probe.decimals, probe.symbol, probe.balance_of(token)
+    except ProofworkError as exc:
+        raise InvalidInput(f"the contract at {token} does not answer like an ERC-20 token") from exc

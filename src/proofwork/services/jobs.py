@@ -9,12 +9,14 @@ Milestones are numbered from 0 here, as in the contract; the CLI shows them from
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from proofwork.chain.client import Receipt
 from proofwork.chain.contracts import job_hash
 from proofwork.domain import job as J
+from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, TransactionRejected
 from proofwork.domain.units import split_budget
 from proofwork.services.workspace import Signer, Workspace
@@ -45,6 +47,8 @@ class Jobs:
 
     def get(self, job_id: int) -> J.Job:
         """The job's current state, rebuilt from its events and checked against the chain."""
+        if not isinstance(job_id, int) or isinstance(job_id, bool):
+            raise InvalidInput(f"invalid job id {job_id!r}: expected an integer")
         if job_id <= 0:
             raise InvalidInput(f"invalid job id {job_id}: ids start at 1")
         escrow = self.ws.escrow
@@ -99,6 +103,11 @@ class Jobs:
         """
         amounts = self._amounts(budget, milestones)
         total = sum(amounts)
+        freelancer = parse_address(freelancer, "freelancer") if freelancer else None
+        arbiter = parse_address(arbiter, "arbiter") if arbiter else None
+        _check_hash(spec_hash, "spec", allow_zero=True)
+        if not isinstance(deadline, int) or deadline >= 2**64:
+            raise InvalidInput("the deadline must be a unix time before the year 2^64 seconds")
         if freelancer is not None and freelancer.lower() == client.address.lower():
             raise InvalidInput("the client cannot be the freelancer of their own job")
         now = self.ws.chain.next_timestamp()
@@ -157,15 +166,32 @@ class Jobs:
 
     # --- transitions ---------------------------------------------------------------------------
 
-    def _act(self, step: str, job: J.Job, send: object) -> Outcome:
-        try:
-            receipt = send()  # type: ignore[operator]
-        except TransactionRejected as exc:
-            if "stale job state" in str(exc):
-                raise TransactionRejected(
-                    f"job {job.job_id} changed while this command ran; nothing was sent, run it again"
-                ) from exc
-            raise
+    def _act(
+        self,
+        step: str,
+        job_id: int,
+        check: Callable[[J.Job, int], None],
+        send: Callable[[J.Job], Receipt],
+    ) -> Outcome:
+        """Rebuilds the job, checks the rule (job, next block time), sends.
+
+        Another party's transaction may land between our read and our send; the
+        contract then refuses the stale state and nothing happens. We read again,
+        re-check and send once more before giving up.
+        """
+        for attempt in (1, 2):
+            job = self.get(job_id)
+            check(job, self.ws.chain.next_timestamp())
+            try:
+                receipt = send(job)
+                break
+            except TransactionRejected as exc:
+                if "stale job state" not in str(exc):
+                    raise
+                if attempt == 2:
+                    raise TransactionRejected(
+                        f"job {job_id} keeps changing under this command; nothing was done, try again"
+                    ) from exc
         events = self.ws.escrow.decode_receipt(receipt)
         for event in events:
             job = J.apply_event(job, event)
@@ -176,24 +202,33 @@ class Jobs:
         self, applicant: Signer, job_id: int, proposal: bytes, relayer: Signer | None = None
     ) -> Outcome:
         """Applies to an open job; with a `relayer`, the applicant only signs (no gas needed)."""
-        job = self.get(job_id)
-        J.check_apply(job, applicant.address)
+        _check_hash(proposal, "proposal", allow_zero=True)
         escrow = self.ws.escrow
+
+        def check(job: J.Job, now: int) -> None:
+            J.check_apply(job, applicant.address)
+
         if relayer is None:
-            return self._act("apply", job, lambda: escrow.apply(applicant.key, job, proposal))
+            return self._act("apply", job_id, check, lambda job: escrow.apply(applicant.key, job, proposal))
         signature = escrow.sign_apply(applicant.key, job_id, proposal)
         return self._act(
             "apply (relayed)",
-            job,
-            lambda: escrow.apply_with_sig(relayer.key, job, applicant.address, proposal, signature),
+            job_id,
+            check,
+            lambda job: escrow.apply_with_sig(relayer.key, job, applicant.address, proposal, signature),
         )
 
     def assign(self, client: Signer, job_id: int, freelancer: str) -> Outcome:
-        job = self.get(job_id)
-        J.check_assign(job, client.address)
-        if not self.ws.escrow.has_applied(job_id, freelancer):
-            raise NotAllowed(f"{freelancer} has not applied to job {job_id}")
-        return self._act("assign", job, lambda: self.ws.escrow.assign(client.key, job, freelancer))
+        freelancer = parse_address(freelancer, "freelancer")
+
+        def check(job: J.Job, now: int) -> None:
+            J.check_assign(job, client.address)
+            if not self.ws.escrow.has_applied(job_id, freelancer):
+                raise NotAllowed(f"{freelancer} has not applied to job {job_id}")
+
+        return self._act(
+            "assign", job_id, check, lambda job: self.ws.escrow.assign(client.key, job, freelancer)
+        )
 
     def submit(
         self,
@@ -204,86 +239,125 @@ class Jobs:
         relayer: Signer | None = None,
     ) -> Outcome:
         """Records a deliverable's hash; with a `relayer`, the freelancer only signs (no gas needed)."""
-        if len(deliverable) != 32 or deliverable == J.ZERO_HASH:
-            raise InvalidInput("the deliverable hash must be 32 non-zero bytes")
-        job = self.get(job_id)
-        J.check_submit(job, milestone, freelancer.address, self.ws.chain.next_timestamp())
+        _check_hash(deliverable, "deliverable")
         escrow = self.ws.escrow
+
+        def check(job: J.Job, now: int) -> None:
+            J.check_submit(job, milestone, freelancer.address, now)
+
         if relayer is None:
             return self._act(
-                "submit", job, lambda: escrow.submit(freelancer.key, job, milestone, deliverable)
+                "submit",
+                job_id,
+                check,
+                lambda job: escrow.submit(freelancer.key, job, milestone, deliverable),
             )
-        signature = escrow.sign_submit(freelancer.key, job, milestone, deliverable)
-        return self._act(
-            "submit (relayed)",
-            job,
-            lambda: escrow.submit_with_sig(relayer.key, job, milestone, deliverable, signature),
-        )
+
+        def relayed(job: J.Job) -> Receipt:
+            # the signature covers the current state, so it is made fresh for each attempt
+            signature = escrow.sign_submit(freelancer.key, job, milestone, deliverable)
+            return escrow.submit_with_sig(relayer.key, job, milestone, deliverable, signature)
+
+        return self._act("submit (relayed)", job_id, check, relayed)
 
     def approve(self, client: Signer, job_id: int, milestone: int) -> Outcome:
-        job = self.get(job_id)
-        J.check_payable(job, milestone, client.address)
-        return self._act("approve+pay", job, lambda: self.ws.escrow.approve(client.key, job, milestone))
+        def check(job: J.Job, now: int) -> None:
+            J.check_payable(job, milestone, client.address)
+
+        return self._act(
+            "approve+pay", job_id, check, lambda job: self.ws.escrow.approve(client.key, job, milestone)
+        )
 
     def pay_partial(self, client: Signer, job_id: int, milestone: int, amount: int) -> Outcome:
+        if amount <= 0:
+            raise InvalidInput("the amount to pay must be positive")
         job = self.get(job_id)
         J.check_payable(job, milestone, client.address)
         left = job.milestones[milestone].amount
-        if amount <= 0:
-            raise InvalidInput("the amount to pay must be positive")
         if amount > left:
             raise InvalidInput(f"milestone {milestone + 1} only has {left} units left in escrow")
         if amount == left:
             return self.approve(client, job_id, milestone)
+
+        def check(job: J.Job, now: int) -> None:
+            J.check_payable(job, milestone, client.address)
+            if amount >= job.milestones[milestone].amount:
+                raise NotAllowed(f"milestone {milestone + 1} changed meanwhile; check it and pay again")
+
         return self._act(
-            "pay part", job, lambda: self.ws.escrow.pay_partial(client.key, job, milestone, amount)
+            "pay part",
+            job_id,
+            check,
+            lambda job: self.ws.escrow.pay_partial(client.key, job, milestone, amount),
         )
 
     def revise(self, client: Signer, job_id: int, milestone: int, feedback: bytes = J.ZERO_HASH) -> Outcome:
-        job = self.get(job_id)
-        J.check_revision(job, milestone, client.address, self.ws.chain.next_timestamp())
+        _check_hash(feedback, "feedback", allow_zero=True)
+
+        def check(job: J.Job, now: int) -> None:
+            J.check_revision(job, milestone, client.address, now)
+
         return self._act(
             "request revision",
-            job,
-            lambda: self.ws.escrow.request_revision(client.key, job, milestone, feedback),
+            job_id,
+            check,
+            lambda job: self.ws.escrow.request_revision(client.key, job, milestone, feedback),
         )
 
     def claim(self, caller: Signer, job_id: int, milestone: int) -> Outcome:
-        job = self.get(job_id)
-        J.check_claim(job, milestone, self.ws.chain.next_timestamp())
+        def check(job: J.Job, now: int) -> None:
+            J.check_claim(job, milestone, now)
+
         return self._act(
-            "claim (auto-release)", job, lambda: self.ws.escrow.claim(caller.key, job, milestone)
+            "claim (auto-release)",
+            job_id,
+            check,
+            lambda job: self.ws.escrow.claim(caller.key, job, milestone),
         )
 
     def reclaim(self, client: Signer, job_id: int) -> Outcome:
-        job = self.get(job_id)
-        J.check_reclaim(job, client.address, self.ws.chain.next_timestamp())
-        return self._act("reclaim", job, lambda: self.ws.escrow.reclaim(client.key, job))
+        def check(job: J.Job, now: int) -> None:
+            J.check_reclaim(job, client.address, now)
+
+        return self._act("reclaim", job_id, check, lambda job: self.ws.escrow.reclaim(client.key, job))
 
     def cancel(self, party: Signer, job_id: int, freelancer_amount: int) -> Outcome:
         """Offers (or, with the other party's matching offer pending, accepts) a mutual cancellation."""
-        job = self.get(job_id)
         if freelancer_amount < 0:
             raise InvalidInput("the freelancer's share cannot be negative")
-        J.check_cancel(job, party.address, freelancer_amount)
-        return self._act("cancel", job, lambda: self.ws.escrow.cancel(party.key, job, freelancer_amount))
+
+        def check(job: J.Job, now: int) -> None:
+            J.check_cancel(job, party.address, freelancer_amount)
+
+        return self._act(
+            "cancel", job_id, check, lambda job: self.ws.escrow.cancel(party.key, job, freelancer_amount)
+        )
 
     def dispute(self, party: Signer, job_id: int, milestone: int) -> Outcome:
-        job = self.get(job_id)
-        if job.arbiter == J.ZERO_ADDRESS:
-            raise NotAllowed(f"job {job_id} has no arbiter to take a dispute")
-        if job.party(party.address) not in ("client", "freelancer"):
-            raise NotAllowed(f"only the client or freelancer of job {job_id} may raise a dispute")
-        return self._act("dispute", job, lambda: self.ws.escrow.raise_dispute(party.key, job, milestone))
+        def check(job: J.Job, now: int) -> None:
+            J.check_dispute(job, milestone, party.address, now)
+
+        return self._act(
+            "dispute", job_id, check, lambda job: self.ws.escrow.raise_dispute(party.key, job, milestone)
+        )
 
     def resolve(self, arbiter: Signer, job_id: int, milestone: int, freelancer_amount: int) -> Outcome:
-        job = self.get(job_id)
-        if job.party(arbiter.address) != "arbiter":
-            raise NotAllowed(f"only the arbiter of job {job_id} may resolve its milestones")
-        job.milestone(milestone)
+        def check(job: J.Job, now: int) -> None:
+            J.check_resolve(job, milestone, arbiter.address, freelancer_amount)
+
         return self._act(
-            "resolve", job, lambda: self.ws.escrow.resolve(arbiter.key, job, milestone, freelancer_amount)
+            "resolve",
+            job_id,
+            check,
+            lambda job: self.ws.escrow.resolve(arbiter.key, job, milestone, freelancer_amount),
         )
+
+
+def _check_hash(value: bytes, what: str, allow_zero: bool = False) -> None:
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise InvalidInput(f"the {what} hash must be 32 bytes")
+    if not allow_zero and value == J.ZERO_HASH:
+        raise InvalidInput(f"the {what} hash must not be all zeros")
 
 
 def _rebuild(events: list[J.JobEvent]) -> J.Job | None:

@@ -47,7 +47,7 @@ def lock_timeout_from_env() -> float:
         value = float(text)
     except ValueError:
         raise InvalidInput(f"invalid PROOFWORK_LOCK_TIMEOUT {text!r}: expected seconds") from None
-    if value < 0:
+    if not 0 <= value <= 86_400:
         raise InvalidInput(f"invalid PROOFWORK_LOCK_TIMEOUT {text!r}: expected seconds")
     return value
 
