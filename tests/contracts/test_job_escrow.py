@@ -1396,3 +1396,24 @@ def test_reentrancy_failure_bubbles_up(h, a, escrow, rtoken, outer):
             escrow.approve(jid, h.state(jid), 1, sender=a.client.address)
     assert (escrow.job_count(), escrow.job_state(jid), rtoken.balanceOf(escrow.address)) == before
     assert escrow.fees_owed(rtoken) == 25 * USD
+
+
+def test_dispute_only_while_a_clock_runs(h, a, job):
+    """A lapsed window cannot be revived by a dispute: past the review window the
+    freelancer may claim, past the due time the client may reclaim."""
+    h.submit(a.freelancer, job, 0, expect=OK)
+    submitted_at = h.job(job).milestones[0].timestamp
+    review = h.job(job).review_period
+    travel_to(submitted_at + review + 1)
+    h.raise_dispute(a.client, job, 0, expect="escrow: dispute window over")
+    h.claim(a.outsider, job, 0, expect=OK)
+    undelivered = next(i for i, m in enumerate(h.job(job).milestones) if m.status == 0)
+    travel_to(h.job(job).deadline + 1)
+    h.raise_dispute(a.freelancer, job, undelivered, expect="escrow: dispute window over")
+
+
+def test_dispute_in_the_last_second_of_a_window(h, a, job):
+    h.submit(a.freelancer, job, 0, expect=OK)
+    m = h.job(job).milestones[0]
+    travel_to(m.timestamp + h.job(job).review_period)
+    h.raise_dispute(a.client, job, 0, expect=OK)

@@ -451,3 +451,38 @@ def test_more_bad_values_get_one_line(deployed: Cli) -> None:
     cli.fails("deploy", "--force", "--token", "0x" + "00" * 19 + "01", match="no contract at token address")
     cli.fails("deploy", "--force", "--fee-bps", "-1", match="outside 0 to 1000")
     cli.fails("job", "list", env={"PROOFWORK_LOCK_TIMEOUT": "nan"}, match="PROOFWORK_LOCK_TIMEOUT")
+
+
+def test_fees_show_set_and_withdraw(cli: Cli) -> None:
+    cli.ok("deploy", "--treasury", "dev9")
+    cli.ok("account", "fund", "dev1", "--amount", "1000")
+    job = str(
+        cli.ok(
+            "job",
+            "post",
+            "--from",
+            "dev1",
+            "--freelancer",
+            "dev2",
+            "--budget",
+            "400",
+            "--deadline",
+            "1d",
+            "--json",
+        ).json()["job"]["id"]
+    )
+    cli.ok("job", "approve", job, "--from", "dev1")
+    shown = cli.ok("fees", "show", "--json").json()
+    assert shown["fee_bps"] == 250 and shown["owed"] == "10"
+    cli.fails("fees", "set", "300", "--from", "dev1", match="only the escrow's owner")
+    cli.fails("fees", "set", "1001", "--from", "dev0", match="outside 0 to 1000")
+    cli.ok("fees", "set", "300", "--from", "dev0")
+    sent = cli.ok("fees", "withdraw", "--from", "dev5", "--json").json()
+    assert sent["sent"] == "10"
+    treasury = next(a for a in cli.ok("account", "list", "--json").json()["accounts"] if a["name"] == "dev9")
+    assert treasury["tokens"] == "10"
+    assert (
+        cli.ok("fees", "show", "--json").json() | {"owed": "0", "fee_bps": 300}
+        == cli.ok("fees", "show", "--json").json()
+    )
+    cli.fails("fees", "withdraw", "--from", "dev5", match="no fees")

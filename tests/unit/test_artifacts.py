@@ -45,3 +45,14 @@ def test_damaged_cache_entry_is_recompiled(tmp_path: Path) -> None:
 def test_unknown_contract(tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="no contract named Nope"):
         ArtifactStore(tmp_path, tmp_path).get("Nope")
+
+
+def test_hash_ignores_mocks_and_the_checkout_location(tmp_path: Path) -> None:
+    for place in ("a", "b"):
+        shutil.copytree(artifacts.DEFAULT_CONTRACTS_DIR, tmp_path / place)
+    first = artifacts._source_hash(tmp_path / "a" / "escrow" / "JobEscrow.vy", tmp_path / "a")
+    assert first == artifacts._source_hash(tmp_path / "b" / "escrow" / "JobEscrow.vy", tmp_path / "b")
+    (tmp_path / "b" / "mocks" / "FeeOnTransferToken.vy").write_text("# changed")
+    assert first == artifacts._source_hash(tmp_path / "b" / "escrow" / "JobEscrow.vy", tmp_path / "b")
+    (tmp_path / "b" / "escrow" / "IJobEscrow.vyi").write_text("# changed")
+    assert first != artifacts._source_hash(tmp_path / "b" / "escrow" / "JobEscrow.vy", tmp_path / "b")

@@ -133,11 +133,6 @@ class TokenContract:
     def mint(self, key: bytes, to: str, amount: int) -> Receipt:
         return self.chain.transact(key, self.contract.functions.mint(Web3.to_checksum_address(to), amount))
 
-    def transfer(self, key: bytes, to: str, amount: int) -> Receipt:
-        return self.chain.transact(
-            key, self.contract.functions.transfer(Web3.to_checksum_address(to), amount)
-        )
-
     def sign_permit(self, key: bytes, spender: str, amount: int, deadline: int) -> tuple[int, bytes, bytes]:
         """An EIP-2612 permit signature (v, r, s) letting `spender` pull `amount`."""
         owner = address_of(key)

@@ -14,7 +14,7 @@ import typer
 
 from proofwork.cli.output import CliState, job_json, job_table, money, when
 from proofwork.domain import job as J
-from proofwork.domain.errors import InvalidInput, ProofworkError
+from proofwork.domain.errors import InvalidInput, NotAllowed, ProofworkError
 from proofwork.domain.units import format_amount, parse_amount, parse_duration
 from proofwork.services import accounts as account_service
 from proofwork.services.demo import run_demo
@@ -35,9 +35,11 @@ account_app = typer.Typer(
 )
 job_app = typer.Typer(help="Escrowed jobs with milestones.", no_args_is_help=True)
 chain_app = typer.Typer(help="The chain proofwork talks to.", no_args_is_help=True)
+fees_app = typer.Typer(help="The platform fee: rate, treasury, fees owed.", no_args_is_help=True)
 app.add_typer(account_app, name="account")
 app.add_typer(job_app, name="job")
 app.add_typer(chain_app, name="chain")
+app.add_typer(fees_app, name="fees")
 
 FromOpt = Annotated[str, typer.Option("--from", help="Signing account: a name (dev0, alice) or an address.")]
 MilestoneOpt = Annotated[int, typer.Option("--milestone", "-m", help="Milestone number, from 1.")]
@@ -261,6 +263,71 @@ def demo_cmd(
         state.emit(data)
     if not report.ok:
         raise typer.Exit(1)
+
+
+# --- fees ------------------------------------------------------------------------------------------
+
+
+@fees_app.command("show")
+def fees_show(ctx: typer.Context) -> None:
+    """The fee rate for new jobs, the treasury, and the fees accrued but not yet sent."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        escrow, token = ws.escrow, ws.token
+        owed, fee_bps = escrow.fees_owed(token.address), escrow.fee_bps()
+        data = {
+            "ok": True,
+            "fee_bps": fee_bps,
+            "treasury": escrow.treasury(),
+            "owner": escrow.owner(),
+            "owed": format_amount(owed, token.decimals),
+        }
+        human = (
+            f"fee for new jobs: {fee_bps / 100:g} %\ntreasury: {data['treasury']}\n"
+            f"accrued, not yet sent: {money(owed, token.decimals, token.symbol)}"
+        )
+        state.emit(data, human)
+
+
+@fees_app.command("withdraw")
+def fees_withdraw(ctx: typer.Context, sender: FromOpt) -> None:
+    """Send the accrued fees to the treasury (anyone may trigger it)."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        token = ws.token
+        owed = ws.escrow.fees_owed(token.address)
+        if owed == 0:
+            raise NotAllowed("no fees to send")
+        receipt = ws.escrow.withdraw_fees(ws.signer(sender).key, token.address)
+        state.emit(
+            {
+                "ok": True,
+                "sent": format_amount(owed, token.decimals),
+                "tx": receipt.tx_hash,
+                "gas": receipt.gas_used,
+            },
+            f"sent {money(owed, token.decimals, token.symbol)} to the treasury (tx {receipt.tx_hash})",
+        )
+
+
+@fees_app.command("set")
+def fees_set(
+    ctx: typer.Context,
+    bps: Annotated[int, typer.Argument(help="Fee for new jobs in basis points (0 to 1000).")],
+    sender: FromOpt,
+) -> None:
+    """As the escrow's owner, set the fee for jobs created from now on (capped at 10 %)."""
+    state = _state(ctx)
+    if not 0 <= bps <= 1_000:
+        raise InvalidInput(f"fee {bps} bps is outside 0 to 1000 bps (the cap is 10 %)")
+    with state.workspace() as ws:
+        owner = ws.signer(sender)
+        if owner.address != ws.escrow.owner():
+            raise NotAllowed(f"only the escrow's owner ({ws.escrow.owner()}) may set the fee")
+        receipt = ws.escrow.set_fee(owner.key, bps)
+        state.emit(
+            {"ok": True, "fee_bps": bps, "tx": receipt.tx_hash}, f"fee for new jobs is now {bps / 100:g} %"
+        )
 
 
 # --- accounts --------------------------------------------------------------------------------------

@@ -151,8 +151,6 @@ class Workspace:
         return self._token
 
     def token_at(self, address: str) -> TokenContract:
-        if self._token is not None and self._token.address.lower() == address.lower():
-            return self._token
         return TokenContract(self.chain, self.artifacts.get("StableToken"), address)
 
     # --- accounts --------------------------------------------------------------------------------
