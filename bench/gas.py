@@ -29,7 +29,8 @@ from tests.conftest import ANVIL, running_anvil  # noqa: E402
 
 DAY = 86_400
 BUDGET_LIMIT = 200_000
-# Peers measured on the same EVM (py-evm, Prague), without the approval (shared/REFERENCE.md).
+# Peers measured on the same EVM (py-evm, Prague), without the approval; figures from the
+# workplace reference (../shared/REFERENCE.md, section 2), not re-measured here.
 PEERS = {
     "Gitcoin StandardBounties (issueAndContribute + fulfillBounty + acceptFulfillment)": 556_825,
     "Kleros MultipleArbitrableTokenTransaction (createTransaction + pay)": 274_034,
