@@ -47,6 +47,22 @@ class Cli:
         assert "Traceback" not in result.err
         return result
 
+    def post_job(self, budget: str, *extra: str, **kwargs: Any) -> str:
+        """dev1 posts a one-day job for dev2; returns the new job id."""
+        args = [
+            "job",
+            "post",
+            "--from",
+            "dev1",
+            "--freelancer",
+            "dev2",
+            "--budget",
+            budget,
+            "--deadline",
+            "1d",
+        ]
+        return str(self.ok(*args, *extra, "--json", **kwargs).json()["job"]["id"])
+
     def fails(self, *args: str, match: str, **kwargs: Any) -> Result:
         """A refusal as the brief wants it: non-zero exit, one line on stderr, no traceback."""
         result = self(*args, **kwargs)

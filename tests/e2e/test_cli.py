@@ -426,23 +426,7 @@ def test_more_bad_values_get_one_line(deployed: Cli) -> None:
         "\uff17d",
         match="invalid duration",
     )
-    job = str(
-        cli.ok(
-            "job",
-            "post",
-            "--from",
-            "dev1",
-            "--freelancer",
-            "dev2",
-            "--budget",
-            "2",
-            "--deadline",
-            "1d",
-            "--arbiter",
-            "dev6",
-            "--json",
-        ).json()["job"]["id"]
-    )
+    job = cli.post_job("2", "--arbiter", "dev6")
     cli.fails(
         "job", "resolve", job, "--freelancer-gets", huge, "--from", "dev6", match="larger than any token"
     )
@@ -456,21 +440,7 @@ def test_more_bad_values_get_one_line(deployed: Cli) -> None:
 def test_fees_show_set_and_withdraw(cli: Cli) -> None:
     cli.ok("deploy", "--treasury", "dev9")
     cli.ok("account", "fund", "dev1", "--amount", "1000")
-    job = str(
-        cli.ok(
-            "job",
-            "post",
-            "--from",
-            "dev1",
-            "--freelancer",
-            "dev2",
-            "--budget",
-            "400",
-            "--deadline",
-            "1d",
-            "--json",
-        ).json()["job"]["id"]
-    )
+    job = cli.post_job("400")
     cli.ok("job", "approve", job, "--from", "dev1")
     shown = cli.ok("fees", "show", "--json").json()
     assert shown["fee_bps"] == 250 and shown["owed"] == "10"
