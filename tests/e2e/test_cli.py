@@ -13,6 +13,7 @@ from pathlib import Path
 from tests.e2e.conftest import Cli
 
 FREELANCER = "0x6813Eb9362372EEF6200f3b1dbC3f819671cBA69"  # dev2 on the embedded chain
+POST_BY_DEV1 = ("job", "post", "--from", "dev1", "--freelancer", "dev2")
 
 
 def test_demo_json_tells_the_whole_story(cli: Cli) -> None:
@@ -286,12 +287,7 @@ def test_the_same_commands_drive_a_json_rpc_node(cli: Cli, anvil_url: str) -> No
     cli.ok("deploy", *rpc)
     cli.ok("account", "fund", "dev1", "--amount", "100", *rpc)
     posted = cli.ok(
-        "job",
-        "post",
-        "--from",
-        "dev1",
-        "--freelancer",
-        "dev2",
+        *POST_BY_DEV1,
         "--budget",
         "60",
         "--deadline",
@@ -326,12 +322,7 @@ def test_numbers_beyond_the_contract_types_are_refused_cleanly(deployed: Cli) ->
     cli = deployed
     cli.fails("job", "show", "9" * 90, match="no job")
     cli.fails(
-        "job",
-        "post",
-        "--from",
-        "dev1",
-        "--freelancer",
-        "dev2",
+        *POST_BY_DEV1,
         "--budget",
         "10",
         "--deadline",
@@ -341,12 +332,7 @@ def test_numbers_beyond_the_contract_types_are_refused_cleanly(deployed: Cli) ->
         match="at most 365 days",
     )
     cli.fails(
-        "job",
-        "post",
-        "--from",
-        "dev1",
-        "--freelancer",
-        "dev2",
+        *POST_BY_DEV1,
         "--budget",
         "10",
         "--deadline",
@@ -354,12 +340,7 @@ def test_numbers_beyond_the_contract_types_are_refused_cleanly(deployed: Cli) ->
         match="at most 100 years",
     )
     cli.fails(
-        "job",
-        "post",
-        "--from",
-        "dev1",
-        "--freelancer",
-        "dev2",
+        *POST_BY_DEV1,
         "--budget",
         "1" + "0" * 80,
         "--deadline",
@@ -414,12 +395,7 @@ def test_more_bad_values_get_one_line(deployed: Cli) -> None:
     cli.fails("account", "new", "zed\n", env={"PROOFWORK_PASSWORD": "x"}, match="invalid account name")
     cli.fails("job", "show", "\uff15", match="invalid value")
     cli.fails(
-        "job",
-        "post",
-        "--from",
-        "dev1",
-        "--freelancer",
-        "dev2",
+        *POST_BY_DEV1,
         "--budget",
         "1",
         "--deadline",

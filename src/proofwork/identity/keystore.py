@@ -56,6 +56,7 @@ class KeyStore:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._listing: list[StoredAccount] | None = None  # read once; `add` refreshes it
 
     def _path(self, name: str) -> Path:
         return self.directory / f"{name}.json"
@@ -69,7 +70,7 @@ class KeyStore:
         except (OSError, ValueError) as exc:
             raise DataDirCorrupted(f"keystore file {path} is damaged or unreadable") from exc
 
-    def list(self) -> list[StoredAccount]:
+    def _scan(self) -> list[StoredAccount]:
         if not self.directory.is_dir():
             return []
         out = []
@@ -79,6 +80,11 @@ class KeyStore:
                 StoredAccount(path.stem, to_checksum_address("0x" + str(data["address"]).removeprefix("0x")))
             )
         return out
+
+    def list(self) -> list[StoredAccount]:
+        if self._listing is None:
+            self._listing = self._scan()
+        return list(self._listing)
 
     def find(self, name_or_address: str) -> StoredAccount | None:
         for account in self.list():
@@ -110,6 +116,7 @@ class KeyStore:
             os.replace(tmp.name, path)
         except OSError as exc:
             raise DataDirCorrupted(f"cannot write keystore {self.directory}: {exc.strerror}") from exc
+        self._listing = None
         return StoredAccount(name, address)
 
     def unlock(self, name: str, password: str) -> bytes:

@@ -269,27 +269,22 @@ class Jobs:
         )
 
     def pay_partial(self, client: Signer, job_id: int, milestone: int, amount: int) -> Outcome:
+        """Pays `amount` of a milestone now; paying all that is left is an approval."""
         if amount <= 0:
             raise InvalidInput("the amount to pay must be positive")
-        job = self.get(job_id)
-        J.check_payable(job, milestone, client.address)
-        left = job.milestones[milestone].amount
-        if amount > left:
-            raise InvalidInput(f"milestone {milestone + 1} only has {left} units left in escrow")
-        if amount == left:
-            return self.approve(client, job_id, milestone)
 
         def check(job: J.Job, now: int) -> None:
             J.check_payable(job, milestone, client.address)
-            if amount >= job.milestones[milestone].amount:
-                raise NotAllowed(f"milestone {milestone + 1} changed meanwhile; check it and pay again")
+            left = job.milestones[milestone].amount
+            if amount > left:
+                raise InvalidInput(f"milestone {milestone + 1} only has {left} units left in escrow")
 
-        return self._act(
-            "pay part",
-            job_id,
-            check,
-            lambda job: self.ws.escrow.pay_partial(client.key, job, milestone, amount),
-        )
+        def send(job: J.Job) -> Receipt:
+            if amount == job.milestones[milestone].amount:
+                return self.ws.escrow.approve(client.key, job, milestone)
+            return self.ws.escrow.pay_partial(client.key, job, milestone, amount)
+
+        return self._act("pay", job_id, check, send)
 
     def revise(self, client: Signer, job_id: int, milestone: int, feedback: bytes = J.ZERO_HASH) -> Outcome:
         _check_hash(feedback, "feedback", allow_zero=True)

@@ -88,6 +88,7 @@ class Workspace:
         self._deployment: Deployment | None = None
         self._escrow: EscrowContract | None = None
         self._token: TokenContract | None = None
+        self._devs: list[Signer] | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Workspace:
@@ -156,7 +157,12 @@ class Workspace:
     # --- accounts --------------------------------------------------------------------------------
 
     def dev_accounts(self) -> list[Signer]:
-        return [Signer(f"dev{i}", address_of(key), key) for i, key in enumerate(self.chain.dev_keys)]
+        # derived once: `job list` names two parties per job, and each derivation is an EC multiplication
+        if self._devs is None:
+            self._devs = [
+                Signer(f"dev{i}", address_of(key), key) for i, key in enumerate(self.chain.dev_keys)
+            ]
+        return self._devs
 
     def address(self, name_or_address: str, what: str = "account") -> str:
         """The address behind an account name, or the given address itself (validated)."""
