@@ -35,3 +35,11 @@ class TransactionRejected(ProofworkError):
 
 class NotAllowed(ProofworkError):
     """The action is not permitted in the job's current state or for this caller."""
+
+
+class ArtifactCorrupted(ProofworkError):
+    """Bytes read for a content id do not hash to that id; they were not used."""
+
+
+class EvaluationFailed(ProofworkError):
+    """A submission could not be scored (broken, hostile or over its limits); no money moved."""
