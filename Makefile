@@ -4,15 +4,18 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ANVIL_VERSION := 1.7.1
 ANVIL  := .tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+# helia's UnixFS importer: the independent reference our CIDs are checked against in the tests.
+IPFS_IMPORTER := .tools/node_modules/ipfs-unixfs-importer/package.json
 # Compiled contract artifacts are cached inside the checkout, keyed by source hash.
 export PROOFWORK_CACHE_DIR ?= $(CURDIR)/.cache/artifacts
 
-.PHONY: demo test lint typecheck unit contracts integration e2e bench install install-dev anvil clean
+.PHONY: sandbox-tools demo test lint typecheck unit contracts integration e2e bench install install-dev anvil clean
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed sandbox-tools
 	$(VENV)/bin/proofwork demo
+	$(VENV)/bin/proofwork demo --ml
 
-test: $(VENV)/.installed-dev $(ANVIL) lint typecheck
+test: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) sandbox-tools lint typecheck
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 lint: $(VENV)/.installed-dev
@@ -37,14 +40,25 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/bin/python
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@ $(VENV)/.installed
 
-# anvil from the npm registry (the binary ships inside the platform package; no postinstall download).
-$(ANVIL):
+# anvil from the npm registry (the binary ships inside the platform package; no postinstall download),
+# and the reference UnixFS importer. One npm command: `npm install --no-save` removes what it is not given.
+$(ANVIL) $(IPFS_IMPORTER):
 	mkdir -p .tools
 	cd .tools && npm install --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
-		@foundry-rs/anvil@$(ANVIL_VERSION) @foundry-rs/anvil-linux-amd64@$(ANVIL_VERSION)
-	test -x $(ANVIL)
+		@foundry-rs/anvil@$(ANVIL_VERSION) @foundry-rs/anvil-linux-amd64@$(ANVIL_VERSION) \
+		ipfs-unixfs-importer@17.1.1 blockstore-core@7.0.1
+	test -x $(ANVIL) && test -f $(IPFS_IMPORTER)
 
 anvil: $(ANVIL)
+
+# bubblewrap isolates untrusted submissions (Debian package); without it the sandbox falls back
+# to `unshare -n` + rlimits and says so.
+sandbox-tools:
+	@command -v bwrap >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q bubblewrap >/dev/null; }; }
+	@command -v bwrap >/dev/null 2>&1 && echo "sandbox: $$(bwrap --version)"
 
 clean:
 	rm -rf $(VENV) .tools .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
