@@ -42,7 +42,7 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/bin/python
 
 # anvil from the npm registry (the binary ships inside the platform package; no postinstall download),
 # and the reference UnixFS importer. One npm command: `npm install --no-save` removes what it is not given.
-$(ANVIL) $(IPFS_IMPORTER):
+$(ANVIL) $(IPFS_IMPORTER) &:
 	mkdir -p .tools
 	cd .tools && npm install --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
 		@foundry-rs/anvil@$(ANVIL_VERSION) @foundry-rs/anvil-linux-amd64@$(ANVIL_VERSION) \

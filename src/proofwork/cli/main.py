@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from proofwork.cli import ml as ml_commands
 from proofwork.cli.output import CliState, job_json, job_table, money, when
 from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput, NotAllowed, ProofworkError
@@ -19,6 +20,7 @@ from proofwork.domain.units import format_amount, parse_amount, parse_duration
 from proofwork.services import accounts as account_service
 from proofwork.services.demo import run_demo
 from proofwork.services.deployment import DEFAULT_FEE_BPS, deploy
+from proofwork.services.artifacts import digest_of
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.workspace import Settings, Workspace, default_cache_dir, default_data_dir
 
@@ -40,6 +42,7 @@ app.add_typer(account_app, name="account")
 app.add_typer(job_app, name="job")
 app.add_typer(chain_app, name="chain")
 app.add_typer(fees_app, name="fees")
+ml_commands.register(app)
 
 FromOpt = Annotated[str, typer.Option("--from", help="Signing account: a name (dev0, alice) or an address.")]
 MilestoneOpt = Annotated[int, typer.Option("--milestone", "-m", help="Milestone number, from 1.")]
@@ -67,6 +70,10 @@ def main(
         typer.Option(help="EVM JSON-RPC URL; absent means the embedded chain.", envvar="PROOFWORK_RPC_URL"),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    store: Annotated[
+        str | None,
+        typer.Option(help="Artifact store: a directory or a kubo RPC URL (default DATA_DIR/store).", envvar="PROOFWORK_STORE"),
+    ] = None,
 ) -> None:
     ctx.obj = CliState(
         Settings(
@@ -75,6 +82,7 @@ def main(
             rpc_url=rpc_url or None,
             cache_dir=default_cache_dir(),
             password=_password,
+            store=store or None,
         ),
         json=json_output,
     )
@@ -204,14 +212,20 @@ def chain_advance(
 def demo_cmd(
     ctx: typer.Context,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    ml: Annotated[
+        bool, typer.Option("--ml", help="Verified ML evaluation: hidden test set, 4 oracles (one lying), payment.")
+    ] = False,
 ) -> None:
     """The whole story on a fresh embedded chain: deploy, fund, post, deliver, approve, auto-release."""
     state = _state(ctx)
     state.json = state.json or json_output
     directory = Path(tempfile.mkdtemp(prefix="proofwork-demo-"))
     settings = Settings(
-        data_dir=directory, rpc_url=None, cache_dir=state.settings.cache_dir, password=_password
+        data_dir=directory, rpc_url=None, cache_dir=state.settings.cache_dir, password=_password, store=None
     )
+    if ml:
+        ml_commands.demo_ml(state, settings)
+        return
     with Workspace.open(settings) as ws:
         if state.json:
             report = run_demo(ws)
@@ -565,7 +579,10 @@ def job_submit(
     job_id: JobArg,
     sender: FromOpt,
     milestone: MilestoneOpt = 1,
-    file: Annotated[Path | None, typer.Option(help="Deliverable file (its sha256 goes on chain).")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(help="Deliverable file: added to the artifact store, its CID digest goes on chain."),
+    ] = None,
     deliverable_hash: Annotated[str | None, typer.Option("--hash", help="Deliverable hash (hex).")] = None,
     relayer: Annotated[
         str | None, typer.Option(help="Account that sends the signed submission and pays gas.")
@@ -576,6 +593,9 @@ def job_submit(
     index = _milestone(milestone)
     digest = _hash_arg(file, deliverable_hash, "deliverable")
     with state.workspace() as ws:
+        if file is not None:
+            # for files up to 1 MiB the CID digest is the file's sha256; larger files are DAG roots
+            digest = digest_of(ws.store.add_file(file))
         out = Jobs(ws).submit(
             ws.signer(sender), job_id, index, digest, ws.signer(relayer) if relayer else None
         )
@@ -710,7 +730,7 @@ def _quote(text: str) -> str:
 
 
 _GLOBAL_FLAGS = {"--json"}
-_GLOBAL_OPTIONS = {"--data-dir", "--rpc-url"}
+_GLOBAL_OPTIONS = {"--data-dir", "--rpc-url", "--store"}
 
 
 def _hoist_global_options(args: list[str]) -> list[str]:

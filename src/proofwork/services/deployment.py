@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, ProofworkError
@@ -95,3 +95,56 @@ def _check_erc20(ws: Workspace, token: str) -> None:
         probe.decimals, probe.symbol, probe.balance_of(token)
     except ProofworkError as exc:
         raise InvalidInput(f"the contract at {token} does not answer like an ERC-20 token") from exc
+
+
+DEFAULT_CHALLENGE_WINDOW = 3600
+
+
+def deploy_committee(
+    ws: Workspace,
+    deployer: Signer,
+    oracles: list[str],
+    *,
+    f: int,
+    challenge_window: int = DEFAULT_CHALLENGE_WINDOW,
+) -> DeployResult:
+    """Deploys an OracleCommittee (arbiter for evaluated jobs) and a Competition contract on it.
+
+    The committee is fixed for the life of the contract: a new committee is a new deployment,
+    and jobs keep the committee they were posted with.
+    """
+    base = ws.deployment
+    members = [parse_address(o, "oracle") for o in oracles]
+    if len({m.lower() for m in members}) != len(members):
+        raise InvalidInput("the same oracle is listed twice")
+    if not members or len(members) > 16:
+        raise InvalidInput("a committee has 1 to 16 oracles")
+    if f < 0 or len(members) <= 3 * f:
+        raise InvalidInput(
+            f"{len(members)} oracles cannot tolerate {f} faulty ones: a committee needs n > 3f"
+        )
+    if not 0 <= challenge_window <= 30 * 86_400:
+        raise InvalidInput("the challenge window must be between 0 and 30 days")
+    committee_artifact = ws.artifacts.get("OracleCommittee")
+    competition_artifact = ws.artifacts.get("Competition")
+    gas: dict[str, int] = {}
+    receipt = ws.chain.deploy(
+        deployer.key, committee_artifact.abi, committee_artifact.bytecode, base.escrow, members, f, challenge_window
+    )
+    gas["deploy OracleCommittee"] = receipt.gas_used
+    committee = str(receipt.contract_address)
+    committee_block = receipt.block_number
+    receipt = ws.chain.deploy(deployer.key, competition_artifact.abi, competition_artifact.bytecode, committee)
+    gas["deploy Competition"] = receipt.gas_used
+    deployment = replace(
+        base,
+        committee=committee,
+        committee_block=committee_block,
+        committee_source_hash=committee_artifact.source_hash,
+        competition=str(receipt.contract_address),
+        competition_block=receipt.block_number,
+        competition_source_hash=competition_artifact.source_hash,
+    )
+    save_manifest(ws.manifest_path, deployment)
+    ws.use_deployment(deployment)
+    return DeployResult(deployment, created=True, gas=gas)

@@ -21,6 +21,13 @@ class Deployment:
     treasury: str
     escrow_source_hash: str
     token_source_hash: str  # empty when the token is an existing ERC-20 we did not deploy
+    # The evaluation contracts (empty until `proofwork committee deploy`).
+    committee: str = ""
+    committee_block: int = 0
+    committee_source_hash: str = ""
+    competition: str = ""
+    competition_block: int = 0
+    competition_source_hash: str = ""
 
 
 def load_manifest(path: Path) -> Deployment | None:

@@ -15,9 +15,11 @@ from pathlib import Path
 from proofwork.chain.artifacts import ArtifactStore
 from proofwork.chain.client import Chain, address_of
 from proofwork.chain.contracts import EscrowContract, TokenContract
+from proofwork.chain.evaluation import CommitteeContract, CompetitionContract
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import InvalidInput, NotFound
 from proofwork.identity.keystore import KeyStore
+from proofwork.storage.store import ContentStore, open_store
 from proofwork.services.manifest import Deployment, load_manifest
 
 PasswordProvider = Callable[[str], str]
@@ -59,6 +61,8 @@ class Settings:
     cache_dir: Path = field(default_factory=default_cache_dir)
     password: PasswordProvider = password_from_env
     lock_timeout: float = field(default_factory=lock_timeout_from_env)
+    # Where artifacts live: a directory (default DATA_DIR/store) or a kubo RPC URL.
+    store: str | None = field(default_factory=lambda: os.environ.get("PROOFWORK_STORE") or None)
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Workspace:
         artifacts: ArtifactStore,
         keystore: KeyStore,
         password: PasswordProvider,
+        store: ContentStore | None = None,
     ) -> None:
         self.chain = chain
         self.data_dir = data_dir
@@ -89,6 +94,9 @@ class Workspace:
         self._escrow: EscrowContract | None = None
         self._token: TokenContract | None = None
         self._devs: list[Signer] | None = None
+        self.store: ContentStore = store if store is not None else open_store(data_dir / "store")
+        self._committee: CommitteeContract | None = None
+        self._competitions: CompetitionContract | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Workspace:
@@ -105,6 +113,7 @@ class Workspace:
             ArtifactStore(settings.cache_dir),
             KeyStore(settings.data_dir / "keystore"),
             settings.password,
+            open_store(settings.store or settings.data_dir / "store"),
         )
 
     def close(self) -> None:
@@ -137,6 +146,8 @@ class Workspace:
         self._deployment = deployment
         self._escrow = None
         self._token = None
+        self._committee = None
+        self._competitions = None
 
     @property
     def escrow(self) -> EscrowContract:
@@ -150,6 +161,28 @@ class Workspace:
         if self._token is None:
             self._token = self.token_at(self.deployment.token)
         return self._token
+
+    @property
+    def committee(self) -> CommitteeContract:
+        if self._committee is None:
+            d = self.deployment
+            if not d.committee:
+                raise NotFound("no oracle committee is deployed here: run `proofwork committee deploy`")
+            self._committee = CommitteeContract(
+                self.chain, self.artifacts.get("OracleCommittee"), d.committee, d.committee_block
+            )
+        return self._committee
+
+    @property
+    def competitions(self) -> CompetitionContract:
+        if self._competitions is None:
+            d = self.deployment
+            if not d.competition:
+                raise NotFound("no competition contract is deployed here: run `proofwork committee deploy`")
+            self._competitions = CompetitionContract(
+                self.chain, self.artifacts.get("Competition"), d.competition, d.competition_block
+            )
+        return self._competitions
 
     def token_at(self, address: str) -> TokenContract:
         return TokenContract(self.chain, self.artifacts.get("StableToken"), address)
