@@ -1,0 +1,284 @@
+"""Gas of settling a milestone through the oracle committee, from real receipts.
+
+Runs on the embedded py-evm chain (`proofwork.chain.client.Chain`), like bench/gas.py,
+in steady state: one warm-up settlement first, so the escrow already holds tokens and
+owes fees, as on a live deployment. A committee of n = 4 oracles with f = 1 needs
+3 signatures. Figures, all from transaction receipts (21k base and calldata included):
+
+- `settle`: 3 aggregated signed reports, the release to the freelancer included
+  (the escrow's `resolve` and the token transfer), for a freelancer address that
+  already holds tokens and for a fresh one; also the failing case (refund to the
+  client) and 4 signatures;
+- `post_report` (each of 3 oracles' reports relayed one at a time) and `settle_posted`;
+- `register` (the client's evaluation set-up) and `register_oracle`;
+- for reference, the same release by an EOA arbiter calling `JobEscrow.resolve` directly
+  (what any arbiter pays before its own checks).
+
+Usage: python bench/settle_gas.py. Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import eth_abi
+from eth_account import Account
+from eth_keys import keys
+from eth_utils import keccak
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from proofwork.chain.artifacts import ArtifactStore  # noqa: E402
+from proofwork.chain.client import Chain, Receipt  # noqa: E402
+from proofwork.chain.contracts import EscrowContract, TokenContract, job_tuple, typed_data  # noqa: E402
+from proofwork.domain import job as J  # noqa: E402
+
+SETTLE_LIMIT = 120_000
+USD = 10**6
+DAY = 86_400
+CHALLENGE_WINDOW = 3_600
+FEE_BPS = 250
+N_ORACLES, F = 4, 1
+THRESHOLD = 700_000  # pass score 0.70 (accuracy, higher is better)
+TOLERANCE = 20_000
+SPEC = keccak(b"spec: classify the held-out set")
+LABELS_CID = bytes.fromhex("01551220") + keccak(b"hidden labels")
+SALT = keccak(b"salt")
+REPORT_FIELDS = [
+    {"name": "jobId", "type": "uint256"},
+    {"name": "milestone", "type": "uint256"},
+    {"name": "deliverable", "type": "bytes32"},
+    {"name": "round", "type": "uint256"},
+    {"name": "score", "type": "int256"},
+    {"name": "specHash", "type": "bytes32"},
+    {"name": "commitment", "type": "bytes32"},
+]
+COMMITMENT = keccak(eth_abi.encode(["bytes", "bytes32", "bytes32"], [LABELS_CID, SALT, SPEC]))
+
+
+class Bench:
+    def __init__(self, chain: Chain, store: ArtifactStore) -> None:
+        self.chain = chain
+        self.deployer, self.client, self.relayer = chain.dev_keys[0], chain.dev_keys[1], chain.dev_keys[2]
+        self.treasury = Account.from_key(chain.dev_keys[9]).address
+        token_art, escrow_art = store.get("StableToken"), store.get("JobEscrow")
+        committee_art = store.get("OracleCommittee")
+        token_addr = self._deploy(token_art, "Proofwork USD", "pUSD")
+        escrow_addr = self._deploy(escrow_art, self.treasury, FEE_BPS)
+        self.token = TokenContract(chain, token_art, token_addr)
+        self.escrow = EscrowContract(chain, escrow_art, escrow_addr)
+        self.oracles = sorted(
+            (Account.from_key(keccak(text=f"bench oracle {i}")) for i in range(N_ORACLES)),
+            key=lambda a: int(a.address, 16),
+        )
+        committee_addr = self._deploy(
+            committee_art, escrow_addr, [o.address for o in self.oracles], F, CHALLENGE_WINDOW
+        )
+        self.committee = chain.contract(committee_art.abi, committee_addr)
+        self.domain = ("proofwork OracleCommittee", "1", chain.chain_id, committee_addr)
+        client_addr = Account.from_key(self.client).address
+        self.token.mint(self.deployer, client_addr, 10_000_000 * USD)
+        self.token.approve(self.client, escrow_addr, 2**255)
+
+    def _deploy(self, artifact: Any, *args: Any) -> str:
+        receipt = self.chain.deploy(self.deployer, artifact.abi, artifact.bytecode, *args)
+        assert receipt.contract_address is not None
+        return str(receipt.contract_address)
+
+    def tx(self, key: bytes, fn: Any) -> Receipt:
+        return self.chain.transact(key, fn)
+
+    def apply(self, job: J.Job, receipt: Receipt) -> J.Job:
+        for event in self.escrow.decode_receipt(receipt):
+            job = J.apply_event(job, event)
+        return job
+
+    def register_oracles(self) -> int:
+        gas = 0
+        for oracle in self.oracles:
+            self.chain.send_eth(self.deployer, oracle.address, 10**17)
+            public_key = keys.PrivateKey(bytes(oracle.key)).public_key.to_bytes()
+            fn = self.committee.functions.register_oracle(
+                public_key, f"https://oracle.example/{oracle.address}"
+            )
+            gas = self.tx(bytes(oracle.key), fn).gas_used
+        return gas
+
+    def submitted_job(self, freelancer: Any, amount: int) -> tuple[J.Job, int]:
+        """A one-milestone job judged by the committee, evaluation registered, work submitted,
+        challenge window over. Returns the job and the gas of `register`."""
+        receipt = self.escrow.create_job(
+            self.client,
+            self.token.address,
+            freelancer.address,
+            [amount],
+            self.chain.next_timestamp() + 7 * DAY,
+            3 * DAY,
+            SPEC,
+            self.committee.address,
+        )
+        created = next(e for e in self.escrow.decode_receipt(receipt) if isinstance(e, J.JobCreated))
+        job = J.new_job(created)
+        fn = self.committee.functions.register(
+            job.job_id, job_tuple(job), COMMITMENT, THRESHOLD, True, TOLERANCE, LABELS_CID
+        )
+        register_gas = self.tx(self.client, fn).gas_used
+        self.chain.send_eth(self.deployer, freelancer.address, 10**17)  # gas money for the submission
+        deliverable = keccak(f"model for job {job.job_id}".encode())
+        job = self.apply(job, self.escrow.submit(bytes(freelancer.key), job, 0, deliverable))
+        self.chain.advance_time(CHALLENGE_WINDOW + 1)
+        return job, register_gas
+
+    def sign(self, oracle: Any, job: J.Job, score: int) -> bytes:
+        m = job.milestones[0]
+        message = {
+            "jobId": job.job_id,
+            "milestone": 0,
+            "deliverable": m.deliverable,
+            "round": m.revisions,
+            "score": score,
+            "specHash": job.spec_hash,
+            "commitment": COMMITMENT,
+        }
+        return bytes(
+            Account.sign_message(
+                typed_data(self.domain, "ScoreReport", REPORT_FIELDS, message), oracle.key
+            ).signature
+        )
+
+    def settle(self, job: J.Job, scores: list[int]) -> tuple[J.Job, Receipt]:
+        signers = self.oracles[: len(scores)]
+        sigs = [self.sign(o, job, s) for o, s in zip(signers, scores, strict=True)]
+        fn = self.committee.functions.settle(
+            job.job_id, job_tuple(job), 0, job.milestones[0].revisions, scores, sigs
+        )
+        receipt = self.tx(self.relayer, fn)
+        return self.apply(job, receipt), receipt
+
+    def post_and_settle(self, job: J.Job, scores: list[int]) -> tuple[J.Job, list[int], Receipt]:
+        m = job.milestones[0]
+        posts = []
+        for oracle, score in zip(self.oracles, scores, strict=False):
+            fn = self.committee.functions.post_report(
+                job.job_id, 0, m.revisions, m.deliverable, score, self.sign(oracle, job, score)
+            )
+            posts.append(self.tx(self.relayer, fn).gas_used)
+        receipt = self.tx(self.relayer, self.committee.functions.settle_posted(job.job_id, job_tuple(job), 0))
+        return self.apply(job, receipt), posts, receipt
+
+    def balance(self, who: str) -> int:
+        return self.token.balance_of(who)
+
+
+def fresh() -> Any:
+    return Account.create()
+
+
+def run() -> dict[str, Any]:
+    cache = Path(os.environ.get("PROOFWORK_CACHE_DIR", ROOT / ".cache" / "artifacts"))
+    with tempfile.TemporaryDirectory() as tmp, Chain.open(Path(tmp)) as chain:
+        b = Bench(chain, ArtifactStore(cache))
+        figures: dict[str, Any] = {"register_oracle": b.register_oracles()}
+        amount = 1_000 * USD
+        passing = [910_000, 905_000, 915_000]
+
+        # warm-up: the escrow holds tokens and owes fees afterwards, as in steady state
+        job, _ = b.submitted_job(fresh(), amount)
+        b.settle(job, passing)
+        job, _ = b.submitted_job(fresh(), amount)  # another job still held in escrow
+        assert b.escrow.fees_owed(b.token.address) > 0
+
+        holder = fresh()
+        b.token.mint(b.deployer, holder.address, 1 * USD)
+        job, _ = b.submitted_job(holder, amount)
+        job, r = b.settle(job, passing)
+        assert job.milestones[0].status == J.MilestoneStatus.RESOLVED
+        assert b.balance(holder.address) == 1 * USD + amount - amount * FEE_BPS // 10_000
+        figures["settle, freelancer holds tokens"] = r.gas_used
+
+        worker = fresh()
+        job, figures["register"] = b.submitted_job(worker, amount)
+        job, r = b.settle(job, passing)
+        assert b.balance(worker.address) == amount - amount * FEE_BPS // 10_000
+        figures["settle, fresh freelancer"] = r.gas_used
+
+        client = Account.from_key(b.client).address
+        job, _ = b.submitted_job(fresh(), amount)
+        before = b.balance(client)
+        job, r = b.settle(job, [410_000, 400_000, 420_000])
+        assert b.balance(client) == before + amount
+        figures["settle failing, refund to client"] = r.gas_used
+
+        worker = fresh()
+        job, _ = b.submitted_job(worker, amount)
+        job, r = b.settle(job, [*passing, 912_000])
+        assert b.balance(worker.address) > 0
+        figures["settle 4 signatures, fresh freelancer"] = r.gas_used
+
+        worker = fresh()
+        job, _ = b.submitted_job(worker, amount)
+        job, posts, r = b.post_and_settle(job, passing)
+        assert b.balance(worker.address) == amount - amount * FEE_BPS // 10_000
+        figures["post_report (1st, 2nd, 3rd)"] = posts
+        figures["settle_posted 3 reports, fresh freelancer"] = r.gas_used
+
+        # reference: the same release by an EOA arbiter calling the escrow's resolve directly
+        arbiter = chain.dev_keys[3]
+        worker = fresh()
+        receipt = b.escrow.create_job(
+            b.client,
+            b.token.address,
+            worker.address,
+            [amount],
+            chain.next_timestamp() + 7 * DAY,
+            3 * DAY,
+            SPEC,
+            Account.from_key(arbiter).address,
+        )
+        job = J.new_job(next(e for e in b.escrow.decode_receipt(receipt) if isinstance(e, J.JobCreated)))
+        chain.send_eth(b.deployer, worker.address, 10**17)
+        job = b.apply(job, b.escrow.submit(bytes(worker.key), job, 0, keccak(b"model")))
+        figures["reference: EOA arbiter resolve, fresh"] = b.escrow.resolve(arbiter, job, 0, amount).gas_used
+    return figures
+
+
+def main() -> int:
+    started = time.monotonic()
+    figures = run()
+    print("\n[embedded py-evm] oracle committee n=4, f=1 (3 signatures), real receipts")
+    for name, gas in figures.items():
+        text = ", ".join(f"{g:,}" for g in gas) if isinstance(gas, list) else f"{gas:,}"
+        print(f"  {name:<45} {text:>26}")
+    settle = figures["settle, fresh freelancer"]
+    verdict = "ok" if settle <= SETTLE_LIMIT else "OVER"
+    print(f"  settle (3 sigs, release to a fresh address) vs limit {SETTLE_LIMIT:,}: {verdict}")
+    print(f"  ({time.monotonic() - started:.1f} s)")
+    summary = {
+        "settle_gas": settle,
+        "settle_gas_freelancer_holding": figures["settle, freelancer holds tokens"],
+        "settle_fail_gas": figures["settle failing, refund to client"],
+        "settle_4_sigs_gas": figures["settle 4 signatures, fresh freelancer"],
+        "settle_posted_gas": figures["settle_posted 3 reports, fresh freelancer"],
+        "post_report_gas": figures["post_report (1st, 2nd, 3rd)"][0],
+        "post_report_gas_each": figures["post_report (1st, 2nd, 3rd)"],
+        "register_gas": figures["register"],
+        "register_oracle_gas": figures["register_oracle"],
+        "eoa_arbiter_resolve_gas": figures["reference: EOA arbiter resolve, fresh"],
+        "limit": SETTLE_LIMIT,
+        "within_limit": settle <= SETTLE_LIMIT,
+        "freelancer": "fresh address",
+        "measured_at": int(time.time()),
+    }
+    print(json.dumps(summary))
+    return 0 if summary["within_limit"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

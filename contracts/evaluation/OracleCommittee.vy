@@ -1,0 +1,674 @@
+# pragma version ~=0.4.3
+"""
+@title OracleCommittee
+@custom:contract-name OracleCommittee
+@license GNU Affero General Public License v3.0 only
+@notice An evaluation-oracle committee that acts as a job's arbiter in
+        `JobEscrow`. The client of a job whose arbiter is this contract registers
+        how its deliverables are scored: a commitment to hidden test labels, a pass
+        score, the direction of the metric and a tolerance. The oracles score each
+        submitted deliverable off chain on the hidden labels and sign EIP-712
+        `ScoreReport`s; once the challenge window after the submission has passed,
+        anyone settles the milestone with at least `threshold` signed reports: the
+        median score decides, a pass releases the whole milestone to the
+        freelancer, a fail refunds it to the client. After the job is over the
+        labels are revealed against the commitment, so anyone can re-score.
+@dev Chainlink OCR2 conventions: n > 3f oracles, (n + f) // 2 + 1 signatures,
+     the median is sorted[len // 2], the signers of one settlement are distinct
+     (proved cheaply by requiring them in strictly ascending address order). The
+     committee is fixed for the life of the contract (a new committee is a new
+     deployment), so its members live in immutables (code, not storage): checking
+     a signer costs no storage read. The job state is not stored here: like the
+     escrow, every call passes the job's full state, checked against the escrow's
+     `job_state` hash. A settlement writes nothing in this contract unless a report
+     lies outside the tolerance.
+"""
+
+from snekmate.utils import ecdsa
+from snekmate.utils import eip712_domain_separator
+
+from ..escrow import IJobEscrow
+from . import ICommitteeMembers
+from . import IOracleCommittee
+
+implements: ICommitteeMembers
+implements: IOracleCommittee
+
+initializes: eip712_domain_separator
+
+exports: eip712_domain_separator.eip712Domain
+
+
+MAX_ORACLES: constant(uint256) = 16
+
+# Milestone statuses of JobEscrow (see IJobEscrow.Milestone); PAID and above are terminal.
+SUBMITTED: constant(uint8) = 1
+DISPUTED: constant(uint8) = 2
+PAID: constant(uint8) = 3
+
+_REPORT_TYPEHASH: constant(bytes32) = keccak256(
+    "ScoreReport(uint256 jobId,uint256 milestone,bytes32 deliverable,uint256 round,int256 score,bytes32 specHash,bytes32 commitment)"
+)
+
+# Layout of a job's packed evaluation parameters (one storage slot):
+# bits 0-127 threshold + 2**127 (an int128 stored biased), bits 128-223 tolerance (uint96),
+# bit 224 higher_is_better.
+_BIAS: constant(int256) = 2**127
+_MASK_128: constant(uint256) = 2**128 - 1
+_MASK_96: constant(uint256) = 2**96 - 1
+_HIGHER_IS_BETTER: constant(uint256) = 2**224
+_MASK_160: constant(uint256) = 2**160 - 1
+
+
+# @dev The escrow whose jobs this committee arbitrates.
+ESCROW: immutable(IJobEscrow)
+# @dev The oracles, distinct, in ascending address order.
+ORACLES: immutable(DynArray[address, MAX_ORACLES])
+# @dev Signatures a settlement needs: (n + f) // 2 + 1.
+QUORUM: immutable(uint256)
+# @dev Faulty oracles tolerated; n > 3f.
+FAULTS: immutable(uint256)
+# @dev Seconds after a submission during which it cannot be settled, so that
+# either party can still raise a dispute on the escrow.
+CHALLENGE_WINDOW: immutable(uint64)
+
+# @dev Each oracle's uncompressed secp256k1 public key (64 bytes, no 0x04 prefix),
+# to which clients seal hidden labels.
+public_keys: public(HashMap[address, Bytes[64]])
+# @dev The URL where each oracle serves its signed reports.
+endpoints: public(HashMap[address, String[256]])
+# @dev Settled reports of each oracle that lay further than the tolerance from the median.
+outlier_reports: public(HashMap[address, uint256])
+# @dev Per job: keccak256(abi_encode(labels_cid, salt, spec_hash)); empty while no
+# evaluation is registered (registration refuses an empty commitment).
+_commitment: HashMap[uint256, bytes32]
+# @dev Per job: threshold, tolerance and direction packed as described at `_BIAS`;
+# read together with `_commitment` by a settlement (two storage slots in all).
+_params: HashMap[uint256, uint256]
+# @dev Per job: the specification hash, for checking reports posted one at a time.
+_spec_hash: HashMap[uint256, bytes32]
+# @dev Per job: the hidden labels' CID once revealed.
+revealed_labels: public(HashMap[uint256, Bytes[128]])
+# @dev Reports posted one at a time, per keccak256(abi_encode(job_id, milestone,
+# round, deliverable)): bitmap of the oracle indexes that posted.
+_posted: HashMap[bytes32, uint256]
+# @dev The posted scores, per report key and oracle index.
+_posted_scores: HashMap[bytes32, HashMap[uint256, int256]]
+
+
+@deploy
+def __init__(escrow_: address, oracles_: DynArray[address, MAX_ORACLES], f_: uint256, challenge_window_: uint64):
+    """
+    @notice Deploys a committee for the jobs of `escrow_`; its membership never changes.
+    @dev The oracles are stored sorted by address, so `oracles(i)` lists them in
+         ascending order whatever order they are given in.
+    @param escrow_ The JobEscrow contract.
+    @param oracles_ The oracles: 1 to 16 distinct non-zero addresses, more than 3 * `f_`.
+    @param f_ Number of faulty (byzantine) oracles the committee tolerates.
+    @param challenge_window_ Seconds after a submission before it can be settled.
+    """
+    assert escrow_.is_contract, "committee: escrow is not a contract"
+    n: uint256 = len(oracles_)
+    assert n > 0, "committee: no oracles"
+    assert f_ <= (n - 1) // 3, "committee: need more than 3f oracles"
+    ordered: DynArray[address, MAX_ORACLES] = []
+    for oracle: address in oracles_:
+        assert oracle != empty(address), "committee: zero oracle"
+        key: uint256 = convert(oracle, uint256)
+        ordered.append(oracle)
+        j: uint256 = len(ordered) - 1
+        for _: uint256 in range(MAX_ORACLES):
+            if j == 0:
+                break
+            before: address = ordered[j - 1]
+            assert before != oracle, "committee: duplicate oracle"
+            if convert(before, uint256) < key:
+                break
+            ordered[j] = before
+            j -= 1
+        ordered[j] = oracle
+    eip712_domain_separator.__init__("proofwork OracleCommittee", "1")
+    ESCROW = IJobEscrow(escrow_)
+    ORACLES = ordered
+    QUORUM = (n + f_) // 2 + 1
+    FAULTS = f_
+    CHALLENGE_WINDOW = challenge_window_
+
+
+# --------------------------------------------------------------------------- committee
+
+
+@external
+@view
+def escrow() -> address:
+    """
+    @notice The JobEscrow whose jobs this committee arbitrates.
+    @return The escrow's address.
+    """
+    return ESCROW.address
+
+
+@external
+@view
+def oracles(i: uint256) -> address:
+    """
+    @notice The `i`-th oracle, in ascending address order.
+    @param i Index, from 0 to `oracle_count() - 1`.
+    @return The oracle's address.
+    """
+    assert i < len(ORACLES), "committee: no such oracle"
+    return ORACLES[i]
+
+
+@external
+@view
+def oracle_count() -> uint256:
+    """
+    @notice Number of oracles n.
+    @return n.
+    """
+    return len(ORACLES)
+
+
+@external
+@view
+def oracle_list() -> DynArray[address, MAX_ORACLES]:
+    """
+    @notice All oracles, in ascending address order.
+    @return The oracles.
+    """
+    return ORACLES
+
+
+@external
+@view
+def is_oracle(addr: address) -> bool:
+    """
+    @notice Whether `addr` is a member of the committee.
+    @param addr An account.
+    @return True for a member.
+    """
+    return self._index_of(addr) < MAX_ORACLES
+
+
+@external
+@view
+def threshold() -> uint256:
+    """
+    @notice Signed reports a settlement needs: (n + f) // 2 + 1 (n=4, f=1: 3; n=7, f=2: 5).
+    @return The signature threshold.
+    """
+    return QUORUM
+
+
+@external
+@view
+def f() -> uint256:
+    """
+    @notice Number of faulty oracles the committee tolerates (n > 3f).
+    @return f.
+    """
+    return FAULTS
+
+
+@external
+@view
+def challenge_window() -> uint64:
+    """
+    @notice Seconds after a submission during which it cannot be settled (disputes only).
+    @return The challenge window in seconds.
+    """
+    return CHALLENGE_WINDOW
+
+
+@external
+@nonreentrant
+def register_oracle(public_key: Bytes[64], endpoint: String[256]):
+    """
+    @notice An oracle publishes its public key, to which clients seal hidden labels,
+            and the URL where it serves its signed reports. Calling again updates both.
+    @param public_key Uncompressed secp256k1 public key, 64 bytes without the 0x04
+           prefix; its keccak256 must end in the caller's address.
+    @param endpoint HTTP(S) URL of the oracle's report endpoint.
+    """
+    assert self._index_of(msg.sender) < MAX_ORACLES, "committee: caller is not an oracle"
+    assert len(public_key) == 64, "committee: public key must be 64 bytes"
+    assert (
+        convert(convert(keccak256(public_key), uint256) & _MASK_160, address) == msg.sender
+    ), "committee: public key does not match the caller"
+    assert len(endpoint) > 0, "committee: empty endpoint"
+    self.public_keys[msg.sender] = public_key
+    self.endpoints[msg.sender] = endpoint
+    log IOracleCommittee.OracleRegistered(oracle=msg.sender, public_key=public_key, endpoint=endpoint)
+
+
+# --------------------------------------------------------------------------- evaluations
+
+
+@external
+@nonreentrant
+def register(
+    job_id: uint256,
+    job: IJobEscrow.Job,
+    commitment: bytes32,
+    threshold: int256,
+    higher_is_better: bool,
+    tolerance: uint256,
+    sealed_labels: Bytes[128],
+):
+    """
+    @notice The client of a job whose arbiter is this committee configures, once and
+            before any deliverable is submitted, how the job's milestones are scored.
+    @dev Kleros-style: the rules (its MetaEvidence) are fixed before the work starts,
+         so a client cannot tune the pass score to a deliverable it has seen. The
+         review period must outlast the challenge window, or the freelancer could
+         always claim an auto-release before the committee may settle.
+    @param job_id The job.
+    @param job The job's current state in the escrow.
+    @param commitment keccak256(abi_encode(labels_cid, salt, job.spec_hash)) of the hidden labels.
+    @param threshold Pass score, fixed point with 1e6 = 1.0 (an int128).
+    @param higher_is_better True: pass when median >= threshold; False: when median <= threshold.
+    @param tolerance Largest |score - median| (fixed point, at most 2**96 - 1) not
+           recorded against the reporting oracle.
+    @param sealed_labels CID (binary) of the labels sealed to the oracles' keys; only logged.
+    """
+    self._check(job_id, keccak256(abi_encode(job)))
+    assert msg.sender == job.client, "committee: caller is not the client"
+    assert job.arbiter == self, "committee: not the job's arbiter"
+    assert self._commitment[job_id] == empty(bytes32), "committee: already registered"
+    assert commitment != empty(bytes32), "committee: empty commitment"
+    assert threshold >= -_BIAS and threshold < _BIAS, "committee: threshold out of range"
+    assert tolerance <= _MASK_96, "committee: tolerance out of range"
+    assert (
+        convert(job.review_period, uint256) > convert(CHALLENGE_WINDOW, uint256)
+    ), "committee: review period not longer than the challenge window"
+    for m: IJobEscrow.Milestone in job.milestones:
+        assert m.status == 0 and m.revisions == 0, "committee: work already delivered"
+    params: uint256 = convert(threshold + _BIAS, uint256) | (tolerance << 128)
+    if higher_is_better:
+        params |= _HIGHER_IS_BETTER
+    self._commitment[job_id] = commitment
+    self._params[job_id] = params
+    self._spec_hash[job_id] = job.spec_hash
+    log IOracleCommittee.EvaluationRegistered(
+        job_id=job_id,
+        client=job.client,
+        spec_hash=job.spec_hash,
+        commitment=commitment,
+        threshold=threshold,
+        higher_is_better=higher_is_better,
+        tolerance=tolerance,
+        sealed_labels=sealed_labels,
+    )
+
+
+@external
+@view
+def evaluation(job_id: uint256) -> IOracleCommittee.Evaluation:
+    """
+    @notice A job's registered evaluation.
+    @param job_id The job.
+    @return commitment, spec_hash, threshold, higher_is_better, tolerance (all empty when none).
+    """
+    commitment: bytes32 = self._commitment[job_id]
+    if commitment == empty(bytes32):
+        return empty(IOracleCommittee.Evaluation)
+    params: uint256 = self._params[job_id]
+    return IOracleCommittee.Evaluation(
+        commitment=commitment,
+        spec_hash=self._spec_hash[job_id],
+        threshold=self._threshold_of(params),
+        higher_is_better=params & _HIGHER_IS_BETTER != 0,
+        tolerance=(params >> 128) & _MASK_96,
+    )
+
+
+# --------------------------------------------------------------------------- settlement
+
+
+@external
+@nonreentrant
+def settle(
+    job_id: uint256,
+    job: IJobEscrow.Job,
+    milestone: uint256,
+    round: uint256,
+    scores: DynArray[int256, MAX_ORACLES],
+    signatures: DynArray[Bytes[65], MAX_ORACLES],
+):
+    """
+    @notice Settles a submitted milestone from an aggregated set of signed score
+            reports, in one transaction. Anyone may submit. The median score
+            decides: a pass releases the whole milestone to the freelancer, a fail
+            refunds it to the client (through the escrow's `resolve`).
+    @dev Reports must be for the milestone's current round and deliverable, signed
+         by distinct oracles given in strictly ascending signer address order, at
+         least `threshold` of them, after the challenge window. A disputed milestone
+         is left to the court.
+    @param job_id The job.
+    @param job The job's current state in the escrow.
+    @param milestone Milestone index.
+    @param round The milestone's `revisions` counter the reports were made for.
+    @param scores Each report's score (fixed point), in the order of `signatures`.
+    @param signatures Each report's 65-byte EIP-712 signature (or 64-byte EIP-2098),
+           ordered by ascending signer address.
+    """
+    count: uint256 = len(scores)
+    assert count == len(signatures), "committee: scores and signatures differ in length"
+    assert milestone < len(job.milestones), "committee: no such milestone"
+    m: IJobEscrow.Milestone = job.milestones[milestone]
+    commitment: bytes32 = self._check_settleable(
+        job_id, keccak256(abi_encode(job)), job.arbiter, m, round, count
+    )
+    signers: DynArray[address, MAX_ORACLES] = []
+    last: uint256 = 0
+    for i: uint256 in range(count, bound=MAX_ORACLES):
+        signer: address = ecdsa._recover_sig(
+            self._report_digest(job_id, milestone, m.deliverable, round, scores[i], job.spec_hash, commitment),
+            signatures[i],
+        )
+        assert self._index_of(signer) < MAX_ORACLES, "committee: signer not in committee"
+        key: uint256 = convert(signer, uint256)
+        assert key > last, "committee: duplicate or unsorted signer"
+        last = key
+        signers.append(signer)
+    passed: bool = self._aggregate(job_id, milestone, round, scores, signers)
+    extcall ESCROW.resolve(job_id, job, milestone, m.amount if passed else 0)
+
+
+@external
+@nonreentrant
+def post_report(
+    job_id: uint256, milestone: uint256, round: uint256, deliverable: bytes32, score: int256, signature: Bytes[65]
+):
+    """
+    @notice Fallback when reports cannot be aggregated off chain: anyone relays ONE
+            oracle's signed report, which is checked and stored until `settle_posted`.
+    @dev An oracle reports once per (job, milestone, round, deliverable).
+    @param job_id The job.
+    @param milestone Milestone index.
+    @param round The milestone's `revisions` counter the report was made for.
+    @param deliverable The deliverable hash the report scores.
+    @param score The score (fixed point).
+    @param signature The oracle's EIP-712 signature of the ScoreReport.
+    """
+    commitment: bytes32 = self._commitment[job_id]
+    assert commitment != empty(bytes32), "committee: evaluation not registered"
+    signer: address = ecdsa._recover_sig(
+        self._report_digest(job_id, milestone, deliverable, round, score, self._spec_hash[job_id], commitment),
+        signature,
+    )
+    index: uint256 = self._index_of(signer)
+    assert index < MAX_ORACLES, "committee: signer not in committee"
+    key: bytes32 = self._report_key(job_id, milestone, round, deliverable)
+    posted: uint256 = self._posted[key]
+    bit: uint256 = 1 << index
+    assert posted & bit == 0, "committee: already reported"
+    self._posted[key] = posted | bit
+    self._posted_scores[key][index] = score
+    log IOracleCommittee.ReportPosted(
+        job_id=job_id, milestone=milestone, oracle=signer, round=round, deliverable=deliverable, score=score
+    )
+
+
+@external
+@view
+def posted_reports(job_id: uint256, milestone: uint256, round: uint256, deliverable: bytes32) -> uint256:
+    """
+    @notice Which oracles have a report stored for a milestone's round and deliverable.
+    @dev Cleared when `settle_posted` uses them.
+    @param job_id The job.
+    @param milestone Milestone index.
+    @param round The round (the milestone's `revisions` counter).
+    @param deliverable The deliverable hash.
+    @return Bitmap: bit i set when `oracles(i)` posted.
+    """
+    return self._posted[self._report_key(job_id, milestone, round, deliverable)]
+
+
+@external
+@nonreentrant
+def settle_posted(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
+    """
+    @notice Settles a submitted milestone from the reports posted for its current
+            round and deliverable, once at least `threshold` are stored. Same checks,
+            median and payout as `settle`; the stored reports are cleared.
+    @param job_id The job.
+    @param job The job's current state in the escrow.
+    @param milestone Milestone index.
+    """
+    assert milestone < len(job.milestones), "committee: no such milestone"
+    m: IJobEscrow.Milestone = job.milestones[milestone]
+    round: uint256 = convert(m.revisions, uint256)
+    key: bytes32 = self._report_key(job_id, milestone, round, m.deliverable)
+    posted: uint256 = self._posted[key]
+    scores: DynArray[int256, MAX_ORACLES] = []
+    signers: DynArray[address, MAX_ORACLES] = []
+    indexes: DynArray[uint256, MAX_ORACLES] = []
+    if posted != 0:
+        for i: uint256 in range(len(ORACLES), bound=MAX_ORACLES):
+            if posted & (1 << i) != 0:
+                scores.append(self._posted_scores[key][i])
+                signers.append(ORACLES[i])
+                indexes.append(i)
+    self._check_settleable(job_id, keccak256(abi_encode(job)), job.arbiter, m, round, len(scores))
+    # The reports are used up: clearing them returns most of their storage cost as a refund.
+    for i: uint256 in indexes:
+        self._posted_scores[key][i] = 0
+    self._posted[key] = 0
+    passed: bool = self._aggregate(job_id, milestone, round, scores, signers)
+    extcall ESCROW.resolve(job_id, job, milestone, m.amount if passed else 0)
+
+
+@external
+@view
+def report_digest(
+    job_id: uint256,
+    milestone: uint256,
+    deliverable: bytes32,
+    round: uint256,
+    score: int256,
+    spec_hash: bytes32,
+    commitment: bytes32,
+) -> bytes32:
+    """
+    @notice The EIP-712 digest an oracle signs for a ScoreReport, for off-chain checks.
+    @param job_id The job.
+    @param milestone Milestone index.
+    @param deliverable The deliverable hash.
+    @param round The milestone's `revisions` counter.
+    @param score The score (fixed point).
+    @param spec_hash The job's specification hash.
+    @param commitment The job's labels commitment.
+    @return The digest.
+    """
+    return self._report_digest(job_id, milestone, deliverable, round, score, spec_hash, commitment)
+
+
+# --------------------------------------------------------------------------- reveal
+
+
+@external
+@nonreentrant
+def reveal(job_id: uint256, job: IJobEscrow.Job, labels_cid: Bytes[128], salt: bytes32):
+    """
+    @notice Once every milestone of the job is settled, the client or any oracle
+            reveals the hidden labels' CID and salt, so anyone can re-score.
+    @param job_id The job.
+    @param job The job's current state in the escrow.
+    @param labels_cid The labels' CID (binary) committed to at registration.
+    @param salt The salt committed to at registration.
+    """
+    self._check(job_id, keccak256(abi_encode(job)))
+    commitment: bytes32 = self._commitment[job_id]
+    assert commitment != empty(bytes32), "committee: evaluation not registered"
+    assert (
+        msg.sender == job.client or self._index_of(msg.sender) < MAX_ORACLES
+    ), "committee: caller is not the client or an oracle"
+    assert len(self.revealed_labels[job_id]) == 0, "committee: already revealed"
+    for m: IJobEscrow.Milestone in job.milestones:
+        assert m.status >= PAID, "committee: job not settled"
+    assert len(labels_cid) > 0, "committee: empty labels CID"
+    assert keccak256(abi_encode(labels_cid, salt, job.spec_hash)) == commitment, "committee: labels do not match commitment"
+    self.revealed_labels[job_id] = labels_cid
+    log IOracleCommittee.LabelsRevealed(job_id=job_id, labels_cid=labels_cid, salt=salt)
+
+
+# --------------------------------------------------------------------------- internals
+
+
+@internal
+@view
+def _check(job_id: uint256, job_hash: bytes32):
+    """
+    @dev The passed job state must be the escrow's current one (hash of its abi encoding).
+    """
+    stored: bytes32 = staticcall ESCROW.job_state(job_id)
+    assert stored != empty(bytes32), "committee: unknown job"
+    assert job_hash == stored, "committee: stale job state"
+
+
+@internal
+@view
+def _check_settleable(
+    job_id: uint256, job_hash: bytes32, arbiter: address, m: IJobEscrow.Milestone, round: uint256, count: uint256
+) -> bytes32:
+    """
+    @dev The checks shared by both settlement paths, in order; returns the job's commitment.
+    """
+    self._check(job_id, job_hash)
+    commitment: bytes32 = self._commitment[job_id]
+    assert commitment != empty(bytes32), "committee: evaluation not registered"
+    assert arbiter == self, "committee: not the job's arbiter"
+    assert m.status != DISPUTED, "committee: milestone disputed"
+    assert m.status == SUBMITTED, "committee: milestone not submitted"
+    assert round == convert(m.revisions, uint256), "committee: stale round"
+    assert count >= QUORUM, "committee: too few signatures"
+    assert (
+        block.timestamp >= convert(m.timestamp, uint256) + convert(CHALLENGE_WINDOW, uint256)
+    ), "committee: challenge window open"
+    return commitment
+
+
+@internal
+def _aggregate(
+    job_id: uint256,
+    milestone: uint256,
+    round: uint256,
+    scores: DynArray[int256, MAX_ORACLES],
+    signers: DynArray[address, MAX_ORACLES],
+) -> bool:
+    """
+    @dev Median (OCR2: sorted[len // 2]), outliers recorded, pass or fail logged.
+    """
+    params: uint256 = self._params[job_id]
+    median: int256 = self._median(scores)
+    tolerance: uint256 = (params >> 128) & _MASK_96
+    for i: uint256 in range(len(scores), bound=MAX_ORACLES):
+        score: int256 = scores[i]
+        if self._distance(score, median) > tolerance:
+            self.outlier_reports[signers[i]] += 1
+            log IOracleCommittee.OutlierReported(
+                job_id=job_id, milestone=milestone, oracle=signers[i], score=score, median=median
+            )
+    threshold: int256 = self._threshold_of(params)
+    passed: bool = median <= threshold
+    if params & _HIGHER_IS_BETTER != 0:
+        passed = median >= threshold
+    log IOracleCommittee.ScoreSettled(
+        job_id=job_id, milestone=milestone, round=round, median=median, passed=passed, signers=signers
+    )
+    return passed
+
+
+@internal
+@pure
+def _median(scores: DynArray[int256, MAX_ORACLES]) -> int256:
+    """
+    @dev Insertion sort of a copy, then the element at len // 2.
+    """
+    s: DynArray[int256, MAX_ORACLES] = scores
+    n: uint256 = len(s)
+    for i: uint256 in range(1, MAX_ORACLES):
+        if i >= n:
+            break
+        x: int256 = s[i]
+        j: uint256 = i
+        for _: uint256 in range(MAX_ORACLES):
+            if j == 0:
+                break
+            y: int256 = s[j - 1]
+            if y <= x:
+                break
+            s[j] = y
+            j -= 1
+        s[j] = x
+    return s[n // 2]
+
+
+@internal
+@pure
+def _distance(a: int256, b: int256) -> uint256:
+    """
+    @dev |a - b| for any two int256 values, without overflow: the difference of the
+         two's complement bit patterns modulo 2**256 is exact because |a - b| < 2**256.
+    """
+    ua: uint256 = convert(convert(a, bytes32), uint256)
+    ub: uint256 = convert(convert(b, bytes32), uint256)
+    if a >= b:
+        return unsafe_sub(ua, ub)
+    return unsafe_sub(ub, ua)
+
+
+@internal
+@pure
+def _threshold_of(params: uint256) -> int256:
+    """
+    @dev Unpacks the pass score from a job's packed parameters (stored biased by 2**127).
+    """
+    return convert(params & _MASK_128, int256) - _BIAS
+
+
+@internal
+@view
+def _index_of(account: address) -> uint256:
+    """
+    @dev Index of `account` in ORACLES (sorted ascending), or MAX_ORACLES if absent.
+    """
+    key: uint256 = convert(account, uint256)
+    for i: uint256 in range(len(ORACLES), bound=MAX_ORACLES):
+        member: uint256 = convert(ORACLES[i], uint256)
+        if member == key:
+            return i
+        if member > key:
+            break
+    return MAX_ORACLES
+
+
+@internal
+@view
+def _report_digest(
+    job_id: uint256,
+    milestone: uint256,
+    deliverable: bytes32,
+    round: uint256,
+    score: int256,
+    spec_hash: bytes32,
+    commitment: bytes32,
+) -> bytes32:
+    """
+    @dev EIP-712 digest of a ScoreReport under this contract's domain (chain id and
+         address checked on every call, so a fork or another deployment gets another digest).
+    """
+    return eip712_domain_separator._hash_typed_data_v4(
+        keccak256(abi_encode(_REPORT_TYPEHASH, job_id, milestone, deliverable, round, score, spec_hash, commitment))
+    )
+
+
+@internal
+@pure
+def _report_key(job_id: uint256, milestone: uint256, round: uint256, deliverable: bytes32) -> bytes32:
+    """
+    @dev Storage key of the reports posted for one round of one deliverable.
+    """
+    return keccak256(abi_encode(job_id, milestone, round, deliverable))
