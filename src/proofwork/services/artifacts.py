@@ -1,0 +1,118 @@
+"""Fetching and publishing the artifacts an evaluation needs, and the sealed hidden labels.
+
+The spec, the public data, the submissions and (after settlement) the labels are public
+artifacts addressed by CID. Before settlement the labels travel only inside an envelope
+sealed to the committee's oracles, together with the commitment's salt, so any oracle
+can score and any oracle can reveal.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from proofwork.domain.errors import ArtifactCorrupted, InvalidInput, NotFound
+from proofwork.domain.evalspec import EvalSpec, parse_spec
+from proofwork.storage.store import ContentStore
+from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes, parse_cid
+
+MAX_SPEC_BYTES = 1 << 20
+MAX_LABELS_BYTES = 256 << 20
+
+
+def digest_of(cid: str) -> bytes:
+    """The 32-byte sha2-256 digest inside a CID: what a bytes32 on chain holds."""
+    _, _, digest = parse_cid(cid)
+    return digest
+
+
+def cid_text(binary: bytes) -> str:
+    """A CID from its binary form (as stored in contract events)."""
+    from proofwork.storage.unixfs import cid_from_bytes
+
+    return cid_from_bytes(binary)
+
+
+@dataclass(frozen=True)
+class HiddenLabels:
+    """The plaintext the client seals to the committee."""
+
+    labels: bytes
+    labels_cid: str
+    salt: bytes
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "version": 1,
+                "labels_cid": self.labels_cid,
+                "salt": self.salt.hex(),
+                "labels": base64.b64encode(self.labels).decode(),
+            }
+        ).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> HiddenLabels:
+        try:
+            obj = json.loads(data)
+            labels = base64.b64decode(obj["labels"], validate=True)
+            hidden = cls(labels, str(obj["labels_cid"]), bytes.fromhex(obj["salt"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput("the sealed labels are not a proofwork hidden-labels document") from exc
+        if len(hidden.salt) != 32:
+            raise InvalidInput("the sealed labels carry a salt that is not 32 bytes")
+        if cid_of_bytes(hidden.labels) != hidden.labels_cid:
+            raise ArtifactCorrupted("the sealed labels do not hash to the CID they claim")
+        return hidden
+
+    @property
+    def cid_bytes(self) -> bytes:
+        return cid_to_bytes(self.labels_cid)
+
+
+class Artifacts:
+    """Reads artifacts from the content store into a local work directory, verified by CID."""
+
+    def __init__(self, store: ContentStore, workdir: Path) -> None:
+        self.store = store
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+
+    def add_file(self, path: Path) -> str:
+        if not path.is_file():
+            raise InvalidInput(f"no such file: {path}")
+        return self.store.add_file(path)
+
+    def spec_by_hash(self, spec_hash: bytes) -> tuple[EvalSpec, str]:
+        """The spec whose CID digest is `spec_hash` (a job's or competition's spec hash)."""
+        cid = self.store.find_by_digest(spec_hash)
+        if cid is None:
+            raise NotFound(f"the task spec 0x{spec_hash.hex()} is not in the artifact store")
+        return parse_spec(self.store.read_bytes(cid, MAX_SPEC_BYTES)), cid
+
+    def fetch(self, cid: str, max_bytes: int, suffix: str = "") -> Path:
+        """The artifact as a local file (cached by CID; every read is verified)."""
+        out = self.workdir / f"{cid}{suffix}"
+        if out.exists():
+            return out
+        size = self.store.size(cid)
+        if size > max_bytes:
+            raise InvalidInput(f"artifact {cid} is {size} bytes, over the limit of {max_bytes}")
+        self.store.get(cid, out)
+        return out
+
+    def fetch_by_digest(self, digest: bytes, max_bytes: int, suffix: str = "") -> Path:
+        cid = self.store.find_by_digest(digest)
+        if cid is None:
+            raise NotFound(f"the artifact 0x{digest.hex()} is not in the artifact store")
+        return self.fetch(cid, max_bytes, suffix)
+
+    def write_temp(self, data: bytes, suffix: str = "") -> Path:
+        fd, name = tempfile.mkstemp(dir=self.workdir, suffix=suffix)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return Path(name)
