@@ -129,10 +129,7 @@ class Competitions:
             cancelled=any(e.name == "CompetitionCancelled" for e in events),
             payouts=[dict(e.args) for e in events if e.name == "PrizePaid"],
             ranking=[
-                (int(entry), int(score))
-                for e in events
-                if e.name == "CompetitionFinalized"
-                for entry, score in e.args["ranking"]
+                _score_pair(item) for e in events if e.name == "CompetitionFinalized" for item in e.args["ranking"]
             ],
         )
 
@@ -300,6 +297,13 @@ class Competitions:
 
     def _secret_dir(self) -> Path:
         return self.ws.data_dir / "secrets" / str(self.ws.chain.chain_id) / self.ws.competitions.address.lower()
+
+
+def _score_pair(item: Any) -> tuple[int, int]:
+    """A `Score` struct from an event: web3 decodes it as a mapping or a tuple."""
+    if isinstance(item, tuple | list):
+        return int(item[0]), int(item[1])
+    return int(item["entry"]), int(item["score"])
 
 
 def _save_secret(path: Path, data: bytes) -> None:

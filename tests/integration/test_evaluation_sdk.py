@@ -1,0 +1,316 @@
+"""Verified evaluation end to end, on the embedded chain and on anvil: hidden labels, four oracles
+(one lying) scoring in the real sandbox, aggregated settlement, reveal and re-check, competitions."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from proofwork.api.oracle_http import ReportServer
+from proofwork.db.oracle_state import OracleState
+from proofwork.domain import job as J
+from proofwork.domain.errors import TransactionRejected
+from proofwork.evaluation.runner import Evaluator
+from proofwork.evaluation.sandbox import Sandbox
+from proofwork.identity.sealing import public_key_of
+from proofwork.network.peers import HttpPeers
+from proofwork.sdk import Proofwork, Signer
+from proofwork.services.artifacts import digest_of
+from proofwork.services.competitions import Competitions
+from proofwork.services.demo_ml import prepare_task, train_onnx, write_spec
+from proofwork.services.deployment import deploy_committee
+from proofwork.services.evaluation import INT256_MIN, Evaluations
+from proofwork.services.oracle import AGGREGATION_GRACE, POSTING_FALLBACK_AFTER, OracleNode
+
+DAY = 86_400
+WINDOW = 600
+LIE = 1_000_000
+
+
+class NoPeers:
+    """Every peer unreachable: aggregation over HTTP gathers nothing."""
+
+    def reports(self, endpoint: str, contract: str, kind: str, subject: int) -> list[dict[str, Any]]:
+        return []
+
+
+@dataclass
+class MlMarket:
+    pw: Proofwork
+    backend: str
+    client: Signer
+    good: Signer
+    weak: Signer
+    oracles: list[Signer]
+    nodes: list[OracleNode]
+    states: list[OracleState]
+    evaluations: Evaluations
+    spec: Path
+    labels: Path
+    models: dict[str, Path]
+    evaluator: Evaluator
+    workdir: Path
+
+    def post(self, freelancer: Signer, budget: str = "100") -> int:
+        outcome, _ = self.evaluations.post(
+            self.client,
+            self.spec,
+            self.labels,
+            budget=self.pw.amount(budget),
+            deadline=self.pw.now() + 7 * DAY,
+            review_period=2 * DAY,
+            freelancer=freelancer.address,
+        )
+        return outcome.job.job_id
+
+    def submit(self, freelancer: Signer, job_id: int, model: str) -> None:
+        cid = self.pw.ws.store.add_file(self.models[model])
+        self.evaluations.jobs.submit(freelancer, job_id, 0, digest_of(cid))
+
+    def run_oracles(self, nodes: list[OracleNode] | None = None) -> list[Any]:
+        return [node.step() for node in nodes or self.nodes]
+
+    def settle_all(self) -> None:
+        self.run_oracles()
+        self.pw.advance_time(WINDOW + AGGREGATION_GRACE + 1)
+        self.run_oracles()
+        self.run_oracles()
+
+
+@pytest.fixture(scope="module", params=["embedded", "anvil"])
+def ml(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlMarket]:
+    rpc_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
+    data_dir = tmp_path_factory.mktemp(f"ml-{request.param}")
+    with Proofwork.open(data_dir, rpc_url) as pw, Sandbox() as sandbox:
+        ws = pw.ws
+        operator = pw.signer("dev0")
+        pw.deploy("dev0")
+        oracles = [pw.signer(f"dev{i}") for i in range(6, 10)]
+        deploy_committee(ws, operator, [o.address for o in oracles], f=1, challenge_window=WINDOW)
+        client, good, weak = pw.signer("dev1"), pw.signer("dev2"), pw.signer("dev3")
+        pw.fund(client.address, pw.amount("100000"))
+        for who in (good, weak):
+            pw.fund(who.address, pw.amount("10"))
+        evaluator = Evaluator(sandbox)
+        peers = HttpPeers()
+        states, servers, nodes = [], [], []
+        for oracle in oracles:
+            state = OracleState.open(data_dir / "oracles" / f"{oracle.name}.sqlite3")
+            server = ReportServer(state, oracle.address).start()
+            ws.committee.register_oracle(oracle.key, public_key_of(oracle.key), server.url)
+            tamper = (lambda kind, subject, honest: LIE) if oracle is oracles[-1] else None
+            nodes.append(
+                OracleNode(ws, oracle, state, evaluator, peers, workdir=data_dir / "work" / oracle.name, tamper=tamper)
+            )
+            states.append(state)
+            servers.append(server)
+        task = prepare_task(data_dir / "task")
+        paths = task["paths"]
+        spec = write_spec(
+            data_dir / "task" / "spec.yaml", ws.store.add_file(paths["train"]), ws.store.add_file(paths["test_features"])
+        )
+        models = {
+            "good": train_onnx(task["x_train"], task["y_train"], data_dir / "good.onnx", weak=False),
+            "weak": train_onnx(task["x_train"], task["y_train"], data_dir / "weak.onnx", weak=True),
+        }
+        broken = data_dir / "broken.onnx"
+        broken.write_bytes(os.urandom(4096))
+        models["broken"] = broken
+        yield MlMarket(
+            pw,
+            request.param,
+            client,
+            good,
+            weak,
+            oracles,
+            nodes,
+            states,
+            Evaluations(ws, evaluator),
+            spec,
+            paths["labels"],
+            models,
+            evaluator,
+            data_dir,
+        )
+        for server in servers:
+            server.stop()
+        for state in states:
+            state.close()
+        peers.close()
+
+
+def test_good_model_is_paid_weak_one_refunded_and_every_score_rechecks(ml: MlMarket) -> None:
+    pw = ml.pw
+    good_job, weak_job = ml.post(ml.good), ml.post(ml.weak)
+    ml.submit(ml.good, good_job, "good")
+    ml.submit(ml.weak, weak_job, "weak")
+    before = {s.name: pw.balance(s.address) for s in (ml.client, ml.good, ml.weak)}
+    outliers_before = ml.pw.ws.committee.outlier_reports(ml.oracles[-1].address)
+    ml.settle_all()
+    after = {s.name: pw.balance(s.address) for s in (ml.client, ml.good, ml.weak)}
+    fee = pw.amount("100") * 250 // 10_000
+    assert after[ml.good.name] - before[ml.good.name] == pw.amount("100") - fee
+    assert after[ml.weak.name] == before[ml.weak.name]
+    assert after[ml.client.name] - before[ml.client.name] == pw.amount("100")  # the weak job's refund
+    good_eval, weak_eval = ml.evaluations.get(good_job), ml.evaluations.get(weak_job)
+    assert good_eval.settlements[0]["passed"] is True and good_eval.settlements[0]["median"] > 900_000
+    assert weak_eval.settlements[0]["passed"] is False and weak_eval.settlements[0]["median"] < 900_000
+    # the liar said 1.0 for both; the median ignored it and the chain recorded it twice
+    assert ml.pw.ws.committee.outlier_reports(ml.oracles[-1].address) == outliers_before + 2
+    for job_id in (good_job, weak_job):
+        evaluation = ml.evaluations.get(job_id)
+        assert evaluation.revealed is not None, "an oracle reveals the labels after settlement"
+        checks = ml.evaluations.verify(job_id)
+        assert [c.matches for c in checks] == [True]
+        assert checks[0].recomputed == evaluation.settlements[0]["median"]
+
+
+def test_honest_oracles_agree_bit_for_bit(ml: MlMarket) -> None:
+    job_id = ml.post(ml.good)
+    ml.submit(ml.good, job_id, "good")
+    ml.run_oracles()
+    committee = ml.pw.ws.committee.address
+    scores = [state.reports(committee, "job", job_id)[0].score for state in ml.states]
+    assert len(set(scores[:3])) == 1 and scores[3] == LIE
+    ml.settle_all()
+
+
+def test_broken_submission_fails_with_a_reason_and_no_money_moves_to_it(ml: MlMarket) -> None:
+    job_id = ml.post(ml.weak)
+    ml.submit(ml.weak, job_id, "broken")
+    before = ml.pw.balance(ml.weak.address)
+    ml.settle_all()
+    report = ml.states[0].reports(ml.pw.ws.committee.address, "job", job_id)[0]
+    assert not report.ok and report.reason and report.score == INT256_MIN
+    assert ml.pw.balance(ml.weak.address) == before
+    job = ml.evaluations.jobs.get(job_id)
+    assert job.milestones[0].status == J.MilestoneStatus.RESOLVED and job.milestones[0].paid == 0
+    # the oracles keep serving: the next good submission is scored and paid
+    good_job = ml.post(ml.good)
+    ml.submit(ml.good, good_job, "good")
+    ml.settle_all()
+    assert ml.evaluations.get(good_job).settlements[0]["passed"] is True
+
+
+def test_revision_starts_a_new_round_and_old_reports_are_stale(ml: MlMarket) -> None:
+    job_id = ml.post(ml.good)
+    ml.submit(ml.good, job_id, "weak")
+    ml.run_oracles()
+    old = ml.evaluations.jobs.get(job_id)
+    ml.evaluations.jobs.revise(ml.client, job_id, 0)
+    ml.submit(ml.good, job_id, "good")
+    committee = ml.pw.ws.committee
+    round0 = [s.reports(committee.address, "job", job_id)[0] for s in ml.states[:3]]
+    ml.pw.advance_time(WINDOW + 1)
+    current = ml.evaluations.jobs.get(job_id)
+    with pytest.raises(TransactionRejected, match="stale round"):
+        committee.settle(
+            ml.client.key,
+            current,
+            0,
+            old.milestones[0].revisions,
+            [r.score for r in sorted(round0, key=lambda r: 0)],
+            [bytes.fromhex(r.signature[2:]) for r in round0],
+        )
+    ml.settle_all()
+    evaluation = ml.evaluations.get(job_id)
+    assert [(s["round"], s["passed"]) for s in evaluation.settlements] == [(1, True)]
+
+
+def test_a_disputed_milestone_is_left_to_the_court(ml: MlMarket) -> None:
+    job_id = ml.post(ml.good)
+    ml.submit(ml.good, job_id, "good")
+    ml.evaluations.jobs.dispute(ml.client, job_id, 0)
+    ml.settle_all()
+    job = ml.evaluations.jobs.get(job_id)
+    assert job.milestones[0].status == J.MilestoneStatus.DISPUTED
+    assert ml.evaluations.get(job_id).settlements == []
+
+
+def test_reports_are_posted_on_chain_when_peers_are_unreachable(ml: MlMarket) -> None:
+    ws = ml.pw.ws
+    isolated = [
+        OracleNode(ws, n.signer, n.state, ml.evaluator, NoPeers(), workdir=ml.workdir / "isolated", tamper=n.tamper)
+        for n in ml.nodes
+    ]
+    job_id = ml.post(ml.good)
+    ml.submit(ml.good, job_id, "good")
+    ml.run_oracles(isolated)
+    ml.pw.advance_time(WINDOW + AGGREGATION_GRACE + 1)
+    ml.run_oracles(isolated)
+    assert ml.evaluations.get(job_id).settlements == [], "no settlement before the fallback delay"
+    ml.pw.advance_time(POSTING_FALLBACK_AFTER)
+    ml.run_oracles(isolated)
+    ml.run_oracles(isolated)
+    evaluation = ml.evaluations.get(job_id)
+    assert len(evaluation.settlements) == 1 and evaluation.settlements[0]["passed"] is True
+    assert len(ws.committee.events("ReportPosted", subject=job_id)) >= 3
+
+
+def test_a_restarted_oracle_does_not_score_twice(ml: MlMarket) -> None:
+    job_id = ml.post(ml.good)
+    ml.submit(ml.good, job_id, "good")
+    first = ml.nodes[0].step()
+    assert any(f"job {job_id} " in line for line in first.scored)
+    state = ml.states[0]
+    signed = state.reports(ml.pw.ws.committee.address, "job", job_id)
+    restarted = OracleNode(
+        ml.pw.ws, ml.oracles[0], state, ml.evaluator, NoPeers(), workdir=ml.workdir / "restarted"
+    )
+    again = restarted.step()
+    assert not any(f"job {job_id} " in line for line in again.scored)
+    assert state.reports(ml.pw.ws.committee.address, "job", job_id) == signed
+    ml.settle_all()
+
+
+def test_competition_public_leaderboard_then_private_winners(ml: MlMarket) -> None:
+    pw = ml.pw
+    comps = Competitions(pw.ws)
+    prize = pw.amount("1000")
+    comp_id, _ = comps.create(
+        ml.client,
+        ml.spec,
+        ml.labels,
+        prize=prize,
+        deadline=pw.now() + DAY,
+        reveal_period=DAY,
+        prize_bps=[7000, 3000],
+        daily_limit=1,
+        public_percent=30,
+        min_score=0,
+    )
+    third = pw.signer("dev4")
+    good_entry, _ = comps.enter(ml.good, comp_id, ml.models["good"])
+    weak_entry, _ = comps.enter(ml.weak, comp_id, ml.models["weak"])
+    broken_entry, _ = comps.enter(third, comp_id, ml.models["broken"])
+    with pytest.raises(TransactionRejected, match="daily submission limit"):
+        comps.enter(ml.good, comp_id, ml.models["weak"])
+    ml.run_oracles()
+    peers = HttpPeers()
+    try:
+        comp, rows = comps.leaderboard(comp_id, peers)
+        by_entry = {r.entry: r for r in rows}
+        assert rows[0].entry == good_entry
+        assert by_entry[good_entry].public_score > by_entry[weak_entry].public_score > 0
+        assert all(r.private_score is None for r in rows), "private scores stay hidden before the end"
+        assert by_entry[good_entry].oracles == 4
+        pw.advance_time(DAY + 1)
+        for who in (ml.good, ml.weak, third):
+            comps.reveal_all(who, comp_id)
+        pw.advance_time(DAY + AGGREGATION_GRACE + 1)
+        before = {s.address: pw.balance(s.address) for s in (ml.good, ml.weak, third)}
+        ml.run_oracles()
+        comp, rows = comps.leaderboard(comp_id, peers)
+    finally:
+        peers.close()
+    assert comp.finalized
+    assert pw.balance(ml.good.address) - before[ml.good.address] == prize * 7000 // 10_000
+    assert pw.balance(ml.weak.address) - before[ml.weak.address] == prize * 3000 // 10_000
+    assert pw.balance(third.address) == before[third.address]
+    assert [r.entry for r in rows][:2] == [good_entry, weak_entry]
+    assert {r.entry: r.private_score for r in rows}[broken_entry] == INT256_MIN
