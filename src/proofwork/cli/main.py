@@ -764,7 +764,10 @@ def run(argv: list[str] | None = None) -> int:
     args = _hoist_global_options(args) or ["--help"]
     json_mode = "--json" in args
     try:
-        app(args=args, prog_name="proofwork", standalone_mode=False)
+        # outside standalone mode click returns a `typer.Exit`'s code instead of raising it
+        code = app(args=args, prog_name="proofwork", standalone_mode=False)
+        if isinstance(code, int) and code:
+            return _exit(code, argv)
     except ProofworkError as exc:
         return _exit(_fail(str(exc), exc.exit_code, json_mode), argv)
     except typer.Exit as exc:

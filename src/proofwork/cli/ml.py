@@ -242,8 +242,8 @@ def verify_score(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help=
 @committee_app.command("deploy")
 def committee_deploy(
     ctx: typer.Context,
-    sender: FromOpt,
     oracle: Annotated[list[str], typer.Option(help="Oracle account (repeat for each member).")],
+    sender: FromOpt = "dev0",
     f: Annotated[int, typer.Option("--f", help="Faulty oracles tolerated (n > 3f).")] = 1,
     challenge_window: Annotated[str, typer.Option(help="Delay before a score is final, e.g. 1h.")] = "1h",
 ) -> None:

@@ -1,0 +1,211 @@
+"""Verified evaluation as users drive it: artifacts, local scoring, four `oracle run` daemons
+(one killed with SIGKILL mid-job and restarted), automatic payment, reveal, verify-score."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from proofwork.services.demo_ml import prepare_task, train_onnx, write_spec
+from tests.e2e.conftest import Cli
+
+ORACLES = ("dev6", "dev7", "dev8", "dev9")
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("task")
+    prepared = prepare_task(root)
+    paths = dict(prepared["paths"])
+    paths["good"] = train_onnx(prepared["x_train"], prepared["y_train"], root / "good.onnx", weak=False)
+    paths["weak"] = train_onnx(prepared["x_train"], prepared["y_train"], root / "weak.onnx", weak=True)
+    paths["root"] = root
+    return paths
+
+
+def _spec(cli: Cli, task: dict[str, Path]) -> Path:
+    train = cli.ok("store", "add", str(task["train"]), "--json").json()["cid"]
+    features = cli.ok("store", "add", str(task["test_features"]), "--json").json()["cid"]
+    return write_spec(task["root"] / f"spec-{cli.data_dir.parent.name}.yaml", train, features)
+
+
+# --- store -----------------------------------------------------------------------------------------------
+
+
+def test_store_add_and_get_round_trip(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "hello.txt"
+    source.write_bytes(b"hello world")
+    added = cli.ok("store", "add", str(source), "--json").json()
+    assert added == {"cid": "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"}
+    assert cli.ok("store", "add", str(source)).out.strip() == added["cid"]
+    out = tmp_path / "back.txt"
+    cli.ok("store", "get", added["cid"], str(out))
+    assert out.read_bytes() == b"hello world"
+
+
+def test_store_refuses_bad_input(cli: Cli, tmp_path: Path) -> None:
+    cli.fails("store", "add", str(tmp_path / "missing"), match="no such")
+    cli.fails("store", "get", "not-a-cid", str(tmp_path / "x"), match="cid")
+    unknown = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+    cli.fails("store", "get", unknown, str(tmp_path / "x"), match="no artifact")
+    assert not (tmp_path / "x").exists()
+
+
+# --- eval run ---------------------------------------------------------------------------------------------
+
+
+def test_eval_run_scores_like_an_oracle(cli: Cli, task: dict[str, Path]) -> None:
+    spec = _spec(cli, task)
+    good = cli.ok("eval", "run", str(spec), str(task["good"]), "--labels", str(task["labels"]), "--json").json()
+    assert good["ok"] is True and good["reason"] is None and good["score"] > 900_000
+    again = cli.ok("eval", "run", str(spec), str(task["good"]), "--labels", str(task["labels"]), "--json").json()
+    assert again["score"] == good["score"], "scores are bit-for-bit reproducible"
+    weak = cli("eval", "run", str(spec), str(task["weak"]), "--labels", str(task["labels"]), "--json")
+    assert weak.code == 0 and weak.json()["score"] < 900_000  # scored fine, just below the threshold
+
+
+def test_eval_run_hostile_submission_fails_cleanly(cli: Cli, task: dict[str, Path], tmp_path: Path) -> None:
+    spec = _spec(cli, task)
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(os.urandom(2048))
+    result = cli("eval", "run", str(spec), str(junk), "--labels", str(task["labels"]), "--json")
+    assert result.code != 0 and "Traceback" not in result.err
+    data = result.json()
+    assert data["ok"] is False and data["score"] is None and data["reason"]
+    cli.fails("eval", "run", str(tmp_path / "nope.yaml"), str(junk), "--labels", str(task["labels"]), match="no such")
+    bad_spec = tmp_path / "bad.yaml"
+    bad_spec.write_text("version: 1\nmetric: astrology\n")
+    cli.fails("eval", "run", str(bad_spec), str(junk), "--labels", str(task["labels"]), match="")
+
+
+# --- the whole flow with real oracle daemons ---------------------------------------------------------
+
+
+class Daemons:
+    def __init__(self, cli: Cli, log_dir: Path) -> None:
+        self.cli = cli
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str) -> None:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "proofwork", "oracle", "run", "--from", name, "--announce", "--interval", "0.3"],
+            env={**self.cli.env, "PROOFWORK_LOCK_TIMEOUT": "60"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def log(self, name: str) -> str:
+        return (self.log_dir / f"{name}.log").read_text()
+
+    def stop(self) -> dict[str, int]:
+        codes = {}
+        for name, proc in self.procs.items():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name, proc in self.procs.items():
+            try:
+                codes[name] = proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                codes[name] = -9
+        return codes
+
+
+def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.3)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def daemons(cli: Cli, tmp_path: Path) -> Iterator[Daemons]:
+    d = Daemons(cli, tmp_path)
+    yield d
+    d.stop()
+
+
+def _reports(cli: Cli, oracle_address: str) -> list[tuple[int, int, int]]:
+    path = cli.data_dir / "oracles" / f"{oracle_address.lower()}.sqlite3"
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as db:
+        try:
+            return list(db.execute("select subject, item, round from reports where kind = 'job'"))
+        except sqlite3.OperationalError:
+            return []
+
+
+def test_oracle_daemons_pay_a_passing_model_and_survive_a_kill(
+    cli: Cli, daemons: Daemons, task: dict[str, Path]
+) -> None:
+    cli.ok("deploy")
+    committee = ["committee", "deploy", "--challenge-window", "10m", "--f", "1"]
+    for name in ORACLES:
+        committee += ["--oracle", name]
+    cli.ok(*committee)
+    cli.ok("account", "fund", "dev1", "--amount", "1000")
+    spec = _spec(cli, task)
+    for name in ORACLES:
+        daemons.start(name)
+    _wait(
+        lambda: all(m["endpoint"] for m in cli.ok("committee", "show", "--json").json()["oracles"]),
+        90,
+        "all four oracles to announce their endpoints",
+    )
+    job = cli.ok(
+        "eval", "post", "--from", "dev1", "--spec", str(spec), "--labels", str(task["labels"]),
+        "--budget", "100", "--freelancer", "dev2", "--review", "2d", "--json",
+    ).json()
+    job_id = job["job_id"]
+    cli.ok("job", "submit", str(job_id), "--from", "dev2", "--file", str(task["good"]))
+    # kill one oracle with SIGKILL while the committee is at work, then bring it back
+    victim = "dev7"
+    daemons.procs[victim].send_signal(signal.SIGKILL)
+    daemons.procs[victim].wait(timeout=10)
+    victim_address = cli.ok("account", "list", "--json").json()
+    addresses = {a["name"]: a["address"] for a in victim_address["accounts"]} if "accounts" in victim_address else {}
+    daemons.start(victim)
+    others = [n for n in ORACLES if n != victim]
+    _wait(lambda: "scored job" in daemons.log(victim) or bool(addresses and _reports(cli, addresses[victim])), 90, "the restarted oracle to score")
+    _wait(lambda: all(f"scored job {job_id}" in daemons.log(n) for n in others), 90, "the other oracles to score")
+    cli.ok("chain", "advance", "15m")
+    _wait(
+        lambda: cli.ok("eval", "show", str(job_id), "--json").json()["revealed"] is not None,
+        120,
+        "settlement and the labels reveal",
+    )
+    shown = cli.ok("eval", "show", str(job_id), "--json").json()
+    assert [s["passed"] for s in shown["settlements"]] == [True]
+    assert cli.ok("job", "show", str(job_id), "--json").json()["job"]["status"] == "completed"
+    # one report per oracle for this submission, the restarted one included: nothing scored twice
+    for name in ORACLES:
+        assert daemons.log(name).count(f"scored job {job_id} ") <= 1, daemons.log(name)
+    verified = cli.ok("verify-score", str(job_id), "--json").json()
+    assert verified["ok"] is True and verified["scores"][0]["matches"] is True
+    codes = daemons.stop()
+    assert all(code == 0 for code in codes.values()), codes
+
+
+def test_demo_ml_json(cli: Cli) -> None:
+    data = cli.ok("demo", "--ml", "--json").json()
+    assert data["ok"] is True
+    scores = data["scores"]
+    assert scores["dev2"]["passed"] is True and scores["dev3"]["passed"] is False
+    assert data["payouts"]["dev2"] > 0 and data["payouts"]["dev3"] == 0
+    assert all(data["verified"].values())
+    assert data["outliers"]["dev9"] == 2
+    assert json.dumps(data)  # plain JSON all the way down
