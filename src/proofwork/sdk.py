@@ -24,7 +24,15 @@ from pathlib import Path
 
 from proofwork.domain.units import format_amount, parse_amount
 from proofwork.services import accounts as account_service
-from proofwork.services.deployment import DEFAULT_FEE_BPS, DeployResult, deploy
+from proofwork.services.competitions import Competitions
+from proofwork.services.deployment import (
+    DEFAULT_CHALLENGE_WINDOW,
+    DEFAULT_FEE_BPS,
+    DeployResult,
+    deploy,
+    deploy_committee,
+)
+from proofwork.services.evaluation import Evaluations
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.workspace import PasswordProvider, Settings, Signer, Workspace, password_from_env
 
@@ -37,6 +45,9 @@ class Proofwork:
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
         self.jobs = Jobs(workspace)
+        # evaluated jobs (hidden labels, committee settlement, reveal); `verify` needs an Evaluator
+        self.evaluations = Evaluations(workspace)
+        self.competitions = Competitions(workspace)
 
     @classmethod
     def open(
@@ -75,6 +86,20 @@ class Proofwork:
         force: bool = False,
     ) -> DeployResult:
         return deploy(self.ws, self.ws.signer(deployer), treasury=treasury, fee_bps=fee_bps, force=force)
+
+    def deploy_committee(
+        self,
+        oracles: list[str],
+        *,
+        f: int,
+        challenge_window: int = DEFAULT_CHALLENGE_WINDOW,
+        deployer: str = "dev0",
+    ) -> DeployResult:
+        """An oracle committee (arbiter of evaluated jobs) and a competition contract on it."""
+        members = [self.ws.address(o) for o in oracles]
+        return deploy_committee(
+            self.ws, self.ws.signer(deployer), members, f=f, challenge_window=challenge_window
+        )
 
     def signer(self, name_or_address: str) -> Signer:
         return self.ws.signer(name_or_address)

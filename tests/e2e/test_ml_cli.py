@@ -65,9 +65,13 @@ def test_store_refuses_bad_input(cli: Cli, tmp_path: Path) -> None:
 
 def test_eval_run_scores_like_an_oracle(cli: Cli, task: dict[str, Path]) -> None:
     spec = _spec(cli, task)
-    good = cli.ok("eval", "run", str(spec), str(task["good"]), "--labels", str(task["labels"]), "--json").json()
+    good = cli.ok(
+        "eval", "run", str(spec), str(task["good"]), "--labels", str(task["labels"]), "--json"
+    ).json()
     assert good["ok"] is True and good["reason"] is None and good["score"] > 900_000
-    again = cli.ok("eval", "run", str(spec), str(task["good"]), "--labels", str(task["labels"]), "--json").json()
+    again = cli.ok(
+        "eval", "run", str(spec), str(task["good"]), "--labels", str(task["labels"]), "--json"
+    ).json()
     assert again["score"] == good["score"], "scores are bit-for-bit reproducible"
     weak = cli("eval", "run", str(spec), str(task["weak"]), "--labels", str(task["labels"]), "--json")
     assert weak.code == 0 and weak.json()["score"] < 900_000  # scored fine, just below the threshold
@@ -81,7 +85,15 @@ def test_eval_run_hostile_submission_fails_cleanly(cli: Cli, task: dict[str, Pat
     assert result.code != 0 and "Traceback" not in result.err
     data = result.json()
     assert data["ok"] is False and data["score"] is None and data["reason"]
-    cli.fails("eval", "run", str(tmp_path / "nope.yaml"), str(junk), "--labels", str(task["labels"]), match="no such")
+    cli.fails(
+        "eval",
+        "run",
+        str(tmp_path / "nope.yaml"),
+        str(junk),
+        "--labels",
+        str(task["labels"]),
+        match="no such",
+    )
     bad_spec = tmp_path / "bad.yaml"
     bad_spec.write_text("version: 1\nmetric: astrology\n")
     cli.fails("eval", "run", str(bad_spec), str(junk), "--labels", str(task["labels"]), match="")
@@ -99,7 +111,18 @@ class Daemons:
     def start(self, name: str) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "proofwork", "oracle", "run", "--from", name, "--announce", "--interval", "0.3"],
+            [
+                sys.executable,
+                "-m",
+                "proofwork",
+                "oracle",
+                "run",
+                "--from",
+                name,
+                "--announce",
+                "--interval",
+                "0.3",
+            ],
             env={**self.cli.env, "PROOFWORK_LOCK_TIMEOUT": "60"},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -110,7 +133,7 @@ class Daemons:
 
     def stop(self) -> dict[str, int]:
         codes = {}
-        for name, proc in self.procs.items():
+        for proc in self.procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for name, proc in self.procs.items():
@@ -167,8 +190,21 @@ def test_oracle_daemons_pay_a_passing_model_and_survive_a_kill(
         "all four oracles to announce their endpoints",
     )
     job = cli.ok(
-        "eval", "post", "--from", "dev1", "--spec", str(spec), "--labels", str(task["labels"]),
-        "--budget", "100", "--freelancer", "dev2", "--review", "2d", "--json",
+        "eval",
+        "post",
+        "--from",
+        "dev1",
+        "--spec",
+        str(spec),
+        "--labels",
+        str(task["labels"]),
+        "--budget",
+        "100",
+        "--freelancer",
+        "dev2",
+        "--review",
+        "2d",
+        "--json",
     ).json()
     job_id = job["job_id"]
     cli.ok("job", "submit", str(job_id), "--from", "dev2", "--file", str(task["good"]))
@@ -177,11 +213,21 @@ def test_oracle_daemons_pay_a_passing_model_and_survive_a_kill(
     daemons.procs[victim].send_signal(signal.SIGKILL)
     daemons.procs[victim].wait(timeout=10)
     victim_address = cli.ok("account", "list", "--json").json()
-    addresses = {a["name"]: a["address"] for a in victim_address["accounts"]} if "accounts" in victim_address else {}
+    addresses = (
+        {a["name"]: a["address"] for a in victim_address["accounts"]} if "accounts" in victim_address else {}
+    )
     daemons.start(victim)
     others = [n for n in ORACLES if n != victim]
-    _wait(lambda: "scored job" in daemons.log(victim) or bool(addresses and _reports(cli, addresses[victim])), 90, "the restarted oracle to score")
-    _wait(lambda: all(f"scored job {job_id}" in daemons.log(n) for n in others), 90, "the other oracles to score")
+    _wait(
+        lambda: "scored job" in daemons.log(victim) or bool(addresses and _reports(cli, addresses[victim])),
+        90,
+        "the restarted oracle to score",
+    )
+    _wait(
+        lambda: all(f"scored job {job_id}" in daemons.log(n) for n in others),
+        90,
+        "the other oracles to score",
+    )
     cli.ok("chain", "advance", "15m")
     _wait(
         lambda: cli.ok("eval", "show", str(job_id), "--json").json()["revealed"] is not None,

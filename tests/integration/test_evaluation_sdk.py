@@ -105,14 +105,24 @@ def ml(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
             ws.committee.register_oracle(oracle.key, public_key_of(oracle.key), server.url)
             tamper = (lambda kind, subject, honest: LIE) if oracle is oracles[-1] else None
             nodes.append(
-                OracleNode(ws, oracle, state, evaluator, peers, workdir=data_dir / "work" / oracle.name, tamper=tamper)
+                OracleNode(
+                    ws,
+                    oracle,
+                    state,
+                    evaluator,
+                    peers,
+                    workdir=data_dir / "work" / oracle.name,
+                    tamper=tamper,
+                )
             )
             states.append(state)
             servers.append(server)
         task = prepare_task(data_dir / "task")
         paths = task["paths"]
         spec = write_spec(
-            data_dir / "task" / "spec.yaml", ws.store.add_file(paths["train"]), ws.store.add_file(paths["test_features"])
+            data_dir / "task" / "spec.yaml",
+            ws.store.add_file(paths["train"]),
+            ws.store.add_file(paths["test_features"]),
         )
         models = {
             "good": train_onnx(task["x_train"], task["y_train"], data_dir / "good.onnx", weak=False),
@@ -235,7 +245,9 @@ def test_a_disputed_milestone_is_left_to_the_court(ml: MlMarket) -> None:
 def test_reports_are_posted_on_chain_when_peers_are_unreachable(ml: MlMarket) -> None:
     ws = ml.pw.ws
     isolated = [
-        OracleNode(ws, n.signer, n.state, ml.evaluator, NoPeers(), workdir=ml.workdir / "isolated", tamper=n.tamper)
+        OracleNode(
+            ws, n.signer, n.state, ml.evaluator, NoPeers(), workdir=ml.workdir / "isolated", tamper=n.tamper
+        )
         for n in ml.nodes
     ]
     job_id = ml.post(ml.good)

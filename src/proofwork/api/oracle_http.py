@@ -48,7 +48,9 @@ class ReportServer:
         self.host, self.port = self._sock.getsockname()[:2]
         config = uvicorn.Config(create_app(state, oracle), log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
 
     @property
     def url(self) -> str:

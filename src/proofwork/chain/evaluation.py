@@ -41,7 +41,9 @@ def labels_commitment(labels_cid: bytes, salt: bytes, spec_hash: bytes) -> bytes
 def submission_commitment(submission_cid: bytes, salt: bytes, submitter: str) -> bytes:
     """keccak256(abi_encode(cid, salt, submitter)): a competition entry's commitment."""
     return keccak(
-        abi_encode(["bytes", "bytes32", "address"], [submission_cid, salt, Web3.to_checksum_address(submitter)])
+        abi_encode(
+            ["bytes", "bytes32", "address"], [submission_cid, salt, Web3.to_checksum_address(submitter)]
+        )
     )
 
 
@@ -91,11 +93,15 @@ class _Events:
         return Event(name, int(log["blockNumber"]), "0x" + bytes(log["transactionHash"]).hex(), args)
 
     def _sign(self, key: bytes, domain: tuple[str, str], primary: str, fields: Any, message: Any) -> bytes:
-        typed = typed_data((domain[0], domain[1], self.chain.chain_id, self.address), primary, fields, message)
+        typed = typed_data(
+            (domain[0], domain[1], self.chain.chain_id, self.address), primary, fields, message
+        )
         return bytes(Account.sign_message(typed, key).signature)
 
     def _recover(self, domain: tuple[str, str], primary: str, fields: Any, message: Any, sig: bytes) -> str:
-        typed = typed_data((domain[0], domain[1], self.chain.chain_id, self.address), primary, fields, message)
+        typed = typed_data(
+            (domain[0], domain[1], self.chain.chain_id, self.address), primary, fields, message
+        )
         return str(Account.recover_message(typed, signature=sig))
 
 
@@ -170,9 +176,7 @@ class CommitteeContract(_Events):
     def settle(
         self, key: bytes, job: J.Job, milestone: int, round_: int, scores: list[int], signatures: list[bytes]
     ) -> Receipt:
-        fn = self.contract.functions.settle(
-            job.job_id, job_tuple(job), milestone, round_, scores, signatures
-        )
+        fn = self.contract.functions.settle(job.job_id, job_tuple(job), milestone, round_, scores, signatures)
         return self.chain.transact(key, fn)
 
     def post_report(
@@ -252,7 +256,9 @@ class CompetitionContract(_Events):
         return self.chain.transact(key, fn)
 
     def commit(self, key: bytes, comp_id: int, commitment: bytes, sealed_submission: bytes) -> Receipt:
-        return self.chain.transact(key, self.contract.functions.commit(comp_id, commitment, sealed_submission))
+        return self.chain.transact(
+            key, self.contract.functions.commit(comp_id, commitment, sealed_submission)
+        )
 
     def reveal(self, key: bytes, comp_id: int, entry: int, cid: bytes, salt: bytes) -> Receipt:
         return self.chain.transact(key, self.contract.functions.reveal(comp_id, entry, cid, salt))
@@ -276,7 +282,9 @@ class CompetitionContract(_Events):
     def scores_hash(ranking: list[tuple[int, int]]) -> bytes:
         return keccak(abi_encode(["(uint256,int256)[]"], [ranking]))
 
-    def final_message(self, comp_id: int, ranking: list[tuple[int, int]], commitment: bytes) -> dict[str, Any]:
+    def final_message(
+        self, comp_id: int, ranking: list[tuple[int, int]], commitment: bytes
+    ) -> dict[str, Any]:
         return {"competitionId": comp_id, "scoresHash": self.scores_hash(ranking), "commitment": commitment}
 
     def sign_final(self, key: bytes, message: dict[str, Any]) -> bytes:

@@ -18,9 +18,9 @@ from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput, NotAllowed, ProofworkError
 from proofwork.domain.units import format_amount, parse_amount, parse_duration
 from proofwork.services import accounts as account_service
+from proofwork.services.artifacts import digest_of
 from proofwork.services.demo import run_demo
 from proofwork.services.deployment import DEFAULT_FEE_BPS, deploy
-from proofwork.services.artifacts import digest_of
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.workspace import Settings, Workspace, default_cache_dir, default_data_dir
 
@@ -72,7 +72,10 @@ def main(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     store: Annotated[
         str | None,
-        typer.Option(help="Artifact store: a directory or a kubo RPC URL (default DATA_DIR/store).", envvar="PROOFWORK_STORE"),
+        typer.Option(
+            help="Artifact store: a directory or a kubo RPC URL (default DATA_DIR/store).",
+            envvar="PROOFWORK_STORE",
+        ),
     ] = None,
 ) -> None:
     ctx.obj = CliState(
@@ -213,7 +216,8 @@ def demo_cmd(
     ctx: typer.Context,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ml: Annotated[
-        bool, typer.Option("--ml", help="Verified ML evaluation: hidden test set, 4 oracles (one lying), payment.")
+        bool,
+        typer.Option("--ml", help="Verified ML evaluation: hidden test set, 4 oracles (one lying), payment."),
     ] = False,
 ) -> None:
     """The whole story on a fresh embedded chain: deploy, fund, post, deliver, approve, auto-release."""

@@ -15,11 +15,15 @@ from proofwork.cli.output import CliState, money, when
 from proofwork.domain.errors import InvalidInput, NotFound
 from proofwork.domain.units import parse_amount, parse_duration
 
-store_app = typer.Typer(help="Content-addressed artifacts (IPFS CIDv1, unixfs-v1-2025).", no_args_is_help=True)
+store_app = typer.Typer(
+    help="Content-addressed artifacts (IPFS CIDv1, unixfs-v1-2025).", no_args_is_help=True
+)
 eval_app = typer.Typer(help="Evaluated jobs: hidden test sets, local scoring, reveal.", no_args_is_help=True)
 committee_app = typer.Typer(help="The evaluation-oracle committee.", no_args_is_help=True)
 oracle_app = typer.Typer(help="Run an evaluation oracle.", no_args_is_help=True)
-competition_app = typer.Typer(help="Competitions: a prize open to many until a deadline.", no_args_is_help=True)
+competition_app = typer.Typer(
+    help="Competitions: a prize open to many until a deadline.", no_args_is_help=True
+)
 
 FromOpt = Annotated[str, typer.Option("--from", help="Signing account: a name (dev0, alice) or an address.")]
 
@@ -84,10 +88,13 @@ def store_get(
 def eval_run(
     ctx: typer.Context,
     spec: Annotated[Path, typer.Argument(help="Task spec (YAML or JSON).")],
-    submission: Annotated[Path, typer.Argument(help="ONNX model, predictions file (CSV/Parquet) or zip bundle.")],
+    submission: Annotated[
+        Path, typer.Argument(help="ONNX model, predictions file (CSV/Parquet) or zip bundle.")
+    ],
     labels: Annotated[Path, typer.Option(help="Labels file to score against (CSV/Parquet).")],
     features: Annotated[
-        Path | None, typer.Option(help="Test features file; default: the spec's test_features CID from the store.")
+        Path | None,
+        typer.Option(help="Test features file; default: the spec's test_features CID from the store."),
     ] = None,
 ) -> None:
     """Score a submission locally, in the same sandbox and the same way as an oracle."""
@@ -129,12 +136,18 @@ def eval_run(
 def eval_post(
     ctx: typer.Context,
     sender: FromOpt,
-    spec: Annotated[Path, typer.Option(help="Task spec (YAML or JSON); its CID digest becomes the job's spec hash.")],
-    labels: Annotated[Path, typer.Option(help="Hidden test labels: committed on chain, sealed to the oracles.")],
+    spec: Annotated[
+        Path, typer.Option(help="Task spec (YAML or JSON); its CID digest becomes the job's spec hash.")
+    ],
+    labels: Annotated[
+        Path, typer.Option(help="Hidden test labels: committed on chain, sealed to the oracles.")
+    ],
     budget: Annotated[str, typer.Option(help="Budget in tokens, e.g. 500.")],
     freelancer: Annotated[str, typer.Option(help="Freelancer name or address.")],
     deadline: Annotated[str, typer.Option(help="Delivery deadline from now, e.g. 7d.")] = "7d",
-    review: Annotated[str, typer.Option(help="Review window per submission (longer than the challenge window).")] = "3d",
+    review: Annotated[
+        str, typer.Option(help="Review window per submission (longer than the challenge window).")
+    ] = "3d",
     milestones: Annotated[int, typer.Option(help="Number of milestones (each judged by the spec).")] = 1,
 ) -> None:
     """Post an escrowed job that the oracle committee pays on a passing score."""
@@ -176,17 +189,23 @@ def eval_show(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="Jo
     state = _state(ctx)
     with state.workspace() as ws:
         data = evaluation_json(Evaluations(ws).get(job_id))
-    lines = [f"job {job_id}: threshold {data['threshold']} ({'higher' if data['higher_is_better'] else 'lower'} is better)"]
+    lines = [
+        f"job {job_id}: threshold {data['threshold']} ({'higher' if data['higher_is_better'] else 'lower'} is better)"
+    ]
     lines += [
         f"  milestone {s['milestone'] + 1} round {s['round']}: median {s['median']}, {'passed' if s['passed'] else 'failed'}"
         for s in data["settlements"]
     ]
-    lines.append(f"  labels: {'revealed ' + data['revealed']['labels_cid'] if data['revealed'] else 'hidden'}")
+    lines.append(
+        f"  labels: {'revealed ' + data['revealed']['labels_cid'] if data['revealed'] else 'hidden'}"
+    )
     state.emit({"ok": True, **data}, "\n".join(lines))
 
 
 @eval_app.command("reveal")
-def eval_reveal(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="Job id.")], sender: FromOpt) -> None:
+def eval_reveal(
+    ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="Job id.")], sender: FromOpt
+) -> None:
     """After settlement, publish the hidden labels and reveal (labels CID, salt) on chain."""
     from proofwork.services.evaluation import Evaluations
 
@@ -194,7 +213,10 @@ def eval_reveal(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="
     with state.workspace() as ws:
         out = Evaluations(ws).reveal(ws.signer(sender), job_id)
         tx = out.receipts[0][1]
-        state.emit({"ok": True, "job_id": job_id, "tx": tx.tx_hash}, f"labels of job {job_id} revealed (tx {tx.tx_hash})")
+        state.emit(
+            {"ok": True, "job_id": job_id, "tx": tx.tx_hash},
+            f"labels of job {job_id} revealed (tx {tx.tx_hash})",
+        )
 
 
 def verify_score(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
@@ -282,9 +304,20 @@ def committee_show(ctx: typer.Context) -> None:
             }
             for o in c.oracles
         ]
-        data = {"ok": True, "address": c.address, "threshold": c.threshold, "f": c.f, "challenge_window": c.challenge_window, "oracles": members}
-    human = f"committee {data['address']}: threshold {data['threshold']} of {len(members)} (f={data['f']}), challenge window {data['challenge_window']} s\n" + "\n".join(
-        f"  {m['name'] or m['address']}: {m['endpoint'] or '(no endpoint)'}; outliers {m['outlier_reports']}" for m in members
+        data = {
+            "ok": True,
+            "address": c.address,
+            "threshold": c.threshold,
+            "f": c.f,
+            "challenge_window": c.challenge_window,
+            "oracles": members,
+        }
+    human = (
+        f"committee {data['address']}: threshold {data['threshold']} of {len(members)} (f={data['f']}), challenge window {data['challenge_window']} s\n"
+        + "\n".join(
+            f"  {m['name'] or m['address']}: {m['endpoint'] or '(no endpoint)'}; outliers {m['outlier_reports']}"
+            for m in members
+        )
     )
     state.emit(data, human)
 
@@ -349,14 +382,23 @@ def oracle_run(
         with Sandbox() as sandbox:
             evaluator = Evaluator(sandbox)
             if server is not None:
-                state.console.print(f"oracle {signer.address} serving reports at {server.url} ({sandbox.isolation})")
+                state.console.print(
+                    f"oracle {signer.address} serving reports at {server.url} ({sandbox.isolation})"
+                )
                 if announce:
                     with Workspace.open(settings) as ws:
                         ws.committee.register_oracle(signer.key, public_key_of(signer.key), server.url)
             while not stop["now"]:
                 # the embedded chain admits one process at a time: hold it only for one pass
                 with Workspace.open(settings) as ws:
-                    node = OracleNode(ws, signer, oracle_db, evaluator, peers, workdir=settings.data_dir / "oracles" / "work")
+                    node = OracleNode(
+                        ws,
+                        signer,
+                        oracle_db,
+                        evaluator,
+                        peers,
+                        workdir=settings.data_dir / "oracles" / "work",
+                    )
                     result = node.step()
                 for line in result.scored:
                     state.console.print(f"scored {line}")
@@ -395,9 +437,13 @@ def competition_create(
     prize: Annotated[str, typer.Option(help="Prize in tokens.")],
     deadline: Annotated[str, typer.Option(help="Submission deadline from now, e.g. 7d.")] = "7d",
     reveal_period: Annotated[str, typer.Option(help="Time after the deadline to reveal entries.")] = "1d",
-    split: Annotated[str, typer.Option(help="Prize split across the top k, in percent, e.g. 60,30,10.")] = "100",
+    split: Annotated[
+        str, typer.Option(help="Prize split across the top k, in percent, e.g. 60,30,10.")
+    ] = "100",
     daily_limit: Annotated[int, typer.Option(help="Submissions per address per day.")] = 5,
-    public_percent: Annotated[int, typer.Option(help="Share of the hidden set scored publicly before the deadline.")] = 30,
+    public_percent: Annotated[
+        int, typer.Option(help="Share of the hidden set scored publicly before the deadline.")
+    ] = 30,
 ) -> None:
     """Create a competition and escrow its prize."""
     from proofwork.services.competitions import Competitions
@@ -420,7 +466,11 @@ def competition_create(
             public_percent=public_percent,
         )
         state.emit(
-            {"ok": True, "competition_id": comp_id, "steps": [{"name": n, "tx": r.tx_hash, "gas": r.gas_used} for n, r in receipts]},
+            {
+                "ok": True,
+                "competition_id": comp_id,
+                "steps": [{"name": n, "tx": r.tx_hash, "gas": r.gas_used} for n, r in receipts],
+            },
             f"competition {comp_id} created",
         )
 
@@ -438,7 +488,10 @@ def competition_enter(
     state = _state(ctx)
     with state.workspace() as ws:
         entry, receipt = Competitions(ws).enter(ws.signer(sender), comp_id, _file(file, "submission"))
-        state.emit({"ok": True, "entry": entry, "tx": receipt.tx_hash}, f"entry {entry} committed to competition {comp_id}")
+        state.emit(
+            {"ok": True, "entry": entry, "tx": receipt.tx_hash},
+            f"entry {entry} committed to competition {comp_id}",
+        )
 
 
 @competition_app.command("reveal")
@@ -451,7 +504,10 @@ def competition_reveal(
     state = _state(ctx)
     with state.workspace() as ws:
         entries = Competitions(ws).reveal_all(ws.signer(sender), comp_id)
-        state.emit({"ok": True, "revealed": entries}, f"revealed entries {entries}" if entries else "nothing to reveal")
+        state.emit(
+            {"ok": True, "revealed": entries},
+            f"revealed entries {entries}" if entries else "nothing to reveal",
+        )
 
 
 def leaderboard(ctx: typer.Context, comp_id: Annotated[int, typer.Argument(help="Competition id.")]) -> None:
@@ -489,7 +545,10 @@ def leaderboard(ctx: typer.Context, comp_id: Annotated[int, typer.Argument(help=
     }
 
     def table() -> Table:
-        t = Table(title=f"competition {comp_id} ({'final' if comp.finalized else 'deadline ' + when(comp.deadline)})", title_justify="left")
+        t = Table(
+            title=f"competition {comp_id} ({'final' if comp.finalized else 'deadline ' + when(comp.deadline)})",
+            title_justify="left",
+        )
         for col in ("rank", "entry", "submitter", "public", "private", "prize"):
             t.add_column(col)
         for rank, r in enumerate(rows, 1):

@@ -96,7 +96,11 @@ class Competitions:
         if created is None:
             raise NotFound(f"no competition {comp_id}")
         a = created.args
-        revealed = {int(e.args["entry"]): cid_text(e.args["submission_cid"]) for e in events if e.name == "SubmissionRevealed"}
+        revealed = {
+            int(e.args["entry"]): cid_text(e.args["submission_cid"])
+            for e in events
+            if e.name == "SubmissionRevealed"
+        }
         entries = [
             Entry(
                 int(e.args["entry"]),
@@ -129,7 +133,10 @@ class Competitions:
             cancelled=any(e.name == "CompetitionCancelled" for e in events),
             payouts=[dict(e.args) for e in events if e.name == "PrizePaid"],
             ranking=[
-                _score_pair(item) for e in events if e.name == "CompetitionFinalized" for item in e.args["ranking"]
+                _score_pair(item)
+                for e in events
+                if e.name == "CompetitionFinalized"
+                for item in e.args["ranking"]
             ],
         )
 
@@ -166,7 +173,9 @@ class Competitions:
         for oracle in committee.oracles:
             public_key = committee.public_key(oracle)
             if len(public_key) != 64:
-                raise NotAllowed(f"oracle {oracle} has not published its key yet: the labels cannot be sealed")
+                raise NotAllowed(
+                    f"oracle {oracle} has not published its key yet: the labels cannot be sealed"
+                )
             keys.append(recipient(public_key))
         spec_cid = self.ws.store.add_bytes(spec_bytes)
         spec_hash = digest_of(spec_cid)
@@ -218,7 +227,9 @@ class Competitions:
         secret = json.dumps({"cid": cid, "salt": salt.hex(), "file": str(path.resolve())}).encode()
         _save_secret(self._secret_dir() / f"entry-{commitment.hex()}.json", secret)
         receipt = self.ws.competitions.commit(entrant.key, comp_id, commitment, cid_to_bytes(sealed))
-        committed = next(e for e in self.ws.competitions.receipt_events(receipt) if e.name == "SubmissionCommitted")
+        committed = next(
+            e for e in self.ws.competitions.receipt_events(receipt) if e.name == "SubmissionCommitted"
+        )
         # the plaintext goes to the store only at reveal time, after the deadline
         return int(committed.args["entry"]), receipt
 
@@ -286,6 +297,7 @@ class Competitions:
             )
             for e in comp.entries
         ]
+
         def rank(row: LeaderboardRow) -> tuple[int, int, int]:
             if comp.finalized:
                 return (-row.prize, 0, row.entry)
@@ -296,7 +308,9 @@ class Competitions:
         return comp, sorted(rows, key=rank)
 
     def _secret_dir(self) -> Path:
-        return self.ws.data_dir / "secrets" / str(self.ws.chain.chain_id) / self.ws.competitions.address.lower()
+        return (
+            self.ws.data_dir / "secrets" / str(self.ws.chain.chain_id) / self.ws.competitions.address.lower()
+        )
 
 
 def _score_pair(item: Any) -> tuple[int, int]:

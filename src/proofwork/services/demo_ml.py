@@ -73,7 +73,11 @@ def prepare_task(workdir: Path, test_share: float = 0.3) -> dict[str, Any]:
         "test_features": workdir / "test_features.csv",
         "labels": workdir / "labels.csv",
     }
-    _write_csv(paths["train"], [*features, "label"], ([*map(float, row), int(lbl)] for row, lbl in zip(x_train, y_train, strict=True)))
+    _write_csv(
+        paths["train"],
+        [*features, "label"],
+        ([*map(float, row), int(lbl)] for row, lbl in zip(x_train, y_train, strict=True)),
+    )
     _write_csv(paths["test_features"], features, ([*map(float, row)] for row in x_test))
     _write_csv(paths["labels"], ["label"], ([int(lbl)] for lbl in y_test))
     return {"paths": paths, "x_train": x_train, "y_train": y_train, "n_features": x.shape[1]}
@@ -105,7 +109,9 @@ def train_onnx(x: Any, y: Any, out: Path, weak: bool) -> Path:
     from sklearn.linear_model import LogisticRegression
     from sklearn.tree import DecisionTreeClassifier
 
-    model: Any = DecisionTreeClassifier(max_depth=3, random_state=0) if weak else LogisticRegression(max_iter=2000)
+    model: Any = (
+        DecisionTreeClassifier(max_depth=3, random_state=0) if weak else LogisticRegression(max_iter=2000)
+    )
     model.fit(x, y)
     onnx_model = to_onnx(
         model, x[:1], options={id(model): {"zipmap": False}}, target_opset={"": 17, "ai.onnx.ml": 3}
@@ -135,9 +141,13 @@ def run_ml_demo(ws: Workspace, on_step: Callable[[str], None] = lambda _: None) 
     oracle_signers = [ws.signer(f"dev{i}") for i in range(6, 10)]
     liar = oracle_signers[-1]
     deploy(ws, operator)
-    deploy_committee(ws, operator, [o.address for o in oracle_signers], f=1, challenge_window=CHALLENGE_WINDOW)
+    deploy_committee(
+        ws, operator, [o.address for o in oracle_signers], f=1, challenge_window=CHALLENGE_WINDOW
+    )
     committee = ws.committee
-    step(f"committee of 4 oracles deployed (f=1, {committee.threshold} signatures, challenge window {CHALLENGE_WINDOW} s)")
+    step(
+        f"committee of 4 oracles deployed (f=1, {committee.threshold} signatures, challenge window {CHALLENGE_WINDOW} s)"
+    )
     token = ws.token
     report.decimals = token.decimals
     fund(ws, client.address, parse_amount("5000", token.decimals))
@@ -159,7 +169,15 @@ def run_ml_demo(ws: Workspace, on_step: Callable[[str], None] = lambda _: None) 
             committee.register_oracle(signer.key, public_key_of(signer.key), server.url)
             tamper = _liar if signer is liar else None
             nodes.append(
-                OracleNode(ws, signer, state, evaluator, peers, workdir=ws.data_dir / "oracles" / signer.name, tamper=tamper)
+                OracleNode(
+                    ws,
+                    signer,
+                    state,
+                    evaluator,
+                    peers,
+                    workdir=ws.data_dir / "oracles" / signer.name,
+                    tamper=tamper,
+                )
             )
         step("each oracle published its key and report endpoint on chain; dev9 will lie")
 
@@ -191,10 +209,17 @@ def run_ml_demo(ws: Workspace, on_step: Callable[[str], None] = lambda _: None) 
 
         before = {p.name: token.balance_of(p.address) for p in (client, good, weak)}
         for role, freelancer in (("good", good), ("weak", weak)):
-            model = train_onnx(task["x_train"], task["y_train"], ws.data_dir / f"{freelancer.name}-model.onnx", weak=role == "weak")
+            model = train_onnx(
+                task["x_train"],
+                task["y_train"],
+                ws.data_dir / f"{freelancer.name}-model.onnx",
+                weak=role == "weak",
+            )
             cid = ws.store.add_file(model)
             evaluations.jobs.submit(freelancer, jobs[role], 0, digest_of(cid))
-            step(f"{freelancer.name} trained a {'weak decision tree' if role == 'weak' else 'logistic regression'}, exported ONNX {cid} and submitted it")
+            step(
+                f"{freelancer.name} trained a {'weak decision tree' if role == 'weak' else 'logistic regression'}, exported ONNX {cid} and submitted it"
+            )
 
         def run_oracles() -> None:
             for node in nodes:
@@ -202,7 +227,9 @@ def run_ml_demo(ws: Workspace, on_step: Callable[[str], None] = lambda _: None) 
                 for line in done.settled:
                     step(f"{node.signer.name} aggregated the signed reports and settled {line}")
                 for job_id in done.revealed:
-                    step(f"{node.signer.name} revealed the hidden labels of job {job_id} (anyone can re-check now)")
+                    step(
+                        f"{node.signer.name} revealed the hidden labels of job {job_id} (anyone can re-check now)"
+                    )
 
         run_oracles()
         step("oracles scored both models in the sandbox, signed their reports and serve them over HTTP")
@@ -222,12 +249,20 @@ def run_ml_demo(ws: Workspace, on_step: Callable[[str], None] = lambda _: None) 
             }
             median = evaluation.settlements[0]["median"] if evaluation.settlements else None
             passed = evaluation.settlements[0]["passed"] if evaluation.settlements else None
-            report.scores[freelancer.name] = {"job": jobs[role], "median": median, "passed": passed, "reports": reports}
+            report.scores[freelancer.name] = {
+                "job": jobs[role],
+                "median": median,
+                "passed": passed,
+                "reports": reports,
+            }
             checks = evaluations.verify(jobs[role])
             report.verified[freelancer.name] = bool(checks) and all(c.matches for c in checks)
             step(
                 f"verify-score job {jobs[role]}: recomputed "
-                + ", ".join(f"{c.recomputed} vs paid on {c.paid_on}: {'match' if c.matches else 'MISMATCH'}" for c in checks)
+                + ", ".join(
+                    f"{c.recomputed} vs paid on {c.paid_on}: {'match' if c.matches else 'MISMATCH'}"
+                    for c in checks
+                )
             )
         report.outliers = {o.name: committee.outlier_reports(o.address) for o in oracle_signers}
 

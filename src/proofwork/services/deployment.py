@@ -129,12 +129,20 @@ def deploy_committee(
     competition_artifact = ws.artifacts.get("Competition")
     gas: dict[str, int] = {}
     receipt = ws.chain.deploy(
-        deployer.key, committee_artifact.abi, committee_artifact.bytecode, base.escrow, members, f, challenge_window
+        deployer.key,
+        committee_artifact.abi,
+        committee_artifact.bytecode,
+        base.escrow,
+        members,
+        f,
+        challenge_window,
     )
     gas["deploy OracleCommittee"] = receipt.gas_used
     committee = str(receipt.contract_address)
     committee_block = receipt.block_number
-    receipt = ws.chain.deploy(deployer.key, competition_artifact.abi, competition_artifact.bytecode, committee)
+    receipt = ws.chain.deploy(
+        deployer.key, competition_artifact.abi, competition_artifact.bytecode, committee
+    )
     gas["deploy Competition"] = receipt.gas_used
     deployment = replace(
         base,

@@ -98,7 +98,9 @@ class Evaluations:
         spec = parse_spec(spec_bytes)
         for what, cid in (("train set", spec.data.train), ("test features", spec.data.test_features)):
             if cid and not self.ws.store.has(cid):
-                raise NotFound(f"the spec's {what} {cid} is not in the artifact store: `proofwork store add` it")
+                raise NotFound(
+                    f"the spec's {what} {cid} is not in the artifact store: `proofwork store add` it"
+                )
         labels = _read(labels_path, MAX_LABELS_BYTES, "labels")
         if not 0 <= tolerance < 2**255:
             raise InvalidInput("the outlier tolerance must be a non-negative fixed-point number")
@@ -112,7 +114,9 @@ class Evaluations:
         for oracle in committee.oracles:
             public_key = committee.public_key(oracle)
             if len(public_key) != 64:
-                raise NotAllowed(f"oracle {oracle} has not published its key yet: the labels cannot be sealed")
+                raise NotAllowed(
+                    f"oracle {oracle} has not published its key yet: the labels cannot be sealed"
+                )
             keys.append(recipient(public_key))
         spec_cid = self.ws.store.add_bytes(spec_bytes)
         spec_hash = digest_of(spec_cid)
@@ -164,9 +168,7 @@ class Evaluations:
 
     def get(self, job_id: int) -> Evaluation:
         committee = self.ws.committee
-        events = committee.events(
-            "EvaluationRegistered", "ScoreSettled", "LabelsRevealed", subject=job_id
-        )
+        events = committee.events("EvaluationRegistered", "ScoreSettled", "LabelsRevealed", subject=job_id)
         registered = next((e for e in events if e.name == "EvaluationRegistered"), None)
         if registered is None:
             raise NotFound(f"job {job_id} is not evaluated by the oracle committee")
@@ -205,11 +207,15 @@ class Evaluations:
         if hidden is None:
             path = self._secret_path(job_id)
             if not path.exists():
-                raise NotFound(f"no hidden labels for job {job_id} on this machine (only the client has them)")
+                raise NotFound(
+                    f"no hidden labels for job {job_id} on this machine (only the client has them)"
+                )
             hidden = HiddenLabels.from_json(path.read_bytes())
         job = self.jobs.get(job_id)
         if any(m.status < J.MilestoneStatus.PAID for m in job.milestones):
-            raise NotAllowed(f"job {job_id} still has unsettled milestones: labels are revealed after settlement")
+            raise NotAllowed(
+                f"job {job_id} still has unsettled milestones: labels are revealed after settlement"
+            )
         if labels_commitment(hidden.cid_bytes, hidden.salt, job.spec_hash) != evaluation.commitment:
             raise InvalidInput("these labels and salt do not match the job's commitment")
         published = self.ws.store.add_bytes(hidden.labels)

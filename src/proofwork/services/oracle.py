@@ -100,7 +100,9 @@ class OracleNode:
         report = StepReport()
         committee = self.ws.committee
         if self.signer.address.lower() not in {o.lower() for o in committee.oracles}:
-            raise ProofworkError(f"{self.signer.address} is not a member of the committee at {committee.address}")
+            raise ProofworkError(
+                f"{self.signer.address} is not a member of the committee at {committee.address}"
+            )
         for registered in self.evaluations.registered_jobs():
             job_id = int(registered.args["job_id"])
             try:
@@ -153,12 +155,23 @@ class OracleNode:
     def _job_report(self, job: J.Job, index: int, evaluation: Any, step: StepReport) -> Report:
         committee = self.ws.committee
         milestone = job.milestones[index]
-        key = (committee.address, "job", job.job_id, index, milestone.revisions, "0x" + milestone.deliverable.hex())
+        key = (
+            committee.address,
+            "job",
+            job.job_id,
+            index,
+            milestone.revisions,
+            "0x" + milestone.deliverable.hex(),
+        )
         existing = self.state.find(*key)
         if existing is not None:
             return existing
         result = self._score_job(job, index, evaluation)
-        honest = result.score if result.ok and result.score is not None else unscorable(evaluation.higher_is_better)
+        honest = (
+            result.score
+            if result.ok and result.score is not None
+            else unscorable(evaluation.higher_is_better)
+        )
         score = self.tamper("job", job.job_id, honest) if self.tamper else honest
         message = committee.report_message(
             job.job_id,
@@ -171,7 +184,9 @@ class OracleNode:
         )
         signature = committee.sign_report(self.signer.key, message)
         saved = self.state.save(
-            Report(*key, ok=result.ok, score=score, reason=result.reason or "", signature="0x" + signature.hex())
+            Report(
+                *key, ok=result.ok, score=score, reason=result.reason or "", signature="0x" + signature.hex()
+            )
         )
         step.scored.append(f"job {job.job_id} milestone {index + 1} round {milestone.revisions}: {score}")
         return saved
@@ -182,7 +197,9 @@ class OracleNode:
             hidden = self._hidden_labels(evaluation.sealed_labels)
             labels = self.artifacts.write_temp(hidden.labels, ".labels")
         except ProofworkError as exc:
-            return EvalResult(ok=False, score=None, reason=f"cannot prepare the evaluation: {exc}", passed=None)
+            return EvalResult(
+                ok=False, score=None, reason=f"cannot prepare the evaluation: {exc}", passed=None
+            )
         try:
             return self.evaluations.score(spec, job.milestones[index].deliverable, labels)
         finally:
@@ -198,7 +215,13 @@ class OracleNode:
         committee = self.ws.committee
         milestone = job.milestones[index]
         message_of = lambda score: committee.report_message(  # noqa: E731
-            job.job_id, index, milestone.deliverable, milestone.revisions, score, job.spec_hash, evaluation.commitment
+            job.job_id,
+            index,
+            milestone.deliverable,
+            milestone.revisions,
+            score,
+            job.spec_hash,
+            evaluation.commitment,
         )
         collected = {self.signer.address.lower(): (own.score, bytes.fromhex(own.signature[2:]))}
         for oracle in committee.oracles:
@@ -282,14 +305,31 @@ class OracleNode:
                 if self.state.find(*key) is not None:
                     continue
                 public, private, reason, digest = self._score_entry(
-                    spec, entry.sealed_submission, features, labels, public_rows, private_rows, comp.higher_is_better
+                    spec,
+                    entry.sealed_submission,
+                    features,
+                    labels,
+                    public_rows,
+                    private_rows,
+                    comp.higher_is_better,
                 )
                 public = self.tamper("public", comp_id, public) if self.tamper else public
                 private = self.tamper("private", comp_id, private) if self.tamper else private
                 # the private score is kept, never served, until the final ranking is signed
                 self.state.save(
-                    Report(contract, "private", comp_id, entry.index, 0, entry.sealed_submission, not reason,
-                           private, reason, "", payload=digest)
+                    Report(
+                        contract,
+                        "private",
+                        comp_id,
+                        entry.index,
+                        0,
+                        entry.sealed_submission,
+                        not reason,
+                        private,
+                        reason,
+                        "",
+                        payload=digest,
+                    )
                 )
                 text = f"proofwork public score {contract.lower()} {comp_id} {entry.index} {public}"
                 from eth_account import Account
@@ -297,8 +337,14 @@ class OracleNode:
 
                 signature = bytes(Account.sign_message(encode_defunct(text=text), self.signer.key).signature)
                 self.state.save(
-                    Report(*key, ok=not reason, score=public, reason=reason, signature="0x" + signature.hex(),
-                           payload=digest)
+                    Report(
+                        *key,
+                        ok=not reason,
+                        score=public,
+                        reason=reason,
+                        signature="0x" + signature.hex(),
+                        payload=digest,
+                    )
                 )
                 step.scored.append(f"competition {comp_id} entry {entry.index}: public {public}")
         finally:
@@ -308,7 +354,10 @@ class OracleNode:
             return
         final = self._final_report(comp, contract)
         designated = self.ws.committee.oracles[comp_id % len(self.ws.committee.oracles)]
-        if designated.lower() != self.signer.address.lower() and now < comp.deadline + comp.reveal_period + AGGREGATION_GRACE:
+        if (
+            designated.lower() != self.signer.address.lower()
+            and now < comp.deadline + comp.reveal_period + AGGREGATION_GRACE
+        ):
             return
         self._finalize(comp, final, hidden, step)
 
@@ -365,7 +414,14 @@ class OracleNode:
             self.signer.key, competitions.final_message(comp.comp_id, ranking, comp.commitment)
         )
         return self.state.save(
-            Report(*key, ok=True, score=0, reason="", signature="0x" + signature.hex(), payload=json.dumps(ranking))
+            Report(
+                *key,
+                ok=True,
+                score=0,
+                reason="",
+                signature="0x" + signature.hex(),
+                payload=json.dumps(ranking),
+            )
         )
 
     def _finalize(self, comp: Any, own: Report, hidden: HiddenLabels, step: StepReport) -> None:
@@ -388,7 +444,9 @@ class OracleNode:
             return
         ordered = [sig for _, sig in sorted(collected.items(), key=lambda item: int(item[0], 16))]
         try:
-            competitions.finalize(self.signer.key, comp.comp_id, hidden.cid_bytes, hidden.salt, ranking, ordered)
+            competitions.finalize(
+                self.signer.key, comp.comp_id, hidden.cid_bytes, hidden.salt, ranking, ordered
+            )
             self.ws.store.add_bytes(hidden.labels)
             step.finalized.append(comp.comp_id)
         except TransactionRejected as exc:

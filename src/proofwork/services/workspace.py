@@ -19,8 +19,8 @@ from proofwork.chain.evaluation import CommitteeContract, CompetitionContract
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import InvalidInput, NotFound
 from proofwork.identity.keystore import KeyStore
-from proofwork.storage.store import ContentStore, open_store
 from proofwork.services.manifest import Deployment, load_manifest
+from proofwork.storage.store import ContentStore, open_store
 
 PasswordProvider = Callable[[str], str]
 
