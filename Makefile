@@ -25,8 +25,11 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(VENV)/bin/mypy src
 
-bench: $(VENV)/.installed-dev $(ANVIL)
+bench: $(VENV)/.installed-dev $(ANVIL) sandbox-tools
 	$(PY) bench/gas.py
+	$(PY) bench/settle_gas.py
+	$(PY) bench/sandbox.py
+	$(PY) bench/cid.py
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
