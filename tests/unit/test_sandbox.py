@@ -1,0 +1,467 @@
+"""Untrusted submissions scored in the sandbox: good ones correctly, hostile ones refused with a
+clear reason, and the same warm sandbox keeps serving afterwards."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+from proofwork.domain.errors import EvaluationFailed
+from proofwork.domain.evalspec import parse_spec, to_fixed
+from proofwork.evaluation.runner import EvalResult, Evaluator
+from proofwork.evaluation.sandbox import JobLimits, Sandbox, detect_isolation
+from proofwork.evaluation.submissions import session_options
+
+sys.path.insert(0, str(Path(__file__).parent))
+import evaluation_fixtures as F
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Task:
+    def __init__(self, root: Path) -> None:
+        x_train, y_train, x_test, y_test = F.digits()
+        self.root = root
+        self.x, self.y = x_test, y_test
+        self.clf, self.model_bytes = F.logistic_digits(x_train, y_train)
+        self.features = F.write_table(root / "features.parquet", F.features_columns(x_test))
+        self.features_csv = F.write_table(root / "features.csv", F.features_columns(x_test))
+        self.labels = F.write_table(root / "labels.csv", {"label": y_test})
+        self.model = self.file("model.onnx", self.model_bytes)
+        session = ort.InferenceSession(
+            self.model_bytes, session_options(), providers=["CPUExecutionProvider"]
+        )
+        self.labels_out, self.proba_out = session.run(["label", "probabilities"], {"input": x_test})
+        self.spec = parse_spec(F.spec_text())
+
+    def file(self, name: str, data: bytes) -> Path:
+        path = self.root / name
+        path.write_bytes(data)
+        return path
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory: pytest.TempPathFactory) -> Task:
+    return Task(tmp_path_factory.mktemp("task"))
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def evaluator(sandbox: Sandbox) -> Evaluator:
+    return Evaluator(sandbox)
+
+
+def expected_accuracy(task: Task) -> int:
+    return to_fixed(float(accuracy_score(task.y, task.labels_out)))
+
+
+def assert_still_serves(sandbox: Sandbox, task: Task) -> None:
+    """A fresh evaluator (no prediction cache) on the same sandbox scores the good model exactly."""
+    result = Evaluator(sandbox).evaluate(task.spec, task.model, task.features, task.labels)
+    assert result.ok and result.score == expected_accuracy(task), result
+
+
+# ---------------------------------------------------------------- good submissions
+
+
+def test_bubblewrap_is_used_when_it_works(sandbox: Sandbox) -> None:
+    assert detect_isolation() == "bubblewrap"
+    assert sandbox.isolation == "bubblewrap" and sandbox.running
+
+
+def test_good_model_scores_exactly_what_onnxruntime_computes(evaluator: Evaluator, task: Task) -> None:
+    predictions = evaluator.predict(task.spec, task.model, task.features)
+    assert np.array_equal(predictions, task.labels_out)
+    result = evaluator.evaluate(task.spec, task.model, task.features, task.labels)
+    assert result == EvalResult(ok=True, score=expected_accuracy(task), reason=None, passed=True)
+    assert result.to_json() == {"ok": True, "score": expected_accuracy(task), "reason": None}
+    # scikit-learn's own predictions agree with the exported model
+    assert abs(result.score - to_fixed(float(accuracy_score(task.y, task.clf.predict(task.x))))) <= 2000
+
+
+def test_csv_features_and_a_zip_bundle_score_the_same(evaluator: Evaluator, task: Task) -> None:
+    bundle = task.file("bundle.zip", F.zip_bytes({"model.onnx": task.model_bytes}))
+    result = evaluator.evaluate(task.spec, bundle, task.features_csv, task.labels)
+    assert result.ok and result.score == expected_accuracy(task)
+
+
+def test_probabilities_and_rows_subset(evaluator: Evaluator, task: Task) -> None:
+    spec = parse_spec(
+        F.spec_text(metric="roc_auc", submission="{kind: onnx, input: input, output: probabilities}")
+    )
+    rows = list(range(0, task.y.size, 2))
+    result = evaluator.evaluate(spec, task.model, task.features, task.labels, rows=rows)
+    proba = task.proba_out.astype(np.float64)
+    proba /= proba.sum(axis=1, keepdims=True)
+    expected = roc_auc_score(task.y[rows], proba[rows], multi_class="ovr", average="macro")
+    assert result.ok and result.score == to_fixed(float(expected))
+
+
+def test_public_and_private_rows_run_the_submission_once(sandbox: Sandbox, task: Task) -> None:
+    from proofwork.domain.evalspec import split_rows
+
+    public, private = split_rows(task.y.size, b"s" * 32, 30)
+    evaluator = Evaluator(sandbox)
+    before = sandbox.jobs
+    scores = [
+        evaluator.evaluate(task.spec, task.model, task.features, task.labels, rows=r).score
+        for r in (public, private)
+    ]
+    assert sandbox.jobs == before + 1
+    assert scores == [
+        to_fixed(float(accuracy_score(task.y[r], task.labels_out[r]))) for r in (public, private)
+    ]
+    loop = task.file("loop-twice.onnx", F.loop_model())
+    failures = [
+        evaluator.evaluate(task.spec, loop, task.features, task.labels, rows=r) for r in (public, private)
+    ]
+    assert sandbox.jobs == before + 2  # a failing submission is not run again either
+    assert failures[0] == failures[1] and not failures[0].ok
+
+
+def test_threshold_decides_passed(evaluator: Evaluator, task: Task) -> None:
+    strict = parse_spec(F.spec_text(threshold=0.999))
+    result = evaluator.evaluate(strict, task.model, task.features, task.labels)
+    assert result.ok and result.passed is False
+
+
+def test_prediction_files_csv_and_parquet(evaluator: Evaluator, task: Task) -> None:
+    spec = parse_spec(F.spec_text(submission="{kind: predictions, format: csv}"))
+    csv = F.write_table(task.root / "preds.csv", {"id": np.arange(task.y.size), "prediction": task.y})
+    assert evaluator.evaluate(spec, csv, task.features, task.labels).score == 1_000_000
+    spec_pq = parse_spec(F.spec_text(submission="{kind: predictions, format: parquet, column: digit}"))
+    wrong = task.y.copy()
+    wrong[:10] = (wrong[:10] + 1) % 10
+    pq_file = F.write_table(task.root / "preds.parquet", {"digit": wrong})
+    result = evaluator.evaluate(spec_pq, pq_file, task.features, task.labels)
+    assert result.ok and result.score == to_fixed(1 - 10 / task.y.size)
+
+
+def test_probability_prediction_files_are_matched_to_classes(evaluator: Evaluator, task: Task) -> None:
+    spec = parse_spec(
+        F.spec_text(metric="log_loss", threshold=0.5, submission="{kind: predictions, format: csv}")
+    )
+    proba = task.clf.predict_proba(task.x)
+    columns = {f"prob_{c}": proba[:, c] for c in reversed(range(10))}  # any column order
+    path = F.write_table(task.root / "proba.csv", columns)
+    result = evaluator.evaluate(spec, path, task.features, task.labels)
+    from sklearn.metrics import log_loss
+
+    reread = np.loadtxt(path, delimiter=",", skiprows=1)[:, ::-1]
+    assert result.ok and result.score == to_fixed(
+        float(log_loss(task.y, reread / reread.sum(1, keepdims=True)))
+    )
+    assert evaluator.predict(spec, path, task.features).shape == (task.y.size, 10)
+    missing = F.write_table(task.root / "proba9.csv", {f"prob_{c}": proba[:, c] for c in range(9)})
+    bad = evaluator.evaluate(spec, missing, task.features, task.labels)
+    assert not bad.ok and "do not match the classes" in (bad.reason or "")
+
+
+# ---------------------------------------------------------------- hostile submissions
+
+HOSTILE_MODELS = {
+    "random bytes": (lambda t: np.random.default_rng(1).bytes(5000), "not a valid ONNX model"),
+    "truncated": (lambda t: t.model_bytes[: len(t.model_bytes) // 2], "not a valid ONNX model"),
+    "empty": (lambda t: b"", "empty"),
+    "wrong input name": (lambda t: F.argmax_model(input_name="X"), "spec expects one input named 'input'"),
+    "wrong feature count": (
+        lambda t: F.argmax_model(n_features=30),
+        "expects 30 features but the test set has 64",
+    ),
+    "wrong input type": (lambda t: F.double_input_model(), "must be float32"),
+    "wrong input rank": (lambda t: F.rank3_input_model(), "must be [rows, features], it has 3 dimensions"),
+    "one output row": (lambda t: F.one_row_model(), "has 1 rows for 597 input rows"),
+    "NaN outputs": (lambda t: F.nan_output_model(), "NaN"),
+    "4 GB initializer": (lambda t: F.huge_initializer_model(), "over the memory limit of 256.0 MB"),
+    "4 GB ConstantOfShape": (lambda t: F.constant_of_shape_model(), "memory"),
+    "Expand to 4 GB at run time": (lambda t: F.expand_model(), "ran out of memory (limit 256 MB)"),
+    "Loop with a huge trip count": (lambda t: F.loop_model(), "CPU-time limit of 2 s"),
+    "external data at /etc/passwd": (lambda t: F.external_data_model("/etc/passwd"), "external data"),
+    "external data by traversal": (lambda t: F.external_data_model("../../../etc/passwd"), "external data"),
+    "custom domain op": (lambda t: F.custom_domain_model(), "non-standard operator domain 'com.evil'"),
+    "labels outside the classes": (lambda t: F.argmax_model(), "not one of the 10 classes"),
+    "zip bomb over the size limit": (
+        lambda t: F.zip_bomb(64 << 20),
+        "declares 64.0 MB, over the limit of 16.0 MB",
+    ),
+    "zip bomb under the size limit": (lambda t: F.zip_bomb(8 << 20), "compression ratio"),
+    "zip with a lying size": (lambda t: F.lying_zip(t.model_bytes, 1000), "damaged"),
+    "zip with two files": (lambda t: F.zip_bytes({"model.onnx": t.model_bytes, "x.onnx": b"1"}), "holds 2"),
+    "zip with path traversal": (
+        lambda t: F.zip_bytes({"../model.onnx": t.model_bytes}),
+        "not a plain file name",
+    ),
+    "zip holding no model": (lambda t: F.zip_bytes({"model.txt": t.model_bytes}), "must hold a .onnx file"),
+    "a prediction file as a model": (lambda t: b"prediction\n1\n2\n", "not a valid ONNX model"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_MODELS))
+def test_hostile_models_fail_cleanly_and_the_sandbox_keeps_serving(
+    case: str, sandbox: Sandbox, evaluator: Evaluator, task: Task
+) -> None:
+    build, expected = HOSTILE_MODELS[case]
+    path = task.file(f"hostile-{list(HOSTILE_MODELS).index(case)}.onnx", build(task))
+    result = evaluator.evaluate(task.spec, path, task.features, task.labels)
+    assert not result.ok and result.score is None and result.passed is None
+    assert expected in (result.reason or ""), result.reason
+    assert "\n" not in (result.reason or "")
+    if case != "labels outside the classes":  # those are well-formed predictions, refused when scored
+        with pytest.raises(EvaluationFailed) as err:
+            evaluator.predict(task.spec, path, task.features)
+        assert expected in str(err.value)
+    assert_still_serves(sandbox, task)
+
+
+def _csv(rows: list[str]) -> bytes:
+    return ("\n".join(rows) + "\n").encode()
+
+
+HOSTILE_PREDICTIONS = {
+    "wrong column": (lambda t: _csv(["guess", *map(str, t.y)]), "no column 'prediction'"),
+    "too few rows": (
+        lambda t: _csv(["prediction", *map(str, t.y[:-1])]),
+        "has 596 rows but the test set has 597",
+    ),
+    "too many rows": (lambda t: _csv(["prediction", *map(str, t.y), "1"]), "has 598 rows"),
+    "empty values": (
+        lambda t: _csv(["id,prediction", "0,", *(f"{i},{v}" for i, v in enumerate(t.y[1:]))]),
+        "empty",
+    ),
+    "NaN values": (lambda t: _csv(["prediction", "nan", *map(str, t.y[1:])]), "NaN"),
+    "unknown class": (
+        lambda t: _csv(["prediction", "cat", *map(str, t.y[1:])]),
+        "'cat', which is not one of",
+    ),
+    "fractional labels": (lambda t: _csv(["prediction", "0.5", *map(str, t.y[1:])]), "fractional"),
+    "duplicate columns": (lambda t: _csv(["prediction,prediction", *(f"{v},{v}" for v in t.y)]), "same name"),
+    "binary garbage": (lambda t: bytes(range(256)) * 10, "prediction"),
+    "parquet sent as csv": (lambda t: (t.root / "preds.parquet").read_bytes(), "not a CSV file"),
+    "zip bomb": (lambda t: F.zip_bomb(8 << 20, name="predictions.csv"), "compression ratio"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_PREDICTIONS))
+def test_hostile_prediction_files(case: str, sandbox: Sandbox, evaluator: Evaluator, task: Task) -> None:
+    spec = parse_spec(F.spec_text(submission="{kind: predictions, format: csv}"))
+    if not (task.root / "preds.parquet").exists():
+        F.write_table(task.root / "preds.parquet", {"prediction": task.y})
+    build, expected = HOSTILE_PREDICTIONS[case]
+    path = task.file(f"preds-{list(HOSTILE_PREDICTIONS).index(case)}.csv", build(task))
+    result = evaluator.evaluate(spec, path, task.features, task.labels)
+    assert not result.ok and expected in (result.reason or ""), result.reason
+    assert_still_serves(sandbox, task)
+
+
+def test_regression_prediction_files_and_their_nans(evaluator: Evaluator, task: Task) -> None:
+    spec = parse_spec(
+        F.spec_text(
+            task="regression", metric="rmse", threshold=1.0, submission="{kind: predictions, format: parquet}"
+        )
+    )
+    targets = F.write_table(task.root / "targets.csv", {"label": task.y.astype(np.float64) / 2})
+    guess = task.y.astype(np.float64) / 2 + 0.5
+    good = F.write_table(task.root / "guess.parquet", {"prediction": guess})
+    assert evaluator.evaluate(spec, good, task.features, targets).score == 500_000
+    guess[3] = np.nan
+    nan = F.write_table(task.root / "guess-nan.parquet", {"prediction": guess})
+    result = evaluator.evaluate(spec, nan, task.features, targets)
+    assert not result.ok and "NaN" in (result.reason or "")
+    text = F.write_table(task.root / "guess-text.parquet", {"prediction": np.array(["a"] * task.y.size)})
+    result = evaluator.evaluate(spec, text, task.features, targets)
+    assert not result.ok and "must be numbers" in (result.reason or "")
+
+
+def test_binary_random_forest_roc_auc(evaluator: Evaluator, task: Task) -> None:
+    x, y, forest, model_bytes = F.forest_breast_cancer()
+    features = F.write_table(task.root / "cancer.parquet", {f"f{i}": x[:, i] for i in range(x.shape[1])})
+    labels = F.write_table(task.root / "cancer-labels.csv", {"label": y})
+    spec = parse_spec(
+        F.spec_text(metric="roc_auc", submission="{kind: onnx, input: input, output: probabilities}")
+    )
+    result = evaluator.evaluate(spec, task.file("forest.onnx", model_bytes), features, labels)
+    session = ort.InferenceSession(model_bytes, session_options(), providers=["CPUExecutionProvider"])
+    (proba,) = session.run(["probabilities"], {"input": x})
+    assert result.ok and result.score == to_fixed(float(roc_auc_score(y, proba[:, 1].astype(np.float64))))
+    assert abs(result.score - to_fixed(float(roc_auc_score(y, forest.predict_proba(x)[:, 1])))) <= 1000
+    wrong = evaluator.evaluate(task.spec, task.model, features, labels)  # a 64-pixel model on 30 features
+    assert not wrong.ok and "expects 64 features but the test set has 30" in (wrong.reason or "")
+
+
+def test_submission_over_the_size_limit_is_refused_before_the_sandbox(
+    sandbox: Sandbox, evaluator: Evaluator, task: Task
+) -> None:
+    before = sandbox.jobs
+    big = task.file("big.onnx", b"\0" * ((16 << 20) + 1))
+    result = evaluator.evaluate(task.spec, big, task.features, task.labels)
+    assert not result.ok and "over the limit of 16 MB" in (result.reason or "")
+    assert sandbox.jobs == before
+
+
+# ---------------------------------------------------------------- isolation and robustness
+
+
+def test_the_sandbox_blocks_network_and_disk(sandbox: Sandbox, task: Task) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        escape = ROOT / "sandbox-escape.txt"
+        report = sandbox.check_isolation(
+            port=port,
+            connect=[("1.1.1.1", 53)],
+            read=[
+                "/etc/passwd",
+                str(ROOT / "pyproject.toml"),
+                str(task.labels),
+                str(Path.home() / ".bashrc"),
+            ],
+            write=[str(escape), str(ROOT / "src" / "proofwork" / "escape.py"), "/tmp/scratch"],
+        )
+        # the host side of the same checks works, so the sandbox is what blocks them
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+    assert all(v.startswith("blocked") for v in report["network"].values()), report["network"]
+    assert all(v.startswith("blocked") for v in report["read"].values()), report["read"]
+    assert Path("/etc/passwd").read_bytes() and task.labels.read_bytes()
+    writes = report["write"]
+    assert writes[str(escape)].startswith("blocked") and not escape.exists()
+    assert writes[str(ROOT / "src" / "proofwork" / "escape.py")].startswith("blocked")
+    assert writes["/tmp/scratch"] == "written"  # the sandbox's own size-capped tmpfs
+    assert report["uid"] == 65534 and int(report["cap_eff"], 16) == 0
+    assert report["ptrace_worker"].startswith("blocked")  # a compromised job cannot take over the worker
+    assert sandbox.seccomp
+    assert "etc" not in report["root"] and "home" not in report["root"]
+    # own pid namespace: the init process, the worker and this job's process only
+    assert len(report["processes"]) <= 3
+
+
+def test_crashes_timeouts_floods_and_strays_do_not_take_the_sandbox_down(
+    sandbox: Sandbox, task: Task
+) -> None:
+    quick = JobLimits(memory_mb=128, cpu_seconds=5, wall_seconds=1, max_output_bytes=1 << 20)
+    crashed = sandbox.run("selftest", {"action": "crash"}, {}, quick)
+    assert not crashed.ok and "SIGSEGV" in (crashed.reason or "")
+    slept = sandbox.run("selftest", {"action": "sleep"}, {}, quick)
+    assert not slept.ok and "wall-clock limit of 1 s" in (slept.reason or "")
+    flooded = sandbox.run("selftest", {"action": "flood"}, {}, quick)
+    assert not flooded.ok and "larger than 1.0 MB" in (flooded.reason or "")
+    orphaned = sandbox.run("selftest", {"action": "orphan"}, {}, quick)
+    assert orphaned.ok and orphaned.array is not None and orphaned.array.tolist() == [0, 1, 2]
+    report = sandbox.check_isolation()
+    assert len(report["processes"]) <= 3, "a process left behind by a job survived it"
+    assert_still_serves(sandbox, task)
+
+
+def test_a_dead_worker_is_restarted_by_the_next_job(sandbox: Sandbox, task: Task) -> None:
+    starts = sandbox.starts
+    killed = sandbox.run("selftest", {"action": "kill_zygote"}, {}, JobLimits(wall_seconds=10))
+    assert not killed.ok and "sandbox worker stopped" in (killed.reason or "")
+    assert not sandbox.running
+    assert_still_serves(sandbox, task)
+    assert sandbox.starts == starts + 1 and sandbox.running
+
+
+def test_unknown_job_kinds_are_refused(sandbox: Sandbox) -> None:
+    result = sandbox.run("shell", {}, {}, JobLimits())
+    assert not result.ok and "refused the job" in (result.reason or "")
+
+
+@pytest.mark.parametrize("isolation", ["unshare", "rlimits"])
+def test_fallback_isolations_score_the_same(isolation: str, task: Task) -> None:
+    with Sandbox(isolation) as sb:
+        assert sb.isolation == isolation
+        result = Evaluator(sb).evaluate(task.spec, task.model, task.features, task.labels)
+        assert result.ok and result.score == expected_accuracy(task)
+        bad = Evaluator(sb).evaluate(
+            task.spec, task.file("loop.onnx", F.loop_model()), task.features, task.labels
+        )
+        assert not bad.ok and "CPU-time limit" in (bad.reason or "")
+        if isolation == "unshare":
+            with socket.socket() as server:
+                server.bind(("127.0.0.1", 0))
+                server.listen()
+                report = sb.check_isolation(port=server.getsockname()[1])
+            assert all(v.startswith("blocked") for v in report["network"].values())
+
+
+def test_work_directories_of_killed_processes_are_removed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from proofwork.evaluation.sandbox import private_tempdir
+
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # reaped: its pid belongs to no process now
+    stale = tmp_path / f"proofwork-sandbox-{finished.pid}-abc"
+    stale.mkdir()
+    mine = tmp_path / f"proofwork-sandbox-{os.getpid()}-old"
+    mine.mkdir()
+    fresh = private_tempdir("sandbox", tmp_path)
+    assert fresh.is_dir() and fresh.name.startswith(f"proofwork-sandbox-{os.getpid()}-")
+    assert not stale.exists() and mine.exists()
+
+
+def test_unknown_isolation_is_refused() -> None:
+    from proofwork.domain.errors import ProofworkError
+
+    with pytest.raises(ProofworkError, match="unknown sandbox isolation 'docker'"):
+        Sandbox("docker")
+
+
+def test_one_shot_runs_a_single_job(task: Task) -> None:
+    result = Sandbox.one_shot("selftest", {"action": "none"}, {}, JobLimits())
+    assert result.ok and result.array is not None and result.array.tolist() == [0, 1, 2]
+
+
+def test_ranking_through_the_sandbox(evaluator: Evaluator, task: Task) -> None:
+    """Ranking reads its groups from the test features; the group column is not fed to the model."""
+    from sklearn.metrics import ndcg_score
+
+    groups = np.arange(task.y.size) // 10
+    features = F.write_table(task.root / "ranked.parquet", {"query": groups, **F.features_columns(task.x)})
+    relevance = (task.y == 3).astype(np.int64)
+    labels = F.write_table(task.root / "relevance.csv", {"label": relevance})
+    spec = parse_spec(
+        F.spec_text(
+            task="ranking",
+            metric="ndcg",
+            threshold=0.5,
+            extra_data="  group_column: query\n",
+            submission="{kind: onnx, input: input, output: score}",
+        )
+    )
+    result = evaluator.evaluate(spec, task.file("ranker.onnx", _class_score_model(task, 3)), features, labels)
+    scores = task.proba_out[:, 3].astype(np.float64)
+    per_group = []
+    for g in np.unique(groups):
+        members = groups == g
+        if members.sum() > 1:
+            per_group.append(float(ndcg_score(relevance[members][None, :], scores[members][None, :])))
+        else:
+            per_group.append(float(relevance[members][0] > 0))
+    assert result.ok and result.score == to_fixed(sum(per_group) / len(per_group))
+
+
+def _class_score_model(task: Task, column: int) -> bytes:
+    """The logistic model with an extra output 'score': the probability of one class."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load_from_string(task.model_bytes)
+    model.graph.initializer.extend([helper.make_tensor("col", TensorProto.INT64, [], [column])])
+    model.graph.node.extend([helper.make_node("Gather", ["probabilities", "col"], ["score"], axis=1)])
+    model.graph.output.extend([helper.make_tensor_value_info("score", TensorProto.FLOAT, [None])])
+    return model.SerializeToString()
