@@ -172,9 +172,7 @@ def _reports(cli: Cli, oracle_address: str) -> list[tuple[int, int, int]]:
             return []
 
 
-def test_oracle_daemons_pay_a_passing_model_and_survive_a_kill(
-    cli: Cli, daemons: Daemons, task: dict[str, Path]
-) -> None:
+def _committee_with_daemons(cli: Cli, daemons: Daemons, task: dict[str, Path]) -> Path:
     cli.ok("deploy")
     committee = ["committee", "deploy", "--challenge-window", "10m", "--f", "1"]
     for name in ORACLES:
@@ -189,6 +187,13 @@ def test_oracle_daemons_pay_a_passing_model_and_survive_a_kill(
         90,
         "all four oracles to announce their endpoints",
     )
+    return spec
+
+
+def test_oracle_daemons_pay_a_passing_model_and_survive_a_kill(
+    cli: Cli, daemons: Daemons, task: dict[str, Path]
+) -> None:
+    spec = _committee_with_daemons(cli, daemons, task)
     job = cli.ok(
         "eval",
         "post",
@@ -244,6 +249,104 @@ def test_oracle_daemons_pay_a_passing_model_and_survive_a_kill(
     assert verified["ok"] is True and verified["scores"][0]["matches"] is True
     codes = daemons.stop()
     assert all(code == 0 for code in codes.values()), codes
+
+
+def test_competition_leaderboard_and_prizes(cli: Cli, daemons: Daemons, task: dict[str, Path]) -> None:
+    spec = _committee_with_daemons(cli, daemons, task)
+    created = cli.ok(
+        "competition",
+        "create",
+        "--from",
+        "dev1",
+        "--spec",
+        str(spec),
+        "--labels",
+        str(task["labels"]),
+        "--prize",
+        "100",
+        "--split",
+        "70,30",
+        "--deadline",
+        "1d",
+        "--reveal-period",
+        "1d",
+        "--daily-limit",
+        "1",
+        "--json",
+    ).json()
+    comp = str(created["competition_id"])
+    cli.ok("account", "fund", "dev2", "--amount", "0")
+    cli.ok("account", "fund", "dev3", "--amount", "0")
+    good = cli.ok(
+        "competition", "enter", comp, "--from", "dev2", "--file", str(task["good"]), "--json"
+    ).json()
+    weak = cli.ok(
+        "competition", "enter", comp, "--from", "dev3", "--file", str(task["weak"]), "--json"
+    ).json()
+    cli.fails(
+        "competition",
+        "enter",
+        comp,
+        "--from",
+        "dev2",
+        "--file",
+        str(task["weak"]),
+        match="daily submission limit",
+    )
+
+    def public_scores() -> dict[int, int | None]:
+        rows = cli.ok("leaderboard", comp, "--json").json()["rows"]
+        return {r["entry"]: r["public_score"] for r in rows if r["oracles"] == 4}
+
+    _wait(lambda: len(public_scores()) == 2, 90, "public scores from all four oracles")
+    board = cli.ok("leaderboard", comp, "--json").json()
+    assert [r["entry"] for r in board["rows"]] == [good["entry"], weak["entry"]]
+    assert all(r["private_score"] is None for r in board["rows"]) and board["finalized"] is False
+    cli.fails("competition", "reveal", comp, "--from", "dev2", match="")  # before the deadline
+    cli.ok("chain", "advance", "25h")
+    cli.ok("competition", "reveal", comp, "--from", "dev2")
+    cli.ok("competition", "reveal", comp, "--from", "dev3")
+    cli.ok("chain", "advance", "25h")
+    _wait(lambda: cli.ok("leaderboard", comp, "--json").json()["finalized"], 120, "the committee to finalize")
+    final = cli.ok("leaderboard", comp, "--json").json()["rows"]
+    # the weak model is second but below the spec's threshold (the default minimum score): no prize,
+    # and its 30 % goes back to the client
+    assert [(r["entry"], r["prize"]) for r in final] == [(good["entry"], 70_000_000), (weak["entry"], 0)]
+    assert final[0]["private_score"] > 900_000 > final[1]["private_score"]
+    human = cli.ok("leaderboard", comp).out
+    assert "70 pwUSD" in human
+
+
+def test_eval_post_refuses_bad_input(deployed: Cli, task: dict[str, Path], tmp_path: Path) -> None:
+    cli = deployed
+    args = [
+        "eval",
+        "post",
+        "--from",
+        "dev1",
+        "--labels",
+        str(task["labels"]),
+        "--budget",
+        "10",
+        "--freelancer",
+        "dev2",
+    ]
+    cli.fails(*args, "--spec", str(tmp_path / "missing.yaml"), match="committee")  # nothing deployed yet
+    committee = ["committee", "deploy", "--challenge-window", "1h"]
+    for name in ORACLES:
+        committee += ["--oracle", name]
+    cli.fails(*committee, "--f", "2", match="n > 3f")
+    cli.fails("committee", "deploy", "--oracle", "dev6", "--oracle", "dev6", match="twice")
+    cli.ok(*committee, "--f", "1")
+    cli.fails(*args, "--spec", str(tmp_path / "missing.yaml"), match="no such spec")
+    spec = _spec(cli, task)
+    cli.fails(*args, "--spec", str(spec), match="not published its key")
+    bad = tmp_path / "spec.json"
+    bad.write_text("{not json")
+    cli.fails(*args, "--spec", str(bad), match="")
+    cli.fails("eval", "show", "999", match="not evaluated")
+    cli.fails("verify-score", "999", match="not evaluated")
+    cli.fails("leaderboard", "7", match="no competition")
 
 
 def test_demo_ml_json(cli: Cli) -> None:

@@ -444,11 +444,20 @@ def competition_create(
     public_percent: Annotated[
         int, typer.Option(help="Share of the hidden set scored publicly before the deadline.")
     ] = 30,
+    min_score: Annotated[
+        str | None,
+        typer.Option(help="Score an entry needs to win anything (metric units); default: the spec's threshold."),
+    ] = None,
 ) -> None:
     """Create a competition and escrow its prize."""
+    from proofwork.domain.evalspec import to_fixed
     from proofwork.services.competitions import Competitions
 
     state = _state(ctx)
+    try:
+        minimum = None if min_score is None else to_fixed(float(min_score))
+    except ValueError:
+        raise InvalidInput(f"invalid --min-score {min_score!r}: expected a number") from None
     try:
         shares = [round(float(p) * 100) for p in split.split(",")]
     except ValueError:
@@ -464,6 +473,7 @@ def competition_create(
             prize_bps=shares,
             daily_limit=daily_limit,
             public_percent=public_percent,
+            min_score=minimum,
         )
         state.emit(
             {
