@@ -446,7 +446,9 @@ def competition_create(
     ] = 30,
     min_score: Annotated[
         str | None,
-        typer.Option(help="Score an entry needs to win anything (metric units); default: the spec's threshold."),
+        typer.Option(
+            help="Score an entry needs to win anything (metric units); default: the spec's threshold."
+        ),
     ] = None,
 ) -> None:
     """Create a competition and escrow its prize."""
