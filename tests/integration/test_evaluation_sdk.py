@@ -12,20 +12,22 @@ from typing import Any
 import pytest
 
 from proofwork.api.oracle_http import ReportServer
+from proofwork.chain.evaluation import labels_commitment
 from proofwork.db.oracle_state import OracleState
 from proofwork.domain import job as J
 from proofwork.domain.errors import TransactionRejected
 from proofwork.evaluation.runner import Evaluator
 from proofwork.evaluation.sandbox import Sandbox
-from proofwork.identity.sealing import public_key_of
+from proofwork.identity.sealing import public_key_of, seal
 from proofwork.network.peers import HttpPeers
 from proofwork.sdk import Proofwork, Signer
-from proofwork.services.artifacts import digest_of
+from proofwork.services.artifacts import HiddenLabels, committee_recipients, digest_of
 from proofwork.services.competitions import Competitions
 from proofwork.services.demo_ml import prepare_task, train_onnx, write_spec
 from proofwork.services.deployment import deploy_committee
-from proofwork.services.evaluation import INT256_MIN, Evaluations
-from proofwork.services.oracle import AGGREGATION_GRACE, POSTING_FALLBACK_AFTER, OracleNode
+from proofwork.services.evaluation import AGGREGATION_GRACE, INT256_MIN, POSTING_FALLBACK_AFTER, Evaluations
+from proofwork.services.oracle import OracleNode
+from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes
 
 DAY = 86_400
 WINDOW = 600
@@ -100,7 +102,11 @@ def ml(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
         peers = HttpPeers()
         states, servers, nodes = [], [], []
         for oracle in oracles:
-            state = OracleState.open(data_dir / "oracles" / f"{oracle.name}.sqlite3")
+            state = OracleState.open(
+                data_dir / "oracles" / f"{oracle.name}.sqlite3",
+                oracle=oracle.address,
+                chain_id=ws.chain.chain_id,
+            )
             server = ReportServer(state, oracle.address).start()
             ws.committee.register_oracle(oracle.key, public_key_of(oracle.key), server.url)
             tamper = (lambda kind, subject, honest: LIE) if oracle is oracles[-1] else None
@@ -240,6 +246,10 @@ def test_a_disputed_milestone_is_left_to_the_court(ml: MlMarket) -> None:
     job = ml.evaluations.jobs.get(job_id)
     assert job.milestones[0].status == J.MilestoneStatus.DISPUTED
     assert ml.evaluations.get(job_id).settlements == []
+    # until a court exists, the parties can still settle it between them
+    ml.evaluations.jobs.cancel(ml.client, job_id, 0)
+    done = ml.evaluations.jobs.cancel(ml.good, job_id, 0)
+    assert done.job.milestones[0].status == J.MilestoneStatus.CANCELLED
 
 
 def test_reports_are_posted_on_chain_when_peers_are_unreachable(ml: MlMarket) -> None:
@@ -326,3 +336,89 @@ def test_competition_public_leaderboard_then_private_winners(ml: MlMarket) -> No
     assert pw.balance(third.address) == before[third.address]
     assert [r.entry for r in rows][:2] == [good_entry, weak_entry]
     assert {r.entry: r.private_score for r in rows}[broken_entry] == INT256_MIN
+
+
+def test_oracles_abstain_when_sealed_labels_do_not_match_the_commitment(ml: MlMarket) -> None:
+    """A client sealing other labels than it committed to gets no signed fail: the oracles sign
+    nothing, so the freelancer keeps the escrow's auto-claim."""
+    pw, ws = ml.pw, ml.pw.ws
+    spec_cid = ws.store.add_file(ml.spec)
+    outcome = ml.evaluations.jobs.post(
+        ml.client,
+        budget=pw.amount("10"),
+        deadline=pw.now() + 7 * DAY,
+        review_period=2 * DAY,
+        freelancer=ml.good.address,
+        spec_hash=digest_of(spec_cid),
+        arbiter=ws.committee.address,
+    )
+    labels = ml.labels.read_bytes()
+    honest = HiddenLabels(labels, cid_of_bytes(labels), os.urandom(32))
+    scrambled_bytes = labels.replace(b"1", b"7")
+    scrambled = HiddenLabels(scrambled_bytes, cid_of_bytes(scrambled_bytes), honest.salt)
+    sealed = ws.store.add_bytes(seal(scrambled.to_json(), committee_recipients(ws.committee)))
+    ws.committee.register(
+        ml.client.key,
+        outcome.job,
+        labels_commitment(honest.cid_bytes, honest.salt, outcome.job.spec_hash),
+        900_000,
+        True,
+        10_000,
+        cid_to_bytes(sealed),
+    )
+    job_id = outcome.job.job_id
+    ml.submit(ml.good, job_id, "good")
+    steps = ml.run_oracles()
+    assert all("do not match" in " ".join(s.failures) for s in steps)
+    assert all(not s.reports(ws.committee.address, "job", job_id) for s in ml.states)
+    pw.advance_time(2 * DAY + 1)
+    paid = ml.evaluations.jobs.claim(ml.good, job_id, 0)
+    assert paid.job.milestones[0].status == J.MilestoneStatus.PAID
+
+
+def test_shared_labels_stay_hidden_until_every_job_using_them_is_settled(ml: MlMarket) -> None:
+    first, second = ml.post(ml.good), ml.post(ml.weak)
+    ml.submit(ml.good, first, "good")
+    ml.settle_all()
+    assert ml.evaluations.get(first).settlements, "the first job settled"
+    assert ml.evaluations.get(first).revealed is None, "its labels are still needed by the second job"
+    ml.submit(ml.weak, second, "weak")
+    ml.settle_all()
+    assert ml.evaluations.get(first).revealed is not None
+    assert ml.evaluations.get(second).revealed is not None
+
+
+def test_garbage_and_copied_competition_entries_do_not_block_the_rest(ml: MlMarket) -> None:
+    pw, ws = ml.pw, ml.pw.ws
+    comps = Competitions(ws)
+    comp_id, _ = comps.create(
+        ml.client,
+        ml.spec,
+        ml.labels,
+        prize=pw.amount("10"),
+        deadline=pw.now() + DAY,
+        reveal_period=DAY,
+        prize_bps=[10_000],
+        min_score=0,
+    )
+    good_entry, _ = comps.enter(ml.good, comp_id, ml.models["good"])
+    copier = pw.signer("dev4")
+    garbage = ws.competitions.receipt_events(
+        ws.competitions.commit(copier.key, comp_id, os.urandom(32), b"not a cid")
+    )[0].args["entry"]
+    copied_envelope = cid_to_bytes(comps.get(comp_id).entries[good_entry].sealed_submission or "")
+    copy = ws.competitions.receipt_events(
+        ws.competitions.commit(pw.signer("dev5").key, comp_id, os.urandom(32), copied_envelope)
+    )[0].args["entry"]
+    ml.run_oracles()
+    public = {r.item: r for r in ml.states[0].reports(ws.competitions.address, "public", comp_id)}
+    assert public[good_entry].ok and public[good_entry].score > 900_000
+    assert not public[garbage].ok and public[garbage].score == INT256_MIN
+    assert not public[copy].ok and "copy" in public[copy].reason
+    pw.advance_time(DAY + 1)
+    comps.reveal_all(ml.good, comp_id)
+    pw.advance_time(DAY + AGGREGATION_GRACE + 1)
+    before = pw.balance(ml.good.address)
+    ml.run_oracles()
+    assert comps.get(comp_id).finalized
+    assert pw.balance(ml.good.address) - before == pw.amount("10")

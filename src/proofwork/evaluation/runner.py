@@ -149,6 +149,10 @@ class Evaluator:
         values, _ = self._load_labels(spec, labels)
         return int(values.shape[0])
 
+    def count_feature_rows(self, spec: EvalSpec, features: Path) -> int:
+        """Rows of a test-features file (validated as the sandbox would read it)."""
+        return self._load_features(spec, features).rows
+
     # --- predictions -------------------------------------------------------------------------------
 
     def predict(self, spec: EvalSpec, submission: Path, features: Path) -> np.ndarray:

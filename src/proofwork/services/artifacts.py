@@ -15,10 +15,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from proofwork.domain.errors import ArtifactCorrupted, InvalidInput, NotFound
+from proofwork.chain.evaluation import CommitteeContract
+from proofwork.domain.errors import ArtifactCorrupted, InvalidInput, NotAllowed, NotFound
 from proofwork.domain.evalspec import EvalSpec, parse_spec
+from proofwork.domain.jsonsafe import safe_json_loads
+from proofwork.identity.sealing import Recipient, recipient
 from proofwork.storage.store import ContentStore
-from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes, parse_cid
+from proofwork.storage.unixfs import cid_from_bytes, cid_of_bytes, cid_of_file, cid_to_bytes, parse_cid
 
 MAX_SPEC_BYTES = 1 << 20
 MAX_LABELS_BYTES = 256 << 20
@@ -32,9 +35,35 @@ def digest_of(cid: str) -> bytes:
 
 def cid_text(binary: bytes) -> str:
     """A CID from its binary form (as stored in contract events)."""
-    from proofwork.storage.unixfs import cid_from_bytes
-
     return cid_from_bytes(binary)
+
+
+def committee_recipients(committee: CommitteeContract) -> list[Recipient]:
+    """Every oracle's published key, to seal hidden labels or entries to the whole committee."""
+    keys = []
+    for oracle in committee.oracles:
+        public_key = committee.public_key(oracle)
+        if len(public_key) != 64:
+            raise NotAllowed(f"oracle {oracle} has not published its key yet: nothing can be sealed to it")
+        keys.append(recipient(public_key))
+    return keys
+
+
+def save_secret(path: Path, data: bytes) -> None:
+    """Writes a secret (a salt, hidden labels) readable by its owner only, durably."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 @dataclass(frozen=True)
@@ -58,10 +87,10 @@ class HiddenLabels:
     @classmethod
     def from_json(cls, data: bytes) -> HiddenLabels:
         try:
-            obj = json.loads(data)
+            obj = safe_json_loads(data, max_bytes=2 * MAX_LABELS_BYTES, max_depth=4)
             labels = base64.b64decode(obj["labels"], validate=True)
             hidden = cls(labels, str(obj["labels_cid"]), bytes.fromhex(obj["salt"]))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (InvalidInput, ValueError, KeyError, TypeError) as exc:
             raise InvalidInput("the sealed labels are not a proofwork hidden-labels document") from exc
         if len(hidden.salt) != 32:
             raise InvalidInput("the sealed labels carry a salt that is not 32 bytes")
@@ -82,11 +111,6 @@ class Artifacts:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
 
-    def add_file(self, path: Path) -> str:
-        if not path.is_file():
-            raise InvalidInput(f"no such file: {path}")
-        return self.store.add_file(path)
-
     def spec_by_hash(self, spec_hash: bytes) -> tuple[EvalSpec, str]:
         """The spec whose CID digest is `spec_hash` (a job's or competition's spec hash)."""
         cid = self.store.find_by_digest(spec_hash)
@@ -94,25 +118,36 @@ class Artifacts:
             raise NotFound(f"the task spec 0x{spec_hash.hex()} is not in the artifact store")
         return parse_spec(self.store.read_bytes(cid, MAX_SPEC_BYTES)), cid
 
-    def fetch(self, cid: str, max_bytes: int, suffix: str = "") -> Path:
-        """The artifact as a local file (cached by CID; every read is verified)."""
-        out = self.workdir / f"{cid}{suffix}"
+    def fetch(self, cid: str, max_bytes: int) -> Path:
+        """The artifact as a local file, cached by CID; the cached copy is re-hashed before use.
+
+        Readers tell formats apart by content (Parquet's and zip's magic bytes), not by name.
+        """
+        out = self.workdir / cid
         if out.exists():
-            return out
+            if out.stat().st_size <= max_bytes and cid_of_file(out) == cid:
+                return out
+            out.unlink()
         size = self.store.size(cid)
         if size > max_bytes:
             raise InvalidInput(f"artifact {cid} is {size} bytes, over the limit of {max_bytes}")
         self.store.get(cid, out)
         return out
 
-    def fetch_by_digest(self, digest: bytes, max_bytes: int, suffix: str = "") -> Path:
+    def fetch_by_digest(self, digest: bytes, max_bytes: int) -> Path:
         cid = self.store.find_by_digest(digest)
         if cid is None:
             raise NotFound(f"the artifact 0x{digest.hex()} is not in the artifact store")
-        return self.fetch(cid, max_bytes, suffix)
+        return self.fetch(cid, max_bytes)
 
-    def write_temp(self, data: bytes, suffix: str = "") -> Path:
-        fd, name = tempfile.mkstemp(dir=self.workdir, suffix=suffix)
+    def write_temp(self, data: bytes, suffix: str) -> Path:
+        """A plaintext working copy (hidden labels, an opened entry): the caller deletes it, and
+        `remove_plaintext` clears what a crash left behind."""
+        fd, name = tempfile.mkstemp(dir=self.workdir, suffix=suffix, prefix="plain-")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         return Path(name)
+
+    def remove_plaintext(self) -> None:
+        for leftover in self.workdir.glob("plain-*"):
+            leftover.unlink(missing_ok=True)

@@ -9,22 +9,28 @@ revealed entry, and one transaction pays the top k as the client split the prize
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
-
 from proofwork.chain.client import Receipt
 from proofwork.chain.evaluation import labels_commitment, submission_commitment
-from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound
+from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound
 from proofwork.domain.evalspec import metric_direction, parse_spec, threshold_fixed
-from proofwork.identity.sealing import recipient, seal
-from proofwork.services.artifacts import MAX_LABELS_BYTES, HiddenLabels, cid_text, digest_of
+from proofwork.domain.jsonsafe import safe_json_loads
+from proofwork.identity.sealing import seal
+from proofwork.services.artifacts import (
+    MAX_LABELS_BYTES,
+    Artifacts,
+    HiddenLabels,
+    cid_text,
+    committee_recipients,
+    digest_of,
+    save_secret,
+)
+from proofwork.services.evaluation import check_labels
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes
 
@@ -36,7 +42,7 @@ class Entry:
     index: int
     submitter: str
     commitment: bytes
-    sealed_submission: str
+    sealed_submission: str | None  # None when the entrant logged something that is not a CID
     committed_at: int
     revealed_cid: str | None = None
 
@@ -97,16 +103,18 @@ class Competitions:
             raise NotFound(f"no competition {comp_id}")
         a = created.args
         revealed = {
-            int(e.args["entry"]): cid_text(e.args["submission_cid"])
+            int(e.args["entry"]): _cid_or_none(e.args["submission_cid"])
             for e in events
             if e.name == "SubmissionRevealed"
         }
+        # an entrant controls what its entry points at: a malformed CID makes that entry unscorable,
+        # never the whole competition unreadable
         entries = [
             Entry(
                 int(e.args["entry"]),
                 str(e.args["submitter"]),
                 e.args["commitment"],
-                cid_text(e.args["sealed_submission"]),
+                _cid_or_none(e.args["sealed_submission"]),
                 int(e.args["timestamp"]),
                 revealed.get(int(e.args["entry"])),
             )
@@ -156,32 +164,26 @@ class Competitions:
         public_percent: int = 30,
         min_score: int | None = None,
     ) -> tuple[int, list[tuple[str, Receipt]]]:
-        committee = self.ws.committee
         contract = self.ws.competitions
-        spec_bytes = Path(spec_path).read_bytes() if Path(spec_path).is_file() else None
-        if spec_bytes is None:
-            raise InvalidInput(f"no such spec file: {spec_path}")
+        spec_path, labels_path = Path(spec_path), Path(labels_path)
+        if not spec_path.is_file() or spec_path.stat().st_size > 1 << 20:
+            raise InvalidInput(f"no such spec file (of at most 1 MiB): {spec_path}")
+        spec_bytes = spec_path.read_bytes()
         spec = parse_spec(spec_bytes)
-        if not Path(labels_path).is_file():
+        if not labels_path.is_file():
             raise InvalidInput(f"no such labels file: {labels_path}")
-        labels = Path(labels_path).read_bytes()
-        if len(labels) > MAX_LABELS_BYTES:
-            raise InvalidInput("the labels file is too large")
+        if labels_path.stat().st_size > MAX_LABELS_BYTES:
+            raise InvalidInput(f"the labels file is over {MAX_LABELS_BYTES} bytes")
         if prize <= 0:
             raise InvalidInput("the prize must be positive")
-        keys = []
-        for oracle in committee.oracles:
-            public_key = committee.public_key(oracle)
-            if len(public_key) != 64:
-                raise NotAllowed(
-                    f"oracle {oracle} has not published its key yet: the labels cannot be sealed"
-                )
-            keys.append(recipient(public_key))
+        check_labels(Artifacts(self.ws.store, self.ws.data_dir / "work"), None, spec, labels_path)
+        keys = committee_recipients(self.ws.committee)
+        labels = labels_path.read_bytes()
         spec_cid = self.ws.store.add_bytes(spec_bytes)
         spec_hash = digest_of(spec_cid)
         hidden = HiddenLabels(labels, cid_of_bytes(labels), secrets.token_bytes(32))
         commitment = labels_commitment(hidden.cid_bytes, hidden.salt, spec_hash)
-        _save_secret(self._secret_dir() / f"labels-{commitment.hex()}.json", hidden.to_json())
+        save_secret(self._secret_dir() / f"labels-{commitment.hex()}.json", hidden.to_json())
         sealed = self.ws.store.add_bytes(seal(hidden.to_json(), keys))
         receipts: list[tuple[str, Receipt]] = []
         token = self.ws.token
@@ -210,7 +212,6 @@ class Competitions:
 
     def enter(self, entrant: Signer, comp_id: int, submission_path: Path) -> tuple[int, Receipt]:
         comp = self.get(comp_id)
-        committee = self.ws.committee
         path = Path(submission_path)
         if not path.is_file():
             raise InvalidInput(f"no such submission file: {path}")
@@ -221,11 +222,10 @@ class Competitions:
         data = path.read_bytes()
         cid = cid_of_bytes(data)
         salt = secrets.token_bytes(32)
-        keys = [recipient(committee.public_key(o)) for o in committee.oracles]
-        sealed = self.ws.store.add_bytes(seal(data, keys))
+        sealed = self.ws.store.add_bytes(seal(data, committee_recipients(self.ws.committee)))
         commitment = submission_commitment(cid_to_bytes(cid), salt, entrant.address)
         secret = json.dumps({"cid": cid, "salt": salt.hex(), "file": str(path.resolve())}).encode()
-        _save_secret(self._secret_dir() / f"entry-{commitment.hex()}.json", secret)
+        save_secret(self._secret_dir() / f"entry-{commitment.hex()}.json", secret)
         receipt = self.ws.competitions.commit(entrant.key, comp_id, commitment, cid_to_bytes(sealed))
         committed = next(
             e for e in self.ws.competitions.receipt_events(receipt) if e.name == "SubmissionCommitted"
@@ -240,16 +240,24 @@ class Competitions:
             raise NotFound(f"competition {comp_id} has no entry {entry}")
         if match.submitter.lower() != entrant.address.lower():
             raise NotAllowed(f"entry {entry} was submitted by {match.submitter}")
+        now = self.ws.chain.next_timestamp()
+        if now <= comp.deadline:
+            raise NotAllowed(f"competition {comp_id} is still open: entries are revealed after its deadline")
+        if now > comp.deadline + comp.reveal_period:
+            raise NotAllowed(f"the reveal period of competition {comp_id} is over")
         path = self._secret_dir() / f"entry-{match.commitment.hex()}.json"
         if not path.exists():
             raise NotFound(f"the salt of entry {entry} is not on this machine")
-        secret = json.loads(path.read_text())
-        submission = Path(secret["file"])
-        if submission.is_file() and cid_of_bytes(submission.read_bytes()) == secret["cid"]:
-            self.ws.store.add_file(submission)
-        return self.ws.competitions.reveal(
-            entrant.key, comp_id, entry, cid_to_bytes(secret["cid"]), bytes.fromhex(secret["salt"])
-        )
+        try:
+            secret = safe_json_loads(path.read_bytes(), max_bytes=1 << 16, max_depth=2)
+            cid, salt, file = str(secret["cid"]), bytes.fromhex(secret["salt"]), Path(secret["file"])
+        except (InvalidInput, KeyError, TypeError, ValueError) as exc:
+            raise DataDirCorrupted(f"the saved salt of entry {entry} is damaged: {path}") from exc
+        receipt = self.ws.competitions.reveal(entrant.key, comp_id, entry, cid_to_bytes(cid), salt)
+        # the plaintext is published only once the reveal is on chain, after the deadline
+        if file.is_file() and cid_of_bytes(file.read_bytes()) == cid:
+            self.ws.store.add_file(file)
+        return receipt
 
     def reveal_all(self, entrant: Signer, comp_id: int) -> list[int]:
         comp = self.get(comp_id)
@@ -275,12 +283,15 @@ class Competitions:
                 continue
             for r in peers.reports(endpoint, contract, "public", comp_id):
                 try:
-                    entry, score = int(r["item"]), int(r["score"])
-                    text = f"proofwork public score {contract.lower()} {comp_id} {entry} {score}"
-                    signer = Account.recover_message(encode_defunct(text=text), signature=r["signature"])
+                    entry, score, signature = (
+                        int(r["item"]),
+                        int(r["score"]),
+                        bytes.fromhex(str(r["signature"])[2:]),
+                    )
                 except (KeyError, ValueError, TypeError):
                     continue
-                if signer.lower() == oracle.lower():
+                signer = self.ws.competitions.public_score_signer(comp_id, entry, score, signature)
+                if signer is not None and signer.lower() == oracle.lower():
                     public.setdefault(entry, {})[oracle.lower()] = score
         private = dict(comp.ranking)  # the committee-signed private scores, from the finalize event
         prizes: dict[int, int] = {}
@@ -300,7 +311,8 @@ class Competitions:
 
         def rank(row: LeaderboardRow) -> tuple[int, int, int]:
             if comp.finalized:
-                return (-row.prize, 0, row.entry)
+                private = row.private_score or 0
+                return (-row.prize, -private if comp.higher_is_better else private, row.entry)
             if row.public_score is None:
                 return (1, 0, row.entry)
             return (0, -row.public_score if comp.higher_is_better else row.public_score, row.entry)
@@ -320,12 +332,8 @@ def _score_pair(item: Any) -> tuple[int, int]:
     return int(item["entry"]), int(item["score"])
 
 
-def _save_secret(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def _cid_or_none(binary: bytes) -> str | None:
+    try:
+        return cid_text(binary)
+    except InvalidInput:
+        return None

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from proofwork.api.oracle_http import ReportServer
-from proofwork.db.oracle_state import OracleState
+from proofwork.db.oracle_state import OracleState, oracle_db_path
 from proofwork.domain.units import parse_amount
 from proofwork.evaluation.runner import Evaluator
 from proofwork.evaluation.sandbox import Sandbox
@@ -29,6 +28,9 @@ from proofwork.services.deployment import deploy, deploy_committee
 from proofwork.services.evaluation import Evaluations
 from proofwork.services.oracle import AGGREGATION_GRACE, OracleNode
 from proofwork.services.workspace import Workspace
+
+# Starts an oracle's report endpoint over its database; returns something with `.url` and `.stop()`.
+ServeReports = Callable[[OracleState, str], Any]
 
 DAY = 86_400
 CHALLENGE_WINDOW = 600
@@ -130,7 +132,9 @@ def _rename_input(model: Any, name: str) -> None:
                 node.input[i] = name
 
 
-def run_ml_demo(ws: Workspace, on_step: Callable[[str], None] = lambda _: None) -> MlDemoReport:
+def run_ml_demo(
+    ws: Workspace, serve: ServeReports, on_step: Callable[[str], None] = lambda _: None
+) -> MlDemoReport:
     report = MlDemoReport(data_dir=str(ws.data_dir))
 
     def step(text: str) -> None:
@@ -162,9 +166,11 @@ def run_ml_demo(ws: Workspace, on_step: Callable[[str], None] = lambda _: None) 
         stack.callback(peers.close)
         nodes = []
         for signer in oracle_signers:
-            state = OracleState.open(ws.data_dir / "oracles" / f"{signer.name}.sqlite3")
+            state = OracleState.open(
+                oracle_db_path(ws.data_dir, signer.address), oracle=signer.address, chain_id=ws.chain.chain_id
+            )
             stack.callback(state.close)
-            server = ReportServer(state, signer.address).start()
+            server = serve(state, signer.address)
             stack.callback(server.stop)
             committee.register_oracle(signer.key, public_key_of(signer.key), server.url)
             tamper = _liar if signer is liar else None

@@ -9,27 +9,53 @@ After settlement the labels and salt are revealed, so anyone can recompute every
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from proofwork.chain.client import Receipt
 from proofwork.chain.evaluation import Event, labels_commitment
 from proofwork.domain import job as J
-from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound
+from proofwork.domain.errors import (
+    ArtifactCorrupted,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    ProofworkError,
+    TransactionRejected,
+)
 from proofwork.domain.evalspec import EvalSpec, metric_direction, parse_spec, threshold_fixed
 from proofwork.evaluation.runner import EvalResult, Evaluator
-from proofwork.identity.sealing import recipient, seal
-from proofwork.services.artifacts import MAX_LABELS_BYTES, Artifacts, HiddenLabels, cid_text, digest_of
+from proofwork.evaluation.sandbox import Sandbox
+from proofwork.identity.sealing import Recipient, seal
+from proofwork.services.artifacts import (
+    MAX_LABELS_BYTES,
+    Artifacts,
+    HiddenLabels,
+    cid_text,
+    committee_recipients,
+    digest_of,
+    save_secret,
+)
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes
 
 DEFAULT_TOLERANCE = 10_000  # 0.01 in metric units: a report further from the median is an outlier
+MAX_TOLERANCE = 2**96 - 1  # the committee packs it in 96 bits
 INT256_MIN = -(2**255)
 INT256_MAX = 2**255 - 1
+# An oracle that is not the designated aggregator of a report waits this long (chain time)
+# after the challenge window before settling itself, so four oracles do not race for one settle.
+AGGREGATION_GRACE = 120
+# When aggregation over HTTP cannot gather enough signatures for this long after the window,
+# reports are posted on chain one by one (the fallback path).
+POSTING_FALLBACK_AFTER = 600
+# A review window must leave the oracles the challenge window, the fallback and this much more
+# before a freelancer could auto-claim an unsettled milestone.
+SETTLEMENT_MARGIN = 3600
 
 
 def unscorable(higher_is_better: bool) -> int:
@@ -71,11 +97,13 @@ def secrets_dir(ws: Workspace) -> Path:
 
 
 class Evaluations:
-    def __init__(self, ws: Workspace, evaluator: Evaluator | None = None) -> None:
+    def __init__(
+        self, ws: Workspace, evaluator: Evaluator | None = None, *, artifacts: Artifacts | None = None
+    ) -> None:
         self.ws = ws
         self.jobs = Jobs(ws)
         self.evaluator = evaluator
-        self.artifacts = Artifacts(ws.store, ws.data_dir / "work")
+        self.artifacts = artifacts or Artifacts(ws.store, ws.data_dir / "work")
 
     # --- post ------------------------------------------------------------------------------------
 
@@ -102,29 +130,24 @@ class Evaluations:
                     f"the spec's {what} {cid} is not in the artifact store: `proofwork store add` it"
                 )
         labels = _read(labels_path, MAX_LABELS_BYTES, "labels")
-        if not 0 <= tolerance < 2**255:
-            raise InvalidInput("the outlier tolerance must be a non-negative fixed-point number")
+        self._check_labels(spec, Path(labels_path))
+        if not 0 <= tolerance <= MAX_TOLERANCE:
+            raise InvalidInput(f"the outlier tolerance must be between 0 and {MAX_TOLERANCE} (fixed point)")
         window = committee.challenge_window
-        if review_period <= window:
+        needed = window + POSTING_FALLBACK_AFTER + AGGREGATION_GRACE + SETTLEMENT_MARGIN
+        if review_period < needed:
             raise InvalidInput(
-                f"the review window must be longer than the committee's challenge window ({window} s), "
-                "or a freelancer could claim before the oracles settle"
+                f"the review window must be at least {needed} s (the committee's challenge window of {window} s "
+                "plus time to settle), or a freelancer could claim before the oracles settle"
             )
-        keys = []
-        for oracle in committee.oracles:
-            public_key = committee.public_key(oracle)
-            if len(public_key) != 64:
-                raise NotAllowed(
-                    f"oracle {oracle} has not published its key yet: the labels cannot be sealed"
-                )
-            keys.append(recipient(public_key))
+        keys = committee_recipients(committee)
         spec_cid = self.ws.store.add_bytes(spec_bytes)
         spec_hash = digest_of(spec_cid)
         hidden = HiddenLabels(labels, cid_of_bytes(labels), secrets.token_bytes(32))
         commitment = labels_commitment(hidden.cid_bytes, hidden.salt, spec_hash)
         # The salt is kept before anything goes on chain: losing it would make the reveal impossible.
-        pending = self._save_secret(f"pending-{commitment.hex()}", hidden, spec_cid)
-        sealed_cid = self.ws.store.add_bytes(seal(hidden.to_json(), keys))
+        pending = self._secret_dir() / f"pending-{commitment.hex()}.json"
+        save_secret(pending, hidden.to_json())
         outcome = self.jobs.post(
             client,
             budget=budget,
@@ -135,34 +158,59 @@ class Evaluations:
             spec_hash=spec_hash,
             arbiter=committee.address,
         )
-        os.replace(pending, self._secret_path(outcome.job.job_id))
-        receipt = committee.register(
+        job_id = outcome.job.job_id
+        os.replace(pending, self._secret_path(job_id))
+        try:
+            receipt = self._register(client, outcome.job, spec, hidden, keys, tolerance)
+        except ProofworkError as exc:
+            raise TransactionRejected(
+                f"job {job_id} was created and funded but its evaluation was not registered ({exc}); "
+                f"run `proofwork eval register {job_id}` before the freelancer submits"
+            ) from exc
+        outcome.receipts.append(("register evaluation", receipt))
+        return outcome, self.get(job_id)
+
+    def register(self, client: Signer, job_id: int, tolerance: int = DEFAULT_TOLERANCE) -> Outcome:
+        """Registers the evaluation of a job created by `post` whose registration failed."""
+        path = self._secret_path(job_id)
+        if not path.exists():
+            raise NotFound(f"no hidden labels for job {job_id} on this machine (only its client has them)")
+        hidden = HiddenLabels.from_json(path.read_bytes())
+        job = self.jobs.get(job_id)
+        spec, _ = self.artifacts.spec_by_hash(job.spec_hash)
+        receipt = self._register(
+            client, job, spec, hidden, committee_recipients(self.ws.committee), tolerance
+        )
+        return Outcome(job, [("register evaluation", receipt)], [])
+
+    def _register(
+        self,
+        client: Signer,
+        job: J.Job,
+        spec: EvalSpec,
+        hidden: HiddenLabels,
+        keys: list[Recipient],
+        tolerance: int,
+    ) -> Receipt:
+        sealed_cid = self.ws.store.add_bytes(seal(hidden.to_json(), keys))
+        return self.ws.committee.register(
             client.key,
-            outcome.job,
-            commitment,
+            job,
+            labels_commitment(hidden.cid_bytes, hidden.salt, job.spec_hash),
             threshold_fixed(spec),
             metric_direction(spec.metric),
             tolerance,
             cid_to_bytes(sealed_cid),
         )
-        outcome.receipts.append(("register evaluation", receipt))
-        return outcome, self.get(outcome.job.job_id)
+
+    def _check_labels(self, spec: EvalSpec, labels: Path) -> None:
+        check_labels(self.artifacts, self.evaluator, spec, labels)
+
+    def _secret_dir(self) -> Path:
+        return secrets_dir(self.ws) / self.ws.committee.address.lower()
 
     def _secret_path(self, job_id: int) -> Path:
-        return secrets_dir(self.ws) / self.ws.committee.address.lower() / f"job-{job_id}.json"
-
-    def _save_secret(self, name: str, hidden: HiddenLabels, spec_cid: str) -> Path:
-        directory = secrets_dir(self.ws) / self.ws.committee.address.lower()
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{name}.json"
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(hidden.to_json())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        return path
+        return self._secret_dir() / f"job-{job_id}.json"
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -218,8 +266,8 @@ class Evaluations:
             )
         if labels_commitment(hidden.cid_bytes, hidden.salt, job.spec_hash) != evaluation.commitment:
             raise InvalidInput("these labels and salt do not match the job's commitment")
-        published = self.ws.store.add_bytes(hidden.labels)
-        assert published == hidden.labels_cid
+        if self.ws.store.add_bytes(hidden.labels) != hidden.labels_cid:
+            raise ArtifactCorrupted("the store gave the labels another CID than the one committed")
         receipt = self.ws.committee.reveal(caller.key, job, hidden.cid_bytes, hidden.salt)
         return Outcome(job, [("reveal labels", receipt)], [])
 
@@ -234,7 +282,7 @@ class Evaluations:
         if labels_commitment(cid_to_bytes(labels_cid), salt, evaluation.spec_hash) != evaluation.commitment:
             raise InvalidInput(f"the revealed labels of job {job_id} do not match its commitment")
         spec, _ = self.artifacts.spec_by_hash(evaluation.spec_hash)
-        labels = self.artifacts.fetch(labels_cid, MAX_LABELS_BYTES, _suffix(labels_cid, spec, "labels"))
+        labels = self.artifacts.fetch(labels_cid, MAX_LABELS_BYTES)
         deliverables = self._settled_deliverables(job_id)
         checks = []
         for settled in evaluation.settlements:
@@ -275,14 +323,10 @@ class Evaluations:
     def score(self, spec: EvalSpec, deliverable: bytes, labels: Path) -> EvalResult:
         """Scores one submission exactly as an oracle does."""
         assert self.evaluator is not None
-        features = self.artifacts.fetch(
-            spec.data.test_features, MAX_LABELS_BYTES, _suffix(spec.data.test_features, spec, "features")
-        )
+        features = self.artifacts.fetch(spec.data.test_features, MAX_LABELS_BYTES)
         try:
-            submission = self.artifacts.fetch_by_digest(
-                deliverable, spec.limits.max_submission_mb << 20, _submission_suffix(spec)
-            )
-        except (NotFound, InvalidInput) as exc:
+            submission = self.artifacts.fetch_by_digest(deliverable, spec.limits.max_submission_mb << 20)
+        except (NotFound, InvalidInput, ArtifactCorrupted) as exc:
             return EvalResult(ok=False, score=None, reason=str(exc), passed=None)
         return self.evaluator.evaluate(spec, submission, features, labels)
 
@@ -296,13 +340,22 @@ def _read(path: Path, limit: int, what: str) -> bytes:
     return path.read_bytes()
 
 
-def _suffix(cid: str, spec: EvalSpec, kind: str) -> str:
-    """Tabular artifacts keep a suffix the readers recognise (parquet starts with PAR1)."""
-    return ".tab"
-
-
-def _submission_suffix(spec: EvalSpec) -> str:
-    return ".sub"
+def check_labels(artifacts: Artifacts, evaluator: Evaluator | None, spec: EvalSpec, labels: Path) -> None:
+    """The labels must hold the spec's label column, one row per test-features row: a typo here
+    would make every oracle abstain, and the freelancer would then be paid unjudged."""
+    own = evaluator is None
+    checker = evaluator or Evaluator(Sandbox())  # reading trusted tables starts no sandbox
+    try:
+        features = artifacts.fetch(spec.data.test_features, MAX_LABELS_BYTES)
+        labels_rows = checker.count_rows(spec, labels)
+        feature_rows = checker.count_feature_rows(spec, features)
+    finally:
+        if own:
+            checker.close()
+    if labels_rows != feature_rows:
+        raise InvalidInput(
+            f"the labels file has {labels_rows} rows but the test features have {feature_rows}"
+        )
 
 
 def evaluation_json(e: Evaluation) -> dict[str, Any]:
@@ -319,7 +372,3 @@ def evaluation_json(e: Evaluation) -> dict[str, Any]:
             {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in s.items()} for s in e.settlements
         ],
     }
-
-
-def load_json(path: Path) -> Any:
-    return json.loads(path.read_text())

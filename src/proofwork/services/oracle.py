@@ -3,7 +3,14 @@
 `OracleNode.step()` is one pass over the chain's current state; `proofwork oracle run`
 calls it in a loop. Every decision is derived again from the chain on each pass, and
 every signed report is written to the oracle's database before it is shared, so a
-restarted oracle neither misses a submission nor scores one twice.
+restarted oracle neither misses a submission nor scores one twice (nor signs two
+different scores for one submission).
+
+What an oracle signs: the score of a submission it could judge, or the worst possible
+score when the submission itself is broken or missing after the challenge window. It
+signs nothing (abstains) when the fault is not the freelancer's: labels that do not match
+the client's commitment, a missing spec, a sandbox that failed. Abstaining leaves the
+freelancer's auto-claim intact.
 """
 
 from __future__ import annotations
@@ -15,27 +22,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from web3 import Web3
-
+from proofwork.chain.evaluation import labels_commitment
 from proofwork.db.oracle_state import OracleState, Report
 from proofwork.domain import job as J
-from proofwork.domain.errors import ProofworkError, TransactionRejected
-from proofwork.domain.evalspec import split_rows
+from proofwork.domain.errors import NotFound, ProofworkError, TransactionRejected
+from proofwork.domain.evalspec import EvalSpec, split_rows
 from proofwork.evaluation.runner import EvalResult, Evaluator
 from proofwork.identity.sealing import open_sealed
-from proofwork.services.artifacts import MAX_LABELS_BYTES, Artifacts, HiddenLabels, cid_text
-from proofwork.services.competitions import Competitions
-from proofwork.services.evaluation import Evaluations, unscorable
+from proofwork.services.artifacts import MAX_LABELS_BYTES, Artifacts, HiddenLabels
+from proofwork.services.competitions import Competition, Competitions
+from proofwork.services.evaluation import (
+    AGGREGATION_GRACE,
+    POSTING_FALLBACK_AFTER,
+    Evaluation,
+    Evaluations,
+    unscorable,
+)
 from proofwork.services.workspace import Signer, Workspace
+from proofwork.storage.unixfs import cid_of_bytes
 
 log = logging.getLogger("proofwork.oracle")
 
-# An oracle that is not the designated aggregator of a report waits this long (chain time)
-# after the challenge window before settling itself, so four oracles do not race for one settle.
-AGGREGATION_GRACE = 120
-# When aggregation over HTTP cannot gather enough signatures for this long after the window,
-# reports are posted on chain one by one (the fallback path).
-POSTING_FALLBACK_AFTER = 600
+__all__ = ["AGGREGATION_GRACE", "POSTING_FALLBACK_AFTER", "Abstain", "OracleNode", "PeerClient", "StepReport"]
 
 
 class PeerClient(Protocol):
@@ -43,6 +51,10 @@ class PeerClient(Protocol):
 
 
 Tamper = Callable[[str, int, int], int]  # (kind, subject, honest score) -> reported score
+
+
+class Abstain(ProofworkError):
+    """This oracle signs nothing for now (not the freelancer's fault, or worth retrying)."""
 
 
 @dataclass
@@ -57,19 +69,8 @@ class StepReport:
         return bool(self.scored or self.settled or self.revealed or self.finalized)
 
 
-def report_json(r: Report) -> dict[str, Any]:
-    return {
-        "kind": r.kind,
-        "subject": r.subject,
-        "item": r.item,
-        "round": r.round,
-        "deliverable": r.deliverable,
-        "ok": r.ok,
-        "score": str(r.score),
-        "reason": r.reason,
-        "signature": r.signature,
-        "payload": r.payload,
-    }
+def _signature(report: Report) -> bytes:
+    return bytes.fromhex(report.signature.removeprefix("0x"))
 
 
 class OracleNode:
@@ -91,8 +92,10 @@ class OracleNode:
         self.peers = peers
         self.tamper = tamper
         self.artifacts = Artifacts(ws.store, workdir)
-        self.evaluations = Evaluations(ws, evaluator)
-        self.evaluations.artifacts = self.artifacts
+        self.artifacts.remove_plaintext()  # what a crash may have left behind
+        self.evaluations = Evaluations(ws, evaluator, artifacts=self.artifacts)
+        self._hidden: dict[str, HiddenLabels] = {}  # sealed CID -> opened labels (this process only)
+        self._done: set[int] = set()  # jobs settled and revealed: nothing left to do
 
     # --- one pass --------------------------------------------------------------------------------
 
@@ -103,10 +106,12 @@ class OracleNode:
             raise ProofworkError(
                 f"{self.signer.address} is not a member of the committee at {committee.address}"
             )
-        for registered in self.evaluations.registered_jobs():
-            job_id = int(registered.args["job_id"])
+        registered = [int(e.args["job_id"]) for e in self.evaluations.registered_jobs()]
+        for job_id in registered:
+            if job_id in self._done:
+                continue
             try:
-                self._job(job_id, report)
+                self._job(job_id, registered, report)
             except ProofworkError as exc:
                 report.failures.append(f"job {job_id}: {exc}")
                 log.warning("job %s: %s", job_id, exc)
@@ -119,40 +124,106 @@ class OracleNode:
                     log.warning("competition %s: %s", comp_id, exc)
         return report
 
+    # --- hidden labels -----------------------------------------------------------------------------
+
+    def _hidden_labels(self, sealed_cid: str, commitment: bytes, spec_hash: bytes) -> HiddenLabels:
+        """The client's sealed labels, checked against its on-chain commitment before any use."""
+        hidden = self._hidden.get(sealed_cid)
+        if hidden is None:
+            try:
+                envelope = self.ws.store.read_bytes(sealed_cid, 2 * MAX_LABELS_BYTES)
+                hidden = HiddenLabels.from_json(open_sealed(envelope, self.signer.key))
+            except ProofworkError as exc:
+                raise Abstain(f"the client's sealed labels cannot be used: {exc}") from exc
+            self._hidden[sealed_cid] = hidden
+        if labels_commitment(hidden.cid_bytes, hidden.salt, spec_hash) != commitment:
+            raise Abstain("the sealed labels do not match the client's on-chain commitment: not scoring")
+        return hidden
+
+    def _spec(self, spec_hash: bytes) -> EvalSpec:
+        try:
+            spec, _ = self.artifacts.spec_by_hash(spec_hash)
+        except ProofworkError as exc:
+            raise Abstain(f"the task spec is unusable: {exc}") from exc
+        return spec
+
     # --- evaluated jobs --------------------------------------------------------------------------
 
-    def _job(self, job_id: int, report: StepReport) -> None:
-        job = self.evaluations.jobs.get(job_id)
+    def _job(self, job_id: int, registered: list[int], report: StepReport) -> None:
         committee = self.ws.committee
+        job = self.evaluations.jobs.get(job_id)
         if job.arbiter.lower() != committee.address.lower():
+            self._done.add(job_id)
             return
         evaluation = self.evaluations.get(job_id)
         now = self.ws.chain.next_timestamp()
-        for index, milestone in enumerate(job.milestones):
+        for index in range(len(job.milestones)):
+            milestone = job.milestones[index]
             if milestone.status != J.MilestoneStatus.SUBMITTED:
                 continue
-            own = self._job_report(job, index, evaluation, report)
             window_end = milestone.timestamp + committee.challenge_window
+            try:
+                own = self._job_report(job, index, evaluation, now >= window_end, report)
+            except Abstain as exc:
+                report.failures.append(f"job {job_id} milestone {index + 1}: abstained: {exc}")
+                continue
             if now < window_end:
                 continue
             designated = committee.oracles[(job_id + index + milestone.revisions) % len(committee.oracles)]
             if designated.lower() != self.signer.address.lower() and now < window_end + AGGREGATION_GRACE:
                 continue
-            self._settle(job, index, own, evaluation, now - window_end, report)
-        if (
-            evaluation.revealed is None
-            and evaluation.settlements
-            and all(m.status >= J.MilestoneStatus.PAID for m in job.milestones)
-        ):
-            hidden = self._hidden_labels(evaluation.sealed_labels)
-            try:
-                self.evaluations.reveal(self.signer, job_id, hidden)
-                report.revealed.append(job_id)
-            except TransactionRejected as exc:
-                if "revealed" not in str(exc):
-                    raise
+            if self._settle(job, index, own, evaluation, now - window_end, report):
+                job = self.evaluations.jobs.get(job_id)  # the escrow's state changed
+                evaluation = self.evaluations.get(job_id)
+        if any(m.status < J.MilestoneStatus.PAID for m in job.milestones):
+            return
+        if evaluation.revealed is not None or not evaluation.settlements:
+            self._done.add(job_id)
+            return
+        hidden = self._hidden_labels(evaluation.sealed_labels, evaluation.commitment, job.spec_hash)
+        if self._labels_still_hidden_elsewhere(hidden.labels_cid, job_id, registered):
+            return
+        if self.ws.committee.revealed_labels(job_id):
+            return
+        self.evaluations.reveal(self.signer, job_id, hidden)
+        report.revealed.append(job_id)
+        self._done.add(job_id)
 
-    def _job_report(self, job: J.Job, index: int, evaluation: Any, step: StepReport) -> Report:
+    def _labels_still_hidden_elsewhere(self, labels_cid: str, job_id: int, registered: list[int]) -> bool:
+        """Clients reuse a test set across jobs and competitions: revealing it for one would hand
+        it to freelancers still working on another. Those labels stay hidden until all are over."""
+        for other in registered:
+            if other == job_id or other in self._done:
+                continue
+            try:
+                evaluation = self.evaluations.get(other)
+                if evaluation.revealed is not None:
+                    continue
+                job = self.evaluations.jobs.get(other)
+                if all(m.status >= J.MilestoneStatus.PAID for m in job.milestones):
+                    continue
+                hidden = self._hidden_labels(evaluation.sealed_labels, evaluation.commitment, job.spec_hash)
+            except ProofworkError:
+                continue
+            if hidden.labels_cid == labels_cid:
+                return True
+        if self.ws.deployment.competition:
+            comps = Competitions(self.ws)
+            for comp_id in comps.ids():
+                try:
+                    comp = comps.get(comp_id)
+                    if comp.finalized or comp.cancelled:
+                        continue
+                    hidden = self._hidden_labels(comp.sealed_labels, comp.commitment, comp.spec_hash)
+                except ProofworkError:
+                    continue
+                if hidden.labels_cid == labels_cid:
+                    return True
+        return False
+
+    def _job_report(
+        self, job: J.Job, index: int, evaluation: Evaluation, window_over: bool, step: StepReport
+    ) -> Report:
         committee = self.ws.committee
         milestone = job.milestones[index]
         key = (
@@ -166,7 +237,7 @@ class OracleNode:
         existing = self.state.find(*key)
         if existing is not None:
             return existing
-        result = self._score_job(job, index, evaluation)
+        result = self._score_job(job, index, evaluation, window_over)
         honest = (
             result.score
             if result.ok and result.score is not None
@@ -188,61 +259,78 @@ class OracleNode:
                 *key, ok=result.ok, score=score, reason=result.reason or "", signature="0x" + signature.hex()
             )
         )
-        step.scored.append(f"job {job.job_id} milestone {index + 1} round {milestone.revisions}: {score}")
+        step.scored.append(
+            f"job {job.job_id} milestone {index + 1} round {milestone.revisions}: {saved.score}"
+        )
         return saved
 
-    def _score_job(self, job: J.Job, index: int, evaluation: Any) -> EvalResult:
+    def _score_job(self, job: J.Job, index: int, evaluation: Evaluation, window_over: bool) -> EvalResult:
+        spec = self._spec(job.spec_hash)
+        hidden = self._hidden_labels(evaluation.sealed_labels, evaluation.commitment, job.spec_hash)
+        deliverable = job.milestones[index].deliverable
+        if self.ws.store.find_by_digest(deliverable) is None and not window_over:
+            # it may still be on its way through the network: judge it missing only at the window's end
+            raise Abstain("the submission is not in the artifact store yet")
+        labels = self.artifacts.write_temp(hidden.labels, ".labels")
         try:
-            spec, _ = self.artifacts.spec_by_hash(job.spec_hash)
-            hidden = self._hidden_labels(evaluation.sealed_labels)
-            labels = self.artifacts.write_temp(hidden.labels, ".labels")
+            result = self.evaluations.score(spec, deliverable, labels)
         except ProofworkError as exc:
-            return EvalResult(
-                ok=False, score=None, reason=f"cannot prepare the evaluation: {exc}", passed=None
-            )
-        try:
-            return self.evaluations.score(spec, job.milestones[index].deliverable, labels)
+            raise Abstain(f"the evaluation could not run: {exc}") from exc
         finally:
             labels.unlink(missing_ok=True)
-
-    def _hidden_labels(self, sealed_cid: str) -> HiddenLabels:
-        envelope = self.ws.store.read_bytes(sealed_cid, 2 * MAX_LABELS_BYTES)
-        return HiddenLabels.from_json(open_sealed(envelope, self.signer.key))
+        if getattr(result, "transient", False):
+            raise Abstain(f"the sandbox failed, will retry: {result.reason}")
+        return result
 
     def _settle(
-        self, job: J.Job, index: int, own: Report, evaluation: Any, since_window: int, step: StepReport
-    ) -> None:
+        self, job: J.Job, index: int, own: Report, evaluation: Evaluation, since_window: int, step: StepReport
+    ) -> bool:
         committee = self.ws.committee
         milestone = job.milestones[index]
-        message_of = lambda score: committee.report_message(  # noqa: E731
-            job.job_id,
-            index,
-            milestone.deliverable,
-            milestone.revisions,
-            score,
-            job.spec_hash,
-            evaluation.commitment,
-        )
-        collected = {self.signer.address.lower(): (own.score, bytes.fromhex(own.signature[2:]))}
+
+        def message_of(score: int) -> dict[str, Any]:
+            return committee.report_message(
+                job.job_id,
+                index,
+                milestone.deliverable,
+                milestone.revisions,
+                score,
+                job.spec_hash,
+                evaluation.commitment,
+            )
+
+        collected: dict[str, tuple[int, bytes]] = {}
         for oracle in committee.oracles:
-            if oracle.lower() in collected:
-                continue
-            endpoint = committee.endpoint(oracle)
-            if not endpoint:
-                continue
-            for r in self.peers.reports(endpoint, committee.address, "job", job.job_id):
+            candidates: list[dict[str, Any]]
+            if oracle.lower() == self.signer.address.lower():
+                candidates = [
+                    {
+                        "item": index,
+                        "round": milestone.revisions,
+                        "deliverable": own.deliverable,
+                        "score": own.score,
+                        "signature": own.signature,
+                    }
+                ]
+            else:
+                endpoint = committee.endpoint(oracle)
+                candidates = (
+                    self.peers.reports(endpoint, committee.address, "job", job.job_id) if endpoint else []
+                )
+            for r in candidates:
                 try:
-                    if (int(r["item"]), int(r["round"]), r["deliverable"]) != (
+                    same = (int(r["item"]), int(r["round"]), str(r["deliverable"])) == (
                         index,
                         milestone.revisions,
                         "0x" + milestone.deliverable.hex(),
-                    ):
-                        continue
-                    score, signature = int(r["score"]), bytes.fromhex(str(r["signature"])[2:])
-                    if committee.report_signer(message_of(score), signature).lower() == oracle.lower():
-                        collected[oracle.lower()] = (score, signature)
+                    )
+                    score, signature = int(r["score"]), bytes.fromhex(str(r["signature"]).removeprefix("0x"))
                 except (KeyError, ValueError, TypeError):
                     continue
+                signer = committee.report_signer(message_of(score), signature) if same else None
+                if signer is not None and signer.lower() == oracle.lower():
+                    collected[oracle.lower()] = (score, signature)
+                    break
         label = f"job {job.job_id} milestone {index + 1}"
         if len(collected) >= committee.threshold:
             ordered = sorted(collected.items(), key=lambda item: int(item[0], 16))
@@ -256,19 +344,16 @@ class OracleNode:
                     [sig for _, (_, sig) in ordered],
                 )
                 step.settled.append(f"{label}: {len(ordered)} signatures")
+                return True
             except TransactionRejected as exc:
                 step.failures.append(f"{label}: settle refused ({exc})")
-            return
         if since_window < POSTING_FALLBACK_AFTER:
-            return
-        # Fallback: peers unreachable over HTTP; put this oracle's report on chain.
-        posted = {
-            str(e.args["oracle"]).lower()
-            for e in committee.events("ReportPosted", subject=job.job_id)
-            if int(e.args["milestone"]) == index and int(e.args["round"]) == milestone.revisions
-        }
+            return False
+        # Fallback: not enough signatures over HTTP; put this oracle's report on chain.
+        position = [o.lower() for o in committee.oracles].index(self.signer.address.lower())
         try:
-            if self.signer.address.lower() not in posted:
+            posted = committee.posted_reports(job.job_id, index, milestone.revisions, milestone.deliverable)
+            if not posted >> position & 1:
                 committee.post_report(
                     self.signer.key,
                     job.job_id,
@@ -276,45 +361,54 @@ class OracleNode:
                     milestone.revisions,
                     milestone.deliverable,
                     own.score,
-                    bytes.fromhex(own.signature[2:]),
+                    _signature(own),
                 )
-                posted.add(self.signer.address.lower())
-            if len(posted) >= committee.threshold:
+                posted |= 1 << position
+            if bin(posted).count("1") >= committee.threshold:
                 committee.settle_posted(self.signer.key, job, index)
-                step.settled.append(f"{label}: from {len(posted)} reports posted on chain")
+                step.settled.append(f"{label}: from {bin(posted).count('1')} reports posted on chain")
+                return True
         except TransactionRejected as exc:
             step.failures.append(f"{label}: posting refused ({exc})")
+        return False
 
     # --- competitions ----------------------------------------------------------------------------
 
     def _competition(self, comp_id: int, step: StepReport) -> None:
-        comps = Competitions(self.ws)
-        comp = comps.get(comp_id)
+        comp = Competitions(self.ws).get(comp_id)
         if comp.finalized or comp.cancelled:
             return
         contract = self.ws.competitions.address
-        hidden = self._hidden_labels(comp.sealed_labels)
-        spec, _ = self.artifacts.spec_by_hash(comp.spec_hash)
+        hidden = self._hidden_labels(comp.sealed_labels, comp.commitment, comp.spec_hash)
+        spec = self._spec(comp.spec_hash)
         labels = self.artifacts.write_temp(hidden.labels, ".labels")
         try:
             n_rows = self.evaluator.count_rows(spec, labels)
             public_rows, private_rows = split_rows(n_rows, hidden.salt, comp.public_percent)
-            features = self.artifacts.fetch(spec.data.test_features, MAX_LABELS_BYTES, ".tab")
+            features = self.artifacts.fetch(spec.data.test_features, MAX_LABELS_BYTES)
+            seen: set[str] = set()
             for entry in comp.entries:
-                key = (contract, "public", comp_id, entry.index, 0, entry.sealed_submission)
+                # a copied envelope is scored for its first entry only
+                duplicate = entry.sealed_submission is not None and entry.sealed_submission in seen
+                if entry.sealed_submission is not None:
+                    seen.add(entry.sealed_submission)
+                key = (contract, "public", comp_id, entry.index, 0, entry.sealed_submission or "")
                 if self.state.find(*key) is not None:
                     continue
                 public, private, reason, digest = self._score_entry(
                     spec,
-                    entry.sealed_submission,
+                    None if duplicate else entry.sealed_submission,
                     features,
                     labels,
                     public_rows,
                     private_rows,
                     comp.higher_is_better,
                 )
-                public = self.tamper("public", comp_id, public) if self.tamper else public
-                private = self.tamper("private", comp_id, private) if self.tamper else private
+                if self.tamper:
+                    public, private = (
+                        self.tamper("public", comp_id, public),
+                        self.tamper("private", comp_id, private),
+                    )
                 # the private score is kept, never served, until the final ranking is signed
                 self.state.save(
                     Report(
@@ -323,19 +417,17 @@ class OracleNode:
                         comp_id,
                         entry.index,
                         0,
-                        entry.sealed_submission,
-                        not reason,
-                        private,
-                        reason,
-                        "",
+                        entry.sealed_submission or "",
+                        ok=not reason,
+                        score=private,
+                        reason=reason,
+                        signature="",
                         payload=digest,
                     )
                 )
-                text = f"proofwork public score {contract.lower()} {comp_id} {entry.index} {public}"
-                from eth_account import Account
-                from eth_account.messages import encode_defunct
-
-                signature = bytes(Account.sign_message(encode_defunct(text=text), self.signer.key).signature)
+                signature = self.ws.competitions.sign_public_score(
+                    self.signer.key, comp_id, entry.index, public
+                )
                 self.state.save(
                     Report(
                         *key,
@@ -349,22 +441,24 @@ class OracleNode:
                 step.scored.append(f"competition {comp_id} entry {entry.index}: public {public}")
         finally:
             labels.unlink(missing_ok=True)
-        now = self.ws.chain.next_timestamp()
-        if now <= comp.deadline + comp.reveal_period:
+        # judged on mined blocks: once the latest block is past the reveal period, no reveal can follow
+        if self.ws.chain.now() <= comp.deadline + comp.reveal_period:
             return
         final = self._final_report(comp, contract)
+        if final is None:
+            return
         designated = self.ws.committee.oracles[comp_id % len(self.ws.committee.oracles)]
         if (
             designated.lower() != self.signer.address.lower()
-            and now < comp.deadline + comp.reveal_period + AGGREGATION_GRACE
+            and self.ws.chain.now() < comp.deadline + comp.reveal_period + AGGREGATION_GRACE
         ):
             return
         self._finalize(comp, final, hidden, step)
 
     def _score_entry(
         self,
-        spec: Any,
-        sealed_cid: str,
+        spec: EvalSpec,
+        sealed_cid: str | None,
         features: Path,
         labels: Path,
         public_rows: list[int],
@@ -372,27 +466,32 @@ class OracleNode:
         higher_is_better: bool,
     ) -> tuple[int, int, str, str]:
         worst = unscorable(higher_is_better)
+        if sealed_cid is None:
+            return worst, worst, "the entry names no usable sealed submission (or a copy of another's)", ""
         try:
             envelope = self.ws.store.read_bytes(sealed_cid, (spec.limits.max_submission_mb << 21) + (1 << 20))
             submission_bytes = open_sealed(envelope, self.signer.key)
+        except NotFound as exc:
+            raise Abstain(f"entry not in the artifact store yet: {exc}") from exc
         except ProofworkError as exc:
             return worst, worst, f"cannot open the sealed submission: {exc}", ""
-        from proofwork.storage.unixfs import cid_of_bytes
-
         digest = cid_of_bytes(submission_bytes)
         submission = self.artifacts.write_temp(submission_bytes, ".sub")
         try:
-            public = self.evaluator.evaluate(spec, submission, features, labels, rows=public_rows)
-            if not public.ok or public.score is None:
-                return worst, worst, public.reason or "not scorable", digest
-            private = self.evaluator.evaluate(spec, submission, features, labels, rows=private_rows)
-            if not private.ok or private.score is None:
-                return worst, worst, private.reason or "not scorable", digest
-            return public.score, private.score, "", digest
+            results = [
+                self.evaluator.evaluate(spec, submission, features, labels, rows=rows)
+                for rows in (public_rows, private_rows)
+            ]
         finally:
             submission.unlink(missing_ok=True)
+        for result in results:
+            if getattr(result, "transient", False):
+                raise Abstain(f"the sandbox failed, will retry: {result.reason}")
+            if not result.ok or result.score is None:
+                return worst, worst, result.reason or "not scorable", digest
+        return int(results[0].score or 0), int(results[1].score or 0), "", digest
 
-    def _final_report(self, comp: Any, contract: str) -> Report:
+    def _final_report(self, comp: Competition, contract: str) -> Report | None:
         key = (contract, "final", comp.comp_id, 0, 0, "")
         existing = self.state.find(*key)
         if existing is not None:
@@ -404,12 +503,13 @@ class OracleNode:
             if entry.revealed_cid is None:
                 continue
             scored = private.get(entry.index)
+            if scored is None:
+                return None  # not every revealed entry is scored yet: sign nothing half-done
             # the revealed CID must be what was sealed to the committee, or the entry scores nothing
-            if scored is None or scored.payload != entry.revealed_cid:
-                ranking.append((entry.index, worst))
-            else:
-                ranking.append((entry.index, scored.score))
+            ranking.append((entry.index, scored.score if scored.payload == entry.revealed_cid else worst))
         competitions = self.ws.competitions
+        if len(ranking) != competitions.revealed_count(comp.comp_id):
+            return None  # the node's logs lag behind its state: wait for the next pass
         signature = competitions.sign_final(
             self.signer.key, competitions.final_message(comp.comp_id, ranking, comp.commitment)
         )
@@ -424,22 +524,24 @@ class OracleNode:
             )
         )
 
-    def _finalize(self, comp: Any, own: Report, hidden: HiddenLabels, step: StepReport) -> None:
+    def _finalize(self, comp: Competition, own: Report, hidden: HiddenLabels, step: StepReport) -> None:
         competitions = self.ws.competitions
         committee = self.ws.committee
         ranking = [(int(a), int(b)) for a, b in json.loads(own.payload)]
         message = competitions.final_message(comp.comp_id, ranking, comp.commitment)
-        collected = {self.signer.address.lower(): bytes.fromhex(own.signature[2:])}
+        collected = {self.signer.address.lower(): _signature(own)}
         for oracle in committee.oracles:
             if oracle.lower() in collected or not (endpoint := committee.endpoint(oracle)):
                 continue
             for r in self.peers.reports(endpoint, competitions.address, "final", comp.comp_id):
                 try:
-                    signature = bytes.fromhex(str(r["signature"])[2:])
-                    if competitions.final_signer(message, signature).lower() == oracle.lower():
-                        collected[oracle.lower()] = signature
+                    signature = bytes.fromhex(str(r["signature"]).removeprefix("0x"))
                 except (KeyError, ValueError, TypeError):
                     continue
+                signer = competitions.final_signer(message, signature)
+                if signer is not None and signer.lower() == oracle.lower():
+                    collected[oracle.lower()] = signature
+                    break
         if len(collected) < committee.threshold:
             return
         ordered = [sig for _, sig in sorted(collected.items(), key=lambda item: int(item[0], 16))]
@@ -447,14 +549,8 @@ class OracleNode:
             competitions.finalize(
                 self.signer.key, comp.comp_id, hidden.cid_bytes, hidden.salt, ranking, ordered
             )
-            self.ws.store.add_bytes(hidden.labels)
-            step.finalized.append(comp.comp_id)
         except TransactionRejected as exc:
             step.failures.append(f"competition {comp.comp_id}: finalize refused ({exc})")
-
-
-def checksum(address: str) -> str:
-    return str(Web3.to_checksum_address(address))
-
-
-__all__ = ["OracleNode", "PeerClient", "StepReport", "cid_text", "report_json"]
+            return
+        self.ws.store.add_bytes(hidden.labels)  # revealed on chain just now: anyone may re-check
+        step.finalized.append(comp.comp_id)
