@@ -331,7 +331,8 @@ def test_eval_post_refuses_bad_input(deployed: Cli, task: dict[str, Path], tmp_p
         "--freelancer",
         "dev2",
     ]
-    cli.fails(*args, "--spec", str(tmp_path / "missing.yaml"), match="committee")  # nothing deployed yet
+    spec = _spec(cli, task)
+    cli.fails(*args, "--spec", str(spec), match="committee")  # no committee deployed yet
     committee = ["committee", "deploy", "--challenge-window", "1h"]
     for name in ORACLES:
         committee += ["--oracle", name]
@@ -339,7 +340,6 @@ def test_eval_post_refuses_bad_input(deployed: Cli, task: dict[str, Path], tmp_p
     cli.fails("committee", "deploy", "--oracle", "dev6", "--oracle", "dev6", match="twice")
     cli.ok(*committee, "--f", "1")
     cli.fails(*args, "--spec", str(tmp_path / "missing.yaml"), match="no such spec")
-    spec = _spec(cli, task)
     cli.fails(*args, "--spec", str(spec), match="not published its key")
     bad = tmp_path / "spec.json"
     bad.write_text("{not json")
@@ -358,3 +358,126 @@ def test_demo_ml_json(cli: Cli) -> None:
     assert all(data["verified"].values())
     assert data["outliers"]["dev9"] == 2
     assert json.dumps(data)  # plain JSON all the way down
+
+
+# --- refusals: ids, options and URLs checked before anything is sent ---------------------------------
+
+BIG = str(2**256)
+LAST = str(2**256 - 1)
+
+
+def _in_process(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, str, str]:
+    """The CLI's entry point in this process: for refusals that happen before any chain is opened."""
+    from proofwork.cli.main import run
+
+    code = run(["--data-dir", str(data_dir), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ids_beyond_uint256_are_one_line_errors(deployed: Cli) -> None:
+    cli = deployed
+    cli.fails("eval", "show", BIG, match="invalid job id")
+    cli.fails("leaderboard", BIG, match="invalid competition id")
+    # in range but absent: still one line
+    cli.fails("eval", "show", LAST, match="")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["eval", "show", "--", "-1"],
+        ["eval", "register", BIG, "--from", "dev1"],
+        ["verify-score", BIG],
+        ["eval", "reveal", BIG, "--from", "dev1"],
+        ["eval", "register", "--from", "dev1", "--", "-5"],
+        ["competition", "enter", BIG, "--from", "dev2", "--file", "x.onnx"],
+        ["competition", "reveal", BIG, "--from", "dev2"],
+        ["competition", "cancel", BIG, "--from", "dev1"],
+        ["leaderboard", "--", "-1"],
+    ],
+)
+def test_every_id_argument_is_bounded(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str]
+) -> None:
+    code, _, err = _in_process(capsys, tmp_path / "data", *args)
+    assert code == 2 and err.count("\n") == 1 and "invalid" in err and " id " in err, err
+    assert not (tmp_path / "data" / "chain").exists(), "refused before the chain was opened"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "match"),
+    [
+        ("--split", "60,30,20", "add up to 110"),
+        ("--split", "30,70", "must not increase"),
+        ("--split", "100,0", "more than 0"),
+        ("--split", "110,-10", "more than 0"),
+        ("--split", "50,50,nan", "finite"),
+        ("--split", "inf", "finite"),
+        ("--split", "33.333,33.333,33.334", "two decimals"),
+        ("--split", ",".join(["10"] * 9 + ["5", "5"]), "1 to 10"),
+        ("--split", "sixty,forty", "percentages"),
+        ("--daily-limit", "0", "--daily-limit"),
+        ("--daily-limit", "256", "--daily-limit"),
+        ("--public-percent", "0", "--public-percent"),
+        ("--public-percent", "100", "--public-percent"),
+        ("--min-score", "nan", "finite"),
+        ("--min-score", "-inf", "finite"),
+        ("--min-score", "1e300", "beyond"),
+        ("--min-score", "high", "a number"),
+    ],
+)
+def test_competition_create_refuses_before_any_transaction(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, value: str, match: str
+) -> None:
+    args = ["competition", "create", "--from", "dev1", "--spec", "s.yaml", "--labels", "l.csv"]
+    code, _, err = _in_process(capsys, tmp_path / "data", *args, "--prize", "10", option, value)
+    assert code == 2 and err.count("\n") == 1 and match in err, err
+    # no approval can have been sent: the chain was never even opened
+    assert not (tmp_path / "data" / "chain").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["oracle", "run", "--from", "dev6", "--interval", "nan"], "--interval"),
+        (["oracle", "run", "--from", "dev6", "--interval", "0"], "--interval"),
+        (["oracle", "run", "--from", "dev6", "--interval", "1e9"], "--interval"),
+        (["oracle", "run", "--from", "dev6", "--port", "70000"], "--port"),
+        (["oracle", "run", "--from", "dev6", "--passes", "-1"], "--passes"),
+        (["oracle", "run", "--from", "dev6", "--announce", "--public-url", "ftp://x"], "--public-url"),
+        (["oracle", "run", "--from", "dev6", "--announce", "--public-url", "http://"], "--public-url"),
+        (["oracle", "register", "--from", "dev6", "--url", "javascript:alert(1)"], "--url"),
+        (["oracle", "register", "--from", "dev6", "--url", "http://[::1"], "--url"),
+        (["oracle", "register", "--from", "dev6", "--url", "http://a b/"], "--url"),
+        # 133 characters but 257 bytes: the contract counts bytes
+        (["oracle", "register", "--from", "dev6", "--url", "http://x/" + "é" * 124], "256 bytes"),
+    ],
+)
+def test_oracle_options_and_urls_are_checked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], match: str
+) -> None:
+    code, _, err = _in_process(capsys, tmp_path / "data", *args)
+    assert code == 2 and err.count("\n") == 1 and match in err, err
+    assert not (tmp_path / "data" / "chain").exists()
+
+
+def test_oracle_run_survives_failing_passes_and_json_is_one_line(cli: Cli) -> None:
+    # nothing is deployed: every pass fails (NotFound), the daemon carries on and serves
+    result = cli("oracle", "run", "--from", "dev6", "--passes", "2", "--interval", "0.05", "--json")
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == ['{"ok": true, "passes": 2}']
+    assert result.err.count("pass failed") == 2 and "Traceback" not in result.err
+
+
+def test_endpoints_are_printed_as_they_are(cli: Cli) -> None:
+    # a data directory of its own: `deployed` is shared and must stay without a committee
+    cli.ok("deploy")
+    committee = ["committee", "deploy", "--challenge-window", "1h", "--f", "1"]
+    for name in ORACLES:
+        committee += ["--oracle", name]
+    cli.ok(*committee)
+    url = "http://127.0.0.1:9/[/]x[bold]"  # Rich markup: MarkupError (exit 70) if printed as markup
+    assert url in cli.ok("oracle", "register", "--from", "dev6", "--url", url).out
+    assert url in cli.ok("committee", "show").out
+    cli.fails("competition", "cancel", "0", "--from", "dev1", match="competition")

@@ -316,3 +316,10 @@ def test_split_refuses_bad_arguments() -> None:
         split_rows(10, SALT, 101)
     with pytest.raises(InvalidInput, match="row count"):
         split_rows(-1, SALT, 30)
+
+
+def test_to_fixed_handles_huge_finite_scores_exactly() -> None:
+    from proofwork.domain.evalspec import to_fixed
+
+    assert to_fixed(1e22) == 10**28
+    assert to_fixed(-1e300) == -(10**306)

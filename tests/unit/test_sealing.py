@@ -66,3 +66,47 @@ def test_bad_public_keys_are_refused() -> None:
         recipient(b"\x01" * 10)
     with pytest.raises(InvalidInput, match="at least one"):
         seal(b"x", [])
+
+
+@pytest.mark.parametrize(
+    "bomb", [b"[" * 200_000, b'{"recipients": ' * 100_000, b'{"a": [[[[[[[[[[]]]]]]]]]]}']
+)
+def test_nested_envelopes_are_refused_before_parsing(bomb: bytes) -> None:
+    # json.loads on the first two overflows the C stack once web3 raised the recursion limit
+    with pytest.raises(InvalidInput, match=r"sealed envelope.*nested deeper than 8"):
+        open_sealed(bomb, _keys(1)[0])
+    with pytest.raises(InvalidInput, match="sealed envelope"):
+        recipients_of(bomb)
+
+
+def test_oversize_envelopes_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import proofwork.identity.sealing as sealing
+
+    key = _keys(1)[0]
+    envelope = seal(b"x" * 1000, [recipient(public_key_of(key))])
+    monkeypatch.setattr(sealing, "MAX_ENVELOPE_BYTES", len(envelope) - 1)
+    with pytest.raises(InvalidInput, match=r"sealed envelope.*larger than"):
+        open_sealed(envelope, key)
+    monkeypatch.setattr(sealing, "MAX_ENVELOPE_BYTES", len(envelope))
+    assert open_sealed(envelope, key) == b"x" * 1000
+
+
+def test_an_unpublished_key_is_named_as_such() -> None:
+    with pytest.raises(InvalidInput, match="has not published its key"):
+        recipient(b"")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"address": None},
+        {"address": 7, "ephemeral_public_key": 1},
+        {"ephemeral_public_key": "zz", "nonce": [], "wrapped_key": {}},
+    ],
+)
+def test_garbage_recipient_entries_are_refused(entry: dict[str, object]) -> None:
+    key = _keys(1)[0]
+    data = json.loads(seal(b"secret", [recipient(public_key_of(key))]))
+    data["recipients"][0] = {**data["recipients"][0], **entry}
+    with pytest.raises((InvalidInput, NotAllowed)):
+        open_sealed(json.dumps(data).encode(), key)

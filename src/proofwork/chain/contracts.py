@@ -168,7 +168,7 @@ class EscrowContract:
         self.contract = chain.contract(artifact.abi, address)
         self.deploy_block = deploy_block
         self._topics = {
-            "0x" + keccak(_signature(item).encode()).hex(): item["name"]
+            "0x" + keccak(event_signature(item).encode()).hex(): item["name"]
             for item in artifact.abi
             if item.get("type") == "event" and item["name"] in _EVENT_TYPES
         }
@@ -343,7 +343,7 @@ class EscrowContract:
         return bytes(Account.sign_message(message, key).signature)
 
 
-def _signature(event_abi: dict[str, Any]) -> str:
+def event_signature(event_abi: dict[str, Any]) -> str:
     def kind(item: dict[str, Any]) -> str:
         if item["type"].startswith("tuple"):
             return "(" + ",".join(kind(c) for c in item["components"]) + ")" + item["type"][5:]

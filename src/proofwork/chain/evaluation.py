@@ -7,12 +7,14 @@ from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_account import Account
+from eth_account.messages import encode_defunct
 from web3 import Web3
 
 from proofwork.chain.artifacts import Artifact
 from proofwork.chain.client import Chain, Receipt, keccak
-from proofwork.chain.contracts import _signature, job_tuple, typed_data
+from proofwork.chain.contracts import event_signature, job_tuple, typed_data
 from proofwork.domain import job as J
+from proofwork.domain.errors import InvalidInput
 
 COMMITTEE_EIP712 = ("proofwork OracleCommittee", "1")
 COMPETITION_EIP712 = ("proofwork Competition", "1")
@@ -47,6 +49,14 @@ def submission_commitment(submission_cid: bytes, salt: bytes, submitter: str) ->
     )
 
 
+def check_id(value: object, what: str = "id") -> int:
+    """A uint256 id (job, competition, entry), or a one-line InvalidInput."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**256:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise InvalidInput(f"invalid {what} {shown}: expected a whole number from 0 to 2^256 - 1")
+    return value
+
+
 @dataclass(frozen=True)
 class Event:
     name: str
@@ -64,7 +74,7 @@ class _Events:
         self.contract = chain.contract(artifact.abi, address)
         self.deploy_block = deploy_block
         self._topics = {
-            "0x" + keccak(_signature(item).encode()).hex(): item["name"]
+            "0x" + keccak(event_signature(item).encode()).hex(): item["name"]
             for item in artifact.abi
             if item.get("type") == "event"
         }
@@ -74,7 +84,7 @@ class _Events:
         """Events of the given names in chain order; `subject` filters on the first indexed argument."""
         topics: list[Any] = [[self._by_name[n] for n in names]]
         if subject is not None:
-            topics.append("0x" + subject.to_bytes(32, "big").hex())
+            topics.append("0x" + check_id(subject).to_bytes(32, "big").hex())
         return [self._decode(log) for log in self.chain.get_logs(self.address, topics, self.deploy_block)]
 
     def receipt_events(self, receipt: Receipt) -> list[Event]:
@@ -98,11 +108,38 @@ class _Events:
         )
         return bytes(Account.sign_message(typed, key).signature)
 
-    def _recover(self, domain: tuple[str, str], primary: str, fields: Any, message: Any, sig: bytes) -> str:
-        typed = typed_data(
-            (domain[0], domain[1], self.chain.chain_id, self.address), primary, fields, message
-        )
-        return str(Account.recover_message(typed, signature=sig))
+    def _recover(
+        self, domain: tuple[str, str], primary: str, fields: Any, message: Any, sig: bytes | str
+    ) -> str | None:
+        """The signer of an EIP-712 message, or None when the message or signature cannot be
+        encoded or recovered (whatever a peer sent: wrong lengths, scores beyond int256, bad v...)."""
+        if not _well_formed(fields, message):
+            return None
+        try:
+            typed = typed_data(
+                (domain[0], domain[1], self.chain.chain_id, self.address), primary, fields, message
+            )
+            return str(Account.recover_message(typed, signature=sig))
+        except Exception:  # eth_utils/eth_keys ValidationError, eth_abi EncodingError, ValueError...
+            return None
+
+
+def _well_formed(fields: list[dict[str, str]], message: Any) -> bool:
+    """Exactly the fields, each of its exact type: no padding of short hashes, no out-of-range
+    numbers (the encoder would otherwise sign something other than what was sent)."""
+    if not isinstance(message, dict) or set(message) != {f["name"] for f in fields}:
+        return False
+    ranges = {"uint256": (0, 2**256), "int256": (-(2**255), 2**255)}
+    for field in fields:
+        value = message[field["name"]]
+        if field["type"] == "bytes32":
+            ok = isinstance(value, bytes | bytearray) and len(value) == 32
+        else:
+            low, high = ranges[field["type"]]
+            ok = isinstance(value, int) and not isinstance(value, bool) and low <= value < high
+        if not ok:
+            return False
+    return True
 
 
 class CommitteeContract(_Events):
@@ -152,6 +189,20 @@ class CommitteeContract(_Events):
 
     def outlier_reports(self, oracle: str) -> int:
         return int(self.chain.call(self.contract.functions.outlier_reports(Web3.to_checksum_address(oracle))))
+
+    def revealed_labels(self, job_id: int) -> bytes:
+        """The labels CID revealed for a job (empty until revealed)."""
+        return bytes(self.chain.call(self.contract.functions.revealed_labels(check_id(job_id, "job id"))))
+
+    def posted_reports(self, job_id: int, milestone: int, round_: int, deliverable: bytes) -> int:
+        """Bitmap of the oracles (bit i: `oracles[i]`) with a posted report for this round and deliverable."""
+        fn = self.contract.functions.posted_reports(
+            check_id(job_id, "job id"),
+            check_id(milestone, "milestone"),
+            check_id(round_, "round"),
+            deliverable,
+        )
+        return int(self.chain.call(fn))
 
     # --- writes --------------------------------------------------------------------------------
 
@@ -225,7 +276,8 @@ class CommitteeContract(_Events):
     def sign_report(self, key: bytes, message: dict[str, Any]) -> bytes:
         return self._sign(key, COMMITTEE_EIP712, "ScoreReport", SCORE_REPORT_FIELDS, message)
 
-    def report_signer(self, message: dict[str, Any], signature: bytes) -> str:
+    def report_signer(self, message: dict[str, Any], signature: bytes | str) -> str | None:
+        """The address that signed a score report, or None if it cannot be recovered."""
         return self._recover(COMMITTEE_EIP712, "ScoreReport", SCORE_REPORT_FIELDS, message, signature)
 
 
@@ -233,25 +285,46 @@ class CompetitionContract(_Events):
     """`Competition`: bounties open to many, commit-reveal entries, committee-signed final scores."""
 
     def competition(self, comp_id: int) -> Any:
-        return self.chain.call(self.contract.functions.competition(comp_id))
+        return self.chain.call(self.contract.functions.competition(check_id(comp_id, "competition id")))
 
     def count(self) -> int:
         return int(self.chain.call(self.contract.functions.competition_count()))
 
-    def create(self, key: bytes, **params: Any) -> Receipt:
+    def revealed_count(self, comp_id: int) -> int:
+        """Entries revealed so far (the length the final ranking must have)."""
+        fn = self.contract.functions.revealed_count(check_id(comp_id, "competition id"))
+        return int(self.chain.call(fn))
+
+    def create(
+        self,
+        key: bytes,
+        *,
+        token: str,
+        prize: int,
+        spec_hash: bytes,
+        commitment: bytes,
+        deadline: int,
+        reveal_period: int,
+        daily_limit: int,
+        public_percent: int,
+        prize_bps: list[int],
+        min_score: int,
+        higher_is_better: bool,
+        sealed_labels: bytes,
+    ) -> Receipt:
         fn = self.contract.functions.create(
-            Web3.to_checksum_address(params["token"]),
-            params["prize"],
-            params["spec_hash"],
-            params["commitment"],
-            params["deadline"],
-            params["reveal_period"],
-            params["daily_limit"],
-            params["public_percent"],
-            params["prize_bps"],
-            params["min_score"],
-            params["higher_is_better"],
-            params["sealed_labels"],
+            Web3.to_checksum_address(token),
+            prize,
+            spec_hash,
+            commitment,
+            deadline,
+            reveal_period,
+            daily_limit,
+            public_percent,
+            prize_bps,
+            min_score,
+            higher_is_better,
+            sealed_labels,
         )
         return self.chain.transact(key, fn)
 
@@ -290,5 +363,26 @@ class CompetitionContract(_Events):
     def sign_final(self, key: bytes, message: dict[str, Any]) -> bytes:
         return self._sign(key, COMPETITION_EIP712, "FinalScores", FINAL_SCORES_FIELDS, message)
 
-    def final_signer(self, message: dict[str, Any], signature: bytes) -> str:
+    def final_signer(self, message: dict[str, Any], signature: bytes | str) -> str | None:
+        """The address that signed a final ranking, or None if it cannot be recovered."""
         return self._recover(COMPETITION_EIP712, "FinalScores", FINAL_SCORES_FIELDS, message, signature)
+
+    # --- public (leaderboard) scores: EIP-191 personal messages ------------------------------------
+
+    def public_score_text(self, comp_id: int, entry: int, score: int) -> str:
+        return f"proofwork public score {self.address.lower()} {comp_id} {entry} {score}"
+
+    def sign_public_score(self, key: bytes, comp_id: int, entry: int, score: int) -> bytes:
+        """An oracle's signature on an entry's public-split score (shown on the leaderboard)."""
+        message = encode_defunct(text=self.public_score_text(comp_id, entry, score))
+        return bytes(Account.sign_message(message, key).signature)
+
+    def public_score_signer(self, comp_id: int, entry: int, score: int, signature: bytes | str) -> str | None:
+        """The address that signed a public score, or None if the inputs or signature are unusable."""
+        try:
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (comp_id, entry, score)):
+                return None
+            message = encode_defunct(text=self.public_score_text(comp_id, entry, score))
+            return str(Account.recover_message(message, signature=signature))
+        except Exception:  # eth_keys BadSignature, ValidationError, ValueError on bad hex...
+            return None

@@ -3,16 +3,19 @@ verify-score. Registered on the main app by `register`."""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import signal
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from proofwork.cli.output import CliState, money, when
-from proofwork.domain.errors import InvalidInput, NotFound
+from proofwork.domain.errors import InvalidInput, NotFound, ProofworkError
 from proofwork.domain.units import parse_amount, parse_duration
 
 store_app = typer.Typer(
@@ -26,6 +29,12 @@ competition_app = typer.Typer(
 )
 
 FromOpt = Annotated[str, typer.Option("--from", help="Signing account: a name (dev0, alice) or an address.")]
+JobArg = Annotated[int, typer.Argument(help="Job id.")]
+CompArg = Annotated[int, typer.Argument(help="Competition id.")]
+
+MAX_ID = 2**256
+MAX_URL_BYTES = 256  # the committee stores endpoints as String[256]: bytes, not characters
+MAX_PLACES = 10
 
 
 def _state(ctx: typer.Context) -> CliState:
@@ -48,6 +57,35 @@ def _file(path: Path, what: str) -> Path:
     if not path.is_file():
         raise InvalidInput(f"no such {what} file: {path}")
     return path
+
+
+def _id(value: int, what: str = "job id") -> int:
+    """An id as the contracts hold it (uint256); typer accepts any integer."""
+    if not 0 <= value < MAX_ID:
+        shown = str(value) if len(str(value)) <= 30 else str(value)[:27] + "..."
+        raise InvalidInput(f"invalid {what} {shown}: ids are whole numbers from 0 to 2^256 - 1")
+    return value
+
+
+def _url(url: str, option: str) -> str:
+    """An endpoint URL to publish on chain: http(s) with a host, at most 256 bytes."""
+    from proofwork.network.peers import endpoint_url
+
+    text = url.strip()
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise InvalidInput(f"invalid {option}: a URL has no spaces or control characters")
+    try:
+        endpoint_url(text)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"invalid {option}: {exc} (expected http(s)://host[:port], at most 256 bytes)"
+        ) from None
+    return text
+
+
+def _plain(text: str) -> Text:
+    """Text printed as is: brackets in chain data, specs or reasons are not Rich markup."""
+    return Text(text)
 
 
 # --- store -------------------------------------------------------------------------------------------
@@ -111,7 +149,7 @@ def eval_run(
     if features is None:
         store = open_store(state.settings.store or state.settings.data_dir / "store")
         artifacts = Artifacts(store, state.settings.data_dir / "work")
-        features = artifacts.fetch(parsed.data.test_features, MAX_LABELS_BYTES, ".tab")
+        features = artifacts.fetch(parsed.data.test_features, MAX_LABELS_BYTES)
     else:
         _file(features, "features")
     with Sandbox() as sandbox:
@@ -127,7 +165,7 @@ def eval_run(
     if state.json:
         state.emit(data)
     else:
-        state.console.print(human)
+        state.console.print(human, markup=False)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -182,11 +220,12 @@ def eval_post(
 
 
 @eval_app.command("show")
-def eval_show(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
+def eval_show(ctx: typer.Context, job_id: JobArg) -> None:
     """The evaluation of a job: commitment, threshold, settled scores, revealed labels."""
     from proofwork.services.evaluation import Evaluations, evaluation_json
 
     state = _state(ctx)
+    _id(job_id)
     with state.workspace() as ws:
         data = evaluation_json(Evaluations(ws).get(job_id))
     lines = [
@@ -199,17 +238,32 @@ def eval_show(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="Jo
     lines.append(
         f"  labels: {'revealed ' + data['revealed']['labels_cid'] if data['revealed'] else 'hidden'}"
     )
-    state.emit({"ok": True, **data}, "\n".join(lines))
+    state.emit({"ok": True, **data}, _plain("\n".join(lines)))
+
+
+@eval_app.command("register")
+def eval_register(ctx: typer.Context, job_id: JobArg, sender: FromOpt) -> None:
+    """Register the evaluation of a job whose registration failed after `eval post` created it."""
+    from proofwork.services.evaluation import Evaluations
+
+    state = _state(ctx)
+    _id(job_id)
+    with state.workspace() as ws:
+        out = Evaluations(ws).register(ws.signer(sender), job_id)
+        steps = [{"name": n, "tx": r.tx_hash, "gas": r.gas_used} for n, r in out.receipts]
+        state.emit(
+            {"ok": True, "job_id": job_id, "steps": steps},
+            f"the evaluation of job {job_id} is registered with the committee",
+        )
 
 
 @eval_app.command("reveal")
-def eval_reveal(
-    ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="Job id.")], sender: FromOpt
-) -> None:
+def eval_reveal(ctx: typer.Context, job_id: JobArg, sender: FromOpt) -> None:
     """After settlement, publish the hidden labels and reveal (labels CID, salt) on chain."""
     from proofwork.services.evaluation import Evaluations
 
     state = _state(ctx)
+    _id(job_id)
     with state.workspace() as ws:
         out = Evaluations(ws).reveal(ws.signer(sender), job_id)
         tx = out.receipts[0][1]
@@ -219,13 +273,14 @@ def eval_reveal(
         )
 
 
-def verify_score(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
+def verify_score(ctx: typer.Context, job_id: JobArg) -> None:
     """Recompute every settled score of a job from public artifacts and compare with what was paid on."""
     from proofwork.evaluation.runner import Evaluator
     from proofwork.evaluation.sandbox import Sandbox
     from proofwork.services.evaluation import Evaluations
 
     state = _state(ctx)
+    _id(job_id)
     with state.workspace() as ws, Sandbox() as sandbox:
         checks = Evaluations(ws, Evaluator(sandbox)).verify(job_id)
     ok = bool(checks) and all(c.matches for c in checks)
@@ -253,7 +308,7 @@ def verify_score(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help=
         + ("match" if c.matches else "MISMATCH")
         for c in checks
     )
-    state.emit(data, human)
+    state.emit(data, _plain(human))
     if not ok:
         raise typer.Exit(1)
 
@@ -319,7 +374,7 @@ def committee_show(ctx: typer.Context) -> None:
             for m in members
         )
     )
-    state.emit(data, human)
+    state.emit(data, _plain(human))
 
 
 @oracle_app.command("register")
@@ -332,12 +387,11 @@ def oracle_register(
     from proofwork.identity.sealing import public_key_of
 
     state = _state(ctx)
-    if not url.startswith(("http://", "https://")) or len(url) > 256:
-        raise InvalidInput("the endpoint must be an http(s) URL of at most 256 characters")
+    url = _url(url, "--url")
     with state.workspace() as ws:
         signer = ws.signer(sender)
         receipt = ws.committee.register_oracle(signer.key, public_key_of(signer.key), url)
-        state.emit({"ok": True, "tx": receipt.tx_hash}, f"{signer.name} registered at {url}")
+        state.emit({"ok": True, "tx": receipt.tx_hash}, _plain(f"{signer.name} registered at {url}"))
 
 
 @oracle_app.command("run")
@@ -346,15 +400,25 @@ def oracle_run(
     sender: FromOpt,
     port: Annotated[int, typer.Option(help="Port of the report endpoint (0: any free port).")] = 0,
     host: Annotated[str, typer.Option(help="Interface of the report endpoint.")] = "127.0.0.1",
-    interval: Annotated[float, typer.Option(help="Seconds between passes over the chain.")] = 2.0,
+    interval: Annotated[
+        float, typer.Option(help="Seconds between passes over the chain (0.05 to 3600).")
+    ] = 2.0,
     once: Annotated[bool, typer.Option(help="One pass, then exit (no endpoint).")] = False,
     passes: Annotated[int, typer.Option(help="Stop after this many passes (0: run until stopped).")] = 0,
     db: Annotated[str | None, typer.Option(help="Oracle database: SQLite path or SQLAlchemy URL.")] = None,
     announce: Annotated[bool, typer.Option(help="Publish the endpoint URL on chain at start.")] = False,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="The URL --announce publishes, as peers reach it (default: the bound URL)."),
+    ] = None,
 ) -> None:
-    """Watch the chain, score submissions in the sandbox, sign, share and settle. Restart-safe."""
+    """Watch the chain, score submissions in the sandbox, sign, share and settle. Restart-safe.
+
+    A failed pass (chain busy or unreachable, a broken artifact...) is reported in one line and
+    the next pass runs as usual: the endpoint keeps serving."""
     from proofwork.api.oracle_http import ReportServer
-    from proofwork.db.oracle_state import OracleState
+    from proofwork.db.oracle_state import OracleState, oracle_db_path
+    from proofwork.domain.errors import ChainUnavailable
     from proofwork.evaluation.runner import Evaluator
     from proofwork.evaluation.sandbox import Sandbox
     from proofwork.identity.sealing import public_key_of
@@ -363,9 +427,25 @@ def oracle_run(
     from proofwork.services.workspace import Workspace
 
     state = _state(ctx)
+    if not math.isfinite(interval) or not 0.05 <= interval <= 3600:
+        raise InvalidInput(f"invalid --interval {interval}: expected 0.05 to 3600 seconds")
+    if passes < 0:
+        raise InvalidInput(f"invalid --passes {passes}: expected 0 (no limit) or more")
+    if not 0 <= port <= 65535:
+        raise InvalidInput(f"invalid --port {port}: expected 0 (any free port) to 65535")
+    if public_url is not None:
+        public_url = _url(public_url, "--public-url")
+    log = logging.getLogger("proofwork.oracle")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = state.settings
     stop = {"now": False}
+
+    def say(text: str) -> None:
+        # with --json, stdout holds only the final JSON line: progress goes to the log (stderr)
+        if state.json:
+            log.info("%s", text)
+        else:
+            state.console.print(text, markup=False)
 
     def request_stop(*_: Any) -> None:
         stop["now"] = True
@@ -374,42 +454,60 @@ def oracle_run(
     signal.signal(signal.SIGINT, request_stop)
     with Workspace.open(settings) as ws:
         signer = ws.signer(sender)
-    oracle_db = OracleState.open(db or settings.data_dir / "oracles" / f"{signer.address.lower()}.sqlite3")
-    server = None if once else ReportServer(oracle_db, signer.address, host, port).start()
+        chain_id = ws.chain.chain_id
+    oracle_db = OracleState.open(
+        db or oracle_db_path(settings.data_dir, signer.address), oracle=signer.address, chain_id=chain_id
+    )
+    server = None
     peers = HttpPeers()
     count = 0
     try:
+        server = None if once else ReportServer(oracle_db, signer.address, host, port).start()
+        announce_url = None
+        if announce and server is not None:
+            announce_url = public_url or _url(server.url, "endpoint")
         with Sandbox() as sandbox:
             evaluator = Evaluator(sandbox)
             if server is not None:
-                state.console.print(
-                    f"oracle {signer.address} serving reports at {server.url} ({sandbox.isolation})"
-                )
-                if announce:
-                    with Workspace.open(settings) as ws:
-                        ws.committee.register_oracle(signer.key, public_key_of(signer.key), server.url)
+                say(f"oracle {signer.address} serving reports at {server.url} ({sandbox.isolation})")
             while not stop["now"]:
-                # the embedded chain admits one process at a time: hold it only for one pass
-                with Workspace.open(settings) as ws:
-                    node = OracleNode(
-                        ws,
-                        signer,
-                        oracle_db,
-                        evaluator,
-                        peers,
-                        workdir=settings.data_dir / "oracles" / "work",
-                    )
-                    result = node.step()
-                for line in result.scored:
-                    state.console.print(f"scored {line}")
-                for line in result.settled:
-                    state.console.print(f"settled {line}")
-                for job_id in result.revealed:
-                    state.console.print(f"revealed the labels of job {job_id}")
-                for comp_id in result.finalized:
-                    state.console.print(f"finalized competition {comp_id}")
-                for line in result.failures:
-                    state.console.print(f"problem: {line}")
+                if announce_url is not None:
+                    try:
+                        with Workspace.open(settings) as ws:
+                            ws.committee.register_oracle(signer.key, public_key_of(signer.key), announce_url)
+                        say(f"announced {announce_url} on the committee")
+                        announce_url = None
+                    except ChainUnavailable as exc:  # anything else (not a member...) is fatal
+                        say(f"announcing failed, will retry: {exc}")
+                try:
+                    # the embedded chain admits one process at a time: hold it only for one pass
+                    with Workspace.open(settings) as ws:
+                        node = OracleNode(
+                            ws,
+                            signer,
+                            oracle_db,
+                            evaluator,
+                            peers,
+                            workdir=settings.data_dir / "oracles" / "work",
+                        )
+                        result = node.step()
+                except ProofworkError as exc:
+                    say(f"pass failed: {exc}")
+                except Exception as exc:  # a bug in one pass must not stop the daemon
+                    log.debug("pass failed", exc_info=True)
+                    detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+                    say(f"pass failed: unexpected {exc.__class__.__name__}: {detail}")
+                else:
+                    for line in result.scored:
+                        say(f"scored {line}")
+                    for line in result.settled:
+                        say(f"settled {line}")
+                    for job_id in result.revealed:
+                        say(f"revealed the labels of job {job_id}")
+                    for comp_id in result.finalized:
+                        say(f"finalized competition {comp_id}")
+                    for line in result.failures:
+                        say(f"problem: {line}")
                 count += 1
                 if once or (passes and count >= passes):
                     break
@@ -440,9 +538,9 @@ def competition_create(
     split: Annotated[
         str, typer.Option(help="Prize split across the top k, in percent, e.g. 60,30,10.")
     ] = "100",
-    daily_limit: Annotated[int, typer.Option(help="Submissions per address per day.")] = 5,
+    daily_limit: Annotated[int, typer.Option(help="Submissions per address per day (1 to 255).")] = 5,
     public_percent: Annotated[
-        int, typer.Option(help="Share of the hidden set scored publicly before the deadline.")
+        int, typer.Option(help="Share of the hidden set scored publicly before the deadline (1 to 99).")
     ] = 30,
     min_score: Annotated[
         str | None,
@@ -456,22 +554,24 @@ def competition_create(
     from proofwork.services.competitions import Competitions
 
     state = _state(ctx)
-    try:
-        minimum = None if min_score is None else to_fixed(float(min_score))
-    except ValueError:
-        raise InvalidInput(f"invalid --min-score {min_score!r}: expected a number") from None
-    try:
-        shares = [round(float(p) * 100) for p in split.split(",")]
-    except ValueError:
-        raise InvalidInput(f"invalid --split {split!r}: expected percentages like 60,30,10") from None
+    # everything checked before the workspace opens: no approval is sent for a create that must fail
+    minimum = None if min_score is None else _min_score(min_score, to_fixed)
+    shares = _split(split)
+    if not 1 <= daily_limit <= 255:
+        raise InvalidInput(f"invalid --daily-limit {daily_limit}: expected 1 to 255 submissions a day")
+    if not 1 <= public_percent <= 99:
+        raise InvalidInput(f"invalid --public-percent {public_percent}: expected 1 to 99")
+    deadline_in = parse_duration(deadline)
+    reveal_seconds = parse_duration(reveal_period)
+    spec, labels = _file(spec, "spec"), _file(labels, "labels")
     with state.workspace() as ws:
         comp_id, receipts = Competitions(ws).create(
             ws.signer(sender),
-            _file(spec, "spec"),
-            _file(labels, "labels"),
+            spec,
+            labels,
             prize=parse_amount(prize, ws.token.decimals),
-            deadline=ws.chain.next_timestamp() + parse_duration(deadline),
-            reveal_period=parse_duration(reveal_period),
+            deadline=ws.chain.next_timestamp() + deadline_in,
+            reveal_period=reveal_seconds,
             prize_bps=shares,
             daily_limit=daily_limit,
             public_percent=public_percent,
@@ -487,10 +587,67 @@ def competition_create(
         )
 
 
+def _min_score(text: str, to_fixed: Any) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidInput(f"invalid --min-score {text!r}: expected a number") from None
+    if not math.isfinite(value):
+        raise InvalidInput(f"invalid --min-score {text!r}: expected a finite number")
+    try:
+        fixed = int(to_fixed(value))
+    except ArithmeticError:  # decimal.InvalidOperation: more digits than fixed point can hold
+        fixed = 2**255
+    if not -(2**255) <= fixed < 2**255:
+        raise InvalidInput(f"invalid --min-score {text!r}: beyond what a score can be")
+    return fixed
+
+
+def _split(text: str) -> list[int]:
+    """`60,30,10` -> [6000, 3000, 1000] basis points: 1 to 10 places, each > 0, non-increasing, sum 100 %."""
+    bad = f"invalid --split {text!r}: "
+    parts = [p.strip() for p in text.split(",")]
+    if not 1 <= len(parts) <= MAX_PLACES:
+        raise InvalidInput(bad + f"expected 1 to {MAX_PLACES} percentages like 60,30,10")
+    shares = []
+    for part in parts:
+        try:
+            value = float(part)
+        except ValueError:
+            raise InvalidInput(bad + "expected percentages like 60,30,10") from None
+        if not math.isfinite(value):
+            raise InvalidInput(bad + "every share must be a finite number")
+        bps = round(value * 100)
+        if abs(value * 100 - bps) > 1e-6:
+            raise InvalidInput(bad + "shares have at most two decimals (whole basis points)")
+        if bps <= 0:
+            raise InvalidInput(bad + "every share must be more than 0")
+        shares.append(bps)
+    if any(later > earlier for earlier, later in itertools.pairwise(shares)):
+        raise InvalidInput(bad + "shares must not increase (first place gets the most)")
+    if sum(shares) != 10_000:
+        raise InvalidInput(bad + f"shares add up to {sum(shares) / 100:g} %, not 100 %")
+    return shares
+
+
+@competition_app.command("cancel")
+def competition_cancel(ctx: typer.Context, comp_id: CompArg, sender: FromOpt) -> None:
+    """Refund a competition the committee never judged (after the judging period), so a dead
+    committee cannot lock the prize."""
+    state = _state(ctx)
+    _id(comp_id, "competition id")
+    with state.workspace() as ws:
+        receipt = ws.competitions.cancel_unjudged(ws.signer(sender).key, comp_id)
+        state.emit(
+            {"ok": True, "competition_id": comp_id, "tx": receipt.tx_hash},
+            f"competition {comp_id} cancelled: the prize went back to its creator (tx {receipt.tx_hash})",
+        )
+
+
 @competition_app.command("enter")
 def competition_enter(
     ctx: typer.Context,
-    comp_id: Annotated[int, typer.Argument(help="Competition id.")],
+    comp_id: CompArg,
     sender: FromOpt,
     file: Annotated[Path, typer.Option(help="Submission: ONNX model or predictions file.")],
 ) -> None:
@@ -498,6 +655,7 @@ def competition_enter(
     from proofwork.services.competitions import Competitions
 
     state = _state(ctx)
+    _id(comp_id, "competition id")
     with state.workspace() as ws:
         entry, receipt = Competitions(ws).enter(ws.signer(sender), comp_id, _file(file, "submission"))
         state.emit(
@@ -507,13 +665,12 @@ def competition_enter(
 
 
 @competition_app.command("reveal")
-def competition_reveal(
-    ctx: typer.Context, comp_id: Annotated[int, typer.Argument(help="Competition id.")], sender: FromOpt
-) -> None:
+def competition_reveal(ctx: typer.Context, comp_id: CompArg, sender: FromOpt) -> None:
     """After the deadline, reveal all of this account's entries (unrevealed entries cannot win)."""
     from proofwork.services.competitions import Competitions
 
     state = _state(ctx)
+    _id(comp_id, "competition id")
     with state.workspace() as ws:
         entries = Competitions(ws).reveal_all(ws.signer(sender), comp_id)
         state.emit(
@@ -522,7 +679,7 @@ def competition_reveal(
         )
 
 
-def leaderboard(ctx: typer.Context, comp_id: Annotated[int, typer.Argument(help="Competition id.")]) -> None:
+def leaderboard(ctx: typer.Context, comp_id: CompArg) -> None:
     """Public scores before the deadline; private scores and prizes once the competition is final."""
     from rich.table import Table
 
@@ -530,6 +687,7 @@ def leaderboard(ctx: typer.Context, comp_id: Annotated[int, typer.Argument(help=
     from proofwork.services.competitions import Competitions
 
     state = _state(ctx)
+    _id(comp_id, "competition id")
     peers = HttpPeers()
     try:
         with state.workspace() as ws:
@@ -558,19 +716,27 @@ def leaderboard(ctx: typer.Context, comp_id: Annotated[int, typer.Argument(help=
 
     def table() -> Table:
         t = Table(
-            title=f"competition {comp_id} ({'final' if comp.finalized else 'deadline ' + when(comp.deadline)})",
+            title=_plain(
+                f"competition {comp_id} ({'final' if comp.finalized else 'deadline ' + when(comp.deadline)})"
+            ),
             title_justify="left",
         )
         for col in ("rank", "entry", "submitter", "public", "private", "prize"):
             t.add_column(col)
         for rank, r in enumerate(rows, 1):
+            # every cell as plain Text: token symbols and names come from the chain and the keystore
             t.add_row(
-                str(rank),
-                str(r.entry),
-                names[r.submitter] or r.submitter,
-                "-" if r.public_score is None else f"{r.public_score / 1e6:.6f}",
-                "-" if r.private_score is None else f"{r.private_score / 1e6:.6f}",
-                money(r.prize, decimals, symbol) if r.prize else "-",
+                *(
+                    _plain(cell)
+                    for cell in (
+                        str(rank),
+                        str(r.entry),
+                        names[r.submitter] or r.submitter,
+                        "-" if r.public_score is None else f"{r.public_score / 1e6:.6f}",
+                        "-" if r.private_score is None else f"{r.private_score / 1e6:.6f}",
+                        money(r.prize, decimals, symbol) if r.prize else "-",
+                    )
+                )
             )
         return t
 
@@ -583,14 +749,20 @@ def leaderboard(ctx: typer.Context, comp_id: Annotated[int, typer.Argument(help=
 def demo_ml(state: CliState, settings: Any) -> None:
     from rich.table import Table
 
+    from proofwork.api.oracle_http import ReportServer
     from proofwork.services.demo_ml import run_ml_demo
     from proofwork.services.workspace import Workspace
 
+    def serve(oracle_state: Any, oracle: str) -> ReportServer:
+        return ReportServer(oracle_state, oracle).start()
+
     with Workspace.open(settings) as ws:
         if state.json:
-            report = run_ml_demo(ws)
+            report = run_ml_demo(ws, serve)
         else:
-            report = run_ml_demo(ws, on_step=lambda text: state.console.print(f"• {text}"))
+            report = run_ml_demo(
+                ws, serve, on_step=lambda text: state.console.print(f"• {text}", markup=False)
+            )
     data = {
         "ok": report.ok,
         "scores": report.scores,

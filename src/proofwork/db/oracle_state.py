@@ -3,6 +3,10 @@
 Written before a report is shared, so a restarted oracle never scores the same submission
 twice and always serves the report it already signed (signing two different scores for
 one submission would be equivocation). SQLite by default, PostgreSQL by URL.
+
+Every row carries the oracle's address and the chain id, both in the unique key, and an
+`OracleState` is bound to one (oracle, chain) pair: oracles sharing one PostgreSQL database,
+or an embedded chain reset under an old database, never read each other's reports.
 """
 
 from __future__ import annotations
@@ -12,13 +16,34 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Boolean, Float, Integer, String, Text, UniqueConstraint, create_engine, event, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from proofwork.domain.errors import DataDirCorrupted
+from proofwork.domain.errors import DataDirCorrupted, InvalidInput
+
+# SQL BIGINT: ids, milestones, entries and rounds stored must fit in a signed 64-bit integer
+MAX_STORED_INT = 2**63 - 1
+
+
+def oracle_db_path(data_dir: Path, oracle: str) -> Path:
+    """Where an oracle's SQLite database lives by default (the one place that names it)."""
+    return data_dir / "oracles" / f"{oracle.lower()}.sqlite3"
 
 
 class _Base(DeclarativeBase):
@@ -27,14 +52,18 @@ class _Base(DeclarativeBase):
 
 class _Report(_Base):
     __tablename__ = "reports"
-    __table_args__ = (UniqueConstraint("contract", "kind", "subject", "item", "round", "deliverable"),)
+    __table_args__ = (
+        UniqueConstraint("oracle", "chain_id", "contract", "kind", "subject", "item", "round", "deliverable"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    oracle: Mapped[str] = mapped_column(String(42))  # the signing oracle's address, lower case
+    chain_id: Mapped[int] = mapped_column(BigInteger)
     contract: Mapped[str] = mapped_column(String(42))  # committee or competition address, lower case
-    kind: Mapped[str] = mapped_column(String(24))  # job | public | final
-    subject: Mapped[int] = mapped_column(Integer)  # job id or competition id
-    item: Mapped[int] = mapped_column(Integer)  # milestone or entry (0 for final rankings)
-    round: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))  # job | public | private | final
+    subject: Mapped[int] = mapped_column(BigInteger)  # job id or competition id
+    item: Mapped[int] = mapped_column(BigInteger)  # milestone or entry (0 for final rankings)
+    round: Mapped[int] = mapped_column(BigInteger)
     deliverable: Mapped[str] = mapped_column(String(66))  # hex digest of what was scored
     ok: Mapped[bool] = mapped_column(Boolean)
     score: Mapped[str] = mapped_column(String(80))  # int256 as decimal text (beyond SQLite's int64)
@@ -76,25 +105,75 @@ class Report:
 
 
 class OracleState:
-    def __init__(self, engine: Engine) -> None:
+    """The reports of one oracle on one chain (see `open`)."""
+
+    def __init__(self, engine: Engine, *, oracle: str, chain_id: int, where: str = "") -> None:
+        if not (isinstance(oracle, str) and len(oracle) == 42 and oracle.startswith("0x")):
+            raise InvalidInput(f"invalid oracle address {oracle!r}")
+        try:
+            int(oracle[2:], 16)
+        except ValueError:
+            raise InvalidInput(f"invalid oracle address {oracle!r}") from None
+        if isinstance(chain_id, bool) or not isinstance(chain_id, int) or not 0 < chain_id <= MAX_STORED_INT:
+            raise InvalidInput(f"invalid chain id {chain_id!r}")
+        self.oracle = oracle.lower()
+        self.chain_id = chain_id
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        where = where or "the oracle database"
         try:
             _Base.metadata.create_all(engine)
+            columns = {c["name"] for c in inspect(engine).get_columns(_Report.__tablename__)}
         except SQLAlchemyError as exc:
-            raise DataDirCorrupted(f"the oracle database cannot be opened: {exc.__class__.__name__}") from exc
+            engine.dispose()
+            raise DataDirCorrupted(f"{where} cannot be opened: {_reason(exc)}") from exc
+        missing = {c.name for c in _Report.__table__.columns} - columns
+        if missing:
+            engine.dispose()
+            raise DataDirCorrupted(
+                f"{where} was written by an older proofwork (no {', '.join(sorted(missing))} column): "
+                "move it aside and restart the oracle"
+            )
 
     @classmethod
-    def open(cls, location: str | Path) -> OracleState:
-        """`location`: a SQLAlchemy URL (postgresql+psycopg://...) or a SQLite file path."""
+    def open(cls, location: str | Path, *, oracle: str, chain_id: int) -> OracleState:
+        """`location`: a SQLAlchemy URL (postgresql+psycopg://...) or a SQLite file path.
+        The instance reads and writes only the rows of `oracle` on chain `chain_id`."""
         text = str(location)
-        url = text if "://" in text else f"sqlite:///{Path(text).resolve()}"
-        if url.startswith("sqlite"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
-        if url.startswith("sqlite"):
+        if "://" in text:
+            try:
+                url = make_url(text)
+            except (ArgumentError, ValueError) as exc:
+                raise InvalidInput("the oracle database URL is not a valid SQLAlchemy URL") from exc
+        else:
+            url = make_url("sqlite://").set(database=str(Path(text).expanduser().resolve()))
+        shown = url.render_as_string(hide_password=True)
+        is_sqlite = url.get_backend_name() == "sqlite"
+        if is_sqlite and url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            parent = Path(url.database).parent
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DataDirCorrupted(
+                    f"cannot create {parent} for the oracle database: {exc.strerror}"
+                ) from exc
+        try:
+            # an unreachable PostgreSQL server fails in seconds, not after the OS's TCP timeout
+            connect_args = {"connect_timeout": 10} if url.get_backend_name() == "postgresql" else {}
+            engine = create_engine(url, connect_args=connect_args)
+        except NoSuchModuleError as exc:
+            raise InvalidInput(
+                f"unknown database kind {url.drivername!r} in {shown}: use a SQLite path or postgresql+psycopg://"
+            ) from exc
+        except ImportError as exc:
+            raise InvalidInput(
+                f"the database driver for {url.drivername!r} is not installed ({exc.name})"
+            ) from exc
+        except (ArgumentError, SQLAlchemyError, ValueError, TypeError) as exc:
+            raise InvalidInput(f"the oracle database URL {shown} cannot be used: {_reason(exc)}") from exc
+        if is_sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
-        return cls(engine)
+        return cls(engine, oracle=oracle, chain_id=chain_id, where=f"the oracle database {shown}")
 
     def close(self) -> None:
         self._engine.dispose()
@@ -107,7 +186,16 @@ class OracleState:
         except IntegrityError:
             raise
         except SQLAlchemyError as exc:
-            raise DataDirCorrupted(f"the oracle database failed: {exc.__class__.__name__}") from exc
+            raise DataDirCorrupted(f"the oracle database failed: {_reason(exc)}") from exc
+
+    def _mine(self, contract: str, kind: str, subject: int) -> Any:
+        return (
+            _Report.oracle == self.oracle,
+            _Report.chain_id == self.chain_id,
+            _Report.contract == contract.lower(),
+            _Report.kind == kind,
+            _Report.subject == _stored(subject, "id"),
+        )
 
     def find(
         self, contract: str, kind: str, subject: int, item: int, round_: int, deliverable: str
@@ -115,11 +203,9 @@ class OracleState:
         with self._session() as session:
             row = session.scalars(
                 select(_Report).where(
-                    _Report.contract == contract.lower(),
-                    _Report.kind == kind,
-                    _Report.subject == subject,
-                    _Report.item == item,
-                    _Report.round == round_,
+                    *self._mine(contract, kind, subject),
+                    _Report.item == _stored(item, "item"),
+                    _Report.round == _stored(round_, "round"),
                     _Report.deliverable == deliverable,
                 )
             ).first()
@@ -131,11 +217,13 @@ class OracleState:
             with self._session() as session:
                 session.add(
                     _Report(
+                        oracle=self.oracle,
+                        chain_id=self.chain_id,
                         contract=report.contract.lower(),
                         kind=report.kind,
-                        subject=report.subject,
-                        item=report.item,
-                        round=report.round,
+                        subject=_stored(report.subject, "id"),
+                        item=_stored(report.item, "item"),
+                        round=_stored(report.round, "round"),
                         deliverable=report.deliverable,
                         ok=report.ok,
                         score=str(report.score),
@@ -145,26 +233,38 @@ class OracleState:
                         created_at=time.time(),
                     )
                 )
-        except IntegrityError:
+        except IntegrityError as exc:
             existing = self.find(
                 report.contract, report.kind, report.subject, report.item, report.round, report.deliverable
             )
-            assert existing is not None
+            if existing is None:
+                raise DataDirCorrupted(
+                    f"the oracle database refused a {report.kind} report for {report.subject} "
+                    f"but holds none: {_reason(exc)}"
+                ) from exc
             return existing
         return report
 
     def reports(self, contract: str, kind: str, subject: int, item: int | None = None) -> list[Report]:
         with self._session() as session:
-            query = select(_Report).where(
-                _Report.contract == contract.lower(), _Report.kind == kind, _Report.subject == subject
-            )
+            query = select(_Report).where(*self._mine(contract, kind, subject))
             if item is not None:
-                query = query.where(_Report.item == item)
+                query = query.where(_Report.item == _stored(item, "item"))
             return [Report._of(r) for r in session.scalars(query.order_by(_Report.id))]
 
-    def count(self) -> int:
-        with self._session() as session:
-            return len(list(session.scalars(select(_Report.id))))
+
+def _stored(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STORED_INT:
+        raise InvalidInput(f"invalid {what} {value!r}: the oracle database holds 0 to 2^63 - 1")
+    return value
+
+
+def _reason(exc: BaseException) -> str:
+    """One line about a database error, without its SQL or parameters."""
+    orig = getattr(exc, "orig", None)
+    detail = str(orig if orig is not None else exc).strip().splitlines()
+    text = f"{exc.__class__.__name__}: {detail[0]}" if detail else exc.__class__.__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

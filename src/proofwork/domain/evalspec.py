@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 import yaml
@@ -463,7 +463,10 @@ def to_fixed(x: float) -> int:
     if not math.isfinite(x):
         raise InvalidInput(f"a score must be finite, got {x!r}")
     scaled = Decimal(repr(float(x))).scaleb(6)
-    return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    try:
+        return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP, context=Context(prec=400)))
+    except InvalidOperation:
+        raise InvalidInput(f"a score must be a finite number of sensible size, got {x!r}") from None
 
 
 def threshold_fixed(spec: EvalSpec) -> int:

@@ -28,10 +28,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eth_utils import keccak, to_checksum_address
 
 from proofwork.domain.errors import InvalidInput, NotAllowed
+from proofwork.domain.jsonsafe import safe_json_loads
 
 SCHEME = "ecies-secp256k1-hkdf-sha256-aes256gcm"
 _INFO = b"proofwork sealed envelope v1"
 MAX_RECIPIENTS = 64
+# an envelope is a flat JSON object holding a list of flat objects: three levels deep
+MAX_ENVELOPE_DEPTH = 8
+# base64 of the largest payload sealed (submissions, labels: ~1 GiB), with room for the recipients
+MAX_ENVELOPE_BYTES = 1536 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ def address_of_public_key(public_key: bytes) -> str:
 
 def recipient(public_key: bytes) -> Recipient:
     """A recipient from a published public key; refuses points not on the curve."""
+    if len(public_key) == 0:
+        raise InvalidInput("the oracle has not published its key")
     try:
         PublicKey(b"\x04" + public_key)
     except (ValueError, TypeError) as exc:
@@ -130,9 +137,9 @@ def open_sealed(envelope: bytes, private_key: bytes) -> bytes:
 
 def _parse(envelope: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(envelope)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("not a sealed envelope (not JSON)") from exc
+        data = safe_json_loads(envelope, max_bytes=MAX_ENVELOPE_BYTES, max_depth=MAX_ENVELOPE_DEPTH)
+    except InvalidInput as exc:
+        raise InvalidInput(f"not a sealed envelope ({exc})") from exc
     if not isinstance(data, dict) or data.get("scheme") != SCHEME or data.get("version") != 1:
         raise InvalidInput(f"not a sealed envelope (expected scheme {SCHEME} version 1)")
     recipients = data.get("recipients")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,12 @@ POSTING_FALLBACK_AFTER = 600
 # A review window must leave the oracles the challenge window, the fallback and this much more
 # before a freelancer could auto-claim an unsettled milestone.
 SETTLEMENT_MARGIN = 3600
+
+
+def on_chain(score: int) -> int:
+    """A fixed-point score as the contracts hold it: clamped into int256 (an RMSE of 1e300 is
+    just "as bad as it gets"), the same way wherever it is computed."""
+    return max(INT256_MIN, min(INT256_MAX, score))
 
 
 def unscorable(higher_is_better: bool) -> int:
@@ -328,7 +334,10 @@ class Evaluations:
             submission = self.artifacts.fetch_by_digest(deliverable, spec.limits.max_submission_mb << 20)
         except (NotFound, InvalidInput, ArtifactCorrupted) as exc:
             return EvalResult(ok=False, score=None, reason=str(exc), passed=None)
-        return self.evaluator.evaluate(spec, submission, features, labels)
+        result = self.evaluator.evaluate(spec, submission, features, labels)
+        if result.ok and result.score is not None and on_chain(result.score) != result.score:
+            return replace(result, score=on_chain(result.score))
+        return result
 
 
 def _read(path: Path, limit: int, what: str) -> bytes:

@@ -36,6 +36,7 @@ from proofwork.services.evaluation import (
     POSTING_FALLBACK_AFTER,
     Evaluation,
     Evaluations,
+    on_chain,
     unscorable,
 )
 from proofwork.services.workspace import Signer, Workspace
@@ -489,7 +490,7 @@ class OracleNode:
                 raise Abstain(f"the sandbox failed, will retry: {result.reason}")
             if not result.ok or result.score is None:
                 return worst, worst, result.reason or "not scorable", digest
-        return int(results[0].score or 0), int(results[1].score or 0), "", digest
+        return on_chain(int(results[0].score or 0)), on_chain(int(results[1].score or 0)), "", digest
 
     def _final_report(self, comp: Competition, contract: str) -> Report | None:
         key = (contract, "final", comp.comp_id, 0, 0, "")
