@@ -276,6 +276,11 @@ def _bwrap_command(in_dir: Path, tail: list[str], seccomp_fd: int | None = None)
         "65534",
         "--hostname",
         "sandbox",
+        # the tmpfs comes first: a checkout or a Python under /tmp is bound on top of it, not hidden by it
+        "--size",
+        str(TMPFS_BYTES),
+        "--tmpfs",
+        "/tmp",
         *_bwrap_binds(),
         # glibc reads the THP mode from here before honouring glibc.malloc.hugetlb=1
         "--ro-bind-try",
@@ -285,10 +290,6 @@ def _bwrap_command(in_dir: Path, tail: list[str], seccomp_fd: int | None = None)
         "/proc",
         "--dev",
         "/dev",
-        "--size",
-        str(TMPFS_BYTES),
-        "--tmpfs",
-        "/tmp",
         "--ro-bind",
         str(in_dir),
         JOBS_IN,
