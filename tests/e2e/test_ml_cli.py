@@ -96,7 +96,7 @@ def test_eval_run_hostile_submission_fails_cleanly(cli: Cli, task: dict[str, Pat
     )
     bad_spec = tmp_path / "bad.yaml"
     bad_spec.write_text("version: 1\nmetric: astrology\n")
-    cli.fails("eval", "run", str(bad_spec), str(junk), "--labels", str(task["labels"]), match="")
+    cli.fails("eval", "run", str(bad_spec), str(junk), "--labels", str(task["labels"]), match="invalid spec")
 
 
 # --- the whole flow with real oracle daemons ---------------------------------------------------------
@@ -302,7 +302,7 @@ def test_competition_leaderboard_and_prizes(cli: Cli, daemons: Daemons, task: di
     board = cli.ok("leaderboard", comp, "--json").json()
     assert [r["entry"] for r in board["rows"]] == [good["entry"], weak["entry"]]
     assert all(r["private_score"] is None for r in board["rows"]) and board["finalized"] is False
-    cli.fails("competition", "reveal", comp, "--from", "dev2", match="")  # before the deadline
+    cli.fails("competition", "reveal", comp, "--from", "dev2", match="still open")  # before the deadline
     cli.ok("chain", "advance", "25h")
     cli.ok("competition", "reveal", comp, "--from", "dev2")
     cli.ok("competition", "reveal", comp, "--from", "dev3")
@@ -343,7 +343,7 @@ def test_eval_post_refuses_bad_input(deployed: Cli, task: dict[str, Path], tmp_p
     cli.fails(*args, "--spec", str(spec), match="not published its key")
     bad = tmp_path / "spec.json"
     bad.write_text("{not json")
-    cli.fails(*args, "--spec", str(bad), match="")
+    cli.fails(*args, "--spec", str(bad), match="not valid JSON")
     cli.fails("eval", "show", "999", match="not evaluated")
     cli.fails("verify-score", "999", match="not evaluated")
     cli.fails("leaderboard", "7", match="no competition")
@@ -380,7 +380,7 @@ def test_ids_beyond_uint256_are_one_line_errors(deployed: Cli) -> None:
     cli.fails("eval", "show", BIG, match="invalid job id")
     cli.fails("leaderboard", BIG, match="invalid competition id")
     # in range but absent: still one line
-    cli.fails("eval", "show", LAST, match="")
+    cli.fails("eval", "show", LAST, match="not evaluated")
 
 
 @pytest.mark.parametrize(

@@ -221,7 +221,11 @@ def test_revision_starts_a_new_round_and_old_reports_are_stale(ml: MlMarket) -> 
     ml.evaluations.jobs.revise(ml.client, job_id, 0)
     ml.submit(ml.good, job_id, "good")
     committee = ml.pw.ws.committee
-    round0 = [s.reports(committee.address, "job", job_id)[0] for s in ml.states[:3]]
+    round0 = {
+        o.address.lower(): s.reports(committee.address, "job", job_id)[0]
+        for o, s in zip(ml.oracles[:3], ml.states[:3], strict=True)
+    }
+    ordered = [round0[a] for a in sorted(round0, key=lambda a: int(a, 16))]  # signers ascending
     ml.pw.advance_time(WINDOW + 1)
     current = ml.evaluations.jobs.get(job_id)
     with pytest.raises(TransactionRejected, match="stale round"):
@@ -230,8 +234,8 @@ def test_revision_starts_a_new_round_and_old_reports_are_stale(ml: MlMarket) -> 
             current,
             0,
             old.milestones[0].revisions,
-            [r.score for r in sorted(round0, key=lambda r: 0)],
-            [bytes.fromhex(r.signature[2:]) for r in round0],
+            [r.score for r in ordered],
+            [bytes.fromhex(r.signature[2:]) for r in ordered],
         )
     ml.settle_all()
     evaluation = ml.evaluations.get(job_id)
@@ -422,3 +426,26 @@ def test_garbage_and_copied_competition_entries_do_not_block_the_rest(ml: MlMark
     ml.run_oracles()
     assert comps.get(comp_id).finalized
     assert pw.balance(ml.good.address) - before == pw.amount("10")
+
+
+def test_a_sandbox_failure_is_retried_never_signed_as_a_fail(
+    ml: MlMarket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from proofwork.evaluation.sandbox import JobResult
+
+    job_id = ml.post(ml.good)
+    ml.submit(ml.good, job_id, "good")
+    committee = ml.pw.ws.committee.address
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            ml.evaluator.sandbox,
+            "run",
+            lambda *a, **k: JobResult(False, reason="worker died", transient=True),
+        )
+        ml.evaluator._predictions.clear()
+        step = ml.nodes[0].step()
+    assert any("will retry" in line for line in step.failures)
+    assert ml.states[0].reports(committee, "job", job_id) == []
+    ml.settle_all()  # the sandbox works again: scored, signed and paid
+    assert ml.states[0].reports(committee, "job", job_id)[0].ok
+    assert ml.evaluations.get(job_id).settlements[0]["passed"] is True

@@ -323,6 +323,7 @@ def committee_deploy(
     sender: FromOpt = "dev0",
     f: Annotated[int, typer.Option("--f", help="Faulty oracles tolerated (n > 3f).")] = 1,
     challenge_window: Annotated[str, typer.Option(help="Delay before a score is final, e.g. 1h.")] = "1h",
+    force: Annotated[bool, typer.Option(help="Deploy a new committee even if one exists.")] = False,
 ) -> None:
     """Deploy an oracle committee (the arbiter of evaluated jobs) and a competition contract on it."""
     from proofwork.services.deployment import deploy_committee
@@ -335,6 +336,7 @@ def committee_deploy(
             [ws.address(o, "oracle") for o in oracle],
             f=f,
             challenge_window=parse_duration(challenge_window) if challenge_window not in ("0", "0s") else 0,
+            force=force,
         )
         d = result.deployment
         state.emit(
@@ -470,6 +472,7 @@ def oracle_run(
             evaluator = Evaluator(sandbox)
             if server is not None:
                 say(f"oracle {signer.address} serving reports at {server.url} ({sandbox.isolation})")
+            node: OracleNode | None = None
             while not stop["now"]:
                 if announce_url is not None:
                     try:
@@ -480,17 +483,21 @@ def oracle_run(
                     except ChainUnavailable as exc:  # anything else (not a member...) is fatal
                         say(f"announcing failed, will retry: {exc}")
                 try:
-                    # the embedded chain admits one process at a time: hold it only for one pass
+                    # the embedded chain admits one process at a time: hold it only for one pass;
+                    # the node (its caches of opened labels and finished jobs) lives across passes
                     with Workspace.open(settings) as ws:
-                        node = OracleNode(
-                            ws,
-                            signer,
-                            oracle_db,
-                            evaluator,
-                            peers,
-                            workdir=settings.data_dir / "oracles" / "work",
-                        )
-                        result = node.step()
+                        if node is None:
+                            node = OracleNode(
+                                ws,
+                                signer,
+                                oracle_db,
+                                evaluator,
+                                peers,
+                                workdir=oracle_db_path(settings.data_dir, signer.address).with_suffix(
+                                    ".work"
+                                ),
+                            )
+                        result = node.step(ws)
                 except ProofworkError as exc:
                     say(f"pass failed: {exc}")
                 except Exception as exc:  # a bug in one pass must not stop the daemon

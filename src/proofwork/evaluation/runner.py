@@ -39,13 +39,16 @@ class EvalResult:
     score: int | None
     reason: str | None
     passed: bool | None
+    # the sandbox itself failed (its worker died or hung), not the submission: worth retrying,
+    # and never a reason to sign a failing score
+    transient: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "score": self.score, "reason": self.reason}
 
     @classmethod
-    def failure(cls, reason: str) -> EvalResult:
-        return cls(ok=False, score=None, reason=reason, passed=None)
+    def failure(cls, reason: str, transient: bool = False) -> EvalResult:
+        return cls(ok=False, score=None, reason=reason, passed=None, transient=transient)
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,7 @@ class Evaluator:
                     array = array[:, _match_columns(columns, classes)]
             value = score(spec, array, truth, rows, groups=groups, classes=classes)
         except EvaluationFailed as exc:
-            return EvalResult.failure(str(exc))
+            return EvalResult.failure(str(exc), transient=bool(getattr(exc, "transient", False)))
         return EvalResult(ok=True, score=value, reason=None, passed=passes(spec, value))
 
 

@@ -107,6 +107,7 @@ def deploy_committee(
     *,
     f: int,
     challenge_window: int = DEFAULT_CHALLENGE_WINDOW,
+    force: bool = False,
 ) -> DeployResult:
     """Deploys an OracleCommittee (arbiter for evaluated jobs) and a Competition contract on it.
 
@@ -114,6 +115,11 @@ def deploy_committee(
     and jobs keep the committee they were posted with.
     """
     base = ws.deployment
+    if base.committee and ws.chain.has_code(base.committee) and not force:
+        raise NotAllowed(
+            f"a committee is already deployed at {base.committee}; its jobs, daemons and the clients' "
+            "hidden labels are tied to it: pass --force to deploy another and make it the default"
+        )
     members = [parse_address(o, "oracle") for o in oracles]
     if len({m.lower() for m in members}) != len(members):
         raise InvalidInput("the same oracle is listed twice")

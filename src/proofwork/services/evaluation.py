@@ -178,11 +178,19 @@ class Evaluations:
 
     def register(self, client: Signer, job_id: int, tolerance: int = DEFAULT_TOLERANCE) -> Outcome:
         """Registers the evaluation of a job created by `post` whose registration failed."""
+        job = self.jobs.get(job_id)
         path = self._secret_path(job_id)
+        if not path.exists():
+            # `post` may have stopped between creating the job and naming its secret after it
+            for pending in sorted(self._secret_dir().glob("pending-*.json")):
+                candidate = HiddenLabels.from_json(pending.read_bytes())
+                commitment = labels_commitment(candidate.cid_bytes, candidate.salt, job.spec_hash)
+                if pending.name == f"pending-{commitment.hex()}.json":
+                    os.replace(pending, path)
+                    break
         if not path.exists():
             raise NotFound(f"no hidden labels for job {job_id} on this machine (only its client has them)")
         hidden = HiddenLabels.from_json(path.read_bytes())
-        job = self.jobs.get(job_id)
         spec, _ = self.artifacts.spec_by_hash(job.spec_hash)
         receipt = self._register(
             client, job, spec, hidden, committee_recipients(self.ws.committee), tolerance

@@ -100,7 +100,13 @@ class OracleNode:
 
     # --- one pass --------------------------------------------------------------------------------
 
-    def step(self) -> StepReport:
+    def step(self, ws: Workspace | None = None) -> StepReport:
+        """One pass; `ws` rebinds the node to a freshly opened workspace (the daemon reopens the
+        chain for each pass), keeping what the node has learnt."""
+        if ws is not None and ws is not self.ws:
+            self.ws = ws
+            self.artifacts.store = ws.store
+            self.evaluations = Evaluations(ws, self.evaluator, artifacts=self.artifacts)
         report = StepReport()
         committee = self.ws.committee
         if self.signer.address.lower() not in {o.lower() for o in committee.oracles}:
@@ -279,7 +285,7 @@ class OracleNode:
             raise Abstain(f"the evaluation could not run: {exc}") from exc
         finally:
             labels.unlink(missing_ok=True)
-        if getattr(result, "transient", False):
+        if result.transient:
             raise Abstain(f"the sandbox failed, will retry: {result.reason}")
         return result
 
@@ -396,15 +402,20 @@ class OracleNode:
                 key = (contract, "public", comp_id, entry.index, 0, entry.sealed_submission or "")
                 if self.state.find(*key) is not None:
                     continue
-                public, private, reason, digest = self._score_entry(
-                    spec,
-                    None if duplicate else entry.sealed_submission,
-                    features,
-                    labels,
-                    public_rows,
-                    private_rows,
-                    comp.higher_is_better,
-                )
+                try:
+                    public, private, reason, digest = self._score_entry(
+                        spec,
+                        None if duplicate else entry.sealed_submission,
+                        features,
+                        labels,
+                        public_rows,
+                        private_rows,
+                        comp.higher_is_better,
+                        missing_is_final=self.ws.chain.now() > comp.deadline,
+                    )
+                except Abstain as exc:  # this entry only: the others are scored all the same
+                    step.failures.append(f"competition {comp_id} entry {entry.index}: abstained: {exc}")
+                    continue
                 if self.tamper:
                     public, private = (
                         self.tamper("public", comp_id, public),
@@ -465,6 +476,8 @@ class OracleNode:
         public_rows: list[int],
         private_rows: list[int],
         higher_is_better: bool,
+        *,
+        missing_is_final: bool,
     ) -> tuple[int, int, str, str]:
         worst = unscorable(higher_is_better)
         if sealed_cid is None:
@@ -473,6 +486,8 @@ class OracleNode:
             envelope = self.ws.store.read_bytes(sealed_cid, (spec.limits.max_submission_mb << 21) + (1 << 20))
             submission_bytes = open_sealed(envelope, self.signer.key)
         except NotFound as exc:
+            if missing_is_final:  # the deadline has passed: an entry nobody can fetch scores nothing
+                return worst, worst, f"the sealed submission was never published: {exc}", ""
             raise Abstain(f"entry not in the artifact store yet: {exc}") from exc
         except ProofworkError as exc:
             return worst, worst, f"cannot open the sealed submission: {exc}", ""
@@ -486,7 +501,7 @@ class OracleNode:
         finally:
             submission.unlink(missing_ok=True)
         for result in results:
-            if getattr(result, "transient", False):
+            if result.transient:
                 raise Abstain(f"the sandbox failed, will retry: {result.reason}")
             if not result.ok or result.score is None:
                 return worst, worst, result.reason or "not scorable", digest

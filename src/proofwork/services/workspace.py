@@ -106,6 +106,8 @@ class Workspace:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InvalidInput(f"cannot use data directory {settings.data_dir}: {exc.strerror}") from exc
+        # the store first: a bad store location must fail before the chain's lock is taken
+        store = open_store(settings.store or settings.data_dir / "store")
         chain = Chain.open(settings.data_dir, settings.rpc_url, lock_timeout=settings.lock_timeout)
         return cls(
             chain,
@@ -113,11 +115,14 @@ class Workspace:
             ArtifactStore(settings.cache_dir),
             KeyStore(settings.data_dir / "keystore"),
             settings.password,
-            open_store(settings.store or settings.data_dir / "store"),
+            store,
         )
 
     def close(self) -> None:
         self.chain.close()
+        close_store = getattr(self.store, "close", None)  # a kubo store holds an HTTP client
+        if close_store is not None:
+            close_store()
 
     def __enter__(self) -> Workspace:
         return self

@@ -39,6 +39,9 @@ from proofwork.storage.unixfs import (
     verify_stream,
 )
 
+# How long `KuboStore.has` lets the node search the IPFS network for a block.
+LOOKUP_TIMEOUT = "20s"
+
 
 class StoreUnavailable(ProofworkError):
     """The storage node cannot be reached, or answers something that is not its API; nothing was written."""
@@ -347,11 +350,13 @@ class KuboStore:
                 f"the IPFS node at {self.url} broke off {command}: {_one_line(err)}"
             ) from None
 
-    def _block(self, cid: str, *, offline: bool = False) -> bytes:
+    def _block(self, cid: str, *, offline: bool = False, lookup_timeout: str | None = None) -> bytes:
         """One block, verified against its CID."""
         params = {"arg": cid}
         if offline:
             params["offline"] = "true"
+        if lookup_timeout is not None:
+            params["timeout"] = lookup_timeout  # kubo's global option: give up the network search
         with self._call("block/get", params) as response:
             block = b"".join(self._body("block/get", response, self._max_block))
         try:
@@ -438,11 +443,18 @@ class KuboStore:
             return b"".join(chunks)
 
     def has(self, cid: str) -> bool:
+        """Whether the block can be had: from this node or, within a bounded search, from the IPFS
+        network (an oracle must find a freelancer's submission wherever it was published). A node
+        that cannot be reached is an error, not a "no"."""
         parse_cid(cid)
         try:
-            self._block(cid, offline=True)
+            self._block(cid, lookup_timeout=LOOKUP_TIMEOUT)
         except NotFound:
             return False
+        except StoreUnavailable as exc:
+            if "deadline exceeded" in str(exc).lower():
+                return False
+            raise
         return True
 
     def size(self, cid: str) -> int:
