@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import eth_abi
 from eth_account import Account
 from eth_keys import keys
 from eth_utils import keccak
@@ -38,6 +37,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from proofwork.chain.artifacts import ArtifactStore  # noqa: E402
 from proofwork.chain.client import Chain, Receipt  # noqa: E402
 from proofwork.chain.contracts import EscrowContract, TokenContract, job_tuple, typed_data  # noqa: E402
+from proofwork.chain.evaluation import SCORE_REPORT_FIELDS, labels_commitment  # noqa: E402
 from proofwork.domain import job as J  # noqa: E402
 
 SETTLE_LIMIT = 120_000
@@ -51,16 +51,8 @@ TOLERANCE = 20_000
 SPEC = keccak(b"spec: classify the held-out set")
 LABELS_CID = bytes.fromhex("01551220") + keccak(b"hidden labels")
 SALT = keccak(b"salt")
-REPORT_FIELDS = [
-    {"name": "jobId", "type": "uint256"},
-    {"name": "milestone", "type": "uint256"},
-    {"name": "deliverable", "type": "bytes32"},
-    {"name": "round", "type": "uint256"},
-    {"name": "score", "type": "int256"},
-    {"name": "specHash", "type": "bytes32"},
-    {"name": "commitment", "type": "bytes32"},
-]
-COMMITMENT = keccak(eth_abi.encode(["bytes", "bytes32", "bytes32"], [LABELS_CID, SALT, SPEC]))
+REPORT_FIELDS = SCORE_REPORT_FIELDS  # the SDK's own definition: the bench measures what oracles sign
+COMMITMENT = labels_commitment(LABELS_CID, SALT, SPEC)
 
 
 class Bench:

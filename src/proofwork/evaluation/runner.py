@@ -152,10 +152,6 @@ class Evaluator:
         values, _ = self._load_labels(spec, labels)
         return int(values.shape[0])
 
-    def count_feature_rows(self, spec: EvalSpec, features: Path) -> int:
-        """Rows of a test-features file (validated as the sandbox would read it)."""
-        return self._load_features(spec, features).rows
-
     # --- predictions -------------------------------------------------------------------------------
 
     def predict(self, spec: EvalSpec, submission: Path, features: Path) -> np.ndarray:
@@ -275,6 +271,17 @@ class Evaluator:
         except EvaluationFailed as exc:
             return EvalResult.failure(str(exc), transient=bool(getattr(exc, "transient", False)))
         return EvalResult(ok=True, score=value, reason=None, passed=passes(spec, value))
+
+
+def task_rows(spec: EvalSpec, labels: Path, features: Path) -> tuple[int, int]:
+    """Rows of a labels file and of a test-features file, each validated as scoring reads it
+    (trusted tables: no sandbox needed)."""
+    if not Path(labels).is_file():
+        raise InvalidInput(f"no such labels file: {labels}")
+    values, _ = Evaluator._read_labels(spec, Path(labels))
+    table = subs.read_table(Path(features), spec.limits.max_rows, "test features")
+    exclude = (spec.data.id_column, spec.data.group_column, spec.data.label_column)
+    return int(values.shape[0]), int(subs.features_matrix(table, exclude).shape[0])
 
 
 def _sorted_classes(truth: np.ndarray) -> list[Any]:

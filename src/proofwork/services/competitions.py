@@ -16,21 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from proofwork.chain.client import Receipt
-from proofwork.chain.evaluation import labels_commitment, submission_commitment
+from proofwork.chain.evaluation import submission_commitment
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound
-from proofwork.domain.evalspec import metric_direction, parse_spec, threshold_fixed
+from proofwork.domain.evalspec import metric_direction, threshold_fixed
 from proofwork.domain.jsonsafe import safe_json_loads
 from proofwork.identity.sealing import seal
 from proofwork.services.artifacts import (
-    MAX_LABELS_BYTES,
     Artifacts,
-    HiddenLabels,
     cid_text,
     committee_recipients,
-    digest_of,
     save_secret,
 )
-from proofwork.services.evaluation import check_labels
+from proofwork.services.evaluation import prepare_hidden_task
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes
 
@@ -165,24 +162,21 @@ class Competitions:
         min_score: int | None = None,
     ) -> tuple[int, list[tuple[str, Receipt]]]:
         contract = self.ws.competitions
-        spec_path, labels_path = Path(spec_path), Path(labels_path)
-        if not spec_path.is_file() or spec_path.stat().st_size > 1 << 20:
-            raise InvalidInput(f"no such spec file (of at most 1 MiB): {spec_path}")
-        spec_bytes = spec_path.read_bytes()
-        spec = parse_spec(spec_bytes)
-        if not labels_path.is_file():
-            raise InvalidInput(f"no such labels file: {labels_path}")
-        if labels_path.stat().st_size > MAX_LABELS_BYTES:
-            raise InvalidInput(f"the labels file is over {MAX_LABELS_BYTES} bytes")
         if prize <= 0:
             raise InvalidInput("the prize must be positive")
-        check_labels(Artifacts(self.ws.store, self.ws.data_dir / "work"), None, spec, labels_path)
-        keys = committee_recipients(self.ws.committee)
-        labels = labels_path.read_bytes()
-        spec_cid = self.ws.store.add_bytes(spec_bytes)
-        spec_hash = digest_of(spec_cid)
-        hidden = HiddenLabels(labels, cid_of_bytes(labels), secrets.token_bytes(32))
-        commitment = labels_commitment(hidden.cid_bytes, hidden.salt, spec_hash)
+        task = prepare_hidden_task(
+            self.ws,
+            Artifacts(self.ws.store, self.ws.data_dir / "work"),
+            Path(spec_path),
+            Path(labels_path),
+        )
+        spec, spec_hash, hidden, commitment, keys = (
+            task.spec,
+            task.spec_hash,
+            task.hidden,
+            task.commitment,
+            task.recipients,
+        )
         save_secret(self._secret_dir() / f"labels-{commitment.hex()}.json", hidden.to_json())
         sealed = self.ws.store.add_bytes(seal(hidden.to_json(), keys))
         receipts: list[tuple[str, Receipt]] = []

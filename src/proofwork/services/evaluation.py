@@ -27,11 +27,11 @@ from proofwork.domain.errors import (
     TransactionRejected,
 )
 from proofwork.domain.evalspec import EvalSpec, metric_direction, parse_spec, threshold_fixed
-from proofwork.evaluation.runner import EvalResult, Evaluator
-from proofwork.evaluation.sandbox import Sandbox
+from proofwork.evaluation.runner import EvalResult, Evaluator, task_rows
 from proofwork.identity.sealing import Recipient, seal
 from proofwork.services.artifacts import (
     MAX_LABELS_BYTES,
+    MAX_SPEC_BYTES,
     Artifacts,
     HiddenLabels,
     cid_text,
@@ -128,15 +128,6 @@ class Evaluations:
     ) -> tuple[Outcome, Evaluation]:
         """Posts an escrowed job judged by the committee against a hidden test set."""
         committee = self.ws.committee
-        spec_bytes = _read(spec_path, 1 << 20, "spec")
-        spec = parse_spec(spec_bytes)
-        for what, cid in (("train set", spec.data.train), ("test features", spec.data.test_features)):
-            if cid and not self.ws.store.has(cid):
-                raise NotFound(
-                    f"the spec's {what} {cid} is not in the artifact store: `proofwork store add` it"
-                )
-        labels = _read(labels_path, MAX_LABELS_BYTES, "labels")
-        self._check_labels(spec, Path(labels_path))
         if not 0 <= tolerance <= MAX_TOLERANCE:
             raise InvalidInput(f"the outlier tolerance must be between 0 and {MAX_TOLERANCE} (fixed point)")
         window = committee.challenge_window
@@ -146,11 +137,14 @@ class Evaluations:
                 f"the review window must be at least {needed} s (the committee's challenge window of {window} s "
                 "plus time to settle), or a freelancer could claim before the oracles settle"
             )
-        keys = committee_recipients(committee)
-        spec_cid = self.ws.store.add_bytes(spec_bytes)
-        spec_hash = digest_of(spec_cid)
-        hidden = HiddenLabels(labels, cid_of_bytes(labels), secrets.token_bytes(32))
-        commitment = labels_commitment(hidden.cid_bytes, hidden.salt, spec_hash)
+        task = prepare_hidden_task(self.ws, self.artifacts, spec_path, labels_path)
+        spec, spec_hash, hidden, commitment, keys = (
+            task.spec,
+            task.spec_hash,
+            task.hidden,
+            task.commitment,
+            task.recipients,
+        )
         # The salt is kept before anything goes on chain: losing it would make the reveal impossible.
         pending = self._secret_dir() / f"pending-{commitment.hex()}.json"
         save_secret(pending, hidden.to_json())
@@ -216,9 +210,6 @@ class Evaluations:
             tolerance,
             cid_to_bytes(sealed_cid),
         )
-
-    def _check_labels(self, spec: EvalSpec, labels: Path) -> None:
-        check_labels(self.artifacts, self.evaluator, spec, labels)
 
     def _secret_dir(self) -> Path:
         return secrets_dir(self.ws) / self.ws.committee.address.lower()
@@ -357,18 +348,42 @@ def _read(path: Path, limit: int, what: str) -> bytes:
     return path.read_bytes()
 
 
-def check_labels(artifacts: Artifacts, evaluator: Evaluator | None, spec: EvalSpec, labels: Path) -> None:
+@dataclass(frozen=True)
+class HiddenTask:
+    """A task ready to post: its spec stored, its labels salted, committed to and sealable."""
+
+    spec: EvalSpec
+    spec_hash: bytes  # sha256 digest of the spec's CID
+    hidden: HiddenLabels
+    commitment: bytes  # keccak256(abi_encode(labels CID, salt, spec hash))
+    recipients: list[Recipient]  # every oracle's published key
+
+
+def prepare_hidden_task(
+    ws: Workspace, artifacts: Artifacts, spec_path: Path, labels_path: Path
+) -> HiddenTask:
+    """What evaluated jobs and competitions share before anything goes on chain: the spec read
+    and stored, its public data present, the labels checked against the test features, a fresh
+    salt and the commitment, and the committee's keys to seal to."""
+    spec_bytes = _read(spec_path, MAX_SPEC_BYTES, "spec")
+    spec = parse_spec(spec_bytes)
+    for what, cid in (("train set", spec.data.train), ("test features", spec.data.test_features)):
+        if cid and not ws.store.has(cid):
+            raise NotFound(f"the spec's {what} {cid} is not in the artifact store: `proofwork store add` it")
+    labels = _read(labels_path, MAX_LABELS_BYTES, "labels")
+    check_labels(artifacts, spec, Path(labels_path))
+    recipients = committee_recipients(ws.committee)
+    spec_hash = digest_of(ws.store.add_bytes(spec_bytes))
+    hidden = HiddenLabels(labels, cid_of_bytes(labels), secrets.token_bytes(32))
+    commitment = labels_commitment(hidden.cid_bytes, hidden.salt, spec_hash)
+    return HiddenTask(spec, spec_hash, hidden, commitment, recipients)
+
+
+def check_labels(artifacts: Artifacts, spec: EvalSpec, labels: Path) -> None:
     """The labels must hold the spec's label column, one row per test-features row: a typo here
     would make every oracle abstain, and the freelancer would then be paid unjudged."""
-    own = evaluator is None
-    checker = evaluator or Evaluator(Sandbox())  # reading trusted tables starts no sandbox
-    try:
-        features = artifacts.fetch(spec.data.test_features, MAX_LABELS_BYTES)
-        labels_rows = checker.count_rows(spec, labels)
-        feature_rows = checker.count_feature_rows(spec, features)
-    finally:
-        if own:
-            checker.close()
+    features = artifacts.fetch(spec.data.test_features, MAX_LABELS_BYTES)
+    labels_rows, feature_rows = task_rows(spec, labels, features)
     if labels_rows != feature_rows:
         raise InvalidInput(
             f"the labels file has {labels_rows} rows but the test features have {feature_rows}"

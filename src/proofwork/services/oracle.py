@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from proofwork.chain.evaluation import labels_commitment
+from proofwork.chain.evaluation import CommitteeContract, labels_commitment
 from proofwork.db.oracle_state import OracleState, Report
 from proofwork.domain import job as J
 from proofwork.domain.errors import NotFound, ProofworkError, TransactionRejected
@@ -68,6 +68,22 @@ class StepReport:
 
     def __bool__(self) -> bool:
         return bool(self.scored or self.settled or self.revealed or self.finalized)
+
+
+def _report_message(
+    committee: CommitteeContract, job: J.Job, index: int, evaluation: Evaluation, score: int
+) -> dict[str, Any]:
+    """The EIP-712 `ScoreReport` for a milestone's current submission (its round and deliverable)."""
+    milestone = job.milestones[index]
+    return committee.report_message(
+        job.job_id,
+        index,
+        milestone.deliverable,
+        milestone.revisions,
+        score,
+        job.spec_hash,
+        evaluation.commitment,
+    )
 
 
 def _signature(report: Report) -> bytes:
@@ -251,16 +267,9 @@ class OracleNode:
             else unscorable(evaluation.higher_is_better)
         )
         score = self.tamper("job", job.job_id, honest) if self.tamper else honest
-        message = committee.report_message(
-            job.job_id,
-            index,
-            milestone.deliverable,
-            milestone.revisions,
-            score,
-            job.spec_hash,
-            evaluation.commitment,
+        signature = committee.sign_report(
+            self.signer.key, _report_message(committee, job, index, evaluation, score)
         )
-        signature = committee.sign_report(self.signer.key, message)
         saved = self.state.save(
             Report(
                 *key, ok=result.ok, score=score, reason=result.reason or "", signature="0x" + signature.hex()
@@ -295,17 +304,6 @@ class OracleNode:
         committee = self.ws.committee
         milestone = job.milestones[index]
 
-        def message_of(score: int) -> dict[str, Any]:
-            return committee.report_message(
-                job.job_id,
-                index,
-                milestone.deliverable,
-                milestone.revisions,
-                score,
-                job.spec_hash,
-                evaluation.commitment,
-            )
-
         collected: dict[str, tuple[int, bytes]] = {}
         for oracle in committee.oracles:
             candidates: list[dict[str, Any]]
@@ -334,7 +332,13 @@ class OracleNode:
                     score, signature = int(r["score"]), bytes.fromhex(str(r["signature"]).removeprefix("0x"))
                 except (KeyError, ValueError, TypeError):
                     continue
-                signer = committee.report_signer(message_of(score), signature) if same else None
+                signer = (
+                    committee.report_signer(
+                        _report_message(committee, job, index, evaluation, score), signature
+                    )
+                    if same
+                    else None
+                )
                 if signer is not None and signer.lower() == oracle.lower():
                     collected[oracle.lower()] = (score, signature)
                     break
