@@ -43,3 +43,15 @@ class ArtifactCorrupted(ProofworkError):
 
 class EvaluationFailed(ProofworkError):
     """A submission could not be scored (broken, hostile or over its limits); no money moved."""
+
+
+class CredentialRejected(ProofworkError):
+    """A credential, presentation, status list or DID document failed a check.
+
+    `reason` is a short stable code (e.g. "expired", "wrong-nonce", "revoked") that tests and
+    machine-readable output use; `str(err)` is the one-line explanation for a person.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
