@@ -5,9 +5,10 @@ popularity, 1 % of accounts as seeds. Times building the job list, then `compute
 3), then networkx's personalised pagerank on the same weighted graph (damping 0.5 <-> alpha 0.5) once:
 first on a 10 % subgraph, and on the full graph only if the 10 % time extrapolates (x10, labelled) to
 under ~120 s. Finally the Sybil scenario at bench scale: a 100-account ring of self-funded, verified,
-large jobs with one job paid into it by an honest client, against a freelancer hired by 10 distinct
-clients; `sybil_ratio` uses a payer as trusted as that freelancer's median client (the fair worst
-case), `sybil_ratio_random_payer` a random non-seed client (trust is very skewed, so usually far less).
+large jobs (which also hires honest freelancers) against a freelancer hired by 10 distinct clients:
+`sybil_ratio` is the issue's scenario (target <= 0.05). Beyond it, the same ring with one job paid
+into it by an honest client: `sybil_ratio_one_attack_edge` uses a payer as trusted as that
+freelancer's median client (the fair worst case), `..._random_payer` a random non-seed client.
 
 Usage: python bench/reputation.py [--jobs M] [--accounts N]. Last line: one JSON object.
 """
@@ -112,7 +113,8 @@ def sybil_ratios(
         next_id += 1
     random_payer = clients[int(rng.integers(len(clients)))]
     peer_payer = sorted(hired_by, key=base.score)[len(hired_by) // 2]
-    out = {}
+    rep = compute_reputation(jobs, seeds)
+    out = {"self_funded": sum(rep.score(s) for s in sybils) / rep["honest"]}
     for label, payer in (("random", random_payer), ("median_peer", peer_payer)):
         attack = PaidJob(next_id, payer, sybils[1], 150 * TOKEN_UNIT, SCORE_ONE)
         rep = compute_reputation([*jobs, attack], seeds)
@@ -171,7 +173,11 @@ def main() -> None:
     ratios = sybil_ratios(jobs, seeds, args.accounts, rep)
     ratio = ratios["median_peer"]
     print(
-        "Sybil ring of 100 (one honest job paid into it) / freelancer hired by 10 distinct clients: "
+        "Sybil ring of 100 paying one another with self-funded jobs (and hiring honest freelancers) / "
+        f"freelancer hired by 10 distinct clients: {ratios['self_funded']:.4f} (target <= 0.05)"
+    )
+    print(
+        "The same ring with ONE honest job paid into it (an attack edge, beyond the target's scenario): "
         f"{ratio:.4f} when the ring's payer is as trusted as the freelancer's median client, "
         f"{ratios['random']:.4f} when it is a random non-seed client"
     )
@@ -184,8 +190,9 @@ def main() -> None:
                 "edges": len(jobs),
                 "accounts": len(rep),
                 "iterations": rep.iterations,
-                "sybil_ratio": round(ratio, 5),
-                "sybil_ratio_random_payer": round(ratios["random"], 5),
+                "sybil_ratio": round(ratios["self_funded"], 5),
+                "sybil_ratio_one_attack_edge": round(ratio, 5),
+                "sybil_ratio_one_attack_edge_random_payer": round(ratios["random"], 5),
             }
         )
     )

@@ -220,8 +220,16 @@ def test_ring_total_bounded_by_what_honest_accounts_paid_into_it():
     assert sum(small.score(s) for s in small_ring) == pytest.approx(ring_total, rel=0.05)
 
 
-def test_ring_without_honest_payer_gets_nothing():
-    jobs, seeds, sybils, payer = sybil_scenario()
+@pytest.mark.parametrize("market_seed", [20260101, 7, 99, 123456])
+def test_self_funded_ring_gains_at_most_5_percent_of_an_honest_freelancer(market_seed):
+    """The issue's target on generated markets: 100 fake accounts paying one another with self-funded,
+    huge, perfectly verified jobs, and also hiring honest freelancers with real money, against one
+    freelancer hired by 10 real clients. Nothing honest pays into the ring, so no trust reaches it."""
+    jobs, seeds, sybils, payer = sybil_scenario(seed=market_seed)
     cut = [j for j in jobs if not (j.client == payer and j.freelancer in sybils)]
     rep = compute_reputation(cut, seeds)
-    assert sum(rep.score(s) for s in sybils) == 0.0
+    honest = rep["honest"]
+    assert honest > 0
+    ring_total = sum(rep.score(s) for s in sybils)
+    assert ring_total <= 0.05 * honest
+    assert ring_total == 0.0  # not merely small: personalised trust never reaches an unpaid ring

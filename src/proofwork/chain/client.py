@@ -287,6 +287,11 @@ class Chain:
         tip = 1_000_000_000 if base else 0
         return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
 
+    def transaction_input(self, tx_hash: str) -> bytes:
+        """The calldata of a mined transaction (settlements carry their signed reports there)."""
+        with translate_errors(self.url):
+            return bytes(self.web3.eth.get_transaction(tx_hash)["input"])  # type: ignore[arg-type]
+
     def get_logs(self, address: str, topics: list[Any], from_block: int = 0) -> list[Any]:
         with translate_errors(self.url):
             return list(

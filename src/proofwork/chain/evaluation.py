@@ -142,6 +142,21 @@ def _well_formed(fields: list[dict[str, str]], message: Any) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Settlement:
+    """A committee settlement as the chain recorded it, with the signed reports it was made from."""
+
+    job_id: int
+    milestone: int
+    round: int
+    median: int
+    passed: bool
+    signers: list[str]
+    scores: list[int]  # in `signers` order; empty when settled from reports posted on chain
+    signatures: list[bytes]
+    tx_hash: str
+
+
 class CommitteeContract(_Events):
     """`OracleCommittee`: holds the committee, checks signed score reports, releases or refunds."""
 
@@ -203,6 +218,32 @@ class CommitteeContract(_Events):
             deliverable,
         )
         return int(self.chain.call(fn))
+
+    def settlement(self, job_id: int, milestone: int) -> Settlement | None:
+        """The latest settlement of a milestone, signatures included, read back from the settling
+        transaction's calldata, so anyone can re-check or re-use them (the job attester does);
+        None when the milestone was not settled by this committee."""
+        settled = [e for e in self.events("ScoreSettled", subject=job_id) if e.args["milestone"] == milestone]
+        if not settled:
+            return None
+        event = settled[-1]
+        scores: list[int] = []
+        signatures: list[bytes] = []
+        fn, args = self.contract.decode_function_input(self.chain.transaction_input(event.tx_hash))
+        if fn.fn_name == "settle":
+            scores = [int(s) for s in args["scores"]]
+            signatures = [bytes(s) for s in args["signatures"]]
+        return Settlement(
+            job_id,
+            milestone,
+            int(event.args["round"]),
+            int(event.args["median"]),
+            bool(event.args["passed"]),
+            [str(s) for s in event.args["signers"]],
+            scores,
+            signatures,
+            event.tx_hash,
+        )
 
     # --- writes --------------------------------------------------------------------------------
 

@@ -40,13 +40,17 @@ UNVERIFIED_FACTOR = 0.5  # weight of paid work no oracle committee judged, relat
 
 @dataclass(frozen=True)
 class PaidJob:
-    """One paid job: `client` paid `freelancer` `amount` token units; `score` is the committee's score."""
+    """One paid job milestone: `client` paid `freelancer` `amount` token units; `score` is the
+    committee's verified score, None when no committee judged it. `uid` names the JobCompleted
+    attestation it was read from, when it came from the chain."""
 
     job_id: int
     client: str
     freelancer: str
     amount: int
     score: int | None = None
+    milestone: int = 0
+    uid: str = ""
 
 
 def _quality(score: int | None) -> float:
