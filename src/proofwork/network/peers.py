@@ -60,7 +60,7 @@ def reports_url(endpoint: str, contract: str, kind: str, subject: int) -> httpx.
     return base.copy_with(path=path, query=None, fragment=None)
 
 
-class _Deadline(threading.local):
+class Deadline(threading.local):
     at: float | None = None
 
     def clamp(self, timeout: float | None) -> float | None:
@@ -77,7 +77,7 @@ class _DeadlineStream(httpcore.NetworkStream):
     """Every socket operation waits at most until the call's deadline: a peer dripping its
     headers or body one byte at a time cannot hold a call past it."""
 
-    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline) -> None:
+    def __init__(self, inner: httpcore.NetworkStream, deadline: Deadline) -> None:
         self._inner = inner
         self._deadline = deadline
 
@@ -100,8 +100,8 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, deadline: _Deadline) -> None:
+class DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, deadline: Deadline) -> None:
         self._inner = httpcore.SyncBackend()
         self._deadline = deadline
 
@@ -126,11 +126,11 @@ class HttpPeers:
     """`timeout`: per connect or read; `deadline`: the most one call may take in all."""
 
     def __init__(self, timeout: float = 3.0, deadline: float = 10.0, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self._clock = _Deadline()
+        self._clock = Deadline()
         transport = httpx.HTTPTransport()
         # httpx takes no network backend: every connection's socket waits go through the deadline
         transport._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), network_backend=_DeadlineBackend(self._clock)
+            ssl_context=httpx.create_ssl_context(), network_backend=DeadlineBackend(self._clock)
         )
         self._client = httpx.Client(
             timeout=timeout, follow_redirects=False, transport=transport, trust_env=False
