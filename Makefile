@@ -6,6 +6,9 @@ ANVIL_VERSION := 1.7.1
 ANVIL  := .tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 # helia's UnixFS importer: the independent reference our CIDs are checked against in the tests.
 IPFS_IMPORTER := .tools/node_modules/ipfs-unixfs-importer/package.json
+# the TypeScript SD-JWT VC implementation our credentials are cross-checked against (0.20.0 needs an
+# unpublished @owf prerelease, so 0.19.0).
+SD_JWT_VC := .tools/node_modules/@sd-jwt/sd-jwt-vc/package.json
 # Compiled contract artifacts are cached inside the checkout, keyed by source hash.
 export PROOFWORK_CACHE_DIR ?= $(CURDIR)/.cache/artifacts
 
@@ -15,7 +18,7 @@ demo: $(VENV)/.installed sandbox-tools
 	$(VENV)/bin/proofwork demo
 	$(VENV)/bin/proofwork demo --ml
 
-test: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) sandbox-tools lint typecheck
+test: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) sandbox-tools lint typecheck
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 lint: $(VENV)/.installed-dev
@@ -30,6 +33,8 @@ bench: $(VENV)/.installed-dev $(ANVIL) sandbox-tools
 	$(PY) bench/settle_gas.py
 	$(PY) bench/sandbox.py
 	$(PY) bench/cid.py
+	$(PY) bench/verify.py
+	$(PY) bench/reputation.py
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,12 +50,12 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/bin/python
 
 # anvil from the npm registry (the binary ships inside the platform package; no postinstall download),
 # and the reference UnixFS importer. One npm command: `npm install --no-save` removes what it is not given.
-$(ANVIL) $(IPFS_IMPORTER) &:
+$(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) &:
 	mkdir -p .tools
 	cd .tools && npm install --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
 		@foundry-rs/anvil@$(ANVIL_VERSION) @foundry-rs/anvil-linux-amd64@$(ANVIL_VERSION) \
-		ipfs-unixfs-importer@17.1.1 blockstore-core@7.0.1
-	test -x $(ANVIL) && test -f $(IPFS_IMPORTER)
+		ipfs-unixfs-importer@17.1.1 blockstore-core@7.0.1 @sd-jwt/sd-jwt-vc@0.19.0 @sd-jwt/crypto-nodejs@0.19.0
+	test -x $(ANVIL) && test -f $(IPFS_IMPORTER) && test -f $(SD_JWT_VC)
 
 anvil: $(ANVIL)
 

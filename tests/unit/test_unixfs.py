@@ -41,10 +41,9 @@ from proofwork.storage.unixfs import (
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / ".tools" / "node_modules"
 REFERENCE = Path(__file__).with_name("cid_reference.mjs")
-NPM_INSTALL = (
-    "cd .tools && npm install --no-save --no-package-lock --ignore-scripts --no-audit --no-fund "
-    "@foundry-rs/anvil@1.7.1 @foundry-rs/anvil-linux-amd64@1.7.1 ipfs-unixfs-importer@17.1.1 blockstore-core@7.0.1"
-)
+# the Makefile's single npm install line installs every node tool the tests use (a partial
+# `npm install --no-save` would remove the others)
+NPM_INSTALL = "make .tools/node_modules/ipfs-unixfs-importer/package.json"
 MiB = 1 << 20
 HELLO = "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
 EMPTY = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
