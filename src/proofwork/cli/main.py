@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from proofwork.cli import identity as identity_commands
 from proofwork.cli import ml as ml_commands
 from proofwork.cli.output import CliState, job_json, job_table, money, when
 from proofwork.domain import job as J
@@ -43,6 +44,7 @@ app.add_typer(job_app, name="job")
 app.add_typer(chain_app, name="chain")
 app.add_typer(fees_app, name="fees")
 ml_commands.register(app)
+identity_commands.register(app)
 
 FromOpt = Annotated[str, typer.Option("--from", help="Signing account: a name (dev0, alice) or an address.")]
 MilestoneOpt = Annotated[int, typer.Option("--milestone", "-m", help="Milestone number, from 1.")]

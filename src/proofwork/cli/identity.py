@@ -1,0 +1,517 @@
+"""Commands of identity and credentials: `id`, `cred`, `issuer`. Registered on the main app by `register`.
+
+- `id show|resolve`: a wallet's DIDs and key; any DID's document.
+- `cred issue|present|verify|revoke|list`: SD-JWT VC credentials, off chain.
+- `issuer create|show|rotate|publish|serve`: local issuer profiles and their did:web web root.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from proofwork.cli.output import CliState, when
+from proofwork.domain.errors import CredentialRejected, InvalidInput
+from proofwork.domain.units import parse_duration
+from proofwork.services import credentials as creds
+from proofwork.services.workspace import Workspace
+
+id_app = typer.Typer(
+    help="Identity: your wallet's DIDs and holder key; resolve any DID.", no_args_is_help=True
+)
+cred_app = typer.Typer(
+    help="Credentials (SD-JWT VC): issue, present with chosen claims, verify, revoke.", no_args_is_help=True
+)
+issuer_app = typer.Typer(
+    help="Credential issuers: local profiles, keys, status lists and their did:web web root.",
+    no_args_is_help=True,
+)
+
+AccountOpt = Annotated[str, typer.Option("--account", help="Account: a name (dev0, alice) or an address.")]
+InsecureOpt = Annotated[
+    bool,
+    typer.Option(
+        "--insecure-localhost", help="Allow plain http to 127.0.0.1/localhost (tests, local demos only)."
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(id_app, name="id")
+    app.add_typer(cred_app, name="cred")
+    app.add_typer(issuer_app, name="issuer")
+
+
+def _state(ctx: typer.Context) -> CliState:
+    state = ctx.find_root().obj
+    assert isinstance(state, CliState)
+    return state
+
+
+def _text(value: str) -> Text:
+    """Plain text for Rich: JSON and URLs hold brackets that must not be read as markup."""
+    return Text(value)
+
+
+def directory_for(ws: Workspace) -> creds.IssuerDirectory | None:
+    """The on-chain issuer registry credentials are checked against and status lists anchored in;
+    None until one is deployed (verification then reports `accredited: null`)."""
+    return None
+
+
+# --- id ----------------------------------------------------------------------------------------------
+
+
+@id_app.command("show")
+def id_show(ctx: typer.Context, account: AccountOpt = "dev0") -> None:
+    """An account's did:pkh, its holder key (JWK thumbprint) and the credentials it holds."""
+    from proofwork.identity.did import did_pkh_of
+    from proofwork.identity.jwk import thumbprint
+
+    state = _state(ctx)
+    with state.workspace() as ws:
+        signer = ws.signer(account)
+        jwk = creds.holder_jwk_of(signer)
+        held = creds.held_credentials(ws, signer.address)
+        data: dict[str, Any] = {
+            "ok": True,
+            "account": signer.name,
+            "address": signer.address,
+            "did": did_pkh_of(ws.chain.chain_id, signer.address),
+            "holder_jwk": jwk,
+            "holder_thumbprint": thumbprint(jwk),
+            "credentials": held,
+        }
+    lines = [
+        f"account     {data['account']} ({data['address']})",
+        f"did         {data['did']}",
+        f"holder key  {data['holder_thumbprint']} (secp256k1, the wallet key)",
+        f"credentials {len(held)}",
+        *(_credential_line(c) for c in held),
+    ]
+    state.emit(data, _text("\n".join(lines)))
+
+
+@id_app.command("resolve")
+def id_resolve(
+    ctx: typer.Context,
+    did: Annotated[str, typer.Argument(help="A DID: did:web, did:key or did:pkh.")],
+    insecure_localhost: InsecureOpt = False,
+) -> None:
+    """Print a DID's document (did:web is fetched over https)."""
+    state = _state(ctx)
+    resolver = creds.make_resolver(allow_insecure_localhost=insecure_localhost)
+    try:
+        document = resolver.resolve(did.strip())
+    except CredentialRejected as exc:
+        raise CredentialRejected(
+            exc.reason, f"cannot resolve {did.strip()[:100]} ({exc.reason}): {exc}"
+        ) from exc
+    state.emit(
+        {"ok": True, "did": document.id, "document": document.raw}, _text(json.dumps(document.raw, indent=2))
+    )
+
+
+# --- cred --------------------------------------------------------------------------------------------
+
+
+def _credential_line(c: dict[str, Any]) -> str:
+    if c.get("error"):
+        return f"  {c['id']}  (unreadable: {c['path']})"
+    expires = f", expires {when(c['exp'])}" if c.get("exp") else ""
+    return (
+        f"  {c['id']}  {c.get('vct')}\n      from {c.get('issuer')}, issued {when(c.get('iat') or 0)}"
+        f"{expires}; claims: {', '.join(c.get('claims') or []) or '-'}"
+    )
+
+
+def _claim_value(text: str) -> Any:
+    """`--claim k=v`: v as JSON when it is a number, true/false/null, an object or an array; else text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if not isinstance(value, str) else text
+
+
+def _claims(claims_file: Path | None, claim: list[str] | None) -> dict[str, Any]:
+    claims: dict[str, Any] = {}
+    if claims_file is not None:
+        try:
+            raw = claims_file.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read claims file {claims_file}: {exc.strerror}") from exc
+        if len(raw) > creds.MAX_CREDENTIAL_BYTES:
+            raise InvalidInput(f"claims file {claims_file} is larger than {creds.MAX_CREDENTIAL_BYTES} bytes")
+        try:
+            loaded = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidInput(f"claims file {claims_file} is not JSON: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise InvalidInput(f"claims file {claims_file} must hold a JSON object")
+        claims.update(loaded)
+    for item in claim or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(f"invalid --claim {item!r}: expected NAME=VALUE")
+        claims[name.strip()] = _claim_value(value)
+    if not claims:
+        raise InvalidInput("give the claims: --claims FILE.json and/or --claim NAME=VALUE")
+    return claims
+
+
+@cred_app.command("issue")
+def cred_issue(
+    ctx: typer.Context,
+    issuer: Annotated[str, typer.Option("--from", help="Issuer profile (see `proofwork issuer create`).")],
+    holder: Annotated[str, typer.Option("--to", help="Holder account: a name or an address.")],
+    kind: Annotated[str, typer.Option("--type", help="course, skill, reference or reputation.")],
+    claims_file: Annotated[Path | None, typer.Option("--claims", help="A JSON object of claims.")] = None,
+    claim: Annotated[list[str] | None, typer.Option("--claim", help="NAME=VALUE (repeatable).")] = None,
+    valid_for: Annotated[str | None, typer.Option(help="Validity, e.g. 365d; default: no expiry.")] = None,
+    holder_jwk: Annotated[
+        Path | None, typer.Option(help="The holder's public JWK (a holder whose key is not on this machine).")
+    ] = None,
+) -> None:
+    """Issue a credential: every claim selectively disclosable, bound to the holder's wallet key."""
+    state = _state(ctx)
+    if kind not in creds.CREDENTIAL_TYPES:
+        raise InvalidInput(f"invalid --type {kind!r}: expected {', '.join(creds.CREDENTIAL_TYPES)}")
+    claims = _claims(claims_file, claim)
+    seconds = parse_duration(valid_for) if valid_for is not None else None
+    jwk = None
+    if holder_jwk is not None:
+        try:
+            jwk = json.loads(holder_jwk.read_text())
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"cannot read the holder JWK {holder_jwk}: {exc}") from exc
+        if not isinstance(jwk, dict):
+            raise InvalidInput(f"{holder_jwk} must hold a JWK (a JSON object)")
+    with state.workspace() as ws:
+        record = creds.issue_credential_for(
+            ws,
+            issuer,
+            holder=holder,
+            vct=creds.CREDENTIAL_TYPES[kind],
+            claims=claims,
+            valid_for=seconds,
+            directory=directory_for(ws),
+            holder_jwk=jwk,
+        )
+    data = {
+        "ok": True,
+        "id": record.id,
+        "path": str(record.path),
+        "issuer": record.issuer,
+        "vct": record.vct,
+        "holder": record.holder,
+        "iat": record.iat,
+        "exp": record.exp,
+        "status": None if record.status is None else {"idx": record.status.idx, "uri": record.status.uri},
+        "claims": sorted(claims),
+    }
+    human = (
+        f"issued credential {record.id} ({kind}) to {record.holder}\n  file {record.path}\n"
+        f"  claims: {', '.join(sorted(claims))}"
+        + (f"\n  status list {record.status.uri} (index {record.status.idx})" if record.status else "")
+    )
+    state.emit(data, _text(human))
+
+
+@cred_app.command("present")
+def cred_present(
+    ctx: typer.Context,
+    credential: Annotated[str, typer.Argument(help="A credential id (from `cred list`) or an SD-JWT file.")],
+    holder: Annotated[str, typer.Option("--from", help="The holder's account.")],
+    disclose: Annotated[str, typer.Option(help="Claim names to reveal, comma-separated (a,b).")],
+    audience: Annotated[str, typer.Option(help="The verifier (its URL or DID), as it asked.")],
+    nonce: Annotated[str, typer.Option(help="The verifier's nonce for this presentation.")],
+    out: Annotated[Path | None, typer.Option(help="Write the presentation to this file.")] = None,
+) -> None:
+    """Present a held credential revealing only the chosen claims, bound to the verifier's audience and nonce."""
+    state = _state(ctx)
+    names = [n.strip() for n in disclose.split(",") if n.strip()]
+    if not names:
+        raise InvalidInput("--disclose needs at least one claim name")
+    with state.workspace() as ws:
+        presentation = creds.present_credential(
+            ws, holder, credential, disclose=names, audience=audience, nonce=nonce
+        )
+    if out is not None:
+        from proofwork.storage.store import write_atomically
+
+        write_atomically(out, [presentation.encode("ascii") + b"\n"])
+    data = {"ok": True, "presentation": presentation, "disclosed": names, "out": str(out) if out else None}
+    if out is None and not state.json:
+        sys.stdout.write(presentation + "\n")  # verbatim: one line, never wrapped, ready to pipe
+        return
+    state.emit(
+        data, _text(f"presentation written to {out} (reveals {', '.join(names)})" if out else presentation)
+    )
+
+
+@contextmanager
+def _maybe_workspace(state: CliState, needed: bool) -> Iterator[Workspace | None]:
+    if not needed:
+        yield None
+        return
+    with state.workspace() as ws:
+        yield ws
+
+
+@cred_app.command("verify")
+def cred_verify(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The presentation file ('-' for standard input).")],
+    audience: Annotated[str, typer.Option(help="Who you are: the audience you asked the holder for.")],
+    nonce: Annotated[str, typer.Option(help="The nonce you gave the holder.")],
+    offline: Annotated[
+        bool,
+        typer.Option(help="No network, no registry: status unchecked, did:web only with --did-document."),
+    ] = False,
+    insecure_localhost: InsecureOpt = False,
+    did_document: Annotated[
+        list[Path] | None, typer.Option(help="A did:web issuer's did.json, for --offline (repeatable).")
+    ] = None,
+    kind: Annotated[str | None, typer.Option("--type", help="Require this credential type.")] = None,
+) -> None:
+    """Verify a presentation: issuer signature (DID), registry, expiry, holder binding, audience, nonce, status."""
+    state = _state(ctx)
+    if kind is not None and kind not in creds.CREDENTIAL_TYPES:
+        raise InvalidInput(f"invalid --type {kind!r}: expected {', '.join(creds.CREDENTIAL_TYPES)}")
+    if str(file) == "-":
+        text = sys.stdin.read(creds.MAX_CREDENTIAL_BYTES + 1).strip()
+        if len(text) > creds.MAX_CREDENTIAL_BYTES:
+            raise InvalidInput(f"the presentation is larger than {creds.MAX_CREDENTIAL_BYTES} bytes")
+    else:
+        text = creds.read_credential_file(file)
+    documents = dict(creds.load_did_document(p) for p in did_document or [])
+    # offline on a remote chain: not even the node is asked (the clock is this machine's)
+    with _maybe_workspace(state, not offline or state.settings.rpc_url is None) as ws:
+        try:
+            result = creds.verify(
+                ws,
+                text,
+                audience=audience,
+                nonce=nonce,
+                resolver=None
+                if offline
+                else creds.make_resolver(allow_insecure_localhost=insecure_localhost, documents=documents),
+                directory=None if offline or ws is None else directory_for(ws),
+                offline=offline,
+                allow_insecure_localhost=insecure_localhost,
+                documents=documents,
+                expected_vct=creds.CREDENTIAL_TYPES[kind] if kind else None,
+            )
+        except CredentialRejected as exc:
+            message = f"credential rejected ({exc.reason}): {exc}"
+            if state.json:
+                sys.stdout.write(json.dumps({"ok": False, "error": message, "reason": exc.reason}) + "\n")
+            sys.stderr.write(f"error: {' '.join(message.split())}\n")
+            raise typer.Exit(1) from None
+    data = {"ok": True, **result.to_json()}
+    accredited = {True: "accredited in the registry", False: "NOT accredited", None: "registry not checked"}
+    lines = [
+        f"credential {result.id} verified",
+        f"  issuer   {result.issuer} ({accredited[result.accredited]})",
+        f"  type     {result.vct}",
+        f"  holder   {result.holder_address or '-'} (key-bound presentation)",
+        f"  issued   {when(result.iat)}" + (f", expires {when(result.exp)}" if result.exp else ""),
+        f"  status   {result.status}",
+        *(f"  {name} = {json.dumps(value)}" for name, value in result.claims.items()),
+    ]
+    state.emit(data, _text("\n".join(lines)))
+
+
+@cred_app.command("revoke")
+def cred_revoke(
+    ctx: typer.Context,
+    credential: Annotated[str, typer.Argument(help="The credential id (see `cred list --issuer`).")],
+    issuer: Annotated[str, typer.Option("--from", help="The issuer profile that issued it.")],
+    suspend: Annotated[bool, typer.Option("--suspend", help="Suspend instead (reversible).")] = False,
+    reinstate: Annotated[bool, typer.Option("--reinstate", help="Lift a suspension.")] = False,
+) -> None:
+    """Revoke (final), suspend or reinstate a credential; its status list is re-signed and published."""
+    state = _state(ctx)
+    if suspend and reinstate:
+        raise InvalidInput("give at most one of --suspend and --reinstate")
+    action = creds.suspend if suspend else creds.reinstate if reinstate else creds.revoke
+    with state.workspace() as ws:
+        result = action(ws, issuer, credential, directory=directory_for(ws))
+    state.emit(
+        {"ok": True, **result},
+        _text(
+            f"credential {result['id']} is now {result['status']} (was {result['previous']}); {result['uri']}"
+        ),
+    )
+
+
+@cred_app.command("list")
+def cred_list(
+    ctx: typer.Context,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="Only this holder's credentials (default: all on this machine)."),
+    ] = None,
+    issuer: Annotated[
+        str | None, typer.Option("--issuer", help="What this issuer profile issued, with status.")
+    ] = None,
+) -> None:
+    """Credentials held in the wallets on this machine, or issued by one of its issuer profiles."""
+    state = _state(ctx)
+    if issuer is not None:
+        with state.workspace() as ws:
+            issued = creds.issued_credentials(ws, issuer)
+        lines = [f"{len(issued)} credential(s) issued by {issuer}"] + [
+            f"  {c['id']}  {c['status']:<9} {c['vct']} to {c['holder']}, {when(c['iat'])}" for c in issued
+        ]
+        state.emit({"ok": True, "issuer": issuer, "issued": issued}, _text("\n".join(lines)))
+        return
+    with state.workspace() as ws:
+        address = ws.address(account, "--account") if account else None
+        held = creds.held_credentials(ws, address)
+    lines = [f"{len(held)} credential(s) held" + (f" by {address}" if address else "")]
+    lines += [f"{c['holder']}\n{_credential_line(c)}" if not address else _credential_line(c) for c in held]
+    state.emit({"ok": True, "credentials": held}, _text("\n".join(lines)))
+
+
+# --- issuer ----------------------------------------------------------------------------------------
+
+
+def _profile_json(profile: creds.IssuerProfile) -> dict[str, Any]:
+    data = profile.to_json()
+    if profile.base_url:
+        data["did_document_url"] = (
+            profile.base_url.rstrip("/") + "/" + "/".join(creds.did_document_path(profile.base_url))
+        )
+        data["web_root"] = str(profile.web_root)
+    return data
+
+
+@issuer_app.command("create")
+def issuer_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A local name for the profile.")],
+    account: Annotated[
+        str, typer.Option("--account", help="The account that speaks for the issuer on chain.")
+    ],
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Where its did:web lives (https://uni.example/ml); absent: the account's wallet issues."
+        ),
+    ] = None,
+    did: Annotated[
+        str | None, typer.Option(help="The did:web to use (derived from --base-url otherwise).")
+    ] = None,
+) -> None:
+    """Create a local issuer profile: a did:web institution (own key, status lists) or a wallet (did:pkh)."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        profile = creds.create_issuer(ws, name, account=ws.signer(account), did=did, base_url=base_url)
+        keys = creds.issuer_public_keys(ws, name)
+    data = {"ok": True, "issuer": _profile_json(profile), "keys": keys}
+    if profile.kind == "web":
+        human = (
+            f"issuer {name}: {profile.did}\n  key {keys[-1]['kid']} (thumbprint {keys[-1]['thumbprint']})\n"
+            f"  publish {profile.web_root} at {profile.base_url} (`proofwork issuer serve {name}`)"
+        )
+    else:
+        human = (
+            f"issuer {name}: {profile.did} (signs with {profile.account_name}'s wallet key; cannot revoke)"
+        )
+    state.emit(data, _text(human))
+
+
+@issuer_app.command("show")
+def issuer_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The issuer profile.")]) -> None:
+    """An issuer profile: its DID, account, keys (with the thumbprints to register) and web root."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        profile = creds.load_issuer(ws, name)
+        keys = creds.issuer_public_keys(ws, name)
+    lines = [
+        f"issuer {name}: {profile.did} ({profile.kind})",
+        f"  account {profile.account} ({profile.account_name})",
+    ]
+    lines += [
+        f"  key {k['kid'] or '(wallet)'} thumbprint {k['thumbprint']}"
+        + (f", revoked {when(k['revoked'])}" if k.get("revoked") else "")
+        for k in keys
+    ]
+    state.emit({"ok": True, "issuer": _profile_json(profile), "keys": keys}, _text("\n".join(lines)))
+
+
+@issuer_app.command("rotate")
+def issuer_rotate(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The issuer profile.")]
+) -> None:
+    """A new signing key; the old one stays in did.json (revoked from now) so its credentials stay valid."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        profile = creds.rotate_key(ws, name)
+        keys = creds.issuer_public_keys(ws, name)
+    state.emit(
+        {"ok": True, "issuer": _profile_json(profile), "keys": keys},
+        _text(f"issuer {name} now signs with {keys[-1]['kid']} (thumbprint {keys[-1]['thumbprint']})"),
+    )
+
+
+@issuer_app.command("publish")
+def issuer_publish(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The issuer profile.")]
+) -> None:
+    """Re-sign (and anchor) the status lists and did.json: run at least daily, tokens live one day."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        uris = creds.publish_status_lists(ws, name, directory=directory_for(ws))
+    state.emit({"ok": True, "status_lists": uris}, _text("re-signed " + ", ".join(uris)))
+
+
+@issuer_app.command("serve")
+def issuer_serve(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The issuer profile.")],
+    port: Annotated[int | None, typer.Option(help="Port (default: the base URL's).")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve the issuer's did.json and status lists (read-only) until Ctrl-C or SIGTERM."""
+    state = _state(ctx)
+    # no workspace: serving must not hold the embedded chain while issuing and revoking go on
+    server = creds.serve_issuer(state.settings.data_dir, name, host, port)
+    profile = creds.load_issuer(state.settings.data_dir, name)
+    stop = threading.Event()
+
+    def request_stop(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    server.start()
+    try:
+        state.emit(
+            {
+                "ok": True,
+                "issuer": name,
+                "did": profile.did,
+                "url": server.url,
+                "web_root": str(profile.web_root),
+            },
+            _text(f"serving {profile.did} from {profile.web_root} at {server.url} (Ctrl-C to stop)"),
+        )
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.close()
+    if not state.json:
+        state.console.print("stopped", markup=False)
