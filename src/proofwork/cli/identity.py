@@ -65,7 +65,9 @@ def _text(value: str) -> Text:
 def directory_for(ws: Workspace) -> creds.IssuerDirectory | None:
     """The on-chain issuer registry credentials are checked against and status lists anchored in;
     None until one is deployed (verification then reports `accredited: null`)."""
-    return None
+    from proofwork.services.identity import directory_for as registry_directory
+
+    return registry_directory(ws)
 
 
 # --- id ----------------------------------------------------------------------------------------------

@@ -98,7 +98,11 @@ def jwk_of(key: PublicKey | PrivateKey) -> dict[str, str]:
     if isinstance(public, Ed25519PublicKey):
         from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-        return {"crv": "Ed25519", "kty": "OKP", "x": b64url_encode(public.public_bytes(Encoding.Raw, PublicFormat.Raw))}
+        return {
+            "crv": "Ed25519",
+            "kty": "OKP",
+            "x": b64url_encode(public.public_bytes(Encoding.Raw, PublicFormat.Raw)),
+        }
     numbers = public.public_numbers()
     crv = {"secp256k1": "secp256k1", "secp256r1": "P-256"}.get(public.curve.name)
     if crv is None:

@@ -28,6 +28,17 @@ class Deployment:
     competition: str = ""
     competition_block: int = 0
     competition_source_hash: str = ""
+    # The identity contracts (empty until `proofwork identity deploy`).
+    issuer_registry: str = ""
+    badges: str = ""
+    schema_registry: str = ""
+    attestations: str = ""
+    job_attester: str = ""
+    resolver: str = ""
+    job_completed_schema: str = ""  # 0x-hex schema uid
+    review_schema: str = ""
+    identity_block: int = 0
+    identity_source_hash: str = ""
 
 
 def load_manifest(path: Path) -> Deployment | None:

@@ -16,6 +16,12 @@ from proofwork.chain.artifacts import ArtifactStore
 from proofwork.chain.client import Chain, address_of
 from proofwork.chain.contracts import EscrowContract, TokenContract
 from proofwork.chain.evaluation import CommitteeContract, CompetitionContract
+from proofwork.chain.identity import (
+    AttestationsContract,
+    IssuerRegistryContract,
+    JobAttesterContract,
+    SkillBadgeContract,
+)
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import InvalidInput, NotFound
 from proofwork.identity.keystore import KeyStore
@@ -97,6 +103,7 @@ class Workspace:
         self.store: ContentStore = store if store is not None else open_store(data_dir / "store")
         self._committee: CommitteeContract | None = None
         self._competitions: CompetitionContract | None = None
+        self._identity: dict[str, object] = {}
 
     @classmethod
     def open(cls, settings: Settings) -> Workspace:
@@ -153,6 +160,7 @@ class Workspace:
         self._token = None
         self._committee = None
         self._competitions = None
+        self._identity = {}
 
     @property
     def escrow(self) -> EscrowContract:
@@ -188,6 +196,46 @@ class Workspace:
                 self.chain, self.artifacts.get("Competition"), d.competition, d.competition_block
             )
         return self._competitions
+
+    @property
+    def has_identity(self) -> bool:
+        """Whether the identity contracts (issuers, badges, attestations) are deployed here."""
+        return bool(self.deployment.job_attester)
+
+    def _identity_contract(self, kind: type, artifact: str, address: str) -> object:
+        if not self.has_identity:
+            raise NotFound("the identity contracts are not deployed here: run `proofwork identity deploy`")
+        if artifact not in self._identity:
+            self._identity[artifact] = kind(
+                self.chain, self.artifacts.get(artifact), address, self.deployment.identity_block
+            )
+        return self._identity[artifact]
+
+    @property
+    def issuer_registry(self) -> IssuerRegistryContract:
+        contract = self._identity_contract(
+            IssuerRegistryContract, "IssuerRegistry", self.deployment.issuer_registry
+        )
+        assert isinstance(contract, IssuerRegistryContract)
+        return contract
+
+    @property
+    def badges(self) -> SkillBadgeContract:
+        contract = self._identity_contract(SkillBadgeContract, "SkillBadge", self.deployment.badges)
+        assert isinstance(contract, SkillBadgeContract)
+        return contract
+
+    @property
+    def attestations(self) -> AttestationsContract:
+        contract = self._identity_contract(AttestationsContract, "Attestations", self.deployment.attestations)
+        assert isinstance(contract, AttestationsContract)
+        return contract
+
+    @property
+    def job_attester(self) -> JobAttesterContract:
+        contract = self._identity_contract(JobAttesterContract, "JobAttester", self.deployment.job_attester)
+        assert isinstance(contract, JobAttesterContract)
+        return contract
 
     def token_at(self, address: str) -> TokenContract:
         return TokenContract(self.chain, self.artifacts.get("StableToken"), address)

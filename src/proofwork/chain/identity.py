@@ -1,0 +1,304 @@
+"""Typed handles on the identity contracts: issuer registry, skill badges, attestations (EAS model),
+the proofwork resolver and the job attester."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from web3 import Web3
+
+from proofwork.chain.client import Receipt, keccak
+from proofwork.chain.contracts import job_tuple
+from proofwork.chain.evaluation import Settlement, _Events, check_id
+from proofwork.domain import job as J
+from proofwork.domain.errors import InvalidInput
+
+# The schemas proofwork registers (EAS schema strings: the attestation data is abi-encoded so).
+JOB_COMPLETED_SCHEMA = (
+    "uint256 jobId,uint256 milestone,address client,address freelancer,address token,"
+    "uint256 amountPaid,int256 score,bool verified,string skill"
+)
+JOB_COMPLETED_TYPES = [
+    "uint256",
+    "uint256",
+    "address",
+    "address",
+    "address",
+    "uint256",
+    "int256",
+    "bool",
+    "string",
+]
+REVIEW_SCHEMA = "uint8 rating,bytes32 commentHash"
+REVIEW_TYPES = ["uint8", "bytes32"]
+ZERO_UID = b"\x00" * 32
+
+
+def _checksum(address: str) -> str:
+    return Web3.to_checksum_address(address)
+
+
+@dataclass(frozen=True)
+class IssuerInfo:
+    address: str
+    did: str
+    name: str
+    accredited: bool
+    since: int
+    revoked_at: int
+
+
+@dataclass(frozen=True)
+class BadgeInfo:
+    token_id: int
+    holder: str
+    skill: str
+    issuer: str
+    evidence: bytes
+    minted_at: int
+    by_job: bool
+
+
+@dataclass(frozen=True)
+class AttestationRecord:
+    """An attestation as the EAS data model stores it."""
+
+    uid: bytes
+    schema: bytes
+    time: int
+    expiration_time: int
+    revocation_time: int
+    ref_uid: bytes
+    recipient: str
+    attester: str
+    revocable: bool
+    data: bytes
+
+
+@dataclass(frozen=True)
+class JobCompleted:
+    """The decoded data of a JobCompleted attestation."""
+
+    uid: bytes
+    job_id: int
+    milestone: int
+    client: str
+    freelancer: str
+    token: str
+    amount_paid: int
+    score: int
+    verified: bool
+    skill: str
+    time: int
+    revoked: bool
+
+
+def decode_job_completed(record: AttestationRecord) -> JobCompleted:
+    values = abi_decode(JOB_COMPLETED_TYPES, record.data)
+    return JobCompleted(
+        record.uid,
+        int(values[0]),
+        int(values[1]),
+        _checksum(values[2]),
+        _checksum(values[3]),
+        _checksum(values[4]),
+        int(values[5]),
+        int(values[6]),
+        bool(values[7]),
+        str(values[8]),
+        record.time,
+        record.revocation_time != 0,
+    )
+
+
+class IssuerRegistryContract(_Events):
+    """`IssuerRegistry`: accredited credential issuers, their DIDs, key history and status-list anchors."""
+
+    def owner(self) -> str:
+        return str(self.chain.call(self.contract.functions.owner()))
+
+    def is_accredited(self, issuer: str) -> bool:
+        return bool(self.chain.call(self.contract.functions.is_accredited(_checksum(issuer))))
+
+    def info(self, issuer: str) -> IssuerInfo:
+        raw = self.chain.call(self.contract.functions.issuer_info(_checksum(issuer)))
+        did, name, accredited, since, revoked_at = raw
+        return IssuerInfo(
+            _checksum(issuer), str(did), str(name), bool(accredited), int(since), int(revoked_at)
+        )
+
+    def issuers(self) -> list[IssuerInfo]:
+        count = int(self.chain.call(self.contract.functions.issuer_count()))
+        addresses = [str(self.chain.call(self.contract.functions.issuer_at(i))) for i in range(count)]
+        return [self.info(a) for a in addresses]
+
+    def issuer_of_did(self, did: str) -> str | None:
+        found = str(self.chain.call(self.contract.functions.issuer_of_did(keccak(did.encode()))))
+        return None if int(found, 16) == 0 else found
+
+    def key_valid_at(self, issuer: str, thumbprint: bytes, at: int) -> bool:
+        if not 0 <= at < 2**64:
+            return False
+        fn = self.contract.functions.key_valid_at(_checksum(issuer), thumbprint, at)
+        return bool(self.chain.call(fn))
+
+    def status_list_anchor(self, issuer: str, list_id: bytes) -> tuple[bytes, int]:
+        digest, updated_at = self.chain.call(
+            self.contract.functions.status_list_anchor(_checksum(issuer), list_id)
+        )
+        return bytes(digest), int(updated_at)
+
+    def accredit(self, key: bytes, issuer: str, did: str, name: str) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.accredit(_checksum(issuer), did, name))
+
+    def revoke_accreditation(self, key: bytes, issuer: str) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.revoke_accreditation(_checksum(issuer)))
+
+    def add_key(self, key: bytes, thumbprint: bytes) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.add_key(thumbprint))
+
+    def retire_key(self, key: bytes, thumbprint: bytes) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.retire_key(thumbprint))
+
+    def anchor_status_list(self, key: bytes, list_id: bytes, digest: bytes) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.anchor_status_list(list_id, digest))
+
+
+class SkillBadgeContract(_Events):
+    """`SkillBadge`: ERC-721 + ERC-5192 soulbound skill badges."""
+
+    def set_auto_minter(self, key: bytes, minter: str) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.set_auto_minter(_checksum(minter)))
+
+    def mint(self, key: bytes, to: str, skill: str, evidence: bytes) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.mint(_checksum(to), skill, evidence))
+
+    def badge(self, token_id: int) -> BadgeInfo:
+        skill, issuer, evidence, minted_at = self.chain.call(
+            self.contract.functions.badge(check_id(token_id, "badge id"))
+        )
+        holder = str(self.chain.call(self.contract.functions.ownerOf(token_id)))
+        by_job = str(issuer).lower() == str(self.chain.call(self.contract.functions.auto_minter())).lower()
+        return BadgeInfo(token_id, holder, str(skill), str(issuer), bytes(evidence), int(minted_at), by_job)
+
+    def tokens_of(self, owner: str) -> list[int]:
+        return [int(t) for t in self.chain.call(self.contract.functions.tokens_of(_checksum(owner)))]
+
+    def locked(self, token_id: int) -> bool:
+        return bool(self.chain.call(self.contract.functions.locked(check_id(token_id, "badge id"))))
+
+    def token_uri(self, token_id: int) -> str:
+        return str(self.chain.call(self.contract.functions.tokenURI(check_id(token_id, "badge id"))))
+
+    def minted(self) -> list[BadgeInfo]:
+        """Every badge minted and not revoked, from the events (holder, issuer, how it was earned)."""
+        revoked = {int(e.args["token_id"]) for e in self.events("BadgeRevoked")}
+        out = []
+        for e in self.events("BadgeMinted"):
+            token_id = int(e.args["token_id"])
+            if token_id in revoked:
+                continue
+            out.append(
+                BadgeInfo(
+                    token_id,
+                    str(e.args["holder"]),
+                    str(e.args["skill"]),
+                    str(e.args["issuer"]),
+                    bytes(e.args["evidence"]),
+                    0,
+                    bool(e.args["by_job"]),
+                )
+            )
+        return out
+
+
+class SchemaRegistryContract(_Events):
+    """`SchemaRegistry` (EAS model): schema uid = keccak256(abi.encodePacked(schema, resolver, revocable))."""
+
+    def register(self, key: bytes, schema: str, resolver: str, revocable: bool) -> Receipt:
+        return self.chain.transact(
+            key, self.contract.functions.register(schema, _checksum(resolver), revocable)
+        )
+
+    def schema_uid(self, schema: str, resolver: str, revocable: bool) -> bytes:
+        return keccak(schema.encode() + bytes.fromhex(_checksum(resolver)[2:]) + bytes([int(revocable)]))
+
+
+class AttestationsContract(_Events):
+    """`Attestations`: the EAS core (attest, revoke, getAttestation; EAS's events)."""
+
+    def get(self, uid: bytes) -> AttestationRecord:
+        raw = self.chain.call(self.contract.functions.get_attestation(uid))
+        return AttestationRecord(
+            bytes(raw[0]),
+            bytes(raw[1]),
+            int(raw[2]),
+            int(raw[3]),
+            int(raw[4]),
+            bytes(raw[5]),
+            str(raw[6]),
+            str(raw[7]),
+            bool(raw[8]),
+            bytes(raw[9]),
+        )
+
+    def uids(self, schema: bytes, recipient: str | None = None) -> list[bytes]:
+        """uids of the attestations made in `schema` (optionally to `recipient`), in chain order."""
+        topics: list[Any] = [self._by_name["Attested"]]
+        topics.append(
+            None if recipient is None else "0x" + bytes(12).hex() + _checksum(recipient)[2:].lower()
+        )
+        topics.append(None)
+        topics.append("0x" + schema.hex())
+        logs = self.chain.get_logs(self.address, topics, self.deploy_block)
+        return [bytes(self._decode(log).args["uid"]) for log in logs]
+
+    def attest(
+        self, key: bytes, schema: bytes, recipient: str, ref_uid: bytes, data: bytes, revocable: bool = True
+    ) -> Receipt:
+        request = (schema, (_checksum(recipient), 0, revocable, ref_uid, data, 0))
+        return self.chain.transact(key, self.contract.functions.attest(request))
+
+    def attested_uid(self, receipt: Receipt) -> bytes:
+        for event in self.receipt_events(receipt):
+            if event.name == "Attested":
+                return bytes(event.args["uid"])
+        raise InvalidInput("the transaction made no attestation")
+
+
+class JobAttesterContract(_Events):
+    """`JobAttester`: attests JobCompleted for settled milestones from the escrow's state (and the
+    committee's signed reports for verified scores), and awards skill badges."""
+
+    def skill_of(self, job_id: int) -> str:
+        return str(self.chain.call(self.contract.functions.skill_of(check_id(job_id, "job id"))))
+
+    def attestation_of(self, job_id: int, milestone: int) -> bytes:
+        fn = self.contract.functions.attestation_of(
+            check_id(job_id, "job id"), check_id(milestone, "milestone")
+        )
+        return bytes(self.chain.call(fn))
+
+    def declare_skill(self, key: bytes, job: J.Job, skill: str) -> Receipt:
+        fn = self.contract.functions.declare_skill(job.job_id, job_tuple(job), skill)
+        return self.chain.transact(key, fn)
+
+    def attest_job(self, key: bytes, job: J.Job, milestone: int, settlement: Settlement | None) -> Receipt:
+        scores = settlement.scores if settlement else []
+        signers = settlement.signers if settlement and settlement.scores else []
+        signatures = settlement.signatures if settlement else []
+        fn = self.contract.functions.attest_job(
+            job.job_id, job_tuple(job), milestone, scores, [_checksum(s) for s in signers], signatures
+        )
+        return self.chain.transact(key, fn)
+
+
+def review_data(rating: int, comment_hash: bytes) -> bytes:
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise InvalidInput("a review's rating is a whole number from 1 to 5")
+    if len(comment_hash) != 32:
+        raise InvalidInput("a review's comment hash must be 32 bytes")
+    return abi_encode(REVIEW_TYPES, [rating, comment_hash])
