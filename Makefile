@@ -17,6 +17,7 @@ export PROOFWORK_CACHE_DIR ?= $(CURDIR)/.cache/artifacts
 demo: $(VENV)/.installed sandbox-tools
 	$(VENV)/bin/proofwork demo
 	$(VENV)/bin/proofwork demo --ml
+	$(VENV)/bin/proofwork demo --identity
 
 test: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) sandbox-tools lint typecheck
 	$(PY) -m pytest -q -n 2 --dist loadgroup

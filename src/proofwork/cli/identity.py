@@ -3,6 +3,8 @@
 - `id show|resolve`: a wallet's DIDs and key; any DID's document.
 - `cred issue|present|verify|revoke|list`: SD-JWT VC credentials, off chain.
 - `issuer create|show|rotate|publish|serve`: local issuer profiles and their did:web web root.
+The on-chain commands (`identity`, `issuer register|list`, `badge`, `attest`, `reputation`) are in
+`cli/trust.py`.
 """
 
 from __future__ import annotations
@@ -46,9 +48,18 @@ InsecureOpt = Annotated[
 
 
 def register(app: typer.Typer) -> None:
+    from proofwork.cli import trust
+
     app.add_typer(id_app, name="id")
     app.add_typer(cred_app, name="cred")
     app.add_typer(issuer_app, name="issuer")
+    trust.register(app, issuer_app)
+
+
+def demo_identity(state: CliState, settings: Any) -> None:
+    from proofwork.cli import trust
+
+    trust.demo_identity(state, settings)
 
 
 def _state(ctx: typer.Context) -> CliState:

@@ -221,6 +221,13 @@ def demo_cmd(
         bool,
         typer.Option("--ml", help="Verified ML evaluation: hidden test set, 4 oracles (one lying), payment."),
     ] = False,
+    identity: Annotated[
+        bool,
+        typer.Option(
+            "--identity",
+            help="Credentials, revocation, soulbound badges, attestations and a portable reputation.",
+        ),
+    ] = False,
 ) -> None:
     """The whole story on a fresh embedded chain: deploy, fund, post, deliver, approve, auto-release."""
     state = _state(ctx)
@@ -229,8 +236,13 @@ def demo_cmd(
     settings = Settings(
         data_dir=directory, rpc_url=None, cache_dir=state.settings.cache_dir, password=_password, store=None
     )
+    if ml and identity:
+        raise InvalidInput("run --ml and --identity as two demos")
     if ml:
         ml_commands.demo_ml(state, settings)
+        return
+    if identity:
+        identity_commands.demo_identity(state, settings)
         return
     with Workspace.open(settings) as ws:
         if state.json:

@@ -1,0 +1,434 @@
+"""On-chain identity commands: `identity deploy`, `issuer register|list`, `badge list|mint`,
+`attest job|skill|review|list`, `reputation show|export`. Registered by `cli.identity.register`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from proofwork.cli.output import CliState, money, when
+from proofwork.domain.errors import InvalidInput
+from proofwork.domain.units import parse_duration
+from proofwork.services import identity
+
+FromOpt = Annotated[str, typer.Option("--from", help="Signing account: a name (dev0, alice) or an address.")]
+JobArg = Annotated[int, typer.Argument(help="Job id.")]
+
+identity_app = typer.Typer(
+    help="The identity contracts: issuer registry, soulbound badges, attestations.", no_args_is_help=True
+)
+badge_app = typer.Typer(help="Soulbound skill badges (ERC-721 + ERC-5192).", no_args_is_help=True)
+attest_app = typer.Typer(
+    help="JobCompleted attestations of paid work, skills and reviews (EAS data model).", no_args_is_help=True
+)
+reputation_app = typer.Typer(
+    help="Reputation: personalised EigenTrust over the JobCompleted attestations.", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer, issuer_app: typer.Typer) -> None:
+    app.add_typer(identity_app, name="identity")
+    app.add_typer(badge_app, name="badge")
+    app.add_typer(attest_app, name="attest")
+    app.add_typer(reputation_app, name="reputation")
+    issuer_app.command("register")(issuer_register)
+    issuer_app.command("list")(issuer_list)
+
+
+def _state(ctx: typer.Context) -> CliState:
+    state = ctx.find_root().obj
+    assert isinstance(state, CliState)
+    return state
+
+
+def _milestone(number: int) -> int:
+    if number < 1:
+        raise InvalidInput(f"invalid milestone {number}: milestones are numbered from 1")
+    return number - 1
+
+
+@identity_app.command("deploy")
+def identity_deploy(
+    ctx: typer.Context,
+    sender: FromOpt = "dev0",
+    force: Annotated[bool, typer.Option(help="Deploy new identity contracts even if some exist.")] = False,
+) -> None:
+    """Deploy the issuer registry, badges, schema registry, attestations, job attester and resolver."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        result = identity.deploy_identity(ws, ws.signer(sender), force=force)
+        d = result.deployment
+        data = {
+            "ok": True,
+            "created": result.created,
+            "issuer_registry": d.issuer_registry,
+            "badges": d.badges,
+            "schema_registry": d.schema_registry,
+            "attestations": d.attestations,
+            "job_attester": d.job_attester,
+            "resolver": d.resolver,
+            "job_completed_schema": d.job_completed_schema,
+            "review_schema": d.review_schema,
+            "gas": result.gas,
+        }
+        verb = "deployed" if result.created else "already deployed (nothing sent)"
+        lines = [f"identity contracts {verb}"] + [
+            f"  {k}: {v}" for k, v in data.items() if k not in ("ok", "created", "gas")
+        ]
+        state.emit(data, Text("\n".join(lines)))
+
+
+def issuer_register(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The local issuer profile (see `issuer create`).")],
+    sender: Annotated[str, typer.Option("--from", help="The registry owner, who accredits.")] = "dev0",
+) -> None:
+    """Accredit an issuer profile on chain, register its keys and anchor its status lists."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        done = identity.register_issuer(ws, ws.signer(sender), name)
+        data = {
+            "ok": True,
+            "issuer": done.profile.name,
+            "did": done.profile.did,
+            "account": done.profile.account,
+            "steps": [{"name": s, "gas": g} for s, g in done.steps],
+        }
+        human = (
+            f"issuer {done.profile.name} ({done.profile.did}) accredited for {done.profile.account}\n"
+            + "\n".join(f"  {s}" + (f" (gas {g:,})" if g else "") for s, g in done.steps)
+        )
+        state.emit(data, Text(human))
+
+
+def issuer_list(ctx: typer.Context) -> None:
+    """The issuers in the on-chain registry (accredited or revoked)."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        issuers = identity.list_registered_issuers(ws)
+        rows = [
+            {
+                "address": i.address,
+                "did": i.did,
+                "name": i.name,
+                "accredited": i.accredited,
+                "since": i.since,
+                "revoked_at": i.revoked_at,
+            }
+            for i in issuers
+        ]
+
+        def table() -> Any:
+            t = Table(title="accredited issuers", title_justify="left")
+            for col in ("name", "did", "account", "accredited", "since"):
+                t.add_column(col)
+            for r in rows:
+                t.add_row(
+                    Text(str(r["name"])),
+                    Text(str(r["did"])),
+                    str(r["address"]),
+                    "yes" if r["accredited"] else "revoked",
+                    when(int(r["since"])),
+                )
+            return t
+
+        state.emit({"ok": True, "issuers": rows}, table)
+
+
+@badge_app.command("list")
+def badge_list(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="Holder: a name (dev2) or an address.")] = "dev0",
+) -> None:
+    """The soulbound badges an account holds."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        address = ws.address(account)
+        badges = identity.badges_of(ws, address)
+        rows = [
+            {
+                "token_id": b.token_id,
+                "skill": b.skill,
+                "issuer": b.issuer,
+                "earned_by_job": b.by_job,
+                "evidence": "0x" + b.evidence.hex(),
+                "minted_at": b.minted_at,
+                "locked": True,
+            }
+            for b in badges
+        ]
+
+        def table() -> Any:
+            t = Table(title=f"badges of {address}", title_justify="left")
+            for col in ("id", "skill", "issuer", "how", "minted"):
+                t.add_column(col)
+            for r in rows:
+                t.add_row(
+                    str(r["token_id"]),
+                    Text(str(r["skill"])),
+                    str(r["issuer"]),
+                    "verified job" if r["earned_by_job"] else "issuer",
+                    when(int(r["minted_at"])),
+                )
+            return t
+
+        state.emit({"ok": True, "holder": address, "badges": rows}, table)
+
+
+@badge_app.command("mint")
+def badge_mint(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Argument(help="Holder: a name or an address.")],
+    skill: Annotated[str, typer.Option(help="The skill, e.g. 'nlp/sentiment' (1 to 64 bytes).")],
+    sender: Annotated[str, typer.Option("--from", help="The accredited issuer's account.")],
+    evidence: Annotated[
+        str | None, typer.Option(help="32-byte hash (hex) of the evidence, e.g. a credential's digest.")
+    ] = None,
+) -> None:
+    """An accredited issuer mints a soulbound skill badge."""
+    state = _state(ctx)
+    proof = b"\x00" * 32
+    if evidence is not None:
+        text = evidence.strip().removeprefix("0x")
+        if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
+            raise InvalidInput("invalid evidence: expected 32 bytes as 64 hexadecimal digits")
+        proof = bytes.fromhex(text)
+    with state.workspace() as ws:
+        holder = ws.address(to)
+        token_id = identity.mint_badge(ws, ws.signer(sender), holder, skill, proof)
+        state.emit(
+            {"ok": True, "token_id": token_id, "holder": holder, "skill": skill},
+            Text(f"badge #{token_id} ({skill}) minted to {holder}; it cannot be transferred"),
+        )
+
+
+@attest_app.command("job")
+def attest_job(ctx: typer.Context, job_id: JobArg, sender: FromOpt) -> None:
+    """Attest JobCompleted for every paid milestone of a job not yet attested (anyone may)."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        done = identity.attest_settled(ws, ws.signer(sender), job_id)
+        rows: list[dict[str, Any]] = [
+            {
+                "job": a.job_id,
+                "milestone": a.milestone + 1,
+                "uid": "0x" + a.uid.hex(),
+                "verified": a.verified,
+                "score": a.score,
+                "badge": a.badge,
+                "gas": a.gas,
+            }
+            for a in done
+        ]
+        if done:
+            human = "\n".join(
+                f"job {a.job_id} milestone {a.milestone + 1}: JobCompleted 0x{a.uid.hex()}"
+                + (f", verified score {a.score / 1e6:.6f}" if a.verified else ", unverified")
+                + (f", badge #{a.badge}" if a.badge else "")
+                + f" (gas {a.gas:,})"
+                for a in done
+            )
+        else:
+            human = f"job {job_id}: nothing to attest (no paid milestone without an attestation)"
+        state.emit({"ok": True, "attested": rows}, Text(human))
+
+
+@attest_app.command("skill")
+def attest_skill(
+    ctx: typer.Context,
+    job_id: JobArg,
+    skill: Annotated[str, typer.Argument(help="The job's skill category, e.g. 'nlp/sentiment'.")],
+    sender: FromOpt,
+) -> None:
+    """The client names the job's skill category (once, before anything settles)."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        gas = identity.declare_skill(ws, ws.signer(sender), job_id, skill)
+        state.emit(
+            {"ok": True, "job": job_id, "skill": skill, "gas": gas},
+            Text(f"job {job_id}: skill {skill!r} declared; a verified pass earns its badge (gas {gas:,})"),
+        )
+
+
+@attest_app.command("review")
+def attest_review(
+    ctx: typer.Context,
+    job_id: JobArg,
+    rating: Annotated[int, typer.Option(help="1 to 5.")],
+    sender: FromOpt,
+    milestone: Annotated[int, typer.Option("--milestone", "-m", help="Milestone number, from 1.")] = 1,
+    comment: Annotated[str, typer.Option(help="Kept off chain; its hash is attested.")] = "",
+) -> None:
+    """Review the other party of a paid job (an attestation referencing its JobCompleted)."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        uid = identity.review(ws, ws.signer(sender), job_id, _milestone(milestone), rating, comment)
+        state.emit(
+            {"ok": True, "uid": "0x" + uid.hex(), "job": job_id, "rating": rating},
+            Text(f"review 0x{uid.hex()} attested for job {job_id}"),
+        )
+
+
+@attest_app.command("list")
+def attest_list(
+    ctx: typer.Context,
+    account: Annotated[
+        str | None, typer.Argument(help="Only work paid to this account (name or address).")
+    ] = None,
+) -> None:
+    """JobCompleted attestations (every paid job), newest last."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        who = ws.address(account).lower() if account else None
+        decimals = ws.token.decimals
+        rows = [
+            {
+                "uid": "0x" + r.uid.hex(),
+                "job": r.job_id,
+                "milestone": r.milestone + 1,
+                "client": r.client,
+                "freelancer": r.freelancer,
+                "amount_paid": r.amount_paid,
+                "score": r.score,
+                "verified": r.verified,
+                "skill": r.skill,
+                "time": r.time,
+            }
+            for r in identity.job_completions(ws)
+            if who is None or r.freelancer.lower() == who
+        ]
+
+        def table() -> Any:
+            t = Table(title="JobCompleted attestations", title_justify="left")
+            for col in ("job", "freelancer", "paid", "score", "skill", "uid"):
+                t.add_column(col)
+            for r in rows:
+                t.add_row(
+                    f"{r['job']}/{r['milestone']}",
+                    str(r["freelancer"]),
+                    money(int(r["amount_paid"]), decimals),
+                    f"{int(r['score']) / 1e6:.6f}" if r["verified"] else "unverified",
+                    Text(str(r["skill"]) or "-"),
+                    str(r["uid"])[:18] + "…",
+                )
+            return t
+
+        state.emit({"ok": True, "attestations": rows}, table)
+
+
+@reputation_app.command("show")
+def reputation_show(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="A name (dev2) or an address.")],
+    top: Annotated[int, typer.Option(help="How many contributing jobs to list.")] = 5,
+) -> None:
+    """An account's reputation and the paid jobs that contribute most to it."""
+    if not 1 <= top <= 100:
+        raise InvalidInput("--top must be between 1 and 100")
+    state = _state(ctx)
+    with state.workspace() as ws:
+        view = identity.reputation_of(ws, account, top)
+        decimals = ws.token.decimals
+
+        def human() -> Any:
+            t = Table(
+                title=(
+                    f"reputation of {view.address}: {view.score:.6f} (rank {view.rank} of {view.accounts} paid "
+                    f"accounts; {view.paid_jobs} paid jobs, {view.verified_jobs} verified)"
+                ),
+                title_justify="left",
+            )
+            for col in ("job", "client", "paid", "score", "contribution", "attestation"):
+                t.add_column(col)
+            for job, contribution in view.contributions:
+                t.add_row(
+                    f"{job.job_id}/{job.milestone + 1}",
+                    job.client,
+                    money(job.amount, decimals),
+                    "unverified" if job.score is None else f"{job.score / 1e6:.6f}",
+                    f"{contribution:.6f}",
+                    job.uid[:18] + "…",
+                )
+            return t
+
+        state.emit({"ok": True, **view.to_json()}, human)
+
+
+@reputation_app.command("export")
+def reputation_export(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="The holder: a name on this machine (dev2) or an address.")],
+    issuer: Annotated[str, typer.Option(help="The issuer profile that signs (see `issuer create`).")],
+    valid_for: Annotated[str, typer.Option(help="How long it is valid, e.g. 30d.")] = "30d",
+    out: Annotated[Path | None, typer.Option(help="Also write the credential to this file.")] = None,
+) -> None:
+    """Issue a signed reputation credential (SD-JWT VC) to the holder's wallet; it verifies offline."""
+    state = _state(ctx)
+    seconds = parse_duration(valid_for)
+    with state.workspace() as ws:
+        record, view = identity.export_reputation(ws, issuer, account, valid_for=seconds)
+        if out is not None:
+            try:
+                out.write_text(record.sd_jwt)
+            except OSError as exc:
+                raise InvalidInput(f"cannot write {out}: {exc.strerror}") from exc
+        state.emit(
+            {
+                "ok": True,
+                "id": record.id,
+                "path": str(record.path),
+                "issuer": record.issuer,
+                "score": view.score,
+                "paid_jobs": view.paid_jobs,
+                "credential": record.sd_jwt,
+            },
+            Text(
+                f"reputation credential {record.id} issued by {record.issuer} to {view.address} "
+                f"(score {view.score:.6f}, {view.paid_jobs} paid jobs)\n  stored in {record.path}"
+                + (f"\n  written to {out}" if out else "")
+            ),
+        )
+
+
+def demo_identity(state: CliState, settings: Any) -> None:
+    """`proofwork demo --identity` on a fresh embedded chain."""
+    from proofwork.api.oracle_http import ReportServer
+    from proofwork.services.demo_identity import run_identity_demo
+    from proofwork.services.workspace import Workspace
+
+    def serve(oracle_state: Any, oracle: str) -> ReportServer:
+        return ReportServer(oracle_state, oracle).start()
+
+    with Workspace.open(settings) as ws:
+        if state.json:
+            report = run_identity_demo(ws, serve)
+        else:
+            report = run_identity_demo(
+                ws, serve, on_step=lambda text: state.console.print(f"• {text}", markup=False)
+            )
+    data = {
+        "ok": report.ok,
+        "disclosed": report.disclosed,
+        "revoked_rejection": report.revoked_rejection,
+        "attestations": report.attestations,
+        "badges": report.badges,
+        "reputation": report.reputation,
+        "reputation_credential": report.reputation_credential,
+        "data_dir": report.data_dir,
+        "problems": report.problems,
+    }
+    if state.json:
+        state.emit(data)
+    else:
+        state.console.print(
+            Text("ok: every check of the story passed", style="green")
+            if report.ok
+            else Text("FAILED: " + "; ".join(report.problems), style="red")
+        )
+        state.console.print(Text(f"chain kept in {report.data_dir} (use --data-dir to look around)"))
+    if not report.ok:
+        raise typer.Exit(1)
