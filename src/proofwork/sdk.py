@@ -21,9 +21,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from proofwork.domain.units import format_amount, parse_amount
 from proofwork.services import accounts as account_service
+from proofwork.services import credentials as creds
+from proofwork.services import identity as identity_service
 from proofwork.services.competitions import Competitions
 from proofwork.services.deployment import (
     DEFAULT_CHALLENGE_WINDOW,
@@ -36,7 +39,88 @@ from proofwork.services.evaluation import Evaluations
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.workspace import PasswordProvider, Settings, Signer, Workspace, password_from_env
 
-__all__ = ["Jobs", "Outcome", "Proofwork", "Signer"]
+__all__ = ["Identity", "Jobs", "Outcome", "Proofwork", "Signer"]
+
+
+class Identity:
+    """Issuers, credentials, badges, attestations and reputation (the `id`, `cred`, `issuer`,
+    `badge`, `attest` and `reputation` commands). Accounts are names or addresses; milestones
+    are numbered from 0."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def deploy(self, deployer: str = "dev0", *, force: bool = False) -> DeployResult:
+        return identity_service.deploy_identity(self.ws, self.ws.signer(deployer), force=force)
+
+    @property
+    def directory(self) -> identity_service.RegistryDirectory:
+        return identity_service.RegistryDirectory(self.ws)
+
+    # issuers
+    def create_issuer(self, name: str, account: str, base_url: str | None = None) -> creds.IssuerProfile:
+        return creds.create_issuer(self.ws, name, account=self.ws.signer(account), base_url=base_url)
+
+    def register_issuer(self, name: str, owner: str = "dev0") -> identity_service.RegisteredIssuer:
+        return identity_service.register_issuer(self.ws, self.ws.signer(owner), name)
+
+    # credentials
+    def issue(
+        self, issuer: str, holder: str, vct: str, claims: dict[str, Any], valid_for: int | None = None
+    ) -> creds.IssuedRecord:
+        return creds.issue_credential_for(
+            self.ws,
+            issuer,
+            holder=holder,
+            vct=vct,
+            claims=claims,
+            valid_for=valid_for,
+            directory=self.directory,
+        )
+
+    def present(self, holder: str, credential: str, disclose: list[str], audience: str, nonce: str) -> str:
+        return creds.present_credential(
+            self.ws, holder, credential, disclose=disclose, audience=audience, nonce=nonce
+        )
+
+    def verify(self, presentation: str, audience: str, nonce: str, **options: Any) -> creds.Verification:
+        options.setdefault("directory", self.directory)
+        options.setdefault("resolver", None)
+        return creds.verify(self.ws, presentation, audience=audience, nonce=nonce, **options)
+
+    def revoke(self, issuer: str, credential_id: str) -> dict[str, Any]:
+        return creds.revoke(self.ws, issuer, credential_id, directory=self.directory)
+
+    def suspend(self, issuer: str, credential_id: str) -> dict[str, Any]:
+        return creds.suspend(self.ws, issuer, credential_id, directory=self.directory)
+
+    # badges, attestations, reputation
+    def mint_badge(self, issuer: str, to: str, skill: str, evidence: bytes = b"\x00" * 32) -> int:
+        return identity_service.mint_badge(
+            self.ws, self.ws.signer(issuer), self.ws.address(to), skill, evidence
+        )
+
+    def badges(self, holder: str) -> list[Any]:
+        return identity_service.badges_of(self.ws, self.ws.address(holder))
+
+    def declare_skill(self, client: str, job_id: int, skill: str) -> int:
+        return identity_service.declare_skill(self.ws, self.ws.signer(client), job_id, skill)
+
+    def attest(self, caller: str, job_id: int) -> list[identity_service.Attested]:
+        return identity_service.attest_settled(self.ws, self.ws.signer(caller), job_id)
+
+    def review(self, reviewer: str, job_id: int, milestone: int, rating: int, comment: str = "") -> bytes:
+        return identity_service.review(self.ws, self.ws.signer(reviewer), job_id, milestone, rating, comment)
+
+    def completions(self) -> list[Any]:
+        return identity_service.job_completions(self.ws)
+
+    def reputation(self, account: str, top: int = 5) -> identity_service.ReputationView:
+        return identity_service.reputation_of(self.ws, account, top)
+
+    def export_reputation(self, issuer: str, holder: str) -> creds.IssuedRecord:
+        record, _ = identity_service.export_reputation(self.ws, issuer, holder)
+        return record
 
 
 class Proofwork:
@@ -48,6 +132,7 @@ class Proofwork:
         # evaluated jobs (hidden labels, committee settlement, reveal); `verify` needs an Evaluator
         self.evaluations = Evaluations(workspace)
         self.competitions = Competitions(workspace)
+        self.identity = Identity(workspace)
 
     @classmethod
     def open(
