@@ -152,7 +152,7 @@ class Settlement:
     median: int
     passed: bool
     signers: list[str]
-    scores: list[int]  # in `signers` order; empty when settled from reports posted on chain
+    scores: list[int]  # in `signers` order (from `settle`, or from each `post_report` relay)
     signatures: list[bytes]
     tx_hash: str
 
@@ -229,17 +229,31 @@ class CommitteeContract(_Events):
         event = settled[-1]
         scores: list[int] = []
         signatures: list[bytes] = []
+        signers = [str(s) for s in event.args["signers"]]
         fn, args = self.contract.decode_function_input(self.chain.transaction_input(event.tx_hash))
         if fn.fn_name == "settle":
             scores = [int(s) for s in args["scores"]]
             signatures = [bytes(s) for s in args["signatures"]]
+        else:  # settle_posted: each report was relayed with its signature by `post_report`
+            posted: dict[str, tuple[int, bytes]] = {}
+            for report in self.events("ReportPosted", subject=job_id):
+                if report.args["milestone"] != milestone or report.args["round"] != event.args["round"]:
+                    continue
+                _, relayed = self.contract.decode_function_input(self.chain.transaction_input(report.tx_hash))
+                posted[str(report.args["oracle"]).lower()] = (
+                    int(relayed["score"]),
+                    bytes(relayed["signature"]),
+                )
+            if all(s.lower() in posted for s in signers):
+                scores = [posted[s.lower()][0] for s in signers]
+                signatures = [posted[s.lower()][1] for s in signers]
         return Settlement(
             job_id,
             milestone,
             int(event.args["round"]),
             int(event.args["median"]),
             bool(event.args["passed"]),
-            [str(s) for s in event.args["signers"]],
+            signers,
             scores,
             signatures,
             event.tx_hash,

@@ -296,11 +296,12 @@ def job_completions(ws: Workspace) -> list[Any]:
 
     attestations = ws.attestations
     schema = bytes.fromhex(ws.deployment.job_completed_schema[2:])
-    records = [decode_job_completed(attestations.get(uid)) for uid in attestations.uids(schema)]
     # Only the job attester can attest this schema (the resolver refuses anyone else); checked again
     # here so that a misconfigured deployment cannot feed the graph.
     attester = ws.deployment.job_attester.lower()
-    return [r for r in records if not r.revoked and attestations.get(r.uid).attester.lower() == attester]
+    records = [attestations.get(uid) for uid in attestations.uids(schema)]
+    completed = [decode_job_completed(r) for r in records if r.attester.lower() == attester]
+    return [c for c in completed if not c.revoked]
 
 
 def trust_seeds(ws: Workspace) -> dict[str, float]:
