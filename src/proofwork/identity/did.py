@@ -58,7 +58,7 @@ from proofwork.identity.jwk import (
 
 # The overall-deadline transport the peer client already uses: a did:web host dripping its
 # headers one byte at a time must not hold a credential verification for minutes.
-from proofwork.network.peers import Deadline, DeadlineBackend
+from proofwork.network.peers import deadline_client
 
 MAX_DID_LENGTH = 2048
 MAX_DOCUMENT_BYTES = 64 * 1024
@@ -540,15 +540,7 @@ class HttpFetcher:
         max_bytes: int = MAX_DOCUMENT_BYTES,
         allow_insecure_localhost: bool = False,
     ) -> None:
-        self._clock = Deadline()
-        transport = httpx.HTTPTransport()
-        # httpx takes no network backend: every socket wait goes through the overall deadline
-        transport._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), network_backend=DeadlineBackend(self._clock)
-        )
-        self._client = httpx.Client(
-            timeout=timeout, follow_redirects=False, transport=transport, trust_env=False
-        )
+        self._clock, self._client = deadline_client(timeout)
         self._deadline = deadline
         self._max_bytes = max_bytes
         self._insecure = allow_insecure_localhost

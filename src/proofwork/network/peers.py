@@ -122,19 +122,23 @@ class DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+def deadline_client(timeout: float) -> tuple[Deadline, httpx.Client]:
+    """An httpx client whose every socket wait goes through the returned `Deadline` (set its `at`
+    around a call to bound the whole call), never following redirects, ignoring proxy settings."""
+    clock = Deadline()
+    transport = httpx.HTTPTransport()
+    # httpx takes no network backend: every connection's socket waits go through the deadline
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(), network_backend=DeadlineBackend(clock)
+    )
+    return clock, httpx.Client(timeout=timeout, follow_redirects=False, transport=transport, trust_env=False)
+
+
 class HttpPeers:
     """`timeout`: per connect or read; `deadline`: the most one call may take in all."""
 
     def __init__(self, timeout: float = 3.0, deadline: float = 10.0, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self._clock = Deadline()
-        transport = httpx.HTTPTransport()
-        # httpx takes no network backend: every connection's socket waits go through the deadline
-        transport._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), network_backend=DeadlineBackend(self._clock)
-        )
-        self._client = httpx.Client(
-            timeout=timeout, follow_redirects=False, transport=transport, trust_env=False
-        )
+        self._clock, self._client = deadline_client(timeout)
         self._deadline = deadline
         self._max_bytes = max_bytes
 

@@ -19,22 +19,20 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from proofwork.db.oracle_state import OracleState, oracle_db_path
 from proofwork.domain.errors import CredentialRejected
 from proofwork.domain.units import parse_amount
 from proofwork.evaluation.runner import Evaluator
 from proofwork.evaluation.sandbox import Sandbox
 from proofwork.identity.did import did_pkh_of
-from proofwork.identity.sealing import public_key_of
 from proofwork.network.peers import HttpPeers
 from proofwork.services import credentials as creds
 from proofwork.services import identity
 from proofwork.services.accounts import fund
 from proofwork.services.artifacts import digest_of
-from proofwork.services.demo_ml import ServeReports, prepare_task, train_onnx, write_spec
+from proofwork.services.demo_ml import ServeReports, prepare_task, start_oracles, train_onnx, write_spec
 from proofwork.services.deployment import deploy, deploy_committee
 from proofwork.services.evaluation import Evaluations
-from proofwork.services.oracle import AGGREGATION_GRACE, OracleNode
+from proofwork.services.oracle import AGGREGATION_GRACE
 from proofwork.services.workspace import Workspace
 
 DAY = 86_400
@@ -175,18 +173,7 @@ def run_identity_demo(
         evaluator = Evaluator(sandbox)
         peers = HttpPeers()
         stack.callback(peers.close)
-        nodes = []
-        for signer in oracle_signers:
-            state = OracleState.open(
-                oracle_db_path(ws.data_dir, signer.address), oracle=signer.address, chain_id=ws.chain.chain_id
-            )
-            stack.callback(state.close)
-            server = serve(state, signer.address)
-            stack.callback(server.stop)
-            ws.committee.register_oracle(signer.key, public_key_of(signer.key), server.url)
-            nodes.append(
-                OracleNode(ws, signer, state, evaluator, peers, workdir=ws.data_dir / "oracles" / signer.name)
-            )
+        nodes = start_oracles(ws, stack, oracle_signers, evaluator, peers, serve)
         task = prepare_task(ws.data_dir / "client")
         paths = task["paths"]
         train_cid = ws.store.add_file(paths["train"])

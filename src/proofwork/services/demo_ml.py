@@ -27,7 +27,7 @@ from proofwork.services.artifacts import digest_of
 from proofwork.services.deployment import deploy, deploy_committee
 from proofwork.services.evaluation import Evaluations
 from proofwork.services.oracle import AGGREGATION_GRACE, OracleNode
-from proofwork.services.workspace import Workspace
+from proofwork.services.workspace import Signer, Workspace
 
 # Starts an oracle's report endpoint over its database; returns something with `.url` and `.stop()`.
 ServeReports = Callable[[OracleState, str], Any]
@@ -132,6 +132,40 @@ def _rename_input(model: Any, name: str) -> None:
                 node.input[i] = name
 
 
+def start_oracles(
+    ws: Workspace,
+    stack: ExitStack,
+    signers: list[Signer],
+    evaluator: Evaluator,
+    peers: HttpPeers,
+    serve: ServeReports,
+    liars: dict[str, Callable[[str, int, int], int]] | None = None,
+) -> list[OracleNode]:
+    """In-process oracles of the committee: each with its database and report endpoint (closed by
+    `stack`), its key and URL published on chain; `liars` tamper with their reports."""
+    nodes = []
+    for signer in signers:
+        state = OracleState.open(
+            oracle_db_path(ws.data_dir, signer.address), oracle=signer.address, chain_id=ws.chain.chain_id
+        )
+        stack.callback(state.close)
+        server = serve(state, signer.address)
+        stack.callback(server.stop)
+        ws.committee.register_oracle(signer.key, public_key_of(signer.key), server.url)
+        nodes.append(
+            OracleNode(
+                ws,
+                signer,
+                state,
+                evaluator,
+                peers,
+                workdir=ws.data_dir / "oracles" / signer.name,
+                tamper=(liars or {}).get(signer.address),
+            )
+        )
+    return nodes
+
+
 def run_ml_demo(
     ws: Workspace, serve: ServeReports, on_step: Callable[[str], None] = lambda _: None
 ) -> MlDemoReport:
@@ -164,27 +198,7 @@ def run_ml_demo(
         evaluator = Evaluator(sandbox)
         peers = HttpPeers()
         stack.callback(peers.close)
-        nodes = []
-        for signer in oracle_signers:
-            state = OracleState.open(
-                oracle_db_path(ws.data_dir, signer.address), oracle=signer.address, chain_id=ws.chain.chain_id
-            )
-            stack.callback(state.close)
-            server = serve(state, signer.address)
-            stack.callback(server.stop)
-            committee.register_oracle(signer.key, public_key_of(signer.key), server.url)
-            tamper = _liar if signer is liar else None
-            nodes.append(
-                OracleNode(
-                    ws,
-                    signer,
-                    state,
-                    evaluator,
-                    peers,
-                    workdir=ws.data_dir / "oracles" / signer.name,
-                    tamper=tamper,
-                )
-            )
+        nodes = start_oracles(ws, stack, oracle_signers, evaluator, peers, serve, liars={liar.address: _liar})
         step("each oracle published its key and report endpoint on chain; dev9 will lie")
 
         task = prepare_task(ws.data_dir / "client")
