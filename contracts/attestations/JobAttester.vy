@@ -212,10 +212,13 @@ def attest_job(
     @notice Attests JobCompleted for a settled milestone (anyone may call, once per
             milestone), and mints the freelancer the job's skill badge when the
             score is verified, passes the job's threshold and a skill was declared.
-    @dev For a committee job with a registered evaluation, `scores`, `signers` and
-         `signatures` are at least `threshold()` committee ScoreReports for the
-         milestone's current round and deliverable, signers strictly ascending;
-         for any other job all three must be empty.
+    @dev For a milestone the committee resolved, `scores`, `signers` and `signatures`
+         are at least `threshold()` committee ScoreReports for the milestone's current
+         round and deliverable, signers strictly ascending (a milestone of a committee
+         job the client paid may come with them, or without, unverified); for any other
+         job all three must be empty. The median is taken over the reports given: with
+         deterministic honest oracles and at most f faulty ones, any quorum has the
+         settled median (a quorum outnumbers 2f).
     @param job_id The job.
     @param job The job's current state in the escrow.
     @param milestone Milestone index; PAID or RESOLVED with `paid > 0`.
@@ -239,7 +242,10 @@ def attest_job(
     if job.arbiter == COMMITTEE.address:
         evaluation = staticcall COMMITTEE.evaluation(job_id)
     score: int256 = 0
-    verified: bool = evaluation.commitment != empty(bytes32)
+    # A committee-resolved milestone (RESOLVED) must carry the committee's reports; one the client
+    # approved or that auto-released (PAID) may come without: it is then attested unverified, since
+    # no oracle may ever have scored it (approved before submission, or after a revision).
+    verified: bool = evaluation.commitment != empty(bytes32) and (m.status == RESOLVED or count > 0)
     passed: bool = False
     if verified:
         assert count >= staticcall COMMITTEE.threshold(), "attester: too few signatures"
@@ -260,7 +266,7 @@ def attest_job(
         if evaluation.higher_is_better:
             passed = score >= evaluation.threshold
     else:
-        assert count == 0, "attester: job has no committee evaluation"
+        assert count == 0, "attester: no committee evaluation to check reports against"
 
     skill: String[MAX_SKILL] = self.skill_of[job_id]
     data: Bytes[1024] = abi_encode(
@@ -289,7 +295,9 @@ def attest_job(
         score=score,
         verified=verified,
     )
-    if verified and passed and len(skill) > 0:
+    # A badge contract that no longer takes this attester as its auto-minter (moved to a successor,
+    # or auto-minting switched off) must not cost the freelancer the attestation itself.
+    if verified and passed and len(skill) > 0 and staticcall BADGE.auto_minter() == self:
         token_id: uint256 = extcall BADGE.mint_for_job(job.freelancer, skill, uid)
         if token_id != 0:
             log BadgeAwarded(job_id=job_id, freelancer=job.freelancer, token_id=token_id, skill=skill, uid=uid)

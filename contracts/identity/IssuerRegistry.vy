@@ -73,6 +73,12 @@ event KeyRetired:
     by: address
 
 
+event KeyCompromised:
+    issuer: indexed(address)
+    thumbprint: indexed(bytes32)
+    by: address
+
+
 event StatusListAnchored:
     issuer: indexed(address)
     list_id: indexed(bytes32)
@@ -233,10 +239,10 @@ def add_key(thumbprint: bytes32):
 @external
 def retire_key(thumbprint: bytes32, issuer: address = empty(address)):
     """
-    @notice Retires one of an issuer's keys as of now: credentials it signs from now
-            on no longer verify; those it signed before still do. The issuer itself
+    @notice Retires one of an issuer's keys as of the next second: credentials it signs
+            later no longer verify; those it signed before (this second included) still do. The issuer itself
             may call it (also after losing its accreditation), and so may the owner
-            (e.g. for a key known to be compromised).
+            (a key known to be stolen needs `compromise_key`: a thief can backdate `iat`).
     @param thumbprint The key's JWK thumbprint.
     @param issuer The issuer whose key it is; empty (the default) for the caller.
     """
@@ -247,9 +253,34 @@ def retire_key(thumbprint: bytes32, issuer: address = empty(address)):
     record: IIssuerRegistry.KeyRecord = self._keys[who][thumbprint]
     assert record.valid_from != 0, "registry: unknown key"
     assert record.valid_until == 0, "registry: key retired"
-    now: uint64 = convert(block.timestamp, uint64)
-    self._keys[who][thumbprint].valid_until = now
-    log KeyRetired(issuer=who, thumbprint=thumbprint, valid_until=now, by=msg.sender)
+    # The key still covers the second it is retired in: `iat` has one-second resolution, so a
+    # credential signed earlier in that same second stays valid (the DID document's `revoked` is
+    # likewise the rotation time + 1).
+    until: uint64 = convert(block.timestamp, uint64) + 1
+    self._keys[who][thumbprint].valid_until = until
+    log KeyRetired(issuer=who, thumbprint=thumbprint, valid_until=until, by=msg.sender)
+
+
+@external
+def compromise_key(thumbprint: bytes32, issuer: address = empty(address)):
+    """
+    @notice Declares one of an issuer's keys compromised: it verifies nothing from now
+            on, not even credentials dated before (whoever holds the key writes their
+            own `iat`). Credentials the issuer signed with it must be reissued. The
+            issuer itself or the owner may call it, retired key or not.
+    @param thumbprint The key's JWK thumbprint.
+    @param issuer The issuer whose key it is; empty (the default) for the caller.
+    """
+    who: address = issuer
+    if who == empty(address):
+        who = msg.sender
+    assert msg.sender == who or msg.sender == ownable.owner, "registry: caller is not the issuer or owner"
+    record: IIssuerRegistry.KeyRecord = self._keys[who][thumbprint]
+    assert record.valid_from != 0, "registry: unknown key"
+    assert record.valid_until != record.valid_from, "registry: key compromised"
+    # an empty validity window: valid_from <= at < valid_until holds for no time at all
+    self._keys[who][thumbprint].valid_until = record.valid_from
+    log KeyCompromised(issuer=who, thumbprint=thumbprint, by=msg.sender)
 
 
 @external

@@ -194,7 +194,7 @@ def test_revocation_stops_keys_and_anchoring(accredited):
     # a revoked issuer can still retire its own (say, compromised) key
     with boa.env.prank(ISSUER):
         r.retire_key(TP1)
-    assert r.key_record(ISSUER, TP1) == (now(), now())
+    assert r.key_record(ISSUER, TP1) == (now(), now() + 1)
 
 
 def test_governor_takes_over_admin(accredited):
@@ -232,7 +232,7 @@ def test_key_history(accredited):
     boa.env.time_travel(seconds=500)
     with boa.env.prank(ISSUER):
         r.retire_key(TP1)  # ... then the old one is retired
-    t2 = now()
+    t2 = now() + 1  # the retired key still covers the second of its retirement
     (ev,) = r.get_logs()
     assert type(ev).__name__ == "KeyRetired"
     assert (ev.issuer, ev.thumbprint, ev.valid_until, ev.by) == (ISSUER, TP1, t2, ISSUER)
@@ -293,7 +293,7 @@ def test_only_issuer_or_owner_retires(accredited):
         r.retire_key(TP2, ISSUER)
     (ev,) = r.get_logs()
     assert (ev.issuer, ev.thumbprint, ev.by) == (ISSUER, TP2, OWNER)
-    assert r.key_record(ISSUER, TP2) == (now(), now())
+    assert r.key_record(ISSUER, TP2) == (now(), now() + 1)
     with boa.env.prank(ISSUER), boa.reverts("registry: key retired"):
         r.retire_key(TP2)
     with boa.env.prank(OWNER), boa.reverts("registry: unknown key"):
@@ -400,7 +400,7 @@ def test_random_operations_match_model(registry, ops):
             with boa.env.prank(sender):
                 _run(lambda k=k: registry.retire_key(k[1], k[0]), expect)
             if expect is None:
-                keys[k][1] = t
+                keys[k][1] = t + 1
 
     for who in ACTORS:
         assert registry.is_accredited(who) == accredited.get(who, False)
@@ -422,3 +422,35 @@ def _run(call, expect: str | None) -> None:
     else:
         with boa.reverts(expect):
             call()
+
+
+def test_a_compromised_key_verifies_nothing_not_even_backdated_credentials(accredited):
+    """Retiring keeps what a key signed before; a stolen key can backdate `iat`, so declaring it
+    compromised voids it for every time, retired or not, and only its issuer or the owner may."""
+    r = accredited
+    with boa.env.prank(ISSUER):
+        r.add_key(TP1)
+        r.add_key(TP2)
+    t0 = now()
+    boa.env.time_travel(seconds=100)
+    with boa.env.prank(ISSUER):
+        r.retire_key(TP1)
+    assert r.key_valid_at(ISSUER, TP1, t0)
+    with boa.env.prank(OUTSIDER), boa.reverts("registry: caller is not the issuer or owner"):
+        r.compromise_key(TP1, ISSUER)
+    with boa.env.prank(ISSUER):
+        r.compromise_key(TP1)  # after a retirement
+    with boa.env.prank(OWNER):
+        r.compromise_key(TP2, ISSUER)  # still in use
+    (ev,) = r.get_logs()
+    assert type(ev).__name__ == "KeyCompromised" and (ev.issuer, ev.thumbprint, ev.by) == (ISSUER, TP2, OWNER)
+    for tp in (TP1, TP2):
+        valid_from, valid_until = r.key_record(ISSUER, tp)
+        assert valid_until == valid_from
+        assert not any(r.key_valid_at(ISSUER, tp, at) for at in (0, t0 - 1, t0, t0 + 50, now(), 2**64 - 1))
+    with boa.env.prank(ISSUER), boa.reverts("registry: key compromised"):
+        r.compromise_key(TP1)
+    with boa.env.prank(ISSUER), boa.reverts("registry: key retired"):
+        r.retire_key(TP2)
+    with boa.env.prank(ISSUER), boa.reverts("registry: unknown key"):
+        r.compromise_key(keccak(b"never added"))

@@ -264,7 +264,7 @@ def test_refusals_unsettled_stale_double_and_unknown(attester, h, a):
         jid,
         0,
         reports=([1], [a.client.address], [b"\x00" * 65]),
-        expect="attester: job has no committee evaluation",
+        expect="attester: no committee evaluation to check reports against",
     )
     attest(attester, h, jid, 0, reports=([], [a.client.address], []), expect="attester: lengths differ")
     attest(attester, h, jid, 0)
@@ -576,3 +576,41 @@ def test_attested_score_is_the_median_and_badge_follows_the_threshold(
     fields = decode_job_completed(system.attestations.get_attestation(uid).data)
     assert fields[6:8] == (median, True)
     assert system.badge.badge_of(a.freelancer.address, SKILL) == (1 if passed else 0)
+
+
+# --------------------------------------------------------------------------- review findings
+
+
+def test_committee_job_the_client_approved_is_attested_unverified_without_reports(attester, eas, d, h, a):
+    """No oracle may ever have scored a milestone the client approved (before a submission, or
+    after a revision): the freelancer still gets an unverified JobCompleted, and later milestones
+    settled by the committee still need the committee's reports."""
+    jid = d.job(a.client, a.freelancer, [AMOUNT, AMOUNT])
+    d.register(jid)
+    h.approve(a.client, jid, 0, expect=OK)  # approved while still OPEN: nothing was ever scored
+    uid = attest(attester, h, jid, 0)
+    assert decode_job_completed(eas.get_attestation(uid).data)[5:8] == (AMOUNT, 0, False)
+    d.submit(jid, 1)
+    d.past_window(jid, 1)
+    d.settle(jid, 1, d.honest(GOOD))
+    attest(attester, h, jid, 1, expect="attester: too few signatures")
+
+
+def test_a_badge_contract_that_moved_its_auto_minter_does_not_block_the_attestation(
+    attester, eas, badge, d, h, a
+):
+    jid = d.job(a.client, a.freelancer, [AMOUNT])
+    d.register(jid)
+    attester.declare_skill(jid, h.state(jid), "vision/ocr", sender=a.client.address)
+    d.submit(jid, 0)
+    d.past_window(jid)
+    rep = reports(d, jid, 0, d.honest(GOOD))
+    d.settle(jid, 0, d.honest(GOOD))
+    calls = badge.calls()
+    badge.set_auto_minter(ANYONE)  # moved to a successor
+    try:
+        uid = attest(attester, h, jid, 0, rep)
+    finally:
+        badge.set_auto_minter(attester.address)
+    assert decode_job_completed(eas.get_attestation(uid).data)[6:8] == (py_median(GOOD), True)
+    assert badge.calls() == calls and events("BadgeAwarded") == []

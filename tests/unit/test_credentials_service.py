@@ -79,6 +79,8 @@ def accredit(ws: Workspace, directory: MemoryDirectory, profile: C.IssuerProfile
         profile.account,
         [(bytes.fromhex(k["thumbprint"][2:]), k.get("created", 0), k.get("revoked")) for k in keys],
     )
+    if profile.kind == "web":  # as `issuer register` does: its status lists anchored
+        C.publish_status_lists(ws, profile.name, directory=directory)
 
 
 def check(
@@ -187,13 +189,17 @@ def test_registry_accreditation_keys_and_anchored_status(ws: Workspace, issuer: 
     accredit(ws, directory, issuer)
     result = check(ws, presentation, directory)
     assert result.accredited is True and result.issuer_address == issuer.account
+    # a list the issuer never anchored could be an old one replayed: refused
+    directory.anchors.clear()
+    rejected(ws, presentation, "stale-status-list", directory=directory)
     # the registry does not know this key
     directory.keys.clear()
     rejected(ws, presentation, "key-not-registered", directory=directory)
     accredit(ws, directory, issuer)
     # a status change is anchored by the issuer's account...
+    anchored_before = len(directory.anchored_by)
     C.suspend(ws, ISSUER, record.id, directory=directory)
-    assert directory.anchored_by == ["dev3"]
+    assert directory.anchored_by[anchored_before:] == ["dev3"]
     rejected(ws, presentation, "suspended", directory=directory)
     # ...one that is not anchored leaves the served list stale in the registry's eyes
     C.reinstate(ws, ISSUER, record.id)

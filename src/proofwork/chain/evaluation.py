@@ -14,7 +14,7 @@ from proofwork.chain.artifacts import Artifact
 from proofwork.chain.client import Chain, Receipt, keccak
 from proofwork.chain.contracts import event_signature, job_tuple, typed_data
 from proofwork.domain import job as J
-from proofwork.domain.errors import InvalidInput
+from proofwork.domain.errors import InvalidInput, ProofworkError
 
 COMMITTEE_EIP712 = ("proofwork OracleCommittee", "1")
 COMPETITION_EIP712 = ("proofwork Competition", "1")
@@ -219,30 +219,37 @@ class CommitteeContract(_Events):
         )
         return int(self.chain.call(fn))
 
-    def settlement(self, job_id: int, milestone: int) -> Settlement | None:
+    def settlement(self, job_id: int, milestone: int, deliverable: bytes | None = None) -> Settlement | None:
         """The latest settlement of a milestone, signatures included, read back from the settling
-        transaction's calldata, so anyone can re-check or re-use them (the job attester does);
-        None when the milestone was not settled by this committee."""
+        transaction's calldata (or, after `settle_posted`, from each `post_report` relay), so anyone
+        can re-check or re-use them (the job attester does); None when this committee never settled
+        the milestone. Calls made through another contract (a multisig, a forwarder) leave no
+        decodable calldata: the settlement then comes back without its reports."""
         settled = [e for e in self.events("ScoreSettled", subject=job_id) if e.args["milestone"] == milestone]
         if not settled:
             return None
         event = settled[-1]
+        signers = [str(s) for s in event.args["signers"]]
         scores: list[int] = []
         signatures: list[bytes] = []
-        signers = [str(s) for s in event.args["signers"]]
-        fn, args = self.contract.decode_function_input(self.chain.transaction_input(event.tx_hash))
-        if fn.fn_name == "settle":
-            scores = [int(s) for s in args["scores"]]
-            signatures = [bytes(s) for s in args["signatures"]]
-        else:  # settle_posted: each report was relayed with its signature by `post_report`
+        call = self._decoded_call(event.tx_hash)
+        if call is not None and call[0] == "settle":
+            scores = [int(s) for s in call[1]["scores"]]
+            signatures = [bytes(s) for s in call[1]["signatures"]]
+        elif call is not None and call[0] == "settle_posted":
             posted: dict[str, tuple[int, bytes]] = {}
             for report in self.events("ReportPosted", subject=job_id):
-                if report.args["milestone"] != milestone or report.args["round"] != event.args["round"]:
+                args = report.args
+                if args["milestone"] != milestone or args["round"] != event.args["round"]:
                     continue
-                _, relayed = self.contract.decode_function_input(self.chain.transaction_input(report.tx_hash))
-                posted[str(report.args["oracle"]).lower()] = (
-                    int(relayed["score"]),
-                    bytes(relayed["signature"]),
+                if deliverable is not None and bytes(args["deliverable"]) != deliverable:
+                    continue
+                relayed = self._decoded_call(report.tx_hash)
+                if relayed is None or relayed[0] != "post_report":
+                    continue
+                # the first relay of an oracle's report is the one settled (reposts come after)
+                posted.setdefault(
+                    str(args["oracle"]).lower(), (int(relayed[1]["score"]), bytes(relayed[1]["signature"]))
                 )
             if all(s.lower() in posted for s in signers):
                 scores = [posted[s.lower()][0] for s in signers]
@@ -258,6 +265,16 @@ class CommitteeContract(_Events):
             signatures,
             event.tx_hash,
         )
+
+    def _decoded_call(self, tx_hash: str) -> tuple[str, dict[str, Any]] | None:
+        """(function name, arguments) of a transaction sent straight to this contract, else None."""
+        try:
+            fn, args = self.contract.decode_function_input(self.chain.transaction_input(tx_hash))
+        except ProofworkError:
+            raise
+        except Exception:  # a call through another contract: not this contract's calldata
+            return None
+        return str(fn.fn_name), dict(args)
 
     # --- writes --------------------------------------------------------------------------------
 

@@ -181,7 +181,8 @@ class SkillBadgeContract(_Events):
             self.contract.functions.badge(check_id(token_id, "badge id"))
         )
         holder = str(self.chain.call(self.contract.functions.ownerOf(token_id)))
-        by_job = str(issuer).lower() == str(self.chain.call(self.contract.functions.auto_minter())).lower()
+        # earned by a job iff it is the holder's job badge for that skill (whoever mints them now)
+        by_job = int(self.chain.call(self.contract.functions.job_badge_of(holder, skill))) == token_id
         return BadgeInfo(token_id, holder, str(skill), str(issuer), bytes(evidence), int(minted_at), by_job)
 
     def tokens_of(self, owner: str) -> list[int]:

@@ -270,6 +270,8 @@ def make_status_checker(
         if anchored_digest is not None:
             try:
                 anchored = anchored_digest(uri)
+            except CredentialRejected:
+                raise
             except Exception as exc:
                 raise CredentialRejected(
                     "status-unavailable", f"the anchored digest of {uri} could not be read: {str(exc)[:120]}"

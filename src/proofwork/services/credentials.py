@@ -1131,7 +1131,13 @@ def verify(
                 address = next(iter(issuer_address.values()), None)
                 if address is None:
                     return None
-                return dir_.anchored_status_digest(address, uri)
+                digest = dir_.anchored_status_digest(address, uri)
+                if digest is None:
+                    # without an anchor any older (unexpired) list could be replayed unnoticed
+                    raise CredentialRejected(
+                        "stale-status-list", f"the issuer never anchored the status list at {uri} on chain"
+                    )
+                return digest
 
             anchored = anchored_digest
         check_status = sl.make_status_checker(get, resolve_key, now, anchored)

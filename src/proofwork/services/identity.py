@@ -13,7 +13,7 @@ from typing import Any
 
 from proofwork.chain.client import keccak
 from proofwork.domain import job as J
-from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound
+from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, ProofworkError
 from proofwork.domain.reputation import PaidJob, Reputation, compute_reputation
 from proofwork.services import credentials as creds
 from proofwork.services.deployment import DeployResult
@@ -233,11 +233,15 @@ def declare_skill(ws: Workspace, client: Signer, job_id: int, skill: str) -> int
 def attest_settled(ws: Workspace, caller: Signer, job_id: int) -> list[Attested]:
     """Attests JobCompleted for every milestone of the job that paid the freelancer and is not yet
     attested. Anyone may call it: the attester derives everything from the escrow's state, and a
-    committee job's score from the signed reports, read back from the settling transaction."""
+    committee-resolved milestone's score from the committee's signed reports, read back from the
+    settling transaction. A milestone that cannot be attested does not stop the others; if any
+    failed, NotAllowed names them after the rest are done."""
     job = Jobs(ws).get(job_id)
     attester = ws.job_attester
     committee = ws.committee if ws.deployment.committee else None
+    judged = committee is not None and job.arbiter.lower() == committee.address.lower()
     out: list[Attested] = []
+    failed: list[str] = []
     for index, milestone in enumerate(job.milestones):
         if (
             milestone.status not in (J.MilestoneStatus.PAID, J.MilestoneStatus.RESOLVED)
@@ -247,20 +251,31 @@ def attest_settled(ws: Workspace, caller: Signer, job_id: int) -> list[Attested]
         if attester.attestation_of(job_id, index) != b"\x00" * 32:
             continue
         settlement = None
-        if committee is not None and job.arbiter.lower() == committee.address.lower():
-            settlement = committee.settlement(job_id, index)
-        receipt = attester.attest_job(caller.key, job, index, settlement)
+        if judged and milestone.status == J.MilestoneStatus.RESOLVED:
+            assert committee is not None
+            settlement = committee.settlement(job_id, index, milestone.deliverable)
+            if settlement is None or not settlement.scores:
+                failed.append(
+                    f"milestone {index + 1}: the committee's signed reports cannot be read back from the chain "
+                    "(settled through another contract)"
+                )
+                continue
+        try:
+            receipt = attester.attest_job(caller.key, job, index, settlement)
+        except ProofworkError as exc:
+            failed.append(f"milestone {index + 1}: {exc}")
+            continue
         uid, verified, score, badge = b"", False, 0, 0
         for event in attester.receipt_events(receipt):
             if event.name == "JobAttested":
-                uid, verified, score = (
-                    bytes(event.args["uid"]),
-                    bool(event.args["verified"]),
-                    int(event.args["score"]),
-                )
+                uid, verified = bytes(event.args["uid"]), bool(event.args["verified"])
+                score = int(event.args["score"])
             elif event.name == "BadgeAwarded":
                 badge = int(event.args["token_id"])
         out.append(Attested(job_id, index, uid, verified, score, badge, receipt.gas_used))
+    if failed:
+        done = f"attested {len(out)} milestone(s); " if out else ""
+        raise NotAllowed(f"job {job_id}: {done}could not attest " + "; ".join(failed))
     return out
 
 

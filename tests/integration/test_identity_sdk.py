@@ -1,0 +1,582 @@
+"""The identity layer end to end, on the embedded chain and on anvil: a did:web issuer served over
+HTTP and accredited in the on-chain registry (status lists anchored, keys rotated), JobCompleted
+attestations and reviews, skill badges from committee-verified jobs, and reputation over the
+attestation graph, exported as a credential that verifies offline.
+
+One deployment per backend (escrow, a 4-oracle committee, then the identity contracts); every test
+uses its own jobs and, where the chain state matters, its own fresh freelancer accounts.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_account import Account
+
+from proofwork.chain.client import keccak
+from proofwork.chain.identity import REVIEW_TYPES
+from proofwork.domain import job as J
+from proofwork.domain.errors import (
+    CredentialRejected,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    TransactionRejected,
+)
+from proofwork.domain.reputation import PaidJob, compute_reputation
+from proofwork.identity import sdjwt
+from proofwork.identity import status_list as sl
+from proofwork.identity.did import did_pkh_of
+from proofwork.identity.jwk import b64url_decode
+from proofwork.sdk import Proofwork, Signer
+from proofwork.services import credentials as creds
+from proofwork.services import identity
+from proofwork.services.evaluation import AGGREGATION_GRACE, POSTING_FALLBACK_AFTER
+from proofwork.services.identity import RegisteredIssuer
+from proofwork.services.oracle import OracleNode
+from tests.integration.ml_fixtures import DAY, WINDOW, MlMarket, open_ml_market
+
+AUDIENCE = "did:web:client.example"
+COURSE = creds.VCT_COURSE_CERTIFICATE
+ZERO = b"\x00" * 32
+
+
+@dataclass
+class IdMarket:
+    ml: MlMarket
+    web: creds.WebRootServer
+    uni: creds.IssuerProfile  # did:web, account dev5, registered in the fixture
+    registered: RegisteredIssuer
+    last_rejection: str = ""
+
+    @property
+    def pw(self) -> Proofwork:
+        return self.ml.pw
+
+    def fresh(self, tokens: str = "0") -> Signer:
+        """A new account nobody has used, with gas money (and `tokens`)."""
+        account = Account.create()
+        self.pw.fund(account.address, self.pw.amount(tokens))
+        return Signer(f"fresh-{account.address[2:10].lower()}", account.address, bytes(account.key))
+
+    def plain_job(self, client: Signer, freelancer: Signer, amounts: list[str], approve: int = 1) -> int:
+        """A job without arbiter; every milestone submitted, the first `approve` approved (paid)."""
+        pw = self.pw
+        job_id = pw.jobs.post(
+            client,
+            milestones=[pw.amount(a) for a in amounts],
+            deadline=pw.now() + 7 * DAY,
+            review_period=3 * DAY,
+            freelancer=freelancer.address,
+        ).job.job_id
+        for index in range(len(amounts)):
+            pw.jobs.submit(freelancer, job_id, index, keccak(f"work {job_id}/{index}".encode()))
+        for index in range(approve):
+            pw.jobs.approve(client, job_id, index)
+        return job_id
+
+    def course(self, issuer: str, holder: str, course: str = "Machine Learning") -> creds.IssuedRecord:
+        return self.pw.identity.issue(
+            issuer,
+            holder,
+            COURSE,
+            {"course": course, "grade": "A", "student_id": "S-42"},
+            valid_for=365 * DAY,
+        )
+
+    def show(self, holder: str, credential: str, **options: object) -> creds.Verification:
+        """Presents `credential` (id or file) to AUDIENCE with a fresh nonce and verifies it."""
+        nonce = secrets.token_urlsafe(12)
+        presentation = self.pw.identity.present(holder, credential, ["course"], AUDIENCE, nonce)
+        options.setdefault("allow_insecure_localhost", True)
+        return self.pw.identity.verify(presentation, AUDIENCE, nonce, **options)
+
+    def rejection(self, holder: str, credential: str, **options: object) -> str:
+        """The reason code a verifier refuses the presentation with."""
+        with pytest.raises(CredentialRejected) as caught:
+            self.show(holder, credential, **options)
+        self.last_rejection = str(caught.value)
+        return caught.value.reason
+
+
+@pytest.fixture(scope="module", params=["embedded", "anvil"])
+def idm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdMarket]:
+    rpc_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
+    data_dir = tmp_path_factory.mktemp(f"id-{request.param}")
+    with open_ml_market(request.param, rpc_url, data_dir) as ml, ExitStack() as stack:
+        pw = ml.pw
+        pw.identity.deploy("dev0")  # after the committee, whose signed scores the attester trusts
+        web = creds.WebRootServer(creds.issuer_web_root(pw.ws.data_dir, "uni"))
+        stack.callback(web.close)
+        uni = pw.identity.create_issuer("uni", "dev5", base_url=f"{web.url}/uni")
+        web.start()
+        registered = pw.identity.register_issuer("uni")
+        yield IdMarket(ml, web, uni, registered)
+
+
+def served_status_file(m: IdMarket, uri: str) -> Path:
+    """The file behind a status list URI of the "uni" issuer's web root."""
+    return m.uni.web_root.joinpath(*[s for s in urlsplit(uri).path.split("/") if s])
+
+
+# --- issuers and credentials against the on-chain registry -------------------------------------------
+
+
+def test_registered_web_issuer_credential_verifies_accredited_and_valid(idm: IdMarket) -> None:
+    pw, ws, uni = idm.pw, idm.pw.ws, idm.uni
+    dev5 = pw.address("dev5")
+    assert uni.did == f"did:web:127.0.0.1%3A{idm.web.port}:uni"
+    status_uri = f"{idm.web.url}/uni/status/1"
+    assert [name for name, _ in idm.registered.steps] == [
+        "accredit",
+        f"add key {uni.did}#key-1",
+        f"anchor {status_uri}",
+    ]
+    assert ws.issuer_registry.issuer_of_did(uni.did) == dev5
+    assert ws.issuer_registry.info(dev5).did == uni.did and ws.issuer_registry.is_accredited(dev5)
+    anchored = idm.pw.identity.directory.anchored_status_digest(dev5, status_uri)
+    assert anchored == sl.token_digest(served_status_file(idm, status_uri).read_text())
+
+    record = idm.course("uni", "dev2")
+    assert record.status is not None and record.status.uri == status_uri
+    checked = idm.show("dev2", record.id, expected_vct=COURSE)
+    assert checked.accredited is True
+    assert checked.status == "valid"
+    assert checked.claims == {"course": "Machine Learning"}, "only the disclosed claim"
+    assert checked.issuer == uni.did and checked.issuer_address == dev5
+    assert checked.holder_address == pw.address("dev2") and checked.key_bound
+    # registering again adds nothing
+    assert [n for n, _ in pw.identity.register_issuer("uni").steps] == [f"anchor {status_uri}"]
+
+
+def test_an_issuer_not_in_the_registry_is_unknown(idm: IdMarket) -> None:
+    pw = idm.pw
+    web = creds.WebRootServer(creds.issuer_web_root(pw.ws.data_dir, "rogue"))
+    try:
+        rogue = pw.identity.create_issuer("rogue", "dev4", base_url=f"{web.url}/rogue")
+        web.start()
+        record = idm.course("rogue", "dev3", "Forged Degree")
+        assert pw.ws.issuer_registry.issuer_of_did(rogue.did) is None
+        assert idm.rejection("dev3", record.id) == "unknown-issuer"
+        assert "is not an accredited issuer in the registry" in idm.last_rejection
+        # the signature, DID document and status list are all fine: only the registry refuses it
+        unchecked = idm.show("dev3", record.id, directory=None)
+        assert unchecked.accredited is None and unchecked.status == "valid"
+    finally:
+        web.close()
+
+
+def test_suspended_and_revoked_credentials_are_refused(idm: IdMarket) -> None:
+    pw = idm.pw
+    suspended, revoked = idm.course("uni", "dev3", "Statistics"), idm.course("uni", "dev3", "Databases")
+    assert idm.show("dev3", suspended.id).status == "valid"
+    assert idm.show("dev3", revoked.id).status == "valid"
+    assert pw.identity.suspend("uni", suspended.id)["status"] == "suspended"
+    assert idm.rejection("dev3", suspended.id) == "suspended"
+    assert pw.identity.revoke("uni", revoked.id)["status"] == "revoked"
+    assert idm.rejection("dev3", revoked.id) == "revoked"
+    with pytest.raises(NotAllowed, match="revocation is final"):
+        creds.reinstate(pw.ws, "uni", revoked.id, directory=pw.identity.directory)
+    creds.reinstate(pw.ws, "uni", suspended.id, directory=pw.identity.directory)
+    assert idm.show("dev3", suspended.id).status == "valid", "a suspension is reversible"
+
+
+def test_an_older_status_list_served_after_a_revocation_is_stale(idm: IdMarket) -> None:
+    pw = idm.pw
+    record = idm.course("uni", "dev4", "Compilers")
+    assert record.status is not None
+    served = served_status_file(idm, record.status.uri)
+    before = served.read_bytes()  # signed and anchored, the credential still valid in it
+    pw.identity.revoke("uni", record.id)
+    after = served.read_bytes()
+    assert after != before
+    try:
+        served.write_bytes(before)  # the web host replays the older, validly signed list
+        assert idm.rejection("dev4", record.id) == "stale-status-list"
+        # without the registry's anchor the replay would have worked
+        assert idm.show("dev4", record.id, directory=None).status == "valid"
+    finally:
+        served.write_bytes(after)
+    assert idm.rejection("dev4", record.id) == "revoked"
+
+
+def test_key_rotation_keeps_old_credentials_and_retires_the_old_key_on_chain(
+    idm: IdMarket, tmp_path: Path
+) -> None:
+    pw, ws, uni = idm.pw, idm.pw.ws, idm.uni
+    dev5 = pw.address("dev5")
+    profile = creds.load_issuer(ws, "uni")
+    old_key, old_kid, _ = creds.issuer_signing_key(ws, profile)
+    old_thumb = creds.key_thumbprint(old_key)
+    did_json = profile.web_root.joinpath(*creds.did_document_path(profile.base_url or ""))
+    old_document = json.loads(did_json.read_text())
+    before = idm.course("uni", "dev2", "Algorithms")
+
+    rotated = creds.rotate_key(ws, "uni")
+    assert [k.fragment for k in rotated.keys] == ["key-1", "key-2"]
+    steps = [name for name, _ in pw.identity.register_issuer("uni").steps]
+    assert steps[:2] == [f"retire key {uni.did}#key-1", f"add key {uni.did}#key-2"]
+    assert all(s.startswith("anchor ") for s in steps[2:]) and steps[2:]
+    new_key, new_kid, _ = creds.issuer_signing_key(ws, creds.load_issuer(ws, "uni"))
+    new_thumb = creds.key_thumbprint(new_key)
+    now = pw.now() + 1  # the retired key still covers the second it was retired in
+    assert not ws.issuer_registry.key_valid_at(dev5, old_thumb, now)
+    assert ws.issuer_registry.key_valid_at(dev5, new_thumb, now)
+    assert ws.issuer_registry.key_valid_at(dev5, old_thumb, before.iat)
+
+    after = idm.course("uni", "dev2", "Operating Systems")
+    assert (
+        new_kid == f"{uni.did}#key-2"
+        and json.loads(b64url_decode(after.sd_jwt.split(".")[0]))["kid"] == new_kid
+    )
+    assert idm.show("dev2", before.id).status == "valid", "signed before the rotation: still valid"
+    assert idm.show("dev2", after.id).status == "valid"
+
+    # the old key, if stolen, signs nothing new: the DID document marks it revoked, and a verifier
+    # holding the pre-rotation document is stopped by the registry's key history
+    forged_token = sdjwt.issue_credential(
+        issuer=uni.did,
+        key=old_key,
+        kid=old_kid,
+        vct=COURSE,
+        claims={"course": "Forged", "grade": "A+"},
+        holder_jwk=creds.holder_jwk_of(pw.signer("dev2")),
+        # dated after the rotation both in the DID document and on chain
+        iat=max(now, rotated.keys[0].revoked or now),
+    )
+    forged = tmp_path / "forged.sdjwt"
+    forged.write_text(forged_token)
+    assert idm.rejection("dev2", str(forged)) == "key-revoked"
+    assert idm.rejection("dev2", str(forged), documents={uni.did: old_document}) == "key-not-registered"
+
+
+# --- attestations and reviews ------------------------------------------------------------------------
+
+
+def test_client_approved_job_is_attested_once_unverified(idm: IdMarket) -> None:
+    pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
+    freelancer = idm.fresh()
+    job_id = idm.plain_job(ml.client, freelancer, ["200", "100"], approve=1)
+
+    done = pw.identity.attest("dev4", job_id)  # anyone may attest
+    assert [(a.job_id, a.milestone, a.verified, a.score, a.badge) for a in done] == [(job_id, 0, False, 0, 0)]
+    uid = done[0].uid
+    assert ws.job_attester.attestation_of(job_id, 0) == uid
+    assert ws.job_attester.attestation_of(job_id, 1) == ZERO, "milestone 2 is not paid yet"
+
+    records = [r for r in pw.identity.completions() if r.job_id == job_id]
+    assert len(records) == 1
+    record = records[0]
+    assert record.uid == uid and record.milestone == 0
+    assert record.client == ml.client.address and record.freelancer == freelancer.address
+    assert record.amount_paid == pw.amount("200"), "the gross milestone amount, fee included"
+    assert record.token == ws.deployment.token
+    assert (record.score, record.verified, record.skill, record.revoked) == (0, False, "", False)
+    stored = ws.attestations.get(uid)
+    assert stored.attester == ws.deployment.job_attester and stored.recipient == freelancer.address
+    assert not stored.revocable
+
+    assert pw.identity.attest("dev4", job_id) == [], "nothing left to attest"
+    with pytest.raises(TransactionRejected, match="milestone not settled"):
+        ws.job_attester.attest_job(pw.signer("dev4").key, pw.jobs.get(job_id), 1, None)
+    with pytest.raises(TransactionRejected, match="already attested"):
+        ws.job_attester.attest_job(pw.signer("dev4").key, pw.jobs.get(job_id), 0, None)
+    # nobody but the job attester makes JobCompleted attestations
+    schema = bytes.fromhex(ws.deployment.job_completed_schema[2:])
+    with pytest.raises(TransactionRejected, match="only the job attester"):
+        ws.attestations.attest(
+            ml.client.key, schema, freelancer.address, ZERO, b"\x00" * 288, revocable=False
+        )
+
+    pw.jobs.approve(ml.client, job_id, 1)
+    second = pw.identity.attest("dev4", job_id)
+    assert [(a.milestone, a.verified) for a in second] == [(1, False)]
+
+
+def test_reviews_reference_the_attestation_once_per_party(idm: IdMarket) -> None:
+    pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
+    freelancer = idm.fresh()
+    job_id = idm.plain_job(ml.client, freelancer, ["50", "50"], approve=1)
+    with pytest.raises(NotFound, match="no JobCompleted attestation"):
+        pw.identity.review("dev1", job_id, 0, 5, "not attested yet")
+    (done,) = pw.identity.attest("dev5", job_id)
+
+    uid = pw.identity.review("dev1", job_id, 0, 4, "solid work")
+    review = ws.attestations.get(uid)
+    assert review.ref_uid == done.uid and review.recipient == freelancer.address
+    assert review.attester == ml.client.address and review.schema.hex() == ws.deployment.review_schema[2:]
+    assert list(abi_decode(REVIEW_TYPES, review.data)) == [4, keccak(b"solid work")]
+
+    back = identity.review(ws, freelancer, job_id, 0, 5, "clear spec, paid on time")
+    assert ws.attestations.get(back).recipient == ml.client.address
+
+    with pytest.raises(NotAllowed, match="client or freelancer"):
+        pw.identity.review("dev4", job_id, 0, 5)
+    schema = bytes.fromhex(ws.deployment.review_schema[2:])
+    with pytest.raises(TransactionRejected, match="reviewer is not a party"):
+        ws.attestations.attest(
+            pw.signer("dev4").key, schema, freelancer.address, done.uid, abi_encode(REVIEW_TYPES, [5, ZERO])
+        )
+    for rating in (0, 6):
+        with pytest.raises(InvalidInput, match="rating"):
+            pw.identity.review("dev1", job_id, 0, rating)
+    with pytest.raises(TransactionRejected, match="job already reviewed"):
+        pw.identity.review("dev1", job_id, 0, 1, "changed my mind")
+    with pytest.raises(NotFound, match="milestone 2 has no JobCompleted attestation"):
+        pw.identity.review("dev1", job_id, 1, 5)
+
+
+def test_review_rating_is_checked_on_chain_too(idm: IdMarket) -> None:
+    ws, ml = idm.pw.ws, idm.ml
+    freelancer = idm.fresh()
+    job_id = idm.plain_job(ml.client, freelancer, ["10"])
+    (done,) = idm.pw.identity.attest("dev5", job_id)
+    schema = bytes.fromhex(ws.deployment.review_schema[2:])
+    for rating in (0, 6):
+        with pytest.raises(TransactionRejected, match="rating out of range"):
+            ws.attestations.attest(
+                ml.client.key, schema, freelancer.address, done.uid, abi_encode(REVIEW_TYPES, [rating, ZERO])
+            )
+
+
+# --- committee-verified jobs and skill badges -----------------------------------------------------------
+
+
+def test_verified_passing_jobs_attest_the_median_and_earn_one_badge_per_skill(idm: IdMarket) -> None:
+    pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
+    skill = "vision/digit-classification"
+    good, weak = idm.fresh(), idm.fresh()
+    skilled, weak_job, unskilled, again = ml.post(good), ml.post(weak), ml.post(good), ml.post(good)
+    for job_id in (skilled, weak_job, again):
+        pw.identity.declare_skill("dev1", job_id, skill)
+    assert ws.job_attester.skill_of(skilled) == skill and ws.job_attester.skill_of(unskilled) == ""
+    with pytest.raises(NotAllowed, match="client declares"):
+        pw.identity.declare_skill("dev4", unskilled, skill)
+    with pytest.raises(TransactionRejected, match="caller is not the client"):
+        ws.job_attester.declare_skill(pw.signer("dev4").key, pw.jobs.get(unskilled), skill)
+    with pytest.raises(TransactionRejected, match="skill already declared"):
+        pw.identity.declare_skill("dev1", skilled, "nlp/other")
+    for job_id, who, model in ((skilled, good, "good"), (weak_job, weak, "weak"), (unskilled, good, "good")):
+        ml.submit(who, job_id, model)
+    ml.settle_all()
+
+    settled = ml.evaluations.get(skilled).settlements[0]
+    assert settled["passed"] is True
+    (first,) = pw.identity.attest("dev4", skilled)
+    assert first.verified is True and first.score == settled["median"] and first.score > 900_000
+    assert first.badge > 0
+    badges = pw.identity.badges(good.address)
+    assert [(b.token_id, b.skill, b.holder, b.by_job) for b in badges] == [
+        (first.badge, skill, good.address, True)
+    ]
+    assert badges[0].evidence == first.uid and badges[0].issuer == ws.deployment.job_attester
+    assert ws.badges.locked(first.badge) is True
+    (record,) = [r for r in pw.identity.completions() if r.job_id == skilled]
+    assert (record.verified, record.score, record.skill) == (True, settled["median"], skill)
+    assert record.amount_paid == pw.amount("100")
+
+    # the weak model failed: refunded, nothing paid, nothing to attest
+    assert ml.evaluations.get(weak_job).settlements[0]["passed"] is False
+    assert pw.jobs.get(weak_job).milestones[0].paid == 0
+    assert pw.identity.attest("dev4", weak_job) == []
+    with pytest.raises(TransactionRejected, match="nothing paid to the freelancer"):
+        ws.job_attester.attest_job(pw.signer("dev4").key, pw.jobs.get(weak_job), 0, None)
+    assert pw.identity.badges(weak.address) == []
+
+    # passing without a declared skill: verified, no badge
+    (plain,) = pw.identity.attest("dev4", unskilled)
+    assert plain.verified is True and plain.badge == 0
+    assert plain.score == ml.evaluations.get(unskilled).settlements[0]["median"]
+    with pytest.raises(TransactionRejected, match="already settled"):
+        pw.identity.declare_skill("dev1", unskilled, skill)
+
+    # a second pass in the same skill: attested, but no second badge
+    ml.submit(good, again, "good")
+    ml.settle_all()
+    (second,) = pw.identity.attest("dev4", again)
+    assert second.verified is True and second.badge == 0
+    assert ws.job_attester.events("BadgeAwarded", subject=again) == []
+    assert [b.token_id for b in pw.identity.badges(good.address)] == [first.badge]
+
+
+def test_verified_attestation_needs_the_committee_signatures(idm: IdMarket) -> None:
+    pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
+    worker = idm.fresh()
+    job_id = ml.post(worker)
+    ml.submit(worker, job_id, "good")
+    ml.settle_all()
+    job = pw.jobs.get(job_id)
+    assert job.milestones[0].status == J.MilestoneStatus.RESOLVED
+    settlement = ws.committee.settlement(job_id, 0)
+    assert settlement is not None and len(settlement.signatures) >= 3
+    dev4 = pw.signer("dev4").key
+    with pytest.raises(TransactionRejected, match="too few signatures"):
+        ws.job_attester.attest_job(dev4, job, 0, None)
+    forged = [settlement.scores[0] + 1, *settlement.scores[1:]]
+    with pytest.raises(TransactionRejected, match="bad signature"):
+        ws.job_attester.attest_job(
+            dev4,
+            job,
+            0,
+            replace(settlement, scores=forged),
+        )
+    (done,) = pw.identity.attest("dev4", job_id)
+    assert done.verified and done.score == settlement.median
+
+
+# --- a committee job settled from reports posted on chain -----------------------------------------
+
+
+class NoPeers:
+    """Every peer unreachable: the oracles fall back to posting their reports on chain."""
+
+    def reports(self, endpoint: str, contract: str, kind: str, subject: int) -> list[dict[str, Any]]:
+        return []
+
+
+def test_a_job_settled_from_reports_posted_on_chain_is_attested_verified(idm: IdMarket) -> None:
+    pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
+    isolated = [
+        OracleNode(
+            ws, n.signer, n.state, ml.evaluator, NoPeers(), workdir=ml.workdir / "isolated", tamper=n.tamper
+        )
+        for n in ml.nodes
+    ]
+    worker = idm.fresh()
+    job_id = ml.post(worker)
+    ml.submit(worker, job_id, "good")
+    ml.run_oracles(isolated)
+    pw.advance_time(WINDOW + AGGREGATION_GRACE + 1)
+    ml.run_oracles(isolated)
+    pw.advance_time(POSTING_FALLBACK_AFTER)
+    steps = ml.run_oracles(isolated) + ml.run_oracles(isolated)
+    assert any("reports posted on chain" in line for st in steps for line in st.settled)
+    # the signatures are read back from the post_report transactions, not the settling one
+    settlement = ws.committee.settlement(job_id, 0)
+    assert settlement is not None and settlement.passed
+    assert len(settlement.scores) == len(settlement.signatures) == len(settlement.signers) >= 3
+    assert pw.jobs.get(job_id).milestones[0].paid == pw.amount("100")
+    (done,) = pw.identity.attest("dev4", job_id)
+    assert done.verified and done.score == settlement.median
+
+
+# --- reputation from the chain ------------------------------------------------------------------------------
+
+
+def test_reputation_from_attestations_resists_a_ring_and_exports_offline(idm: IdMarket) -> None:
+    pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
+    dev0, dev1, dev2, dev5 = (pw.address(f"dev{i}") for i in (0, 1, 2, 5))
+    wallet = pw.identity.create_issuer("proofwork", "dev0")
+    assert wallet.did == did_pkh_of(ws.chain.chain_id, dev0)
+    assert [n for n, _ in pw.identity.register_issuer("proofwork").steps] == ["accredit"]
+    vouch = pw.identity.mint_badge("dev0", "dev1", "org/verified-client")
+    assert vouch > 0
+    with pytest.raises(NotAllowed, match="not an accredited issuer"):
+        pw.identity.mint_badge("dev4", "dev3", "org/verified-client")
+
+    # the honest freelancer (dev2) is paid by a vouched-for client
+    honest_job = idm.plain_job(ml.client, ml.good, ["300"])
+    assert len(pw.identity.attest("dev4", honest_job)) == 1
+    # a ring of fresh accounts paying one another with their own money
+    ring = [idm.fresh("5000") for _ in range(4)]
+    for i, payer in enumerate(ring):
+        job_id = idm.plain_job(payer, ring[(i + 1) % 4], ["1000"])
+        assert len(pw.identity.attest("dev4", job_id)) == 1
+
+    seeds = identity.trust_seeds(ws)
+    assert {a.lower() for a in seeds} == {dev0.lower(), dev1.lower(), dev5.lower()}
+    completions = pw.identity.completions()
+    ring_addresses = {s.address for s in ring}
+    assert sum(1 for r in completions if r.client in ring_addresses) == 4
+    by_hand = [
+        PaidJob(
+            r.job_id,
+            r.client,
+            r.freelancer,
+            r.amount_paid,
+            r.score if r.verified else None,
+            milestone=r.milestone,
+            uid="0x" + r.uid.hex(),
+        )
+        for r in completions
+    ]
+    expected = compute_reputation(by_hand, seeds, alpha=identity.ALPHA)
+
+    view = pw.identity.reputation(dev2)
+    assert view.score > 0 and view.score == pytest.approx(expected.score(dev2), rel=1e-12)
+    assert (view.paid_jobs, view.verified_jobs, view.total_paid) == (1, 0, pw.amount("300"))
+    assert view.rank >= 1 and view.seeds == 3
+    for member in ring:
+        assert pw.identity.reputation(member.address).score == 0.0
+        assert expected.score(member.address) == 0.0
+    assert pw.identity.reputation(ring[0].address).rank == 0
+
+    record = pw.identity.export_reputation("proofwork", "dev2")
+    nonce = secrets.token_urlsafe(12)
+    shown = pw.identity.present(
+        "dev2", record.id, ["score", "paid_jobs", "address", "chain_id"], "did:web:hiring.example", nonce
+    )
+    offline = pw.identity.verify(
+        shown,
+        "did:web:hiring.example",
+        nonce,
+        offline=True,
+        now=pw.now(),
+        expected_vct=creds.VCT_REPUTATION_SUMMARY,
+    )
+    assert offline.issuer == wallet.did and offline.accredited is None and offline.key_bound
+    assert offline.claims == {
+        "score": round(view.score, 12),
+        "paid_jobs": 1,
+        "address": dev2,
+        "chain_id": ws.chain.chain_id,
+    }
+    with pytest.raises(CredentialRejected) as caught:
+        pw.identity.verify(shown, "did:web:hiring.example", "another-nonce", offline=True, now=pw.now())
+    assert caught.value.reason == "wrong-nonce"
+    online = pw.identity.verify(shown, "did:web:hiring.example", nonce, now=pw.now())
+    assert online.accredited is True and online.issuer_address == dev0 and online.status == "not-revocable"
+
+
+# --- key rotation within one second -------------------------------------------------------------------------
+
+
+def test_a_credential_signed_in_the_second_of_a_key_rotation_stays_valid(idm: IdMarket) -> None:
+    pw, ws = idm.pw, idm.pw.ws
+    dev4 = pw.address("dev4")
+    # an issuer of its own (never served, never shown to a verifier), un-accredited at the end
+    pw.identity.create_issuer("rotor", "dev4", base_url="http://127.0.0.1:9/rotor")
+    pw.identity.register_issuer("rotor")
+    try:
+        old_key, _, _ = creds.issuer_signing_key(ws, creds.load_issuer(ws, "rotor"))
+        signed = pw.identity.issue("rotor", "dev3", COURSE, {"course": "Networks"})
+        creds.rotate_key(ws, "rotor")
+        pw.identity.register_issuer("rotor")
+        assert ws.issuer_registry.key_valid_at(dev4, creds.key_thumbprint(old_key), signed.iat)
+    finally:
+        ws.issuer_registry.revoke_accreditation(pw.signer("dev0").key, dev4)
+
+
+def test_a_committee_job_the_client_approved_is_attested_unverified(idm: IdMarket) -> None:
+    """The client may pay a committee-judged milestone itself (before any oracle scored it): the
+    freelancer still gets a JobCompleted, unverified, with no reports needed."""
+    pw, ml = idm.pw, idm.ml
+    freelancer = idm.fresh()
+    job_id = ml.post(freelancer)
+    ml.submit(freelancer, job_id, "good")
+    pw.jobs.approve(ml.client, job_id, 0)
+    (done,) = pw.identity.attest("dev4", job_id)
+    assert (done.verified, done.score, done.badge) == (False, 0, 0)
+    (record,) = [r for r in pw.identity.completions() if r.job_id == job_id]
+    assert (record.freelancer, record.verified) == (freelancer.address, False)
+    assert record.amount_paid == pw.amount("100")
