@@ -36,6 +36,7 @@ bench: $(VENV)/.installed-dev $(ANVIL) sandbox-tools
 	$(PY) bench/cid.py
 	$(PY) bench/verify.py
 	$(PY) bench/reputation.py
+	$(PY) bench/identity_gas.py
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
