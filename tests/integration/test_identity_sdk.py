@@ -580,3 +580,26 @@ def test_a_committee_job_the_client_approved_is_attested_unverified(idm: IdMarke
     (record,) = [r for r in pw.identity.completions() if r.job_id == job_id]
     assert (record.freelancer, record.verified) == (freelancer.address, False)
     assert record.amount_paid == pw.amount("100")
+
+
+def test_the_settling_oracle_attests_at_once(idm: IdMarket) -> None:
+    """With attest on (as `oracle run` has it by default), a settlement is an attestation at once."""
+    pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
+    freelancer = idm.fresh()
+    job_id = ml.post(freelancer)
+    ml.submit(freelancer, job_id, "good")
+    for node in ml.nodes:
+        node.attest = True
+    try:
+        ml.run_oracles()
+        pw.advance_time(WINDOW + AGGREGATION_GRACE + 1)
+        lines = [line for report in ml.run_oracles() + ml.run_oracles() for line in report.settled]
+    finally:
+        for node in ml.nodes:
+            node.attest = False
+    uid = ws.job_attester.attestation_of(job_id, 0)
+    assert uid != b"\x00" * 32
+    assert any(f"JobCompleted 0x{uid.hex()}" in line for line in lines)
+    (record,) = [r for r in pw.identity.completions() if r.job_id == job_id]
+    assert record.verified is True and record.score == ml.evaluations.get(job_id).settlements[0]["median"]
+    assert pw.identity.attest("dev4", job_id) == []  # nothing left to attest

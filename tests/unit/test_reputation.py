@@ -233,3 +233,18 @@ def test_self_funded_ring_gains_at_most_5_percent_of_an_honest_freelancer(market
     ring_total = sum(rep.score(s) for s in sybils)
     assert ring_total <= 0.05 * honest
     assert ring_total == 0.0  # not merely small: personalised trust never reaches an unpaid ring
+
+
+def test_job_contributions_and_seed_share_add_up_to_the_score():
+    jobs = [
+        job(1, "s", "a", 10),
+        job(2, "s", "b", 30, score=int(0.8 * SCORE_ONE)),
+        job(3, "a", "b", 5),
+        job(4, "b", "s", 7),
+        job(5, "a", "c", 12),
+    ]
+    rep = compute_reputation(jobs, {"s": 1.0, "c": 0.5}, tol=1e-14)
+    for address in ("s", "a", "b", "c"):
+        explained = sum(c for _, c in rep.explain(address, top=100)) + rep.seed_share(address)
+        assert explained == pytest.approx(rep[address], rel=1e-9)
+    assert rep.seed_share("a") == 0.0 and rep.seed_share("nobody") == 0.0

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.text import Text
@@ -403,8 +404,10 @@ def cred_list(
 def _profile_json(profile: creds.IssuerProfile) -> dict[str, Any]:
     data = profile.to_json()
     if profile.base_url:
-        data["did_document_url"] = (
-            profile.base_url.rstrip("/") + "/" + "/".join(creds.did_document_path(profile.base_url))
+        # the document's path already holds the base URL's own path: join it to the origin only
+        parts = urlsplit(profile.base_url)
+        data["did_document_url"] = f"{parts.scheme}://{parts.netloc}/" + "/".join(
+            creds.did_document_path(profile.base_url)
         )
         data["web_root"] = str(profile.web_root)
     return data
@@ -436,7 +439,8 @@ def issuer_create(
     if profile.kind == "web":
         human = (
             f"issuer {name}: {profile.did}\n  key {keys[-1]['kid']} (thumbprint {keys[-1]['thumbprint']})\n"
-            f"  publish {profile.web_root} at {profile.base_url} (`proofwork issuer serve {name}`)"
+            f"  publish {profile.web_root} at the root of {urlsplit(profile.base_url or '').netloc} "
+            f"(`proofwork issuer serve {name}`)"
         )
     else:
         human = (

@@ -413,6 +413,10 @@ def oracle_run(
         str | None,
         typer.Option(help="The URL --announce publishes, as peers reach it (default: the bound URL)."),
     ] = None,
+    attest: Annotated[
+        bool,
+        typer.Option(help="Right after settling, attest JobCompleted (when the identity contracts exist)."),
+    ] = True,
 ) -> None:
     """Watch the chain, score submissions in the sandbox, sign, share and settle. Restart-safe.
 
@@ -496,6 +500,7 @@ def oracle_run(
                                 workdir=oracle_db_path(settings.data_dir, signer.address).with_suffix(
                                     ".work"
                                 ),
+                                attest=attest,
                             )
                         result = node.step(ws)
                 except ProofworkError as exc:

@@ -45,6 +45,13 @@ def _state(ctx: typer.Context) -> CliState:
     return state
 
 
+def _job_id(value: int) -> int:
+    """Job ids are checked before any chain is opened (the escrow numbers them from 1)."""
+    if not 1 <= value < 2**256:
+        raise InvalidInput(f"invalid job id {value}: expected a whole number from 1 to 2^256 - 1")
+    return value
+
+
 def _milestone(number: int) -> int:
     if number < 1:
         raise InvalidInput(f"invalid milestone {number}: milestones are numbered from 1")
@@ -210,6 +217,7 @@ def badge_mint(
 def attest_job(ctx: typer.Context, job_id: JobArg, sender: FromOpt) -> None:
     """Attest JobCompleted for every paid milestone of a job not yet attested (anyone may)."""
     state = _state(ctx)
+    job_id = _job_id(job_id)
     with state.workspace() as ws:
         done = identity.attest_settled(ws, ws.signer(sender), job_id)
         rows: list[dict[str, Any]] = [
@@ -246,6 +254,7 @@ def attest_skill(
 ) -> None:
     """The client names the job's skill category (once, before anything settles)."""
     state = _state(ctx)
+    job_id = _job_id(job_id)
     with state.workspace() as ws:
         gas = identity.declare_skill(ws, ws.signer(sender), job_id, skill)
         state.emit(
@@ -265,6 +274,9 @@ def attest_review(
 ) -> None:
     """Review the other party of a paid job (an attestation referencing its JobCompleted)."""
     state = _state(ctx)
+    job_id = _job_id(job_id)
+    if not 1 <= rating <= 5:
+        raise InvalidInput("a review's rating is a whole number from 1 to 5")
     with state.workspace() as ws:
         uid = identity.review(ws, ws.signer(sender), job_id, _milestone(milestone), rating, comment)
         state.emit(
@@ -320,6 +332,45 @@ def attest_list(
         state.emit({"ok": True, "attestations": rows}, table)
 
 
+@attest_app.command("reviews")
+def attest_reviews(
+    ctx: typer.Context,
+    account: Annotated[str | None, typer.Argument(help="Only reviews this account received.")] = None,
+) -> None:
+    """Reviews the parties of paid jobs gave each other."""
+    state = _state(ctx)
+    with state.workspace() as ws:
+        rows: list[dict[str, Any]] = [
+            {
+                "uid": "0x" + r.uid.hex(),
+                "job": r.job_id,
+                "milestone": r.milestone + 1,
+                "reviewer": r.reviewer,
+                "reviewee": r.reviewee,
+                "rating": r.rating,
+                "comment_hash": "0x" + r.comment_hash.hex(),
+                "time": r.time,
+            }
+            for r in identity.reviews_of(ws, account)
+        ]
+
+        def table() -> Any:
+            t = Table(title="reviews", title_justify="left")
+            for col in ("job", "reviewer", "reviewee", "rating", "when"):
+                t.add_column(col)
+            for r in rows:
+                t.add_row(
+                    f"{r['job']}/{r['milestone']}",
+                    str(r["reviewer"]),
+                    str(r["reviewee"]),
+                    "★" * int(r["rating"]),
+                    when(int(r["time"])),
+                )
+            return t
+
+        state.emit({"ok": True, "reviews": rows}, table)
+
+
 @reputation_app.command("show")
 def reputation_show(
     ctx: typer.Context,
@@ -369,6 +420,9 @@ def reputation_export(
     """Issue a signed reputation credential (SD-JWT VC) to the holder's wallet; it verifies offline."""
     state = _state(ctx)
     seconds = parse_duration(valid_for)
+    if out is not None and not out.parent.is_dir():
+        # refused before anything is issued, so no credential is left behind unwritten
+        raise InvalidInput(f"cannot write {out}: {out.parent} is not a directory")
     with state.workspace() as ws:
         record, view = identity.export_reputation(ws, issuer, account, valid_for=seconds)
         if out is not None:

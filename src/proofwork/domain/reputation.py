@@ -95,6 +95,8 @@ class Reputation(Mapping[str, float]):
         freelancers: np.ndarray,
         weights: np.ndarray,
         out_weight: np.ndarray,
+        seeds: np.ndarray | None = None,
+        dangling: np.ndarray | None = None,
     ) -> None:
         self.addresses = addresses
         self.index = {a: i for i, a in enumerate(addresses)}
@@ -107,6 +109,8 @@ class Reputation(Mapping[str, float]):
         self._freelancers = freelancers
         self._weights = weights
         self._out_weight = out_weight
+        self._p = seeds if seeds is not None else np.zeros(len(addresses))
+        self._dangling = dangling if dangling is not None else np.zeros(len(addresses), dtype=bool)
 
     def __getitem__(self, address: str) -> float:
         return float(self.scores[self.index[address]])
@@ -143,6 +147,17 @@ class Reputation(Mapping[str, float]):
         contrib = (1.0 - self.alpha) * self.scores[c] * self._weights[rows] / self._out_weight[c]
         order = np.argsort(-contrib, kind="stable")[:top]
         return [(self._jobs[rows[k]], float(contrib[k])) for k in order]
+
+    def seed_share(self, address: str) -> float:
+        """The part of `address`'s score owed to being a seed: the teleport alpha * p, plus the trust
+        of every account that paid no one (most freelancers), which flows back to the seeds:
+        (alpha + (1 - alpha) * sum of their scores) * p[address]. With `explain`'s job contributions
+        it adds up to the score."""
+        i = self.index.get(address)
+        if i is None:
+            return 0.0
+        back = float(self.scores[self._dangling].sum())
+        return (self.alpha + (1.0 - self.alpha) * back) * float(self._p[i])
 
 
 def _validate(jobs: Sequence[PaidJob], seeds: Mapping[str, float], alpha: float, max_iter: int) -> None:
@@ -227,5 +242,5 @@ def compute_reputation(
             break
     t /= t.sum()
     return Reputation(
-        addresses, t, iterations, converged, alpha, kept, clients, freelancers, weights, safe_out
+        addresses, t, iterations, converged, alpha, kept, clients, freelancers, weights, safe_out, p, dangling
     )

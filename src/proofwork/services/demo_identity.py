@@ -173,7 +173,7 @@ def run_identity_demo(
         evaluator = Evaluator(sandbox)
         peers = HttpPeers()
         stack.callback(peers.close)
-        nodes = start_oracles(ws, stack, oracle_signers, evaluator, peers, serve)
+        nodes = start_oracles(ws, stack, oracle_signers, evaluator, peers, serve, attest=True)
         task = prepare_task(ws.data_dir / "client")
         paths = task["paths"]
         train_cid = ws.store.add_file(paths["train"])
@@ -196,11 +196,14 @@ def run_identity_demo(
         for node in nodes:
             node.step()
         ws.chain.advance_time(CHALLENGE_WINDOW + AGGREGATION_GRACE + 1)
+        settled: list[str] = []
         for _ in range(2):
             for node in nodes:
-                node.step()
+                settled += node.step().settled
         step(f"job {verified_job} ({SKILL}): dev2's model was scored by the committee and paid")
-
+        for line in settled:
+            if "JobCompleted" in line:
+                step(f"the settling oracle attested at once: {line}")
         jobs = evaluations.jobs
         plain = jobs.post(
             client,
@@ -216,26 +219,19 @@ def run_identity_demo(
         jobs.approve(client, plain_job, 0)
         step(f"job {plain_job} (labeling): dev2 delivered and the client approved the payment")
 
-        for job_id in (verified_job, plain_job):
-            for done in identity.attest_settled(ws, freelancer, job_id):
+        for done in identity.attest_settled(ws, freelancer, plain_job):
+            step(f"dev2 attested the approved job: JobCompleted 0x{done.uid.hex()[:16]}… (unverified)")
+        for record in identity.job_completions(ws):
+            if record.freelancer == freelancer.address:
                 report.attestations.append(
                     {
-                        "job": done.job_id,
-                        "milestone": done.milestone + 1,
-                        "uid": "0x" + done.uid.hex(),
-                        "verified": done.verified,
-                        "score": done.score,
-                        "badge": done.badge,
+                        "job": record.job_id,
+                        "milestone": record.milestone + 1,
+                        "uid": "0x" + record.uid.hex(),
+                        "verified": record.verified,
+                        "score": record.score,
+                        "amount_paid": record.amount_paid,
                     }
-                )
-                step(
-                    f"JobCompleted attested for job {done.job_id}: uid 0x{done.uid.hex()[:16]}…, "
-                    + (
-                        f"verified score {done.score / 1e6:.6f}"
-                        if done.verified
-                        else "approved by the client"
-                    )
-                    + (f", soulbound badge #{done.badge} minted" if done.badge else "")
                 )
         identity.review(ws, client, plain_job, 0, 5, "fast and careful labeling")
         step("the client reviewed dev2 on the labeling job (an attestation referencing its JobCompleted)")

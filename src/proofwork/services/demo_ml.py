@@ -140,9 +140,11 @@ def start_oracles(
     peers: HttpPeers,
     serve: ServeReports,
     liars: dict[str, Callable[[str, int, int], int]] | None = None,
+    attest: bool = False,
 ) -> list[OracleNode]:
     """In-process oracles of the committee: each with its database and report endpoint (closed by
-    `stack`), its key and URL published on chain; `liars` tamper with their reports."""
+    `stack`), its key and URL published on chain; `liars` tamper with their reports; `attest`: the
+    settling oracle attests JobCompleted at once."""
     nodes = []
     for signer in signers:
         state = OracleState.open(
@@ -161,6 +163,7 @@ def start_oracles(
                 peers,
                 workdir=ws.data_dir / "oracles" / signer.name,
                 tamper=(liars or {}).get(signer.address),
+                attest=attest,
             )
         )
     return nodes

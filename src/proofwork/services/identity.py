@@ -302,6 +302,49 @@ def review(
     return ws.attestations.attested_uid(receipt)
 
 
+@dataclass(frozen=True)
+class Review:
+    uid: bytes
+    job_id: int
+    milestone: int
+    reviewer: str
+    reviewee: str
+    rating: int
+    comment_hash: bytes
+    time: int
+
+
+def reviews_of(ws: Workspace, address: str | None = None) -> list[Review]:
+    """Reviews (not revoked), optionally only those received by `address`, with the job each
+    references through its JobCompleted."""
+    from eth_abi import decode as abi_decode
+
+    from proofwork.chain.identity import REVIEW_TYPES, decode_job_completed
+
+    attestations = ws.attestations
+    schema = bytes.fromhex(ws.deployment.review_schema[2:])
+    out = []
+    for uid in attestations.uids(schema, ws.address(address) if address else None):
+        record = attestations.get(uid)
+        if record.revocation_time:
+            continue
+        rating, comment_hash = abi_decode(REVIEW_TYPES, record.data)
+        job = decode_job_completed(attestations.get(record.ref_uid))
+        out.append(
+            Review(
+                uid,
+                job.job_id,
+                job.milestone,
+                record.attester,
+                record.recipient,
+                int(rating),
+                bytes(comment_hash),
+                record.time,
+            )
+        )
+    return out
+
+
 # --- reputation -----------------------------------------------------------------------------------
 
 
@@ -413,7 +456,7 @@ def reputation_of(ws: Workspace, address: str, top: int = 5) -> ReputationView:
         sum(1 for j in mine if j.score is not None),
         sum(j.amount for j in mine),
         rep.explain(key, top),
-        ALPHA * (seeds.get(key, 0.0) / sum(seeds.values())),
+        rep.seed_share(key),
         len(seeds),
         block,
     )

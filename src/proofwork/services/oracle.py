@@ -101,8 +101,12 @@ class OracleNode:
         *,
         workdir: Path,
         tamper: Tamper | None = None,
+        attest: bool = False,
     ) -> None:
+        """`attest`: right after settling a milestone, attest JobCompleted for it (when the
+        identity contracts are deployed), so that a settlement is an attestation at once."""
         self.ws = ws
+        self.attest = attest
         self.signer = signer
         self.state = state
         self.evaluator = evaluator
@@ -355,6 +359,7 @@ class OracleNode:
                     [sig for _, (_, sig) in ordered],
                 )
                 step.settled.append(f"{label}: {len(ordered)} signatures")
+                self._attest(job.job_id, label, step)
                 return True
             except TransactionRejected as exc:
                 step.failures.append(f"{label}: settle refused ({exc})")
@@ -378,10 +383,26 @@ class OracleNode:
             if bin(posted).count("1") >= committee.threshold:
                 committee.settle_posted(self.signer.key, job, index)
                 step.settled.append(f"{label}: from {bin(posted).count('1')} reports posted on chain")
+                self._attest(job.job_id, label, step)
                 return True
         except TransactionRejected as exc:
             step.failures.append(f"{label}: posting refused ({exc})")
         return False
+
+    def _attest(self, job_id: int, label: str, step: StepReport) -> None:
+        """The settling oracle attests at once; anyone can still do it later if this fails."""
+        if not self.attest or not self.ws.has_identity:
+            return
+        from proofwork.services.identity import attest_settled
+
+        try:
+            for done in attest_settled(self.ws, self.signer, job_id):
+                step.settled.append(
+                    f"{label}: JobCompleted 0x{done.uid.hex()}"
+                    + (f", badge #{done.badge}" if done.badge else "")
+                )
+        except ProofworkError as exc:
+            step.failures.append(f"{label}: settled, but not attested ({exc})")
 
     # --- competitions ----------------------------------------------------------------------------
 
