@@ -238,7 +238,12 @@ def run_identity_demo(
 
         for badge in identity.badges_of(ws, freelancer.address):
             report.badges.append(
-                {"token_id": badge.token_id, "skill": badge.skill, "locked": ws.badges.locked(badge.token_id)}
+                {
+                    "token_id": badge.token_id,
+                    "skill": badge.skill,
+                    "locked": ws.badges.locked(badge.token_id),
+                    "earned_by": "0x" + badge.evidence.hex(),  # the JobCompleted attestation
+                }
             )
 
         view = identity.reputation_of(ws, freelancer.address)
