@@ -313,7 +313,7 @@ def test_paid_job_attestations_reviews_badges_reputation(world: World, tmp_path:
     deliverable = tmp_path / "report.txt"
     deliverable.write_text("named entities, tagged\n")
     cli.ok("job", "submit", job, "--from", "dev2", "--file", str(deliverable))
-    cli.ok("job", "approve", job, "--from", "dev1")
+    cli.ok("job", "approve", job, "--from", "dev1", "--no-attest")
 
     # JobCompleted: one attestation of the paid milestone, unverified (no committee judged it)
     attested = cli.ok("attest", "job", job, "--from", "dev2", "--json").json()["attested"]
@@ -436,3 +436,30 @@ def test_demo_identity_json(demo: tuple[subprocess.Popen[str], Path]) -> None:
     assert claims["paid_jobs"] == 2 and claims["verified_jobs"] == 1
     assert claims["score"] == pytest.approx(reputation["score"], abs=1e-9)
     assert claims["block"] == reputation["block"] and isinstance(claims["chain_id"], int)
+
+
+def test_approving_a_payment_attests_it_at_once(world: World, tmp_path: Path) -> None:
+    cli = world.cli
+    job = str(
+        cli.ok(
+            "job",
+            "post",
+            "--from",
+            "dev1",
+            "--freelancer",
+            "dev3",
+            "--budget",
+            "40",
+            "--deadline",
+            "1d",
+            "--json",
+        ).json()["job"]["id"]
+    )
+    deliverable = tmp_path / "labels.csv"
+    deliverable.write_text("id,label\n1,cat\n")
+    cli.ok("job", "submit", job, "--from", "dev3", "--file", str(deliverable))
+    paid = cli.ok("job", "approve", job, "--from", "dev1", "--json").json()
+    (attested,) = paid["attested"]["attestations"]
+    assert attested["milestone"] == 1 and attested["verified"] is False and int(attested["uid"], 16) != 0
+    again = cli.ok("attest", "job", job, "--from", "dev3")
+    assert f"job {job}: nothing to attest" in again.out

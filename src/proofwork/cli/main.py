@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from proofwork.cli import identity as identity_commands
 from proofwork.cli import ml as ml_commands
@@ -49,6 +50,10 @@ identity_commands.register(app)
 FromOpt = Annotated[str, typer.Option("--from", help="Signing account: a name (dev0, alice) or an address.")]
 MilestoneOpt = Annotated[int, typer.Option("--milestone", "-m", help="Milestone number, from 1.")]
 JobArg = Annotated[int, typer.Argument(help="Job id.")]
+AttestOpt = Annotated[
+    bool,
+    typer.Option(help="Attest JobCompleted for what this pays (when the identity contracts are deployed)."),
+]
 
 
 def _password(name: str) -> str:
@@ -128,14 +133,44 @@ def _milestone(number: int) -> int:
     return number - 1
 
 
-def _report(state: CliState, ws: Workspace, out: Outcome, message: str) -> None:
+def _report(
+    state: CliState, ws: Workspace, out: Outcome, message: str, attested: dict[str, Any] | None = None
+) -> None:
     token = ws.token
     steps = [
         {"name": name, "tx": r.tx_hash, "gas": r.gas_used, "block": r.block_number}
         for name, r in out.receipts
     ]
     human = f"{message}\n" + "\n".join(f"  {s['name']}: tx {s['tx']} (gas {s['gas']:,})" for s in steps)
-    state.emit({"ok": True, "job": job_json(out.job, token.decimals, ws), "steps": steps}, human)
+    data: dict[str, Any] = {"ok": True, "job": job_json(out.job, token.decimals, ws), "steps": steps}
+    if attested is not None:
+        data["attested"] = attested
+        for a in attested.get("attestations", []):
+            human += (
+                f"\n  JobCompleted attested for milestone {a['milestone']}: {a['uid']} (gas {a['gas']:,})"
+            )
+        if attested.get("error"):
+            human += f"\n  paid, but not attested: {attested['error']} (`proofwork attest job` retries)"
+    state.emit(data, Text(human))
+
+
+def _attest_paid(ws: Workspace, signer: Any, job_id: int, attest: bool) -> dict[str, Any] | None:
+    """Right after a payment, the paid milestones become JobCompleted attestations (when the identity
+    contracts are deployed). The payment stands whatever happens here; a failure is reported."""
+    if not attest or not ws.has_identity:
+        return None
+    from proofwork.services.identity import attest_settled
+
+    try:
+        done = attest_settled(ws, signer, job_id)
+    except ProofworkError as exc:
+        return {"attestations": [], "error": str(exc)}
+    return {
+        "attestations": [
+            {"milestone": a.milestone + 1, "uid": "0x" + a.uid.hex(), "verified": a.verified, "gas": a.gas}
+            for a in done
+        ]
+    }
 
 
 # --- chain and deployment ------------------------------------------------------------------------
@@ -629,6 +664,7 @@ def job_approve(
     amount: Annotated[
         str | None, typer.Option(help="Pay only this much of the milestone now (partial payment).")
     ] = None,
+    attest: AttestOpt = True,
 ) -> None:
     """Approve a milestone and pay it (or part of it with --amount)."""
     state = _state(ctx)
@@ -639,7 +675,8 @@ def job_approve(
             out = jobs.approve(client, job_id, index)
         else:
             out = jobs.pay_partial(client, job_id, index, parse_amount(amount, ws.token.decimals))
-        _report(state, ws, out, f"milestone {milestone} of job {job_id} paid")
+        attested = _attest_paid(ws, client, job_id, attest)
+        _report(state, ws, out, f"milestone {milestone} of job {job_id} paid", attested)
 
 
 @job_app.command("revise")
@@ -660,13 +697,17 @@ def job_revise(
 
 
 @job_app.command("claim")
-def job_claim(ctx: typer.Context, job_id: JobArg, sender: FromOpt, milestone: MilestoneOpt = 1) -> None:
+def job_claim(
+    ctx: typer.Context, job_id: JobArg, sender: FromOpt, milestone: MilestoneOpt = 1, attest: AttestOpt = True
+) -> None:
     """Claim a submitted milestone after the client's review window passed in silence."""
     state = _state(ctx)
     index = _milestone(milestone)
     with state.workspace() as ws:
-        out = Jobs(ws).claim(ws.signer(sender), job_id, index)
-        _report(state, ws, out, f"milestone {milestone} of job {job_id} released to the freelancer")
+        caller = ws.signer(sender)
+        out = Jobs(ws).claim(caller, job_id, index)
+        attested = _attest_paid(ws, caller, job_id, attest)
+        _report(state, ws, out, f"milestone {milestone} of job {job_id} released to the freelancer", attested)
 
 
 @job_app.command("reclaim")
