@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from proofwork.domain.job import ZERO_HASH
 from proofwork.domain.units import format_amount, parse_amount
 from proofwork.services import accounts as account_service
 from proofwork.services import credentials as creds
@@ -54,8 +55,9 @@ class Identity:
         return identity_service.deploy_identity(self.ws, self.ws.signer(deployer), force=force)
 
     @property
-    def directory(self) -> identity_service.RegistryDirectory:
-        return identity_service.RegistryDirectory(self.ws)
+    def directory(self) -> identity_service.RegistryDirectory | None:
+        """The on-chain issuer registry, or None before the identity contracts are deployed."""
+        return identity_service.directory_for(self.ws)
 
     # issuers
     def create_issuer(self, name: str, account: str, base_url: str | None = None) -> creds.IssuerProfile:
@@ -95,7 +97,7 @@ class Identity:
         return creds.suspend(self.ws, issuer, credential_id, directory=self.directory)
 
     # badges, attestations, reputation
-    def mint_badge(self, issuer: str, to: str, skill: str, evidence: bytes = b"\x00" * 32) -> int:
+    def mint_badge(self, issuer: str, to: str, skill: str, evidence: bytes = ZERO_HASH) -> int:
         return identity_service.mint_badge(
             self.ws, self.ws.signer(issuer), self.ws.address(to), skill, evidence
         )

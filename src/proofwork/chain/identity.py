@@ -34,7 +34,6 @@ JOB_COMPLETED_TYPES = [
 ]
 REVIEW_SCHEMA = "uint8 rating,bytes32 commentHash"
 REVIEW_TYPES = ["uint8", "bytes32"]
-ZERO_UID = b"\x00" * 32
 
 
 def _checksum(address: str) -> str:
@@ -176,11 +175,13 @@ class SkillBadgeContract(_Events):
     def mint(self, key: bytes, to: str, skill: str, evidence: bytes) -> Receipt:
         return self.chain.transact(key, self.contract.functions.mint(_checksum(to), skill, evidence))
 
-    def badge(self, token_id: int) -> BadgeInfo:
+    def badge(self, token_id: int, holder: str | None = None) -> BadgeInfo:
+        """A badge's data; `holder` saves the ownerOf call when the caller knows it."""
         skill, issuer, evidence, minted_at = self.chain.call(
             self.contract.functions.badge(check_id(token_id, "badge id"))
         )
-        holder = str(self.chain.call(self.contract.functions.ownerOf(token_id)))
+        if holder is None:
+            holder = str(self.chain.call(self.contract.functions.ownerOf(token_id)))
         # earned by a job iff it is the holder's job badge for that skill (whoever mints them now)
         by_job = int(self.chain.call(self.contract.functions.job_badge_of(holder, skill))) == token_id
         return BadgeInfo(token_id, holder, str(skill), str(issuer), bytes(evidence), int(minted_at), by_job)
@@ -190,9 +191,6 @@ class SkillBadgeContract(_Events):
 
     def locked(self, token_id: int) -> bool:
         return bool(self.chain.call(self.contract.functions.locked(check_id(token_id, "badge id"))))
-
-    def token_uri(self, token_id: int) -> str:
-        return str(self.chain.call(self.contract.functions.tokenURI(check_id(token_id, "badge id"))))
 
     def minted(self) -> list[BadgeInfo]:
         """Every badge minted and not revoked, from the events (holder, issuer, how it was earned)."""
@@ -214,18 +212,6 @@ class SkillBadgeContract(_Events):
                 )
             )
         return out
-
-
-class SchemaRegistryContract(_Events):
-    """`SchemaRegistry` (EAS model): schema uid = keccak256(abi.encodePacked(schema, resolver, revocable))."""
-
-    def register(self, key: bytes, schema: str, resolver: str, revocable: bool) -> Receipt:
-        return self.chain.transact(
-            key, self.contract.functions.register(schema, _checksum(resolver), revocable)
-        )
-
-    def schema_uid(self, schema: str, resolver: str, revocable: bool) -> bytes:
-        return keccak(schema.encode() + bytes.fromhex(_checksum(resolver)[2:]) + bytes([int(revocable)]))
 
 
 class AttestationsContract(_Events):

@@ -24,6 +24,7 @@ from rich.text import Text
 
 from proofwork.cli.output import CliState, when
 from proofwork.domain.errors import CredentialRejected, InvalidInput
+from proofwork.domain.jsonsafe import safe_json_loads
 from proofwork.domain.units import parse_duration
 from proofwork.services import credentials as creds
 from proofwork.services.workspace import Workspace
@@ -148,11 +149,14 @@ def _credential_line(c: dict[str, Any]) -> str:
     )
 
 
+CLAIM_DEPTH = creds.MAX_CLAIM_NESTING  # what is issued must also be presentable
+
+
 def _claim_value(text: str) -> Any:
     """`--claim k=v`: v as JSON when it is a number, true/false/null, an object or an array; else text."""
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = safe_json_loads(text, max_bytes=creds.MAX_CREDENTIAL_BYTES, max_depth=CLAIM_DEPTH)
+    except InvalidInput:
         return text
     return value if not isinstance(value, str) else text
 
@@ -167,9 +171,9 @@ def _claims(claims_file: Path | None, claim: list[str] | None) -> dict[str, Any]
         if len(raw) > creds.MAX_CREDENTIAL_BYTES:
             raise InvalidInput(f"claims file {claims_file} is larger than {creds.MAX_CREDENTIAL_BYTES} bytes")
         try:
-            loaded = json.loads(raw)
-        except ValueError as exc:
-            raise InvalidInput(f"claims file {claims_file} is not JSON: {exc}") from exc
+            loaded = safe_json_loads(raw, max_bytes=creds.MAX_CREDENTIAL_BYTES, max_depth=CLAIM_DEPTH)
+        except InvalidInput as exc:
+            raise InvalidInput(f"claims file {claims_file} is not usable JSON: {exc}") from exc
         if not isinstance(loaded, dict):
             raise InvalidInput(f"claims file {claims_file} must hold a JSON object")
         claims.update(loaded)
@@ -205,12 +209,15 @@ def cred_issue(
     jwk = None
     if holder_jwk is not None:
         try:
-            jwk = json.loads(holder_jwk.read_text())
-        except (OSError, ValueError) as exc:
-            raise InvalidInput(f"cannot read the holder JWK {holder_jwk}: {exc}") from exc
+            jwk = safe_json_loads(holder_jwk.read_bytes()[: 64 * 1024 + 1], max_bytes=64 * 1024, max_depth=4)
+        except OSError as exc:
+            raise InvalidInput(f"cannot read the holder JWK {holder_jwk}: {exc.strerror}") from exc
+        except InvalidInput as exc:
+            raise InvalidInput(f"the holder JWK {holder_jwk} is not usable JSON: {exc}") from exc
         if not isinstance(jwk, dict):
             raise InvalidInput(f"{holder_jwk} must hold a JWK (a JSON object)")
     with state.workspace() as ws:
+        ws.address(holder, "--to address")  # a bad address is named as the option it came from
         record = creds.issue_credential_for(
             ws,
             issuer,

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from proofwork.cli import identity as identity_commands
 from proofwork.cli import ml as ml_commands
+from proofwork.cli.args import hash32, milestone_index
 from proofwork.cli.output import CliState, job_json, job_table, money, when
 from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput, NotAllowed, ProofworkError
@@ -118,19 +119,13 @@ def _hash_arg(file: Path | None, hex_hash: str | None, what: str, required: bool
         except OSError as exc:
             raise InvalidInput(f"cannot read {what} file {file}: {exc.strerror}") from exc
     if hex_hash is not None:
-        text = hex_hash.strip().removeprefix("0x")
-        if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
-            raise InvalidInput(f"invalid {what} hash: expected 32 bytes as 64 hexadecimal digits")
-        return bytes.fromhex(text)
+        return hash32(hex_hash, what)
     if required:
         raise InvalidInput(f"a {what} is required: pass a file or a hash")
     return J.ZERO_HASH
 
 
-def _milestone(number: int) -> int:
-    if number < 1:
-        raise InvalidInput(f"invalid milestone {number}: milestones are numbered from 1")
-    return number - 1
+_milestone = milestone_index
 
 
 def _report(

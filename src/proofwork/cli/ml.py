@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
+from proofwork.cli.args import uint_id
 from proofwork.cli.output import CliState, money, when
 from proofwork.domain.errors import InvalidInput, NotFound, ProofworkError
 from proofwork.domain.units import parse_amount, parse_duration
@@ -32,7 +33,6 @@ FromOpt = Annotated[str, typer.Option("--from", help="Signing account: a name (d
 JobArg = Annotated[int, typer.Argument(help="Job id.")]
 CompArg = Annotated[int, typer.Argument(help="Competition id.")]
 
-MAX_ID = 2**256
 MAX_URL_BYTES = 256  # the committee stores endpoints as String[256]: bytes, not characters
 MAX_PLACES = 10
 
@@ -59,12 +59,7 @@ def _file(path: Path, what: str) -> Path:
     return path
 
 
-def _id(value: int, what: str = "job id") -> int:
-    """An id as the contracts hold it (uint256); typer accepts any integer."""
-    if not 0 <= value < MAX_ID:
-        shown = str(value) if len(str(value)) <= 30 else str(value)[:27] + "..."
-        raise InvalidInput(f"invalid {what} {shown}: ids are whole numbers from 0 to 2^256 - 1")
-    return value
+_id = uint_id
 
 
 def _url(url: str, option: str) -> str:

@@ -10,8 +10,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from proofwork.cli.args import hash32, milestone_index, uint_id
 from proofwork.cli.output import CliState, money, when
 from proofwork.domain.errors import InvalidInput
+from proofwork.domain.job import ZERO_HASH
 from proofwork.domain.units import parse_duration
 from proofwork.services import identity
 
@@ -46,16 +48,10 @@ def _state(ctx: typer.Context) -> CliState:
 
 
 def _job_id(value: int) -> int:
-    """Job ids are checked before any chain is opened (the escrow numbers them from 1)."""
-    if not 1 <= value < 2**256:
-        raise InvalidInput(f"invalid job id {value}: expected a whole number from 1 to 2^256 - 1")
-    return value
+    return uint_id(value, "job id", lowest=1)  # the escrow numbers jobs from 1
 
 
-def _milestone(number: int) -> int:
-    if number < 1:
-        raise InvalidInput(f"invalid milestone {number}: milestones are numbered from 1")
-    return number - 1
+_milestone = milestone_index
 
 
 @identity_app.command("deploy")
@@ -198,12 +194,7 @@ def badge_mint(
 ) -> None:
     """An accredited issuer mints a soulbound skill badge."""
     state = _state(ctx)
-    proof = b"\x00" * 32
-    if evidence is not None:
-        text = evidence.strip().removeprefix("0x")
-        if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
-            raise InvalidInput("invalid evidence: expected 32 bytes as 64 hexadecimal digits")
-        proof = bytes.fromhex(text)
+    proof = ZERO_HASH if evidence is None else hash32(evidence, "evidence")
     with state.workspace() as ws:
         holder = ws.address(to)
         token_id = identity.mint_badge(ws, ws.signer(sender), holder, skill, proof)
@@ -295,7 +286,7 @@ def attest_list(
     """JobCompleted attestations (every paid job), newest last."""
     state = _state(ctx)
     with state.workspace() as ws:
-        who = ws.address(account).lower() if account else None
+        who = ws.address(account) if account else None
         decimals = ws.token.decimals
         rows = [
             {
@@ -310,8 +301,7 @@ def attest_list(
                 "skill": r.skill,
                 "time": r.time,
             }
-            for r in identity.job_completions(ws)
-            if who is None or r.freelancer.lower() == who
+            for r in identity.job_completions(ws, who)
         ]
 
         def table() -> Any:
@@ -420,16 +410,20 @@ def reputation_export(
     """Issue a signed reputation credential (SD-JWT VC) to the holder's wallet; it verifies offline."""
     state = _state(ctx)
     seconds = parse_duration(valid_for)
-    if out is not None and not out.parent.is_dir():
+    if out is not None and (out.is_dir() or not out.parent.is_dir()):
         # refused before anything is issued, so no credential is left behind unwritten
-        raise InvalidInput(f"cannot write {out}: {out.parent} is not a directory")
+        raise InvalidInput(f"cannot write {out}: not a file in an existing directory")
     with state.workspace() as ws:
         record, view = identity.export_reputation(ws, issuer, account, valid_for=seconds)
         if out is not None:
+            from proofwork.storage.store import write_atomically
+
             try:
-                out.write_text(record.sd_jwt)
+                write_atomically(out, [record.sd_jwt.encode("ascii")])
             except OSError as exc:
-                raise InvalidInput(f"cannot write {out}: {exc.strerror}") from exc
+                raise InvalidInput(
+                    f"cannot write {out}: {exc.strerror} (the credential is in the wallet)"
+                ) from exc
         state.emit(
             {
                 "ok": True,

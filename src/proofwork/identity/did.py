@@ -539,11 +539,14 @@ class HttpFetcher:
         deadline: float = FETCH_DEADLINE,
         max_bytes: int = MAX_DOCUMENT_BYTES,
         allow_insecure_localhost: bool = False,
+        accept: str = "application/did+json, application/json",
     ) -> None:
+        """`accept`: the media types asked for (status lists reuse this fetcher)."""
         self._clock, self._client = deadline_client(timeout)
         self._deadline = deadline
         self._max_bytes = max_bytes
         self._insecure = allow_insecure_localhost
+        self._accept = accept
 
     def __call__(self, url: str) -> bytes:
         target = self._checked(url)
@@ -583,7 +586,7 @@ class HttpFetcher:
 
     def _get(self, url: httpx.URL) -> bytes | httpx.URL:
         """The body of a 200 answer, or where a redirect points."""
-        headers = {"Accept": "application/did+json, application/json", "Accept-Encoding": "identity"}
+        headers = {"Accept": self._accept, "Accept-Encoding": "identity"}
         with self._client.stream("GET", url, headers=headers) as response:
             status = response.status_code
             if status in (301, 302, 303, 307, 308):

@@ -48,6 +48,7 @@ from proofwork.domain.errors import (
     NotFound,
     ProofworkError,
 )
+from proofwork.domain.jsonsafe import check_nesting
 from proofwork.identity import did as did_mod
 from proofwork.identity import sdjwt
 from proofwork.identity import status_list as sl
@@ -83,7 +84,6 @@ STATUS_TOKEN_LIFETIME = 86_400  # a status list token expires a day after it is 
 STATUS_TOKEN_TTL = 3_600  # verifiers may cache it for an hour
 STATUS_TOKEN_REFRESH = 43_200  # issuing re-signs a token with less than this left
 MAX_FETCH_BYTES = 1024 * 1024  # a status list token for 131,072 entries is a few KiB
-FETCH_TIMEOUT = 10.0
 MAX_CREDENTIAL_BYTES = sdjwt.MAX_PRESENTATION_BYTES
 DID_CACHE_TTL = 300
 
@@ -313,13 +313,6 @@ def load_issuer(ws_or_data_dir: Workspace | Path, name: str) -> IssuerProfile:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DataDirCorrupted(f"the issuer profile {path} is damaged") from exc
-
-
-def list_issuers(ws_or_data_dir: Workspace | Path) -> list[IssuerProfile]:
-    root = issuers_dir(ws_or_data_dir)
-    if not root.is_dir():
-        return []
-    return [load_issuer(root.parent, p.parent.name) for p in sorted(root.glob("*/profile.json"))]
 
 
 def _save_profile(profile: IssuerProfile) -> None:
@@ -639,13 +632,20 @@ def _load_issued(profile: IssuerProfile) -> dict[str, Any]:
     return data
 
 
+MAX_CLAIM_NESTING = 12
+
+
 def _check_claims(claims: Any) -> dict[str, Any]:
     if not isinstance(claims, dict) or not claims:
         raise InvalidInput("a credential needs at least one claim, given as a JSON object")
     try:
-        size = len(json.dumps(claims, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"the claims are not plain JSON: {exc}") from exc
+        text = json.dumps(claims, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidInput(f"the claims are not plain JSON: {str(exc)[:120]}") from exc
+    size = len(text)
+    # what is issued must also be presentable: a disclosure wraps each value one level deeper, and
+    # verifiers refuse JSON deeper than sdjwt.MAX_JSON_DEPTH
+    check_nesting(text, MAX_CLAIM_NESTING)
     if size > MAX_CREDENTIAL_BYTES // 2:
         raise InvalidInput(
             f"the claims take {size} bytes; a credential holds at most {MAX_CREDENTIAL_BYTES // 2}"
@@ -776,12 +776,13 @@ def set_status(
         current = int(record["statuses"].get(str(index), sl.VALID))
         if current == sl.INVALID:
             raise NotAllowed(f"credential {cred_id} is revoked, and revocation is final")
-        if status == sl.VALID:
-            record["statuses"].pop(str(index), None)
-        else:
-            record["statuses"][str(index)] = status
-        _write_json(_status_path(profile, number), record)
-        _publish_status_list(ws, profile, number, directory)
+        if current != status:  # no change: nothing to re-sign, no transaction to anchor
+            if status == sl.VALID:
+                record["statuses"].pop(str(index), None)
+            else:
+                record["statuses"][str(index)] = status
+            _write_json(_status_path(profile, number), record)
+            _publish_status_list(ws, profile, number, directory)
     return {
         "id": cred_id,
         "status": STATUS_NAMES[status],
@@ -985,40 +986,22 @@ class Verification:
         }
 
 
-def http_fetch_text(
-    url: str,
-    *,
-    allow_insecure_localhost: bool = False,
-    max_bytes: int = MAX_FETCH_BYTES,
-    timeout: float = FETCH_TIMEOUT,
-) -> str:
-    """GET `url` over https (http only for loopback with `allow_insecure_localhost`), at most
-    `max_bytes`, no redirects; the body as text."""
-    import httpx
+def status_list_fetcher(*, allow_insecure_localhost: bool = False) -> Callable[[str], str]:
+    """GET a status list token: the did:web fetcher's rules (https only, plain http for loopback when
+    allowed, same-host redirects, bounded size and overall time), asking for a status list token."""
+    fetcher = did_mod.HttpFetcher(
+        max_bytes=MAX_FETCH_BYTES,
+        allow_insecure_localhost=allow_insecure_localhost,
+        accept="application/statuslist+jwt",
+    )
 
-    parts = urlsplit(url)
-    if parts.scheme == "http":
-        if not (allow_insecure_localhost and parts.hostname in _LOOPBACK):
-            raise InvalidInput(
-                f"refusing plain http for {url} (https only; --insecure-localhost allows 127.0.0.1)"
-            )
-    elif parts.scheme != "https":
-        raise InvalidInput(f"refusing to fetch {url!r}: not an https URL")
-    with (
-        httpx.Client(timeout=timeout, follow_redirects=False) as client,
-        client.stream("GET", url, headers={"Accept": "application/statuslist+jwt"}) as response,
-    ):
-        if response.status_code != 200:
-            raise InvalidInput(f"{url} answered HTTP {response.status_code}")
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > max_bytes:
-                raise InvalidInput(f"{url} sent more than {max_bytes} bytes")
-    try:
-        return body.decode("ascii")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{url} sent something that is not a token") from None
+    def fetch(url: str) -> str:
+        try:
+            return fetcher(url).decode("ascii")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{url} sent something that is not a token") from None
+
+    return fetch
 
 
 def make_resolver(
@@ -1101,7 +1084,8 @@ def verify(
         key = did_resolver.issuer_key(iss, header, at)
         if directory is None:
             return key
-        address = directory.accredited_did(iss)
+        # the status list token usually has the credential's issuer: one registry lookup for both
+        address = issuer_address.get(iss) or directory.accredited_did(iss)
         if address is None:
             raise CredentialRejected("unknown-issuer", f"{iss} is not an accredited issuer in the registry")
         issuer_address[iss] = address
@@ -1121,7 +1105,7 @@ def verify(
 
     check_status: sdjwt.StatusChecker | None = None
     if not offline:
-        get = fetch or (lambda url: http_fetch_text(url, allow_insecure_localhost=allow_insecure_localhost))
+        get = fetch or status_list_fetcher(allow_insecure_localhost=allow_insecure_localhost)
         anchored: Callable[[str], bytes | None] | None = None
         if directory is not None:
             dir_ = directory

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proofwork.chain.client import keccak
 from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, ProofworkError
-from proofwork.domain.reputation import PaidJob, Reputation, compute_reputation
 from proofwork.services import credentials as creds
 from proofwork.services.deployment import DeployResult
 from proofwork.services.jobs import Jobs
 from proofwork.services.manifest import save_manifest
 from proofwork.services.workspace import Signer, Workspace
+
+if TYPE_CHECKING:  # numpy and scipy load only when a reputation is computed, not at every CLI start
+    from proofwork.domain.reputation import PaidJob
 
 BADGE_NAME = "Proofwork Skill Badge"
 BADGE_SYMBOL = "PWSB"
@@ -122,10 +124,7 @@ class RegistryDirectory:
 
 def directory_for(ws: Workspace) -> RegistryDirectory | None:
     """The registry directory when the identity contracts are deployed, else None."""
-    try:
-        return RegistryDirectory(ws) if ws.has_identity else None
-    except NotFound:
-        return None
+    return RegistryDirectory(ws) if ws.has_identity else None
 
 
 @dataclass(frozen=True)
@@ -136,8 +135,9 @@ class RegisteredIssuer:
 
 def register_issuer(ws: Workspace, owner: Signer, profile_name: str) -> RegisteredIssuer:
     """Accredits a local issuer profile on chain (the registry owner signs), registers its signing
-    keys (the issuer's account signs) and anchors its status lists. Safe to run again: it only adds
-    what is missing, e.g. the new key after `issuer rotate`."""
+    keys (the issuer's account signs) and re-signs and anchors its status lists. Safe to run again:
+    accreditation and keys are only sent when missing (e.g. the new key after `issuer rotate`, and
+    the retirement of the old one); the status lists are re-anchored each time."""
     profile = creds.load_issuer(ws, profile_name)
     registry = ws.issuer_registry
     if len(profile.did.encode()) > MAX_DID_BYTES or len(profile.name.encode()) > MAX_ISSUER_NAME_BYTES:
@@ -187,7 +187,7 @@ def _check_skill(skill: str) -> str:
     return skill
 
 
-def mint_badge(ws: Workspace, issuer: Signer, to: str, skill: str, evidence: bytes = b"\x00" * 32) -> int:
+def mint_badge(ws: Workspace, issuer: Signer, to: str, skill: str, evidence: bytes = J.ZERO_HASH) -> int:
     """An accredited issuer mints a soulbound skill badge; returns its token id."""
     skill = _check_skill(skill)
     if len(evidence) != 32:
@@ -204,7 +204,7 @@ def mint_badge(ws: Workspace, issuer: Signer, to: str, skill: str, evidence: byt
 
 def badges_of(ws: Workspace, address: str) -> list[Any]:
     badges = ws.badges
-    return [badges.badge(t) for t in badges.tokens_of(address)]
+    return [badges.badge(t, holder=address) for t in badges.tokens_of(address)]
 
 
 # --- attestations ---------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def attest_settled(ws: Workspace, caller: Signer, job_id: int) -> list[Attested]
             or milestone.paid == 0
         ):
             continue
-        if attester.attestation_of(job_id, index) != b"\x00" * 32:
+        if attester.attestation_of(job_id, index) != J.ZERO_HASH:
             continue
         settlement = None
         if judged and milestone.status == J.MilestoneStatus.RESOLVED:
@@ -286,7 +286,7 @@ def review(
     from proofwork.chain.identity import review_data
 
     uid = ws.job_attester.attestation_of(job_id, milestone)
-    if uid == b"\x00" * 32:
+    if uid == J.ZERO_HASH:
         raise NotFound(f"job {job_id} milestone {milestone + 1} has no JobCompleted attestation to review")
     job = Jobs(ws).get(job_id)
     me = reviewer.address.lower()
@@ -348,8 +348,9 @@ def reviews_of(ws: Workspace, address: str | None = None) -> list[Review]:
 # --- reputation -----------------------------------------------------------------------------------
 
 
-def job_completions(ws: Workspace) -> list[Any]:
-    """Every JobCompleted attestation (not revoked), decoded."""
+def job_completions(ws: Workspace, freelancer: str | None = None) -> list[Any]:
+    """Every JobCompleted attestation (not revoked), decoded; only `freelancer`'s when given (the
+    attestation's recipient, filtered by the node)."""
     from proofwork.chain.identity import decode_job_completed
 
     attestations = ws.attestations
@@ -357,7 +358,7 @@ def job_completions(ws: Workspace) -> list[Any]:
     # Only the job attester can attest this schema (the resolver refuses anyone else); checked again
     # here so that a misconfigured deployment cannot feed the graph.
     attester = ws.deployment.job_attester.lower()
-    records = [attestations.get(uid) for uid in attestations.uids(schema)]
+    records = [attestations.get(uid) for uid in attestations.uids(schema, freelancer)]
     completed = [decode_job_completed(r) for r in records if r.attester.lower() == attester]
     return [c for c in completed if not c.revoked]
 
@@ -416,6 +417,8 @@ class ReputationView:
 
 
 def reputation_graph(ws: Workspace) -> tuple[list[PaidJob], dict[str, float]]:
+    from proofwork.domain.reputation import PaidJob
+
     jobs = [
         PaidJob(
             r.job_id,
@@ -440,7 +443,9 @@ def reputation_of(ws: Workspace, address: str, top: int = 5) -> ReputationView:
         raise NotFound(
             "no accredited issuer yet: reputation needs pre-trusted seeds (`proofwork issuer register`)"
         )
-    rep: Reputation = compute_reputation(jobs, seeds, alpha=ALPHA)
+    from proofwork.domain.reputation import compute_reputation
+
+    rep = compute_reputation(jobs, seeds, alpha=ALPHA)
     key = next((a for a in rep.addresses if a.lower() == address.lower()), address)
     score = rep.score(key)
     workers = {j.freelancer for j in jobs if j.client != j.freelancer}

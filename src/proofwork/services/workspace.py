@@ -199,7 +199,10 @@ class Workspace:
 
     @property
     def has_identity(self) -> bool:
-        """Whether the identity contracts (issuers, badges, attestations) are deployed here."""
+        """Whether the identity contracts (issuers, badges, attestations) are deployed here (False
+        also when nothing is: credentials work off chain without them)."""
+        if self._deployment is None and load_manifest(self.manifest_path) is None:
+            return False
         return bool(self.deployment.job_attester)
 
     def _identity_contract(self, kind: type, artifact: str, address: str) -> object:
