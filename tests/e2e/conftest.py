@@ -65,14 +65,18 @@ class Cli:
 
     def fails(self, *args: str, match: str, **kwargs: Any) -> Result:
         """A refusal as the brief wants it: non-zero exit, one line on stderr, no traceback."""
-        result = self(*args, **kwargs)
-        assert result.code != 0, f"proofwork {' '.join(args)} should have failed: {result.out}"
-        assert "Traceback" not in result.err and "Traceback" not in result.out
-        lines = result.err.strip().splitlines()
-        assert len(lines) == 1, f"expected one line, got: {result.err!r}"
-        assert lines[0].startswith("error: ")
-        assert match.lower() in lines[0].lower(), lines[0]
-        return result
+        return refused(self(*args, **kwargs), match, f"proofwork {' '.join(args)}")
+
+
+def refused(result: Result, match: str, what: str = "the command") -> Result:
+    """Non-zero exit, one `error:` line on stderr naming `match`, no traceback anywhere."""
+    assert result.code != 0, f"{what} should have failed: {result.out}"
+    assert "Traceback" not in result.err and "Traceback" not in result.out
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, f"expected one line, got: {result.err!r}"
+    assert lines[0].startswith("error: ")
+    assert match.lower() in lines[0].lower(), lines[0]
+    return result
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Cli, Result
+from tests.e2e.conftest import Cli, Result, refused
 
 ORACLES = ("dev6", "dev7", "dev8", "dev9")
 AUD = ["--audience", "https://client.example", "--nonce", "n-7"]
@@ -47,17 +47,6 @@ def ok(result: Result, what: str = "") -> Any:
     assert result.code == 0, f"{what} failed: {result.err}"
     assert "Traceback" not in result.err
     return result.json()
-
-
-def refused(result: Result, match: str) -> Result:
-    """What `Cli.fails` checks, for a result obtained in a batch: non-zero, one `error:` line, no traceback."""
-    assert result.code != 0, f"should have failed: {result.out}"
-    assert "Traceback" not in result.err and "Traceback" not in result.out
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, f"expected one line, got: {result.err!r}"
-    assert lines[0].startswith("error: ")
-    assert match.lower() in lines[0].lower(), lines[0]
-    return result
 
 
 # --- demo --identity: its own chain, started first so that it overlaps the flow below ---------------

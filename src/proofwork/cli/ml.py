@@ -753,11 +753,10 @@ def leaderboard(ctx: typer.Context, comp_id: CompArg) -> None:
 # --- demo --ml ---------------------------------------------------------------------------------------
 
 
-def demo_ml(state: CliState, settings: Any) -> None:
-    from rich.table import Table
-
+def run_story(state: CliState, settings: Any, story: Any) -> Any:
+    """Runs a demo story `story(ws, serve, on_step=...)` with in-process oracle endpoints on a fresh
+    workspace; its steps are printed as they happen unless the output is JSON."""
     from proofwork.api.oracle_http import ReportServer
-    from proofwork.services.demo_ml import run_ml_demo
     from proofwork.services.workspace import Workspace
 
     def serve(oracle_state: Any, oracle: str) -> ReportServer:
@@ -765,11 +764,16 @@ def demo_ml(state: CliState, settings: Any) -> None:
 
     with Workspace.open(settings) as ws:
         if state.json:
-            report = run_ml_demo(ws, serve)
-        else:
-            report = run_ml_demo(
-                ws, serve, on_step=lambda text: state.console.print(f"• {text}", markup=False)
-            )
+            return story(ws, serve)
+        return story(ws, serve, on_step=lambda text: state.console.print(f"• {text}", markup=False))
+
+
+def demo_ml(state: CliState, settings: Any) -> None:
+    from rich.table import Table
+
+    from proofwork.services.demo_ml import run_ml_demo
+
+    report = run_story(state, settings, run_ml_demo)
     data = {
         "ok": report.ok,
         "scores": report.scores,

@@ -444,20 +444,10 @@ def reputation_export(
 
 def demo_identity(state: CliState, settings: Any) -> None:
     """`proofwork demo --identity` on a fresh embedded chain."""
-    from proofwork.api.oracle_http import ReportServer
+    from proofwork.cli.ml import run_story
     from proofwork.services.demo_identity import run_identity_demo
-    from proofwork.services.workspace import Workspace
 
-    def serve(oracle_state: Any, oracle: str) -> ReportServer:
-        return ReportServer(oracle_state, oracle).start()
-
-    with Workspace.open(settings) as ws:
-        if state.json:
-            report = run_identity_demo(ws, serve)
-        else:
-            report = run_identity_demo(
-                ws, serve, on_step=lambda text: state.console.print(f"• {text}", markup=False)
-            )
+    report = run_story(state, settings, run_identity_demo)
     data = {
         "ok": report.ok,
         "disclosed": report.disclosed,
