@@ -324,9 +324,7 @@ def cred_verify(
                 text,
                 audience=audience,
                 nonce=nonce,
-                resolver=None
-                if offline
-                else creds.make_resolver(allow_insecure_localhost=insecure_localhost, documents=documents),
+                resolver=None,  # verify builds it from the options below (offline: one that fetches nothing)
                 directory=None if offline or ws is None else directory_for(ws),
                 offline=offline,
                 allow_insecure_localhost=insecure_localhost,
