@@ -37,9 +37,9 @@ from eth_utils import keccak
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from proofwork.chain.evaluation import labels_commitment  # noqa: E402
+from proofwork.chain.committee import labels_commitment  # noqa: E402
 from proofwork.domain import job as J  # noqa: E402
-from proofwork.identity.sealing import public_key_of  # noqa: E402
+from proofwork.keys.sealing import public_key_of  # noqa: E402
 from proofwork.sdk import Proofwork, Signer  # noqa: E402
 from proofwork.services import credentials as creds  # noqa: E402
 from proofwork.services import identity  # noqa: E402

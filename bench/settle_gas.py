@@ -36,8 +36,10 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from proofwork.chain.artifacts import ArtifactStore  # noqa: E402
 from proofwork.chain.client import Chain, Receipt  # noqa: E402
-from proofwork.chain.contracts import EscrowContract, TokenContract, job_tuple, typed_data  # noqa: E402
-from proofwork.chain.evaluation import SCORE_REPORT_FIELDS, labels_commitment  # noqa: E402
+from proofwork.chain.committee import SCORE_REPORT_FIELDS, labels_commitment  # noqa: E402
+from proofwork.chain.escrow import EscrowContract, job_tuple  # noqa: E402
+from proofwork.chain.events import typed_data  # noqa: E402
+from proofwork.chain.tokens import TokenContract  # noqa: E402
 from proofwork.domain import job as J  # noqa: E402
 
 SETTLE_LIMIT = 120_000

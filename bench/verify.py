@@ -26,7 +26,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from proofwork.identity import jwk  # noqa: E402
 from proofwork.identity.sdjwt import (  # noqa: E402
     StatusReference,
     issue_credential,
@@ -38,6 +37,7 @@ from proofwork.identity.status_list import (  # noqa: E402
     make_status_checker,
     sign_status_list_token,
 )
+from proofwork.keys import jwk  # noqa: E402
 
 NOW = 1_800_000_000
 AUD = "did:pkh:eip155:1:0x00000000000000000000000000000000000000c1"

@@ -15,7 +15,7 @@ from proofwork.api.oracle_http import ReportServer
 from proofwork.db.oracle_state import OracleState
 from proofwork.evaluation.runner import Evaluator
 from proofwork.evaluation.sandbox import Sandbox
-from proofwork.identity.sealing import public_key_of
+from proofwork.keys.sealing import public_key_of
 from proofwork.network.peers import HttpPeers
 from proofwork.sdk import Proofwork, Signer
 from proofwork.services.artifacts import digest_of

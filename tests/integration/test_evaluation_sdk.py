@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from proofwork.chain.evaluation import labels_commitment
+from proofwork.chain.committee import labels_commitment
 from proofwork.domain import job as J
 from proofwork.domain.errors import TransactionRejected
-from proofwork.identity.sealing import seal
+from proofwork.keys.sealing import seal
 from proofwork.network.peers import HttpPeers
 from proofwork.services.artifacts import HiddenLabels, committee_recipients, digest_of
 from proofwork.services.competitions import Competitions

@@ -23,8 +23,8 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account import Account
 
+from proofwork.chain.attestations import REVIEW_TYPES
 from proofwork.chain.client import keccak
-from proofwork.chain.identity import REVIEW_TYPES
 from proofwork.domain import job as J
 from proofwork.domain.errors import (
     CredentialRejected,
@@ -37,7 +37,7 @@ from proofwork.domain.reputation import PaidJob, compute_reputation
 from proofwork.identity import sdjwt
 from proofwork.identity import status_list as sl
 from proofwork.identity.did import did_pkh_of
-from proofwork.identity.jwk import b64url_decode
+from proofwork.keys.jwk import b64url_decode
 from proofwork.sdk import Proofwork, Signer
 from proofwork.services import credentials as creds
 from proofwork.services import identity

@@ -221,7 +221,7 @@ def test_the_sdk_notices_when_its_rebuild_disagrees_with_the_chain(
     market: Market, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """If events went missing (a node serving incomplete logs), the stored hash gives it away."""
-    from proofwork.chain.contracts import EscrowContract
+    from proofwork.chain.escrow import EscrowContract
     from proofwork.domain.errors import DataDirCorrupted
 
     pw = market.pw

@@ -16,7 +16,7 @@ import pytest
 
 from proofwork.domain.errors import CredentialRejected, InvalidInput, NotAllowed
 from proofwork.identity import status_list as sl
-from proofwork.identity.jwk import b64url_decode
+from proofwork.keys.jwk import b64url_decode
 from proofwork.services import credentials as C
 from proofwork.services.workspace import Settings, Signer, Workspace
 

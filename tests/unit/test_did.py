@@ -26,12 +26,7 @@ from proofwork.identity.did import (
     parse_did,
     parse_did_document,
 )
-from proofwork.identity.jwk import (
-    b64url_encode,
-    generate_private_key,
-    jwk_of,
-    private_key_from_bytes,
-)
+from proofwork.keys.jwk import b64url_encode, generate_private_key, jwk_of, private_key_from_bytes
 
 # W3C CCG did:key test vectors (w3c-ccg/did-method-key, test-vectors/*.json): seed -> DID.
 ED25519_VECTORS = [

@@ -40,7 +40,7 @@ def test_nesting_bombs_do_not_crash_with_web3_imported() -> None:
         "assert sys.getrecursionlimit() >= 100000\n"
         "from proofwork.domain.errors import InvalidInput\n"
         "from proofwork.domain.jsonsafe import safe_json_loads\n"
-        "from proofwork.identity.sealing import recipients_of\n"
+        "from proofwork.keys.sealing import recipients_of\n"
         "for bomb in (b'[' * 300000, b'{\"a\":' * 300000):\n"
         "    for parse in (lambda b: safe_json_loads(b, max_bytes=1 << 24), recipients_of):\n"
         "        try:\n"

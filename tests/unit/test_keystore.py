@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotFound
-from proofwork.identity.keystore import KeyStore, parse_private_key
+from proofwork.keys.keystore import KeyStore, parse_private_key
 
 KEY = bytes.fromhex("4c" * 32)
 

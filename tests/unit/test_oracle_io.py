@@ -22,7 +22,8 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from proofwork.api.oracle_http import ReportServer, served_json
-from proofwork.chain.evaluation import CommitteeContract, CompetitionContract
+from proofwork.chain.committee import CommitteeContract
+from proofwork.chain.competition import CompetitionContract
 from proofwork.db.oracle_state import OracleState, Report, oracle_db_path
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput
 from proofwork.network.peers import HttpPeers

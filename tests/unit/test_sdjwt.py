@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from proofwork.domain.errors import CredentialRejected, InvalidInput
-from proofwork.identity import jwk
 from proofwork.identity.sdjwt import (
     MAX_DISCLOSURES,
     MAX_PRESENTATION_BYTES,
@@ -22,6 +21,7 @@ from proofwork.identity.sdjwt import (
     present,
     verify_presentation,
 )
+from proofwork.keys import jwk
 
 NOW = 1_800_000_000
 ISSUER = "did:web:issuer.proofwork.example"

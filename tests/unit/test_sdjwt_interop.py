@@ -28,7 +28,6 @@ from sd_jwt.issuer import SDJWTIssuer
 from sd_jwt.verifier import SDJWTVerifier
 
 from proofwork.domain.errors import CredentialRejected
-from proofwork.identity import jwk
 from proofwork.identity.sdjwt import (
     StatusReference,
     disclosed_claim_names,
@@ -37,6 +36,7 @@ from proofwork.identity.sdjwt import (
     verify_presentation,
 )
 from proofwork.identity.status_list import INVALID, SUSPENDED, StatusList, sign_status_list_token
+from proofwork.keys import jwk
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / ".tools" / "node_modules"

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from proofwork.domain.errors import InvalidInput, NotAllowed
-from proofwork.identity.sealing import (
+from proofwork.keys.sealing import (
     address_of_public_key,
     open_sealed,
     public_key_of,
@@ -80,7 +80,7 @@ def test_nested_envelopes_are_refused_before_parsing(bomb: bytes) -> None:
 
 
 def test_oversize_envelopes_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    import proofwork.identity.sealing as sealing
+    import proofwork.keys.sealing as sealing
 
     key = _keys(1)[0]
     envelope = seal(b"x" * 1000, [recipient(public_key_of(key))])

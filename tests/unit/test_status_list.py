@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from proofwork.domain.errors import CredentialRejected, InvalidInput
-from proofwork.identity import jwk
 from proofwork.identity.sdjwt import StatusReference, issue_credential, present, verify_presentation
 from proofwork.identity.status_list import (
     INVALID,
@@ -25,6 +24,7 @@ from proofwork.identity.status_list import (
     token_digest,
     verify_status_list_token,
 )
+from proofwork.keys import jwk
 
 NOW = 1_800_000_000
 ISSUER = "did:web:issuer.proofwork.example"

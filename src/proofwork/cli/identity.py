@@ -90,7 +90,7 @@ def directory_for(ws: Workspace) -> creds.IssuerDirectory | None:
 def id_show(ctx: typer.Context, account: AccountOpt = "dev0") -> None:
     """An account's did:pkh, its holder key (JWK thumbprint) and the credentials it holds."""
     from proofwork.identity.did import did_pkh_of
-    from proofwork.identity.jwk import thumbprint
+    from proofwork.keys.jwk import thumbprint
 
     state = _state(ctx)
     with state.workspace() as ws:

@@ -381,7 +381,7 @@ def oracle_register(
     url: Annotated[str, typer.Option(help="Public URL of this oracle's report endpoint.")],
 ) -> None:
     """Publish this oracle's public key (for sealed labels) and report endpoint on the committee."""
-    from proofwork.identity.sealing import public_key_of
+    from proofwork.keys.sealing import public_key_of
 
     state = _state(ctx)
     url = _url(url, "--url")
@@ -422,7 +422,7 @@ def oracle_run(
     from proofwork.domain.errors import ChainUnavailable
     from proofwork.evaluation.runner import Evaluator
     from proofwork.evaluation.sandbox import Sandbox
-    from proofwork.identity.sealing import public_key_of
+    from proofwork.keys.sealing import public_key_of
     from proofwork.network.peers import HttpPeers
     from proofwork.services.oracle import OracleNode
     from proofwork.services.workspace import Workspace

@@ -47,14 +47,7 @@ from eth_utils import keccak
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import CredentialRejected, InvalidInput
 from proofwork.domain.jsonsafe import safe_json_loads
-from proofwork.identity.jwk import (
-    PrivateKey,
-    PublicKey,
-    alg_of_jwk,
-    b64url_decode,
-    jwk_of,
-    public_key_from_jwk,
-)
+from proofwork.keys.jwk import PrivateKey, PublicKey, alg_of_jwk, b64url_decode, jwk_of, public_key_from_jwk
 
 # The overall-deadline transport the peer client already uses: a did:web host dripping its
 # headers one byte at a time must not hold a credential verification for minutes.

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from proofwork.domain.errors import CredentialRejected, InvalidInput, ProofworkError
 from proofwork.domain.jsonsafe import safe_json_loads
-from proofwork.identity.jwk import (
+from proofwork.keys.jwk import (
     SUPPORTED_ALGS,
     PrivateKey,
     PublicKey,

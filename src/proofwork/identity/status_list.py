@@ -19,7 +19,8 @@ from typing import Any, NoReturn
 
 from proofwork.domain.errors import CredentialRejected, InvalidInput, ProofworkError
 from proofwork.domain.jsonsafe import safe_json_loads
-from proofwork.identity.jwk import (
+from proofwork.identity.sdjwt import KeyResolver, StatusChecker, StatusReference
+from proofwork.keys.jwk import (
     SUPPORTED_ALGS,
     PrivateKey,
     alg_of_key,
@@ -28,7 +29,6 @@ from proofwork.identity.jwk import (
     sign,
     verify,
 )
-from proofwork.identity.sdjwt import KeyResolver, StatusChecker, StatusReference
 
 VALID = 0
 INVALID = 1

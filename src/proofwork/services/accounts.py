@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from proofwork.chain.client import Receipt
 from proofwork.domain.errors import NotAllowed
-from proofwork.identity.keystore import StoredAccount, parse_private_key
+from proofwork.keys.keystore import StoredAccount, parse_private_key
 from proofwork.services.workspace import Workspace
 
 DEFAULT_GAS_MONEY = 10**18  # 1 ETH: plenty for hundreds of escrow transactions on a local chain

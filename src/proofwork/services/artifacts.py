@@ -15,11 +15,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from proofwork.chain.evaluation import CommitteeContract
+from proofwork.chain.committee import CommitteeContract
 from proofwork.domain.errors import ArtifactCorrupted, InvalidInput, NotAllowed, NotFound
 from proofwork.domain.evalspec import EvalSpec, parse_spec
 from proofwork.domain.jsonsafe import safe_json_loads
-from proofwork.identity.sealing import Recipient, recipient
+from proofwork.keys.sealing import Recipient, recipient
 from proofwork.storage.store import ContentStore
 from proofwork.storage.unixfs import cid_from_bytes, cid_of_bytes, cid_of_file, cid_to_bytes, parse_cid
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from proofwork.chain.client import Receipt
-from proofwork.chain.evaluation import submission_commitment
+from proofwork.chain.competition import submission_commitment
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound
 from proofwork.domain.evalspec import metric_direction, threshold_fixed
 from proofwork.domain.jsonsafe import safe_json_loads
-from proofwork.identity.sealing import seal
+from proofwork.keys.sealing import seal
 from proofwork.services.artifacts import (
     Artifacts,
     cid_text,

@@ -52,7 +52,7 @@ from proofwork.domain.jsonsafe import check_nesting
 from proofwork.identity import did as did_mod
 from proofwork.identity import sdjwt
 from proofwork.identity import status_list as sl
-from proofwork.identity.jwk import (
+from proofwork.keys.jwk import (
     PrivateKey,
     PublicKey,
     b64url_decode,

@@ -20,7 +20,7 @@ from proofwork.db.oracle_state import OracleState, oracle_db_path
 from proofwork.domain.units import parse_amount
 from proofwork.evaluation.runner import Evaluator
 from proofwork.evaluation.sandbox import Sandbox
-from proofwork.identity.sealing import public_key_of
+from proofwork.keys.sealing import public_key_of
 from proofwork.network.peers import HttpPeers
 from proofwork.services.accounts import fund
 from proofwork.services.artifacts import digest_of

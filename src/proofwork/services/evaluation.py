@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from proofwork.chain.client import Receipt
-from proofwork.chain.evaluation import Event, labels_commitment
+from proofwork.chain.committee import labels_commitment
+from proofwork.chain.events import Event
 from proofwork.domain import job as J
 from proofwork.domain.errors import (
     ArtifactCorrupted,
@@ -28,7 +29,7 @@ from proofwork.domain.errors import (
 )
 from proofwork.domain.evalspec import EvalSpec, metric_direction, parse_spec, threshold_fixed
 from proofwork.evaluation.runner import EvalResult, Evaluator, task_rows
-from proofwork.identity.sealing import Recipient, seal
+from proofwork.keys.sealing import Recipient, seal
 from proofwork.services.artifacts import (
     MAX_LABELS_BYTES,
     MAX_SPEC_BYTES,

@@ -283,7 +283,7 @@ def review(
     ws: Workspace, reviewer: Signer, job_id: int, milestone: int, rating: int, comment: str = ""
 ) -> bytes:
     """A client or freelancer reviews the other party of a paid, attested job (EAS refUID)."""
-    from proofwork.chain.identity import review_data
+    from proofwork.chain.attestations import review_data
 
     uid = ws.job_attester.attestation_of(job_id, milestone)
     if uid == J.ZERO_HASH:
@@ -319,7 +319,7 @@ def reviews_of(ws: Workspace, address: str | None = None) -> list[Review]:
     references through its JobCompleted."""
     from eth_abi import decode as abi_decode
 
-    from proofwork.chain.identity import REVIEW_TYPES, decode_job_completed
+    from proofwork.chain.attestations import REVIEW_TYPES, decode_job_completed
 
     attestations = ws.attestations
     schema = bytes.fromhex(ws.deployment.review_schema[2:])
@@ -351,7 +351,7 @@ def reviews_of(ws: Workspace, address: str | None = None) -> list[Review]:
 def job_completions(ws: Workspace, freelancer: str | None = None) -> list[Any]:
     """Every JobCompleted attestation (not revoked), decoded; only `freelancer`'s when given (the
     attestation's recipient, filtered by the node)."""
-    from proofwork.chain.identity import decode_job_completed
+    from proofwork.chain.attestations import decode_job_completed
 
     attestations = ws.attestations
     schema = bytes.fromhex(ws.deployment.job_completed_schema[2:])

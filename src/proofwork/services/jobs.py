@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from proofwork.chain.client import Receipt
-from proofwork.chain.contracts import job_hash
+from proofwork.chain.escrow import job_hash
 from proofwork.domain import job as J
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, TransactionRejected

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from proofwork.chain.evaluation import CommitteeContract, labels_commitment
+from proofwork.chain.committee import CommitteeContract, labels_commitment
 from proofwork.db.oracle_state import OracleState, Report
 from proofwork.domain import job as J
 from proofwork.domain.errors import NotFound, ProofworkError, TransactionRejected
 from proofwork.domain.evalspec import EvalSpec, split_rows
 from proofwork.evaluation.runner import EvalResult, Evaluator
-from proofwork.identity.sealing import open_sealed
+from proofwork.keys.sealing import open_sealed
 from proofwork.services.artifacts import MAX_LABELS_BYTES, Artifacts, HiddenLabels
 from proofwork.services.competitions import Competition, Competitions
 from proofwork.services.evaluation import (

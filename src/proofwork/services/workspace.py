@@ -13,18 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from proofwork.chain.artifacts import ArtifactStore
+from proofwork.chain.attestations import AttestationsContract, JobAttesterContract
+from proofwork.chain.badges import SkillBadgeContract
 from proofwork.chain.client import Chain, address_of
-from proofwork.chain.contracts import EscrowContract, TokenContract
-from proofwork.chain.evaluation import CommitteeContract, CompetitionContract
-from proofwork.chain.identity import (
-    AttestationsContract,
-    IssuerRegistryContract,
-    JobAttesterContract,
-    SkillBadgeContract,
-)
+from proofwork.chain.committee import CommitteeContract
+from proofwork.chain.competition import CompetitionContract
+from proofwork.chain.escrow import EscrowContract
+from proofwork.chain.issuers import IssuerRegistryContract
+from proofwork.chain.tokens import TokenContract
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import InvalidInput, NotFound
-from proofwork.identity.keystore import KeyStore
+from proofwork.keys.keystore import KeyStore
 from proofwork.services.manifest import Deployment, load_manifest
 from proofwork.storage.store import ContentStore, open_store
 

@@ -1,4 +1,4 @@
-"""Typed handles on the deployed contracts: encode calls from domain types, decode events back."""
+"""`JobEscrow`'s handle: encode calls from domain jobs, decode its events back into domain events."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from web3 import Web3
 
 from proofwork.chain.artifacts import Artifact
 from proofwork.chain.client import Chain, Receipt, address_of, keccak
+from proofwork.chain.events import event_signature, typed_data
 from proofwork.domain import job as J
 
 JOB_ABI_TYPE = (
@@ -65,98 +65,6 @@ def _to_domain(name: str, args: dict[str, Any]) -> J.JobEvent:
     if name == "MilestonePaid":
         values["reason"] = J.PaymentReason(int(values["reason"]))
     return _EVENT_TYPES[name](**values)  # type: ignore[no-any-return]
-
-
-def typed_data(
-    domain: tuple[str, str, int, str], primary: str, fields: list[dict[str, str]], message: dict[str, Any]
-) -> Any:
-    """An EIP-712 message under the domain (name, version, chainId, verifyingContract)."""
-    name, version, chain_id, contract = domain
-    return encode_typed_data(
-        full_message={
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                primary: fields,
-            },
-            "primaryType": primary,
-            "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": contract},
-            "message": message,
-        }
-    )
-
-
-class TokenContract:
-    """An ERC-20 (StableToken on local chains, any ERC-20 elsewhere)."""
-
-    def __init__(self, chain: Chain, artifact: Artifact, address: str) -> None:
-        self.chain = chain
-        self.address = Web3.to_checksum_address(address)
-        self.contract = chain.contract(artifact.abi, address)
-        self._meta: dict[str, Any] = {}
-
-    def _cached(self, name: str) -> Any:
-        if name not in self._meta:
-            self._meta[name] = self.chain.call(getattr(self.contract.functions, name)())
-        return self._meta[name]
-
-    @property
-    def decimals(self) -> int:
-        return int(self._cached("decimals"))
-
-    @property
-    def symbol(self) -> str:
-        return str(self._cached("symbol"))
-
-    @property
-    def name(self) -> str:
-        return str(self._cached("name"))
-
-    def balance_of(self, owner: str) -> int:
-        return int(self.chain.call(self.contract.functions.balanceOf(Web3.to_checksum_address(owner))))
-
-    def allowance(self, owner: str, spender: str) -> int:
-        fn = self.contract.functions.allowance(
-            Web3.to_checksum_address(owner), Web3.to_checksum_address(spender)
-        )
-        return int(self.chain.call(fn))
-
-    def approve(self, key: bytes, spender: str, amount: int) -> Receipt:
-        return self.chain.transact(
-            key, self.contract.functions.approve(Web3.to_checksum_address(spender), amount)
-        )
-
-    def mint(self, key: bytes, to: str, amount: int) -> Receipt:
-        return self.chain.transact(key, self.contract.functions.mint(Web3.to_checksum_address(to), amount))
-
-    def sign_permit(self, key: bytes, spender: str, amount: int, deadline: int) -> tuple[int, bytes, bytes]:
-        """An EIP-2612 permit signature (v, r, s) letting `spender` pull `amount`."""
-        owner = address_of(key)
-        nonce = int(self.chain.call(self.contract.functions.nonces(owner)))
-        message = typed_data(
-            (self.name, "1", self.chain.chain_id, self.address),
-            "Permit",
-            [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-            {
-                "owner": owner,
-                "spender": Web3.to_checksum_address(spender),
-                "value": amount,
-                "nonce": nonce,
-                "deadline": deadline,
-            },
-        )
-        signed = Account.sign_message(message, key)
-        return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
 class EscrowContract:
@@ -341,12 +249,3 @@ class EscrowContract:
             {"jobId": job.job_id, "milestone": milestone, "deliverable": deliverable, "state": job_hash(job)},
         )
         return bytes(Account.sign_message(message, key).signature)
-
-
-def event_signature(event_abi: dict[str, Any]) -> str:
-    def kind(item: dict[str, Any]) -> str:
-        if item["type"].startswith("tuple"):
-            return "(" + ",".join(kind(c) for c in item["components"]) + ")" + item["type"][5:]
-        return str(item["type"])
-
-    return f"{event_abi['name']}({','.join(kind(i) for i in event_abi['inputs'])})"

@@ -1,4 +1,4 @@
-"""Typed handles on the evaluation contracts: the oracle committee (a job's arbiter) and competitions."""
+"""`OracleCommittee`'s handle: the arbiter of evaluated jobs (signed score reports, settlement, reveal)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import encode as abi_encode
-from eth_account import Account
-from eth_account.messages import encode_defunct
 from web3 import Web3
 
 from proofwork.chain.artifacts import Artifact
 from proofwork.chain.client import Chain, Receipt, keccak
-from proofwork.chain.contracts import event_signature, job_tuple, typed_data
+from proofwork.chain.escrow import job_tuple
+from proofwork.chain.events import ContractHandle, check_id
 from proofwork.domain import job as J
-from proofwork.domain.errors import InvalidInput, ProofworkError
+from proofwork.domain.errors import ProofworkError
 
 COMMITTEE_EIP712 = ("proofwork OracleCommittee", "1")
-COMPETITION_EIP712 = ("proofwork Competition", "1")
 
 SCORE_REPORT_FIELDS = [
     {"name": "jobId", "type": "uint256"},
@@ -28,118 +26,11 @@ SCORE_REPORT_FIELDS = [
     {"name": "specHash", "type": "bytes32"},
     {"name": "commitment", "type": "bytes32"},
 ]
-FINAL_SCORES_FIELDS = [
-    {"name": "competitionId", "type": "uint256"},
-    {"name": "scoresHash", "type": "bytes32"},
-    {"name": "commitment", "type": "bytes32"},
-]
 
 
 def labels_commitment(labels_cid: bytes, salt: bytes, spec_hash: bytes) -> bytes:
     """keccak256(abi_encode(labels_cid, salt, spec_hash)): what the client commits to on chain."""
     return keccak(abi_encode(["bytes", "bytes32", "bytes32"], [labels_cid, salt, spec_hash]))
-
-
-def submission_commitment(submission_cid: bytes, salt: bytes, submitter: str) -> bytes:
-    """keccak256(abi_encode(cid, salt, submitter)): a competition entry's commitment."""
-    return keccak(
-        abi_encode(
-            ["bytes", "bytes32", "address"], [submission_cid, salt, Web3.to_checksum_address(submitter)]
-        )
-    )
-
-
-def check_id(value: object, what: str = "id") -> int:
-    """A uint256 id (job, competition, entry), or a one-line InvalidInput."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**256:
-        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-        raise InvalidInput(f"invalid {what} {shown}: expected a whole number from 0 to 2^256 - 1")
-    return value
-
-
-@dataclass(frozen=True)
-class Event:
-    name: str
-    block: int
-    tx_hash: str
-    args: dict[str, Any]
-
-
-class _Events:
-    """Event scanning and decoding shared by both contracts."""
-
-    def __init__(self, chain: Chain, artifact: Artifact, address: str, deploy_block: int) -> None:
-        self.chain = chain
-        self.address = Web3.to_checksum_address(address)
-        self.contract = chain.contract(artifact.abi, address)
-        self.deploy_block = deploy_block
-        self._topics = {
-            "0x" + keccak(event_signature(item).encode()).hex(): item["name"]
-            for item in artifact.abi
-            if item.get("type") == "event"
-        }
-        self._by_name = {name: topic for topic, name in self._topics.items()}
-
-    def events(self, *names: str, subject: int | None = None) -> list[Event]:
-        """Events of the given names in chain order; `subject` filters on the first indexed argument."""
-        topics: list[Any] = [[self._by_name[n] for n in names]]
-        if subject is not None:
-            topics.append("0x" + check_id(subject).to_bytes(32, "big").hex())
-        return [self._decode(log) for log in self.chain.get_logs(self.address, topics, self.deploy_block)]
-
-    def receipt_events(self, receipt: Receipt) -> list[Event]:
-        return [
-            self._decode(log)
-            for log in receipt.logs
-            if log["address"].lower() == self.address.lower()
-            and log["topics"]
-            and "0x" + bytes(log["topics"][0]).hex() in self._topics
-        ]
-
-    def _decode(self, log: Any) -> Event:
-        name = self._topics["0x" + bytes(log["topics"][0]).hex()]
-        decoded = getattr(self.contract.events, name)().process_log(log)
-        args = {k: (bytes(v) if isinstance(v, bytes | bytearray) else v) for k, v in decoded["args"].items()}
-        return Event(name, int(log["blockNumber"]), "0x" + bytes(log["transactionHash"]).hex(), args)
-
-    def _sign(self, key: bytes, domain: tuple[str, str], primary: str, fields: Any, message: Any) -> bytes:
-        typed = typed_data(
-            (domain[0], domain[1], self.chain.chain_id, self.address), primary, fields, message
-        )
-        return bytes(Account.sign_message(typed, key).signature)
-
-    def _recover(
-        self, domain: tuple[str, str], primary: str, fields: Any, message: Any, sig: bytes | str
-    ) -> str | None:
-        """The signer of an EIP-712 message, or None when the message or signature cannot be
-        encoded or recovered (whatever a peer sent: wrong lengths, scores beyond int256, bad v...)."""
-        if not _well_formed(fields, message):
-            return None
-        try:
-            typed = typed_data(
-                (domain[0], domain[1], self.chain.chain_id, self.address), primary, fields, message
-            )
-            return str(Account.recover_message(typed, signature=sig))
-        except Exception:  # eth_utils/eth_keys ValidationError, eth_abi EncodingError, ValueError...
-            return None
-
-
-def _well_formed(fields: list[dict[str, str]], message: Any) -> bool:
-    """Exactly the fields, each of its exact type: no padding of short hashes, no out-of-range
-    numbers (the encoder would otherwise sign something other than what was sent)."""
-    if not isinstance(message, dict) or set(message) != {f["name"] for f in fields}:
-        return False
-    ranges = {"uint256": (0, 2**256), "int256": (-(2**255), 2**255)}
-    for field in fields:
-        value = message[field["name"]]
-        if field["type"] == "bytes32":
-            ok = isinstance(value, bytes | bytearray) and len(value) == 32
-        else:
-            low, high = ranges[field["type"]]
-            ok = isinstance(value, int) and not isinstance(value, bool) and low <= value < high
-        if not ok:
-            return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -157,7 +48,7 @@ class Settlement:
     tx_hash: str
 
 
-class CommitteeContract(_Events):
+class CommitteeContract(ContractHandle):
     """`OracleCommittee`: holds the committee, checks signed score reports, releases or refunds."""
 
     def __init__(self, chain: Chain, artifact: Artifact, address: str, deploy_block: int = 0) -> None:
@@ -351,110 +242,3 @@ class CommitteeContract(_Events):
     def report_signer(self, message: dict[str, Any], signature: bytes | str) -> str | None:
         """The address that signed a score report, or None if it cannot be recovered."""
         return self._recover(COMMITTEE_EIP712, "ScoreReport", SCORE_REPORT_FIELDS, message, signature)
-
-
-class CompetitionContract(_Events):
-    """`Competition`: bounties open to many, commit-reveal entries, committee-signed final scores."""
-
-    def competition(self, comp_id: int) -> Any:
-        return self.chain.call(self.contract.functions.competition(check_id(comp_id, "competition id")))
-
-    def count(self) -> int:
-        return int(self.chain.call(self.contract.functions.competition_count()))
-
-    def revealed_count(self, comp_id: int) -> int:
-        """Entries revealed so far (the length the final ranking must have)."""
-        fn = self.contract.functions.revealed_count(check_id(comp_id, "competition id"))
-        return int(self.chain.call(fn))
-
-    def create(
-        self,
-        key: bytes,
-        *,
-        token: str,
-        prize: int,
-        spec_hash: bytes,
-        commitment: bytes,
-        deadline: int,
-        reveal_period: int,
-        daily_limit: int,
-        public_percent: int,
-        prize_bps: list[int],
-        min_score: int,
-        higher_is_better: bool,
-        sealed_labels: bytes,
-    ) -> Receipt:
-        fn = self.contract.functions.create(
-            Web3.to_checksum_address(token),
-            prize,
-            spec_hash,
-            commitment,
-            deadline,
-            reveal_period,
-            daily_limit,
-            public_percent,
-            prize_bps,
-            min_score,
-            higher_is_better,
-            sealed_labels,
-        )
-        return self.chain.transact(key, fn)
-
-    def commit(self, key: bytes, comp_id: int, commitment: bytes, sealed_submission: bytes) -> Receipt:
-        return self.chain.transact(
-            key, self.contract.functions.commit(comp_id, commitment, sealed_submission)
-        )
-
-    def reveal(self, key: bytes, comp_id: int, entry: int, cid: bytes, salt: bytes) -> Receipt:
-        return self.chain.transact(key, self.contract.functions.reveal(comp_id, entry, cid, salt))
-
-    def finalize(
-        self,
-        key: bytes,
-        comp_id: int,
-        labels_cid: bytes,
-        labels_salt: bytes,
-        ranking: list[tuple[int, int]],
-        signatures: list[bytes],
-    ) -> Receipt:
-        fn = self.contract.functions.finalize(comp_id, labels_cid, labels_salt, ranking, signatures)
-        return self.chain.transact(key, fn)
-
-    def cancel_unjudged(self, key: bytes, comp_id: int) -> Receipt:
-        return self.chain.transact(key, self.contract.functions.cancel_unjudged(comp_id))
-
-    @staticmethod
-    def scores_hash(ranking: list[tuple[int, int]]) -> bytes:
-        return keccak(abi_encode(["(uint256,int256)[]"], [ranking]))
-
-    def final_message(
-        self, comp_id: int, ranking: list[tuple[int, int]], commitment: bytes
-    ) -> dict[str, Any]:
-        return {"competitionId": comp_id, "scoresHash": self.scores_hash(ranking), "commitment": commitment}
-
-    def sign_final(self, key: bytes, message: dict[str, Any]) -> bytes:
-        return self._sign(key, COMPETITION_EIP712, "FinalScores", FINAL_SCORES_FIELDS, message)
-
-    def final_signer(self, message: dict[str, Any], signature: bytes | str) -> str | None:
-        """The address that signed a final ranking, or None if it cannot be recovered."""
-        return self._recover(COMPETITION_EIP712, "FinalScores", FINAL_SCORES_FIELDS, message, signature)
-
-    # --- public (leaderboard) scores: EIP-191 personal messages ------------------------------------
-
-    def public_score_text(self, comp_id: int, entry: int, score: int) -> str:
-        return f"proofwork public score {self.address.lower()} {comp_id} {entry} {score}"
-
-    def sign_public_score(self, key: bytes, comp_id: int, entry: int, score: int) -> bytes:
-        """An oracle's signature on an entry's public-split score (shown on the leaderboard)."""
-        message = encode_defunct(text=self.public_score_text(comp_id, entry, score))
-        return bytes(Account.sign_message(message, key).signature)
-
-    def public_score_signer(self, comp_id: int, entry: int, score: int, signature: bytes | str) -> str | None:
-        """The address that signed a public score, or None if the inputs or signature are unusable."""
-        try:
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (comp_id, entry, score)):
-                return None
-            message = encode_defunct(text=self.public_score_text(comp_id, entry, score))
-            return str(Account.recover_message(message, signature=signature))
-        except Exception:  # eth_keys BadSignature, ValidationError, ValueError on bad hex...
-            return None
