@@ -41,8 +41,8 @@ from proofwork.chain.committee import labels_commitment  # noqa: E402
 from proofwork.domain import job as J  # noqa: E402
 from proofwork.keys.sealing import public_key_of  # noqa: E402
 from proofwork.sdk import Proofwork, Signer  # noqa: E402
-from proofwork.services import credentials as creds  # noqa: E402
 from proofwork.services import identity  # noqa: E402
+from proofwork.services.credentials import issuing, profiles, status_lists  # noqa: E402
 
 DAY = 86_400
 CHALLENGE_WINDOW = 600
@@ -167,25 +167,25 @@ def run() -> dict[str, Any]:
 
         # a did:web issuer (its web root is not served: registering fetches nothing)
         uni_account = pw.signer("dev5")
-        creds.create_issuer(ws, "uni", account=uni_account, base_url="http://127.0.0.1:9/uni")
+        profiles.create_issuer(ws, "uni", account=uni_account, base_url="http://127.0.0.1:9/uni")
         steps = dict(identity.register_issuer(ws, b.operator, "uni").steps)
         figures["register_issuer: accredit (did:web)"] = steps["accredit"]
         figures["register_issuer: add_key"] = next(g for s, g in steps.items() if s.startswith("add key"))
         figures["register_issuer: anchor_status_list (first)"] = b.anchor_gas(uni_account.address)
         directory = identity.RegistryDirectory(ws)
-        record = creds.issue_credential_for(
+        record = issuing.issue_credential_for(
             ws, "uni", holder="dev2", vct="course", claims={"course": "ML"}, directory=directory
         )
-        creds.revoke(ws, "uni", record.id, directory=directory)
+        status_lists.revoke(ws, "uni", record.id, directory=directory)
         figures["anchor_status_list (update, after a revocation)"] = b.anchor_gas(uni_account.address)
         pw.advance_time(1)
-        creds.rotate_key(ws, "uni")
+        profiles.rotate_key(ws, "uni")
         rotated = dict(identity.register_issuer(ws, b.operator, "uni").steps)
         figures["key rotation: retire_key"] = next(
             g for s, g in rotated.items() if s.startswith("retire key")
         )
         figures["key rotation: add_key"] = next(g for s, g in rotated.items() if s.startswith("add key"))
-        creds.create_issuer(ws, "proofwork", account=b.operator)
+        profiles.create_issuer(ws, "proofwork", account=b.operator)
         wallet = dict(identity.register_issuer(ws, b.operator, "proofwork").steps)
         figures["register_issuer: accredit (wallet, did:pkh)"] = wallet["accredit"]
 

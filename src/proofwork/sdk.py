@@ -26,9 +26,9 @@ from typing import Any
 from proofwork.domain.job import ZERO_HASH
 from proofwork.domain.units import format_amount, parse_amount
 from proofwork.services import accounts as account_service
-from proofwork.services import credentials as creds
 from proofwork.services import identity as identity_service
 from proofwork.services.competitions import Competitions
+from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.deployment import (
     DEFAULT_CHALLENGE_WINDOW,
     DEFAULT_FEE_BPS,
@@ -60,8 +60,8 @@ class Identity:
         return identity_service.directory_for(self.ws)
 
     # issuers
-    def create_issuer(self, name: str, account: str, base_url: str | None = None) -> creds.IssuerProfile:
-        return creds.create_issuer(self.ws, name, account=self.ws.signer(account), base_url=base_url)
+    def create_issuer(self, name: str, account: str, base_url: str | None = None) -> profiles.IssuerProfile:
+        return profiles.create_issuer(self.ws, name, account=self.ws.signer(account), base_url=base_url)
 
     def register_issuer(self, name: str, owner: str = "dev0") -> identity_service.RegisteredIssuer:
         return identity_service.register_issuer(self.ws, self.ws.signer(owner), name)
@@ -69,8 +69,8 @@ class Identity:
     # credentials
     def issue(
         self, issuer: str, holder: str, vct: str, claims: dict[str, Any], valid_for: int | None = None
-    ) -> creds.IssuedRecord:
-        return creds.issue_credential_for(
+    ) -> issuing.IssuedRecord:
+        return issuing.issue_credential_for(
             self.ws,
             issuer,
             holder=holder,
@@ -81,20 +81,22 @@ class Identity:
         )
 
     def present(self, holder: str, credential: str, disclose: list[str], audience: str, nonce: str) -> str:
-        return creds.present_credential(
+        return wallet.present_credential(
             self.ws, holder, credential, disclose=disclose, audience=audience, nonce=nonce
         )
 
-    def verify(self, presentation: str, audience: str, nonce: str, **options: Any) -> creds.Verification:
+    def verify(
+        self, presentation: str, audience: str, nonce: str, **options: Any
+    ) -> verification.Verification:
         options.setdefault("directory", self.directory)
         options.setdefault("resolver", None)
-        return creds.verify(self.ws, presentation, audience=audience, nonce=nonce, **options)
+        return verification.verify(self.ws, presentation, audience=audience, nonce=nonce, **options)
 
     def revoke(self, issuer: str, credential_id: str) -> dict[str, Any]:
-        return creds.revoke(self.ws, issuer, credential_id, directory=self.directory)
+        return status_lists.revoke(self.ws, issuer, credential_id, directory=self.directory)
 
     def suspend(self, issuer: str, credential_id: str) -> dict[str, Any]:
-        return creds.suspend(self.ws, issuer, credential_id, directory=self.directory)
+        return status_lists.suspend(self.ws, issuer, credential_id, directory=self.directory)
 
     # badges, attestations, reputation
     def mint_badge(self, issuer: str, to: str, skill: str, evidence: bytes = ZERO_HASH) -> int:
@@ -120,7 +122,7 @@ class Identity:
     def reputation(self, account: str, top: int = 5) -> identity_service.ReputationView:
         return identity_service.reputation_of(self.ws, account, top)
 
-    def export_reputation(self, issuer: str, holder: str) -> creds.IssuedRecord:
+    def export_reputation(self, issuer: str, holder: str) -> issuing.IssuedRecord:
         record, _ = identity_service.export_reputation(self.ws, issuer, holder)
         return record
 

@@ -23,6 +23,7 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account import Account
 
+from proofwork.api import issuer_http
 from proofwork.chain.attestations import REVIEW_TYPES
 from proofwork.chain.client import keccak
 from proofwork.domain import job as J
@@ -39,23 +40,23 @@ from proofwork.identity import status_list as sl
 from proofwork.identity.did import did_pkh_of
 from proofwork.keys.jwk import b64url_decode
 from proofwork.sdk import Proofwork, Signer
-from proofwork.services import credentials as creds
 from proofwork.services import identity
+from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.evaluation import AGGREGATION_GRACE, POSTING_FALLBACK_AFTER
 from proofwork.services.identity import RegisteredIssuer
 from proofwork.services.oracle import OracleNode
 from tests.integration.ml_fixtures import DAY, WINDOW, MlMarket, open_ml_market
 
 AUDIENCE = "did:web:client.example"
-COURSE = creds.VCT_COURSE_CERTIFICATE
+COURSE = issuing.VCT_COURSE_CERTIFICATE
 ZERO = b"\x00" * 32
 
 
 @dataclass
 class IdMarket:
     ml: MlMarket
-    web: creds.WebRootServer
-    uni: creds.IssuerProfile  # did:web, account dev5, registered in the fixture
+    web: issuer_http.WebRootServer
+    uni: profiles.IssuerProfile  # did:web, account dev5, registered in the fixture
     registered: RegisteredIssuer
     last_rejection: str = ""
 
@@ -85,7 +86,7 @@ class IdMarket:
             pw.jobs.approve(client, job_id, index)
         return job_id
 
-    def course(self, issuer: str, holder: str, course: str = "Machine Learning") -> creds.IssuedRecord:
+    def course(self, issuer: str, holder: str, course: str = "Machine Learning") -> issuing.IssuedRecord:
         return self.pw.identity.issue(
             issuer,
             holder,
@@ -94,7 +95,7 @@ class IdMarket:
             valid_for=365 * DAY,
         )
 
-    def show(self, holder: str, credential: str, **options: object) -> creds.Verification:
+    def show(self, holder: str, credential: str, **options: object) -> verification.Verification:
         """Presents `credential` (id or file) to AUDIENCE with a fresh nonce and verifies it."""
         nonce = secrets.token_urlsafe(12)
         presentation = self.pw.identity.present(holder, credential, ["course"], AUDIENCE, nonce)
@@ -116,7 +117,7 @@ def idm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     with open_ml_market(request.param, rpc_url, data_dir) as ml, ExitStack() as stack:
         pw = ml.pw
         pw.identity.deploy("dev0")  # after the committee, whose signed scores the attester trusts
-        web = creds.WebRootServer(creds.issuer_web_root(pw.ws.data_dir, "uni"))
+        web = issuer_http.WebRootServer(issuer_http.issuer_web_root(pw.ws.data_dir, "uni"))
         stack.callback(web.close)
         uni = pw.identity.create_issuer("uni", "dev5", base_url=f"{web.url}/uni")
         web.start()
@@ -161,7 +162,7 @@ def test_registered_web_issuer_credential_verifies_accredited_and_valid(idm: IdM
 
 def test_an_issuer_not_in_the_registry_is_unknown(idm: IdMarket) -> None:
     pw = idm.pw
-    web = creds.WebRootServer(creds.issuer_web_root(pw.ws.data_dir, "rogue"))
+    web = issuer_http.WebRootServer(issuer_http.issuer_web_root(pw.ws.data_dir, "rogue"))
     try:
         rogue = pw.identity.create_issuer("rogue", "dev4", base_url=f"{web.url}/rogue")
         web.start()
@@ -186,8 +187,8 @@ def test_suspended_and_revoked_credentials_are_refused(idm: IdMarket) -> None:
     assert pw.identity.revoke("uni", revoked.id)["status"] == "revoked"
     assert idm.rejection("dev3", revoked.id) == "revoked"
     with pytest.raises(NotAllowed, match="revocation is final"):
-        creds.reinstate(pw.ws, "uni", revoked.id, directory=pw.identity.directory)
-    creds.reinstate(pw.ws, "uni", suspended.id, directory=pw.identity.directory)
+        status_lists.reinstate(pw.ws, "uni", revoked.id, directory=pw.identity.directory)
+    status_lists.reinstate(pw.ws, "uni", suspended.id, directory=pw.identity.directory)
     assert idm.show("dev3", suspended.id).status == "valid", "a suspension is reversible"
 
 
@@ -215,20 +216,20 @@ def test_key_rotation_keeps_old_credentials_and_retires_the_old_key_on_chain(
 ) -> None:
     pw, ws, uni = idm.pw, idm.pw.ws, idm.uni
     dev5 = pw.address("dev5")
-    profile = creds.load_issuer(ws, "uni")
-    old_key, old_kid, _ = creds.issuer_signing_key(ws, profile)
-    old_thumb = creds.key_thumbprint(old_key)
-    did_json = profile.web_root.joinpath(*creds.did_document_path(profile.base_url or ""))
+    profile = profiles.load_issuer(ws, "uni")
+    old_key, old_kid, _ = profiles.issuer_signing_key(ws, profile)
+    old_thumb = profiles.key_thumbprint(old_key)
+    did_json = profile.web_root.joinpath(*profiles.did_document_path(profile.base_url or ""))
     old_document = json.loads(did_json.read_text())
     before = idm.course("uni", "dev2", "Algorithms")
 
-    rotated = creds.rotate_key(ws, "uni")
+    rotated = profiles.rotate_key(ws, "uni")
     assert [k.fragment for k in rotated.keys] == ["key-1", "key-2"]
     steps = [name for name, _ in pw.identity.register_issuer("uni").steps]
     assert steps[:2] == [f"retire key {uni.did}#key-1", f"add key {uni.did}#key-2"]
     assert all(s.startswith("anchor ") for s in steps[2:]) and steps[2:]
-    new_key, new_kid, _ = creds.issuer_signing_key(ws, creds.load_issuer(ws, "uni"))
-    new_thumb = creds.key_thumbprint(new_key)
+    new_key, new_kid, _ = profiles.issuer_signing_key(ws, profiles.load_issuer(ws, "uni"))
+    new_thumb = profiles.key_thumbprint(new_key)
     now = pw.now() + 1  # the retired key still covers the second it was retired in
     assert not ws.issuer_registry.key_valid_at(dev5, old_thumb, now)
     assert ws.issuer_registry.key_valid_at(dev5, new_thumb, now)
@@ -250,7 +251,7 @@ def test_key_rotation_keeps_old_credentials_and_retires_the_old_key_on_chain(
         kid=old_kid,
         vct=COURSE,
         claims={"course": "Forged", "grade": "A+"},
-        holder_jwk=creds.holder_jwk_of(pw.signer("dev2")),
+        holder_jwk=wallet.holder_jwk_of(pw.signer("dev2")),
         # dated after the rotation both in the DID document and on chain
         iat=max(now, rotated.keys[0].revoked or now),
     )
@@ -532,7 +533,7 @@ def test_reputation_from_attestations_resists_a_ring_and_exports_offline(idm: Id
         nonce,
         offline=True,
         now=pw.now(),
-        expected_vct=creds.VCT_REPUTATION_SUMMARY,
+        expected_vct=issuing.VCT_REPUTATION_SUMMARY,
     )
     assert offline.issuer == wallet.did and offline.accredited is None and offline.key_bound
     assert offline.claims == {
@@ -558,11 +559,11 @@ def test_a_credential_signed_in_the_second_of_a_key_rotation_stays_valid(idm: Id
     pw.identity.create_issuer("rotor", "dev4", base_url="http://127.0.0.1:9/rotor")
     pw.identity.register_issuer("rotor")
     try:
-        old_key, _, _ = creds.issuer_signing_key(ws, creds.load_issuer(ws, "rotor"))
+        old_key, _, _ = profiles.issuer_signing_key(ws, profiles.load_issuer(ws, "rotor"))
         signed = pw.identity.issue("rotor", "dev3", COURSE, {"course": "Networks"})
-        creds.rotate_key(ws, "rotor")
+        profiles.rotate_key(ws, "rotor")
         pw.identity.register_issuer("rotor")
-        assert ws.issuer_registry.key_valid_at(dev4, creds.key_thumbprint(old_key), signed.iat)
+        assert ws.issuer_registry.key_valid_at(dev4, profiles.key_thumbprint(old_key), signed.iat)
     finally:
         ws.issuer_registry.revoke_accreditation(pw.signer("dev0").key, dev4)
 

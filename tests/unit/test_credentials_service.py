@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
+from proofwork.api import issuer_http
 from proofwork.domain.errors import CredentialRejected, InvalidInput, NotAllowed
 from proofwork.identity import status_list as sl
 from proofwork.keys.jwk import b64url_decode
-from proofwork.services import credentials as C
+from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.workspace import Settings, Signer, Workspace
 
 ISSUER = "university"
@@ -60,38 +61,38 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
 
 
 @pytest.fixture
-def server(ws: Workspace) -> Iterator[C.WebRootServer]:
+def server(ws: Workspace) -> Iterator[issuer_http.WebRootServer]:
     """The issuer's web root served on a free port, bound before the profile exists (the DID names the port)."""
-    srv = C.WebRootServer(C.issuer_web_root(ws.data_dir, ISSUER), "127.0.0.1", 0).start()
+    srv = issuer_http.WebRootServer(issuer_http.issuer_web_root(ws.data_dir, ISSUER), "127.0.0.1", 0).start()
     yield srv
     srv.close()
 
 
 @pytest.fixture
-def issuer(ws: Workspace, server: C.WebRootServer) -> C.IssuerProfile:
-    return C.create_issuer(ws, ISSUER, account=ws.signer("dev3"), base_url=f"{server.url}/{ISSUER}")
+def issuer(ws: Workspace, server: issuer_http.WebRootServer) -> profiles.IssuerProfile:
+    return profiles.create_issuer(ws, ISSUER, account=ws.signer("dev3"), base_url=f"{server.url}/{ISSUER}")
 
 
-def accredit(ws: Workspace, directory: MemoryDirectory, profile: C.IssuerProfile) -> None:
-    keys = C.issuer_public_keys(ws, profile.name)
+def accredit(ws: Workspace, directory: MemoryDirectory, profile: profiles.IssuerProfile) -> None:
+    keys = profiles.issuer_public_keys(ws, profile.name)
     directory.accredit(
         profile.did,
         profile.account,
         [(bytes.fromhex(k["thumbprint"][2:]), k.get("created", 0), k.get("revoked")) for k in keys],
     )
     if profile.kind == "web":  # as `issuer register` does: its status lists anchored
-        C.publish_status_lists(ws, profile.name, directory=directory)
+        status_lists.publish_status_lists(ws, profile.name, directory=directory)
 
 
 def check(
     ws: Workspace, presentation: str, directory: MemoryDirectory | None = None, **kw: Any
-) -> C.Verification:
+) -> verification.Verification:
     """Verify as a stranger would: a fresh resolver (no cached did.json), http allowed to 127.0.0.1 only."""
     args: dict[str, Any] = {"audience": "https://client.example", "nonce": "n-123"} | kw
-    return C.verify(
+    return verification.verify(
         None,
         presentation,
-        resolver=C.make_resolver(allow_insecure_localhost=True),
+        resolver=verification.make_resolver(allow_insecure_localhost=True),
         directory=directory,
         now=ws.chain.next_timestamp(),
         allow_insecure_localhost=True,
@@ -106,52 +107,52 @@ def rejected(ws: Workspace, presentation: str, reason: str, **kw: Any) -> Creden
     return info.value
 
 
-def issue(ws: Workspace, **kw: Any) -> C.IssuedRecord:
+def issue(ws: Workspace, **kw: Any) -> issuing.IssuedRecord:
     args: dict[str, Any] = {
         "holder": "dev2",
         "vct": "course",
         "claims": dict(CLAIMS),
         "valid_for": 86_400,
     } | kw
-    return C.issue_credential_for(ws, ISSUER, **args)
+    return issuing.issue_credential_for(ws, ISSUER, **args)
 
 
-def show(ws: Workspace, record: C.IssuedRecord, disclose: list[str], **kw: Any) -> str:
+def show(ws: Workspace, record: issuing.IssuedRecord, disclose: list[str], **kw: Any) -> str:
     args: dict[str, Any] = {"audience": "https://client.example", "nonce": "n-123"} | kw
-    return C.present_credential(ws, "dev2", record.id, disclose=disclose, **args)
+    return wallet.present_credential(ws, "dev2", record.id, disclose=disclose, **args)
 
 
 def test_did_web_paths() -> None:
-    assert C.did_web_of("http://127.0.0.1:8765/university/") == (
+    assert profiles.did_web_of("http://127.0.0.1:8765/university/") == (
         "did:web:127.0.0.1%3A8765:university",
         "http://127.0.0.1:8765/university",
     )
-    assert C.did_web_of("https://Example.org") == ("did:web:example.org", "https://example.org")
-    assert C.did_document_path("https://example.org") == [".well-known", "did.json"]
-    assert C.did_document_path("https://example.org/a/b") == ["a", "b", "did.json"]
-    assert C.base_url_of_did_web("did:web:example.org%3A8443:a:b") == "https://example.org:8443/a/b"
+    assert profiles.did_web_of("https://Example.org") == ("did:web:example.org", "https://example.org")
+    assert profiles.did_document_path("https://example.org") == [".well-known", "did.json"]
+    assert profiles.did_document_path("https://example.org/a/b") == ["a", "b", "did.json"]
+    assert profiles.base_url_of_did_web("did:web:example.org%3A8443:a:b") == "https://example.org:8443/a/b"
     for bad in ("http://example.org/x", "ftp://h/x", "https://h/a/../b", "https://h/x?y=1", "https://h/a//b"):
         with pytest.raises(InvalidInput):
-            C.did_web_of(bad)
+            profiles.did_web_of(bad)
 
 
-def test_round_trip_discloses_only_the_chosen_claims(ws: Workspace, issuer: C.IssuerProfile) -> None:
+def test_round_trip_discloses_only_the_chosen_claims(ws: Workspace, issuer: profiles.IssuerProfile) -> None:
     assert issuer.did.startswith("did:web:127.0.0.1%3A") and issuer.did.endswith(":university")
     record = issue(ws)
     assert record.path == ws.data_dir / "wallet" / ws.address("dev2") / f"{record.id}.sdjwt"
-    assert record.path.read_text() == record.sd_jwt and record.vct == C.VCT_COURSE_CERTIFICATE
+    assert record.path.read_text() == record.sd_jwt and record.vct == issuing.VCT_COURSE_CERTIFICATE
     presentation = show(ws, record, ["course", "grade"])
     for hidden in ("Ada", "120", "student_name"):
         assert hidden not in presentation  # not even as a digest's input
     result = check(ws, presentation)
     assert result.claims == {"course": "Applied ML", "grade": "A"}
-    assert result.issuer == issuer.did and result.vct == C.VCT_COURSE_CERTIFICATE
+    assert result.issuer == issuer.did and result.vct == issuing.VCT_COURSE_CERTIFICATE
     assert result.status == "valid" and result.key_bound and result.accredited is None
     assert result.holder_address == ws.address("dev2") and result.id == record.id
     rejected(ws, presentation, "wrong-nonce", nonce="other")
     # https only unless told otherwise: the DID document is not fetched over plain http
     with pytest.raises(CredentialRejected) as info:
-        C.verify(
+        verification.verify(
             ws, presentation, audience="https://client.example", nonce="n-123", resolver=None, directory=None
         )
     assert info.value.reason == "did-unavailable"
@@ -160,27 +161,29 @@ def test_round_trip_discloses_only_the_chosen_claims(ws: Workspace, issuer: C.Is
     with pytest.raises(InvalidInput, match="no claim 'salary'"):
         show(ws, record, ["salary"])
     with pytest.raises(NotAllowed, match="bound to another key"):
-        C.present_credential(ws, "dev4", str(record.path), disclose=["grade"], audience="a", nonce="n")
+        wallet.present_credential(ws, "dev4", str(record.path), disclose=["grade"], audience="a", nonce="n")
 
 
-def test_revoke_suspend_reinstate(ws: Workspace, issuer: C.IssuerProfile) -> None:
+def test_revoke_suspend_reinstate(ws: Workspace, issuer: profiles.IssuerProfile) -> None:
     kept, record = issue(ws), issue(ws)
     presentation = show(ws, record, ["grade"])
     assert check(ws, presentation).status == "valid"
-    assert C.suspend(ws, ISSUER, record.id)["status"] == "suspended"
+    assert status_lists.suspend(ws, ISSUER, record.id)["status"] == "suspended"
     rejected(ws, presentation, "suspended")
-    C.reinstate(ws, ISSUER, record.id)
+    status_lists.reinstate(ws, ISSUER, record.id)
     assert check(ws, presentation).status == "valid"
-    C.revoke(ws, ISSUER, record.id)
+    status_lists.revoke(ws, ISSUER, record.id)
     rejected(ws, presentation, "revoked")
     with pytest.raises(NotAllowed, match="final"):
-        C.reinstate(ws, ISSUER, record.id)
+        status_lists.reinstate(ws, ISSUER, record.id)
     assert check(ws, show(ws, kept, ["grade"])).status == "valid"  # its neighbours are untouched
-    statuses = {c["id"]: c["status"] for c in C.issued_credentials(ws, ISSUER)}
+    statuses = {c["id"]: c["status"] for c in issuing.issued_credentials(ws, ISSUER)}
     assert statuses == {kept.id: "valid", record.id: "revoked"}
 
 
-def test_registry_accreditation_keys_and_anchored_status(ws: Workspace, issuer: C.IssuerProfile) -> None:
+def test_registry_accreditation_keys_and_anchored_status(
+    ws: Workspace, issuer: profiles.IssuerProfile
+) -> None:
     directory = MemoryDirectory()
     record = issue(ws, directory=directory)
     presentation = show(ws, record, ["grade"])
@@ -198,20 +201,20 @@ def test_registry_accreditation_keys_and_anchored_status(ws: Workspace, issuer: 
     accredit(ws, directory, issuer)
     # a status change is anchored by the issuer's account...
     anchored_before = len(directory.anchored_by)
-    C.suspend(ws, ISSUER, record.id, directory=directory)
+    status_lists.suspend(ws, ISSUER, record.id, directory=directory)
     assert directory.anchored_by[anchored_before:] == ["dev3"]
     rejected(ws, presentation, "suspended", directory=directory)
     # ...one that is not anchored leaves the served list stale in the registry's eyes
-    C.reinstate(ws, ISSUER, record.id)
+    status_lists.reinstate(ws, ISSUER, record.id)
     rejected(ws, presentation, "stale-status-list", directory=directory)
     assert check(ws, presentation).status == "valid"  # without the registry, the list is fresh
-    C.publish_status_lists(ws, ISSUER, directory=directory)
+    status_lists.publish_status_lists(ws, ISSUER, directory=directory)
     assert check(ws, presentation, directory).status == "valid"
 
 
-def test_key_rotation(ws: Workspace, issuer: C.IssuerProfile) -> None:
+def test_key_rotation(ws: Workspace, issuer: profiles.IssuerProfile) -> None:
     old = issue(ws)
-    rotated = C.rotate_key(ws, ISSUER)
+    rotated = profiles.rotate_key(ws, ISSUER)
     assert [k.fragment for k in rotated.keys] == ["key-1", "key-2"]
     assert rotated.keys[0].revoked is not None and rotated.keys[1].revoked is None
     new = issue(ws)
@@ -231,14 +234,14 @@ def test_key_rotation(ws: Workspace, issuer: C.IssuerProfile) -> None:
     rejected(ws, show(ws, old, ["course"]), "key-not-registered", directory=directory)
 
 
-def test_random_status_indexes_and_private_files(ws: Workspace, issuer: C.IssuerProfile) -> None:
+def test_random_status_indexes_and_private_files(ws: Workspace, issuer: profiles.IssuerProfile) -> None:
     records = [issue(ws) for _ in range(4)]
     indexes = [r.status.idx for r in records if r.status is not None]
     assert len(set(indexes)) == 4
     assert sorted(indexes) != list(range(min(indexes), min(indexes) + 4))  # not handed out in sequence
-    record: dict[str, Any] = {"size": C.STATUS_LIST_SIZE, "allocated": {}}
-    drawn = [C._allocate_index(record, f"c{i}") for i in range(300)]
-    assert len(set(drawn)) == 300 and max(drawn) - min(drawn) > C.STATUS_LIST_SIZE // 2
+    record: dict[str, Any] = {"size": status_lists.STATUS_LIST_SIZE, "allocated": {}}
+    drawn = [status_lists.allocate_index(record, f"c{i}") for i in range(300)]
+    assert len(set(drawn)) == 300 and max(drawn) - min(drawn) > status_lists.STATUS_LIST_SIZE // 2
     assert sum(1 for a, b in itertools.pairwise(drawn) if b == a + 1) < 3
 
     base = ws.data_dir / "issuers" / ISSUER
@@ -256,13 +259,13 @@ def test_random_status_indexes_and_private_files(ws: Workspace, issuer: C.Issuer
     assert not list(base.rglob("*.tmp"))
 
 
-def test_status_list_published_as_issued(ws: Workspace, issuer: C.IssuerProfile) -> None:
+def test_status_list_published_as_issued(ws: Workspace, issuer: profiles.IssuerProfile) -> None:
     record = issue(ws)
     assert record.status is not None
-    C.revoke(ws, ISSUER, record.id)
+    status_lists.revoke(ws, ISSUER, record.id)
     token = httpx.get(record.status.uri).text
     assert httpx.get(record.status.uri).headers["content-type"] == "application/statuslist+jwt"
-    resolver = C.make_resolver(allow_insecure_localhost=True)
+    resolver = verification.make_resolver(allow_insecure_localhost=True)
     lst = sl.verify_status_list_token(
         token, resolve_key=resolver.issuer_key, uri=record.status.uri, now=ws.chain.next_timestamp()
     )
@@ -270,7 +273,7 @@ def test_status_list_published_as_issued(ws: Workspace, issuer: C.IssuerProfile)
 
 
 def test_server_is_read_only_and_confined(
-    ws: Workspace, issuer: C.IssuerProfile, server: C.WebRootServer
+    ws: Workspace, issuer: profiles.IssuerProfile, server: issuer_http.WebRootServer
 ) -> None:
     (ws.data_dir / "secret.txt").write_text("top secret")
     assert httpx.get(f"{server.url}/university/did.json").status_code == 200
@@ -293,29 +296,37 @@ def test_server_is_read_only_and_confined(
 
 
 def test_wallet_issuer_and_offline(ws: Workspace) -> None:
-    profile = C.create_issuer(ws, "acme", account=ws.signer("dev1"))
+    profile = profiles.create_issuer(ws, "acme", account=ws.signer("dev1"))
     assert profile.did == f"did:pkh:eip155:{ws.chain.chain_id}:{ws.address('dev1')}"
-    record = C.issue_credential_for(
+    record = issuing.issue_credential_for(
         ws, "acme", holder="dev2", vct="reference", claims={"rating": 5, "job": 7}, valid_for=None
     )
     with pytest.raises(NotAllowed, match="cannot be revoked"):
-        C.revoke(ws, "acme", record.id)
-    presentation = C.present_credential(ws, "dev2", record.id, disclose=["rating"], audience="a", nonce="n")
-    result = C.verify(ws, presentation, audience="a", nonce="n", resolver=None, directory=None, offline=True)
+        status_lists.revoke(ws, "acme", record.id)
+    presentation = wallet.present_credential(
+        ws, "dev2", record.id, disclose=["rating"], audience="a", nonce="n"
+    )
+    result = verification.verify(
+        ws, presentation, audience="a", nonce="n", resolver=None, directory=None, offline=True
+    )
     assert result.claims == {"rating": 5} and result.status == "not-revocable" and result.accredited is None
     directory = MemoryDirectory()
     directory.accredit(profile.did, profile.account, [])
-    online = C.verify(ws, presentation, audience="a", nonce="n", resolver=None, directory=directory)
-    assert online.accredited is True and online.vct == C.VCT_CLIENT_REFERENCE
+    online = verification.verify(
+        ws, presentation, audience="a", nonce="n", resolver=None, directory=directory
+    )
+    assert online.accredited is True and online.vct == issuing.VCT_CLIENT_REFERENCE
 
 
-def test_offline_did_web_needs_its_document(ws: Workspace, issuer: C.IssuerProfile) -> None:
+def test_offline_did_web_needs_its_document(ws: Workspace, issuer: profiles.IssuerProfile) -> None:
     presentation = show(ws, issue(ws), ["grade"], audience="a", nonce="n")
     with pytest.raises(CredentialRejected) as info:
-        C.verify(ws, presentation, audience="a", nonce="n", resolver=None, directory=None, offline=True)
+        verification.verify(
+            ws, presentation, audience="a", nonce="n", resolver=None, directory=None, offline=True
+        )
     assert info.value.reason == "offline-unresolvable"
-    did, document = C.load_did_document(issuer.web_root / "university" / "did.json")
-    result = C.verify(
+    did, document = verification.load_did_document(issuer.web_root / "university" / "did.json")
+    result = verification.verify(
         ws,
         presentation,
         audience="a",

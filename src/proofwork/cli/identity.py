@@ -22,11 +22,12 @@ from urllib.parse import urlsplit
 import typer
 from rich.text import Text
 
+from proofwork.api import issuer_http
 from proofwork.cli.output import CliState, when
 from proofwork.domain.errors import CredentialRejected, InvalidInput
 from proofwork.domain.jsonsafe import safe_json_loads
 from proofwork.domain.units import parse_duration
-from proofwork.services import credentials as creds
+from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.workspace import Workspace
 
 id_app = typer.Typer(
@@ -75,7 +76,7 @@ def _text(value: str) -> Text:
     return Text(value)
 
 
-def directory_for(ws: Workspace) -> creds.IssuerDirectory | None:
+def directory_for(ws: Workspace) -> profiles.IssuerDirectory | None:
     """The on-chain issuer registry credentials are checked against and status lists anchored in;
     None until one is deployed (verification then reports `accredited: null`)."""
     from proofwork.services.identity import directory_for as registry_directory
@@ -95,8 +96,8 @@ def id_show(ctx: typer.Context, account: AccountOpt = "dev0") -> None:
     state = _state(ctx)
     with state.workspace() as ws:
         signer = ws.signer(account)
-        jwk = creds.holder_jwk_of(signer)
-        held = creds.held_credentials(ws, signer.address)
+        jwk = wallet.holder_jwk_of(signer)
+        held = wallet.held_credentials(ws, signer.address)
         data: dict[str, Any] = {
             "ok": True,
             "account": signer.name,
@@ -124,7 +125,7 @@ def id_resolve(
 ) -> None:
     """Print a DID's document (did:web is fetched over https)."""
     state = _state(ctx)
-    resolver = creds.make_resolver(allow_insecure_localhost=insecure_localhost)
+    resolver = verification.make_resolver(allow_insecure_localhost=insecure_localhost)
     try:
         document = resolver.resolve(did.strip())
     except CredentialRejected as exc:
@@ -149,13 +150,13 @@ def _credential_line(c: dict[str, Any]) -> str:
     )
 
 
-CLAIM_DEPTH = creds.MAX_CLAIM_NESTING  # what is issued must also be presentable
+CLAIM_DEPTH = issuing.MAX_CLAIM_NESTING  # what is issued must also be presentable
 
 
 def _claim_value(text: str) -> Any:
     """`--claim k=v`: v as JSON when it is a number, true/false/null, an object or an array; else text."""
     try:
-        value = safe_json_loads(text, max_bytes=creds.MAX_CREDENTIAL_BYTES, max_depth=CLAIM_DEPTH)
+        value = safe_json_loads(text, max_bytes=wallet.MAX_CREDENTIAL_BYTES, max_depth=CLAIM_DEPTH)
     except InvalidInput:
         return text
     return value if not isinstance(value, str) else text
@@ -168,10 +169,12 @@ def _claims(claims_file: Path | None, claim: list[str] | None) -> dict[str, Any]
             raw = claims_file.read_bytes()
         except OSError as exc:
             raise InvalidInput(f"cannot read claims file {claims_file}: {exc.strerror}") from exc
-        if len(raw) > creds.MAX_CREDENTIAL_BYTES:
-            raise InvalidInput(f"claims file {claims_file} is larger than {creds.MAX_CREDENTIAL_BYTES} bytes")
+        if len(raw) > wallet.MAX_CREDENTIAL_BYTES:
+            raise InvalidInput(
+                f"claims file {claims_file} is larger than {wallet.MAX_CREDENTIAL_BYTES} bytes"
+            )
         try:
-            loaded = safe_json_loads(raw, max_bytes=creds.MAX_CREDENTIAL_BYTES, max_depth=CLAIM_DEPTH)
+            loaded = safe_json_loads(raw, max_bytes=wallet.MAX_CREDENTIAL_BYTES, max_depth=CLAIM_DEPTH)
         except InvalidInput as exc:
             raise InvalidInput(f"claims file {claims_file} is not usable JSON: {exc}") from exc
         if not isinstance(loaded, dict):
@@ -202,8 +205,8 @@ def cred_issue(
 ) -> None:
     """Issue a credential: every claim selectively disclosable, bound to the holder's wallet key."""
     state = _state(ctx)
-    if kind not in creds.CREDENTIAL_TYPES:
-        raise InvalidInput(f"invalid --type {kind!r}: expected {', '.join(creds.CREDENTIAL_TYPES)}")
+    if kind not in issuing.CREDENTIAL_TYPES:
+        raise InvalidInput(f"invalid --type {kind!r}: expected {', '.join(issuing.CREDENTIAL_TYPES)}")
     claims = _claims(claims_file, claim)
     seconds = parse_duration(valid_for) if valid_for is not None else None
     jwk = None
@@ -218,11 +221,11 @@ def cred_issue(
             raise InvalidInput(f"{holder_jwk} must hold a JWK (a JSON object)")
     with state.workspace() as ws:
         ws.address(holder, "--to address")  # a bad address is named as the option it came from
-        record = creds.issue_credential_for(
+        record = issuing.issue_credential_for(
             ws,
             issuer,
             holder=holder,
-            vct=creds.CREDENTIAL_TYPES[kind],
+            vct=issuing.CREDENTIAL_TYPES[kind],
             claims=claims,
             valid_for=seconds,
             directory=directory_for(ws),
@@ -264,7 +267,7 @@ def cred_present(
     if not names:
         raise InvalidInput("--disclose needs at least one claim name")
     with state.workspace() as ws:
-        presentation = creds.present_credential(
+        presentation = wallet.present_credential(
             ws, holder, credential, disclose=names, audience=audience, nonce=nonce
         )
     if out is not None:
@@ -307,19 +310,19 @@ def cred_verify(
 ) -> None:
     """Verify a presentation: issuer signature (DID), registry, expiry, holder binding, audience, nonce, status."""
     state = _state(ctx)
-    if kind is not None and kind not in creds.CREDENTIAL_TYPES:
-        raise InvalidInput(f"invalid --type {kind!r}: expected {', '.join(creds.CREDENTIAL_TYPES)}")
+    if kind is not None and kind not in issuing.CREDENTIAL_TYPES:
+        raise InvalidInput(f"invalid --type {kind!r}: expected {', '.join(issuing.CREDENTIAL_TYPES)}")
     if str(file) == "-":
-        text = sys.stdin.read(creds.MAX_CREDENTIAL_BYTES + 1).strip()
-        if len(text) > creds.MAX_CREDENTIAL_BYTES:
-            raise InvalidInput(f"the presentation is larger than {creds.MAX_CREDENTIAL_BYTES} bytes")
+        text = sys.stdin.read(wallet.MAX_CREDENTIAL_BYTES + 1).strip()
+        if len(text) > wallet.MAX_CREDENTIAL_BYTES:
+            raise InvalidInput(f"the presentation is larger than {wallet.MAX_CREDENTIAL_BYTES} bytes")
     else:
-        text = creds.read_credential_file(file)
-    documents = dict(creds.load_did_document(p) for p in did_document or [])
+        text = wallet.read_credential_file(file)
+    documents = dict(verification.load_did_document(p) for p in did_document or [])
     # offline on a remote chain: not even the node is asked (the clock is this machine's)
     with _maybe_workspace(state, not offline or state.settings.rpc_url is None) as ws:
         try:
-            result = creds.verify(
+            result = verification.verify(
                 ws,
                 text,
                 audience=audience,
@@ -329,7 +332,7 @@ def cred_verify(
                 offline=offline,
                 allow_insecure_localhost=insecure_localhost,
                 documents=documents,
-                expected_vct=creds.CREDENTIAL_TYPES[kind] if kind else None,
+                expected_vct=issuing.CREDENTIAL_TYPES[kind] if kind else None,
             )
         except CredentialRejected as exc:
             message = f"credential rejected ({exc.reason}): {exc}"
@@ -363,7 +366,7 @@ def cred_revoke(
     state = _state(ctx)
     if suspend and reinstate:
         raise InvalidInput("give at most one of --suspend and --reinstate")
-    action = creds.suspend if suspend else creds.reinstate if reinstate else creds.revoke
+    action = status_lists.suspend if suspend else status_lists.reinstate if reinstate else status_lists.revoke
     with state.workspace() as ws:
         result = action(ws, issuer, credential, directory=directory_for(ws))
     state.emit(
@@ -389,7 +392,7 @@ def cred_list(
     state = _state(ctx)
     if issuer is not None:
         with state.workspace() as ws:
-            issued = creds.issued_credentials(ws, issuer)
+            issued = issuing.issued_credentials(ws, issuer)
         lines = [f"{len(issued)} credential(s) issued by {issuer}"] + [
             f"  {c['id']}  {c['status']:<9} {c['vct']} to {c['holder']}, {when(c['iat'])}" for c in issued
         ]
@@ -397,7 +400,7 @@ def cred_list(
         return
     with state.workspace() as ws:
         address = ws.address(account, "--account") if account else None
-        held = creds.held_credentials(ws, address)
+        held = wallet.held_credentials(ws, address)
     lines = [f"{len(held)} credential(s) held" + (f" by {address}" if address else "")]
     lines += [f"{c['holder']}\n{_credential_line(c)}" if not address else _credential_line(c) for c in held]
     state.emit({"ok": True, "credentials": held}, _text("\n".join(lines)))
@@ -406,13 +409,13 @@ def cred_list(
 # --- issuer ----------------------------------------------------------------------------------------
 
 
-def _profile_json(profile: creds.IssuerProfile) -> dict[str, Any]:
+def _profile_json(profile: profiles.IssuerProfile) -> dict[str, Any]:
     data = profile.to_json()
     if profile.base_url:
         # the document's path already holds the base URL's own path: join it to the origin only
         parts = urlsplit(profile.base_url)
         data["did_document_url"] = f"{parts.scheme}://{parts.netloc}/" + "/".join(
-            creds.did_document_path(profile.base_url)
+            profiles.did_document_path(profile.base_url)
         )
         data["web_root"] = str(profile.web_root)
     return data
@@ -438,8 +441,8 @@ def issuer_create(
     """Create a local issuer profile: a did:web institution (own key, status lists) or a wallet (did:pkh)."""
     state = _state(ctx)
     with state.workspace() as ws:
-        profile = creds.create_issuer(ws, name, account=ws.signer(account), did=did, base_url=base_url)
-        keys = creds.issuer_public_keys(ws, name)
+        profile = profiles.create_issuer(ws, name, account=ws.signer(account), did=did, base_url=base_url)
+        keys = profiles.issuer_public_keys(ws, name)
     data = {"ok": True, "issuer": _profile_json(profile), "keys": keys}
     if profile.kind == "web":
         human = (
@@ -459,8 +462,8 @@ def issuer_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Th
     """An issuer profile: its DID, account, keys (with the thumbprints to register) and web root."""
     state = _state(ctx)
     with state.workspace() as ws:
-        profile = creds.load_issuer(ws, name)
-        keys = creds.issuer_public_keys(ws, name)
+        profile = profiles.load_issuer(ws, name)
+        keys = profiles.issuer_public_keys(ws, name)
     lines = [
         f"issuer {name}: {profile.did} ({profile.kind})",
         f"  account {profile.account} ({profile.account_name})",
@@ -480,8 +483,8 @@ def issuer_rotate(
     """A new signing key; the old one stays in did.json (revoked from now) so its credentials stay valid."""
     state = _state(ctx)
     with state.workspace() as ws:
-        profile = creds.rotate_key(ws, name)
-        keys = creds.issuer_public_keys(ws, name)
+        profile = profiles.rotate_key(ws, name)
+        keys = profiles.issuer_public_keys(ws, name)
     state.emit(
         {"ok": True, "issuer": _profile_json(profile), "keys": keys},
         _text(f"issuer {name} now signs with {keys[-1]['kid']} (thumbprint {keys[-1]['thumbprint']})"),
@@ -495,7 +498,7 @@ def issuer_publish(
     """Re-sign (and anchor) the status lists and did.json: run at least daily, tokens live one day."""
     state = _state(ctx)
     with state.workspace() as ws:
-        uris = creds.publish_status_lists(ws, name, directory=directory_for(ws))
+        uris = status_lists.publish_status_lists(ws, name, directory=directory_for(ws))
     state.emit({"ok": True, "status_lists": uris}, _text("re-signed " + ", ".join(uris)))
 
 
@@ -509,8 +512,8 @@ def issuer_serve(
     """Serve the issuer's did.json and status lists (read-only) until Ctrl-C or SIGTERM."""
     state = _state(ctx)
     # no workspace: serving must not hold the embedded chain while issuing and revoking go on
-    server = creds.serve_issuer(state.settings.data_dir, name, host, port)
-    profile = creds.load_issuer(state.settings.data_dir, name)
+    server = issuer_http.serve_issuer(state.settings.data_dir, name, host, port)
+    profile = profiles.load_issuer(state.settings.data_dir, name)
     stop = threading.Event()
 
     def request_stop(*_: Any) -> None:

@@ -19,16 +19,17 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from proofwork.api import issuer_http
 from proofwork.domain.errors import CredentialRejected
 from proofwork.domain.units import parse_amount
 from proofwork.evaluation.runner import Evaluator
 from proofwork.evaluation.sandbox import Sandbox
 from proofwork.identity.did import did_pkh_of
 from proofwork.network.peers import HttpPeers
-from proofwork.services import credentials as creds
 from proofwork.services import identity
 from proofwork.services.accounts import fund
 from proofwork.services.artifacts import digest_of
+from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.demo_ml import ServeReports, prepare_task, start_oracles, train_onnx, write_spec
 from proofwork.services.deployment import deploy, deploy_committee
 from proofwork.services.evaluation import Evaluations
@@ -80,9 +81,9 @@ def run_identity_demo(
 
     with ExitStack() as stack:
         # --- the university: a did:web institution serving its DID document and status list -------
-        web = creds.WebRootServer(creds.issuer_web_root(ws.data_dir, "university"))
+        web = issuer_http.WebRootServer(issuer_http.issuer_web_root(ws.data_dir, "university"))
         stack.callback(web.close)
-        university = creds.create_issuer(
+        university = profiles.create_issuer(
             ws, "university", account=university_account, base_url=f"{web.url}/university"
         )
         web.start()
@@ -91,7 +92,7 @@ def run_identity_demo(
             f"the operator accredited the university ({university.did}) in the issuer registry; "
             f"its key and status list digest are on chain ({len(registered.steps)} steps)"
         )
-        creds.create_issuer(ws, "proofwork", account=operator)
+        profiles.create_issuer(ws, "proofwork", account=operator)
         identity.register_issuer(ws, operator, "proofwork")
         kyb_badge = identity.mint_badge(ws, operator, client.address, "org/verified-client")
         step(
@@ -100,11 +101,11 @@ def run_identity_demo(
         )
 
         directory = identity.RegistryDirectory(ws)
-        course = creds.issue_credential_for(
+        course = issuing.issue_credential_for(
             ws,
             "university",
             holder=freelancer.name,
-            vct=creds.VCT_COURSE_CERTIFICATE,
+            vct=issuing.VCT_COURSE_CERTIFICATE,
             claims={
                 "course": "Machine Learning (CS229)",
                 "grade": "A",
@@ -116,11 +117,11 @@ def run_identity_demo(
             valid_for=365 * DAY,
             directory=directory,
         )
-        other = creds.issue_credential_for(
+        other = issuing.issue_credential_for(
             ws,
             "university",
             holder=other_student.name,
-            vct=creds.VCT_COURSE_CERTIFICATE,
+            vct=issuing.VCT_COURSE_CERTIFICATE,
             claims={"course": "Deep Learning", "grade": "B", "student_name": "Sam Roe"},
             valid_for=365 * DAY,
             directory=directory,
@@ -129,10 +130,10 @@ def run_identity_demo(
 
         audience = did_pkh_of(ws.chain.chain_id, client.address)
         nonce = secrets.token_urlsafe(16)
-        presentation = creds.present_credential(
+        presentation = wallet.present_credential(
             ws, freelancer.name, course.id, disclose=["course", "grade"], audience=audience, nonce=nonce
         )
-        checked = creds.verify(
+        checked = verification.verify(
             ws,
             presentation,
             audience=audience,
@@ -140,7 +141,7 @@ def run_identity_demo(
             resolver=None,
             directory=directory,
             allow_insecure_localhost=True,
-            expected_vct=creds.VCT_COURSE_CERTIFICATE,
+            expected_vct=issuing.VCT_COURSE_CERTIFICATE,
         )
         report.disclosed = dict(checked.claims)
         step(
@@ -148,13 +149,13 @@ def run_identity_demo(
             f"(accredited issuer: {checked.accredited}, status: {checked.status})"
         )
 
-        creds.revoke(ws, "university", other.id, directory=directory)
+        status_lists.revoke(ws, "university", other.id, directory=directory)
         nonce = secrets.token_urlsafe(16)
-        revoked_presentation = creds.present_credential(
+        revoked_presentation = wallet.present_credential(
             ws, other_student.name, other.id, disclose=["course"], audience=audience, nonce=nonce
         )
         try:
-            creds.verify(
+            verification.verify(
                 ws,
                 revoked_presentation,
                 audience=audience,
@@ -255,7 +256,7 @@ def run_identity_demo(
         record, _ = identity.export_reputation(ws, "proofwork", freelancer.name)
         nonce = secrets.token_urlsafe(16)
         verifier = "did:web:hiring.example"
-        shown = creds.present_credential(
+        shown = wallet.present_credential(
             ws,
             freelancer.name,
             record.id,
@@ -263,7 +264,7 @@ def run_identity_demo(
             audience=verifier,
             nonce=nonce,
         )
-        offline = creds.verify(
+        offline = verification.verify(
             None,
             shown,
             audience=verifier,
@@ -272,7 +273,7 @@ def run_identity_demo(
             directory=None,
             offline=True,
             now=ws.chain.next_timestamp(),  # the demo moved the dev chain's clock ahead of the wall clock
-            expected_vct=creds.VCT_REPUTATION_SUMMARY,
+            expected_vct=issuing.VCT_REPUTATION_SUMMARY,
         )
         report.reputation_credential = {"id": record.id, "issuer": offline.issuer, "claims": offline.claims}
         step(f"dev2 exported a reputation credential ({record.id}); a verifier checked it offline")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from proofwork.chain.client import keccak
 from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, ProofworkError
-from proofwork.services import credentials as creds
+from proofwork.services.credentials import issuing, profiles, status_lists
 from proofwork.services.deployment import DeployResult
 from proofwork.services.jobs import Jobs
 from proofwork.services.manifest import save_manifest
@@ -129,7 +129,7 @@ def directory_for(ws: Workspace) -> RegistryDirectory | None:
 
 @dataclass(frozen=True)
 class RegisteredIssuer:
-    profile: creds.IssuerProfile
+    profile: profiles.IssuerProfile
     steps: list[tuple[str, int]]  # (step, gas)
 
 
@@ -138,7 +138,7 @@ def register_issuer(ws: Workspace, owner: Signer, profile_name: str) -> Register
     keys (the issuer's account signs) and re-signs and anchors its status lists. Safe to run again:
     accreditation and keys are only sent when missing (e.g. the new key after `issuer rotate`, and
     the retirement of the old one); the status lists are re-anchored each time."""
-    profile = creds.load_issuer(ws, profile_name)
+    profile = profiles.load_issuer(ws, profile_name)
     registry = ws.issuer_registry
     if len(profile.did.encode()) > MAX_DID_BYTES or len(profile.name.encode()) > MAX_ISSUER_NAME_BYTES:
         raise InvalidInput(f"the registry holds DIDs up to {MAX_DID_BYTES} bytes and names up to 64")
@@ -156,7 +156,7 @@ def register_issuer(ws: Workspace, owner: Signer, profile_name: str) -> Register
         steps.append(("accredit", receipt.gas_used))
     if profile.kind == "web":
         now = ws.chain.next_timestamp()
-        for key in creds.issuer_public_keys(ws, profile_name):
+        for key in profiles.issuer_public_keys(ws, profile_name):
             thumb = bytes.fromhex(str(key["thumbprint"])[2:])
             in_use = registry.key_valid_at(issuer.address, thumb, now)
             if key.get("revoked"):
@@ -168,7 +168,7 @@ def register_issuer(ws: Workspace, owner: Signer, profile_name: str) -> Register
                 continue
             if not in_use:
                 steps.append((f"add key {key['kid']}", registry.add_key(issuer.key, thumb).gas_used))
-        for uri in creds.publish_status_lists(ws, profile_name, directory=RegistryDirectory(ws)):
+        for uri in status_lists.publish_status_lists(ws, profile_name, directory=RegistryDirectory(ws)):
             steps.append((f"anchor {uri}", 0))
     return RegisteredIssuer(profile, steps)
 
@@ -469,7 +469,7 @@ def reputation_of(ws: Workspace, address: str, top: int = 5) -> ReputationView:
 
 def export_reputation(
     ws: Workspace, issuer_name: str, holder: str, *, valid_for: int = 30 * 86_400, top: int = 5
-) -> tuple[creds.IssuedRecord, ReputationView]:
+) -> tuple[issuing.IssuedRecord, ReputationView]:
     """A reputation summary credential (SD-JWT VC) for `holder`, signed by a local issuer profile.
     Every claim is selectively disclosable; it names the chain, the attestation contract and the block
     it was computed at, so a verifier can recompute it, and it verifies offline when the issuer is a
@@ -494,11 +494,11 @@ def export_reputation(
         "block": view.block,
         "computed_at": int(time.time()),
     }
-    record = creds.issue_credential_for(
+    record = issuing.issue_credential_for(
         ws,
         issuer_name,
         holder=holder,
-        vct=creds.VCT_REPUTATION_SUMMARY,
+        vct=issuing.VCT_REPUTATION_SUMMARY,
         claims=claims,
         valid_for=valid_for,
         directory=directory_for(ws),
