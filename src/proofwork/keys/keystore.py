@@ -7,10 +7,8 @@ logs or returns them in a message.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotFound
+from proofwork.storage.files import save_file
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _DEV_NAME = re.compile(r"^dev\d+$")
@@ -106,16 +105,7 @@ class KeyStore:
         if self.find(address):
             raise InvalidInput(f"account {address} is already stored under another name")
         encrypted = Account.encrypt(key, password)
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with tempfile.NamedTemporaryFile("w", dir=self.directory, delete=False, suffix=".tmp") as tmp:
-                os.chmod(tmp.name, 0o600)
-                json.dump(encrypted, tmp)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp.name, path)
-        except OSError as exc:
-            raise DataDirCorrupted(f"cannot write keystore {self.directory}: {exc.strerror}") from exc
+        save_file(path, json.dumps(encrypted).encode())
         self._listing = None
         return StoredAccount(name, address)
 

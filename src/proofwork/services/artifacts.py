@@ -49,23 +49,6 @@ def committee_recipients(committee: CommitteeContract) -> list[Recipient]:
     return keys
 
 
-def save_secret(path: Path, data: bytes) -> None:
-    """Writes a secret (a salt, hidden labels) readable by its owner only, durably."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
 @dataclass(frozen=True)
 class HiddenLabels:
     """The plaintext the client seals to the committee."""

@@ -25,10 +25,10 @@ from proofwork.services.artifacts import (
     Artifacts,
     cid_text,
     committee_recipients,
-    save_secret,
 )
 from proofwork.services.evaluation import prepare_hidden_task
 from proofwork.services.workspace import Signer, Workspace
+from proofwork.storage.files import save_file
 from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes
 
 MAX_SUBMISSION_BYTES = 256 << 20
@@ -177,7 +177,7 @@ class Competitions:
             task.commitment,
             task.recipients,
         )
-        save_secret(self._secret_dir() / f"labels-{commitment.hex()}.json", hidden.to_json())
+        save_file(self._secret_dir() / f"labels-{commitment.hex()}.json", hidden.to_json())
         sealed = self.ws.store.add_bytes(seal(hidden.to_json(), keys))
         receipts: list[tuple[str, Receipt]] = []
         token = self.ws.token
@@ -219,7 +219,7 @@ class Competitions:
         sealed = self.ws.store.add_bytes(seal(data, committee_recipients(self.ws.committee)))
         commitment = submission_commitment(cid_to_bytes(cid), salt, entrant.address)
         secret = json.dumps({"cid": cid, "salt": salt.hex(), "file": str(path.resolve())}).encode()
-        save_secret(self._secret_dir() / f"entry-{commitment.hex()}.json", secret)
+        save_file(self._secret_dir() / f"entry-{commitment.hex()}.json", secret)
         receipt = self.ws.competitions.commit(entrant.key, comp_id, commitment, cid_to_bytes(sealed))
         committed = next(
             e for e in self.ws.competitions.receipt_events(receipt) if e.name == "SubmissionCommitted"

@@ -38,10 +38,10 @@ from proofwork.services.artifacts import (
     cid_text,
     committee_recipients,
     digest_of,
-    save_secret,
 )
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.workspace import Signer, Workspace
+from proofwork.storage.files import save_file
 from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes
 
 DEFAULT_TOLERANCE = 10_000  # 0.01 in metric units: a report further from the median is an outlier
@@ -148,7 +148,7 @@ class Evaluations:
         )
         # The salt is kept before anything goes on chain: losing it would make the reveal impossible.
         pending = self._secret_dir() / f"pending-{commitment.hex()}.json"
-        save_secret(pending, hidden.to_json())
+        save_file(pending, hidden.to_json())
         outcome = self.jobs.post(
             client,
             budget=budget,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from proofwork.domain.errors import DataDirCorrupted
+from proofwork.storage.files import save_json
 
 
 @dataclass(frozen=True)
@@ -53,9 +52,4 @@ def load_manifest(path: Path) -> Deployment | None:
 
 
 def save_manifest(path: Path, deployment: Deployment) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
-        json.dump(asdict(deployment), tmp, indent=2)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)
+    save_json(path, asdict(deployment))

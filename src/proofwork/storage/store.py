@@ -12,8 +12,6 @@ import contextlib
 import hashlib
 import io
 import json
-import os
-import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -21,6 +19,7 @@ from typing import BinaryIO, Protocol, runtime_checkable
 import httpx
 
 from proofwork.domain.errors import ArtifactCorrupted, InvalidInput, NotFound, ProofworkError
+from proofwork.storage.files import write_atomic
 from proofwork.storage.unixfs import (
     CHUNK_SIZE,
     DAG_PB,
@@ -71,16 +70,6 @@ def _one_line(text: object, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def _create_temp(directory: Path, name: str) -> tuple[int, str]:
-    """A new, exclusive temporary file beside `name` (permissions from the umask, unlike mkstemp's 0600)."""
-    while True:
-        path = str(directory / f".{name}.{secrets.token_hex(6)}.part")
-        try:
-            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), path
-        except FileExistsError:
-            continue
-
-
 def write_atomically(out_path: str | Path, chunks: Iterable[bytes]) -> Path:
     """Write `chunks` to `out_path` through a temporary file in the same directory, renamed at the end.
 
@@ -93,21 +82,9 @@ def write_atomically(out_path: str | Path, chunks: Iterable[bytes]) -> Path:
     if not out.parent.is_dir():
         raise InvalidInput(f"cannot write {out}: directory {out.parent} does not exist")
     try:
-        fd, tmp_name = _create_temp(out.parent, out.name)
+        return write_atomic(out, chunks, mode=None)
     except OSError as err:
-        raise InvalidInput(f"cannot write to {out.parent}: {err.strerror}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
+        raise InvalidInput(f"cannot write {out}: {err.strerror}") from None
 
 
 def find_by_digest(store: ContentStore, digest: bytes) -> str | None:
@@ -169,21 +146,9 @@ class LocalStore:
                 return  # already there and intact (a damaged copy is replaced below)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = _create_temp(path.parent, cid)
+            write_atomic(path, block, mode=None, durable=self.durable)
         except OSError as err:
             raise StoreUnavailable(f"cannot write to the store {self.root}: {err.strerror}") from None
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(block)
-                if self.durable:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            os.replace(tmp_name, path)
-        except BaseException as err:
-            Path(tmp_name).unlink(missing_ok=True)
-            if isinstance(err, OSError):
-                raise StoreUnavailable(f"cannot write to the store {self.root}: {err.strerror}") from None
-            raise
 
     def _add_stream(self, stream: BinaryIO) -> str:
         cid = ""
