@@ -41,7 +41,7 @@ from proofwork.chain.committee import labels_commitment  # noqa: E402
 from proofwork.domain import job as J  # noqa: E402
 from proofwork.keys.sealing import public_key_of  # noqa: E402
 from proofwork.sdk import Proofwork, Signer  # noqa: E402
-from proofwork.services import identity  # noqa: E402
+from proofwork.services import attestations, deployment, issuers  # noqa: E402
 from proofwork.services.credentials import issuing, profiles, status_lists  # noqa: E402
 
 DAY = 86_400
@@ -98,7 +98,7 @@ class Bench:
             arbiter=ws.committee.address,
         ).job
         ws.committee.register(self.client.key, job, COMMITMENT, THRESHOLD, True, TOLERANCE, LABELS_CID)
-        declared = identity.declare_skill(ws, self.client, job.job_id, skill) if skill else None
+        declared = attestations.declare_skill(ws, self.client, job.job_id, skill) if skill else None
         pw.jobs.submit(freelancer, job.job_id, 0, keccak(f"model for job {job.job_id}".encode()))
         pw.advance_time(CHALLENGE_WINDOW + 1)
         return job.job_id, declared
@@ -134,8 +134,8 @@ class Bench:
         pw.jobs.approve(self.client, job_id, 0)
         return job_id
 
-    def attest(self, job_id: int) -> identity.Attested:
-        (done,) = identity.attest_settled(self.ws, self.relayer, job_id)
+    def attest(self, job_id: int) -> attestations.Attested:
+        (done,) = attestations.attest_settled(self.ws, self.relayer, job_id)
         return done
 
     def anchor_gas(self, issuer: str) -> int:
@@ -161,18 +161,18 @@ def run() -> dict[str, Any]:
         job_id, _ = b.committee_job(b.fresh())
         figures["settle, before identity"], settle_exec_before = b.settle(job_id, PASSING)
 
-        deployed = identity.deploy_identity(ws, b.operator)
+        deployed = deployment.deploy_identity(ws, b.operator)
         for name, gas in deployed.gas.items():
             figures[name] = gas
 
         # a did:web issuer (its web root is not served: registering fetches nothing)
         uni_account = pw.signer("dev5")
         profiles.create_issuer(ws, "uni", account=uni_account, base_url="http://127.0.0.1:9/uni")
-        steps = dict(identity.register_issuer(ws, b.operator, "uni").steps)
+        steps = dict(issuers.register_issuer(ws, b.operator, "uni").steps)
         figures["register_issuer: accredit (did:web)"] = steps["accredit"]
         figures["register_issuer: add_key"] = next(g for s, g in steps.items() if s.startswith("add key"))
         figures["register_issuer: anchor_status_list (first)"] = b.anchor_gas(uni_account.address)
-        directory = identity.RegistryDirectory(ws)
+        directory = issuers.RegistryDirectory(ws)
         record = issuing.issue_credential_for(
             ws, "uni", holder="dev2", vct="course", claims={"course": "ML"}, directory=directory
         )
@@ -180,13 +180,13 @@ def run() -> dict[str, Any]:
         figures["anchor_status_list (update, after a revocation)"] = b.anchor_gas(uni_account.address)
         pw.advance_time(1)
         profiles.rotate_key(ws, "uni")
-        rotated = dict(identity.register_issuer(ws, b.operator, "uni").steps)
+        rotated = dict(issuers.register_issuer(ws, b.operator, "uni").steps)
         figures["key rotation: retire_key"] = next(
             g for s, g in rotated.items() if s.startswith("retire key")
         )
         figures["key rotation: add_key"] = next(g for s, g in rotated.items() if s.startswith("add key"))
         profiles.create_issuer(ws, "proofwork", account=b.operator)
-        wallet = dict(identity.register_issuer(ws, b.operator, "proofwork").steps)
+        wallet = dict(issuers.register_issuer(ws, b.operator, "proofwork").steps)
         figures["register_issuer: accredit (wallet, did:pkh)"] = wallet["accredit"]
 
         receipt = ws.badges.mint(b.operator.key, b.client.address, "org/verified-client", b"\x01" * 32)
@@ -216,7 +216,7 @@ def run() -> dict[str, Any]:
         assert done.verified and done.badge == 0
         figures["attest_job verified, 3 sigs, badge already held"] = done.gas
 
-        identity.review(ws, b.client, plain, 0, 5, "fast and careful")
+        attestations.review(ws, b.client, plain, 0, 5, "fast and careful")
         figures["review (client -> freelancer)"] = b.gas_of(ws.attestations.events("Attested")[-1].tx_hash)
         figures["settle execution gas, before / after identity"] = [settle_exec_before, settle_exec_after]
     return figures

@@ -26,7 +26,7 @@ from typing import Any
 from proofwork.domain.job import ZERO_HASH
 from proofwork.domain.units import format_amount, parse_amount
 from proofwork.services import accounts as account_service
-from proofwork.services import identity as identity_service
+from proofwork.services import attestations, badges, deployment, issuers, reputation
 from proofwork.services.competitions import Competitions
 from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.deployment import (
@@ -52,19 +52,19 @@ class Identity:
         self.ws = ws
 
     def deploy(self, deployer: str = "dev0", *, force: bool = False) -> DeployResult:
-        return identity_service.deploy_identity(self.ws, self.ws.signer(deployer), force=force)
+        return deployment.deploy_identity(self.ws, self.ws.signer(deployer), force=force)
 
     @property
-    def directory(self) -> identity_service.RegistryDirectory | None:
+    def directory(self) -> issuers.RegistryDirectory | None:
         """The on-chain issuer registry, or None before the identity contracts are deployed."""
-        return identity_service.directory_for(self.ws)
+        return issuers.directory_for(self.ws)
 
     # issuers
     def create_issuer(self, name: str, account: str, base_url: str | None = None) -> profiles.IssuerProfile:
         return profiles.create_issuer(self.ws, name, account=self.ws.signer(account), base_url=base_url)
 
-    def register_issuer(self, name: str, owner: str = "dev0") -> identity_service.RegisteredIssuer:
-        return identity_service.register_issuer(self.ws, self.ws.signer(owner), name)
+    def register_issuer(self, name: str, owner: str = "dev0") -> issuers.RegisteredIssuer:
+        return issuers.register_issuer(self.ws, self.ws.signer(owner), name)
 
     # credentials
     def issue(
@@ -100,30 +100,28 @@ class Identity:
 
     # badges, attestations, reputation
     def mint_badge(self, issuer: str, to: str, skill: str, evidence: bytes = ZERO_HASH) -> int:
-        return identity_service.mint_badge(
-            self.ws, self.ws.signer(issuer), self.ws.address(to), skill, evidence
-        )
+        return badges.mint_badge(self.ws, self.ws.signer(issuer), self.ws.address(to), skill, evidence)
 
     def badges(self, holder: str) -> list[Any]:
-        return identity_service.badges_of(self.ws, self.ws.address(holder))
+        return badges.badges_of(self.ws, self.ws.address(holder))
 
     def declare_skill(self, client: str, job_id: int, skill: str) -> int:
-        return identity_service.declare_skill(self.ws, self.ws.signer(client), job_id, skill)
+        return attestations.declare_skill(self.ws, self.ws.signer(client), job_id, skill)
 
-    def attest(self, caller: str, job_id: int) -> list[identity_service.Attested]:
-        return identity_service.attest_settled(self.ws, self.ws.signer(caller), job_id)
+    def attest(self, caller: str, job_id: int) -> list[attestations.Attested]:
+        return attestations.attest_settled(self.ws, self.ws.signer(caller), job_id)
 
     def review(self, reviewer: str, job_id: int, milestone: int, rating: int, comment: str = "") -> bytes:
-        return identity_service.review(self.ws, self.ws.signer(reviewer), job_id, milestone, rating, comment)
+        return attestations.review(self.ws, self.ws.signer(reviewer), job_id, milestone, rating, comment)
 
     def completions(self) -> list[Any]:
-        return identity_service.job_completions(self.ws)
+        return attestations.job_completions(self.ws)
 
-    def reputation(self, account: str, top: int = 5) -> identity_service.ReputationView:
-        return identity_service.reputation_of(self.ws, account, top)
+    def reputation(self, account: str, top: int = 5) -> reputation.ReputationView:
+        return reputation.reputation_of(self.ws, account, top)
 
     def export_reputation(self, issuer: str, holder: str) -> issuing.IssuedRecord:
-        record, _ = identity_service.export_reputation(self.ws, issuer, holder)
+        record, _ = reputation.export_reputation(self.ws, issuer, holder)
         return record
 
 

@@ -40,10 +40,10 @@ from proofwork.identity import status_list as sl
 from proofwork.identity.did import did_pkh_of
 from proofwork.keys.jwk import b64url_decode
 from proofwork.sdk import Proofwork, Signer
-from proofwork.services import identity
+from proofwork.services import attestations, reputation
 from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.evaluation import AGGREGATION_GRACE, POSTING_FALLBACK_AFTER
-from proofwork.services.identity import RegisteredIssuer
+from proofwork.services.issuers import RegisteredIssuer
 from proofwork.services.oracle import OracleNode
 from tests.integration.ml_fixtures import DAY, WINDOW, MlMarket, open_ml_market
 
@@ -318,7 +318,7 @@ def test_reviews_reference_the_attestation_once_per_party(idm: IdMarket) -> None
     assert review.attester == ml.client.address and review.schema.hex() == ws.deployment.review_schema[2:]
     assert list(abi_decode(REVIEW_TYPES, review.data)) == [4, keccak(b"solid work")]
 
-    back = identity.review(ws, freelancer, job_id, 0, 5, "clear spec, paid on time")
+    back = attestations.review(ws, freelancer, job_id, 0, 5, "clear spec, paid on time")
     assert ws.attestations.get(back).recipient == ml.client.address
 
     with pytest.raises(NotAllowed, match="client or freelancer"):
@@ -494,7 +494,7 @@ def test_reputation_from_attestations_resists_a_ring_and_exports_offline(idm: Id
         job_id = idm.plain_job(payer, ring[(i + 1) % 4], ["1000"])
         assert len(pw.identity.attest("dev4", job_id)) == 1
 
-    seeds = identity.trust_seeds(ws)
+    seeds = reputation.trust_seeds(ws)
     assert {a.lower() for a in seeds} == {dev0.lower(), dev1.lower(), dev5.lower()}
     completions = pw.identity.completions()
     ring_addresses = {s.address for s in ring}
@@ -511,7 +511,7 @@ def test_reputation_from_attestations_resists_a_ring_and_exports_offline(idm: Id
         )
         for r in completions
     ]
-    expected = compute_reputation(by_hand, seeds, alpha=identity.ALPHA)
+    expected = compute_reputation(by_hand, seeds, alpha=reputation.ALPHA)
 
     view = pw.identity.reputation(dev2)
     assert view.score > 0 and view.score == pytest.approx(expected.score(dev2), rel=1e-12)

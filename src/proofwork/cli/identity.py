@@ -79,7 +79,7 @@ def _text(value: str) -> Text:
 def directory_for(ws: Workspace) -> profiles.IssuerDirectory | None:
     """The on-chain issuer registry credentials are checked against and status lists anchored in;
     None until one is deployed (verification then reports `accredited: null`)."""
-    from proofwork.services.identity import directory_for as registry_directory
+    from proofwork.services.issuers import directory_for as registry_directory
 
     return registry_directory(ws)
 

@@ -154,7 +154,7 @@ def _attest_paid(ws: Workspace, signer: Any, job_id: int, attest: bool) -> dict[
     contracts are deployed). The payment stands whatever happens here; a failure is reported."""
     if not attest or not ws.has_identity:
         return None
-    from proofwork.services.identity import attest_settled
+    from proofwork.services.attestations import attest_settled
 
     try:
         done = attest_settled(ws, signer, job_id)

@@ -15,7 +15,7 @@ from proofwork.cli.output import CliState, money, when
 from proofwork.domain.errors import InvalidInput
 from proofwork.domain.job import ZERO_HASH
 from proofwork.domain.units import parse_duration
-from proofwork.services import identity
+from proofwork.services import attestations, badges, deployment, issuers, reputation
 
 FromOpt = Annotated[str, typer.Option("--from", help="Signing account: a name (dev0, alice) or an address.")]
 JobArg = Annotated[int, typer.Argument(help="Job id.")]
@@ -63,7 +63,7 @@ def identity_deploy(
     """Deploy the issuer registry, badges, schema registry, attestations, job attester and resolver."""
     state = _state(ctx)
     with state.workspace() as ws:
-        result = identity.deploy_identity(ws, ws.signer(sender), force=force)
+        result = deployment.deploy_identity(ws, ws.signer(sender), force=force)
         d = result.deployment
         data = {
             "ok": True,
@@ -93,7 +93,7 @@ def issuer_register(
     """Accredit an issuer profile on chain, register its keys and anchor its status lists."""
     state = _state(ctx)
     with state.workspace() as ws:
-        done = identity.register_issuer(ws, ws.signer(sender), name)
+        done = issuers.register_issuer(ws, ws.signer(sender), name)
         data = {
             "ok": True,
             "issuer": done.profile.name,
@@ -112,7 +112,7 @@ def issuer_list(ctx: typer.Context) -> None:
     """The issuers in the on-chain registry (accredited or revoked)."""
     state = _state(ctx)
     with state.workspace() as ws:
-        issuers = identity.list_registered_issuers(ws)
+        registered = issuers.list_registered_issuers(ws)
         rows = [
             {
                 "address": i.address,
@@ -122,7 +122,7 @@ def issuer_list(ctx: typer.Context) -> None:
                 "since": i.since,
                 "revoked_at": i.revoked_at,
             }
-            for i in issuers
+            for i in registered
         ]
 
         def table() -> Any:
@@ -151,7 +151,7 @@ def badge_list(
     state = _state(ctx)
     with state.workspace() as ws:
         address = ws.address(account)
-        badges = identity.badges_of(ws, address)
+        held = badges.badges_of(ws, address)
         rows = [
             {
                 "token_id": b.token_id,
@@ -162,7 +162,7 @@ def badge_list(
                 "minted_at": b.minted_at,
                 "locked": True,
             }
-            for b in badges
+            for b in held
         ]
 
         def table() -> Any:
@@ -197,7 +197,7 @@ def badge_mint(
     proof = ZERO_HASH if evidence is None else hash32(evidence, "evidence")
     with state.workspace() as ws:
         holder = ws.address(to)
-        token_id = identity.mint_badge(ws, ws.signer(sender), holder, skill, proof)
+        token_id = badges.mint_badge(ws, ws.signer(sender), holder, skill, proof)
         state.emit(
             {"ok": True, "token_id": token_id, "holder": holder, "skill": skill},
             Text(f"badge #{token_id} ({skill}) minted to {holder}; it cannot be transferred"),
@@ -210,7 +210,7 @@ def attest_job(ctx: typer.Context, job_id: JobArg, sender: FromOpt) -> None:
     state = _state(ctx)
     job_id = _job_id(job_id)
     with state.workspace() as ws:
-        done = identity.attest_settled(ws, ws.signer(sender), job_id)
+        done = attestations.attest_settled(ws, ws.signer(sender), job_id)
         rows: list[dict[str, Any]] = [
             {
                 "job": a.job_id,
@@ -247,7 +247,7 @@ def attest_skill(
     state = _state(ctx)
     job_id = _job_id(job_id)
     with state.workspace() as ws:
-        gas = identity.declare_skill(ws, ws.signer(sender), job_id, skill)
+        gas = attestations.declare_skill(ws, ws.signer(sender), job_id, skill)
         state.emit(
             {"ok": True, "job": job_id, "skill": skill, "gas": gas},
             Text(f"job {job_id}: skill {skill!r} declared; a verified pass earns its badge (gas {gas:,})"),
@@ -269,7 +269,7 @@ def attest_review(
     if not 1 <= rating <= 5:
         raise InvalidInput("a review's rating is a whole number from 1 to 5")
     with state.workspace() as ws:
-        uid = identity.review(ws, ws.signer(sender), job_id, _milestone(milestone), rating, comment)
+        uid = attestations.review(ws, ws.signer(sender), job_id, _milestone(milestone), rating, comment)
         state.emit(
             {"ok": True, "uid": "0x" + uid.hex(), "job": job_id, "rating": rating},
             Text(f"review 0x{uid.hex()} attested for job {job_id}"),
@@ -301,7 +301,7 @@ def attest_list(
                 "skill": r.skill,
                 "time": r.time,
             }
-            for r in identity.job_completions(ws, who)
+            for r in attestations.job_completions(ws, who)
         ]
 
         def table() -> Any:
@@ -341,7 +341,7 @@ def attest_reviews(
                 "comment_hash": "0x" + r.comment_hash.hex(),
                 "time": r.time,
             }
-            for r in identity.reviews_of(ws, account)
+            for r in attestations.reviews_of(ws, account)
         ]
 
         def table() -> Any:
@@ -372,7 +372,7 @@ def reputation_show(
         raise InvalidInput("--top must be between 1 and 100")
     state = _state(ctx)
     with state.workspace() as ws:
-        view = identity.reputation_of(ws, account, top)
+        view = reputation.reputation_of(ws, account, top)
         decimals = ws.token.decimals
 
         def human() -> Any:
@@ -414,7 +414,7 @@ def reputation_export(
         # refused before anything is issued, so no credential is left behind unwritten
         raise InvalidInput(f"cannot write {out}: not a file in an existing directory")
     with state.workspace() as ws:
-        record, view = identity.export_reputation(ws, issuer, account, valid_for=seconds)
+        record, view = reputation.export_reputation(ws, issuer, account, valid_for=seconds)
         if out is not None:
             from proofwork.storage.store import write_atomically
 

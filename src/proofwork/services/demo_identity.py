@@ -26,7 +26,7 @@ from proofwork.evaluation.runner import Evaluator
 from proofwork.evaluation.sandbox import Sandbox
 from proofwork.identity.did import did_pkh_of
 from proofwork.network.peers import HttpPeers
-from proofwork.services import identity
+from proofwork.services import attestations, badges, deployment, issuers, reputation
 from proofwork.services.accounts import fund
 from proofwork.services.artifacts import digest_of
 from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
@@ -70,7 +70,7 @@ def run_identity_demo(
     deploy_committee(
         ws, operator, [o.address for o in oracle_signers], f=1, challenge_window=CHALLENGE_WINDOW
     )
-    identity.deploy_identity(ws, operator)
+    deployment.deploy_identity(ws, operator)
     step(
         "deployed the escrow, a 4-oracle committee and the identity contracts (issuer registry, badges, EAS)"
     )
@@ -87,20 +87,20 @@ def run_identity_demo(
             ws, "university", account=university_account, base_url=f"{web.url}/university"
         )
         web.start()
-        registered = identity.register_issuer(ws, operator, "university")
+        registered = issuers.register_issuer(ws, operator, "university")
         step(
             f"the operator accredited the university ({university.did}) in the issuer registry; "
             f"its key and status list digest are on chain ({len(registered.steps)} steps)"
         )
         profiles.create_issuer(ws, "proofwork", account=operator)
-        identity.register_issuer(ws, operator, "proofwork")
-        kyb_badge = identity.mint_badge(ws, operator, client.address, "org/verified-client")
+        issuers.register_issuer(ws, operator, "proofwork")
+        kyb_badge = badges.mint_badge(ws, operator, client.address, "org/verified-client")
         step(
             f"the operator (an accredited wallet issuer, {did_pkh_of(ws.chain.chain_id, operator.address)}) "
             f"vouched for the client with badge #{kyb_badge}: a pre-trusted seed of reputation"
         )
 
-        directory = identity.RegistryDirectory(ws)
+        directory = issuers.RegistryDirectory(ws)
         course = issuing.issue_credential_for(
             ws,
             "university",
@@ -191,7 +191,7 @@ def run_identity_demo(
             freelancer=freelancer.address,
         )
         verified_job = outcome.job.job_id
-        identity.declare_skill(ws, client, verified_job, SKILL)
+        attestations.declare_skill(ws, client, verified_job, SKILL)
         model = train_onnx(task["x_train"], task["y_train"], ws.data_dir / "dev2-model.onnx", weak=False)
         evaluations.jobs.submit(freelancer, verified_job, 0, digest_of(ws.store.add_file(model)))
         for node in nodes:
@@ -220,9 +220,9 @@ def run_identity_demo(
         jobs.approve(client, plain_job, 0)
         step(f"job {plain_job} (labeling): dev2 delivered and the client approved the payment")
 
-        for done in identity.attest_settled(ws, freelancer, plain_job):
+        for done in attestations.attest_settled(ws, freelancer, plain_job):
             step(f"dev2 attested the approved job: JobCompleted 0x{done.uid.hex()[:16]}… (unverified)")
-        for record in identity.job_completions(ws):
+        for record in attestations.job_completions(ws):
             if record.freelancer == freelancer.address:
                 report.attestations.append(
                     {
@@ -234,10 +234,10 @@ def run_identity_demo(
                         "amount_paid": record.amount_paid,
                     }
                 )
-        identity.review(ws, client, plain_job, 0, 5, "fast and careful labeling")
+        attestations.review(ws, client, plain_job, 0, 5, "fast and careful labeling")
         step("the client reviewed dev2 on the labeling job (an attestation referencing its JobCompleted)")
 
-        for badge in identity.badges_of(ws, freelancer.address):
+        for badge in badges.badges_of(ws, freelancer.address):
             report.badges.append(
                 {
                     "token_id": badge.token_id,
@@ -247,13 +247,13 @@ def run_identity_demo(
                 }
             )
 
-        view = identity.reputation_of(ws, freelancer.address)
+        view = reputation.reputation_of(ws, freelancer.address)
         report.reputation = view.to_json()
         step(
             f"dev2's reputation: {view.score:.4f} (rank {view.rank} of {view.accounts}), "
             f"from {view.paid_jobs} paid jobs, {view.verified_jobs} verified"
         )
-        record, _ = identity.export_reputation(ws, "proofwork", freelancer.name)
+        record, _ = reputation.export_reputation(ws, "proofwork", freelancer.name)
         nonce = secrets.token_urlsafe(16)
         verifier = "did:web:hiring.example"
         shown = wallet.present_credential(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from proofwork.domain.addresses import parse_address
-from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, ProofworkError
+from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, ProofworkError
 from proofwork.domain.job import MAX_FEE_BPS
 from proofwork.services.manifest import Deployment, load_manifest, save_manifest
 from proofwork.services.workspace import Signer, Workspace
@@ -158,6 +159,66 @@ def deploy_committee(
         competition=str(receipt.contract_address),
         competition_block=receipt.block_number,
         competition_source_hash=competition_artifact.source_hash,
+    )
+    save_manifest(ws.manifest_path, deployment)
+    ws.use_deployment(deployment)
+    return DeployResult(deployment, created=True, gas=gas)
+
+
+BADGE_NAME = "Proofwork Skill Badge"
+BADGE_SYMBOL = "PWSB"
+
+
+def deploy_identity(ws: Workspace, deployer: Signer, *, force: bool = False) -> DeployResult:
+    """Deploys the issuer registry, the skill badges, the EAS-model schema registry and attestation
+    service, the job attester (on the current escrow and committee) and the proofwork resolver, then
+    wires them: the resolver registers the JobCompleted and Review schemas, the attester is told its
+    resolver and becomes the badges' auto-minter. The deployer owns the registry and the badges."""
+    base = ws.deployment
+    if base.job_attester and ws.chain.has_code(base.job_attester) and not force:
+        return DeployResult(base, created=False, gas={})
+    if not base.committee:
+        raise NotFound(
+            "the job attester needs the oracle committee whose scores it trusts: run `proofwork committee deploy` first"
+        )
+    gas: dict[str, int] = {}
+
+    def deploy(name: str, *args: Any) -> str:
+        artifact = ws.artifacts.get(name)
+        receipt = ws.chain.deploy(deployer.key, artifact.abi, artifact.bytecode, *args)
+        gas[f"deploy {name}"] = receipt.gas_used
+        return str(receipt.contract_address)
+
+    start_block = ws.chain.block_number()
+    registry = deploy("IssuerRegistry")
+    badges = deploy("SkillBadge", registry, BADGE_NAME, BADGE_SYMBOL)
+    schemas = deploy("SchemaRegistry")
+    attestations = deploy("Attestations", schemas)
+    attester = deploy("JobAttester", base.escrow, base.committee, attestations, badges)
+    resolver = deploy("ProofworkResolver", attestations, attester)
+    resolver_contract = ws.chain.contract(ws.artifacts.get("ProofworkResolver").abi, resolver)
+    job_schema = bytes(ws.chain.call(resolver_contract.functions.job_completed_schema()))
+    review_schema = bytes(ws.chain.call(resolver_contract.functions.review_schema()))
+    attester_contract = ws.chain.contract(ws.artifacts.get("JobAttester").abi, attester)
+    gas["set_resolver"] = ws.chain.transact(
+        deployer.key, attester_contract.functions.set_resolver(resolver)
+    ).gas_used
+    badge_contract = ws.chain.contract(ws.artifacts.get("SkillBadge").abi, badges)
+    gas["set_auto_minter"] = ws.chain.transact(
+        deployer.key, badge_contract.functions.set_auto_minter(attester)
+    ).gas_used
+    deployment = replace(
+        base,
+        issuer_registry=registry,
+        badges=badges,
+        schema_registry=schemas,
+        attestations=attestations,
+        job_attester=attester,
+        resolver=resolver,
+        job_completed_schema="0x" + job_schema.hex(),
+        review_schema="0x" + review_schema.hex(),
+        identity_block=start_block,
+        identity_source_hash=ws.artifacts.get("JobAttester").source_hash,
     )
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)

@@ -393,7 +393,7 @@ class OracleNode:
         """The settling oracle attests at once; anyone can still do it later if this fails."""
         if not self.attest or not self.ws.has_identity:
             return
-        from proofwork.services.identity import attest_settled
+        from proofwork.services.attestations import attest_settled
 
         try:
             for done in attest_settled(self.ws, self.signer, job_id):
