@@ -36,7 +36,7 @@ from proofwork.services.deployment import (
     deploy,
     deploy_committee,
 )
-from proofwork.services.evaluation import Evaluations
+from proofwork.services.evaluated_jobs import Evaluations
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.workspace import PasswordProvider, Settings, Signer, Workspace, password_from_env
 

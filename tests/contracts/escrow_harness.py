@@ -102,7 +102,7 @@ def submit_message(
     )
 
 
-def digest_of(message: dict) -> bytes:
+def cid_digest(message: dict) -> bytes:
     signable = encode_typed_data(full_message=message)
     return keccak(b"\x19" + signable.version + signable.header + signable.body)
 

@@ -26,7 +26,7 @@ from competition_fixtures import (
     SPEC,
     USD,
     Arena,
-    digest_of,
+    cid_digest,
     events,
     final_scores_message,
     labels_commitment,
@@ -112,7 +112,7 @@ def test_encodings_match_the_sdk(comp, arena):
     cid = arena.create()
     scores = scores_hash([(0, 1)])
     message = final_scores_message(comp, cid, scores, labels_commitment())
-    assert comp.final_scores_digest(cid, scores) == digest_of(message)
+    assert comp.final_scores_digest(cid, scores) == cid_digest(message)
 
 
 # --------------------------------------------------------------------------- create

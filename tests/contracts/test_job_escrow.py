@@ -18,8 +18,8 @@ from escrow_harness import (
     addr,
     apply_message,
     chain_id,
+    cid_digest,
     compact,
-    digest_of,
     now,
     permit_signature,
     sign,
@@ -612,7 +612,7 @@ def test_apply_with_sig_erc1271_wallet(h, a, open_job, escrow, wallet_deployer):
     h.apply_with_sig(
         a.relayer, open_job, wallet, PROPOSAL, signature=b"", sig_ok=False, expect="escrow: bad signature"
     )
-    digest = digest_of(apply_message(escrow, open_job, wallet.address, PROPOSAL))
+    digest = cid_digest(apply_message(escrow, open_job, wallet.address, PROPOSAL))
     wallet.approve_digest(digest, True, sender=a.outsider.address)
     h.apply_with_sig(a.relayer, open_job, wallet, PROPOSAL, signature=b"", expect=OK)
     h.assign(a.client, open_job, wallet, expect=OK)
@@ -767,7 +767,7 @@ def test_submit_with_sig_erc1271_freelancer(h, a, escrow, token, wallet_deployer
     jid = h.create_job(a.client, [100 * USD], freelancer=wallet, expect=OK)
     d = keccak(b"d")
     h.submit_with_sig(a.relayer, jid, 0, d, b"", sig_ok=False, expect="escrow: bad signature")
-    digest = digest_of(submit_message(escrow, jid, 0, d, h.job(jid).hash()))
+    digest = cid_digest(submit_message(escrow, jid, 0, d, h.job(jid).hash()))
     wallet.approve_digest(digest, True, sender=a.outsider.address)
     h.submit_with_sig(a.relayer, jid, 0, d, b"", expect=OK)
     h.approve(a.client, jid, 0, expect=OK)

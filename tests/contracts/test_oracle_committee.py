@@ -31,7 +31,7 @@ from committee_fixtures import (
     report_digest_by_hand,
     report_message,
 )
-from escrow_harness import OK, SPEC, EscrowHarness, addr, chain_id, compact, digest_of, now
+from escrow_harness import OK, SPEC, EscrowHarness, addr, chain_id, cid_digest, compact, now
 from escrow_model import DISPUTED, RESOLVED, ZERO32, ZERO_ADDRESS, norm
 from eth_account import Account
 from eth_utils import keccak
@@ -479,7 +479,7 @@ def test_digest_matches_eip712_by_hand(committee, d, a):
     args = (jid, 0, m.deliverable, 0, -5, SPEC, commitment)
     by_hand = report_digest_by_hand(committee, *args)
     assert committee.report_digest(*args) == by_hand
-    assert digest_of(report_message(committee, jid, 0, m.deliverable, 0, -5, SPEC, commitment)) == by_hand
+    assert cid_digest(report_message(committee, jid, 0, m.deliverable, 0, -5, SPEC, commitment)) == by_hand
     assert keccak(REPORT_TYPE.encode()) == keccak(
         b"ScoreReport(uint256 jobId,uint256 milestone,bytes32 deliverable,uint256 round,"
         b"int256 score,bytes32 specHash,bytes32 commitment)"

@@ -18,11 +18,11 @@ from proofwork.evaluation.sandbox import Sandbox
 from proofwork.keys.sealing import public_key_of
 from proofwork.network.peers import HttpPeers
 from proofwork.sdk import Proofwork, Signer
-from proofwork.services.artifacts import digest_of
 from proofwork.services.demo_ml import prepare_task, train_onnx, write_spec
 from proofwork.services.deployment import deploy_committee
-from proofwork.services.evaluation import AGGREGATION_GRACE, Evaluations
-from proofwork.services.oracle import OracleNode
+from proofwork.services.evaluated_jobs import AGGREGATION_GRACE, Evaluations
+from proofwork.services.oracle.node import OracleNode
+from proofwork.storage.unixfs import cid_digest
 
 DAY = 86_400
 WINDOW = 600
@@ -60,7 +60,7 @@ class MlMarket:
 
     def submit(self, freelancer: Signer, job_id: int, model: str) -> None:
         cid = self.pw.ws.store.add_file(self.models[model])
-        self.evaluations.jobs.submit(freelancer, job_id, 0, digest_of(cid))
+        self.evaluations.jobs.submit(freelancer, job_id, 0, cid_digest(cid))
 
     def run_oracles(self, nodes: list[OracleNode] | None = None) -> list[Any]:
         return [node.step() for node in nodes or self.nodes]

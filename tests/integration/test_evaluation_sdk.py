@@ -14,11 +14,11 @@ from proofwork.domain import job as J
 from proofwork.domain.errors import TransactionRejected
 from proofwork.keys.sealing import seal
 from proofwork.network.peers import HttpPeers
-from proofwork.services.artifacts import HiddenLabels, committee_recipients, digest_of
 from proofwork.services.competitions import Competitions
-from proofwork.services.evaluation import AGGREGATION_GRACE, INT256_MIN, POSTING_FALLBACK_AFTER
-from proofwork.services.oracle import OracleNode
-from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes
+from proofwork.services.evaluated_jobs import AGGREGATION_GRACE, INT256_MIN, POSTING_FALLBACK_AFTER
+from proofwork.services.oracle.node import OracleNode
+from proofwork.services.task_files import HiddenLabels, committee_recipients
+from proofwork.storage.unixfs import cid_digest, cid_of_bytes, cid_to_bytes
 from tests.integration.ml_fixtures import DAY, LIE, WINDOW, MlMarket, open_ml_market
 
 
@@ -229,7 +229,7 @@ def test_oracles_abstain_when_sealed_labels_do_not_match_the_commitment(ml: MlMa
         deadline=pw.now() + 7 * DAY,
         review_period=2 * DAY,
         freelancer=ml.good.address,
-        spec_hash=digest_of(spec_cid),
+        spec_hash=cid_digest(spec_cid),
         arbiter=ws.committee.address,
     )
     labels = ml.labels.read_bytes()

@@ -42,9 +42,9 @@ from proofwork.keys.jwk import b64url_decode
 from proofwork.sdk import Proofwork, Signer
 from proofwork.services import attestations, reputation
 from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
-from proofwork.services.evaluation import AGGREGATION_GRACE, POSTING_FALLBACK_AFTER
+from proofwork.services.evaluated_jobs import AGGREGATION_GRACE, POSTING_FALLBACK_AFTER
 from proofwork.services.issuers import RegisteredIssuer
-from proofwork.services.oracle import OracleNode
+from proofwork.services.oracle.node import OracleNode
 from tests.integration.ml_fixtures import DAY, WINDOW, MlMarket, open_ml_market
 
 AUDIENCE = "did:web:client.example"

@@ -21,11 +21,11 @@ from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput, NotAllowed, ProofworkError
 from proofwork.domain.units import format_amount, parse_amount, parse_duration
 from proofwork.services import accounts as account_service
-from proofwork.services.artifacts import digest_of
 from proofwork.services.demo import run_demo
 from proofwork.services.deployment import DEFAULT_FEE_BPS, deploy
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.workspace import Settings, Workspace, default_cache_dir, default_data_dir
+from proofwork.storage.unixfs import cid_digest
 
 app = typer.Typer(
     name="proofwork",
@@ -643,7 +643,7 @@ def job_submit(
     with state.workspace() as ws:
         if file is not None:
             # for files up to 1 MiB the CID digest is the file's sha256; larger files are DAG roots
-            digest = digest_of(ws.store.add_file(file))
+            digest = cid_digest(ws.store.add_file(file))
         out = Jobs(ws).submit(
             ws.signer(sender), job_id, index, digest, ws.signer(relayer) if relayer else None
         )

@@ -134,7 +134,7 @@ def eval_run(
     from proofwork.domain.evalspec import parse_spec
     from proofwork.evaluation.runner import Evaluator
     from proofwork.evaluation.sandbox import Sandbox
-    from proofwork.services.artifacts import MAX_LABELS_BYTES, Artifacts
+    from proofwork.services.task_files import MAX_LABELS_BYTES, TaskFiles
     from proofwork.storage.store import open_store
 
     state = _state(ctx)
@@ -143,8 +143,8 @@ def eval_run(
     _file(labels, "labels")
     if features is None:
         store = open_store(state.settings.store or state.settings.data_dir / "store")
-        artifacts = Artifacts(store, state.settings.data_dir / "work")
-        features = artifacts.fetch(parsed.data.test_features, MAX_LABELS_BYTES)
+        files = TaskFiles(store, state.settings.data_dir / "work")
+        features = files.fetch(parsed.data.test_features, MAX_LABELS_BYTES)
     else:
         _file(features, "features")
     with Sandbox() as sandbox:
@@ -184,7 +184,7 @@ def eval_post(
     milestones: Annotated[int, typer.Option(help="Number of milestones (each judged by the spec).")] = 1,
 ) -> None:
     """Post an escrowed job that the oracle committee pays on a passing score."""
-    from proofwork.services.evaluation import Evaluations
+    from proofwork.services.evaluated_jobs import Evaluations
 
     state = _state(ctx)
     with state.workspace() as ws:
@@ -217,7 +217,7 @@ def eval_post(
 @eval_app.command("show")
 def eval_show(ctx: typer.Context, job_id: JobArg) -> None:
     """The evaluation of a job: commitment, threshold, settled scores, revealed labels."""
-    from proofwork.services.evaluation import Evaluations, evaluation_json
+    from proofwork.services.evaluated_jobs import Evaluations, evaluation_json
 
     state = _state(ctx)
     _id(job_id)
@@ -239,7 +239,7 @@ def eval_show(ctx: typer.Context, job_id: JobArg) -> None:
 @eval_app.command("register")
 def eval_register(ctx: typer.Context, job_id: JobArg, sender: FromOpt) -> None:
     """Register the evaluation of a job whose registration failed after `eval post` created it."""
-    from proofwork.services.evaluation import Evaluations
+    from proofwork.services.evaluated_jobs import Evaluations
 
     state = _state(ctx)
     _id(job_id)
@@ -255,7 +255,7 @@ def eval_register(ctx: typer.Context, job_id: JobArg, sender: FromOpt) -> None:
 @eval_app.command("reveal")
 def eval_reveal(ctx: typer.Context, job_id: JobArg, sender: FromOpt) -> None:
     """After settlement, publish the hidden labels and reveal (labels CID, salt) on chain."""
-    from proofwork.services.evaluation import Evaluations
+    from proofwork.services.evaluated_jobs import Evaluations
 
     state = _state(ctx)
     _id(job_id)
@@ -272,7 +272,7 @@ def verify_score(ctx: typer.Context, job_id: JobArg) -> None:
     """Recompute every settled score of a job from public artifacts and compare with what was paid on."""
     from proofwork.evaluation.runner import Evaluator
     from proofwork.evaluation.sandbox import Sandbox
-    from proofwork.services.evaluation import Evaluations
+    from proofwork.services.evaluated_jobs import Evaluations
 
     state = _state(ctx)
     _id(job_id)
@@ -424,7 +424,7 @@ def oracle_run(
     from proofwork.evaluation.sandbox import Sandbox
     from proofwork.keys.sealing import public_key_of
     from proofwork.network.peers import HttpPeers
-    from proofwork.services.oracle import OracleNode
+    from proofwork.services.oracle.node import OracleNode
     from proofwork.services.workspace import Workspace
 
     state = _state(ctx)

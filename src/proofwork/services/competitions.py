@@ -21,15 +21,11 @@ from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, 
 from proofwork.domain.evalspec import metric_direction, threshold_fixed
 from proofwork.domain.jsonsafe import safe_json_loads
 from proofwork.keys.sealing import seal
-from proofwork.services.artifacts import (
-    Artifacts,
-    cid_text,
-    committee_recipients,
-)
-from proofwork.services.evaluation import prepare_hidden_task
+from proofwork.services.evaluated_jobs import prepare_hidden_task
+from proofwork.services.task_files import TaskFiles, committee_recipients
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.files import save_file
-from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes
+from proofwork.storage.unixfs import cid_from_bytes, cid_of_bytes, cid_to_bytes
 
 MAX_SUBMISSION_BYTES = 256 << 20
 
@@ -132,7 +128,7 @@ class Competitions:
             prize_bps=[int(b) for b in a["prize_bps"]],
             min_score=int(a["min_score"]),
             higher_is_better=bool(a["higher_is_better"]),
-            sealed_labels=cid_text(a["sealed_labels"]),
+            sealed_labels=cid_from_bytes(a["sealed_labels"]),
             entries=sorted(entries, key=lambda e: e.index),
             finalized=any(e.name == "CompetitionFinalized" for e in events),
             cancelled=any(e.name == "CompetitionCancelled" for e in events),
@@ -166,7 +162,7 @@ class Competitions:
             raise InvalidInput("the prize must be positive")
         task = prepare_hidden_task(
             self.ws,
-            Artifacts(self.ws.store, self.ws.data_dir / "work"),
+            TaskFiles(self.ws.store, self.ws.data_dir / "work"),
             Path(spec_path),
             Path(labels_path),
         )
@@ -328,6 +324,6 @@ def _score_pair(item: Any) -> tuple[int, int]:
 
 def _cid_or_none(binary: bytes) -> str | None:
     try:
-        return cid_text(binary)
+        return cid_from_bytes(binary)
     except InvalidInput:
         return None

@@ -28,13 +28,13 @@ from proofwork.identity.did import did_pkh_of
 from proofwork.network.peers import HttpPeers
 from proofwork.services import attestations, badges, deployment, issuers, reputation
 from proofwork.services.accounts import fund
-from proofwork.services.artifacts import digest_of
 from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.demo_ml import ServeReports, prepare_task, start_oracles, train_onnx, write_spec
 from proofwork.services.deployment import deploy, deploy_committee
-from proofwork.services.evaluation import Evaluations
-from proofwork.services.oracle import AGGREGATION_GRACE
+from proofwork.services.evaluated_jobs import Evaluations
+from proofwork.services.oracle.node import AGGREGATION_GRACE
 from proofwork.services.workspace import Workspace
+from proofwork.storage.unixfs import cid_digest
 
 DAY = 86_400
 CHALLENGE_WINDOW = 600
@@ -193,7 +193,7 @@ def run_identity_demo(
         verified_job = outcome.job.job_id
         attestations.declare_skill(ws, client, verified_job, SKILL)
         model = train_onnx(task["x_train"], task["y_train"], ws.data_dir / "dev2-model.onnx", weak=False)
-        evaluations.jobs.submit(freelancer, verified_job, 0, digest_of(ws.store.add_file(model)))
+        evaluations.jobs.submit(freelancer, verified_job, 0, cid_digest(ws.store.add_file(model)))
         for node in nodes:
             node.step()
         ws.chain.advance_time(CHALLENGE_WINDOW + AGGREGATION_GRACE + 1)

@@ -23,11 +23,11 @@ from proofwork.evaluation.sandbox import Sandbox
 from proofwork.keys.sealing import public_key_of
 from proofwork.network.peers import HttpPeers
 from proofwork.services.accounts import fund
-from proofwork.services.artifacts import digest_of
 from proofwork.services.deployment import deploy, deploy_committee
-from proofwork.services.evaluation import Evaluations
-from proofwork.services.oracle import AGGREGATION_GRACE, OracleNode
+from proofwork.services.evaluated_jobs import Evaluations
+from proofwork.services.oracle.node import AGGREGATION_GRACE, OracleNode
 from proofwork.services.workspace import Signer, Workspace
+from proofwork.storage.unixfs import cid_digest
 
 # Starts an oracle's report endpoint over its database; returns something with `.url` and `.stop()`.
 ServeReports = Callable[[OracleState, str], Any]
@@ -239,7 +239,7 @@ def run_ml_demo(
                 weak=role == "weak",
             )
             cid = ws.store.add_file(model)
-            evaluations.jobs.submit(freelancer, jobs[role], 0, digest_of(cid))
+            evaluations.jobs.submit(freelancer, jobs[role], 0, cid_digest(cid))
             step(
                 f"{freelancer.name} trained a {'weak decision tree' if role == 'weak' else 'logistic regression'}, exported ONNX {cid} and submitted it"
             )

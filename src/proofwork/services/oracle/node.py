@@ -29,9 +29,8 @@ from proofwork.domain.errors import NotFound, ProofworkError, TransactionRejecte
 from proofwork.domain.evalspec import EvalSpec, split_rows
 from proofwork.evaluation.runner import EvalResult, Evaluator
 from proofwork.keys.sealing import open_sealed
-from proofwork.services.artifacts import MAX_LABELS_BYTES, Artifacts, HiddenLabels
 from proofwork.services.competitions import Competition, Competitions
-from proofwork.services.evaluation import (
+from proofwork.services.evaluated_jobs import (
     AGGREGATION_GRACE,
     POSTING_FALLBACK_AFTER,
     Evaluation,
@@ -39,6 +38,7 @@ from proofwork.services.evaluation import (
     on_chain,
     unscorable,
 )
+from proofwork.services.task_files import MAX_LABELS_BYTES, HiddenLabels, TaskFiles
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.unixfs import cid_of_bytes
 
@@ -112,9 +112,9 @@ class OracleNode:
         self.evaluator = evaluator
         self.peers = peers
         self.tamper = tamper
-        self.artifacts = Artifacts(ws.store, workdir)
-        self.artifacts.remove_plaintext()  # what a crash may have left behind
-        self.evaluations = Evaluations(ws, evaluator, artifacts=self.artifacts)
+        self.files = TaskFiles(ws.store, workdir)
+        self.files.remove_plaintext()  # what a crash may have left behind
+        self.evaluations = Evaluations(ws, evaluator, files=self.files)
         self._hidden: dict[str, HiddenLabels] = {}  # sealed CID -> opened labels (this process only)
         self._done: set[int] = set()  # jobs settled and revealed: nothing left to do
 
@@ -125,8 +125,8 @@ class OracleNode:
         chain for each pass), keeping what the node has learnt."""
         if ws is not None and ws is not self.ws:
             self.ws = ws
-            self.artifacts.store = ws.store
-            self.evaluations = Evaluations(ws, self.evaluator, artifacts=self.artifacts)
+            self.files.store = ws.store
+            self.evaluations = Evaluations(ws, self.evaluator, files=self.files)
         report = StepReport()
         committee = self.ws.committee
         if self.signer.address.lower() not in {o.lower() for o in committee.oracles}:
@@ -169,7 +169,7 @@ class OracleNode:
 
     def _spec(self, spec_hash: bytes) -> EvalSpec:
         try:
-            spec, _ = self.artifacts.spec_by_hash(spec_hash)
+            spec, _ = self.files.spec_by_hash(spec_hash)
         except ProofworkError as exc:
             raise Abstain(f"the task spec is unusable: {exc}") from exc
         return spec
@@ -291,7 +291,7 @@ class OracleNode:
         if self.ws.store.find_by_digest(deliverable) is None and not window_over:
             # it may still be on its way through the network: judge it missing only at the window's end
             raise Abstain("the submission is not in the artifact store yet")
-        labels = self.artifacts.write_temp(hidden.labels, ".labels")
+        labels = self.files.write_temp(hidden.labels, ".labels")
         try:
             result = self.evaluations.score(spec, deliverable, labels)
         except ProofworkError as exc:
@@ -413,11 +413,11 @@ class OracleNode:
         contract = self.ws.competitions.address
         hidden = self._hidden_labels(comp.sealed_labels, comp.commitment, comp.spec_hash)
         spec = self._spec(comp.spec_hash)
-        labels = self.artifacts.write_temp(hidden.labels, ".labels")
+        labels = self.files.write_temp(hidden.labels, ".labels")
         try:
             n_rows = self.evaluator.count_rows(spec, labels)
             public_rows, private_rows = split_rows(n_rows, hidden.salt, comp.public_percent)
-            features = self.artifacts.fetch(spec.data.test_features, MAX_LABELS_BYTES)
+            features = self.files.fetch(spec.data.test_features, MAX_LABELS_BYTES)
             seen: set[str] = set()
             for entry in comp.entries:
                 # a copied envelope is scored for its first entry only
@@ -517,7 +517,7 @@ class OracleNode:
         except ProofworkError as exc:
             return worst, worst, f"cannot open the sealed submission: {exc}", ""
         digest = cid_of_bytes(submission_bytes)
-        submission = self.artifacts.write_temp(submission_bytes, ".sub")
+        submission = self.files.write_temp(submission_bytes, ".sub")
         try:
             results = [
                 self.evaluator.evaluate(spec, submission, features, labels, rows=rows)

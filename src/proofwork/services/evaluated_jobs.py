@@ -30,19 +30,17 @@ from proofwork.domain.errors import (
 from proofwork.domain.evalspec import EvalSpec, metric_direction, parse_spec, threshold_fixed
 from proofwork.evaluation.runner import EvalResult, Evaluator, task_rows
 from proofwork.keys.sealing import Recipient, seal
-from proofwork.services.artifacts import (
+from proofwork.services.jobs import Jobs, Outcome
+from proofwork.services.task_files import (
     MAX_LABELS_BYTES,
     MAX_SPEC_BYTES,
-    Artifacts,
     HiddenLabels,
-    cid_text,
+    TaskFiles,
     committee_recipients,
-    digest_of,
 )
-from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.files import save_file
-from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes
+from proofwork.storage.unixfs import cid_digest, cid_from_bytes, cid_of_bytes, cid_to_bytes
 
 DEFAULT_TOLERANCE = 10_000  # 0.01 in metric units: a report further from the median is an outlier
 MAX_TOLERANCE = 2**96 - 1  # the committee packs it in 96 bits
@@ -105,12 +103,12 @@ def secrets_dir(ws: Workspace) -> Path:
 
 class Evaluations:
     def __init__(
-        self, ws: Workspace, evaluator: Evaluator | None = None, *, artifacts: Artifacts | None = None
+        self, ws: Workspace, evaluator: Evaluator | None = None, *, files: TaskFiles | None = None
     ) -> None:
         self.ws = ws
         self.jobs = Jobs(ws)
         self.evaluator = evaluator
-        self.artifacts = artifacts or Artifacts(ws.store, ws.data_dir / "work")
+        self.files = files or TaskFiles(ws.store, ws.data_dir / "work")
 
     # --- post ------------------------------------------------------------------------------------
 
@@ -138,7 +136,7 @@ class Evaluations:
                 f"the review window must be at least {needed} s (the committee's challenge window of {window} s "
                 "plus time to settle), or a freelancer could claim before the oracles settle"
             )
-        task = prepare_hidden_task(self.ws, self.artifacts, spec_path, labels_path)
+        task = prepare_hidden_task(self.ws, self.files, spec_path, labels_path)
         spec, spec_hash, hidden, commitment, keys = (
             task.spec,
             task.spec_hash,
@@ -186,7 +184,7 @@ class Evaluations:
         if not path.exists():
             raise NotFound(f"no hidden labels for job {job_id} on this machine (only its client has them)")
         hidden = HiddenLabels.from_json(path.read_bytes())
-        spec, _ = self.artifacts.spec_by_hash(job.spec_hash)
+        spec, _ = self.files.spec_by_hash(job.spec_hash)
         receipt = self._register(
             client, job, spec, hidden, committee_recipients(self.ws.committee), tolerance
         )
@@ -228,7 +226,11 @@ class Evaluations:
             raise NotFound(f"job {job_id} is not evaluated by the oracle committee")
         a = registered.args
         revealed = next(
-            ((cid_text(e.args["labels_cid"]), e.args["salt"]) for e in events if e.name == "LabelsRevealed"),
+            (
+                (cid_from_bytes(e.args["labels_cid"]), e.args["salt"])
+                for e in events
+                if e.name == "LabelsRevealed"
+            ),
             None,
         )
         return Evaluation(
@@ -239,7 +241,7 @@ class Evaluations:
             threshold=int(a["threshold"]),
             higher_is_better=bool(a["higher_is_better"]),
             tolerance=int(a["tolerance"]),
-            sealed_labels=cid_text(a["sealed_labels"]),
+            sealed_labels=cid_from_bytes(a["sealed_labels"]),
             revealed=revealed,
             settlements=[dict(e.args) for e in events if e.name == "ScoreSettled"],
         )
@@ -287,8 +289,8 @@ class Evaluations:
         labels_cid, salt = evaluation.revealed
         if labels_commitment(cid_to_bytes(labels_cid), salt, evaluation.spec_hash) != evaluation.commitment:
             raise InvalidInput(f"the revealed labels of job {job_id} do not match its commitment")
-        spec, _ = self.artifacts.spec_by_hash(evaluation.spec_hash)
-        labels = self.artifacts.fetch(labels_cid, MAX_LABELS_BYTES)
+        spec, _ = self.files.spec_by_hash(evaluation.spec_hash)
+        labels = self.files.fetch(labels_cid, MAX_LABELS_BYTES)
         deliverables = self._settled_deliverables(job_id)
         checks = []
         for settled in evaluation.settlements:
@@ -329,9 +331,9 @@ class Evaluations:
     def score(self, spec: EvalSpec, deliverable: bytes, labels: Path) -> EvalResult:
         """Scores one submission exactly as an oracle does."""
         assert self.evaluator is not None
-        features = self.artifacts.fetch(spec.data.test_features, MAX_LABELS_BYTES)
+        features = self.files.fetch(spec.data.test_features, MAX_LABELS_BYTES)
         try:
-            submission = self.artifacts.fetch_by_digest(deliverable, spec.limits.max_submission_mb << 20)
+            submission = self.files.fetch_by_digest(deliverable, spec.limits.max_submission_mb << 20)
         except (NotFound, InvalidInput, ArtifactCorrupted) as exc:
             return EvalResult(ok=False, score=None, reason=str(exc), passed=None)
         result = self.evaluator.evaluate(spec, submission, features, labels)
@@ -361,7 +363,7 @@ class HiddenTask:
 
 
 def prepare_hidden_task(
-    ws: Workspace, artifacts: Artifacts, spec_path: Path, labels_path: Path
+    ws: Workspace, files: TaskFiles, spec_path: Path, labels_path: Path
 ) -> HiddenTask:
     """What evaluated jobs and competitions share before anything goes on chain: the spec read
     and stored, its public data present, the labels checked against the test features, a fresh
@@ -372,18 +374,18 @@ def prepare_hidden_task(
         if cid and not ws.store.has(cid):
             raise NotFound(f"the spec's {what} {cid} is not in the artifact store: `proofwork store add` it")
     labels = _read(labels_path, MAX_LABELS_BYTES, "labels")
-    check_labels(artifacts, spec, Path(labels_path))
+    check_labels(files, spec, Path(labels_path))
     recipients = committee_recipients(ws.committee)
-    spec_hash = digest_of(ws.store.add_bytes(spec_bytes))
+    spec_hash = cid_digest(ws.store.add_bytes(spec_bytes))
     hidden = HiddenLabels(labels, cid_of_bytes(labels), secrets.token_bytes(32))
     commitment = labels_commitment(hidden.cid_bytes, hidden.salt, spec_hash)
     return HiddenTask(spec, spec_hash, hidden, commitment, recipients)
 
 
-def check_labels(artifacts: Artifacts, spec: EvalSpec, labels: Path) -> None:
+def check_labels(files: TaskFiles, spec: EvalSpec, labels: Path) -> None:
     """The labels must hold the spec's label column, one row per test-features row: a typo here
     would make every oracle abstain, and the freelancer would then be paid unjudged."""
-    features = artifacts.fetch(spec.data.test_features, MAX_LABELS_BYTES)
+    features = files.fetch(spec.data.test_features, MAX_LABELS_BYTES)
     labels_rows, feature_rows = task_rows(spec, labels, features)
     if labels_rows != feature_rows:
         raise InvalidInput(

@@ -21,21 +21,10 @@ from proofwork.domain.evalspec import EvalSpec, parse_spec
 from proofwork.domain.jsonsafe import safe_json_loads
 from proofwork.keys.sealing import Recipient, recipient
 from proofwork.storage.store import ContentStore
-from proofwork.storage.unixfs import cid_from_bytes, cid_of_bytes, cid_of_file, cid_to_bytes, parse_cid
+from proofwork.storage.unixfs import cid_of_bytes, cid_of_file, cid_to_bytes
 
 MAX_SPEC_BYTES = 1 << 20
 MAX_LABELS_BYTES = 256 << 20
-
-
-def digest_of(cid: str) -> bytes:
-    """The 32-byte sha2-256 digest inside a CID: what a bytes32 on chain holds."""
-    _, _, digest = parse_cid(cid)
-    return digest
-
-
-def cid_text(binary: bytes) -> str:
-    """A CID from its binary form (as stored in contract events)."""
-    return cid_from_bytes(binary)
 
 
 def committee_recipients(committee: CommitteeContract) -> list[Recipient]:
@@ -86,7 +75,7 @@ class HiddenLabels:
         return cid_to_bytes(self.labels_cid)
 
 
-class Artifacts:
+class TaskFiles:
     """Reads artifacts from the content store into a local work directory, verified by CID."""
 
     def __init__(self, store: ContentStore, workdir: Path) -> None:
