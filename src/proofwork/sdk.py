@@ -19,7 +19,6 @@ Every failure raises a `proofwork.domain.errors.ProofworkError` with a one-line 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,8 @@ from proofwork.services.deployment import (
 )
 from proofwork.services.evaluated_jobs import Evaluations
 from proofwork.services.jobs import Jobs, Outcome
-from proofwork.services.workspace import PasswordProvider, Settings, Signer, Workspace, password_from_env
+from proofwork.services.workspace import PasswordProvider, Signer, Workspace
+from proofwork.settings import Settings
 
 __all__ = ["Identity", "Jobs", "Outcome", "Proofwork", "Signer"]
 
@@ -143,15 +143,23 @@ class Proofwork:
         rpc_url: str | None = None,
         *,
         cache_dir: str | Path | None = None,
-        password: PasswordProvider = password_from_env,
+        password: PasswordProvider | None = None,
         lock_timeout: float | None = None,
     ) -> Proofwork:
-        settings = Settings(data_dir=Path(data_dir).expanduser(), rpc_url=rpc_url, password=password)
-        if cache_dir is not None:
-            settings = replace(settings, cache_dir=Path(cache_dir))
-        if lock_timeout is not None:
-            settings = replace(settings, lock_timeout=lock_timeout)
-        return cls(Workspace.open(settings))
+        """A session on `data_dir` (and the node at `rpc_url`, else the embedded chain there). Other
+        settings come from the environment (`proofwork.settings`); `password` unlocks stored keys
+        (default: PROOFWORK_PASSWORD)."""
+        settings = Settings.from_env(
+            data_dir=Path(data_dir),
+            rpc_url=rpc_url,
+            cache_dir=Path(cache_dir) if cache_dir is not None else None,
+            lock_timeout=lock_timeout,
+        )
+        return cls.from_settings(settings, password)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, password: PasswordProvider | None = None) -> Proofwork:
+        return cls(Workspace.open(settings, password))
 
     def close(self) -> None:
         self.ws.close()

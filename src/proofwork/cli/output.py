@@ -9,29 +9,63 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from proofwork.domain import job as J
+from proofwork.domain.errors import InvalidInput
 from proofwork.domain.units import format_amount, format_duration
-from proofwork.services.workspace import Settings, Workspace
+from proofwork.settings import Settings
+
+if TYPE_CHECKING:
+    from proofwork.services.workspace import Workspace
 
 
 @dataclass
 class CliState:
+    """What the root command gives every command: the settings, the output mode, the console."""
+
     settings: Settings
     json: bool = False
     console: Console = field(default_factory=lambda: Console(highlight=False, soft_wrap=True))
 
     @contextmanager
     def workspace(self) -> Iterator[Workspace]:
-        ws = Workspace.open(self.settings)
+        """The workspace the settings name, closed when the block ends (web3 and the chain load here)."""
+        from proofwork.services.workspace import Workspace
+
+        ws = Workspace.open(self.settings, password=self.password)
         try:
             yield ws
         finally:
             ws.close()
+
+    def password(self, name: str) -> str:
+        """Unlocks a stored key: PROOFWORK_PASSWORD, else a prompt on a terminal."""
+        if self.settings.password is not None:
+            return self.settings.password
+        if not sys.stdin.isatty():
+            raise InvalidInput(
+                f"account {name!r} is encrypted: set PROOFWORK_PASSWORD (no terminal to ask on)"
+            )
+        import getpass
+
+        return getpass.getpass(f"Password for {name}: ")
+
+    def new_password(self, name: str) -> str:
+        """A password for a new stored key: PROOFWORK_PASSWORD, else asked twice on a terminal."""
+        if self.settings.password is not None:
+            return self.settings.password
+        if not sys.stdin.isatty():
+            raise InvalidInput("set PROOFWORK_PASSWORD to encrypt the new key (no terminal to ask on)")
+        import getpass
+
+        first = getpass.getpass(f"New password for {name}: ")
+        if first != getpass.getpass("Repeat it: "):
+            raise InvalidInput("the passwords do not match")
+        return first
 
     def emit(self, data: dict[str, Any], human: Any = None) -> None:
         """Prints `data` as JSON with --json, else `human` (a Rich renderable, a string, or a

@@ -7,11 +7,9 @@ from typing import Any
 
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, ProofworkError
-from proofwork.domain.job import MAX_FEE_BPS
+from proofwork.domain.job import DEFAULT_FEE_BPS, MAX_FEE_BPS
 from proofwork.services.manifest import Deployment, load_manifest, save_manifest
 from proofwork.services.workspace import Signer, Workspace
-
-DEFAULT_FEE_BPS = 250
 
 
 @dataclass(frozen=True)

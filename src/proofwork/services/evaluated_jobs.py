@@ -362,9 +362,7 @@ class HiddenTask:
     recipients: list[Recipient]  # every oracle's published key
 
 
-def prepare_hidden_task(
-    ws: Workspace, files: TaskFiles, spec_path: Path, labels_path: Path
-) -> HiddenTask:
+def prepare_hidden_task(ws: Workspace, files: TaskFiles, spec_path: Path, labels_path: Path) -> HiddenTask:
     """What evaluated jobs and competitions share before anything goes on chain: the spec read
     and stored, its public data present, the labels checked against the test features, a fresh
     salt and the commitment, and the committee's keys to seal to."""

@@ -6,7 +6,6 @@ is reached through globals.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,49 +24,21 @@ from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import InvalidInput, NotFound
 from proofwork.keys.keystore import KeyStore
 from proofwork.services.manifest import Deployment, load_manifest
+from proofwork.settings import Settings
 from proofwork.storage.store import ContentStore, open_store
 
 PasswordProvider = Callable[[str], str]
 
 
-def default_data_dir() -> Path:
-    return Path(os.environ.get("PROOFWORK_DATA_DIR") or Path.home() / ".proofwork")
+def password_from(settings: Settings) -> PasswordProvider:
+    """Unlocks stored keys with the configured password (PROOFWORK_PASSWORD), never by prompting."""
 
+    def provide(name: str) -> str:
+        if settings.password is None:
+            raise InvalidInput(f"account {name!r} is encrypted: set PROOFWORK_PASSWORD or run interactively")
+        return settings.password
 
-def default_cache_dir() -> Path:
-    if os.environ.get("PROOFWORK_CACHE_DIR"):
-        return Path(os.environ["PROOFWORK_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "proofwork" / "artifacts"
-
-
-def password_from_env(name: str) -> str:
-    password = os.environ.get("PROOFWORK_PASSWORD")
-    if password is None:
-        raise InvalidInput(f"account {name!r} is encrypted: set PROOFWORK_PASSWORD or run interactively")
-    return password
-
-
-def lock_timeout_from_env() -> float:
-    text = os.environ.get("PROOFWORK_LOCK_TIMEOUT", "30")
-    try:
-        value = float(text)
-    except ValueError:
-        raise InvalidInput(f"invalid PROOFWORK_LOCK_TIMEOUT {text!r}: expected seconds") from None
-    if not 0 <= value <= 86_400:
-        raise InvalidInput(f"invalid PROOFWORK_LOCK_TIMEOUT {text!r}: expected seconds")
-    return value
-
-
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path = field(default_factory=default_data_dir)
-    rpc_url: str | None = None
-    cache_dir: Path = field(default_factory=default_cache_dir)
-    password: PasswordProvider = password_from_env
-    lock_timeout: float = field(default_factory=lock_timeout_from_env)
-    # Where artifacts live: a directory (default DATA_DIR/store) or a kubo RPC URL.
-    store: str | None = field(default_factory=lambda: os.environ.get("PROOFWORK_STORE") or None)
+    return provide
 
 
 @dataclass(frozen=True)
@@ -105,7 +76,9 @@ class Workspace:
         self._identity: dict[str, object] = {}
 
     @classmethod
-    def open(cls, settings: Settings) -> Workspace:
+    def open(cls, settings: Settings, password: PasswordProvider | None = None) -> Workspace:
+        """Opens the data directory, the store and the chain `settings` name; `password` unlocks
+        stored keys (default: the configured password, no prompt)."""
         if settings.data_dir.exists() and not settings.data_dir.is_dir():
             raise InvalidInput(f"data directory {settings.data_dir} is a file, not a directory")
         try:
@@ -120,7 +93,7 @@ class Workspace:
             settings.data_dir,
             ArtifactStore(settings.cache_dir),
             KeyStore(settings.data_dir / "keystore"),
-            settings.password,
+            password or password_from(settings),
             store,
         )
 

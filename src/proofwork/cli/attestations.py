@@ -1,5 +1,5 @@
-"""On-chain identity commands: `identity deploy`, `issuer register|list`, `badge list|mint`,
-`attest job|skill|review|list`, `reputation show|export`. Registered by `cli.identity.register`."""
+"""Attestations and badges on chain: `identity deploy`, `attest job|skill|review|list|reviews`,
+`badge list|mint`, `reputation show|export`."""
 
 from __future__ import annotations
 
@@ -10,15 +10,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from proofwork.cli.args import hash32, milestone_index, uint_id
-from proofwork.cli.output import CliState, money, when
+from proofwork.cli.args import FromOpt, JobArg, cli_state, hash32, job_id_arg, milestone_index
+from proofwork.cli.output import money, when
 from proofwork.domain.errors import InvalidInput
 from proofwork.domain.job import ZERO_HASH
 from proofwork.domain.units import parse_duration
-from proofwork.services import attestations, badges, deployment, issuers, reputation
-
-FromOpt = Annotated[str, typer.Option("--from", help="Signing account: a name (dev0, alice) or an address.")]
-JobArg = Annotated[int, typer.Argument(help="Job id.")]
 
 identity_app = typer.Typer(
     help="The identity contracts: issuer registry, soulbound badges, attestations.", no_args_is_help=True
@@ -32,26 +28,11 @@ reputation_app = typer.Typer(
 )
 
 
-def register(app: typer.Typer, issuer_app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     app.add_typer(identity_app, name="identity")
     app.add_typer(badge_app, name="badge")
     app.add_typer(attest_app, name="attest")
     app.add_typer(reputation_app, name="reputation")
-    issuer_app.command("register")(issuer_register)
-    issuer_app.command("list")(issuer_list)
-
-
-def _state(ctx: typer.Context) -> CliState:
-    state = ctx.find_root().obj
-    assert isinstance(state, CliState)
-    return state
-
-
-def _job_id(value: int) -> int:
-    return uint_id(value, "job id", lowest=1)  # the escrow numbers jobs from 1
-
-
-_milestone = milestone_index
 
 
 @identity_app.command("deploy")
@@ -61,7 +42,9 @@ def identity_deploy(
     force: Annotated[bool, typer.Option(help="Deploy new identity contracts even if some exist.")] = False,
 ) -> None:
     """Deploy the issuer registry, badges, schema registry, attestations, job attester and resolver."""
-    state = _state(ctx)
+    from proofwork.services import deployment
+
+    state = cli_state(ctx)
     with state.workspace() as ws:
         result = deployment.deploy_identity(ws, ws.signer(sender), force=force)
         d = result.deployment
@@ -85,70 +68,15 @@ def identity_deploy(
         state.emit(data, Text("\n".join(lines)))
 
 
-def issuer_register(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The local issuer profile (see `issuer create`).")],
-    sender: Annotated[str, typer.Option("--from", help="The registry owner, who accredits.")] = "dev0",
-) -> None:
-    """Accredit an issuer profile on chain, register its keys and anchor its status lists."""
-    state = _state(ctx)
-    with state.workspace() as ws:
-        done = issuers.register_issuer(ws, ws.signer(sender), name)
-        data = {
-            "ok": True,
-            "issuer": done.profile.name,
-            "did": done.profile.did,
-            "account": done.profile.account,
-            "steps": [{"name": s, "gas": g} for s, g in done.steps],
-        }
-        human = (
-            f"issuer {done.profile.name} ({done.profile.did}) accredited for {done.profile.account}\n"
-            + "\n".join(f"  {s}" + (f" (gas {g:,})" if g else "") for s, g in done.steps)
-        )
-        state.emit(data, Text(human))
-
-
-def issuer_list(ctx: typer.Context) -> None:
-    """The issuers in the on-chain registry (accredited or revoked)."""
-    state = _state(ctx)
-    with state.workspace() as ws:
-        registered = issuers.list_registered_issuers(ws)
-        rows = [
-            {
-                "address": i.address,
-                "did": i.did,
-                "name": i.name,
-                "accredited": i.accredited,
-                "since": i.since,
-                "revoked_at": i.revoked_at,
-            }
-            for i in registered
-        ]
-
-        def table() -> Any:
-            t = Table(title="accredited issuers", title_justify="left")
-            for col in ("name", "did", "account", "accredited", "since"):
-                t.add_column(col)
-            for r in rows:
-                t.add_row(
-                    Text(str(r["name"])),
-                    Text(str(r["did"])),
-                    str(r["address"]),
-                    "yes" if r["accredited"] else "revoked",
-                    when(int(r["since"])),
-                )
-            return t
-
-        state.emit({"ok": True, "issuers": rows}, table)
-
-
 @badge_app.command("list")
 def badge_list(
     ctx: typer.Context,
     account: Annotated[str, typer.Argument(help="Holder: a name (dev2) or an address.")] = "dev0",
 ) -> None:
     """The soulbound badges an account holds."""
-    state = _state(ctx)
+    from proofwork.services import badges
+
+    state = cli_state(ctx)
     with state.workspace() as ws:
         address = ws.address(account)
         held = badges.badges_of(ws, address)
@@ -193,7 +121,9 @@ def badge_mint(
     ] = None,
 ) -> None:
     """An accredited issuer mints a soulbound skill badge."""
-    state = _state(ctx)
+    from proofwork.services import badges
+
+    state = cli_state(ctx)
     proof = ZERO_HASH if evidence is None else hash32(evidence, "evidence")
     with state.workspace() as ws:
         holder = ws.address(to)
@@ -207,8 +137,10 @@ def badge_mint(
 @attest_app.command("job")
 def attest_job(ctx: typer.Context, job_id: JobArg, sender: FromOpt) -> None:
     """Attest JobCompleted for every paid milestone of a job not yet attested (anyone may)."""
-    state = _state(ctx)
-    job_id = _job_id(job_id)
+    from proofwork.services import attestations
+
+    state = cli_state(ctx)
+    job_id = job_id_arg(job_id)
     with state.workspace() as ws:
         done = attestations.attest_settled(ws, ws.signer(sender), job_id)
         rows: list[dict[str, Any]] = [
@@ -244,8 +176,10 @@ def attest_skill(
     sender: FromOpt,
 ) -> None:
     """The client names the job's skill category (once, before anything settles)."""
-    state = _state(ctx)
-    job_id = _job_id(job_id)
+    from proofwork.services import attestations
+
+    state = cli_state(ctx)
+    job_id = job_id_arg(job_id)
     with state.workspace() as ws:
         gas = attestations.declare_skill(ws, ws.signer(sender), job_id, skill)
         state.emit(
@@ -264,12 +198,14 @@ def attest_review(
     comment: Annotated[str, typer.Option(help="Kept off chain; its hash is attested.")] = "",
 ) -> None:
     """Review the other party of a paid job (an attestation referencing its JobCompleted)."""
-    state = _state(ctx)
-    job_id = _job_id(job_id)
+    from proofwork.services import attestations
+
+    state = cli_state(ctx)
+    job_id = job_id_arg(job_id)
     if not 1 <= rating <= 5:
         raise InvalidInput("a review's rating is a whole number from 1 to 5")
     with state.workspace() as ws:
-        uid = attestations.review(ws, ws.signer(sender), job_id, _milestone(milestone), rating, comment)
+        uid = attestations.review(ws, ws.signer(sender), job_id, milestone_index(milestone), rating, comment)
         state.emit(
             {"ok": True, "uid": "0x" + uid.hex(), "job": job_id, "rating": rating},
             Text(f"review 0x{uid.hex()} attested for job {job_id}"),
@@ -284,7 +220,9 @@ def attest_list(
     ] = None,
 ) -> None:
     """JobCompleted attestations (every paid job), newest last."""
-    state = _state(ctx)
+    from proofwork.services import attestations
+
+    state = cli_state(ctx)
     with state.workspace() as ws:
         who = ws.address(account) if account else None
         decimals = ws.token.decimals
@@ -328,7 +266,9 @@ def attest_reviews(
     account: Annotated[str | None, typer.Argument(help="Only reviews this account received.")] = None,
 ) -> None:
     """Reviews the parties of paid jobs gave each other."""
-    state = _state(ctx)
+    from proofwork.services import attestations
+
+    state = cli_state(ctx)
     with state.workspace() as ws:
         rows: list[dict[str, Any]] = [
             {
@@ -368,9 +308,11 @@ def reputation_show(
     top: Annotated[int, typer.Option(help="How many contributing jobs to list.")] = 5,
 ) -> None:
     """An account's reputation and the paid jobs that contribute most to it."""
+    from proofwork.services import reputation
+
     if not 1 <= top <= 100:
         raise InvalidInput("--top must be between 1 and 100")
-    state = _state(ctx)
+    state = cli_state(ctx)
     with state.workspace() as ws:
         view = reputation.reputation_of(ws, account, top)
         decimals = ws.token.decimals
@@ -408,7 +350,9 @@ def reputation_export(
     out: Annotated[Path | None, typer.Option(help="Also write the credential to this file.")] = None,
 ) -> None:
     """Issue a signed reputation credential (SD-JWT VC) to the holder's wallet; it verifies offline."""
-    state = _state(ctx)
+    from proofwork.services import reputation
+
+    state = cli_state(ctx)
     seconds = parse_duration(valid_for)
     if out is not None and (out.is_dir() or not out.parent.is_dir()):
         # refused before anything is issued, so no credential is left behind unwritten
@@ -440,33 +384,3 @@ def reputation_export(
                 + (f"\n  written to {out}" if out else "")
             ),
         )
-
-
-def demo_identity(state: CliState, settings: Any) -> None:
-    """`proofwork demo --identity` on a fresh embedded chain."""
-    from proofwork.cli.ml import run_story
-    from proofwork.services.demo_identity import run_identity_demo
-
-    report = run_story(state, settings, run_identity_demo)
-    data = {
-        "ok": report.ok,
-        "disclosed": report.disclosed,
-        "revoked_rejection": report.revoked_rejection,
-        "attestations": report.attestations,
-        "badges": report.badges,
-        "reputation": report.reputation,
-        "reputation_credential": report.reputation_credential,
-        "data_dir": report.data_dir,
-        "problems": report.problems,
-    }
-    if state.json:
-        state.emit(data)
-    else:
-        state.console.print(
-            Text("ok: every check of the story passed", style="green")
-            if report.ok
-            else Text("FAILED: " + "; ".join(report.problems), style="red")
-        )
-        state.console.print(Text(f"chain kept in {report.data_dir} (use --data-dir to look around)"))
-    if not report.ok:
-        raise typer.Exit(1)

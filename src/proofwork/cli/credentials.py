@@ -1,34 +1,25 @@
-"""Commands of identity and credentials: `id`, `cred`, `issuer`. Registered on the main app by `register`.
-
-- `id show|resolve`: a wallet's DIDs and key; any DID's document.
-- `cred issue|present|verify|revoke|list`: SD-JWT VC credentials, off chain.
-- `issuer create|show|rotate|publish|serve`: local issuer profiles and their did:web web root.
-The on-chain commands (`identity`, `issuer register|list`, `badge`, `attest`, `reputation`) are in
-`cli/trust.py`.
-"""
+"""Identity and credentials, off chain: `id show|resolve` (a wallet's DIDs and key; any DID's
+document) and `cred issue|present|verify|revoke|list` (SD-JWT VC credentials)."""
 
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.text import Text
 
-from proofwork.api import issuer_http
+from proofwork.cli.args import AccountOpt, InsecureOpt, cli_state, plain
 from proofwork.cli.output import CliState, when
 from proofwork.domain.errors import CredentialRejected, InvalidInput
 from proofwork.domain.jsonsafe import safe_json_loads
 from proofwork.domain.units import parse_duration
-from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
-from proofwork.services.workspace import Workspace
+
+if TYPE_CHECKING:
+    from proofwork.services.workspace import Workspace
 
 id_app = typer.Typer(
     help="Identity: your wallet's DIDs and holder key; resolve any DID.", no_args_is_help=True
@@ -36,55 +27,11 @@ id_app = typer.Typer(
 cred_app = typer.Typer(
     help="Credentials (SD-JWT VC): issue, present with chosen claims, verify, revoke.", no_args_is_help=True
 )
-issuer_app = typer.Typer(
-    help="Credential issuers: local profiles, keys, status lists and their did:web web root.",
-    no_args_is_help=True,
-)
-
-AccountOpt = Annotated[str, typer.Option("--account", help="Account: a name (dev0, alice) or an address.")]
-InsecureOpt = Annotated[
-    bool,
-    typer.Option(
-        "--insecure-localhost", help="Allow plain http to 127.0.0.1/localhost (tests, local demos only)."
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
-    from proofwork.cli import trust
-
     app.add_typer(id_app, name="id")
     app.add_typer(cred_app, name="cred")
-    app.add_typer(issuer_app, name="issuer")
-    trust.register(app, issuer_app)
-
-
-def demo_identity(state: CliState, settings: Any) -> None:
-    from proofwork.cli import trust
-
-    trust.demo_identity(state, settings)
-
-
-def _state(ctx: typer.Context) -> CliState:
-    state = ctx.find_root().obj
-    assert isinstance(state, CliState)
-    return state
-
-
-def _text(value: str) -> Text:
-    """Plain text for Rich: JSON and URLs hold brackets that must not be read as markup."""
-    return Text(value)
-
-
-def directory_for(ws: Workspace) -> profiles.IssuerDirectory | None:
-    """The on-chain issuer registry credentials are checked against and status lists anchored in;
-    None until one is deployed (verification then reports `accredited: null`)."""
-    from proofwork.services.issuers import directory_for as registry_directory
-
-    return registry_directory(ws)
-
-
-# --- id ----------------------------------------------------------------------------------------------
 
 
 @id_app.command("show")
@@ -92,8 +39,9 @@ def id_show(ctx: typer.Context, account: AccountOpt = "dev0") -> None:
     """An account's did:pkh, its holder key (JWK thumbprint) and the credentials it holds."""
     from proofwork.identity.did import did_pkh_of
     from proofwork.keys.jwk import thumbprint
+    from proofwork.services.credentials import wallet
 
-    state = _state(ctx)
+    state = cli_state(ctx)
     with state.workspace() as ws:
         signer = ws.signer(account)
         jwk = wallet.holder_jwk_of(signer)
@@ -114,7 +62,7 @@ def id_show(ctx: typer.Context, account: AccountOpt = "dev0") -> None:
         f"credentials {len(held)}",
         *(_credential_line(c) for c in held),
     ]
-    state.emit(data, _text("\n".join(lines)))
+    state.emit(data, plain("\n".join(lines)))
 
 
 @id_app.command("resolve")
@@ -124,7 +72,9 @@ def id_resolve(
     insecure_localhost: InsecureOpt = False,
 ) -> None:
     """Print a DID's document (did:web is fetched over https)."""
-    state = _state(ctx)
+    from proofwork.services.credentials import verification
+
+    state = cli_state(ctx)
     resolver = verification.make_resolver(allow_insecure_localhost=insecure_localhost)
     try:
         document = resolver.resolve(did.strip())
@@ -133,11 +83,8 @@ def id_resolve(
             exc.reason, f"cannot resolve {did.strip()[:100]} ({exc.reason}): {exc}"
         ) from exc
     state.emit(
-        {"ok": True, "did": document.id, "document": document.raw}, _text(json.dumps(document.raw, indent=2))
+        {"ok": True, "did": document.id, "document": document.raw}, plain(json.dumps(document.raw, indent=2))
     )
-
-
-# --- cred --------------------------------------------------------------------------------------------
 
 
 def _credential_line(c: dict[str, Any]) -> str:
@@ -150,19 +97,23 @@ def _credential_line(c: dict[str, Any]) -> str:
     )
 
 
-CLAIM_DEPTH = issuing.MAX_CLAIM_NESTING  # what is issued must also be presentable
-
-
 def _claim_value(text: str) -> Any:
     """`--claim k=v`: v as JSON when it is a number, true/false/null, an object or an array; else text."""
+    from proofwork.services.credentials import issuing, wallet
+
     try:
-        value = safe_json_loads(text, max_bytes=wallet.MAX_CREDENTIAL_BYTES, max_depth=CLAIM_DEPTH)
+        value = safe_json_loads(
+            text, max_bytes=wallet.MAX_CREDENTIAL_BYTES, max_depth=issuing.MAX_CLAIM_NESTING
+        )
     except InvalidInput:
         return text
     return value if not isinstance(value, str) else text
 
 
 def _claims(claims_file: Path | None, claim: list[str] | None) -> dict[str, Any]:
+    # what is issued must also be presentable: claims no deeper than issuing allows
+    from proofwork.services.credentials import issuing, wallet
+
     claims: dict[str, Any] = {}
     if claims_file is not None:
         try:
@@ -174,7 +125,9 @@ def _claims(claims_file: Path | None, claim: list[str] | None) -> dict[str, Any]
                 f"claims file {claims_file} is larger than {wallet.MAX_CREDENTIAL_BYTES} bytes"
             )
         try:
-            loaded = safe_json_loads(raw, max_bytes=wallet.MAX_CREDENTIAL_BYTES, max_depth=CLAIM_DEPTH)
+            loaded = safe_json_loads(
+                raw, max_bytes=wallet.MAX_CREDENTIAL_BYTES, max_depth=issuing.MAX_CLAIM_NESTING
+            )
         except InvalidInput as exc:
             raise InvalidInput(f"claims file {claims_file} is not usable JSON: {exc}") from exc
         if not isinstance(loaded, dict):
@@ -204,7 +157,10 @@ def cred_issue(
     ] = None,
 ) -> None:
     """Issue a credential: every claim selectively disclosable, bound to the holder's wallet key."""
-    state = _state(ctx)
+    from proofwork.services.credentials import issuing
+    from proofwork.services.issuers import directory_for as registry_directory
+
+    state = cli_state(ctx)
     if kind not in issuing.CREDENTIAL_TYPES:
         raise InvalidInput(f"invalid --type {kind!r}: expected {', '.join(issuing.CREDENTIAL_TYPES)}")
     claims = _claims(claims_file, claim)
@@ -228,7 +184,7 @@ def cred_issue(
             vct=issuing.CREDENTIAL_TYPES[kind],
             claims=claims,
             valid_for=seconds,
-            directory=directory_for(ws),
+            directory=registry_directory(ws),
             holder_jwk=jwk,
         )
     data = {
@@ -248,7 +204,7 @@ def cred_issue(
         f"  claims: {', '.join(sorted(claims))}"
         + (f"\n  status list {record.status.uri} (index {record.status.idx})" if record.status else "")
     )
-    state.emit(data, _text(human))
+    state.emit(data, plain(human))
 
 
 @cred_app.command("present")
@@ -262,7 +218,9 @@ def cred_present(
     out: Annotated[Path | None, typer.Option(help="Write the presentation to this file.")] = None,
 ) -> None:
     """Present a held credential revealing only the chosen claims, bound to the verifier's audience and nonce."""
-    state = _state(ctx)
+    from proofwork.services.credentials import wallet
+
+    state = cli_state(ctx)
     names = [n.strip() for n in disclose.split(",") if n.strip()]
     if not names:
         raise InvalidInput("--disclose needs at least one claim name")
@@ -279,12 +237,13 @@ def cred_present(
         sys.stdout.write(presentation + "\n")  # verbatim: one line, never wrapped, ready to pipe
         return
     state.emit(
-        data, _text(f"presentation written to {out} (reveals {', '.join(names)})" if out else presentation)
+        data, plain(f"presentation written to {out} (reveals {', '.join(names)})" if out else presentation)
     )
 
 
 @contextmanager
 def _maybe_workspace(state: CliState, needed: bool) -> Iterator[Workspace | None]:
+
     if not needed:
         yield None
         return
@@ -309,7 +268,10 @@ def cred_verify(
     kind: Annotated[str | None, typer.Option("--type", help="Require this credential type.")] = None,
 ) -> None:
     """Verify a presentation: issuer signature (DID), registry, expiry, holder binding, audience, nonce, status."""
-    state = _state(ctx)
+    from proofwork.services.credentials import issuing, verification, wallet
+    from proofwork.services.issuers import directory_for as registry_directory
+
+    state = cli_state(ctx)
     if kind is not None and kind not in issuing.CREDENTIAL_TYPES:
         raise InvalidInput(f"invalid --type {kind!r}: expected {', '.join(issuing.CREDENTIAL_TYPES)}")
     if str(file) == "-":
@@ -328,7 +290,7 @@ def cred_verify(
                 audience=audience,
                 nonce=nonce,
                 resolver=None,  # verify builds it from the options below (offline: one that fetches nothing)
-                directory=None if offline or ws is None else directory_for(ws),
+                directory=None if offline or ws is None else registry_directory(ws),
                 offline=offline,
                 allow_insecure_localhost=insecure_localhost,
                 documents=documents,
@@ -351,7 +313,7 @@ def cred_verify(
         f"  status   {result.status}",
         *(f"  {name} = {json.dumps(value)}" for name, value in result.claims.items()),
     ]
-    state.emit(data, _text("\n".join(lines)))
+    state.emit(data, plain("\n".join(lines)))
 
 
 @cred_app.command("revoke")
@@ -363,15 +325,18 @@ def cred_revoke(
     reinstate: Annotated[bool, typer.Option("--reinstate", help="Lift a suspension.")] = False,
 ) -> None:
     """Revoke (final), suspend or reinstate a credential; its status list is re-signed and published."""
-    state = _state(ctx)
+    from proofwork.services.credentials import status_lists
+    from proofwork.services.issuers import directory_for as registry_directory
+
+    state = cli_state(ctx)
     if suspend and reinstate:
         raise InvalidInput("give at most one of --suspend and --reinstate")
     action = status_lists.suspend if suspend else status_lists.reinstate if reinstate else status_lists.revoke
     with state.workspace() as ws:
-        result = action(ws, issuer, credential, directory=directory_for(ws))
+        result = action(ws, issuer, credential, directory=registry_directory(ws))
     state.emit(
         {"ok": True, **result},
-        _text(
+        plain(
             f"credential {result['id']} is now {result['status']} (was {result['previous']}); {result['uri']}"
         ),
     )
@@ -389,154 +354,20 @@ def cred_list(
     ] = None,
 ) -> None:
     """Credentials held in the wallets on this machine, or issued by one of its issuer profiles."""
-    state = _state(ctx)
+    from proofwork.services.credentials import issuing, wallet
+
+    state = cli_state(ctx)
     if issuer is not None:
         with state.workspace() as ws:
             issued = issuing.issued_credentials(ws, issuer)
         lines = [f"{len(issued)} credential(s) issued by {issuer}"] + [
             f"  {c['id']}  {c['status']:<9} {c['vct']} to {c['holder']}, {when(c['iat'])}" for c in issued
         ]
-        state.emit({"ok": True, "issuer": issuer, "issued": issued}, _text("\n".join(lines)))
+        state.emit({"ok": True, "issuer": issuer, "issued": issued}, plain("\n".join(lines)))
         return
     with state.workspace() as ws:
         address = ws.address(account, "--account") if account else None
         held = wallet.held_credentials(ws, address)
     lines = [f"{len(held)} credential(s) held" + (f" by {address}" if address else "")]
     lines += [f"{c['holder']}\n{_credential_line(c)}" if not address else _credential_line(c) for c in held]
-    state.emit({"ok": True, "credentials": held}, _text("\n".join(lines)))
-
-
-# --- issuer ----------------------------------------------------------------------------------------
-
-
-def _profile_json(profile: profiles.IssuerProfile) -> dict[str, Any]:
-    data = profile.to_json()
-    if profile.base_url:
-        # the document's path already holds the base URL's own path: join it to the origin only
-        parts = urlsplit(profile.base_url)
-        data["did_document_url"] = f"{parts.scheme}://{parts.netloc}/" + "/".join(
-            profiles.did_document_path(profile.base_url)
-        )
-        data["web_root"] = str(profile.web_root)
-    return data
-
-
-@issuer_app.command("create")
-def issuer_create(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="A local name for the profile.")],
-    account: Annotated[
-        str, typer.Option("--account", help="The account that speaks for the issuer on chain.")
-    ],
-    base_url: Annotated[
-        str | None,
-        typer.Option(
-            help="Where its did:web lives (https://uni.example/ml); absent: the account's wallet issues."
-        ),
-    ] = None,
-    did: Annotated[
-        str | None, typer.Option(help="The did:web to use (derived from --base-url otherwise).")
-    ] = None,
-) -> None:
-    """Create a local issuer profile: a did:web institution (own key, status lists) or a wallet (did:pkh)."""
-    state = _state(ctx)
-    with state.workspace() as ws:
-        profile = profiles.create_issuer(ws, name, account=ws.signer(account), did=did, base_url=base_url)
-        keys = profiles.issuer_public_keys(ws, name)
-    data = {"ok": True, "issuer": _profile_json(profile), "keys": keys}
-    if profile.kind == "web":
-        human = (
-            f"issuer {name}: {profile.did}\n  key {keys[-1]['kid']} (thumbprint {keys[-1]['thumbprint']})\n"
-            f"  publish {profile.web_root} at the root of {urlsplit(profile.base_url or '').netloc} "
-            f"(`proofwork issuer serve {name}`)"
-        )
-    else:
-        human = (
-            f"issuer {name}: {profile.did} (signs with {profile.account_name}'s wallet key; cannot revoke)"
-        )
-    state.emit(data, _text(human))
-
-
-@issuer_app.command("show")
-def issuer_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The issuer profile.")]) -> None:
-    """An issuer profile: its DID, account, keys (with the thumbprints to register) and web root."""
-    state = _state(ctx)
-    with state.workspace() as ws:
-        profile = profiles.load_issuer(ws, name)
-        keys = profiles.issuer_public_keys(ws, name)
-    lines = [
-        f"issuer {name}: {profile.did} ({profile.kind})",
-        f"  account {profile.account} ({profile.account_name})",
-    ]
-    lines += [
-        f"  key {k['kid'] or '(wallet)'} thumbprint {k['thumbprint']}"
-        + (f", revoked {when(k['revoked'])}" if k.get("revoked") else "")
-        for k in keys
-    ]
-    state.emit({"ok": True, "issuer": _profile_json(profile), "keys": keys}, _text("\n".join(lines)))
-
-
-@issuer_app.command("rotate")
-def issuer_rotate(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The issuer profile.")]
-) -> None:
-    """A new signing key; the old one stays in did.json (revoked from now) so its credentials stay valid."""
-    state = _state(ctx)
-    with state.workspace() as ws:
-        profile = profiles.rotate_key(ws, name)
-        keys = profiles.issuer_public_keys(ws, name)
-    state.emit(
-        {"ok": True, "issuer": _profile_json(profile), "keys": keys},
-        _text(f"issuer {name} now signs with {keys[-1]['kid']} (thumbprint {keys[-1]['thumbprint']})"),
-    )
-
-
-@issuer_app.command("publish")
-def issuer_publish(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The issuer profile.")]
-) -> None:
-    """Re-sign (and anchor) the status lists and did.json: run at least daily, tokens live one day."""
-    state = _state(ctx)
-    with state.workspace() as ws:
-        uris = status_lists.publish_status_lists(ws, name, directory=directory_for(ws))
-    state.emit({"ok": True, "status_lists": uris}, _text("re-signed " + ", ".join(uris)))
-
-
-@issuer_app.command("serve")
-def issuer_serve(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The issuer profile.")],
-    port: Annotated[int | None, typer.Option(help="Port (default: the base URL's).")] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-) -> None:
-    """Serve the issuer's did.json and status lists (read-only) until Ctrl-C or SIGTERM."""
-    state = _state(ctx)
-    # no workspace: serving must not hold the embedded chain while issuing and revoking go on
-    server = issuer_http.serve_issuer(state.settings.data_dir, name, host, port)
-    profile = profiles.load_issuer(state.settings.data_dir, name)
-    stop = threading.Event()
-
-    def request_stop(*_: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    server.start()
-    try:
-        state.emit(
-            {
-                "ok": True,
-                "issuer": name,
-                "did": profile.did,
-                "url": server.url,
-                "web_root": str(profile.web_root),
-            },
-            _text(f"serving {profile.did} from {profile.web_root} at {server.url} (Ctrl-C to stop)"),
-        )
-        sys.stdout.flush()
-        while not stop.wait(0.5):
-            pass
-    finally:
-        server.close()
-    if not state.json:
-        state.console.print("stopped", markup=False)
+    state.emit({"ok": True, "credentials": held}, plain("\n".join(lines)))

@@ -1,0 +1,190 @@
+"""`proofwork demo [--ml|--identity]`: the main stories on a fresh embedded chain."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from proofwork.cli.args import cli_state
+from proofwork.cli.output import CliState, money
+from proofwork.domain.errors import InvalidInput
+from proofwork.domain.units import format_amount
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_cmd)
+
+
+def demo_cmd(
+    ctx: typer.Context,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    ml: Annotated[
+        bool,
+        typer.Option("--ml", help="Verified ML evaluation: hidden test set, 4 oracles (one lying), payment."),
+    ] = False,
+    identity: Annotated[
+        bool,
+        typer.Option(
+            "--identity",
+            help="Credentials, revocation, soulbound badges, attestations and a portable reputation.",
+        ),
+    ] = False,
+) -> None:
+    """The whole story on a fresh embedded chain: deploy, fund, post, deliver, approve, auto-release."""
+    from proofwork.services.demo import run_demo
+    from proofwork.services.workspace import Workspace
+
+    state = cli_state(ctx)
+    state.json = state.json or json_output
+    if ml and identity:
+        raise InvalidInput("run --ml and --identity as two demos")
+    directory = Path(tempfile.mkdtemp(prefix="proofwork-demo-"))
+    # the stories run on a fresh embedded chain in a new directory, whatever the options name
+    settings = replace(state.settings, data_dir=directory, rpc_url=None, store=None)
+    if ml:
+        demo_ml(state, settings)
+        return
+    if identity:
+        demo_identity(state, settings)
+        return
+    with Workspace.open(settings, password=state.password) as ws:
+        if state.json:
+            report = run_demo(ws)
+        else:
+            with state.console.status("running the demo...") as status:
+                report = run_demo(ws, on_step=lambda name: status.update(name))
+    dec, sym = report.decimals, report.symbol
+    data = {
+        "ok": report.ok,
+        "job_id": report.job_id,
+        "steps": [{"name": s["name"], "gas": s["gas"]} for s in report.steps],
+        "balances": {
+            role: {k: format_amount(v, dec) for k, v in b.items()} | {"units": b}
+            for role, b in report.balances.items()
+        },
+        "token": sym,
+        "data_dir": report.data_dir,
+        "problems": report.problems,
+    }
+    if not state.json:
+        steps = Table(title=f"proofwork demo: job {report.job_id}", title_justify="left")
+        steps.add_column("step")
+        steps.add_column("gas", justify="right")
+        for s in report.steps:
+            steps.add_row(str(s["name"]), f"{s['gas']:,}" if s["gas"] else "-")
+        balances = Table(title=f"balances ({sym})", title_justify="left")
+        for col in ("account", "before", "after", "change"):
+            balances.add_column(col, justify="left" if col == "account" else "right")
+        for role, b in report.balances.items():
+            change = b["after"] - b["before"]
+            balances.add_row(
+                role,
+                money(b["before"], dec),
+                money(b["after"], dec),
+                ("+" if change > 0 else "") + money(change, dec),
+            )
+        state.console.print(steps)
+        state.console.print(balances)
+        verdict = (
+            "[green]ok[/green]: every balance is as the contract promised"
+            if report.ok
+            else "[red]FAILED[/red]: " + "; ".join(report.problems)
+        )
+        state.console.print(verdict)
+        state.console.print(f"chain kept in {report.data_dir} (use --data-dir to look around)")
+    else:
+        state.emit(data)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def run_story(state: CliState, settings: Any, story: Any) -> Any:
+    """Runs a demo story `story(ws, serve, on_step=...)` with in-process oracle endpoints on a fresh
+    workspace; its steps are printed as they happen unless the output is JSON."""
+    from proofwork.api.oracle_http import ReportServer
+    from proofwork.services.workspace import Workspace
+
+    def serve(oracle_state: Any, oracle: str) -> ReportServer:
+        return ReportServer(oracle_state, oracle).start()
+
+    with Workspace.open(settings, password=state.password) as ws:
+        if state.json:
+            return story(ws, serve)
+        return story(ws, serve, on_step=lambda text: state.console.print(f"• {text}", markup=False))
+
+
+def demo_ml(state: CliState, settings: Any) -> None:
+    """`proofwork demo --ml` on a fresh embedded chain."""
+    from proofwork.services.demo_ml import run_ml_demo
+
+    report = run_story(state, settings, run_ml_demo)
+    data = {
+        "ok": report.ok,
+        "scores": report.scores,
+        "payouts": report.payouts,
+        "verified": report.verified,
+        "outliers": report.outliers,
+        "isolation": report.isolation,
+        "data_dir": report.data_dir,
+        "problems": report.problems,
+    }
+    if state.json:
+        state.emit(data)
+    else:
+        table = Table(title="proofwork demo --ml", title_justify="left")
+        for col in ("freelancer", "job", "median accuracy", "passed", "paid", "verify-score"):
+            table.add_column(col)
+        for name, s in report.scores.items():
+            table.add_row(
+                name,
+                str(s["job"]),
+                "-" if s["median"] is None else f"{s['median'] / 1e6:.6f}",
+                str(s["passed"]),
+                money(report.payouts.get(name, 0), report.decimals, "pwUSD"),
+                "match" if report.verified.get(name) else "MISMATCH",
+            )
+        state.console.print(table)
+        state.console.print(f"outlier reports recorded on chain: {report.outliers}")
+        state.console.print(
+            "[green]ok[/green]: the good model was paid, the weak one was not, every score re-checked"
+            if report.ok
+            else "[red]FAILED[/red]: " + "; ".join(report.problems)
+        )
+        state.console.print(f"chain kept in {report.data_dir}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def demo_identity(state: CliState, settings: Any) -> None:
+    """`proofwork demo --identity` on a fresh embedded chain."""
+    from proofwork.services.demo_identity import run_identity_demo
+
+    report = run_story(state, settings, run_identity_demo)
+    data = {
+        "ok": report.ok,
+        "disclosed": report.disclosed,
+        "revoked_rejection": report.revoked_rejection,
+        "attestations": report.attestations,
+        "badges": report.badges,
+        "reputation": report.reputation,
+        "reputation_credential": report.reputation_credential,
+        "data_dir": report.data_dir,
+        "problems": report.problems,
+    }
+    if state.json:
+        state.emit(data)
+    else:
+        state.console.print(
+            Text("ok: every check of the story passed", style="green")
+            if report.ok
+            else Text("FAILED: " + "; ".join(report.problems), style="red")
+        )
+        state.console.print(Text(f"chain kept in {report.data_dir} (use --data-dir to look around)"))
+    if not report.ok:
+        raise typer.Exit(1)

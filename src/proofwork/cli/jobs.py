@@ -1,0 +1,374 @@
+"""`job post|list|show|apply|assign|submit|approve|revise|claim|reclaim|cancel|dispute|resolve`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.text import Text
+
+from proofwork.cli.args import AttestOpt, FromOpt, JobArg, MilestoneOpt, cli_state, hash_arg, milestone_index
+from proofwork.cli.output import CliState, job_json, job_table, money
+from proofwork.domain.errors import ProofworkError
+from proofwork.domain.units import parse_amount, parse_duration
+
+if TYPE_CHECKING:
+    from proofwork.services.jobs import Outcome
+    from proofwork.services.workspace import Workspace
+
+job_app = typer.Typer(help="Escrowed jobs with milestones.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(job_app, name="job")
+
+
+def _report(
+    state: CliState, ws: Workspace, out: Outcome, message: str, attested: dict[str, Any] | None = None
+) -> None:
+
+    token = ws.token
+    steps = [
+        {"name": name, "tx": r.tx_hash, "gas": r.gas_used, "block": r.block_number}
+        for name, r in out.receipts
+    ]
+    human = f"{message}\n" + "\n".join(f"  {s['name']}: tx {s['tx']} (gas {s['gas']:,})" for s in steps)
+    data: dict[str, Any] = {"ok": True, "job": job_json(out.job, token.decimals, ws), "steps": steps}
+    if attested is not None:
+        data["attested"] = attested
+        for a in attested.get("attestations", []):
+            human += (
+                f"\n  JobCompleted attested for milestone {a['milestone']}: {a['uid']} (gas {a['gas']:,})"
+            )
+        if attested.get("error"):
+            human += f"\n  paid, but not attested: {attested['error']} (`proofwork attest job` retries)"
+    state.emit(data, Text(human))
+
+
+def _attest_paid(ws: Workspace, signer: Any, job_id: int, attest: bool) -> dict[str, Any] | None:
+    """Right after a payment, the paid milestones become JobCompleted attestations (when the identity
+    contracts are deployed). The payment stands whatever happens here; a failure is reported."""
+
+    if not attest or not ws.has_identity:
+        return None
+    from proofwork.services.attestations import attest_settled
+
+    try:
+        done = attest_settled(ws, signer, job_id)
+    except ProofworkError as exc:
+        return {"attestations": [], "error": str(exc)}
+    return {
+        "attestations": [
+            {"milestone": a.milestone + 1, "uid": "0x" + a.uid.hex(), "verified": a.verified, "gas": a.gas}
+            for a in done
+        ]
+    }
+
+
+@job_app.command("post")
+def job_post(
+    ctx: typer.Context,
+    sender: FromOpt,
+    budget: Annotated[str, typer.Option(help="Total budget in tokens, e.g. 1500.50.")],
+    deadline: Annotated[str, typer.Option(help="Delivery deadline from now, e.g. 7d.")],
+    review: Annotated[str, typer.Option(help="Client review window per submission, e.g. 3d.")] = "3d",
+    milestones: Annotated[int, typer.Option(help="Split the budget evenly into this many milestones.")] = 1,
+    amounts: Annotated[
+        str | None, typer.Option(help="Milestone amounts instead of an even split, e.g. 500,1000.50.")
+    ] = None,
+    freelancer: Annotated[
+        str | None, typer.Option(help="Freelancer name or address; omit for an open job.")
+    ] = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="Job specification file (its sha256 goes on chain).")
+    ] = None,
+    spec_hash: Annotated[
+        str | None, typer.Option(help="Job specification hash (hex) instead of a file.")
+    ] = None,
+    arbiter: Annotated[str | None, typer.Option(help="Arbiter that may release or split milestones.")] = None,
+    approve_first: Annotated[
+        bool,
+        typer.Option("--approve", help="Fund with approve + create (two transactions) instead of a permit."),
+    ] = False,
+) -> None:
+    """Create a job and escrow its budget in one transaction."""
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    deadline_s = parse_duration(deadline)
+    review_s = parse_duration(review)
+    spec_digest = hash_arg(spec, spec_hash, "spec", required=False)
+    with state.workspace() as ws:
+        decimals = ws.token.decimals
+        total = parse_amount(budget, decimals)
+        plan: int | list[int] = milestones
+        if amounts is not None:
+            plan = [parse_amount(a, decimals) for a in amounts.split(",")]
+        client = ws.signer(sender)
+        out = Jobs(ws).post(
+            client,
+            budget=total,
+            milestones=plan,
+            deadline=ws.chain.next_timestamp() + deadline_s,
+            review_period=review_s,
+            freelancer=ws.address(freelancer, "freelancer") if freelancer else None,
+            spec_hash=spec_digest,
+            arbiter=ws.address(arbiter, "arbiter") if arbiter else None,
+            funding="approve" if approve_first else "permit",
+        )
+        _report(
+            state,
+            ws,
+            out,
+            f"job {out.job.job_id} posted: {money(out.job.budget, decimals, ws.token.symbol)} in escrow",
+        )
+
+
+@job_app.command("list")
+def job_list(
+    ctx: typer.Context,
+    account: Annotated[str | None, typer.Option(help="Only jobs where this account is a party.")] = None,
+) -> None:
+    """List jobs on the escrow."""
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        who = ws.address(account) if account else None
+        jobs = Jobs(ws).list(involving=who)
+        dec, sym = ws.token.decimals, ws.token.symbol
+        from rich.table import Table
+
+        table = Table(title_justify="left")
+        for col in ("id", "status", "client", "freelancer", "budget", "in escrow", "milestones"):
+            table.add_column(col)
+        for j in jobs:
+            done = sum(1 for m in j.milestones if m.status.settled)
+            table.add_row(
+                str(j.job_id),
+                j.status,
+                ws.name_of(j.client) or j.client,
+                "-" if j.is_open else (ws.name_of(j.freelancer) or j.freelancer),
+                money(j.budget, dec, sym),
+                money(j.held, dec, sym),
+                f"{done}/{len(j.milestones)} settled",
+            )
+        human = table if jobs else "no jobs yet"
+        state.emit({"ok": True, "jobs": [job_json(j, dec, ws) for j in jobs]}, human)
+
+
+@job_app.command("show")
+def job_show(ctx: typer.Context, job_id: JobArg) -> None:
+    """Show a job and its milestones."""
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        job = Jobs(ws).get(job_id)
+        dec = ws.token.decimals
+        state.emit(
+            {"ok": True, "job": job_json(job, dec, ws)}, lambda: job_table(job, dec, ws.token.symbol, ws)
+        )
+
+
+@job_app.command("apply")
+def job_apply(
+    ctx: typer.Context,
+    job_id: JobArg,
+    sender: FromOpt,
+    proposal: Annotated[Path | None, typer.Option(help="Proposal file (its sha256 goes on chain).")] = None,
+    proposal_hash: Annotated[str | None, typer.Option(help="Proposal hash (hex).")] = None,
+    relayer: Annotated[
+        str | None, typer.Option(help="Account that sends the signed application and pays gas.")
+    ] = None,
+) -> None:
+    """Apply to an open job (gasless with --relayer)."""
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    digest = hash_arg(proposal, proposal_hash, "proposal", required=False)
+    with state.workspace() as ws:
+        out = Jobs(ws).apply(ws.signer(sender), job_id, digest, ws.signer(relayer) if relayer else None)
+        _report(state, ws, out, f"applied to job {job_id}")
+
+
+@job_app.command("assign")
+def job_assign(
+    ctx: typer.Context,
+    job_id: JobArg,
+    freelancer: Annotated[str, typer.Argument(help="An applicant's name or address.")],
+    sender: FromOpt,
+) -> None:
+    """Assign an applicant as the job's freelancer."""
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        out = Jobs(ws).assign(ws.signer(sender), job_id, ws.address(freelancer, "freelancer"))
+        _report(state, ws, out, f"job {job_id} assigned to {out.job.freelancer}")
+
+
+@job_app.command("submit")
+def job_submit(
+    ctx: typer.Context,
+    job_id: JobArg,
+    sender: FromOpt,
+    milestone: MilestoneOpt = 1,
+    file: Annotated[
+        Path | None,
+        typer.Option(help="Deliverable file: added to the artifact store, its CID digest goes on chain."),
+    ] = None,
+    deliverable_hash: Annotated[str | None, typer.Option("--hash", help="Deliverable hash (hex).")] = None,
+    relayer: Annotated[
+        str | None, typer.Option(help="Account that sends the signed submission and pays gas.")
+    ] = None,
+) -> None:
+    """Submit a deliverable for a milestone (gasless with --relayer)."""
+    from proofwork.services.jobs import Jobs
+    from proofwork.storage.unixfs import cid_digest
+
+    state = cli_state(ctx)
+    index = milestone_index(milestone)
+    digest = hash_arg(file, deliverable_hash, "deliverable")
+    with state.workspace() as ws:
+        if file is not None:
+            # for files up to 1 MiB the CID digest is the file's sha256; larger files are DAG roots
+            digest = cid_digest(ws.store.add_file(file))
+        out = Jobs(ws).submit(
+            ws.signer(sender), job_id, index, digest, ws.signer(relayer) if relayer else None
+        )
+        _report(state, ws, out, f"milestone {milestone} of job {job_id} submitted (0x{digest.hex()})")
+
+
+@job_app.command("approve")
+def job_approve(
+    ctx: typer.Context,
+    job_id: JobArg,
+    sender: FromOpt,
+    milestone: MilestoneOpt = 1,
+    amount: Annotated[
+        str | None, typer.Option(help="Pay only this much of the milestone now (partial payment).")
+    ] = None,
+    attest: AttestOpt = True,
+) -> None:
+    """Approve a milestone and pay it (or part of it with --amount)."""
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    index = milestone_index(milestone)
+    with state.workspace() as ws:
+        jobs, client = Jobs(ws), ws.signer(sender)
+        if amount is None:
+            out = jobs.approve(client, job_id, index)
+        else:
+            out = jobs.pay_partial(client, job_id, index, parse_amount(amount, ws.token.decimals))
+        attested = _attest_paid(ws, client, job_id, attest)
+        _report(state, ws, out, f"milestone {milestone} of job {job_id} paid", attested)
+
+
+@job_app.command("revise")
+def job_revise(
+    ctx: typer.Context,
+    job_id: JobArg,
+    sender: FromOpt,
+    milestone: MilestoneOpt = 1,
+    feedback: Annotated[Path | None, typer.Option(help="Feedback file (its sha256 goes on chain).")] = None,
+) -> None:
+    """Send a submission back for revision, within the review window."""
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    index = milestone_index(milestone)
+    digest = hash_arg(feedback, None, "feedback", required=False)
+    with state.workspace() as ws:
+        out = Jobs(ws).revise(ws.signer(sender), job_id, index, digest)
+        _report(state, ws, out, f"revision requested on milestone {milestone} of job {job_id}")
+
+
+@job_app.command("claim")
+def job_claim(
+    ctx: typer.Context, job_id: JobArg, sender: FromOpt, milestone: MilestoneOpt = 1, attest: AttestOpt = True
+) -> None:
+    """Claim a submitted milestone after the client's review window passed in silence."""
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    index = milestone_index(milestone)
+    with state.workspace() as ws:
+        caller = ws.signer(sender)
+        out = Jobs(ws).claim(caller, job_id, index)
+        attested = _attest_paid(ws, caller, job_id, attest)
+        _report(state, ws, out, f"milestone {milestone} of job {job_id} released to the freelancer", attested)
+
+
+@job_app.command("reclaim")
+def job_reclaim(ctx: typer.Context, job_id: JobArg, sender: FromOpt) -> None:
+    """Take back the budget of milestones with nothing delivered by the deadline."""
+    from proofwork.domain import job as J
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        out = Jobs(ws).reclaim(ws.signer(sender), job_id)
+        refunded = sum(e.amount for e in out.events if isinstance(e, J.MilestoneRefunded))
+        _report(
+            state, ws, out, f"{money(refunded, ws.token.decimals, ws.token.symbol)} returned to the client"
+        )
+
+
+@job_app.command("cancel")
+def job_cancel(
+    ctx: typer.Context,
+    job_id: JobArg,
+    sender: FromOpt,
+    freelancer_gets: Annotated[
+        str, typer.Option(help="The freelancer's share of what is left in escrow.")
+    ] = "0",
+) -> None:
+    """Offer a mutual cancellation with a split; the other party accepts by offering the same split."""
+    from proofwork.domain import job as J
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        share = parse_amount(freelancer_gets, ws.token.decimals)
+        out = Jobs(ws).cancel(ws.signer(sender), job_id, share)
+        done = any(isinstance(e, J.JobCancelled) for e in out.events)
+        message = (
+            f"job {job_id} cancelled and split"
+            if done
+            else f"cancellation offered on job {job_id}; waiting for the other party"
+        )
+        _report(state, ws, out, message)
+
+
+@job_app.command("dispute")
+def job_dispute(ctx: typer.Context, job_id: JobArg, sender: FromOpt, milestone: MilestoneOpt = 1) -> None:
+    """Freeze a milestone for the job's arbiter."""
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    index = milestone_index(milestone)
+    with state.workspace() as ws:
+        out = Jobs(ws).dispute(ws.signer(sender), job_id, index)
+        _report(state, ws, out, f"milestone {milestone} of job {job_id} is disputed")
+
+
+@job_app.command("resolve")
+def job_resolve(
+    ctx: typer.Context,
+    job_id: JobArg,
+    sender: FromOpt,
+    freelancer_gets: Annotated[str, typer.Option(help="The freelancer's share of the milestone.")],
+    milestone: MilestoneOpt = 1,
+) -> None:
+    """As the job's arbiter, release or split a milestone."""
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    index = milestone_index(milestone)
+    with state.workspace() as ws:
+        share = parse_amount(freelancer_gets, ws.token.decimals)
+        out = Jobs(ws).resolve(ws.signer(sender), job_id, index, share)
+        _report(state, ws, out, f"milestone {milestone} of job {job_id} resolved")

@@ -1,0 +1,241 @@
+"""The oracle committee and its members: `committee deploy|show`, `oracle register|run`."""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import time
+from typing import Annotated, Any
+
+import typer
+
+from proofwork.cli.args import FromOpt, cli_state, endpoint_arg, plain
+from proofwork.domain.errors import ChainUnavailable, InvalidInput, ProofworkError
+from proofwork.domain.units import parse_duration
+
+committee_app = typer.Typer(help="The evaluation-oracle committee.", no_args_is_help=True)
+oracle_app = typer.Typer(help="Run an evaluation oracle.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(committee_app, name="committee")
+    app.add_typer(oracle_app, name="oracle")
+
+
+@committee_app.command("deploy")
+def committee_deploy(
+    ctx: typer.Context,
+    oracle: Annotated[list[str], typer.Option(help="Oracle account (repeat for each member).")],
+    sender: FromOpt = "dev0",
+    f: Annotated[int, typer.Option("--f", help="Faulty oracles tolerated (n > 3f).")] = 1,
+    challenge_window: Annotated[str, typer.Option(help="Delay before a score is final, e.g. 1h.")] = "1h",
+    force: Annotated[bool, typer.Option(help="Deploy a new committee even if one exists.")] = False,
+) -> None:
+    """Deploy an oracle committee (the arbiter of evaluated jobs) and a competition contract on it."""
+    from proofwork.services.deployment import deploy_committee
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        result = deploy_committee(
+            ws,
+            ws.signer(sender),
+            [ws.address(o, "oracle") for o in oracle],
+            f=f,
+            challenge_window=parse_duration(challenge_window) if challenge_window not in ("0", "0s") else 0,
+            force=force,
+        )
+        d = result.deployment
+        state.emit(
+            {"ok": True, "committee": d.committee, "competition": d.competition, "gas": result.gas},
+            f"committee {d.committee} ({len(oracle)} oracles, threshold {ws.committee.threshold}); competitions {d.competition}",
+        )
+
+
+@committee_app.command("show")
+def committee_show(ctx: typer.Context) -> None:
+    """Members, threshold, keys and endpoints, outlier counts."""
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        c = ws.committee
+        members = [
+            {
+                "address": o,
+                "name": ws.name_of(o),
+                "endpoint": c.endpoint(o),
+                "key_published": len(c.public_key(o)) == 64,
+                "outlier_reports": c.outlier_reports(o),
+            }
+            for o in c.oracles
+        ]
+        data = {
+            "ok": True,
+            "address": c.address,
+            "threshold": c.threshold,
+            "f": c.f,
+            "challenge_window": c.challenge_window,
+            "oracles": members,
+        }
+    human = (
+        f"committee {data['address']}: threshold {data['threshold']} of {len(members)} (f={data['f']}), challenge window {data['challenge_window']} s\n"
+        + "\n".join(
+            f"  {m['name'] or m['address']}: {m['endpoint'] or '(no endpoint)'}; outliers {m['outlier_reports']}"
+            for m in members
+        )
+    )
+    state.emit(data, plain(human))
+
+
+@oracle_app.command("register")
+def oracle_register(
+    ctx: typer.Context,
+    sender: FromOpt,
+    url: Annotated[str, typer.Option(help="Public URL of this oracle's report endpoint.")],
+) -> None:
+    """Publish this oracle's public key (for sealed labels) and report endpoint on the committee."""
+    from proofwork.keys.sealing import public_key_of
+
+    state = cli_state(ctx)
+    url = endpoint_arg(url, "--url")
+    with state.workspace() as ws:
+        signer = ws.signer(sender)
+        receipt = ws.committee.register_oracle(signer.key, public_key_of(signer.key), url)
+        state.emit({"ok": True, "tx": receipt.tx_hash}, plain(f"{signer.name} registered at {url}"))
+
+
+@oracle_app.command("run")
+def oracle_run(
+    ctx: typer.Context,
+    sender: FromOpt,
+    port: Annotated[int, typer.Option(help="Port of the report endpoint (0: any free port).")] = 0,
+    host: Annotated[str, typer.Option(help="Interface of the report endpoint.")] = "127.0.0.1",
+    interval: Annotated[
+        float, typer.Option(help="Seconds between passes over the chain (0.05 to 3600).")
+    ] = 2.0,
+    once: Annotated[bool, typer.Option(help="One pass, then exit (no endpoint).")] = False,
+    passes: Annotated[int, typer.Option(help="Stop after this many passes (0: run until stopped).")] = 0,
+    db: Annotated[str | None, typer.Option(help="Oracle database: SQLite path or SQLAlchemy URL.")] = None,
+    announce: Annotated[bool, typer.Option(help="Publish the endpoint URL on chain at start.")] = False,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="The URL --announce publishes, as peers reach it (default: the bound URL)."),
+    ] = None,
+    attest: Annotated[
+        bool,
+        typer.Option(help="Right after settling, attest JobCompleted (when the identity contracts exist)."),
+    ] = True,
+) -> None:
+    """Watch the chain, score submissions in the sandbox, sign, share and settle. Restart-safe.
+
+    A failed pass (chain busy or unreachable, a broken artifact...) is reported in one line and
+    the next pass runs as usual: the endpoint keeps serving."""
+    from proofwork.api.oracle_http import ReportServer
+    from proofwork.db.oracle_state import OracleState, oracle_db_path
+    from proofwork.evaluation.runner import Evaluator
+    from proofwork.evaluation.sandbox import Sandbox
+    from proofwork.keys.sealing import public_key_of
+    from proofwork.network.peers import HttpPeers
+    from proofwork.services.oracle.node import OracleNode
+    from proofwork.services.workspace import Workspace
+
+    state = cli_state(ctx)
+    if not math.isfinite(interval) or not 0.05 <= interval <= 3600:
+        raise InvalidInput(f"invalid --interval {interval}: expected 0.05 to 3600 seconds")
+    if passes < 0:
+        raise InvalidInput(f"invalid --passes {passes}: expected 0 (no limit) or more")
+    if not 0 <= port <= 65535:
+        raise InvalidInput(f"invalid --port {port}: expected 0 (any free port) to 65535")
+    if public_url is not None:
+        public_url = endpoint_arg(public_url, "--public-url")
+    log = logging.getLogger("proofwork.oracle")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = state.settings
+    stop = {"now": False}
+
+    def say(text: str) -> None:
+        # with --json, stdout holds only the final JSON line: progress goes to the log (stderr)
+        if state.json:
+            log.info("%s", text)
+        else:
+            state.console.print(text, markup=False)
+
+    def request_stop(*_: Any) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with Workspace.open(settings) as ws:
+        signer = ws.signer(sender)
+        chain_id = ws.chain.chain_id
+    oracle_db = OracleState.open(
+        db or oracle_db_path(settings.data_dir, signer.address), oracle=signer.address, chain_id=chain_id
+    )
+    server = None
+    peers = HttpPeers()
+    count = 0
+    try:
+        server = None if once else ReportServer(oracle_db, signer.address, host, port).start()
+        announce_url = None
+        if announce and server is not None:
+            announce_url = public_url or endpoint_arg(server.url, "endpoint")
+        with Sandbox() as sandbox:
+            evaluator = Evaluator(sandbox)
+            if server is not None:
+                say(f"oracle {signer.address} serving reports at {server.url} ({sandbox.isolation})")
+            node: OracleNode | None = None
+            while not stop["now"]:
+                if announce_url is not None:
+                    try:
+                        with Workspace.open(settings) as ws:
+                            ws.committee.register_oracle(signer.key, public_key_of(signer.key), announce_url)
+                        say(f"announced {announce_url} on the committee")
+                        announce_url = None
+                    except ChainUnavailable as exc:  # anything else (not a member...) is fatal
+                        say(f"announcing failed, will retry: {exc}")
+                try:
+                    # the embedded chain admits one process at a time: hold it only for one pass;
+                    # the node (its caches of opened labels and finished jobs) lives across passes
+                    with Workspace.open(settings) as ws:
+                        if node is None:
+                            node = OracleNode(
+                                ws,
+                                signer,
+                                oracle_db,
+                                evaluator,
+                                peers,
+                                workdir=oracle_db_path(settings.data_dir, signer.address).with_suffix(
+                                    ".work"
+                                ),
+                                attest=attest,
+                            )
+                        result = node.step(ws)
+                except ProofworkError as exc:
+                    say(f"pass failed: {exc}")
+                except Exception as exc:  # a bug in one pass must not stop the daemon
+                    log.debug("pass failed", exc_info=True)
+                    detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+                    say(f"pass failed: unexpected {exc.__class__.__name__}: {detail}")
+                else:
+                    for line in result.scored:
+                        say(f"scored {line}")
+                    for line in result.settled:
+                        say(f"settled {line}")
+                    for job_id in result.revealed:
+                        say(f"revealed the labels of job {job_id}")
+                    for comp_id in result.finalized:
+                        say(f"finalized competition {comp_id}")
+                    for line in result.failures:
+                        say(f"problem: {line}")
+                count += 1
+                if once or (passes and count >= passes):
+                    break
+                deadline = time.monotonic() + interval
+                while time.monotonic() < deadline and not stop["now"]:
+                    time.sleep(0.05)
+    finally:
+        if server is not None:
+            server.stop()
+        peers.close()
+        oracle_db.close()
+    if state.json:
+        state.emit({"ok": True, "passes": count})
