@@ -27,24 +27,12 @@ from web3.exceptions import (
     Web3RPCError,
 )
 
+from proofwork.chain.devnets import ANVIL_DEV_KEYS
 from proofwork.domain.errors import ChainUnavailable, InvalidInput, NotAllowed, TransactionRejected
 from proofwork.domain.units import MAX_DURATION
+from proofwork.keys.accounts import address_of
 
-# Anvil's well-known development mnemonic ("test test ... junk"): its first ten keys are the
-# dev accounts on a local anvil node, like dev0..dev9 on the embedded chain.
 ANVIL_CHAIN_ID = 31337
-ANVIL_DEV_KEYS = [
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
-    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
-    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
-    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
-    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
-]
 
 T = TypeVar("T")
 
@@ -146,7 +134,7 @@ class Chain:
             except (Web3Exception, ValueError):
                 client = ""
         local = chain_id == ANVIL_CHAIN_ID and "anvil" in client
-        keys = [bytes.fromhex(k[2:]) for k in ANVIL_DEV_KEYS] if local else []
+        keys = list(ANVIL_DEV_KEYS) if local else []
         chain = cls(web3, description=f"node at {url}", url=url, dev_keys=keys)
         if local:
             chain._advance = chain._advance_rpc
@@ -246,7 +234,7 @@ class Chain:
     def _send(self, key: bytes, build: Callable[[dict[str, Any]], dict[str, Any]]) -> Receipt:
         """Builds (estimating gas, so a call that would revert is refused with its reason and
         nothing is sent), signs locally, sends, and waits for the receipt."""
-        sender = Account.from_key(key).address
+        sender = Web3.to_checksum_address(address_of(key))
         with translate_errors(self.url):
             try:
                 tx = build({"from": sender, "chainId": self.chain_id})
@@ -309,10 +297,6 @@ class Chain:
 def _rpc_message(exc: Web3RPCError) -> str:
     message = getattr(exc, "message", None) or str(exc)
     return str(message).splitlines()[0]
-
-
-def address_of(key: bytes) -> str:
-    return str(Account.from_key(key).address)
 
 
 def keccak(data: bytes) -> bytes:

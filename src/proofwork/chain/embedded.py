@@ -73,13 +73,14 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.defaults import API_ENDPOINTS, static_return
 from web3.types import RPCEndpoint, RPCError, RPCResponse
 
+from proofwork.chain.devnets import EMBEDDED_CHAIN_ID
 from proofwork.domain.errors import ChainBusy, ChainUnavailable, DataDirCorrupted, InvalidInput
 
 __all__ = ["CHAIN_ID", "DB_FILENAME", "LOCK_FILENAME", "EmbeddedChain"]
 
 # eth-tester's chain id. web3's EthereumTesterProvider answers eth_chainId with this
 # constant, so using it keeps every layer (and any existing tooling) in agreement.
-CHAIN_ID: Final = 131277322940537
+CHAIN_ID: Final = EMBEDDED_CHAIN_ID
 DB_FILENAME: Final = "chain.sqlite3"
 LOCK_FILENAME: Final = "chain.lock"
 # Bumped whenever the on-disk layout changes incompatibly.

@@ -9,9 +9,10 @@ from eth_account import Account
 from web3 import Web3
 
 from proofwork.chain.artifacts import Artifact
-from proofwork.chain.client import Chain, Receipt, address_of, keccak
+from proofwork.chain.client import Chain, Receipt, keccak
 from proofwork.chain.events import event_signature, typed_data
 from proofwork.domain import job as J
+from proofwork.keys.accounts import address_of
 
 JOB_ABI_TYPE = (
     "(address,address,address,address,uint64,uint64,uint16,bytes32,address,uint256,"

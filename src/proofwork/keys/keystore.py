@@ -12,10 +12,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from eth_account import Account
 from eth_utils import to_checksum_address
 
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotFound
+from proofwork.keys.accounts import address_of
 from proofwork.storage.files import save_file
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -43,10 +43,7 @@ def parse_private_key(text: str) -> bytes:
     if not re.fullmatch(r"[0-9a-fA-F]{64}", cleaned):
         raise InvalidInput("invalid private key: expected 64 hexadecimal digits")
     key = bytes.fromhex(cleaned)
-    try:
-        Account.from_key(key)
-    except ValueError as exc:
-        raise InvalidInput("invalid private key: out of the secp256k1 range") from exc
+    address_of(key)  # refuses a key out of the secp256k1 range
     return key
 
 
@@ -101,9 +98,11 @@ class KeyStore:
         path = self._path(name)
         if path.exists():
             raise InvalidInput(f"an account named {name!r} already exists")
-        address = Account.from_key(key).address
+        address = address_of(key)
         if self.find(address):
             raise InvalidInput(f"account {address} is already stored under another name")
+        from eth_account import Account  # its keystore code (scrypt, BLS) loads only to write or unlock
+
         encrypted = Account.encrypt(key, password)
         save_file(path, json.dumps(encrypted).encode())
         self._listing = None
@@ -115,6 +114,8 @@ class KeyStore:
             raise NotFound(f"no account named {name!r}")
         data = self._read(path)
         try:
+            from eth_account import Account
+
             return bytes(Account.decrypt(data, password))
         except ValueError as exc:
             raise InvalidInput(f"wrong password for account {name!r}") from exc

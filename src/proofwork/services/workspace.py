@@ -10,22 +10,27 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from proofwork.chain.artifacts import ArtifactStore
-from proofwork.chain.attestations import AttestationsContract, JobAttesterContract
-from proofwork.chain.badges import SkillBadgeContract
-from proofwork.chain.client import Chain, address_of
-from proofwork.chain.committee import CommitteeContract
-from proofwork.chain.competition import CompetitionContract
-from proofwork.chain.escrow import EscrowContract
-from proofwork.chain.issuers import IssuerRegistryContract
-from proofwork.chain.tokens import TokenContract
+from proofwork.chain.devnets import EMBEDDED_CHAIN_ID, EMBEDDED_DEV_KEYS
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import InvalidInput, NotFound
+from proofwork.keys.accounts import address_of
 from proofwork.keys.keystore import KeyStore
 from proofwork.services.manifest import Deployment, load_manifest
 from proofwork.settings import Settings
 from proofwork.storage.store import ContentStore, open_store
+
+if TYPE_CHECKING:  # the chain handles load web3: only when a command uses the chain
+    from proofwork.chain.attestations import AttestationsContract, JobAttesterContract
+    from proofwork.chain.badges import SkillBadgeContract
+    from proofwork.chain.client import Chain
+    from proofwork.chain.committee import CommitteeContract
+    from proofwork.chain.competition import CompetitionContract
+    from proofwork.chain.escrow import EscrowContract
+    from proofwork.chain.issuers import IssuerRegistryContract
+    from proofwork.chain.tokens import TokenContract
 
 PasswordProvider = Callable[[str], str]
 
@@ -52,33 +57,39 @@ _DEV = re.compile(r"^dev(\d+)$")
 
 
 class Workspace:
+    """The data directory, the store, the keys and (opened on first use) the chain.
+
+    The chain opens only when a command needs it, so commands that need none (an account's DID on
+    the embedded chain, the store) load neither web3 nor py-evm and never take the chain's lock."""
+
     def __init__(
         self,
-        chain: Chain,
-        data_dir: Path,
+        settings: Settings,
         artifacts: ArtifactStore,
         keystore: KeyStore,
         password: PasswordProvider,
-        store: ContentStore | None = None,
+        store: ContentStore,
+        chain: Chain | None = None,
     ) -> None:
-        self.chain = chain
-        self.data_dir = data_dir
+        self.settings = settings
+        self.data_dir = settings.data_dir
         self.artifacts = artifacts
         self.keystore = keystore
+        self.store = store
         self._password = password
+        self._chain = chain
         self._deployment: Deployment | None = None
         self._escrow: EscrowContract | None = None
         self._token: TokenContract | None = None
         self._devs: list[Signer] | None = None
-        self.store: ContentStore = store if store is not None else open_store(data_dir / "store")
         self._committee: CommitteeContract | None = None
         self._competitions: CompetitionContract | None = None
         self._identity: dict[str, object] = {}
 
     @classmethod
     def open(cls, settings: Settings, password: PasswordProvider | None = None) -> Workspace:
-        """Opens the data directory, the store and the chain `settings` name; `password` unlocks
-        stored keys (default: the configured password, no prompt)."""
+        """Opens the data directory and the store `settings` name (the chain opens on first use);
+        `password` unlocks stored keys (default: the configured password, no prompt)."""
         if settings.data_dir.exists() and not settings.data_dir.is_dir():
             raise InvalidInput(f"data directory {settings.data_dir} is a file, not a directory")
         try:
@@ -87,18 +98,35 @@ class Workspace:
             raise InvalidInput(f"cannot use data directory {settings.data_dir}: {exc.strerror}") from exc
         # the store first: a bad store location must fail before the chain's lock is taken
         store = open_store(settings.store or settings.data_dir / "store")
-        chain = Chain.open(settings.data_dir, settings.rpc_url, lock_timeout=settings.lock_timeout)
         return cls(
-            chain,
-            settings.data_dir,
+            settings,
             ArtifactStore(settings.cache_dir),
             KeyStore(settings.data_dir / "keystore"),
             password or password_from(settings),
             store,
         )
 
+    @property
+    def chain(self) -> Chain:
+        """The chain: the node at the RPC URL, or the embedded chain (its lock taken until `close`)."""
+        if self._chain is None:
+            from proofwork.chain.client import Chain
+
+            self._chain = Chain.open(
+                self.settings.data_dir, self.settings.rpc_url, lock_timeout=self.settings.lock_timeout
+            )
+        return self._chain
+
+    @property
+    def chain_id(self) -> int:
+        """The chain's id; the embedded chain's is known without opening it."""
+        if self._chain is None and self.settings.rpc_url is None:
+            return EMBEDDED_CHAIN_ID
+        return self.chain.chain_id
+
     def close(self) -> None:
-        self.chain.close()
+        if self._chain is not None:
+            self._chain.close()
         close_store = getattr(self.store, "close", None)  # a kubo store holds an HTTP client
         if close_store is not None:
             close_store()
@@ -113,7 +141,7 @@ class Workspace:
 
     @property
     def manifest_path(self) -> Path:
-        return self.data_dir / "deployments" / f"{self.chain.chain_id}.json"
+        return self.data_dir / "deployments" / f"{self.chain_id}.json"
 
     @property
     def deployment(self) -> Deployment:
@@ -136,6 +164,8 @@ class Workspace:
 
     @property
     def escrow(self) -> EscrowContract:
+        from proofwork.chain.escrow import EscrowContract
+
         if self._escrow is None:
             d = self.deployment
             self._escrow = EscrowContract(self.chain, self.artifacts.get("JobEscrow"), d.escrow, d.block)
@@ -149,6 +179,8 @@ class Workspace:
 
     @property
     def committee(self) -> CommitteeContract:
+        from proofwork.chain.committee import CommitteeContract
+
         if self._committee is None:
             d = self.deployment
             if not d.committee:
@@ -160,6 +192,8 @@ class Workspace:
 
     @property
     def competitions(self) -> CompetitionContract:
+        from proofwork.chain.competition import CompetitionContract
+
         if self._competitions is None:
             d = self.deployment
             if not d.competition:
@@ -188,6 +222,8 @@ class Workspace:
 
     @property
     def issuer_registry(self) -> IssuerRegistryContract:
+        from proofwork.chain.issuers import IssuerRegistryContract
+
         contract = self._identity_contract(
             IssuerRegistryContract, "IssuerRegistry", self.deployment.issuer_registry
         )
@@ -196,23 +232,31 @@ class Workspace:
 
     @property
     def badges(self) -> SkillBadgeContract:
+        from proofwork.chain.badges import SkillBadgeContract
+
         contract = self._identity_contract(SkillBadgeContract, "SkillBadge", self.deployment.badges)
         assert isinstance(contract, SkillBadgeContract)
         return contract
 
     @property
     def attestations(self) -> AttestationsContract:
+        from proofwork.chain.attestations import AttestationsContract
+
         contract = self._identity_contract(AttestationsContract, "Attestations", self.deployment.attestations)
         assert isinstance(contract, AttestationsContract)
         return contract
 
     @property
     def job_attester(self) -> JobAttesterContract:
+        from proofwork.chain.attestations import JobAttesterContract
+
         contract = self._identity_contract(JobAttesterContract, "JobAttester", self.deployment.job_attester)
         assert isinstance(contract, JobAttesterContract)
         return contract
 
     def token_at(self, address: str) -> TokenContract:
+        from proofwork.chain.tokens import TokenContract
+
         return TokenContract(self.chain, self.artifacts.get("StableToken"), address)
 
     # --- accounts --------------------------------------------------------------------------------
@@ -220,9 +264,12 @@ class Workspace:
     def dev_accounts(self) -> list[Signer]:
         # derived once: `job list` names two parties per job, and each derivation is an EC multiplication
         if self._devs is None:
-            self._devs = [
-                Signer(f"dev{i}", address_of(key), key) for i, key in enumerate(self.chain.dev_keys)
-            ]
+            keys = (
+                EMBEDDED_DEV_KEYS
+                if self._chain is None and self.settings.rpc_url is None
+                else self.chain.dev_keys
+            )
+            self._devs = [Signer(f"dev{i}", address_of(key), key) for i, key in enumerate(keys)]
         return self._devs
 
     def address(self, name_or_address: str, what: str = "account") -> str:
