@@ -159,7 +159,15 @@ class Proofwork:
 
     @classmethod
     def from_settings(cls, settings: Settings, password: PasswordProvider | None = None) -> Proofwork:
-        return cls(Workspace.open(settings, password))
+        """A session on what `settings` name; the chain is opened (and the embedded chain's lock
+        taken) now, for the whole session."""
+        ws = Workspace.open(settings, password)
+        try:
+            ws.chain  # noqa: B018  (opening it is the point)
+        except BaseException:
+            ws.close()
+            raise
+        return cls(ws)
 
     def close(self) -> None:
         self.ws.close()
