@@ -3,53 +3,60 @@ its own module (`cli/<group>.py`), opens the workspace, calls one service and pr
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Annotated
 
 import typer
 
-from proofwork.cli import (
-    accounts,
-    attestations,
-    chain,
-    competition,
-    credentials,
-    demo,
-    evaluation,
-    fees,
-    issuers,
-    jobs,
-    oracle,
-)
 from proofwork.cli.output import CliState
 from proofwork.domain.errors import ProofworkError
 from proofwork.settings import Settings
 
-app = typer.Typer(
-    name="proofwork",
-    help="Escrowed AI/ML jobs on Ethereum: post, deliver, review and get paid as the contract allows.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    add_completion=False,
-)
-for group in (
-    chain,
-    demo,
-    accounts,
-    jobs,
-    fees,
-    evaluation,
-    oracle,
-    competition,
-    credentials,
-    issuers,
-    attestations,
-):
-    group.register(app)
+# Each top-level command and the module (`proofwork.cli.<module>`) that registers it, in help order.
+COMMANDS = {
+    "deploy": "chain",
+    "chain": "chain",
+    "demo": "demo",
+    "account": "accounts",
+    "job": "jobs",
+    "fees": "fees",
+    "store": "evaluation",
+    "eval": "evaluation",
+    "verify-score": "evaluation",
+    "committee": "oracle",
+    "oracle": "oracle",
+    "competition": "competition",
+    "leaderboard": "competition",
+    "id": "credentials",
+    "cred": "credentials",
+    "issuer": "issuers",
+    "identity": "attestations",
+    "attest": "attestations",
+    "badge": "attestations",
+    "reputation": "attestations",
+}
 
 
-@app.callback()
+def build_app(command: str | None = None) -> typer.Typer:
+    """The application with the group that defines `command` registered, or every group (for the
+    top-level help and for a name that is no command): typer builds the whole tree it is given on
+    each run, so a command pays only for its own group."""
+    app = typer.Typer(
+        name="proofwork",
+        help="Escrowed AI/ML jobs on Ethereum: post, deliver, review and get paid as the contract allows.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        add_completion=False,
+    )
+    app.callback()(main)
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for module in modules:
+        importlib.import_module(f"proofwork.cli.{module}").register(app)
+    return app
+
+
 def main(
     ctx: typer.Context,
     data_dir: Annotated[
@@ -68,6 +75,7 @@ def main(
         ),
     ] = None,
 ) -> None:
+    """The root command: the settings from the environment and the global options."""
     # an empty value (--data-dir "") means the setting's default, as an empty variable does
     ctx.obj = CliState(
         Settings.from_env(data_dir=data_dir or None, rpc_url=rpc_url or None, store=store or None),
@@ -116,6 +124,20 @@ def _hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+def _command_of(args: list[str]) -> str | None:
+    """The top-level command named in `args` (global options already in front), if any."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in _GLOBAL_FLAGS or (arg.split("=", 1)[0] in _GLOBAL_OPTIONS and "=" in arg):
+            i += 1
+        elif arg in _GLOBAL_OPTIONS:
+            i += 2
+        else:
+            return None if arg.startswith("-") else arg
+    return None
+
+
 def run(argv: list[str] | None = None) -> int:
     """Console entry: every failure is one line on stderr and a non-zero exit, never a traceback.
 
@@ -125,6 +147,7 @@ def run(argv: list[str] | None = None) -> int:
     json_mode = "--json" in args
     try:
         # outside standalone mode click returns a `typer.Exit`'s code instead of raising it
+        app = build_app(_command_of(args))
         code = app(args=args, prog_name="proofwork", standalone_mode=False)
         if isinstance(code, int) and code:
             return _exit(code, argv)
