@@ -37,7 +37,7 @@ from eth_utils import keccak
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from proofwork.chain.committee import labels_commitment  # noqa: E402
+from proofwork.chain.encoding import labels_commitment  # noqa: E402
 from proofwork.domain import job as J  # noqa: E402
 from proofwork.keys.sealing import public_key_of  # noqa: E402
 from proofwork.sdk import Proofwork, Signer  # noqa: E402

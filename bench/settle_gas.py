@@ -35,10 +35,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from proofwork.chain.artifacts import ArtifactStore  # noqa: E402
-from proofwork.chain.client import Chain, Receipt  # noqa: E402
-from proofwork.chain.committee import SCORE_REPORT_FIELDS, labels_commitment  # noqa: E402
-from proofwork.chain.escrow import EscrowContract, job_tuple  # noqa: E402
+from proofwork.chain.client import Chain  # noqa: E402
+from proofwork.chain.committee import SCORE_REPORT_FIELDS  # noqa: E402
+from proofwork.chain.encoding import (  # noqa: E402
+    job_tuple,
+    labels_commitment,
+)
+from proofwork.chain.escrow import EscrowContract  # noqa: E402
 from proofwork.chain.events import typed_data  # noqa: E402
+from proofwork.chain.receipts import Receipt  # noqa: E402
 from proofwork.chain.tokens import TokenContract  # noqa: E402
 from proofwork.domain import job as J  # noqa: E402
 

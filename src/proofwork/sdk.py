@@ -12,6 +12,8 @@
         pw.jobs.submit(freelancer, job.job_id, 0, deliverable_sha256)
         pw.jobs.approve(client, job.job_id, 0)
 
+An oracle runs in the SDK as in the CLI: `pw.oracle("dev6", OracleOptions(passes=10)).run()`.
+
 Pass `rpc_url="http://127.0.0.1:8545"` to drive any EVM node instead. Amounts are integer
 token units (`pw.amount("1500.50")` converts exactly); milestones are numbered from 0.
 Every failure raises a `proofwork.domain.errors.ProofworkError` with a one-line message.
@@ -19,6 +21,7 @@ Every failure raises a `proofwork.domain.errors.ProofworkError` with a one-line 
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,8 @@ from proofwork.services.deployment import (
 )
 from proofwork.services.evaluated_jobs import Evaluations
 from proofwork.services.jobs import Jobs, Outcome
+from proofwork.services.oracle.daemon import DaemonOptions as OracleOptions
+from proofwork.services.oracle.daemon import OracleDaemon
 from proofwork.services.workspace import PasswordProvider, Signer, Workspace
 from proofwork.settings import Settings
 
@@ -203,6 +208,12 @@ class Proofwork:
         return deploy_committee(
             self.ws, self.ws.signer(deployer), members, f=f, challenge_window=challenge_window
         )
+
+    def oracle(self, account: str, options: OracleOptions = OracleOptions()) -> OracleDaemon:
+        """An evaluation oracle for `account` (a committee member) on this session's workspace:
+        `.run()` passes until `.stop()` (from another thread) or `options.passes`; `.url` is its
+        report endpoint once serving. The same loop as `proofwork oracle run`."""
+        return OracleDaemon(lambda: nullcontext(self.ws), account, options)
 
     def signer(self, name_or_address: str) -> Signer:
         return self.ws.signer(name_or_address)

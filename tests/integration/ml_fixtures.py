@@ -94,7 +94,7 @@ def open_ml_market(backend: str, rpc_url: str | None, data_dir: Path) -> Iterato
             state = OracleState.open(
                 data_dir / "oracles" / f"{oracle.name}.sqlite3",
                 oracle=oracle.address,
-                chain_id=ws.chain.chain_id,
+                chain_id=ws.chain_id,
             )
             cleanup.callback(state.close)
             server = ReportServer(state, oracle.address).start()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from proofwork.chain.committee import labels_commitment
+from proofwork.chain.encoding import labels_commitment
 from proofwork.domain import job as J
 from proofwork.domain.errors import TransactionRejected
 from proofwork.keys.sealing import seal

@@ -25,7 +25,7 @@ from eth_account import Account
 
 from proofwork.api import issuer_http
 from proofwork.chain.attestations import REVIEW_TYPES
-from proofwork.chain.client import keccak
+from proofwork.chain.encoding import keccak
 from proofwork.domain import job as J
 from proofwork.domain.errors import (
     CredentialRejected,
@@ -478,7 +478,7 @@ def test_reputation_from_attestations_resists_a_ring_and_exports_offline(idm: Id
     pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
     dev0, dev1, dev2, dev5 = (pw.address(f"dev{i}") for i in (0, 1, 2, 5))
     wallet = pw.identity.create_issuer("proofwork", "dev0")
-    assert wallet.did == did_pkh_of(ws.chain.chain_id, dev0)
+    assert wallet.did == did_pkh_of(ws.chain_id, dev0)
     assert [n for n, _ in pw.identity.register_issuer("proofwork").steps] == ["accredit"]
     vouch = pw.identity.mint_badge("dev0", "dev1", "org/verified-client")
     assert vouch > 0
@@ -540,7 +540,7 @@ def test_reputation_from_attestations_resists_a_ring_and_exports_offline(idm: Id
         "score": round(view.score, 12),
         "paid_jobs": 1,
         "address": dev2,
-        "chain_id": ws.chain.chain_id,
+        "chain_id": ws.chain_id,
     }
     with pytest.raises(CredentialRejected) as caught:
         pw.identity.verify(shown, "did:web:hiring.example", "another-nonce", offline=True, now=pw.now())

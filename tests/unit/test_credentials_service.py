@@ -297,7 +297,7 @@ def test_server_is_read_only_and_confined(
 
 def test_wallet_issuer_and_offline(ws: Workspace) -> None:
     profile = profiles.create_issuer(ws, "acme", account=ws.signer("dev1"))
-    assert profile.did == f"did:pkh:eip155:{ws.chain.chain_id}:{ws.address('dev1')}"
+    assert profile.did == f"did:pkh:eip155:{ws.chain_id}:{ws.address('dev1')}"
     record = issuing.issue_credential_for(
         ws, "acme", holder="dev2", vct="reference", claims={"rating": 5, "job": 7}, valid_for=None
     )

@@ -10,10 +10,10 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from web3 import Web3
 
-from proofwork.chain.client import Receipt
 from proofwork.chain.committee import Settlement
-from proofwork.chain.escrow import job_tuple
+from proofwork.chain.encoding import job_tuple
 from proofwork.chain.events import ContractHandle, check_id
+from proofwork.chain.receipts import Receipt
 from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput
 

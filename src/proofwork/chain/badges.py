@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from web3 import Web3
 
-from proofwork.chain.client import Receipt
 from proofwork.chain.events import ContractHandle, check_id
+from proofwork.chain.receipts import Receipt
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +27,7 @@ from web3.exceptions import (
 )
 
 from proofwork.chain.devnets import ANVIL_DEV_KEYS
+from proofwork.chain.receipts import Receipt
 from proofwork.domain.errors import ChainUnavailable, InvalidInput, NotAllowed, TransactionRejected
 from proofwork.domain.units import MAX_DURATION
 from proofwork.keys.accounts import address_of
@@ -35,16 +35,6 @@ from proofwork.keys.accounts import address_of
 ANVIL_CHAIN_ID = 31337
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Receipt:
-    tx_hash: str
-    block_number: int
-    gas_used: int
-    status: int
-    contract_address: str | None
-    logs: list[Any]
 
 
 @contextmanager
@@ -297,7 +287,3 @@ class Chain:
 def _rpc_message(exc: Web3RPCError) -> str:
     message = getattr(exc, "message", None) or str(exc)
     return str(message).splitlines()[0]
-
-
-def keccak(data: bytes) -> bytes:
-    return bytes(Web3.keccak(data))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import encode as abi_encode
 from web3 import Web3
 
 from proofwork.chain.artifacts import Artifact
-from proofwork.chain.client import Chain, Receipt, keccak
-from proofwork.chain.escrow import job_tuple
+from proofwork.chain.client import Chain
+from proofwork.chain.encoding import job_tuple
 from proofwork.chain.events import ContractHandle, check_id
+from proofwork.chain.receipts import Receipt
 from proofwork.domain import job as J
 from proofwork.domain.errors import ProofworkError
 
@@ -26,11 +26,6 @@ SCORE_REPORT_FIELDS = [
     {"name": "specHash", "type": "bytes32"},
     {"name": "commitment", "type": "bytes32"},
 ]
-
-
-def labels_commitment(labels_cid: bytes, salt: bytes, spec_hash: bytes) -> bytes:
-    """keccak256(abi_encode(labels_cid, salt, spec_hash)): what the client commits to on chain."""
-    return keccak(abi_encode(["bytes", "bytes32", "bytes32"], [labels_cid, salt, spec_hash]))
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from web3 import Web3
 
-from proofwork.chain.client import Receipt, keccak
+from proofwork.chain.encoding import keccak
 from proofwork.chain.events import ContractHandle, check_id
+from proofwork.chain.receipts import Receipt
 
 COMPETITION_EIP712 = ("proofwork Competition", "1")
 
@@ -19,15 +20,6 @@ FINAL_SCORES_FIELDS = [
     {"name": "scoresHash", "type": "bytes32"},
     {"name": "commitment", "type": "bytes32"},
 ]
-
-
-def submission_commitment(submission_cid: bytes, salt: bytes, submitter: str) -> bytes:
-    """keccak256(abi_encode(cid, salt, submitter)): a competition entry's commitment."""
-    return keccak(
-        abi_encode(
-            ["bytes", "bytes32", "address"], [submission_cid, salt, Web3.to_checksum_address(submitter)]
-        )
-    )
 
 
 class CompetitionContract(ContractHandle):

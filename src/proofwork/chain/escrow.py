@@ -4,45 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import encode as abi_encode
 from eth_account import Account
 from web3 import Web3
 
 from proofwork.chain.artifacts import Artifact
-from proofwork.chain.client import Chain, Receipt, keccak
+from proofwork.chain.client import Chain
+from proofwork.chain.encoding import job_hash, job_tuple, keccak
 from proofwork.chain.events import event_signature, typed_data
+from proofwork.chain.receipts import Receipt
 from proofwork.domain import job as J
 from proofwork.keys.accounts import address_of
 
-JOB_ABI_TYPE = (
-    "(address,address,address,address,uint64,uint64,uint16,bytes32,address,uint256,"
-    "(uint256,uint256,uint8,uint8,uint64,bytes32)[])"
-)
 ESCROW_EIP712_NAME = "proofwork JobEscrow"
 ESCROW_EIP712_VERSION = "1"
-
-
-def job_tuple(job: J.Job) -> tuple[Any, ...]:
-    """The `Job` struct as the contract's ABI expects it."""
-    return (
-        Web3.to_checksum_address(job.client),
-        Web3.to_checksum_address(job.freelancer),
-        Web3.to_checksum_address(job.token),
-        Web3.to_checksum_address(job.arbiter),
-        job.deadline,
-        job.review_period,
-        job.fee_bps,
-        job.spec_hash,
-        Web3.to_checksum_address(job.cancel_proposer),
-        job.cancel_amount,
-        [(m.amount, m.paid, int(m.status), m.revisions, m.timestamp, m.deliverable) for m in job.milestones],
-    )
-
-
-def job_hash(job: J.Job) -> bytes:
-    """keccak256(abi_encode(job)), as `JobEscrow` stores it."""
-    return keccak(abi_encode([JOB_ABI_TYPE], [job_tuple(job)]))
-
 
 _EVENT_TYPES: dict[str, type] = {
     "JobCreated": J.JobCreated,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from eth_account import Account
@@ -10,7 +9,9 @@ from eth_account.messages import encode_typed_data
 from web3 import Web3
 
 from proofwork.chain.artifacts import Artifact
-from proofwork.chain.client import Chain, Receipt, keccak
+from proofwork.chain.client import Chain
+from proofwork.chain.encoding import keccak
+from proofwork.chain.receipts import Event, Receipt
 from proofwork.domain.errors import InvalidInput
 
 
@@ -52,14 +53,6 @@ def check_id(value: object, what: str = "id") -> int:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
         raise InvalidInput(f"invalid {what} {shown}: expected a whole number from 0 to 2^256 - 1")
     return value
-
-
-@dataclass(frozen=True)
-class Event:
-    name: str
-    block: int
-    tx_hash: str
-    args: dict[str, Any]
 
 
 class ContractHandle:

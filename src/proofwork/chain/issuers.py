@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from web3 import Web3
 
-from proofwork.chain.client import Receipt, keccak
+from proofwork.chain.encoding import keccak
 from proofwork.chain.events import ContractHandle
+from proofwork.chain.receipts import Receipt
 
 
 @dataclass(frozen=True)

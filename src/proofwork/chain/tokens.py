@@ -8,8 +8,9 @@ from eth_account import Account
 from web3 import Web3
 
 from proofwork.chain.artifacts import Artifact
-from proofwork.chain.client import Chain, Receipt
+from proofwork.chain.client import Chain
 from proofwork.chain.events import typed_data
+from proofwork.chain.receipts import Receipt
 from proofwork.keys.accounts import address_of
 
 

@@ -103,22 +103,3 @@ def existing_file(path: Path, what: str) -> Path:
     if not path.is_file():
         raise InvalidInput(f"no such {what} file: {path}")
     return path
-
-
-MAX_URL_BYTES = 256  # the committee stores endpoints as String[256]: bytes, not characters
-
-
-def endpoint_arg(url: str, option: str) -> str:
-    """An endpoint URL to publish on chain: http(s) with a host, at most 256 bytes."""
-    from proofwork.network.peers import endpoint_url
-
-    text = url.strip()
-    if any(ch.isspace() or not ch.isprintable() for ch in text):
-        raise InvalidInput(f"invalid {option}: a URL has no spaces or control characters")
-    try:
-        endpoint_url(text)
-    except InvalidInput as exc:
-        raise InvalidInput(
-            f"invalid {option}: {exc} (expected http(s)://host[:port], at most 256 bytes)"
-        ) from None
-    return text

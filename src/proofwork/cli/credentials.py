@@ -50,7 +50,7 @@ def id_show(ctx: typer.Context, account: AccountOpt = "dev0") -> None:
             "ok": True,
             "account": signer.name,
             "address": signer.address,
-            "did": did_pkh_of(ws.chain.chain_id, signer.address),
+            "did": did_pkh_of(ws.chain_id, signer.address),
             "holder_jwk": jwk,
             "holder_thumbprint": thumbprint(jwk),
             "credentials": held,

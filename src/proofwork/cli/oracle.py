@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-import math
 import signal
-import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from proofwork.cli.args import FromOpt, cli_state, endpoint_arg, plain
-from proofwork.domain.errors import ChainUnavailable, InvalidInput, ProofworkError
+from proofwork.cli.args import FromOpt, cli_state, plain
 from proofwork.domain.units import parse_duration
+from proofwork.services.oracle.daemon import check_endpoint
 
 committee_app = typer.Typer(help="The evaluation-oracle committee.", no_args_is_help=True)
 oracle_app = typer.Typer(help="Run an evaluation oracle.", no_args_is_help=True)
@@ -96,7 +94,7 @@ def oracle_register(
     from proofwork.keys.sealing import public_key_of
 
     state = cli_state(ctx)
-    url = endpoint_arg(url, "--url")
+    url = check_endpoint(url, "--url")
     with state.workspace() as ws:
         signer = ws.signer(sender)
         receipt = ws.committee.register_oracle(signer.key, public_key_of(signer.key), url)
@@ -129,28 +127,24 @@ def oracle_run(
 
     A failed pass (chain busy or unreachable, a broken artifact...) is reported in one line and
     the next pass runs as usual: the endpoint keeps serving."""
-    from proofwork.api.oracle_http import ReportServer
-    from proofwork.db.oracle_state import OracleState, oracle_db_path
-    from proofwork.evaluation.runner import Evaluator
-    from proofwork.evaluation.sandbox import Sandbox
-    from proofwork.keys.sealing import public_key_of
-    from proofwork.network.peers import HttpPeers
-    from proofwork.services.oracle.node import OracleNode
+
+    from proofwork.services.oracle.daemon import DaemonOptions, OracleDaemon
     from proofwork.services.workspace import Workspace
 
     state = cli_state(ctx)
-    if not math.isfinite(interval) or not 0.05 <= interval <= 3600:
-        raise InvalidInput(f"invalid --interval {interval}: expected 0.05 to 3600 seconds")
-    if passes < 0:
-        raise InvalidInput(f"invalid --passes {passes}: expected 0 (no limit) or more")
-    if not 0 <= port <= 65535:
-        raise InvalidInput(f"invalid --port {port}: expected 0 (any free port) to 65535")
-    if public_url is not None:
-        public_url = endpoint_arg(public_url, "--public-url")
+    options = DaemonOptions(
+        interval=interval,
+        once=once,
+        passes=passes,
+        host=host,
+        port=port,
+        db=db,
+        announce=announce,
+        public_url=public_url,
+        attest=attest,
+    ).checked()
     log = logging.getLogger("proofwork.oracle")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = state.settings
-    stop = {"now": False}
 
     def say(text: str) -> None:
         # with --json, stdout holds only the final JSON line: progress goes to the log (stderr)
@@ -159,83 +153,11 @@ def oracle_run(
         else:
             state.console.print(text, markup=False)
 
-    def request_stop(*_: Any) -> None:
-        stop["now"] = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    with Workspace.open(settings) as ws:
-        signer = ws.signer(sender)
-        chain_id = ws.chain.chain_id
-    oracle_db = OracleState.open(
-        db or oracle_db_path(settings.data_dir, signer.address), oracle=signer.address, chain_id=chain_id
+    daemon = OracleDaemon(
+        lambda: Workspace.open(state.settings, password=state.password), sender, options, say=say
     )
-    server = None
-    peers = HttpPeers()
-    count = 0
-    try:
-        server = None if once else ReportServer(oracle_db, signer.address, host, port).start()
-        announce_url = None
-        if announce and server is not None:
-            announce_url = public_url or endpoint_arg(server.url, "endpoint")
-        with Sandbox() as sandbox:
-            evaluator = Evaluator(sandbox)
-            if server is not None:
-                say(f"oracle {signer.address} serving reports at {server.url} ({sandbox.isolation})")
-            node: OracleNode | None = None
-            while not stop["now"]:
-                if announce_url is not None:
-                    try:
-                        with Workspace.open(settings) as ws:
-                            ws.committee.register_oracle(signer.key, public_key_of(signer.key), announce_url)
-                        say(f"announced {announce_url} on the committee")
-                        announce_url = None
-                    except ChainUnavailable as exc:  # anything else (not a member...) is fatal
-                        say(f"announcing failed, will retry: {exc}")
-                try:
-                    # the embedded chain admits one process at a time: hold it only for one pass;
-                    # the node (its caches of opened labels and finished jobs) lives across passes
-                    with Workspace.open(settings) as ws:
-                        if node is None:
-                            node = OracleNode(
-                                ws,
-                                signer,
-                                oracle_db,
-                                evaluator,
-                                peers,
-                                workdir=oracle_db_path(settings.data_dir, signer.address).with_suffix(
-                                    ".work"
-                                ),
-                                attest=attest,
-                            )
-                        result = node.step(ws)
-                except ProofworkError as exc:
-                    say(f"pass failed: {exc}")
-                except Exception as exc:  # a bug in one pass must not stop the daemon
-                    log.debug("pass failed", exc_info=True)
-                    detail = str(exc).splitlines()[0][:200] if str(exc) else ""
-                    say(f"pass failed: unexpected {exc.__class__.__name__}: {detail}")
-                else:
-                    for line in result.scored:
-                        say(f"scored {line}")
-                    for line in result.settled:
-                        say(f"settled {line}")
-                    for job_id in result.revealed:
-                        say(f"revealed the labels of job {job_id}")
-                    for comp_id in result.finalized:
-                        say(f"finalized competition {comp_id}")
-                    for line in result.failures:
-                        say(f"problem: {line}")
-                count += 1
-                if once or (passes and count >= passes):
-                    break
-                deadline = time.monotonic() + interval
-                while time.monotonic() < deadline and not stop["now"]:
-                    time.sleep(0.05)
-    finally:
-        if server is not None:
-            server.stop()
-        peers.close()
-        oracle_db.close()
+    signal.signal(signal.SIGTERM, lambda *_: daemon.stop())
+    signal.signal(signal.SIGINT, lambda *_: daemon.stop())
+    count = daemon.run()
     if state.json:
         state.emit({"ok": True, "passes": count})

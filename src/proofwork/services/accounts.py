@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from proofwork.chain.client import Receipt
+from proofwork.chain.receipts import Receipt
 from proofwork.domain.errors import NotAllowed
 from proofwork.keys.keystore import StoredAccount, parse_private_key
 from proofwork.services.workspace import Workspace

@@ -87,7 +87,7 @@ def review(
 ) -> bytes:
     """A client or freelancer reviews the other party of a paid, attested job (EAS refUID)."""
     from proofwork.chain.attestations import review_data
-    from proofwork.chain.client import keccak
+    from proofwork.chain.encoding import keccak
 
     uid = ws.job_attester.attestation_of(job_id, milestone)
     if uid == J.ZERO_HASH:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from proofwork.chain.client import Receipt
-from proofwork.chain.competition import submission_commitment
+from proofwork.chain.encoding import submission_commitment
+from proofwork.chain.receipts import Receipt
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound
 from proofwork.domain.evalspec import metric_direction, threshold_fixed
 from proofwork.domain.jsonsafe import safe_json_loads
@@ -310,9 +310,7 @@ class Competitions:
         return comp, sorted(rows, key=rank)
 
     def _secret_dir(self) -> Path:
-        return (
-            self.ws.data_dir / "secrets" / str(self.ws.chain.chain_id) / self.ws.competitions.address.lower()
-        )
+        return self.ws.data_dir / "secrets" / str(self.ws.chain_id) / self.ws.competitions.address.lower()
 
 
 def _score_pair(item: Any) -> tuple[int, int]:

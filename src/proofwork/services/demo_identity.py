@@ -96,7 +96,7 @@ def run_identity_demo(
         issuers.register_issuer(ws, operator, "proofwork")
         kyb_badge = badges.mint_badge(ws, operator, client.address, "org/verified-client")
         step(
-            f"the operator (an accredited wallet issuer, {did_pkh_of(ws.chain.chain_id, operator.address)}) "
+            f"the operator (an accredited wallet issuer, {did_pkh_of(ws.chain_id, operator.address)}) "
             f"vouched for the client with badge #{kyb_badge}: a pre-trusted seed of reputation"
         )
 
@@ -128,7 +128,7 @@ def run_identity_demo(
         )
         step(f"the university issued course credentials {course.id} (to dev2) and {other.id} (to dev4)")
 
-        audience = did_pkh_of(ws.chain.chain_id, client.address)
+        audience = did_pkh_of(ws.chain_id, client.address)
         nonce = secrets.token_urlsafe(16)
         presentation = wallet.present_credential(
             ws, freelancer.name, course.id, disclose=["course", "grade"], audience=audience, nonce=nonce

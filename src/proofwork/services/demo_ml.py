@@ -148,7 +148,7 @@ def start_oracles(
     nodes = []
     for signer in signers:
         state = OracleState.open(
-            oracle_db_path(ws.data_dir, signer.address), oracle=signer.address, chain_id=ws.chain.chain_id
+            oracle_db_path(ws.data_dir, signer.address), oracle=signer.address, chain_id=ws.chain_id
         )
         stack.callback(state.close)
         server = serve(state, signer.address)

@@ -71,7 +71,7 @@ def deploy(
     )
     gas["deploy JobEscrow"] = receipt.gas_used
     deployment = Deployment(
-        chain_id=ws.chain.chain_id,
+        chain_id=ws.chain_id,
         escrow=str(receipt.contract_address),
         token=token,
         block=receipt.block_number,

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from proofwork.chain.client import Receipt
-from proofwork.chain.committee import labels_commitment
-from proofwork.chain.events import Event
+from proofwork.chain.encoding import labels_commitment
+from proofwork.chain.receipts import Event, Receipt
 from proofwork.domain import job as J
 from proofwork.domain.errors import (
     ArtifactCorrupted,
@@ -98,7 +97,7 @@ class ScoreCheck:
 
 
 def secrets_dir(ws: Workspace) -> Path:
-    return ws.data_dir / "secrets" / str(ws.chain.chain_id)
+    return ws.data_dir / "secrets" / str(ws.chain_id)
 
 
 class Evaluations:

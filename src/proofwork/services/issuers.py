@@ -16,7 +16,7 @@ MAX_ISSUER_NAME_BYTES = 64
 
 
 def _list_id(uri: str) -> bytes:
-    from proofwork.chain.client import keccak
+    from proofwork.chain.encoding import keccak
 
     return keccak(uri.encode())
 

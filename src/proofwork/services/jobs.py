@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from proofwork.chain.client import Receipt
-from proofwork.chain.escrow import job_hash
+from proofwork.chain.encoding import job_hash
+from proofwork.chain.receipts import Receipt
 from proofwork.domain import job as J
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, TransactionRejected

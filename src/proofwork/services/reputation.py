@@ -145,7 +145,7 @@ def export_reputation(
             for j in view.to_json()["top_jobs"]
         ],
         "algorithm": f"personalised EigenTrust, alpha {ALPHA}, seeds: accredited issuers and their badge holders",
-        "chain_id": ws.chain.chain_id,
+        "chain_id": ws.chain_id,
         "attestations": ws.deployment.attestations,
         "block": view.block,
         "computed_at": int(time.time()),

@@ -14,14 +14,17 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from proofwork.chain.committee import CommitteeContract
 from proofwork.domain.errors import ArtifactCorrupted, InvalidInput, NotAllowed, NotFound
 from proofwork.domain.evalspec import EvalSpec, parse_spec
 from proofwork.domain.jsonsafe import safe_json_loads
 from proofwork.keys.sealing import Recipient, recipient
 from proofwork.storage.store import ContentStore
 from proofwork.storage.unixfs import cid_of_bytes, cid_of_file, cid_to_bytes
+
+if TYPE_CHECKING:
+    from proofwork.chain.committee import CommitteeContract
 
 MAX_SPEC_BYTES = 1 << 20
 MAX_LABELS_BYTES = 256 << 20

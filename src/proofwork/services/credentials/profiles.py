@@ -260,7 +260,7 @@ def create_issuer(
             status_lists.new_status_list(profile, 1)
             status_lists.publish_status_list(ws, profile, 1, None)
         return profile
-    pkh = did_mod.did_pkh_of(ws.chain.chain_id, account.address)
+    pkh = did_mod.did_pkh_of(ws.chain_id, account.address)
     if did is not None and did != pkh:
         raise InvalidInput(
             f"without --base-url the issuer is the account's wallet, {pkh}; a did:web issuer needs a base URL"

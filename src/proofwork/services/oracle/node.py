@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from proofwork.chain.committee import CommitteeContract, labels_commitment
+from proofwork.chain.committee import CommitteeContract
+from proofwork.chain.encoding import labels_commitment
 from proofwork.db.oracle_state import OracleState, Report
 from proofwork.domain import job as J
 from proofwork.domain.errors import NotFound, ProofworkError, TransactionRejected
