@@ -213,7 +213,9 @@ class Proofwork:
         """An evaluation oracle for `account` (a committee member) on this session's workspace:
         `.run()` passes until `.stop()` (from another thread) or `options.passes`; `.url` is its
         report endpoint once serving. The same loop as `proofwork oracle run`."""
-        return OracleDaemon(lambda: nullcontext(self.ws), account, options)
+        from proofwork.api.oracle_http import ReportServer
+
+        return OracleDaemon(lambda: nullcontext(self.ws), account, ReportServer, options)
 
     def signer(self, name_or_address: str) -> Signer:
         return self.ws.signer(name_or_address)

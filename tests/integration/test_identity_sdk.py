@@ -117,7 +117,7 @@ def idm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     with open_ml_market(request.param, rpc_url, data_dir) as ml, ExitStack() as stack:
         pw = ml.pw
         pw.identity.deploy("dev0")  # after the committee, whose signed scores the attester trusts
-        web = issuer_http.WebRootServer(issuer_http.issuer_web_root(pw.ws.data_dir, "uni"))
+        web = issuer_http.WebRootServer(profiles.issuer_web_root(pw.ws.data_dir, "uni"))
         stack.callback(web.close)
         uni = pw.identity.create_issuer("uni", "dev5", base_url=f"{web.url}/uni")
         web.start()
@@ -162,7 +162,7 @@ def test_registered_web_issuer_credential_verifies_accredited_and_valid(idm: IdM
 
 def test_an_issuer_not_in_the_registry_is_unknown(idm: IdMarket) -> None:
     pw = idm.pw
-    web = issuer_http.WebRootServer(issuer_http.issuer_web_root(pw.ws.data_dir, "rogue"))
+    web = issuer_http.WebRootServer(profiles.issuer_web_root(pw.ws.data_dir, "rogue"))
     try:
         rogue = pw.identity.create_issuer("rogue", "dev4", base_url=f"{web.url}/rogue")
         web.start()

@@ -63,7 +63,7 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
 @pytest.fixture
 def server(ws: Workspace) -> Iterator[issuer_http.WebRootServer]:
     """The issuer's web root served on a free port, bound before the profile exists (the DID names the port)."""
-    srv = issuer_http.WebRootServer(issuer_http.issuer_web_root(ws.data_dir, ISSUER), "127.0.0.1", 0).start()
+    srv = issuer_http.WebRootServer(profiles.issuer_web_root(ws.data_dir, ISSUER), "127.0.0.1", 0).start()
     yield srv
     srv.close()
 

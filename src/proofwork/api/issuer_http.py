@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from proofwork.domain.errors import InvalidInput, NotAllowed
-from proofwork.services.credentials.profiles import issuer_dir, load_issuer
+from proofwork.services.credentials.profiles import load_issuer
 from proofwork.services.credentials.status_lists import STATUS_TOKEN_TTL
 
 # --- serving the web root ----------------------------------------------------------------------------------
@@ -134,11 +134,6 @@ class WebRootServer(http.server.ThreadingHTTPServer):
             self._thread.join(timeout=5)
             self._thread = None
         self.server_close()
-
-
-def issuer_web_root(data_dir: Path, name: str) -> Path:
-    """Where issuer `name`'s public files live (whether or not the profile exists yet)."""
-    return issuer_dir(data_dir, name) / "web"
 
 
 def serve_issuer(

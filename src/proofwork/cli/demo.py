@@ -104,7 +104,7 @@ def demo_cmd(
         raise typer.Exit(1)
 
 
-def run_story(state: CliState, settings: Any, story: Any) -> Any:
+def run_story(state: CliState, settings: Any, story: Any, **servers: Any) -> Any:
     """Runs a demo story `story(ws, serve, on_step=...)` with in-process oracle endpoints on a fresh
     workspace; its steps are printed as they happen unless the output is JSON."""
     from proofwork.api.oracle_http import ReportServer
@@ -115,8 +115,10 @@ def run_story(state: CliState, settings: Any, story: Any) -> Any:
 
     with Workspace.open(settings, password=state.password) as ws:
         if state.json:
-            return story(ws, serve)
-        return story(ws, serve, on_step=lambda text: state.console.print(f"• {text}", markup=False))
+            return story(ws, serve, **servers)
+        return story(
+            ws, serve, on_step=lambda text: state.console.print(f"• {text}", markup=False), **servers
+        )
 
 
 def demo_ml(state: CliState, settings: Any) -> None:
@@ -163,9 +165,10 @@ def demo_ml(state: CliState, settings: Any) -> None:
 
 def demo_identity(state: CliState, settings: Any) -> None:
     """`proofwork demo --identity` on a fresh embedded chain."""
+    from proofwork.api.issuer_http import WebRootServer
     from proofwork.services.demo_identity import run_identity_demo
 
-    report = run_story(state, settings, run_identity_demo)
+    report = run_story(state, settings, run_identity_demo, serve_web_root=WebRootServer)
     data = {
         "ok": report.ok,
         "disclosed": report.disclosed,

@@ -128,6 +128,7 @@ def oracle_run(
     A failed pass (chain busy or unreachable, a broken artifact...) is reported in one line and
     the next pass runs as usual: the endpoint keeps serving."""
 
+    from proofwork.api.oracle_http import ReportServer
     from proofwork.services.oracle.daemon import DaemonOptions, OracleDaemon
     from proofwork.services.workspace import Workspace
 
@@ -154,7 +155,11 @@ def oracle_run(
             state.console.print(text, markup=False)
 
     daemon = OracleDaemon(
-        lambda: Workspace.open(state.settings, password=state.password), sender, options, say=say
+        lambda: Workspace.open(state.settings, password=state.password),
+        sender,
+        ReportServer,
+        options,
+        say=say,
     )
     signal.signal(signal.SIGTERM, lambda *_: daemon.stop())
     signal.signal(signal.SIGINT, lambda *_: daemon.stop())

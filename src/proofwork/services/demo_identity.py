@@ -17,9 +17,9 @@ import secrets
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from proofwork.api import issuer_http
 from proofwork.domain.errors import CredentialRejected
 from proofwork.domain.units import parse_amount
 from proofwork.evaluation.runner import Evaluator
@@ -56,8 +56,14 @@ class IdentityDemoReport:
 
 
 def run_identity_demo(
-    ws: Workspace, serve: ServeReports, on_step: Callable[[str], None] = lambda _: None
+    ws: Workspace,
+    serve: ServeReports,
+    on_step: Callable[[str], None] = lambda _: None,
+    *,
+    serve_web_root: Callable[[Path], Any],
 ) -> IdentityDemoReport:
+    """The story; `serve` starts an oracle's report endpoint and `serve_web_root` a read-only server
+    (bound, not yet serving: `.url`, `.start()`, `.close()`) for an issuer's web root."""
     report = IdentityDemoReport(data_dir=str(ws.data_dir))
 
     def step(text: str) -> None:
@@ -81,7 +87,7 @@ def run_identity_demo(
 
     with ExitStack() as stack:
         # --- the university: a did:web institution serving its DID document and status list -------
-        web = issuer_http.WebRootServer(issuer_http.issuer_web_root(ws.data_dir, "university"))
+        web = serve_web_root(profiles.issuer_web_root(ws.data_dir, "university"))
         stack.callback(web.close)
         university = profiles.create_issuer(
             ws, "university", account=university_account, base_url=f"{web.url}/university"

@@ -164,6 +164,11 @@ def issuer_dir(data_dir: Path, name: str) -> Path:
     return data_dir / "issuers" / name
 
 
+def issuer_web_root(data_dir: Path, name: str) -> Path:
+    """Where issuer `name`'s public files live (whether or not the profile exists yet)."""
+    return issuer_dir(data_dir, name) / "web"
+
+
 def load_issuer(ws_or_data_dir: Workspace | Path, name: str) -> IssuerProfile:
     data_dir = ws_or_data_dir if isinstance(ws_or_data_dir, Path) else ws_or_data_dir.data_dir
     directory = issuer_dir(data_dir, name)

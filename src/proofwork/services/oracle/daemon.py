@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("proofwork.oracle")
 
+# The report endpoint, from the interface layer (`api.oracle_http.ReportServer`): (database, oracle
+# address, host, port) -> a bound server with `.start()` (returning it), `.url` and `.stop()`.
+ServeReports = Callable[[Any, str, str, int], Any]
+
 
 def check_endpoint(url: str, option: str) -> str:
     """An endpoint URL to publish on chain: http(s) with a host, at most 256 bytes, printable."""
@@ -74,11 +78,13 @@ class OracleDaemon:
         self,
         open_workspace: Callable[[], AbstractContextManager[Workspace]],
         sender: str,
+        serve: ServeReports,
         options: DaemonOptions = DaemonOptions(),
         *,
         say: Callable[[str], None] = log.info,
     ) -> None:
         self.open_workspace = open_workspace
+        self.serve = serve
         self.sender = sender
         self.options = options.checked()
         self.say = say
@@ -92,7 +98,6 @@ class OracleDaemon:
     def run(self) -> int:
         """Passes until stopped; returns how many ran. A failed pass (chain busy or unreachable, a
         broken artifact, even a bug) is reported in one line and the next pass runs as usual."""
-        from proofwork.api.oracle_http import ReportServer
         from proofwork.db.oracle_state import OracleState, oracle_db_path
         from proofwork.evaluation.runner import Evaluator
         from proofwork.evaluation.sandbox import Sandbox
