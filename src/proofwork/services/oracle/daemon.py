@@ -114,7 +114,7 @@ class OracleDaemon:
         count = 0
         try:
             server = (
-                None if opts.once else ReportServer(oracle_db, signer.address, opts.host, opts.port).start()
+                None if opts.once else self.serve(oracle_db, signer.address, opts.host, opts.port).start()
             )
             announce = None
             if server is not None:
