@@ -9,8 +9,8 @@ from web3 import Web3
 
 from proofwork.chain.artifacts import Artifact
 from proofwork.chain.client import Chain
-from proofwork.chain.encoding import job_hash, job_tuple, keccak
-from proofwork.chain.events import event_signature, typed_data
+from proofwork.chain.encoding import job_hash, job_tuple
+from proofwork.chain.events import event_topics, typed_data
 from proofwork.chain.receipts import Receipt
 from proofwork.domain import job as J
 from proofwork.keys.accounts import address_of
@@ -50,11 +50,7 @@ class EscrowContract:
         self.address = Web3.to_checksum_address(address)
         self.contract = chain.contract(artifact.abi, address)
         self.deploy_block = deploy_block
-        self._topics = {
-            "0x" + keccak(event_signature(item).encode()).hex(): item["name"]
-            for item in artifact.abi
-            if item.get("type") == "event" and item["name"] in _EVENT_TYPES
-        }
+        self._topics = event_topics(artifact.abi, _EVENT_TYPES)
 
     # --- reads ---------------------------------------------------------------------------------
 

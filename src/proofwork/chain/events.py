@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from eth_account import Account
@@ -55,6 +56,15 @@ def check_id(value: object, what: str = "id") -> int:
     return value
 
 
+def event_topics(abi: list[dict[str, Any]], names: Container[str] | None = None) -> dict[str, str]:
+    """topic0 (0x hex) -> event name, for the ABI's events (only `names` when given)."""
+    return {
+        "0x" + keccak(event_signature(item).encode()).hex(): item["name"]
+        for item in abi
+        if item.get("type") == "event" and (names is None or item["name"] in names)
+    }
+
+
 class ContractHandle:
     """A deployed contract: its web3 handle, event scanning and decoding, EIP-712 signing."""
 
@@ -63,11 +73,7 @@ class ContractHandle:
         self.address = Web3.to_checksum_address(address)
         self.contract = chain.contract(artifact.abi, address)
         self.deploy_block = deploy_block
-        self._topics = {
-            "0x" + keccak(event_signature(item).encode()).hex(): item["name"]
-            for item in artifact.abi
-            if item.get("type") == "event"
-        }
+        self._topics = event_topics(artifact.abi)
         self._by_name = {name: topic for topic, name in self._topics.items()}
 
     def events(self, *names: str, subject: int | None = None) -> list[Event]:
