@@ -549,6 +549,47 @@ def test_reputation_from_attestations_resists_a_ring_and_exports_offline(idm: Id
     assert online.accredited is True and online.issuer_address == dev0 and online.status == "not-revocable"
 
 
+def test_payments_in_a_token_the_deployment_does_not_accept_count_for_nothing(idm: IdMarket) -> None:
+    """Audit finding: a self-dealer paying in a worthless token of its own inflated `total_paid` and
+    `paid_jobs` in the exported credential. Only the deployment's accepted tokens count."""
+    pw, ws = idm.pw, idm.pw.ws
+    if not reputation.trust_seeds(ws):
+        pw.identity.create_issuer("seedwallet", "dev0")
+        pw.identity.register_issuer("seedwallet")
+    dealer, puppet = idm.fresh("0"), idm.fresh("0")
+    # the dealer's own token: minted at will, worth nothing
+    artifact = ws.artifacts.get("StableToken")
+    worthless = str(
+        ws.chain.deploy(dealer.key, artifact.abi, artifact.bytecode, "Mine", "MINE").contract_address
+    )
+    token = ws.token_at(worthless)
+    token.mint(dealer.key, dealer.address, 10**30)
+    token.approve(dealer.key, ws.escrow.address, 10**30)
+    receipt = ws.escrow.create_job(
+        dealer.key,
+        worthless,
+        puppet.address,
+        [10**29],
+        pw.now() + 7 * DAY,
+        3 * DAY,
+        J.ZERO_HASH,
+        J.ZERO_ADDRESS,
+    )
+    job_id = ws.escrow.decode_receipt(receipt)[0].job_id
+    pw.jobs.submit(puppet, job_id, 0, keccak(b"nothing"))
+    pw.jobs.approve(dealer, job_id, 0)
+    assert [a.milestone for a in pw.identity.attest("dev4", job_id)] == [0]
+    completed = [r for r in pw.identity.completions() if r.job_id == job_id]
+    assert completed and completed[0].token == worthless and completed[0].amount_paid == 10**29
+    # an honest job in the accepted token does count, in the unit
+    honest = idm.plain_job(idm.ml.client, puppet, ["7"])
+    assert len(pw.identity.attest("dev4", honest)) == 1
+    view = pw.identity.reputation(puppet.address)
+    assert (view.paid_jobs, view.total_paid) == (1, 7_000_000)
+    assert view.accepted == (ws.deployment.token,)
+    assert view.to_json()["unit"] == "USD (x10^-6)"
+
+
 # --- key rotation within one second -------------------------------------------------------------------------
 
 

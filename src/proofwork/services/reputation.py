@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import NotFound
 from proofwork.services.attestations import job_completions
 from proofwork.services.credentials import issuing
@@ -17,6 +18,23 @@ if TYPE_CHECKING:  # numpy and scipy load only when a reputation is computed, no
     from proofwork.domain.reputation import PaidJob
 
 ALPHA = 0.5
+# Payments are valued in one unit: US dollars in millionths (what a 6-decimal stablecoin counts in).
+UNIT = "USD"
+UNIT_DECIMALS = 6
+
+
+def accepted_tokens(ws: Workspace) -> dict[str, int]:
+    """The tokens whose payments count, by lowercase address, with their decimals: the stablecoins
+    the deployment accepts (today its one token). A job paid in any other token (one a self-dealer
+    minted, say) counts for nothing: neither in the graph nor in the totals."""
+    return {ws.deployment.token.lower(): ws.token.decimals}
+
+
+def in_unit(amount: int, decimals: int) -> int:
+    """A token amount in the reputation's unit (UNIT_DECIMALS), rounded down: integers only."""
+    if decimals >= UNIT_DECIMALS:
+        return amount // 10 ** (decimals - UNIT_DECIMALS)
+    return amount * 10 ** (UNIT_DECIMALS - decimals)
 
 
 def trust_seeds(ws: Workspace) -> dict[str, float]:
@@ -39,11 +57,12 @@ class ReputationView:
     accounts: int  # accounts paid for work (the ranking's population)
     paid_jobs: int
     verified_jobs: int
-    total_paid: int
+    total_paid: int  # in UNIT, at UNIT_DECIMALS
     contributions: list[tuple[PaidJob, float]]
     seed_share: float
     seeds: int
     block: int
+    accepted: tuple[str, ...] = ()  # the tokens whose payments counted
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +73,8 @@ class ReputationView:
             "paid_jobs": self.paid_jobs,
             "verified_jobs": self.verified_jobs,
             "total_paid": self.total_paid,
+            "unit": f"{UNIT} (x10^-{UNIT_DECIMALS})",
+            "accepted_tokens": list(self.accepted),
             "seed_share": self.seed_share,
             "seeds": self.seeds,
             "block": self.block,
@@ -73,19 +94,22 @@ class ReputationView:
 
 
 def reputation_graph(ws: Workspace) -> tuple[list[PaidJob], dict[str, float]]:
+    """The paid jobs (in accepted tokens only, amounts in UNIT) and the trust seeds."""
     from proofwork.domain.reputation import PaidJob
 
+    accepted = accepted_tokens(ws)
     jobs = [
         PaidJob(
             r.job_id,
             r.client,
             r.freelancer,
-            r.amount_paid,
+            in_unit(r.amount_paid, accepted[r.token.lower()]),
             r.score if r.verified else None,
             milestone=r.milestone,
             uid="0x" + r.uid.hex(),
         )
         for r in job_completions(ws)
+        if r.token.lower() in accepted
     ]
     return jobs, trust_seeds(ws)
 
@@ -120,6 +144,7 @@ def reputation_of(ws: Workspace, address: str, top: int = 5) -> ReputationView:
         rep.seed_share(key),
         len(seeds),
         block,
+        tuple(parse_address(t) for t in accepted_tokens(ws)),
     )
 
 
@@ -139,7 +164,8 @@ def export_reputation(
         "paid_jobs": view.paid_jobs,
         "verified_jobs": view.verified_jobs,
         "total_paid": str(view.total_paid),
-        "token": ws.deployment.token,
+        "unit": f"{UNIT} (x10^-{UNIT_DECIMALS}); only payments in the accepted tokens count",
+        "accepted_tokens": list(view.accepted),
         "top_jobs": [
             {"job": j["job"], "milestone": j["milestone"], "attestation": j["attestation"]}
             for j in view.to_json()["top_jobs"]
