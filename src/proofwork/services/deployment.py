@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, ProofworkError
 from proofwork.domain.job import MAX_FEE_BPS
-from proofwork.services.manifest import Deployment, load_manifest, save_manifest
+from proofwork.services.manifest import Deployment, load_manifest, save_manifest, upgrade_manifest
 from proofwork.services.workspace import Signer, Workspace
 
 DEFAULT_FEE_BPS = 250
@@ -50,6 +50,7 @@ def deploy(
                 f"contracts from older sources are deployed at {existing.escrow}; "
                 "run `proofwork deploy --force` to deploy new ones (open jobs stay on the old escrow)"
             )
+        existing = upgrade_manifest(ws.manifest_path, existing, ws.artifacts)
         ws.use_deployment(existing)
         return DeployResult(existing, created=False, gas={})
 
@@ -80,6 +81,8 @@ def deploy(
         treasury=treasury or deployer.address,
         escrow_source_hash=escrow_artifact.source_hash,
         token_source_hash=token_hash,
+        # an existing token is spoken to through StableToken's ERC-20 ABI too
+        abis={"escrow": escrow_artifact.abi, "token": token_artifact.abi},
     )
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)
@@ -158,6 +161,7 @@ def deploy_committee(
         competition=str(receipt.contract_address),
         competition_block=receipt.block_number,
         competition_source_hash=competition_artifact.source_hash,
+        abis={**base.abis, "committee": committee_artifact.abi, "competition": competition_artifact.abi},
     )
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)

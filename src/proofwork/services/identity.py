@@ -17,7 +17,7 @@ from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, Proofwor
 from proofwork.services import credentials as creds
 from proofwork.services.deployment import DeployResult
 from proofwork.services.jobs import Jobs
-from proofwork.services.manifest import save_manifest
+from proofwork.services.manifest import CONTRACTS, IDENTITY_ROLES, save_manifest
 from proofwork.services.workspace import Signer, Workspace
 
 if TYPE_CHECKING:  # numpy and scipy load only when a reputation is computed, not at every CLI start
@@ -85,6 +85,7 @@ def deploy_identity(ws: Workspace, deployer: Signer, *, force: bool = False) -> 
         review_schema="0x" + review_schema.hex(),
         identity_block=start_block,
         identity_source_hash=ws.artifacts.get("JobAttester").source_hash,
+        abis={**base.abis, **{role: ws.artifacts.get(CONTRACTS[role]).abi for role in IDENTITY_ROLES}},
     )
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)
