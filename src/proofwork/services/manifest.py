@@ -78,6 +78,10 @@ class Deployment:
     # Manifests written before ABIs were recorded have none: see `with_recorded_abis`.
     abis: dict[str, Abi] = field(default_factory=dict)
 
+    def summary(self) -> dict[str, Any]:
+        """The record without the ABIs (for command output: they are in the manifest file)."""
+        return {k: v for k, v in asdict(self).items() if k != "abis"}
+
     def address_of(self, role: str) -> str:
         return str(getattr(self, role))
 
