@@ -29,7 +29,7 @@ TEST_MOCKS = ROOT / "tests" / "contracts" / "mocks"
 def test_shipped_artifacts_match_a_fresh_compile(tmp_path: Path) -> None:
     # what `make artifacts` would write now, compiled from scratch (no cache)
     written = compiler.build(CONTRACTS, tmp_path)
-    fresh, shipped = ArtifactStore(tmp_path), ArtifactStore(SHIPPED)
+    fresh, shipped = ArtifactStore(directory=tmp_path), ArtifactStore(directory=SHIPPED)
     problems = compiler.differences(fresh, shipped)
     problems += [
         f"{name}.json is not byte for byte what `make artifacts` writes"
@@ -52,33 +52,33 @@ def test_shipped_artifacts_match_a_fresh_compile(tmp_path: Path) -> None:
 def test_the_installed_package_reads_the_checkouts_artifacts() -> None:
     # the runtime default is the package's data: in a checkout, the files the first test checks
     assert Path(str(artifacts.shipped_dir())).resolve() == SHIPPED.resolve()
-    assert ArtifactStore().get("JobEscrow") == ArtifactStore(SHIPPED).get("JobEscrow")
+    assert ArtifactStore().get("JobEscrow") == ArtifactStore(directory=SHIPPED).get("JobEscrow")
 
 
 def test_test_tokens_are_not_shipped() -> None:
-    shipped = set(ArtifactStore(SHIPPED).names())
+    shipped = set(ArtifactStore(directory=SHIPPED).names())
     mocks = {p.stem for p in (*CONTRACTS.joinpath("mocks").glob("*.vy"), *TEST_MOCKS.glob("*.vy"))}
     assert mocks and not shipped & mocks
     with pytest.raises(NotFound, match="no compiled contract named FeeOnTransferToken"):
-        ArtifactStore(SHIPPED).get("FeeOnTransferToken")
+        ArtifactStore(directory=SHIPPED).get("FeeOnTransferToken")
 
 
 def test_a_stale_artifact_is_reported(tmp_path: Path) -> None:
-    shipped = ArtifactStore(SHIPPED)
+    shipped = ArtifactStore(directory=SHIPPED)
     for name in shipped.names():
         shutil.copy(SHIPPED / f"{name}.json", tmp_path / f"{name}.json")
     data = json.loads((tmp_path / "SchemaRegistry.json").read_text())
     data["abi"] = data["abi"][1:]
     (tmp_path / "SchemaRegistry.json").write_text(json.dumps(data))
     (tmp_path / "JobEscrow.json").unlink()
-    assert compiler.differences(shipped, ArtifactStore(tmp_path)) == [
+    assert compiler.differences(shipped, ArtifactStore(directory=tmp_path)) == [
         "JobEscrow is not shipped",
         "SchemaRegistry: the shipped abi differs from a fresh compile",
     ]
 
 
 def test_unknown_and_damaged_artifacts(tmp_path: Path) -> None:
-    store = ArtifactStore(tmp_path)
+    store = ArtifactStore(directory=tmp_path)
     with pytest.raises(NotFound, match="no compiled contract named Nope"):
         store.get("Nope")
     with pytest.raises(NotFound):
@@ -86,11 +86,11 @@ def test_unknown_and_damaged_artifacts(tmp_path: Path) -> None:
     for text in ("{broken", "[]", '{"format": 1, "name": "Bad"}', "\xff"):
         (tmp_path / "Bad.json").write_text(text, encoding="latin-1")
         with pytest.raises(ArtifactCorrupted, match="the compiled contract Bad"):
-            ArtifactStore(tmp_path).get("Bad")
+            ArtifactStore(directory=tmp_path).get("Bad")
     good = json.loads((SHIPPED / "StableToken.json").read_text())
     (tmp_path / "StableToken.json").write_text(json.dumps({**good, "bytecode": "0xzz"}))
     with pytest.raises(ArtifactCorrupted):
-        ArtifactStore(tmp_path).get("StableToken")
+        ArtifactStore(directory=tmp_path).get("StableToken")
 
 
 def test_the_runtime_never_imports_the_compiler(tmp_path: Path) -> None:

@@ -82,7 +82,7 @@ def shipped_dir() -> Traversable:
 class ArtifactStore:
     """Compiled contracts by name, read from the package's data (or another directory, in tests)."""
 
-    def __init__(self, directory: Traversable | Path | None = None) -> None:
+    def __init__(self, *, directory: Traversable | Path | None = None) -> None:
         self.directory: Traversable | Path = directory if directory is not None else shipped_dir()
         self._memory: dict[str, Artifact] = {}
 

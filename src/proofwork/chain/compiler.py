@@ -223,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         with tempfile.TemporaryDirectory() as tmp:
             build(root, Path(tmp))
-            problems = differences(ArtifactStore(Path(tmp)), ArtifactStore(args.out))
+            problems = differences(ArtifactStore(directory=Path(tmp)), ArtifactStore(directory=args.out))
     except ProofworkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
