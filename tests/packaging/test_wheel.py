@@ -50,7 +50,7 @@ def _run(args: list[str | Path], cwd: Path, env: dict[str, str], timeout: float)
         f"{' '.join(map(str, args))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     )
     # step timings, shown with `pytest -s`
-    print(f"{time.monotonic() - started:6.1f} s  {' '.join(Path(str(a)).name for a in args[:5])}")
+    print(f"{time.monotonic() - started:6.1f} s  {' '.join(Path(str(a)).name for a in args[:5])[:60]}")
     return proc.stdout
 
 
