@@ -9,10 +9,12 @@ IPFS_IMPORTER := .tools/node_modules/ipfs-unixfs-importer/package.json
 # the TypeScript SD-JWT VC implementation our credentials are cross-checked against (0.20.0 needs an
 # unpublished @owf prerelease, so 0.19.0).
 SD_JWT_VC := .tools/node_modules/@sd-jwt/sd-jwt-vc/package.json
-# Compiled contract artifacts are cached inside the checkout, keyed by source hash.
+# The compiled contracts the package ships (committed; `make artifacts` after editing contracts/).
+ARTIFACTS_DIR := src/proofwork/chain/compiled
+# Contracts compiled for tests and benchmarks only (test tokens, peers) are cached inside the checkout.
 export PROOFWORK_CACHE_DIR ?= $(CURDIR)/.cache/artifacts
 
-.PHONY: sandbox-tools demo test lint typecheck unit contracts integration e2e bench install install-dev anvil clean
+.PHONY: sandbox-tools demo test lint typecheck unit contracts integration e2e bench install install-dev anvil clean artifacts wheel
 
 demo: $(VENV)/.installed sandbox-tools
 	$(VENV)/bin/proofwork demo
@@ -37,6 +39,15 @@ bench: $(VENV)/.installed-dev $(ANVIL) sandbox-tools
 	$(PY) bench/verify.py
 	$(PY) bench/reputation.py
 	$(PY) bench/identity_gas.py
+
+# Compile every contract under contracts/ (mocks/ aside) into the JSON artifacts the package ships:
+# ABI, bytecode, source hash, compiler version. The test suite fails while they differ from a fresh compile.
+artifacts: $(VENV)/.installed-dev
+	$(PY) -m proofwork.chain.compiler build contracts $(ARTIFACTS_DIR)
+
+# The installable wheel (dist/); it needs no compiler to build: the artifacts are committed.
+wheel: $(VENV)/bin/python
+	$(PY) -m pip wheel -q --no-deps -w dist .
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -23,7 +24,7 @@ from eth_account import Account
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from proofwork.chain.artifacts import ArtifactStore  # noqa: E402
+from proofwork.chain.compiler import ContractCompiler  # noqa: E402
 from proofwork.sdk import Proofwork, Signer  # noqa: E402
 from tests.conftest import ANVIL, running_anvil  # noqa: E402
 
@@ -63,7 +64,8 @@ def lifecycle(pw: Proofwork, client_name: str) -> dict[str, int]:
 
 def floor(pw: Proofwork) -> dict[str, int]:
     """transferFrom into a bare contract + transfer out to a fresh address, in steady state."""
-    store = ArtifactStore(pw.ws.artifacts.cache_dir, root=ROOT / "bench" / "contracts")
+    cache = Path(os.environ.get("PROOFWORK_CACHE_DIR", ROOT / ".cache" / "artifacts"))
+    store = ContractCompiler(cache, ROOT / "bench" / "contracts")
     vault_artifact = store.get("FloorVault")
     chain = pw.ws.chain
     client = pw.signer("dev1")

@@ -20,7 +20,6 @@ Usage: python bench/settle_gas.py. Last line: one JSON object.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 import time
@@ -181,9 +180,8 @@ def fresh() -> Any:
 
 
 def run() -> dict[str, Any]:
-    cache = Path(os.environ.get("PROOFWORK_CACHE_DIR", ROOT / ".cache" / "artifacts"))
     with tempfile.TemporaryDirectory() as tmp, Chain.open(Path(tmp)) as chain:
-        b = Bench(chain, ArtifactStore(cache))
+        b = Bench(chain, ArtifactStore())
         figures: dict[str, Any] = {"register_oracle": b.register_oracles()}
         amount = 1_000 * USD
         passing = [910_000, 905_000, 915_000]

@@ -147,7 +147,6 @@ class Proofwork:
         data_dir: str | Path,
         rpc_url: str | None = None,
         *,
-        cache_dir: str | Path | None = None,
         password: PasswordProvider | None = None,
         lock_timeout: float | None = None,
     ) -> Proofwork:
@@ -157,7 +156,6 @@ class Proofwork:
         settings = Settings.from_env(
             data_dir=Path(data_dir),
             rpc_url=rpc_url,
-            cache_dir=Path(cache_dir) if cache_dir is not None else None,
             lock_timeout=lock_timeout,
         )
         return cls.from_settings(settings, password)

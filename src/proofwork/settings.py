@@ -8,7 +8,6 @@ override it), the SDK takes one, and everything below receives the values it nee
 | PROOFWORK_DATA_DIR | where keys, manifests, the store and the embedded chain live | ~/.proofwork |
 | PROOFWORK_RPC_URL | an EVM JSON-RPC node instead of the embedded chain | (embedded chain) |
 | PROOFWORK_STORE | the artifact store: a directory or a kubo RPC URL | DATA_DIR/store |
-| PROOFWORK_CACHE_DIR | where compiled contracts are cached (development only) | $XDG_CACHE_HOME/proofwork/artifacts |
 | PROOFWORK_PASSWORD | unlocks stored keys (and encrypts new ones) without a prompt | (prompt) |
 | PROOFWORK_LOCK_TIMEOUT | seconds to wait for another process holding the embedded chain | 30 |
 | PROOFWORK_DEBUG | internal errors print their traceback | off |
@@ -37,7 +36,6 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: _home() / ".proofwork")
     rpc_url: str | None = None
     store: str | None = None
-    cache_dir: Path = field(default_factory=lambda: _home() / ".cache" / "proofwork" / "artifacts")
     password: str | None = field(default=None, repr=False)
     lock_timeout: float = 30.0
     debug: bool = False
@@ -53,15 +51,10 @@ class Settings:
             value = env.get(name)
             return value if value else None
 
-        cache_base = get("XDG_CACHE_HOME")
         values: dict[str, Any] = {
             "data_dir": Path(get("PROOFWORK_DATA_DIR") or _home() / ".proofwork").expanduser(),
             "rpc_url": get("PROOFWORK_RPC_URL"),
             "store": get("PROOFWORK_STORE"),
-            "cache_dir": Path(
-                get("PROOFWORK_CACHE_DIR")
-                or (Path(cache_base) if cache_base else _home() / ".cache") / "proofwork" / "artifacts"
-            ),
             # an empty password is still a password (the keystore refuses it with its own message)
             "password": env.get("PROOFWORK_PASSWORD"),
             "lock_timeout": _seconds(env.get("PROOFWORK_LOCK_TIMEOUT", "30"), "PROOFWORK_LOCK_TIMEOUT"),

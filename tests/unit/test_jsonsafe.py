@@ -105,9 +105,16 @@ def test_wrong_argument_type_is_refused() -> None:
 
 
 def test_scanning_is_linear_for_unterminated_strings() -> None:
-    # every quote opens a string that never closes: a naive tokenizer rescans the rest each time
-    hostile = '"' + '\\"' * 2_000_000
-    started = time.monotonic()
-    with pytest.raises(InvalidInput, match="unterminated"):
-        check_nesting(hostile, 8)
-    assert time.monotonic() - started < 2.0
+    # every quote opens a string that never closes: a naive tokenizer rescans the rest each time.
+    # Linear means 8x the input costs about 8x the CPU time (quadratic: 64x); CPU time, and a ratio
+    # in one run, so a loaded machine does not decide the outcome.
+    def cpu_seconds(pairs: int) -> float:
+        hostile = '"' + '\\"' * pairs
+        started = time.process_time()
+        with pytest.raises(InvalidInput, match="unterminated"):
+            check_nesting(hostile, 8)
+        return time.process_time() - started
+
+    small = min(cpu_seconds(500_000) for _ in range(3))
+    large = min(cpu_seconds(4_000_000) for _ in range(3))
+    assert large < 24 * small + 0.1

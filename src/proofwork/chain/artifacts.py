@@ -1,24 +1,25 @@
-"""Compile the Vyper contracts from source, caching artifacts by source hash.
+"""The compiled contracts proofwork ships: ABI, bytecode, source hash and compiler version.
 
-The cache key covers the contract, every project contract it may import, the snekmate
-modules and the compiler version, so an edit anywhere that could change the bytecode
-compiles again, and an unchanged tree loads in milliseconds.
+They are package data (`proofwork/chain/compiled/<Name>.json`), written by `make artifacts`
+(`proofwork.chain.compiler`, build time only) and checked against a fresh compile by the test
+suite. The runtime only reads JSON here: it never imports the compiler.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
+import re
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from proofwork.domain.errors import DataDirCorrupted, NotFound
+from proofwork.domain.errors import ArtifactCorrupted, NotFound
 
-# contracts/ sits beside src/ in the repository; an installed copy can point elsewhere.
-DEFAULT_CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"
+ARTIFACT_FORMAT = 1
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -27,102 +28,90 @@ class Artifact:
     abi: list[dict[str, Any]]
     bytecode: bytes
     source_hash: str  # hex sha256 of everything the compilation depended on
+    compiler: str = ""  # e.g. "vyper 0.4.3"
+    source: str = ""  # the source's path under contracts/
 
 
-def contracts_dir() -> Path:
-    return Path(os.environ.get("PROOFWORK_CONTRACTS_DIR", DEFAULT_CONTRACTS_DIR))
+def artifact_to_json(artifact: Artifact) -> str:
+    """The artifact file's text: stable key order and layout, so an unchanged contract gives an
+    unchanged file and a changed ABI shows as a readable diff."""
+    payload = {
+        "format": ARTIFACT_FORMAT,
+        "name": artifact.name,
+        "source": artifact.source,
+        "compiler": artifact.compiler,
+        "source_hash": artifact.source_hash,
+        "abi": artifact.abi,
+        "bytecode": "0x" + artifact.bytecode.hex(),
+    }
+    return json.dumps(payload, indent=1, sort_keys=True) + "\n"
 
 
-def _snekmate_dir() -> Path:
-    import snekmate
+def artifact_from_json(text: str, name: str) -> Artifact:
+    """Parses an artifact file; anything malformed is `ArtifactCorrupted`."""
+    try:
+        data = json.loads(text)
+        abi = data["abi"]
+        bytecode = data["bytecode"]
+        source_hash = data["source_hash"]
+        if data.get("format") != ARTIFACT_FORMAT or data["name"] != name:
+            raise ValueError("format or name")
+        if not isinstance(abi, list) or not all(isinstance(item, dict) for item in abi):
+            raise ValueError("abi")
+        if not isinstance(source_hash, str) or not _HEX64.match(source_hash):
+            raise ValueError("source_hash")
+        if not isinstance(bytecode, str) or not bytecode.startswith("0x"):
+            raise ValueError("bytecode")
+        return Artifact(
+            name,
+            abi,
+            bytes.fromhex(bytecode[2:]),
+            source_hash,
+            str(data.get("compiler", "")),
+            str(data.get("source", "")),
+        )
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise ArtifactCorrupted(f"the compiled contract {name} is damaged: reinstall proofwork") from exc
 
-    return Path(next(iter(snekmate.__path__)))
 
-
-def _source_hash(source: Path, root: Path) -> str:
-    import vyper
-
-    digest = hashlib.sha256()
-    digest.update(f"vyper {vyper.__version__}\n".encode())
-    # Paths relative to their tree: the same sources hash the same in any checkout.
-    digest.update(source.relative_to(root).as_posix().encode())
-    # Test tokens under mocks/ are never imported by real contracts: editing one must not
-    # make the deployed escrow look out of date.
-    own_mock = source.relative_to(root).parts[0] == "mocks"
-    for tree in (root, _snekmate_dir()):
-        for path in sorted(tree.rglob("*.vy*")):
-            relative = path.relative_to(tree)
-            if tree == root and relative.parts[0] == "mocks" and not own_mock:
-                continue
-            digest.update(relative.as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+def shipped_dir() -> Traversable:
+    """Where the installed package keeps its compiled contracts."""
+    return resources.files("proofwork.chain") / "compiled"
 
 
 class ArtifactStore:
-    """Finds contract sources by name and compiles them once per source hash."""
+    """Compiled contracts by name, read from the package's data (or another directory, in tests)."""
 
-    def __init__(self, cache_dir: Path, root: Path | None = None) -> None:
-        self.cache_dir = cache_dir
-        self.root = root or contracts_dir()
+    def __init__(self, *, directory: Traversable | Path | None = None) -> None:
+        self.directory: Traversable | Path = directory if directory is not None else shipped_dir()
         self._memory: dict[str, Artifact] = {}
 
-    def source_of(self, name: str) -> Path:
-        matches = [p for p in self.root.rglob(f"{name}.vy")]
-        if not matches:
-            raise NotFound(f"no contract named {name} under {self.root}")
-        return matches[0]
+    def names(self) -> list[str]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(
+            entry.name.removesuffix(".json")
+            for entry in self.directory.iterdir()
+            if entry.name.endswith(".json") and entry.is_file()
+        )
 
     def get(self, name: str) -> Artifact:
         if name in self._memory:
             return self._memory[name]
-        source = self.source_of(name)
-        key = _source_hash(source, self.root)
-        cached = self.cache_dir / f"{name}-{key[:16]}.json"
-        artifact = self._load(cached, name, key) if cached.exists() else None
-        if artifact is None:
-            artifact = self._compile(source, name, key)
-            self._save(cached, artifact)
+        if not _NAME.match(name):
+            raise NotFound(f"no compiled contract named {name!r}")
+        entry = self.directory / f"{name}.json"
+        if not entry.is_file():
+            raise NotFound(
+                f"no compiled contract named {name} in {self.directory} "
+                "(a checkout writes them with `make artifacts`)"
+            )
+        try:
+            text = entry.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ArtifactCorrupted(
+                f"the compiled contract {name} cannot be read: reinstall proofwork"
+            ) from exc
+        artifact = artifact_from_json(text, name)
         self._memory[name] = artifact
         return artifact
-
-    def _load(self, path: Path, name: str, key: str) -> Artifact | None:
-        try:
-            data = json.loads(path.read_text())
-            if data["source_hash"] != key:
-                return None
-            return Artifact(name, data["abi"], bytes.fromhex(data["bytecode"]), key)
-        except (OSError, ValueError, KeyError):
-            # A damaged cache entry is only a cache miss: compile again and overwrite it.
-            return None
-
-    def _save(self, path: Path, artifact: Artifact) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            payload = {
-                "source_hash": artifact.source_hash,
-                "abi": artifact.abi,
-                "bytecode": artifact.bytecode.hex(),
-            }
-            with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
-                json.dump(payload, tmp)
-            os.replace(tmp.name, path)
-        except OSError as exc:
-            raise DataDirCorrupted(
-                f"cannot write the artifact cache in {path.parent}: {exc.strerror}"
-            ) from exc
-
-    def _compile(self, source: Path, name: str, key: str) -> Artifact:
-        import vyper
-        from vyper.cli.vyper_compile import get_search_paths
-        from vyper.compiler.input_bundle import FilesystemInputBundle
-
-        bundle = FilesystemInputBundle(get_search_paths([str(self.root)], include_sys_path=True))
-        out = vyper.compile_code(
-            source.read_text(),
-            contract_path=str(source),
-            input_bundle=bundle,
-            output_formats=["abi", "bytecode"],
-        )
-        bytecode = out["bytecode"]
-        return Artifact(name, out["abi"], bytes.fromhex(bytecode.removeprefix("0x")), key)

@@ -51,7 +51,7 @@ def deploy_cmd(
             f"  manifest {ws.manifest_path}"
         )
         state.emit(
-            {"ok": True, "created": result.created, "deployment": d.__dict__, "gas": result.gas}, human
+            {"ok": True, "created": result.created, "deployment": d.summary(), "gas": result.gas}, human
         )
 
 
@@ -70,7 +70,7 @@ def chain_status(ctx: typer.Context) -> None:
             "local": chain.is_local,
         }
         try:
-            data["deployment"] = ws.deployment.__dict__
+            data["deployment"] = ws.deployment.summary()
         except ProofworkError as exc:
             data["deployment"] = None
             data["note"] = str(exc)

@@ -8,7 +8,14 @@ from typing import Any
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, ProofworkError
 from proofwork.domain.job import DEFAULT_FEE_BPS, MAX_FEE_BPS
-from proofwork.services.manifest import Deployment, load_manifest, save_manifest
+from proofwork.services.manifest import (
+    CONTRACTS,
+    IDENTITY_ROLES,
+    Deployment,
+    load_manifest,
+    save_manifest,
+    upgrade_manifest,
+)
 from proofwork.services.workspace import Signer, Workspace
 
 
@@ -49,6 +56,7 @@ def deploy(
                 f"contracts from older sources are deployed at {existing.escrow}; "
                 "run `proofwork deploy --force` to deploy new ones (open jobs stay on the old escrow)"
             )
+        existing = upgrade_manifest(ws.manifest_path, existing, ws.artifacts)
         ws.use_deployment(existing)
         return DeployResult(existing, created=False, gas={})
 
@@ -79,6 +87,8 @@ def deploy(
         treasury=treasury or deployer.address,
         escrow_source_hash=escrow_artifact.source_hash,
         token_source_hash=token_hash,
+        # an existing token is spoken to through StableToken's ERC-20 ABI too
+        abis={"escrow": escrow_artifact.abi, "token": token_artifact.abi},
     )
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)
@@ -157,6 +167,7 @@ def deploy_committee(
         competition=str(receipt.contract_address),
         competition_block=receipt.block_number,
         competition_source_hash=competition_artifact.source_hash,
+        abis={**base.abis, "committee": committee_artifact.abi, "competition": competition_artifact.abi},
     )
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)
@@ -217,6 +228,7 @@ def deploy_identity(ws: Workspace, deployer: Signer, *, force: bool = False) -> 
         review_schema="0x" + review_schema.hex(),
         identity_block=start_block,
         identity_source_hash=ws.artifacts.get("JobAttester").source_hash,
+        abis={**base.abis, **{role: ws.artifacts.get(CONTRACTS[role]).abi for role in IDENTITY_ROLES}},
     )
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from proofwork.chain.artifacts import ArtifactStore
+from proofwork.chain.artifacts import Artifact, ArtifactStore
 from proofwork.chain.devnets import EMBEDDED_CHAIN_ID, EMBEDDED_DEV_KEYS
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import InvalidInput, NotFound
 from proofwork.keys.accounts import address_of
 from proofwork.keys.keystore import KeyStore
-from proofwork.services.manifest import Deployment, load_manifest
+from proofwork.services.manifest import ROLE_OF, Deployment, artifact_for, load_manifest, upgrade_manifest
 from proofwork.settings import Settings
 from proofwork.storage.store import ContentStore, open_store
 
@@ -100,7 +100,7 @@ class Workspace:
         store = open_store(settings.store or settings.data_dir / "store")
         return cls(
             settings,
-            ArtifactStore(settings.cache_dir),
+            ArtifactStore(),
             KeyStore(settings.data_dir / "keystore"),
             password or password_from(settings),
             store,
@@ -151,8 +151,12 @@ class Workspace:
                 raise NotFound(
                     f"proofwork is not deployed on the {self.chain.description}: run `proofwork deploy`"
                 )
-            self._deployment = deployment
+            self._deployment = upgrade_manifest(self.manifest_path, deployment, self.artifacts)
         return self._deployment
+
+    def _deployed(self, role: str) -> Artifact:
+        """A deployed contract's artifact: the ABI recorded with its deployment, not this install's."""
+        return artifact_for(self.deployment, role, self.artifacts)
 
     def use_deployment(self, deployment: Deployment) -> None:
         self._deployment = deployment
@@ -168,13 +172,15 @@ class Workspace:
 
         if self._escrow is None:
             d = self.deployment
-            self._escrow = EscrowContract(self.chain, self.artifacts.get("JobEscrow"), d.escrow, d.block)
+            self._escrow = EscrowContract(self.chain, self._deployed("escrow"), d.escrow, d.block)
         return self._escrow
 
     @property
     def token(self) -> TokenContract:
+        from proofwork.chain.tokens import TokenContract
+
         if self._token is None:
-            self._token = self.token_at(self.deployment.token)
+            self._token = TokenContract(self.chain, self._deployed("token"), self.deployment.token)
         return self._token
 
     @property
@@ -186,7 +192,7 @@ class Workspace:
             if not d.committee:
                 raise NotFound("no oracle committee is deployed here: run `proofwork committee deploy`")
             self._committee = CommitteeContract(
-                self.chain, self.artifacts.get("OracleCommittee"), d.committee, d.committee_block
+                self.chain, self._deployed("committee"), d.committee, d.committee_block
             )
         return self._committee
 
@@ -199,7 +205,7 @@ class Workspace:
             if not d.competition:
                 raise NotFound("no competition contract is deployed here: run `proofwork committee deploy`")
             self._competitions = CompetitionContract(
-                self.chain, self.artifacts.get("Competition"), d.competition, d.competition_block
+                self.chain, self._deployed("competition"), d.competition, d.competition_block
             )
         return self._competitions
 
@@ -216,7 +222,7 @@ class Workspace:
             raise NotFound("the identity contracts are not deployed here: run `proofwork identity deploy`")
         if artifact not in self._identity:
             self._identity[artifact] = kind(
-                self.chain, self.artifacts.get(artifact), address, self.deployment.identity_block
+                self.chain, self._deployed(ROLE_OF[artifact]), address, self.deployment.identity_block
             )
         return self._identity[artifact]
 
@@ -255,6 +261,7 @@ class Workspace:
         return contract
 
     def token_at(self, address: str) -> TokenContract:
+        """Any ERC-20, spoken to through the shipped StableToken's ERC-20 ABI."""
         from proofwork.chain.tokens import TokenContract
 
         return TokenContract(self.chain, self.artifacts.get("StableToken"), address)
