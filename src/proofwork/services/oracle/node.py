@@ -27,7 +27,7 @@ from proofwork.chain.encoding import labels_commitment
 from proofwork.db.oracle_state import OracleState, Report
 from proofwork.domain import job as J
 from proofwork.domain.errors import NotFound, ProofworkError, TransactionRejected
-from proofwork.domain.evalspec import EvalSpec, split_rows
+from proofwork.domain.evalspec import EvalSpec, metric_direction, split_rows, threshold_fixed
 from proofwork.evaluation.runner import EvalResult, Evaluator
 from proofwork.keys.sealing import open_sealed
 from proofwork.services.competitions import Competition, Competitions
@@ -89,6 +89,20 @@ def _report_message(
 
 def _signature(report: Report) -> bytes:
     return bytes.fromhex(report.signature.removeprefix("0x"))
+
+
+def check_registered_matches_spec(evaluation: Evaluation, spec: EvalSpec) -> None:
+    """An oracle signs only what the spec says: the threshold and the metric's direction registered
+    on the committee must be the spec's own, else a "verified pass" could mean anything (a client
+    acting as freelancer registering "pass at -2^127", say). Abstain otherwise."""
+    threshold, higher = threshold_fixed(spec), metric_direction(spec.metric)
+    if evaluation.threshold != threshold or evaluation.higher_is_better != higher:
+        registered = "higher" if evaluation.higher_is_better else "lower"
+        raise Abstain(
+            f"the evaluation registered on chain (threshold {evaluation.threshold}, {registered} is "
+            f"better) is not the spec's (threshold {threshold}, {'higher' if higher else 'lower'} is "
+            "better): not signing"
+        )
 
 
 class OracleNode:
@@ -287,6 +301,7 @@ class OracleNode:
 
     def _score_job(self, job: J.Job, index: int, evaluation: Evaluation, window_over: bool) -> EvalResult:
         spec = self._spec(job.spec_hash)
+        check_registered_matches_spec(evaluation, spec)
         hidden = self._hidden_labels(evaluation.sealed_labels, evaluation.commitment, job.spec_hash)
         deliverable = job.milestones[index].deliverable
         if self.ws.store.find_by_digest(deliverable) is None and not window_over:
