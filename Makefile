@@ -39,6 +39,7 @@ bench: $(VENV)/.installed-dev $(ANVIL) sandbox-tools
 	$(PY) bench/verify.py
 	$(PY) bench/reputation.py
 	$(PY) bench/identity_gas.py
+	$(PY) bench/cli.py
 
 # Compile every contract under contracts/ (mocks/ aside) into the JSON artifacts the package ships:
 # ABI, bytecode, source hash, compiler version. The test suite fails while they differ from a fresh compile.
