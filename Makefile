@@ -9,17 +9,21 @@ IPFS_IMPORTER := .tools/node_modules/ipfs-unixfs-importer/package.json
 # the TypeScript SD-JWT VC implementation our credentials are cross-checked against (0.20.0 needs an
 # unpublished @owf prerelease, so 0.19.0).
 SD_JWT_VC := .tools/node_modules/@sd-jwt/sd-jwt-vc/package.json
+# js-ipfs: a real IPFS node serving the kubo RPC API, for the KuboStore tests (the npm kubo and go-ipfs
+# packages fetch their binary from outside the registry at install time; kubo-python has no RPC API).
+JSIPFS_VERSION := 0.66.1
+JSIPFS := .tools/ipfs/node_modules/ipfs/src/cli.js
 # Compiled contract artifacts are cached inside the checkout, keyed by source hash.
 export PROOFWORK_CACHE_DIR ?= $(CURDIR)/.cache/artifacts
 
-.PHONY: sandbox-tools demo test lint typecheck unit contracts integration e2e bench install install-dev anvil clean
+.PHONY: sandbox-tools postgres-server ipfs-node demo test lint typecheck unit contracts integration e2e bench install install-dev anvil clean
 
 demo: $(VENV)/.installed sandbox-tools
 	$(VENV)/bin/proofwork demo
 	$(VENV)/bin/proofwork demo --ml
 	$(VENV)/bin/proofwork demo --identity
 
-test: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) sandbox-tools lint typecheck
+test: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) $(JSIPFS) sandbox-tools postgres-server lint typecheck
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 lint: $(VENV)/.installed-dev
@@ -61,6 +65,15 @@ $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) &:
 
 anvil: $(ANVIL)
 
+# Its own npm prefix: the command above removes from .tools/node_modules whatever it is not given.
+$(JSIPFS):
+	mkdir -p .tools/ipfs
+	npm install --prefix .tools/ipfs --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
+		ipfs@$(JSIPFS_VERSION)
+	test -f $@
+
+ipfs-node: $(JSIPFS)
+
 # bubblewrap isolates untrusted submissions (Debian package); without it the sandbox falls back
 # to `unshare -n` + rlimits and says so.
 sandbox-tools:
@@ -69,6 +82,16 @@ sandbox-tools:
 		$$SUDO apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
 		{ $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q bubblewrap >/dev/null; }; }
 	@command -v bwrap >/dev/null 2>&1 && echo "sandbox: $$(bwrap --version)"
+
+# The PostgreSQL server binaries (Debian package) for the oracle-state tests, which start a server of
+# their own on 127.0.0.1 in a temporary directory; the package's own cluster is not used.
+postgres-server:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get install -y -q postgresql >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q postgresql >/dev/null; }; }
+	@server=$$(ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sort -V | tail -n 1); \
+		test -n "$$server" && echo "postgres: $$($$server --version)"
 
 clean:
 	rm -rf $(VENV) .tools .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
