@@ -12,10 +12,12 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -308,3 +310,54 @@ def ipfs_node() -> Iterator[IpfsNode]:
         pytest.fail("Node.js not found: the IPFS node (js-ipfs) runs on it")
     with running_ipfs_node() as node:
         yield node
+
+
+# ---------------------------------------------------------------- a JSON-RPC node that is not anvil
+
+GETH_VERSION = "Geth/v1.14.12-stable/linux-amd64/go1.23.4"
+
+
+@contextmanager
+def masked_node(upstream: str, client_version: str | None = GETH_VERSION) -> Iterator[str]:
+    """A JSON-RPC proxy on 127.0.0.1 in front of a real anvil that hides what it is, as a public network's
+    node would be: anvil_, evm_ and hardhat_ methods are unknown (-32601), and web3_clientVersion
+    answers `client_version` (None: anvil's own). Everything else reaches the real EVM. Yields its URL."""
+    hidden = ("anvil_", "evm_", "hardhat_")
+
+    class Proxy(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def _answer(self, call: dict[str, Any], client: httpx.Client) -> dict[str, Any]:
+            method = str(call.get("method", ""))
+            if method.startswith(hidden):
+                error = {"code": -32601, "message": f"the method {method} does not exist/is not available"}
+                return {"jsonrpc": "2.0", "id": call.get("id"), "error": error}
+            if method == "web3_clientVersion" and client_version is not None:
+                return {"jsonrpc": "2.0", "id": call.get("id"), "result": client_version}
+            answer: dict[str, Any] = client.post(upstream, json=call).json()
+            return answer
+
+        def do_POST(self) -> None:
+            request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            with httpx.Client(timeout=30, trust_env=False) as client:
+                if isinstance(request, list):
+                    body: Any = [self._answer(call, client) for call in request]
+                else:
+                    body = self._answer(request, client)
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
