@@ -13,6 +13,8 @@ SD_JWT_VC := .tools/node_modules/@sd-jwt/sd-jwt-vc/package.json
 # packages fetch their binary from outside the registry at install time; kubo-python has no RPC API).
 JSIPFS_VERSION := 0.66.1
 JSIPFS := .tools/ipfs/node_modules/ipfs/src/cli.js
+# Debian installs each PostgreSQL major version under $(PG_LIB)/<version>/bin (tests/conftest.py looks there)
+PG_LIB := /usr/lib/postgresql
 # Compiled contract artifacts are cached inside the checkout, keyed by source hash.
 export PROOFWORK_CACHE_DIR ?= $(CURDIR)/.cache/artifacts
 
@@ -86,12 +88,14 @@ sandbox-tools:
 # The PostgreSQL server binaries (Debian package) for the oracle-state tests, which start a server of
 # their own on 127.0.0.1 in a temporary directory; the package's own cluster is not used.
 postgres-server:
-	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+	@ls $(PG_LIB)/*/bin/postgres >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get install -y -q postgresql >/dev/null 2>&1 || \
-		{ $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q postgresql >/dev/null; }; }
-	@server=$$(ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sort -V | tail -n 1); \
-		test -n "$$server" && echo "postgres: $$($$server --version)"
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -q >/dev/null 2>&1 && \
+		  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; }; }
+	@server=$$(ls -d $(PG_LIB)/*/bin/postgres 2>/dev/null | sort -V | tail -n 1); \
+		test -n "$$server" || { echo "no PostgreSQL server under $(PG_LIB) after apt-get install postgresql" >&2; exit 1; }; \
+		echo "postgres: $$($$server --version)"
 
 clean:
 	rm -rf $(VENV) .tools .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
