@@ -11,17 +11,23 @@ IPFS_IMPORTER := .tools/node_modules/ipfs-unixfs-importer/package.json
 SD_JWT_VC := .tools/node_modules/@sd-jwt/sd-jwt-vc/package.json
 # The compiled contracts the package ships (committed; `make artifacts` after editing contracts/).
 ARTIFACTS_DIR := src/proofwork/chain/compiled
+# js-ipfs: a real IPFS node serving the kubo RPC API, for the KuboStore tests (the npm kubo and go-ipfs
+# packages fetch their binary from outside the registry at install time; kubo-python has no RPC API).
+JSIPFS_VERSION := 0.66.1
+JSIPFS := .tools/ipfs/node_modules/ipfs/src/cli.js
+# Debian installs each PostgreSQL major version under $(PG_LIB)/<version>/bin (tests/conftest.py looks there)
+PG_LIB := /usr/lib/postgresql
 # Contracts compiled for tests and benchmarks only (test tokens, peers) are cached inside the checkout.
 export PROOFWORK_CACHE_DIR ?= $(CURDIR)/.cache/artifacts
 
-.PHONY: sandbox-tools demo test lint typecheck unit contracts integration e2e bench install install-dev anvil clean artifacts wheel
+.PHONY: sandbox-tools postgres-server ipfs-node demo test lint typecheck unit contracts integration e2e bench install install-dev anvil clean artifacts wheel
 
 demo: $(VENV)/.installed sandbox-tools
 	$(VENV)/bin/proofwork demo
 	$(VENV)/bin/proofwork demo --ml
 	$(VENV)/bin/proofwork demo --identity
 
-test: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) sandbox-tools lint typecheck
+test: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) $(JSIPFS) sandbox-tools postgres-server lint typecheck
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 lint: $(VENV)/.installed-dev
@@ -73,6 +79,15 @@ $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) &:
 
 anvil: $(ANVIL)
 
+# Its own npm prefix: the command above removes from .tools/node_modules whatever it is not given.
+$(JSIPFS):
+	mkdir -p .tools/ipfs
+	npm install --prefix .tools/ipfs --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
+		ipfs@$(JSIPFS_VERSION)
+	test -f $@
+
+ipfs-node: $(JSIPFS)
+
 # bubblewrap isolates untrusted submissions (Debian package); without it the sandbox falls back
 # to `unshare -n` + rlimits and says so.
 sandbox-tools:
@@ -81,6 +96,18 @@ sandbox-tools:
 		$$SUDO apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
 		{ $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q bubblewrap >/dev/null; }; }
 	@command -v bwrap >/dev/null 2>&1 && echo "sandbox: $$(bwrap --version)"
+
+# The PostgreSQL server binaries (Debian package) for the oracle-state tests, which start a server of
+# their own on 127.0.0.1 in a temporary directory; the package's own cluster is not used.
+postgres-server:
+	@ls $(PG_LIB)/*/bin/postgres >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -q >/dev/null 2>&1 && \
+		  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; }; }
+	@server=$$(ls -d $(PG_LIB)/*/bin/postgres 2>/dev/null | sort -V | tail -n 1); \
+		test -n "$$server" || { echo "no PostgreSQL server under $(PG_LIB) after apt-get install postgresql" >&2; exit 1; }; \
+		echo "postgres: $$($$server --version)"
 
 clean:
 	rm -rf $(VENV) .tools .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

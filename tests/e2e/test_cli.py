@@ -303,10 +303,11 @@ def test_the_same_commands_drive_a_json_rpc_node(cli: Cli, anvil_url: str) -> No
 
 
 def test_a_chain_that_is_not_a_dev_chain_gets_no_dev_accounts_and_no_free_money(cli: Cli) -> None:
-    """An anvil posing as a public network (another chain id) is treated like one."""
-    from tests.conftest import ANVIL, running_anvil
+    """A node that is not anvil (a real anvil behind a proxy that hides its anvil_ and evm_ methods and
+    calls itself geth, on Sepolia's chain id) is treated like a public network's node."""
+    from tests.conftest import ANVIL, masked_node, running_anvil
 
-    with running_anvil(ANVIL, "--chain-id", "11155111") as url:
+    with running_anvil(ANVIL, "--chain-id", "11155111") as anvil, masked_node(anvil) as url:
         rpc = ["--rpc-url", url]
         assert cli.ok("chain", "status", *rpc, "--json").json()["local"] is False
         cli.fails("deploy", "--from", "dev0", *rpc, match="only on local development chains")

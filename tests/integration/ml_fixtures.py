@@ -73,9 +73,12 @@ class MlMarket:
 
 
 @contextmanager
-def open_ml_market(backend: str, rpc_url: str | None, data_dir: Path) -> Iterator[MlMarket]:
+def open_ml_market(
+    backend: str, rpc_url: str | None, data_dir: Path, oracle_db: str | None = None
+) -> Iterator[MlMarket]:
     """Deploys the escrow and a committee of dev6..dev9 (f = 1; dev9 lies, always reporting 1.0);
-    dev1 is the client (100,000 tokens), dev2 and dev3 freelancers with a good and a weak model."""
+    dev1 is the client (100,000 tokens), dev2 and dev3 freelancers with a good and a weak model.
+    The oracles keep their state in one SQLite file each, or all in the database `oracle_db`."""
     with Proofwork.open(data_dir, rpc_url) as pw, Sandbox() as sandbox, ExitStack() as cleanup:
         ws = pw.ws
         operator = pw.signer("dev0")
@@ -92,7 +95,7 @@ def open_ml_market(backend: str, rpc_url: str | None, data_dir: Path) -> Iterato
         states, nodes = [], []
         for oracle in oracles:
             state = OracleState.open(
-                data_dir / "oracles" / f"{oracle.name}.sqlite3",
+                oracle_db or data_dir / "oracles" / f"{oracle.name}.sqlite3",
                 oracle=oracle.address,
                 chain_id=ws.chain_id,
             )

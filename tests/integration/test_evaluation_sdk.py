@@ -1,5 +1,6 @@
-"""Verified evaluation end to end, on the embedded chain and on anvil: hidden labels, four oracles
-(one lying) scoring in the real sandbox, aggregated settlement, reveal and re-check, competitions."""
+"""Verified evaluation end to end, on the embedded chain (oracle state in SQLite) and on anvil (in
+PostgreSQL): hidden labels, four oracles (one lying) scoring in the real sandbox, aggregated settlement,
+reveal and re-check, competitions."""
 
 from __future__ import annotations
 
@@ -31,8 +32,12 @@ class NoPeers:
 
 @pytest.fixture(scope="module", params=["embedded", "anvil"])
 def ml(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlMarket]:
+    """The embedded chain with an SQLite file per oracle; anvil with the four oracles sharing one
+    database on a real PostgreSQL server (each reads and writes only its own rows)."""
     rpc_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
-    with open_ml_market(request.param, rpc_url, tmp_path_factory.mktemp(f"ml-{request.param}")) as market:
+    oracle_db = request.getfixturevalue("postgres").create_database() if request.param == "anvil" else None
+    data_dir = tmp_path_factory.mktemp(f"ml-{request.param}")
+    with open_ml_market(request.param, rpc_url, data_dir, oracle_db) as market:
         yield market
 
 

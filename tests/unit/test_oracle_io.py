@@ -1,6 +1,7 @@
 """What an oracle exchanges with the world: peers' answers (any garbage), its HTTP endpoint
-(what it serves, and what it never serves), its database (isolated per oracle and chain), and
-signature recovery on whatever a peer sent."""
+(what it serves, and what it never serves), its database (isolated per oracle and chain; every
+database test runs on SQLite and on a real PostgreSQL server, see `oracle_db` in tests/conftest.py),
+and signature recovery on whatever a peer sent."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from proofwork.api.oracle_http import ReportServer, served_json
 from proofwork.chain.committee import CommitteeContract
@@ -27,6 +31,7 @@ from proofwork.chain.competition import CompetitionContract
 from proofwork.db.oracle_state import OracleState, Report, oracle_db_path
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput
 from proofwork.network.peers import HttpPeers
+from tests.conftest import PostgresServer, free_port
 
 ORACLE = "0x" + "ab" * 20
 OTHER_ORACLE = "0x" + "cd" * 20
@@ -248,11 +253,23 @@ def test_oracle_db_path_names_the_file(tmp_path: Path) -> None:
     )
 
 
-def test_rows_are_isolated_by_oracle_and_chain(tmp_path: Path) -> None:
-    db = tmp_path / "shared.sqlite3"
-    mine = OracleState.open(db, oracle=ORACLE, chain_id=CHAIN)
-    other_oracle = OracleState.open(db, oracle=OTHER_ORACLE, chain_id=CHAIN)
-    other_chain = OracleState.open(f"sqlite:///{db}", oracle=ORACLE, chain_id=CHAIN + 1)
+def _rows(location: str) -> list[tuple[Any, ...]]:
+    """Every stored row (oracle, chain, subject, score, reason), read past OracleState."""
+    url = location if "://" in location else f"sqlite:///{location}"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            query = "select oracle, chain_id, subject, score, reason from reports order by id"
+            return [tuple(row) for row in conn.execute(text(query))]
+    finally:
+        engine.dispose()
+
+
+def test_rows_are_isolated_by_oracle_and_chain(oracle_db: str) -> None:
+    mine = OracleState.open(oracle_db, oracle=ORACLE, chain_id=CHAIN)
+    other_oracle = OracleState.open(oracle_db, oracle=OTHER_ORACLE, chain_id=CHAIN)
+    as_url = oracle_db if "://" in oracle_db else f"sqlite:///{oracle_db}"  # a path or a URL: one database
+    other_chain = OracleState.open(as_url, oracle=ORACLE, chain_id=CHAIN + 1)
     try:
         saved = mine.save(_report(score=5))
         assert mine.reports(CONTRACT, "job", 1) == [saved]
@@ -263,20 +280,26 @@ def test_rows_are_isolated_by_oracle_and_chain(tmp_path: Path) -> None:
             assert state.save(_report(score=9)).score == 9
         assert [r.score for r in mine.reports(CONTRACT, "job", 1)] == [5]
         assert mine.save(_report(score=7)).score == 5, "the report signed first wins"
-        with sqlite3.connect(db) as raw:
-            assert raw.execute("select count(*) from reports").fetchone() == (3,)
+        assert _rows(oracle_db) == [
+            (ORACLE, CHAIN, 1, "5", ""),
+            (OTHER_ORACLE, CHAIN, 1, "9", ""),
+            (ORACLE, CHAIN + 1, 1, "9", ""),
+        ]
     finally:
         for state in (mine, other_oracle, other_chain):
             state.close()
 
 
-def test_ids_use_64_bit_columns(tmp_path: Path) -> None:
-    state = OracleState.open(tmp_path / "db.sqlite3", oracle=ORACLE, chain_id=CHAIN)
+def test_ids_use_64_bit_columns(oracle_db: str) -> None:
+    state = OracleState.open(oracle_db, oracle=ORACLE, chain_id=2**63 - 1)
     try:
         big = 2**63 - 1
         state.save(_report(big, item=2**40, score=-(2**255)))
+        state.save(_report(big, item=big, score=2**255 - 1, kind="final", payload='{"ranking": []}'))
         [row] = state.reports(CONTRACT, "job", big)
         assert (row.subject, row.item, row.score) == (big, 2**40, -(2**255))
+        [final] = state.reports(CONTRACT, "final", big, item=big)
+        assert (final.item, final.score, final.ok) == (big, 2**255 - 1, True)
         with pytest.raises(InvalidInput, match="2\\^63"):
             state.save(_report(2**63))
         with pytest.raises(InvalidInput):
@@ -286,9 +309,9 @@ def test_ids_use_64_bit_columns(tmp_path: Path) -> None:
 
 
 def test_a_vanished_row_after_a_conflict_is_a_corrupted_database(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    oracle_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state = OracleState.open(tmp_path / "db.sqlite3", oracle=ORACLE, chain_id=CHAIN)
+    state = OracleState.open(oracle_db, oracle=ORACLE, chain_id=CHAIN)
     try:
         state.save(_report())
         monkeypatch.setattr(state, "find", lambda *a: None)
@@ -298,11 +321,175 @@ def test_a_vanished_row_after_a_conflict_is_a_corrupted_database(
         state.close()
 
 
+def _together(count: int, action: Callable[[int], Any]) -> list[Any]:
+    """`action(i)` for i in range(count), in as many threads released at the same moment."""
+    barrier = threading.Barrier(count)
+
+    def run(i: int) -> Any:
+        barrier.wait(timeout=30)
+        return action(i)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def test_oracles_starting_together_on_a_new_database_all_open_it(oracle_db: str) -> None:
+    """PostgreSQL runs concurrent CREATE TABLEs side by side and all but one fail (most runs without the
+    schema lock); SQLite serializes them. Every oracle must start either way."""
+
+    def start(i: int) -> Report:
+        state = OracleState.open(oracle_db, oracle="0x" + f"{i + 1:02x}" * 20, chain_id=CHAIN)
+        try:
+            return state.save(_report(score=i))
+        finally:
+            state.close()
+
+    assert [r.score for r in _together(6, start)] == list(range(6))
+    assert sorted(row[3] for row in _rows(oracle_db)) == [str(i) for i in range(6)]
+
+
+def test_concurrent_saves_of_one_report_all_return_the_first(oracle_db: str) -> None:
+    """Oracle processes racing on one report (a restart while the old process still runs): one row is
+    written, and every writer gets that row back, never its own different score."""
+    OracleState.open(oracle_db, oracle=ORACLE, chain_id=CHAIN).close()  # the schema, made once
+
+    def save(i: int) -> Report:
+        state = OracleState.open(oracle_db, oracle=ORACLE, chain_id=CHAIN)
+        try:
+            return state.save(_report(score=100 + i, reason=f"writer {i}"))
+        finally:
+            state.close()
+
+    results = _together(8, save)
+    [row] = _rows(oracle_db)
+    assert {(r.score, r.reason) for r in results} == {(int(row[3]), row[4])}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        # PostgreSQL refuses over-long values (VARCHAR(n)) and NUL in text; SQLite stores anything
+        pytest.param("contract", "0x" + "12" * 30, "contract address", id="contract-too-long"),
+        pytest.param("contract", CONTRACT[:-2] + "zz", "contract address", id="contract-not-hex"),
+        pytest.param("kind", "k" * 30, "report kind", id="kind-too-long"),
+        pytest.param("kind", "jobs", "report kind", id="kind-unknown"),
+        pytest.param("deliverable", "0x" + "00" * 40, "deliverable", id="deliverable-too-long"),
+        pytest.param("deliverable", "0x\x00", "deliverable", id="deliverable-nul"),
+        pytest.param("signature", "0x" + "11" * 80, "signature", id="signature-too-long"),
+        pytest.param("score", 2**255, "int256", id="score-over-int256"),
+        pytest.param("score", -(2**255) - 1, "int256", id="score-under-int256"),
+        pytest.param("score", True, "int256", id="score-bool"),
+        pytest.param("ok", 1, "outcome", id="ok-not-bool"),
+        # the payload is signed content that must come back exactly: refused, never escaped
+        pytest.param("payload", '{"ranking": "\x00"}', "NUL", id="payload-nul"),
+        pytest.param("payload", "bafy\udcff", "unencodable", id="payload-surrogate"),
+        pytest.param("subject", 2**63, "2\\^63", id="subject-over-bigint"),
+    ],
+)
+def test_fields_no_column_holds_exactly_are_refused_on_every_database(
+    oracle_db: str, field: str, value: Any, match: str
+) -> None:
+    state = OracleState.open(oracle_db, oracle=ORACLE, chain_id=CHAIN)
+    try:
+        report = _report()
+        bad = Report(**{**report.__dict__, field: value})
+        with pytest.raises(InvalidInput, match=match) as caught:
+            state.save(bad)
+        assert "\n" not in str(caught.value)
+        assert _rows(oracle_db) == []
+        assert state.save(report) == report  # the database is still usable
+    finally:
+        state.close()
+
+
+def test_reasons_are_stored_with_nul_and_unencodable_characters_escaped(oracle_db: str) -> None:
+    """A reason quotes what a submission contained (a label, a column name): NUL, which PostgreSQL refuses
+    in text, and lone surrogates, which no UTF-8 database can hold, must not stop the oracle."""
+    state = OracleState.open(oracle_db, oracle=ORACLE, chain_id=CHAIN)
+    try:
+        saved = state.save(_report(ok=False, reason="label 'a\x00b' unknown; column 'c\udcff'"))
+        assert saved.reason == "label 'a\\x00b' unknown; column 'c\\udcff'"
+        assert state.find(CONTRACT, "job", 1, 0, 0, DELIVERABLE) == saved
+        assert state.save(_report(ok=False, reason="again \x00")) == saved
+        assert [row[4] for row in _rows(oracle_db)] == [saved.reason]
+    finally:
+        state.close()
+
+
+def test_a_connection_the_server_dropped_is_replaced(postgres: PostgresServer) -> None:
+    """A PostgreSQL restart or idle timeout ends the pooled connection: the next call must not fail."""
+    url = postgres.create_database()
+    state = OracleState.open(url, oracle=ORACLE, chain_id=CHAIN)
+    try:
+        saved = state.save(_report())
+        assert postgres.terminate_connections(make_url(url).database or "") >= 1
+        assert state.reports(CONTRACT, "job", 1) == [saved]
+        assert postgres.terminate_connections(make_url(url).database or "") >= 1
+        assert state.save(_report(2)).subject == 2
+    finally:
+        state.close()
+
+
+def test_postgres_failures_are_one_line_without_the_password(postgres: PostgresServer) -> None:
+    url = make_url(postgres.create_database())
+    secret = url.password or ""
+    cases = [
+        (url.set(password="wrong-" + secret), "password authentication failed"),
+        (url.set(database="no_such_database"), "does not exist"),
+        (url.set(port=free_port()), "cannot be opened"),  # nothing listens there
+    ]
+    for bad, match in cases:
+        started = time.monotonic()
+        with pytest.raises(DataDirCorrupted, match=match) as caught:
+            OracleState.open(bad.render_as_string(hide_password=False), oracle=ORACLE, chain_id=CHAIN)
+        message = str(caught.value)
+        assert "\n" not in message and secret not in message and "cannot be opened" in message
+        assert time.monotonic() - started < 10
+    # a plain postgresql:// URL uses the driver proofwork installs (psycopg 3)
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    state = OracleState.open(plain, oracle=ORACLE, chain_id=CHAIN)
+    try:
+        assert state.save(_report()).score == 5
+    finally:
+        state.close()
+
+
+def test_postgres_columns_have_the_declared_types(postgres: PostgresServer) -> None:
+    """SQLite stores any value in any column; on PostgreSQL the declared types are the real ones."""
+    url = postgres.create_database()
+    OracleState.open(url, oracle=ORACLE, chain_id=CHAIN).close()
+    types = dict(
+        postgres.execute(
+            "SELECT column_name, data_type || coalesce('(' || character_maximum_length || ')', '') "
+            "FROM information_schema.columns WHERE table_name = 'reports'",
+            database=make_url(url).database or "",
+        )
+    )
+    assert types == {
+        "id": "integer",
+        "oracle": "character varying(42)",
+        "chain_id": "bigint",
+        "contract": "character varying(42)",
+        "kind": "character varying(24)",
+        "subject": "bigint",
+        "item": "bigint",
+        "round": "bigint",
+        "deliverable": "character varying(66)",
+        "ok": "boolean",
+        "score": "character varying(80)",
+        "reason": "text",
+        "payload": "text",
+        "signature": "character varying(140)",
+        "created_at": "double precision",
+    }
+
+
 @pytest.mark.parametrize(
     ("location", "error", "match"),
     [
         ("foo://x", InvalidInput, "unknown database kind"),
-        ("postgresql://user:s3cret@127.0.0.1:1/db", InvalidInput, "driver"),
+        ("postgresql+psycopg2://user:s3cret@127.0.0.1:1/db", InvalidInput, "driver"),
+        ("postgresql://user:s3cret@127.0.0.1:1/db", DataDirCorrupted, "cannot be opened"),
         ("://nothing", InvalidInput, "not a valid"),
         ("mysql+nosuchdriver://h/db", InvalidInput, "unknown database kind"),
     ],
@@ -417,8 +604,8 @@ def test_report_server_refuses_bad_ports(tmp_path: Path) -> None:
         state.close()
 
 
-def test_a_real_endpoint_serves_what_peers_read(tmp_path: Path) -> None:
-    state = OracleState.open(tmp_path / "db.sqlite3", oracle=ORACLE, chain_id=CHAIN)
+def test_a_real_endpoint_serves_what_peers_read(oracle_db: str) -> None:
+    state = OracleState.open(oracle_db, oracle=ORACLE, chain_id=CHAIN)
     server = ReportServer(state, ORACLE).start()
     peers = HttpPeers()
     try:

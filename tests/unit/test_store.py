@@ -1,7 +1,10 @@
-"""Content stores: LocalStore on disk, KuboStore against a protocol-level stand-in for kubo's RPC API.
+"""Content stores: LocalStore on disk; KuboStore against what a real node does not do.
 
-kubo itself cannot be installed here, so `FakeKubo` serves the few RPC endpoints KuboStore uses
-(`add`, `block/get`, `cat`) from a LocalStore, with kubo's error shapes, and can misbehave on purpose.
+KuboStore's work with a real node (add, get, size, has, find_by_digest, CIDs equal to ours) is tested
+against js-ipfs in tests/integration/test_ipfs_node.py. `FakeKubo` here serves the few RPC endpoints
+KuboStore uses (`add`, `block/get`, `cat`) from a LocalStore, with kubo's error shapes, for what a real
+node cannot be made to do: wrong or truncated blocks and contents, garbage answers, another server on the
+port, and the answers of kubo itself where js-ipfs differs (the parameters of `add`, "not found" offline).
 """
 
 from __future__ import annotations
@@ -313,7 +316,14 @@ class FakeKubo(BaseHTTPRequestHandler):
         return self._reply(200, json.dumps(line).encode() + b"\n")
 
     def _block_get(self, cid: str) -> None:
-        block = self.store._fetch(cid)
+        # like kubo and js-ipfs, blocks are found by multihash, whatever codec the CID names
+        digest = parse_cid(cid).digest
+        stored = [
+            c for c in (cid_from_digest(digest, RAW), cid_from_digest(digest, DAG_PB)) if self.store.has(c)
+        ]
+        if not stored:
+            raise NotFound(cid)
+        block = self.store._fetch(stored[0])
         if self.mode == "wrong block":
             block = block[:-1] + bytes([block[-1] ^ 1])
         return self._reply(200, block, "text/plain")
@@ -344,31 +354,61 @@ def kubo(tmp_path: Path) -> Iterator[tuple[KuboStore, type[FakeKubo]]]:
         server.server_close()
 
 
-def test_kubo_round_trip_with_profile_parameters(
+def test_kubo_add_asks_the_node_for_the_profile(
     tmp_path: Path, kubo: tuple[KuboStore, type[FakeKubo]]
 ) -> None:
+    """What `add` asks for, including max-file-links, which js-ipfs (the real node of the integration
+    tests) ignores; kubo honours it, and KuboStore refuses a CID that is not ours either way."""
     store, node = kubo
     data = pattern(CHUNK * 30 + 1)
     src = tmp_path / "model.onnx"
     src.write_bytes(data)
-    cid = store.add_file(src)
-    assert cid == cid_of_bytes(data, chunk_size=CHUNK, max_links=LINKS)
-    add_params = next(p for c, p in node.calls if c == "add")
-    assert add_params["chunker"] == f"size-{CHUNK}" and add_params["max-file-links"] == str(LINKS)
-    assert add_params["raw-leaves"] == "true" and add_params["cid-version"] == "1"
-    assert store.has(cid) and store.size(cid) == len(data)
-    assert store.get(cid, tmp_path / "out.bin").read_bytes() == data
-    assert store.read_bytes(cid, len(data)) == data
-    small = store.add_bytes(b"hello world")
-    assert parse_cid(small).codec == RAW and store.read_bytes(small, 11) == b"hello world"
-    assert store.find_by_digest(parse_cid(cid).digest) == cid
-    assert store.find_by_digest(hashlib.sha256(b"nope").digest()) is None
-    assert not store.has(cid_of_bytes(b"absent"))
+    assert store.add_file(src) == cid_of_bytes(data, chunk_size=CHUNK, max_links=LINKS)
+    [(command, params)] = node.calls
+    assert command == "add"
+    assert params == {
+        "cid-version": "1",
+        "raw-leaves": "true",
+        "chunker": f"size-{CHUNK}",
+        "max-file-links": str(LINKS),
+        "hash": "sha2-256",
+        "trickle": "false",
+        "inline": "false",
+        "pin": "true",
+        "quieter": "true",
+        "progress": "false",
+        "cid-base": "base32",
+    }
+
+
+def test_kubo_not_found_answers(tmp_path: Path, kubo: tuple[KuboStore, type[FakeKubo]]) -> None:
+    """An offline kubo answers a missing block at once with "not found": absent, not unavailable."""
+    store, _ = kubo
+    absent = cid_of_bytes(b"absent")
+    assert not store.has(absent)
+    assert store.find_by_digest(parse_cid(absent).digest) is None
     with pytest.raises(NotFound, match="does not have"):
-        store.get(cid_of_bytes(b"absent"), tmp_path / "absent")
-    with pytest.raises(InvalidInput, match="over the limit"):
-        store.read_bytes(cid, 10)
-    assert listing(tmp_path) == ["model.onnx", "node", "out.bin"]
+        store.get(absent, tmp_path / "absent")
+    with pytest.raises(NotFound):
+        store.size(absent)
+    assert listing(tmp_path) == []
+
+
+def test_kubo_find_by_digest_on_a_node_keyed_by_multihash(kubo: tuple[KuboStore, type[FakeKubo]]) -> None:
+    """A node finds a dag-pb root under its raw CID too (same multihash): the block tells which it is."""
+    store, _ = kubo
+    big = store.add_bytes(pattern(CHUNK * 3))
+    small = store.add_bytes(b"small")
+    assert parse_cid(big).codec == DAG_PB and parse_cid(small).codec == RAW
+    assert store.find_by_digest(parse_cid(big).digest) == big
+    assert store.find_by_digest(parse_cid(small).digest) == small
+    # a small file whose bytes are the dag-pb root of a file of one chunk or less (not the profile's)
+    tiny = next(
+        b for c, b in iter_blocks(io.BytesIO(pattern(10)), chunk_size=4, max_links=LINKS) if c[:4] == "bafy"
+    )
+    assert store.find_by_digest(parse_cid(store.add_bytes(tiny)).digest) == cid_of_bytes(tiny)
+    with pytest.raises(InvalidInput, match="32 bytes"):
+        store.find_by_digest(b"\x00" * 20)
 
 
 def test_kubo_defaults_are_the_profile() -> None:

@@ -32,8 +32,6 @@ from proofwork.domain.errors import ChainUnavailable, InvalidInput, NotAllowed, 
 from proofwork.domain.units import MAX_DURATION
 from proofwork.keys.accounts import address_of
 
-ANVIL_CHAIN_ID = 31337
-
 T = TypeVar("T")
 
 
@@ -117,16 +115,9 @@ class Chain:
         if not url.startswith(("http://", "https://")):
             raise InvalidInput(f"unsupported RPC URL {url!r}: expected http:// or https://")
         web3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
-        with translate_errors(url):
-            chain_id = web3.eth.chain_id
-            try:
-                client = str(web3.client_version).lower()
-            except (Web3Exception, ValueError):
-                client = ""
-        local = chain_id == ANVIL_CHAIN_ID and "anvil" in client
-        keys = list(ANVIL_DEV_KEYS) if local else []
-        chain = cls(web3, description=f"node at {url}", url=url, dev_keys=keys)
-        if local:
+        chain = cls(web3, description=f"node at {url}", url=url, dev_keys=[])  # fails clearly if unreachable
+        if _is_anvil(web3):
+            chain.dev_keys = _anvil_dev_keys(web3)
             chain._advance = chain._advance_rpc
         return chain
 
@@ -282,6 +273,37 @@ class Chain:
                     }
                 )
             )
+
+
+# what a node that is not anvil may do with a method it does not know: answer an error, refuse the
+# HTTP request (some providers answer 4xx), or send something that is not JSON-RPC
+_PROBE_ERRORS = (Web3Exception, ValueError, TypeError, requests.exceptions.RequestException)
+
+
+def _is_anvil(web3: Web3) -> bool:
+    """Whether the node is anvil: it says so (web3_clientVersion) and answers anvil's own methods
+    (anvil_metadata names the same client). Any chain id: `anvil --chain-id 4242` is as local as
+    the default 31337, and a node that only calls itself anvil has no clock to move."""
+    try:
+        client = str(web3.client_version)
+        if not client.lower().startswith("anvil/"):
+            return False
+        answer = web3.provider.make_request("anvil_metadata", [])  # type: ignore[arg-type]
+    except _PROBE_ERRORS:
+        return False
+    metadata = answer.get("result") if isinstance(answer, dict) else None
+    return isinstance(metadata, dict) and str(metadata.get("clientVersion", "")).lower().startswith("anvil/")
+
+
+def _anvil_dev_keys(web3: Web3) -> list[bytes]:
+    """The well-known dev keys whose accounts this anvil holds: all ten with its default mnemonic,
+    none when it was started with another (its accounts are then unknown to proofwork)."""
+    try:
+        held = {str(a).lower() for a in web3.eth.accounts}
+    except _PROBE_ERRORS:
+        return []
+    keys = list(ANVIL_DEV_KEYS)
+    return [k for k in keys if address_of(k).lower() in held]
 
 
 def _rpc_message(exc: Web3RPCError) -> str:

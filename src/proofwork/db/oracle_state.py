@@ -7,6 +7,11 @@ one submission would be equivocation). SQLite by default, PostgreSQL by URL.
 Every row carries the oracle's address and the chain id, both in the unique key, and an
 `OracleState` is bound to one (oracle, chain) pair: oracles sharing one PostgreSQL database,
 or an embedded chain reset under an old database, never read each other's reports.
+
+Both databases hold and refuse the same things: every field is checked before it is written (PostgreSQL
+enforces column lengths and refuses NUL characters, SQLite does neither), oracles starting together on
+a new database all open it (whichever creates the table), and a PostgreSQL connection the server dropped
+is replaced before use.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,9 @@ from proofwork.domain.errors import DataDirCorrupted, InvalidInput
 
 # SQL BIGINT: ids, milestones, entries and rounds stored must fit in a signed 64-bit integer
 MAX_STORED_INT = 2**63 - 1
+KINDS = ("job", "public", "private", "final")
+# scores are int256: at most 78 digits and a sign, stored as text
+MIN_SCORE, MAX_SCORE = -(2**255), 2**255 - 1
 
 
 def oracle_db_path(data_dir: Path, oracle: str) -> Path:
@@ -122,7 +130,12 @@ class OracleState:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         where = where or "the oracle database"
         try:
-            _Base.metadata.create_all(engine)
+            try:
+                _Base.metadata.create_all(engine)
+            except SQLAlchemyError:
+                # oracles starting together on a new database: another one's CREATE TABLE committed
+                # between our check and ours (both SQLite and PostgreSQL refuse the second); it is there now
+                _Base.metadata.create_all(engine)
             columns = {c["name"] for c in inspect(engine).get_columns(_Report.__tablename__)}
         except SQLAlchemyError as exc:
             engine.dispose()
@@ -145,6 +158,8 @@ class OracleState:
                 url = make_url(text)
             except (ArgumentError, ValueError) as exc:
                 raise InvalidInput("the oracle database URL is not a valid SQLAlchemy URL") from exc
+            if url.drivername == "postgresql":
+                url = url.set(drivername="postgresql+psycopg")  # the driver proofwork installs
         else:
             url = make_url("sqlite://").set(database=str(Path(text).expanduser().resolve()))
         shown = url.render_as_string(hide_password=True)
@@ -158,9 +173,12 @@ class OracleState:
                     f"cannot create {parent} for the oracle database: {exc.strerror}"
                 ) from exc
         try:
-            # an unreachable PostgreSQL server fails in seconds, not after the OS's TCP timeout
-            connect_args = {"connect_timeout": 10} if url.get_backend_name() == "postgresql" else {}
-            engine = create_engine(url, connect_args=connect_args)
+            options: dict[str, Any] = {}
+            if url.get_backend_name() == "postgresql":
+                # an unreachable server fails in seconds, not after the OS's TCP timeout; a connection
+                # the server dropped (restart, idle timeout) is replaced before use, not reported
+                options = {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
+            engine = create_engine(url, **options)
         except NoSuchModuleError as exc:
             raise InvalidInput(
                 f"unknown database kind {url.drivername!r} in {shown}: use a SQLite path or postgresql+psycopg://"
@@ -212,7 +230,11 @@ class OracleState:
             return Report._of(row) if row else None
 
     def save(self, report: Report) -> Report:
-        """Stores a report once; if one is already there (a restart raced us), that one wins."""
+        """Stores a report once; if one is already there (a restart raced us), that one wins.
+
+        Fields that no column can hold exactly are refused (InvalidInput) on every database; the
+        unsigned `reason` is stored with NUL and unencodable characters escaped instead."""
+        report = _checked(report)
         try:
             with self._session() as session:
                 session.add(
@@ -251,6 +273,53 @@ class OracleState:
             if item is not None:
                 query = query.where(_Report.item == _stored(item, "item"))
             return [Report._of(r) for r in session.scalars(query.order_by(_Report.id))]
+
+
+def _checked(report: Report) -> Report:
+    """The report as it will be stored, or InvalidInput: the same answer from SQLite and PostgreSQL."""
+    contract = report.contract
+    if not (
+        isinstance(contract, str) and len(contract) == 42 and contract[:2] == "0x" and _is_hex(contract[2:])
+    ):
+        raise InvalidInput(f"invalid contract address {_shown(contract)} in a report")
+    if report.kind not in KINDS:
+        raise InvalidInput(f"invalid report kind {_shown(report.kind)}: expected one of {', '.join(KINDS)}")
+    _stored(report.subject, "id")
+    _stored(report.item, "item")
+    _stored(report.round, "round")
+    _ascii(report.deliverable, "deliverable", 66)
+    _ascii(report.signature, "signature", 140)
+    if not isinstance(report.ok, bool):
+        raise InvalidInput(f"invalid report outcome {_shown(report.ok)}: expected true or false")
+    score = report.score
+    if isinstance(score, bool) or not isinstance(score, int) or not MIN_SCORE <= score <= MAX_SCORE:
+        raise InvalidInput(f"invalid score {_shown(score)}: scores are int256")
+    if not isinstance(report.payload, str) or _escaped(report.payload) != report.payload:
+        raise InvalidInput("a report payload must be text without NUL or unencodable characters")
+    if not isinstance(report.reason, str):
+        raise InvalidInput(f"invalid report reason {_shown(report.reason)}: expected text")
+    return replace(report, reason=_escaped(report.reason))
+
+
+def _is_hex(value: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in value)
+
+
+def _ascii(value: object, what: str, limit: int) -> None:
+    if not (isinstance(value, str) and len(value) <= limit and value.isascii() and value.isprintable()):
+        raise InvalidInput(
+            f"invalid report {what} {_shown(value)}: expected at most {limit} printable ASCII characters"
+        )
+
+
+def _escaped(value: str) -> str:
+    """`value` with NUL (PostgreSQL refuses it in text) and lone surrogates (not UTF-8) escaped."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _stored(value: int, what: str) -> int:

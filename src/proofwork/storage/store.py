@@ -30,6 +30,7 @@ from proofwork.storage.unixfs import (
     cid_from_digest,
     cid_of_bytes,
     cid_of_file,
+    decode_file_node,
     file_size,
     iter_blocks,
     iter_file,
@@ -38,12 +39,17 @@ from proofwork.storage.unixfs import (
     verify_stream,
 )
 
-# How long `KuboStore.has` lets the node search the IPFS network for a block.
-LOOKUP_TIMEOUT = "20s"
+# How long (seconds) `KuboStore.has` lets the node search the IPFS network for a block.
+LOOKUP_TIMEOUT = 20.0
 
 
 class StoreUnavailable(ProofworkError):
     """The storage node cannot be reached, or answers something that is not its API; nothing was written."""
+
+
+class _NodeGaveUp(StoreUnavailable):
+    """The node itself stopped searching at the deadline it was given (kubo: "context deadline
+    exceeded"; js-ipfs, which serves the same RPC API: "request timed out")."""
 
 
 @runtime_checkable
@@ -217,12 +223,21 @@ class KuboStore:
         timeout: float = 60.0,
         chunk_size: int = CHUNK_SIZE,
         max_links: int = MAX_LINKS,
+        lookup_timeout: float | None = None,
     ) -> None:
         check_params(chunk_size, max_links)
+        if lookup_timeout is None:  # the node must give up before the client does
+            lookup_timeout = min(LOOKUP_TIMEOUT, timeout / 2)
+        if not 0 < lookup_timeout < timeout:
+            raise InvalidInput(
+                f"the lookup timeout ({lookup_timeout:g} s) must be positive and shorter than the "
+                f"node timeout ({timeout:g} s)"
+            )
         url = url.rstrip("/")
         url = url.removesuffix("/api/v0")
         self.url = url
         self.timeout = timeout
+        self.lookup_timeout = lookup_timeout
         self.chunk_size = chunk_size
         self.max_links = max_links
         # the largest block the profile makes: a chunk, or a parent with max_links links
@@ -293,6 +308,8 @@ class KuboStore:
         lowered = message.lower()
         if "arg" in params and ("not found" in lowered or "could not find" in lowered):
             raise NotFound(f"the IPFS node at {self.url} does not have {params['arg']}")
+        if "timeout" in params and ("deadline exceeded" in lowered or "timed out" in lowered):
+            raise _NodeGaveUp(f"the IPFS node at {self.url} gave up {command}: {_one_line(message)}")
         raise StoreUnavailable(f"the IPFS node at {self.url} refused {command}: {_one_line(message)}")
 
     def _body(self, command: str, response: httpx.Response, limit: int) -> Iterator[bytes]:
@@ -315,13 +332,14 @@ class KuboStore:
                 f"the IPFS node at {self.url} broke off {command}: {_one_line(err)}"
             ) from None
 
-    def _block(self, cid: str, *, offline: bool = False, lookup_timeout: str | None = None) -> bytes:
+    def _block(self, cid: str, *, offline: bool = False, lookup_timeout: float | None = None) -> bytes:
         """One block, verified against its CID."""
         params = {"arg": cid}
         if offline:
             params["offline"] = "true"
         if lookup_timeout is not None:
-            params["timeout"] = lookup_timeout  # kubo's global option: give up the network search
+            # the RPC API's global option (a Go duration): the node gives up its network search
+            params["timeout"] = f"{max(1, round(lookup_timeout * 1000))}ms"
         with self._call("block/get", params) as response:
             block = b"".join(self._body("block/get", response, self._max_block))
         try:
@@ -413,20 +431,33 @@ class KuboStore:
         that cannot be reached is an error, not a "no"."""
         parse_cid(cid)
         try:
-            self._block(cid, lookup_timeout=LOOKUP_TIMEOUT)
-        except NotFound:
+            self._block(cid, lookup_timeout=self.lookup_timeout)
+        except (NotFound, _NodeGaveUp):
             return False
-        except StoreUnavailable as exc:
-            if "deadline exceeded" in str(exc).lower():
-                return False
-            raise
         return True
 
     def size(self, cid: str) -> int:
         return self._open(cid, None)[1]
 
     def find_by_digest(self, digest: bytes) -> str | None:
-        return find_by_digest(self, digest)
+        """The CID of the content whose sha2-256 is `digest`, found with one bounded lookup.
+
+        IPFS nodes key blocks by multihash (kubo since 0.12, js-ipfs): the raw and the dag-pb CID of one
+        digest name the same block, so asking for the raw CID finds a dag-pb root too, and the block
+        decides. The profile makes a dag-pb root only for a file of more than one chunk: a block that is
+        such a root is the dag-pb CID, anything else the raw CID (whose content is the block itself)."""
+        if len(digest) != 32:
+            raise InvalidInput(f"a content digest is 32 bytes, got {len(digest)}")
+        raw = cid_from_digest(digest, RAW)
+        try:
+            block = self._block(raw, lookup_timeout=self.lookup_timeout)
+        except (NotFound, _NodeGaveUp):
+            return None
+        try:
+            root = decode_file_node(block)
+        except ValueError:
+            return raw
+        return cid_from_digest(digest, DAG_PB) if root.filesize > self.chunk_size else raw
 
 
 def open_store(
