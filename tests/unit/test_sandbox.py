@@ -372,9 +372,16 @@ def test_crashes_timeouts_floods_and_strays_do_not_take_the_sandbox_down(
 
 
 def test_a_dead_worker_is_restarted_by_the_next_job(sandbox: Sandbox, task: Task) -> None:
+    """The worker dies mid-job (killed from outside: a job cannot reach it): the job is a
+    transient failure, and the next job starts a new worker."""
+    import threading
+
+    sandbox.start()
     starts = sandbox.starts
-    killed = sandbox.run("selftest", {"action": "kill_zygote"}, {}, JobLimits(wall_seconds=10))
-    assert not killed.ok and "sandbox worker stopped" in (killed.reason or "")
+    worker = sandbox._state["worker"]
+    threading.Timer(0.5, worker.proc.kill).start()
+    killed = sandbox.run("selftest", {"action": "sleep"}, {}, JobLimits(wall_seconds=10))
+    assert not killed.ok and killed.transient and "sandbox worker stopped" in (killed.reason or "")
     assert not sandbox.running
     assert_still_serves(sandbox, task)
     assert sandbox.starts == starts + 1 and sandbox.running
@@ -678,7 +685,11 @@ CLEAR_REASONS = {
 @pytest.mark.parametrize("case", list(CLEAR_REASONS))
 def test_internal_errors_become_clear_reasons(case: str, evaluator: Evaluator, task: Task) -> None:
     kind, build, expected = CLEAR_REASONS[case]
-    spec = task.spec if kind == "onnx" else parse_spec(F.spec_text(submission="{kind: predictions, format: csv}"))
+    spec = (
+        task.spec
+        if kind == "onnx"
+        else parse_spec(F.spec_text(submission="{kind: predictions, format: csv}"))
+    )
     path = task.file(f"unclear-{list(CLEAR_REASONS).index(case)}", build(task))
     result = evaluator.evaluate(spec, path, task.features, task.labels)
     assert not result.ok and expected in (result.reason or ""), result.reason
@@ -741,13 +752,17 @@ def test_predictions_are_matched_by_id(evaluator: Evaluator, task: Task, id_task
     result = evaluator.evaluate(spec, partly, features, task.labels)
     assert result.ok and result.score == to_fixed(1 - 5 / task.y.size), result
     # a model is fed the features in file order, without the id column: nothing to match
-    model = evaluator.evaluate(task.spec, task.model, features, task.labels)
+    onnx_spec = parse_spec(F.spec_text(extra_data="  id_column: id\n"))
+    model = evaluator.evaluate(onnx_spec, task.model, features, task.labels)
     assert model.ok and model.score == expected_accuracy(task)
 
 
 ID_PROBLEMS = {
     "missing id": (lambda ids, y: (ids[1:], y[1:]), "no prediction for id 10000"),
-    "duplicate id": (lambda ids, y: (np.r_[ids[:-1], ids[0]], np.r_[y[:-1], y[0]]), "id 10000 appears 2 times"),
+    "duplicate id": (
+        lambda ids, y: (np.r_[ids[:-1], ids[0]], np.r_[y[:-1], y[0]]),
+        "id 10000 appears 2 times",
+    ),
     "unknown id": (lambda ids, y: (np.r_[ids[:-1], 5], y), "id 5 is not in the test set"),
     "text ids": (lambda ids, y: (np.array([f"row{i}" for i in ids]), y), "'row10000' is not an integer id"),
 }
