@@ -3,6 +3,7 @@ clear reason, and the same warm sandbox keeps serving afterwards."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -82,6 +83,8 @@ def assert_still_serves(sandbox: Sandbox, task: Task) -> None:
 def test_bubblewrap_is_used_when_it_works(sandbox: Sandbox) -> None:
     assert detect_isolation() == "bubblewrap"
     assert sandbox.isolation == "bubblewrap" and sandbox.running
+    # each job in namespaces of its own, as uid 65534, under a process limit that binds
+    assert sandbox.confined and sandbox.job_uid == 65534 and sandbox.process_limit
 
 
 def test_good_model_scores_exactly_what_onnxruntime_computes(evaluator: Evaluator, task: Task) -> None:
@@ -536,6 +539,64 @@ with open("/tmp/fill-0", "rb") as f:
     assert report["tmp_noexec"] and report["tmp_mmap_exec"] == "EPERM"
 
 
+def test_a_job_has_no_privilege_left(sandbox: Sandbox) -> None:
+    report = attack(
+        sandbox,
+        """
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+
+def call(fn, *args):
+    return "done" if fn(*args) == 0 else errno.errorcode.get(ctypes.get_errno(), "?")
+
+with open("/proc/self/status") as f:
+    status = dict(line.split(":", 1) for line in f if ":" in line)
+report["caps"] = [status[k].strip() for k in ("CapEff", "CapPrm", "CapInh", "CapAmb")]
+report["uid"] = os.getuid()
+report["user_namespace"] = call(libc.unshare, 0x10000000)
+report["mount_namespace"] = call(libc.unshare, 0x00020000)
+report["mount"] = call(libc.mount, b"none", b"/tmp", b"tmpfs", 0, None)
+report["setuid_root"] = call(libc.setuid, 0)
+report["clone_user_namespace"] = call(libc.syscall, 56, 0x10000000 | 17, 0, 0, 0, 0)
+try:
+    os.execv(sys.executable, [sys.executable, "-c", "pass"])
+except OSError as exc:
+    report["exec"] = errno.errorcode.get(exc.errno or 0, str(exc))
+""",
+    )
+    assert report["caps"] == ["0000000000000000"] * 4 and report["uid"] == 65534, report
+    for what in ("user_namespace", "mount_namespace", "mount", "setuid_root", "clone_user_namespace", "exec"):
+        assert report[what] == "EPERM", (what, report)
+
+
+def test_confined_jobs_sharing_the_workers_user(task: Task) -> None:
+    """With one user only (a host that is not root; forced here), jobs keep the worker's user
+    but not its capabilities, and still cannot see or signal it."""
+    with Sandbox("bubblewrap", job_user=False) as sb:
+        assert sb.confined and sb.job_uid == 65534
+        result = Evaluator(sb).evaluate(task.spec, task.model, task.features, task.labels)
+        assert result.ok and result.score == expected_accuracy(task)
+        starts = sb.starts
+        report = attack(
+            sb,
+            """
+import os, signal
+with open("/proc/self/status") as f:
+    report["caps"] = [l.split()[1] for l in f if l.startswith(("CapEff", "CapPrm", "CapAmb"))]
+report["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+for pid in range(2, 64):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+""",
+        )
+        assert report["caps"] == ["0000000000000000"] * 3 and report["pids"] == [1], report
+        assert sb.running and sb.starts == starts
+        # the host's root is the sandbox's one user here: the kernel does not enforce RLIMIT_NPROC
+        assert sb.process_limit == (os.geteuid() != 0)
+
+
 def test_nothing_a_job_leaves_reaches_the_next_job(sandbox: Sandbox) -> None:
     plant = """
 import os
@@ -831,3 +892,67 @@ def test_a_sandbox_that_fails_every_job_is_not_the_submissions_fault(task: Task)
     with _KilledDuringJobs(("onnx", "selftest")) as sb:
         result = Evaluator(sb).evaluate(task.spec, task.model, task.features, task.labels)
         assert not result.ok and result.transient, result  # the oracle abstains: no score signed
+
+
+_CHECKOUT_UNDER_TMP = """
+import json, sys
+from proofwork.evaluation.sandbox import JobLimits, Sandbox
+
+clone = sys.argv[1]
+first = '''
+import os
+clone = %r
+report["readable"] = os.path.isfile(clone + "/src/proofwork/evaluation/worker.py")
+try:
+    open(clone + "/src/planted", "w")
+    report["write_src"] = "written"
+except OSError as exc:
+    report["write_src"] = exc.strerror
+try:  # next to the bind: the sandbox's own directory (the job's own when it shares the worker's user)
+    os.makedirs(clone + "/scratch")
+    report["write_next"] = "written"
+except OSError as exc:
+    report["write_next"] = exc.strerror
+with open("/tmp/planted", "w") as f:
+    f.write("x")
+report["listing"] = sorted(os.listdir(clone))
+''' % clone
+again = "import os; report['listing'] = sorted(os.listdir(%r)); report['tmp'] = sorted(os.listdir('/tmp'))" % clone
+with Sandbox() as sb:
+    limits = JobLimits(memory_mb=256, cpu_seconds=10, wall_seconds=20)
+    one = sb.run("selftest", {"action": "attack", "code": first}, {}, limits)
+    two = sb.run("selftest", {"action": "attack", "code": again}, {}, limits)
+    print(json.dumps([one.ok, one.reason, dict(one.meta), dict(two.meta)]))
+"""
+
+
+def test_a_checkout_under_tmp_is_bound_read_only_into_each_jobs_own_tmp() -> None:
+    """Where CI clones: a package under /tmp is bound (read-only) inside every job's own /tmp,
+    and what a job writes next to it does not outlive the job."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    clone = Path(tempfile.mkdtemp(prefix="proofwork-test-clone-", dir="/tmp"))
+    try:
+        shutil.copytree(ROOT / "src", clone / "src", ignore=shutil.ignore_patterns("__pycache__"))
+        done = subprocess.run(
+            [sys.executable, "-c", _CHECKOUT_UNDER_TMP, str(clone)],
+            env={**os.environ, "PYTHONPATH": str(clone / "src"), "PYTHONDONTWRITEBYTECODE": "1"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        ok, reason, first, again = json.loads(done.stdout.strip().splitlines()[-1])
+        assert ok, reason
+        assert first["readable"] and first["write_src"] == "Read-only file system", first
+        if first["write_next"] == "written":
+            assert first["listing"] == ["scratch", "src"], first
+        else:
+            assert first["write_next"] == "Permission denied" and first["listing"] == ["src"], first
+        assert again["listing"] == ["src"] and again["tmp"] == [clone.name], again
+        assert not (clone / "scratch").exists() and not (clone / "src" / "planted").exists()
+    finally:
+        shutil.rmtree(clone, ignore_errors=True)
