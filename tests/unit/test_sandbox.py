@@ -569,6 +569,28 @@ except OSError as exc:
         assert report[what] == "EPERM", (what, report)
 
 
+_KERNEL_SETTINGS = """
+import errno, os
+def open_for_write(path):
+    try:
+        os.close(os.open(path, os.O_WRONLY))  # opened, nothing written
+        return "opened for writing"
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno or 0, str(exc))
+report["settings"] = {
+    p: open_for_write(p)
+    for p in ("/proc/sys/kernel/core_pattern", "/proc/sys/kernel/printk_ratelimit", "/proc/sys/vm/drop_caches")
+}
+"""
+
+
+def test_a_job_cannot_change_kernel_settings(sandbox: Sandbox) -> None:
+    """A user mapped to the host's root may write /proc/sys whatever its capabilities (the kernel
+    checks the file owner's uid): kernel.core_pattern would run a program of its choice as root."""
+    settings = attack(sandbox, _KERNEL_SETTINGS)["settings"]
+    assert all(v in ("EACCES", "EROFS") for v in settings.values()), settings
+
+
 def test_confined_jobs_sharing_the_workers_user(task: Task) -> None:
     """With one user only (a host that is not root; forced here), jobs keep the worker's user
     but not its capabilities, and still cannot see or signal it."""
@@ -593,13 +615,16 @@ for pid in range(2, 64):
         )
         assert report["caps"] == ["0000000000000000"] * 3 and report["pids"] == [1], report
         assert sb.running and sb.starts == starts
+        # here the job's user is the host's root when the tests run as root: /proc/sys read-only
+        settings = attack(sb, _KERNEL_SETTINGS)["settings"]
+        assert all(v in ("EACCES", "EROFS") for v in settings.values()), settings
         # the host's root is the sandbox's one user here: the kernel does not enforce RLIMIT_NPROC
         assert sb.process_limit == (os.geteuid() != 0)
 
 
 def test_nothing_a_job_leaves_reaches_the_next_job(sandbox: Sandbox) -> None:
     plant = """
-import os
+import ctypes, os
 for path in ("/tmp/planted", "/dev/shm/planted", "/dev/planted", "/tmp/dir/planted"):
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -607,13 +632,16 @@ for path in ("/tmp/planted", "/dev/shm/planted", "/dev/planted", "/tmp/dir/plant
             f.write("left for the next job")
     except OSError:
         pass
+report["shm"] = ctypes.CDLL(None).shmget(0x5EED, 1 << 20, 0o1666) >= 0  # IPC_CREAT: SysV shared memory
 """
-    attack(sandbox, plant)
+    assert attack(sandbox, plant)["shm"]
     found = attack(
         sandbox,
         """
-import os
+import ctypes, os
 report["found"] = [p for p in ("/tmp/planted", "/dev/shm/planted", "/dev/planted", "/tmp/dir") if os.path.exists(p)]
+if ctypes.CDLL(None).shmget(0x5EED, 0, 0) >= 0:
+    report["found"].append("SysV shared memory 0x5eed")
 report["tmp"] = sorted(os.listdir("/tmp"))
 """,
     )

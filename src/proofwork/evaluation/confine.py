@@ -8,7 +8,9 @@ of a namespace that holds nothing else; the job then:
 - enters a mount namespace of its own, where /tmp is a fresh size- and inode-capped tmpfs
   mounted noexec, nosuid, nodev (what bubblewrap bound under /tmp, a checkout or a Python
   installed there, is bound again, read-only, inside it) and /proc is a new procfs of the job's
-  pid namespace; the mount namespace, and its /tmp with it, ends with the job;
+  pid namespace with /proc/sys (and the like) read-only; the mount namespace, and its /tmp with
+  it, ends with the job;
+- enters an IPC namespace of its own (no SysV shared memory or message queue outlives it);
 - opens its input files, then unmounts the input directory;
 - becomes the job user (or, with one user only, drops every capability);
 - installs a seccomp filter stricter than the worker's: no mounts, no namespaces (so no user
@@ -159,11 +161,17 @@ def top_mounts_under(prefix: str, points: list[str] | None = None) -> list[str]:
     return top
 
 
-def enter_job_mounts(tmp_bytes: int, tmp_inodes: int, tmp_binds: list[str]) -> None:
-    """A mount namespace of the job's own: a fresh noexec /tmp (with `tmp_binds`, the read-only
-    mounts bubblewrap put under /tmp, bound again inside it) and a procfs of the job's pid
-    namespace. Must run in the job's pid namespace (the procfs shows the caller's)."""
-    unshare(CLONE_NEWNS)
+# what a user mapped to the host's root could write in a procfs, whatever its capabilities:
+# kernel settings are checked against the file owner's uid (kernel.core_pattern runs a program
+# as the host's root), so they are covered read-only, as bubblewrap covers its own /proc
+PROC_READ_ONLY = ("sys", "sysrq-trigger", "irq", "bus")
+
+
+def enter_job_namespaces(tmp_bytes: int, tmp_inodes: int, tmp_binds: list[str]) -> None:
+    """Mount and IPC namespaces of the job's own: a fresh noexec /tmp (with `tmp_binds`, the
+    read-only mounts bubblewrap put under /tmp, bound again inside it) and a procfs of the job's
+    pid namespace. Must run in the job's pid namespace (the procfs shows the caller's)."""
+    unshare(CLONE_NEWNS | CLONE_NEWIPC)
     mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing propagates back to the worker
     mount(
         "tmpfs",
@@ -183,6 +191,11 @@ def enter_job_mounts(tmp_bytes: int, tmp_inodes: int, tmp_binds: list[str]) -> N
     for point in sorted(top_mounts_under("/proc"), reverse=True):
         unmount(point)
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    for name in PROC_READ_ONLY:
+        path = f"/proc/{name}"
+        if os.path.exists(path):
+            mount(path, path, None, MS_BIND | MS_REC)
+            mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
 # ---------------------------------------------------------------- seccomp (classic BPF, x86-64)
@@ -293,7 +306,7 @@ def probe(job_uid: int | None) -> None:
         if pid == 0:
             code = 1
             try:
-                enter_job_mounts(1 << 20, 64, top_mounts_under("/tmp"))
+                enter_job_namespaces(1 << 20, 64, top_mounts_under("/tmp"))
                 if job_uid is not None:
                     os.setgroups([])
                     os.setgid(job_uid)

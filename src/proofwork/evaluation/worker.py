@@ -314,7 +314,7 @@ def _confine_child(req: dict[str, Any], config: dict[str, Any], out_fd: int) -> 
     box = config.get("confine")
     os.setsid()
     if box:
-        confine.enter_job_mounts(int(box["tmp_bytes"]), int(box["tmp_inodes"]), list(box["tmp_binds"]))
+        confine.enter_job_namespaces(int(box["tmp_bytes"]), int(box["tmp_inodes"]), list(box["tmp_binds"]))
     inputs = Inputs.open(os.path.join(config["in_dir"], req["id"]))
     if box:
         confine.unmount(config["in_dir"])  # the job keeps its open files; no host path left in its mounts
