@@ -129,6 +129,23 @@ def drop_capabilities() -> None:
     _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
 
 
+EXIT_SIGNALS = (24, 6)  # SIGXCPU (the soft CPU limit), SIGABRT (abort(): C++ std::terminate...)
+
+
+def exit_on_signals() -> None:
+    """SIGXCPU and SIGABRT end the process with their number as exit status. A pid namespace's
+    pid 1 ignores signals it has no handler for (abort() would end in SIGSEGV, the CPU limit only
+    at the hard limit's SIGKILL): the handler is libc's _exit itself (async-signal-safe; no
+    Python runs in it)."""
+    libc = _lib()
+    libc.signal.restype = ctypes.c_void_p
+    libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    handler = ctypes.cast(libc._exit, ctypes.c_void_p)
+    for signum in EXIT_SIGNALS:
+        if libc.signal(signum, handler) == ctypes.c_void_p(-1).value:
+            raise ConfineError(ctypes.get_errno(), f"signal({signum})")
+
+
 def effective_capabilities() -> int:
     with open("/proc/self/status") as f:
         for line in f:

@@ -836,12 +836,14 @@ def _result(reply: dict[str, Any], payload: bytes, limits: JobLimits) -> JobResu
             transient=True,
         )
     sig = reply.get("signal")
+    if sig is None and not isinstance(child, dict) and reply.get("exit_code") in confine.EXIT_SIGNALS:
+        sig = reply["exit_code"]  # a confined job ends on these signals with their number as status
     if reply.get("timed_out"):
         return failed(f"the submission ran past the wall-clock limit of {limits.wall_seconds} s")
     if reply.get("output_too_large"):
         return failed(f"the submission's output is larger than {limits.max_output_bytes / MiB:.1f} MB")
-    # a confined job is pid 1 of its namespace, which ignores SIGXCPU: the hard limit kills it
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= 0.98 * limits.cpu_seconds):
+    # SIGXCPU at the soft limit; the hard limit's SIGKILL, a second later, for whatever ignored it
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits.cpu_seconds + 0.9):
         return failed(f"the submission used more than the CPU-time limit of {limits.cpu_seconds} s")
     if not isinstance(child, dict):
         if sig is not None:

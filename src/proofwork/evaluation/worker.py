@@ -344,8 +344,9 @@ def _confine_child(req: dict[str, Any], config: dict[str, Any], out_fd: int) -> 
     cpu = int(limits["cpu_seconds"])
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (MiB, MiB))
-    # pid 1 of a namespace ignores SIGXCPU: the hard limit (SIGKILL) is the limit
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu) if box else (cpu, cpu + 1))
+    if box:
+        confine.exit_on_signals()  # the job is pid 1 of its namespace: SIGXCPU and SIGABRT need a handler
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     if box:
         # counted per user in the sandbox's user namespace: the job's own processes (and
