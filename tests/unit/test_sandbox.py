@@ -984,3 +984,26 @@ def test_a_checkout_under_tmp_is_bound_read_only_into_each_jobs_own_tmp() -> Non
         assert not (clone / "scratch").exists() and not (clone / "src" / "planted").exists()
     finally:
         shutil.rmtree(clone, ignore_errors=True)
+
+
+def test_text_ids_are_matched_as_text() -> None:
+    """Ids the test features hold as text stay text in a CSV ('007' is not 7), in any row order."""
+    from proofwork.evaluation.submissions import read_predictions
+
+    ids = np.array(["007", "a1", "7"])
+    data = _csv(["id,prediction", "7,c", "007,a", "a1,b"])
+    values, _ = read_predictions(
+        data, "csv", column="prediction", probabilities=False, n_rows=3, max_rows=10, id_column="id", ids=ids
+    )
+    assert values.tolist() == ["a", "b", "c"]
+    with pytest.raises(EvaluationFailed, match="no prediction for id '7'"):
+        read_predictions(
+            _csv(["id,prediction", "007,a", "a1,b"]),
+            "csv",
+            column="prediction",
+            probabilities=False,
+            n_rows=3,
+            max_rows=10,
+            id_column="id",
+            ids=ids,
+        )

@@ -359,6 +359,9 @@ def _spawn_bwrap(
             **popen,
         )
     except OSError as exc:
+        for fd in (info_r, block_w):
+            if fd >= 0:
+                os.close(fd)
         raise SandboxUnavailable(f"cannot start bubblewrap: {exc.strerror or exc}") from exc
     finally:
         if seccomp is not None:
