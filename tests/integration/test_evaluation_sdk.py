@@ -330,3 +330,38 @@ def test_a_sandbox_failure_is_retried_never_signed_as_a_fail(
     ml.settle_all()  # the sandbox works again: scored, signed and paid
     assert ml.states[0].reports(committee, "job", job_id)[0].ok
     assert ml.evaluations.get(job_id).settlements[0]["passed"] is True
+
+
+def test_a_submission_that_stops_the_sandbox_every_time_is_signed_as_a_fail(
+    ml: MlMarket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its jobs always end with the worker gone while the sandbox runs anything else: after a
+    bounded number of tries it is a failing score the oracles sign and settle, not silence (which
+    would let the freelancer claim by auto-release without passing)."""
+    from proofwork.evaluation.sandbox import JobResult
+
+    sandbox = ml.evaluator.sandbox
+    run = sandbox.run
+    tries: list[str] = []
+
+    def dies_on_submissions(kind: str, *args: Any, **kwargs: Any) -> JobResult:
+        if kind in ("onnx", "predictions"):
+            tries.append(kind)
+            return JobResult(
+                False, reason="the sandbox worker stopped while scoring this submission", transient=True
+            )
+        return run(kind, *args, **kwargs)
+
+    job_id = ml.post(ml.good)
+    ml.submit(ml.good, job_id, "good")
+    before = ml.pw.balance(ml.good.address)
+    with monkeypatch.context() as patched:
+        patched.setattr(sandbox, "run", dies_on_submissions)
+        ml.evaluator._predictions.clear()
+        ml.settle_all()
+    assert tries and len(tries) % 3 == 0  # three tries per scoring, then a verdict
+    report = ml.states[0].reports(ml.pw.ws.committee.address, "job", job_id)[0]
+    assert not report.ok and report.score == INT256_MIN and "stopped the sandbox on 3 tries" in report.reason
+    job = ml.evaluations.jobs.get(job_id)
+    assert job.milestones[0].status == J.MilestoneStatus.RESOLVED and job.milestones[0].paid == 0
+    assert ml.pw.balance(ml.good.address) == before

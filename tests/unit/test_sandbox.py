@@ -3,10 +3,14 @@ clear reason, and the same warm sandbox keeps serving afterwards."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -79,6 +83,8 @@ def assert_still_serves(sandbox: Sandbox, task: Task) -> None:
 def test_bubblewrap_is_used_when_it_works(sandbox: Sandbox) -> None:
     assert detect_isolation() == "bubblewrap"
     assert sandbox.isolation == "bubblewrap" and sandbox.running
+    # each job in namespaces of its own, as uid 65534, under a process limit that binds
+    assert sandbox.confined and sandbox.job_uid == 65534 and sandbox.process_limit
 
 
 def test_good_model_scores_exactly_what_onnxruntime_computes(evaluator: Evaluator, task: Task) -> None:
@@ -369,9 +375,16 @@ def test_crashes_timeouts_floods_and_strays_do_not_take_the_sandbox_down(
 
 
 def test_a_dead_worker_is_restarted_by_the_next_job(sandbox: Sandbox, task: Task) -> None:
+    """The worker dies mid-job (killed from outside: a job cannot reach it): the job is a
+    transient failure, and the next job starts a new worker."""
+    import threading
+
+    sandbox.start()
     starts = sandbox.starts
-    killed = sandbox.run("selftest", {"action": "kill_zygote"}, {}, JobLimits(wall_seconds=10))
-    assert not killed.ok and "sandbox worker stopped" in (killed.reason or "")
+    worker = sandbox._state["worker"]
+    threading.Timer(0.5, worker.proc.kill).start()
+    killed = sandbox.run("selftest", {"action": "sleep"}, {}, JobLimits(wall_seconds=10))
+    assert not killed.ok and killed.transient and "sandbox worker stopped" in (killed.reason or "")
     assert not sandbox.running
     assert_still_serves(sandbox, task)
     assert sandbox.starts == starts + 1 and sandbox.running
@@ -468,3 +481,529 @@ def _class_score_model(task: Task, column: int) -> bytes:
     model.graph.node.extend([helper.make_node("Gather", ["probabilities", "col"], ["score"], axis=1)])
     model.graph.output.extend([helper.make_tensor_value_info("score", TensorProto.FLOAT, [None])])
     return model.SerializeToString()
+
+
+# ---------------------------------------------------------------- an attacker with code execution in the job
+#
+# What a submission could do one onnxruntime bug away from code execution: each exploit runs in
+# the job's process, under every restriction a submission's job has (the worker's test-only
+# "attack" hook), and reports what it managed.
+
+ATTACK_LIMITS = JobLimits(memory_mb=256, cpu_seconds=10, wall_seconds=20, max_output_bytes=1 << 20)
+
+
+def attack(sandbox: Sandbox, code: str) -> dict[str, Any]:
+    result = sandbox.run("selftest", {"action": "attack", "code": textwrap.dedent(code)}, {}, ATTACK_LIMITS)
+    assert result.ok, result.reason
+    return dict(result.meta)
+
+
+_FILL = """
+import errno, os
+
+def fill(directory, mib):
+    # writes `mib` one-MiB files into `directory`: how many went in, and why it stopped
+    written, why = 0, "all written"
+    for i in range(mib):
+        try:
+            with open(os.path.join(directory, f"fill-{i}"), "wb") as f:
+                f.write(b"x" * (1 << 20))
+            written += 1
+        except OSError as exc:
+            why = errno.errorcode.get(exc.errno or 0, str(exc))
+            break
+    return [written, why]
+"""
+
+
+def test_a_job_can_write_nowhere_but_its_own_small_noexec_tmp(sandbox: Sandbox) -> None:
+    report = attack(
+        sandbox,
+        _FILL
+        + """
+import mmap
+report["fill"] = {d: fill(d, 4) for d in ("/dev/shm", "/dev", "/", "/jobs", "/jobs/in", "/usr/lib", "/proc")}
+report["tmp"] = fill("/tmp", 150)
+report["tmp_noexec"] = bool(os.statvfs("/tmp").f_flag & os.ST_NOEXEC)
+with open("/tmp/fill-0", "rb") as f:
+    try:
+        mmap.mmap(f.fileno(), 4096, prot=mmap.PROT_READ | mmap.PROT_EXEC)
+        report["tmp_mmap_exec"] = "mapped"
+    except OSError as exc:
+        report["tmp_mmap_exec"] = errno.errorcode.get(exc.errno or 0, str(exc))
+""",
+    )
+    assert all(written == 0 for written, _ in report["fill"].values()), report["fill"]
+    written, why = report["tmp"]
+    assert 0 < written <= 64 and why == "ENOSPC", report["tmp"]  # a size-capped /tmp, not the host's memory
+    assert report["tmp_noexec"] and report["tmp_mmap_exec"] == "EPERM"
+
+
+def test_a_job_has_no_privilege_left(sandbox: Sandbox) -> None:
+    report = attack(
+        sandbox,
+        """
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+
+def call(fn, *args):
+    return "done" if fn(*args) == 0 else errno.errorcode.get(ctypes.get_errno(), "?")
+
+with open("/proc/self/status") as f:
+    status = dict(line.split(":", 1) for line in f if ":" in line)
+report["caps"] = [status[k].strip() for k in ("CapEff", "CapPrm", "CapInh", "CapAmb")]
+report["uid"] = os.getuid()
+report["user_namespace"] = call(libc.unshare, 0x10000000)
+report["mount_namespace"] = call(libc.unshare, 0x00020000)
+report["mount"] = call(libc.mount, b"none", b"/tmp", b"tmpfs", 0, None)
+report["setuid_root"] = call(libc.setuid, 0)
+report["clone_user_namespace"] = call(libc.syscall, 56, 0x10000000 | 17, 0, 0, 0, 0)
+try:
+    os.execv(sys.executable, [sys.executable, "-c", "pass"])
+except OSError as exc:
+    report["exec"] = errno.errorcode.get(exc.errno or 0, str(exc))
+""",
+    )
+    assert report["caps"] == ["0000000000000000"] * 4 and report["uid"] == 65534, report
+    for what in ("user_namespace", "mount_namespace", "mount", "setuid_root", "clone_user_namespace", "exec"):
+        assert report[what] == "EPERM", (what, report)
+
+
+_KERNEL_SETTINGS = """
+import errno, os
+def open_for_write(path):
+    try:
+        os.close(os.open(path, os.O_WRONLY))  # opened, nothing written
+        return "opened for writing"
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno or 0, str(exc))
+report["settings"] = {
+    p: open_for_write(p)
+    for p in ("/proc/sys/kernel/core_pattern", "/proc/sys/kernel/printk_ratelimit", "/proc/sys/vm/drop_caches")
+}
+"""
+
+
+def test_a_job_cannot_change_kernel_settings(sandbox: Sandbox) -> None:
+    """A user mapped to the host's root may write /proc/sys whatever its capabilities (the kernel
+    checks the file owner's uid): kernel.core_pattern would run a program of its choice as root."""
+    settings = attack(sandbox, _KERNEL_SETTINGS)["settings"]
+    assert all(v in ("EACCES", "EROFS") for v in settings.values()), settings
+
+
+def test_confined_jobs_sharing_the_workers_user(task: Task) -> None:
+    """With one user only (a host that is not root; forced here), jobs keep the worker's user
+    but not its capabilities, and still cannot see or signal it."""
+    with Sandbox("bubblewrap", job_user=False) as sb:
+        assert sb.confined and sb.job_uid == 65534
+        result = Evaluator(sb).evaluate(task.spec, task.model, task.features, task.labels)
+        assert result.ok and result.score == expected_accuracy(task)
+        starts = sb.starts
+        report = attack(
+            sb,
+            """
+import os, signal
+with open("/proc/self/status") as f:
+    report["caps"] = [l.split()[1] for l in f if l.startswith(("CapEff", "CapPrm", "CapAmb"))]
+report["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+for pid in range(2, 64):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+""",
+        )
+        assert report["caps"] == ["0000000000000000"] * 3 and report["pids"] == [1], report
+        assert sb.running and sb.starts == starts
+        # here the job's user is the host's root when the tests run as root: /proc/sys read-only
+        settings = attack(sb, _KERNEL_SETTINGS)["settings"]
+        assert all(v in ("EACCES", "EROFS") for v in settings.values()), settings
+        # the host's root is the sandbox's one user here: the kernel does not enforce RLIMIT_NPROC
+        assert sb.process_limit == (os.geteuid() != 0)
+
+
+def test_nothing_a_job_leaves_reaches_the_next_job(sandbox: Sandbox) -> None:
+    plant = """
+import ctypes, os
+for path in ("/tmp/planted", "/dev/shm/planted", "/dev/planted", "/tmp/dir/planted"):
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("left for the next job")
+    except OSError:
+        pass
+report["shm"] = ctypes.CDLL(None).shmget(0x5EED, 1 << 20, 0o1666) >= 0  # IPC_CREAT: SysV shared memory
+"""
+    assert attack(sandbox, plant)["shm"]
+    found = attack(
+        sandbox,
+        """
+import ctypes, os
+report["found"] = [p for p in ("/tmp/planted", "/dev/shm/planted", "/dev/planted", "/tmp/dir") if os.path.exists(p)]
+if ctypes.CDLL(None).shmget(0x5EED, 0, 0) >= 0:
+    report["found"].append("SysV shared memory 0x5eed")
+report["tmp"] = sorted(os.listdir("/tmp"))
+""",
+    )
+    assert found["found"] == [], found
+    assert found["tmp"] == sorted(_tmp_mount_points()), found["tmp"]
+
+
+def _tmp_mount_points() -> set[str]:
+    """What the sandbox shows in /tmp of its own: the top directories of its read-only binds
+    (a checkout or a Python installed under /tmp), nothing a job wrote."""
+    from proofwork.evaluation.sandbox import _bind_sources
+
+    return {Path(p).relative_to("/tmp").parts[0] for p in _bind_sources() if p.startswith("/tmp/")}
+
+
+def test_a_job_cannot_signal_the_worker(sandbox: Sandbox, task: Task) -> None:
+    sandbox.start()
+    starts = sandbox.starts
+    report = attack(
+        sandbox,
+        """
+import os, signal
+targets = {int(p) for p in os.listdir("/proc") if p.isdigit()} | {os.getppid()} | set(range(1, 64))
+sent = []
+for pid in sorted(targets - {0, os.getpid()}):
+    for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
+        try:
+            os.kill(pid, sig)
+            sent.append([pid, sig])
+        except OSError:
+            pass
+try:
+    os.kill(-1, signal.SIGKILL)
+    report["everyone"] = "sent"
+except OSError as exc:
+    report["everyone"] = exc.strerror
+report["sent"] = sent
+""",
+    )
+    # the job survived to report, so did the worker: nothing in reach to signal
+    assert report["sent"] == [] and report["everyone"] == "No such process", report
+    assert sandbox.running and sandbox.starts == starts
+    assert_still_serves(sandbox, task)
+    assert sandbox.starts == starts
+
+
+def test_a_fork_bomb_is_bounded(sandbox: Sandbox, task: Task) -> None:
+    report = attack(
+        sandbox,
+        """
+import os, time
+forked = 0
+for _ in range(300):
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        report["stopped"] = exc.strerror
+        break
+    if pid == 0:
+        time.sleep(60)
+        os._exit(0)
+    forked += 1
+report["forked"] = forked
+""",
+    )
+    assert report["forked"] < 64 and report["stopped"] == "Resource temporarily unavailable", report
+    assert_still_serves(sandbox, task)
+    assert attack(sandbox, "import os\nreport['pids'] = [p for p in os.listdir('/proc') if p.isdigit()]")[
+        "pids"
+    ] == ["1"], "a process the fork bomb left behind survived its job"
+
+
+def test_proc_reveals_nothing_of_the_host(sandbox: Sandbox) -> None:
+    report = attack(
+        sandbox,
+        """
+import os
+
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().replace(b"\\0", b" ").decode(errors="replace")
+    except OSError as exc:
+        return "blocked: " + exc.strerror
+
+report["pid"] = os.getpid()
+report["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+report["cmdline"] = read("/proc/1/cmdline")
+report["environ"] = read("/proc/1/environ") + read("/proc/self/environ")
+report["mountinfo"] = read("/proc/self/mountinfo")
+""",
+    )
+    assert report["pids"] == [1] and report["pid"] == 1, report["pids"]  # its own pid namespace
+    workdir = str(sandbox._state["workdir"])
+    host_path = [p for p in os.environ.get("PATH", "").split(":") if p not in ("/usr/bin", "/bin", "")]
+    for what in ("cmdline", "environ", "mountinfo"):
+        assert workdir not in report[what], (what, report[what])
+    assert "bwrap" not in report["cmdline"] and "--ro-bind" not in report["cmdline"], report["cmdline"]
+    assert not any(p in report["environ"] for p in host_path), report["environ"]
+
+
+# ---------------------------------------------------------------- internal errors are not reasons
+
+
+def _gzip_predictions(t: Task) -> bytes:
+    import gzip
+
+    return gzip.compress(_csv(["id,prediction", *(f"{i},{v}" for i, v in enumerate(t.y))]))
+
+
+def _future_opset_model(t: Task) -> bytes:
+    import onnx
+
+    model = onnx.load_from_string(F.argmax_model())
+    model.opset_import[0].version = 99
+    return model.SerializeToString()
+
+
+CLEAR_REASONS = {
+    "gzip predictions": ("predictions", _gzip_predictions, "gzip-compressed"),
+    "predictions that are not UTF-8": (
+        "predictions",
+        lambda t: _csv(["prediction", *map(str, t.y)]).replace(b"prediction", b"pr\xffdiction"),
+        "not UTF-8 text",
+    ),
+    "a model from a future opset": ("onnx", _future_opset_model, "opset 99 of the domain 'ai.onnx'"),
+}
+
+
+@pytest.mark.parametrize("case", list(CLEAR_REASONS))
+def test_internal_errors_become_clear_reasons(case: str, evaluator: Evaluator, task: Task) -> None:
+    kind, build, expected = CLEAR_REASONS[case]
+    spec = (
+        task.spec
+        if kind == "onnx"
+        else parse_spec(F.spec_text(submission="{kind: predictions, format: csv}"))
+    )
+    path = task.file(f"unclear-{list(CLEAR_REASONS).index(case)}", build(task))
+    result = evaluator.evaluate(spec, path, task.features, task.labels)
+    assert not result.ok and expected in (result.reason or ""), result.reason
+    _assert_no_internals(result.reason or "")
+
+
+def _assert_no_internals(reason: str) -> None:
+    for leak in ("Error:", "Traceback", "/jobs/", "onnxruntime::", ".h:", ".cc:", "scorer failed"):
+        assert leak not in reason, reason
+
+
+def test_symlinked_submissions(evaluator: Evaluator, task: Task) -> None:
+    """A symlink to a model (git-annex, DVC) is scored as the model; one to anything but a
+    regular file is refused, and neither leaks a path of the sandbox."""
+    link = task.root / "linked-model.onnx"
+    link.unlink(missing_ok=True)
+    link.symlink_to(task.model)
+    result = Evaluator(evaluator.sandbox).evaluate(task.spec, link, task.features, task.labels)
+    assert result.ok and result.score == expected_accuracy(task), result
+    relative = task.root / "relative-link.onnx"
+    relative.unlink(missing_ok=True)
+    relative.symlink_to(task.model.name)
+    result = Evaluator(evaluator.sandbox).evaluate(task.spec, relative, task.features, task.labels)
+    assert result.ok and result.score == expected_accuracy(task), result
+    to_dir = task.root / "dir-link.onnx"
+    to_dir.unlink(missing_ok=True)
+    to_dir.symlink_to(task.root)
+    result = evaluator.evaluate(task.spec, to_dir, task.features, task.labels)
+    assert not result.ok and "not a regular file" in (result.reason or ""), result.reason
+    _assert_no_internals(result.reason or "")
+
+
+# ---------------------------------------------------------------- predictions matched by id
+
+
+@pytest.fixture(scope="module")
+def id_task(task: Task) -> tuple[Any, Path]:
+    ids = 10_000 + np.arange(task.y.size) * 7  # not row numbers
+    features = F.write_table(task.root / "features-ids.parquet", {"id": ids, **F.features_columns(task.x)})
+    spec = parse_spec(
+        F.spec_text(submission="{kind: predictions, format: csv}", extra_data="  id_column: id\n")
+    )
+    return spec, features
+
+
+def _id_predictions(task: Task, ids: Any, values: Any, name: str) -> Path:
+    return F.write_table(task.root / name, {"id": np.asarray(ids), "prediction": np.asarray(values)})
+
+
+def test_predictions_are_matched_by_id(evaluator: Evaluator, task: Task, id_task: tuple[Any, Path]) -> None:
+    spec, features = id_task
+    ids = 10_000 + np.arange(task.y.size) * 7
+    order = np.random.default_rng(3).permutation(task.y.size)
+    shuffled = _id_predictions(task, ids[order], task.y[order], "shuffled-ids.csv")
+    result = evaluator.evaluate(spec, shuffled, features, task.labels)
+    assert result.ok and result.score == 1_000_000, result
+    wrong = task.y.copy()
+    wrong[:5] = (wrong[:5] + 1) % 10
+    partly = _id_predictions(task, ids[order], wrong[order], "shuffled-wrong.csv")
+    result = evaluator.evaluate(spec, partly, features, task.labels)
+    assert result.ok and result.score == to_fixed(1 - 5 / task.y.size), result
+    # a model is fed the features in file order, without the id column: nothing to match
+    onnx_spec = parse_spec(F.spec_text(extra_data="  id_column: id\n"))
+    model = evaluator.evaluate(onnx_spec, task.model, features, task.labels)
+    assert model.ok and model.score == expected_accuracy(task)
+
+
+ID_PROBLEMS = {
+    "missing id": (lambda ids, y: (ids[1:], y[1:]), "no prediction for id 10000"),
+    "duplicate id": (
+        lambda ids, y: (np.r_[ids[:-1], ids[0]], np.r_[y[:-1], y[0]]),
+        "id 10000 appears 2 times",
+    ),
+    "unknown id": (lambda ids, y: (np.r_[ids[:-1], 5], y), "id 5 is not in the test set"),
+    "text ids": (lambda ids, y: (np.array([f"row{i}" for i in ids]), y), "'row10000' is not an integer id"),
+}
+
+
+@pytest.mark.parametrize("case", list(ID_PROBLEMS))
+def test_ids_that_do_not_match_are_refused(
+    case: str, evaluator: Evaluator, task: Task, id_task: tuple[Any, Path]
+) -> None:
+    spec, features = id_task
+    ids = 10_000 + np.arange(task.y.size) * 7
+    change, expected = ID_PROBLEMS[case]
+    new_ids, values = change(ids, task.y)
+    path = _id_predictions(task, new_ids, values, f"bad-ids-{list(ID_PROBLEMS).index(case)}.csv")
+    result = evaluator.evaluate(spec, path, features, task.labels)
+    assert not result.ok and expected in (result.reason or ""), result.reason
+
+
+def test_predictions_without_the_id_column_are_refused(
+    evaluator: Evaluator, task: Task, id_task: tuple[Any, Path]
+) -> None:
+    spec, features = id_task
+    path = F.write_table(task.root / "no-ids.csv", {"prediction": task.y})
+    result = evaluator.evaluate(spec, path, features, task.labels)
+    assert not result.ok and "no id column 'id'" in (result.reason or ""), result.reason
+
+
+# ---------------------------------------------------------------- a submission that stops its sandbox
+
+
+class _KilledDuringJobs(Sandbox):
+    """The worker is killed (SIGKILL, from outside) while it runs a job of the listed kinds: what a
+    submission that takes down its sandbox every time looks like to the host."""
+
+    def __init__(self, kinds: tuple[str, ...]) -> None:
+        super().__init__()
+        self.kinds = kinds
+        self.killed = 0
+
+    def _exchange(self, request: dict[str, Any], limits: JobLimits) -> Any:
+        worker = self._state["worker"]
+        if request["kind"] in self.kinds:
+            send = worker.send
+
+            def send_then_die(message: dict[str, Any]) -> None:
+                send(message)
+                worker.proc.kill()
+                self.killed += 1
+
+            worker.send = send_then_die
+        try:
+            return super()._exchange(request, limits)
+        finally:
+            worker.__dict__.pop("send", None)
+
+
+def test_a_submission_that_stops_the_sandbox_every_time_fails_after_bounded_tries(task: Task) -> None:
+    with _KilledDuringJobs(("onnx",)) as sb:
+        result = Evaluator(sb).evaluate(task.spec, task.model, task.features, task.labels)
+        assert not result.ok and not result.transient, result  # a failing score an oracle signs
+        assert sb.killed == 3 and "stopped the sandbox on 3 tries" in (result.reason or ""), result.reason
+        assert sb.running  # and the sandbox itself is fine
+
+
+def test_a_sandbox_that_fails_every_job_is_not_the_submissions_fault(task: Task) -> None:
+    with _KilledDuringJobs(("onnx", "selftest")) as sb:
+        result = Evaluator(sb).evaluate(task.spec, task.model, task.features, task.labels)
+        assert not result.ok and result.transient, result  # the oracle abstains: no score signed
+
+
+_CHECKOUT_UNDER_TMP = """
+import json, sys
+from proofwork.evaluation.sandbox import JobLimits, Sandbox
+
+clone = sys.argv[1]
+first = '''
+import os
+clone = %r
+report["readable"] = os.path.isfile(clone + "/src/proofwork/evaluation/worker.py")
+try:
+    open(clone + "/src/planted", "w")
+    report["write_src"] = "written"
+except OSError as exc:
+    report["write_src"] = exc.strerror
+try:  # next to the bind: the sandbox's own directory (the job's own when it shares the worker's user)
+    os.makedirs(clone + "/scratch")
+    report["write_next"] = "written"
+except OSError as exc:
+    report["write_next"] = exc.strerror
+with open("/tmp/planted", "w") as f:
+    f.write("x")
+report["listing"] = sorted(os.listdir(clone))
+''' % clone
+again = "import os; report['listing'] = sorted(os.listdir(%r)); report['tmp'] = sorted(os.listdir('/tmp'))" % clone
+with Sandbox() as sb:
+    limits = JobLimits(memory_mb=256, cpu_seconds=10, wall_seconds=20)
+    one = sb.run("selftest", {"action": "attack", "code": first}, {}, limits)
+    two = sb.run("selftest", {"action": "attack", "code": again}, {}, limits)
+    print(json.dumps([one.ok, one.reason, dict(one.meta), dict(two.meta)]))
+"""
+
+
+def test_a_checkout_under_tmp_is_bound_read_only_into_each_jobs_own_tmp() -> None:
+    """Where CI clones: a package under /tmp is bound (read-only) inside every job's own /tmp,
+    and what a job writes next to it does not outlive the job."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    clone = Path(tempfile.mkdtemp(prefix="proofwork-test-clone-", dir="/tmp"))
+    try:
+        shutil.copytree(ROOT / "src", clone / "src", ignore=shutil.ignore_patterns("__pycache__"))
+        done = subprocess.run(
+            [sys.executable, "-c", _CHECKOUT_UNDER_TMP, str(clone)],
+            env={**os.environ, "PYTHONPATH": str(clone / "src"), "PYTHONDONTWRITEBYTECODE": "1"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        ok, reason, first, again = json.loads(done.stdout.strip().splitlines()[-1])
+        assert ok, reason
+        assert first["readable"] and first["write_src"] == "Read-only file system", first
+        if first["write_next"] == "written":
+            assert first["listing"] == ["scratch", "src"], first
+        else:
+            assert first["write_next"] == "Permission denied" and first["listing"] == ["src"], first
+        assert again["listing"] == ["src"] and again["tmp"] == [clone.name], again
+        assert not (clone / "scratch").exists() and not (clone / "src" / "planted").exists()
+    finally:
+        shutil.rmtree(clone, ignore_errors=True)
+
+
+def test_text_ids_are_matched_as_text() -> None:
+    """Ids the test features hold as text stay text in a CSV ('007' is not 7), in any row order."""
+    from proofwork.evaluation.submissions import read_predictions
+
+    ids = np.array(["007", "a1", "7"])
+    data = _csv(["id,prediction", "7,c", "007,a", "a1,b"])
+    values, _ = read_predictions(
+        data, "csv", column="prediction", probabilities=False, n_rows=3, max_rows=10, id_column="id", ids=ids
+    )
+    assert values.tolist() == ["a", "b", "c"]
+    with pytest.raises(EvaluationFailed, match="no prediction for id '7'"):
+        read_predictions(
+            _csv(["id,prediction", "007,a", "a1,b"]),
+            "csv",
+            column="prediction",
+            probabilities=False,
+            n_rows=3,
+            max_rows=10,
+            id_column="id",
+            ids=ids,
+        )

@@ -3,12 +3,18 @@
 `Evaluator.evaluate` never raises for a broken or hostile submission: it returns
 `EvalResult(ok=False, reason=...)` and the sandbox keeps serving. Problems with the task's own
 files (features, labels: trusted inputs, still validated) raise InvalidInput.
+
+A job the sandbox itself fails (its worker died or hung) is tried again, up to MAX_TRIES times
+with a fresh worker. If every try fails that way while the sandbox still runs a trivial job, the
+submission is what stops it: a failure like any other (an oracle signs a failing score). Only a
+sandbox that fails even the trivial job gives a transient result (an oracle abstains).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import weakref
@@ -24,10 +30,11 @@ from proofwork.domain.errors import EvaluationFailed, InvalidInput
 from proofwork.domain.evalspec import EvalSpec, passes
 from proofwork.evaluation import submissions as subs
 from proofwork.evaluation.metrics import score
-from proofwork.evaluation.sandbox import JobLimits, Sandbox, private_tempdir
+from proofwork.evaluation.sandbox import JobLimits, JobResult, Sandbox, private_tempdir
 
 MiB = 1 << 20
 OUTPUT_BYTES_PER_ROW = 1024  # room for about 128 float64 values (or long string labels) per row
+MAX_TRIES = 3  # of a job whose sandbox fails, each with a fresh worker
 _FEATURE_CACHE = 4
 _PREDICTION_CACHE = 2
 _LABELS_CACHE = 2
@@ -57,6 +64,7 @@ class _Features:
     rows: int
     columns: int
     groups: np.ndarray | None
+    ids: Path | None  # the id column (int64 or text), when the spec names one the features hold
 
 
 def _identity(path: Path) -> tuple[Any, ...]:
@@ -110,16 +118,30 @@ class Evaluator:
             groups = None
             if spec.data.group_column and spec.data.group_column in table.column_names:
                 groups = subs.label_values(table, spec.data.group_column, "test features")
+            ids = None
+            if spec.data.id_column and spec.data.id_column in table.column_names:
+                ids = subs.feature_ids(table, spec.data.id_column)
             self._cache_dir.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(suffix=".npy", dir=self._cache_dir)
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, matrix, allow_pickle=False)
-            entry = _Features(Path(name), matrix.shape[0], matrix.shape[1], groups)
+            entry = _Features(
+                self._save(matrix),
+                matrix.shape[0],
+                matrix.shape[1],
+                groups,
+                self._save(ids) if ids is not None else None,
+            )
             self._features[key] = entry
             while len(self._features) > _FEATURE_CACHE:
                 _, old = self._features.popitem(last=False)
                 old.npy.unlink(missing_ok=True)
+                if old.ids is not None:
+                    old.ids.unlink(missing_ok=True)
             return entry
+
+    def _save(self, array: np.ndarray) -> Path:
+        fd, name = tempfile.mkstemp(suffix=".npy", dir=self._cache_dir)
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+        return Path(name)
 
     def _load_labels(self, spec: EvalSpec, labels: Path) -> tuple[np.ndarray, np.ndarray | None]:
         labels = Path(labels)
@@ -170,9 +192,16 @@ class Evaluator:
         self, spec: EvalSpec, submission: Path, features: Path
     ) -> tuple[np.ndarray, list[str] | None]:
         feats = self._load_features(spec, features)
-        if not submission.is_file():
-            raise EvaluationFailed("the submission file is missing")
-        size = submission.stat().st_size
+        try:
+            info = submission.stat()  # through a symlink: what it names is the submission
+        except FileNotFoundError:
+            broken = " (a symlink to nothing)" if submission.is_symlink() else ""
+            raise EvaluationFailed(f"the submission file is missing{broken}") from None
+        except OSError as exc:
+            raise EvaluationFailed(f"the submission file cannot be read: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise EvaluationFailed("the submission is not a regular file")
+        size = info.st_size
         max_bytes = spec.limits.max_submission_mb * MiB
         if size > max_bytes:
             raise EvaluationFailed(
@@ -222,7 +251,12 @@ class Evaluator:
                 n_rows=feats.rows,
                 max_rows=spec.limits.max_rows,
             )
-        result = self.sandbox.run(spec.submission.kind, params, files, limits)
+            if spec.data.id_column:  # rows are matched by id, not by their order in the file
+                if feats.ids is None:
+                    raise InvalidInput(f"the test features file has no id column {spec.data.id_column!r}")
+                params["id_column"] = spec.data.id_column
+                files["ids.npy"] = feats.ids
+        result = self._run_with_retries(spec.submission.kind, params, files, limits)
         if not result.ok or result.array is None:
             failure = EvaluationFailed(result.reason or "the submission could not be scored")
             failure.transient = result.transient  # type: ignore[attr-defined]
@@ -237,6 +271,25 @@ class Evaluator:
         if columns is not None and len(columns) != array.shape[1]:
             raise EvaluationFailed("the predictions' column names do not match their values")
         return array, columns
+
+    def _run_with_retries(
+        self, kind: str, params: dict[str, Any], files: dict[str, Path | bytes], limits: JobLimits
+    ) -> JobResult:
+        """The job's result; when the sandbox fails it MAX_TRIES times in a row, a failure of the
+        submission if the sandbox still serves a trivial job, else the transient failure."""
+        result = self.sandbox.run(kind, params, files, limits)
+        tries = 1
+        while result.transient and tries < MAX_TRIES:
+            result = self.sandbox.run(kind, params, files, limits)
+            tries += 1
+        if not result.transient or not self.sandbox.healthy():
+            return result
+        return JobResult(
+            False,
+            reason=f"the submission stopped the sandbox on {tries} tries in a row ({result.reason})",
+            cpu_seconds=result.cpu_seconds,
+            wall_seconds=result.wall_seconds,
+        )
 
     # --- scoring -----------------------------------------------------------------------------------
 

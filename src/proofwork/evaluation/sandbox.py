@@ -2,21 +2,27 @@
 
 `Sandbox.start()` launches one long-lived worker (`worker.py`, a fork server) that has already
 imported numpy, onnx, onnxruntime and pyarrow. Each job runs in a child forked from it with
-its own rlimits (address space, CPU seconds, file size, no core); the worker enforces the
-wall clock and the output size, kills whatever a job leaves behind, and survives any child
+its own rlimits (address space, CPU seconds, file size, processes, no core); the worker enforces
+the wall clock and the output size, kills whatever a job leaves behind, and survives any child
 crash. If the worker itself dies or stops answering, it is killed and the next job starts a
 new one. Job inputs are files in a per-job directory; outputs come back as .npy bytes over
 the worker's stdout (never unpickled).
 
 Isolation, best first (`Sandbox.isolation` says which one is used):
 
-- "bubblewrap": `bwrap --unshare-all --unshare-user --disable-userns --die-with-parent
-  --new-session --cap-drop ALL --uid 65534`: no network (own network namespace), own
-  pid/ipc/uts namespaces, no capabilities; a read-only root holding only the shared libraries
-  (/usr/lib*), the Python installation, its site-packages and proofwork; the job inputs
-  read-only under /jobs/in; a 64 MiB tmpfs on /tmp; no /etc, /home or repository. On x86-64 a
-  seccomp filter also refuses ptrace, mount and namespace calls, kernel keyrings, eBPF, perf,
-  io_uring, module loading and every socket but AF_UNIX (`Sandbox.seccomp`).
+- "bubblewrap": `bwrap --unshare-all --unshare-user --die-with-parent --new-session`: no network
+  (own network namespace), own pid/ipc/uts namespaces; a read-only root holding only the shared
+  libraries (/usr/lib*), a few device nodes, the Python installation, its site-packages and
+  proofwork; the job inputs read-only under /jobs/in; no /etc, /home, repository, writable /dev
+  or /dev/shm. The worker keeps CAP_SYS_ADMIN in the sandbox's user namespace only, to confine
+  each job (`confine.py`): a fresh pid namespace (the job is pid 1 and cannot see or signal the
+  worker), a mount namespace with its own 64 MiB noexec /tmp (gone with the job) and /proc, no
+  capabilities, RLIMIT_NPROC, and a seccomp filter (x86-64) on top of the worker's: no ptrace,
+  mounts, namespaces, exec, kernel keyrings, eBPF, perf, io_uring, modules, and no socket but
+  AF_UNIX. When the host runs as root, the sandbox maps two users (bubblewrap's
+  --userns-block-fd): the worker is root of the sandbox, jobs run as uid 65534 (also outside),
+  which is what makes RLIMIT_NPROC bind (the kernel never enforces it for the host's root) and
+  keeps jobs away from the worker's processes altogether.
 - "unshare": `unshare -n` (no network) plus the rlimits.
 - "rlimits": the rlimits only.
 Outside bubblewrap, a root host process runs jobs as uid 65534 when that user can read the
@@ -52,12 +58,17 @@ from typing import IO, Any
 import numpy as np
 
 from proofwork.domain.errors import ProofworkError
+from proofwork.evaluation import confine
 from proofwork.evaluation.worker import BOOTSTRAP
 
 ISOLATIONS = ("bubblewrap", "unshare", "rlimits")
 MiB = 1 << 20
 JOBS_IN = "/jobs/in"
-TMPFS_BYTES = 64 * MiB
+JOB_TMP_BYTES = 64 * MiB  # each job's own /tmp (a tmpfs of the job's mount namespace)
+JOB_TMP_INODES = 4096
+JOB_UID = 65534  # confined jobs' user when the host runs as root (nobody, inside and outside)
+JOB_MAX_PROCESSES = 32  # tasks (processes and threads) of one job
+SANDBOX_PATH = "/usr/bin:/bin"  # the only PATH bubblewrap and the worker see
 THP_SYSFS = "/sys/kernel/mm/transparent_hugepage"
 START_TIMEOUT = 60.0
 REPLY_GRACE = 15.0  # beyond a job's wall limit, how long the host waits for the worker's answer
@@ -71,6 +82,7 @@ class JobLimits:
     cpu_seconds: int = 60
     wall_seconds: int = 120
     max_output_bytes: int = 256 * MiB
+    max_processes: int = JOB_MAX_PROCESSES  # enforced where RLIMIT_NPROC binds (`Sandbox.process_limit`)
 
     def as_json(self) -> dict[str, int]:
         return {
@@ -78,6 +90,7 @@ class JobLimits:
             "cpu_seconds": int(self.cpu_seconds),
             "wall_seconds": int(self.wall_seconds),
             "max_output_bytes": int(self.max_output_bytes),
+            "max_processes": int(self.max_processes),
         }
 
 
@@ -156,28 +169,42 @@ def _covered(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
-def _bwrap_binds() -> list[str]:
-    args: list[str] = []
+_LIBRARY_DIRS = ("/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+def _bind_sources() -> list[str]:
+    """The host directories bound read-only into the sandbox, each at its own path."""
     roots: list[str] = []
     # shared libraries only (libc, libstdc++, libgomp...): not /usr/bin, /usr/share or /etc
-    for d in ("/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32", "/lib", "/lib32", "/lib64", "/libx32"):
-        if os.path.islink(d):
-            args += ["--symlink", os.readlink(d), d]
-        elif os.path.isdir(d):
-            args += ["--ro-bind", d, d]
+    for d in _LIBRARY_DIRS:
+        if not os.path.islink(d) and os.path.isdir(d):
             roots.append(d)
     prefix = os.path.realpath(sys.base_prefix)
-    wanted = [prefix, os.path.dirname(_python()), *_import_paths()]
-    for p in wanted:
+    for p in (prefix, os.path.dirname(_python()), *_import_paths()):
         if os.path.isdir(p) and not _covered(p, roots):
-            args += ["--ro-bind", p, p]
             roots.append(p)
+    return roots
+
+
+def _bwrap_binds() -> list[str]:
+    args: list[str] = []
+    for d in _LIBRARY_DIRS:
+        if os.path.islink(d):
+            args += ["--symlink", os.readlink(d), d]
+    sources = _bind_sources()
+    # the directories above each bind, 0755 (bubblewrap would copy the host's modes: a Python
+    # under /root would sit below a 0700 directory the job user cannot enter)
+    parents = sorted({str(a) for p in sources for a in Path(p).parents if str(a) != "/"}, key=len)
+    for d in parents:
+        args += ["--perms", "0755", "--dir", d]
+    for p in sources:
+        args += ["--ro-bind", p, p]
     return args
 
 
 def _worker_env() -> dict[str, str]:
     env = {
-        "PATH": "/usr/bin:/bin",
+        "PATH": SANDBOX_PATH,
         "HOME": "/tmp",
         "LANG": "C.UTF-8",
         "PYTHONHASHSEED": "0",
@@ -194,58 +221,10 @@ def _worker_env() -> dict[str, str]:
 
 # ---------------------------------------------------------------- seccomp: syscalls no job needs
 
-_AUDIT_ARCH_X86_64 = 0xC000003E
-_X32_SYSCALL_BIT = 0x40000000
-_SECCOMP_RET_ALLOW = 0x7FFF0000
-_SECCOMP_RET_EPERM = 0x00050000 | 1
-_SOCKET = 41
-_AF_UNIX = 1
-# x86-64 numbers: debugging other processes, kernel keyrings, eBPF, perf, userfaultfd, mounts and
-# namespaces, modules, kexec, io_uring, file handles, swap, reboot, syslog, personality.
-_DENIED_X86_64 = (
-    101, 310, 311, 312, 438, 440,  # ptrace, process_vm_readv/writev, kcmp, pidfd_getfd, process_madvise
-    248, 249, 250,  # add_key, request_key, keyctl
-    321, 298, 323,  # bpf, perf_event_open, userfaultfd
-    165, 166, 155, 161, 272, 308,  # mount, umount2, pivot_root, chroot, unshare, setns
-    428, 429, 430, 431, 432, 433, 442,  # open_tree, move_mount, fsopen, fsconfig, fsmount, fspick, mount_setattr
-    175, 176, 313, 246, 320,  # init/delete/finit_module, kexec_load, kexec_file_load
-    425, 426, 427,  # io_uring_setup/enter/register
-    303, 304,  # name_to_handle_at, open_by_handle_at
-    167, 168, 169, 163, 103, 135, 153, 179, 300,  # swapon/off, reboot, acct, syslog, personality, vhangup, quotactl, fanotify_init
-)  # fmt: skip
 
-
-def seccomp_program() -> bytes | None:
-    """A classic-BPF seccomp filter (x86-64 only, else None) for bubblewrap's --seccomp.
-
-    Denied calls fail with EPERM; `socket` is allowed for AF_UNIX only; other ABIs (x32, i386)
-    are refused outright.
-    """
-    import platform
-    import struct
-
-    if platform.machine() != "x86_64":
-        return None
-    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
-    code: list[tuple[int, str | int, str | int, int]] = [
-        (ld, 0, 0, 4),  # seccomp_data.arch
-        (jeq, 0, "deny", _AUDIT_ARCH_X86_64),
-        (ld, 0, 0, 0),  # seccomp_data.nr
-        (jge, "deny", 0, _X32_SYSCALL_BIT),
-        *((jeq, "deny", 0, nr) for nr in _DENIED_X86_64),
-        (jeq, 0, "allow", _SOCKET),
-        (ld, 0, 0, 16),  # seccomp_data.args[0] (low 32 bits): the address family
-        (jeq, "allow", "deny", _AF_UNIX),
-    ]
-    labels = {"allow": len(code), "deny": len(code) + 1}
-    code += [(ret, 0, 0, _SECCOMP_RET_ALLOW), (ret, 0, 0, _SECCOMP_RET_EPERM)]
-
-    def offset(target: str | int, at: int) -> int:
-        return target if isinstance(target, int) else labels[target] - at - 1
-
-    return b"".join(
-        struct.pack("<HBBI", op, offset(jt, i), offset(jf, i), k) for i, (op, jt, jf, k) in enumerate(code)
-    )
+def seccomp_program(job: bool = False) -> bytes | None:
+    """The worker's seccomp filter (bubblewrap's --seccomp), or with `job` what each job adds."""
+    return confine.seccomp_program(job)
 
 
 def _seccomp_file() -> IO[bytes] | None:
@@ -259,28 +238,33 @@ def _seccomp_file() -> IO[bytes] | None:
     return f
 
 
-def _bwrap_command(in_dir: Path, tail: list[str], seccomp_fd: int | None = None) -> list[str]:
+def _bwrap_command(
+    in_dir: Path,
+    tail: list[str],
+    seccomp_fd: int | None = None,
+    userns_fds: tuple[int, int] | None = None,
+) -> list[str]:
+    """`userns_fds` (block, info): the caller writes the user namespace's maps (two users: the
+    worker as root of the sandbox, jobs as JOB_UID); without, bubblewrap maps one user, 65534."""
     bwrap = shutil.which("bwrap") or "bwrap"
-    args = [
-        bwrap,
-        "--unshare-all",
-        "--unshare-user",
-        "--disable-userns",
-        "--die-with-parent",
-        "--new-session",
-        "--cap-drop",
-        "ALL",
-        "--uid",
-        "65534",
-        "--gid",
-        "65534",
+    args = [bwrap, "--unshare-all", "--unshare-user"]
+    caps = ["CAP_SYS_ADMIN"]  # in the sandbox's user namespace only: to confine each job
+    if userns_fds is not None:
+        args += ["--userns-block-fd", str(userns_fds[0]), "--info-fd", str(userns_fds[1])]
+        caps += ["CAP_SETUID", "CAP_SETGID", "CAP_KILL"]  # to run jobs as their user, and stop them
+    else:
+        args += ["--uid", "65534", "--gid", "65534"]
+    args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    for cap in caps:
+        args += ["--cap-add", cap]
+    args += [
         "--hostname",
         "sandbox",
-        # the tmpfs comes first: a checkout or a Python under /tmp is bound on top of it, not hidden by it
-        "--size",
-        str(TMPFS_BYTES),
-        "--tmpfs",
+        # read-only: the root is remounted read-only below; jobs get a /tmp of their own
+        "--dir",
         "/tmp",
+        "--dir",
+        confine.JOB_STAGE,
         *_bwrap_binds(),
         # glibc reads the THP mode from here before honouring glibc.malloc.hugetlb=1
         "--ro-bind-try",
@@ -288,8 +272,22 @@ def _bwrap_command(in_dir: Path, tail: list[str], seccomp_fd: int | None = None)
         THP_SYSFS,
         "--proc",
         "/proc",
-        "--dev",
+        # a few device nodes, nothing writable: no /dev tmpfs, no /dev/shm, no /dev/pts
+        "--dir",
         "/dev",
+    ]
+    for node in ("null", "zero", "full", "random", "urandom"):
+        args += ["--dev-bind-try", f"/dev/{node}", f"/dev/{node}"]
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+    ):
+        args += ["--symlink", target, f"/dev/{name}"]
+    args += [
+        "--symlink",
+        "/proc/self/fd/2",
+        "/dev/stderr",
         "--ro-bind",
         str(in_dir),
         JOBS_IN,
@@ -301,48 +299,154 @@ def _bwrap_command(in_dir: Path, tail: list[str], seccomp_fd: int | None = None)
         args += ["--setenv", k, v]
     if seccomp_fd is not None:
         args += ["--seccomp", str(seccomp_fd)]
-    return [*args, "--chdir", "/tmp", *tail]
+    return [*args, "--chdir", "/", *tail]
 
 
-_PROBED: dict[str, bool] = {}
+def _separate_job_user(job_user: bool | None) -> bool:
+    """Whether confined jobs run as JOB_UID: only a root host may map a second user, and only if
+    that user can read what is bound (by default)."""
+    if job_user is not None:
+        return bool(job_user)
+    return os.geteuid() == 0 and all(os.stat(p).st_mode & 0o005 == 0o005 for p in _bind_sources())
 
 
-def _works(isolation: str) -> bool:
-    """Whether `isolation` can start Python here (cached for the process)."""
-    if isolation in _PROBED:
-        return _PROBED[isolation]
+def _read_until_eof(fd: int, deadline: float, limit: int = 1 << 16) -> bytes:
+    data = bytearray()
+    while len(data) <= limit:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            raise TimeoutError
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return bytes(data)
+        data += chunk
+    raise ValueError("too much output on bubblewrap's info descriptor")
+
+
+def _spawn_bwrap(
+    in_dir: Path,
+    tail: list[str],
+    *,
+    job_user: bool,
+    timeout: float,
+    **popen: Any,
+) -> tuple[subprocess.Popen[bytes], bool]:
+    """Starts bubblewrap (with the worker's seccomp filter) and, for `job_user`, maps the sandbox's
+    two users while bubblewrap waits for them. Returns the process and whether seccomp applies."""
+    seccomp = _seccomp_file()
+    pass_fds: list[int] = [seccomp.fileno()] if seccomp is not None else []
+    info_r = info_w = block_r = block_w = -1
+    if job_user:
+        info_r, info_w = os.pipe()
+        block_r, block_w = os.pipe()
+        pass_fds += [block_r, info_w]
+    command = _bwrap_command(
+        in_dir,
+        tail,
+        seccomp.fileno() if seccomp is not None else None,
+        (block_r, info_w) if job_user else None,
+    )
+    try:
+        proc = subprocess.Popen(
+            command,
+            env={"PATH": SANDBOX_PATH},
+            start_new_session=True,
+            close_fds=True,
+            pass_fds=tuple(pass_fds),
+            **popen,
+        )
+    except OSError as exc:
+        for fd in (info_r, block_w):
+            if fd >= 0:
+                os.close(fd)
+        raise SandboxUnavailable(f"cannot start bubblewrap: {exc.strerror or exc}") from exc
+    finally:
+        if seccomp is not None:
+            seccomp.close()  # bubblewrap has read it (or has its own copy of the descriptor)
+        for fd in (info_w, block_r):
+            if fd >= 0:
+                os.close(fd)
+    if not job_user:
+        return proc, seccomp is not None
+    try:
+        info = json.loads(_read_until_eof(info_r, time.monotonic() + timeout))
+        child = int(info["child-pid"])
+        users = f"0 0 1\n{JOB_UID} {JOB_UID} 1\n"
+        for name in ("uid_map", "gid_map"):
+            with open(f"/proc/{child}/{name}", "w") as f:
+                f.write(users)
+        os.write(block_w, b"1")
+    except (OSError, ValueError, KeyError, TypeError, TimeoutError) as exc:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
+        raise SandboxUnavailable(
+            f"cannot map the sandbox's users: {_one_line(exc) or type(exc).__name__}"
+        ) from exc
+    finally:
+        os.close(info_r)
+        os.close(block_w)
+    return proc, seccomp is not None
+
+
+_PROBED: dict[tuple[str, bool], bool] = {}
+
+
+def _works(isolation: str, job_user: bool | None = None) -> bool:
+    """Whether `isolation` can start Python here (cached for the process); for bubblewrap,
+    whether a job can be confined as the worker confines each one."""
+    separate = _separate_job_user(job_user)
+    key = (isolation, separate if isolation == "bubblewrap" else False)
+    if key in _PROBED:
+        return _PROBED[key]
     ok = True
-    tail = [_python(), "-I", "-S", "-c", "pass"]
     if isolation == "bubblewrap":
         if shutil.which("bwrap") is None:
             ok = False
         else:
+            package = str(Path(confine.__file__).resolve().parents[2])
+            code = (
+                f"import sys; sys.path[:0] = [{package!r}]; "
+                f"from proofwork.evaluation.confine import probe; probe({JOB_UID if separate else None})"
+            )
+            tail = [_python(), "-I", "-S", "-c", code]
             with tempfile.TemporaryDirectory(prefix="proofwork-probe-") as tmp:
-                seccomp = _seccomp_file()
                 try:
-                    fd = seccomp.fileno() if seccomp is not None else None
-                    ok = _probe(_bwrap_command(Path(tmp), tail, fd), pass_fds=(fd,) if fd is not None else ())
-                finally:
-                    if seccomp is not None:
-                        seccomp.close()
+                    proc, _ = _spawn_bwrap(
+                        Path(tmp),
+                        tail,
+                        job_user=separate,
+                        timeout=30,
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                    ok = proc.wait(timeout=30) == 0
+                except (SandboxUnavailable, subprocess.TimeoutExpired):
+                    ok = False
     elif isolation == "unshare":
+        tail = [_python(), "-I", "-S", "-c", "pass"]
         ok = shutil.which("unshare") is not None and _probe(["unshare", "-n", "--", *tail])
-    _PROBED[isolation] = ok
+    _PROBED[key] = ok
     return ok
 
 
-def _probe(command: list[str], pass_fds: tuple[int, ...] = ()) -> bool:
+def _probe(command: list[str]) -> bool:
     try:
-        done = subprocess.run(command, capture_output=True, timeout=30, check=False, pass_fds=pass_fds)
+        done = subprocess.run(command, capture_output=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
 
 
-def detect_isolation() -> str:
+def detect_isolation(job_user: bool | None = None) -> str:
     """The strongest isolation that works on this machine."""
     for isolation in ISOLATIONS[:-1]:
-        if _works(isolation):
+        if _works(isolation, job_user):
             return isolation
     return "rlimits"
 
@@ -443,16 +547,20 @@ class Sandbox:
         *,
         workdir: Path | str | None = None,
         start_timeout: float = START_TIMEOUT,
+        job_user: bool | None = None,
     ) -> None:
+        """`job_user`: under bubblewrap, run jobs as a user of their own (JOB_UID); the default is
+        to do so when the host runs as root, the only case where the sandbox can map two users."""
         if isolation is None:
-            isolation = detect_isolation()
+            isolation = detect_isolation(job_user)
         elif isolation not in ISOLATIONS:
             raise ProofworkError(
                 f"unknown sandbox isolation {isolation!r}: expected one of {', '.join(ISOLATIONS)}"
             )
-        elif isolation != "rlimits" and not _works(isolation):
+        elif isolation != "rlimits" and not _works(isolation, job_user):
             raise SandboxUnavailable(f"{isolation} isolation does not work on this machine")
         self._isolation = isolation
+        self._job_user = _separate_job_user(job_user)
         self._start_timeout = start_timeout
         self._lock = threading.RLock()
         self._given_workdir = Path(workdir) if workdir is not None else None
@@ -461,6 +569,9 @@ class Sandbox:
         self.starts = 0
         self.jobs = 0
         self.seccomp = False  # whether the running worker is under the seccomp filter
+        self.confined = False  # whether each job gets its own pid and mount namespaces (bubblewrap)
+        self.job_uid: int | None = None  # the uid jobs run as, inside the sandbox
+        self.process_limit = False  # whether RLIMIT_NPROC binds jobs (JobLimits.max_processes)
 
     @property
     def isolation(self) -> str:
@@ -514,9 +625,6 @@ class Sandbox:
             self._state["workdir"] = workdir
             self._state["own_workdir"] = True
             (workdir / "in").mkdir()
-            if self._drop_uid:  # jobs run as nobody: let them reach (only) their own job directory
-                os.chmod(workdir, 0o711)
-                os.chmod(workdir / "in", 0o711)
         return workdir, workdir / "in"
 
     def _start(self) -> None:
@@ -525,50 +633,51 @@ class Sandbox:
             old.kill()
             self._state["worker"] = None
         workdir, in_dir = self._dirs()
-        inside_in = JOBS_IN if self._isolation == "bubblewrap" else str(in_dir)
+        bubblewrap = self._isolation == "bubblewrap"
         config = {
             "path": _import_paths(),
-            "in_dir": inside_in,
-            "clean_tmp": self._isolation == "bubblewrap",
+            "in_dir": JOBS_IN if bubblewrap else str(in_dir),
+            "confine": {
+                "job_uid": JOB_UID if self._job_user else None,
+                "tmp_bytes": JOB_TMP_BYTES,
+                "tmp_inodes": JOB_TMP_INODES,
+            }
+            if bubblewrap
+            else None,
             "drop_uid": self._drop_uid,
         }
-        tail = [_python(), "-I", "-S", "-c", BOOTSTRAP, json.dumps(config)]
-        env: dict[str, str] | None = _worker_env()
-        seccomp = None
-        pass_fds: tuple[int, ...] = ()
-        if self._isolation == "bubblewrap":
-            seccomp = _seccomp_file()
-            pass_fds = (seccomp.fileno(),) if seccomp is not None else ()
-            command = _bwrap_command(in_dir, tail, pass_fds[0] if pass_fds else None)
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        elif self._isolation == "unshare":
-            command = ["unshare", "-n", "--", *tail]
-        else:
-            command = tail
+        tail = [_python(), "-I", "-S", "-c", BOOTSTRAP]
         log = open(workdir / "worker.log", "ab")  # noqa: SIM115 - owned by the worker
+        deadline = time.monotonic() + self._start_timeout
+        seccomp = False
         try:
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=env,
-                cwd=str(workdir),
-                start_new_session=True,
-                close_fds=True,
-                pass_fds=pass_fds,
-            )
+            pipes: dict[str, Any] = {
+                "stdin": subprocess.PIPE,
+                "stdout": subprocess.PIPE,
+                "stderr": log,
+                "cwd": str(workdir),
+            }
+            if bubblewrap:
+                proc, seccomp = _spawn_bwrap(
+                    in_dir, tail, job_user=self._job_user, timeout=self._start_timeout, **pipes
+                )
+            else:
+                command = ["unshare", "-n", "--", *tail] if self._isolation == "unshare" else tail
+                proc = subprocess.Popen(
+                    command, env=_worker_env(), start_new_session=True, close_fds=True, **pipes
+                )
         except OSError as exc:
             log.close()
             raise SandboxUnavailable(f"cannot start the sandbox worker: {exc.strerror or exc}") from exc
-        finally:
-            if seccomp is not None:
-                seccomp.close()  # bubblewrap has read it (or has its own copy of the descriptor)
+        except SandboxUnavailable:
+            log.close()
+            raise
         worker = _Worker(proc, log)
         try:
-            line = worker.read_line(time.monotonic() + self._start_timeout)
+            worker.send(config)  # the configuration: on stdin, not in the command line
+            line = worker.read_line(deadline)
             hello = json.loads(line)
-        except (TimeoutError, EOFError, ValueError) as exc:
+        except (TimeoutError, EOFError, ValueError, OSError) as exc:
             worker.kill()
             raise SandboxUnavailable(
                 f"the sandbox worker did not start ({self._isolation}): {self._log_tail()}"
@@ -578,7 +687,11 @@ class Sandbox:
             error = hello.get("error") if isinstance(hello, dict) else None
             raise SandboxUnavailable(f"the sandbox worker failed to start: {_one_line(error or hello)}")
         self._state["worker"] = worker
-        self.seccomp = seccomp is not None
+        self.seccomp = seccomp
+        self.confined = hello.get("confined") is True
+        job_uid = hello.get("job_uid")
+        self.job_uid = int(job_uid) if isinstance(job_uid, int) else None
+        self.process_limit = hello.get("process_limit") is True
         self.starts += 1
 
     def _log_tail(self) -> str:
@@ -601,7 +714,7 @@ class Sandbox:
             _, in_dir = self._dirs()
             job_id = secrets.token_hex(16)
             job_dir = in_dir / job_id
-            job_dir.mkdir(mode=0o755 if self._drop_uid else 0o700)
+            job_dir.mkdir(mode=0o700)  # the job opens its inputs before it drops its privileges
             try:
                 for name, source in files.items():
                     self._place(job_dir / name, source)
@@ -611,16 +724,18 @@ class Sandbox:
             finally:
                 shutil.rmtree(job_dir, ignore_errors=True)
 
-    def _place(self, target: Path, source: Path | bytes) -> None:
+    @staticmethod
+    def _place(target: Path, source: Path | bytes) -> None:
         if isinstance(source, bytes | bytearray | memoryview):
             target.write_bytes(bytes(source))
-        else:
-            try:
-                os.link(source, target)
-            except OSError:
-                shutil.copyfile(source, target)
-        if self._drop_uid:
-            os.chmod(target, 0o644)
+            return
+        # the file a symlink names (os.link would link the symlink itself, which points nowhere
+        # inside the sandbox); the job refuses anything but a regular file
+        real = os.path.realpath(source)
+        try:
+            os.link(real, target)
+        except OSError:
+            shutil.copyfile(real, target)
 
     def _exchange(self, request: dict[str, Any], limits: JobLimits) -> JobResult:
         worker: _Worker = self._state["worker"]
@@ -651,6 +766,19 @@ class Sandbox:
                 False, reason="the sandbox worker stopped while scoring this submission", transient=True
             )
         return _result(reply, payload, limits)
+
+    def healthy(self) -> bool:
+        """Whether the sandbox runs a trivial job (a job kind no submission can select)."""
+        try:
+            result = self.run(
+                "selftest",
+                {"action": "none"},
+                {},
+                JobLimits(memory_mb=256, cpu_seconds=10, wall_seconds=30, max_output_bytes=MiB),
+            )
+        except SandboxUnavailable:
+            return False
+        return result.ok
 
     def _discard(self, worker: _Worker) -> None:
         worker.kill()
@@ -700,14 +828,26 @@ def _result(reply: dict[str, Any], payload: bytes, limits: JobLimits) -> JobResu
 
     if reply.get("error"):
         return failed(f"the sandbox refused the job: {reply['error']}")
+    child = reply.get("child")
+    if isinstance(child, dict) and child.get("setup_failed"):
+        # the sandbox could not confine the job: not the submission's doing, worth retrying
+        return JobResult(
+            False,
+            reason=_one_line(child.get("reason") or "the sandbox could not set up the job"),
+            cpu_seconds=cpu,
+            wall_seconds=wall,
+            transient=True,
+        )
     sig = reply.get("signal")
+    if sig is None and not isinstance(child, dict) and reply.get("exit_code") in confine.EXIT_SIGNALS:
+        sig = reply["exit_code"]  # a confined job ends on these signals with their number as status
     if reply.get("timed_out"):
         return failed(f"the submission ran past the wall-clock limit of {limits.wall_seconds} s")
     if reply.get("output_too_large"):
         return failed(f"the submission's output is larger than {limits.max_output_bytes / MiB:.1f} MB")
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits.cpu_seconds):
+    # SIGXCPU at the soft limit; the hard limit's SIGKILL, a second later, for whatever ignored it
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits.cpu_seconds + 0.9):
         return failed(f"the submission used more than the CPU-time limit of {limits.cpu_seconds} s")
-    child = reply.get("child")
     if not isinstance(child, dict):
         if sig is not None:
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)

@@ -12,6 +12,7 @@ shapes larger than the memory limit, inputs and outputs that do not match the sp
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import zipfile
@@ -32,6 +33,14 @@ MAX_ZIP_RATIO = 100  # decompressed / compressed, for members over ZIP_RATIO_FLO
 ZIP_RATIO_FLOOR = 1 << 20
 MAX_PROB_COLUMNS = 100_000
 _MEMBER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,200}$")
+_COMPRESSED = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+_TEXT_SNIFF = 1 << 16
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
 
 # onnx TensorProto.DataType -> bytes per element (strings are counted as 1 byte minimum)
 _ELEMENT_BYTES = {
@@ -222,6 +231,14 @@ def inspect_onnx(
                 f"the model imports the non-standard operator domain {_one_line(op.domain, 60)!r}"
             )
         opsets[op.domain or "ai.onnx"] = int(op.version)
+    supported = _supported_opsets()
+    for domain, version in opsets.items():
+        top = supported.get(domain)
+        if version < 1 or (top is not None and version > top):
+            raise EvaluationFailed(
+                f"the model imports opset {version} of the domain {domain!r}, which this scorer does not "
+                f"support (opsets 1 to {top})"
+            )
     if len(model.functions):
         raise EvaluationFailed("the model defines its own functions, which are not allowed")
     if len(model.training_info):
@@ -265,6 +282,17 @@ def inspect_onnx(
     _check_io(model, input_name, output_name, n_features, n_rows)
     output = next(o for o in model.graph.output if o.name == output_name)
     return ModelInfo(input_name, output_name, int(output.type.tensor_type.elem_type), opsets)
+
+
+def _supported_opsets() -> dict[str, int]:
+    """The newest opset of each standard domain in the installed onnx release (onnxruntime, built
+    against the same release, refuses newer ones with a message of its internals)."""
+    import onnx
+
+    supported = {"ai.onnx": int(onnx.defs.onnx_opset_version())}
+    with contextlib.suppress(AttributeError, IndexError, TypeError, ValueError):  # older onnx
+        supported["ai.onnx.ml"] = int(onnx.helper.VERSION_TABLE[-1][3])
+    return supported
 
 
 def _check_io(model: Any, input_name: str, output_name: str, n_features: int, n_rows: int) -> None:
@@ -338,28 +366,52 @@ def run_onnx(model_bytes: bytes, info: ModelInfo, features: np.ndarray, memory_m
             f"the model needs more than the memory limit of {memory_mb} MB to load"
         ) from exc
     except Exception as exc:
-        text = _one_line(exc, 400)
+        text = _strip_ort(str(exc))
         if _is_memory_error(text):
             raise EvaluationFailed(
                 f"the model needs more than the memory limit of {memory_mb} MB to load"
             ) from exc
-        raise EvaluationFailed(f"onnxruntime cannot load the model: {_strip_ort(text)}") from exc
+        raise EvaluationFailed(f"onnxruntime cannot load the model: {text}") from exc
     try:
         (output,) = session.run([info.output_name], {info.input_name: features})
     except MemoryError as exc:
         raise EvaluationFailed(f"the model ran out of memory (limit {memory_mb} MB)") from exc
     except Exception as exc:
-        text = _one_line(exc, 400)
+        text = _strip_ort(str(exc))
         if _is_memory_error(text):
             raise EvaluationFailed(f"the model ran out of memory (limit {memory_mb} MB)") from exc
-        raise EvaluationFailed(f"the model failed to run: {_strip_ort(text)}") from exc
+        raise EvaluationFailed(f"the model failed to run: {text}") from exc
     return check_output(output, features.shape[0], "the model's output")
 
 
+_ORT_SOURCE = re.compile(r"(?:^|(?<=\s))/?[\w./-]+\.(?:cc|h|cpp|hpp|c):\d+ ")
+
+
 def _strip_ort(text: str) -> str:
-    """onnxruntime messages without their source paths: '[ONNXRuntimeError] : 1 : FAIL : x.cc:12 f() msg' -> 'msg'."""
+    """onnxruntime messages without their internals: '[ONNXRuntimeError] : 1 : FAIL : x.cc:12
+    void ns::f(const std::map<a, b>&) const msg' -> 'msg' (the source path and the C++ signature,
+    whatever parentheses and templates it holds)."""
+    text = " ".join(text.split())
     text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : [A-Z_]+ : ", "", text)
-    text = re.sub(r"/\S+\.(cc|h|cpp):\d+ \S+\([^)]*\)( const)? ", "", text)
+    while (found := _ORT_SOURCE.search(text)) is not None:
+        end = found.end()
+        paren = text.find("(", end)
+        if paren < 0:
+            text = text[: found.start()] + text[end:]
+            continue
+        depth, i = 0, paren
+        while i < len(text):
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+            if depth == 0:
+                break
+        rest = text[i:]
+        if rest.startswith(" const"):
+            rest = rest[len(" const") :]
+        text = text[: found.start()] + rest.lstrip()
+    future = re.search(r"Opset (\d+) is under development", text)
+    if future:
+        return f"the model imports opset {future.group(1)}, newer than this scorer's onnxruntime supports"
     return _one_line(text, 160)
 
 
@@ -394,7 +446,33 @@ def _is_parquet(data: bytes) -> bool:
     return len(data) >= 12 and data[:4] == PARQUET_MAGIC and data[-4:] == PARQUET_MAGIC
 
 
-def _table_from_bytes(data: bytes, fmt: str | None, max_rows: int, what: str, error: type[Exception]) -> Any:
+def _check_text(data: bytes, what: str, error: type[Exception]) -> None:
+    """A CSV file is text: not compressed, no NUL bytes, UTF-8 (judged on its beginning; pyarrow
+    checks every text value it reads)."""
+    for magic, name in _COMPRESSED:
+        if data.startswith(magic):
+            raise error(
+                f"{what} is {name}-compressed: send it uncompressed (or as the one file of a .zip bundle)"
+            )
+    head = data[:_TEXT_SNIFF]
+    if b"\0" in head:
+        raise error(f"{what} is binary, not CSV text")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(data) <= _TEXT_SNIFF or exc.start < len(head) - 3:  # not a character cut at the end
+            raise error(f"{what} is not UTF-8 text (byte {exc.start + 1} is not valid UTF-8)") from None
+
+
+def _table_from_bytes(
+    data: bytes,
+    fmt: str | None,
+    max_rows: int,
+    what: str,
+    error: type[Exception],
+    text_columns: tuple[str, ...] = (),
+) -> Any:
+    """`text_columns`: CSV columns read as text whatever they look like (ids matched as text)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -413,17 +491,24 @@ def _table_from_bytes(data: bytes, fmt: str | None, max_rows: int, what: str, er
         else:
             if _is_parquet(data) or data.startswith(ZIP_MAGIC):
                 raise error(f"{what} is not a CSV file")
+            _check_text(data, what, error)
             table = pacsv.read_csv(
                 pa.BufferReader(data),
                 read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 22),
                 parse_options=pacsv.ParseOptions(newlines_in_values=False),
-                convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+                convert_options=pacsv.ConvertOptions(
+                    strings_can_be_null=True, column_types=dict.fromkeys(text_columns, pa.string())
+                ),
             )
+        names = table.column_names  # decoded as UTF-8 here, from a Parquet file's bytes too
+    except UnicodeDecodeError:
+        raise error(f"{what} is not UTF-8 text (in its column names)") from None
     except (pa.ArrowException, OSError, ValueError) as exc:
+        if "utf8" in str(exc).lower().replace("-", ""):
+            raise error(f"{what} is not UTF-8 text") from exc
         raise error(f"{what} cannot be read: {_one_line(exc, 160)}") from exc
     if table.num_rows > max_rows:
         raise error(f"{what} has {table.num_rows} rows, over the limit of {max_rows}")
-    names = table.column_names
     if len(set(names)) != len(names):
         raise error(f"{what} has two columns with the same name")
     return table
@@ -449,18 +534,37 @@ def _column_values(table: Any, name: str, what: str, error: type[Exception], num
 
 
 def read_predictions(
-    data: bytes, fmt: str, *, column: str, probabilities: bool, n_rows: int, max_rows: int
+    data: bytes,
+    fmt: str,
+    *,
+    column: str,
+    probabilities: bool,
+    n_rows: int,
+    max_rows: int,
+    id_column: str | None = None,
+    ids: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str]]:
-    """An untrusted prediction file -> (array, column names).
+    """An untrusted prediction file -> (array, column names), one row per test row in the test
+    features' order.
 
     Labels or values: the spec's `column`, returned as [N]. Probabilities: every `prob_<class>`
-    column in file order, returned as [N, C] float64 with their names.
+    column in file order, returned as [N, C] float64 with their names. With `id_column` (the
+    test features' `ids`, in their order), rows are matched by id, in any order; an id missing,
+    repeated or not in the test set is refused. Without, rows are taken in file order.
     """
     what = "the predictions file"
-    table = _table_from_bytes(data, fmt, max_rows, what, EvaluationFailed)
-    if table.num_rows != n_rows:
-        raise EvaluationFailed(f"{what} has {table.num_rows} rows but the test set has {n_rows}")
+    by_id = id_column is not None and ids is not None
+    text_ids = (id_column,) if by_id and ids is not None and ids.dtype.kind == "U" else ()
+    table = _table_from_bytes(
+        data, fmt, max_rows, what, EvaluationFailed, text_columns=tuple(c for c in text_ids if c)
+    )
     names: list[str] = table.column_names
+    order = None
+    if by_id:
+        assert id_column is not None and ids is not None
+        order = _match_ids(table, id_column, ids, what)
+    elif table.num_rows != n_rows:
+        raise EvaluationFailed(f"{what} has {table.num_rows} rows but the test set has {n_rows}")
     if probabilities:
         prob = [n for n in names if n.startswith("prob_") and len(n) > 5]
         if not prob:
@@ -472,13 +576,97 @@ def read_predictions(
             raise EvaluationFailed(f"{what} has more than {MAX_PROB_COLUMNS} probability columns")
         matrix = np.empty((n_rows, len(prob)), dtype=np.float64)
         for j, name in enumerate(prob):
-            matrix[:, j] = _column_values(table, name, what, EvaluationFailed, numeric=True)
+            values = _column_values(table, name, what, EvaluationFailed, numeric=True)
+            if order is None:
+                matrix[:, j] = values
+            else:
+                matrix[order, j] = values
         return matrix, prob
     if column not in names:
         shown = ", ".join(repr(_one_line(n, 30)) for n in names[:6])
         raise EvaluationFailed(f"{what} has no column {column!r} (it has {shown})")
-    values = _column_values(table, column, what, EvaluationFailed, numeric=False)
-    return check_output(values, n_rows, what), [column]
+    values = check_output(_column_values(table, column, what, EvaluationFailed, numeric=False), n_rows, what)
+    if order is not None:
+        ordered = np.empty_like(values)
+        ordered[order] = values
+        values = ordered
+    return values, [column]
+
+
+def _show_id(value: Any) -> str:
+    return str(value) if isinstance(value, int | np.integer) else repr(_one_line(value, 40))
+
+
+def _more(count: int, what: str) -> str:
+    return f" (and {count - 1} more {what})" if count > 1 else ""
+
+
+def _match_ids(table: Any, id_column: str, ids: np.ndarray, what: str) -> np.ndarray:
+    """For each row of the file, the test row its id names (a permutation of the test rows)."""
+    names = table.column_names
+    if id_column not in names:
+        shown = ", ".join(repr(_one_line(n, 30)) for n in names[:6])
+        raise EvaluationFailed(f"{what} has no id column {id_column!r} (it has {shown})")
+    got = _id_values(table, id_column, what, integers=ids.dtype.kind == "i")
+    order = np.argsort(ids, kind="stable")
+    ranked = ids[order]
+    pos = np.minimum(np.searchsorted(ranked, got), len(ranked) - 1)
+    unknown = ranked[pos] != got
+    if unknown.any():
+        raise EvaluationFailed(
+            f"{what}'s id {_show_id(got[unknown][0].item())} is not in the test set"
+            f"{_more(int(unknown.sum()), 'unknown ids')}"
+        )
+    rows = order[pos]
+    counts = np.bincount(rows, minlength=len(ids))
+    repeated = np.flatnonzero(counts > 1)
+    if repeated.size:
+        first = repeated[0]
+        raise EvaluationFailed(
+            f"{what}'s id {_show_id(ids[first].item())} appears {int(counts[first])} times"
+            f"{_more(int(repeated.size), 'repeated ids')}"
+        )
+    missing = np.flatnonzero(counts == 0)
+    if missing.size:
+        raise EvaluationFailed(
+            f"{what} has no prediction for id {_show_id(ids[missing[0]].item())}"
+            f"{_more(int(missing.size), 'ids without one')}"
+        )
+    return np.asarray(rows)
+
+
+def _id_values(table: Any, name: str, what: str, *, integers: bool) -> np.ndarray:
+    """The id column as int64 (the test set's ids are integers) or as text."""
+    import pyarrow as pa
+
+    column = table.column(name)
+    if column.null_count:
+        raise EvaluationFailed(f"{what} has {column.null_count} empty ids in column {_one_line(name, 60)!r}")
+    kind = column.type
+    if not integers:
+        return np.asarray([str(v) for v in column.to_pylist()], dtype=str)
+    if pa.types.is_integer(kind):
+        values = column.to_pylist()
+    elif pa.types.is_floating(kind):
+        values = column.to_pylist()
+        bad = next((v for v in values if not (np.isfinite(v) and float(v).is_integer())), None)
+        if bad is not None:
+            raise EvaluationFailed(f"{what}'s id {_one_line(bad, 40)} is not an integer id")
+        values = [int(v) for v in values]
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        values = column.to_pylist()
+        bad = next((v for v in values if not _INTEGER.match(v.strip())), None)
+        if bad is not None:
+            raise EvaluationFailed(
+                f"{what}'s id {_one_line(bad, 40)!r} is not an integer id (the test set's ids are integers)"
+            )
+        values = [int(v) for v in values]
+    else:
+        raise EvaluationFailed(f"{what}'s ids are of type {kind}, not integers")
+    try:
+        return np.asarray(values, dtype=np.int64)
+    except OverflowError:
+        raise EvaluationFailed(f"{what} has an id too large to be one of the test set's") from None
 
 
 # ---------------------------------------------------------------- trusted tables (features, labels)
@@ -514,6 +702,30 @@ def features_matrix(table: Any, exclude: tuple[str | None, ...]) -> np.ndarray:
             raise InvalidInput(f"the test features column {name!r} is not numeric")
         out[:, j] = column.to_numpy(zero_copy_only=False)  # missing values become NaN
     return out
+
+
+def feature_ids(table: Any, column: str) -> np.ndarray:
+    """The test features' id column (trusted, still checked): int64 or text, each id once."""
+    values = _column_values(table, column, "the test features file", InvalidInput, numeric=False)
+    if values.dtype.kind == "b":
+        raise InvalidInput(f"the test features' id column {column!r} holds booleans, not ids")
+    if values.dtype.kind == "f":
+        if not np.all(np.floor(values) == values):
+            raise InvalidInput(f"the test features' id column {column!r} holds fractions, not ids")
+        values = values.astype(np.int64)
+    elif values.dtype.kind == "u":
+        if values.size and values.max() > np.iinfo(np.int64).max:
+            raise InvalidInput(f"the test features' id column {column!r} holds ids too large")
+        values = values.astype(np.int64)
+    elif values.dtype.kind == "i":
+        values = values.astype(np.int64)
+    unique, counts = np.unique(values, return_counts=True)
+    if (counts > 1).any():
+        raise InvalidInput(
+            f"the test features' id column {column!r} holds id {_show_id(unique[counts > 1][0].item())} "
+            f"more than once"
+        )
+    return np.ascontiguousarray(values)
 
 
 def label_values(table: Any, column: str, what: str = "labels") -> np.ndarray:

@@ -1,25 +1,32 @@
 """The code that runs inside the sandbox: a fork server (zygote) that scores one job per child.
 
 `Sandbox` (sandbox.py) starts this module once, inside bubblewrap when it can, with
-`python -I -S` and an explicit `sys.path`. The zygote imports numpy, onnx, onnxruntime and
-pyarrow, warms onnxruntime up on a tiny model, then serves jobs read as JSON lines on stdin:
+`python -I -S`; its configuration (sys.path, input directory, confinement) comes as the first
+line on stdin, so that nothing of the host shows in the process's command line. The zygote
+imports numpy, onnx, onnxruntime and pyarrow, warms onnxruntime up on a tiny model, then serves
+jobs read as JSON lines on stdin:
 
     {"id": hex, "kind": "onnx" | "predictions" | ..., "params": {...},
-     "limits": {"memory_mb", "cpu_seconds", "wall_seconds", "max_output_bytes"}}
+     "limits": {"memory_mb", "cpu_seconds", "wall_seconds", "max_output_bytes", "max_processes"}}
 
-For each job it forks a child. The child starts a new session, asks to die with the zygote,
-points stdin/stdout/stderr at /dev/null, applies the job's rlimits (address space: what the
-zygote already maps plus `memory_mb`; CPU seconds; file size; no core dumps), reads its inputs
-from `<in_dir>/<id>/`, and writes one JSON header line plus the predictions as .npy bytes
-into a pipe. The zygote reads that pipe up to the output limit, kills the child's process
-group when the wall clock runs out, reaps it, kills any process the child left behind (the
-zygote is a child subreaper), and answers the host with one JSON line plus the payload:
+For each job it forks a child. Confined (inside bubblewrap), the child is pid 1 of a fresh pid
+namespace, with a mount namespace, a /tmp and a /proc of its own, and runs as a user of its own
+or with no capability left (see `confine.py`). The child starts a new session, opens its inputs
+from `<in_dir>/<id>/` (regular files only, never through a symlink), drops its privileges, asks
+to die with the zygote, points stdin/stdout/stderr at /dev/null, applies the job's rlimits
+(address space: what the zygote already maps plus `memory_mb`; CPU seconds; file size; no core
+dumps; processes), installs the job's seccomp filter, and writes one JSON header line plus the
+predictions as .npy bytes into a pipe. The zygote reads that pipe up to the output limit, kills
+the child's process group when the wall clock runs out, reaps it, kills any process the child
+left behind (the zygote is a child subreaper), and answers the host with one JSON line plus the
+payload:
 
-    {"id", "child": {"ok", "reason", "meta"} | null, "exit_code", "signal", "timed_out",
-     "output_too_large", "cpu_s", "wall_s", "payload": n}  followed by n bytes
+    {"id", "child": {"ok", "reason", "meta", "setup_failed"} | null, "exit_code", "signal",
+     "timed_out", "output_too_large", "cpu_s", "wall_s", "payload": n}  followed by n bytes
 
 The zygote never runs untrusted bytes itself, so a crashing or hostile child cannot take it
-down; it is also not dumpable, so a compromised child cannot ptrace it.
+down: it is outside the child's pid namespace (nothing to signal), not dumpable (nothing to
+ptrace), and a different user when the host runs as root.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import resource
 import select
 import signal
 import socket
+import stat
 import sys
 import time
 from typing import Any
@@ -42,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from proofwork.domain.errors import EvaluationFailed
+from proofwork.evaluation import confine
 from proofwork.evaluation import submissions as subs
 
 PR_SET_PDEATHSIG = 1
@@ -77,15 +86,67 @@ def _vm_bytes() -> int:
 # ---------------------------------------------------------------- jobs (run in the forked child)
 
 
-def _read_input(in_dir: str, job_id: str, name: str, max_bytes: int) -> bytes:
-    path = os.path.join(in_dir, job_id, name)
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
+class Inputs:
+    """A job's input files, opened before the job drops its privileges (the job user cannot
+    open the host's job directory itself): name -> descriptor, or why it cannot be read."""
+
+    def __init__(self, fds: dict[str, int], refused: dict[str, str]) -> None:
+        self.fds = fds
+        self.refused = refused
+
+    @classmethod
+    def open(cls, directory: str) -> Inputs:
+        fds: dict[str, int] = {}
+        refused: dict[str, str] = {}
+        for name in os.listdir(directory):
+            try:
+                # never through a symlink, never blocking on a FIFO
+                fd = os.open(
+                    os.path.join(directory, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+                )
+            except OSError as exc:
+                refused[name] = "a symlink" if exc.errno == errno.ELOOP else "unreadable"
+                continue
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                refused[name] = "not a regular file"
+                continue
+            os.set_blocking(fd, True)
+            fds[name] = fd
+        return cls(fds, refused)
+
+    def fd(self, name: str, what: str) -> int:
+        if name in self.fds:
+            return self.fds[name]
+        raise EvaluationFailed(f"{what} is not a regular file ({self.refused.get(name, 'missing')})")
+
+    def read(self, name: str, what: str, max_bytes: int) -> bytes:
+        fd = self.fd(name, what)
+        size = os.fstat(fd).st_size
         if size > max_bytes:
             raise EvaluationFailed(
-                f"the submission is {size / MiB:.1f} MB, over the limit of {max_bytes / MiB:.1f} MB"
+                f"{what} is {size / MiB:.1f} MB, over the limit of {max_bytes / MiB:.1f} MB"
             )
-        return f.read(max_bytes + 1)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(max_bytes + 1)
+
+    def npy(self, name: str, *, mmap: bool) -> np.ndarray:
+        """A trusted .npy input (written by the host): memory-mapped from its descriptor (the page
+        cache's pages, no copy), or read."""
+        f = os.fdopen(os.dup(self.fd(name, "an input of the job")), "rb")
+        if not mmap:
+            with f:
+                return np.load(f, allow_pickle=False)
+        version = np.lib.format.read_magic(f)
+        header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = header(f)
+        if dtype.hasobject:
+            raise EvaluationFailed("an input of the job holds Python objects")
+        return np.memmap(
+            f, dtype=dtype, mode="r", offset=f.tell(), shape=shape, order="F" if fortran else "C"
+        )
 
 
 def _npy(array: np.ndarray) -> bytes:
@@ -94,12 +155,11 @@ def _npy(array: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def _job_onnx(in_dir: str, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+def _job_onnx(inputs: Inputs, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     p, limits = req["params"], req["limits"]
     clock = [time.perf_counter()]
-    # memory-mapped: the page cache's pages, no copy (the input directory is read-only)
-    features = np.load(os.path.join(in_dir, req["id"], "features.npy"), mmap_mode="r", allow_pickle=False)
-    data = _read_input(in_dir, req["id"], "submission", int(p["max_submission_bytes"]))
+    features = inputs.npy("features.npy", mmap=True)
+    data = inputs.read("submission", "the submission", int(p["max_submission_bytes"]))
     model = subs.unpack_submission(data, "onnx", None, int(p["max_submission_bytes"]))
     del data
     clock.append(time.perf_counter())
@@ -127,11 +187,12 @@ def _job_onnx(in_dir: str, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     return {"ok": True, "meta": meta}, payload
 
 
-def _job_predictions(in_dir: str, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+def _job_predictions(inputs: Inputs, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     p = req["params"]
-    data = _read_input(in_dir, req["id"], "submission", int(p["max_submission_bytes"]))
+    data = inputs.read("submission", "the submission", int(p["max_submission_bytes"]))
     payload = subs.unpack_submission(data, "predictions", str(p["format"]), int(p["max_submission_bytes"]))
     del data
+    id_column = p.get("id_column")
     out, columns = subs.read_predictions(
         payload,
         str(p["format"]),
@@ -139,6 +200,8 @@ def _job_predictions(in_dir: str, req: dict[str, Any]) -> tuple[dict[str, Any], 
         probabilities=bool(p["probabilities"]),
         n_rows=int(p["n_rows"]),
         max_rows=int(p["max_rows"]),
+        id_column=str(id_column) if id_column else None,
+        ids=inputs.npy("ids.npy", mmap=False) if id_column else None,
     )
     return {
         "ok": True,
@@ -146,7 +209,7 @@ def _job_predictions(in_dir: str, req: dict[str, Any]) -> tuple[dict[str, Any], 
     }, _npy(out)
 
 
-def _job_isolation_check(in_dir: str, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+def _job_isolation_check(inputs: Inputs, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     """Reports what a job can reach: sockets, files outside its inputs, writes. Never fed a submission."""
     p = req["params"]
     report: dict[str, Any] = {"uid": os.getuid(), "pid": os.getpid()}
@@ -203,14 +266,11 @@ def _try_ptrace(pid: int) -> str:
     return f"blocked: {errno.errorcode.get(ctypes.get_errno(), '?')}"
 
 
-def _job_selftest(in_dir: str, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+def _job_selftest(inputs: Inputs, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     """Failure modes the sandbox must survive, for tests: never fed a submission."""
     action = req["params"].get("action")
     if action == "crash":
         ctypes.string_at(0)  # SIGSEGV
-    elif action == "kill_zygote":
-        os.kill(os.getppid(), signal.SIGKILL)
-        time.sleep(5)
     elif action == "sleep":
         time.sleep(3600)
     elif action == "orphan":
@@ -224,6 +284,12 @@ def _job_selftest(in_dir: str, req: dict[str, Any]) -> tuple[dict[str, Any], byt
         os.write(_OUT_FD, b'{"ok": true, "meta": {}}\n')
         while True:
             os.write(_OUT_FD, chunk)
+    elif action == "attack":
+        # an attacker with code execution in the child (an onnxruntime bug away): the tests run
+        # their exploit here, under every restriction a submission's job has
+        report: dict[str, Any] = {}
+        exec(compile(str(req["params"]["code"]), "<attack>", "exec"), {"report": report})
+        return {"ok": True, "meta": report}, b""
     return {"ok": True, "meta": {"action": action, "pid": os.getpid()}}, _npy(np.arange(3, dtype=np.int64))
 
 
@@ -243,43 +309,85 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def _child(req: dict[str, Any], in_dir: str, out_fd: int) -> None:
+def _confine_child(req: dict[str, Any], config: dict[str, Any], out_fd: int) -> Inputs:
+    """Everything between the fork and the job: namespaces, inputs, privileges, limits, seccomp."""
+    box = config.get("confine")
+    os.setsid()
+    if box:
+        confine.enter_job_namespaces(int(box["tmp_bytes"]), int(box["tmp_inodes"]), list(box["tmp_binds"]))
+    inputs = Inputs.open(os.path.join(config["in_dir"], req["id"]))
+    if box:
+        confine.unmount(config["in_dir"])  # the job keeps its open files; no host path left in its mounts
+        job_uid = box.get("job_uid")
+        if job_uid is not None:
+            os.setgroups([])
+            os.setgid(int(job_uid))
+            os.setuid(int(job_uid))
+        confine.drop_capabilities()
+    elif config.get("drop_uid"):
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after any change of user, which clears it
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        if fd != 2 or not os.environ.get("PROOFWORK_SANDBOX_DEBUG"):
+            os.dup2(null, fd)
+    os.close(null)
+    keep = {0, 1, 2, out_fd, *inputs.fds.values()}
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) not in keep:
+            with contextlib.suppress(OSError):
+                os.close(int(name))
+    limits = req["limits"]
+    address_space = _vm_bytes() + int(limits["memory_mb"]) * MiB
+    cpu = int(limits["cpu_seconds"])
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MiB, MiB))
+    if box:
+        confine.exit_on_signals()  # the job is pid 1 of its namespace: SIGXCPU and SIGABRT need a handler
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    if box:
+        # counted per user in the sandbox's user namespace: the job's own processes (and
+        # threads), plus the worker's when the job shares its user
+        tasks = int(req.get("tasks_before", 0)) + int(limits.get("max_processes", 32))
+        resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))
+        program = confine.seccomp_program(job=True)
+        if program is not None:
+            confine.install_seccomp(program)
+    return inputs
+
+
+def _child(req: dict[str, Any], config: dict[str, Any], out_fd: int) -> None:
     """Runs in the forked child; never returns."""
     global _OUT_FD
     _OUT_FD = out_fd
     code = 0
+    gc.disable()  # a short-lived process: no collections touching (copying) the zygote's pages
     try:
-        gc.disable()  # a short-lived process: no collections touching (copying) the zygote's pages
-        os.setsid()
-        if req.get("drop_uid"):
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            if fd != 2 or not os.environ.get("PROOFWORK_SANDBOX_DEBUG"):
-                os.dup2(null, fd)
-        os.close(null)
-        limits = req["limits"]
-        memory = int(limits["memory_mb"]) * MiB
-        address_space = _vm_bytes() + memory
-        cpu = int(limits["cpu_seconds"])
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (MiB, MiB))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-        header, payload = _JOBS[req["kind"]](in_dir, req)
-    except EvaluationFailed as exc:
-        header, payload = {"ok": False, "reason": str(exc)}, b""
-    except MemoryError:
-        header, payload = {"ok": False, "reason": "memory"}, b""
+        inputs = _confine_child(req, config, out_fd)
     except BaseException as exc:
-        header = {
+        header: dict[str, Any] = {
             "ok": False,
-            "reason": f"the scorer failed: {type(exc).__name__}: {subs._one_line(exc, 160)}",
+            "reason": f"the sandbox could not set up the job: {subs._one_line(exc, 160)}",
+            "setup_failed": True,
         }
         payload = b""
+    else:
+        try:
+            header, payload = _JOBS[req["kind"]](inputs, req)
+        except EvaluationFailed as exc:
+            header, payload = {"ok": False, "reason": str(exc)}, b""
+        except MemoryError:
+            header, payload = {"ok": False, "reason": "memory"}, b""
+        except BaseException as exc:
+            # never the text of an unexpected error: it names the scorer's files and internals
+            header = {
+                "ok": False,
+                "reason": f"the submission could not be scored (the scorer stopped on an unexpected {type(exc).__name__})",
+            }
+            payload = b""
     try:
         _write_all(out_fd, json.dumps(header).encode() + b"\n")
         if payload:
@@ -295,10 +403,31 @@ def _child(req: dict[str, Any], in_dir: str, out_fd: int) -> None:
 
 class Zygote:
     def __init__(self, config: dict[str, Any]) -> None:
-        self.in_dir = str(config["in_dir"])
-        self.clean_tmp = bool(config.get("clean_tmp"))
-        self.drop_uid = bool(config.get("drop_uid"))
+        self.config = dict(config)
+        self.confine: dict[str, Any] | None = config.get("confine") or None
         self.pid = os.getpid()
+        self.pidns = -1
+        self.shares_user = False  # confined jobs run as the worker's own user (one mapped user only)
+        self.process_limit = False  # whether RLIMIT_NPROC binds jobs (never for host root's uid)
+
+    def prepare(self) -> None:
+        """Confined: the worker's own pid namespace (to come back to after each job's), the mounts
+        bubblewrap made under /tmp (bound again in each job's /tmp), no stray descriptor."""
+        if self.confine is None:
+            self.process_limit = False
+            return
+        self.pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        self.confine["tmp_binds"] = confine.top_mounts_under("/tmp")
+        self.shares_user = self.confine.get("job_uid") is None
+        # RLIMIT_NPROC is never enforced for the host's root: is a job's user root outside?
+        job_uid = os.getuid() if self.shares_user else int(self.confine["job_uid"])
+        self.process_limit = _outer_uid(job_uid) not in (None, 0)
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd > 2 and fd != self.pidns:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.config["confine"] = self.confine
 
     def warm_up(self) -> None:
         """Imports and first-use costs paid once, before any fork."""
@@ -347,9 +476,17 @@ class Zygote:
         stdin = sys.stdin.buffer
         stdout = sys.stdout.buffer
         self.settle()
-        stdout.write(
-            json.dumps({"ready": True, "pid": self.pid, "vm_mb": _vm_bytes() // MiB}).encode() + b"\n"
-        )
+        hello = {
+            "ready": True,
+            "pid": self.pid,
+            "vm_mb": _vm_bytes() // MiB,
+            "confined": self.confine is not None,
+            "job_uid": (os.getuid() if self.shares_user else self.confine.get("job_uid"))
+            if self.confine
+            else None,
+            "process_limit": self.process_limit,
+        }
+        stdout.write(json.dumps(hello).encode() + b"\n")
         stdout.flush()
         while True:
             line = stdin.readline(MAX_REQUEST_BYTES)
@@ -376,12 +513,19 @@ class Zygote:
         limits = req["limits"]
         wall = float(limits["wall_seconds"])
         max_output = int(limits["max_output_bytes"]) + MAX_HEADER_BYTES
+        tasks_before = self._tasks() if self.confine is not None and self.shares_user else 0
         read_fd, write_fd = os.pipe()
         start = time.monotonic()
+        if self.confine is not None:
+            confine.unshare(confine.CLONE_NEWPID)  # the next child is pid 1 of a namespace of its own
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
             os.close(read_fd)
-            _child({**req, "drop_uid": self.drop_uid}, self.in_dir, write_fd)
+            _child({**req, "tasks_before": tasks_before}, self.config, write_fd)
+        if self.confine is not None:
+            # back to the worker's own namespace for its next children (if this fails, the worker
+            # exits, its job dies with it and the host starts a new worker)
+            confine.setns(self.pidns, confine.CLONE_NEWPID)
         os.close(write_fd)
         buf = bytearray()
         timed_out = too_large = exited = eof = False
@@ -423,8 +567,6 @@ class Zygote:
         if pidfd is not None:
             os.close(pidfd)
         self._reap_strays()
-        if self.clean_tmp:
-            self._clean_tmp()
         child, payload = None, b""
         if not (timed_out or too_large):
             child, payload = self._parse_child(bytes(buf))
@@ -458,6 +600,16 @@ class Zygote:
         for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 target()
+
+    @staticmethod
+    def _tasks() -> int:
+        """Tasks (threads) of every process the worker sees: its own pid namespace's."""
+        total = 0
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                with contextlib.suppress(OSError):
+                    total += len(os.listdir(f"/proc/{name}/task"))
+        return total
 
     def _children(self) -> list[int]:
         pids: list[int] = []
@@ -493,22 +645,6 @@ class Zygote:
                 break
 
     @staticmethod
-    def _clean_tmp() -> None:
-        import shutil
-
-        try:
-            entries = os.listdir("/tmp")
-        except OSError:
-            return
-        for name in entries:
-            path = os.path.join("/tmp", name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
-
-    @staticmethod
     def _parse_child(data: bytes) -> tuple[dict[str, Any] | None, bytes]:
         newline = data.find(b"\n", 0, MAX_HEADER_BYTES)
         if newline < 0:
@@ -525,13 +661,28 @@ class Zygote:
             "ok": header["ok"],
             "reason": reason if isinstance(reason, str) else None,
             "meta": meta if isinstance(meta, dict) else {},
+            "setup_failed": header.get("setup_failed") is True,
         }
         return clean, data[newline + 1 :] if header["ok"] else b""
+
+
+def _outer_uid(uid: int) -> int | None:
+    """The host's uid for `uid` of this user namespace (None when it is not mapped)."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            for line in f:
+                inside, outside, count = (int(x) for x in line.split())
+                if inside <= uid < inside + count:
+                    return outside + uid - inside
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def main(config: dict[str, Any]) -> None:
     zygote = Zygote(config)
     try:
+        zygote.prepare()
         zygote.warm_up()
     except Exception as exc:
         sys.stdout.write(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"}) + "\n")
@@ -540,7 +691,8 @@ def main(config: dict[str, Any]) -> None:
     zygote.serve()
 
 
+# the configuration is the first line on stdin: nothing of the host in the command line
 BOOTSTRAP = (
-    "import json, sys; c = json.loads(sys.argv[1]); sys.path[:0] = c['path']; "
+    "import json, sys; c = json.loads(sys.stdin.buffer.readline()); sys.path[:0] = c['path']; "
     "from proofwork.evaluation.worker import main; main(c)"
 )
