@@ -82,7 +82,7 @@ def eval_run(
         features = files.fetch(parsed.data.test_features, MAX_LABELS_BYTES)
     else:
         existing_file(features, "features")
-    with Sandbox() as sandbox:
+    with Sandbox(debug=state.settings.sandbox_debug) as sandbox:
         result = Evaluator(sandbox).evaluate(parsed, submission, features, labels)
     data = result.to_json()
     human = (
@@ -211,7 +211,7 @@ def verify_score(ctx: typer.Context, job_id: JobArg) -> None:
 
     state = cli_state(ctx)
     uint_id(job_id)
-    with state.workspace() as ws, Sandbox() as sandbox:
+    with state.workspace() as ws, Sandbox(debug=state.settings.sandbox_debug) as sandbox:
         checks = Evaluations(ws, Evaluator(sandbox)).verify(job_id)
     ok = bool(checks) and all(c.matches for c in checks)
     data = {

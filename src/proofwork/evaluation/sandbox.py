@@ -202,7 +202,8 @@ def _bwrap_binds() -> list[str]:
     return args
 
 
-def _worker_env() -> dict[str, str]:
+def _worker_env(debug: bool = False) -> dict[str, str]:
+    """The worker's whole environment; `debug` keeps its stderr (the worker reads it in the sandbox)."""
     env = {
         "PATH": SANDBOX_PATH,
         "HOME": "/tmp",
@@ -214,7 +215,7 @@ def _worker_env() -> dict[str, str]:
         "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1",
     }
     env.update({k: "1" for k in _THREAD_ENV})
-    if os.environ.get("PROOFWORK_SANDBOX_DEBUG"):
+    if debug:
         env["PROOFWORK_SANDBOX_DEBUG"] = "1"
     return env
 
@@ -243,6 +244,7 @@ def _bwrap_command(
     tail: list[str],
     seccomp_fd: int | None = None,
     userns_fds: tuple[int, int] | None = None,
+    debug: bool = False,
 ) -> list[str]:
     """`userns_fds` (block, info): the caller writes the user namespace's maps (two users: the
     worker as root of the sandbox, jobs as JOB_UID); without, bubblewrap maps one user, 65534."""
@@ -295,7 +297,7 @@ def _bwrap_command(
         "/",
         "--clearenv",
     ]
-    for k, v in _worker_env().items():
+    for k, v in _worker_env(debug).items():
         args += ["--setenv", k, v]
     if seccomp_fd is not None:
         args += ["--seccomp", str(seccomp_fd)]
@@ -332,6 +334,7 @@ def _spawn_bwrap(
     *,
     job_user: bool,
     timeout: float,
+    debug: bool = False,
     **popen: Any,
 ) -> tuple[subprocess.Popen[bytes], bool]:
     """Starts bubblewrap (with the worker's seccomp filter) and, for `job_user`, maps the sandbox's
@@ -348,6 +351,7 @@ def _spawn_bwrap(
         tail,
         seccomp.fileno() if seccomp is not None else None,
         (block_r, info_w) if job_user else None,
+        debug,
     )
     try:
         proc = subprocess.Popen(
@@ -548,9 +552,11 @@ class Sandbox:
         workdir: Path | str | None = None,
         start_timeout: float = START_TIMEOUT,
         job_user: bool | None = None,
+        debug: bool = False,
     ) -> None:
         """`job_user`: under bubblewrap, run jobs as a user of their own (JOB_UID); the default is
-        to do so when the host runs as root, the only case where the sandbox can map two users."""
+        to do so when the host runs as root, the only case where the sandbox can map two users.
+        `debug` (PROOFWORK_SANDBOX_DEBUG) keeps the worker's stderr in its log."""
         if isolation is None:
             isolation = detect_isolation(job_user)
         elif isolation not in ISOLATIONS:
@@ -562,6 +568,7 @@ class Sandbox:
         self._isolation = isolation
         self._job_user = _separate_job_user(job_user)
         self._start_timeout = start_timeout
+        self._debug = debug
         self._lock = threading.RLock()
         self._given_workdir = Path(workdir) if workdir is not None else None
         self._state: dict[str, Any] = {"worker": None, "workdir": None, "own_workdir": False}
@@ -659,12 +666,17 @@ class Sandbox:
             }
             if bubblewrap:
                 proc, seccomp = _spawn_bwrap(
-                    in_dir, tail, job_user=self._job_user, timeout=self._start_timeout, **pipes
+                    in_dir,
+                    tail,
+                    job_user=self._job_user,
+                    timeout=self._start_timeout,
+                    debug=self._debug,
+                    **pipes,
                 )
             else:
                 command = ["unshare", "-n", "--", *tail] if self._isolation == "unshare" else tail
                 proc = subprocess.Popen(
-                    command, env=_worker_env(), start_new_session=True, close_fds=True, **pipes
+                    command, env=_worker_env(self._debug), start_new_session=True, close_fds=True, **pipes
                 )
         except OSError as exc:
             log.close()

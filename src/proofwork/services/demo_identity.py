@@ -176,7 +176,7 @@ def run_identity_demo(
             step(f"the university revoked {other.id}; presenting it now fails: {exc}")
 
         # --- two paid jobs -------------------------------------------------------------------------
-        sandbox = stack.enter_context(Sandbox())
+        sandbox = stack.enter_context(Sandbox(debug=ws.settings.sandbox_debug))
         evaluator = Evaluator(sandbox)
         peers = HttpPeers()
         stack.callback(peers.close)

@@ -196,7 +196,7 @@ def run_ml_demo(
         fund(ws, who.address, 0)
 
     with ExitStack() as stack:
-        sandbox = stack.enter_context(Sandbox())
+        sandbox = stack.enter_context(Sandbox(debug=ws.settings.sandbox_debug))
         report.isolation = sandbox.isolation
         evaluator = Evaluator(sandbox)
         peers = HttpPeers()

@@ -107,6 +107,7 @@ class OracleDaemon:
         with self.open_workspace() as ws:
             signer = ws.signer(self.sender)
             chain_id, data_dir = ws.chain_id, ws.data_dir
+            sandbox_debug = ws.settings.sandbox_debug
         default_db = oracle_db_path(data_dir, signer.address)
         oracle_db = OracleState.open(opts.db or default_db, oracle=signer.address, chain_id=chain_id)
         server = None
@@ -121,7 +122,7 @@ class OracleDaemon:
                 self.url = server.url
                 if opts.announce:
                     announce = opts.public_url or check_endpoint(server.url, "endpoint")
-            with Sandbox() as sandbox:
+            with Sandbox(debug=sandbox_debug) as sandbox:
                 evaluator = Evaluator(sandbox)
                 if server is not None:
                     self.say(f"oracle {signer.address} serving reports at {server.url} ({sandbox.isolation})")
