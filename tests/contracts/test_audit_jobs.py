@@ -21,6 +21,8 @@ from committee_fixtures import (
     CommitteeDeployer,
     CommitteeDriver,
     commitment_of,
+    designated_indexes,
+    evaluation_hash,
     oracle_accounts,
 )
 from escrow_harness import DAY, OK, addr, now
@@ -32,21 +34,6 @@ NET = AMOUNT - AMOUNT * FEE_BPS // 10_000
 GOOD = [990_000, 985_000, 995_000]
 BAD = [410_000, 400_000, 420_000]
 SPEC_DIGEST = keccak(b"spec file: classify the held-out set, accuracy >= 0.9")
-EVALUATION_TYPE = (
-    b"Evaluation(bytes32 specDigest,bytes32 commitment,int256 threshold,bool higherIsBetter,uint256 tolerance)"
-)
-
-
-def evaluation_hash(spec_digest, commitment, threshold, higher_is_better, tolerance) -> bytes:
-    """The job's spec_hash for a committee job: EIP-712 hashStruct of its Evaluation."""
-    return keccak(
-        eth_abi.encode(
-            ["bytes32", "bytes32", "bytes32", "int256", "bool", "uint256"],
-            [keccak(EVALUATION_TYPE), spec_digest, commitment, threshold, higher_is_better, tolerance],
-        )
-    )
-
-
 @pytest.fixture(scope="session")
 def oracles():
     return oracle_accounts(4)
@@ -187,8 +174,19 @@ def test_client_cannot_register_an_evaluation_the_job_did_not_commit_to(d, h, a,
     for threshold, higher in ((900_000, False), (1_000_001, True), (-(2**127), True)):
         with boa.reverts():
             committee.register(
-                jid, h.state(jid), commitment, threshold, higher, TOLERANCE, SEALED_CID, sender=a.client.address
+                jid,
+                h.state(jid),
+                SPEC_DIGEST,
+                commitment,
+                threshold,
+                higher,
+                TOLERANCE,
+                SEALED_CID,
+                sender=a.client.address,
             )
+    committee.register(
+        jid, h.state(jid), SPEC_DIGEST, commitment, 900_000, True, TOLERANCE, SEALED_CID, sender=a.client.address
+    )
 
 
 # --------------------------------------------------------------------------- reports chosen by the relayer
@@ -196,16 +194,15 @@ def test_client_cannot_register_an_evaluation_the_job_did_not_commit_to(d, h, a,
 
 def designated(job_id: int, milestone: int, round_: int, n: int, quorum: int) -> list[int]:
     """Indexes (ascending address order) of the oracles whose reports settle a round first."""
-    start = int.from_bytes(keccak(eth_abi.encode(["uint256"] * 3, [job_id, milestone, round_])), "big") % n
-    return sorted((start + k) % n for k in range(quorum))
+    return designated_indexes(job_id, milestone, round_, n, quorum)
 
 
 def test_relayer_cannot_choose_which_honest_reports_settle(d, h, a, oracles):
     """Audit: with honest oracles that disagree around the pass score, whoever relays
     picks the quorum, and so the verdict and the outliers. During the first period
     after the challenge window only the round's designated quorum settles."""
-    jid = d.job(a.client, a.freelancer, [AMOUNT])
-    d.register(jid, threshold=705_000, tolerance=5_000)
+    jid = d.job(a.client, a.freelancer, [AMOUNT], threshold=705_000, tolerance=5_000)
+    d.register(jid)
     d.submit(jid, 0)
     d.past_window(jid)
     travel(1)
@@ -280,8 +277,8 @@ def test_a_verified_badge_records_the_threshold_it_was_earned_against(system, d,
     attestation records them with the spec hash, so a verified pass means what the spec
     says."""
     attester, eas = system.attester, system.attestations
-    jid = d.job(a.client2, a.freelancer2, [AMOUNT])
-    d.register(jid, threshold=-(2**127))
+    jid = d.job(a.client2, a.freelancer2, [AMOUNT], threshold=-(2**127))
+    d.register(jid)
     attester.declare_skill(jid, h.state(jid), "security/smart-contract-audit", sender=a.client2.address)
     d.submit(jid, 0)
     d.past_window(jid)
