@@ -55,24 +55,24 @@ def test_flooded_reveals_cannot_shut_out_an_honest_entry(arena, comp):
     assert comp.entry(cid, honest).revealed
 
 
-def test_entries_wait_for_the_committee_to_confirm_the_labels(arena, comp):
+def test_entries_wait_for_the_committee_to_confirm_the_labels(arena, comp, accounts):
     """Audit: a client committed to labels nobody can open, collected the revealed
     entries and took the prize back after the grace period. Nobody may enter (and so
     release work) before the committee has confirmed the hidden labels open the
-    commitment."""
-    cid = arena.create(commitment=keccak(b"labels nobody can open"))
-    with boa.reverts():
+    commitment; honest oracles never confirm labels that do not."""
+    cid = arena.create(commitment=keccak(b"labels nobody can open"), confirm=False)
+    with boa.reverts("competition: labels not confirmed"):
         arena.commit(P[0], cid)
+    # the client can only take back a prize no entrant ever saw
+    assert comp.cancel_unjudged(cid, sender=accounts.client.address) == arena.PRIZE
 
 
 def test_a_winner_whose_transfer_reverts_does_not_block_the_others(comp, committee, blocklist_token, accounts):
     """Audit: finalize pushed every prize in one transaction, so one winner whose
-    transfer reverts (a token blocklist) blocked everyone's payout."""
+    transfer reverts (a token blocklist) blocked everyone's payout. Payouts are pulled."""
     token = blocklist_token
-    arena = Arena(comp, token, committee, accounts.owner.address, accounts.client.address, list(ORACLES))
-    token.mint(arena.client, arena.PRIZE)
-    token.approve(comp.address, arena.PRIZE, sender=arena.client)
-    cid = arena.create(fund=False)
+    arena = Arena(comp, token, committee, None, accounts.client.address, list(ORACLES))
+    cid = arena.create()
     entries = [arena.commit(P[i], cid) for i in range(3)]
     arena.to_reveal(cid)
     for e in entries:
@@ -81,4 +81,7 @@ def test_a_winner_whose_transfer_reverts_does_not_block_the_others(comp, committ
     token.set_blocked(P[1].address, True)
     ranking = [(entries[0], 900_000), (entries[1], 800_000), (entries[2], 700_000)]
     arena.finalize(cid, ranking)
-    assert token.balanceOf(P[0].address) + comp.claimable(token.address, P[0].address) == 5_000 * USD
+    before = token.balanceOf(P[0].address)
+    arena.withdraw(P[0])
+    assert token.balanceOf(P[0].address) - before == 5_000 * USD + arena.comp.competition(cid).entry_bond
+    assert comp.claimable(token.address, P[1].address) == 3_000 * USD + comp.competition(cid).entry_bond
