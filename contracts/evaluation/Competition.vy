@@ -837,6 +837,7 @@ def _create(
     @dev Checks the terms, records the competition and pulls the prize from `client`
          (see `create` for the parameters).
     @return The new competition id.
+    @param client The payer (msg.sender of the create call); the others as in `create`.
     """
     assert token.is_contract, "competition: token is not a contract"
     assert prize > 0, "competition: zero prize"

@@ -632,6 +632,8 @@ def reveal(job_id: uint256, job: IJobEscrow.Job, labels_cid: Bytes[128], salt: b
 def _check(job_id: uint256, job_hash: bytes32):
     """
     @dev The passed job state must be the escrow's current one (hash of its abi encoding).
+    @param job_id The job.
+    @param job_hash keccak256(abi_encode(job)) of the state the caller passed.
     """
     stored: bytes32 = staticcall ESCROW.job_state(job_id)
     assert stored != empty(bytes32), "committee: unknown job"
@@ -722,6 +724,12 @@ def _aggregate(
 ) -> bool:
     """
     @dev Median (OCR2: sorted[len // 2]), outliers recorded, pass or fail logged.
+    @param job_id The job.
+    @param milestone Milestone index.
+    @param round The round settled.
+    @param scores The reports' scores.
+    @param signers The reports' signers, in the same order.
+    @return Whether the median passes the job's threshold.
     """
     params: uint256 = self._params[job_id]
     mid: int256 = median._median(scores)
@@ -748,6 +756,8 @@ def _aggregate(
 def _threshold_of(params: uint256) -> int256:
     """
     @dev Unpacks the pass score from a job's packed parameters (stored biased by 2**127).
+    @param params A job's packed parameters.
+    @return The threshold.
     """
     return convert(params & _MASK_128, int256) - _BIAS
 
@@ -776,6 +786,8 @@ def _evaluation_hash(
 def _index_of(account: address) -> uint256:
     """
     @dev Index of `account` in ORACLES (sorted ascending), or MAX_ORACLES if absent.
+    @param account An account.
+    @return Its index, or MAX_ORACLES.
     """
     key: uint256 = convert(account, uint256)
     for i: uint256 in range(len(ORACLES), bound=MAX_ORACLES):
@@ -801,6 +813,14 @@ def _report_digest(
     """
     @dev EIP-712 digest of a ScoreReport under this contract's domain (chain id and
          address checked on every call, so a fork or another deployment gets another digest).
+    @param job_id The job.
+    @param milestone Milestone index.
+    @param deliverable The deliverable hash.
+    @param round The round.
+    @param score The score.
+    @param spec_hash The job's spec_hash.
+    @param commitment The labels commitment.
+    @return The digest.
     """
     return eip712_domain_separator._hash_typed_data_v4(
         keccak256(abi_encode(_REPORT_TYPEHASH, job_id, milestone, deliverable, round, score, spec_hash, commitment))
@@ -812,5 +832,10 @@ def _report_digest(
 def _report_key(job_id: uint256, milestone: uint256, round: uint256, deliverable: bytes32) -> bytes32:
     """
     @dev Storage key of the reports posted for one round of one deliverable.
+    @param job_id The job.
+    @param milestone Milestone index.
+    @param round The round.
+    @param deliverable The deliverable hash.
+    @return keccak256(abi_encode(job_id, milestone, round, deliverable)).
     """
     return keccak256(abi_encode(job_id, milestone, round, deliverable))

@@ -106,7 +106,14 @@ def evaluation_hash(
     return keccak(
         eth_abi.encode(
             ["bytes32", "bytes32", "bytes32", "int256", "bool", "uint256"],
-            [keccak(EVALUATION_TYPE.encode()), spec_digest, commitment, threshold, higher_is_better, tolerance],
+            [
+                keccak(EVALUATION_TYPE.encode()),
+                spec_digest,
+                commitment,
+                threshold,
+                higher_is_better,
+                tolerance,
+            ],
         )
     )
 
@@ -255,7 +262,9 @@ class CommitteeDriver:
         (unless `spec_hash` is given)."""
         kw.setdefault("arbiter", self.committee)
         commitment = commitment_of(labels_cid, salt, spec_digest)
-        kw.setdefault("spec_hash", evaluation_hash(spec_digest, commitment, threshold, higher_is_better, tolerance))
+        kw.setdefault(
+            "spec_hash", evaluation_hash(spec_digest, commitment, threshold, higher_is_better, tolerance)
+        )
         job_id = self.h.create_job(client, amounts, freelancer=freelancer, expect=OK, **kw)
         self.evaluations[job_id] = {
             "spec_digest": spec_digest,

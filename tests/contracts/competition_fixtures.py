@@ -151,7 +151,9 @@ def final_scores_message(
     }
 
 
-def labels_confirmed_message(contract, comp_id: int, commitment: bytes, *, chain=None, name=DOMAIN_NAME) -> dict:
+def labels_confirmed_message(
+    contract, comp_id: int, commitment: bytes, *, chain=None, name=DOMAIN_NAME
+) -> dict:
     return {
         "types": {"EIP712Domain": _DOMAIN_FIELDS, "LabelsConfirmed": _LABELS_CONFIRMED_FIELDS},
         "primaryType": "LabelsConfirmed",
@@ -288,7 +290,9 @@ class Arena:
 
     def confirm(self, comp_id: int, signatures=None) -> None:
         """The committee confirms the labels open the commitment."""
-        self.comp.confirm_labels(comp_id, self.confirm_signatures(comp_id) if signatures is None else signatures)
+        self.comp.confirm_labels(
+            comp_id, self.confirm_signatures(comp_id) if signatures is None else signatures
+        )
 
     def commit(self, submitter, comp_id: int, cid: bytes | None = None, salt: bytes | None = None) -> int:
         who = getattr(submitter, "address", submitter)
@@ -337,7 +341,9 @@ class Arena:
         root, best = self.result(comp_id, ranking)
         winners = best if winners is None else winners
         entries = len(list(ranking)) if entries is None else entries
-        message = final_scores_message(self.comp, comp_id, root, entries, winners_hash(winners), commitment, **kw)
+        message = final_scores_message(
+            self.comp, comp_id, root, entries, winners_hash(winners), commitment, **kw
+        )
         return sign_all(signers, message)
 
     def finalize(

@@ -495,7 +495,8 @@ class EscrowModel:
         if not same(sender, j.arbiter):
             # a dispute the arbiter let time out: anyone ends it, half each
             _require(
-                m.status == DISPUTED and now > m.timestamp + ARBITRATION_TIMEOUT, "escrow: caller is not the arbiter"
+                m.status == DISPUTED and now > m.timestamp + ARBITRATION_TIMEOUT,
+                "escrow: caller is not the arbiter",
             )
             freelancer_amount = m.amount // 2
         _require(j.assigned, "escrow: no freelancer assigned")

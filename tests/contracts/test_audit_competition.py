@@ -67,7 +67,9 @@ def test_entries_wait_for_the_committee_to_confirm_the_labels(arena, comp, accou
     assert comp.cancel_unjudged(cid, sender=accounts.client.address) == arena.PRIZE
 
 
-def test_a_winner_whose_transfer_reverts_does_not_block_the_others(comp, committee, blocklist_token, accounts):
+def test_a_winner_whose_transfer_reverts_does_not_block_the_others(
+    comp, committee, blocklist_token, accounts
+):
     """Audit: finalize pushed every prize in one transaction, so one winner whose
     transfer reverts (a token blocklist) blocked everyone's payout. Payouts are pulled."""
     token = blocklist_token

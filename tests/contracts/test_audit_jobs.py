@@ -34,6 +34,8 @@ NET = AMOUNT - AMOUNT * FEE_BPS // 10_000
 GOOD = [990_000, 985_000, 995_000]
 BAD = [410_000, 400_000, 420_000]
 SPEC_DIGEST = keccak(b"spec file: classify the held-out set, accuracy >= 0.9")
+
+
 @pytest.fixture(scope="session")
 def oracles():
     return oracle_accounts(4)
@@ -185,7 +187,15 @@ def test_client_cannot_register_an_evaluation_the_job_did_not_commit_to(d, h, a,
                 sender=a.client.address,
             )
     committee.register(
-        jid, h.state(jid), SPEC_DIGEST, commitment, 900_000, True, TOLERANCE, SEALED_CID, sender=a.client.address
+        jid,
+        h.state(jid),
+        SPEC_DIGEST,
+        commitment,
+        900_000,
+        True,
+        TOLERANCE,
+        SEALED_CID,
+        sender=a.client.address,
     )
 
 
@@ -211,7 +221,9 @@ def test_relayer_cannot_choose_which_honest_reports_settle(d, h, a, oracles):
     others = [[i for i in range(4) if i != skip] for skip in range(4)]
     for subset in others:
         if subset != chosen:
-            d.settle(jid, 0, [(oracles[i], honest[i]) for i in subset], expect="committee: signer not designated")
+            d.settle(
+                jid, 0, [(oracles[i], honest[i]) for i in subset], expect="committee: signer not designated"
+            )
     d.settle(jid, 0, [(oracles[i], honest[i]) for i in chosen])
 
 
@@ -250,7 +262,9 @@ def test_outsider_cannot_force_an_unverified_record(system, d, h, a, oracles):
     chosen = designated(jid, 0, 0, 4, 3)
     signed = [(oracles[i], GOOD[k]) for k, i in enumerate(chosen)]
     scores, sigs = d.sign(jid, 0, signed)
-    attester.attest_job(jid, h.state(jid), 0, scores, [o.address for o, _ in signed], sigs, sender=a.outsider.address)
+    attester.attest_job(
+        jid, h.state(jid), 0, scores, [o.address for o, _ in signed], sigs, sender=a.outsider.address
+    )
     assert system.badge.minted() == 1
 
 

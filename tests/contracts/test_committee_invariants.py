@@ -200,7 +200,9 @@ def test_committee_invariants(escrow_deployer, stable_deployer, accounts):
         with boa.env.prank(accounts.owner.address):
             token = stable_deployer.deploy("Proofwork Test USD", "pUSD")
             escrow = escrow_deployer.deploy(accounts.treasury.address, 250)
-        committee = CommitteeDeployer(COMMITTEE_PATH).deploy(escrow.address, [o.address for o in ORACLES], 1, WINDOW)
+        committee = CommitteeDeployer(COMMITTEE_PATH).deploy(
+            escrow.address, [o.address for o in ORACLES], 1, WINDOW
+        )
         run_state_machine_as_test(
             lambda: CommitteeJobs(escrow, token, committee, accounts),
             settings=settings(

@@ -130,7 +130,9 @@ def test_encodings_match_the_sdk(comp, arena):
     for entry, score in [(0, 0), (7, -(2**255)), (2**256 - 1, 2**255 - 1)]:
         assert comp.score_leaf(entry, score) == score_leaf(entry, score)
     cid = arena.create(confirm=False)
-    assert comp.labels_confirmed_digest(cid) == digest_of(labels_confirmed_message(comp, cid, labels_commitment()))
+    assert comp.labels_confirmed_digest(cid) == digest_of(
+        labels_confirmed_message(comp, cid, labels_commitment())
+    )
     root, wh = scores_root([(0, 1)]), winners_hash([(0, 1)])
     message = final_scores_message(comp, cid, root, 0, wh, labels_commitment())
     assert comp.final_scores_digest(cid, root, wh) == digest_of(message)
@@ -393,7 +395,9 @@ def test_confirmation_rules(arena, comp, committee):
     with boa.reverts("competition: signer is not an oracle"):  # signed on another chain
         comp.confirm_labels(cid, arena.confirm_signatures(cid, chain=chain_id() + 1))
     with boa.reverts("competition: signers not strictly ascending"):
-        comp.confirm_labels(cid, sign_all(o[:3], labels_confirmed_message(comp, cid, labels_commitment()), order="descending"))
+        comp.confirm_labels(
+            cid, sign_all(o[:3], labels_confirmed_message(comp, cid, labels_commitment()), order="descending")
+        )
     with boa.reverts("competition: unknown competition"):
         comp.confirm_labels(cid + 1, arena.confirm_signatures(cid))
     travel_to(arena.deadline(cid) + 1)
@@ -763,7 +767,9 @@ def test_signatures_bind_scores_competition_labels_and_chain(arena, comp, judged
     other_labels = sign_all(o, final_scores_message(comp, cid, root, 3, wh, keccak(b"other labels")))
     with boa.reverts("competition: signer is not an oracle"):
         arena.finalize(cid, ranking, other_labels)
-    other_chain = sign_all(o, final_scores_message(comp, cid, root, 3, wh, labels_commitment(), chain=chain_id() + 1))
+    other_chain = sign_all(
+        o, final_scores_message(comp, cid, root, 3, wh, labels_commitment(), chain=chain_id() + 1)
+    )
     with boa.reverts("competition: signer is not an oracle"):
         arena.finalize(cid, ranking, other_chain)
     other_domain = sign_all(

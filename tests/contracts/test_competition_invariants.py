@@ -64,7 +64,9 @@ class CompetitionMachine(RuleBasedStateMachine):
         return c.deadline < boa.env.timestamp <= c.deadline + c.reveal_period
 
     def _unrevealed(self) -> list[int]:
-        return [e for e in range(self.comp.entry_count(self.cid)) if not self.comp.entry(self.cid, e).revealed]
+        return [
+            e for e in range(self.comp.entry_count(self.cid)) if not self.comp.entry(self.cid, e).revealed
+        ]
 
     @initialize(places=st.sampled_from([[10_000], [5_000, 3_000, 2_000]]))
     def create(self, places):
@@ -95,10 +97,16 @@ class CompetitionMachine(RuleBasedStateMachine):
     def time_passes(self, seconds):
         boa.env.time_travel(seconds=seconds)
 
-    @precondition(lambda self: self._c().status == 0 and boa.env.timestamp > self._c().deadline + self._c().reveal_period)
+    @precondition(
+        lambda self: (
+            self._c().status == 0 and boa.env.timestamp > self._c().deadline + self._c().reveal_period
+        )
+    )
     @rule(block=st.booleans())
     def finalize_and_withdraw(self, block):
-        revealed = [e for e in range(self.comp.entry_count(self.cid)) if self.comp.entry(self.cid, e).revealed]
+        revealed = [
+            e for e in range(self.comp.entry_count(self.cid)) if self.comp.entry(self.cid, e).revealed
+        ]
         ranking = [(e, (e * 7919) % 1001) for e in revealed]
         c = self._c()
         self.arena.finalize(self.cid, ranking)

@@ -21,14 +21,14 @@ from types import SimpleNamespace
 
 import boa
 import hypothesis.strategies as st
-from conftest import INITIAL_FEE_BPS
+from conftest import INITIAL_FEE_BPS, MOCKS
 from escrow_harness import DAY, OK, EscrowHarness, now, permit_signature
-from conftest import MOCKS
 from escrow_model import (
     ARBITRATION_TIMEOUT,
     DISPUTED,
     MAX_REVISIONS,
     OPEN,
+    RESOLVED,
     SUBMITTED,
     ZERO_ADDRESS,
     norm,
@@ -334,7 +334,9 @@ class EscrowMachine(RuleBasedStateMachine):
 
         def disputable(i, j, ms):
             return (
-                j.arbiter != ZERO_ADDRESS and ms.status == SUBMITTED and now() <= ms.timestamp + model.review_window(j)
+                j.arbiter != ZERO_ADDRESS
+                and ms.status == SUBMITTED
+                and now() <= ms.timestamp + model.review_window(j)
             )
 
         if aim and not any(disputable(i, j, ms) for i, j in model.jobs.items() for ms in j.milestones):
@@ -363,10 +365,11 @@ class EscrowMachine(RuleBasedStateMachine):
         sender = self.everyone[w % len(self.everyone)]
         ms = j.milestones
         amount = ms[m].amount * share // 10_000 if m < len(ms) else 0
+        was_disputed = m < len(ms) and ms[m].status == DISPUTED
         self._do(jid, lambda: self.h.resolve(sender, jid, m, amount))
-        if not same(sender.address, j.arbiter) and self.h.events()[:1] and self.h.events()[0][0] == "MilestoneResolved":
-            if self.h.job(jid).milestones[m].status != DISPUTED:
-                self.extra[("timed-out dispute resolved by", "anyone")] += 1
+        now_resolved = m < len(ms) and self.h.job(jid).milestones[m].status == RESOLVED
+        if was_disputed and now_resolved and not same(sender.address, j.arbiter):
+            self.extra[("timed-out dispute resolved by", "anyone")] += 1
 
     @rule(aim=aim_st, k=pick, m=pick, veto=st.sampled_from(["request_revision", "raise_dispute"]))
     def veto_after_the_challenge_window(self, aim, k, m, veto):

@@ -189,7 +189,14 @@ def test_register_oracle_checks_key_and_caller(committee, oracles, a):
 
 
 def test_register_records_packed_evaluation(d, a, committee):
-    jid = d.job(a.client, a.freelancer, [AMOUNT, 2 * AMOUNT], threshold=-123_456, higher_is_better=False, tolerance=2**96 - 1)
+    jid = d.job(
+        a.client,
+        a.freelancer,
+        [AMOUNT, 2 * AMOUNT],
+        threshold=-123_456,
+        higher_is_better=False,
+        tolerance=2**96 - 1,
+    )
     assert committee.evaluation(jid) == (ZERO32, ZERO32, ZERO32, 0, False, 0)
     commitment = d.register(jid)
     logs = committee.get_logs()
@@ -846,7 +853,9 @@ def test_canonical_signers_are_the_designated_quorum_until_a_late_settlement(d, 
     d.settle(jid, 0, [(o, 910_000) for o in other])
     assert committee.canonical_signers(jid, 0, 0, m.deliverable) == [o.address for o in other]
     # the record is per deliverable and round
-    assert committee.canonical_signers(jid, 0, 1, m.deliverable) == [o.address for o in d.designated(jid, 0, 1)]
+    assert committee.canonical_signers(jid, 0, 1, m.deliverable) == [
+        o.address for o in d.designated(jid, 0, 1)
+    ]
 
 
 @pytest.mark.parametrize("window", [0, 7 * DAY + 1, 2**64 - 1])
