@@ -201,6 +201,9 @@ def _uid(a: IAttestations.Attestation, bump: uint32) -> bytes32:
     """
     @dev EAS's _getUID: keccak256 of the Solidity packed encoding (bytes32, address
          as 20 bytes, uint64 as 8, bool as 1, the data's bytes, uint32 as 4).
+    @param a The attestation (its uid field is ignored).
+    @param bump Collision counter, as in EAS.
+    @return The uid.
     """
     flag: Bytes[1] = b"\x00"
     if a.revocable:

@@ -17,11 +17,15 @@
      milestone's `revisions`, same deliverable): the attestation is as trustworthy
      as a settlement, and costs neither of them gas.
      For a job whose arbiter is the committee and whose evaluation is registered,
-     the attested score is the median (sorted[n // 2]) of at least `threshold()`
-     reports by distinct members (strictly ascending signer addresses), and
-     `verified` is True; for any other job the score is 0 and `verified` False.
-     Any quorum of valid reports for the milestone's deliverable is accepted; it
-     need not be the set the settlement used.
+     the attested score is the median (sorted[n // 2], the committee's median module)
+     of the reports of exactly the round's canonical signers (the committee's
+     `canonical_signers`: the designated quorum, or the signers of a late settlement),
+     so nobody picks which of differing honest reports count, and `verified` is True;
+     the record carries the threshold, direction and spec hash the score was judged
+     against. For any other job the score is 0 and `verified` False.
+     Only a true record may be written first: on a committee-evaluated job, a delivered
+     milestone may be attested without reports (unverified) by its freelancer only, who
+     alone may give up the verification; an outsider or the client must bring the reports.
      Deployment: SchemaRegistry, Attestations(registry), this contract, then
      ProofworkResolver(attestations, this), then `set_resolver(resolver)` by the
      deployer, once; the badge contract must make this contract its auto-minter.
@@ -30,20 +34,23 @@
 from snekmate.utils import ecdsa
 
 from ..escrow import IJobEscrow
+from ..escrow import milestone_status
 from ..evaluation import IOracleCommittee
+from ..evaluation import median
 from ..identity import ISkillBadge
 from . import IAttestations
 from . import ISchemaRegistry
+from . import job_completed
 
 
-MAX_ORACLES: constant(uint256) = 16
+MAX_ORACLES: constant(uint256) = median.MAX_SCORES
 MAX_SKILL: constant(uint256) = 64
 
-# Milestone statuses of JobEscrow (see IJobEscrow.Milestone); PAID and above are terminal.
-PAID: constant(uint8) = 3
-RESOLVED: constant(uint8) = 5
+# Milestone statuses of JobEscrow (milestone_status.vy); PAID and above are terminal.
+PAID: constant(uint8) = milestone_status.PAID
+RESOLVED: constant(uint8) = milestone_status.RESOLVED
 
-JOB_COMPLETED_SCHEMA: constant(String[160]) = "uint256 jobId,uint256 milestone,address client,address freelancer,address token,uint256 amountPaid,int256 score,bool verified,string skill"
+JOB_COMPLETED_SCHEMA: constant(String[256]) = job_completed.SCHEMA
 
 
 event ResolverSet:
@@ -65,6 +72,7 @@ event JobAttested:
     amount_paid: uint256
     score: int256
     verified: bool
+    threshold: int256
 
 
 event BadgeAwarded:
@@ -169,7 +177,7 @@ def set_resolver(resolver_: address):
     assert msg.sender == DEPLOYER, "attester: caller is not the deployer"
     assert self.resolver == empty(address), "attester: resolver already set"
     assert resolver_.is_contract, "attester: resolver is not a contract"
-    uid: bytes32 = keccak256(concat(convert(JOB_COMPLETED_SCHEMA, Bytes[160]), convert(resolver_, bytes20), b"\x00"))
+    uid: bytes32 = keccak256(concat(convert(JOB_COMPLETED_SCHEMA, Bytes[256]), convert(resolver_, bytes20), b"\x00"))
     registry: ISchemaRegistry = ISchemaRegistry(staticcall ATTESTATIONS.get_schema_registry())
     record: ISchemaRegistry.SchemaRecord = staticcall registry.get_schema(uid)
     assert record.uid == uid, "attester: JobCompleted schema not registered"
@@ -212,13 +220,13 @@ def attest_job(
     @notice Attests JobCompleted for a settled milestone (anyone may call, once per
             milestone), and mints the freelancer the job's skill badge when the
             score is verified, passes the job's threshold and a skill was declared.
-    @dev For a milestone the committee resolved, `scores`, `signers` and `signatures`
-         are at least `threshold()` committee ScoreReports for the milestone's current
-         round and deliverable, signers strictly ascending (a milestone of a committee
-         job the client paid may come with them, or without, unverified); for any other
-         job all three must be empty. The median is taken over the reports given: with
-         deterministic honest oracles and at most f faulty ones, any quorum has the
-         settled median (a quorum outnumbers 2f).
+    @dev For a job the committee evaluates, `scores`, `signers` and `signatures` are the
+         committee ScoreReports for the milestone's current round and deliverable by
+         exactly its `canonical_signers`, in that (ascending) order: the record is then
+         verified. Without reports it is unverified, which on such a job only the
+         freelancer may choose for a delivered milestone (nobody else can deny a
+         freelancer its verified record by attesting first). For any other job all
+         three must be empty.
     @param job_id The job.
     @param job The job's current state in the escrow.
     @param milestone Milestone index; PAID or RESOLVED with `paid > 0`.
@@ -241,36 +249,53 @@ def attest_job(
     evaluation: IOracleCommittee.Evaluation = empty(IOracleCommittee.Evaluation)
     if job.arbiter == COMMITTEE.address:
         evaluation = staticcall COMMITTEE.evaluation(job_id)
+    evaluated: bool = evaluation.commitment != empty(bytes32)
     score: int256 = 0
-    # A committee-resolved milestone (RESOLVED) must carry the committee's reports; one the client
-    # approved or that auto-released (PAID) may come without: it is then attested unverified, since
-    # no oracle may ever have scored it (approved before submission, or after a revision).
-    verified: bool = evaluation.commitment != empty(bytes32) and (m.status == RESOLVED or count > 0)
+    verified: bool = evaluated and count > 0
     passed: bool = False
     if verified:
-        assert count >= staticcall COMMITTEE.threshold(), "attester: too few signatures"
         round: uint256 = convert(m.revisions, uint256)
-        last: uint256 = 0
+        canonical: DynArray[address, MAX_ORACLES] = staticcall COMMITTEE.canonical_signers(
+            job_id, milestone, round, m.deliverable
+        )
+        assert (
+            keccak256(abi_encode(signers)) == keccak256(abi_encode(canonical))
+        ), "attester: reports are not the canonical signers'"
         for i: uint256 in range(count, bound=MAX_ORACLES):
             digest: bytes32 = staticcall COMMITTEE.report_digest(
                 job_id, milestone, m.deliverable, round, scores[i], job.spec_hash, evaluation.commitment
             )
             signer: address = ecdsa._recover_sig(digest, signatures[i])
             assert signer != empty(address) and signer == signers[i], "attester: bad signature"
-            assert staticcall COMMITTEE.is_oracle(signer), "attester: signer not in committee"
-            key: uint256 = convert(signer, uint256)
-            assert key > last, "attester: duplicate or unsorted signer"
-            last = key
-        score = self._median(scores)
+        score = median._median(scores)
         passed = score <= evaluation.threshold
         if evaluation.higher_is_better:
             passed = score >= evaluation.threshold
+    elif evaluated:
+        # Unverified on a committee-evaluated job: a true record only. A milestone never
+        # delivered cannot have been scored; a delivered one may have been, and then only its
+        # freelancer may give up the verification.
+        assert count == 0 and len(signers) == 0, "attester: lengths differ"
+        assert (
+            m.deliverable == empty(bytes32) or msg.sender == job.freelancer
+        ), "attester: reports required (only the freelancer may attest unverified)"
     else:
         assert count == 0, "attester: no committee evaluation to check reports against"
 
     skill: String[MAX_SKILL] = self.skill_of[job_id]
     data: Bytes[1024] = abi_encode(
-        job_id, milestone, job.client, job.freelancer, job.token, m.paid, score, verified, skill
+        job_id,
+        milestone,
+        job.client,
+        job.freelancer,
+        job.token,
+        m.paid,
+        score,
+        verified,
+        evaluation.threshold if verified else 0,
+        verified and evaluation.higher_is_better,
+        job.spec_hash,
+        skill,
     )
     uid: bytes32 = extcall ATTESTATIONS.attest(
         IAttestations.AttestationRequest(
@@ -294,6 +319,7 @@ def attest_job(
         amount_paid=m.paid,
         score=score,
         verified=verified,
+        threshold=evaluation.threshold if verified else 0,
     )
     # A badge contract that no longer takes this attester as its auto-minter (moved to a successor,
     # or auto-minting switched off) must not cost the freelancer the attestation itself.
@@ -309,32 +335,9 @@ def attest_job(
 def _check(job_id: uint256, job: IJobEscrow.Job):
     """
     @dev The passed job state must be the escrow's current one (hash of its abi encoding).
+    @param job_id The job.
+    @param job The state the caller passed.
     """
     stored: bytes32 = staticcall ESCROW.job_state(job_id)
     assert stored != empty(bytes32), "attester: unknown job"
     assert keccak256(abi_encode(job)) == stored, "attester: stale job state"
-
-
-@internal
-@pure
-def _median(scores: DynArray[int256, MAX_ORACLES]) -> int256:
-    """
-    @dev The committee's median: insertion sort of a copy, then the element at len // 2.
-    """
-    s: DynArray[int256, MAX_ORACLES] = scores
-    n: uint256 = len(s)
-    for i: uint256 in range(1, MAX_ORACLES):
-        if i >= n:
-            break
-        x: int256 = s[i]
-        j: uint256 = i
-        for _: uint256 in range(MAX_ORACLES):
-            if j == 0:
-                break
-            y: int256 = s[j - 1]
-            if y <= x:
-                break
-            s[j] = y
-            j -= 1
-        s[j] = x
-    return s[n // 2]

@@ -24,11 +24,12 @@
 from . import IAttestations
 from . import ISchemaRegistry
 from . import ISchemaResolver
+from . import job_completed
 
 implements: ISchemaResolver
 
 
-JOB_COMPLETED_SCHEMA: constant(String[160]) = "uint256 jobId,uint256 milestone,address client,address freelancer,address token,uint256 amountPaid,int256 score,bool verified,string skill"
+JOB_COMPLETED_SCHEMA: constant(String[256]) = job_completed.SCHEMA
 REVIEW_SCHEMA: constant(String[40]) = "uint8 rating,bytes32 commentHash"
 
 
@@ -178,6 +179,8 @@ def revoke(attestation: IAttestations.Attestation) -> bool:
 def _parties(data: Bytes[1024]) -> (uint256, address, address):
     """
     @dev jobId, client and freelancer of JobCompleted data (its first, third and fourth words).
+    @param data abi-encoded JobCompleted data (see job_completed.vy).
+    @return The job id, the client and the freelancer.
     """
     assert len(data) >= 128, "resolver: bad JobCompleted data"
     return (
@@ -188,14 +191,18 @@ def _parties(data: Bytes[1024]) -> (uint256, address, address):
 
 
 @internal
-def _register(registry: ISchemaRegistry, schema: String[160], revocable: bool) -> bytes32:
+def _register(registry: ISchemaRegistry, schema: String[256], revocable: bool) -> bytes32:
     """
     @dev Registers `schema` with this contract as resolver unless already registered.
+    @param registry The schema registry of the attestation service.
+    @param schema The EAS schema string.
+    @param revocable Whether attestations under it may be revoked.
+    @return The schema's uid.
     """
     flag: Bytes[1] = b"\x00"
     if revocable:
         flag = b"\x01"
-    uid: bytes32 = keccak256(concat(convert(schema, Bytes[160]), convert(self, bytes20), flag))
+    uid: bytes32 = keccak256(concat(convert(schema, Bytes[256]), convert(self, bytes20), flag))
     existing: ISchemaRegistry.SchemaRecord = staticcall registry.get_schema(uid)
     if existing.uid == empty(bytes32):
         registered: bytes32 = extcall registry.register(schema, self, revocable)

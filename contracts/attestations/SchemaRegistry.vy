@@ -87,6 +87,10 @@ def schema_uid(schema: String[MAX_SCHEMA], resolver: address, revocable: bool) -
 def _uid(schema: String[MAX_SCHEMA], resolver: address, revocable: bool) -> bytes32:
     """
     @dev keccak256(abi.encodePacked(string, address, bool)) as Solidity packs it.
+    @param schema The schema string.
+    @param resolver The resolver.
+    @param revocable Whether attestations may be revoked.
+    @return The uid.
     """
     flag: Bytes[1] = b"\x00"
     if revocable:

@@ -28,6 +28,7 @@ from snekmate.utils import eip712_domain_separator
 from snekmate.utils import signature_checker
 
 from . import IJobEscrow
+from . import milestone_status
 
 implements: IJobEscrow
 
@@ -46,15 +47,21 @@ BPS: constant(uint256) = 10_000
 MAX_FEE_BPS: constant(uint16) = 1_000
 MAX_REVIEW_PERIOD: constant(uint64) = 365 * 86_400
 
-# Milestone statuses. OPEN: awaiting a (re)submission; SUBMITTED: awaiting review;
-# DISPUTED: frozen until the arbiter resolves it. The rest are terminal.
-OPEN: constant(uint8) = 0
-SUBMITTED: constant(uint8) = 1
-DISPUTED: constant(uint8) = 2
-PAID: constant(uint8) = 3
-REFUNDED: constant(uint8) = 4
-RESOLVED: constant(uint8) = 5
-CANCELLED: constant(uint8) = 6
+# Milestone statuses: see milestone_status.vy (shared with the committee and the attester).
+OPEN: constant(uint8) = milestone_status.OPEN
+SUBMITTED: constant(uint8) = milestone_status.SUBMITTED
+DISPUTED: constant(uint8) = milestone_status.DISPUTED
+PAID: constant(uint8) = milestone_status.PAID
+REFUNDED: constant(uint8) = milestone_status.REFUNDED
+RESOLVED: constant(uint8) = milestone_status.RESOLVED
+CANCELLED: constant(uint8) = milestone_status.CANCELLED
+
+# Revision requests a milestone may receive: a client cannot restart rounds (and void an
+# arbiter's pending verdict) without end.
+MAX_REVISIONS: constant(uint8) = 3
+# Seconds a dispute waits for the arbiter; after that anyone may end it with the fallback
+# split (half of what is left to each side, see `resolve`).
+ARBITRATION_TIMEOUT: constant(uint64) = 30 * 86_400
 
 # Why a payment to the freelancer happened (MilestonePaid.reason).
 PAID_APPROVED: constant(uint8) = 0
@@ -336,7 +343,8 @@ def submit_with_sig(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, de
 @nonreentrant
 def approve(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
     """
-    @notice The client accepts a milestone and pays what is left of it to the freelancer.
+    @notice The client accepts a milestone and pays what is left of it to the freelancer,
+            also while it is disputed (conceding the dispute).
     @param job_id The job.
     @param job The job's current state.
     @param milestone Milestone index.
@@ -344,8 +352,7 @@ def approve(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
     self._check(job_id, job)
     assert msg.sender == job.client, "escrow: caller is not the client"
     assert milestone < len(job.milestones), "escrow: no such milestone"
-    status: uint8 = job.milestones[milestone].status
-    assert status == OPEN or status == SUBMITTED, "escrow: milestone not payable"
+    assert job.milestones[milestone].status < PAID, "escrow: milestone not payable"
     assert job.freelancer != empty(address), "escrow: no freelancer assigned"
     self._pay(job_id, job, milestone, job.milestones[milestone].amount, PAID_APPROVED)
 
@@ -354,7 +361,8 @@ def approve(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
 @nonreentrant
 def pay_partial(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, amount: uint256):
     """
-    @notice The client pays part of a milestone now; the rest stays in escrow.
+    @notice The client pays part of an unsettled milestone now (a disputed one too); the
+            rest stays in escrow.
     @param job_id The job.
     @param job The job's current state.
     @param milestone Milestone index.
@@ -363,8 +371,7 @@ def pay_partial(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, amount
     self._check(job_id, job)
     assert msg.sender == job.client, "escrow: caller is not the client"
     assert milestone < len(job.milestones), "escrow: no such milestone"
-    status: uint8 = job.milestones[milestone].status
-    assert status == OPEN or status == SUBMITTED, "escrow: milestone not payable"
+    assert job.milestones[milestone].status < PAID, "escrow: milestone not payable"
     assert job.freelancer != empty(address), "escrow: no freelancer assigned"
     assert amount > 0, "escrow: zero amount"
     assert amount < job.milestones[milestone].amount, "escrow: use approve to pay it all"
@@ -375,9 +382,13 @@ def pay_partial(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, amount
 @nonreentrant
 def request_revision(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, feedback: bytes32):
     """
-    @notice Within the review window, the client sends a submission back. The
-            freelancer then has until the later of the deadline and one review
-            period from now to resubmit.
+    @notice Within the review window, the client sends a submission back, at most
+            MAX_REVISIONS (3) times per milestone. The freelancer then has until the
+            later of the deadline and one review period from now to resubmit.
+    @dev The review window is the job's review period, or the arbiter's shorter
+         `challenge_window()` (see `_review_window`): on a job judged by an evaluation
+         committee the client cannot send back a submission whose verdict may already be
+         settled, and the cap bounds how often the client can restart the round.
     @param job_id The job.
     @param job The job's current state.
     @param milestone Milestone index.
@@ -388,10 +399,10 @@ def request_revision(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, f
     assert msg.sender == j.client, "escrow: caller is not the client"
     assert milestone < len(j.milestones), "escrow: no such milestone"
     assert j.milestones[milestone].status == SUBMITTED, "escrow: milestone not submitted"
-    assert (
-        block.timestamp <= convert(j.milestones[milestone].timestamp + j.review_period, uint256)
+    assert convert(block.timestamp, uint64) <= j.milestones[milestone].timestamp + self._review_window(
+        j.arbiter, j.review_period
     ), "escrow: review window over"
-    assert j.milestones[milestone].revisions < max_value(uint8), "escrow: too many revisions"
+    assert j.milestones[milestone].revisions < MAX_REVISIONS, "escrow: too many revisions"
     j.milestones[milestone].status = OPEN
     j.milestones[milestone].revisions += 1
     j.milestones[milestone].timestamp = convert(block.timestamp, uint64)
@@ -510,10 +521,14 @@ def cancel(job_id: uint256, job: IJobEscrow.Job, freelancer_amount: uint256):
 @nonreentrant
 def raise_dispute(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
     """
-    @notice Either party freezes an unsettled milestone for the job's arbiter; its
-            timeouts stop until the arbiter resolves it. Only while its clock still
-            runs: a submission within its review window, an undelivered milestone
-            before it is due. A lapsed window cannot be revived by a dispute.
+    @notice Either party freezes a submitted milestone for the job's arbiter, within its
+            review window; its timeouts stop until the arbiter resolves it, or until
+            ARBITRATION_TIMEOUT (30 days) has passed, when anyone may end the dispute with
+            the fallback split (see `resolve`). Undelivered work cannot be disputed: the
+            freelancer delivers it by its due time, or the client reclaims it after.
+    @dev The review window is the job's review period, or the arbiter's shorter
+         `challenge_window()` (see `_review_window`): a committee's verdict can be
+         disputed only before it may be settled.
     @param job_id The job.
     @param job The job's current state.
     @param milestone Milestone index.
@@ -522,16 +537,11 @@ def raise_dispute(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
     j: IJobEscrow.Job = job
     assert msg.sender == j.client or msg.sender == j.freelancer, "escrow: caller is not a party"
     assert j.arbiter != empty(address), "escrow: job has no arbiter"
-    assert j.freelancer != empty(address), "escrow: no freelancer assigned"
     assert milestone < len(j.milestones), "escrow: no such milestone"
-    status: uint8 = j.milestones[milestone].status
-    assert status == OPEN or status == SUBMITTED, "escrow: milestone not disputable"
-    window_end: uint64 = j.milestones[milestone].timestamp + j.review_period
-    if status == OPEN:
-        window_end = j.deadline
-        if j.milestones[milestone].revisions > 0:
-            window_end = max(window_end, j.milestones[milestone].timestamp + j.review_period)
-    assert convert(block.timestamp, uint64) <= window_end, "escrow: dispute window over"
+    assert j.milestones[milestone].status == SUBMITTED, "escrow: milestone not disputable"
+    assert convert(block.timestamp, uint64) <= j.milestones[milestone].timestamp + self._review_window(
+        j.arbiter, j.review_period
+    ), "escrow: dispute window over"
     j.milestones[milestone].status = DISPUTED
     j.milestones[milestone].timestamp = convert(block.timestamp, uint64)
     self._store(job_id, j)
@@ -546,6 +556,10 @@ def resolve(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, freelancer
             (gross) to the freelancer, the rest back to the client. This is the hook
             for an evaluation oracle (release on a passing score) and for an ERC-792
             arbitrator adapter (split on a ruling).
+            A dispute the arbiter has not ruled on within ARBITRATION_TIMEOUT (30 days)
+            of being raised has a defined end: anyone may then call `resolve`, and the
+            milestone is split in half (the freelancer gets what is left // 2, gross, the
+            client the rest); `freelancer_amount` is then ignored.
     @param job_id The job.
     @param job The job's current state.
     @param milestone Milestone index.
@@ -553,14 +567,19 @@ def resolve(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, freelancer
     """
     self._check(job_id, job)
     j: IJobEscrow.Job = job
-    assert j.arbiter != empty(address) and msg.sender == j.arbiter, "escrow: caller is not the arbiter"
-    assert j.freelancer != empty(address), "escrow: no freelancer assigned"
     assert milestone < len(j.milestones), "escrow: no such milestone"
     m: IJobEscrow.Milestone = j.milestones[milestone]
-    assert m.status == OPEN or m.status == SUBMITTED or m.status == DISPUTED, "escrow: milestone settled"
-    assert freelancer_amount <= m.amount, "escrow: split exceeds milestone"
-    fee: uint256 = freelancer_amount * convert(j.fee_bps, uint256) // BPS
-    j.milestones[milestone].paid += freelancer_amount
+    share: uint256 = freelancer_amount
+    if msg.sender != j.arbiter:
+        assert (
+            m.status == DISPUTED and block.timestamp > convert(m.timestamp + ARBITRATION_TIMEOUT, uint256)
+        ), "escrow: caller is not the arbiter"
+        share = m.amount // 2
+    assert j.freelancer != empty(address), "escrow: no freelancer assigned"
+    assert m.status < PAID, "escrow: milestone settled"
+    assert share <= m.amount, "escrow: split exceeds milestone"
+    fee: uint256 = share * convert(j.fee_bps, uint256) // BPS
+    j.milestones[milestone].paid += share
     j.milestones[milestone].amount = 0
     j.milestones[milestone].status = RESOLVED
     j.cancel_proposer = empty(address)
@@ -570,12 +589,12 @@ def resolve(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, freelancer
     log IJobEscrow.MilestoneResolved(
         job_id=job_id,
         milestone=milestone,
-        freelancer_gross=freelancer_amount,
+        freelancer_gross=share,
         fee=fee,
-        client_amount=m.amount - freelancer_amount,
+        client_amount=m.amount - share,
     )
-    self._send(j.token, j.freelancer, freelancer_amount - fee)
-    self._send(j.token, j.client, m.amount - freelancer_amount)
+    self._send(j.token, j.freelancer, share - fee)
+    self._send(j.token, j.client, m.amount - share)
 
 
 @external
@@ -640,6 +659,19 @@ def _create(
     spec_hash: bytes32,
     arbiter: address,
 ) -> uint256:
+    """
+    @dev Checks the terms, records the job (hash and `JobCreated`) and pulls the whole
+         budget from `client`, refusing tokens that deliver less than was sent.
+    @param client The account that pays (msg.sender of the create call).
+    @param token ERC-20 the budget is paid in.
+    @param freelancer The freelancer, or empty for a job open to applications.
+    @param amounts Budget of each milestone.
+    @param deadline Delivery deadline (unix time).
+    @param review_period Seconds the client has to review a submission.
+    @param spec_hash Content hash of the job specification.
+    @param arbiter The job's arbiter, or empty.
+    @return The new job id.
+    """
     assert token.is_contract, "escrow: token is not a contract"
     assert len(amounts) > 0, "escrow: no milestones"
     assert freelancer != client, "escrow: client cannot be the freelancer"
@@ -689,6 +721,14 @@ def _create(
 
 @internal
 def _apply(job_id: uint256, job: IJobEscrow.Job, applicant: address, proposal: bytes32):
+    """
+    @dev Records an application by `applicant` to an open job (shared by `apply` and
+         `apply_with_sig`).
+    @param job_id The job.
+    @param job The job's current state.
+    @param applicant The applying account.
+    @param proposal Content hash of the proposal.
+    """
     self._check(job_id, job)
     assert job.freelancer == empty(address), "escrow: job is not open"
     assert applicant != job.client, "escrow: client cannot apply"
@@ -699,6 +739,14 @@ def _apply(job_id: uint256, job: IJobEscrow.Job, applicant: address, proposal: b
 
 @internal
 def _submit(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, deliverable: bytes32):
+    """
+    @dev Records a (re)submission of an OPEN milestone before its due time and stores the
+         new state (shared by `submit` and `submit_with_sig`, which check the caller).
+    @param job_id The job.
+    @param job The job's current state (modified in memory).
+    @param milestone Milestone index.
+    @param deliverable Content hash of the deliverable.
+    """
     assert milestone < len(job.milestones), "escrow: no such milestone"
     assert deliverable != empty(bytes32), "escrow: empty deliverable"
     m: IJobEscrow.Milestone = job.milestones[milestone]
@@ -718,6 +766,16 @@ def _submit(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, deliverabl
 
 @internal
 def _pay(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, gross: uint256, reason: uint8):
+    """
+    @dev Releases `gross` of a milestone to the freelancer (fee deducted and accrued),
+         marks it PAID once nothing is left, voids a pending cancellation offer and stores
+         the new state before the transfer.
+    @param job_id The job.
+    @param job The job's current state (modified in memory).
+    @param milestone Milestone index.
+    @param gross Gross amount released.
+    @param reason PAID_APPROVED, PAID_PARTIAL or PAID_AUTO_RELEASE (logged).
+    """
     fee: uint256 = gross * convert(job.fee_bps, uint256) // BPS
     job.milestones[milestone].amount -= gross
     job.milestones[milestone].paid += gross
@@ -735,7 +793,36 @@ def _pay(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, gross: uint25
 
 @internal
 @view
+def _review_window(arbiter: address, review_period: uint64) -> uint64:
+    """
+    @dev Seconds after a submission during which the client may send it back and either
+         party may dispute it: the review period, or less when the job's arbiter is a
+         contract whose `challenge_window()` answers a shorter time (an evaluation
+         committee settles once its challenge window is over). An account without code,
+         or a contract without that function, leaves the review period.
+    @param arbiter The job's arbiter (may be empty).
+    @param review_period The job's review period.
+    @return The window in seconds.
+    """
+    ok: bool = False
+    answer: Bytes[32] = b""
+    ok, answer = raw_call(
+        arbiter, method_id("challenge_window()"), max_outsize=32, is_static_call=True, revert_on_failure=False
+    )
+    if ok and len(answer) == 32:
+        return convert(min(convert(answer, uint256), convert(review_period, uint256)), uint64)
+    return review_period
+
+
+@internal
+@view
 def _check(job_id: uint256, job: IJobEscrow.Job) -> bytes32:
+    """
+    @dev The passed job state must be the stored one: known job, same hash.
+    @param job_id The job.
+    @param job The state the caller passed.
+    @return The stored hash (signed by relayed submissions).
+    """
     stored: bytes32 = self.job_state[job_id]
     assert stored != empty(bytes32), "escrow: unknown job"
     assert keccak256(abi_encode(job)) == stored, "escrow: stale job state"
@@ -744,10 +831,22 @@ def _check(job_id: uint256, job: IJobEscrow.Job) -> bytes32:
 
 @internal
 def _store(job_id: uint256, job: IJobEscrow.Job):
+    """
+    @dev Stores keccak256(abi_encode(job)) as the job's state.
+    @param job_id The job.
+    @param job The new state.
+    """
     self.job_state[job_id] = keccak256(abi_encode(job))
 
 
 @internal
 def _send(token: address, to: address, amount: uint256):
+    """
+    @dev Transfers `amount` of `token` to `to` (nothing for zero); tokens that return
+         nothing are accepted, tokens that return False or revert make the call revert.
+    @param token The ERC-20.
+    @param to The receiver.
+    @param amount The amount.
+    """
     if amount > 0:
         assert extcall IERC20(token).transfer(to, amount, default_return_value=True), "escrow: transfer failed"

@@ -5,35 +5,54 @@
 @license GNU Affero General Public License v3.0 only
 @notice ML bounties open to many freelancers, in the manner of a Kaggle
         competition judged by an oracle committee. A client escrows a prize and
-        commits to hidden labels; anyone may commit to submissions until the
-        deadline (a few a day), then reveal them; the committee scores the
-        revealed submissions on the private part of the hidden set and signs the
-        full list of scores; anyone relays that list, and the top places are paid.
+        commits to hidden labels; once the committee has confirmed that those labels
+        open the commitment, anyone may commit to submissions until the deadline (a
+        few a day, each with a refundable bond), then reveal them; the committee
+        scores every revealed submission on the private part of the hidden set and
+        signs the Merkle root of all scores with the winners; anyone relays it, and
+        the winners' prizes (like every other payout) are credited for them to withdraw.
         - Submissions are sealed: a commit carries keccak256(abi_encode(cid, salt, submitter))
           and the CID encrypted to the committee, so oracles can score it for the
           public leaderboard while nobody else can read or copy it.
         - The hidden labels are committed at creation as
-          keccak256(abi_encode(labels_cid, salt, spec_hash)) and revealed at
-          finalization, so anyone can re-check every score afterwards. The
-          public/private split of the hidden set is derived off chain from the salt.
-        - Winners are the top `len(prize_bps)` revealed entries by private score
-          (ties go to the earliest commit) that reach `min_score`. Whatever is not
-          awarded goes back to the client.
-        - A committee that never finalizes does not lock the prize: after a grace
-          period the client takes it back.
+          keccak256(abi_encode(labels_cid, salt, spec_hash)); the committee confirms
+          (a quorum of EIP-712 `LabelsConfirmed` signatures) that the labels it was sent
+          open that commitment before anyone may enter, so no entrant's work is exposed
+          to labels nobody can open; the labels are revealed at finalization, so anyone
+          can re-check every score. The public/private split is derived off chain from the salt.
+        - Every committed entry can be revealed (there is no cap) and is ranked: the
+          committee signs the root of a Merkle tree over every revealed entry's score,
+          with the number of revealed entries, and anyone can prove an entry's score
+          against it (`verify_score`). Flooding costs a bond per entry: refunded when
+          the entry is revealed, forfeited to the client otherwise.
+        - Winners are the top `len(prize_bps)` revealed entries by private score (ties go
+          to the earliest commit) that reach `min_score`, as the committee signs them;
+          the contract checks they are revealed, in order and above the bar. Whatever is
+          not awarded goes back to the client.
+        - Payouts are pulled (`withdraw`): a winner whose transfer reverts (a token
+          blocklist, hooks) blocks nobody else.
+        - A committee that never confirms or never finalizes does not lock the prize: the
+          client takes it back while nothing can have been entered (unconfirmed), once the
+          deadline passed with no entry, once the reveal period passed with nothing
+          revealed, or after a grace period.
 @dev Timeline of a competition (all bounds in unix seconds, `now` = block.timestamp):
-     commits while now <= deadline; reveals while deadline < now <= deadline + reveal_period;
-     finalize once now > deadline + reveal_period. Results are signed as EIP-712
-     `FinalScores(uint256 competitionId,bytes32 scoresHash,bytes32 commitment)` in the
-     domain ("proofwork Competition", "1", chain id, this contract), with
-     scoresHash = keccak256(abi_encode(ranking)) for `ranking: DynArray[Score, 256]`,
-     i.e. Solidity's keccak256(abi.encode(Score[] ranking)) with
-     Score = (uint256 entry, int256 score); see `scores_hash`.
+     confirmation while now <= deadline; commits once confirmed and while now <= deadline;
+     reveals while deadline < now <= deadline + reveal_period; finalize once
+     now > deadline + reveal_period. Signed messages, domain ("proofwork Competition",
+     "1", chain id, this contract):
+     `LabelsConfirmed(uint256 competitionId,bytes32 commitment)` and
+     `FinalScores(uint256 competitionId,bytes32 scoresRoot,uint256 entries,bytes32 winnersHash,bytes32 commitment)`
+     with winnersHash = keccak256(abi_encode(winners)) for `winners: DynArray[Score, 10]`
+     (Solidity's keccak256(abi.encode(Score[])) with Score = (uint256 entry, int256 score),
+     see `winners_hash`) and scoresRoot the root of an OpenZeppelin StandardMerkleTree of
+     ["uint256", "int256"] leaves (entry, score): leaf = keccak256(bytes.concat(keccak256(
+     abi.encode(entry, score)))), sorted-pair hashing (see `score_leaf`, `verify_score`).
 """
 
 from ethereum.ercs import IERC20
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
+from snekmate.utils import merkle_proof_verification
 
 from . import ICommitteeMembers
 
@@ -43,8 +62,8 @@ exports: eip712_domain_separator.eip712Domain
 
 
 MAX_PLACES: constant(uint256) = 10
-MAX_RANKING: constant(uint256) = 256
 MAX_SIGNATURES: constant(uint256) = 16
+MAX_PROOF: constant(uint256) = 64
 BPS: constant(uint256) = 10_000
 DAY: constant(uint256) = 86_400
 # After the reveal period, how long the committee has to finalize before the
@@ -66,13 +85,15 @@ _PUBLIC_PERCENT_SHIFT: constant(uint256) = 136  # uint8
 _HIGHER_SHIFT: constant(uint256) = 144  # 1 bit
 _STATUS_SHIFT: constant(uint256) = 152  # uint8
 _PLACES_SHIFT: constant(uint256) = 160  # uint8: len(prize_bps)
+_CONFIRMED_SHIFT: constant(uint256) = 168  # 1 bit: the committee confirmed the labels
 _MASK64: constant(uint256) = 2**64 - 1
 _MASK16: constant(uint256) = 2**16 - 1
 _MASK8: constant(uint256) = 255
 
 _FINAL_SCORES_TYPEHASH: constant(bytes32) = keccak256(
-    "FinalScores(uint256 competitionId,bytes32 scoresHash,bytes32 commitment)"
+    "FinalScores(uint256 competitionId,bytes32 scoresRoot,uint256 entries,bytes32 winnersHash,bytes32 commitment)"
 )
+_LABELS_CONFIRMED_TYPEHASH: constant(bytes32) = keccak256("LabelsConfirmed(uint256 competitionId,bytes32 commitment)")
 
 
 # One line of the committee's result: an entry and its private-set score
@@ -92,13 +113,16 @@ struct Competition:
     deadline: uint64  # last second to commit
     reveal_period: uint64  # seconds after the deadline to reveal
     daily_limit: uint8  # commits per address per UTC day
+    entry_bond: uint256  # paid with each commit, refunded on reveal
     public_percent: uint8  # share of the hidden set on the public leaderboard
     prize_bps: DynArray[uint16, MAX_PLACES]  # share of the prize per place, first place first
     min_score: int256  # the bar a score must reach to win anything
     higher_is_better: bool
     status: uint8  # 0 OPEN, 1 FINALIZED, 2 CANCELLED
+    labels_confirmed: bool  # the committee confirmed the hidden labels open the commitment
     entry_count: uint256
     revealed_count: uint256
+    scores_root: bytes32  # Merkle root of every revealed entry's score, once finalized
 
 
 # An entry as the `entry` view returns it.
@@ -109,7 +133,7 @@ struct Entry:
 
 
 # How a competition is stored: the small fields share one word (`terms`), the
-# prize split another (`split`), so creating a competition writes 8 slots.
+# prize split another (`split`).
 struct CompetitionRecord:
     client: address
     token: address
@@ -117,10 +141,12 @@ struct CompetitionRecord:
     spec_hash: bytes32
     commitment: bytes32
     min_score: int256
-    terms: uint256  # deadline, reveal period, daily limit, public %, direction, status, places (see _*_SHIFT)
+    terms: uint256  # deadline, reveal period, daily limit, public %, direction, status, places, confirmed
     split: uint256  # prize_bps[i] in bits 16 * i .. 16 * i + 15
+    entry_bond: uint256
     entry_count: uint256
     revealed_count: uint256
+    scores_root: bytes32
 
 
 # How an entry is stored. A zero commitment on an existing entry means revealed
@@ -139,6 +165,7 @@ struct Terms:
     higher_is_better: bool
     status: uint8
     places: uint256
+    confirmed: bool
 
 
 event CompetitionCreated:
@@ -151,11 +178,17 @@ event CompetitionCreated:
     deadline: uint64
     reveal_period: uint64
     daily_limit: uint8
+    entry_bond: uint256
     public_percent: uint8
     prize_bps: DynArray[uint16, MAX_PLACES]
     min_score: int256
     higher_is_better: bool
     sealed_labels: Bytes[128]
+
+
+event LabelsConfirmed:
+    comp_id: indexed(uint256)
+    commitment: bytes32
 
 
 event SubmissionCommitted:
@@ -180,7 +213,7 @@ event LabelsRevealed:
     labels_salt: bytes32
 
 
-event PrizePaid:
+event PrizeAwarded:
     comp_id: indexed(uint256)
     place: uint256
     entry: indexed(uint256)
@@ -192,13 +225,20 @@ event CompetitionFinalized:
     comp_id: indexed(uint256)
     winners: uint256
     refunded: uint256
-    scores_hash: bytes32
-    ranking: DynArray[Score, MAX_RANKING]
+    scores_root: bytes32
+    entries: uint256
+    ranking: DynArray[Score, MAX_PLACES]
 
 
 event CompetitionCancelled:
     comp_id: indexed(uint256)
     refunded: uint256
+
+
+event Withdrawn:
+    token: indexed(address)
+    account: indexed(address)
+    amount: uint256
 
 
 # @dev The oracle committee whose signatures decide results (`ICommitteeMembers`).
@@ -211,6 +251,8 @@ _competitions: HashMap[uint256, CompetitionRecord]
 _entries: HashMap[uint256, HashMap[uint256, EntryRecord]]
 # @dev Commits per competition and address on its latest UTC day: day * 256 + count.
 _quota: HashMap[uint256, HashMap[address, uint256]]
+# @dev What each account may withdraw, per token (prizes, refunds, bonds): token -> account -> amount.
+claimable: public(HashMap[address, HashMap[address, uint256]])
 
 
 @deploy
@@ -234,6 +276,7 @@ def create(
     deadline: uint64,
     reveal_period: uint64,
     daily_limit: uint8,
+    entry_bond: uint256,
     public_percent: uint8,
     prize_bps: DynArray[uint16, MAX_PLACES],
     min_score: int256,
@@ -242,14 +285,17 @@ def create(
 ) -> uint256:
     """
     @notice Creates a competition and pulls its prize from the caller (the client),
-            who must have approved this contract for `prize`.
-    @param token ERC-20 the prize is paid in (fee-on-transfer tokens are refused).
+            who must have approved this contract for `prize`. Nobody may enter until
+            the committee confirms the labels (`confirm_labels`).
+    @param token ERC-20 the prize and the bonds are paid in (fee-on-transfer tokens are refused).
     @param prize The prize, in token units.
     @param spec_hash sha256 digest of the competition's spec file.
     @param commitment keccak256(abi_encode(labels_cid, salt, spec_hash)) of the hidden labels.
     @param deadline Last second (unix time) to commit a submission; in the future, at most two years away.
     @param reveal_period Seconds after the deadline to reveal submissions (1 s to 90 days).
     @param daily_limit Commits allowed per address per UTC day (at least 1).
+    @param entry_bond Bond (token units, above zero) paid with each commit, refunded when the
+           entry is revealed and forfeited to the client otherwise: flooding costs it.
     @param public_percent Share of the hidden set scored on the public leaderboard (1 to 99).
     @param prize_bps Share of the prize per place in basis points, first place first:
            1 to 10 places, each above zero, non-increasing, summing to 10,000.
@@ -268,6 +314,7 @@ def create(
         deadline,
         reveal_period,
         daily_limit,
+        entry_bond,
         public_percent,
         prize_bps,
         min_score,
@@ -286,6 +333,7 @@ def create_with_permit(
     deadline: uint64,
     reveal_period: uint64,
     daily_limit: uint8,
+    entry_bond: uint256,
     public_percent: uint8,
     prize_bps: DynArray[uint16, MAX_PLACES],
     min_score: int256,
@@ -324,6 +372,7 @@ def create_with_permit(
         deadline,
         reveal_period,
         daily_limit,
+        entry_bond,
         public_percent,
         prize_bps,
         min_score,
@@ -334,10 +383,40 @@ def create_with_permit(
 
 @external
 @nonreentrant
+def confirm_labels(comp_id: uint256, signatures: DynArray[Bytes[65], MAX_SIGNATURES]):
+    """
+    @notice Anyone relays the committee's confirmation that the hidden labels it was
+            sent open the competition's commitment; entries are accepted from then on.
+    @dev The oracles decrypt the sealed labels and check keccak256(abi_encode(labels_cid,
+         salt, spec_hash)) == commitment before signing LabelsConfirmed(competitionId, commitment).
+    @param comp_id The competition.
+    @param signatures EIP-712 `LabelsConfirmed` signatures of at least `threshold()` distinct
+           committee members, ordered by strictly ascending signer address.
+    """
+    c: CompetitionRecord = self._competitions[comp_id]
+    assert c.client != empty(address), "competition: unknown competition"
+    t: Terms = self._unpack(c.terms)
+    assert t.status == OPEN, "competition: already closed"
+    assert not t.confirmed, "competition: labels already confirmed"
+    assert block.timestamp <= t.deadline, "competition: submissions closed"
+    self._check_signatures(
+        eip712_domain_separator._hash_typed_data_v4(
+            keccak256(abi_encode(_LABELS_CONFIRMED_TYPEHASH, comp_id, c.commitment))
+        ),
+        signatures,
+    )
+    self._competitions[comp_id].terms = c.terms | (1 << _CONFIRMED_SHIFT)
+    log LabelsConfirmed(comp_id=comp_id, commitment=c.commitment)
+
+
+@external
+@nonreentrant
 def commit(comp_id: uint256, commitment: bytes32, sealed_submission: Bytes[128]) -> uint256:
     """
-    @notice Commits to a submission before the deadline. Anyone but the client and
-            the committee's members may enter, at most `daily_limit` times per UTC day.
+    @notice Commits to a submission before the deadline, once the committee has confirmed
+            the labels, paying the entry bond (approve it to this contract first). Anyone
+            but the client and the committee's members may enter, at most `daily_limit`
+            times per UTC day.
     @param comp_id The competition.
     @param commitment keccak256(abi_encode(submission_cid, salt, msg.sender)); binding the
            sender means nobody can reuse another's commitment.
@@ -345,11 +424,12 @@ def commit(comp_id: uint256, commitment: bytes32, sealed_submission: Bytes[128])
            can score it for the public leaderboard; only logged.
     @return The entry's index (entries are numbered in commit order from 0).
     """
-    client: address = self._competitions[comp_id].client
-    assert client != empty(address), "competition: unknown competition"
-    t: Terms = self._terms(comp_id)
+    c: CompetitionRecord = self._competitions[comp_id]
+    assert c.client != empty(address), "competition: unknown competition"
+    t: Terms = self._unpack(c.terms)
     assert block.timestamp <= t.deadline, "competition: submissions closed"
-    assert msg.sender != client, "competition: client cannot enter"
+    assert t.confirmed, "competition: labels not confirmed"
+    assert msg.sender != c.client, "competition: client cannot enter"
     assert not staticcall ICommitteeMembers(committee).is_oracle(msg.sender), "competition: oracle cannot enter"
     assert commitment != empty(bytes32), "competition: empty commitment"
     day: uint256 = block.timestamp // DAY
@@ -359,7 +439,7 @@ def commit(comp_id: uint256, commitment: bytes32, sealed_submission: Bytes[128])
         used = quota & _MASK8
     assert used < t.daily_limit, "competition: daily submission limit reached"
     self._quota[comp_id][msg.sender] = (day << 8) | (used + 1)
-    entry: uint256 = self._competitions[comp_id].entry_count
+    entry: uint256 = c.entry_count
     self._competitions[comp_id].entry_count = entry + 1
     self._entries[comp_id][entry] = EntryRecord(submitter=msg.sender, commitment=commitment)
     log SubmissionCommitted(
@@ -370,6 +450,7 @@ def commit(comp_id: uint256, commitment: bytes32, sealed_submission: Bytes[128])
         sealed_submission=sealed_submission,
         timestamp=convert(block.timestamp, uint64),
     )
+    self._pull(c.token, msg.sender, c.entry_bond)
     return entry
 
 
@@ -378,14 +459,16 @@ def commit(comp_id: uint256, commitment: bytes32, sealed_submission: Bytes[128])
 def reveal(comp_id: uint256, entry: uint256, submission_cid: Bytes[128], salt: bytes32):
     """
     @notice The submitter opens a commitment during the reveal period (after the
-            deadline). Only revealed entries are scored and can win.
+            deadline); its bond becomes claimable again. Only revealed entries are
+            scored and can win; every committed entry can be revealed.
     @param comp_id The competition.
     @param entry The entry's index.
     @param submission_cid The submission's CID.
     @param salt The salt of the commitment.
     """
-    assert self._competitions[comp_id].client != empty(address), "competition: unknown competition"
-    t: Terms = self._terms(comp_id)
+    c: CompetitionRecord = self._competitions[comp_id]
+    assert c.client != empty(address), "competition: unknown competition"
+    t: Terms = self._unpack(c.terms)
     assert block.timestamp > t.deadline, "competition: reveal period not started"
     assert block.timestamp <= t.deadline + t.reveal_period, "competition: reveal period over"
     e: EntryRecord = self._entries[comp_id][entry]
@@ -393,10 +476,9 @@ def reveal(comp_id: uint256, entry: uint256, submission_cid: Bytes[128], salt: b
     assert msg.sender == e.submitter, "competition: caller is not the submitter"
     assert e.commitment != empty(bytes32), "competition: already revealed"
     assert keccak256(abi_encode(submission_cid, salt, msg.sender)) == e.commitment, "competition: commitment mismatch"
-    revealed: uint256 = self._competitions[comp_id].revealed_count + 1
-    assert revealed <= MAX_RANKING, "competition: reveal cap reached"
-    self._competitions[comp_id].revealed_count = revealed
+    self._competitions[comp_id].revealed_count = c.revealed_count + 1
     self._entries[comp_id][entry].commitment = empty(bytes32)
+    self.claimable[c.token][msg.sender] += c.entry_bond
     log SubmissionRevealed(comp_id=comp_id, entry=entry, submitter=msg.sender, submission_cid=submission_cid)
 
 
@@ -406,21 +488,26 @@ def finalize(
     comp_id: uint256,
     labels_cid: Bytes[128],
     labels_salt: bytes32,
-    ranking: DynArray[Score, MAX_RANKING],
+    scores_root: bytes32,
+    winners: DynArray[Score, MAX_PLACES],
     signatures: DynArray[Bytes[65], MAX_SIGNATURES],
 ) -> uint256:
     """
     @notice Anyone relays the committee's result after the reveal period: the labels
-            are revealed (and checked against the commitment), the private scores of
-            every revealed entry are checked against the committee's signatures, and
-            the prize is paid to the top places; the rest goes back to the client.
+            are revealed (and checked against the commitment), the committee's
+            signatures are checked over the Merkle root of every revealed entry's
+            score, their number and the winners, and the prizes are credited to the
+            winners (`withdraw`); the rest, with the forfeited bonds of entries never
+            revealed, is credited to the client.
     @param comp_id The competition.
     @param labels_cid The hidden labels' CID.
     @param labels_salt The salt of the labels commitment (it also seeds the public/private split).
-    @param ranking Every revealed entry exactly once, in ascending entry order, with its private score.
+    @param scores_root Merkle root of (entry, private score) for every revealed entry (see `score_leaf`).
+    @param winners The winning entries with their private scores, first place first: at most
+           one per place, each revealed and reaching `min_score`, best first (ties: lower entry first).
     @param signatures EIP-712 `FinalScores` signatures of at least `threshold()` distinct committee
            members, ordered by strictly ascending signer address.
-    @return The amount refunded to the client.
+    @return The amount credited to the client.
     """
     c: CompetitionRecord = self._competitions[comp_id]
     assert c.client != empty(address), "competition: unknown competition"
@@ -428,46 +515,60 @@ def finalize(
     assert t.status == OPEN, "competition: already closed"
     assert block.timestamp > t.deadline + t.reveal_period, "competition: reveal period not over"
     assert keccak256(abi_encode(labels_cid, labels_salt, c.spec_hash)) == c.commitment, "competition: labels do not match the commitment"
+    assert len(winners) <= t.places, "competition: more winners than places"
 
-    # The ranking: every revealed entry exactly once, ascending.
+    # The winners: revealed, distinct, best first, ties to the earliest commit, above the bar.
+    previous: Score = empty(Score)
     i: uint256 = 0
-    previous: uint256 = 0
-    for s: Score in ranking:
-        assert i == 0 or s.entry > previous, "competition: ranking not sorted"
-        assert s.entry < c.entry_count and self._entries[comp_id][s.entry].commitment == empty(bytes32), "competition: entry not revealed"
-        previous = s.entry
+    for w: Score in winners:
+        assert w.entry < c.entry_count and self._entries[comp_id][w.entry].commitment == empty(bytes32), "competition: entry not revealed"
+        assert self._reaches(w.score, c.min_score, t.higher_is_better), "competition: winner below the bar"
+        if i > 0:
+            assert (
+                self._better(previous.score, w.score, t.higher_is_better)
+                or (previous.score == w.score and previous.entry < w.entry)
+            ), "competition: winners not ranked"
+        previous = w
         i += 1
-    assert len(ranking) == c.revealed_count, "competition: ranking incomplete"
 
-    scores: bytes32 = keccak256(abi_encode(ranking))
-    self._check_signatures(comp_id, scores, c.commitment, signatures)
-
-    places: DynArray[Score, MAX_PLACES] = self._top(ranking, t.places, c.min_score, t.higher_is_better)
-    self._competitions[comp_id].terms = c.terms | (convert(FINALIZED, uint256) << _STATUS_SHIFT)
-    log LabelsRevealed(comp_id=comp_id, labels_cid=labels_cid, labels_salt=labels_salt)
-
-    winners: DynArray[address, MAX_PLACES] = []
-    amounts: DynArray[uint256, MAX_PLACES] = []
-    paid: uint256 = 0
-    place: uint256 = 0
-    for s: Score in places:
-        winner: address = self._entries[comp_id][s.entry].submitter
-        amount: uint256 = c.prize * ((c.split >> (16 * place)) & _MASK16) // BPS
-        winners.append(winner)
-        amounts.append(amount)
-        paid += amount
-        log PrizePaid(comp_id=comp_id, place=place, entry=s.entry, winner=winner, amount=amount)
-        place += 1
-    refund: uint256 = c.prize - paid
-    log CompetitionFinalized(
-        comp_id=comp_id, winners=len(places), refunded=refund, scores_hash=scores, ranking=ranking
+    self._check_signatures(
+        eip712_domain_separator._hash_typed_data_v4(
+            keccak256(
+                abi_encode(
+                    _FINAL_SCORES_TYPEHASH,
+                    comp_id,
+                    scores_root,
+                    c.revealed_count,
+                    keccak256(abi_encode(winners)),
+                    c.commitment,
+                )
+            )
+        ),
+        signatures,
     )
 
-    for j: uint256 in range(MAX_PLACES):
-        if j >= len(winners):
-            break
-        self._send(c.token, winners[j], amounts[j])
-    self._send(c.token, c.client, refund)
+    self._competitions[comp_id].terms = c.terms | (convert(FINALIZED, uint256) << _STATUS_SHIFT)
+    self._competitions[comp_id].scores_root = scores_root
+    log LabelsRevealed(comp_id=comp_id, labels_cid=labels_cid, labels_salt=labels_salt)
+    paid: uint256 = 0
+    place: uint256 = 0
+    for w: Score in winners:
+        winner: address = self._entries[comp_id][w.entry].submitter
+        amount: uint256 = c.prize * ((c.split >> (16 * place)) & _MASK16) // BPS
+        self.claimable[c.token][winner] += amount
+        paid += amount
+        log PrizeAwarded(comp_id=comp_id, place=place, entry=w.entry, winner=winner, amount=amount)
+        place += 1
+    refund: uint256 = c.prize - paid + (c.entry_count - c.revealed_count) * c.entry_bond
+    self.claimable[c.token][c.client] += refund
+    log CompetitionFinalized(
+        comp_id=comp_id,
+        winners=len(winners),
+        refunded=refund,
+        scores_root=scores_root,
+        entries=c.revealed_count,
+        ranking=winners,
+    )
     return refund
 
 
@@ -475,13 +576,15 @@ def finalize(
 @nonreentrant
 def cancel_unjudged(comp_id: uint256) -> uint256:
     """
-    @notice The client takes the prize back from a competition nobody can or did judge:
+    @notice The client takes the prize back (credited, see `withdraw`) from a competition
+            nobody can or did judge, with the bonds of entries never revealed:
+            - while the committee has not confirmed the labels (nobody could enter);
             - once the deadline has passed with no commit at all;
             - once the reveal period has passed with no entry revealed;
             - once the grace period (30 days) after the reveal period has passed without
               a finalization (a dead committee must not lock the prize).
     @param comp_id The competition.
-    @return The amount refunded.
+    @return The amount credited to the client.
     """
     c: CompetitionRecord = self._competitions[comp_id]
     assert c.client != empty(address), "competition: unknown competition"
@@ -490,14 +593,34 @@ def cancel_unjudged(comp_id: uint256) -> uint256:
     assert t.status == OPEN, "competition: already closed"
     reveal_end: uint256 = t.deadline + t.reveal_period
     assert (
-        (c.entry_count == 0 and block.timestamp > t.deadline)
+        not t.confirmed
+        or (c.entry_count == 0 and block.timestamp > t.deadline)
         or (c.revealed_count == 0 and block.timestamp > reveal_end)
         or block.timestamp > reveal_end + GRACE_PERIOD
     ), "competition: too early to cancel"
     self._competitions[comp_id].terms = c.terms | (convert(CANCELLED, uint256) << _STATUS_SHIFT)
-    log CompetitionCancelled(comp_id=comp_id, refunded=c.prize)
-    self._send(c.token, c.client, c.prize)
-    return c.prize
+    refund: uint256 = c.prize + (c.entry_count - c.revealed_count) * c.entry_bond
+    self.claimable[c.token][c.client] += refund
+    log CompetitionCancelled(comp_id=comp_id, refunded=refund)
+    return refund
+
+
+@external
+@nonreentrant
+def withdraw(token: address) -> uint256:
+    """
+    @notice Sends the caller everything credited to it in `token`: prizes, refunds and
+            returned bonds of every competition. Each account pulls its own payout, so a
+            transfer that reverts for one account blocks nobody else.
+    @param token The token.
+    @return The amount sent.
+    """
+    amount: uint256 = self.claimable[token][msg.sender]
+    assert amount > 0, "competition: nothing to withdraw"
+    self.claimable[token][msg.sender] = 0
+    log Withdrawn(token=token, account=msg.sender, amount=amount)
+    assert extcall IERC20(token).transfer(msg.sender, amount, default_return_value=True), "competition: transfer failed"
+    return amount
 
 
 @external
@@ -524,13 +647,16 @@ def competition(comp_id: uint256) -> Competition:
         deadline=convert(t.deadline, uint64),
         reveal_period=convert(t.reveal_period, uint64),
         daily_limit=convert(t.daily_limit, uint8),
+        entry_bond=c.entry_bond,
         public_percent=t.public_percent,
         prize_bps=bps,
         min_score=c.min_score,
         higher_is_better=t.higher_is_better,
         status=t.status,
+        labels_confirmed=t.confirmed,
         entry_count=c.entry_count,
         revealed_count=c.revealed_count,
+        scores_root=c.scores_root,
     )
 
 
@@ -566,7 +692,7 @@ def entry_count(comp_id: uint256) -> uint256:
 @view
 def revealed_count(comp_id: uint256) -> uint256:
     """
-    @notice Number of revealed entries of a competition (the length of its final ranking).
+    @notice Number of revealed entries of a competition (the leaves of its scores tree).
     @param comp_id The competition.
     @return The revealed count.
     """
@@ -592,26 +718,75 @@ def commits_today(comp_id: uint256, addr: address, day: uint256) -> uint256:
 
 @external
 @pure
-def scores_hash(ranking: DynArray[Score, MAX_RANKING]) -> bytes32:
+def winners_hash(winners: DynArray[Score, MAX_PLACES]) -> bytes32:
     """
-    @notice The `scoresHash` the committee signs for a ranking.
-    @param ranking Entries with their private scores.
-    @return keccak256(abi_encode(ranking)), as Solidity's keccak256(abi.encode(Score[])).
+    @notice The `winnersHash` the committee signs for a list of winners.
+    @param winners Winning entries with their private scores, first place first.
+    @return keccak256(abi_encode(winners)), as Solidity's keccak256(abi.encode(Score[])).
     """
-    return keccak256(abi_encode(ranking))
+    return keccak256(abi_encode(winners))
+
+
+@external
+@pure
+def score_leaf(entry: uint256, score: int256) -> bytes32:
+    """
+    @notice The leaf of an entry's score in the scores tree (OpenZeppelin StandardMerkleTree,
+            types ["uint256", "int256"]).
+    @param entry The entry's index.
+    @param score Its private score (fixed point).
+    @return keccak256(bytes.concat(keccak256(abi.encode(entry, score)))).
+    """
+    return self._leaf(entry, score)
 
 
 @external
 @view
-def final_scores_digest(comp_id: uint256, scores_hash_: bytes32) -> bytes32:
+def verify_score(comp_id: uint256, entry: uint256, score: int256, proof: DynArray[bytes32, MAX_PROOF]) -> bool:
+    """
+    @notice Whether the committee's finalized scores tree gives `entry` the private score
+            `score`: anyone can prove every entry's rank and score against the signed root.
+    @param comp_id A finalized competition.
+    @param entry The entry's index.
+    @param score The claimed score.
+    @param proof Sibling hashes from the leaf to the root (sorted-pair hashing).
+    @return True for a valid proof against the competition's scores root.
+    """
+    root: bytes32 = self._competitions[comp_id].scores_root
+    if root == empty(bytes32):
+        return False
+    return merkle_proof_verification._verify(proof, root, self._leaf(entry, score))
+
+
+@external
+@view
+def final_scores_digest(comp_id: uint256, scores_root: bytes32, winners_hash_: bytes32) -> bytes32:
     """
     @notice The EIP-712 digest committee members sign for a competition's result.
     @param comp_id The competition.
-    @param scores_hash_ The ranking's `scores_hash`.
-    @return The digest of FinalScores(comp_id, scores_hash_, the competition's labels commitment).
+    @param scores_root The scores tree's root.
+    @param winners_hash_ The winners' `winners_hash`.
+    @return The digest of FinalScores(comp_id, scores_root, revealed_count, winners_hash_,
+            the competition's labels commitment).
+    """
+    c: CompetitionRecord = self._competitions[comp_id]
+    return eip712_domain_separator._hash_typed_data_v4(
+        keccak256(
+            abi_encode(_FINAL_SCORES_TYPEHASH, comp_id, scores_root, c.revealed_count, winners_hash_, c.commitment)
+        )
+    )
+
+
+@external
+@view
+def labels_confirmed_digest(comp_id: uint256) -> bytes32:
+    """
+    @notice The EIP-712 digest committee members sign to confirm a competition's labels.
+    @param comp_id The competition.
+    @return The digest of LabelsConfirmed(comp_id, the competition's labels commitment).
     """
     return eip712_domain_separator._hash_typed_data_v4(
-        keccak256(abi_encode(_FINAL_SCORES_TYPEHASH, comp_id, scores_hash_, self._competitions[comp_id].commitment))
+        keccak256(abi_encode(_LABELS_CONFIRMED_TYPEHASH, comp_id, self._competitions[comp_id].commitment))
     )
 
 
@@ -651,15 +826,24 @@ def _create(
     deadline: uint64,
     reveal_period: uint64,
     daily_limit: uint8,
+    entry_bond: uint256,
     public_percent: uint8,
     prize_bps: DynArray[uint16, MAX_PLACES],
     min_score: int256,
     higher_is_better: bool,
     sealed_labels: Bytes[128],
 ) -> uint256:
+    """
+    @dev Checks the terms, records the competition and pulls the prize from `client`
+         (see `create` for the parameters).
+    @return The new competition id.
+    @param client The payer (msg.sender of the create call); the others as in `create`.
+    """
     assert token.is_contract, "competition: token is not a contract"
     assert prize > 0, "competition: zero prize"
     assert prize <= max_value(uint256) // BPS, "competition: prize too large"
+    assert entry_bond > 0, "competition: zero entry bond"
+    assert entry_bond <= convert(max_value(uint128), uint256), "competition: entry bond too large"
     assert spec_hash != empty(bytes32), "competition: empty spec hash"
     assert commitment != empty(bytes32), "competition: empty labels commitment"
     assert convert(deadline, uint256) > block.timestamp, "competition: deadline in the past"
@@ -703,8 +887,10 @@ def _create(
         min_score=min_score,
         terms=terms,
         split=split,
+        entry_bond=entry_bond,
         entry_count=0,
         revealed_count=0,
+        scores_root=empty(bytes32),
     )
     log CompetitionCreated(
         comp_id=comp_id,
@@ -716,30 +902,44 @@ def _create(
         deadline=deadline,
         reveal_period=reveal_period,
         daily_limit=daily_limit,
+        entry_bond=entry_bond,
         public_percent=public_percent,
         prize_bps=prize_bps,
         min_score=min_score,
         higher_is_better=higher_is_better,
         sealed_labels=sealed_labels,
     )
-    before: uint256 = staticcall IERC20(token).balanceOf(self)
-    assert extcall IERC20(token).transferFrom(client, self, prize, default_return_value=True), "competition: transfer failed"
-    assert staticcall IERC20(token).balanceOf(self) - before == prize, "competition: token delivered less than sent"
+    self._pull(token, client, prize)
     return comp_id
 
 
 @internal
+def _pull(token: address, owner: address, amount: uint256):
+    """
+    @dev Pulls `amount` of `token` from `owner` (who approved this contract), refusing a
+         token that delivers less than was sent.
+    @param token The ERC-20.
+    @param owner The payer.
+    @param amount The amount.
+    """
+    before: uint256 = staticcall IERC20(token).balanceOf(self)
+    assert extcall IERC20(token).transferFrom(owner, self, amount, default_return_value=True), "competition: transfer failed"
+    assert staticcall IERC20(token).balanceOf(self) - before == amount, "competition: token delivered less than sent"
+
+
+@internal
 @view
-def _check_signatures(
-    comp_id: uint256, scores: bytes32, commitment: bytes32, signatures: DynArray[Bytes[65], MAX_SIGNATURES]
-):
+def _check_signatures(digest: bytes32, signatures: DynArray[Bytes[65], MAX_SIGNATURES]):
+    """
+    @dev At least `threshold()` signatures of `digest` by distinct committee members, in
+         strictly ascending signer order.
+    @param digest The EIP-712 digest signed.
+    @param signatures The signatures.
+    """
     threshold: uint256 = staticcall ICommitteeMembers(committee).threshold()
     # A zero threshold would let anyone finalize without a signature: treat it as a broken committee.
     assert threshold > 0, "competition: committee threshold is zero"
     assert len(signatures) >= threshold, "competition: too few signatures"
-    digest: bytes32 = eip712_domain_separator._hash_typed_data_v4(
-        keccak256(abi_encode(_FINAL_SCORES_TYPEHASH, comp_id, scores, commitment))
-    )
     previous: uint256 = 0
     for signature: Bytes[65] in signatures:
         # A malformed signature recovers to empty(address), which is no oracle.
@@ -752,63 +952,54 @@ def _check_signatures(
 
 @internal
 @pure
-def _top(
-    ranking: DynArray[Score, MAX_RANKING], places: uint256, bar: int256, higher_is_better: bool
-) -> DynArray[Score, MAX_PLACES]:
+def _leaf(entry: uint256, score: int256) -> bytes32:
     """
-    @dev The best `places` entries reaching `bar`, best first, by insertion into a
-         sorted list of at most `places`. `ranking` is in ascending entry order and an
-         entry only goes ahead of strictly worse ones, so among equal scores the
-         earliest commit ranks first.
+    @dev OpenZeppelin StandardMerkleTree leaf of (entry, score): double keccak of the abi encoding.
+    @param entry The entry's index.
+    @param score Its score.
+    @return The leaf.
     """
-    top: DynArray[Score, MAX_PLACES] = []
-    for s: Score in ranking:
-        if higher_is_better:
-            if s.score < bar:
-                continue
-        elif s.score > bar:
-            continue
-        n: uint256 = len(top)
-        position: uint256 = n
-        for j: uint256 in range(MAX_PLACES):
-            if j >= n:
-                break
-            if self._better(s.score, top[j].score, higher_is_better):
-                position = j
-                break
-        if position >= places:
-            continue
-        if n < places:
-            top.append(s)  # grows by one; the slots from `position` on shift below
-            n += 1
-        # Shift top[position:n-1] one place down (the last one falls off when full).
-        k: uint256 = n - 1
-        for _: uint256 in range(MAX_PLACES):
-            if k <= position:
-                break
-            top[k] = top[k - 1]
-            k -= 1
-        top[position] = s
-    return top
+    return keccak256(keccak256(abi_encode(entry, score)))
+
+
+@internal
+@pure
+def _reaches(score: int256, bar: int256, higher_is_better: bool) -> bool:
+    """
+    @dev Whether `score` reaches the bar in the metric's direction.
+    @param score A score.
+    @param bar The competition's min_score.
+    @param higher_is_better The direction.
+    @return True when it may win.
+    """
+    if higher_is_better:
+        return score >= bar
+    return score <= bar
 
 
 @internal
 @pure
 def _better(a: int256, b: int256, higher_is_better: bool) -> bool:
+    """
+    @dev Whether score `a` is strictly better than `b` in the metric's direction.
+    @param a A score.
+    @param b Another score.
+    @param higher_is_better The direction.
+    @return True when `a` ranks ahead of `b`.
+    """
     if higher_is_better:
         return a > b
     return a < b
 
 
 @internal
-@view
-def _terms(comp_id: uint256) -> Terms:
-    return self._unpack(self._competitions[comp_id].terms)
-
-
-@internal
 @pure
 def _unpack(terms: uint256) -> Terms:
+    """
+    @dev The fields packed in `CompetitionRecord.terms` (see the _*_SHIFT constants).
+    @param terms The packed word.
+    @return The unpacked terms.
+    """
     return Terms(
         deadline=(terms >> _DEADLINE_SHIFT) & _MASK64,
         reveal_period=(terms >> _REVEAL_PERIOD_SHIFT) & _MASK64,
@@ -817,10 +1008,5 @@ def _unpack(terms: uint256) -> Terms:
         higher_is_better=(terms >> _HIGHER_SHIFT) & 1 == 1,
         status=convert((terms >> _STATUS_SHIFT) & _MASK8, uint8),
         places=(terms >> _PLACES_SHIFT) & _MASK8,
+        confirmed=(terms >> _CONFIRMED_SHIFT) & 1 == 1,
     )
-
-
-@internal
-def _send(token: address, to: address, amount: uint256):
-    if amount > 0:
-        assert extcall IERC20(token).transfer(to, amount, default_return_value=True), "competition: transfer failed"

@@ -4,15 +4,19 @@
 @custom:contract-name OracleCommittee
 @license GNU Affero General Public License v3.0 only
 @notice An evaluation-oracle committee that acts as a job's arbiter in
-        `JobEscrow`. The client of a job whose arbiter is this contract registers
-        how its deliverables are scored: a commitment to hidden test labels, a pass
-        score, the direction of the metric and a tolerance. The oracles score each
-        submitted deliverable off chain on the hidden labels and sign EIP-712
-        `ScoreReport`s; once the challenge window after the submission has passed,
-        anyone settles the milestone with at least `threshold` signed reports: the
-        median score decides, a pass releases the whole milestone to the
-        freelancer, a fail refunds it to the client. After the job is over the
-        labels are revealed against the commitment, so anyone can re-score.
+        `JobEscrow`. A job judged by this committee commits, through its `spec_hash`,
+        to how its deliverables are scored (its `Evaluation`: the spec file's digest,
+        a commitment to hidden test labels, a pass score, the direction of the metric
+        and a tolerance); the client registers that evaluation here, and nothing else
+        can be registered for the job. The oracles score each submitted deliverable
+        off chain on the hidden labels and sign EIP-712 `ScoreReport`s; once the
+        challenge window after the submission has passed, anyone settles the
+        milestone with the signed reports of the round's designated quorum (any
+        quorum once a further challenge window has passed): the median score decides,
+        a pass releases the whole milestone to the freelancer, a fail refunds it to
+        the client. A disputed milestone is settled the same way once the dispute
+        period is over. After the job is over the labels are revealed against the
+        commitment, so anyone can re-score.
 @dev Chainlink OCR2 conventions: n > 3f oracles, (n + f) // 2 + 1 signatures,
      the median is sorted[len // 2], the signers of one settlement are distinct
      (proved cheaply by requiring them in strictly ascending address order). The
@@ -28,8 +32,10 @@ from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
 
 from ..escrow import IJobEscrow
+from ..escrow import milestone_status
 from . import ICommitteeMembers
 from . import IOracleCommittee
+from . import median
 
 implements: ICommitteeMembers
 implements: IOracleCommittee
@@ -39,13 +45,25 @@ initializes: eip712_domain_separator
 exports: eip712_domain_separator.eip712Domain
 
 
-MAX_ORACLES: constant(uint256) = 16
+MAX_ORACLES: constant(uint256) = median.MAX_SCORES
 
-# Milestone statuses of JobEscrow (see IJobEscrow.Milestone); PAID and above are terminal.
-SUBMITTED: constant(uint8) = 1
-DISPUTED: constant(uint8) = 2
-PAID: constant(uint8) = 3
+# Milestone statuses of JobEscrow (milestone_status.vy); PAID and above are terminal.
+SUBMITTED: constant(uint8) = milestone_status.SUBMITTED
+DISPUTED: constant(uint8) = milestone_status.DISPUTED
+PAID: constant(uint8) = milestone_status.PAID
 
+# How long a disputed milestone waits for another ruling (a court, through the escrow's
+# `resolve`) before the committee's verdict settles it. Shorter than the escrow's
+# ARBITRATION_TIMEOUT (30 days), after which anyone could end the dispute with a split.
+DISPUTE_PERIOD: constant(uint256) = 14 * 86_400
+# Longest challenge window a committee may have (so that a disputed milestone's
+# verdict, due DISPUTE_PERIOD plus at most two windows after the dispute, comes before
+# the escrow's fallback).
+MAX_CHALLENGE_WINDOW: constant(uint64) = 7 * 86_400
+
+_EVALUATION_TYPEHASH: constant(bytes32) = keccak256(
+    "Evaluation(bytes32 specDigest,bytes32 commitment,int256 threshold,bool higherIsBetter,uint256 tolerance)"
+)
 _REPORT_TYPEHASH: constant(bytes32) = keccak256(
     "ScoreReport(uint256 jobId,uint256 milestone,bytes32 deliverable,uint256 round,int256 score,bytes32 specHash,bytes32 commitment)"
 )
@@ -85,8 +103,10 @@ _commitment: HashMap[uint256, bytes32]
 # @dev Per job: threshold, tolerance and direction packed as described at `_BIAS`;
 # read together with `_commitment` by a settlement (two storage slots in all).
 _params: HashMap[uint256, uint256]
-# @dev Per job: the specification hash, for checking reports posted one at a time.
+# @dev Per job: the job's spec_hash (its Evaluation hash), for checking reports posted one at a time.
 _spec_hash: HashMap[uint256, bytes32]
+# @dev Per job: the spec file's digest (sha256 of its CID), to which the labels commitment is bound.
+_spec_digest: HashMap[uint256, bytes32]
 # @dev Per job: the hidden labels' CID once revealed.
 revealed_labels: public(HashMap[uint256, Bytes[128]])
 # @dev Reports posted one at a time, per keccak256(abi_encode(job_id, milestone,
@@ -94,6 +114,9 @@ revealed_labels: public(HashMap[uint256, Bytes[128]])
 _posted: HashMap[bytes32, uint256]
 # @dev The posted scores, per report key and oracle index.
 _posted_scores: HashMap[bytes32, HashMap[uint256, int256]]
+# @dev Signers of the settlements made after the designated quorum's period (bitmap of
+# oracle indexes) per report key; empty for settlements by the designated quorum.
+_fallback_signers: HashMap[bytes32, uint256]
 
 
 @deploy
@@ -105,9 +128,14 @@ def __init__(escrow_: address, oracles_: DynArray[address, MAX_ORACLES], f_: uin
     @param escrow_ The JobEscrow contract.
     @param oracles_ The oracles: 1 to 16 distinct non-zero addresses, more than 3 * `f_`.
     @param f_ Number of faulty (byzantine) oracles the committee tolerates.
-    @param challenge_window_ Seconds after a submission before it can be settled.
+    @param challenge_window_ Seconds after a submission before it can be settled, during
+           which it can be disputed or sent back; 1 s to 7 days. Also the length of the
+           designated quorum's period after it.
     """
     assert escrow_.is_contract, "committee: escrow is not a contract"
+    assert (
+        challenge_window_ > 0 and challenge_window_ <= MAX_CHALLENGE_WINDOW
+    ), "committee: bad challenge window"
     n: uint256 = len(oracles_)
     assert n > 0, "committee: no oracles"
     assert f_ <= (n - 1) // 3, "committee: need more than 3f oracles"
@@ -215,7 +243,8 @@ def f() -> uint256:
 @view
 def challenge_window() -> uint64:
     """
-    @notice Seconds after a submission during which it cannot be settled (disputes only).
+    @notice Seconds after a submission during which it cannot be settled; the escrow
+            accepts revision requests and disputes of a submission only within it.
     @return The challenge window in seconds.
     """
     return CHALLENGE_WINDOW
@@ -250,6 +279,7 @@ def register_oracle(public_key: Bytes[64], endpoint: String[256]):
 def register(
     job_id: uint256,
     job: IJobEscrow.Job,
+    spec_digest: bytes32,
     commitment: bytes32,
     threshold: int256,
     higher_is_better: bool,
@@ -257,15 +287,21 @@ def register(
     sealed_labels: Bytes[128],
 ):
     """
-    @notice The client of a job whose arbiter is this committee configures, once and
-            before any deliverable is submitted, how the job's milestones are scored.
+    @notice The client of a job whose arbiter is this committee registers, once, how the
+            job's milestones are scored: exactly the evaluation the job's `spec_hash`
+            commits to (see `evaluation_hash`), so the rules are fixed when the job is
+            created, before anyone is assigned or submits, and what the freelancer signs
+            or sends (the job state, spec_hash included) binds them.
     @dev Kleros-style: the rules (its MetaEvidence) are fixed before the work starts,
          so a client cannot tune the pass score to a deliverable it has seen. The
-         review period must outlast the challenge window, or the freelancer could
-         always claim an auto-release before the committee may settle.
+         review period must outlast two challenge windows (the window, then the
+         designated quorum's period), or the freelancer could claim an auto-release
+         before any quorum may settle.
     @param job_id The job.
     @param job The job's current state in the escrow.
-    @param commitment keccak256(abi_encode(labels_cid, salt, job.spec_hash)) of the hidden labels.
+    @param spec_digest sha256 digest of the spec file's CID (what `spec_hash` was before
+           the evaluation was bound into it).
+    @param commitment keccak256(abi_encode(labels_cid, salt, spec_digest)) of the hidden labels.
     @param threshold Pass score, fixed point with 1e6 = 1.0 (an int128).
     @param higher_is_better True: pass when median >= threshold; False: when median <= threshold.
     @param tolerance Largest |score - median| (fixed point, at most 2**96 - 1) not
@@ -280,20 +316,23 @@ def register(
     assert threshold >= -_BIAS and threshold < _BIAS, "committee: threshold out of range"
     assert tolerance <= _MASK_96, "committee: tolerance out of range"
     assert (
-        convert(job.review_period, uint256) > convert(CHALLENGE_WINDOW, uint256)
-    ), "committee: review period not longer than the challenge window"
-    for m: IJobEscrow.Milestone in job.milestones:
-        assert m.status == 0 and m.revisions == 0, "committee: work already delivered"
+        self._evaluation_hash(spec_digest, commitment, threshold, higher_is_better, tolerance) == job.spec_hash
+    ), "committee: evaluation does not match the job's spec hash"
+    assert (
+        convert(job.review_period, uint256) > 2 * convert(CHALLENGE_WINDOW, uint256)
+    ), "committee: review period not longer than two challenge windows"
     params: uint256 = convert(threshold + _BIAS, uint256) | (tolerance << 128)
     if higher_is_better:
         params |= _HIGHER_IS_BETTER
     self._commitment[job_id] = commitment
     self._params[job_id] = params
     self._spec_hash[job_id] = job.spec_hash
+    self._spec_digest[job_id] = spec_digest
     log IOracleCommittee.EvaluationRegistered(
         job_id=job_id,
         client=job.client,
         spec_hash=job.spec_hash,
+        spec_digest=spec_digest,
         commitment=commitment,
         threshold=threshold,
         higher_is_better=higher_is_better,
@@ -303,12 +342,33 @@ def register(
 
 
 @external
+@pure
+def evaluation_hash(
+    spec_digest: bytes32, commitment: bytes32, threshold: int256, higher_is_better: bool, tolerance: uint256
+) -> bytes32:
+    """
+    @notice The `spec_hash` a job judged by this committee must be created with: the
+            EIP-712 hashStruct of Evaluation(bytes32 specDigest,bytes32 commitment,
+            int256 threshold,bool higherIsBetter,uint256 tolerance).
+    @param spec_digest sha256 digest of the spec file's CID.
+    @param commitment keccak256(abi_encode(labels_cid, salt, spec_digest)).
+    @param threshold Pass score (fixed point, 1e6 = 1.0).
+    @param higher_is_better The metric's direction.
+    @param tolerance Outlier tolerance (fixed point).
+    @return keccak256(abi_encode(EVALUATION_TYPEHASH, spec_digest, commitment, threshold,
+            higher_is_better, tolerance)).
+    """
+    return self._evaluation_hash(spec_digest, commitment, threshold, higher_is_better, tolerance)
+
+
+@external
 @view
 def evaluation(job_id: uint256) -> IOracleCommittee.Evaluation:
     """
     @notice A job's registered evaluation.
     @param job_id The job.
-    @return commitment, spec_hash, threshold, higher_is_better, tolerance (all empty when none).
+    @return commitment, spec_hash, spec_digest, threshold, higher_is_better, tolerance
+            (all empty when none).
     """
     commitment: bytes32 = self._commitment[job_id]
     if commitment == empty(bytes32):
@@ -317,6 +377,7 @@ def evaluation(job_id: uint256) -> IOracleCommittee.Evaluation:
     return IOracleCommittee.Evaluation(
         commitment=commitment,
         spec_hash=self._spec_hash[job_id],
+        spec_digest=self._spec_digest[job_id],
         threshold=self._threshold_of(params),
         higher_is_better=params & _HIGHER_IS_BETTER != 0,
         tolerance=(params >> 128) & _MASK_96,
@@ -343,8 +404,11 @@ def settle(
             refunds it to the client (through the escrow's `resolve`).
     @dev Reports must be for the milestone's current round and deliverable, signed
          by distinct oracles given in strictly ascending signer address order, at
-         least `threshold` of them, after the challenge window. A disputed milestone
-         is left to the court.
+         least `threshold` of them, once the challenge window is over (for a disputed
+         milestone: once DISPUTE_PERIOD has passed since the dispute). For one more
+         challenge window only the round's designated quorum may settle (see
+         `canonical_signers`), so whoever relays cannot pick among honest reports that
+         differ; after it any quorum may, and its signers are recorded.
     @param job_id The job.
     @param job The job's current state in the escrow.
     @param milestone Milestone index.
@@ -357,21 +421,28 @@ def settle(
     assert count == len(signatures), "committee: scores and signatures differ in length"
     assert milestone < len(job.milestones), "committee: no such milestone"
     m: IJobEscrow.Milestone = job.milestones[milestone]
-    commitment: bytes32 = self._check_settleable(
-        job_id, keccak256(abi_encode(job)), job.arbiter, m, round, count
-    )
+    commitment: bytes32 = empty(bytes32)
+    late: bool = False
+    commitment, late = self._check_settleable(job_id, keccak256(abi_encode(job)), job.arbiter, m, round, count)
+    start: uint256 = self._designated_start(job_id, milestone, round)
     signers: DynArray[address, MAX_ORACLES] = []
+    bitmap: uint256 = 0
     last: uint256 = 0
     for i: uint256 in range(count, bound=MAX_ORACLES):
         signer: address = ecdsa._recover_sig(
             self._report_digest(job_id, milestone, m.deliverable, round, scores[i], job.spec_hash, commitment),
             signatures[i],
         )
-        assert self._index_of(signer) < MAX_ORACLES, "committee: signer not in committee"
+        index: uint256 = self._index_of(signer)
+        assert index < MAX_ORACLES, "committee: signer not in committee"
         key: uint256 = convert(signer, uint256)
         assert key > last, "committee: duplicate or unsorted signer"
         last = key
+        assert late or self._is_designated(index, start), "committee: signer not designated"
         signers.append(signer)
+        bitmap |= 1 << index
+    if late:
+        self._fallback_signers[self._report_key(job_id, milestone, round, m.deliverable)] = bitmap
     passed: bool = self._aggregate(job_id, milestone, round, scores, signers)
     extcall ESCROW.resolve(job_id, job, milestone, m.amount if passed else 0)
 
@@ -431,8 +502,10 @@ def posted_reports(job_id: uint256, milestone: uint256, round: uint256, delivera
 def settle_posted(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
     """
     @notice Settles a submitted milestone from the reports posted for its current
-            round and deliverable, once at least `threshold` are stored. Same checks,
-            median and payout as `settle`; the stored reports are cleared.
+            round and deliverable, once at least `threshold` usable ones are stored: in
+            the designated quorum's period the designated oracles' reports, after it
+            every posted report. Same checks, median and payout as `settle`; the stored
+            reports used are cleared.
     @param job_id The job.
     @param job The job's current state in the escrow.
     @param milestone Milestone index.
@@ -442,16 +515,22 @@ def settle_posted(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
     round: uint256 = convert(m.revisions, uint256)
     key: bytes32 = self._report_key(job_id, milestone, round, m.deliverable)
     posted: uint256 = self._posted[key]
+    late: bool = self._is_late(m)
+    start: uint256 = self._designated_start(job_id, milestone, round)
     scores: DynArray[int256, MAX_ORACLES] = []
     signers: DynArray[address, MAX_ORACLES] = []
     indexes: DynArray[uint256, MAX_ORACLES] = []
+    bitmap: uint256 = 0
     if posted != 0:
         for i: uint256 in range(len(ORACLES), bound=MAX_ORACLES):
-            if posted & (1 << i) != 0:
+            if posted & (1 << i) != 0 and (late or self._is_designated(i, start)):
                 scores.append(self._posted_scores[key][i])
                 signers.append(ORACLES[i])
                 indexes.append(i)
+                bitmap |= 1 << i
     self._check_settleable(job_id, keccak256(abi_encode(job)), job.arbiter, m, round, len(scores))
+    if late:
+        self._fallback_signers[key] = bitmap
     # The reports are used up: clearing them returns most of their storage cost as a refund.
     for i: uint256 in indexes:
         self._posted_scores[key][i] = 0
@@ -485,6 +564,35 @@ def report_digest(
     return self._report_digest(job_id, milestone, deliverable, round, score, spec_hash, commitment)
 
 
+@external
+@view
+def canonical_signers(
+    job_id: uint256, milestone: uint256, round: uint256, deliverable: bytes32
+) -> DynArray[address, MAX_ORACLES]:
+    """
+    @notice The oracles whose reports make the canonical result of a round: the
+            signers recorded for it if it was settled after the designated quorum's
+            period, else the round's designated quorum. A settlement in that period,
+            and a verified attestation, must use exactly these oracles' reports, so
+            whoever relays cannot pick which of differing honest reports count.
+    @dev The designated quorum: `threshold()` oracles taken in ascending address
+         order, starting at index keccak256(abi_encode(job_id, milestone, round)) % n
+         and wrapping around.
+    @param job_id The job.
+    @param milestone Milestone index.
+    @param round The round (the milestone's `revisions` counter).
+    @param deliverable The round's deliverable hash.
+    @return The oracles, in ascending address order.
+    """
+    bitmap: uint256 = self._fallback_signers[self._report_key(job_id, milestone, round, deliverable)]
+    start: uint256 = self._designated_start(job_id, milestone, round)
+    out: DynArray[address, MAX_ORACLES] = []
+    for i: uint256 in range(len(ORACLES), bound=MAX_ORACLES):
+        if (bitmap == 0 and self._is_designated(i, start)) or bitmap & (1 << i) != 0:
+            out.append(ORACLES[i])
+    return out
+
+
 # --------------------------------------------------------------------------- reveal
 
 
@@ -496,7 +604,7 @@ def reveal(job_id: uint256, job: IJobEscrow.Job, labels_cid: Bytes[128], salt: b
             reveals the hidden labels' CID and salt, so anyone can re-score.
     @param job_id The job.
     @param job The job's current state in the escrow.
-    @param labels_cid The labels' CID (binary) committed to at registration.
+    @param labels_cid The labels' CID (binary) committed to (with the spec digest) in the job's evaluation.
     @param salt The salt committed to at registration.
     """
     self._check(job_id, keccak256(abi_encode(job)))
@@ -509,7 +617,9 @@ def reveal(job_id: uint256, job: IJobEscrow.Job, labels_cid: Bytes[128], salt: b
     for m: IJobEscrow.Milestone in job.milestones:
         assert m.status >= PAID, "committee: job not settled"
     assert len(labels_cid) > 0, "committee: empty labels CID"
-    assert keccak256(abi_encode(labels_cid, salt, job.spec_hash)) == commitment, "committee: labels do not match commitment"
+    assert (
+        keccak256(abi_encode(labels_cid, salt, self._spec_digest[job_id])) == commitment
+    ), "committee: labels do not match commitment"
     self.revealed_labels[job_id] = labels_cid
     log IOracleCommittee.LabelsRevealed(job_id=job_id, labels_cid=labels_cid, salt=salt)
 
@@ -522,6 +632,8 @@ def reveal(job_id: uint256, job: IJobEscrow.Job, labels_cid: Bytes[128], salt: b
 def _check(job_id: uint256, job_hash: bytes32):
     """
     @dev The passed job state must be the escrow's current one (hash of its abi encoding).
+    @param job_id The job.
+    @param job_hash keccak256(abi_encode(job)) of the state the caller passed.
     """
     stored: bytes32 = staticcall ESCROW.job_state(job_id)
     assert stored != empty(bytes32), "committee: unknown job"
@@ -532,22 +644,74 @@ def _check(job_id: uint256, job_hash: bytes32):
 @view
 def _check_settleable(
     job_id: uint256, job_hash: bytes32, arbiter: address, m: IJobEscrow.Milestone, round: uint256, count: uint256
-) -> bytes32:
+) -> (bytes32, bool):
     """
-    @dev The checks shared by both settlement paths, in order; returns the job's commitment.
+    @dev The checks shared by both settlement paths, in order.
+    @param job_id The job.
+    @param job_hash keccak256(abi_encode(job)) of the state the caller passed.
+    @param arbiter The job's arbiter.
+    @param m The milestone to settle.
+    @param round The round the reports were made for.
+    @param count Number of reports.
+    @return The job's labels commitment, and whether the designated quorum's period is over.
     """
     self._check(job_id, job_hash)
     commitment: bytes32 = self._commitment[job_id]
     assert commitment != empty(bytes32), "committee: evaluation not registered"
     assert arbiter == self, "committee: not the job's arbiter"
-    assert m.status != DISPUTED, "committee: milestone disputed"
-    assert m.status == SUBMITTED, "committee: milestone not submitted"
+    if m.status == DISPUTED:
+        assert block.timestamp > convert(m.timestamp, uint256) + DISPUTE_PERIOD, "committee: milestone disputed"
+    else:
+        assert m.status == SUBMITTED, "committee: milestone not submitted"
+        assert (
+            block.timestamp > convert(m.timestamp, uint256) + convert(CHALLENGE_WINDOW, uint256)
+        ), "committee: challenge window open"
     assert round == convert(m.revisions, uint256), "committee: stale round"
     assert count >= QUORUM, "committee: too few signatures"
-    assert (
-        block.timestamp >= convert(m.timestamp, uint256) + convert(CHALLENGE_WINDOW, uint256)
-    ), "committee: challenge window open"
-    return commitment
+    return commitment, self._is_late(m)
+
+
+@internal
+@view
+def _is_late(m: IJobEscrow.Milestone) -> bool:
+    """
+    @dev Whether the designated quorum's period of a settleable milestone is over: one
+         challenge window after it became settleable (the challenge window after its
+         submission, or DISPUTE_PERIOD after its dispute).
+    @param m The milestone (SUBMITTED: timestamp = submission; DISPUTED: dispute time).
+    @return True once any quorum may settle it.
+    """
+    opens: uint256 = convert(m.timestamp, uint256) + convert(CHALLENGE_WINDOW, uint256)
+    if m.status == DISPUTED:
+        opens = convert(m.timestamp, uint256) + DISPUTE_PERIOD
+    return block.timestamp > opens + convert(CHALLENGE_WINDOW, uint256)
+
+
+@internal
+@view
+def _designated_start(job_id: uint256, milestone: uint256, round: uint256) -> uint256:
+    """
+    @dev First index of a round's designated quorum (see `canonical_signers`).
+    @param job_id The job.
+    @param milestone Milestone index.
+    @param round The round.
+    @return keccak256(abi_encode(job_id, milestone, round)) % n.
+    """
+    return convert(keccak256(abi_encode(job_id, milestone, round)), uint256) % len(ORACLES)
+
+
+@internal
+@view
+def _is_designated(index: uint256, start: uint256) -> bool:
+    """
+    @dev Whether oracle `index` is in the designated quorum starting at `start`:
+         (index - start) mod n < threshold.
+    @param index An oracle index.
+    @param start The quorum's first index.
+    @return True for a designated oracle.
+    """
+    n: uint256 = len(ORACLES)
+    return (index + n - start) % n < QUORUM
 
 
 @internal
@@ -560,64 +724,31 @@ def _aggregate(
 ) -> bool:
     """
     @dev Median (OCR2: sorted[len // 2]), outliers recorded, pass or fail logged.
+    @param job_id The job.
+    @param milestone Milestone index.
+    @param round The round settled.
+    @param scores The reports' scores.
+    @param signers The reports' signers, in the same order.
+    @return Whether the median passes the job's threshold.
     """
     params: uint256 = self._params[job_id]
-    median: int256 = self._median(scores)
+    mid: int256 = median._median(scores)
     tolerance: uint256 = (params >> 128) & _MASK_96
     for i: uint256 in range(len(scores), bound=MAX_ORACLES):
         score: int256 = scores[i]
-        if self._distance(score, median) > tolerance:
+        if median._distance(score, mid) > tolerance:
             self.outlier_reports[signers[i]] += 1
             log IOracleCommittee.OutlierReported(
-                job_id=job_id, milestone=milestone, oracle=signers[i], score=score, median=median
+                job_id=job_id, milestone=milestone, oracle=signers[i], score=score, median=mid
             )
     threshold: int256 = self._threshold_of(params)
-    passed: bool = median <= threshold
+    passed: bool = mid <= threshold
     if params & _HIGHER_IS_BETTER != 0:
-        passed = median >= threshold
+        passed = mid >= threshold
     log IOracleCommittee.ScoreSettled(
-        job_id=job_id, milestone=milestone, round=round, median=median, passed=passed, signers=signers
+        job_id=job_id, milestone=milestone, round=round, median=mid, passed=passed, signers=signers
     )
     return passed
-
-
-@internal
-@pure
-def _median(scores: DynArray[int256, MAX_ORACLES]) -> int256:
-    """
-    @dev Insertion sort of a copy, then the element at len // 2.
-    """
-    s: DynArray[int256, MAX_ORACLES] = scores
-    n: uint256 = len(s)
-    for i: uint256 in range(1, MAX_ORACLES):
-        if i >= n:
-            break
-        x: int256 = s[i]
-        j: uint256 = i
-        for _: uint256 in range(MAX_ORACLES):
-            if j == 0:
-                break
-            y: int256 = s[j - 1]
-            if y <= x:
-                break
-            s[j] = y
-            j -= 1
-        s[j] = x
-    return s[n // 2]
-
-
-@internal
-@pure
-def _distance(a: int256, b: int256) -> uint256:
-    """
-    @dev |a - b| for any two int256 values, without overflow: the difference of the
-         two's complement bit patterns modulo 2**256 is exact because |a - b| < 2**256.
-    """
-    ua: uint256 = convert(convert(a, bytes32), uint256)
-    ub: uint256 = convert(convert(b, bytes32), uint256)
-    if a >= b:
-        return unsafe_sub(ua, ub)
-    return unsafe_sub(ub, ua)
 
 
 @internal
@@ -625,8 +756,29 @@ def _distance(a: int256, b: int256) -> uint256:
 def _threshold_of(params: uint256) -> int256:
     """
     @dev Unpacks the pass score from a job's packed parameters (stored biased by 2**127).
+    @param params A job's packed parameters.
+    @return The threshold.
     """
     return convert(params & _MASK_128, int256) - _BIAS
+
+
+@internal
+@pure
+def _evaluation_hash(
+    spec_digest: bytes32, commitment: bytes32, threshold: int256, higher_is_better: bool, tolerance: uint256
+) -> bytes32:
+    """
+    @dev EIP-712 hashStruct of an Evaluation: what a committee job's spec_hash must be.
+    @param spec_digest sha256 digest of the spec file's CID.
+    @param commitment The labels commitment.
+    @param threshold The pass score.
+    @param higher_is_better The metric's direction.
+    @param tolerance The outlier tolerance.
+    @return The Evaluation hash.
+    """
+    return keccak256(
+        abi_encode(_EVALUATION_TYPEHASH, spec_digest, commitment, threshold, higher_is_better, tolerance)
+    )
 
 
 @internal
@@ -634,6 +786,8 @@ def _threshold_of(params: uint256) -> int256:
 def _index_of(account: address) -> uint256:
     """
     @dev Index of `account` in ORACLES (sorted ascending), or MAX_ORACLES if absent.
+    @param account An account.
+    @return Its index, or MAX_ORACLES.
     """
     key: uint256 = convert(account, uint256)
     for i: uint256 in range(len(ORACLES), bound=MAX_ORACLES):
@@ -659,6 +813,14 @@ def _report_digest(
     """
     @dev EIP-712 digest of a ScoreReport under this contract's domain (chain id and
          address checked on every call, so a fork or another deployment gets another digest).
+    @param job_id The job.
+    @param milestone Milestone index.
+    @param deliverable The deliverable hash.
+    @param round The round.
+    @param score The score.
+    @param spec_hash The job's spec_hash.
+    @param commitment The labels commitment.
+    @return The digest.
     """
     return eip712_domain_separator._hash_typed_data_v4(
         keccak256(abi_encode(_REPORT_TYPEHASH, job_id, milestone, deliverable, round, score, spec_hash, commitment))
@@ -670,5 +832,10 @@ def _report_digest(
 def _report_key(job_id: uint256, milestone: uint256, round: uint256, deliverable: bytes32) -> bytes32:
     """
     @dev Storage key of the reports posted for one round of one deliverable.
+    @param job_id The job.
+    @param milestone Milestone index.
+    @param round The round.
+    @param deliverable The deliverable hash.
+    @return keccak256(abi_encode(job_id, milestone, round, deliverable)).
     """
     return keccak256(abi_encode(job_id, milestone, round, deliverable))

@@ -399,6 +399,8 @@ def tokenURI(token_id: uint256) -> String[2_048]:
 def _check_skill(skill: String[64]) -> bytes32:
     """
     @dev Reverts for an empty skill; returns keccak256(skill).
+    @param skill A skill category.
+    @return Its keccak256.
     """
     assert len(skill) > 0, "badge: empty skill"
     return keccak256(skill)
@@ -408,6 +410,12 @@ def _check_skill(skill: String[64]) -> bytes32:
 def _mint_badge(to: address, skill: String[64], skill_hash: bytes32, evidence: bytes32, by_job: bool) -> uint256:
     """
     @dev Mints the next token id to `to` (reverting for the zero address) with its data.
+    @param to The holder.
+    @param skill The skill category.
+    @param skill_hash keccak256 of the skill.
+    @param evidence The evidence (attestation uid or credential digest).
+    @param by_job Whether the job attester mints it.
+    @return The new token id.
     """
     token_id: uint256 = self.minted_count + 1
     self.minted_count = token_id
@@ -426,6 +434,9 @@ def _mint_badge(to: address, skill: String[64], skill_hash: bytes32, evidence: b
 def _hex(number: uint256, size: uint256) -> String[66]:
     """
     @dev "0x" and the `size` low bytes of `number` (at most 32) in lowercase hex.
+    @param number The number.
+    @param size Number of hex digits.
+    @return The digits.
     """
     words: uint256[2] = empty(uint256[2])
     digits: uint256 = size * 2
@@ -443,6 +454,8 @@ def _json_uri_escape(text: String[64]) -> String[512]:
     """
     @dev JSON-escapes `text` (quotes, backslashes and control characters) and percent-encodes every
          byte of the result other than A-Z a-z 0-9 - . _ ~ (so at most 8 bytes per byte).
+    @param text The text.
+    @return The escaped text.
     """
     raw: Bytes[64] = convert(text, Bytes[64])
     words: uint256[16] = empty(uint256[16])
@@ -494,6 +507,8 @@ def _json_uri_escape(text: String[64]) -> String[512]:
 def _hex_upper(nibble: uint256) -> uint256:
     """
     @dev The ASCII code of an uppercase hex digit.
+    @param nibble 0 to 15.
+    @return The ASCII code of its upper-case hex digit.
     """
     if nibble < 10:
         return 48 + nibble

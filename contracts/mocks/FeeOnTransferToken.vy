@@ -59,6 +59,12 @@ def transferFrom(owner: address, to: address, amount: uint256) -> bool:
 
 @internal
 def _move(owner: address, to: address, amount: uint256):
+    """
+    @dev Moves `amount` from `owner` to `to`.
+    @param owner The sender.
+    @param to The receiver.
+    @param amount The amount.
+    """
     burnt: uint256 = amount // 100
     self.balanceOf[owner] -= amount
     self.balanceOf[to] += amount - burnt

@@ -31,18 +31,22 @@ ZERO_ADDRESS = "0x" + "00" * 20
 
 JOB_COMPLETED_SCHEMA = (
     "uint256 jobId,uint256 milestone,address client,address freelancer,address token,"
-    "uint256 amountPaid,int256 score,bool verified,string skill"
+    "uint256 amountPaid,int256 score,bool verified,int256 threshold,bool higherIsBetter,"
+    "bytes32 specHash,string skill"
 )
 JOB_COMPLETED_TYPES = [
-    "uint256",
-    "uint256",
-    "address",
-    "address",
-    "address",
-    "uint256",
-    "int256",
-    "bool",
-    "string",
+    "uint256",  # jobId
+    "uint256",  # milestone
+    "address",  # client
+    "address",  # freelancer
+    "address",  # token
+    "uint256",  # amountPaid
+    "int256",  # score
+    "bool",  # verified
+    "int256",  # threshold
+    "bool",  # higherIsBetter
+    "bytes32",  # specHash
+    "string",  # skill
 ]
 REVIEW_SCHEMA = "uint8 rating,bytes32 commentHash"
 REVIEW_TYPES = ["uint8", "bytes32"]
@@ -100,11 +104,35 @@ def attestation_uid(
 
 
 def encode_job_completed(
-    job_id, milestone, client, freelancer, token, amount_paid, score, verified, skill
+    job_id,
+    milestone,
+    client,
+    freelancer,
+    token,
+    amount_paid,
+    score,
+    verified,
+    skill,
+    threshold=0,
+    higher_is_better=False,
+    spec_hash=b"\x00" * 32,
 ) -> bytes:
     return eth_abi.encode(
         JOB_COMPLETED_TYPES,
-        [job_id, milestone, str(client), str(freelancer), str(token), amount_paid, score, verified, skill],
+        [
+            job_id,
+            milestone,
+            str(client),
+            str(freelancer),
+            str(token),
+            amount_paid,
+            score,
+            verified,
+            threshold,
+            higher_is_better,
+            spec_hash,
+            skill,
+        ],
     )
 
 

@@ -6,6 +6,11 @@ settlement with the model's own `resolve` (the committee is the job's arbiter), 
 call, and compare the escrow's events, the token transfers and the stored job hash,
 exactly as `EscrowHarness` does for direct calls; the committee's own events are
 compared with the Python median rule (`expected_outcome`).
+
+A committee job commits to its evaluation through its spec_hash (`evaluation_hash`):
+`CommitteeDriver.job` takes the evaluation and creates the job with that hash; `register`
+then registers it. Reports of a round settle first from its designated quorum
+(`designated`): `honest(scores)` hands the scores to those oracles.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path
 
 import boa
 import eth_abi
-from escrow_harness import DAY, OK, EscrowHarness, addr, chain_id, now
+from escrow_harness import DAY, OK, SPEC, EscrowHarness, addr, chain_id, now
 from escrow_model import norm
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -53,6 +58,10 @@ TOLERANCE = 20_000  # 0.02
 LABELS_CID = bytes.fromhex("01551220") + keccak(b"hidden test labels")  # CIDv1, raw, sha2-256
 SEALED_CID = bytes.fromhex("01551220") + keccak(b"labels sealed to the oracles")
 SALT = keccak(b"labels salt")
+DISPUTE_PERIOD = 14 * DAY  # OracleCommittee.DISPUTE_PERIOD
+EVALUATION_TYPE = (
+    "Evaluation(bytes32 specDigest,bytes32 commitment,int256 threshold,bool higherIsBetter,uint256 tolerance)"
+)
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
@@ -86,8 +95,38 @@ def public_key_of(account) -> bytes:
     return keys.PrivateKey(bytes(account.key)).public_key.to_bytes()
 
 
-def commitment_of(labels_cid: bytes, salt: bytes, spec_hash: bytes) -> bytes:
-    return keccak(eth_abi.encode(["bytes", "bytes32", "bytes32"], [labels_cid, salt, spec_hash]))
+def commitment_of(labels_cid: bytes, salt: bytes, spec_digest: bytes) -> bytes:
+    return keccak(eth_abi.encode(["bytes", "bytes32", "bytes32"], [labels_cid, salt, spec_digest]))
+
+
+def evaluation_hash(
+    spec_digest: bytes, commitment: bytes, threshold: int, higher_is_better: bool, tolerance: int
+) -> bytes:
+    """A committee job's spec_hash: EIP-712 hashStruct of its Evaluation, by hand."""
+    return keccak(
+        eth_abi.encode(
+            ["bytes32", "bytes32", "bytes32", "int256", "bool", "uint256"],
+            [
+                keccak(EVALUATION_TYPE.encode()),
+                spec_digest,
+                commitment,
+                threshold,
+                higher_is_better,
+                tolerance,
+            ],
+        )
+    )
+
+
+def designated_indexes(job_id: int, milestone: int, round_: int, n: int, quorum: int) -> list[int]:
+    """Oracle indexes (ascending address order) of a round's designated quorum."""
+    start = int.from_bytes(keccak(eth_abi.encode(["uint256"] * 3, [job_id, milestone, round_])), "big") % n
+    return sorted((start + k) % n for k in range(quorum))
+
+
+class Honest(list):
+    """Scores for `CommitteeDriver.sign` to hand to a round's designated quorum (if there
+    are as many as the quorum), else to the first oracles."""
 
 
 def py_median(scores: list[int]) -> int:
@@ -200,41 +239,35 @@ class CommitteeDriver:
         self.oracles = oracles
         self.relayer = addr(relayer)
         self.config: dict[int, dict] = {}  # job id -> registered evaluation
+        self.evaluations: dict[int, dict] = {}  # job id -> the evaluation its spec_hash commits to
         self.posted_scores: dict[tuple[int, int, str], int] = {}  # (job, milestone, oracle) -> stored score
 
     # ------------------------------------------------------------- set-up
 
-    def job(self, client, freelancer, amounts, **kw) -> int:
-        kw.setdefault("arbiter", self.committee)
-        return self.h.create_job(client, amounts, freelancer=freelancer, expect=OK, **kw)
-
-    def register(
+    def job(
         self,
-        job_id: int,
+        client,
+        freelancer,
+        amounts,
         *,
         threshold: int = PASS,
         higher_is_better: bool = True,
         tolerance: int = TOLERANCE,
         labels_cid: bytes = LABELS_CID,
         salt: bytes = SALT,
-        sender=None,
-        state=None,
-        commitment: bytes | None = None,
-        expect=OK,
-    ) -> bytes:
-        job = self.h.job(job_id) if job_id in self.h.model.jobs else None
-        spec = job.spec_hash if job is not None else b"\x00" * 32
-        if commitment is None:
-            commitment = commitment_of(labels_cid, salt, spec)
-        sender = addr(job.client) if sender is None else addr(sender)
-        st = self.h.state(job_id) if state is None else state
-        args = (job_id, st, commitment, threshold, higher_is_better, tolerance, SEALED_CID)
-        if expect is not OK:
-            with boa.reverts(expect):
-                self.committee.register(*args, sender=sender)
-            return commitment
-        self.committee.register(*args, sender=sender)
-        self.config[job_id] = {
+        spec_digest: bytes = SPEC,
+        **kw,
+    ) -> int:
+        """A job judged by the committee whose spec_hash commits to the given evaluation
+        (unless `spec_hash` is given)."""
+        kw.setdefault("arbiter", self.committee)
+        commitment = commitment_of(labels_cid, salt, spec_digest)
+        kw.setdefault(
+            "spec_hash", evaluation_hash(spec_digest, commitment, threshold, higher_is_better, tolerance)
+        )
+        job_id = self.h.create_job(client, amounts, freelancer=freelancer, expect=OK, **kw)
+        self.evaluations[job_id] = {
+            "spec_digest": spec_digest,
             "commitment": commitment,
             "threshold": threshold,
             "higher_is_better": higher_is_better,
@@ -242,20 +275,62 @@ class CommitteeDriver:
             "labels_cid": labels_cid,
             "salt": salt,
         }
-        return commitment
+        return job_id
+
+    def register(self, job_id: int, *, sender=None, state=None, expect=OK, **overrides) -> bytes:
+        """Registers the evaluation the job was created with (fields may be overridden)."""
+        job = self.h.job(job_id) if job_id in self.h.model.jobs else None
+        ev = dict(self.evaluations.get(job_id) or next(iter(self.evaluations.values())))
+        ev.update(overrides)
+        sender = addr(job.client) if sender is None else addr(sender)
+        st = self.h.state(job_id) if state is None else state
+        args = (
+            job_id,
+            st,
+            ev["spec_digest"],
+            ev["commitment"],
+            ev["threshold"],
+            ev["higher_is_better"],
+            ev["tolerance"],
+            SEALED_CID,
+        )
+        if expect is not OK:
+            with boa.reverts(expect):
+                self.committee.register(*args, sender=sender)
+            return ev["commitment"]
+        self.committee.register(*args, sender=sender)
+        self.config[job_id] = ev
+        return ev["commitment"]
 
     def submit(self, job_id: int, i: int = 0, deliverable: bytes | None = None) -> bytes:
         return self.h.submit(self.h.job(job_id).freelancer, job_id, i, deliverable, expect=OK)
 
     def past_window(self, job_id: int, i: int = 0) -> None:
-        due = self.h.job(job_id).milestones[i].timestamp + WINDOW
+        """To the first second the milestone may be settled (its challenge window, or for a
+        disputed one the dispute period, is over)."""
+        m = self.h.job(job_id).milestones[i]
+        due = m.timestamp + (DISPUTE_PERIOD if m.status == 2 else WINDOW) + 1
         if now() < due:
             boa.env.time_travel(seconds=due - now())
 
-    def submitted(self, client, freelancer, amounts=(1_000 * SCALE,), **register_kw) -> int:
+    def late(self, job_id: int, i: int = 0) -> None:
+        """Past the designated quorum's period: any quorum may settle."""
+        m = self.h.job(job_id).milestones[i]
+        due = m.timestamp + (DISPUTE_PERIOD if m.status == 2 else WINDOW) + WINDOW + 1
+        if now() < due:
+            boa.env.time_travel(seconds=due - now())
+
+    def designated(self, job_id: int, i: int = 0, round_: int | None = None) -> list:
+        """The round's designated quorum (oracle accounts, ascending)."""
+        if round_ is None:
+            round_ = self.h.job(job_id).milestones[i].revisions
+        quorum = self.committee.threshold()
+        return [self.oracles[k] for k in designated_indexes(job_id, i, round_, len(self.oracles), quorum)]
+
+    def submitted(self, client, freelancer, amounts=(1_000 * SCALE,), **eval_kw) -> int:
         """A job judged by the committee, evaluation registered, milestone 0 submitted, window over."""
-        job_id = self.job(client, freelancer, list(amounts))
-        self.register(job_id, **register_kw)
+        job_id = self.job(client, freelancer, list(amounts), **eval_kw)
+        self.register(job_id)
         self.submit(job_id, 0)
         self.past_window(job_id, 0)
         return job_id
@@ -278,6 +353,7 @@ class CommitteeDriver:
         round_ = m.revisions if round_ is None else round_
         deliverable = m.deliverable if deliverable is None else deliverable
         commitment = self.config[job_id]["commitment"]
+        signed = self.resolve_signed(job_id, i, signed, round_)
         scores, sigs = [], []
         for oracle, score in signed:
             message = report_message(
@@ -287,9 +363,20 @@ class CommitteeDriver:
             sigs.append(sign_report(oracle, message))
         return scores, sigs
 
-    def honest(self, scores: list[int]) -> list[tuple[object, int]]:
-        """The first len(scores) oracles (ascending) reporting `scores`."""
-        return list(zip(self.oracles, scores, strict=False))
+    def honest(self, scores: list[int]) -> Honest:
+        """`scores` reported by the round's designated quorum (in ascending order) if there
+        are as many scores as the quorum, else by the first len(scores) oracles."""
+        return Honest(scores)
+
+    def resolve_signed(self, job_id: int, i: int, signed, round_: int | None = None) -> list:
+        """(oracle, score) pairs of `signed`, handing `Honest` scores to their oracles."""
+        if not isinstance(signed, Honest):
+            return list(signed)
+        quorum = self.committee.threshold()
+        known = job_id in self.h.model.jobs and i < len(self.h.job(job_id).milestones)
+        if len(signed) == quorum and known:
+            return list(zip(self.designated(job_id, i, round_), signed, strict=True))
+        return list(zip(self.oracles, signed, strict=False))
 
     # ------------------------------------------------------------- settlement
 
@@ -311,6 +398,7 @@ class CommitteeDriver:
             round_ = self.h.job(job_id).milestones[i].revisions if known else 0
         if sigs is None:
             assert signed is not None
+            signed = self.resolve_signed(job_id, i, signed, round_)
             scores, sigs = self.sign(job_id, i, signed, round_=round_)
         assert scores is not None
         st = self.h.state(job_id) if state is None else state
@@ -423,6 +511,7 @@ class CommitteeDriver:
 __all__ = [
     "COMMITTEE_PATH",
     "DAY",
+    "DISPUTE_PERIOD",
     "LABELS_CID",
     "PASS",
     "REPORT_TYPE",
@@ -434,9 +523,12 @@ __all__ = [
     "WINDOW",
     "CommitteeDeployer",
     "CommitteeDriver",
+    "Honest",
     "Settled",
     "commitment_of",
     "committee_events",
+    "designated_indexes",
+    "evaluation_hash",
     "expected_outcome",
     "oracle_accounts",
     "public_key_of",

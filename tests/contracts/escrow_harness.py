@@ -102,7 +102,7 @@ def submit_message(
     )
 
 
-def cid_digest(message: dict) -> bytes:
+def digest_of(message: dict) -> bytes:
     signable = encode_typed_data(full_message=message)
     return keccak(b"\x19" + signable.version + signable.header + signable.body)
 
@@ -523,9 +523,10 @@ class EscrowHarness:
     def resolve(self, sender, job_id, i, freelancer_amount, *, state=None, expect=None):
         sender = addr(sender)
         st = self._state(job_id, state)
+        t = now()
         self._run(
             "resolve",
-            lambda m: m.resolve(sender, job_id, st, i, freelancer_amount),
+            lambda m: m.resolve(sender, job_id, st, i, freelancer_amount, t),
             lambda: self.escrow.resolve(job_id, st, i, freelancer_amount, sender=sender),
             job_id=self._known(job_id),
             expect=expect,

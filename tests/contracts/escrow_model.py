@@ -27,7 +27,8 @@ BPS = 10_000
 MAX_FEE_BPS = 1_000
 MAX_MILESTONES = 16
 MAX_REVIEW_PERIOD = 365 * 86_400
-MAX_REVISIONS = 255
+MAX_REVISIONS = 3
+ARBITRATION_TIMEOUT = 30 * 86_400
 MAX_UINT256 = 2**256 - 1
 
 MILESTONE_ABI = "(uint256,uint256,uint8,uint8,uint64,bytes32)"
@@ -157,6 +158,8 @@ class EscrowModel:
         self.jobs: dict[int, Job] = {}
         self.applied: set[tuple[int, str]] = set()
         self.fees_owed: dict[str, int] = {}
+        # challenge_window() of arbiters that are contracts declaring one (lower-case address)
+        self.arbiter_windows: dict[str, int] = {}
 
     def clone(self) -> EscrowModel:
         return copy.deepcopy(self)
@@ -172,6 +175,11 @@ class EscrowModel:
 
     def held(self, token: str | None = None) -> int:
         return sum(j.held for j in self.jobs.values() if token is None or same(j.token, token))
+
+    def review_window(self, j: Job) -> int:
+        """Seconds after a submission for revision requests and disputes: the review period,
+        or the arbiter's shorter challenge window."""
+        return min(j.review_period, self.arbiter_windows.get(norm(str(j.arbiter)), j.review_period))
 
     def has_applied(self, job_id: int, account: str) -> bool:
         return (job_id, norm(str(account))) in self.applied
@@ -339,7 +347,7 @@ class EscrowModel:
     def _payable(self, sender: str, j: Job, i: int) -> None:
         _require(same(sender, j.client), "escrow: caller is not the client")
         _require(i < len(j.milestones), "escrow: no such milestone")
-        _require(j.milestones[i].status in (OPEN, SUBMITTED), "escrow: milestone not payable")
+        _require(j.milestones[i].status in UNSETTLED, "escrow: milestone not payable")
         _require(j.assigned, "escrow: no freelancer assigned")
 
     def approve(self, sender: str, job_id: int, state: tuple | None, i: int) -> Outcome:
@@ -366,7 +374,7 @@ class EscrowModel:
         _require(i < len(j.milestones), "escrow: no such milestone")
         m = j.milestones[i]
         _require(m.status == SUBMITTED, "escrow: milestone not submitted")
-        _require(now <= m.timestamp + j.review_period, "escrow: review window over")
+        _require(now <= m.timestamp + self.review_window(j), "escrow: review window over")
         _require(m.revisions < MAX_REVISIONS, "escrow: too many revisions")
         m.status = OPEN
         m.revisions += 1
@@ -467,15 +475,10 @@ class EscrowModel:
         j = self.check(job_id, state)
         _require(same(sender, j.client) or same(sender, j.freelancer), "escrow: caller is not a party")
         _require(not is_zero(j.arbiter), "escrow: job has no arbiter")
-        _require(j.assigned, "escrow: no freelancer assigned")
         _require(i < len(j.milestones), "escrow: no such milestone")
         m = j.milestones[i]
-        _require(m.status in (OPEN, SUBMITTED), "escrow: milestone not disputable")
-        if m.status == SUBMITTED:
-            window_end = m.timestamp + j.review_period
-        else:
-            window_end = max(j.deadline, m.timestamp + j.review_period) if m.revisions > 0 else j.deadline
-        _require(now <= window_end, "escrow: dispute window over")
+        _require(m.status == SUBMITTED, "escrow: milestone not disputable")
+        _require(now <= m.timestamp + self.review_window(j), "escrow: dispute window over")
         j.milestones[i].status = DISPUTED
         j.milestones[i].timestamp = now
         self.jobs[job_id] = j
@@ -484,13 +487,19 @@ class EscrowModel:
         )
 
     def resolve(
-        self, sender: str, job_id: int, state: tuple | None, i: int, freelancer_amount: int
+        self, sender: str, job_id: int, state: tuple | None, i: int, freelancer_amount: int, now: int = 0
     ) -> Outcome:
         j = self.check(job_id, state)
-        _require(not is_zero(j.arbiter) and same(sender, j.arbiter), "escrow: caller is not the arbiter")
-        _require(j.assigned, "escrow: no freelancer assigned")
         _require(i < len(j.milestones), "escrow: no such milestone")
         m = j.milestones[i]
+        if not same(sender, j.arbiter):
+            # a dispute the arbiter let time out: anyone ends it, half each
+            _require(
+                m.status == DISPUTED and now > m.timestamp + ARBITRATION_TIMEOUT,
+                "escrow: caller is not the arbiter",
+            )
+            freelancer_amount = m.amount // 2
+        _require(j.assigned, "escrow: no freelancer assigned")
         _require(m.status in UNSETTLED, "escrow: milestone settled")
         _require(freelancer_amount <= m.amount, "escrow: split exceeds milestone")
         fee = fee_of(freelancer_amount, j.fee_bps)

@@ -1,5 +1,7 @@
 """Tests of contracts/evaluation/Competition.vy: ML bounties with committed
-submissions, a committed hidden label set and a committee-signed final ranking.
+submissions (each with a refundable bond), a committed hidden label set the committee
+confirms before anyone enters, and a committee-signed result (the Merkle root of every
+revealed entry's score and the winners), paid by pull.
 
 The committee is `mocks/CommitteeStub.vy` (fixed members and threshold). Every
 hash the contract checks is recomputed in `competition_fixtures` with eth_abi /
@@ -12,6 +14,7 @@ import boa
 import hypothesis.strategies as st
 import pytest
 from competition_fixtures import (
+    BOND,
     BPS,
     CANCELLED,
     DAY,
@@ -26,17 +29,21 @@ from competition_fixtures import (
     SPEC,
     USD,
     Arena,
-    cid_digest,
+    digest_of,
     events,
     final_scores_message,
     labels_commitment,
+    labels_confirmed_message,
     oracle_accounts,
     players,
     reference_payouts,
-    scores_hash,
+    score_leaf,
+    score_proof,
+    scores_root,
     sign_all,
     submission_commitment,
     travel_to,
+    winners_hash,
 )
 from conftest import MOCKS, REPO
 from escrow_harness import chain_id, compact, new_account, now, permit_signature
@@ -71,7 +78,9 @@ def comp(competition_deployer, committee):
 
 
 def make_arena(comp, token, committee, accounts) -> Arena:
-    return Arena(comp, token, committee, accounts.owner.address, accounts.client.address, list(ORACLES))
+    arena = Arena(comp, token, committee, accounts.owner.address, accounts.client.address, list(ORACLES))
+    arena.bankroll(*P)  # the players can pay entry bonds
+    return arena
 
 
 @pytest.fixture
@@ -84,8 +93,17 @@ def a(accounts):
     return accounts
 
 
+@pytest.fixture(scope="module")
+def blocklist_token():
+    return boa.load_partial(str(MOCKS / "BlocklistToken.vy")).deploy()
+
+
 def bal(token, who) -> int:
     return token.balanceOf(getattr(who, "address", who))
+
+
+def owed(comp, token, who) -> int:
+    return comp.claimable(token.address, getattr(who, "address", who))
 
 
 # --------------------------------------------------------------------------- deployment, encodings
@@ -107,12 +125,17 @@ def test_encodings_match_the_sdk(comp, arena):
     assert comp.submission_commitment(b"bafkcid", salt, P[0].address) == submission_commitment(
         b"bafkcid", salt, P[0].address
     )
-    for ranking in ([], [(0, 5)], [(0, -3 * SCORE_ONE), (2, 2**255 - 1), (7, -(2**255))]):
-        assert comp.scores_hash(ranking) == scores_hash(ranking)
-    cid = arena.create()
-    scores = scores_hash([(0, 1)])
-    message = final_scores_message(comp, cid, scores, labels_commitment())
-    assert comp.final_scores_digest(cid, scores) == cid_digest(message)
+    for winners in ([], [(0, 5)], [(0, -3 * SCORE_ONE), (2, 2**255 - 1), (7, -(2**255))]):
+        assert comp.winners_hash(winners) == winners_hash(winners)
+    for entry, score in [(0, 0), (7, -(2**255)), (2**256 - 1, 2**255 - 1)]:
+        assert comp.score_leaf(entry, score) == score_leaf(entry, score)
+    cid = arena.create(confirm=False)
+    assert comp.labels_confirmed_digest(cid) == digest_of(
+        labels_confirmed_message(comp, cid, labels_commitment())
+    )
+    root, wh = scores_root([(0, 1)]), winners_hash([(0, 1)])
+    message = final_scores_message(comp, cid, root, 0, wh, labels_commitment())
+    assert comp.final_scores_digest(cid, root, wh) == digest_of(message)
 
 
 # --------------------------------------------------------------------------- create
@@ -126,10 +149,11 @@ def test_create_stores_everything_and_pulls_the_prize(arena, comp, token, a):
     assert cid == 1 and comp.competition_count() == 1
     assert ev.comp_id == 1 and ev.client == a.client.address and ev.token == token.address
     assert (ev.prize, ev.spec_hash, ev.commitment) == (p["prize"], SPEC, labels_commitment())
-    assert (ev.deadline, ev.reveal_period, ev.daily_limit, ev.public_percent) == (
+    assert (ev.deadline, ev.reveal_period, ev.daily_limit, ev.entry_bond, ev.public_percent) == (
         p["deadline"],
         p["reveal_period"],
         3,
+        BOND,
         30,
     )
     assert list(ev.prize_bps) == [6_000, 2_500, 1_500]
@@ -151,6 +175,7 @@ def test_create_stores_everything_and_pulls_the_prize(arena, comp, token, a):
         0,
         0,
     )
+    assert (c.entry_bond, c.labels_confirmed, c.scores_root) == (BOND, False, ZERO32)
     assert bal(token, comp) == p["prize"] and bal(token, a.client) == 0
     assert arena.create(prize=5, prize_bps=[10_000]) == 2
     assert list(comp.competition(2).prize_bps) == [10_000]
@@ -184,6 +209,8 @@ BAD_CREATE = [
     ({"reveal_period": 0}, "competition: bad reveal period"),
     ({"reveal_period": 90 * DAY + 1}, "competition: bad reveal period"),
     ({"daily_limit": 0}, "competition: zero daily limit"),
+    ({"entry_bond": 0}, "competition: zero entry bond"),
+    ({"entry_bond": 2**128}, "competition: entry bond too large"),
     ({"public_percent": 0}, "competition: bad public percent"),
     ({"public_percent": 100}, "competition: bad public percent"),
     ({"prize_bps": []}, "competition: no prize places"),
@@ -308,6 +335,7 @@ def test_commit_refuses_client_oracles_empty_and_unknown(arena, comp, committee,
         comp.commit(cid + 1, commitment, b"", sender=P[0].address)
     # a removed oracle may enter
     committee.set_oracle(ORACLES[1].address, False)
+    arena.bankroll(ORACLES[1])
     assert comp.commit(cid, commitment, b"", sender=ORACLES[1].address) == 0
 
 
@@ -341,6 +369,64 @@ def test_daily_limit_and_day_rollover(arena, comp):
     boa.env.time_travel(seconds=3 * DAY)
     arena.commit(P[0], cid)
     assert comp.entry_count(cid) == 6
+
+
+def test_nobody_enters_before_the_committee_confirms_the_labels(arena, comp, token):
+    cid = arena.create(confirm=False)
+    commitment = submission_commitment(b"c", ZERO32, P[0].address)
+    with boa.reverts("competition: labels not confirmed"):
+        comp.commit(cid, commitment, b"", sender=P[0].address)
+    arena.confirm(cid)
+    (ev,) = events(comp, "LabelsConfirmed")
+    assert (ev.comp_id, ev.commitment) == (cid, labels_commitment())
+    assert comp.competition(cid).labels_confirmed
+    assert comp.commit(cid, commitment, b"", sender=P[0].address) == 0
+    with boa.reverts("competition: labels already confirmed"):
+        arena.confirm(cid)
+
+
+def test_confirmation_rules(arena, comp, committee):
+    cid = arena.create(confirm=False)
+    o = sorted(ORACLES, key=lambda acc: int(acc.address, 16))
+    with boa.reverts("competition: too few signatures"):
+        comp.confirm_labels(cid, arena.confirm_signatures(cid, signers=o[:2]))
+    with boa.reverts("competition: signer is not an oracle"):  # signed for other labels
+        comp.confirm_labels(cid, arena.confirm_signatures(cid, commitment=keccak(b"other")))
+    with boa.reverts("competition: signer is not an oracle"):  # signed on another chain
+        comp.confirm_labels(cid, arena.confirm_signatures(cid, chain=chain_id() + 1))
+    with boa.reverts("competition: signers not strictly ascending"):
+        comp.confirm_labels(
+            cid, sign_all(o[:3], labels_confirmed_message(comp, cid, labels_commitment()), order="descending")
+        )
+    with boa.reverts("competition: unknown competition"):
+        comp.confirm_labels(cid + 1, arena.confirm_signatures(cid))
+    travel_to(arena.deadline(cid) + 1)
+    with boa.reverts("competition: submissions closed"):
+        arena.confirm(cid)
+
+
+def test_commit_pulls_the_bond_and_reveal_returns_it(arena, comp, token):
+    cid = arena.create()
+    before = bal(token, P[0])
+    e = arena.commit(P[0], cid)
+    assert bal(token, P[0]) == before - BOND and bal(token, comp) == Arena.PRIZE + BOND
+    arena.to_reveal(cid)
+    arena.reveal(cid, e)
+    assert owed(comp, token, P[0]) == BOND
+    assert arena.withdraw(P[0]) == BOND
+    (ev,) = events(comp, "Withdrawn")
+    assert (ev.token, ev.account, ev.amount) == (token.address, P[0].address, BOND)
+    assert bal(token, P[0]) == before and owed(comp, token, P[0]) == 0
+    with boa.reverts("competition: nothing to withdraw"):
+        comp.withdraw(token.address, sender=P[0].address)
+
+
+def test_commit_without_the_bond_fails(arena, comp, token, a):
+    cid = arena.create()
+    commitment = submission_commitment(b"c", ZERO32, a.outsider.address)
+    with boa.reverts():
+        comp.commit(cid, commitment, b"", sender=a.outsider.address)
+    assert comp.entry_count(cid) == 0
 
 
 # --------------------------------------------------------------------------- reveal
@@ -407,28 +493,34 @@ def test_reveal_checks_commitment_and_sender(arena, comp):
 
 
 def assert_paid(comp, token, expected_payouts, refund, before: dict, client: str):
-    """PrizePaid events, CompetitionFinalized and balances match the reference."""
-    paid = [(ev.place, ev.entry, ev.amount) for ev in events(comp, "PrizePaid")]
+    """PrizeAwarded events, CompetitionFinalized and the credits match the reference."""
+    paid = [(ev.place, ev.entry, ev.amount) for ev in events(comp, "PrizeAwarded")]
     assert paid == expected_payouts
     (fin,) = events(comp, "CompetitionFinalized")
     assert (fin.winners, fin.refunded) == (len(expected_payouts), refund)
     delta: dict[str, int] = {}
-    for ev in events(comp, "PrizePaid"):
+    for ev in events(comp, "PrizeAwarded"):
         delta[ev.winner] = delta.get(ev.winner, 0) + ev.amount
     delta[client] = delta.get(client, 0) + refund
     for who, b in before.items():
-        assert bal(token, who) - b == delta.get(who, 0), who
-    assert bal(token, comp) == 0
+        assert owed(comp, token, who) - b == delta.get(who, 0), who
+    # everything the contract holds is owed to someone (nothing else is open in these tests)
+    assert bal(token, comp) == sum(owed(comp, token, who) for who in before)
+
+
+def credits(comp, token, a) -> dict:
+    return {p.address: owed(comp, token, p) for p in P} | {a.client.address: owed(comp, token, a.client)}
 
 
 def test_finalize_pays_the_top_three_higher_is_better(arena, comp, token, a):
     scores = [int(0.81 * SCORE_ONE), int(0.93 * SCORE_ONE), int(0.77 * SCORE_ONE), int(0.90 * SCORE_ONE)]
     cid, ranking = arena.run(scores, submitters=P)
-    before = {p.address: bal(token, p) for p in P} | {a.client.address: bal(token, a.client)}
+    before = credits(comp, token, a)
     refund = arena.finalize(cid, ranking, sender=a.outsider.address)  # anyone may relay
+    logs = comp.get_logs()
     assert refund == 0
     prize = Arena.PRIZE
-    assert [(ev.place, ev.entry, ev.winner, ev.amount) for ev in events(comp, "PrizePaid")] == [
+    assert [(ev.place, ev.entry, ev.winner, ev.amount) for ev in events(comp, "PrizeAwarded")] == [
         (0, 1, P[1].address, prize // 2),
         (1, 3, P[3].address, prize * 3 // 10),
         (2, 0, P[0].address, prize // 5),
@@ -441,42 +533,66 @@ def test_finalize_pays_the_top_three_higher_is_better(arena, comp, token, a):
         before,
         a.client.address,
     )
-    (lab,) = events(comp, "LabelsRevealed")
+    (lab,) = events(comp, "LabelsRevealed", logs)
     assert (lab.comp_id, lab.labels_cid, lab.labels_salt) == (cid, LABELS_CID, LABELS_SALT)
-    (fin,) = events(comp, "CompetitionFinalized")
-    assert fin.scores_hash == scores_hash(ranking) and [tuple(s) for s in fin.ranking] == ranking
-    assert comp.competition(cid).status == FINALIZED
-    assert bal(token, P[2]) == before[P[2].address]
+    (fin,) = events(comp, "CompetitionFinalized", logs)
+    assert fin.scores_root == scores_root(ranking) and fin.entries == len(ranking)
+    assert [tuple(s) for s in fin.ranking] == [(1, scores[1]), (3, scores[3]), (0, scores[0])]
+    c = comp.competition(cid)
+    assert c.status == FINALIZED and c.scores_root == scores_root(ranking)
+    assert owed(comp, token, P[2]) == BOND  # its bond back, no prize
+    # every entry, winner or not, can prove its score against the signed root
+    for e, sc in ranking:
+        assert comp.verify_score(cid, e, sc, score_proof(ranking, e, sc))
+        assert not comp.verify_score(cid, e, sc + 1, score_proof(ranking, e, sc))
 
 
 def test_finalize_lower_is_better(arena, comp, token, a):
     rmse = [400_000, 120_000, 950_000, 130_000, 110_000]
     cid, ranking = arena.run(rmse, higher_is_better=False, min_score=SCORE_ONE, prize_bps=[7_000, 3_000])
-    before = {p.address: bal(token, p) for p in P} | {a.client.address: bal(token, a.client)}
+    before = credits(comp, token, a)
     assert arena.finalize(cid, ranking) == 0
+    logs = comp.get_logs()
     prize = Arena.PRIZE
     assert_paid(comp, token, [(0, 4, prize * 7 // 10), (1, 1, prize * 3 // 10)], 0, before, a.client.address)
     # entry 4 came from P[0] (submitters cycle), entry 1 from P[1]
-    assert [ev.winner for ev in events(comp, "PrizePaid")] == [P[0].address, P[1].address]
+    assert [ev.winner for ev in events(comp, "PrizeAwarded", logs)] == [P[0].address, P[1].address]
+
+
+def test_winners_must_be_revealed_ranked_and_above_the_bar(arena, comp):
+    """The committee signs the winners; the contract still refuses a list that breaks the rule."""
+    cid, ranking = arena.run([10, 20, 30, 40], reveal=[True, True, False, True], min_score=15)
+    for winners, reason in [
+        ([(1, 20), (3, 40)], "competition: winners not ranked"),
+        ([(3, 40), (3, 40)], "competition: winners not ranked"),
+        ([(3, 40), (2, 30)], "competition: entry not revealed"),
+        ([(3, 40), (9, 30)], "competition: entry not revealed"),
+        ([(3, 40), (1, 20), (0, 10)], "competition: winner below the bar"),
+        ([(3, 40), (1, 20), (1, 20), (1, 20)], "competition: more winners than places"),
+    ]:
+        with boa.reverts(reason):
+            arena.finalize(cid, ranking, winners=winners)  # correctly signed, but against the rule
+    arena.finalize(cid, ranking)
+    assert [(ev.place, ev.entry) for ev in events(comp, "PrizeAwarded")] == [(0, 3), (1, 1)]
 
 
 def test_ties_go_to_the_earliest_commit(arena, comp, token, a):
     scores = [5, 7, 7, 5, 7]
     cid, ranking = arena.run(scores, submitters=P, prize_bps=[5_000, 3_000, 2_000])
     arena.finalize(cid, ranking)
-    assert [(ev.place, ev.entry) for ev in events(comp, "PrizePaid")] == [(0, 1), (1, 2), (2, 4)]
+    assert [(ev.place, ev.entry) for ev in events(comp, "PrizeAwarded")] == [(0, 1), (1, 2), (2, 4)]
     cid, ranking = arena.run(
         scores, submitters=P, prize_bps=[5_000, 3_000, 2_000], higher_is_better=False, min_score=10
     )
     arena.finalize(cid, ranking)
-    assert [(ev.place, ev.entry) for ev in events(comp, "PrizePaid")] == [(0, 0), (1, 3), (2, 1)]
+    assert [(ev.place, ev.entry) for ev in events(comp, "PrizeAwarded")] == [(0, 0), (1, 3), (2, 1)]
 
 
 def test_min_score_bar_and_refund(arena, comp, token, a):
     # higher is better, bar 0.8: only two entries reach it (0.8 itself counts)
     scores = [int(0.79 * SCORE_ONE), int(0.80 * SCORE_ONE), int(0.95 * SCORE_ONE), -SCORE_ONE]
     cid, ranking = arena.run(scores, min_score=int(0.8 * SCORE_ONE))
-    before = {p.address: bal(token, p) for p in P} | {a.client.address: bal(token, a.client)}
+    before = credits(comp, token, a)
     prize = Arena.PRIZE
     refund = arena.finalize(cid, ranking)
     assert refund == prize // 5
@@ -485,15 +601,15 @@ def test_min_score_bar_and_refund(arena, comp, token, a):
     )
     # lower is better, bar -1.0: nobody reaches it, everything goes back
     cid, ranking = arena.run([0, 5, -SCORE_ONE + 1], min_score=-SCORE_ONE, higher_is_better=False)
-    before = {a.client.address: bal(token, a.client)}
+    before = owed(comp, token, a.client)
     assert arena.finalize(cid, ranking) == prize
-    assert events(comp, "PrizePaid") == []
-    assert bal(token, a.client) - before[a.client.address] == prize
+    assert events(comp, "PrizeAwarded") == []
+    assert owed(comp, token, a.client) - before == prize
 
 
 def test_fewer_entries_than_places_refunds_the_rest(arena, comp, token, a):
     cid, ranking = arena.run([3, 9], prize_bps=[4_000, 3_000, 2_000, 1_000])
-    before = {p.address: bal(token, p) for p in P} | {a.client.address: bal(token, a.client)}
+    before = credits(comp, token, a)
     prize = Arena.PRIZE
     refund = arena.finalize(cid, ranking)
     assert refund == prize * 3 // 10
@@ -504,54 +620,54 @@ def test_fewer_entries_than_places_refunds_the_rest(arena, comp, token, a):
 
 def test_rounding_dust_goes_back_to_the_client(arena, comp, token, a):
     cid, ranking = arena.run([1, 2, 3], prize=10, prize_bps=[3_334, 3_333, 3_333])
-    before = {p.address: bal(token, p) for p in P} | {a.client.address: bal(token, a.client)}
+    before = credits(comp, token, a)
     assert arena.finalize(cid, ranking) == 1
     assert_paid(comp, token, [(0, 2, 3), (1, 1, 3), (2, 0, 3)], 1, before, a.client.address)
 
 
-def test_unrevealed_entries_cannot_win(arena, comp, token, a):
+def test_unrevealed_entries_cannot_win_and_forfeit_their_bond(arena, comp, token, a):
     cid, ranking = arena.run([100, 1, 50], reveal=[False, True, True], prize_bps=[10_000])
     assert ranking == [(1, 1), (2, 50)]
     with boa.reverts("competition: entry not revealed"):
         arena.finalize(cid, [(0, 100), (1, 1), (2, 50)])
-    arena.finalize(cid, ranking)
-    assert [(ev.place, ev.entry) for ev in events(comp, "PrizePaid")] == [(0, 2)]
+    # the prize all goes to the winner; the client gets the forfeited bond of entry 0
+    assert arena.finalize(cid, ranking) == BOND
+    assert [(ev.place, ev.entry) for ev in events(comp, "PrizeAwarded")] == [(0, 2)]
 
 
 def test_one_submitter_may_take_several_places(arena, comp, token, a):
     cid, ranking = arena.run([9, 8, 1], submitters=[P[0], P[0], P[1]], prize_bps=[6_000, 4_000])
-    before = bal(token, P[0])
+    before = owed(comp, token, P[0])
     arena.finalize(cid, ranking)
-    assert bal(token, P[0]) - before == Arena.PRIZE
+    assert owed(comp, token, P[0]) - before == Arena.PRIZE
 
 
 def test_finalize_with_nothing_revealed_refunds_everything(arena, comp, token, a):
     cid, ranking = arena.run([5, 6], reveal=[False, False])
     assert ranking == []
-    before = bal(token, a.client)
-    assert arena.finalize(cid, []) == Arena.PRIZE
-    assert bal(token, a.client) - before == Arena.PRIZE
+    before = owed(comp, token, a.client)
+    assert arena.finalize(cid, []) == Arena.PRIZE + 2 * BOND
+    assert owed(comp, token, a.client) - before == Arena.PRIZE + 2 * BOND
     assert comp.competition(cid).status == FINALIZED
 
 
-def test_reveal_cap_and_the_largest_ranking(arena, comp, token, a):
-    """At most 256 entries are revealed, so the largest ranking always fits one finalize."""
+def test_every_entry_is_revealable_and_ranked(arena, comp, token, a):
+    """No reveal cap: 300 entries all reveal, and the finalization costs the same whatever
+    their number (a root and the winners, not the whole ranking)."""
     cid = arena.create(daily_limit=255, prize_bps=[1_000] * 10)
-    entries = [arena.commit(P[i % 2], cid) for i in range(257)]
+    entries = [arena.commit(P[i % 2], cid) for i in range(300)]
     arena.to_reveal(cid)
-    for e in entries[:256]:
+    for e in entries:
         arena.reveal(cid, e)
-    with boa.reverts("competition: reveal cap reached"):
-        arena.reveal(cid, entries[256])
+    assert comp.revealed_count(cid) == 300
     arena.to_finalize(cid)
-    ranking = [(e, (e * 7919) % 1000) for e in entries[:256]]
-    more = ORACLES + oracle_accounts(16)[4:]
-    for o in more[4:]:
-        arena.committee.set_oracle(o.address, True)
-    refund = arena.finalize(cid, ranking, arena.signatures(cid, ranking, signers=more))
+    ranking = [(e, (e * 7919) % 1000) for e in entries]
+    refund = arena.finalize(cid, ranking)
     gas = comp._computation.get_gas_used()
-    assert refund == 0 and len(events(comp, "PrizePaid")) == 10
-    assert gas < 5_000_000, gas  # execution gas (titanoboa leaves out calldata and the 21k base)
+    assert refund == 0 and len(events(comp, "PrizeAwarded")) == 10
+    assert gas < 500_000, gas  # execution gas (titanoboa leaves out calldata and the 21k base)
+    last = ranking[-1]
+    assert comp.verify_score(cid, *last, score_proof(ranking, *last))
 
 
 # --------------------------------------------------------------------------- finalize: refusals
@@ -565,24 +681,14 @@ def judged(arena):
     return cid, ranking
 
 
-@pytest.mark.parametrize(
-    ("ranking", "reason"),
-    [
-        ([(0, 10), (1, 20)], "competition: ranking incomplete"),
-        ([], "competition: ranking incomplete"),
-        ([(1, 20), (0, 10), (3, 40)], "competition: ranking not sorted"),
-        ([(0, 10), (0, 10), (1, 20), (3, 40)], "competition: ranking not sorted"),
-        ([(0, 10), (1, 20), (2, 30), (3, 40)], "competition: entry not revealed"),
-        ([(0, 10), (1, 20), (2, 30)], "competition: entry not revealed"),
-        ([(0, 10), (1, 20), (3, 40), (4, 50)], "competition: entry not revealed"),
-        ([(0, 10), (1, 20), (3, 40), (2**256 - 1, 50)], "competition: entry not revealed"),
-    ],
-)
-def test_bad_rankings_refused(arena, comp, judged, ranking, reason):
-    cid, _ = judged
-    with boa.reverts(reason):
-        arena.finalize(cid, ranking)  # correctly signed, but not a valid ranking
+def test_the_signed_entry_count_must_be_the_revealed_count(arena, comp, judged):
+    cid, ranking = judged
+    with boa.reverts("competition: signer is not an oracle"):
+        arena.finalize(cid, ranking[:2], arena.signatures(cid, ranking[:2]))  # an entry left out
+    with boa.reverts("competition: signer is not an oracle"):
+        arena.finalize(cid, ranking, arena.signatures(cid, ranking, entries=4))
     assert comp.competition(cid).status == OPEN
+    arena.finalize(cid, ranking)
 
 
 def test_finalize_only_after_the_reveal_period(arena, comp):
@@ -609,7 +715,8 @@ def test_wrong_labels_reveal_refused(arena, comp, judged):
 
 def test_signature_rules(arena, comp, committee, judged):
     cid, ranking = judged
-    message = final_scores_message(comp, cid, scores_hash(ranking), labels_commitment())
+    root, winners = arena.result(cid, ranking)
+    message = final_scores_message(comp, cid, root, len(ranking), winners_hash(winners), labels_commitment())
     o = sorted(ORACLES, key=lambda acc: int(acc.address, 16))
     sig = {acc.address: s for acc, s in zip(o, sign_all(o, message), strict=True)}
     with boa.reverts("competition: too few signatures"):
@@ -646,28 +753,27 @@ def test_signature_rules(arena, comp, committee, judged):
 def test_signatures_bind_scores_competition_labels_and_chain(arena, comp, judged):
     cid, ranking = judged
     o = ORACLES[:THRESHOLD]
-    tampered = [(0, 10), (1, 99), (3, 40)]  # signed ranking, other scores relayed
+    tampered = [(0, 10), (1, 99), (3, 40)]  # the signed result, other scores relayed
     with boa.reverts("competition: signer is not an oracle"):
         arena.finalize(cid, tampered, arena.signatures(cid, ranking))
-    # replay: the same oracles sign the same ranking for another competition
+    root, winners = arena.result(cid, ranking)
+    wh = winners_hash(winners)
+    # replay: the same oracles sign the same result for another competition
     cid2, ranking2 = arena.run([10, 20, 30, 40], reveal=[True, True, False, True])
     assert ranking2 == ranking
-    replay = sign_all(o, final_scores_message(comp, cid2, scores_hash(ranking), labels_commitment()))
+    replay = sign_all(o, final_scores_message(comp, cid2, root, 3, wh, labels_commitment()))
     with boa.reverts("competition: signer is not an oracle"):
         arena.finalize(cid, ranking, replay)
-    other_labels = sign_all(o, final_scores_message(comp, cid, scores_hash(ranking), keccak(b"other labels")))
+    other_labels = sign_all(o, final_scores_message(comp, cid, root, 3, wh, keccak(b"other labels")))
     with boa.reverts("competition: signer is not an oracle"):
         arena.finalize(cid, ranking, other_labels)
     other_chain = sign_all(
-        o, final_scores_message(comp, cid, scores_hash(ranking), labels_commitment(), chain=chain_id() + 1)
+        o, final_scores_message(comp, cid, root, 3, wh, labels_commitment(), chain=chain_id() + 1)
     )
     with boa.reverts("competition: signer is not an oracle"):
         arena.finalize(cid, ranking, other_chain)
     other_domain = sign_all(
-        o,
-        final_scores_message(
-            comp, cid, scores_hash(ranking), labels_commitment(), name="proofwork JobEscrow"
-        ),
+        o, final_scores_message(comp, cid, root, 3, wh, labels_commitment(), name="proofwork JobEscrow")
     )
     with boa.reverts("competition: signer is not an oracle"):
         arena.finalize(cid, ranking, other_domain)
@@ -687,23 +793,45 @@ def test_finalize_twice_refused(arena, comp, judged):
         comp.cancel_unjudged(cid, sender=arena.client)
 
 
-def test_finalize_is_not_reentrant(arena, comp, a, reentrant_deployer):
+def test_withdraw_is_not_reentrant(arena, comp, a, reentrant_deployer):
     t = reentrant_deployer.deploy()
     t.mint(a.client.address, Arena.PRIZE)
     t.approve(comp.address, Arena.PRIZE, sender=a.client.address)
     cid = comp.create(*arena.params(token=t.address, prize_bps=[10_000]).values(), sender=a.client.address)
-    e = arena.commit(P[0], cid)
+    arena.confirm(cid)
+    t.mint(P[0].address, BOND)
+    t.approve(comp.address, BOND, sender=P[0].address)
+    e = comp.commit(cid, submission_commitment(b"c", ZERO32, P[0].address), b"", sender=P[0].address)
     arena.to_reveal(cid)
-    arena.reveal(cid, e)
+    comp.reveal(cid, e, b"c", ZERO32, sender=P[0].address)
     arena.to_finalize(cid)
-    ranking = [(e, 1)]
-    sigs = arena.signatures(cid, ranking)
-    # the payment to the winner calls finalize again from inside the token
-    payload = comp.finalize.prepare_calldata(cid, LABELS_CID, LABELS_SALT, ranking, sigs)
-    t.arm(comp.address, payload, False)
-    assert arena.finalize(cid, ranking, sigs) == 0
-    assert t.attempts() == 1 and not t.last_ok()  # the nested finalize was refused
-    assert t.balanceOf(P[0].address) == Arena.PRIZE and t.balanceOf(comp.address) == 0
+    assert arena.finalize(cid, [(e, 1)]) == 0
+    # the payment to the winner calls withdraw again from inside the token
+    t.arm(comp.address, comp.withdraw.prepare_calldata(t.address), False)
+    assert comp.withdraw(t.address, sender=P[0].address) == Arena.PRIZE + BOND
+    assert t.attempts() == 1 and not t.last_ok()  # the nested withdraw was refused
+    assert t.balanceOf(P[0].address) == Arena.PRIZE + BOND and t.balanceOf(comp.address) == 0
+
+
+def test_a_winner_that_cannot_receive_blocks_nobody(arena, comp, a, blocklist_token):
+    """Payouts are pulled: a winner whose transfers revert keeps its credit; the others,
+    and the client, withdraw theirs."""
+    t = blocklist_token
+    arena = Arena(comp, t, arena.committee, None, a.client.address, list(ORACLES))
+    arena.bankroll(*P)
+    cid, ranking = arena.run([9, 8, 7], submitters=P[:3])
+    t.set_blocked(P[1].address, True)
+    assert arena.finalize(cid, ranking) == 0
+    with boa.reverts("blocklist: account blocked"):
+        comp.withdraw(t.address, sender=P[1].address)
+    for winner, share in ((P[0], 5_000), (P[2], 2_000)):
+        before = t.balanceOf(winner.address)
+        assert arena.withdraw(winner) == Arena.PRIZE * share // BPS + BOND
+        assert t.balanceOf(winner.address) - before == Arena.PRIZE * share // BPS + BOND
+    assert owed(comp, t, P[1]) == Arena.PRIZE * 3_000 // BPS + BOND
+    t.set_blocked(P[1].address, False)
+    assert arena.withdraw(P[1]) == Arena.PRIZE * 3_000 // BPS + BOND
+    assert t.balanceOf(comp.address) == 0
 
 
 # --------------------------------------------------------------------------- cancel_unjudged
@@ -720,6 +848,7 @@ def test_cancel_with_no_commits_right_after_the_deadline(arena, comp, token, a):
     assert comp.cancel_unjudged(cid, sender=a.client.address) == Arena.PRIZE
     (ev,) = events(comp, "CompetitionCancelled")
     assert (ev.comp_id, ev.refunded) == (cid, Arena.PRIZE)
+    assert arena.withdraw(a.client) == Arena.PRIZE
     assert bal(token, a.client) == Arena.PRIZE and bal(token, comp) == 0
     assert comp.competition(cid).status == CANCELLED
     with boa.reverts("competition: already closed"):
@@ -737,8 +866,16 @@ def test_cancel_when_nothing_was_revealed(arena, comp, token, a):
     with boa.reverts("competition: too early to cancel"):
         comp.cancel_unjudged(cid, sender=a.client.address)
     arena.to_finalize(cid)
+    assert comp.cancel_unjudged(cid, sender=a.client.address) == Arena.PRIZE + BOND  # the bond is forfeited
+    assert arena.withdraw(a.client) == Arena.PRIZE + BOND
+
+
+def test_cancel_any_time_while_the_labels_are_unconfirmed(arena, comp, token, a):
+    """Nobody can have entered: the client may take the prize back at once."""
+    cid = arena.create(confirm=False)
     assert comp.cancel_unjudged(cid, sender=a.client.address) == Arena.PRIZE
-    assert bal(token, a.client) == Arena.PRIZE
+    with boa.reverts("competition: already closed"):
+        arena.confirm(cid)
 
 
 def test_cancel_after_the_grace_period_when_the_committee_is_silent(arena, comp, token, a, judged):
@@ -751,9 +888,9 @@ def test_cancel_after_the_grace_period_when_the_committee_is_silent(arena, comp,
     with boa.reverts("competition: too early to cancel"):
         comp.cancel_unjudged(cid, sender=a.client.address)
     boa.env.time_travel(seconds=1)
-    before = bal(token, a.client)
-    assert comp.cancel_unjudged(cid, sender=a.client.address) == Arena.PRIZE
-    assert bal(token, a.client) - before == Arena.PRIZE and bal(token, comp) == 0
+    before = owed(comp, token, a.client)
+    assert comp.cancel_unjudged(cid, sender=a.client.address) == Arena.PRIZE + BOND  # entry 2 never revealed
+    assert owed(comp, token, a.client) - before == Arena.PRIZE + BOND
     with boa.reverts("competition: already closed"):
         arena.finalize(cid, ranking)
 
@@ -769,6 +906,8 @@ def test_prizes_of_competitions_are_kept_apart(arena, comp, token, a):
     c1, r1 = arena.run([1, 2], prize=1_000)
     c2 = arena.create(prize=7_000)
     arena.finalize(c1, r1)
+    for who in [*P, a.client]:
+        arena.withdraw(who)
     assert bal(token, comp) == 7_000
     assert comp.competition(c2).status == OPEN
 
@@ -818,13 +957,15 @@ def test_payouts_match_the_reference(comp, token, committee, accounts, contest):
         min_score=contest["min_score"],
         higher_is_better=contest["higher_is_better"],
     )
-    before = {p.address: bal(token, p) for p in P} | {client: bal(token, client)}
+    before = {p.address: owed(comp, token, p) for p in P} | {client: owed(comp, token, client)}
     refund = arena.finalize(cid, ranking)
+    logs = comp.get_logs()
     expected, expected_refund = reference_payouts(
         ranking, contest["prize_bps"], contest["prize"], contest["min_score"], contest["higher_is_better"]
     )
-    assert refund == expected_refund
-    assert sum(x for _, _, x in expected) + refund == contest["prize"]
+    forfeited = (len(contest["scores"]) - len(ranking)) * BOND
+    assert refund == expected_refund + forfeited
+    assert sum(x for _, _, x in expected) + refund == contest["prize"] + forfeited
     assert_paid(comp, token, expected, refund, before, client)
-    winners = [ev.winner for ev in events(comp, "PrizePaid")]
+    winners = [ev.winner for ev in events(comp, "PrizeAwarded", logs)]
     assert winners == [arena.secrets[(cid, e)].submitter for _, e, _ in expected]

@@ -7,17 +7,33 @@ reference model by the harness; after every step the invariants below hold:
 - per job, what left the escrow for it + its fees + what it still holds == its budget;
 - money of a job only ever goes to its client or freelancer, fees only to the treasury;
 - every job's stored hash matches the model (and `hash_job` of the model's state);
-- every job can still be emptied: past all deadlines and review windows, with
-  disputes resolved by the arbiter, claims and the client's reclaim leave nothing in it.
+- no money is frozen: every job can be emptied without its arbiter ever acting: past
+  all deadlines, review windows and the arbitration timeout, claims, the client's
+  reclaim and anyone's `resolve` of timed-out disputes leave nothing in it;
+- no verdict can be vetoed: a milestone never takes more than MAX_REVISIONS revision
+  requests, and once the challenge window of a contract arbiter (the stub, standing in
+  for the oracle committee) is over, neither a revision request nor a dispute can
+  reopen the submission it may be judging.
 """
 
 from collections import Counter
+from types import SimpleNamespace
 
 import boa
 import hypothesis.strategies as st
-from conftest import INITIAL_FEE_BPS
+from conftest import INITIAL_FEE_BPS, MOCKS
 from escrow_harness import DAY, OK, EscrowHarness, now, permit_signature
-from escrow_model import DISPUTED, OPEN, SUBMITTED, ZERO_ADDRESS, norm, same
+from escrow_model import (
+    ARBITRATION_TIMEOUT,
+    DISPUTED,
+    MAX_REVISIONS,
+    OPEN,
+    RESOLVED,
+    SUBMITTED,
+    ZERO_ADDRESS,
+    norm,
+    same,
+)
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -30,6 +46,7 @@ from hypothesis.stateful import (
 
 MAX_JOBS = 6
 HOUR = 3_600
+STUB_WINDOW = 2 * HOUR  # challenge window of the contract arbiter (the review periods are 1 h to 3 days)
 STATS: Counter = Counter()  # (function, outcome) over all examples of the run
 
 amounts_st = st.lists(st.integers(1, 10**12), min_size=1, max_size=3)
@@ -40,17 +57,20 @@ share_st = st.integers(0, 10_000)
 
 
 class EscrowMachine(RuleBasedStateMachine):
-    def __init__(self, escrow, token, accounts):
+    def __init__(self, escrow, token, accounts, stub):
         super().__init__()
         self._anchor = boa.env.anchor()
         self._anchor.__enter__()
         self.a = accounts
         self.escrow, self.token = escrow, token
         self.h = EscrowHarness(escrow, token, accounts.owner.address)
+        self.h.model.arbiter_windows[norm(str(stub.address))] = STUB_WINDOW
         self.clients = [accounts.client, accounts.client2]
         self.freelancers = [accounts.freelancer, accounts.freelancer2, accounts.outsider]
-        self.arbiters = [accounts.arbiter, accounts.relayer]
-        self.everyone = [*self.clients, *self.freelancers, *self.arbiters, accounts.owner]
+        # two accounts and a contract arbiter that declares a challenge window
+        self.stub = stub
+        self.arbiters = [accounts.arbiter, accounts.relayer, SimpleNamespace(address=str(stub.address))]
+        self.everyone = [*self.clients, *self.freelancers, *self.arbiters[:2], accounts.owner]  # they sign
         self.budget: dict[int, int] = {}
         self.job_fees: dict[int, int] = {}
         self.history: dict[int, list[tuple]] = {}
@@ -58,9 +78,11 @@ class EscrowMachine(RuleBasedStateMachine):
         self.settled_hashes: set[bytes] = set()
         self.fees_withdrawn = 0
         self.touched: set[int] = set()
+        self.extra: Counter = Counter()  # outcomes of the rules below, beyond the harness's stats
 
     def teardown(self):
         STATS.update(self.h.stats)
+        STATS.update(self.extra)
         self._anchor.__exit__(None, None, None)
 
     # ---------------------------------------------------------------- helpers
@@ -90,7 +112,7 @@ class EscrowMachine(RuleBasedStateMachine):
         if any(not j.assigned for j in self.h.model.jobs.values()) or len(self.h.model.jobs) >= MAX_JOBS:
             return
         self._create(
-            self.clients[k % 2], [1 + k * 1_000], ZERO_ADDRESS, self.arbiters[k % 2].address, 2 * DAY, DAY
+            self.clients[k % 2], [1 + k * 1_000], ZERO_ADDRESS, self.arbiters[k % 3].address, 2 * DAY, DAY
         )
 
     def _ensure_submitted(self, k: int) -> None:
@@ -163,7 +185,7 @@ class EscrowMachine(RuleBasedStateMachine):
         c=pick,
         kind=st.sampled_from(["assigned", "assigned", "open"]),
         f=pick,
-        arb=st.sampled_from([None, 0, 1]),
+        arb=st.sampled_from([None, 0, 1, 2, 2]),
         amounts=amounts_st,
         deadline_in=st.sampled_from([HOUR, DAY, 3 * DAY, 10 * DAY]),
         review=st.sampled_from([HOUR, DAY, 3 * DAY]),
@@ -308,14 +330,67 @@ class EscrowMachine(RuleBasedStateMachine):
 
     @rule(aim=aim_st, wrong=wrong_st, k=pick, m=pick, w=pick, role=st.sampled_from(["client", "freelancer"]))
     def raise_dispute(self, aim, wrong, k, m, w, role):
-        jid, m = self._target(
-            aim,
-            k,
-            m,
-            lambda i, j, ms: j.assigned and j.arbiter != ZERO_ADDRESS and ms.status in (OPEN, SUBMITTED),
-        )
+        model = self.h.model
+
+        def disputable(i, j, ms):
+            return (
+                j.arbiter != ZERO_ADDRESS
+                and ms.status == SUBMITTED
+                and now() <= ms.timestamp + model.review_window(j)
+            )
+
+        if aim and not any(disputable(i, j, ms) for i, j in model.jobs.items() for ms in j.milestones):
+            # the freelancer of an arbitrated job delivers something first
+            jid, m2 = self._target(
+                True,
+                k,
+                0,
+                lambda i, j, ms: j.assigned and j.arbiter != ZERO_ADDRESS and ms.status == OPEN,
+            )
+            if self.h.job(jid).assigned and m2 < len(self.h.job(jid).milestones):
+                self._submit(True, False, jid, m2, 0, "tx")
+        jid, m = self._target(aim, k, m, disputable)
         sender = self._party(jid, role, wrong, w)
         self._do(jid, lambda: self.h.raise_dispute(sender, jid, m))
+
+    @rule(aim=aim_st, k=pick, m=pick, w=pick, wait=st.booleans(), share=share_st)
+    def resolve_timed_out_dispute(self, aim, k, m, w, wait, share):
+        """Anyone (not the arbiter) ends a dispute, with or without waiting for the timeout."""
+        if aim and not any(ms.status == DISPUTED for j in self.h.model.jobs.values() for ms in j.milestones):
+            self.raise_dispute(True, False, k, m, w, ("client", "freelancer")[k % 2])
+        jid, m = self._target(aim, k, m, lambda i, j, ms: ms.status == DISPUTED)
+        j = self.h.job(jid)
+        if wait and m < len(j.milestones) and j.milestones[m].status == DISPUTED:
+            self._wait_until(j.milestones[m].timestamp + ARBITRATION_TIMEOUT + 1)
+        sender = self.everyone[w % len(self.everyone)]
+        ms = j.milestones
+        amount = ms[m].amount * share // 10_000 if m < len(ms) else 0
+        was_disputed = m < len(ms) and ms[m].status == DISPUTED
+        self._do(jid, lambda: self.h.resolve(sender, jid, m, amount))
+        now_resolved = m < len(ms) and self.h.job(jid).milestones[m].status == RESOLVED
+        if was_disputed and now_resolved and not same(sender.address, j.arbiter):
+            self.extra[("timed-out dispute resolved by", "anyone")] += 1
+
+    @rule(aim=aim_st, k=pick, m=pick, veto=st.sampled_from(["request_revision", "raise_dispute"]))
+    def veto_after_the_challenge_window(self, aim, k, m, veto):
+        """On a job of the contract arbiter, a submission whose challenge window is over
+        can no longer be sent back or disputed (its verdict may be settled)."""
+        stub = norm(str(self.stub.address))
+        pred = lambda i, j, ms: norm(j.arbiter) == stub and ms.status == SUBMITTED  # noqa: E731
+        if aim and not any(pred(i, j, ms) for i, j in self.h.model.jobs.items() for ms in j.milestones):
+            if len(self.h.model.jobs) >= MAX_JOBS:
+                return
+            new = self._create(self.clients[k % 2], [1 + k], self.freelancers[k % 3].address, stub, DAY, DAY)
+            self._submit(True, False, new, 0, 0, "tx")
+        jid, m = self._target(aim, k, m, pred)
+        j = self.h.job(jid)
+        if norm(j.arbiter) != stub or m >= len(j.milestones) or j.milestones[m].status != SUBMITTED:
+            return
+        self._wait_until(j.milestones[m].timestamp + STUB_WINDOW + 1)
+        who = j.client if veto == "request_revision" else (j.client, j.freelancer)[k % 2]
+        reason = "escrow: review window over" if veto == "request_revision" else "escrow: dispute window over"
+        getattr(self.h, veto)(who, jid, m, expect=reason)
+        self.extra[("late veto refused", veto)] += 1
 
     @rule(aim=aim_st, wrong=wrong_st, k=pick, m=pick, w=pick, share=share_st)
     def resolve(self, aim, wrong, k, m, w, share):
@@ -331,6 +406,35 @@ class EscrowMachine(RuleBasedStateMachine):
         ms = self.h.job(jid).milestones
         amount = ms[m].amount * share // 10_000 + (share == 10_000) if m < len(ms) else 0
         self._do(jid, lambda: self.h.resolve(sender, jid, m, amount))
+
+    @rule(k=pick, m=pick)
+    def revise_until_capped(self, k, m):
+        """The client sends one milestone back again and again, the freelancer resubmits:
+        the escrow stops the loop after MAX_REVISIONS requests."""
+        jid, m = self._target(True, k, m, lambda i, j, ms: j.assigned and ms.status in (OPEN, SUBMITTED))
+        j = self.h.job(jid)
+        if not j.assigned or m >= len(j.milestones):
+            return
+        for _ in range(2 * MAX_REVISIONS + 2):
+            ms = self.h.job(jid).milestones[m]
+            if ms.status == OPEN:
+                self._submit(True, False, jid, m, 0, "tx")
+                if self.h.job(jid).milestones[m].status == OPEN:
+                    return  # past its due time
+            elif ms.status == SUBMITTED:
+                self._do(jid, lambda: self.h.request_revision(self.h.job(jid).client, jid, m))
+            ms = self.h.job(jid).milestones[m]
+            if ms.status == SUBMITTED and ms.revisions >= MAX_REVISIONS:
+                self._do(
+                    jid,
+                    lambda: self.h.request_revision(
+                        self.h.job(jid).client, jid, m, expect="escrow: too many revisions"
+                    ),
+                )
+                self.extra[("revision cap", "reached")] += 1
+                return
+            if ms.status not in (OPEN, SUBMITTED):
+                return
 
     @precondition(lambda self: any(self.history.values()))
     @rule(k=pick, fn=st.sampled_from(["approve", "reclaim", "cancel", "claim"]))
@@ -399,14 +503,20 @@ class EscrowMachine(RuleBasedStateMachine):
             assert sent.get(jid, 0) + self.job_fees.get(jid, 0) + j.held == self.budget[jid]
 
     @invariant()
+    def revisions_are_capped(self):
+        for j in self.h.model.jobs.values():
+            assert all(ms.revisions <= MAX_REVISIONS for ms in j.milestones)
+
+    @invariant()
     def every_job_can_still_be_emptied(self):
         for jid in sorted(self.touched):
             self._settle(jid)
         self.touched.clear()
 
     def _settle(self, jid: int) -> None:
-        """Past every deadline and review window, with disputes resolved by the
-        arbiter, claims and the client's reclaim empty the job (then rolled back)."""
+        """Past every deadline, review window and the arbitration timeout, without the
+        arbiter: claims, the client's reclaim and an outsider's resolve of the timed-out
+        disputes empty the job (then rolled back)."""
         h = self.h
         j = h.job(jid)
         key = j.hash()
@@ -417,11 +527,13 @@ class EscrowMachine(RuleBasedStateMachine):
         with h.rollback():
             first = len(h.outflows)
             horizon = max([j.deadline] + [m.timestamp + j.review_period for m in j.milestones]) + 1
+            disputes = [m.timestamp + ARBITRATION_TIMEOUT + 1 for m in j.milestones if m.status == DISPUTED]
+            horizon = max([horizon, *disputes])
             if horizon > now():
                 boa.env.time_travel(seconds=horizon - now())
             for i, m in enumerate(j.milestones):
                 if m.status == DISPUTED:
-                    h.resolve(j.arbiter, jid, i, m.amount // 2, expect=OK)
+                    h.resolve(self.a.outsider, jid, i, 0, expect=OK)
                 elif m.status == SUBMITTED:
                     h.claim(self.a.relayer, jid, i, expect=OK)
             if any(m.status == OPEN and m.amount for m in h.job(jid).milestones):
@@ -449,12 +561,13 @@ def test_escrow_invariants(escrow_deployer, stable_deployer, accounts):
         with boa.env.prank(accounts.owner.address):
             token = stable_deployer.deploy("Proofwork Test USD", "pUSD")
             escrow = escrow_deployer.deploy(accounts.treasury.address, INITIAL_FEE_BPS)
-        _run_machine(escrow, token, accounts)
+            stub = boa.load_partial(str(MOCKS / "ArbiterStub.vy")).deploy(STUB_WINDOW)
+        _run_machine(escrow, token, accounts, stub)
 
 
-def _run_machine(escrow, token, accounts):
+def _run_machine(escrow, token, accounts, stub):
     run_state_machine_as_test(
-        lambda: EscrowMachine(escrow, token, accounts),
+        lambda: EscrowMachine(escrow, token, accounts, stub),
         settings=settings(
             max_examples=50,
             stateful_step_count=30,
@@ -500,3 +613,9 @@ def _run_machine(escrow, token, accounts):
     reverted = {outcome for (_, outcome) in STATS if outcome != "ok"}
     for reason in ("escrow: stale job state", "escrow: bad signature", "escrow: caller is not the client"):
         assert reason in reverted
+    # the classes of the audit were exercised: disputes ended without their arbiter, late
+    # vetoes refused, the revision cap reached
+    assert STATS[("timed-out dispute resolved by", "anyone")] >= 1
+    assert STATS[("late veto refused", "request_revision")] >= 1
+    assert STATS[("late veto refused", "raise_dispute")] >= 1
+    assert STATS[("revision cap", "reached")] >= 1

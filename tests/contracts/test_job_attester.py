@@ -24,6 +24,7 @@ from attestation_fixtures import (
 )
 from committee_fixtures import (
     COMMITTEE_PATH,
+    PASS,
     SCALE,
     WINDOW,
     CommitteeDeployer,
@@ -32,7 +33,7 @@ from committee_fixtures import (
     oracle_accounts,
     py_median,
 )
-from escrow_harness import OK, EscrowHarness, addr, now
+from escrow_harness import OK, SPEC, EscrowHarness, addr, now
 from escrow_model import PAID, RESOLVED, norm
 from eth_account import Account
 from eth_utils import keccak
@@ -43,6 +44,8 @@ GOOD = [910_000, 905_000, 915_000]
 BAD = [410_000, 400_000, 420_000]
 SKILL = "nlp/sentiment"
 ANYONE = "0x" + "5a" * 20
+NOT_CANONICAL = "attester: reports are not the canonical signers'"
+REPORTS_REQUIRED = "attester: reports required (only the freelancer may attest unverified)"
 LAST_LOGS: list = []  # logs of the last successful `attest` below
 
 
@@ -116,6 +119,8 @@ def attest(attester, h, jid, i=0, reports=None, *, sender=None, state=None, expe
 
 
 def reports(d, jid, i, signed, **kw):
+    """(scores, signers, signatures) of `signed` ((oracle, score) pairs, or `d.honest(...)`)."""
+    signed = d.resolve_signed(jid, i, signed, kw.get("round_"))
     scores, sigs = d.sign(jid, i, signed, **kw)
     return scores, [o.address for o, _ in signed], sigs
 
@@ -200,7 +205,16 @@ def test_attest_after_client_approval_is_unverified(attester, eas, badge, h, a, 
     uid = attest(attester, h, jid, 1, sender=a.relayer)
     assert attester.attestation_of(jid, 1) == uid and attester.attestation_of(jid, 0) == ZERO32
     data = encode_job_completed(
-        jid, 1, a.client.address, a.freelancer.address, token.address, 2 * AMOUNT, 0, False, SKILL
+        jid,
+        1,
+        a.client.address,
+        a.freelancer.address,
+        token.address,
+        2 * AMOUNT,
+        0,
+        False,
+        SKILL,
+        spec_hash=SPEC,
     )
     schema = attester.job_completed_schema()
     assert uid == attestation_uid(
@@ -219,18 +233,23 @@ def test_attest_after_client_approval_is_unverified(attester, eas, badge, h, a, 
         2 * AMOUNT,
         0,
         False,
+        0,
+        False,
+        SPEC,
         SKILL,
     )
     (ev,) = events("JobAttested")
-    assert (ev.job_id, ev.milestone, ev.freelancer, ev.uid, ev.amount_paid, ev.score, ev.verified) == (
-        jid,
-        1,
-        a.freelancer.address,
-        uid,
-        2 * AMOUNT,
-        0,
-        False,
+    fields = (
+        ev.job_id,
+        ev.milestone,
+        ev.freelancer,
+        ev.uid,
+        ev.amount_paid,
+        ev.score,
+        ev.verified,
+        ev.threshold,
     )
+    assert fields == (jid, 1, a.freelancer.address, uid, 2 * AMOUNT, 0, False, 0)
     assert [type(e).__name__ for e in LAST_LOGS] == ["Attested", "JobAttested"]
     assert badge.calls() == 0  # unverified: no badge even with a declared skill
 
@@ -244,7 +263,7 @@ def test_partial_then_full_payment_attests_gross_paid(attester, eas, h, a):
     assert h.job(jid).milestones[0].status == PAID
     uid = attest(attester, h, jid, 0)
     fields = decode_job_completed(eas.get_attestation(uid).data)
-    assert fields[5] == AMOUNT and fields[8] == ""
+    assert fields[5] == AMOUNT and fields[11] == ""
 
 
 def test_refusals_unsettled_stale_double_and_unknown(attester, h, a):
@@ -309,9 +328,9 @@ def test_committee_pass_with_skill_mints_badge(attester, eas, badge, d, h, a, co
     median = py_median(GOOD)
     assert median == settled.median == 910_000
     fields = decode_job_completed(eas.get_attestation(uid).data)
-    assert fields[5:] == (AMOUNT, median, True, SKILL)
+    assert fields[5:] == (AMOUNT, median, True, PASS, True, h.job(jid).spec_hash, SKILL)
     (ev,) = events("JobAttested")
-    assert (ev.score, ev.verified) == (median, True)
+    assert (ev.score, ev.verified, ev.threshold) == (median, True, PASS)
     assert badge.badge_of(a.freelancer.address, SKILL) == 1
     assert badge.evidence_of(1) == uid and badge.owner_of(1) == a.freelancer.address
     (award,) = events("BadgeAwarded")
@@ -328,11 +347,13 @@ def test_committee_pass_with_skill_mints_badge(attester, eas, badge, d, h, a, co
     attester.declare_skill(jid2, h.state(jid2), SKILL, sender=a.client.address)
     d.submit(jid2, 0)
     d.past_window(jid2)
-    rep2 = reports(d, jid2, 0, d.honest([990_000, 980_000, 970_000, 960_000]))
+    all_four = reports(d, jid2, 0, d.honest([990_000, 980_000, 970_000, 960_000]))
     d.settle(jid2, 0, d.honest(GOOD))
-    attest(attester, h, jid2, 0, rep2)  # any quorum of valid reports, here all four
+    # the canonical reports only: not all four, which would let the caller pick the median
+    attest(attester, h, jid2, 0, all_four, expect=NOT_CANONICAL)
+    attest(attester, h, jid2, 0, reports(d, jid2, 0, d.honest([990_000, 980_000, 970_000])))
     fields = decode_job_completed(eas.get_attestation(attester.attestation_of(jid2, 0)).data)
-    assert fields[6] == 980_000  # sorted[4 // 2]
+    assert fields[6] == 980_000
     assert badge.calls() == 2 and badge.minted() == 1
     assert events("BadgeAwarded") == []
 
@@ -343,7 +364,7 @@ def test_committee_pass_without_skill_mints_nothing(attester, eas, badge, d, h, 
     d.settle(jid, 0, d.honest(GOOD))
     uid = attest(attester, h, jid, 0, rep)
     fields = decode_job_completed(eas.get_attestation(uid).data)
-    assert fields[6:] == (py_median(GOOD), True, "")
+    assert fields[6:] == (py_median(GOOD), True, PASS, True, h.job(jid).spec_hash, "")
     assert badge.calls() == 0
 
 
@@ -356,7 +377,7 @@ def test_committee_failing_score_mints_nothing(attester, eas, badge, d, h, a):
     h.approve(a.client, jid, 0, expect=OK)
     uid = attest(attester, h, jid, 0, reports(d, jid, 0, d.honest(BAD)))
     fields = decode_job_completed(eas.get_attestation(uid).data)
-    assert fields[5:] == (AMOUNT, py_median(BAD), True, SKILL)
+    assert fields[5:] == (AMOUNT, py_median(BAD), True, PASS, True, h.job(jid).spec_hash, SKILL)
     assert badge.calls() == 0
     # and a failed settlement pays nothing, so there is nothing to attest
     jid = d.submitted(a.client, a.freelancer)
@@ -372,8 +393,8 @@ def test_committee_failing_score_mints_nothing(attester, eas, badge, d, h, a):
 
 
 def test_lower_is_better_threshold(attester, badge, d, h, a):
-    jid = d.job(a.client, a.freelancer, [AMOUNT])
-    d.register(jid, threshold=300_000, higher_is_better=False)
+    jid = d.job(a.client, a.freelancer, [AMOUNT], threshold=300_000, higher_is_better=False)
+    d.register(jid)
     attester.declare_skill(jid, h.state(jid), "tabular/rmse", sender=a.client.address)
     d.submit(jid, 0)
     d.past_window(jid)
@@ -384,7 +405,7 @@ def test_lower_is_better_threshold(attester, badge, d, h, a):
     assert badge.badge_of(a.freelancer.address, "tabular/rmse") == 1
 
 
-def test_committee_job_needs_a_quorum_of_valid_reports(attester, d, h, a, oracles):
+def test_committee_job_needs_the_canonical_reports(attester, d, h, a, oracles):
     jid = d.job(a.client, a.freelancer, [AMOUNT])
     d.register(jid)
     d.submit(jid, 0)
@@ -393,22 +414,18 @@ def test_committee_job_needs_a_quorum_of_valid_reports(attester, d, h, a, oracle
     good = reports(d, jid, 0, signed)
     d.settle(jid, 0, signed)
     scores, signers, sigs = good
-    attest(attester, h, jid, 0, expect="attester: too few signatures")  # none at all
-    attest(attester, h, jid, 0, (scores[:2], signers[:2], sigs[:2]), expect="attester: too few signatures")
+    attest(attester, h, jid, 0, expect=REPORTS_REQUIRED)  # none at all, by an outsider
+    attest(attester, h, jid, 0, sender=a.client, expect=REPORTS_REQUIRED)
+    attest(attester, h, jid, 0, (scores[:2], signers[:2], sigs[:2]), expect=NOT_CANONICAL)
     # a tampered score no longer recovers its signer
     attest(
         attester, h, jid, 0, ([scores[0] + 1, *scores[1:]], signers, sigs), expect="attester: bad signature"
     )
-    # signer list not matching the signatures
+    # signatures not matching the signer list
     attest(
-        attester,
-        h,
-        jid,
-        0,
-        (scores, [signers[1], signers[0], signers[2]], sigs),
-        expect="attester: bad signature",
+        attester, h, jid, 0, (scores, signers, [sigs[1], sigs[0], sigs[2]]), expect="attester: bad signature"
     )
-    # unsorted and duplicate signers
+    # unsorted, duplicate, or another quorum of valid reports: not the canonical signers
     order = [1, 0, 2]
     attest(
         attester,
@@ -416,7 +433,7 @@ def test_committee_job_needs_a_quorum_of_valid_reports(attester, d, h, a, oracle
         jid,
         0,
         ([scores[k] for k in order], [signers[k] for k in order], [sigs[k] for k in order]),
-        expect="attester: duplicate or unsorted signer",
+        expect=NOT_CANONICAL,
     )
     attest(
         attester,
@@ -424,7 +441,24 @@ def test_committee_job_needs_a_quorum_of_valid_reports(attester, d, h, a, oracle
         jid,
         0,
         (scores[:2] + scores[1:2], signers[:2] + signers[1:2], sigs[:2] + sigs[1:2]),
-        expect="attester: duplicate or unsorted signer",
+        expect=NOT_CANONICAL,
+    )
+    other = next(o for o in oracles if o.address not in signers)
+    attest(
+        attester,
+        h,
+        jid,
+        0,
+        reports(
+            d,
+            jid,
+            0,
+            sorted(
+                [(other, 1), *zip(d.designated(jid)[1:], GOOD[1:], strict=True)],
+                key=lambda x: int(x[0].address, 16),
+            ),
+        ),
+        expect=NOT_CANONICAL,
     )
     # a key outside the committee
     stranger = Account.from_key(keccak(b"not an oracle"))
@@ -439,7 +473,7 @@ def test_committee_job_needs_a_quorum_of_valid_reports(attester, d, h, a, oracle
         jid,
         0,
         ([m[1] for m in mixed], [m[0] for m in mixed], [m[2] for m in mixed]),
-        expect="attester: signer not in committee",
+        expect=NOT_CANONICAL,
     )
     # reports for another deliverable
     attest(
@@ -453,22 +487,45 @@ def test_committee_job_needs_a_quorum_of_valid_reports(attester, d, h, a, oracle
     attest(attester, h, jid, 0, good)
 
 
+def test_a_late_settlement_makes_its_signers_canonical(attester, eas, d, h, a, oracles):
+    """Settled by another quorum after the designated one's period (a designated oracle was
+    down): the attestation takes the settlement's signers."""
+    jid = d.submitted(a.client, a.freelancer)
+    down = d.designated(jid)[0]
+    others = [o for o in oracles if o != down]
+    d.late(jid)
+    late = reports(d, jid, 0, list(zip(others, GOOD, strict=True)))
+    d.settle(jid, 0, list(zip(others, GOOD, strict=True)))
+    attest(attester, h, jid, 0, reports(d, jid, 0, d.honest(GOOD)), expect=NOT_CANONICAL)
+    uid = attest(attester, h, jid, 0, late)
+    assert decode_job_completed(eas.get_attestation(uid).data)[6:8] == (py_median(GOOD), True)
+
+
 def test_reports_of_an_old_round_do_not_count(attester, eas, d, h, a):
     jid = d.job(a.client, a.freelancer, [AMOUNT])
     d.register(jid)
     d.submit(jid, 0)
-    d.past_window(jid)
+    first = h.job(jid).milestones[0].deliverable
     old = reports(d, jid, 0, d.honest(GOOD))  # round 0, first deliverable
     h.request_revision(a.client, jid, 0, expect=OK)
-    d.submit(jid, 0)
+    d.submit(jid, 0, keccak(b"the revised model"))
     d.past_window(jid)
     signed = d.honest([800_000, 810_000, 820_000])
     d.settle(jid, 0, signed)
-    attest(attester, h, jid, 0, old, expect="attester: bad signature")
-    # round 0 numbers on the new deliverable, or round 1 on the old one, neither
-    m = h.job(jid).milestones[0]
-    attest(attester, h, jid, 0, reports(d, jid, 0, signed, round_=0), expect="attester: bad signature")
-    assert m.revisions == 1
+    assert h.job(jid).milestones[0].revisions == 1
+    canonical = list(zip(d.designated(jid), GOOD, strict=True))
+    if old[1] != [o.address for o, _ in canonical]:
+        attest(attester, h, jid, 0, old, expect=NOT_CANONICAL)
+    # round 0 numbers on the new deliverable, or round 1 on the old one: neither counts
+    attest(attester, h, jid, 0, reports(d, jid, 0, canonical, round_=0), expect="attester: bad signature")
+    attest(
+        attester,
+        h,
+        jid,
+        0,
+        reports(d, jid, 0, canonical, deliverable=first),
+        expect="attester: bad signature",
+    )
     uid = attest(attester, h, jid, 0, reports(d, jid, 0, signed))
     assert decode_job_completed(eas.get_attestation(uid).data)[6] == 810_000
 
@@ -565,12 +622,16 @@ def test_attested_score_is_the_median_and_badge_follows_the_threshold(
     a = accounts
     h = EscrowHarness(escrow, token, a.owner.address)
     drv = CommitteeDriver(h, committee, oracles, a.relayer)
-    jid = drv.job(a.client, a.freelancer, [AMOUNT])
-    drv.register(jid, threshold=threshold, higher_is_better=higher_is_better)
+    jid = drv.job(a.client, a.freelancer, [AMOUNT], threshold=threshold, higher_is_better=higher_is_better)
+    drv.register(jid)
     system.attester.declare_skill(jid, h.state(jid), SKILL, sender=a.client.address)
     drv.submit(jid, 0)
     h.approve(a.client, jid, 0, expect=OK)
     picked = [(oracles[k], scores[k]) for k in signers]
+    canonical = [(o, scores[oracles.index(o)]) for o in drv.designated(jid)]
+    if picked != canonical:  # the caller may not choose which reports count
+        attest(system.attester, h, jid, 0, reports(drv, jid, 0, picked), expect=NOT_CANONICAL)
+    picked = canonical
     uid = attest(system.attester, h, jid, 0, reports(drv, jid, 0, picked))
     median, passed = expected_outcome([s for _, s in picked], threshold, higher_is_better)
     fields = decode_job_completed(system.attestations.get_attestation(uid).data)
@@ -593,7 +654,24 @@ def test_committee_job_the_client_approved_is_attested_unverified_without_report
     d.submit(jid, 1)
     d.past_window(jid, 1)
     d.settle(jid, 1, d.honest(GOOD))
-    attest(attester, h, jid, 1, expect="attester: too few signatures")
+    attest(attester, h, jid, 1, expect=REPORTS_REQUIRED)
+    attest(attester, h, jid, 1, sender=a.client, expect=REPORTS_REQUIRED)
+
+
+def test_only_the_freelancer_may_give_up_the_verification(attester, eas, badge, d, h, a):
+    """The audit's forced unverified record: on a committee-evaluated job an outsider or
+    the client must bring the canonical reports; only the freelancer may attest a delivered
+    milestone without them (and so without a badge)."""
+    jid = d.job(a.client, a.freelancer, [AMOUNT])
+    d.register(jid)
+    attester.declare_skill(jid, h.state(jid), SKILL, sender=a.client.address)
+    d.submit(jid, 0)
+    h.approve(a.client, jid, 0, expect=OK)
+    for who in (a.outsider, a.client, a.relayer):
+        attest(attester, h, jid, 0, sender=who, expect=REPORTS_REQUIRED)
+    uid = attest(attester, h, jid, 0, sender=a.freelancer)
+    assert decode_job_completed(eas.get_attestation(uid).data)[6:8] == (0, False)
+    assert badge.calls() == 0
 
 
 def test_a_badge_contract_that_moved_its_auto_minter_does_not_block_the_attestation(

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import boa
 import eth_abi
 import pytest
+from conftest import MOCKS
 from escrow_harness import (
     DAY,
     OK,
@@ -18,8 +19,8 @@ from escrow_harness import (
     addr,
     apply_message,
     chain_id,
-    cid_digest,
     compact,
+    digest_of,
     now,
     permit_signature,
     sign,
@@ -87,6 +88,7 @@ def drive(h, a, job_id, i, status):
     if status == SUBMITTED:
         h.submit(a.freelancer, job_id, i, expect=OK)
     elif status == DISPUTED:
+        h.submit(a.freelancer, job_id, i, expect=OK)
         h.raise_dispute(a.client, job_id, i, expect=OK)
     elif status == PAID:
         h.approve(a.client, job_id, i, expect=OK)
@@ -223,6 +225,7 @@ def test_withdraw_fees(h, a, job, token, escrow):
 def test_owner_cannot_move_escrowed_funds(h, a, job, token, escrow):
     o = a.owner
     h.submit(a.freelancer, job, 0, expect=OK)
+    h.submit(a.freelancer, job, 1, expect=OK)
     h.raise_dispute(a.client, job, 1, expect=OK)
     h.approve(o, job, 0, expect="escrow: caller is not the client")
     h.pay_partial(o, job, 0, 1, expect="escrow: caller is not the client")
@@ -612,7 +615,7 @@ def test_apply_with_sig_erc1271_wallet(h, a, open_job, escrow, wallet_deployer):
     h.apply_with_sig(
         a.relayer, open_job, wallet, PROPOSAL, signature=b"", sig_ok=False, expect="escrow: bad signature"
     )
-    digest = cid_digest(apply_message(escrow, open_job, wallet.address, PROPOSAL))
+    digest = digest_of(apply_message(escrow, open_job, wallet.address, PROPOSAL))
     wallet.approve_digest(digest, True, sender=a.outsider.address)
     h.apply_with_sig(a.relayer, open_job, wallet, PROPOSAL, signature=b"", expect=OK)
     h.assign(a.client, open_job, wallet, expect=OK)
@@ -767,7 +770,7 @@ def test_submit_with_sig_erc1271_freelancer(h, a, escrow, token, wallet_deployer
     jid = h.create_job(a.client, [100 * USD], freelancer=wallet, expect=OK)
     d = keccak(b"d")
     h.submit_with_sig(a.relayer, jid, 0, d, b"", sig_ok=False, expect="escrow: bad signature")
-    digest = cid_digest(submit_message(escrow, jid, 0, d, h.job(jid).hash()))
+    digest = digest_of(submit_message(escrow, jid, 0, d, h.job(jid).hash()))
     wallet.approve_digest(digest, True, sender=a.outsider.address)
     h.submit_with_sig(a.relayer, jid, 0, d, b"", expect=OK)
     h.approve(a.client, jid, 0, expect=OK)
@@ -800,11 +803,28 @@ def test_approve_open_milestone_early(h, a, job, token):
     assert bal(token, a.freelancer) == 975 * USD
 
 
-@pytest.mark.parametrize("status", [DISPUTED, PAID, REFUNDED, RESOLVED, CANCELLED])
-def test_payments_reject_disputed_or_settled_milestones(h, a, job, status):
+@pytest.mark.parametrize("status", [PAID, REFUNDED, RESOLVED, CANCELLED])
+def test_payments_reject_settled_milestones(h, a, job, status):
     drive(h, a, job, 0, status)
     h.approve(a.client, job, 0, expect="escrow: milestone not payable")
     h.pay_partial(a.client, job, 0, 1, expect="escrow: milestone not payable")
+
+
+@pytest.mark.parametrize("payment", ["approve", "pay_partial"])
+def test_client_may_concede_a_dispute_by_paying(h, a, job, token, escrow, payment):
+    """A disputed milestone is frozen for the arbiter, but the client may still pay it
+    (in full or in part): a concession that needs nobody's ruling."""
+    drive(h, a, job, 0, DISPUTED)
+    if payment == "approve":
+        h.approve(a.client, job, 0, expect=OK)
+        assert h.job(job).milestones[0].status == PAID
+        assert bal(token, a.freelancer) == 975 * USD
+    else:
+        h.pay_partial(a.client, job, 0, 400 * USD, expect=OK)
+        m = h.job(job).milestones[0]
+        assert (m.status, m.amount, m.paid) == (DISPUTED, 600 * USD, 400 * USD)
+        h.resolve(a.arbiter, job, 0, 600 * USD, expect=OK)
+        assert bal(token, a.freelancer) == 975 * USD
 
 
 def test_payments_reject_bad_callers_and_indices(h, a, job, open_job):
@@ -899,19 +919,20 @@ def test_request_revision_rejects(h, a, job):
 
 
 def test_too_many_revisions(h, a, escrow):
-    jid = h.create_job(a.client, [100], freelancer=a.freelancer, expect=OK)
-    f, c, t = a.freelancer.address, a.client.address, now()
-    for k in range(255):
-        d = (k + 1).to_bytes(32, "big")
-        escrow.submit(jid, h.state(jid), 0, d, sender=f)
-        h.model.submit(f, jid, None, 0, d, t)
-        escrow.request_revision(jid, h.state(jid), 0, FEEDBACK, sender=c)
-        h.model.request_revision(c, jid, None, 0, FEEDBACK, t)
-    h.check_job(jid)
-    assert h.job(jid).milestones[0].revisions == 255
+    """Three revision requests per milestone, then the client must pay, dispute or let
+    the submission be claimed (the cap was 255: the audit's revision veto)."""
+    jid = h.create_job(a.client, [100, 200], freelancer=a.freelancer, expect=OK)
+    for _ in range(3):
+        h.submit(a.freelancer, jid, 0, expect=OK)
+        h.request_revision(a.client, jid, 0, expect=OK)
+    assert h.job(jid).milestones[0].revisions == 3
     h.submit(a.freelancer, jid, 0, expect=OK)
     h.request_revision(a.client, jid, 0, expect="escrow: too many revisions")
-    h.approve(a.client, jid, 0, expect=OK)
+    # the cap is per milestone
+    h.submit(a.freelancer, jid, 1, expect=OK)
+    h.request_revision(a.client, jid, 1, expect=OK)
+    travel_to(h.job(jid).milestones[0].timestamp + DAY + 1)
+    h.claim(a.outsider, jid, 0, expect=OK)
 
 
 # --------------------------------------------------------------------------- claim
@@ -956,6 +977,7 @@ def test_claim_rejects(h, a, job):
 def test_reclaim_after_deadline(h, a, job, token, escrow):
     h.submit(a.freelancer, job, 0, expect=OK)
     h.pay_partial(a.client, job, 1, 500 * USD, expect=OK)
+    h.submit(a.freelancer, job, 2, expect=OK)
     h.raise_dispute(a.freelancer, job, 2, expect=OK)
     h.reclaim(a.client, job, expect="escrow: nothing to reclaim yet")
     # job 2: everything still open
@@ -1029,6 +1051,7 @@ def test_non_payments_keep_a_pending_cancel_offer(h, a, job):
     h.cancel(a.freelancer, job, 700 * USD, expect=OK)
     h.submit(a.freelancer, job, 0, expect=OK)
     h.request_revision(a.client, job, 0, expect=OK)
+    h.submit(a.freelancer, job, 1, expect=OK)
     h.raise_dispute(a.client, job, 1, expect=OK)
     assert (h.job(job).cancel_proposer, h.job(job).cancel_amount) == (a.freelancer.address, 700 * USD)
     h.cancel(a.client, job, 700 * USD, expect=OK)
@@ -1051,6 +1074,7 @@ def test_reclaim_clears_pending_cancel_offer(h, a, job):
 def test_cancel_two_step_split(h, a, job, token, escrow):
     h.approve(a.client, job, 0, expect=OK)
     h.submit(a.freelancer, job, 1, expect=OK)
+    h.submit(a.freelancer, job, 2, expect=OK)
     h.raise_dispute(a.client, job, 2, expect=OK)
     h.cancel(a.client, job, 2_000 * USD, expect=OK)
     assert h.events() == [
@@ -1123,11 +1147,9 @@ def test_cancel_rejects(h, a, job, open_job):
 
 
 @pytest.mark.parametrize("by", ["client", "freelancer"])
-@pytest.mark.parametrize("submitted", [False, True])
-def test_dispute_freezes_milestone(h, a, job, by, submitted):
+def test_dispute_freezes_milestone(h, a, job, by):
     party = getattr(a, by)
-    if submitted:
-        h.submit(a.freelancer, job, 0, expect=OK)
+    h.submit(a.freelancer, job, 0, expect=OK)
     h.raise_dispute(party, job, 0, expect=OK)
     t = now()
     assert h.events() == [
@@ -1137,9 +1159,9 @@ def test_dispute_freezes_milestone(h, a, job, by, submitted):
     assert (m.status, m.timestamp) == (DISPUTED, t)
     travel_to(h.job(job).deadline + 2 * DAY)
     h.claim(a.outsider, job, 0, expect="escrow: milestone not submitted")
-    h.approve(a.client, job, 0, expect="escrow: milestone not payable")
     h.request_revision(a.client, job, 0, expect="escrow: milestone not submitted")
     h.submit(a.freelancer, job, 0, expect="escrow: milestone not awaiting delivery")
+    h.resolve(a.outsider, job, 0, 0, expect="escrow: caller is not the arbiter")
     assert h.reclaim(a.client, job, expect=OK) == 5_000 * USD
     assert h.job(job).milestones[0].status == DISPUTED
     h.raise_dispute(party, job, 0, expect="escrow: milestone not disputable")
@@ -1151,8 +1173,9 @@ def test_raise_dispute_rejects(h, a, job, open_job):
         h.raise_dispute(who, job, 0, expect="escrow: caller is not a party")
     no_arbiter = h.create_job(a.client, [5], freelancer=a.freelancer, expect=OK)
     h.raise_dispute(a.client, no_arbiter, 0, expect="escrow: job has no arbiter")
-    h.raise_dispute(a.client, open_job, 0, expect="escrow: no freelancer assigned")
+    h.raise_dispute(a.client, open_job, 0, expect="escrow: milestone not disputable")
     h.raise_dispute(a.client, job, 3, expect="escrow: no such milestone")
+    h.raise_dispute(a.freelancer, job, 0, expect="escrow: milestone not disputable")  # not delivered
     h.approve(a.client, job, 0, expect=OK)
     h.raise_dispute(a.freelancer, job, 0, expect="escrow: milestone not disputable")
 
@@ -1207,6 +1230,7 @@ def test_resolve_all_to_client(h, a, job, token, escrow):
 
 def test_resolve_after_partial_payment(h, a, job, token):
     h.pay_partial(a.client, job, 2, 1_000 * USD, expect=OK)
+    h.submit(a.freelancer, job, 2, expect=OK)
     h.raise_dispute(a.client, job, 2, expect=OK)
     h.resolve(a.arbiter, job, 2, 2_000 * USD + 1, expect="escrow: split exceeds milestone")
     h.resolve(a.arbiter, job, 2, 2_000 * USD, expect=OK)
@@ -1400,7 +1424,8 @@ def test_reentrancy_failure_bubbles_up(h, a, escrow, rtoken, outer):
 
 def test_dispute_only_while_a_clock_runs(h, a, job):
     """A lapsed window cannot be revived by a dispute: past the review window the
-    freelancer may claim, past the due time the client may reclaim."""
+    freelancer may claim. Undelivered work is never disputable: before its due time the
+    freelancer may still deliver it, after it the client may reclaim it."""
     h.submit(a.freelancer, job, 0, expect=OK)
     submitted_at = h.job(job).milestones[0].timestamp
     review = h.job(job).review_period
@@ -1408,8 +1433,9 @@ def test_dispute_only_while_a_clock_runs(h, a, job):
     h.raise_dispute(a.client, job, 0, expect="escrow: dispute window over")
     h.claim(a.outsider, job, 0, expect=OK)
     undelivered = next(i for i, m in enumerate(h.job(job).milestones) if m.status == 0)
+    h.raise_dispute(a.freelancer, job, undelivered, expect="escrow: milestone not disputable")
     travel_to(h.job(job).deadline + 1)
-    h.raise_dispute(a.freelancer, job, undelivered, expect="escrow: dispute window over")
+    h.raise_dispute(a.freelancer, job, undelivered, expect="escrow: milestone not disputable")
 
 
 def test_dispute_in_the_last_second_of_a_window(h, a, job):
@@ -1417,3 +1443,144 @@ def test_dispute_in_the_last_second_of_a_window(h, a, job):
     m = h.job(job).milestones[0]
     travel_to(m.timestamp + h.job(job).review_period)
     h.raise_dispute(a.client, job, 0, expect=OK)
+
+
+# --------------------------------------------------------------------------- dispute timeout
+
+TIMEOUT = 30 * DAY  # JobEscrow.ARBITRATION_TIMEOUT
+
+
+def test_a_dispute_the_arbiter_never_rules_on_ends_with_half_each(h, a, job, token, escrow):
+    """After ARBITRATION_TIMEOUT anyone ends an unresolved dispute: half of what is left
+    (rounded down, gross) to the freelancer, the rest to the client; the amount passed is
+    ignored."""
+    h.submit(a.freelancer, job, 1, expect=OK)
+    h.raise_dispute(a.client, job, 1, expect=OK)
+    disputed_at = now()
+    travel_to(disputed_at + TIMEOUT)
+    for who in (a.outsider, a.client, a.freelancer):
+        h.resolve(who, job, 1, 0, expect="escrow: caller is not the arbiter")
+    boa.env.time_travel(seconds=1)
+    h.resolve(a.outsider, job, 1, 2_000 * USD, expect=OK)
+    assert h.events() == [
+        (
+            "MilestoneResolved",
+            {
+                "job_id": job,
+                "milestone": 1,
+                "freelancer_gross": 1_000 * USD,
+                "fee": 25 * USD,
+                "client_amount": 1_000 * USD,
+            },
+        )
+    ]
+    assert h.token_transfers() == [
+        (low(escrow), low(a.freelancer), 975 * USD),
+        (low(escrow), low(a.client), 1_000 * USD),
+    ]
+    assert bal(token, a.outsider) == 0
+    h.resolve(a.outsider, job, 1, 0, expect="escrow: caller is not the arbiter")  # settled now
+
+
+def test_dispute_timeout_split_of_an_odd_remainder(h, a, token):
+    jid = h.create_job(a.client, [7], freelancer=a.freelancer, arbiter=a.arbiter, expect=OK)
+    h.submit(a.freelancer, jid, 0, expect=OK)
+    h.pay_partial(a.client, jid, 0, 2, expect=OK)
+    h.raise_dispute(a.freelancer, jid, 0, expect=OK)
+    travel_to(now() + TIMEOUT + 1)
+    h.resolve(a.client, jid, 0, 0, expect=OK)
+    assert h.events()[0][1]["freelancer_gross"] == 2 and h.events()[0][1]["client_amount"] == 3
+    m = h.job(jid).milestones[0]
+    assert (m.status, m.amount, m.paid) == (RESOLVED, 0, 4)
+
+
+def test_the_arbiter_may_still_rule_after_the_timeout(h, a, job, token):
+    h.submit(a.freelancer, job, 0, expect=OK)
+    h.raise_dispute(a.freelancer, job, 0, expect=OK)
+    travel_to(now() + TIMEOUT + 1)
+    h.resolve(a.arbiter, job, 0, 1_000 * USD, expect=OK)  # its own split, not half
+    assert bal(token, a.freelancer) == 975 * USD
+
+
+def test_undisputed_milestones_have_no_fallback(h, a, job):
+    """The fallback ends disputes only; other milestones have their own timeouts."""
+    h.submit(a.freelancer, job, 0, expect=OK)
+    travel_to(h.job(job).deadline + TIMEOUT + 1)
+    h.resolve(a.outsider, job, 0, 0, expect="escrow: caller is not the arbiter")
+    h.resolve(a.outsider, job, 1, 0, expect="escrow: caller is not the arbiter")
+    h.claim(a.outsider, job, 0, expect=OK)
+    h.reclaim(a.client, job, expect=OK)
+
+
+# --------------------------------------------------------------------------- arbiter's challenge window
+
+
+STUB_DEPLOYER = "0x" + keccak(b"proofwork escrow test arbiter deployer")[12:].hex()
+
+
+class _StubDeployer:
+    def __init__(self):
+        self.partial = boa.load_partial(str(MOCKS / "ArbiterStub.vy"))
+
+    def deploy(self, window):
+        with boa.env.prank(STUB_DEPLOYER):
+            return self.partial.deploy(window)
+
+
+@pytest.fixture(scope="module")
+def stub_deployer():
+    return _StubDeployer()
+
+
+def test_a_contract_arbiter_shortens_the_review_window(h, a, stub_deployer, token):
+    """An arbiter that declares `challenge_window()` (an evaluation committee) bounds the
+    time in which a submission may be sent back or disputed; the claim still waits for
+    the review period."""
+    stub = stub_deployer.deploy(3_600)
+    h.model.arbiter_windows[norm(stub.address)] = 3_600
+    jid = h.create_job(a.client, [10, 20, 30], freelancer=a.freelancer, arbiter=stub, expect=OK)
+    for i in range(3):
+        h.submit(a.freelancer, jid, i, expect=OK)
+    t0 = now()
+    travel_to(t0 + 3_600)
+    h.request_revision(a.client, jid, 0, expect=OK)  # the last second of the window
+    h.raise_dispute(a.freelancer, jid, 1, expect=OK)
+    boa.env.time_travel(seconds=1)
+    h.request_revision(a.client, jid, 2, expect="escrow: review window over")
+    h.raise_dispute(a.client, jid, 2, expect="escrow: dispute window over")
+    h.claim(a.outsider, jid, 2, expect="escrow: review window still open")
+    travel_to(t0 + DAY + 1)
+    h.claim(a.outsider, jid, 2, expect=OK)
+
+
+@pytest.mark.parametrize("window", [DAY, DAY + 1, 2**64 - 1])
+def test_a_longer_challenge_window_leaves_the_review_period(h, a, stub_deployer, window):
+    stub = stub_deployer.deploy(window)
+    h.model.arbiter_windows[norm(stub.address)] = window
+    jid = h.create_job(a.client, [10], freelancer=a.freelancer, arbiter=stub, expect=OK)
+    h.submit(a.freelancer, jid, 0, expect=OK)
+    travel_to(now() + DAY + 1)
+    h.raise_dispute(a.client, jid, 0, expect="escrow: dispute window over")
+    h.claim(a.outsider, jid, 0, expect=OK)
+
+
+def test_arbiters_without_a_challenge_window(h, a, token, wallet_deployer):
+    """An account, or a contract without `challenge_window()`, leaves the review period."""
+    with boa.env.prank(STUB_DEPLOYER):  # an address no other test module deploys from
+        wallet = wallet_deployer.deploy()
+    for arbiter in (a.arbiter, wallet, token):
+        jid = h.create_job(a.client, [10], freelancer=a.freelancer, arbiter=arbiter, expect=OK)
+        h.submit(a.freelancer, jid, 0, expect=OK)
+        travel_to(now() + DAY)
+        h.raise_dispute(a.client, jid, 0, expect=OK)
+
+
+def test_a_contract_arbiter_resolves_through_the_hook(h, a, stub_deployer, token, escrow):
+    stub = stub_deployer.deploy(0)
+    h.model.arbiter_windows[norm(stub.address)] = 0
+    jid = h.create_job(a.client, [10], freelancer=a.freelancer, arbiter=stub, expect=OK)
+    h.submit(a.freelancer, jid, 0, expect=OK)
+    h.raise_dispute(a.client, jid, 0, expect=OK)  # a zero window: only in the submission's second
+    payload = escrow.resolve.prepare_calldata(jid, h.state(jid), 0, 4)
+    stub.forward(escrow.address, payload)
+    assert bal(token, a.freelancer) == 4 and bal(token, a.client) == 6

@@ -11,6 +11,7 @@ import hypothesis.strategies as st
 import pytest
 from committee_fixtures import (
     COMMITTEE_PATH,
+    DISPUTE_PERIOD,
     LABELS_CID,
     PASS,
     REPORT_TYPE,
@@ -24,6 +25,8 @@ from committee_fixtures import (
     CommitteeDriver,
     commitment_of,
     committee_events,
+    designated_indexes,
+    evaluation_hash,
     expected_outcome,
     oracle_accounts,
     public_key_of,
@@ -31,7 +34,7 @@ from committee_fixtures import (
     report_digest_by_hand,
     report_message,
 )
-from escrow_harness import OK, SPEC, EscrowHarness, addr, chain_id, cid_digest, compact, now
+from escrow_harness import DAY, OK, SPEC, EscrowHarness, addr, chain_id, compact, digest_of, now
 from escrow_model import DISPUTED, RESOLVED, ZERO32, ZERO_ADDRESS, norm
 from eth_account import Account
 from eth_utils import keccak
@@ -186,19 +189,30 @@ def test_register_oracle_checks_key_and_caller(committee, oracles, a):
 
 
 def test_register_records_packed_evaluation(d, a, committee):
-    jid = d.job(a.client, a.freelancer, [AMOUNT, 2 * AMOUNT])
-    assert committee.evaluation(jid) == (ZERO32, ZERO32, 0, False, 0)
-    commitment = d.register(jid, threshold=-123_456, higher_is_better=False, tolerance=2**96 - 1)
+    jid = d.job(
+        a.client,
+        a.freelancer,
+        [AMOUNT, 2 * AMOUNT],
+        threshold=-123_456,
+        higher_is_better=False,
+        tolerance=2**96 - 1,
+    )
+    assert committee.evaluation(jid) == (ZERO32, ZERO32, ZERO32, 0, False, 0)
+    commitment = d.register(jid)
     logs = committee.get_logs()
     assert commitment == commitment_of(LABELS_CID, SALT, SPEC)
-    assert committee.evaluation(jid) == (commitment, SPEC, -123_456, False, 2**96 - 1)
+    spec_hash = evaluation_hash(SPEC, commitment, -123_456, False, 2**96 - 1)
+    assert d.h.job(jid).spec_hash == spec_hash
+    assert committee.evaluation_hash(SPEC, commitment, -123_456, False, 2**96 - 1) == spec_hash
+    assert committee.evaluation(jid) == (commitment, spec_hash, SPEC, -123_456, False, 2**96 - 1)
     assert committee_events(committee, logs) == [
         (
             "EvaluationRegistered",
             {
                 "job_id": jid,
                 "client": low(a.client),
-                "spec_hash": SPEC,
+                "spec_hash": spec_hash,
+                "spec_digest": SPEC,
                 "commitment": commitment,
                 "threshold": -123_456,
                 "higher_is_better": False,
@@ -208,12 +222,12 @@ def test_register_records_packed_evaluation(d, a, committee):
         )
     ]
     # the extremes of the packed fields survive the round trip
-    jid2 = d.job(a.client2, a.freelancer2, [AMOUNT])
-    d.register(jid2, threshold=-(2**127), higher_is_better=True, tolerance=0)
-    assert committee.evaluation(jid2)[2:] == (-(2**127), True, 0)
-    jid3 = d.job(a.client2, a.freelancer2, [AMOUNT])
-    d.register(jid3, threshold=2**127 - 1)
-    assert committee.evaluation(jid3)[2:] == (2**127 - 1, True, TOLERANCE)
+    jid2 = d.job(a.client2, a.freelancer2, [AMOUNT], threshold=-(2**127), higher_is_better=True, tolerance=0)
+    d.register(jid2)
+    assert committee.evaluation(jid2)[3:] == (-(2**127), True, 0)
+    jid3 = d.job(a.client2, a.freelancer2, [AMOUNT], threshold=2**127 - 1)
+    d.register(jid3)
+    assert committee.evaluation(jid3)[3:] == (2**127 - 1, True, TOLERANCE)
 
 
 def test_register_rules(d, a, h, committee):
@@ -231,7 +245,32 @@ def test_register_rules(d, a, h, committee):
     d.register(jid)
     d.register(jid, expect="committee: already registered")
     d.register(jid, threshold=0, expect="committee: already registered")
-    assert committee.evaluation(jid)[2] == PASS
+    assert committee.evaluation(jid)[3] == PASS
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"threshold": PASS + 1},
+        {"threshold": -(2**127)},
+        {"higher_is_better": False},
+        {"tolerance": TOLERANCE + 1},
+        {"commitment": keccak(b"other labels")},
+        {"spec_digest": keccak(b"another spec")},
+    ],
+    ids=["threshold", "unreachable threshold", "direction", "tolerance", "labels", "spec"],
+)
+def test_register_only_the_evaluation_the_job_commits_to(d, a, committee, override):
+    """The job's spec_hash binds every field of its evaluation: a client cannot register
+    another pass score, direction, tolerance, labels or spec (the audit's rigged evaluation)."""
+    jid = d.job(a.client, a.freelancer, [AMOUNT])
+    d.register(jid, **override, expect="committee: evaluation does not match the job's spec hash")
+    d.register(jid)
+
+
+def test_a_job_whose_spec_hash_is_no_evaluation_cannot_be_registered(d, a, committee):
+    jid = d.job(a.client, a.freelancer, [AMOUNT], spec_hash=SPEC)
+    d.register(jid, expect="committee: evaluation does not match the job's spec hash")
 
 
 def test_register_refuses_a_job_judged_by_someone_else(d, a):
@@ -241,19 +280,23 @@ def test_register_refuses_a_job_judged_by_someone_else(d, a):
     d.register(jid, expect="committee: not the job's arbiter")
 
 
-def test_register_refuses_once_work_is_delivered(d, a, h):
+def test_register_after_delivery_registers_what_the_job_committed_to(d, a, h):
+    """The evaluation is fixed by the job's spec_hash at creation, so registering it after
+    work was delivered tunes nothing (this used to be refused instead)."""
     jid = d.job(a.client, a.freelancer, [AMOUNT, AMOUNT])
     d.submit(jid, 1)
-    d.register(jid, expect="committee: work already delivered")
-    # a revision request sends the milestone back to OPEN, but the work was seen
     h.request_revision(a.client, jid, 1, expect=OK)
-    d.register(jid, expect="committee: work already delivered")
+    d.register(jid, threshold=PASS - 1, expect="committee: evaluation does not match the job's spec hash")
+    d.register(jid)
+    d.submit(jid, 1)
+    d.past_window(jid, 1)
+    assert d.settle(jid, 1, d.honest(GOOD)).passed
 
 
-def test_register_needs_a_review_period_longer_than_the_window(d, a):
-    jid = d.job(a.client, a.freelancer, [AMOUNT], review_period=WINDOW)
-    d.register(jid, expect="committee: review period not longer than the challenge window")
-    jid = d.job(a.client, a.freelancer, [AMOUNT], review_period=WINDOW + 1)
+def test_register_needs_a_review_period_longer_than_two_windows(d, a):
+    jid = d.job(a.client, a.freelancer, [AMOUNT], review_period=2 * WINDOW)
+    d.register(jid, expect="committee: review period not longer than two challenge windows")
+    jid = d.job(a.client, a.freelancer, [AMOUNT], review_period=2 * WINDOW + 1)
     d.register(jid)
 
 
@@ -309,6 +352,7 @@ def test_settle_exactly_at_threshold_passes_when_higher_is_better(d, a, token):
 
 def test_settle_with_all_four_signers_uses_upper_median(d, a, token):
     jid = d.submitted(a.client, a.freelancer, threshold=700_000)
+    d.late(jid)  # all four reports: only once the designated quorum's period is over
     # sorted [690k, 695k, 700k, 705k]: OCR2 takes sorted[2] = 700k, which passes
     s = d.settle(jid, 0, d.honest([700_000, 690_000, 705_000, 695_000]))
     assert (s.median, s.passed) == (700_000, True)
@@ -332,6 +376,7 @@ def test_each_milestone_settles_separately(d, a, h, token):
 def test_median_survives_a_byzantine_oracle_and_records_it(d, a, token, committee, oracles):
     liar = oracles[1]
     jid = d.submitted(a.client, a.freelancer)
+    d.late(jid)
     signed = [(oracles[0], 910_000), (liar, 0), (oracles[2], 905_000), (oracles[3], 915_000)]
     s = d.settle(jid, 0, signed)
     assert (s.median, s.passed) == (910_000, True)  # sorted [0, 905k, 910k, 915k][2]
@@ -340,6 +385,7 @@ def test_median_survives_a_byzantine_oracle_and_records_it(d, a, token, committe
     assert [committee.outlier_reports(o.address) for o in oracles] == [0, 1, 0, 0]
     # the liar now claims a perfect score on a failing deliverable: still refunded, counted again
     jid = d.submitted(a.client2, a.freelancer2)
+    d.late(jid)
     signed = [(oracles[0], 410_000), (liar, 10**30), (oracles[3], 400_000)]
     s = d.settle(jid, 0, signed)
     assert (s.median, s.passed, s.outliers) == (410_000, False, [low(liar)])
@@ -348,11 +394,13 @@ def test_median_survives_a_byzantine_oracle_and_records_it(d, a, token, committe
 
 def test_extreme_scores_do_not_overflow(d, a, committee, oracles):
     jid = d.submitted(a.client, a.freelancer)
+    d.late(jid)
     signed = [(oracles[0], INT256_MIN), (oracles[1], INT256_MAX), (oracles[2], 910_000)]
     s = d.settle(jid, 0, signed)
     assert (s.median, s.passed) == (910_000, True)
     assert s.outliers == [low(oracles[0]), low(oracles[1])]
     jid = d.submitted(a.client2, a.freelancer2)
+    d.late(jid)
     signed = [(oracles[0], INT256_MIN), (oracles[1], INT256_MAX), (oracles[2], INT256_MAX)]
     s = d.settle(jid, 0, signed)
     assert (s.median, s.passed, s.outliers) == (INT256_MAX, True, [low(oracles[0])])
@@ -360,6 +408,7 @@ def test_extreme_scores_do_not_overflow(d, a, committee, oracles):
 
 def test_tolerance_boundary(d, a, committee, oracles):
     jid = d.submitted(a.client, a.freelancer, tolerance=10_000)
+    d.late(jid)
     signed = [(oracles[0], 900_000), (oracles[1], 910_000), (oracles[2], 920_000), (oracles[3], 920_001)]
     s = d.settle(jid, 0, signed)
     assert s.median == 920_000
@@ -377,12 +426,14 @@ def test_signer_outside_the_committee_is_refused(d, a, oracles):
     signed = [(m, 910_000) for m in members]
     d.settle(jid, 0, signed, expect="committee: signer not in committee")
     # even as a 4th, extra signer
-    signed = sorted([*d.honest(GOOD), (stranger, 910_000)], key=lambda x: int(x[0].address, 16))
+    honest = list(zip(d.designated(jid), GOOD, strict=True))
+    signed = sorted([*honest, (stranger, 910_000)], key=lambda x: int(x[0].address, 16))
     d.settle(jid, 0, signed, expect="committee: signer not in committee")
 
 
 def test_duplicate_and_unsorted_signers_are_refused(d, a, oracles):
     jid = d.submitted(a.client, a.freelancer)
+    d.late(jid)
     o = oracles
     for order in ([0, 0, 1], [0, 1, 1], [1, 0, 2], [3, 2, 1], [0, 1, 3, 2], [0, 2, 2, 3]):
         signed = [(o[k], 910_000) for k in order]
@@ -479,7 +530,7 @@ def test_digest_matches_eip712_by_hand(committee, d, a):
     args = (jid, 0, m.deliverable, 0, -5, SPEC, commitment)
     by_hand = report_digest_by_hand(committee, *args)
     assert committee.report_digest(*args) == by_hand
-    assert cid_digest(report_message(committee, jid, 0, m.deliverable, 0, -5, SPEC, commitment)) == by_hand
+    assert digest_of(report_message(committee, jid, 0, m.deliverable, 0, -5, SPEC, commitment)) == by_hand
     assert keccak(REPORT_TYPE.encode()) == keccak(
         b"ScoreReport(uint256 jobId,uint256 milestone,bytes32 deliverable,uint256 round,"
         b"int256 score,bytes32 specHash,bytes32 commitment)"
@@ -493,9 +544,8 @@ def test_stale_round_after_a_revision(d, a, h, token):
     jid = d.job(a.client, a.freelancer, [AMOUNT])
     d.register(jid)
     d.submit(jid, 0)
-    d.past_window(jid)
     old_scores, old_sigs = d.sign(jid, 0, d.honest(BAD))  # round 0, first deliverable
-    h.request_revision(a.client, jid, 0, expect=OK)
+    h.request_revision(a.client, jid, 0, expect=OK)  # inside the challenge window
     d.submit(jid, 0)
     d.past_window(jid)
     assert h.job(jid).milestones[0].revisions == 1
@@ -506,14 +556,35 @@ def test_stale_round_after_a_revision(d, a, h, token):
     assert bal(token, a.freelancer) == NET
 
 
-def test_disputed_milestone_is_left_to_the_court(d, a, h):
+def test_disputed_milestone_takes_the_verdict_after_the_dispute_period(d, a, h, token):
+    """A dispute raised inside the challenge window holds the verdict for DISPUTE_PERIOD
+    (time for another ruling, through the escrow's resolve); then the committee's verdict
+    settles it, so no dispute freezes a committee job."""
     jid = d.job(a.client, a.freelancer, [AMOUNT])
     d.register(jid)
     d.submit(jid, 0)
     h.raise_dispute(a.client, jid, 0, expect=OK)  # inside the challenge window
-    d.past_window(jid)
+    disputed_at = now()
+    boa.env.time_travel(seconds=WINDOW + 1)
     assert h.job(jid).milestones[0].status == DISPUTED
     d.settle(jid, 0, d.honest(GOOD), expect="committee: milestone disputed")
+    boa.env.time_travel(seconds=disputed_at + DISPUTE_PERIOD - now())
+    d.settle(jid, 0, d.honest(GOOD), expect="committee: milestone disputed")
+    boa.env.time_travel(seconds=1)
+    assert d.settle(jid, 0, d.honest(GOOD)).passed
+    assert bal(token, a.freelancer) == NET
+
+
+def test_disputed_milestone_any_quorum_after_the_designated_period(d, a, h, oracles):
+    jid = d.job(a.client, a.freelancer, [AMOUNT])
+    d.register(jid)
+    d.submit(jid, 0)
+    h.raise_dispute(a.freelancer, jid, 0, expect=OK)
+    d.past_window(jid)
+    everyone = [(o, s) for o, s in zip(oracles, [*BAD, 415_000], strict=True)]
+    d.settle(jid, 0, everyone, expect="committee: signer not designated")
+    d.late(jid)
+    assert not d.settle(jid, 0, everyone).passed
 
 
 def test_challenge_window_is_enforced(d, a, h):
@@ -522,10 +593,11 @@ def test_challenge_window_is_enforced(d, a, h):
     d.submit(jid, 0)
     submitted_at = h.job(jid).milestones[0].timestamp
     d.settle(jid, 0, d.honest(GOOD), expect="committee: challenge window open")
-    boa.env.time_travel(seconds=submitted_at + WINDOW - 1 - now())
+    boa.env.time_travel(seconds=submitted_at + WINDOW - now())
+    # the last second of the window belongs to disputes and revision requests
     d.settle(jid, 0, d.honest(GOOD), expect="committee: challenge window open")
     boa.env.time_travel(seconds=1)
-    assert now() == submitted_at + WINDOW
+    assert now() == submitted_at + WINDOW + 1
     assert d.settle(jid, 0, d.honest(GOOD)).passed
 
 
@@ -574,6 +646,7 @@ def test_posted_reports_record_outliers_and_can_fail(d, a, token, committee, ora
     client_before = bal(token, a.client)
     for o, score in zip(oracles, [400_000, 990_000, 410_000, 420_000], strict=True):
         d.post(jid, 0, o, score)
+    d.late(jid)  # every posted report counts once the designated quorum's period is over
     s = d.settle_posted(jid, 0)
     # sorted [400k, 410k, 420k, 990k]: the median is sorted[2] = 420k, a fail; only 990k is off
     assert (s.median, s.passed, s.outliers) == (420_000, False, [low(oracles[1])])
@@ -600,29 +673,47 @@ def test_post_report_checks(d, a, h, committee, oracles):
 
 
 def test_posted_reports_of_an_old_round_do_not_count(d, a, h, committee, oracles):
-    jid = d.submitted(a.client, a.freelancer)
+    jid = d.job(a.client, a.freelancer, [AMOUNT])
+    d.register(jid)
+    d.submit(jid, 0)
     for o, score in zip(oracles[:3], BAD, strict=True):
         d.post(jid, 0, o, score)
     h.request_revision(a.client, jid, 0, expect=OK)
     d.submit(jid, 0)
     d.past_window(jid)
     d.settle_posted(jid, 0, expect="committee: too few signatures")
-    for o, score in zip(oracles[1:], GOOD, strict=True):
+    for o, score in zip(d.designated(jid), GOOD, strict=True):
         d.post(jid, 0, o, score)
     s = d.settle_posted(jid, 0)
     assert s.passed and s.median == 910_000
+
+
+def test_settle_posted_uses_the_designated_reports_first(d, a, h, committee, oracles):
+    jid = d.submitted(a.client, a.freelancer)
+    chosen = d.designated(jid)
+    outsider = next(o for o in oracles if o not in chosen)
+    d.post(jid, 0, outsider, 400_000)
+    for o in chosen[:2]:
+        d.post(jid, 0, o, 910_000)
+    # three posted, but only two of the designated quorum: not yet
+    d.settle_posted(jid, 0, expect="committee: too few signatures")
+    d.late(jid)
+    s = d.settle_posted(jid, 0)
+    assert (s.median, s.passed) == (910_000, True)
 
 
 def test_settle_posted_respects_dispute_and_window(d, a, h, oracles):
     jid = d.job(a.client, a.freelancer, [AMOUNT])
     d.register(jid)
     d.submit(jid, 0)
-    for o, score in zip(oracles, GOOD, strict=False):
+    for o, score in zip(d.designated(jid), GOOD, strict=True):
         d.post(jid, 0, o, score)
     d.settle_posted(jid, 0, expect="committee: challenge window open")
     h.raise_dispute(a.freelancer, jid, 0, expect=OK)
-    d.past_window(jid)
+    boa.env.time_travel(seconds=WINDOW + 1)
     d.settle_posted(jid, 0, expect="committee: milestone disputed")
+    d.past_window(jid)  # the dispute period
+    assert d.settle_posted(jid, 0).passed
 
 
 # --------------------------------------------------------------------------- reveal
@@ -731,6 +822,7 @@ def test_paid_outcome_follows_the_median_rule(escrow, token, accounts, committee
     jid = drv.submitted(
         a.client, a.freelancer, threshold=threshold, higher_is_better=higher_is_better, tolerance=tolerance
     )
+    drv.late(jid)  # any quorum, in any make-up
     client_before = bal(token, a.client)
     picked = [scores[k] for k in signers]
     settled = drv.settle(jid, 0, [(SEVEN[k], scores[k]) for k in signers])
@@ -742,3 +834,32 @@ def test_paid_outcome_follows_the_median_rule(escrow, token, accounts, committee
     honest = [scores[k] for k in signers if k not in liars]
     assert min(honest) <= median <= max(honest)
     assert h.job(jid).milestones[0].status == RESOLVED
+
+
+# --------------------------------------------------------------------------- designated quorum
+
+
+def test_canonical_signers_are_the_designated_quorum_until_a_late_settlement(d, a, h, committee, oracles):
+    jid = d.submitted(a.client, a.freelancer)
+    m = h.job(jid).milestones[0]
+    chosen = d.designated(jid)
+    assert committee.canonical_signers(jid, 0, 0, m.deliverable) == [o.address for o in chosen]
+    # every round has its own quorum, n of them in all
+    starts = {tuple(designated_indexes(jid, 0, r, 4, 3)) for r in range(40)}
+    assert len(starts) == 4
+    other = [o for o in oracles if o != chosen[0]]
+    d.settle(jid, 0, [(o, 910_000) for o in other], expect="committee: signer not designated")
+    d.late(jid)
+    d.settle(jid, 0, [(o, 910_000) for o in other])
+    assert committee.canonical_signers(jid, 0, 0, m.deliverable) == [o.address for o in other]
+    # the record is per deliverable and round
+    assert committee.canonical_signers(jid, 0, 1, m.deliverable) == [
+        o.address for o in d.designated(jid, 0, 1)
+    ]
+
+
+@pytest.mark.parametrize("window", [0, 7 * DAY + 1, 2**64 - 1])
+def test_constructor_bounds_the_challenge_window(committee_deployer, escrow, oracles, window):
+    with boa.reverts("committee: bad challenge window"):
+        committee_deployer.deploy(escrow.address, [o.address for o in oracles], 1, window)
+    committee_deployer.deploy(escrow.address, [o.address for o in oracles], 1, 7 * DAY)
