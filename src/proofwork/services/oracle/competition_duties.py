@@ -1,0 +1,226 @@
+"""The competition part of an oracle's pass: score sealed entries on the public split for the
+leaderboard, and after the reveal period sign the private-split ranking and finalize.
+
+A mixin of `OracleNode` (`node.py`), which holds the state these methods use: the workspace, the
+signer, the oracle's database, the peers, the sandbox and the opened labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from proofwork.db.oracle_state import Report
+from proofwork.domain.errors import NotFound, ProofworkError, TransactionRejected
+from proofwork.domain.evalspec import EvalSpec, split_rows
+from proofwork.keys.sealing import open_sealed
+from proofwork.services.competitions import Competition, Competitions
+from proofwork.services.evaluated_jobs import AGGREGATION_GRACE, on_chain, unscorable
+from proofwork.services.oracle.passes import Abstain, StepReport, signature_of
+from proofwork.services.task_files import MAX_LABELS_BYTES, HiddenLabels
+from proofwork.storage.unixfs import cid_of_bytes
+
+
+class CompetitionDuties:
+    """Competitions, for `OracleNode`."""
+
+    ws: Any
+    signer: Any
+    state: Any
+    peers: Any
+    files: Any
+    evaluations: Any
+    tamper: Any
+    evaluator: Any
+    _hidden_labels: Any
+    _spec: Any
+
+    def _competition(self, comp_id: int, step: StepReport) -> None:
+        comp = Competitions(self.ws).get(comp_id)
+        if comp.finalized or comp.cancelled:
+            return
+        contract = self.ws.competitions.address
+        hidden = self._hidden_labels(comp.sealed_labels, comp.commitment, comp.spec_hash)
+        spec = self._spec(comp.spec_hash)
+        labels = self.files.write_temp(hidden.labels, ".labels")
+        try:
+            n_rows = self.evaluator.count_rows(spec, labels)
+            public_rows, private_rows = split_rows(n_rows, hidden.salt, comp.public_percent)
+            features = self.files.fetch(spec.data.test_features, MAX_LABELS_BYTES)
+            seen: set[str] = set()
+            for entry in comp.entries:
+                # a copied envelope is scored for its first entry only
+                duplicate = entry.sealed_submission is not None and entry.sealed_submission in seen
+                if entry.sealed_submission is not None:
+                    seen.add(entry.sealed_submission)
+                key = (contract, "public", comp_id, entry.index, 0, entry.sealed_submission or "")
+                if self.state.find(*key) is not None:
+                    continue
+                try:
+                    public, private, reason, digest = self._score_entry(
+                        spec,
+                        None if duplicate else entry.sealed_submission,
+                        features,
+                        labels,
+                        public_rows,
+                        private_rows,
+                        comp.higher_is_better,
+                        missing_is_final=self.ws.chain.now() > comp.deadline,
+                    )
+                except Abstain as exc:  # this entry only: the others are scored all the same
+                    step.failures.append(f"competition {comp_id} entry {entry.index}: abstained: {exc}")
+                    continue
+                if self.tamper:
+                    public, private = (
+                        self.tamper("public", comp_id, public),
+                        self.tamper("private", comp_id, private),
+                    )
+                # the private score is kept, never served, until the final ranking is signed
+                self.state.save(
+                    Report(
+                        contract,
+                        "private",
+                        comp_id,
+                        entry.index,
+                        0,
+                        entry.sealed_submission or "",
+                        ok=not reason,
+                        score=private,
+                        reason=reason,
+                        signature="",
+                        payload=digest,
+                    )
+                )
+                signature = self.ws.competitions.sign_public_score(
+                    self.signer.key, comp_id, entry.index, public
+                )
+                self.state.save(
+                    Report(
+                        *key,
+                        ok=not reason,
+                        score=public,
+                        reason=reason,
+                        signature="0x" + signature.hex(),
+                        payload=digest,
+                    )
+                )
+                step.scored.append(f"competition {comp_id} entry {entry.index}: public {public}")
+        finally:
+            labels.unlink(missing_ok=True)
+        # judged on mined blocks: once the latest block is past the reveal period, no reveal can follow
+        if self.ws.chain.now() <= comp.deadline + comp.reveal_period:
+            return
+        final = self._final_report(comp, contract)
+        if final is None:
+            return
+        designated = self.ws.committee.oracles[comp_id % len(self.ws.committee.oracles)]
+        if (
+            designated.lower() != self.signer.address.lower()
+            and self.ws.chain.now() < comp.deadline + comp.reveal_period + AGGREGATION_GRACE
+        ):
+            return
+        self._finalize(comp, final, hidden, step)
+
+    def _score_entry(
+        self,
+        spec: EvalSpec,
+        sealed_cid: str | None,
+        features: Path,
+        labels: Path,
+        public_rows: list[int],
+        private_rows: list[int],
+        higher_is_better: bool,
+        *,
+        missing_is_final: bool,
+    ) -> tuple[int, int, str, str]:
+        worst = unscorable(higher_is_better)
+        if sealed_cid is None:
+            return worst, worst, "the entry names no usable sealed submission (or a copy of another's)", ""
+        try:
+            envelope = self.ws.store.read_bytes(sealed_cid, (spec.limits.max_submission_mb << 21) + (1 << 20))
+            submission_bytes = open_sealed(envelope, self.signer.key)
+        except NotFound as exc:
+            if missing_is_final:  # the deadline has passed: an entry nobody can fetch scores nothing
+                return worst, worst, f"the sealed submission was never published: {exc}", ""
+            raise Abstain(f"entry not in the artifact store yet: {exc}") from exc
+        except ProofworkError as exc:
+            return worst, worst, f"cannot open the sealed submission: {exc}", ""
+        digest = cid_of_bytes(submission_bytes)
+        submission = self.files.write_temp(submission_bytes, ".sub")
+        try:
+            results = [
+                self.evaluator.evaluate(spec, submission, features, labels, rows=rows)
+                for rows in (public_rows, private_rows)
+            ]
+        finally:
+            submission.unlink(missing_ok=True)
+        for result in results:
+            if result.transient:
+                raise Abstain(f"the sandbox failed, will retry: {result.reason}")
+            if not result.ok or result.score is None:
+                return worst, worst, result.reason or "not scorable", digest
+        return on_chain(int(results[0].score or 0)), on_chain(int(results[1].score or 0)), "", digest
+
+    def _final_report(self, comp: Competition, contract: str) -> Report | None:
+        key = (contract, "final", comp.comp_id, 0, 0, "")
+        existing = self.state.find(*key)
+        if existing is not None:
+            return existing
+        private = {r.item: r for r in self.state.reports(contract, "private", comp.comp_id)}
+        ranking: list[tuple[int, int]] = []
+        worst = unscorable(comp.higher_is_better)
+        for entry in comp.entries:
+            if entry.revealed_cid is None:
+                continue
+            scored = private.get(entry.index)
+            if scored is None:
+                return None  # not every revealed entry is scored yet: sign nothing half-done
+            # the revealed CID must be what was sealed to the committee, or the entry scores nothing
+            ranking.append((entry.index, scored.score if scored.payload == entry.revealed_cid else worst))
+        competitions = self.ws.competitions
+        if len(ranking) != competitions.revealed_count(comp.comp_id):
+            return None  # the node's logs lag behind its state: wait for the next pass
+        signature = competitions.sign_final(
+            self.signer.key, competitions.final_message(comp.comp_id, ranking, comp.commitment)
+        )
+        return self.state.save(
+            Report(
+                *key,
+                ok=True,
+                score=0,
+                reason="",
+                signature="0x" + signature.hex(),
+                payload=json.dumps(ranking),
+            )
+        )
+
+    def _finalize(self, comp: Competition, own: Report, hidden: HiddenLabels, step: StepReport) -> None:
+        competitions = self.ws.competitions
+        committee = self.ws.committee
+        ranking = [(int(a), int(b)) for a, b in json.loads(own.payload)]
+        message = competitions.final_message(comp.comp_id, ranking, comp.commitment)
+        collected = {self.signer.address.lower(): signature_of(own)}
+        for oracle in committee.oracles:
+            if oracle.lower() in collected or not (endpoint := committee.endpoint(oracle)):
+                continue
+            for r in self.peers.reports(endpoint, competitions.address, "final", comp.comp_id):
+                try:
+                    signature = bytes.fromhex(str(r["signature"]).removeprefix("0x"))
+                except (KeyError, ValueError, TypeError):
+                    continue
+                signer = competitions.final_signer(message, signature)
+                if signer is not None and signer.lower() == oracle.lower():
+                    collected[oracle.lower()] = signature
+                    break
+        if len(collected) < committee.threshold:
+            return
+        ordered = [sig for _, sig in sorted(collected.items(), key=lambda item: int(item[0], 16))]
+        try:
+            competitions.finalize(
+                self.signer.key, comp.comp_id, hidden.cid_bytes, hidden.salt, ranking, ordered
+            )
+        except TransactionRejected as exc:
+            step.failures.append(f"competition {comp.comp_id}: finalize refused ({exc})")
+            return
+        self.ws.store.add_bytes(hidden.labels)  # revealed on chain just now: anyone may re-check
+        step.finalized.append(comp.comp_id)
