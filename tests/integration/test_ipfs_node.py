@@ -23,7 +23,8 @@ import httpx
 import pytest
 
 from proofwork.domain.errors import ArtifactCorrupted, InvalidInput
-from proofwork.storage.store import KuboStore, StoreUnavailable
+from proofwork.storage.kubo import KuboStore
+from proofwork.storage.store import StoreUnavailable
 from proofwork.storage.unixfs import (
     CHUNK_SIZE,
     DAG_PB,

@@ -24,14 +24,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from proofwork.domain.errors import ArtifactCorrupted, InvalidInput, NotFound, ProofworkError
-from proofwork.storage.store import (
-    ContentStore,
-    KuboStore,
-    LocalStore,
-    StoreUnavailable,
-    open_store,
-    write_atomically,
-)
+from proofwork.storage.kubo import KuboStore
+from proofwork.storage.store import ContentStore, LocalStore, StoreUnavailable, open_store, write_atomically
 from proofwork.storage.unixfs import (
     DAG_PB,
     RAW,
