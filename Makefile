@@ -12,15 +12,20 @@ SD_JWT_VC := .tools/node_modules/@sd-jwt/sd-jwt-vc/package.json
 # Compiled contract artifacts are cached inside the checkout, keyed by source hash.
 export PROOFWORK_CACHE_DIR ?= $(CURDIR)/.cache/artifacts
 
-.PHONY: sandbox-tools demo test lint typecheck unit contracts integration e2e bench install install-dev anvil clean
+.PHONY: sandbox-tools demo test quick lint typecheck unit contracts integration e2e bench install install-dev anvil clean
 
 demo: $(VENV)/.installed sandbox-tools
 	$(VENV)/bin/proofwork demo
 	$(VENV)/bin/proofwork demo --ml
 	$(VENV)/bin/proofwork demo --identity
 
+# Every test, Hypothesis' `ci` profile (tests/conftest.py); the 20 slowest are listed at the end.
 test: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) sandbox-tools lint typecheck
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	$(PY) -m pytest -q -n 2 --dist loadgroup --hypothesis-profile=ci --durations=20
+
+# The quick loop: no slow, anvil or daemon tests, Hypothesis' `dev` profile; no lint or type check.
+quick: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) sandbox-tools
+	$(PY) -m pytest -q -n 2 --dist loadgroup --hypothesis-profile=dev -m "not slow and not anvil and not daemon" --durations=10
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests bench

@@ -1,5 +1,7 @@
 """Verified evaluation as users drive it: artifacts, local scoring, four `oracle run` daemons
-(one killed with SIGKILL mid-job and restarted), automatic payment, reveal, verify-score."""
+(one killed with SIGKILL mid-job and restarted), automatic payment, reveal, verify-score.
+Commands run through the entry point in this process (tests/e2e/runner.py); the daemons are real
+processes."""
 
 from __future__ import annotations
 
@@ -15,21 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from proofwork.services.demo_ml import prepare_task, train_onnx, write_spec
+from proofwork.services.demo_ml import write_spec
 from tests.e2e.conftest import Cli
 
 ORACLES = ("dev6", "dev7", "dev8", "dev9")
 
 
-@pytest.fixture(scope="module")
-def task(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("task")
-    prepared = prepare_task(root)
-    paths = dict(prepared["paths"])
-    paths["good"] = train_onnx(prepared["x_train"], prepared["y_train"], root / "good.onnx", weak=False)
-    paths["weak"] = train_onnx(prepared["x_train"], prepared["y_train"], root / "weak.onnx", weak=True)
-    paths["root"] = root
-    return paths
+@pytest.fixture(scope="session")
+def task(digits_task: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The digits task and its two models (trained once per session), and a directory for specs."""
+    return {**digits_task, "root": tmp_path_factory.mktemp("task")}
 
 
 def _spec(cli: Cli, task: dict[str, Path]) -> Path:
@@ -155,8 +152,8 @@ def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-unty
 
 
 @pytest.fixture
-def daemons(cli: Cli, tmp_path: Path) -> Iterator[Daemons]:
-    d = Daemons(cli, tmp_path)
+def daemons(deployed: Cli, tmp_path: Path) -> Iterator[Daemons]:
+    d = Daemons(deployed, tmp_path)
     yield d
     d.stop()
 
@@ -173,7 +170,7 @@ def _reports(cli: Cli, oracle_address: str) -> list[tuple[int, int, int]]:
 
 
 def _committee_with_daemons(cli: Cli, daemons: Daemons, task: dict[str, Path]) -> Path:
-    cli.ok("deploy")
+    """On a deployed data dir: a committee of four, each oracle a daemon that has announced itself."""
     committee = ["committee", "deploy", "--challenge-window", "10m", "--f", "1"]
     for name in ORACLES:
         committee += ["--oracle", name]
@@ -190,9 +187,12 @@ def _committee_with_daemons(cli: Cli, daemons: Daemons, task: dict[str, Path]) -
     return spec
 
 
+@pytest.mark.daemon
+@pytest.mark.slow
 def test_oracle_daemons_pay_a_passing_model_and_survive_a_kill(
-    cli: Cli, daemons: Daemons, task: dict[str, Path]
+    deployed: Cli, daemons: Daemons, task: dict[str, Path]
 ) -> None:
+    cli = deployed
     spec = _committee_with_daemons(cli, daemons, task)
     job = cli.ok(
         "eval",
@@ -251,7 +251,10 @@ def test_oracle_daemons_pay_a_passing_model_and_survive_a_kill(
     assert all(code == 0 for code in codes.values()), codes
 
 
-def test_competition_leaderboard_and_prizes(cli: Cli, daemons: Daemons, task: dict[str, Path]) -> None:
+@pytest.mark.daemon
+@pytest.mark.slow
+def test_competition_leaderboard_and_prizes(deployed: Cli, daemons: Daemons, task: dict[str, Path]) -> None:
+    cli = deployed
     spec = _committee_with_daemons(cli, daemons, task)
     created = cli.ok(
         "competition",
@@ -349,6 +352,7 @@ def test_eval_post_refuses_bad_input(deployed: Cli, task: dict[str, Path], tmp_p
     cli.fails("leaderboard", "7", match="no competition")
 
 
+@pytest.mark.slow
 def test_demo_ml_json(cli: Cli) -> None:
     data = cli.ok("demo", "--ml", "--json").json()
     assert data["ok"] is True
@@ -366,13 +370,10 @@ BIG = str(2**256)
 LAST = str(2**256 - 1)
 
 
-def _in_process(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, str, str]:
+def _in_process(data_dir: Path, *args: str) -> tuple[int, str, str]:
     """The CLI's entry point in this process: for refusals that happen before any chain is opened."""
-    from proofwork.cli.main import run
-
-    code = run(["--data-dir", str(data_dir), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+    result = Cli(data_dir)("--data-dir", str(data_dir), *args)
+    return result.code, result.out, result.err
 
 
 def test_ids_beyond_uint256_are_one_line_errors(cli: Cli) -> None:
@@ -396,10 +397,8 @@ def test_ids_beyond_uint256_are_one_line_errors(cli: Cli) -> None:
         ["leaderboard", "--", "-1"],
     ],
 )
-def test_every_id_argument_is_bounded(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str]
-) -> None:
-    code, _, err = _in_process(capsys, tmp_path / "data", *args)
+def test_every_id_argument_is_bounded(tmp_path: Path, args: list[str]) -> None:
+    code, _, err = _in_process(tmp_path / "data", *args)
     assert code == 2 and err.count("\n") == 1 and "invalid" in err and " id " in err, err
     assert not (tmp_path / "data" / "chain").exists(), "refused before the chain was opened"
 
@@ -427,10 +426,10 @@ def test_every_id_argument_is_bounded(
     ],
 )
 def test_competition_create_refuses_before_any_transaction(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, value: str, match: str
+    tmp_path: Path, option: str, value: str, match: str
 ) -> None:
     args = ["competition", "create", "--from", "dev1", "--spec", "s.yaml", "--labels", "l.csv"]
-    code, _, err = _in_process(capsys, tmp_path / "data", *args, "--prize", "10", option, value)
+    code, _, err = _in_process(tmp_path / "data", *args, "--prize", "10", option, value)
     assert code == 2 and err.count("\n") == 1 and match in err, err
     # no approval can have been sent: the chain was never even opened
     assert not (tmp_path / "data" / "chain").exists()
@@ -453,25 +452,24 @@ def test_competition_create_refuses_before_any_transaction(
         (["oracle", "register", "--from", "dev6", "--url", "http://x/" + "é" * 124], "256 bytes"),
     ],
 )
-def test_oracle_options_and_urls_are_checked(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], match: str
-) -> None:
-    code, _, err = _in_process(capsys, tmp_path / "data", *args)
+def test_oracle_options_and_urls_are_checked(tmp_path: Path, args: list[str], match: str) -> None:
+    code, _, err = _in_process(tmp_path / "data", *args)
     assert code == 2 and err.count("\n") == 1 and match in err, err
     assert not (tmp_path / "data" / "chain").exists()
 
 
+@pytest.mark.daemon
 def test_oracle_run_survives_failing_passes_and_json_is_one_line(cli: Cli) -> None:
-    # nothing is deployed: every pass fails (NotFound), the daemon carries on and serves
-    result = cli("oracle", "run", "--from", "dev6", "--passes", "2", "--interval", "0.05", "--json")
+    # nothing is deployed: every pass fails (NotFound), the daemon carries on and serves; a real
+    # process, as a daemon is run (its log on stderr, its signal handlers, its exit)
+    result = cli.process("oracle", "run", "--from", "dev6", "--passes", "2", "--interval", "0.05", "--json")
     assert result.code == 0, result.err
     assert result.out.splitlines() == ['{"ok": true, "passes": 2}']
     assert result.err.count("pass failed") == 2 and "Traceback" not in result.err
 
 
-def test_endpoints_are_printed_as_they_are(cli: Cli) -> None:
-    # a data directory of its own: `deployed` is shared and must stay without a committee
-    cli.ok("deploy")
+def test_endpoints_are_printed_as_they_are(deployed: Cli) -> None:
+    cli = deployed
     committee = ["committee", "deploy", "--challenge-window", "1h", "--f", "1"]
     for name in ORACLES:
         committee += ["--oracle", name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from proofwork.services.competitions import Competitions
 from proofwork.services.evaluation import AGGREGATION_GRACE, INT256_MIN, POSTING_FALLBACK_AFTER
 from proofwork.services.oracle import OracleNode
 from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes
+from tests.integration.conftest import BACKENDS
 from tests.integration.ml_fixtures import DAY, LIE, WINDOW, MlMarket, open_ml_market
 
 
@@ -29,10 +31,13 @@ class NoPeers:
         return []
 
 
-@pytest.fixture(scope="module", params=["embedded", "anvil"])
-def ml(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlMarket]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def ml(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, digits_task: dict[str, Path]
+) -> Iterator[MlMarket]:
     rpc_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
-    with open_ml_market(request.param, rpc_url, tmp_path_factory.mktemp(f"ml-{request.param}")) as market:
+    data_dir = tmp_path_factory.mktemp(f"ml-{request.param}")
+    with open_ml_market(request.param, rpc_url, data_dir, digits_task) as market:
         yield market
 
 
