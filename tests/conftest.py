@@ -2,9 +2,10 @@
 profiles, markers, and xdist groups for tests that share a module's set-up.
 
 Hypothesis profiles (choose with `--hypothesis-profile NAME` or HYPOTHESIS_PROFILE; default `ci`):
-- `ci`: `make test`; Hypothesis' own defaults (100 examples a test), failures printed with a
-  reproduction blob. A test's explicit `@settings(max_examples=...)` always wins over a profile.
-- `dev`: `make quick`; 20 examples for tests that do not set their own count.
+- `ci`: `make test`; 100 examples a test (Hypothesis' default, today's count), failures printed with a
+  reproduction blob.
+- `dev`: `make quick`; 20 examples for the tests that do not set their own count.
+A test's explicit `@settings(max_examples=...)` always wins over a profile: no profile lowers it.
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ ANVIL = Path(
     os.environ.get("PROOFWORK_ANVIL", ROOT / ".tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
 )
 
-settings.register_profile("ci", max_examples=100, print_blob=True)
-settings.register_profile("dev", max_examples=20)
+# Both from Hypothesis' own defaults (not from whatever profile is loaded: with CI set in the environment
+# Hypothesis starts from a `ci` profile of its own, derandomized, which these replace). No deadline: a
+# shared 2-core machine makes per-example timings noise (speed is measured by bench/).
+_DEFAULT = settings.get_profile("default")
+settings.register_profile("ci", _DEFAULT, max_examples=100, deadline=None, print_blob=True)
+settings.register_profile("dev", _DEFAULT, max_examples=20, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

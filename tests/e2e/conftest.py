@@ -21,7 +21,9 @@ import pytest
 
 from tests.e2e.runner import Result, run_in_process, run_process
 
-__all__ = ["Cli", "Result", "refused"]
+__all__ = ["ORACLES", "Cli", "Result", "copy_data_dir", "refused", "spec_for"]
+
+ORACLES = ("dev6", "dev7", "dev8", "dev9")
 
 
 class Cli:
@@ -108,3 +110,18 @@ def deployed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def deployed(deployed_template: Path, tmp_path: Path) -> Cli:
     """A data directory of this test's own with proofwork deployed and dev1 holding test stablecoin."""
     return Cli(copy_data_dir(deployed_template, tmp_path / "data"))
+
+
+@pytest.fixture(scope="session")
+def task(digits_task: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The digits task and its two models (trained once per session), and a directory for specs."""
+    return {**digits_task, "root": tmp_path_factory.mktemp("task")}
+
+
+def spec_for(cli: Cli, task: dict[str, Path]) -> Path:
+    """The task's public data added to `cli`'s store, and a spec naming it."""
+    from proofwork.services.demo_ml import write_spec
+
+    train = cli.ok("store", "add", str(task["train"]), "--json").json()["cid"]
+    features = cli.ok("store", "add", str(task["test_features"]), "--json").json()["cid"]
+    return write_spec(task["root"] / f"spec-{cli.data_dir.parent.name}.yaml", train, features)
