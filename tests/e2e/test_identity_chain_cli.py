@@ -1,5 +1,5 @@
 """The on-chain identity commands as a user drives them, on one data dir:
-`proofwork identity deploy`, `issuer register|list`, credentials checked against the registry (accredited,
+`identity deploy`, `issuer register|list`, credentials checked against the registry (accredited,
 unknown, revoked), a paid job's JobCompleted attestation, reviews, soulbound badges, reputation and
 its export; bad input refused in one line; and `demo --identity --json`.
 
