@@ -58,7 +58,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _shared_setup_group(item: pytest.Item) -> str | None:
-    """`module[fixture=param,...]` for a test using module-scoped fixtures, else None."""
+    """`module:fixture=param,...` for a test using module-scoped fixtures, else None. (No brackets: xdist
+    reads a group from the node id's last `@` only when it comes after the last `]`.)"""
     info = getattr(item, "_fixtureinfo", None)
     module = getattr(item, "module", None)
     if info is None or module is None:
@@ -72,7 +73,7 @@ def _shared_setup_group(item: pytest.Item) -> str | None:
         return None
     params = getattr(getattr(item, "callspec", None), "params", {})
     chosen = [f"{name}={params[name]}" for name in shared if name in params]
-    return f"{module.__name__}[{','.join(chosen)}]"
+    return ":".join([module.__name__, *([",".join(chosen)] if chosen else [])])
 
 
 def free_port() -> int:
