@@ -20,15 +20,24 @@ PG_LIB := /usr/lib/postgresql
 # Contracts compiled for tests and benchmarks only (test tokens, peers) are cached inside the checkout.
 export PROOFWORK_CACHE_DIR ?= $(CURDIR)/.cache/artifacts
 
-.PHONY: sandbox-tools postgres-server ipfs-node demo test lint typecheck unit contracts integration e2e bench install install-dev anvil clean artifacts wheel
+.PHONY: sandbox-tools postgres-server ipfs-node setup-test demo test quick lint typecheck unit contracts integration e2e bench install install-dev anvil clean artifacts wheel
 
 demo: $(VENV)/.installed sandbox-tools
 	$(VENV)/bin/proofwork demo
 	$(VENV)/bin/proofwork demo --ml
 	$(VENV)/bin/proofwork demo --identity
 
-test: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) $(JSIPFS) sandbox-tools postgres-server lint typecheck
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+# Every test, Hypothesis' `ci` profile (tests/conftest.py); the 20 slowest are listed at the end. The set-up
+# (pip, npm, apt) and the lint and type checks run side by side first: on a clean clone they overlap.
+test:
+	@$(MAKE) --no-print-directory -j4 setup-test lint typecheck
+	$(PY) -m pytest -q -n 2 --dist loadgroup --hypothesis-profile=ci --durations=20
+
+setup-test: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) $(JSIPFS) sandbox-tools postgres-server
+
+# The quick loop: no slow, anvil or daemon tests, Hypothesis' `dev` profile; no lint or type check.
+quick: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) $(JSIPFS) sandbox-tools postgres-server
+	$(PY) -m pytest -q -n 2 --dist loadgroup --hypothesis-profile=dev -m "not slow and not anvil and not daemon" --durations=10
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests bench

@@ -1,6 +1,6 @@
 """Gas of the identity layer, from real receipts on the embedded py-evm chain.
 
-Everything goes through the same services the CLI and the SDK use (`proofwork.services.identity`,
+Everything goes through the same services the CLI and the SDK use (`proofwork.services.issuers`, `badges`, `attestations`, `reputation`,
 `proofwork.services.credentials`), on a fresh data directory: the escrow and a 4-oracle committee
 (f = 1, so 3 signatures settle), then the identity contracts. Figures, all from transaction receipts
 (21k base and calldata included):

@@ -98,3 +98,14 @@ def escrow(escrow_deployer, accounts):
 def h(escrow, token, accounts):
     """Model-checked driver of the module's escrow (fresh model per test)."""
     return EscrowHarness(escrow, token, accounts.owner.address)
+
+
+# Contract tests of more than ten seconds on the 2-core CI machine: marked `slow` (`make quick` leaves
+# them out) from here, as the test files are edited by others.
+SLOW = {"test_escrow_invariants.py::test_escrow_invariants"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.parent == HERE and f"{item.path.name}::{item.name}" in SLOW:
+            item.add_marker(pytest.mark.slow)

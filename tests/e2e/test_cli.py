@@ -1,4 +1,6 @@
-"""The CLI end to end on the embedded chain, each command its own process, bad input included."""
+"""The CLI end to end on the embedded chain, bad input included. Commands run through the entry point
+in this process (tests/e2e/runner.py), as real processes where the process boundary is the point:
+kill -9, a lock held by another process."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.e2e.conftest import Cli
 
@@ -111,9 +115,9 @@ def test_reclaim_revise_and_cancel_from_the_cli(deployed: Cli) -> None:
     assert refunded["job"]["refunded"] == "30"
 
 
-def test_accounts_new_import_list_and_fund(cli: Cli) -> None:
+def test_accounts_new_import_list_and_fund(deployed: Cli) -> None:
+    cli = deployed
     env = {"PROOFWORK_PASSWORD": "correct horse"}
-    cli.ok("deploy")
     created = cli.ok("account", "new", "alice", "--json", env=env).json()
     key = "0x" + "4c" * 32
     imported = cli.ok("account", "import", "bob", "--json", stdin=key + "\n", env=env)
@@ -218,8 +222,8 @@ def test_dead_rpc_url_from_the_environment(cli: Cli) -> None:
     cli.fails("chain", "status", "--rpc-url", "ftp://example", match="unsupported rpc url")
 
 
-def test_corrupted_data_directory_is_reported_not_crashed_on(cli: Cli) -> None:
-    cli.ok("deploy")
+def test_corrupted_data_directory_is_reported_not_crashed_on(deployed: Cli) -> None:
+    cli = deployed
     manifest = next((cli.data_dir / "deployments").glob("*.json"))
     saved = manifest.read_text()
     manifest.write_text("{not json")
@@ -271,7 +275,8 @@ def test_second_writer_waits_then_gets_a_clear_error(deployed: Cli) -> None:
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         started = time.monotonic()
-        deployed.fails("job", "list", env={"PROOFWORK_LOCK_TIMEOUT": "1"}, match="in use")
+        # the second writer is a real process too: two processes, one lock
+        deployed.process.fails("job", "list", env={"PROOFWORK_LOCK_TIMEOUT": "1"}, match="in use")
         assert time.monotonic() - started < 20
     finally:
         holder.kill()
@@ -279,6 +284,7 @@ def test_second_writer_waits_then_gets_a_clear_error(deployed: Cli) -> None:
     deployed.ok("job", "list")
 
 
+@pytest.mark.anvil
 def test_the_same_commands_drive_a_json_rpc_node(cli: Cli, anvil_url: str) -> None:
     """`--rpc-url` (here a real anvil) instead of the embedded chain; dev accounts are anvil's."""
     rpc = ["--rpc-url", anvil_url]
@@ -302,6 +308,7 @@ def test_the_same_commands_drive_a_json_rpc_node(cli: Cli, anvil_url: str) -> No
     cli.fails("chain", "advance", "0d", *rpc, match="invalid duration")
 
 
+@pytest.mark.anvil
 def test_a_chain_that_is_not_a_dev_chain_gets_no_dev_accounts_and_no_free_money(cli: Cli) -> None:
     """A node that is not anvil (a real anvil behind a proxy that hides its anvil_ and evm_ methods and
     calls itself geth, on Sepolia's chain id) is treated like a public network's node."""

@@ -1,10 +1,10 @@
-"""The on-chain identity commands as a user drives them, one process per command on one data dir:
+"""The on-chain identity commands as a user drives them, on one data dir:
 `identity deploy`, `issuer register|list`, credentials checked against the registry (accredited,
 unknown, revoked), a paid job's JobCompleted attestation, reviews, soulbound badges, reputation and
 its export; bad input refused in one line; and `demo --identity --json`.
 
-Commands that do not depend on one another run side by side (`batch`): each still is its own process,
-and the embedded chain's lock serialises their access to it; only the start-up overlaps."""
+The commands run through the entry point in this process (tests/e2e/runner.py); the two `issuer serve`
+web roots and `demo --identity` are real processes (daemons; the demo runs beside the module's tests)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,8 @@ AUD = ["--audience", "https://client.example", "--nonce", "n-7"]
 NEEDS_IDENTITY = "run `proofwork identity deploy`"
 LOCK = {"PROOFWORK_LOCK_TIMEOUT": "120"}
 
+pytestmark = pytest.mark.daemon  # two `issuer serve` web roots, `demo --identity` beside the tests
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -36,10 +37,9 @@ def free_port() -> int:
 
 
 def batch(*calls: tuple[Cli, Sequence[str]]) -> list[Result]:
-    """Run independent commands concurrently; results in the order given."""
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        futures = [pool.submit(cli, *args, env=LOCK) for cli, args in calls]
-        return [f.result() for f in futures]
+    """Independent commands, one after the other (in-process calls are serialised); results in the
+    order given. The lock timeout is the one they had when they ran side by side as processes."""
+    return [cli(*args, env=LOCK) for cli, args in calls]
 
 
 def ok(result: Result, what: str = "") -> Any:

@@ -58,6 +58,7 @@ def served(cli: Cli) -> Iterator[tuple[Cli, str]]:
         assert "serving did:web:127.0.0.1" in out
 
 
+@pytest.mark.daemon
 def test_issue_present_verify_revoke(served: tuple[Cli, str], tmp_path: Path) -> None:
     cli, base = served
     claims = tmp_path / "claims.json"

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 import pytest
 
 from proofwork.sdk import Proofwork, Signer
+from tests.conftest import chain_snapshot
 
 DAY = 86_400
+# every SDK suite runs on both; the anvil runs carry the `anvil` mark (`make quick` leaves them out)
+BACKENDS = ["embedded", pytest.param("anvil", marks=pytest.mark.anvil)]
 
 
 @dataclass
@@ -37,8 +40,11 @@ def digest(text: str) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
-@pytest.fixture(scope="module", params=["embedded", "anvil"])
-def market(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def deployed_market(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Market]:
+    """Deployed once per module and backend; tests get it through `market`."""
     rpc_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
     data_dir = tmp_path_factory.mktemp(f"pw-{request.param}")
     with Proofwork.open(data_dir, rpc_url) as pw:
@@ -51,3 +57,11 @@ def market(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         pw.fund(market.client.address, pw.amount("1000000"))
         pw.fund(market.other.address, pw.amount("1000"))
         yield market
+
+
+@pytest.fixture
+def market(deployed_market: Market) -> Iterator[Market]:
+    """The module's market as deployed: every test's transactions are rolled back after it (chain
+    snapshot), so no test sees another's jobs, balances or nonces."""
+    with chain_snapshot(deployed_market.pw.ws.chain.web3):
+        yield deployed_market

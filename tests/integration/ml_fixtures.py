@@ -5,6 +5,7 @@ Shared by the evaluation and identity integration suites."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from proofwork.evaluation.sandbox import Sandbox
 from proofwork.keys.sealing import public_key_of
 from proofwork.network.peers import HttpPeers
 from proofwork.sdk import Proofwork, Signer
-from proofwork.services.demo_ml import prepare_task, train_onnx, write_spec
+from proofwork.services.demo_ml import write_spec
 from proofwork.services.deployment import deploy_committee
 from proofwork.services.evaluated_jobs import AGGREGATION_GRACE, Evaluations
 from proofwork.services.oracle.node import OracleNode
@@ -74,10 +75,15 @@ class MlMarket:
 
 @contextmanager
 def open_ml_market(
-    backend: str, rpc_url: str | None, data_dir: Path, oracle_db: str | None = None
+    backend: str,
+    rpc_url: str | None,
+    data_dir: Path,
+    trained: dict[str, Path],
+    oracle_db: str | None = None,
 ) -> Iterator[MlMarket]:
     """Deploys the escrow and a committee of dev6..dev9 (f = 1; dev9 lies, always reporting 1.0);
     dev1 is the client (100,000 tokens), dev2 and dev3 freelancers with a good and a weak model.
+    `trained`: the digits task and its models (the `digits_task` fixture), copied into `data_dir`.
     The oracles keep their state in one SQLite file each, or all in the database `oracle_db`."""
     with Proofwork.open(data_dir, rpc_url) as pw, Sandbox() as sandbox, ExitStack() as cleanup:
         ws = pw.ws
@@ -116,16 +122,18 @@ def open_ml_market(
                 )
             )
             states.append(state)
-        task = prepare_task(data_dir / "task")
-        paths = task["paths"]
+        (data_dir / "task").mkdir(parents=True, exist_ok=True)
+        paths = {
+            name: Path(shutil.copy(trained[name], data_dir / "task" / trained[name].name))
+            for name in ("train", "test_features", "labels")
+        }
         spec = write_spec(
             data_dir / "task" / "spec.yaml",
             ws.store.add_file(paths["train"]),
             ws.store.add_file(paths["test_features"]),
         )
         models = {
-            "good": train_onnx(task["x_train"], task["y_train"], data_dir / "good.onnx", weak=False),
-            "weak": train_onnx(task["x_train"], task["y_train"], data_dir / "weak.onnx", weak=True),
+            name: Path(shutil.copy(trained[name], data_dir / f"{name}.onnx")) for name in ("good", "weak")
         }
         broken = data_dir / "broken.onnx"
         broken.write_bytes(os.urandom(4096))

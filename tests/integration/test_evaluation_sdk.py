@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from proofwork.services.evaluated_jobs import AGGREGATION_GRACE, INT256_MIN, POS
 from proofwork.services.oracle.node import OracleNode
 from proofwork.services.task_files import HiddenLabels, committee_recipients
 from proofwork.storage.unixfs import cid_digest, cid_of_bytes, cid_to_bytes
+from tests.integration.conftest import BACKENDS
 from tests.integration.ml_fixtures import DAY, LIE, WINDOW, MlMarket, open_ml_market
 
 
@@ -30,14 +32,16 @@ class NoPeers:
         return []
 
 
-@pytest.fixture(scope="module", params=["embedded", "anvil"])
-def ml(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlMarket]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def ml(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, digits_task: dict[str, Path]
+) -> Iterator[MlMarket]:
     """The embedded chain with an SQLite file per oracle; anvil with the four oracles sharing one
     database on a real PostgreSQL server (each reads and writes only its own rows)."""
     rpc_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
     oracle_db = request.getfixturevalue("postgres").create_database() if request.param == "anvil" else None
     data_dir = tmp_path_factory.mktemp(f"ml-{request.param}")
-    with open_ml_market(request.param, rpc_url, data_dir, oracle_db) as market:
+    with open_ml_market(request.param, rpc_url, data_dir, digits_task, oracle_db) as market:
         yield market
 
 

@@ -45,6 +45,7 @@ from proofwork.services.credentials import issuing, profiles, status_lists, veri
 from proofwork.services.evaluated_jobs import AGGREGATION_GRACE, POSTING_FALLBACK_AFTER
 from proofwork.services.issuers import RegisteredIssuer
 from proofwork.services.oracle.node import OracleNode
+from tests.integration.conftest import BACKENDS
 from tests.integration.ml_fixtures import DAY, WINDOW, MlMarket, open_ml_market
 
 AUDIENCE = "did:web:client.example"
@@ -110,11 +111,13 @@ class IdMarket:
         return caught.value.reason
 
 
-@pytest.fixture(scope="module", params=["embedded", "anvil"])
-def idm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdMarket]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def idm(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, digits_task: dict[str, Path]
+) -> Iterator[IdMarket]:
     rpc_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
     data_dir = tmp_path_factory.mktemp(f"id-{request.param}")
-    with open_ml_market(request.param, rpc_url, data_dir) as ml, ExitStack() as stack:
+    with open_ml_market(request.param, rpc_url, data_dir, digits_task) as ml, ExitStack() as stack:
         pw = ml.pw
         pw.identity.deploy("dev0")  # after the committee, whose signed scores the attester trusts
         web = issuer_http.WebRootServer(profiles.issuer_web_root(pw.ws.data_dir, "uni"))
@@ -353,6 +356,7 @@ def test_review_rating_is_checked_on_chain_too(idm: IdMarket) -> None:
 # --- committee-verified jobs and skill badges -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_verified_passing_jobs_attest_the_median_and_earn_one_badge_per_skill(idm: IdMarket) -> None:
     pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
     skill = "vision/digit-classification"

@@ -250,3 +250,11 @@ def test_a_stale_read_is_retried_once(market: Market, monkeypatch: pytest.Monkey
     assert calls["n"] == 2
     assert out.job.milestones[0].status == MilestoneStatus.SUBMITTED
     assert out.job.cancel_proposer == market.client.address
+
+
+def test_every_test_starts_from_the_deployment(market: Market) -> None:
+    """`market` rolls each test back (a chain snapshot): the jobs and payments of the tests above are gone."""
+    pw = market.pw
+    assert pw.ws.escrow.job_count() == 0
+    assert pw.balance(market.client.address) == pw.amount("1000000")
+    assert pw.ws.escrow.fees_owed(pw.ws.token.address) == 0
