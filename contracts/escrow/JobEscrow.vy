@@ -46,6 +46,9 @@ MAX_MILESTONES: constant(uint256) = 16
 BPS: constant(uint256) = 10_000
 MAX_FEE_BPS: constant(uint16) = 1_000
 MAX_REVIEW_PERIOD: constant(uint64) = 365 * 86_400
+# Gas given to an arbiter's `challenge_window()` view: plenty for a getter (behind a proxy
+# too), while an arbiter that burns all the gas it gets costs a dispute at most this much.
+CHALLENGE_WINDOW_GAS: constant(uint256) = 50_000
 
 # Milestone statuses: see milestone_status.vy (shared with the committee and the attester).
 OPEN: constant(uint8) = milestone_status.OPEN
@@ -198,7 +201,8 @@ def create_job(
             who must have approved this contract for the sum of `amounts`.
     @param token ERC-20 the budget is paid in (fee-on-transfer tokens are refused).
     @param freelancer The freelancer, or empty for a job open to applications.
-    @param amounts Budget of each milestone, in token units (1 to 16 milestones).
+    @param amounts Budget of each milestone, in token units (1 to 16 milestones; at most
+           (2**256 - 1) // 10,000 in all, so that every fee can be computed).
     @param deadline Delivery deadline (unix time).
     @param review_period Seconds the client has to review a submission before it can be claimed.
     @param spec_hash Content hash of the job specification.
@@ -698,6 +702,8 @@ def _create(
         job.milestones.append(
             IJobEscrow.Milestone(amount=amount, paid=0, status=OPEN, revisions=0, timestamp=0, deliverable=empty(bytes32))
         )
+    # Every fee is gross * fee_bps // BPS: a budget above max / BPS could never be paid out.
+    assert total <= max_value(uint256) // BPS, "escrow: budget too large"
     job_id: uint256 = self.job_count + 1
     self.job_count = job_id
     self._store(job_id, job)
@@ -799,7 +805,10 @@ def _review_window(arbiter: address, review_period: uint64) -> uint64:
          party may dispute it: the review period, or less when the job's arbiter is a
          contract whose `challenge_window()` answers a shorter time (an evaluation
          committee settles once its challenge window is over). An account without code,
-         or a contract without that function, leaves the review period.
+         or a contract without that function, leaves the review period; so does one whose
+         view reverts or needs more than CHALLENGE_WINDOW_GAS (50,000) gas, so an arbiter
+         cannot make disputes and revision requests expensive by burning the gas it is
+         forwarded. A longer answer is read as its first 32 bytes.
     @param arbiter The job's arbiter (may be empty).
     @param review_period The job's review period.
     @return The window in seconds.
@@ -807,7 +816,12 @@ def _review_window(arbiter: address, review_period: uint64) -> uint64:
     ok: bool = False
     answer: Bytes[32] = b""
     ok, answer = raw_call(
-        arbiter, method_id("challenge_window()"), max_outsize=32, is_static_call=True, revert_on_failure=False
+        arbiter,
+        method_id("challenge_window()"),
+        max_outsize=32,
+        gas=CHALLENGE_WINDOW_GAS,
+        is_static_call=True,
+        revert_on_failure=False,
     )
     if ok and len(answer) == 32:
         return convert(min(convert(answer, uint256), convert(review_period, uint256)), uint64)

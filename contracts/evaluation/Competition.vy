@@ -71,6 +71,9 @@ DAY: constant(uint256) = 86_400
 GRACE_PERIOD: constant(uint256) = 30 * DAY
 MAX_SUBMISSION_PERIOD: constant(uint256) = 730 * DAY
 MAX_REVEAL_PERIOD: constant(uint64) = 90 * 86_400
+# Shortest reveal period: entrants must be able to reveal (a period no block falls in would
+# forfeit every bond to the client, who could then also take the prize back).
+MIN_REVEAL_PERIOD: constant(uint64) = 86_400
 
 # Competition statuses.
 OPEN: constant(uint8) = 0
@@ -292,7 +295,7 @@ def create(
     @param spec_hash sha256 digest of the competition's spec file.
     @param commitment keccak256(abi_encode(labels_cid, salt, spec_hash)) of the hidden labels.
     @param deadline Last second (unix time) to commit a submission; in the future, at most two years away.
-    @param reveal_period Seconds after the deadline to reveal submissions (1 s to 90 days).
+    @param reveal_period Seconds after the deadline to reveal submissions (1 to 90 days).
     @param daily_limit Commits allowed per address per UTC day (at least 1).
     @param entry_bond Bond (token units, above zero) paid with each commit, refunded when the
            entry is revealed and forfeited to the client otherwise: flooding costs it.
@@ -504,7 +507,7 @@ def finalize(
     @param labels_salt The salt of the labels commitment (it also seeds the public/private split).
     @param scores_root Merkle root of (entry, private score) for every revealed entry (see `score_leaf`).
     @param winners The winning entries with their private scores, first place first: at most
-           one per place, each revealed and reaching `min_score`, best first (ties: lower entry first).
+           one per place, each revealed, distinct and reaching `min_score`, best first (ties: lower entry first).
     @param signatures EIP-712 `FinalScores` signatures of at least `threshold()` distinct committee
            members, ordered by strictly ascending signer address.
     @return The amount credited to the client.
@@ -528,6 +531,11 @@ def finalize(
                 self._better(previous.score, w.score, t.higher_is_better)
                 or (previous.score == w.score and previous.entry < w.entry)
             ), "competition: winners not ranked"
+            # The order alone lets one entry appear twice with two scores: each entry wins once.
+            for k: uint256 in range(MAX_PLACES):
+                if k == i:
+                    break
+                assert winners[k].entry != w.entry, "competition: entry wins twice"
         previous = w
         i += 1
 
@@ -848,7 +856,9 @@ def _create(
     assert commitment != empty(bytes32), "competition: empty labels commitment"
     assert convert(deadline, uint256) > block.timestamp, "competition: deadline in the past"
     assert convert(deadline, uint256) <= block.timestamp + MAX_SUBMISSION_PERIOD, "competition: deadline too far"
-    assert reveal_period > 0 and reveal_period <= MAX_REVEAL_PERIOD, "competition: bad reveal period"
+    assert (
+        reveal_period >= MIN_REVEAL_PERIOD and reveal_period <= MAX_REVEAL_PERIOD
+    ), "competition: bad reveal period"
     assert daily_limit > 0, "competition: zero daily limit"
     assert public_percent > 0 and public_percent < 100, "competition: bad public percent"
     assert len(prize_bps) > 0, "competition: no prize places"

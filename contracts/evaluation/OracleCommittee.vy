@@ -294,9 +294,10 @@ def register(
             or sends (the job state, spec_hash included) binds them.
     @dev Kleros-style: the rules (its MetaEvidence) are fixed before the work starts,
          so a client cannot tune the pass score to a deliverable it has seen. The
-         review period must outlast two challenge windows (the window, then the
-         designated quorum's period), or the freelancer could claim an auto-release
-         before any quorum may settle.
+         review period must outlast three challenge windows (the window, the designated
+         quorum's period, then at least one window in which any quorum may settle), or a
+         freelancer helped by one designated oracle that withholds its report could claim
+         an auto-release of failing work before the other oracles can settle it.
     @param job_id The job.
     @param job The job's current state in the escrow.
     @param spec_digest sha256 digest of the spec file's CID (what `spec_hash` was before
@@ -319,8 +320,8 @@ def register(
         self._evaluation_hash(spec_digest, commitment, threshold, higher_is_better, tolerance) == job.spec_hash
     ), "committee: evaluation does not match the job's spec hash"
     assert (
-        convert(job.review_period, uint256) > 2 * convert(CHALLENGE_WINDOW, uint256)
-    ), "committee: review period not longer than two challenge windows"
+        convert(job.review_period, uint256) > 3 * convert(CHALLENGE_WINDOW, uint256)
+    ), "committee: review period not longer than three challenge windows"
     params: uint256 = convert(threshold + _BIAS, uint256) | (tolerance << 128)
     if higher_is_better:
         params |= _HIGHER_IS_BETTER

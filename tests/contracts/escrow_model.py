@@ -250,6 +250,7 @@ class EscrowModel:
             _require(amount > 0, "escrow: zero milestone")
         total = sum(amounts)
         _require(total <= MAX_UINT256, "")
+        _require(total <= MAX_UINT256 // BPS, "escrow: budget too large")
         job = Job(
             client=sender,
             freelancer=freelancer,

@@ -293,10 +293,13 @@ def test_register_after_delivery_registers_what_the_job_committed_to(d, a, h):
     assert d.settle(jid, 1, d.honest(GOOD)).passed
 
 
-def test_register_needs_a_review_period_longer_than_two_windows(d, a):
-    jid = d.job(a.client, a.freelancer, [AMOUNT], review_period=2 * WINDOW)
-    d.register(jid, expect="committee: review period not longer than two challenge windows")
-    jid = d.job(a.client, a.freelancer, [AMOUNT], review_period=2 * WINDOW + 1)
+def test_register_needs_a_review_period_longer_than_three_windows(d, a):
+    """The window, the designated quorum's period, then at least a window for any quorum
+    before an auto-release (test_attacks_review2: one withholding oracle)."""
+    for review in (2 * WINDOW + 1, 3 * WINDOW):
+        jid = d.job(a.client, a.freelancer, [AMOUNT], review_period=review)
+        d.register(jid, expect="committee: review period not longer than three challenge windows")
+    jid = d.job(a.client, a.freelancer, [AMOUNT], review_period=3 * WINDOW + 1)
     d.register(jid)
 
 
