@@ -26,7 +26,9 @@ submission: {kind: onnx, input: input, output: label}
 
 
 def registered(threshold: int, higher_is_better: bool) -> Evaluation:
-    return Evaluation(1, "0x" + "11" * 20, b"\x01" * 32, b"\x02" * 32, threshold, higher_is_better, 0, "cid")
+    return Evaluation(
+        1, "0x" + "11" * 20, b"\x01" * 32, b"\x03" * 32, b"\x02" * 32, threshold, higher_is_better, 0, "cid"
+    )
 
 
 def test_the_spec_s_own_threshold_and_direction_pass() -> None:
