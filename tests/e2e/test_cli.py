@@ -123,7 +123,7 @@ def test_an_unruled_dispute_is_ended_by_a_keeper_from_the_cli(deployed: Cli) -> 
     assert shown["deadlines"]["resolvable_from"] == disputed["disputed_at"] + 30 * 86_400 + 1
     assert "anyone may end it (half each) from" in cli.ok("job", "show", job).out
     cli.fails("job", "resolve", job, "--from", "dev7", match="waits 30 days for its arbiter")
-    cli.fails("job", "resolve", job, "--from", "dev6", match="say how much")
+    cli.fails("job", "resolve", job, "--from", "dev6", match="as the arbiter, say how much")
     cli.ok("chain", "advance", "31d")
     cli.fails("job", "resolve", job, "--freelancer-gets", "9", "--from", "dev7", match="in half")
     done = cli.ok("job", "resolve", job, "--from", "dev7", "--json").json()["job"]

@@ -12,7 +12,7 @@ import pytest
 
 from proofwork.chain.encoding import designated_quorum, evaluation_hash, labels_commitment
 from proofwork.domain import job as J
-from proofwork.domain.errors import NotAllowed, TransactionRejected
+from proofwork.domain.errors import InvalidInput, NotAllowed, TransactionRejected
 from proofwork.keys.sealing import seal
 from proofwork.network.peers import HttpPeers
 from proofwork.services.competitions import Competitions
@@ -258,6 +258,31 @@ def test_a_rigged_evaluation_cannot_be_registered_and_a_mismatched_one_is_refuse
     steps = ml.run_oracles()
     assert all("not the spec's" in " ".join(s.failures) for s in steps)
     assert all(not s.reports(ws.committee.address, "job", lenient.job_id) for s in ml.states)
+
+
+def test_a_committee_job_needs_a_review_window_longer_than_two_challenge_windows(ml: MlMarket) -> None:
+    pw, ws = ml.pw, ml.pw.ws
+    before = ws.escrow.job_count()
+    with pytest.raises(InvalidInput, match="longer than two of the committee's challenge windows"):
+        ml.evaluations.post(
+            ml.client,
+            ml.spec,
+            ml.labels,
+            budget=pw.amount("1"),
+            deadline=pw.now() + DAY,
+            review_period=2 * WINDOW + 1,  # the contract's bare minimum: no time left to settle
+            freelancer=ml.good.address,
+        )
+    with pytest.raises(InvalidInput, match="longer than two of its challenge windows"):
+        ml.evaluations.jobs.post(
+            ml.client,
+            budget=pw.amount("1"),
+            deadline=pw.now() + DAY,
+            review_period=2 * WINDOW,
+            freelancer=ml.good.address,
+            arbiter=ws.committee.address,
+        )
+    assert ws.escrow.job_count() == before
 
 
 def test_the_evaluation_hash_is_the_contract_s(ml: MlMarket) -> None:

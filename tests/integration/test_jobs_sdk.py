@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import os
 from pathlib import Path
+
+import pytest
 
 from proofwork.chain.compiler import ContractCompiler
 from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, TransactionRejected

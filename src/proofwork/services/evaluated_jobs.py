@@ -50,11 +50,14 @@ DEFAULT_TOLERANCE = 10_000  # 0.01 in metric units: a report further from the me
 MAX_TOLERANCE = 2**96 - 1  # the committee packs it in 96 bits
 INT256_MIN = -(2**255)
 INT256_MAX = 2**255 - 1
-# An oracle that is not the designated aggregator of a report waits this long (chain time)
-# after the challenge window before settling itself, so four oracles do not race for one settle.
+# Which reports may settle a milestone is the committee's rule (its round's designated quorum, then
+# any quorum); who sends the one settling transaction is ours: the first oracle of the designated
+# quorum at once, every other oracle only this long (chain time) after the milestone became
+# settleable, so the committee does not race for one settlement (competitions: their designated
+# oracle, the others after this long).
 AGGREGATION_GRACE = 120
-# When aggregation over HTTP cannot gather enough signatures for this long after the window,
-# reports are posted on chain one by one (the fallback path).
+# When aggregation over HTTP cannot gather the reports that may settle for this long after the
+# milestone became settleable, reports are posted on chain one by one (the fallback path).
 POSTING_FALLBACK_AFTER = 600
 # A review window must be longer than two challenge windows (the committee's rule: the window, then
 # the designated quorum's period) and leave this much more for any quorum to settle before a

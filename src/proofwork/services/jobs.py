@@ -145,6 +145,14 @@ class Jobs:
             raise InvalidInput("the deadline must be in the future")
         if not 0 < review_period <= J.MAX_REVIEW_PERIOD:
             raise InvalidInput("the review window must be longer than zero and at most 365 days")
+        committee = self.ws.deployment.committee
+        if arbiter is not None and committee and J.same_address(arbiter, committee):
+            window = self.ws.committee.challenge_window
+            if review_period <= 2 * window:
+                raise InvalidInput(
+                    f"a job judged by the oracle committee needs a review window longer than two of its "
+                    f"challenge windows ({2 * window} s), or its evaluation cannot be registered"
+                )
         if total > J.MAX_UINT256:
             raise InvalidInput("the budget is larger than any token can hold")
         token = self.ws.token
@@ -384,7 +392,9 @@ class Jobs:
             if freelancer_amount is not None:
                 return freelancer_amount
             if job.party(caller.address) == "arbiter":
-                raise InvalidInput("say how much of the milestone the freelancer gets")
+                raise InvalidInput(
+                    f"as the arbiter, say how much of milestone {milestone + 1} the freelancer gets"
+                )
             return J.fallback_share(job, milestone)
 
         def check(job: J.Job, now: int) -> None:
