@@ -151,7 +151,7 @@ def test_the_arbiter_resolves_anything_unsettled_anyone_ends_a_dispute_after_30_
     assert J.deadlines(disputed, 0, 600, committee_judged=True) == J.Deadlines(
         verdict_from=2 * DAY + J.COMMITTEE_DISPUTE_PERIOD + 1, resolvable_from=opens
     )
-    with pytest.raises(NotAllowed, match="waits for its arbiter"):
+    with pytest.raises(NotAllowed, match="waits 30 days for its arbiter"):
         J.check_resolve(disputed, 0, OTHER, 50, opens - 1)  # the last second of the arbiter's time
     J.check_resolve(disputed, 0, OTHER, 50, opens)  # a keeper
     J.check_resolve(disputed, 0, FREELANCER, 50, opens)
