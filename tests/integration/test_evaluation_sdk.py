@@ -285,6 +285,36 @@ def test_a_committee_job_needs_a_review_window_longer_than_two_challenge_windows
     assert ws.escrow.job_count() == before
 
 
+def test_a_registration_that_failed_after_posting_is_completed_later(
+    ml: MlMarket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`post` stopped after the job was created (the registration refused, the secret not yet named
+    after the job): `register` finds the kept labels and evaluation by the job's spec hash."""
+    pw = ml.pw
+    evaluations = ml.evaluations
+    with monkeypatch.context() as patched:
+        patched.setattr(evaluations, "_claim_pending", lambda spec_hash, job_id: None)
+
+        def refused(*args: object, **kwargs: object) -> None:
+            raise TransactionRejected("node down")
+
+        patched.setattr(pw.ws.committee, "register", refused)
+        with pytest.raises(TransactionRejected, match=r"run `proofwork eval register \d+`"):
+            ml.post(ml.good)
+    job_id = pw.ws.escrow.job_count()
+    with pytest.raises(NotAllowed, match="not registered yet"):
+        ml.submit(ml.good, job_id, "good")
+    out = evaluations.register(ml.client, job_id)
+    assert [name for name, _ in out.receipts] == ["register evaluation"]
+    evaluation = evaluations.get(job_id)
+    assert evaluation.hash == evaluations.jobs.get(job_id).spec_hash
+    with pytest.raises(TransactionRejected, match="already registered"):
+        evaluations.register(ml.client, job_id)
+    # cancelled by agreement, so that its labels (shared with other jobs) need not stay hidden
+    evaluations.jobs.cancel(ml.client, job_id, 0)
+    evaluations.jobs.cancel(ml.good, job_id, 0)
+
+
 def test_the_evaluation_hash_is_the_contract_s(ml: MlMarket) -> None:
     committee = ml.pw.ws.committee
     for args in [
