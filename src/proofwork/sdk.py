@@ -113,8 +113,10 @@ class Identity:
     def declare_skill(self, client: str, job_id: int, skill: str) -> int:
         return attestations.declare_skill(self.ws, self.ws.signer(client), job_id, skill)
 
-    def attest(self, caller: str, job_id: int) -> list[attestations.Attested]:
-        return attestations.attest_settled(self.ws, self.ws.signer(caller), job_id)
+    def attest(self, caller: str, job_id: int, *, unverified: bool = False) -> list[attestations.Attested]:
+        """JobCompleted for the job's paid milestones; `unverified`: as a committee job's freelancer,
+        record those whose canonical oracle reports cannot be had as unverified."""
+        return attestations.attest_settled(self.ws, self.ws.signer(caller), job_id, unverified=unverified)
 
     def review(self, reviewer: str, job_id: int, milestone: int, rating: int, comment: str = "") -> bytes:
         return attestations.review(self.ws, self.ws.signer(reviewer), job_id, milestone, rating, comment)

@@ -115,6 +115,26 @@ def test_reclaim_revise_and_cancel_from_the_cli(deployed: Cli) -> None:
     assert refunded["job"]["refunded"] == "30"
 
 
+def test_an_unruled_dispute_is_ended_by_a_keeper_from_the_cli(deployed: Cli) -> None:
+    """`job show` says when a dispute becomes resolvable; after 30 days a keeper's `job resolve`
+    (no share given: half each) ends it."""
+    cli = deployed
+    job = cli.post_job("9", "--arbiter", "dev6")
+    cli.ok("job", "submit", job, "--hash", "22" * 32, "--from", "dev2")
+    disputed = cli.ok("job", "dispute", job, "--from", "dev2", "--json").json()["job"]["milestones"][0]
+    shown = cli.ok("job", "show", job, "--json").json()["job"]["milestones"][0]
+    assert shown["status"] == "disputed"
+    assert shown["deadlines"]["resolvable_from"] == disputed["disputed_at"] + 30 * 86_400 + 1
+    assert "anyone may end it (half each) from" in cli.ok("job", "show", job).out
+    cli.fails("job", "resolve", job, "--from", "dev7", match="waits 30 days for its arbiter")
+    cli.fails("job", "resolve", job, "--from", "dev6", match="as the arbiter, say how much")
+    cli.ok("chain", "advance", "31d")
+    cli.fails("job", "resolve", job, "--freelancer-gets", "9", "--from", "dev7", match="in half")
+    done = cli.ok("job", "resolve", job, "--from", "dev7", "--json").json()["job"]
+    assert done["milestones"][0]["status"] == "resolved"
+    assert done["paid"] == "4.5" and done["refunded"] == "4.5"
+
+
 def test_accounts_new_import_list_and_fund(deployed: Cli) -> None:
     cli = deployed
     env = {"PROOFWORK_PASSWORD": "correct horse"}

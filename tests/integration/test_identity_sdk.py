@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,7 +25,7 @@ from eth_account import Account
 
 from proofwork.api import issuer_http
 from proofwork.chain.attestations import REVIEW_TYPES
-from proofwork.chain.encoding import keccak
+from proofwork.chain.encoding import designated_quorum, keccak
 from proofwork.domain import job as J
 from proofwork.domain.errors import (
     CredentialRejected,
@@ -286,15 +286,18 @@ def test_client_approved_job_is_attested_once_unverified(idm: IdMarket) -> None:
     assert record.amount_paid == pw.amount("200"), "the gross milestone amount, fee included"
     assert record.token == ws.deployment.token
     assert (record.score, record.verified, record.skill, record.revoked) == (0, False, "", False)
+    job = pw.jobs.get(job_id)
+    assert (record.threshold, record.higher_is_better, record.spec_hash) == (0, False, job.spec_hash)
+    assert record.passed is None
     stored = ws.attestations.get(uid)
     assert stored.attester == ws.deployment.job_attester and stored.recipient == freelancer.address
     assert not stored.revocable
 
     assert pw.identity.attest("dev4", job_id) == [], "nothing left to attest"
     with pytest.raises(TransactionRejected, match="milestone not settled"):
-        ws.job_attester.attest_job(pw.signer("dev4").key, pw.jobs.get(job_id), 1, None)
+        ws.job_attester.attest_job(pw.signer("dev4").key, pw.jobs.get(job_id), 1)
     with pytest.raises(TransactionRejected, match="already attested"):
-        ws.job_attester.attest_job(pw.signer("dev4").key, pw.jobs.get(job_id), 0, None)
+        ws.job_attester.attest_job(pw.signer("dev4").key, pw.jobs.get(job_id), 0)
     # nobody but the job attester makes JobCompleted attestations
     schema = bytes.fromhex(ws.deployment.job_completed_schema[2:])
     with pytest.raises(TransactionRejected, match="only the job attester"):
@@ -389,13 +392,17 @@ def test_verified_passing_jobs_attest_the_median_and_earn_one_badge_per_skill(id
     (record,) = [r for r in pw.identity.completions() if r.job_id == skilled]
     assert (record.verified, record.score, record.skill) == (True, settled["median"], skill)
     assert record.amount_paid == pw.amount("100")
+    # what the verified pass meant: the pass score, direction and evaluation it was judged against
+    assert (record.threshold, record.higher_is_better, record.passed) == (900_000, True, True)
+    assert record.spec_hash == pw.jobs.get(skilled).spec_hash == ml.evaluations.get(skilled).hash
+    assert first.threshold == 900_000
 
     # the weak model failed: refunded, nothing paid, nothing to attest
     assert ml.evaluations.get(weak_job).settlements[0]["passed"] is False
     assert pw.jobs.get(weak_job).milestones[0].paid == 0
     assert pw.identity.attest("dev4", weak_job) == []
     with pytest.raises(TransactionRejected, match="nothing paid to the freelancer"):
-        ws.job_attester.attest_job(pw.signer("dev4").key, pw.jobs.get(weak_job), 0, None)
+        ws.job_attester.attest_job(pw.signer("dev4").key, pw.jobs.get(weak_job), 0)
     assert pw.identity.badges(weak.address) == []
 
     # passing without a declared skill: verified, no badge
@@ -414,29 +421,97 @@ def test_verified_passing_jobs_attest_the_median_and_earn_one_badge_per_skill(id
     assert [b.token_id for b in pw.identity.badges(good.address)] == [first.badge]
 
 
-def test_verified_attestation_needs_the_committee_signatures(idm: IdMarket) -> None:
+def test_verified_attestation_takes_exactly_the_canonical_reports(idm: IdMarket) -> None:
+    """The designated quorum settles, and the attested median is the median of exactly the round's
+    canonical reports: nobody picks which reports count, and nobody forces an unverified record."""
     pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
+    committee = ws.committee
     worker = idm.fresh()
     job_id = ml.post(worker)
     ml.submit(worker, job_id, "good")
     ml.settle_all()
     job = pw.jobs.get(job_id)
-    assert job.milestones[0].status == J.MilestoneStatus.RESOLVED
-    settlement = ws.committee.settlement(job_id, 0)
-    assert settlement is not None and len(settlement.signatures) >= 3
+    m = job.milestones[0]
+    assert m.status == J.MilestoneStatus.RESOLVED
+    settlement = committee.settlement(job_id, 0)
+    canonical = committee.canonical_signers(job_id, 0, m.revisions, m.deliverable)
+    assert settlement is not None and settlement.signers == canonical
+    assert canonical == designated_quorum(job_id, 0, m.revisions, committee.oracles, committee.threshold)
+    assert settlement.median == sorted(settlement.scores)[len(canonical) // 2]
     dev4 = pw.signer("dev4").key
-    with pytest.raises(TransactionRejected, match="too few signatures"):
-        ws.job_attester.attest_job(dev4, job, 0, None)
+    with pytest.raises(TransactionRejected, match="only the freelancer may attest unverified"):
+        ws.job_attester.attest_job(dev4, job, 0)
+    with pytest.raises(TransactionRejected, match="only the freelancer may attest unverified"):
+        ws.job_attester.attest_job(ml.client.key, job, 0)
     forged = [settlement.scores[0] + 1, *settlement.scores[1:]]
     with pytest.raises(TransactionRejected, match="bad signature"):
+        ws.job_attester.attest_job(dev4, job, 0, settlement.signers, forged, settlement.signatures)
+    # another quorum's reports (the one oracle left out, in place of a designated one) are refused
+    outsider = next(o for o in committee.oracles if o not in canonical)
+    state = ml.states[[o.address for o in ml.oracles].index(outsider)]
+    report = state.reports(committee.address, "job", job_id)[0]
+    others = sorted([outsider, *canonical[1:]], key=lambda a: int(a, 16))
+    by_signer = dict(
+        zip(settlement.signers, zip(settlement.scores, settlement.signatures, strict=True), strict=True)
+    )
+    by_signer[outsider] = (report.score, bytes.fromhex(report.signature[2:]))
+    with pytest.raises(TransactionRejected, match="not the canonical signers"):
         ws.job_attester.attest_job(
-            dev4,
-            job,
-            0,
-            replace(settlement, scores=forged),
+            dev4, job, 0, others, [by_signer[o][0] for o in others], [by_signer[o][1] for o in others]
         )
     (done,) = pw.identity.attest("dev4", job_id)
     assert done.verified and done.score == settlement.median
+
+
+def test_a_committee_job_the_client_approved_is_attested_from_the_oracles_reports(idm: IdMarket) -> None:
+    """A milestone the client paid itself after the oracles scored it: anyone attests it verified with
+    the canonical oracles' reports, fetched from their endpoints."""
+    pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
+    freelancer = idm.fresh()
+    job_id = ml.post(freelancer)
+    ml.submit(freelancer, job_id, "good")
+    ml.run_oracles()
+    pw.jobs.approve(ml.client, job_id, 0)
+    (done,) = pw.identity.attest("dev4", job_id)
+    m = pw.jobs.get(job_id).milestones[0]
+    canonical = ws.committee.canonical_signers(job_id, 0, m.revisions, m.deliverable)
+    scores = [
+        ml.states[[o.address for o in ml.oracles].index(c)]
+        .reports(ws.committee.address, "job", job_id)[0]
+        .score
+        for c in canonical
+    ]
+    assert done.verified and done.score == sorted(scores)[len(scores) // 2]
+    (record,) = [r for r in pw.identity.completions() if r.job_id == job_id]
+    assert (record.verified, record.passed, record.amount_paid) == (True, True, pw.amount("100"))
+
+
+def test_an_outsider_cannot_force_an_unverified_record_only_the_freelancer_can(idm: IdMarket) -> None:
+    """The client pays a committee-judged milestone before any oracle scored it: nobody can bring the
+    reports, and only the freelancer may give up the verification (and only by asking for it)."""
+    pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
+    freelancer = idm.fresh()
+    job_id = ml.post(freelancer)
+    ml.submit(freelancer, job_id, "good")
+    pw.jobs.approve(ml.client, job_id, 0)
+    for caller in ("dev4", "dev1"):
+        with pytest.raises(
+            NotAllowed, match=r"only its freelancer \(0x[0-9a-fA-F]{40}\) may record it unverified"
+        ):
+            pw.identity.attest(caller, job_id)
+    with pytest.raises(TransactionRejected, match="only the freelancer may attest unverified"):
+        ws.job_attester.attest_job(pw.signer("dev4").key, pw.jobs.get(job_id), 0)
+    with pytest.raises(NotAllowed, match="--unverified"):
+        attestations.attest_settled(ws, freelancer, job_id)  # not without asking
+    assert ws.job_attester.attestation_of(job_id, 0) == ZERO
+    (done,) = attestations.attest_settled(ws, freelancer, job_id, unverified=True)
+    assert (done.verified, done.score, done.badge) == (False, 0, 0)
+    (record,) = [r for r in pw.identity.completions() if r.job_id == job_id]
+    assert (record.freelancer, record.verified, record.threshold) == (freelancer.address, False, 0)
+    assert record.amount_paid == pw.amount("100")
+    # the oracles, which scored nothing while the milestone was open, leave the paid job alone
+    ml.run_oracles()
+    assert all(not s.reports(ws.committee.address, "job", job_id) for s in ml.states)
 
 
 # --- a committee job settled from reports posted on chain -----------------------------------------
@@ -470,6 +545,9 @@ def test_a_job_settled_from_reports_posted_on_chain_is_attested_verified(idm: Id
     settlement = ws.committee.settlement(job_id, 0)
     assert settlement is not None and settlement.passed
     assert len(settlement.scores) == len(settlement.signatures) == len(settlement.signers) >= 3
+    # settled after the designated quorum's period: its signers are recorded as the canonical ones
+    m = pw.jobs.get(job_id).milestones[0]
+    assert ws.committee.canonical_signers(job_id, 0, m.revisions, m.deliverable) == settlement.signers
     assert pw.jobs.get(job_id).milestones[0].paid == pw.amount("100")
     (done,) = pw.identity.attest("dev4", job_id)
     assert done.verified and done.score == settlement.median
@@ -611,21 +689,6 @@ def test_a_credential_signed_in_the_second_of_a_key_rotation_stays_valid(idm: Id
         assert ws.issuer_registry.key_valid_at(dev4, profiles.key_thumbprint(old_key), signed.iat)
     finally:
         ws.issuer_registry.revoke_accreditation(pw.signer("dev0").key, dev4)
-
-
-def test_a_committee_job_the_client_approved_is_attested_unverified(idm: IdMarket) -> None:
-    """The client may pay a committee-judged milestone itself (before any oracle scored it): the
-    freelancer still gets a JobCompleted, unverified, with no reports needed."""
-    pw, ml = idm.pw, idm.ml
-    freelancer = idm.fresh()
-    job_id = ml.post(freelancer)
-    ml.submit(freelancer, job_id, "good")
-    pw.jobs.approve(ml.client, job_id, 0)
-    (done,) = pw.identity.attest("dev4", job_id)
-    assert (done.verified, done.score, done.badge) == (False, 0, 0)
-    (record,) = [r for r in pw.identity.completions() if r.job_id == job_id]
-    assert (record.freelancer, record.verified) == (freelancer.address, False)
-    assert record.amount_paid == pw.amount("100")
 
 
 def test_the_settling_oracle_attests_at_once(idm: IdMarket) -> None:

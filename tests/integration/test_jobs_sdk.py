@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
+from proofwork.chain.compiler import ContractCompiler
 from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, TransactionRejected
-from proofwork.domain.job import ZERO_ADDRESS, MilestoneStatus, fee_of
+from proofwork.domain.job import (
+    ARBITRATION_TIMEOUT,
+    MAX_REVISIONS,
+    ZERO_ADDRESS,
+    MilestoneResolved,
+    MilestoneStatus,
+    fee_of,
+)
 from tests.integration.conftest import DAY, Market, digest
 
 
@@ -146,7 +157,7 @@ def test_arbiter_seam_splits_a_disputed_milestone(market: Market) -> None:
     pw.jobs.submit(market.freelancer, job.job_id, 0, digest("disputed model"))
     disputed = pw.jobs.dispute(market.client, job.job_id, 0).job
     assert disputed.milestones[0].status == MilestoneStatus.DISPUTED
-    with pytest.raises(NotAllowed, match="only the arbiter"):
+    with pytest.raises(NotAllowed, match="waits 30 days for its arbiter"):
         pw.jobs.resolve(market.client, job.job_id, 0, 1)
     pw.advance_time(3 * DAY + 10)
     with pytest.raises(NotAllowed, match="disputed"):
@@ -250,6 +261,97 @@ def test_a_stale_read_is_retried_once(market: Market, monkeypatch: pytest.Monkey
     assert calls["n"] == 2
     assert out.job.milestones[0].status == MilestoneStatus.SUBMITTED
     assert out.job.cancel_proposer == market.client.address
+
+
+# --- disputes and revisions are bounded (audit, issue 10) ---------------------------------------------
+
+
+def test_a_dispute_nobody_rules_on_ends_after_30_days_by_a_keeper(market: Market) -> None:
+    """An arbiter that never rules cannot freeze the money: 30 days after the dispute anyone ends it,
+    half each (the fee taken from the freelancer's half)."""
+    pw = market.pw
+    job = market.post("101", arbiter=market.arbiter.address).job
+    pw.jobs.submit(market.freelancer, job.job_id, 0, digest("contested work"))
+    disputed = pw.jobs.dispute(market.freelancer, job.job_id, 0).job
+    opens = disputed.milestones[0].timestamp + ARBITRATION_TIMEOUT + 1
+    assert pw.jobs.timing(disputed)[0].resolvable_from == opens
+    with pytest.raises(NotAllowed, match="waits 30 days"):
+        pw.jobs.resolve(market.other, job.job_id, 0)
+    with pytest.raises(TransactionRejected, match="caller is not the arbiter"):  # the contract agrees
+        pw.ws.escrow.resolve(market.other.key, disputed, 0, 0)
+    pw.advance_time(ARBITRATION_TIMEOUT + 1)
+    before = balances(market)
+    with pytest.raises(InvalidInput, match="in half"):
+        pw.jobs.resolve(market.other, job.job_id, 0, pw.amount("101"))
+    out = pw.jobs.resolve(market.other, job.job_id, 0)  # a keeper: neither party nor arbiter
+    (event,) = [e for e in out.events if isinstance(e, MilestoneResolved)]
+    half = pw.amount("101") // 2
+    assert (event.freelancer_gross, event.client_amount) == (half, pw.amount("101") - half)
+    assert out.job.milestones[0].status == MilestoneStatus.RESOLVED
+    after = balances(market)
+    assert after["freelancer"] - before["freelancer"] == half - fee_of(half, job.fee_bps)
+    assert after["client"] - before["client"] == pw.amount("101") - half
+    assert after["other"] == before["other"]  # the keeper gets nothing
+
+
+def test_the_timeout_split_is_half_whatever_a_keeper_asks(market: Market) -> None:
+    pw = market.pw
+    job = market.post("10", arbiter=market.arbiter.address).job
+    pw.jobs.submit(market.freelancer, job.job_id, 0, digest("work"))
+    pw.jobs.dispute(market.client, job.job_id, 0)
+    pw.advance_time(ARBITRATION_TIMEOUT + 1)
+    current = pw.jobs.get(job.job_id)
+    receipt = pw.ws.escrow.resolve(market.client.key, current, 0, pw.amount("10"))  # asks for it all
+    (event,) = [e for e in pw.ws.escrow.decode_receipt(receipt) if isinstance(e, MilestoneResolved)]
+    assert event.freelancer_gross == pw.amount("5")
+
+
+def test_only_delivered_work_can_be_disputed(market: Market) -> None:
+    pw = market.pw
+    job = market.post("10", milestones=2, arbiter=market.arbiter.address).job
+    with pytest.raises(NotAllowed, match="only a submitted"):
+        pw.jobs.dispute(market.client, job.job_id, 1)
+    with pytest.raises(TransactionRejected, match="milestone not disputable"):
+        pw.ws.escrow.raise_dispute(market.client.key, pw.jobs.get(job.job_id), 1)
+
+
+def test_revisions_are_capped_and_a_disputed_milestone_can_be_conceded(market: Market) -> None:
+    pw = market.pw
+    job = market.post("30", arbiter=market.arbiter.address).job
+    for round_ in range(MAX_REVISIONS):
+        pw.jobs.submit(market.freelancer, job.job_id, 0, digest(f"v{round_}"))
+        pw.jobs.revise(market.client, job.job_id, 0)
+    pw.jobs.submit(market.freelancer, job.job_id, 0, digest("final"))
+    with pytest.raises(NotAllowed, match="maximum of 3 revisions"):
+        pw.jobs.revise(market.client, job.job_id, 0)
+    with pytest.raises(TransactionRejected, match="too many revisions"):
+        pw.ws.escrow.request_revision(market.client.key, pw.jobs.get(job.job_id), 0, digest("again"))
+    pw.jobs.dispute(market.client, job.job_id, 0)
+    paid = pw.jobs.approve(market.client, job.job_id, 0).job  # the client concedes its own dispute
+    assert paid.milestones[0].status == MilestoneStatus.PAID and paid.milestones[0].paid == pw.amount("30")
+
+
+def test_a_contract_arbiter_s_challenge_window_bounds_revisions_and_disputes(market: Market) -> None:
+    """Any contract arbiter may declare `challenge_window()`; the SDK reads it as the escrow does."""
+    pw = market.pw
+    mocks = Path(__file__).resolve().parents[1] / "contracts" / "mocks"
+    stub = ContractCompiler(Path(os.environ["PROOFWORK_CACHE_DIR"]), mocks).get("ArbiterStub")
+    arbiter = str(pw.ws.chain.deploy(market.operator.key, stub.abi, stub.bytecode, 3600).contract_address)
+    job = market.post("10", arbiter=arbiter).job
+    assert pw.jobs.challenge_window(job) == 3600
+    plain = market.post("10", arbiter=market.arbiter.address).job
+    assert pw.jobs.challenge_window(plain) is None  # an account without code declares nothing
+    pw.jobs.submit(market.freelancer, job.job_id, 0, digest("work"))
+    pw.advance_time(3601)
+    with pytest.raises(NotAllowed, match="review window of milestone 1 is over"):
+        pw.jobs.revise(market.client, job.job_id, 0)
+    with pytest.raises(NotAllowed, match="dispute window"):
+        pw.jobs.dispute(market.client, job.job_id, 0)
+    current = pw.jobs.get(job.job_id)
+    with pytest.raises(TransactionRejected, match="review window over"):
+        pw.ws.escrow.request_revision(market.client.key, current, 0, digest("late"))
+    with pytest.raises(TransactionRejected, match="dispute window over"):
+        pw.ws.escrow.raise_dispute(market.client.key, current, 0)
 
 
 def test_every_test_starts_from_the_deployment(market: Market) -> None:

@@ -100,26 +100,74 @@ def test_time_rules_at_their_exact_boundaries() -> None:
         J.check_revision(job, 0, CLIENT, DAY + 3 * DAY + 1)
 
 
-def test_dispute_windows_follow_the_running_clock() -> None:
-    arbiter = "0x4CCeBa2d7D2B4fdcE4304d3e09a1fea9fbEb1528"
-    base = J.JobCreated(
-        1, CLIENT, FREELANCER, OTHER, arbiter, 10 * DAY, 3 * DAY, 250, b"\x01" * 32, (100, 200)
+ARBITER = "0x4CCeBa2d7D2B4fdcE4304d3e09a1fea9fbEb1528"
+
+
+def arbitrated() -> J.Job:
+    return J.new_job(
+        J.JobCreated(1, CLIENT, FREELANCER, OTHER, ARBITER, 10 * DAY, 3 * DAY, 250, b"\x01" * 32, (100, 200))
     )
-    job = J.new_job(base)
-    J.check_dispute(job, 1, FREELANCER, 10 * DAY)
-    with pytest.raises(NotAllowed, match="dispute window"):
-        J.check_dispute(job, 1, FREELANCER, 10 * DAY + 1)  # past due: the client may reclaim instead
+
+
+def test_only_delivered_work_is_disputed_within_the_review_window() -> None:
+    job = arbitrated()
+    with pytest.raises(NotAllowed, match="only a submitted"):
+        J.check_dispute(job, 1, FREELANCER, DAY)  # undelivered: delivered by its due time or reclaimed
     job = J.apply_event(job, J.MilestoneSubmitted(1, 0, b"\x02" * 32, DAY))
     J.check_dispute(job, 0, CLIENT, 4 * DAY)
     with pytest.raises(NotAllowed, match="dispute window"):
         J.check_dispute(job, 0, CLIENT, 4 * DAY + 1)  # past review: the freelancer may claim instead
     with pytest.raises(NotAllowed, match="only the client or freelancer"):
         J.check_dispute(job, 0, OTHER, DAY)
+    plain = created()
+    plain = J.apply_event(plain, J.MilestoneSubmitted(1, 0, b"\x02" * 32, DAY))
+    with pytest.raises(NotAllowed, match="no arbiter"):
+        J.check_dispute(plain, 0, CLIENT, DAY)
+
+
+def test_an_arbiter_s_challenge_window_shortens_disputes_and_revisions() -> None:
+    job = J.apply_event(arbitrated(), J.MilestoneSubmitted(1, 0, b"\x02" * 32, DAY))
+    assert J.review_window(job, None) == 3 * DAY and J.review_window(job, 600) == 600
+    assert J.review_window(job, 10 * DAY) == 3 * DAY  # the shorter of the two
+    J.check_dispute(job, 0, FREELANCER, DAY + 600, challenge_window=600)
+    J.check_revision(job, 0, CLIENT, DAY + 600, challenge_window=600)
+    with pytest.raises(NotAllowed, match="dispute window"):
+        J.check_dispute(job, 0, FREELANCER, DAY + 601, challenge_window=600)
+    with pytest.raises(NotAllowed, match="review window"):
+        J.check_revision(job, 0, CLIENT, DAY + 601, challenge_window=600)
+    assert J.deadlines(job, 0, 600) == J.Deadlines(review_until=DAY + 600, claimable_from=4 * DAY + 1)
+
+
+def test_the_arbiter_resolves_anything_unsettled_anyone_ends_a_dispute_after_30_days() -> None:
+    job = J.apply_event(arbitrated(), J.MilestoneSubmitted(1, 0, b"\x02" * 32, DAY))
     with pytest.raises(NotAllowed, match="only the arbiter"):
-        J.check_resolve(job, 0, CLIENT, 0)
+        J.check_resolve(job, 0, CLIENT, 50, 100 * DAY)  # not disputed: only the arbiter
     with pytest.raises(InvalidInput, match="between 0 and the 100 units"):
-        J.check_resolve(job, 0, arbiter, 101)
-    J.check_resolve(job, 0, arbiter, 100)
+        J.check_resolve(job, 0, ARBITER, 101, DAY)
+    J.check_resolve(job, 0, ARBITER, 100, DAY)
+    disputed = J.apply_event(job, J.DisputeRaised(1, 0, CLIENT, 2 * DAY))
+    opens = 2 * DAY + J.ARBITRATION_TIMEOUT + 1
+    assert J.fallback_resolvable_at(disputed, 0) == opens and J.fallback_share(disputed, 0) == 50
+    assert J.deadlines(disputed, 0, 600, committee_judged=True) == J.Deadlines(
+        verdict_from=2 * DAY + J.COMMITTEE_DISPUTE_PERIOD + 1, resolvable_from=opens
+    )
+    with pytest.raises(NotAllowed, match="waits 30 days for its arbiter"):
+        J.check_resolve(disputed, 0, OTHER, 50, opens - 1)  # the last second of the arbiter's time
+    J.check_resolve(disputed, 0, OTHER, 50, opens)  # a keeper
+    J.check_resolve(disputed, 0, FREELANCER, 50, opens)
+    with pytest.raises(InvalidInput, match="in half"):
+        J.check_resolve(disputed, 0, CLIENT, 0, opens)
+    J.check_resolve(disputed, 0, ARBITER, 0, opens)  # the arbiter may still rule as it likes
+
+
+def test_a_disputed_milestone_can_still_be_conceded_by_the_client() -> None:
+    disputed = J.apply_event(
+        J.apply_event(arbitrated(), J.MilestoneSubmitted(1, 0, b"\x02" * 32, DAY)),
+        J.DisputeRaised(1, 0, FREELANCER, 2 * DAY),
+    )
+    J.check_payable(disputed, 0, CLIENT)
+    with pytest.raises(NotAllowed, match="nothing to revise"):
+        J.check_revision(disputed, 0, CLIENT, 2 * DAY)
 
 
 def test_every_payout_voids_a_pending_cancellation_offer() -> None:
@@ -146,8 +194,12 @@ def test_the_arbiter_cannot_apply_and_revisions_are_capped() -> None:
     many = J.apply_event(many, J.RevisionRequested(1, 0, J.ZERO_HASH, DAY))
     from dataclasses import replace
 
-    capped = replace(
-        many, milestones=(replace(many.milestones[0], revisions=255, status=J.MilestoneStatus.SUBMITTED),)
+    third = replace(
+        many, milestones=(replace(many.milestones[0], revisions=2, status=J.MilestoneStatus.SUBMITTED),)
     )
-    with pytest.raises(NotAllowed, match="maximum of 255"):
+    J.check_revision(third, 0, CLIENT, DAY)
+    capped = replace(
+        many, milestones=(replace(many.milestones[0], revisions=3, status=J.MilestoneStatus.SUBMITTED),)
+    )
+    with pytest.raises(NotAllowed, match="maximum of 3"):
         J.check_revision(capped, 0, CLIENT, DAY)

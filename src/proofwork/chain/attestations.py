@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,6 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from web3 import Web3
 
-from proofwork.chain.committee import Settlement
 from proofwork.chain.encoding import job_tuple
 from proofwork.chain.events import ContractHandle, check_id
 from proofwork.chain.receipts import Receipt
@@ -18,9 +18,13 @@ from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput
 
 # The schemas proofwork registers (EAS schema strings: the attestation data is abi-encoded so).
+# JobCompleted (contracts/attestations/job_completed.vy): a verified record carries the pass score,
+# the metric's direction and the job's spec hash (its evaluation's hash) it was judged against; an
+# unverified one threshold 0, higherIsBetter false and the job's spec hash.
 JOB_COMPLETED_SCHEMA = (
     "uint256 jobId,uint256 milestone,address client,address freelancer,address token,"
-    "uint256 amountPaid,int256 score,bool verified,string skill"
+    "uint256 amountPaid,int256 score,bool verified,int256 threshold,bool higherIsBetter,bytes32 specHash,"
+    "string skill"
 )
 JOB_COMPLETED_TYPES = [
     "uint256",
@@ -31,6 +35,9 @@ JOB_COMPLETED_TYPES = [
     "uint256",
     "int256",
     "bool",
+    "int256",
+    "bool",
+    "bytes32",
     "string",
 ]
 REVIEW_SCHEMA = "uint8 rating,bytes32 commentHash"
@@ -70,9 +77,19 @@ class JobCompleted:
     amount_paid: int
     score: int
     verified: bool
+    threshold: int  # the pass score a verified record was judged against (0 when unverified)
+    higher_is_better: bool
+    spec_hash: bytes  # the job's spec hash (for a committee job, its evaluation's hash)
     skill: str
     time: int
     revoked: bool
+
+    @property
+    def passed(self) -> bool | None:
+        """Whether a verified score passes its threshold; None for an unverified record."""
+        if not self.verified:
+            return None
+        return self.score >= self.threshold if self.higher_is_better else self.score <= self.threshold
 
 
 def decode_job_completed(record: AttestationRecord) -> JobCompleted:
@@ -87,7 +104,10 @@ def decode_job_completed(record: AttestationRecord) -> JobCompleted:
         int(values[5]),
         int(values[6]),
         bool(values[7]),
-        str(values[8]),
+        int(values[8]),
+        bool(values[9]),
+        bytes(values[10]),
+        str(values[11]),
         record.time,
         record.revocation_time != 0,
     )
@@ -152,12 +172,25 @@ class JobAttesterContract(ContractHandle):
         fn = self.contract.functions.declare_skill(job.job_id, job_tuple(job), skill)
         return self.chain.transact(key, fn)
 
-    def attest_job(self, key: bytes, job: J.Job, milestone: int, settlement: Settlement | None) -> Receipt:
-        scores = settlement.scores if settlement else []
-        signers = settlement.signers if settlement and settlement.scores else []
-        signatures = settlement.signatures if settlement else []
+    def attest_job(
+        self,
+        key: bytes,
+        job: J.Job,
+        milestone: int,
+        signers: Sequence[str] = (),
+        scores: Sequence[int] = (),
+        signatures: Sequence[bytes] = (),
+    ) -> Receipt:
+        """Attests JobCompleted for a settled milestone: verified with the committee reports of exactly
+        the round's canonical signers (ascending, each with its score and signature), else unverified
+        (no reports)."""
         fn = self.contract.functions.attest_job(
-            job.job_id, job_tuple(job), milestone, scores, [_checksum(s) for s in signers], signatures
+            job.job_id,
+            job_tuple(job),
+            milestone,
+            list(scores),
+            [_checksum(s) for s in signers],
+            list(signatures),
         )
         return self.chain.transact(key, fn)
 

@@ -256,6 +256,15 @@ class Chain:
         tip = 1_000_000_000 if base else 0
         return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
 
+    def static_call(self, to: str, data: bytes) -> bytes | None:
+        """The answer of a raw `eth_call` (latest block), or None when the call reverts: what a
+        contract's `raw_call(..., is_static_call=True, revert_on_failure=False)` sees."""
+        with translate_errors(self.url):
+            try:
+                return bytes(self.web3.eth.call({"to": Web3.to_checksum_address(to), "data": data}))  # type: ignore[typeddict-item]
+            except (ContractLogicError, ContractCustomError):
+                return None
+
     def transaction_input(self, tx_hash: str) -> bytes:
         """The calldata of a mined transaction (settlements carry their signed reports there)."""
         with translate_errors(self.url):

@@ -43,6 +43,18 @@ class Settlement:
     tx_hash: str
 
 
+@dataclass(frozen=True)
+class RegisteredEvaluation:
+    """A job's evaluation as the committee stores it (`OracleCommittee.evaluation`)."""
+
+    commitment: bytes
+    spec_hash: bytes  # the job's spec_hash: the evaluation's hash
+    spec_digest: bytes  # sha256 digest of the spec file's CID
+    threshold: int
+    higher_is_better: bool
+    tolerance: int
+
+
 class CommitteeContract(ContractHandle):
     """`OracleCommittee`: holds the committee, checks signed score reports, releases or refunds."""
 
@@ -94,6 +106,35 @@ class CommitteeContract(ContractHandle):
     def revealed_labels(self, job_id: int) -> bytes:
         """The labels CID revealed for a job (empty until revealed)."""
         return bytes(self.chain.call(self.contract.functions.revealed_labels(check_id(job_id, "job id"))))
+
+    def evaluation(self, job_id: int) -> RegisteredEvaluation | None:
+        """The evaluation registered for a job (the contract's storage), None when none is."""
+        raw = self.chain.call(self.contract.functions.evaluation(check_id(job_id, "job id")))
+        if bytes(raw[0]) == J.ZERO_HASH:
+            return None
+        return RegisteredEvaluation(
+            bytes(raw[0]), bytes(raw[1]), bytes(raw[2]), int(raw[3]), bool(raw[4]), int(raw[5])
+        )
+
+    def evaluation_hash(
+        self, spec_digest: bytes, commitment: bytes, threshold: int, higher_is_better: bool, tolerance: int
+    ) -> bytes:
+        """The contract's own `evaluation_hash` (the off-chain one is `encoding.evaluation_hash`)."""
+        fn = self.contract.functions.evaluation_hash(
+            spec_digest, commitment, threshold, higher_is_better, tolerance
+        )
+        return bytes(self.chain.call(fn))
+
+    def canonical_signers(self, job_id: int, milestone: int, round_: int, deliverable: bytes) -> list[str]:
+        """The oracles whose reports are a round's canonical result (ascending): its designated
+        quorum, or the signers recorded by a settlement made after the designated period."""
+        fn = self.contract.functions.canonical_signers(
+            check_id(job_id, "job id"),
+            check_id(milestone, "milestone"),
+            check_id(round_, "round"),
+            deliverable,
+        )
+        return [str(a) for a in self.chain.call(fn)]
 
     def posted_reports(self, job_id: int, milestone: int, round_: int, deliverable: bytes) -> int:
         """Bitmap of the oracles (bit i: `oracles[i]`) with a posted report for this round and deliverable."""
@@ -171,14 +212,24 @@ class CommitteeContract(ContractHandle):
         self,
         key: bytes,
         job: J.Job,
+        spec_digest: bytes,
         commitment: bytes,
         threshold: int,
         higher_is_better: bool,
         tolerance: int,
         sealed_labels: bytes,
     ) -> Receipt:
+        """Registers the job's evaluation; the contract accepts only the one whose
+        `evaluation_hash` is the job's spec_hash."""
         fn = self.contract.functions.register(
-            job.job_id, job_tuple(job), commitment, threshold, higher_is_better, tolerance, sealed_labels
+            job.job_id,
+            job_tuple(job),
+            spec_digest,
+            commitment,
+            threshold,
+            higher_is_better,
+            tolerance,
+            sealed_labels,
         )
         return self.chain.transact(key, fn)
 

@@ -9,7 +9,7 @@ from web3 import Web3
 
 from proofwork.chain.artifacts import Artifact
 from proofwork.chain.client import Chain
-from proofwork.chain.encoding import job_hash, job_tuple
+from proofwork.chain.encoding import job_hash, job_tuple, keccak
 from proofwork.chain.events import event_topics, typed_data
 from proofwork.chain.receipts import Receipt
 from proofwork.domain import job as J
@@ -17,6 +17,8 @@ from proofwork.keys.accounts import address_of
 
 ESCROW_EIP712_NAME = "proofwork JobEscrow"
 ESCROW_EIP712_VERSION = "1"
+
+_CHALLENGE_WINDOW_SELECTOR = keccak(b"challenge_window()")[:4]
 
 _EVENT_TYPES: dict[str, type] = {
     "JobCreated": J.JobCreated,
@@ -76,6 +78,15 @@ class EscrowContract:
         return bool(
             self.chain.call(self.contract.functions.applied(job_id, Web3.to_checksum_address(account)))
         )
+
+    def arbiter_challenge_window(self, arbiter: str) -> int | None:
+        """The window an arbiter declares through `challenge_window()`, read the way the escrow reads
+        it (a static call whose failure or answer of another size than 32 bytes means none): None for
+        an account without code or a contract without the function."""
+        answer = self.chain.static_call(arbiter, _CHALLENGE_WINDOW_SELECTOR)
+        if answer is None or len(answer) != 32:
+            return None
+        return int.from_bytes(answer, "big")
 
     def events(self, job_id: int | None = None) -> list[tuple[int, J.JobEvent]]:
         """Job events in chain order, as (block number, event); all jobs when job_id is None."""

@@ -135,14 +135,27 @@ def badge_mint(
 
 
 @attest_app.command("job")
-def attest_job(ctx: typer.Context, job_id: JobArg, sender: FromOpt) -> None:
-    """Attest JobCompleted for every paid milestone of a job not yet attested (anyone may)."""
+def attest_job(
+    ctx: typer.Context,
+    job_id: JobArg,
+    sender: FromOpt,
+    unverified: Annotated[
+        bool,
+        typer.Option(
+            "--unverified",
+            help="As the freelancer of a committee-judged job, record milestones whose oracle reports "
+            "cannot be had as unverified (for good: no verified record can follow).",
+        ),
+    ] = False,
+) -> None:
+    """Attest JobCompleted for every paid milestone of a job not yet attested (anyone may; on a
+    committee-judged job, with the canonical oracles' reports)."""
     from proofwork.services import attestations
 
     state = cli_state(ctx)
     job_id = job_id_arg(job_id)
     with state.workspace() as ws:
-        done = attestations.attest_settled(ws, ws.signer(sender), job_id)
+        done = attestations.attest_settled(ws, ws.signer(sender), job_id, unverified=unverified)
         rows: list[dict[str, Any]] = [
             {
                 "job": a.job_id,
@@ -150,6 +163,7 @@ def attest_job(ctx: typer.Context, job_id: JobArg, sender: FromOpt) -> None:
                 "uid": "0x" + a.uid.hex(),
                 "verified": a.verified,
                 "score": a.score,
+                "threshold": a.threshold,
                 "badge": a.badge,
                 "gas": a.gas,
             }
@@ -236,6 +250,10 @@ def attest_list(
                 "amount_paid": r.amount_paid,
                 "score": r.score,
                 "verified": r.verified,
+                "threshold": r.threshold,
+                "higher_is_better": r.higher_is_better,
+                "passed": r.passed,
+                "spec_hash": "0x" + r.spec_hash.hex(),
                 "skill": r.skill,
                 "time": r.time,
             }

@@ -105,7 +105,10 @@ def eval_post(
     ctx: typer.Context,
     sender: FromOpt,
     spec: Annotated[
-        Path, typer.Option(help="Task spec (YAML or JSON); its CID digest becomes the job's spec hash.")
+        Path,
+        typer.Option(
+            help="Task spec (YAML or JSON); the job's spec hash binds its CID digest and pass score."
+        ),
     ],
     labels: Annotated[
         Path, typer.Option(help="Hidden test labels: committed on chain, sealed to the oracles.")
@@ -114,7 +117,8 @@ def eval_post(
     freelancer: Annotated[str, typer.Option(help="Freelancer name or address.")],
     deadline: Annotated[str, typer.Option(help="Delivery deadline from now, e.g. 7d.")] = "7d",
     review: Annotated[
-        str, typer.Option(help="Review window per submission (longer than the challenge window).")
+        str,
+        typer.Option(help="Review window per submission (longer than three challenge windows and an hour)."),
     ] = "3d",
     milestones: Annotated[int, typer.Option(help="Number of milestones (each judged by the spec).")] = 1,
 ) -> None:
@@ -142,6 +146,7 @@ def eval_post(
                 "commitment": "0x" + evaluation.commitment.hex(),
                 "sealed_labels": evaluation.sealed_labels,
                 "spec_hash": "0x" + evaluation.spec_hash.hex(),
+                "spec_digest": "0x" + evaluation.spec_digest.hex(),
                 "steps": steps,
             },
             f"job {outcome.job.job_id} posted: {money(outcome.job.budget, decimals, ws.token.symbol)} in escrow, "
@@ -157,10 +162,15 @@ def eval_show(ctx: typer.Context, job_id: JobArg) -> None:
     state = cli_state(ctx)
     uint_id(job_id)
     with state.workspace() as ws:
-        data = evaluation_json(Evaluations(ws).get(job_id))
+        evaluations = Evaluations(ws)
+        evaluation = evaluations.get(job_id)
+        problem = evaluations.binding_problem(evaluations.jobs.get(job_id), evaluation)
+        data = evaluation_json(evaluation, problem)
     lines = [
         f"job {job_id}: threshold {data['threshold']} ({'higher' if data['higher_is_better'] else 'lower'} is better)"
     ]
+    if problem is not None:
+        lines.append(f"  WARNING: {problem}")
     lines += [
         f"  milestone {s['milestone'] + 1} round {s['round']}: median {s['median']}, {'passed' if s['passed'] else 'failed'}"
         for s in data["settlements"]

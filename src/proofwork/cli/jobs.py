@@ -165,10 +165,13 @@ def job_show(ctx: typer.Context, job_id: JobArg) -> None:
 
     state = cli_state(ctx)
     with state.workspace() as ws:
-        job = Jobs(ws).get(job_id)
+        jobs = Jobs(ws)
+        job = jobs.get(job_id)
         dec = ws.token.decimals
+        timing = jobs.timing(job)
         state.emit(
-            {"ok": True, "job": job_json(job, dec, ws)}, lambda: job_table(job, dec, ws.token.symbol, ws)
+            {"ok": True, "job": job_json(job, dec, ws, timing)},
+            lambda: job_table(job, dec, ws.token.symbol, ws, timing),
         )
 
 
@@ -360,15 +363,21 @@ def job_resolve(
     ctx: typer.Context,
     job_id: JobArg,
     sender: FromOpt,
-    freelancer_gets: Annotated[str, typer.Option(help="The freelancer's share of the milestone.")],
+    freelancer_gets: Annotated[
+        str | None,
+        typer.Option(
+            help="The freelancer's share of the milestone (the arbiter's ruling); "
+            "omit when ending an unruled dispute after 30 days (half each)."
+        ),
+    ] = None,
     milestone: MilestoneOpt = 1,
 ) -> None:
-    """As the job's arbiter, release or split a milestone."""
+    """As the job's arbiter, release or split a milestone; as anyone, end a dispute left unruled for 30 days."""
     from proofwork.services.jobs import Jobs
 
     state = cli_state(ctx)
     index = milestone_index(milestone)
     with state.workspace() as ws:
-        share = parse_amount(freelancer_gets, ws.token.decimals)
+        share = None if freelancer_gets is None else parse_amount(freelancer_gets, ws.token.decimals)
         out = Jobs(ws).resolve(ws.signer(sender), job_id, index, share)
         _report(state, ws, out, f"milestone {milestone} of job {job_id} resolved")

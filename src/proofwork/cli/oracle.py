@@ -40,7 +40,7 @@ def committee_deploy(
             ws.signer(sender),
             [ws.address(o, "oracle") for o in oracle],
             f=f,
-            challenge_window=parse_duration(challenge_window) if challenge_window not in ("0", "0s") else 0,
+            challenge_window=parse_duration(challenge_window),
             force=force,
         )
         d = result.deployment

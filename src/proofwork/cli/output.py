@@ -98,7 +98,15 @@ def money(units: int, decimals: int, symbol: str = "") -> str:
     return f"{text} {symbol}".strip()
 
 
-def job_json(job: J.Job, decimals: int, ws: Workspace | None = None) -> dict[str, Any]:
+def _deadlines_json(d: J.Deadlines) -> dict[str, int]:
+    return {k: v for k, v in vars(d).items() if v is not None}
+
+
+def job_json(
+    job: J.Job, decimals: int, ws: Workspace | None = None, timing: list[J.Deadlines] | None = None
+) -> dict[str, Any]:
+    """`timing`: each milestone's deadlines (`Jobs.timing`), shown when given."""
+
     def named(address: str) -> str | None:
         if ws is None or address == J.ZERO_ADDRESS:
             return None
@@ -134,13 +142,21 @@ def job_json(job: J.Job, decimals: int, ws: Workspace | None = None) -> dict[str
                 "revisions": m.revisions,
                 "submitted_at": m.timestamp if m.status == J.MilestoneStatus.SUBMITTED else None,
                 "deliverable": None if m.deliverable == J.ZERO_HASH else "0x" + m.deliverable.hex(),
+                **({"disputed_at": m.timestamp} if m.status == J.MilestoneStatus.DISPUTED else {}),
+                **({"deadlines": _deadlines_json(timing[i])} if timing is not None else {}),
             }
             for i, m in enumerate(job.milestones)
         ],
     }
 
 
-def job_table(job: J.Job, decimals: int, symbol: str, ws: Workspace | None = None) -> Table:
+def job_table(
+    job: J.Job,
+    decimals: int,
+    symbol: str,
+    ws: Workspace | None = None,
+    timing: list[J.Deadlines] | None = None,
+) -> Table:
     def who(address: str) -> str:
         if address == J.ZERO_ADDRESS:
             return "-"
@@ -168,8 +184,20 @@ def job_table(job: J.Job, decimals: int, symbol: str, ws: Workspace | None = Non
         )
     for i, m in enumerate(job.milestones):
         detail = f"{m.status.label}; held {money(m.amount, decimals, symbol)}; paid {money(m.paid, decimals, symbol)}"
+        d = timing[i] if timing is not None else J.Deadlines()
         if m.status == J.MilestoneStatus.SUBMITTED:
-            detail += f"; submitted {when(m.timestamp)}, review until {when(m.timestamp + job.review_period)}"
+            detail += f"; submitted {when(m.timestamp)}"
+            if d.review_until is not None and d.review_until < m.timestamp + job.review_period:
+                detail += f", revisions and disputes until {when(d.review_until)}"
+            detail += f", review until {when(m.timestamp + job.review_period)}"
+        if m.status == J.MilestoneStatus.DISPUTED:
+            detail += f"; disputed {when(m.timestamp)}"
+            if d.verdict_from is not None:
+                detail += f", the committee's verdict may settle it from {when(d.verdict_from)}"
+            resolvable = d.resolvable_from or J.fallback_resolvable_at(job, i)
+            detail += (
+                f"; unless the arbiter rules, anyone may end it (half each) from {when(resolvable or 0)}"
+            )
         if m.revisions:
             detail += f"; {m.revisions} revision(s)"
         table.add_row(f"milestone {i + 1}", detail)

@@ -22,6 +22,9 @@ DEFAULT_FEE_BPS = 250  # 2.5 %, for escrows deployed without --fee-bps
 MAX_REVIEW_PERIOD = 365 * 86_400
 MAX_UINT256 = 2**256 - 1
 BPS = 10_000
+MAX_REVISIONS = 3  # revision requests per milestone (JobEscrow.MAX_REVISIONS)
+ARBITRATION_TIMEOUT = 30 * 86_400  # after this, anyone may end an unruled dispute with a half split
+COMMITTEE_DISPUTE_PERIOD = 14 * 86_400  # a disputed committee milestone waits this long for a court
 
 
 class MilestoneStatus(IntEnum):
@@ -129,6 +132,57 @@ class Job:
         if same_address(account, self.arbiter) and self.arbiter != ZERO_ADDRESS:
             return "arbiter"
         return None
+
+
+def review_window(job: Job, challenge_window: int | None = None) -> int:
+    """Seconds after a submission during which the client may send it back and either party may
+    dispute it: the review period, or the arbiter's `challenge_window()` when that is shorter
+    (`JobEscrow._review_window`; None: the arbiter declares none)."""
+    if challenge_window is None:
+        return job.review_period
+    return min(job.review_period, challenge_window)
+
+
+def fallback_resolvable_at(job: Job, index: int) -> int | None:
+    """First second at which anyone may end milestone `index`'s dispute with the escrow's fallback
+    (half each), or None when it is not disputed."""
+    m = job.milestone(index)
+    if m.status != MilestoneStatus.DISPUTED:
+        return None
+    return m.timestamp + ARBITRATION_TIMEOUT + 1
+
+
+def fallback_share(job: Job, index: int) -> int:
+    """The freelancer's gross share when a dispute ends by the timeout: half of what is left."""
+    return job.milestone(index).amount // 2
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """When a milestone's next outcomes open (unix times; None: not applicable to its status)."""
+
+    review_until: int | None = None  # SUBMITTED: last second for revision requests and disputes
+    claimable_from: int | None = None  # SUBMITTED: auto-release to the freelancer from then
+    verdict_from: int | None = None  # DISPUTED, committee job: the committee's verdict may settle it
+    resolvable_from: int | None = None  # DISPUTED: anyone may end it, half each
+
+
+def deadlines(
+    job: Job, index: int, challenge_window: int | None, committee_judged: bool = False
+) -> Deadlines:
+    """The milestone's time rules as the escrow (and, for a committee job, the committee) apply them."""
+    m = job.milestone(index)
+    if m.status == MilestoneStatus.SUBMITTED:
+        return Deadlines(
+            review_until=m.timestamp + review_window(job, challenge_window),
+            claimable_from=m.timestamp + job.review_period + 1,
+        )
+    if m.status == MilestoneStatus.DISPUTED:
+        return Deadlines(
+            verdict_from=m.timestamp + COMMITTEE_DISPUTE_PERIOD + 1 if committee_judged else None,
+            resolvable_from=fallback_resolvable_at(job, index),
+        )
+    return Deadlines()
 
 
 def same_address(a: str, b: str) -> bool:
@@ -381,20 +435,28 @@ def check_payable(job: Job, index: int, account: str) -> None:
     check_client(job, account)
     check_assigned(job)
     _require(
-        m.status in (MilestoneStatus.OPEN, MilestoneStatus.SUBMITTED),
+        m.status in (MilestoneStatus.OPEN, MilestoneStatus.SUBMITTED, MilestoneStatus.DISPUTED),
         f"milestone {index + 1} of job {job.job_id} is {m.status.label} and cannot be paid",
     )
 
 
-def check_revision(job: Job, index: int, account: str, now: int) -> None:
+def check_revision(job: Job, index: int, account: str, now: int, challenge_window: int | None = None) -> None:
+    """`challenge_window`: the arbiter's (None when it declares none); see `review_window`."""
     m = job.milestone(index)
     check_client(job, account)
     _require(
         m.status == MilestoneStatus.SUBMITTED,
         f"milestone {index + 1} of job {job.job_id} is {m.status.label}, nothing to revise",
     )
-    _require(now <= m.timestamp + job.review_period, f"the review window of milestone {index + 1} is over")
-    _require(m.revisions < 255, f"milestone {index + 1} has had the maximum of 255 revisions")
+    _require(
+        now <= m.timestamp + review_window(job, challenge_window),
+        f"the review window of milestone {index + 1} is over: revisions are accepted for "
+        f"{review_window(job, challenge_window)} s after a submission",
+    )
+    _require(
+        m.revisions < MAX_REVISIONS,
+        f"milestone {index + 1} has had the maximum of {MAX_REVISIONS} revisions",
+    )
 
 
 def check_claim(job: Job, index: int, now: int) -> None:
@@ -439,27 +501,49 @@ def check_cancel(job: Job, account: str, freelancer_amount: int) -> None:
         raise InvalidInput(f"the freelancer's share exceeds what job {job.job_id} still holds")
 
 
-def check_dispute(job: Job, index: int, account: str, now: int) -> None:
-    m = job.milestone(index)
-    _require(job.arbiter != ZERO_ADDRESS, f"job {job.job_id} has no arbiter to take a dispute")
+def check_dispute(job: Job, index: int, account: str, now: int, challenge_window: int | None = None) -> None:
+    """Only delivered work can be disputed, within `review_window` of its submission."""
     _require(
         job.party(account) in ("client", "freelancer"),
         f"only the client or freelancer of job {job.job_id} may raise a dispute",
     )
-    check_assigned(job)
-    _require(
-        m.status in (MilestoneStatus.OPEN, MilestoneStatus.SUBMITTED),
-        f"milestone {index + 1} of job {job.job_id} is {m.status.label} and cannot be disputed",
-    )
-    window_end = m.timestamp + job.review_period if m.status == MilestoneStatus.SUBMITTED else job.due(index)
-    _require(now <= window_end, f"the dispute window of milestone {index + 1} is over (its timeout has run)")
-
-
-def check_resolve(job: Job, index: int, account: str, freelancer_amount: int) -> None:
+    _require(job.arbiter != ZERO_ADDRESS, f"job {job.job_id} has no arbiter to take a dispute")
     m = job.milestone(index)
     _require(
-        job.party(account) == "arbiter", f"only the arbiter of job {job.job_id} may resolve its milestones"
+        m.status == MilestoneStatus.SUBMITTED,
+        f"milestone {index + 1} of job {job.job_id} is {m.status.label}: only a submitted (delivered, "
+        "unsettled) milestone can be disputed",
     )
+    window = review_window(job, challenge_window)
+    _require(
+        now <= m.timestamp + window,
+        f"the dispute window of milestone {index + 1} is over ({window} s after its submission)",
+    )
+
+
+def check_resolve(job: Job, index: int, account: str, freelancer_amount: int, now: int) -> None:
+    """The arbiter splits any unsettled milestone as it rules; anyone else only ends a dispute the
+    arbiter left unruled for ARBITRATION_TIMEOUT, and then the split is half each (`fallback_share`)."""
+    m = job.milestone(index)
+    if job.party(account) != "arbiter":
+        opens = fallback_resolvable_at(job, index)
+        _require(
+            opens is not None,
+            f"only the arbiter of job {job.job_id} may resolve milestone {index + 1} (it is {m.status.label}; "
+            "anyone may end a dispute only once it has waited 30 days for a ruling)",
+        )
+        assert opens is not None
+        _require(
+            now >= opens,
+            f"the dispute of milestone {index + 1} of job {job.job_id} waits 30 days for its arbiter's "
+            f"ruling (until unix time {opens - 1}, {opens - now} s from now); after that anyone may end it, "
+            "half each",
+        )
+        if freelancer_amount != fallback_share(job, index):
+            raise InvalidInput(
+                f"a dispute ended by the timeout splits milestone {index + 1} in half: the freelancer gets "
+                f"{fallback_share(job, index)} units, not {freelancer_amount}"
+            )
     check_assigned(job)
     _require(not m.status.settled, f"milestone {index + 1} of job {job.job_id} is already {m.status.label}")
     if not 0 <= freelancer_amount <= m.amount:

@@ -4,13 +4,20 @@ between the parties of a paid job."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proofwork.domain import job as J
 from proofwork.domain.errors import NotAllowed, NotFound, ProofworkError
 from proofwork.services.badges import check_skill
 from proofwork.services.jobs import Jobs
+from proofwork.services.oracle.job_reports import gather_reports
+from proofwork.services.oracle.passes import PeerClient
 from proofwork.services.workspace import Signer, Workspace
+
+if TYPE_CHECKING:
+    from proofwork.chain.attestations import JobAttesterContract
+    from proofwork.chain.committee import CommitteeContract
+    from proofwork.chain.receipts import Receipt
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,7 @@ class Attested:
     score: int
     badge: int  # token id awarded, 0 for none
     gas: int
+    threshold: int = 0  # the pass score a verified record was judged against
 
 
 def declare_skill(ws: Workspace, client: Signer, job_id: int, skill: str) -> int:
@@ -33,53 +41,109 @@ def declare_skill(ws: Workspace, client: Signer, job_id: int, skill: str) -> int
     return ws.job_attester.declare_skill(client.key, job, skill).gas_used
 
 
-def attest_settled(ws: Workspace, caller: Signer, job_id: int) -> list[Attested]:
+CanonicalReports = tuple[list[str], list[int], list[bytes]]  # signers (ascending), scores, signatures
+
+
+def attest_settled(
+    ws: Workspace,
+    caller: Signer,
+    job_id: int,
+    *,
+    unverified: bool = False,
+    peers: PeerClient | None = None,
+) -> list[Attested]:
     """Attests JobCompleted for every milestone of the job that paid the freelancer and is not yet
-    attested. Anyone may call it: the attester derives everything from the escrow's state, and a
-    committee-resolved milestone's score from the committee's signed reports, read back from the
-    settling transaction. A milestone that cannot be attested does not stop the others; if any
-    failed, NotAllowed names them after the rest are done."""
+    attested. Anyone may call it: the attester derives everything from the escrow's state and, on a
+    job the oracle committee evaluates, from the committee reports of exactly the round's canonical
+    signers (`canonical_signers`): read back from the settling transaction, or, for a milestone paid
+    otherwise (the client approved it, a dispute ended), fetched from the oracles' endpoints
+    (`peers`). When those reports cannot be had, only the milestone's freelancer may record it
+    unverified, and only by asking (`unverified`). A milestone that cannot be attested does not stop
+    the others; if any failed, NotAllowed names them after the rest are done."""
     job = Jobs(ws).get(job_id)
     attester = ws.job_attester
     committee = ws.committee if ws.deployment.committee else None
-    judged = committee is not None and job.arbiter.lower() == committee.address.lower()
+    evaluation = None
+    if committee is not None and job.arbiter.lower() == committee.address.lower():
+        evaluation = committee.evaluation(job_id)
+    own_peers = None
+    if evaluation is not None and peers is None:
+        from proofwork.network.peers import HttpPeers
+
+        peers = own_peers = HttpPeers()
+    is_freelancer = caller.address.lower() == job.freelancer.lower()
     out: list[Attested] = []
     failed: list[str] = []
-    for index, milestone in enumerate(job.milestones):
-        if (
-            milestone.status not in (J.MilestoneStatus.PAID, J.MilestoneStatus.RESOLVED)
-            or milestone.paid == 0
-        ):
-            continue
-        if attester.attestation_of(job_id, index) != J.ZERO_HASH:
-            continue
-        settlement = None
-        if judged and milestone.status == J.MilestoneStatus.RESOLVED:
-            assert committee is not None
-            settlement = committee.settlement(job_id, index, milestone.deliverable)
-            if settlement is None or not settlement.scores:
-                failed.append(
-                    f"milestone {index + 1}: the committee's signed reports cannot be read back from the chain "
-                    "(settled through another contract)"
-                )
+    try:
+        for index, milestone in enumerate(job.milestones):
+            if (
+                milestone.status not in (J.MilestoneStatus.PAID, J.MilestoneStatus.RESOLVED)
+                or milestone.paid == 0
+            ):
                 continue
-        try:
-            receipt = attester.attest_job(caller.key, job, index, settlement)
-        except ProofworkError as exc:
-            failed.append(f"milestone {index + 1}: {exc}")
-            continue
-        uid, verified, score, badge = b"", False, 0, 0
-        for event in attester.receipt_events(receipt):
-            if event.name == "JobAttested":
-                uid, verified = bytes(event.args["uid"]), bool(event.args["verified"])
-                score = int(event.args["score"])
-            elif event.name == "BadgeAwarded":
-                badge = int(event.args["token_id"])
-        out.append(Attested(job_id, index, uid, verified, score, badge, receipt.gas_used))
+            if attester.attestation_of(job_id, index) != J.ZERO_HASH:
+                continue
+            reports: CanonicalReports = ([], [], [])
+            if evaluation is not None and milestone.deliverable != J.ZERO_HASH:
+                assert committee is not None and peers is not None
+                found = canonical_reports(committee, peers, job, index, evaluation.commitment)
+                if found is not None:
+                    reports = found
+                elif not (is_freelancer and unverified):
+                    failed.append(
+                        f"milestone {index + 1}: the reports of its canonical oracles cannot be had (the "
+                        "committee did not settle it and their endpoints do not serve them); only its "
+                        f"freelancer ({job.freelancer}) may record it unverified, with `proofwork attest job "
+                        f"{job_id} --unverified`"
+                    )
+                    continue
+            try:
+                receipt = attester.attest_job(caller.key, job, index, *reports)
+            except ProofworkError as exc:
+                failed.append(f"milestone {index + 1}: {exc}")
+                continue
+            out.append(_attested(attester, job_id, index, receipt))
+    finally:
+        if own_peers is not None:
+            own_peers.close()
     if failed:
         done = f"attested {len(out)} milestone(s); " if out else ""
         raise NotAllowed(f"job {job_id}: {done}could not attest " + "; ".join(failed))
     return out
+
+
+def canonical_reports(
+    committee: CommitteeContract, peers: PeerClient, job: J.Job, index: int, commitment: bytes
+) -> CanonicalReports | None:
+    """The reports of exactly the canonical signers of the milestone's current round (in their
+    ascending order), from its settlement when the committee settled it with them, else from the
+    oracles' endpoints; None when some cannot be had."""
+    milestone = job.milestones[index]
+    canonical = committee.canonical_signers(job.job_id, index, milestone.revisions, milestone.deliverable)
+    settlement = committee.settlement(job.job_id, index, milestone.deliverable)
+    if (
+        settlement is not None
+        and settlement.round == milestone.revisions
+        and settlement.scores
+        and [s.lower() for s in settlement.signers] == [c.lower() for c in canonical]
+    ):
+        return list(settlement.signers), list(settlement.scores), list(settlement.signatures)
+    held = gather_reports(committee, peers, job, index, commitment)
+    if not all(c.lower() in held for c in canonical):
+        return None
+    chosen = [held[c.lower()] for c in canonical]
+    return list(canonical), [score for score, _ in chosen], [sig for _, sig in chosen]
+
+
+def _attested(attester: JobAttesterContract, job_id: int, index: int, receipt: Receipt) -> Attested:
+    uid, verified, score, threshold, badge = b"", False, 0, 0, 0
+    for event in attester.receipt_events(receipt):
+        if event.name == "JobAttested":
+            uid, verified = bytes(event.args["uid"]), bool(event.args["verified"])
+            score, threshold = int(event.args["score"]), int(event.args["threshold"])
+        elif event.name == "BadgeAwarded":
+            badge = int(event.args["token_id"])
+    return Attested(job_id, index, uid, verified, score, badge, receipt.gas_used, threshold)
 
 
 def review(

@@ -138,8 +138,8 @@ def deploy_committee(
         raise InvalidInput(
             f"{len(members)} oracles cannot tolerate {f} faulty ones: a committee needs n > 3f"
         )
-    if not 0 <= challenge_window <= 30 * 86_400:
-        raise InvalidInput("the challenge window must be between 0 and 30 days")
+    if not 1 <= challenge_window <= 7 * 86_400:
+        raise InvalidInput("the challenge window must be between 1 second and 7 days")
     committee_artifact = ws.artifacts.get("OracleCommittee")
     competition_artifact = ws.artifacts.get("Competition")
     gas: dict[str, int] = {}

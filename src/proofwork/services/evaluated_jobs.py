@@ -1,21 +1,25 @@
 """Evaluated jobs: post with a hidden test set, reveal it after settlement, re-check every score.
 
-A client posts an escrowed job whose arbiter is the oracle committee, with the task spec as
-the job's spec hash (the spec's CID digest). The labels are committed on chain by hash
-(labels CID, salt, spec hash) and sealed to the committee's keys. Oracles score each
-submission in the sandbox, sign, and one aggregated transaction pays on a passing median.
-After settlement the labels and salt are revealed, so anyone can recompute every score.
+A client posts an escrowed job whose arbiter is the oracle committee. How its deliverables are
+scored is fixed when the job is created: the job's spec hash is the hash of its evaluation
+(`encoding.evaluation_hash`: the spec file's CID digest, the commitment to the hidden labels
+(labels CID, salt, spec digest), the pass score, the metric's direction and the outlier
+tolerance), and the committee registers only that evaluation. The labels are sealed to the
+committee's keys. Oracles score each submission in the sandbox, sign, and one aggregated
+transaction pays on a passing median. After settlement the labels and salt are revealed, so
+anyone can recompute every score.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from proofwork.chain.encoding import labels_commitment
+from proofwork.chain.encoding import evaluation_hash, labels_commitment
 from proofwork.chain.receipts import Event, Receipt
 from proofwork.domain import job as J
 from proofwork.domain.errors import (
@@ -27,6 +31,7 @@ from proofwork.domain.errors import (
     TransactionRejected,
 )
 from proofwork.domain.evalspec import EvalSpec, metric_direction, parse_spec, threshold_fixed
+from proofwork.domain.jsonsafe import safe_json_loads
 from proofwork.evaluation.runner import EvalResult, Evaluator, task_rows
 from proofwork.keys.sealing import Recipient, seal
 from proofwork.services.jobs import Jobs, Outcome
@@ -45,14 +50,19 @@ DEFAULT_TOLERANCE = 10_000  # 0.01 in metric units: a report further from the me
 MAX_TOLERANCE = 2**96 - 1  # the committee packs it in 96 bits
 INT256_MIN = -(2**255)
 INT256_MAX = 2**255 - 1
-# An oracle that is not the designated aggregator of a report waits this long (chain time)
-# after the challenge window before settling itself, so four oracles do not race for one settle.
+# Which reports may settle a milestone is the committee's rule (its round's designated quorum, then
+# any quorum); who sends the one settling transaction is ours: the first oracle of the designated
+# quorum at once, every other oracle only this long (chain time) after the milestone became
+# settleable, so the committee does not race for one settlement (competitions: their designated
+# oracle, the others after this long).
 AGGREGATION_GRACE = 120
-# When aggregation over HTTP cannot gather enough signatures for this long after the window,
-# reports are posted on chain one by one (the fallback path).
+# When aggregation over HTTP cannot gather the reports that may settle for this long after the
+# milestone became settleable, reports are posted on chain one by one (the fallback path).
 POSTING_FALLBACK_AFTER = 600
-# A review window must leave the oracles the challenge window, the fallback and this much more
-# before a freelancer could auto-claim an unsettled milestone.
+# The committee registers an evaluation only when the review window is longer than three challenge
+# windows (disputes; the designated quorum's turn; a full window for any quorum, should a designated
+# oracle withhold); this much more is asked on top, so no settlement races a freelancer's auto-claim.
+REVIEW_WINDOWS = 3
 SETTLEMENT_MARGIN = 3600
 
 
@@ -71,7 +81,8 @@ def unscorable(higher_is_better: bool) -> int:
 class Evaluation:
     job_id: int
     client: str
-    spec_hash: bytes
+    spec_hash: bytes  # the job's spec_hash: the hash of this evaluation
+    spec_digest: bytes  # sha256 digest of the spec file's CID
     commitment: bytes
     threshold: int
     higher_is_better: bool
@@ -79,6 +90,13 @@ class Evaluation:
     sealed_labels: str  # CID of the envelope
     revealed: tuple[str, bytes] | None = None  # (labels CID, salt) once revealed
     settlements: list[dict[str, Any]] = field(default_factory=list)  # ScoreSettled args
+
+    @property
+    def hash(self) -> bytes:
+        """The evaluation's hash as computed here (the job's spec_hash when it binds)."""
+        return evaluation_hash(
+            self.spec_digest, self.commitment, self.threshold, self.higher_is_better, self.tolerance
+        )
 
 
 @dataclass(frozen=True)
@@ -124,28 +142,25 @@ class Evaluations:
         freelancer: str | None = None,
         tolerance: int = DEFAULT_TOLERANCE,
     ) -> tuple[Outcome, Evaluation]:
-        """Posts an escrowed job judged by the committee against a hidden test set."""
+        """Posts an escrowed job judged by the committee against a hidden test set: the evaluation is
+        built first, the job is created with its hash as spec hash, then the evaluation is registered."""
         committee = self.ws.committee
         if not 0 <= tolerance <= MAX_TOLERANCE:
             raise InvalidInput(f"the outlier tolerance must be between 0 and {MAX_TOLERANCE} (fixed point)")
-        window = committee.challenge_window
-        needed = window + POSTING_FALLBACK_AFTER + AGGREGATION_GRACE + SETTLEMENT_MARGIN
-        if review_period < needed:
-            raise InvalidInput(
-                f"the review window must be at least {needed} s (the committee's challenge window of {window} s "
-                "plus time to settle), or a freelancer could claim before the oracles settle"
-            )
+        check_review_period(review_period, committee.challenge_window)
         task = prepare_hidden_task(self.ws, self.files, spec_path, labels_path)
-        spec, spec_hash, hidden, commitment, keys = (
-            task.spec,
+        params = EvaluationParams(
             task.spec_hash,
-            task.hidden,
             task.commitment,
-            task.recipients,
+            threshold_fixed(task.spec),
+            metric_direction(task.spec.metric),
+            tolerance,
         )
+        spec_hash = params.hash
         # The salt is kept before anything goes on chain: losing it would make the reveal impossible.
-        pending = self._secret_dir() / f"pending-{commitment.hex()}.json"
-        save_file(pending, hidden.to_json())
+        pending = self._secret_dir() / f"pending-{spec_hash.hex()}.json"
+        save_file(pending.with_suffix(".evaluation.json"), params.to_json())
+        save_file(pending, task.hidden.to_json())
         outcome = self.jobs.post(
             client,
             budget=budget,
@@ -157,9 +172,9 @@ class Evaluations:
             arbiter=committee.address,
         )
         job_id = outcome.job.job_id
-        os.replace(pending, self._secret_path(job_id))
+        self._claim_pending(spec_hash, job_id)
         try:
-            receipt = self._register(client, outcome.job, spec, hidden, keys, tolerance)
+            receipt = self._register(client, outcome.job, params, task.hidden, task.recipients)
         except ProofworkError as exc:
             raise TransactionRejected(
                 f"job {job_id} was created and funded but its evaluation was not registered ({exc}); "
@@ -168,44 +183,53 @@ class Evaluations:
         outcome.receipts.append(("register evaluation", receipt))
         return outcome, self.get(job_id)
 
-    def register(self, client: Signer, job_id: int, tolerance: int = DEFAULT_TOLERANCE) -> Outcome:
+    def register(self, client: Signer, job_id: int) -> Outcome:
         """Registers the evaluation of a job created by `post` whose registration failed."""
         job = self.jobs.get(job_id)
         path = self._secret_path(job_id)
         if not path.exists():
             # `post` may have stopped between creating the job and naming its secret after it
-            for pending in sorted(self._secret_dir().glob("pending-*.json")):
-                candidate = HiddenLabels.from_json(pending.read_bytes())
-                commitment = labels_commitment(candidate.cid_bytes, candidate.salt, job.spec_hash)
-                if pending.name == f"pending-{commitment.hex()}.json":
-                    os.replace(pending, path)
-                    break
-        if not path.exists():
+            self._claim_pending(job.spec_hash, job_id)
+        params_path = path.with_suffix(".evaluation.json")
+        if not path.exists() or not params_path.exists():
             raise NotFound(f"no hidden labels for job {job_id} on this machine (only its client has them)")
         hidden = HiddenLabels.from_json(path.read_bytes())
-        spec, _ = self.files.spec_by_hash(job.spec_hash)
-        receipt = self._register(
-            client, job, spec, hidden, committee_recipients(self.ws.committee), tolerance
-        )
+        params = EvaluationParams.from_json(params_path.read_bytes())
+        if params.hash != job.spec_hash:
+            raise ArtifactCorrupted(
+                f"the evaluation kept for job {job_id} is not the one its spec hash commits to"
+            )
+        receipt = self._register(client, job, params, hidden, committee_recipients(self.ws.committee))
         return Outcome(job, [("register evaluation", receipt)], [])
+
+    def _claim_pending(self, spec_hash: bytes, job_id: int) -> None:
+        """Names the secret (and evaluation) kept for the job whose spec hash is `spec_hash` after its id."""
+        pending = self._secret_dir() / f"pending-{spec_hash.hex()}.json"
+        path = self._secret_path(job_id)
+        if pending.with_suffix(".evaluation.json").exists():
+            os.replace(pending.with_suffix(".evaluation.json"), path.with_suffix(".evaluation.json"))
+        if pending.exists():
+            os.replace(pending, path)
 
     def _register(
         self,
         client: Signer,
         job: J.Job,
-        spec: EvalSpec,
+        params: EvaluationParams,
         hidden: HiddenLabels,
         keys: list[Recipient],
-        tolerance: int,
     ) -> Receipt:
+        if labels_commitment(hidden.cid_bytes, hidden.salt, params.spec_digest) != params.commitment:
+            raise ArtifactCorrupted("the hidden labels kept here do not open the evaluation's commitment")
         sealed_cid = self.ws.store.add_bytes(seal(hidden.to_json(), keys))
         return self.ws.committee.register(
             client.key,
             job,
-            labels_commitment(hidden.cid_bytes, hidden.salt, job.spec_hash),
-            threshold_fixed(spec),
-            metric_direction(spec.metric),
-            tolerance,
+            params.spec_digest,
+            params.commitment,
+            params.threshold,
+            params.higher_is_better,
+            params.tolerance,
             cid_to_bytes(sealed_cid),
         )
 
@@ -236,6 +260,7 @@ class Evaluations:
             job_id=job_id,
             client=a["client"],
             spec_hash=a["spec_hash"],
+            spec_digest=a["spec_digest"],
             commitment=a["commitment"],
             threshold=int(a["threshold"]),
             higher_is_better=bool(a["higher_is_better"]),
@@ -247,6 +272,44 @@ class Evaluations:
 
     def registered_jobs(self) -> list[Event]:
         return self.ws.committee.events("EvaluationRegistered")
+
+    def binding_problem(self, job: J.Job, evaluation: Evaluation) -> str | None:
+        """What is wrong with the evaluation a committee job is judged by, or None when it is sound:
+        its hash must be the job's spec hash (what the freelancer signs and sends binds it), and the
+        pass score and the metric's direction must be the ones written in the spec file it names."""
+        if evaluation.hash != job.spec_hash:
+            return (
+                f"the evaluation registered for job {job.job_id} does not hash to the job's spec hash "
+                f"0x{job.spec_hash.hex()}"
+            )
+        try:
+            spec, _ = self.files.spec_by_hash(evaluation.spec_digest)
+        except ProofworkError as exc:
+            return f"the spec of job {job.job_id} cannot be checked: {exc}"
+        threshold, higher = threshold_fixed(spec), metric_direction(spec.metric)
+        if (evaluation.threshold, evaluation.higher_is_better) != (threshold, higher):
+            registered = "higher" if evaluation.higher_is_better else "lower"
+            return (
+                f"job {job.job_id} is judged with threshold {evaluation.threshold} ({registered} is better) "
+                f"but its spec says {threshold} ({'higher' if higher else 'lower'} is better)"
+            )
+        return None
+
+    def check_binding(self, job: J.Job) -> Evaluation:
+        """The evaluation of a committee job, refused (NotAllowed) when it is not registered or does
+        not bind (`binding_problem`): what a freelancer checks before delivering work to be judged."""
+        try:
+            evaluation = self.get(job.job_id)
+        except NotFound:
+            raise NotAllowed(
+                f"job {job.job_id} is judged by the oracle committee but its evaluation is not registered "
+                f"yet, so how the work will be scored cannot be checked (its client runs `proofwork eval "
+                f"register {job.job_id}`)"
+            ) from None
+        problem = self.binding_problem(job, evaluation)
+        if problem is not None:
+            raise NotAllowed(problem + ": not delivering work to be judged by it")
+        return evaluation
 
     # --- reveal and re-check ---------------------------------------------------------------------
 
@@ -271,7 +334,7 @@ class Evaluations:
             raise NotAllowed(
                 f"job {job_id} still has unsettled milestones: labels are revealed after settlement"
             )
-        if labels_commitment(hidden.cid_bytes, hidden.salt, job.spec_hash) != evaluation.commitment:
+        if labels_commitment(hidden.cid_bytes, hidden.salt, evaluation.spec_digest) != evaluation.commitment:
             raise InvalidInput("these labels and salt do not match the job's commitment")
         if self.ws.store.add_bytes(hidden.labels) != hidden.labels_cid:
             raise ArtifactCorrupted("the store gave the labels another CID than the one committed")
@@ -286,9 +349,11 @@ class Evaluations:
         if evaluation.revealed is None:
             raise NotAllowed(f"the labels of job {job_id} are not revealed yet: scores cannot be re-checked")
         labels_cid, salt = evaluation.revealed
-        if labels_commitment(cid_to_bytes(labels_cid), salt, evaluation.spec_hash) != evaluation.commitment:
+        if labels_commitment(cid_to_bytes(labels_cid), salt, evaluation.spec_digest) != evaluation.commitment:
             raise InvalidInput(f"the revealed labels of job {job_id} do not match its commitment")
-        spec, _ = self.files.spec_by_hash(evaluation.spec_hash)
+        if evaluation.hash != self.jobs.get(job_id).spec_hash:
+            raise InvalidInput(f"the evaluation of job {job_id} does not hash to the job's spec hash")
+        spec, _ = self.files.spec_by_hash(evaluation.spec_digest)
         labels = self.files.fetch(labels_cid, MAX_LABELS_BYTES)
         deliverables = self._settled_deliverables(job_id)
         checks = []
@@ -390,10 +455,71 @@ def check_labels(files: TaskFiles, spec: EvalSpec, labels: Path) -> None:
         )
 
 
-def evaluation_json(e: Evaluation) -> dict[str, Any]:
+def check_review_period(review_period: int, challenge_window: int) -> None:
+    """A committee job's review window must outlast three challenge windows (the committee refuses to
+    register it otherwise) and leave `SETTLEMENT_MARGIN` more."""
+    needed = REVIEW_WINDOWS * challenge_window + SETTLEMENT_MARGIN
+    if review_period < needed:
+        raise InvalidInput(
+            f"the review window must be at least {needed} s: longer than three of the committee's challenge "
+            f"windows ({challenge_window} s each: disputes, the designated oracles' turn to settle, any "
+            f"quorum's turn) plus {SETTLEMENT_MARGIN} s, or a freelancer could claim before the oracles settle"
+        )
+
+
+@dataclass(frozen=True)
+class EvaluationParams:
+    """A committee job's evaluation before it is on chain: what its spec hash is the hash of."""
+
+    spec_digest: bytes
+    commitment: bytes
+    threshold: int
+    higher_is_better: bool
+    tolerance: int
+
+    @property
+    def hash(self) -> bytes:
+        return evaluation_hash(
+            self.spec_digest, self.commitment, self.threshold, self.higher_is_better, self.tolerance
+        )
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "version": 1,
+                "spec_digest": self.spec_digest.hex(),
+                "commitment": self.commitment.hex(),
+                "threshold": self.threshold,
+                "higher_is_better": self.higher_is_better,
+                "tolerance": self.tolerance,
+            }
+        ).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> EvaluationParams:
+        try:
+            obj = safe_json_loads(data, max_bytes=1 << 16, max_depth=2)
+            params = cls(
+                bytes.fromhex(obj["spec_digest"]),
+                bytes.fromhex(obj["commitment"]),
+                int(obj["threshold"]),
+                bool(obj["higher_is_better"]),
+                int(obj["tolerance"]),
+            )
+        except (InvalidInput, ValueError, KeyError, TypeError) as exc:
+            raise ArtifactCorrupted("the kept evaluation is not a proofwork evaluation document") from exc
+        if len(params.spec_digest) != 32 or len(params.commitment) != 32:
+            raise ArtifactCorrupted("the kept evaluation has a digest that is not 32 bytes")
+        return params
+
+
+def evaluation_json(e: Evaluation, binding_problem: str | None = None) -> dict[str, Any]:
     return {
         "job_id": e.job_id,
         "spec_hash": "0x" + e.spec_hash.hex(),
+        "spec_digest": "0x" + e.spec_digest.hex(),
+        "binds": binding_problem is None,
+        "binding_problem": binding_problem,
         "commitment": "0x" + e.commitment.hex(),
         "threshold": e.threshold,
         "higher_is_better": e.higher_is_better,

@@ -73,6 +73,36 @@ class Jobs:
             jobs = [j for j in jobs if j.party(involving) is not None]
         return sorted(jobs, key=lambda j: j.job_id)
 
+    def challenge_window(self, job: J.Job) -> int | None:
+        """The window the job's arbiter declares (`challenge_window()`), which shortens the time for
+        disputes and revision requests (`J.review_window`): the committee's own for a committee job,
+        else read as the escrow reads it; None when the arbiter declares none (or there is none)."""
+        if job.arbiter == J.ZERO_ADDRESS:
+            return None
+        if self.judged_by_committee(job):
+            return self.ws.committee.challenge_window
+        return self.ws.escrow.arbiter_challenge_window(job.arbiter)
+
+    def judged_by_committee(self, job: J.Job) -> bool:
+        """Whether the job's arbiter is this deployment's oracle committee."""
+        committee = self.ws.deployment.committee
+        return bool(committee) and J.same_address(job.arbiter, committee)
+
+    def timing(self, job: J.Job) -> builtins.list[J.Deadlines]:
+        """Each milestone's deadlines (review window, auto-release, dispute outcomes)."""
+        window = self.challenge_window(job)
+        judged = self.judged_by_committee(job)
+        return [J.deadlines(job, i, window, judged) for i in range(len(job.milestones))]
+
+    def _check_evaluation(self, job: J.Job) -> None:
+        """Before work is offered or delivered to a committee job: its registered evaluation must be
+        the one its spec hash commits to, with the pass score and direction its spec file states."""
+        if not self.judged_by_committee(job):
+            return
+        from proofwork.services.evaluated_jobs import Evaluations  # it builds on this module
+
+        Evaluations(self.ws).check_binding(job)
+
     def _verify(self, job: J.Job, stored: bytes | None = None) -> None:
         stored = stored if stored is not None else self.ws.escrow.stored_hash(job.job_id)
         if job_hash(job) != stored:
@@ -115,6 +145,14 @@ class Jobs:
             raise InvalidInput("the deadline must be in the future")
         if not 0 < review_period <= J.MAX_REVIEW_PERIOD:
             raise InvalidInput("the review window must be longer than zero and at most 365 days")
+        committee = self.ws.deployment.committee
+        if arbiter is not None and committee and J.same_address(arbiter, committee):
+            window = self.ws.committee.challenge_window
+            if review_period <= 3 * window:
+                raise InvalidInput(
+                    f"a job judged by the oracle committee needs a review window longer than three of its "
+                    f"challenge windows ({3 * window} s), or its evaluation cannot be registered"
+                )
         if total > J.MAX_UINT256:
             raise InvalidInput("the budget is larger than any token can hold")
         token = self.ws.token
@@ -207,6 +245,7 @@ class Jobs:
 
         def check(job: J.Job, now: int) -> None:
             J.check_apply(job, applicant.address)
+            self._check_evaluation(job)
 
         if relayer is None:
             return self._act("apply", job_id, check, lambda job: escrow.apply(applicant.key, job, proposal))
@@ -244,6 +283,7 @@ class Jobs:
 
         def check(job: J.Job, now: int) -> None:
             J.check_submit(job, milestone, freelancer.address, now)
+            self._check_evaluation(job)
 
         if relayer is None:
             return self._act(
@@ -287,10 +327,12 @@ class Jobs:
         return self._act("pay", job_id, check, send)
 
     def revise(self, client: Signer, job_id: int, milestone: int, feedback: bytes = J.ZERO_HASH) -> Outcome:
+        """Sends a submission back, within the review window (shortened to the arbiter's challenge
+        window, if it declares one) and at most `J.MAX_REVISIONS` times per milestone."""
         _check_hash(feedback, "feedback", allow_zero=True)
 
         def check(job: J.Job, now: int) -> None:
-            J.check_revision(job, milestone, client.address, now)
+            J.check_revision(job, milestone, client.address, now, self.challenge_window(job))
 
         return self._act(
             "request revision",
@@ -329,22 +371,40 @@ class Jobs:
         )
 
     def dispute(self, party: Signer, job_id: int, milestone: int) -> Outcome:
+        """Freezes a submitted milestone for the arbiter, within the review window (shortened to the
+        arbiter's challenge window, if it declares one)."""
+
         def check(job: J.Job, now: int) -> None:
-            J.check_dispute(job, milestone, party.address, now)
+            J.check_dispute(job, milestone, party.address, now, self.challenge_window(job))
 
         return self._act(
             "dispute", job_id, check, lambda job: self.ws.escrow.raise_dispute(party.key, job, milestone)
         )
 
-    def resolve(self, arbiter: Signer, job_id: int, milestone: int, freelancer_amount: int) -> Outcome:
+    def resolve(
+        self, caller: Signer, job_id: int, milestone: int, freelancer_amount: int | None = None
+    ) -> Outcome:
+        """The arbiter splits a milestone (`freelancer_amount` gross to the freelancer, the rest to the
+        client). Anyone else (a party, a keeper) may end a dispute the arbiter left unruled for
+        `J.ARBITRATION_TIMEOUT`: the split is then half each, and `freelancer_amount` may be left out."""
+
+        def share(job: J.Job) -> int:
+            if freelancer_amount is not None:
+                return freelancer_amount
+            if job.party(caller.address) == "arbiter":
+                raise InvalidInput(
+                    f"as the arbiter, say how much of milestone {milestone + 1} the freelancer gets"
+                )
+            return J.fallback_share(job, milestone)
+
         def check(job: J.Job, now: int) -> None:
-            J.check_resolve(job, milestone, arbiter.address, freelancer_amount)
+            J.check_resolve(job, milestone, caller.address, share(job), now)
 
         return self._act(
             "resolve",
             job_id,
             check,
-            lambda job: self.ws.escrow.resolve(arbiter.key, job, milestone, freelancer_amount),
+            lambda job: self.ws.escrow.resolve(caller.key, job, milestone, share(job)),
         )
 
 

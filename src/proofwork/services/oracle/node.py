@@ -9,18 +9,27 @@ different scores for one submission).
 What an oracle signs: the score of a submission it could judge, or the worst possible
 score when the submission itself is broken or missing after the challenge window. It
 signs nothing (abstains) when the fault is not the freelancer's: labels that do not match
-the client's commitment, a missing spec, a sandbox that failed. Abstaining leaves the
-freelancer's auto-claim intact.
+the client's commitment, a missing spec, an evaluation that does not bind (its hash is not
+the job's spec hash, or its pass score or direction are not the spec file's), a sandbox
+that failed. Abstaining leaves the freelancer's auto-claim intact.
+
+Who settles: every oracle scores, signs and serves its report. Once a milestone is
+settleable (strictly after the challenge window that follows its submission, or the
+dispute period that follows its dispute) its round's designated quorum (`designated_quorum`,
+the committee's `canonical_signers`) alone may settle it for one more challenge window:
+the settlement then carries exactly those oracles' reports, in ascending address order.
+After that, any quorum may: by the canonical off-chain rule, every valid report the relayer
+holds (up to n), ascending. The relay itself is one transaction anyone may send: the first
+oracle of the designated quorum sends it at once, every other oracle after
+`AGGREGATION_GRACE`, so the committee does not race for one settlement.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
-from proofwork.chain.committee import CommitteeContract
-from proofwork.chain.encoding import labels_commitment
+from proofwork.chain.encoding import designated_quorum, labels_commitment
 from proofwork.db.oracle_state import OracleState, Report
 from proofwork.domain import job as J
 from proofwork.domain.errors import ProofworkError, TransactionRejected
@@ -36,6 +45,7 @@ from proofwork.services.evaluated_jobs import (
     unscorable,
 )
 from proofwork.services.oracle.competition_duties import CompetitionDuties
+from proofwork.services.oracle.job_reports import gather_reports, report_message
 from proofwork.services.oracle.passes import Abstain, PeerClient, StepReport, Tamper, signature_of
 from proofwork.services.task_files import MAX_LABELS_BYTES, HiddenLabels, TaskFiles
 from proofwork.services.workspace import Signer, Workspace
@@ -45,20 +55,24 @@ log = logging.getLogger("proofwork.oracle")
 __all__ = ["AGGREGATION_GRACE", "POSTING_FALLBACK_AFTER", "Abstain", "OracleNode", "PeerClient", "StepReport"]
 
 
-def _report_message(
-    committee: CommitteeContract, job: J.Job, index: int, evaluation: Evaluation, score: int
-) -> dict[str, Any]:
-    """The EIP-712 `ScoreReport` for a milestone's current submission (its round and deliverable)."""
-    milestone = job.milestones[index]
-    return committee.report_message(
-        job.job_id,
-        index,
-        milestone.deliverable,
-        milestone.revisions,
-        score,
-        job.spec_hash,
-        evaluation.commitment,
-    )
+def check_evaluation_binds(job: J.Job, evaluation: Evaluation) -> None:
+    """The registered evaluation must be the one the job's spec hash commits to (the committee checks
+    it at registration; checked again here, so that a report never signs anything else)."""
+    if evaluation.hash != job.spec_hash:
+        raise Abstain(
+            f"the evaluation registered for job {job.job_id} does not hash to its spec hash: not signing"
+        )
+
+
+def settleable_from(milestone: J.Milestone, challenge_window: int) -> int | None:
+    """The last second before a milestone may be settled by the committee (settlement is strictly
+    after it): the end of the challenge window after its submission, or of the dispute period
+    after its dispute; None when the committee cannot settle it."""
+    if milestone.status == J.MilestoneStatus.SUBMITTED:
+        return milestone.timestamp + challenge_window
+    if milestone.status == J.MilestoneStatus.DISPUTED:
+        return milestone.timestamp + J.COMMITTEE_DISPUTE_PERIOD
+    return None
 
 
 def check_registered_matches_spec(evaluation: Evaluation, spec: EvalSpec) -> None:
@@ -169,22 +183,27 @@ class OracleNode(CompetitionDuties):
             return
         evaluation = self.evaluations.get(job_id)
         now = self.ws.chain.next_timestamp()
+        window = committee.challenge_window
         for index in range(len(job.milestones)):
             milestone = job.milestones[index]
-            if milestone.status != J.MilestoneStatus.SUBMITTED:
+            opens = settleable_from(milestone, window)
+            if opens is None:
                 continue
-            window_end = milestone.timestamp + committee.challenge_window
             try:
-                own = self._job_report(job, index, evaluation, now >= window_end, report)
+                own = self._job_report(job, index, evaluation, now > milestone.timestamp + window, report)
             except Abstain as exc:
                 report.failures.append(f"job {job_id} milestone {index + 1}: abstained: {exc}")
                 continue
-            if now < window_end:
+            if now <= opens:
                 continue
-            designated = committee.oracles[(job_id + index + milestone.revisions) % len(committee.oracles)]
-            if designated.lower() != self.signer.address.lower() and now < window_end + AGGREGATION_GRACE:
+            designated = designated_quorum(
+                job_id, index, milestone.revisions, committee.oracles, committee.threshold
+            )
+            relays_first = designated[0].lower() == self.signer.address.lower()
+            if not relays_first and now <= opens + AGGREGATION_GRACE:
                 continue
-            if self._settle(job, index, own, evaluation, now - window_end, report):
+            late = now > opens + window
+            if self._settle(job, index, own, evaluation, designated, late, now - opens, report):
                 job = self.evaluations.jobs.get(job_id)  # the escrow's state changed
                 evaluation = self.evaluations.get(job_id)
         if any(m.status < J.MilestoneStatus.PAID for m in job.milestones):
@@ -192,7 +211,7 @@ class OracleNode(CompetitionDuties):
         if evaluation.revealed is not None or not evaluation.settlements:
             self._done.add(job_id)
             return
-        hidden = self._hidden_labels(evaluation.sealed_labels, evaluation.commitment, job.spec_hash)
+        hidden = self._hidden_labels(evaluation.sealed_labels, evaluation.commitment, evaluation.spec_digest)
         if self._labels_still_hidden_elsewhere(hidden.labels_cid, job_id, registered):
             return
         if self.ws.committee.revealed_labels(job_id):
@@ -214,7 +233,9 @@ class OracleNode(CompetitionDuties):
                 job = self.evaluations.jobs.get(other)
                 if all(m.status >= J.MilestoneStatus.PAID for m in job.milestones):
                     continue
-                hidden = self._hidden_labels(evaluation.sealed_labels, evaluation.commitment, job.spec_hash)
+                hidden = self._hidden_labels(
+                    evaluation.sealed_labels, evaluation.commitment, evaluation.spec_digest
+                )
             except ProofworkError:
                 continue
             if hidden.labels_cid == labels_cid:
@@ -257,7 +278,7 @@ class OracleNode(CompetitionDuties):
         )
         score = self.tamper("job", job.job_id, honest) if self.tamper else honest
         signature = committee.sign_report(
-            self.signer.key, _report_message(committee, job, index, evaluation, score)
+            self.signer.key, report_message(committee, job, index, evaluation.commitment, score)
         )
         saved = self.state.save(
             Report(
@@ -270,9 +291,10 @@ class OracleNode(CompetitionDuties):
         return saved
 
     def _score_job(self, job: J.Job, index: int, evaluation: Evaluation, window_over: bool) -> EvalResult:
-        spec = self._spec(job.spec_hash)
+        check_evaluation_binds(job, evaluation)
+        spec = self._spec(evaluation.spec_digest)
         check_registered_matches_spec(evaluation, spec)
-        hidden = self._hidden_labels(evaluation.sealed_labels, evaluation.commitment, job.spec_hash)
+        hidden = self._hidden_labels(evaluation.sealed_labels, evaluation.commitment, evaluation.spec_digest)
         deliverable = job.milestones[index].deliverable
         if self.ws.store.find_by_digest(deliverable) is None and not window_over:
             # it may still be on its way through the network: judge it missing only at the window's end
@@ -289,52 +311,33 @@ class OracleNode(CompetitionDuties):
         return result
 
     def _settle(
-        self, job: J.Job, index: int, own: Report, evaluation: Evaluation, since_window: int, step: StepReport
+        self,
+        job: J.Job,
+        index: int,
+        own: Report,
+        evaluation: Evaluation,
+        designated: list[str],
+        late: bool,
+        since_settleable: int,
+        step: StepReport,
     ) -> bool:
+        """Settles the milestone from the reports that may settle it now: exactly the designated
+        quorum's during its period, every valid report held (a quorum at least) after it. When they
+        cannot be gathered over HTTP for `POSTING_FALLBACK_AFTER`, this oracle's report goes on chain
+        and the posted reports settle it."""
         committee = self.ws.committee
         milestone = job.milestones[index]
-
-        collected: dict[str, tuple[int, bytes]] = {}
-        for oracle in committee.oracles:
-            candidates: list[dict[str, Any]]
-            if oracle.lower() == self.signer.address.lower():
-                candidates = [
-                    {
-                        "item": index,
-                        "round": milestone.revisions,
-                        "deliverable": own.deliverable,
-                        "score": own.score,
-                        "signature": own.signature,
-                    }
-                ]
-            else:
-                endpoint = committee.endpoint(oracle)
-                candidates = (
-                    self.peers.reports(endpoint, committee.address, "job", job.job_id) if endpoint else []
-                )
-            for r in candidates:
-                try:
-                    same = (int(r["item"]), int(r["round"]), str(r["deliverable"])) == (
-                        index,
-                        milestone.revisions,
-                        "0x" + milestone.deliverable.hex(),
-                    )
-                    score, signature = int(r["score"]), bytes.fromhex(str(r["signature"]).removeprefix("0x"))
-                except (KeyError, ValueError, TypeError):
-                    continue
-                signer = (
-                    committee.report_signer(
-                        _report_message(committee, job, index, evaluation, score), signature
-                    )
-                    if same
-                    else None
-                )
-                if signer is not None and signer.lower() == oracle.lower():
-                    collected[oracle.lower()] = (score, signature)
-                    break
+        collected = self._collect_reports(job, index, own, evaluation)
         label = f"job {job.job_id} milestone {index + 1}"
-        if len(collected) >= committee.threshold:
-            ordered = sorted(collected.items(), key=lambda item: int(item[0], 16))
+        if late:
+            chosen = collected
+        else:
+            wanted = {o.lower() for o in designated}
+            chosen = {o: r for o, r in collected.items() if o in wanted}
+            if len(chosen) < len(wanted):
+                chosen = {}
+        if chosen and len(chosen) >= committee.threshold:
+            ordered = sorted(chosen.items(), key=lambda item: int(item[0], 16))
             try:
                 committee.settle(
                     self.signer.key,
@@ -344,15 +347,20 @@ class OracleNode(CompetitionDuties):
                     [score for _, (score, _) in ordered],
                     [sig for _, (_, sig) in ordered],
                 )
-                step.settled.append(f"{label}: {len(ordered)} signatures")
+                who = "the designated quorum" if not late else "any quorum"
+                step.settled.append(f"{label}: {len(ordered)} signatures ({who})")
                 self._attest(job.job_id, label, step)
                 return True
             except TransactionRejected as exc:
                 step.failures.append(f"{label}: settle refused ({exc})")
-        if since_window < POSTING_FALLBACK_AFTER:
+        if since_settleable < POSTING_FALLBACK_AFTER:
             return False
-        # Fallback: not enough signatures over HTTP; put this oracle's report on chain.
-        position = [o.lower() for o in committee.oracles].index(self.signer.address.lower())
+        # Fallback: the reports could not be gathered over HTTP; put this oracle's report on chain.
+        oracles = [o.lower() for o in committee.oracles]
+        position = oracles.index(self.signer.address.lower())
+        usable = (1 << len(oracles)) - 1
+        if not late:
+            usable = sum(1 << oracles.index(o.lower()) for o in designated)
         try:
             posted = committee.posted_reports(job.job_id, index, milestone.revisions, milestone.deliverable)
             if not posted >> position & 1:
@@ -366,14 +374,36 @@ class OracleNode(CompetitionDuties):
                     signature_of(own),
                 )
                 posted |= 1 << position
-            if bin(posted).count("1") >= committee.threshold:
+            count = bin(posted & usable).count("1")
+            if count >= committee.threshold and (late or posted & usable == usable):
                 committee.settle_posted(self.signer.key, job, index)
-                step.settled.append(f"{label}: from {bin(posted).count('1')} reports posted on chain")
+                step.settled.append(f"{label}: from {count} reports posted on chain")
                 self._attest(job.job_id, label, step)
                 return True
         except TransactionRejected as exc:
             step.failures.append(f"{label}: posting refused ({exc})")
         return False
+
+    def _collect_reports(
+        self, job: J.Job, index: int, own: Report, evaluation: Evaluation
+    ) -> dict[str, tuple[int, bytes]]:
+        """Every valid report for the milestone's current round and deliverable this oracle can get
+        (its own and its peers'), by lower-case oracle address: (score, signature)."""
+        mine = {
+            "item": index,
+            "round": job.milestones[index].revisions,
+            "deliverable": own.deliverable,
+            "score": own.score,
+            "signature": own.signature,
+        }
+        return gather_reports(
+            self.ws.committee,
+            self.peers,
+            job,
+            index,
+            evaluation.commitment,
+            held={self.signer.address.lower(): mine},
+        )
 
     def _attest(self, job_id: int, label: str, step: StepReport) -> None:
         """The settling oracle attests at once; anyone can still do it later if this fails."""
@@ -382,7 +412,7 @@ class OracleNode(CompetitionDuties):
         from proofwork.services.attestations import attest_settled
 
         try:
-            for done in attest_settled(self.ws, self.signer, job_id):
+            for done in attest_settled(self.ws, self.signer, job_id, peers=self.peers):
                 step.settled.append(
                     f"{label}: JobCompleted 0x{done.uid.hex()}"
                     + (f", badge #{done.badge}" if done.badge else "")
