@@ -151,6 +151,41 @@ def test_competition_public_leaderboard_then_private_winners(ml: MlMarket) -> No
     assert claimable(ml, third.address) == bond  # a losing entry revealed gets its bond back too
 
 
+def test_garbage_and_copied_competition_entries_do_not_block_the_rest(ml: MlMarket) -> None:
+    pw, ws = ml.pw, ml.pw.ws
+    comps = Competitions(ws)
+    comp_id = create(ml)
+    confirm(ml, comp_id)
+    good_entry, _ = comps.enter(ml.good, comp_id, ml.models["good"])
+    copier, garbler = pw.signer("dev4"), pw.signer("dev5")
+    for who in (copier, garbler):
+        pw.fund(who.address, pw.amount("5"))
+    garbage = commit_raw(ml, garbler, comp_id, b"not a cid")
+    copied_envelope = cid_to_bytes(comps.get(comp_id).entries[good_entry].sealed_submission or "")
+    copy = commit_raw(ml, copier, comp_id, copied_envelope)
+    ml.run_oracles()
+    public = {r.item: r for r in ml.states[0].reports(ws.competitions.address, "public", comp_id)}
+    assert public[good_entry].ok and public[good_entry].score > 900_000
+    assert not public[garbage[0]].ok and public[garbage[0]].score == INT256_MIN
+    assert not public[copy[0]].ok and "copy" in public[copy[0]].reason
+    pw.advance_time(DAY + 1)
+    comps.reveal_all(ml.good, comp_id)
+    for who, (entry, cid, salt) in ((garbler, garbage), (copier, copy)):
+        ws.competitions.reveal(who.key, comp_id, entry, cid, salt)
+    before = claimable(ml, ml.good.address)
+    finalize(ml, comp_id)
+    comp = comps.get(comp_id)
+    assert comp.winners == [(good_entry, comp.winners[0][1])] and comp.winners[0][1] > 900_000
+    assert claimable(ml, ml.good.address) - before == pw.amount("10")
+    # revealed, so in the tree, scoring nothing
+    peers = HttpPeers()
+    try:
+        tree = comps.scores_tree(comp, peers)
+    finally:
+        peers.close()
+    assert tree is not None and tree.scores[garbage[0]] == tree.scores[copy[0]] == INT256_MIN
+
+
 def test_a_competition_takes_no_entries_until_the_committee_confirms_its_labels(ml: MlMarket) -> None:
     pw, ws = ml.pw, ml.pw.ws
     comps = Competitions(ws)
