@@ -275,8 +275,15 @@ def test_competition_leaderboard_and_prizes(cli: Cli, daemons: Daemons, task: di
         "--json",
     ).json()
     comp = str(created["competition_id"])
-    cli.ok("account", "fund", "dev2", "--amount", "0")
-    cli.ok("account", "fund", "dev3", "--amount", "0")
+    assert created["entry_bond"] == "1"  # the default: 1 % of the prize
+    cli.ok("account", "fund", "dev2", "--amount", "5")
+    cli.ok("account", "fund", "dev3", "--amount", "5")
+    # the oracle daemons confirm the labels on their own; entries open then
+    _wait(
+        lambda: cli.ok("leaderboard", comp, "--json").json()["labels_confirmed"],
+        90,
+        "the committee to confirm the labels",
+    )
     good = cli.ok(
         "competition", "enter", comp, "--from", "dev2", "--file", str(task["good"]), "--json"
     ).json()
@@ -308,13 +315,62 @@ def test_competition_leaderboard_and_prizes(cli: Cli, daemons: Daemons, task: di
     cli.ok("competition", "reveal", comp, "--from", "dev3")
     cli.ok("chain", "advance", "25h")
     _wait(lambda: cli.ok("leaderboard", comp, "--json").json()["finalized"], 120, "the committee to finalize")
-    final = cli.ok("leaderboard", comp, "--json").json()["rows"]
+    board = cli.ok("leaderboard", comp, "--json").json()
+    final = board["rows"]
     # the weak model is second but below the spec's threshold (the default minimum score): no prize,
     # and its 30 % goes back to the client
     assert [(r["entry"], r["prize"]) for r in final] == [(good["entry"], 70_000_000), (weak["entry"], 0)]
+    assert [w["entry"] for w in board["winners"]] == [good["entry"]]
     assert final[0]["private_score"] > 900_000 > final[1]["private_score"]
+    # every revealed entry's score comes with a proof against the root the committee signed
+    assert board["scores_root"] and all(r["proof"] is not None for r in final)
     human = cli.ok("leaderboard", comp).out
-    assert "70 pwUSD" in human
+    assert "70 pwUSD" in human and "2 of 2 revealed scores proven" in human
+    # prizes and bonds are pulled
+    withdrawn = cli.ok("competition", "withdraw", "--from", "dev2", "--json").json()
+    assert withdrawn["withdrawn"] == "71"  # the prize and the returned bond
+    assert "withdrew 1 pwUSD" in cli.ok("competition", "withdraw", "--from", "dev3").out
+    cli.fails("competition", "withdraw", "--from", "dev3", match="nothing to withdraw")
+    assert cli.ok("competition", "withdraw", "--from", "dev1", "--json").json()["withdrawn"] == "30"
+
+
+def test_competition_entries_wait_for_the_committee(cli: Cli, task: dict[str, Path]) -> None:
+    """Without oracles at work the labels are never confirmed: entering is refused with a reason,
+    and the client takes its prize back at once."""
+    cli.ok("deploy")
+    committee = ["committee", "deploy", "--challenge-window", "10m", "--f", "1"]
+    for name in ORACLES:
+        committee += ["--oracle", name]
+    cli.ok(*committee)
+    for name in ORACLES:  # keys published, nobody running
+        cli.ok("oracle", "register", "--from", name, "--url", "http://127.0.0.1:9")
+    cli.ok("account", "fund", "dev1", "--amount", "100")
+    cli.ok("account", "fund", "dev2", "--amount", "5")
+    spec = _spec(cli, task)
+    args = ["competition", "create", "--from", "dev1", "--spec", str(spec), "--labels", str(task["labels"])]
+    cli.fails(*args, "--prize", "10", "--entry-bond", "0.0000001", match="decimal places")
+    created = cli.ok(*args, "--prize", "10", "--entry-bond", "2.5", "--json").json()
+    comp = str(created["competition_id"])
+    assert created["entry_bond"] == "2.5"
+    board = cli.ok("leaderboard", comp, "--json").json()
+    assert board["labels_confirmed"] is False and board["entry_bond"] == "2.5"
+    assert "waiting for the oracles to confirm its labels" in cli.ok("leaderboard", comp).out
+    cli.fails(
+        "competition",
+        "enter",
+        comp,
+        "--from",
+        "dev2",
+        "--file",
+        str(task["good"]),
+        match="takes no entries yet",
+    )
+    cli.fails("competition", "cancel", comp, "--from", "dev2", match="only the client")
+    assert "10 pwUSD credited" in cli.ok("competition", "cancel", comp, "--from", "dev1").out
+    cli.fails("competition", "cancel", comp, "--from", "dev1", match="already cancelled")
+    cli.fails("competition", "withdraw", "--from", "dev1", "--token", "0x1234", match="--token")
+    assert cli.ok("competition", "withdraw", "--from", "dev1", "--json").json()["withdrawn"] == "10"
+    cli.fails("competition", "withdraw", "--from", "dev1", match="nothing to withdraw")
 
 
 def test_eval_post_refuses_bad_input(deployed: Cli, task: dict[str, Path], tmp_path: Path) -> None:
@@ -424,6 +480,9 @@ def test_every_id_argument_is_bounded(
         ("--min-score", "-inf", "finite"),
         ("--min-score", "1e300", "beyond"),
         ("--min-score", "high", "a number"),
+        ("--entry-bond", "0", "more than 0"),
+        ("--entry-bond", "-1", "--entry-bond"),
+        ("--entry-bond", "two", "--entry-bond"),
     ],
 )
 def test_competition_create_refuses_before_any_transaction(

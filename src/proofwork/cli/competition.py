@@ -121,8 +121,6 @@ def _bond(text: str, decimals: int) -> int:
         bond = parse_amount(text, decimals)
     except InvalidInput as exc:
         raise InvalidInput(f"invalid --entry-bond: {exc}") from None
-    if bond == 0:
-        raise InvalidInput(f"invalid --entry-bond {text!r}: less than the token's smallest unit")
     if bond > MAX_ENTRY_BOND:
         raise InvalidInput(f"invalid --entry-bond {text!r}: above 2^128 token units")
     return bond
