@@ -240,6 +240,26 @@ def test_a_competition_takes_no_entries_until_the_committee_confirms_its_labels(
     assert refund == pw.amount("10") and claimable(ml, ml.client.address) - before == refund
 
 
+def test_the_designated_oracle_relays_first_and_the_others_after_a_grace(ml: MlMarket) -> None:
+    """With the competition's designated oracle down, the other three sign the confirmation at once
+    but relay it only after `AGGREGATION_GRACE`: one of them does, and entries open."""
+    pw = ml.pw
+    comp_id = create(ml)
+    oracles = pw.ws.committee.oracles
+    designated = oracles[comp_id % len(oracles)].lower()
+    others = [n for n in ml.nodes if n.signer.address.lower() != designated]
+    for _ in range(2):
+        ml.run_oracles(others)
+    assert not Competitions(pw.ws).get(comp_id).labels_confirmed
+    signed = [s for s in ml.states if s.reports(pw.ws.competitions.address, "labels", comp_id)]
+    assert len(signed) == 3, "three confirmations signed and served, not relayed yet"
+    pw.advance_time(AGGREGATION_GRACE + 1)
+    steps = ml.run_oracles(others)
+    assert Competitions(pw.ws).get(comp_id).labels_confirmed
+    assert sum(comp_id in s.confirmed for s in steps) == 1
+    assert not any("confirming the labels refused" in line for s in steps for line in s.failures)
+
+
 def test_bonds_of_unrevealed_entries_go_to_the_client(ml: MlMarket) -> None:
     pw = ml.pw
     comps = Competitions(pw.ws)
