@@ -110,10 +110,10 @@ def _bond_form(text: str) -> None:
     size are checked against the token's decimals later)."""
     try:
         value = parse_amount(text, 40)
-    except InvalidInput:
-        raise InvalidInput(f"invalid --entry-bond {text!r}: expected a positive amount such as 2.5") from None
+    except InvalidInput as exc:
+        raise InvalidInput(f"invalid --entry-bond: {exc}") from None
     if value == 0:
-        raise InvalidInput("invalid --entry-bond 0: the bond must be more than 0")
+        raise InvalidInput(f"invalid --entry-bond {text!r}: the bond must be more than 0")
 
 
 def _bond(text: str, decimals: int) -> int:
@@ -233,7 +233,9 @@ def competition_reveal(ctx: typer.Context, comp_id: CompArg, sender: FromOpt) ->
         entries = Competitions(ws).reveal_all(ws.signer(sender), comp_id)
         state.emit(
             {"ok": True, "revealed": entries},
-            f"revealed entries {entries}" if entries else "nothing to reveal",
+            f"revealed entries {entries}; their bonds are credited back (`proofwork competition withdraw`)"
+            if entries
+            else "nothing to reveal",
         )
 
 
