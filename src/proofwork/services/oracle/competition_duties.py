@@ -42,8 +42,12 @@ class CompetitionDuties:
     _labels_still_hidden_elsewhere: Any
 
     def _competition(self, comp_id: int, step: StepReport) -> None:
+        closed: set[int] = self.__dict__.setdefault("_closed_competitions", set())
+        if comp_id in closed:
+            return  # finalized or cancelled: nothing left to do (and no events to read again)
         comp = Competitions(self.ws).get(comp_id)
         if comp.finalized or comp.cancelled:
+            closed.add(comp_id)
             return
         if not comp.labels_confirmed:
             # nobody can have entered yet: confirm the labels first (or abstain if they are unusable)
