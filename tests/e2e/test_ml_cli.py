@@ -74,6 +74,45 @@ def test_eval_run_hostile_submission_fails_cleanly(cli: Cli, task: dict[str, Pat
     cli.fails("eval", "run", str(bad_spec), str(junk), "--labels", str(task["labels"]), match="invalid spec")
 
 
+def test_competition_entries_wait_for_the_committee(cli: Cli, task: dict[str, Path]) -> None:
+    """Without oracles at work the labels are never confirmed: entering is refused with a reason,
+    and the client takes its prize back at once."""
+    cli.ok("deploy")
+    committee = ["committee", "deploy", "--challenge-window", "10m", "--f", "1"]
+    for name in ORACLES:
+        committee += ["--oracle", name]
+    cli.ok(*committee)
+    for name in ORACLES:  # keys published, nobody running
+        cli.ok("oracle", "register", "--from", name, "--url", "http://127.0.0.1:9")
+    cli.ok("account", "fund", "dev1", "--amount", "100")
+    cli.ok("account", "fund", "dev2", "--amount", "5")
+    spec = spec_for(cli, task)
+    args = ["competition", "create", "--from", "dev1", "--spec", str(spec), "--labels", str(task["labels"])]
+    cli.fails(*args, "--prize", "10", "--entry-bond", "0.0000001", match="decimal places")
+    created = cli.ok(*args, "--prize", "10", "--entry-bond", "2.5", "--json").json()
+    comp = str(created["competition_id"])
+    assert created["entry_bond"] == "2.5"
+    board = cli.ok("leaderboard", comp, "--json").json()
+    assert board["labels_confirmed"] is False and board["entry_bond"] == "2.5"
+    assert "waiting for the oracles to confirm its labels" in cli.ok("leaderboard", comp).out
+    cli.fails(
+        "competition",
+        "enter",
+        comp,
+        "--from",
+        "dev2",
+        "--file",
+        str(task["good"]),
+        match="takes no entries yet",
+    )
+    cli.fails("competition", "cancel", comp, "--from", "dev2", match="only the client")
+    assert "10 pwUSD credited" in cli.ok("competition", "cancel", comp, "--from", "dev1").out
+    cli.fails("competition", "cancel", comp, "--from", "dev1", match="already cancelled")
+    cli.fails("competition", "withdraw", "--from", "dev1", "--token", "0x1234", match="--token")
+    assert cli.ok("competition", "withdraw", "--from", "dev1", "--json").json()["withdrawn"] == "10"
+    cli.fails("competition", "withdraw", "--from", "dev1", match="nothing to withdraw")
+
+
 def test_eval_post_refuses_bad_input(deployed: Cli, task: dict[str, Path], tmp_path: Path) -> None:
     cli = deployed
     args = [
@@ -177,6 +216,9 @@ def test_every_id_argument_is_bounded(tmp_path: Path, args: list[str]) -> None:
         ("--min-score", "-inf", "finite"),
         ("--min-score", "1e300", "beyond"),
         ("--min-score", "high", "a number"),
+        ("--entry-bond", "0", "more than 0"),
+        ("--entry-bond", "-1", "--entry-bond"),
+        ("--entry-bond", "two", "--entry-bond"),
     ],
 )
 def test_competition_create_refuses_before_any_transaction(

@@ -208,8 +208,15 @@ def test_competition_leaderboard_and_prizes(
         "--json",
     ).json()
     comp = str(created["competition_id"])
-    cli.ok("account", "fund", "dev2", "--amount", "0")
-    cli.ok("account", "fund", "dev3", "--amount", "0")
+    assert created["entry_bond"] == "1"  # the default: 1 % of the prize
+    cli.ok("account", "fund", "dev2", "--amount", "5")
+    cli.ok("account", "fund", "dev3", "--amount", "5")
+    # the oracle daemons confirm the labels on their own; entries open then
+    _wait(
+        lambda: cli.ok("leaderboard", comp, "--json").json()["labels_confirmed"],
+        90,
+        "the committee to confirm the labels",
+    )
     good = cli.ok(
         "competition", "enter", comp, "--from", "dev2", "--file", str(task["good"]), "--json"
     ).json()
@@ -241,10 +248,20 @@ def test_competition_leaderboard_and_prizes(
     cli.ok("competition", "reveal", comp, "--from", "dev3")
     cli.ok("chain", "advance", "25h")
     _wait(lambda: cli.ok("leaderboard", comp, "--json").json()["finalized"], 120, "the committee to finalize")
-    final = cli.ok("leaderboard", comp, "--json").json()["rows"]
+    board = cli.ok("leaderboard", comp, "--json").json()
+    final = board["rows"]
     # the weak model is second but below the spec's threshold (the default minimum score): no prize,
     # and its 30 % goes back to the client
     assert [(r["entry"], r["prize"]) for r in final] == [(good["entry"], 70_000_000), (weak["entry"], 0)]
+    assert [w["entry"] for w in board["winners"]] == [good["entry"]]
     assert final[0]["private_score"] > 900_000 > final[1]["private_score"]
+    # every revealed entry's score comes with a proof against the root the committee signed
+    assert board["scores_root"] and all(r["proof"] is not None for r in final)
     human = cli.ok("leaderboard", comp).out
-    assert "70 pwUSD" in human
+    assert "70 pwUSD" in human and "2 of 2 revealed scores proven" in human
+    # prizes and bonds are pulled
+    withdrawn = cli.ok("competition", "withdraw", "--from", "dev2", "--json").json()
+    assert withdrawn["withdrawn"] == "71"  # the prize and the returned bond
+    assert "withdrew 1 pwUSD" in cli.ok("competition", "withdraw", "--from", "dev3").out
+    cli.fails("competition", "withdraw", "--from", "dev3", match="nothing to withdraw")
+    assert cli.ok("competition", "withdraw", "--from", "dev1", "--json").json()["withdrawn"] == "30"

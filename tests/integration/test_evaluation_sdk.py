@@ -1,6 +1,6 @@
 """Verified evaluation end to end, on the embedded chain (oracle state in SQLite) and on anvil (in
 PostgreSQL): hidden labels, four oracles (one lying) scoring in the real sandbox, aggregated settlement,
-reveal and re-check, competitions."""
+reveal and re-check (competitions: test_competitions_sdk.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from proofwork.chain.encoding import designated_quorum, evaluation_hash, labels_
 from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput, NotAllowed, TransactionRejected
 from proofwork.keys.sealing import seal
-from proofwork.network.peers import HttpPeers
-from proofwork.services.competitions import Competitions
 from proofwork.services.evaluated_jobs import AGGREGATION_GRACE, INT256_MIN, POSTING_FALLBACK_AFTER
 from proofwork.services.oracle.node import OracleNode
 from proofwork.services.task_files import HiddenLabels, committee_recipients
@@ -377,54 +375,6 @@ def test_a_restarted_oracle_does_not_score_twice(ml: MlMarket) -> None:
     ml.settle_all()
 
 
-def test_competition_public_leaderboard_then_private_winners(ml: MlMarket) -> None:
-    pw = ml.pw
-    comps = Competitions(pw.ws)
-    prize = pw.amount("1000")
-    comp_id, _ = comps.create(
-        ml.client,
-        ml.spec,
-        ml.labels,
-        prize=prize,
-        deadline=pw.now() + DAY,
-        reveal_period=DAY,
-        prize_bps=[7000, 3000],
-        daily_limit=1,
-        public_percent=30,
-        min_score=0,
-    )
-    third = pw.signer("dev4")
-    good_entry, _ = comps.enter(ml.good, comp_id, ml.models["good"])
-    weak_entry, _ = comps.enter(ml.weak, comp_id, ml.models["weak"])
-    broken_entry, _ = comps.enter(third, comp_id, ml.models["broken"])
-    with pytest.raises(TransactionRejected, match="daily submission limit"):
-        comps.enter(ml.good, comp_id, ml.models["weak"])
-    ml.run_oracles()
-    peers = HttpPeers()
-    try:
-        comp, rows = comps.leaderboard(comp_id, peers)
-        by_entry = {r.entry: r for r in rows}
-        assert rows[0].entry == good_entry
-        assert by_entry[good_entry].public_score > by_entry[weak_entry].public_score > 0
-        assert all(r.private_score is None for r in rows), "private scores stay hidden before the end"
-        assert by_entry[good_entry].oracles == 4
-        pw.advance_time(DAY + 1)
-        for who in (ml.good, ml.weak, third):
-            comps.reveal_all(who, comp_id)
-        pw.advance_time(DAY + AGGREGATION_GRACE + 1)
-        before = {s.address: pw.balance(s.address) for s in (ml.good, ml.weak, third)}
-        ml.run_oracles()
-        comp, rows = comps.leaderboard(comp_id, peers)
-    finally:
-        peers.close()
-    assert comp.finalized
-    assert pw.balance(ml.good.address) - before[ml.good.address] == prize * 7000 // 10_000
-    assert pw.balance(ml.weak.address) - before[ml.weak.address] == prize * 3000 // 10_000
-    assert pw.balance(third.address) == before[third.address]
-    assert [r.entry for r in rows][:2] == [good_entry, weak_entry]
-    assert {r.entry: r.private_score for r in rows}[broken_entry] == INT256_MIN
-
-
 def test_oracles_abstain_when_sealed_labels_do_not_match_the_commitment(ml: MlMarket) -> None:
     """A client sealing other labels than it committed to gets no signed fail: the oracles sign
     nothing, so the freelancer keeps the escrow's auto-claim."""
@@ -468,42 +418,6 @@ def test_shared_labels_stay_hidden_until_every_job_using_them_is_settled(ml: MlM
     ml.settle_all()
     assert ml.evaluations.get(first).revealed is not None
     assert ml.evaluations.get(second).revealed is not None
-
-
-def test_garbage_and_copied_competition_entries_do_not_block_the_rest(ml: MlMarket) -> None:
-    pw, ws = ml.pw, ml.pw.ws
-    comps = Competitions(ws)
-    comp_id, _ = comps.create(
-        ml.client,
-        ml.spec,
-        ml.labels,
-        prize=pw.amount("10"),
-        deadline=pw.now() + DAY,
-        reveal_period=DAY,
-        prize_bps=[10_000],
-        min_score=0,
-    )
-    good_entry, _ = comps.enter(ml.good, comp_id, ml.models["good"])
-    copier = pw.signer("dev4")
-    garbage = ws.competitions.receipt_events(
-        ws.competitions.commit(copier.key, comp_id, os.urandom(32), b"not a cid")
-    )[0].args["entry"]
-    copied_envelope = cid_to_bytes(comps.get(comp_id).entries[good_entry].sealed_submission or "")
-    copy = ws.competitions.receipt_events(
-        ws.competitions.commit(pw.signer("dev5").key, comp_id, os.urandom(32), copied_envelope)
-    )[0].args["entry"]
-    ml.run_oracles()
-    public = {r.item: r for r in ml.states[0].reports(ws.competitions.address, "public", comp_id)}
-    assert public[good_entry].ok and public[good_entry].score > 900_000
-    assert not public[garbage].ok and public[garbage].score == INT256_MIN
-    assert not public[copy].ok and "copy" in public[copy].reason
-    pw.advance_time(DAY + 1)
-    comps.reveal_all(ml.good, comp_id)
-    pw.advance_time(DAY + AGGREGATION_GRACE + 1)
-    before = pw.balance(ml.good.address)
-    ml.run_oracles()
-    assert comps.get(comp_id).finalized
-    assert pw.balance(ml.good.address) - before == pw.amount("10")
 
 
 def test_a_sandbox_failure_is_retried_never_signed_as_a_fail(

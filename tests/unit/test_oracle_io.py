@@ -680,19 +680,29 @@ def test_score_report_signers(contracts: tuple[CommitteeContract, CompetitionCon
     assert committee.report_signer(other, signature) not in (None, ADDRESS)
 
 
-def test_final_ranking_signers(contracts: tuple[CommitteeContract, CompetitionContract]) -> None:
+def test_final_scores_and_labels_signers(contracts: tuple[CommitteeContract, CompetitionContract]) -> None:
     _, competition = contracts
-    message = competition.final_message(3, [(0, 10), (1, -(2**255))], b"\x04" * 32)
+    message = competition.final_message(3, b"\x05" * 32, 2, [(0, 10), (1, -(2**255))], b"\x04" * 32)
+    assert set(message) == {"competitionId", "scoresRoot", "entries", "winnersHash", "commitment"}
     signature = competition.sign_final(KEY, message)
     assert competition.final_signer(message, signature) == ADDRESS
     for bad in GARBAGE_SIGNATURES:
         assert competition.final_signer(message, bad) is None, bad
     for bad_message in (
-        {**message, "scoresHash": b"\x00" * 33},
+        {**message, "scoresRoot": b"\x00" * 33},
+        {**message, "entries": -1},
         {**message, "competitionId": -5},
         {**message, "commitment": None},
     ):
         assert competition.final_signer(bad_message, signature) is None, bad_message
+    assert competition.final_signer({**message, "entries": 3}, signature) not in (None, ADDRESS)
+    labels = competition.labels_message(3, b"\x04" * 32)
+    confirmation = competition.sign_labels(KEY, labels)
+    assert competition.labels_signer(labels, confirmation) == ADDRESS
+    assert competition.labels_signer({**labels, "competitionId": 4}, confirmation) not in (None, ADDRESS)
+    assert competition.final_signer(message, confirmation) != ADDRESS  # distinct types
+    for bad in GARBAGE_SIGNATURES:
+        assert competition.labels_signer(labels, bad) is None, bad
 
 
 def test_public_score_signatures(contracts: tuple[CommitteeContract, CompetitionContract]) -> None:
@@ -720,6 +730,7 @@ def test_competition_create_takes_explicit_keywords() -> None:
         "deadline",
         "reveal_period",
         "daily_limit",
+        "entry_bond",
         "public_percent",
         "prize_bps",
         "min_score",
@@ -756,3 +767,35 @@ def test_views_and_id_bounds(deployed: Any) -> None:
             competitions.revealed_count(bad)
         with pytest.raises(InvalidInput, match="invalid job id"):
             committee.revealed_labels(bad)
+
+
+def test_competition_hashes_are_the_contracts(deployed: Any) -> None:
+    """The committee's EIP-712 digests, the winners hash and the scores tree's leaves as the
+    Competition contract computes them (views on a real embedded chain)."""
+    from eth_utils import keccak
+
+    from proofwork.chain.events import typed_data
+    from proofwork.chain.scores_tree import score_leaf, winners_hash
+
+    competitions = deployed.competitions
+    views = competitions.contract.functions
+    cases = [(0, 0), (1, -(2**255)), (2**256 - 1, 2**255 - 1), (7, -1), (12, 912_345)]
+    for entry, score in cases:
+        assert competitions.score_leaf(entry, score) == score_leaf(entry, score)
+    assert bytes(deployed.chain.call(views.winners_hash(cases))) == winners_hash(cases)
+    assert bytes(deployed.chain.call(views.winners_hash([]))) == winners_hash([])
+
+    def digest(primary: str, fields: Any, message: Any) -> bytes:
+        domain = ("proofwork Competition", "1", deployed.chain.chain_id, competitions.address)
+        signable = typed_data(domain, primary, fields, message)
+        return bytes(keccak(b"\x19" + signable.version + signable.header + signable.body))
+
+    from proofwork.chain.competition import FINAL_SCORES_FIELDS, LABELS_CONFIRMED_FIELDS
+
+    # competition 0 does not exist: its commitment and revealed count read as zero
+    final = competitions.final_message(0, b"\x05" * 32, 0, cases[:2], bytes(32))
+    on_chain = deployed.chain.call(views.final_scores_digest(0, b"\x05" * 32, winners_hash(cases[:2])))
+    assert bytes(on_chain) == digest("FinalScores", FINAL_SCORES_FIELDS, final)
+    labels = competitions.labels_message(0, bytes(32))
+    on_chain = deployed.chain.call(views.labels_confirmed_digest(0))
+    assert bytes(on_chain) == digest("LabelsConfirmed", LABELS_CONFIRMED_FIELDS, labels)

@@ -2,10 +2,11 @@
 
 Peers and any aggregator fetch signed score reports here and check each signature
 themselves; nothing served is trusted on the server's word. Private competition scores
-are never served: only the public ones, and the final ranking once it is signed.
+are served only once the final scores are signed (after the reveal period, in the final
+report); before that only the public ones, and the confirmations of competitions' labels.
 
 What is served is deliberately less than what is stored: never the failure `reason` (it may
-quote class names from the hidden labels), and the `payload` only of final rankings (a public
+quote class names from the hidden labels), and the `payload` only of final scores (a public
 report's payload is the plaintext submission CID: serving it before the deadline would let
 anyone copy an entry).
 """
@@ -22,7 +23,7 @@ from fastapi import FastAPI, HTTPException, Path
 from proofwork.db.oracle_state import MAX_STORED_INT, OracleState, Report
 from proofwork.domain.errors import InvalidInput, ProofworkError
 
-SERVED_KINDS = ("job", "public", "final")
+SERVED_KINDS = ("job", "public", "final", "labels")
 
 
 def served_json(r: Report) -> dict[str, Any]:

@@ -1,40 +1,119 @@
-"""`Competition`'s handle: prizes open to many, commit-reveal entries, committee-signed final scores."""
+"""`Competition`'s handle: prizes open to many, entries with a bond once the committee confirmed the
+labels, commit-reveal, committee-signed final scores (a Merkle root and the winners), pulled payouts."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from web3 import Web3
 
-from proofwork.chain.encoding import keccak
+from proofwork.chain.client import translate_errors
 from proofwork.chain.events import ContractHandle, check_id
 from proofwork.chain.receipts import Receipt
+from proofwork.chain.scores_tree import winners_hash
 
 COMPETITION_EIP712 = ("proofwork Competition", "1")
 
 FINAL_SCORES_FIELDS = [
     {"name": "competitionId", "type": "uint256"},
-    {"name": "scoresHash", "type": "bytes32"},
+    {"name": "scoresRoot", "type": "bytes32"},
+    {"name": "entries", "type": "uint256"},
+    {"name": "winnersHash", "type": "bytes32"},
     {"name": "commitment", "type": "bytes32"},
 ]
+LABELS_CONFIRMED_FIELDS = [
+    {"name": "competitionId", "type": "uint256"},
+    {"name": "commitment", "type": "bytes32"},
+]
+
+OPEN, FINALIZED, CANCELLED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class CompetitionState:
+    """A competition as the contract's `competition` view returns it (all zero for an unknown id)."""
+
+    client: str
+    token: str
+    prize: int
+    spec_hash: bytes
+    commitment: bytes
+    deadline: int
+    reveal_period: int
+    daily_limit: int
+    entry_bond: int
+    public_percent: int
+    prize_bps: list[int]
+    min_score: int
+    higher_is_better: bool
+    status: int  # OPEN, FINALIZED or CANCELLED
+    labels_confirmed: bool
+    entry_count: int
+    revealed_count: int
+    scores_root: bytes  # zero until finalized (and when nothing was revealed)
 
 
 class CompetitionContract(ContractHandle):
     """`Competition`: bounties open to many, commit-reveal entries, committee-signed final scores."""
 
-    def competition(self, comp_id: int) -> Any:
-        return self.chain.call(self.contract.functions.competition(check_id(comp_id, "competition id")))
+    def competition(self, comp_id: int) -> CompetitionState:
+        raw = self.chain.call(self.contract.functions.competition(check_id(comp_id, "competition id")))
+        values = list(raw.values()) if isinstance(raw, dict) else list(raw)
+        (client, token, prize, spec_hash, commitment, deadline, reveal_period, daily_limit, bond) = values[:9]
+        (public, bps, min_score, higher, status, confirmed, entries, revealed, root) = values[9:]
+        return CompetitionState(
+            str(client),
+            str(token),
+            int(prize),
+            bytes(spec_hash),
+            bytes(commitment),
+            int(deadline),
+            int(reveal_period),
+            int(daily_limit),
+            int(bond),
+            int(public),
+            [int(b) for b in bps],
+            int(min_score),
+            bool(higher),
+            int(status),
+            bool(confirmed),
+            int(entries),
+            int(revealed),
+            bytes(root),
+        )
 
     def count(self) -> int:
         return int(self.chain.call(self.contract.functions.competition_count()))
 
     def revealed_count(self, comp_id: int) -> int:
-        """Entries revealed so far (the length the final ranking must have)."""
+        """Entries revealed so far (the leaves of the scores tree the committee signs)."""
         fn = self.contract.functions.revealed_count(check_id(comp_id, "competition id"))
         return int(self.chain.call(fn))
+
+    def claimable(self, token: str, account: str) -> int:
+        """What `account` may withdraw in `token`: prizes, refunds and returned bonds."""
+        fn = self.contract.functions.claimable(
+            Web3.to_checksum_address(token), Web3.to_checksum_address(account)
+        )
+        return int(self.chain.call(fn))
+
+    def verify_score(self, comp_id: int, entry: int, score: int, proof: list[bytes]) -> bool:
+        """The contract's own check of an entry's score against the finalized scores root."""
+        fn = self.contract.functions.verify_score(check_id(comp_id, "competition id"), entry, score, proof)
+        return bool(self.chain.call(fn))
+
+    def score_leaf(self, entry: int, score: int) -> bytes:
+        return bytes(self.chain.call(self.contract.functions.score_leaf(entry, score)))
+
+    def block_time(self, block_number: int) -> int:
+        """When block `block_number` was mined (a competition's creation, say)."""
+        with translate_errors(self.chain.url):
+            return int(self.chain.web3.eth.get_block(block_number)["timestamp"])
+
+    # --- transactions ----------------------------------------------------------------------------
 
     def create(
         self,
@@ -47,6 +126,7 @@ class CompetitionContract(ContractHandle):
         deadline: int,
         reveal_period: int,
         daily_limit: int,
+        entry_bond: int,
         public_percent: int,
         prize_bps: list[int],
         min_score: int,
@@ -61,6 +141,7 @@ class CompetitionContract(ContractHandle):
             deadline,
             reveal_period,
             daily_limit,
+            entry_bond,
             public_percent,
             prize_bps,
             min_score,
@@ -68,6 +149,10 @@ class CompetitionContract(ContractHandle):
             sealed_labels,
         )
         return self.chain.transact(key, fn)
+
+    def confirm_labels(self, key: bytes, comp_id: int, signatures: list[bytes]) -> Receipt:
+        """Relays the committee's `LabelsConfirmed` signatures (ascending signer order)."""
+        return self.chain.transact(key, self.contract.functions.confirm_labels(comp_id, signatures))
 
     def commit(self, key: bytes, comp_id: int, commitment: bytes, sealed_submission: bytes) -> Receipt:
         return self.chain.transact(
@@ -83,29 +168,56 @@ class CompetitionContract(ContractHandle):
         comp_id: int,
         labels_cid: bytes,
         labels_salt: bytes,
-        ranking: list[tuple[int, int]],
+        scores_root: bytes,
+        winners: list[tuple[int, int]],
         signatures: list[bytes],
     ) -> Receipt:
-        fn = self.contract.functions.finalize(comp_id, labels_cid, labels_salt, ranking, signatures)
+        fn = self.contract.functions.finalize(
+            comp_id, labels_cid, labels_salt, scores_root, winners, signatures
+        )
         return self.chain.transact(key, fn)
 
     def cancel_unjudged(self, key: bytes, comp_id: int) -> Receipt:
         return self.chain.transact(key, self.contract.functions.cancel_unjudged(comp_id))
 
-    @staticmethod
-    def scores_hash(ranking: list[tuple[int, int]]) -> bytes:
-        return keccak(abi_encode(["(uint256,int256)[]"], [ranking]))
+    def withdraw(self, key: bytes, token: str) -> Receipt:
+        """Pulls everything credited to the sender in `token`."""
+        return self.chain.transact(key, self.contract.functions.withdraw(Web3.to_checksum_address(token)))
 
+    # --- the committee's signed messages (EIP-712) -----------------------------------------------
+
+    @staticmethod
+    def labels_message(comp_id: int, commitment: bytes) -> dict[str, Any]:
+        """`LabelsConfirmed`: the labels sealed to the committee open the competition's commitment."""
+        return {"competitionId": comp_id, "commitment": commitment}
+
+    def sign_labels(self, key: bytes, message: dict[str, Any]) -> bytes:
+        return self._sign(key, COMPETITION_EIP712, "LabelsConfirmed", LABELS_CONFIRMED_FIELDS, message)
+
+    def labels_signer(self, message: dict[str, Any], signature: bytes | str) -> str | None:
+        """The address that confirmed the labels, or None if it cannot be recovered."""
+        return self._recover(
+            COMPETITION_EIP712, "LabelsConfirmed", LABELS_CONFIRMED_FIELDS, message, signature
+        )
+
+    @staticmethod
     def final_message(
-        self, comp_id: int, ranking: list[tuple[int, int]], commitment: bytes
+        comp_id: int, scores_root: bytes, entries: int, winners: list[tuple[int, int]], commitment: bytes
     ) -> dict[str, Any]:
-        return {"competitionId": comp_id, "scoresHash": self.scores_hash(ranking), "commitment": commitment}
+        """`FinalScores`: the root of every revealed entry's score, their number and the winners."""
+        return {
+            "competitionId": comp_id,
+            "scoresRoot": scores_root,
+            "entries": entries,
+            "winnersHash": winners_hash(winners),
+            "commitment": commitment,
+        }
 
     def sign_final(self, key: bytes, message: dict[str, Any]) -> bytes:
         return self._sign(key, COMPETITION_EIP712, "FinalScores", FINAL_SCORES_FIELDS, message)
 
     def final_signer(self, message: dict[str, Any], signature: bytes | str) -> str | None:
-        """The address that signed a final ranking, or None if it cannot be recovered."""
+        """The address that signed a competition's final scores, or None if it cannot be recovered."""
         return self._recover(COMPETITION_EIP712, "FinalScores", FINAL_SCORES_FIELDS, message, signature)
 
     # --- public (leaderboard) scores: EIP-191 personal messages ------------------------------------

@@ -1,4 +1,4 @@
-"""Competitions: `competition create|cancel|enter|reveal`, `leaderboard`."""
+"""Competitions: `competition create|cancel|enter|reveal|withdraw`, `leaderboard`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from rich.table import Table
 
 from proofwork.cli.args import CompArg, FromOpt, cli_state, existing_file, plain, uint_id
 from proofwork.cli.output import money, when
+from proofwork.domain.competition import MAX_ENTRY_BOND
 from proofwork.domain.errors import InvalidInput
-from proofwork.domain.units import parse_amount, parse_duration
+from proofwork.domain.units import format_amount, parse_amount, parse_duration
 
 competition_app = typer.Typer(
     help="Competitions: a prize open to many until a deadline.", no_args_is_help=True
@@ -50,8 +51,15 @@ def competition_create(
             help="Score an entry needs to win anything (metric units); default: the spec's threshold."
         ),
     ] = None,
+    entry_bond: Annotated[
+        str | None,
+        typer.Option(
+            help="Bond per entry in tokens: returned when the entry is revealed, yours if it never is "
+            "(default: 1 % of the prize)."
+        ),
+    ] = None,
 ) -> None:
-    """Create a competition and escrow its prize."""
+    """Create a competition and escrow its prize; entries open once the oracles confirm the labels."""
     from proofwork.domain.evalspec import to_fixed
     from proofwork.services.competitions import Competitions
 
@@ -59,6 +67,8 @@ def competition_create(
     # everything checked before the workspace opens: no approval is sent for a create that must fail
     minimum = None if min_score is None else _min_score(min_score, to_fixed)
     shares = _split(split)
+    if entry_bond is not None:
+        _bond_form(entry_bond)
     if not 1 <= daily_limit <= 255:
         raise InvalidInput(f"invalid --daily-limit {daily_limit}: expected 1 to 255 submissions a day")
     if not 1 <= public_percent <= 99:
@@ -67,26 +77,53 @@ def competition_create(
     reveal_seconds = parse_duration(reveal_period)
     spec, labels = existing_file(spec, "spec"), existing_file(labels, "labels")
     with state.workspace() as ws:
+        decimals = ws.token.decimals
+        bond = None if entry_bond is None else _bond(entry_bond, decimals)
         comp_id, receipts = Competitions(ws).create(
             ws.signer(sender),
             spec,
             labels,
-            prize=parse_amount(prize, ws.token.decimals),
+            prize=parse_amount(prize, decimals),
             deadline=ws.chain.next_timestamp() + deadline_in,
             reveal_period=reveal_seconds,
             prize_bps=shares,
             daily_limit=daily_limit,
             public_percent=public_percent,
             min_score=minimum,
+            entry_bond=bond,
         )
+        comp = Competitions(ws).get(comp_id)
         state.emit(
             {
                 "ok": True,
                 "competition_id": comp_id,
+                "entry_bond": format_amount(comp.entry_bond, decimals),
                 "steps": [{"name": n, "tx": r.tx_hash, "gas": r.gas_used} for n, r in receipts],
             },
-            f"competition {comp_id} created",
+            f"competition {comp_id} created (entry bond {money(comp.entry_bond, decimals, ws.token.symbol)}); "
+            "entries open once the oracles confirm its labels",
         )
+
+
+def _bond_form(text: str) -> None:
+    """`--entry-bond` checked before anything is opened: a positive decimal (its precision and
+    size are checked against the token's decimals later)."""
+    try:
+        value = parse_amount(text, 40)
+    except InvalidInput as exc:
+        raise InvalidInput(f"invalid --entry-bond: {exc}") from None
+    if value == 0:
+        raise InvalidInput(f"invalid --entry-bond {text!r}: the bond must be more than 0")
+
+
+def _bond(text: str, decimals: int) -> int:
+    try:
+        bond = parse_amount(text, decimals)
+    except InvalidInput as exc:
+        raise InvalidInput(f"invalid --entry-bond: {exc}") from None
+    if bond > MAX_ENTRY_BOND:
+        raise InvalidInput(f"invalid --entry-bond {text!r}: above 2^128 token units")
+    return bond
 
 
 def _min_score(text: str, to_fixed: Any) -> int:
@@ -136,15 +173,23 @@ def _split(text: str) -> list[int]:
 
 @competition_app.command("cancel")
 def competition_cancel(ctx: typer.Context, comp_id: CompArg, sender: FromOpt) -> None:
-    """Refund a competition the committee never judged (after the judging period), so a dead
-    committee cannot lock the prize."""
+    """Take back the prize of a competition nobody can or did judge: any time before the oracles
+    confirm its labels, or once it is past judging (a dead committee cannot lock the prize)."""
+    from proofwork.services.competitions import Competitions
+
     state = cli_state(ctx)
     uint_id(comp_id, "competition id")
     with state.workspace() as ws:
-        receipt = ws.competitions.cancel_unjudged(ws.signer(sender).key, comp_id)
+        refund, receipt = Competitions(ws).cancel(ws.signer(sender), comp_id)
         state.emit(
-            {"ok": True, "competition_id": comp_id, "tx": receipt.tx_hash},
-            f"competition {comp_id} cancelled: the prize went back to its creator (tx {receipt.tx_hash})",
+            {
+                "ok": True,
+                "competition_id": comp_id,
+                "credited": format_amount(refund, ws.token.decimals),
+                "tx": receipt.tx_hash,
+            },
+            f"competition {comp_id} cancelled: {money(refund, ws.token.decimals, ws.token.symbol)} credited "
+            f"to its creator (`proofwork competition withdraw`; tx {receipt.tx_hash})",
         )
 
 
@@ -155,22 +200,31 @@ def competition_enter(
     sender: FromOpt,
     file: Annotated[Path, typer.Option(help="Submission: ONNX model or predictions file.")],
 ) -> None:
-    """Commit to a submission (sealed to the oracles, so nobody can copy it)."""
+    """Commit to a submission (sealed to the oracles, so nobody can copy it), paying the entry bond
+    (returned when the entry is revealed). Refused until the oracles have confirmed the labels."""
     from proofwork.services.competitions import Competitions
 
     state = cli_state(ctx)
     uint_id(comp_id, "competition id")
     with state.workspace() as ws:
-        entry, receipt = Competitions(ws).enter(ws.signer(sender), comp_id, existing_file(file, "submission"))
+        entry, receipts = Competitions(ws).enter(
+            ws.signer(sender), comp_id, existing_file(file, "submission")
+        )
         state.emit(
-            {"ok": True, "entry": entry, "tx": receipt.tx_hash},
+            {
+                "ok": True,
+                "entry": entry,
+                "tx": receipts[-1][1].tx_hash,
+                "steps": [{"name": n, "tx": r.tx_hash, "gas": r.gas_used} for n, r in receipts],
+            },
             f"entry {entry} committed to competition {comp_id}",
         )
 
 
 @competition_app.command("reveal")
 def competition_reveal(ctx: typer.Context, comp_id: CompArg, sender: FromOpt) -> None:
-    """After the deadline, reveal all of this account's entries (unrevealed entries cannot win)."""
+    """After the deadline, reveal all of this account's entries: unrevealed entries cannot win and
+    their bonds go to the client; a revealed entry's bond is credited back (`competition withdraw`)."""
     from proofwork.services.competitions import Competitions
 
     state = cli_state(ctx)
@@ -179,12 +233,41 @@ def competition_reveal(ctx: typer.Context, comp_id: CompArg, sender: FromOpt) ->
         entries = Competitions(ws).reveal_all(ws.signer(sender), comp_id)
         state.emit(
             {"ok": True, "revealed": entries},
-            f"revealed entries {entries}" if entries else "nothing to reveal",
+            f"revealed entries {entries}; their bonds are credited back (`proofwork competition withdraw`)"
+            if entries
+            else "nothing to reveal",
+        )
+
+
+@competition_app.command("withdraw")
+def competition_withdraw(
+    ctx: typer.Context,
+    sender: FromOpt,
+    token: Annotated[
+        str | None, typer.Option(help="Token address (default: the deployment's stablecoin).")
+    ] = None,
+) -> None:
+    """Pull everything credited to this account by competitions: prizes, returned bonds, refunds."""
+    from proofwork.domain.addresses import parse_address
+    from proofwork.services.competitions import Competitions
+
+    state = cli_state(ctx)
+    address = None if token is None else parse_address(token, "--token")
+    with state.workspace() as ws:
+        amount, receipt = Competitions(ws).withdraw(ws.signer(sender), address)
+        if address is None or address.lower() == ws.token.address.lower():
+            decimals, shown = ws.token.decimals, money(amount, ws.token.decimals, ws.token.symbol)
+        else:  # another ERC-20: its smallest units (it need not have `decimals`)
+            decimals, shown = 0, f"{amount} units of {address}"
+        state.emit(
+            {"ok": True, "withdrawn": format_amount(amount, decimals), "tx": receipt.tx_hash},
+            f"withdrew {shown} (tx {receipt.tx_hash})",
         )
 
 
 def leaderboard(ctx: typer.Context, comp_id: CompArg) -> None:
-    """Public scores before the deadline; private scores and prizes once the competition is final."""
+    """Public scores before the deadline; once final, the winners and every revealed entry's private
+    score with its Merkle proof against the scores root the committee signed."""
     from rich.table import Table
 
     from proofwork.network.peers import HttpPeers
@@ -196,52 +279,72 @@ def leaderboard(ctx: typer.Context, comp_id: CompArg) -> None:
     try:
         with state.workspace() as ws:
             comp, rows = Competitions(ws).leaderboard(comp_id, peers)
-            decimals, symbol = ws.token.decimals, ws.token.symbol
+            if comp.token.lower() == ws.token.address.lower():
+                decimals, symbol = ws.token.decimals, ws.token.symbol
+            else:  # another ERC-20: amounts in its smallest units
+                decimals, symbol = 0, "units"
             names = {r.submitter: ws.name_of(r.submitter) for r in rows}
     finally:
         peers.close()
+    proven = sum(1 for r in rows if r.proof is not None)
     data = {
         "ok": True,
         "competition_id": comp_id,
         "deadline": comp.deadline,
+        "reveal_end": comp.reveal_end,
+        "labels_confirmed": comp.labels_confirmed,
+        "entry_bond": format_amount(comp.entry_bond, decimals),
         "finalized": comp.finalized,
+        "cancelled": comp.cancelled,
+        "scores_root": None if comp.scores_root is None else "0x" + comp.scores_root.hex(),
+        "winners": [
+            {"place": place + 1, "entry": entry, "score": score}
+            for place, (entry, score) in enumerate(comp.winners)
+        ],
         "rows": [
             {
                 "entry": r.entry,
                 "submitter": r.submitter,
+                "revealed": r.revealed,
                 "public_score": r.public_score,
                 "oracles": r.oracles,
                 "private_score": r.private_score,
+                "proof": None if r.proof is None else ["0x" + p.hex() for p in r.proof],
+                "place": None if r.place is None else r.place + 1,
                 "prize": r.prize,
             }
             for r in rows
         ],
     }
 
+    def status() -> str:
+        if comp.cancelled:
+            return "cancelled"
+        if comp.finalized:
+            return f"final, {proven} of {len(comp.revealed)} revealed scores proven against the signed root"
+        if not comp.labels_confirmed:
+            return "waiting for the oracles to confirm its labels: no entries yet"
+        return "deadline " + when(comp.deadline)
+
     def table() -> Table:
-        t = Table(
-            title=plain(
-                f"competition {comp_id} ({'final' if comp.finalized else 'deadline ' + when(comp.deadline)})"
-            ),
-            title_justify="left",
-        )
-        for col in ("rank", "entry", "submitter", "public", "private", "prize"):
+        t = Table(title=plain(f"competition {comp_id} ({status()})"), title_justify="left")
+        columns = ["rank", "entry", "submitter", "public", "private", "prize"]
+        for col in columns + (["proof"] if comp.finalized else []):
             t.add_column(col)
         for rank, r in enumerate(rows, 1):
             # every cell as plain Text: token symbols and names come from the chain and the keystore
-            t.add_row(
-                *(
-                    plain(cell)
-                    for cell in (
-                        str(rank),
-                        str(r.entry),
-                        names[r.submitter] or r.submitter,
-                        "-" if r.public_score is None else f"{r.public_score / 1e6:.6f}",
-                        "-" if r.private_score is None else f"{r.private_score / 1e6:.6f}",
-                        money(r.prize, decimals, symbol) if r.prize else "-",
-                    )
-                )
-            )
+            cells = [
+                str(rank),
+                str(r.entry)
+                + ("" if r.revealed or not (comp.finalized or comp.cancelled) else " (unrevealed)"),
+                names[r.submitter] or r.submitter,
+                "-" if r.public_score is None else f"{r.public_score / 1e6:.6f}",
+                "-" if r.private_score is None else f"{r.private_score / 1e6:.6f}",
+                money(r.prize, decimals, symbol) if r.prize else "-",
+            ]
+            if comp.finalized:
+                cells.append("ok" if r.proof is not None else "-")
+            t.add_row(*(plain(cell) for cell in cells))
         return t
 
     state.emit(data, table)

@@ -44,7 +44,7 @@ from proofwork.domain.errors import DataDirCorrupted, InvalidInput
 
 # SQL BIGINT: ids, milestones, entries and rounds stored must fit in a signed 64-bit integer
 MAX_STORED_INT = 2**63 - 1
-KINDS = ("job", "public", "private", "final")
+KINDS = ("job", "public", "private", "final", "labels")
 # scores are int256: at most 78 digits and a sign, stored as text
 MIN_SCORE, MAX_SCORE = -(2**255), 2**255 - 1
 
@@ -68,7 +68,7 @@ class _Report(_Base):
     oracle: Mapped[str] = mapped_column(String(42))  # the signing oracle's address, lower case
     chain_id: Mapped[int] = mapped_column(BigInteger)
     contract: Mapped[str] = mapped_column(String(42))  # committee or competition address, lower case
-    kind: Mapped[str] = mapped_column(String(24))  # job | public | private | final
+    kind: Mapped[str] = mapped_column(String(24))  # job | public | private | final | labels
     subject: Mapped[int] = mapped_column(BigInteger)  # job id or competition id
     item: Mapped[int] = mapped_column(BigInteger)  # milestone or entry (0 for final rankings)
     round: Mapped[int] = mapped_column(BigInteger)

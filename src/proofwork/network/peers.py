@@ -26,7 +26,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_REPORTS = 1000
 MAX_DEPTH = 8
 MAX_URL_BYTES = 256
-KINDS = ("job", "public", "final")
+KINDS = ("job", "public", "final", "labels")
 
 
 def endpoint_url(endpoint: str) -> httpx.URL:

@@ -1,9 +1,14 @@
 """Competitions: a prize open to many until a deadline, judged on a hidden test set.
 
-Entries are committed on chain (hash of CID, salt and sender) with the submission sealed
-to the committee, so oracles can score it for the public leaderboard while nobody can copy
-it. After the deadline entrants reveal; the committee signs the private-set scores of every
-revealed entry, and one transaction pays the top k as the client split the prize.
+The client escrows the prize and seals the labels to the committee; entries open once the
+committee has confirmed on chain that those labels open the client's commitment. Each entry is
+committed on chain (hash of CID, salt and sender) with the submission sealed to the committee, so
+oracles can score it for the public leaderboard while nobody can copy it, and pays a bond that is
+returned when it is revealed. After the deadline entrants reveal; the committee scores every
+revealed entry on the private split, signs the Merkle root of all those scores with the winners,
+and every payout (prizes, the client's rest, returned bonds) is credited for its owner to
+`withdraw`. The oracles serve the whole scores tree with their final report, so the leaderboard
+shows every revealed entry's private score with a proof against the root on chain.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from proofwork.chain.encoding import submission_commitment
-from proofwork.chain.receipts import Receipt
-from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound
+from proofwork.chain.receipts import Event, Receipt
+from proofwork.chain.scores_tree import EMPTY_ROOT, ScoresTree
+from proofwork.domain import competition as rules
+from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, ProofworkError
 from proofwork.domain.evalspec import metric_direction, threshold_fixed
 from proofwork.domain.jsonsafe import safe_json_loads
+from proofwork.domain.units import format_amount
 from proofwork.keys.sealing import seal
 from proofwork.services.evaluated_jobs import prepare_hidden_task
 from proofwork.services.task_files import TaskFiles, committee_recipients
@@ -28,6 +36,10 @@ from proofwork.storage.files import save_file
 from proofwork.storage.unixfs import cid_from_bytes, cid_of_bytes, cid_to_bytes
 
 MAX_SUBMISSION_BYTES = 256 << 20
+# After the reveal period, how long the committee has to finalize before the client may cancel
+GRACE_PERIOD = 30 * 86_400
+# The largest final report payload read from a peer (every revealed entry's score: ~100 bytes each)
+MAX_SCORES_PAYLOAD = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,15 @@ class Entry:
     sealed_submission: str | None  # None when the entrant logged something that is not a CID
     committed_at: int
     revealed_cid: str | None = None
+    revealed: bool = False  # on chain (even when the revealed CID is not a usable CID)
+
+
+@dataclass(frozen=True)
+class Award:
+    place: int  # 0 = first
+    entry: int
+    winner: str
+    amount: int
 
 
 @dataclass(frozen=True)
@@ -51,25 +72,41 @@ class Competition:
     deadline: int
     reveal_period: int
     daily_limit: int
+    entry_bond: int
     public_percent: int
     prize_bps: list[int]
     min_score: int
     higher_is_better: bool
     sealed_labels: str
+    created_block: int = 0
+    labels_confirmed: bool = False
     entries: list[Entry] = field(default_factory=list)
     finalized: bool = False
     cancelled: bool = False
-    payouts: list[dict[str, Any]] = field(default_factory=list)  # PrizePaid args
-    ranking: list[tuple[int, int]] = field(default_factory=list)  # private scores, once final
+    awards: list[Award] = field(default_factory=list)  # PrizeAwarded: credited to the winners
+    winners: list[tuple[int, int]] = field(default_factory=list)  # (entry, private score), first first
+    scores_root: bytes | None = None  # the committee's root of every revealed entry's score
+    refunded: int = 0  # credited back to the client at finalization or cancellation
+
+    @property
+    def revealed(self) -> list[Entry]:
+        return [e for e in self.entries if e.revealed]
+
+    @property
+    def reveal_end(self) -> int:
+        return self.deadline + self.reveal_period
 
 
 @dataclass(frozen=True)
 class LeaderboardRow:
     entry: int
     submitter: str
+    revealed: bool
     public_score: int | None  # median of the oracles' public scores
     oracles: int  # how many oracles reported it
-    private_score: int | None  # shown only after finalization
+    private_score: int | None  # after finalization: every revealed entry's, from the scores tree
+    proof: list[bytes] | None  # its Merkle proof against the competition's scores root
+    place: int | None  # 0 = first, for winners
     prize: int
 
 
@@ -84,9 +121,10 @@ class Competitions:
         contract = self.ws.competitions
         events = contract.events(
             "CompetitionCreated",
+            "LabelsConfirmed",
             "SubmissionCommitted",
             "SubmissionRevealed",
-            "PrizePaid",
+            "PrizeAwarded",
             "CompetitionFinalized",
             "CompetitionCancelled",
             subject=comp_id,
@@ -110,10 +148,14 @@ class Competitions:
                 _cid_or_none(e.args["sealed_submission"]),
                 int(e.args["timestamp"]),
                 revealed.get(int(e.args["entry"])),
+                int(e.args["entry"]) in revealed,
             )
             for e in events
             if e.name == "SubmissionCommitted"
         ]
+        final = next((e for e in events if e.name == "CompetitionFinalized"), None)
+        cancelled = next((e for e in events if e.name == "CompetitionCancelled"), None)
+        closed = final or cancelled
         return Competition(
             comp_id=comp_id,
             client=str(a["client"]),
@@ -124,21 +166,21 @@ class Competitions:
             deadline=int(a["deadline"]),
             reveal_period=int(a["reveal_period"]),
             daily_limit=int(a["daily_limit"]),
+            entry_bond=int(a["entry_bond"]),
             public_percent=int(a["public_percent"]),
             prize_bps=[int(b) for b in a["prize_bps"]],
             min_score=int(a["min_score"]),
             higher_is_better=bool(a["higher_is_better"]),
             sealed_labels=cid_from_bytes(a["sealed_labels"]),
+            created_block=created.block,
+            labels_confirmed=any(e.name == "LabelsConfirmed" for e in events),
             entries=sorted(entries, key=lambda e: e.index),
-            finalized=any(e.name == "CompetitionFinalized" for e in events),
-            cancelled=any(e.name == "CompetitionCancelled" for e in events),
-            payouts=[dict(e.args) for e in events if e.name == "PrizePaid"],
-            ranking=[
-                _score_pair(item)
-                for e in events
-                if e.name == "CompetitionFinalized"
-                for item in e.args["ranking"]
-            ],
+            finalized=final is not None,
+            cancelled=cancelled is not None,
+            awards=[_award(e) for e in events if e.name == "PrizeAwarded"],
+            winners=[_score_pair(item) for item in final.args["ranking"]] if final else [],
+            scores_root=final.args["scores_root"] if final else None,
+            refunded=int(closed.args["refunded"]) if closed is not None else 0,
         )
 
     # --- client ----------------------------------------------------------------------------------
@@ -156,10 +198,27 @@ class Competitions:
         daily_limit: int = 5,
         public_percent: int = 30,
         min_score: int | None = None,
+        entry_bond: int | None = None,
+        token: str | None = None,
     ) -> tuple[int, list[tuple[str, Receipt]]]:
+        """Escrows the prize; entries open once the committee confirms the labels (oracles do it on
+        their next passes). `entry_bond` defaults to 1 % of the prize (`rules.default_entry_bond`);
+        `token` to the deployment's stablecoin."""
         contract = self.ws.competitions
-        if prize <= 0:
+        if isinstance(prize, bool) or not isinstance(prize, int) or prize <= 0:
             raise InvalidInput("the prize must be positive")
+        bond = rules.default_entry_bond(prize) if entry_bond is None else entry_bond
+        if isinstance(bond, bool) or not isinstance(bond, int) or not 0 < bond <= rules.MAX_ENTRY_BOND:
+            raise InvalidInput(
+                f"invalid entry bond {bond!r}: expected more than 0, at most 2^128 token units"
+            )
+        erc20 = self.ws.token if token is None else self.ws.token_at(token)
+        if erc20.balance_of(client.address) < prize:
+            decimals = erc20.decimals
+            raise NotAllowed(
+                f"{client.address} holds {format_amount(erc20.balance_of(client.address), decimals)}, "
+                f"less than the prize of {format_amount(prize, decimals)}"
+            )
         task = prepare_hidden_task(
             self.ws,
             TaskFiles(self.ws.store, self.ws.data_dir / "work"),
@@ -176,18 +235,18 @@ class Competitions:
         save_file(self._secret_dir() / f"labels-{commitment.hex()}.json", hidden.to_json())
         sealed = self.ws.store.add_bytes(seal(hidden.to_json(), keys))
         receipts: list[tuple[str, Receipt]] = []
-        token = self.ws.token
-        if token.allowance(client.address, contract.address) < prize:
-            receipts.append(("approve", token.approve(client.key, contract.address, prize)))
+        if erc20.allowance(client.address, contract.address) < prize:
+            receipts.append(("approve", erc20.approve(client.key, contract.address, prize)))
         receipt = contract.create(
             client.key,
-            token=token.address,
+            token=erc20.address,
             prize=prize,
             spec_hash=spec_hash,
             commitment=commitment,
             deadline=deadline,
             reveal_period=reveal_period,
             daily_limit=daily_limit,
+            entry_bond=bond,
             public_percent=public_percent,
             prize_bps=prize_bps,
             min_score=threshold_fixed(spec) if min_score is None else min_score,
@@ -198,17 +257,68 @@ class Competitions:
         created = next(e for e in contract.receipt_events(receipt) if e.name == "CompetitionCreated")
         return int(created.args["comp_id"]), receipts
 
+    def cancel(self, client: Signer, comp_id: int) -> tuple[int, Receipt]:
+        """Takes back (credits, see `withdraw`) the prize and the forfeited bonds of a competition
+        nobody can or did judge; returns the amount credited."""
+        comp = self.get(comp_id)
+        if client.address.lower() != comp.client.lower():
+            raise NotAllowed(f"only the client {comp.client} may cancel competition {comp_id}")
+        if comp.finalized or comp.cancelled:
+            raise NotAllowed(f"competition {comp_id} is already {'final' if comp.finalized else 'cancelled'}")
+        now = self.ws.chain.next_timestamp()
+        revealed = any(e.revealed for e in comp.entries)
+        if not (
+            not comp.labels_confirmed
+            or (not comp.entries and now > comp.deadline)
+            or (not revealed and now > comp.reveal_end)
+            or now > comp.reveal_end + GRACE_PERIOD
+        ):
+            raise NotAllowed(
+                f"competition {comp_id} may still be judged: it can be cancelled once its deadline passes "
+                f"with no entry, its reveal period with none revealed, or {GRACE_PERIOD // 86_400} days after "
+                "the reveal period without a result"
+            )
+        receipt = self.ws.competitions.cancel_unjudged(client.key, comp_id)
+        cancelled = next(
+            e for e in self.ws.competitions.receipt_events(receipt) if e.name == "CompetitionCancelled"
+        )
+        return int(cancelled.args["refunded"]), receipt
+
     # --- entrants --------------------------------------------------------------------------------
 
-    def enter(self, entrant: Signer, comp_id: int, submission_path: Path) -> tuple[int, Receipt]:
+    def enter(
+        self, entrant: Signer, comp_id: int, submission_path: Path
+    ) -> tuple[int, list[tuple[str, Receipt]]]:
+        """Commits a sealed submission, paying the entry bond (approved first when needed).
+        Refused until the committee has confirmed the competition's labels."""
         comp = self.get(comp_id)
         path = Path(submission_path)
         if not path.is_file():
             raise InvalidInput(f"no such submission file: {path}")
         if path.stat().st_size > MAX_SUBMISSION_BYTES:
             raise InvalidInput(f"the submission is over {MAX_SUBMISSION_BYTES} bytes")
+        if comp.finalized or comp.cancelled:
+            raise NotAllowed(f"competition {comp_id} is {'final' if comp.finalized else 'cancelled'}")
         if self.ws.chain.next_timestamp() > comp.deadline:
             raise NotAllowed(f"competition {comp_id} closed for submissions")
+        contract = self.ws.competitions
+        if not comp.labels_confirmed and not contract.competition(comp_id).labels_confirmed:
+            raise NotAllowed(
+                f"competition {comp_id} takes no entries yet: the oracle committee has not confirmed "
+                "that its hidden labels open the client's commitment (try again shortly)"
+            )
+        if entrant.address.lower() == comp.client.lower():
+            raise NotAllowed("the client cannot enter its own competition")
+        if entrant.address.lower() in {o.lower() for o in self.ws.committee.oracles}:
+            raise NotAllowed("a committee oracle cannot enter a competition it judges")
+        token = self._token(comp.token)
+        if token.balance_of(entrant.address) < comp.entry_bond:
+            decimals = token.decimals
+            raise NotAllowed(
+                f"entering costs a bond of {format_amount(comp.entry_bond, decimals)} (returned when the "
+                f"entry is revealed); {entrant.address} holds "
+                f"{format_amount(token.balance_of(entrant.address), decimals)}"
+            )
         data = path.read_bytes()
         cid = cid_of_bytes(data)
         salt = secrets.token_bytes(32)
@@ -216,24 +326,29 @@ class Competitions:
         commitment = submission_commitment(cid_to_bytes(cid), salt, entrant.address)
         secret = json.dumps({"cid": cid, "salt": salt.hex(), "file": str(path.resolve())}).encode()
         save_file(self._secret_dir() / f"entry-{commitment.hex()}.json", secret)
-        receipt = self.ws.competitions.commit(entrant.key, comp_id, commitment, cid_to_bytes(sealed))
-        committed = next(
-            e for e in self.ws.competitions.receipt_events(receipt) if e.name == "SubmissionCommitted"
-        )
+        receipts: list[tuple[str, Receipt]] = []
+        if token.allowance(entrant.address, contract.address) < comp.entry_bond:
+            receipts.append(("approve", token.approve(entrant.key, contract.address, comp.entry_bond)))
+        receipt = contract.commit(entrant.key, comp_id, commitment, cid_to_bytes(sealed))
+        receipts.append(("commit", receipt))
+        committed = next(e for e in contract.receipt_events(receipt) if e.name == "SubmissionCommitted")
         # the plaintext goes to the store only at reveal time, after the deadline
-        return int(committed.args["entry"]), receipt
+        return int(committed.args["entry"]), receipts
 
     def reveal(self, entrant: Signer, comp_id: int, entry: int) -> Receipt:
+        """Opens one entry (after the deadline); its bond is credited back (see `withdraw`)."""
         comp = self.get(comp_id)
         match = next((e for e in comp.entries if e.index == entry), None)
         if match is None:
             raise NotFound(f"competition {comp_id} has no entry {entry}")
         if match.submitter.lower() != entrant.address.lower():
             raise NotAllowed(f"entry {entry} was submitted by {match.submitter}")
+        if match.revealed:
+            raise NotAllowed(f"entry {entry} is already revealed")
         now = self.ws.chain.next_timestamp()
         if now <= comp.deadline:
             raise NotAllowed(f"competition {comp_id} is still open: entries are revealed after its deadline")
-        if now > comp.deadline + comp.reveal_period:
+        if now > comp.reveal_end:
             raise NotAllowed(f"the reveal period of competition {comp_id} is over")
         path = self._secret_dir() / f"entry-{match.commitment.hex()}.json"
         if not path.exists():
@@ -253,22 +368,40 @@ class Competitions:
         comp = self.get(comp_id)
         done = []
         for entry in comp.entries:
-            if entry.submitter.lower() == entrant.address.lower() and entry.revealed_cid is None:
+            if entry.submitter.lower() == entrant.address.lower() and not entry.revealed:
                 self.reveal(entrant, comp_id, entry.index)
                 done.append(entry.index)
         return done
 
+    # --- payouts ---------------------------------------------------------------------------------
+
+    def claimable(self, account: str, token: str | None = None) -> int:
+        """What `account` may withdraw in `token` (default: the deployment's stablecoin), over every
+        competition: prizes, the client's rest and forfeited bonds, returned bonds, refunds."""
+        return self.ws.competitions.claimable(token or self.ws.token.address, account)
+
+    def withdraw(self, signer: Signer, token: str | None = None) -> tuple[int, Receipt]:
+        """Sends `signer` everything credited to it in `token`; returns the amount."""
+        address = token or self.ws.token.address
+        amount = self.claimable(signer.address, address)
+        if amount == 0:
+            raise NotAllowed(f"{signer.address} has nothing to withdraw from competitions in {address}")
+        receipt = self.ws.competitions.withdraw(signer.key, address)
+        return amount, receipt
+
     # --- leaderboard -----------------------------------------------------------------------------
 
     def leaderboard(self, comp_id: int, peers: Any) -> tuple[Competition, list[LeaderboardRow]]:
-        """Public scores (median over the oracles that signed them) and, after finalization, the
-        private scores and prizes. Unsigned or mis-signed scores are ignored."""
+        """Public scores (median over the oracles that signed them) and, after finalization, every
+        revealed entry's private score with its proof against the scores root on chain (from the
+        first oracle serving a scores tree with that root), the winners and their prizes.
+        Unsigned or mis-signed public scores and trees of another root are ignored."""
         comp = self.get(comp_id)
         contract = self.ws.competitions.address
         public: dict[int, dict[str, int]] = {}
         committee = self.ws.committee
-        for oracle in committee.oracles:
-            endpoint = committee.endpoint(oracle)
+        endpoints = [(o, committee.endpoint(o)) for o in committee.oracles]
+        for oracle, endpoint in endpoints:
             if not endpoint:
                 continue
             for r in peers.reports(endpoint, contract, "public", comp_id):
@@ -283,34 +416,109 @@ class Competitions:
                 signer = self.ws.competitions.public_score_signer(comp_id, entry, score, signature)
                 if signer is not None and signer.lower() == oracle.lower():
                     public.setdefault(entry, {})[oracle.lower()] = score
-        private = dict(comp.ranking)  # the committee-signed private scores, from the finalize event
+        tree = self.scores_tree(comp, peers) if comp.finalized else None
+        private = dict(comp.winners)  # the committee-signed winners, from the finalize event
+        if tree is not None:
+            private.update(tree.scores)
+        places = {entry: place for place, (entry, _) in enumerate(comp.winners)}
         prizes: dict[int, int] = {}
-        for p in comp.payouts:
-            prizes[int(p["entry"])] = prizes.get(int(p["entry"]), 0) + int(p["amount"])
+        for award in comp.awards:
+            prizes[award.entry] = prizes.get(award.entry, 0) + award.amount
         rows = [
             LeaderboardRow(
                 e.index,
                 e.submitter,
+                e.revealed,
                 int(statistics.median_low(public[e.index].values())) if e.index in public else None,
                 len(public.get(e.index, {})),
                 private.get(e.index) if comp.finalized else None,
+                tree.proof(e.index) if tree is not None and e.index in tree.scores else None,
+                places.get(e.index),
                 prizes.get(e.index, 0),
             )
             for e in comp.entries
         ]
 
-        def rank(row: LeaderboardRow) -> tuple[int, int, int]:
+        def rank(row: LeaderboardRow) -> tuple[int, int, int, int]:
             if comp.finalized:
-                private = row.private_score or 0
-                return (-row.prize, -private if comp.higher_is_better else private, row.entry)
+                place = len(places) if row.place is None else row.place
+                if row.private_score is None:
+                    return (place, 1, 0, row.entry)
+                return (
+                    place,
+                    0,
+                    -row.private_score if comp.higher_is_better else row.private_score,
+                    row.entry,
+                )
             if row.public_score is None:
-                return (1, 0, row.entry)
-            return (0, -row.public_score if comp.higher_is_better else row.public_score, row.entry)
+                return (1, 0, 0, row.entry)
+            return (0, 0, -row.public_score if comp.higher_is_better else row.public_score, row.entry)
 
         return comp, sorted(rows, key=rank)
 
+    def scores_tree(self, comp: Competition, peers: Any) -> ScoresTree | None:
+        """The committee's scores tree of a finalized competition, rebuilt from the scores an
+        oracle serves with its final report; None when no oracle serves one with the root on chain."""
+        if not comp.finalized or comp.scores_root is None:
+            return None
+        if comp.scores_root == EMPTY_ROOT:
+            return ScoresTree([])
+        committee = self.ws.committee
+        for oracle in committee.oracles:
+            endpoint = committee.endpoint(oracle)
+            if not endpoint:
+                continue
+            for r in peers.reports(endpoint, self.ws.competitions.address, "final", comp.comp_id):
+                try:
+                    tree = ScoresTree(final_scores(r.get("payload")))
+                except (ProofworkError, AttributeError):
+                    continue
+                if tree.root == comp.scores_root and len(tree) == len(comp.revealed):
+                    return tree
+        return None
+
+    def _token(self, address: str) -> Any:
+        token = self.ws.token
+        return token if token.address.lower() == address.lower() else self.ws.token_at(address)
+
     def _secret_dir(self) -> Path:
         return self.ws.data_dir / "secrets" / str(self.ws.chain_id) / self.ws.competitions.address.lower()
+
+
+def final_payload(scores: list[tuple[int, int]], winners: list[tuple[int, int]], root: bytes) -> str:
+    """What an oracle keeps (and serves) with its signed final scores: every revealed entry's
+    private score, so that anyone can rebuild the tree and prove each one against the root."""
+    return json.dumps(
+        {
+            "scores_root": "0x" + root.hex(),
+            "winners": [[e, str(s)] for e, s in winners],
+            "scores": [[e, str(s)] for e, s in scores],
+        },
+        separators=(",", ":"),
+    )
+
+
+def final_scores(payload: object) -> list[tuple[int, int]]:
+    """The (entry, score) pairs of a final report's payload (a peer's word: checked by the caller
+    against the root on chain). InvalidInput when it is not what `final_payload` writes."""
+    if not isinstance(payload, str):
+        raise InvalidInput("a final report without scores")
+    data = safe_json_loads(payload, max_bytes=MAX_SCORES_PAYLOAD, max_depth=4)
+    try:
+        return [(_int(e), _int(s)) for e, s in data["scores"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput("a final report whose scores are not [entry, score] pairs") from exc
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str) or len(str(value)) > 80:
+        raise ValueError("not an integer")
+    return int(value)
+
+
+def _award(event: Event) -> Award:
+    a = event.args
+    return Award(int(a["place"]), int(a["entry"]), str(a["winner"]), int(a["amount"]))
 
 
 def _score_pair(item: Any) -> tuple[int, int]:

@@ -189,6 +189,8 @@ class OracleDaemon:
             self.say(f"settled {line}")
         for job_id in result.revealed:
             self.say(f"revealed the labels of job {job_id}")
+        for comp_id in result.confirmed:
+            self.say(f"confirmed the labels of competition {comp_id}")
         for comp_id in result.finalized:
             self.say(f"finalized competition {comp_id}")
         for line in result.failures:

@@ -28,10 +28,11 @@ class StepReport:
     settled: list[str] = field(default_factory=list)
     revealed: list[int] = field(default_factory=list)
     finalized: list[int] = field(default_factory=list)
+    confirmed: list[int] = field(default_factory=list)  # competitions whose labels this pass confirmed
     failures: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.scored or self.settled or self.revealed or self.finalized)
+        return bool(self.scored or self.settled or self.revealed or self.finalized or self.confirmed)
 
 
 def signature_of(report: Report) -> bytes:
