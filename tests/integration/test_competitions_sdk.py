@@ -22,19 +22,22 @@ from proofwork.services.competitions import Competitions
 from proofwork.services.evaluated_jobs import AGGREGATION_GRACE, INT256_MIN
 from proofwork.services.task_files import HiddenLabels, committee_recipients
 from proofwork.storage.unixfs import cid_of_bytes, cid_to_bytes
+from tests.integration.conftest import BACKENDS
 from tests.integration.ml_fixtures import DAY, MlMarket, open_ml_market
 
 MOCKS = Path(__file__).resolve().parents[1] / "contracts" / "mocks"
 
 
-@pytest.fixture(scope="module", params=["embedded", "anvil"])
-def ml(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlMarket]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def ml(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, digits_task: dict[str, Path]
+) -> Iterator[MlMarket]:
     """The embedded chain with an SQLite file per oracle; anvil with the four oracles sharing one
     PostgreSQL database."""
     rpc_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
     oracle_db = request.getfixturevalue("postgres").create_database() if request.param == "anvil" else None
     data_dir = tmp_path_factory.mktemp(f"competitions-{request.param}")
-    with open_ml_market(request.param, rpc_url, data_dir, oracle_db) as market:
+    with open_ml_market(request.param, rpc_url, data_dir, digits_task, oracle_db) as market:
         yield market
 
 

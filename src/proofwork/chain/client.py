@@ -32,6 +32,9 @@ from proofwork.domain.errors import ChainUnavailable, InvalidInput, NotAllowed, 
 from proofwork.domain.units import MAX_DURATION
 from proofwork.keys.accounts import address_of
 
+# Seconds a node's block clock may trail this machine's (see `next_timestamp`).
+NODE_CLOCK_SKEW = 1
+
 T = TypeVar("T")
 
 
@@ -148,8 +151,9 @@ class Chain:
         """A lower bound on the timestamp of the next block: what a transaction sent now sees."""
         if self._next_timestamp is not None:
             return self._next_timestamp()
-        # Anvil may give consecutive blocks the same second, and its clock may run ahead of ours.
-        return max(self.now(), int(time.time()))
+        # A node's clock: anvil may give consecutive blocks the same second, may run ahead of ours, and
+        # counts whole seconds from its own start, so it can also trail int(time.time()) by one.
+        return max(self.now(), int(time.time()) - NODE_CLOCK_SKEW)
 
     def block_number(self) -> int:
         with translate_errors(self.url):
