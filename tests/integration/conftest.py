@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import pytest
 
 from proofwork.sdk import Proofwork, Signer
-from tests.conftest import chain_snapshot
+from tests.conftest import chain_snapshot, running_anvil
 
 DAY = 86_400
 # every SDK suite runs on both; the anvil runs carry the `anvil` mark (`make quick` leaves them out)
@@ -44,14 +45,24 @@ def digest(text: str) -> bytes:
 def deployed_market(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Market]:
-    """Deployed once per module and backend; tests get it through `market`."""
-    rpc_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
-    data_dir = tmp_path_factory.mktemp(f"pw-{request.param}")
+    """Deployed once per module and backend; tests get it through `market`. On anvil, a node of its
+    own: `market` reverts the chain after every test, which must not undo other modules' work on the
+    session's shared node."""
+    with ExitStack() as stack:
+        rpc_url = stack.enter_context(running_anvil()) if request.param == "anvil" else None
+        yield stack.enter_context(_deployed(rpc_url, request.param, tmp_path_factory))
+
+
+@contextmanager
+def _deployed(
+    rpc_url: str | None, backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Market]:
+    data_dir = tmp_path_factory.mktemp(f"pw-{backend}")
     with Proofwork.open(data_dir, rpc_url) as pw:
         pw.deploy("dev0", treasury=pw.address("dev9"))
         market = Market(
             pw,
-            request.param,
+            backend,
             *(pw.signer(name) for name in ("dev0", "dev1", "dev2", "dev3", "dev4", "dev5")),
         )
         pw.fund(market.client.address, pw.amount("1000000"))
