@@ -354,6 +354,61 @@ def test_a_contract_arbiter_s_challenge_window_bounds_revisions_and_disputes(mar
         pw.ws.escrow.raise_dispute(market.client.key, current, 0)
 
 
+# --- payouts a token refuses are credited (second review, F6) ----------------------------------------
+
+
+def _blocklist_token(market: Market):  # type: ignore[no-untyped-def]
+    """A USDC-like test token whose `set_blocked(account, True)` makes transfers to it revert."""
+    pw = market.pw
+    mocks = Path(__file__).resolve().parents[1] / "contracts" / "mocks"
+    artifact = ContractCompiler(Path(os.environ["PROOFWORK_CACHE_DIR"]), mocks).get("BlocklistToken")
+    address = pw.ws.chain.deploy(market.operator.key, artifact.abi, artifact.bytecode).contract_address
+    return pw.ws.chain.contract(artifact.abi, address)
+
+
+def test_a_payout_the_token_refuses_is_credited_and_withdrawn_later(market: Market) -> None:
+    """A blocklisted freelancer: the client's approval still goes through and the freelancer's pay
+    is credited (the job is settled, nothing frozen); the freelancer pulls it once unblocked."""
+    pw, chain = market.pw, market.pw.ws.chain
+    token = _blocklist_token(market)
+    amount = pw.amount("100")
+    chain.transact(market.client.key, token.functions.mint(market.client.address, amount))
+    chain.transact(market.client.key, token.functions.approve(pw.ws.escrow.address, amount))
+    receipt = pw.ws.escrow.create_job(
+        market.client.key,
+        token.address,
+        market.freelancer.address,
+        [amount],
+        pw.now() + 7 * DAY,
+        3 * DAY,
+        digest("spec"),
+        ZERO_ADDRESS,
+    )
+    job_id = pw.ws.escrow.decode_receipt(receipt)[0].job_id
+    pw.jobs.submit(market.freelancer, job_id, 0, digest("work"))
+    chain.transact(market.operator.key, token.functions.set_blocked(market.freelancer.address, True))
+    out = pw.jobs.approve(market.client, job_id, 0)
+    net = amount - fee_of(amount, out.job.fee_bps)
+    assert out.job.milestones[0].status == MilestoneStatus.PAID
+    assert [(t.lower(), a, v) for t, a, v in out.credited] == [
+        (token.address.lower(), market.freelancer.address, net)
+    ]
+    assert pw.jobs.claimable(market.freelancer.address, token.address) == net
+    assert pw.jobs.credits_of(out.job)["freelancer"] == (market.freelancer.address, net)  # the job's token
+    with pytest.raises(TransactionRejected, match="blocklist: account blocked"):
+        pw.jobs.withdraw(market.freelancer, token.address)
+    assert pw.jobs.claimable(market.freelancer.address, token.address) == net  # kept
+    chain.transact(market.operator.key, token.functions.set_blocked(market.freelancer.address, False))
+    done = pw.jobs.withdraw(market.freelancer, token.address)
+    assert (done.amount, done.account) == (net, market.freelancer.address)
+    assert int(chain.call(token.functions.balanceOf(market.freelancer.address))) == net
+    assert pw.jobs.claimable(market.freelancer.address, token.address) == 0
+    with pytest.raises(NotAllowed, match="holds nothing"):
+        pw.jobs.withdraw(market.freelancer, token.address)
+    with pytest.raises(InvalidInput, match="token"):
+        pw.jobs.withdraw(market.freelancer, "0x1234")
+
+
 def test_every_test_starts_from_the_deployment(market: Market) -> None:
     """`market` rolls each test back (a chain snapshot): the jobs and payments of the tests above are gone."""
     pw = market.pw
