@@ -242,6 +242,30 @@ def test_the_sdk_notices_when_its_rebuild_disagrees_with_the_chain(
         pw.jobs.submit(market.freelancer, job.job_id, 0, digest("lost event"))
 
 
+def test_a_transaction_landing_between_the_two_reads_of_a_job_is_not_corruption(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a job takes two reads (its stored hash, then its events); a transaction of another
+    process (an oracle daemon settling) may land in between: the SDK reads again instead of calling
+    the data corrupted."""
+    from proofwork.chain.encoding import job_hash
+    from proofwork.chain.escrow import EscrowContract
+
+    pw = market.pw
+    posted = market.post("3").job
+    submitted = pw.jobs.submit(market.freelancer, posted.job_id, 0, digest("work")).job
+    real = EscrowContract.stored_hash
+    calls = {"n": 0}
+
+    def first_read_is_older(self: EscrowContract, job_id: int) -> bytes:
+        calls["n"] += 1
+        return job_hash(posted) if calls["n"] == 1 else real(self, job_id)
+
+    monkeypatch.setattr(EscrowContract, "stored_hash", first_read_is_older)
+    assert pw.jobs.get(posted.job_id) == submitted
+    assert calls["n"] == 2
+
+
 def test_a_stale_read_is_retried_once(market: Market, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another party's transaction lands between our read and our send: read again and resend."""
     pw = market.pw

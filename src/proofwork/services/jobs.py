@@ -60,11 +60,23 @@ class Jobs:
             count = escrow.job_count()
             known = f"job ids run from 1 to {count}" if count else "no jobs yet"
             raise NotFound(f"no job {job_id} on this escrow ({known})")
-        job = _rebuild([event for _, event in escrow.events(job_id)])
-        if job is None:
-            raise DataDirCorrupted(f"job {job_id} exists on chain but its events are missing from the node")
-        self._verify(job, stored)
-        return job
+        for _ in range(3):
+            job = _rebuild([event for _, event in escrow.events(job_id)])
+            if job is None:
+                raise DataDirCorrupted(
+                    f"job {job_id} exists on chain but its events are missing from the node"
+                )
+            if job_hash(job) == stored:
+                return job
+            # a transaction may have landed between reading the hash and the events: read again
+            latest = escrow.stored_hash(job_id)
+            if latest == stored:
+                break
+            stored = latest
+        raise DataDirCorrupted(
+            f"job {job_id}: the state rebuilt from events does not match the chain's hash; "
+            "the node may be serving incomplete logs"
+        )
 
     def list(self, involving: str | None = None) -> list[J.Job]:
         """All jobs on the escrow (or those where `involving` is client, freelancer or arbiter)."""
