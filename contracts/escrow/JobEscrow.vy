@@ -13,7 +13,9 @@
         - an optional arbiter (an evaluation oracle or an ERC-792 arbitrator adapter)
           may release or split any open milestone.
         A platform fee in basis points, fixed per job when it is created, is taken from
-        each payment to the freelancer and accrues for the treasury.
+        each payment to the freelancer and accrues for the treasury. A payment the token
+        refuses to deliver (a blocklisted account) is credited to its receiver, who pulls
+        it with `withdraw`: no party can freeze the other's money.
 @dev Gas design: only keccak256(abi_encode(job)) is stored per job (one slot).
      Every call passes the job's full current state in calldata; the contract checks it
      against the stored hash, applies the transition in memory and stores the new hash.
