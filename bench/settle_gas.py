@@ -13,6 +13,9 @@ owes fees, as on a live deployment. A committee of n = 4 oracles with f = 1 need
   settlement by any quorum (4 signatures, after the designated period: its signers are recorded);
 - `post_report` (each of the designated quorum's 3 reports relayed one at a time) and `settle_posted`;
 - `register` (the client's evaluation set-up) and `register_oracle`;
+- the paths of rounds without a settlement (second review): `record_signers` (3 reports recorded as
+  the canonical signers of a milestone the client approved, after its designated period) and
+  `release_unjudged` (a disputed milestone nobody judged released to a fresh freelancer);
 - for reference, the same release by an EOA arbiter calling `JobEscrow.resolve` directly
   (what any arbiter pays before its own checks).
 
@@ -115,9 +118,9 @@ class Bench:
             gas = self.tx(bytes(oracle.key), fn).gas_used
         return gas
 
-    def submitted_job(self, freelancer: Any, amount: int) -> tuple[J.Job, int]:
+    def submitted_job(self, freelancer: Any, amount: int, wait: bool = True) -> tuple[J.Job, int]:
         """A one-milestone job judged by the committee, evaluation registered, work submitted,
-        challenge window over. Returns the job and the gas of `register`."""
+        challenge window over (unless not `wait`). Returns the job and the gas of `register`."""
         receipt = self.escrow.create_job(
             self.client,
             self.token.address,
@@ -137,7 +140,8 @@ class Bench:
         self.chain.send_eth(self.deployer, freelancer.address, 10**17)  # gas money for the submission
         deliverable = keccak(f"model for job {job.job_id}".encode())
         job = self.apply(job, self.escrow.submit(bytes(freelancer.key), job, 0, deliverable))
-        self.chain.advance_time(CHALLENGE_WINDOW + 1)
+        if wait:
+            self.chain.advance_time(CHALLENGE_WINDOW + 1)
         return job, register_gas
 
     def sign(self, oracle: Any, job: J.Job, score: int) -> bytes:
@@ -251,6 +255,29 @@ def run() -> dict[str, Any]:
         figures["post_report (1st, 2nd, 3rd)"] = posts
         figures["settle_posted 3 reports, fresh freelancer"] = r.gas_used
 
+        # a round paid without a settlement: a quorum's reports recorded as its canonical signers
+        job, _ = b.submitted_job(fresh(), amount)
+        job = b.apply(job, b.escrow.approve(b.client, job, 0))
+        chain.advance_time(CHALLENGE_WINDOW + 1)
+        quorum = b.oracles[:3]
+        fn = b.committee.functions.record_signers(
+            job.job_id,
+            job_tuple(job),
+            0,
+            passing,
+            [b.sign(o, job, s) for o, s in zip(quorum, passing, strict=True)],
+        )
+        figures["record_signers, 3 reports"] = b.tx(b.relayer, fn).gas_used
+
+        # a disputed milestone no quorum settled: released in full to the (fresh) freelancer
+        worker = fresh()
+        job, _ = b.submitted_job(worker, amount, wait=False)
+        job = b.apply(job, b.escrow.raise_dispute(b.client, job, 0))
+        chain.advance_time(J.COMMITTEE_DISPUTE_PERIOD + CHALLENGE_WINDOW + J.COMMITTEE_VERDICT_GRACE + 1)
+        fn = b.committee.functions.release_unjudged(job.job_id, job_tuple(job), 0)
+        figures["release_unjudged, fresh freelancer"] = b.tx(b.relayer, fn).gas_used
+        assert b.balance(worker.address) == amount - amount * FEE_BPS // 10_000
+
         # reference: the same release by an EOA arbiter calling the escrow's resolve directly
         arbiter = chain.dev_keys[3]
         worker = fresh()
@@ -297,6 +324,8 @@ def main() -> int:
         "register_gas": figures["register"],
         "register_oracle_gas": figures["register_oracle"],
         "eoa_arbiter_resolve_gas": figures["reference: EOA arbiter resolve, fresh"],
+        "record_signers_gas": figures["record_signers, 3 reports"],
+        "release_unjudged_gas": figures["release_unjudged, fresh freelancer"],
         "limit": SETTLE_LIMIT,
         "within_limit": settle <= SETTLE_LIMIT,
         "freelancer": "fresh address",

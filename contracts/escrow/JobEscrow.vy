@@ -13,7 +13,9 @@
         - an optional arbiter (an evaluation oracle or an ERC-792 arbitrator adapter)
           may release or split any open milestone.
         A platform fee in basis points, fixed per job when it is created, is taken from
-        each payment to the freelancer and accrues for the treasury.
+        each payment to the freelancer and accrues for the treasury. A payment the token
+        refuses to deliver (a blocklisted account) is credited to its receiver, who pulls
+        it with `withdraw`: no party can freeze the other's money.
 @dev Gas design: only keccak256(abi_encode(job)) is stored per job (one slot).
      Every call passes the job's full current state in calldata; the contract checks it
      against the stored hash, applies the transition in memory and stores the new hash.
@@ -156,6 +158,18 @@ event FeesWithdrawn:
     amount: uint256
 
 
+event PaymentCredited:
+    token: indexed(address)
+    account: indexed(address)
+    amount: uint256
+
+
+event Withdrawn:
+    token: indexed(address)
+    account: indexed(address)
+    amount: uint256
+
+
 # @dev keccak256(abi_encode(job)) of each job's current state; zero for unknown ids.
 job_state: public(HashMap[uint256, bytes32])
 # @dev Number of jobs created; job ids run from 1 to job_count.
@@ -168,6 +182,9 @@ fee_bps: public(uint16)
 treasury: public(address)
 # @dev Fees taken but not yet sent to the treasury, per token.
 fees_owed: public(HashMap[address, uint256])
+# @dev Payments the token refused to deliver (a blocklisted receiver, a receiving hook that
+# reverts), per token and account; the account pulls them with `withdraw`.
+claimable: public(HashMap[address, HashMap[address, uint256]])
 
 
 @deploy
@@ -637,19 +654,26 @@ def withdraw_fees(token: address) -> uint256:
     assert amount > 0, "escrow: no fees"
     self.fees_owed[token] = 0
     log FeesWithdrawn(token=token, treasury=self.treasury, amount=amount)
-    self._send(token, self.treasury, amount)
+    self._transfer(token, self.treasury, amount)
     return amount
 
 
 @external
-@pure
-def hash_job(job: IJobEscrow.Job) -> bytes32:
+@nonreentrant
+def withdraw(token: address) -> uint256:
     """
-    @notice The hash stored for a job state, for off-chain checks.
-    @param job A job state.
-    @return keccak256(abi_encode(job)).
+    @notice Sends the caller every payment of `token` the escrow could not deliver to it
+            when it was due (see `_send`); `claimable(token, account)` shows the amount.
+            The credit stays in place while the token still refuses the transfer.
+    @param token The token.
+    @return The amount sent.
     """
-    return keccak256(abi_encode(job))
+    amount: uint256 = self.claimable[token][msg.sender]
+    assert amount > 0, "escrow: nothing to withdraw"
+    self.claimable[token][msg.sender] = 0
+    log Withdrawn(token=token, account=msg.sender, amount=amount)
+    self._transfer(token, msg.sender, amount)
+    return amount
 
 
 @internal
@@ -856,11 +880,40 @@ def _store(job_id: uint256, job: IJobEscrow.Job):
 @internal
 def _send(token: address, to: address, amount: uint256):
     """
-    @dev Transfers `amount` of `token` to `to` (nothing for zero); tokens that return
-         nothing are accepted, tokens that return False or revert make the call revert.
+    @dev Pays `amount` of `token` to `to` (nothing for zero). A payment the token refuses
+         to deliver (the call reverts, runs out of gas or returns False: a blocklisted
+         receiver, a receiving hook that reverts) is credited to `to` instead, who pulls it
+         with `withdraw`: no party can block a payout to the other, and every exit of a
+         job stays open whatever its token does to one account. Tokens that return
+         nothing are accepted.
     @param token The ERC-20.
     @param to The receiver.
     @param amount The amount.
     """
-    if amount > 0:
-        assert extcall IERC20(token).transfer(to, amount, default_return_value=True), "escrow: transfer failed"
+    if amount == 0:
+        return
+    ok: bool = False
+    answer: Bytes[32] = b""
+    ok, answer = raw_call(
+        token,
+        abi_encode(to, amount, method_id=method_id("transfer(address,uint256)")),
+        max_outsize=32,
+        revert_on_failure=False,
+    )
+    if ok and (len(answer) == 0 or convert(answer, uint256) != 0):
+        return
+    self.claimable[token][to] += amount
+    log PaymentCredited(token=token, account=to, amount=amount)
+
+
+@internal
+def _transfer(token: address, to: address, amount: uint256):
+    """
+    @dev Transfers `amount` of `token` to `to` or reverts (tokens that return nothing are
+         accepted; False or a revert reverts): for pulls (`withdraw`, `withdraw_fees`),
+         whose caller can retry later.
+    @param token The ERC-20.
+    @param to The receiver.
+    @param amount The amount.
+    """
+    assert extcall IERC20(token).transfer(to, amount, default_return_value=True), "escrow: transfer failed"

@@ -15,7 +15,9 @@
         quorum once a further challenge window has passed): the median score decides,
         a pass releases the whole milestone to the freelancer, a fail refunds it to
         the client. A disputed milestone is settled the same way once the dispute
-        period is over. After the job is over the labels are revealed against the
+        period is over; one that no quorum settles within a week after any quorum
+        could is released to the freelancer (`release_unjudged`), as an unsettled
+        submission is released when its review period ends. After the job is over the labels are revealed against the
         commitment, so anyone can re-score.
 @dev Chainlink OCR2 conventions: n > 3f oracles, (n + f) // 2 + 1 signatures,
      the median is sorted[len // 2], the signers of one settlement are distinct
@@ -60,6 +62,12 @@ DISPUTE_PERIOD: constant(uint256) = 14 * 86_400
 # verdict, due DISPUTE_PERIOD plus at most two windows after the dispute, comes before
 # the escrow's fallback).
 MAX_CHALLENGE_WINDOW: constant(uint64) = 7 * 86_400
+# How long any quorum may settle a disputed milestone (after its designated quorum's
+# period) before the committee gives up on a verdict and releases the milestone to the
+# freelancer (`release_unjudged`). DISPUTE_PERIOD + MAX_CHALLENGE_WINDOW + VERDICT_GRACE =
+# 28 days: the release always opens at least two days before the escrow's 30-day
+# half-each fallback.
+VERDICT_GRACE: constant(uint256) = 7 * 86_400
 
 _EVALUATION_TYPEHASH: constant(bytes32) = keccak256(
     "Evaluation(bytes32 specDigest,bytes32 commitment,int256 threshold,bool higherIsBetter,uint256 tolerance)"
@@ -114,8 +122,9 @@ revealed_labels: public(HashMap[uint256, Bytes[128]])
 _posted: HashMap[bytes32, uint256]
 # @dev The posted scores, per report key and oracle index.
 _posted_scores: HashMap[bytes32, HashMap[uint256, int256]]
-# @dev Signers of the settlements made after the designated quorum's period (bitmap of
-# oracle indexes) per report key; empty for settlements by the designated quorum.
+# @dev Signers of the settlements made after the designated quorum's period, and of rounds
+# paid without a settlement whose signers `record_signers` recorded (bitmap of oracle
+# indexes) per report key; empty for settlements by the designated quorum.
 _fallback_signers: HashMap[bytes32, uint256]
 
 
@@ -573,7 +582,8 @@ def canonical_signers(
     """
     @notice The oracles whose reports make the canonical result of a round: the
             signers recorded for it if it was settled after the designated quorum's
-            period, else the round's designated quorum. A settlement in that period,
+            period (or, paid without a settlement, recorded by `record_signers`), else
+            the round's designated quorum. A settlement in that period,
             and a verified attestation, must use exactly these oracles' reports, so
             whoever relays cannot pick which of differing honest reports count.
     @dev The designated quorum: `threshold()` oracles taken in ascending address
@@ -592,6 +602,97 @@ def canonical_signers(
         if (bitmap == 0 and self._is_designated(i, start)) or bitmap & (1 << i) != 0:
             out.append(ORACLES[i])
     return out
+
+
+@external
+@nonreentrant
+def record_signers(
+    job_id: uint256,
+    job: IJobEscrow.Job,
+    milestone: uint256,
+    scores: DynArray[int256, MAX_ORACLES],
+    signatures: DynArray[Bytes[65], MAX_ORACLES],
+):
+    """
+    @notice Records, once, which oracles' reports make the canonical result of a round
+            that ended without a committee settlement (the client approved it, or the
+            freelancer claimed it after the review period): any quorum of valid reports
+            for the milestone's last round and deliverable, as a late settlement does.
+            `canonical_signers` returns them from then on, so one designated oracle that
+            never signs cannot keep the round from ever having a verified record.
+    @dev Only for PAID milestones (a committee settlement always ends RESOLVED, so a PAID
+         round was never settled here), and only once the round's designated quorum had
+         its period (two challenge windows after the milestone's timestamp): until then,
+         and if nobody records, the designated quorum stays canonical. Anyone may relay.
+    @param job_id The job.
+    @param job The job's current state in the escrow.
+    @param milestone Milestone index.
+    @param scores Each report's score (fixed point), in the order of `signatures`.
+    @param signatures Each report's EIP-712 ScoreReport signature for the milestone's
+           current round and deliverable, by distinct oracles in ascending address order.
+    """
+    count: uint256 = len(scores)
+    assert count == len(signatures), "committee: scores and signatures differ in length"
+    self._check(job_id, keccak256(abi_encode(job)))
+    commitment: bytes32 = self._commitment[job_id]
+    assert commitment != empty(bytes32), "committee: evaluation not registered"
+    assert job.arbiter == self, "committee: not the job's arbiter"
+    assert milestone < len(job.milestones), "committee: no such milestone"
+    m: IJobEscrow.Milestone = job.milestones[milestone]
+    assert m.status == PAID and m.deliverable != empty(bytes32), "committee: milestone not paid after delivery"
+    assert (
+        block.timestamp > convert(m.timestamp, uint256) + 2 * convert(CHALLENGE_WINDOW, uint256)
+    ), "committee: designated period not over"
+    round: uint256 = convert(m.revisions, uint256)
+    key: bytes32 = self._report_key(job_id, milestone, round, m.deliverable)
+    assert self._fallback_signers[key] == 0, "committee: signers already recorded"
+    assert count >= QUORUM, "committee: too few signatures"
+    signers: DynArray[address, MAX_ORACLES] = []
+    bitmap: uint256 = 0
+    last: uint256 = 0
+    for i: uint256 in range(count, bound=MAX_ORACLES):
+        signer: address = ecdsa._recover_sig(
+            self._report_digest(job_id, milestone, m.deliverable, round, scores[i], job.spec_hash, commitment),
+            signatures[i],
+        )
+        index: uint256 = self._index_of(signer)
+        assert index < MAX_ORACLES, "committee: signer not in committee"
+        assert convert(signer, uint256) > last, "committee: duplicate or unsorted signer"
+        last = convert(signer, uint256)
+        signers.append(signer)
+        bitmap |= 1 << index
+    self._fallback_signers[key] = bitmap
+    log IOracleCommittee.SignersRecorded(job_id=job_id, milestone=milestone, round=round, signers=signers)
+
+
+@external
+@nonreentrant
+def release_unjudged(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
+    """
+    @notice Ends a dispute the committee could not judge: a disputed milestone that no
+            quorum settled within VERDICT_GRACE (7 days) after any quorum could (that is
+            DISPUTE_PERIOD + `challenge_window()` + 7 days after the dispute, at most 28
+            days) is released in full to the freelancer, as an undisputed submission is
+            when nobody settles it before the review period ends. Anyone may call.
+    @dev Without a verdict the deliverable stands: a client whose hidden labels the
+         oracles cannot open (or never registered) cannot turn a dispute into the
+         escrow's half-each fallback, and the release comes before that fallback (30
+         days). Honest oracles (a quorum, n > 3f) always have the week to settle first.
+    @param job_id The job.
+    @param job The job's current state in the escrow.
+    @param milestone Milestone index.
+    """
+    self._check(job_id, keccak256(abi_encode(job)))
+    assert job.arbiter == self, "committee: not the job's arbiter"
+    assert milestone < len(job.milestones), "committee: no such milestone"
+    m: IJobEscrow.Milestone = job.milestones[milestone]
+    assert m.status == DISPUTED, "committee: milestone not disputed"
+    assert (
+        block.timestamp
+        > convert(m.timestamp, uint256) + DISPUTE_PERIOD + convert(CHALLENGE_WINDOW, uint256) + VERDICT_GRACE
+    ), "committee: verdict still possible"
+    log IOracleCommittee.UnjudgedReleased(job_id=job_id, milestone=milestone, round=convert(m.revisions, uint256))
+    extcall ESCROW.resolve(job_id, job, milestone, m.amount)
 
 
 # --------------------------------------------------------------------------- reveal

@@ -59,6 +59,7 @@ LABELS_CID = bytes.fromhex("01551220") + keccak(b"hidden test labels")  # CIDv1,
 SEALED_CID = bytes.fromhex("01551220") + keccak(b"labels sealed to the oracles")
 SALT = keccak(b"labels salt")
 DISPUTE_PERIOD = 14 * DAY  # OracleCommittee.DISPUTE_PERIOD
+VERDICT_GRACE = 7 * DAY  # OracleCommittee.VERDICT_GRACE
 EVALUATION_TYPE = (
     "Evaluation(bytes32 specDigest,bytes32 commitment,int256 threshold,bool higherIsBetter,uint256 tolerance)"
 )
@@ -464,6 +465,66 @@ class CommitteeDriver:
         assert self.committee.posted_reports(job_id, i, m.revisions, m.deliverable) == 0
         return settled
 
+    def release_opens(self, job_id: int, i: int = 0) -> int:
+        """Last second before `release_unjudged` may release a disputed milestone."""
+        return self.h.job(job_id).milestones[i].timestamp + DISPUTE_PERIOD + WINDOW + VERDICT_GRACE
+
+    def release_unjudged(self, job_id: int, i: int = 0, *, sender=None, expect=OK) -> None:
+        """`committee.release_unjudged`, the escrow side checked against the model (the whole
+        milestone to the freelancer, through the escrow's `resolve`)."""
+        sender = self.relayer if sender is None else addr(sender)
+        st = self.h.state(job_id)
+
+        def call():
+            return self.committee.release_unjudged(job_id, st, i, sender=sender)
+
+        if expect is not OK:
+            before = self.h.escrow.job_state(job_id)
+            with boa.reverts(expect):
+                call()
+            assert self.h.escrow.job_state(job_id) == before
+            return
+        m = self.h.job(job_id).milestones[i]
+        trial = self.h.model.clone()
+        outcome = trial.resolve(str(self.committee.address), job_id, None, i, m.amount)
+        call()
+        logs = self.committee.get_logs()
+        self.h._check_logs("release_unjudged", logs, outcome, job_id, None)
+        self.h.model = trial
+        self.h.check_job(job_id)
+        assert committee_events(self.committee, logs) == [
+            ("UnjudgedReleased", {"job_id": job_id, "milestone": i, "round": m.revisions})
+        ]
+
+    def record_signers(self, job_id: int, i: int, signed, *, expect=OK) -> None:
+        """`committee.record_signers` with reports of (oracle, score) pairs; on success the
+        signers become the round's canonical signers."""
+        scores, sigs = self.sign(job_id, i, signed)
+        st = self.h.state(job_id)
+
+        def call():
+            return self.committee.record_signers(job_id, st, i, scores, sigs, sender=self.relayer)
+
+        if expect is not OK:
+            with boa.reverts(expect):
+                call()
+            return
+        call()
+        m = self.h.job(job_id).milestones[i]
+        signers = [o.address for o, _ in signed]
+        assert committee_events(self.committee, self.committee.get_logs()) == [
+            (
+                "SignersRecorded",
+                {
+                    "job_id": job_id,
+                    "milestone": i,
+                    "round": m.revisions,
+                    "signers": [norm(x) for x in signers],
+                },
+            )
+        ]
+        assert self.committee.canonical_signers(job_id, i, m.revisions, m.deliverable) == signers
+
     def _resolved(self, job_id, i, round_, scores, signers, call) -> Settled:
         h = self.h
         cfg = self.config[job_id]
@@ -520,6 +581,7 @@ __all__ = [
     "SEALED_CID",
     "SECP256K1_N",
     "TOLERANCE",
+    "VERDICT_GRACE",
     "WINDOW",
     "CommitteeDeployer",
     "CommitteeDriver",

@@ -46,6 +46,15 @@ ROLES = (
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fresh_storage_trace():
+    """titanoboa records, per address, the storage keys ever written (`env.sstore_trace`) only to
+    print a contract's storage when a call reverts; an address another module's contract used before
+    (a different storage layout) makes that printout crash, even on an expected revert. Each module
+    starts with an empty record (its own contracts are deployed after this runs)."""
+    boa.env.sstore_trace.clear()
+
+
 @pytest.fixture(scope="session")
 def accounts():
     """Named eth_account accounts (they can sign); their addresses act as boa senders."""

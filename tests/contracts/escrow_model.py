@@ -30,6 +30,8 @@ MAX_REVIEW_PERIOD = 365 * 86_400
 MAX_REVISIONS = 3
 ARBITRATION_TIMEOUT = 30 * 86_400
 MAX_UINT256 = 2**256 - 1
+# revert reason of the test BlocklistToken (tests/contracts/mocks/BlocklistToken.vy), bubbled up by a pull
+BLOCKED = "blocklist: account blocked"
 
 MILESTONE_ABI = "(uint256,uint256,uint8,uint8,uint64,bytes32)"
 JOB_ABI = f"(address,address,address,address,uint64,uint64,uint16,bytes32,address,uint256,{MILESTONE_ABI}[])"
@@ -160,6 +162,12 @@ class EscrowModel:
         self.fees_owed: dict[str, int] = {}
         # challenge_window() of arbiters that are contracts declaring one (lower-case address)
         self.arbiter_windows: dict[str, int] = {}
+        # (token, account), lower-case, of accounts a token refuses to pay (a blocklist)
+        self.blocked: set[tuple[str, str]] = set()
+        # tokens (lower-case) that answer a blocked transfer with False instead of reverting
+        self.quiet_tokens: set[str] = set()
+        # payments the token refused, credited: (token, account) -> amount (`claimable`)
+        self.credits: dict[tuple[str, str], int] = {}
 
     def clone(self) -> EscrowModel:
         return copy.deepcopy(self)
@@ -193,9 +201,29 @@ class EscrowModel:
             _require(given == job.hash(), "escrow: stale job state")
         return job.clone()
 
-    @staticmethod
-    def _send(out: Outcome, to: str, amount: int) -> None:
-        if amount > 0:
+    def is_blocked(self, token: str, account: str) -> bool:
+        return (norm(str(token)), norm(str(account))) in self.blocked
+
+    def claimable(self, token: str, account: str) -> int:
+        return self.credits.get((norm(str(token)), norm(str(account))), 0)
+
+    def credited(self, token: str | None = None) -> int:
+        """All credits (of one token, or of every token)."""
+        return sum(v for (t, _), v in self.credits.items() if token is None or t == norm(str(token)))
+
+    def refusal(self, token: str) -> str:
+        """Revert reason of a pull (`withdraw`, `withdraw_fees`) the token refuses."""
+        return "escrow: transfer failed" if norm(str(token)) in self.quiet_tokens else BLOCKED
+
+    def _send(self, out: Outcome, token: str, to: str, amount: int) -> None:
+        """The escrow's `_send`: a transfer, or a credit when the token refuses to pay `to`."""
+        if amount == 0:
+            return
+        if self.is_blocked(token, to):
+            key = (norm(str(token)), norm(str(to)))
+            self.credits[key] = self.credits.get(key, 0) + amount
+            out.events.append(("PaymentCredited", {"token": token, "account": to, "amount": amount}))
+        else:
             out.transfers.append((to, amount))
 
     def _pay(self, job_id: int, j: Job, i: int, gross: int, reason: int, out: Outcome) -> None:
@@ -216,7 +244,7 @@ class EscrowModel:
                 {"job_id": job_id, "milestone": i, "gross": gross, "fee": fee, "reason": reason},
             )
         )
-        self._send(out, j.freelancer, gross - fee)
+        self._send(out, j.token, j.freelancer, gross - fee)
 
     # ------------------------------------------------------------ transitions
     # Each transition mutates `self` only when it does not raise `Revert`;
@@ -419,7 +447,7 @@ class EscrowModel:
         j.cancel_proposer = ZERO_ADDRESS
         j.cancel_amount = 0
         self.jobs[job_id] = j
-        self._send(out, j.client, refund)
+        self._send(out, j.token, j.client, refund)
         out.value = refund
         return out
 
@@ -468,8 +496,8 @@ class EscrowModel:
                 )
             ]
         )
-        self._send(out, j.freelancer, freelancer_amount - fee)
-        self._send(out, j.client, held - freelancer_amount)
+        self._send(out, j.token, j.freelancer, freelancer_amount - fee)
+        self._send(out, j.token, j.client, held - freelancer_amount)
         return out
 
     def raise_dispute(self, sender: str, job_id: int, state: tuple | None, i: int, now: int) -> Outcome:
@@ -526,8 +554,8 @@ class EscrowModel:
                 )
             ]
         )
-        self._send(out, j.freelancer, freelancer_amount - fee)
-        self._send(out, j.client, held - freelancer_amount)
+        self._send(out, j.token, j.freelancer, freelancer_amount - fee)
+        self._send(out, j.token, j.client, held - freelancer_amount)
         return out
 
     def set_fee(self, sender: str, fee_bps: int) -> Outcome:
@@ -545,10 +573,23 @@ class EscrowModel:
     def withdraw_fees(self, token: str) -> Outcome:
         amount = self.fees(token)
         _require(amount > 0, "escrow: no fees")
+        # a pull: the transfer must go through (the owner can name another treasury)
+        _require(not self.is_blocked(token, self.treasury), self.refusal(token))
         self.fees_owed[norm(str(token))] = 0
-        out = Outcome(
+        return Outcome(
             events=[("FeesWithdrawn", {"token": token, "treasury": self.treasury, "amount": amount})],
+            transfers=[(self.treasury, amount)],
             value=amount,
         )
-        self._send(out, self.treasury, amount)
-        return out
+
+    def withdraw(self, sender: str, token: str) -> Outcome:
+        """An account pulls what was credited to it; refused while the token still blocks it."""
+        amount = self.claimable(token, sender)
+        _require(amount > 0, "escrow: nothing to withdraw")
+        _require(not self.is_blocked(token, sender), self.refusal(token))
+        del self.credits[(norm(str(token)), norm(str(sender)))]
+        return Outcome(
+            events=[("Withdrawn", {"token": token, "account": sender, "amount": amount})],
+            transfers=[(sender, amount)],
+            value=amount,
+        )

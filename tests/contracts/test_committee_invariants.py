@@ -8,7 +8,13 @@ The classes of the audit covered here:
   last deliverable from settling the milestone (or the client paying it);
 - no frozen money: the honest relayer always ends the job within a bounded time
   (MAX_REVISIONS rounds of at most a few challenge windows, or a dispute period),
-  without a mutual cancel.
+  without a mutual cancel;
+- no profit from labels nobody can open: on a job whose hidden labels the oracles cannot
+  open (no verdict can exist), the same adversarial client ends up paying a delivered
+  milestone in full (claimed after the review period, or released by `release_unjudged`
+  once a disputed one had its week for a verdict), never the escrow's half split;
+- a round the client paid without a settlement gets its canonical signers recorded
+  (`record_signers`) once its designated period is over, once.
 Each job's outcome is checked against the verdict: a passing deliverable pays the
 freelancer in full, a failing one refunds the client (unless the client chose to pay).
 """
@@ -20,6 +26,7 @@ import hypothesis.strategies as st
 from committee_fixtures import (
     COMMITTEE_PATH,
     DISPUTE_PERIOD,
+    VERDICT_GRACE,
     WINDOW,
     CommitteeDeployer,
     CommitteeDriver,
@@ -48,6 +55,8 @@ class CommitteeJobs(RuleBasedStateMachine):
         self.d = CommitteeDriver(self.h, committee, ORACLES, accounts.relayer)
         self.quality: dict[bytes, int] = {}  # deliverable -> the honest oracles' score
         self.paid_by_client: set[int] = set()
+        self.unjudgeable: set[int] = set()  # jobs whose labels the oracles cannot open
+        self.recorded: set[int] = set()
         self.jobs: list[int] = []
         self.stats: Counter = Counter()
 
@@ -70,6 +79,8 @@ class CommitteeJobs(RuleBasedStateMachine):
         return False
 
     def _settleable(self, jid: int) -> bool:
+        if jid in self.unjudgeable:
+            return False  # no oracle can score it
         m = self._m(jid)
         if m.status == SUBMITTED:
             return now() > m.timestamp + WINDOW
@@ -88,15 +99,17 @@ class CommitteeJobs(RuleBasedStateMachine):
 
     @initialize(good=st.booleans())
     def first_job(self, good):
-        self.new_job(good)
+        self.new_job(good, True)
 
-    @rule(good=st.booleans())
-    def new_job(self, good):
+    @rule(good=st.booleans(), judgeable=st.sampled_from([True, True, False]))
+    def new_job(self, good, judgeable):
         if len(self.jobs) >= 3:
             return
         jid = self.d.job(self.a.client, self.a.freelancer, [AMOUNT], deadline=now() + 30 * DAY)
-        self.d.register(jid)
+        self.d.register(jid)  # unjudgeable: the sealed labels are useless to the oracles
         self.jobs.append(jid)
+        if not judgeable:
+            self.unjudgeable.add(jid)
         self._deliver(jid, good)
 
     @rule(k=st.integers(0, 2), good=st.booleans())
@@ -133,6 +146,60 @@ class CommitteeJobs(RuleBasedStateMachine):
             self._settle(jid)
             self.stats["settled by the relayer rule"] += 1
 
+    @rule(k=st.integers(0, 2), wait=st.booleans())
+    def keeper_releases_an_unjudged_dispute(self, k, wait):
+        """A keeper calls `release_unjudged`: it works only on a disputed milestone past its
+        week for a verdict (the honest relayer settles a judgeable one before that)."""
+        pending = [
+            j for j in self.jobs if j in self.unjudgeable and self._m(j).status in (OPEN, SUBMITTED, DISPUTED)
+        ]
+        jid = pending[k % len(pending)] if pending else self.jobs[k % len(self.jobs)]
+        if jid in self.unjudgeable and self._m(jid).status == OPEN:
+            self._deliver(jid, k % 2 == 0)
+        m = self._m(jid)
+        if jid in self.unjudgeable and m.status == SUBMITTED and now() <= m.timestamp + WINDOW:
+            self.h.raise_dispute(self.a.client, jid, 0, expect=OK)  # the client's move
+            m = self._m(jid)
+        if wait and m.status == DISPUTED:
+            self._wait(max(0, self.d.release_opens(jid) + 1 - now()))
+        if self._settleable(jid):
+            self._settle(jid)  # the honest relayer was there first
+            return
+        m = self._m(jid)
+        if m.status != DISPUTED:
+            self.d.release_unjudged(jid, expect="committee: milestone not disputed")
+        elif now() <= self.d.release_opens(jid):
+            self.d.release_unjudged(jid, expect="committee: verdict still possible")
+        else:
+            self.d.release_unjudged(jid)
+            self.stats["released unjudged"] += 1
+
+    @rule(k=st.integers(0, 2), wait=st.booleans())
+    def relayer_records_signers(self, k, wait):
+        """After the client paid a delivered round, a non-designated quorum's reports are
+        recorded as canonical, once, after the round's designated period."""
+        jid = self.jobs[k % len(self.jobs)]
+        m = self._m(jid)
+        if m.status == SUBMITTED and jid not in self.unjudgeable:
+            self.h.approve(self.a.client, jid, 0, expect=OK)  # at once: nothing to settle
+            self.paid_by_client.add(jid)
+            m = self._m(jid)
+        if m.status != PAID or jid in self.unjudgeable or m.deliverable == b"\x00" * 32:
+            return
+        if wait:
+            self._wait(max(0, m.timestamp + 2 * WINDOW + 1 - now()))
+        chosen = self.d.designated(jid)
+        quorum = [o for o in ORACLES if o != chosen[0]]
+        signed = list(zip(quorum, [self.quality.get(m.deliverable, PASSING)] * 3, strict=True))
+        if now() <= m.timestamp + 2 * WINDOW:
+            self.d.record_signers(jid, 0, signed, expect="committee: designated period not over")
+        elif jid in self.recorded:
+            self.d.record_signers(jid, 0, signed, expect="committee: signers already recorded")
+        else:
+            self.d.record_signers(jid, 0, signed)
+            self.recorded.add(jid)
+            self.stats["signers recorded"] += 1
+
     @rule(seconds=st.sampled_from([60, WINDOW // 2, WINDOW + 1, 6 * 3_600, DAY, DISPUTE_PERIOD + 1]))
     def time_passes(self, seconds):
         self._wait(seconds)
@@ -144,7 +211,7 @@ class CommitteeJobs(RuleBasedStateMachine):
         for jid in self.jobs:
             m = self._m(jid)
             if m.status == RESOLVED:
-                verdict = self.quality[m.deliverable] >= 700_000
+                verdict = jid in self.unjudgeable or self.quality[m.deliverable] >= 700_000
                 assert m.paid == (AMOUNT if verdict else 0), (jid, m)
             assert m.revisions <= MAX_REVISIONS
 
@@ -176,6 +243,16 @@ class CommitteeJobs(RuleBasedStateMachine):
                             continue
                     if self._settleable(jid):
                         self._settle(jid)
+                    elif jid in self.unjudgeable:
+                        # no verdict can come: the freelancer claims after the review period,
+                        # or a keeper releases a dispute after its week for a verdict
+                        m = self._m(jid)
+                        if m.status == DISPUTED:
+                            self._wait(max(0, self.d.release_opens(jid) + 1 - now()))
+                            self.d.release_unjudged(jid)
+                        else:
+                            self._wait(max(0, m.timestamp + self.h.job(jid).review_period + 1 - now()))
+                            self.h.claim(self.a.outsider, jid, 0, expect=OK)
                     else:  # the relayer waits for the first second it may settle
                         m = self._m(jid)
                         opens = m.timestamp + (DISPUTE_PERIOD if m.status == DISPUTED else WINDOW) + 1
@@ -185,6 +262,13 @@ class CommitteeJobs(RuleBasedStateMachine):
                     self._wait(max(0, self.h.job(jid).due(0) + 1 - now()))
                     self.h.reclaim(self.a.client, jid, expect=OK)
                     self.stats["reclaimed"] += 1
+                elif jid in self.unjudgeable:
+                    # labels nobody can open: the client never gets the half split
+                    assert m.status in (PAID, RESOLVED) and m.paid == AMOUNT, m
+                    assert (
+                        now() - start <= DISPUTE_PERIOD + WINDOW + VERDICT_GRACE + (MAX_REVISIONS + 2) * DAY
+                    )
+                    self.stats["unjudgeable job paid in full under attack"] += 1
                 else:
                     assert m.status == RESOLVED, m
                     verdict = self.quality[m.deliverable] >= 700_000
@@ -217,3 +301,6 @@ def test_committee_invariants(escrow_deployer, stable_deployer, accounts):
     print("outcomes:", sorted(STATS.items()))
     assert STATS["verdict landed under attack"] >= 10
     assert STATS["settled by the relayer rule"] >= 1
+    assert STATS["unjudgeable job paid in full under attack"] >= 3
+    assert STATS["released unjudged"] >= 1
+    assert STATS["signers recorded"] >= 1

@@ -3,13 +3,18 @@ arbiters and open jobs; random transitions (right and wrong callers, stale
 states, signatures, time travel, admin calls). Every call is checked against the
 reference model by the harness; after every step the invariants below hold:
 
-- the escrow's token balance == unpaid milestone amounts of all jobs + fees owed;
-- per job, what left the escrow for it + its fees + what it still holds == its budget;
-- money of a job only ever goes to its client or freelancer, fees only to the treasury;
-- every job's stored hash matches the model (and `hash_job` of the model's state);
+- per token, the escrow's balance == unpaid milestone amounts of its jobs + fees owed +
+  payments credited to accounts the token refused to pay;
+- per job, what left the escrow for it (sent or credited) + its fees + what it still
+  holds == its budget;
+- money of a job only ever goes (or is credited) to its client or freelancer, fees only
+  to the treasury, a withdrawal only to an account with that much credited;
+- every job's stored hash matches the model;
 - no money is frozen: every job can be emptied without its arbiter ever acting: past
   all deadlines, review windows and the arbitration timeout, claims, the client's
-  reclaim and anyone's `resolve` of timed-out disputes leave nothing in it;
+  reclaim and anyone's `resolve` of timed-out disputes leave nothing in it, whichever
+  parties a blocklisting token (half the jobs use one) refuses to pay; and every credit
+  can be withdrawn once the token pays its account again;
 - no verdict can be vetoed: a milestone never takes more than MAX_REVISIONS revision
   requests, and once the challenge window of a contract arbiter (the stub, standing in
   for the oracle committee) is over, neither a revision request nor a dispute can
@@ -57,12 +62,13 @@ share_st = st.integers(0, 10_000)
 
 
 class EscrowMachine(RuleBasedStateMachine):
-    def __init__(self, escrow, token, accounts, stub):
+    def __init__(self, escrow, token, accounts, stub, blocklist):
         super().__init__()
         self._anchor = boa.env.anchor()
         self._anchor.__enter__()
         self.a = accounts
-        self.escrow, self.token = escrow, token
+        self.escrow, self.token, self.blocklist = escrow, token, blocklist
+        self.tokens = [token, blocklist]
         self.h = EscrowHarness(escrow, token, accounts.owner.address)
         self.h.model.arbiter_windows[norm(str(stub.address))] = STUB_WINDOW
         self.clients = [accounts.client, accounts.client2]
@@ -76,7 +82,8 @@ class EscrowMachine(RuleBasedStateMachine):
         self.history: dict[int, list[tuple]] = {}
         self.checked_outflows = 0
         self.settled_hashes: set[bytes] = set()
-        self.fees_withdrawn = 0
+        self.fees_withdrawn: Counter = Counter()  # token (lower-case) -> fees sent to the treasury
+        self.withdrawn = 0
         self.touched: set[int] = set()
         self.extra: Counter = Counter()  # outcomes of the rules below, beyond the harness's stats
 
@@ -147,9 +154,11 @@ class EscrowMachine(RuleBasedStateMachine):
                     self.job_fees[job_id] = self.job_fees.get(job_id, 0) + fields["fee"]
         self.touched.add(job_id)
 
-    def _create(self, client, amounts, freelancer, arbiter, deadline_in, review, permit=False):
+    def _create(self, client, amounts, freelancer, arbiter, deadline_in, review, permit=False, token=None):
+        if token is None or self.h.model.is_blocked(token.address, client.address):
+            token = self.token  # a blocked client cannot fund a job in the blocklisting token
         permit_args = None
-        if permit:
+        if permit and token is self.token:
             total = sum(amounts)
             dl = now() + HOUR
             self.token.mint(client.address, total, sender=self.a.owner.address)
@@ -162,7 +171,8 @@ class EscrowMachine(RuleBasedStateMachine):
             deadline=now() + deadline_in,
             review_period=review,
             permit=permit_args,
-            fund=not permit,
+            fund=permit_args is None,
+            token=token,
             expect=OK,
         )
         self.budget[jid] = sum(amounts)
@@ -178,7 +188,7 @@ class EscrowMachine(RuleBasedStateMachine):
         self._create(a.client, a1, a.freelancer.address, a.arbiter.address, 5 * DAY, DAY)
         open_job = self._create(a.client2, a2, ZERO_ADDRESS, a.arbiter.address, 3 * DAY, 2 * DAY)
         self.h.apply(a.freelancer2, open_job, expect=OK)
-        self._create(a.client2, a3, a.outsider.address, ZERO_ADDRESS, DAY, HOUR)
+        self._create(a.client2, a3, a.outsider.address, ZERO_ADDRESS, DAY, HOUR, token=self.blocklist)
 
     @precondition(lambda self: len(self.h.model.jobs) < MAX_JOBS)
     @rule(
@@ -190,12 +200,14 @@ class EscrowMachine(RuleBasedStateMachine):
         deadline_in=st.sampled_from([HOUR, DAY, 3 * DAY, 10 * DAY]),
         review=st.sampled_from([HOUR, DAY, 3 * DAY]),
         permit=st.booleans(),
+        blocklisting=st.booleans(),
     )
-    def create_job(self, c, kind, f, arb, amounts, deadline_in, review, permit):
+    def create_job(self, c, kind, f, arb, amounts, deadline_in, review, permit, blocklisting):
         client = self.clients[c % 2]
         freelancer = self.freelancers[f % 3].address if kind == "assigned" else ZERO_ADDRESS
         arbiter = ZERO_ADDRESS if arb is None else self.arbiters[arb].address
-        self._create(client, amounts, freelancer, arbiter, deadline_in, review, permit)
+        token = self.blocklist if blocklisting else self.token
+        self._create(client, amounts, freelancer, arbiter, deadline_in, review, permit, token)
 
     @rule(aim=aim_st, k=pick, who=pick)
     def apply(self, aim, k, who):
@@ -462,21 +474,86 @@ class EscrowMachine(RuleBasedStateMachine):
     def set_treasury(self, t, wrong):
         self.h.set_treasury(self.a.freelancer if wrong else self.a.owner, getattr(self.a, t))
 
-    @rule(w=pick)
-    def withdraw_fees(self, w):
-        owed = self.h.model.fees(self.token.address)
-        self.h.withdraw_fees(self.everyone[w % len(self.everyone)])
-        self.fees_withdrawn += owed
+    @rule(w=pick, blocklisting=st.booleans())
+    def withdraw_fees(self, w, blocklisting):
+        token = self.blocklist if blocklisting else self.token
+        owed = self.h.model.fees(token.address)
+        if self.h.withdraw_fees(self.everyone[w % len(self.everyone)], token) is not None:
+            self.fees_withdrawn[norm(str(token.address))] += owed
+
+    # A blocklisting token (like USDC's) refuses to pay some accounts, by reverting or by
+    # returning False; the escrow must credit what it cannot deliver and stay emptiable.
+    @rule(w=pick, flag=st.sampled_from([True, True, False]))
+    def blocklist_account(self, w, flag):
+        accounts = [*self.clients, *self.freelancers, self.a.treasury, self.a.treasury2]
+        self.h.block(self.blocklist, accounts[w % len(accounts)], flag)
+        self.extra[("blocklist", "block" if flag else "unblock")] += 1
+
+    @rule(k=pick, m=pick, role=st.sampled_from(["freelancer", "client"]), pull=st.booleans())
+    def pay_a_blocked_party(self, k, m, role, pull):
+        """The token blocks a party of one of its jobs, then the client pays a milestone
+        (freelancer blocked) or offers a cancel the freelancer accepts (client blocked);
+        if `pull`, the token then unblocks the party, which withdraws its credit."""
+        bl = norm(str(self.blocklist.address))
+        jid, m = self._target(
+            True, k, m, lambda i, j, ms: norm(j.token) == bl and j.assigned and ms.status in (OPEN, SUBMITTED)
+        )
+        j = self.h.job(jid)
+        if norm(j.token) != bl or not j.assigned or m >= len(j.milestones):
+            return
+        if j.milestones[m].status not in (OPEN, SUBMITTED):
+            return
+        self.h.block(self.blocklist, getattr(j, role))
+        if role == "freelancer":
+            self._do(jid, lambda: self.h.approve(j.client, jid, m, expect=OK))
+        else:
+            share = j.held // 3
+            self._do(jid, lambda: self.h.cancel(j.freelancer, jid, share, expect=OK))
+            self._do(jid, lambda: self.h.cancel(j.client, jid, share, expect=OK))
+        self.extra[("blocked party", "paid by credit")] += 1
+        if pull:
+            party = getattr(j, role)
+            self.h.block(self.blocklist, party, False)
+            if self.h.model.claimable(self.blocklist.address, party):
+                self.withdrawn += self.h.withdraw(party, self.blocklist, expect=OK)
+
+    @rule(flag=st.booleans())
+    def blocklist_mode(self, flag):
+        self.h.set_quiet(self.blocklist, flag)
+
+    @rule(w=pick, blocklisting=st.sampled_from([True, True, False]), unblock=st.booleans())
+    def withdraw(self, w, blocklisting, unblock):
+        """Someone pulls its credits (usually an account with some), sometimes once the token
+        has unblocked it."""
+        token = self.blocklist if blocklisting else self.token
+        credited = [acct for (t, acct) in self.h.model.credits if t == norm(str(token.address))]
+        who = (
+            credited[w % len(credited)]
+            if credited and w % 4
+            else self.everyone[w % len(self.everyone)].address
+        )
+        if unblock and token is self.blocklist:
+            self.h.block(self.blocklist, who, False)
+        amount = self.h.withdraw(who, token)
+        if amount is not None:
+            self.withdrawn += amount
 
     # ------------------------------------------------------------ invariants
 
     @invariant()
-    def escrow_balance_matches_unpaid_amounts_plus_fees(self):
+    def escrow_balance_matches_unpaid_amounts_plus_fees_plus_credits(self):
         model = self.h.model
-        fees = model.fees(self.token.address)
-        assert self.escrow.fees_owed(self.token) == fees
-        assert self.token.balanceOf(self.escrow.address) == model.held() + fees
-        assert fees + self.fees_withdrawn == sum(self.job_fees.values())
+        total_fees = 0
+        for token in self.tokens:
+            fees = model.fees(token.address)
+            assert self.escrow.fees_owed(token) == fees
+            credited = model.credited(token.address)
+            assert token.balanceOf(self.escrow.address) == model.held(token.address) + fees + credited
+            total_fees += fees + self.fees_withdrawn[norm(str(token.address))]
+        assert total_fees == sum(self.job_fees.values())
+        for (t, acct), amount in model.credits.items():
+            token = self.token if same(t, self.token.address) else self.blocklist
+            assert self.escrow.claimable(token, acct) == amount
 
     @invariant()
     def stored_hashes_match_the_model(self):
@@ -485,7 +562,10 @@ class EscrowMachine(RuleBasedStateMachine):
     @invariant()
     def money_only_goes_to_the_parties_or_treasury(self):
         for out in self.h.outflows[self.checked_outflows :]:
-            if out.job_id is None:
+            if out.job_id is None and out.function == "withdraw":
+                # a pull of credits (checked against the model's credit by the harness)
+                assert norm(out.receiver) in {norm(x.address) for x in self.everyone}
+            elif out.job_id is None:
                 assert out.function == "withdraw_fees"
                 assert same(out.receiver, self.h.model.treasury)
             else:
@@ -513,6 +593,28 @@ class EscrowMachine(RuleBasedStateMachine):
             self._settle(jid)
         self.touched.clear()
 
+    @invariant()
+    def every_credit_can_be_withdrawn(self):
+        """Once the token pays them again, every credited account pulls its credit (then rolled
+        back): nothing credited is frozen."""
+        h = self.h
+        if not h.model.credits or frozenset(h.model.credits.items()) in self.settled_hashes:
+            return
+        key = frozenset(h.model.credits.items())
+        with h.rollback():
+            for _t, acct in list(h.model.blocked):
+                h.block(self.blocklist, acct, False)
+            for (t, acct), amount in list(h.model.credits.items()):
+                token = self.token if same(t, self.token.address) else self.blocklist
+                assert h.withdraw(acct, token, expect=OK) == amount
+            assert not h.model.credits
+            for token in self.tokens:
+                assert token.balanceOf(self.escrow.address) == h.model.held(token.address) + h.model.fees(
+                    token.address
+                )
+        self.settled_hashes.add(key)
+        self.extra[("credits", "withdrawn")] += 1
+
     def _settle(self, jid: int) -> None:
         """Past every deadline, review window and the arbitration timeout, without the
         arbiter: claims, the client's reclaim and an outsider's resolve of the timed-out
@@ -522,8 +624,8 @@ class EscrowMachine(RuleBasedStateMachine):
         key = j.hash()
         if j.held == 0 or key in self.settled_hashes:
             return
-        if self.escrow.hash_job(j.as_tuple()) != self.escrow.job_state(jid):
-            raise AssertionError(f"job {jid}: hash_job(model state) != job_state")
+        if j.hash() != self.escrow.job_state(jid):
+            raise AssertionError(f"job {jid}: the model's state hash != job_state")
         with h.rollback():
             first = len(h.outflows)
             horizon = max([j.deadline] + [m.timestamp + j.review_period for m in j.milestones]) + 1
@@ -539,9 +641,10 @@ class EscrowMachine(RuleBasedStateMachine):
             if any(m.status == OPEN and m.amount for m in h.job(jid).milestones):
                 h.reclaim(j.client, jid, expect=OK)
             assert h.job(jid).held == 0
-            assert self.token.balanceOf(self.escrow.address) == h.model.held() + h.model.fees(
-                self.token.address
-            )
+            for token in self.tokens:
+                assert token.balanceOf(self.escrow.address) == h.model.held(token.address) + h.model.fees(
+                    token.address
+                ) + h.model.credited(token.address)
             for out in h.outflows[first:]:
                 assert out.job_id == jid
                 assert norm(out.receiver) in (norm(j.client), norm(j.freelancer))
@@ -562,12 +665,13 @@ def test_escrow_invariants(escrow_deployer, stable_deployer, accounts):
             token = stable_deployer.deploy("Proofwork Test USD", "pUSD")
             escrow = escrow_deployer.deploy(accounts.treasury.address, INITIAL_FEE_BPS)
             stub = boa.load_partial(str(MOCKS / "ArbiterStub.vy")).deploy(STUB_WINDOW)
-        _run_machine(escrow, token, accounts, stub)
+            blocklist = boa.load_partial(str(MOCKS / "BlocklistToken.vy")).deploy()
+        _run_machine(escrow, token, accounts, stub, blocklist)
 
 
-def _run_machine(escrow, token, accounts, stub):
+def _run_machine(escrow, token, accounts, stub, blocklist):
     run_state_machine_as_test(
-        lambda: EscrowMachine(escrow, token, accounts, stub),
+        lambda: EscrowMachine(escrow, token, accounts, stub, blocklist),
         settings=settings(
             max_examples=50,
             stateful_step_count=30,
@@ -605,6 +709,7 @@ def _run_machine(escrow, token, accounts, stub):
         "set_fee",
         "set_treasury",
         "withdraw_fees",
+        "withdraw",
     ):
         assert fn in succeeded, f"no successful {fn} in the whole run: {sorted(STATS.items())}"
     # one mutual cancellation at least (alone this run has dozens; in the full parallel suite the
@@ -619,3 +724,7 @@ def _run_machine(escrow, token, accounts, stub):
     assert STATS[("late veto refused", "request_revision")] >= 1
     assert STATS[("late veto refused", "raise_dispute")] >= 1
     assert STATS[("revision cap", "reached")] >= 1
+    # a blocklisting token refused payouts, which were credited and withdrawn
+    assert STATS[("blocked party", "paid by credit")] >= 1
+    assert STATS[("credits", "withdrawn")] >= 1
+    assert any(outcome == "escrow: nothing to withdraw" for (fn, outcome) in STATS if fn == "withdraw")

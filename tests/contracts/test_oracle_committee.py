@@ -866,3 +866,63 @@ def test_constructor_bounds_the_challenge_window(committee_deployer, escrow, ora
     with boa.reverts("committee: bad challenge window"):
         committee_deployer.deploy(escrow.address, [o.address for o in oracles], 1, window)
     committee_deployer.deploy(escrow.address, [o.address for o in oracles], 1, 7 * DAY)
+
+
+# --------------------------------------------------------------------------- rounds without a settlement
+
+
+def test_record_signers_checks(d, a, h, committee, oracles):
+    """`record_signers`: the committee's own job, registered evaluation, current state,
+    equal lengths; then the PAID, timing, once and quorum rules (see the attack tests)."""
+    other = h.create_job(a.client, [AMOUNT], freelancer=a.freelancer, arbiter=a.arbiter, expect=OK)
+    h.submit(a.freelancer, other, 0, expect=OK)
+    h.approve(a.client, other, 0, expect=OK)
+    unregistered = d.job(a.client, a.freelancer, [AMOUNT])
+    jid = d.job(a.client, a.freelancer, [AMOUNT])
+    d.register(jid)
+    d.submit(jid, 0)
+    h.approve(a.client, jid, 0, expect=OK)
+    boa.env.time_travel(seconds=3 * WINDOW)
+    scores, sigs = d.sign(jid, 0, list(zip(oracles[:3], GOOD, strict=True)))
+    with boa.reverts("committee: scores and signatures differ in length"):
+        committee.record_signers(jid, h.state(jid), 0, scores, sigs[:2], sender=a.outsider.address)
+    with boa.reverts("committee: evaluation not registered"):
+        committee.record_signers(unregistered, h.state(unregistered), 0, [], [], sender=a.outsider.address)
+    with boa.reverts("committee: unknown job"):
+        committee.record_signers(99, h.state(jid), 0, scores, sigs, sender=a.outsider.address)
+    with boa.reverts("committee: stale job state"):
+        committee.record_signers(jid, h.state(other), 0, scores, sigs, sender=a.outsider.address)
+    with boa.reverts("committee: no such milestone"):
+        committee.record_signers(jid, h.state(jid), 1, scores, sigs, sender=a.outsider.address)
+    # any quorum, all four oracles too
+    scores4, sigs4 = d.sign(jid, 0, list(zip(oracles, [*GOOD, 0], strict=True)))
+    committee.record_signers(jid, h.state(jid), 0, scores4, sigs4, sender=a.outsider.address)
+    deliverable = h.job(jid).milestones[0].deliverable
+    assert committee.canonical_signers(jid, 0, 0, deliverable) == [o.address for o in oracles]
+
+
+def test_release_unjudged_checks(d, a, h, committee):
+    """`release_unjudged`: the committee's own job, current state, an existing disputed
+    milestone, strictly after dispute + 14 days + W + 7 days; even without a registered
+    evaluation (nothing could judge it)."""
+    other = h.create_job(a.client, [AMOUNT], freelancer=a.freelancer, arbiter=a.arbiter, expect=OK)
+    h.submit(a.freelancer, other, 0, expect=OK)
+    h.raise_dispute(a.client, other, 0, expect=OK)
+    jid = d.job(a.client, a.freelancer, [AMOUNT, AMOUNT])  # never registered
+    d.submit(jid, 0)
+    h.raise_dispute(a.client, jid, 0, expect=OK)
+    opens = d.release_opens(jid)
+    assert opens == now() + 21 * DAY + WINDOW
+    boa.env.time_travel(seconds=opens - now())
+    with boa.reverts("committee: not the job's arbiter"):
+        committee.release_unjudged(other, h.state(other), 0, sender=a.outsider.address)
+    with boa.reverts("committee: stale job state"):
+        committee.release_unjudged(jid, h.state(other), 0, sender=a.outsider.address)
+    with boa.reverts("committee: no such milestone"):
+        committee.release_unjudged(jid, h.state(jid), 2, sender=a.outsider.address)
+    d.release_unjudged(jid, 1, expect="committee: milestone not disputed")
+    d.release_unjudged(jid, 0, expect="committee: verdict still possible")
+    boa.env.time_travel(seconds=1)
+    d.release_unjudged(jid, 0, sender=a.client)
+    assert h.job(jid).milestones[0].status == RESOLVED
+    assert h.job(jid).milestones[0].paid == AMOUNT

@@ -441,6 +441,21 @@ def test_more_bad_values_get_one_line(deployed: Cli) -> None:
     cli.fails("job", "list", env={"PROOFWORK_LOCK_TIMEOUT": "nan"}, match="PROOFWORK_LOCK_TIMEOUT")
 
 
+def test_job_withdraw_and_what_show_says_is_credited(deployed: Cli) -> None:
+    """`job withdraw` pulls payouts the token refused (none on the test stablecoin, which refuses
+    nobody): nothing credited, a bad token or account each get one line; `job show --json` lists
+    what the escrow holds for the job's parties."""
+    cli = deployed
+    job = cli.post_job("3")
+    shown = cli.ok("job", "show", job, "--json").json()["job"]
+    assert shown["claimable"]["client"]["units"] == 0 and shown["claimable"]["freelancer"]["units"] == 0
+    assert "credited to" not in cli.ok("job", "show", job).out  # nothing credited: not shown
+    cli.fails("job", "withdraw", "--from", "dev2", match="holds nothing for")
+    cli.fails("job", "withdraw", "--from", "dev2", "--token", "0x1234", match="token")
+    cli.fails("job", "withdraw", "--from", "nobody", match="no key for")
+    cli.fails("job", "withdraw", match="--from")
+
+
 def test_fees_show_set_and_withdraw(cli: Cli) -> None:
     cli.ok("deploy", "--treasury", "dev9")
     cli.ok("account", "fund", "dev1", "--amount", "1000")

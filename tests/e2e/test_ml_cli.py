@@ -274,3 +274,38 @@ def test_endpoints_are_printed_as_they_are(deployed: Cli) -> None:
     assert url in cli.ok("oracle", "register", "--from", "dev6", "--url", url).out
     assert url in cli.ok("committee", "show").out
     cli.fails("competition", "cancel", "0", "--from", "dev1", match="competition")
+
+
+def test_a_committee_dispute_nobody_judges_is_released_to_the_freelancer(
+    deployed: Cli, task: dict[str, Path]
+) -> None:
+    """Second review, F9: the committee never judges a disputed milestone (here no oracle runs):
+    `job show` says from when anyone may release it to the freelancer, `job resolve` refuses before
+    with the reason and releases it in full after (before the escrow's 30-day half split)."""
+    cli = deployed
+    committee = ["committee", "deploy", "--challenge-window", "1h", "--f", "1"]
+    for name in ORACLES:
+        committee += ["--oracle", name]
+    cli.ok(*committee)
+    for i, name in enumerate(ORACLES):
+        cli.ok("oracle", "register", "--from", name, "--url", f"http://127.0.0.1:{9100 + i}/")
+    spec = spec_for(cli, task)
+    posted = cli.ok(
+        "eval", "post", "--from", "dev1", "--spec", str(spec), "--labels", str(task["labels"]),
+        "--budget", "10", "--freelancer", "dev2", "--json",
+    ).json()  # fmt: skip
+    job = str(posted["job_id"])
+    cli.ok("job", "submit", job, "--hash", "33" * 32, "--from", "dev2")
+    disputed = cli.ok("job", "dispute", job, "--from", "dev1", "--json").json()["job"]["milestones"][0]
+    shown = cli.ok("job", "show", job, "--json").json()["job"]["milestones"][0]
+    opens = disputed["disputed_at"] + 14 * 86_400 + 3_600 + 7 * 86_400 + 1
+    assert shown["deadlines"]["released_from"] == opens < shown["deadlines"]["resolvable_from"]
+    assert "without a verdict" in cli.ok("job", "show", job).out
+    cli.fails("job", "resolve", job, "--from", "dev7", match="may still get the committee's verdict")
+    cli.ok("chain", "advance", "22d")
+    cli.fails(
+        "job", "resolve", job, "--freelancer-gets", "5", "--from", "dev7", match="leave out the freelancer"
+    )
+    done = cli.ok("job", "resolve", job, "--from", "dev7", "--json").json()["job"]
+    assert done["milestones"][0]["status"] == "resolved"
+    assert done["paid"] == "10" and done["refunded"] == "0"

@@ -408,6 +408,56 @@ def test_oracles_abstain_when_sealed_labels_do_not_match_the_commitment(ml: MlMa
     assert paid.job.milestones[0].status == J.MilestoneStatus.PAID
 
 
+def test_a_dispute_over_labels_nobody_can_open_is_released_to_the_freelancer(ml: MlMarket) -> None:
+    """Second review, F9: the client seals labels the oracles cannot use, then disputes the delivered
+    work to reach the escrow's half split 30 days later. No verdict can exist, so a week after any
+    quorum could have settled it the oracles (as keepers) release it in full to the freelancer, before
+    that split; the SDK says when, and refuses earlier."""
+    pw, ws = ml.pw, ml.pw.ws
+    spec_digest = cid_digest(ws.store.add_file(ml.spec))
+    labels = ml.labels.read_bytes()
+    honest = HiddenLabels(labels, cid_of_bytes(labels), os.urandom(32))
+    sealed = ws.store.add_bytes(seal(b"not the labels", committee_recipients(ws.committee)))
+    commitment = labels_commitment(honest.cid_bytes, honest.salt, spec_digest)
+    outcome = ml.evaluations.jobs.post(
+        ml.client,
+        budget=pw.amount("10"),
+        deadline=pw.now() + 7 * DAY,
+        review_period=2 * DAY,
+        freelancer=ml.good.address,
+        spec_hash=evaluation_hash(spec_digest, commitment, 900_000, True, 10_000),
+        arbiter=ws.committee.address,
+    )
+    ws.committee.register(
+        ml.client.key, outcome.job, spec_digest, commitment, 900_000, True, 10_000, cid_to_bytes(sealed)
+    )
+    job_id = outcome.job.job_id
+    ml.submit(ml.good, job_id, "good")
+    disputed = ml.evaluations.jobs.dispute(ml.client, job_id, 0).job
+    released_from = disputed.milestones[0].timestamp + J.COMMITTEE_DISPUTE_PERIOD + WINDOW + 7 * DAY + 1
+    timing = ml.evaluations.jobs.timing(disputed)[0]
+    assert timing.released_from == released_from < timing.resolvable_from  # before the half split
+    ml.run_oracles()
+    pw.advance_time(released_from - 60 - pw.now())  # a minute before (anvil's clock also runs)
+    with pytest.raises(NotAllowed, match="may still get the committee's verdict"):
+        ml.evaluations.jobs.resolve(ml.client, job_id, 0)
+    with pytest.raises(InvalidInput, match="leave out the freelancer's share"):
+        ml.evaluations.jobs.resolve(ml.client, job_id, 0, pw.amount("5"))
+    steps = ml.run_oracles()
+    assert not any("released" in line for st in steps for line in st.settled)
+    assert all("cannot be used" in " ".join(st.failures) for st in steps)  # abstained: no report
+    pw.advance_time(60)
+    before = pw.balance(ml.good.address)
+    steps = ml.run_oracles()
+    assert sum("released to the freelancer" in line for st in steps for line in st.settled) == 1
+    job = ml.evaluations.jobs.get(job_id)
+    assert job.milestones[0].status == J.MilestoneStatus.RESOLVED
+    assert job.milestones[0].paid == pw.amount("10")
+    assert pw.balance(ml.good.address) - before == pw.amount("10") - J.fee_of(pw.amount("10"), job.fee_bps)
+    (event,) = ws.committee.events("UnjudgedReleased", subject=job_id)
+    assert event.args["milestone"] == 0
+
+
 def test_shared_labels_stay_hidden_until_every_job_using_them_is_settled(ml: MlMarket) -> None:
     first, second = ml.post(ml.good), ml.post(ml.weak)
     ml.submit(ml.good, first, "good")

@@ -486,6 +486,39 @@ def test_a_committee_job_the_client_approved_is_attested_from_the_oracles_report
     assert (record.verified, record.passed, record.amount_paid) == (True, True, pw.amount("100"))
 
 
+def test_a_withholding_designated_oracle_cannot_veto_the_verified_record_of_an_approved_job(
+    idm: IdMarket,
+) -> None:
+    """Second review, F8: the client approves at once and one oracle of the round's designated quorum
+    never signs. Until the designated period is over nothing verified can be attested; after it,
+    attesting records the other oracles' reports (a quorum) as the round's canonical signers
+    (`record_signers`), and the record is verified."""
+    pw, ws, ml = idm.pw, idm.pw.ws, idm.ml
+    committee = ws.committee
+    freelancer = idm.fresh()
+    job_id = ml.post(freelancer)
+    ml.submit(freelancer, job_id, "good")
+    designated = designated_quorum(job_id, 0, 0, committee.oracles, committee.threshold)
+    withholding = designated[0]
+    others = [n for n in ml.nodes if n.signer.address != withholding]
+    ml.run_oracles(others)
+    pw.jobs.approve(ml.client, job_id, 0)
+    with pytest.raises(NotAllowed, match="cannot be had"):
+        pw.identity.attest("dev4", job_id)
+    m = pw.jobs.get(job_id).milestones[0]
+    assert committee.canonical_signers(job_id, 0, 0, m.deliverable) == designated
+    pw.advance_time(m.timestamp + 2 * WINDOW + 1 - pw.now())
+    (done,) = pw.identity.attest("dev4", job_id)
+    recorded = sorted((n.signer.address for n in others), key=lambda a: int(a, 16))
+    assert committee.canonical_signers(job_id, 0, 0, m.deliverable) == recorded
+    scores = sorted(
+        ml.states[ml.nodes.index(n)].reports(committee.address, "job", job_id)[0].score for n in others
+    )
+    assert done.verified and done.score == scores[len(scores) // 2]
+    (event,) = committee.events("SignersRecorded", subject=job_id)
+    assert [str(a) for a in event.args["signers"]] == recorded
+
+
 def test_an_outsider_cannot_force_an_unverified_record_only_the_freelancer_can(idm: IdMarket) -> None:
     """The client pays a committee-judged milestone before any oracle scored it: nobody can bring the
     reports, and only the freelancer may give up the verification (and only by asking for it)."""

@@ -242,6 +242,30 @@ def test_the_sdk_notices_when_its_rebuild_disagrees_with_the_chain(
         pw.jobs.submit(market.freelancer, job.job_id, 0, digest("lost event"))
 
 
+def test_a_transaction_landing_between_the_two_reads_of_a_job_is_not_corruption(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a job takes two reads (its stored hash, then its events); a transaction of another
+    process (an oracle daemon settling) may land in between: the SDK reads again instead of calling
+    the data corrupted."""
+    from proofwork.chain.encoding import job_hash
+    from proofwork.chain.escrow import EscrowContract
+
+    pw = market.pw
+    posted = market.post("3").job
+    submitted = pw.jobs.submit(market.freelancer, posted.job_id, 0, digest("work")).job
+    real = EscrowContract.stored_hash
+    calls = {"n": 0}
+
+    def first_read_is_older(self: EscrowContract, job_id: int) -> bytes:
+        calls["n"] += 1
+        return job_hash(posted) if calls["n"] == 1 else real(self, job_id)
+
+    monkeypatch.setattr(EscrowContract, "stored_hash", first_read_is_older)
+    assert pw.jobs.get(posted.job_id) == submitted
+    assert calls["n"] == 2
+
+
 def test_a_stale_read_is_retried_once(market: Market, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another party's transaction lands between our read and our send: read again and resend."""
     pw = market.pw
@@ -352,6 +376,61 @@ def test_a_contract_arbiter_s_challenge_window_bounds_revisions_and_disputes(mar
         pw.ws.escrow.request_revision(market.client.key, current, 0, digest("late"))
     with pytest.raises(TransactionRejected, match="dispute window over"):
         pw.ws.escrow.raise_dispute(market.client.key, current, 0)
+
+
+# --- payouts a token refuses are credited (second review, F6) ----------------------------------------
+
+
+def _blocklist_token(market: Market):  # type: ignore[no-untyped-def]
+    """A USDC-like test token whose `set_blocked(account, True)` makes transfers to it revert."""
+    pw = market.pw
+    mocks = Path(__file__).resolve().parents[1] / "contracts" / "mocks"
+    artifact = ContractCompiler(Path(os.environ["PROOFWORK_CACHE_DIR"]), mocks).get("BlocklistToken")
+    address = pw.ws.chain.deploy(market.operator.key, artifact.abi, artifact.bytecode).contract_address
+    return pw.ws.chain.contract(artifact.abi, address)
+
+
+def test_a_payout_the_token_refuses_is_credited_and_withdrawn_later(market: Market) -> None:
+    """A blocklisted freelancer: the client's approval still goes through and the freelancer's pay
+    is credited (the job is settled, nothing frozen); the freelancer pulls it once unblocked."""
+    pw, chain = market.pw, market.pw.ws.chain
+    token = _blocklist_token(market)
+    amount = pw.amount("100")
+    chain.transact(market.client.key, token.functions.mint(market.client.address, amount))
+    chain.transact(market.client.key, token.functions.approve(pw.ws.escrow.address, amount))
+    receipt = pw.ws.escrow.create_job(
+        market.client.key,
+        token.address,
+        market.freelancer.address,
+        [amount],
+        pw.now() + 7 * DAY,
+        3 * DAY,
+        digest("spec"),
+        ZERO_ADDRESS,
+    )
+    job_id = pw.ws.escrow.decode_receipt(receipt)[0].job_id
+    pw.jobs.submit(market.freelancer, job_id, 0, digest("work"))
+    chain.transact(market.operator.key, token.functions.set_blocked(market.freelancer.address, True))
+    out = pw.jobs.approve(market.client, job_id, 0)
+    net = amount - fee_of(amount, out.job.fee_bps)
+    assert out.job.milestones[0].status == MilestoneStatus.PAID
+    assert [(t.lower(), a, v) for t, a, v in out.credited] == [
+        (token.address.lower(), market.freelancer.address, net)
+    ]
+    assert pw.jobs.claimable(market.freelancer.address, token.address) == net
+    assert pw.jobs.credits_of(out.job)["freelancer"] == (market.freelancer.address, net)  # the job's token
+    with pytest.raises(TransactionRejected, match="blocklist: account blocked"):
+        pw.jobs.withdraw(market.freelancer, token.address)
+    assert pw.jobs.claimable(market.freelancer.address, token.address) == net  # kept
+    chain.transact(market.operator.key, token.functions.set_blocked(market.freelancer.address, False))
+    done = pw.jobs.withdraw(market.freelancer, token.address)
+    assert (done.amount, done.account) == (net, market.freelancer.address)
+    assert int(chain.call(token.functions.balanceOf(market.freelancer.address))) == net
+    assert pw.jobs.claimable(market.freelancer.address, token.address) == 0
+    with pytest.raises(NotAllowed, match="holds nothing"):
+        pw.jobs.withdraw(market.freelancer, token.address)
+    with pytest.raises(InvalidInput, match="token"):
+        pw.jobs.withdraw(market.freelancer, "0x1234")
 
 
 def test_every_test_starts_from_the_deployment(market: Market) -> None:

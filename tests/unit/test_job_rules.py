@@ -149,8 +149,11 @@ def test_the_arbiter_resolves_anything_unsettled_anyone_ends_a_dispute_after_30_
     opens = 2 * DAY + J.ARBITRATION_TIMEOUT + 1
     assert J.fallback_resolvable_at(disputed, 0) == opens and J.fallback_share(disputed, 0) == 50
     assert J.deadlines(disputed, 0, 600, committee_judged=True) == J.Deadlines(
-        verdict_from=2 * DAY + J.COMMITTEE_DISPUTE_PERIOD + 1, resolvable_from=opens
+        verdict_from=2 * DAY + J.COMMITTEE_DISPUTE_PERIOD + 1,
+        released_from=2 * DAY + J.COMMITTEE_DISPUTE_PERIOD + 600 + J.COMMITTEE_VERDICT_GRACE + 1,
+        resolvable_from=opens,
     )
+    assert J.deadlines(disputed, 0, 600) == J.Deadlines(resolvable_from=opens)  # not a committee job
     with pytest.raises(NotAllowed, match="waits 30 days for its arbiter"):
         J.check_resolve(disputed, 0, OTHER, 50, opens - 1)  # the last second of the arbiter's time
     J.check_resolve(disputed, 0, OTHER, 50, opens)  # a keeper
@@ -158,6 +161,24 @@ def test_the_arbiter_resolves_anything_unsettled_anyone_ends_a_dispute_after_30_
     with pytest.raises(InvalidInput, match="in half"):
         J.check_resolve(disputed, 0, CLIENT, 0, opens)
     J.check_resolve(disputed, 0, ARBITER, 0, opens)  # the arbiter may still rule as it likes
+
+
+@pytest.mark.parametrize("window", [1, 3_600, 7 * DAY])
+def test_a_committee_dispute_without_a_verdict_is_released_before_the_half_split(window: int) -> None:
+    """OracleCommittee.release_unjudged: strictly after dispute + 14 days + W + 7 days, which is
+    before the escrow's 30-day fallback for every allowed window (1 s to 7 days)."""
+    submitted = J.apply_event(arbitrated(), J.MilestoneSubmitted(1, 0, b"\x02" * 32, DAY))
+    with pytest.raises(NotAllowed, match="only a disputed milestone"):
+        J.check_release_unjudged(submitted, 0, 100 * DAY, window)
+    assert J.unjudged_releasable_at(submitted, 0, window) is None
+    disputed = J.apply_event(submitted, J.DisputeRaised(1, 0, CLIENT, 2 * DAY))
+    opens = J.unjudged_releasable_at(disputed, 0, window)
+    assert opens == 2 * DAY + 14 * DAY + window + 7 * DAY + 1
+    fallback = J.fallback_resolvable_at(disputed, 0)
+    assert fallback is not None and opens < fallback
+    with pytest.raises(NotAllowed, match="may still get the committee's verdict"):
+        J.check_release_unjudged(disputed, 0, opens - 1, window)
+    J.check_release_unjudged(disputed, 0, opens, window)
 
 
 def test_a_disputed_milestone_can_still_be_conceded_by_the_client() -> None:

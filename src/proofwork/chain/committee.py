@@ -13,7 +13,7 @@ from proofwork.chain.encoding import job_tuple
 from proofwork.chain.events import ContractHandle, check_id
 from proofwork.chain.receipts import Receipt
 from proofwork.domain import job as J
-from proofwork.domain.errors import ProofworkError
+from proofwork.domain.errors import NotAllowed, ProofworkError
 
 COMMITTEE_EIP712 = ("proofwork OracleCommittee", "1")
 
@@ -61,6 +61,18 @@ class CommitteeContract(ContractHandle):
     def __init__(self, chain: Chain, artifact: Artifact, address: str, deploy_block: int = 0) -> None:
         super().__init__(chain, artifact, address, deploy_block)
         self._static: dict[str, Any] = {}
+        self._functions = {item["name"] for item in artifact.abi if item.get("type") == "function"}
+
+    def has(self, function: str) -> bool:
+        """Whether the deployed committee has `function` (one deployed by an older proofwork may not)."""
+        return function in self._functions
+
+    def _needs(self, function: str) -> None:
+        if not self.has(function):
+            raise NotAllowed(
+                f"the committee at {self.address} predates `{function}` (deployed by an older proofwork); "
+                "deploy the current contracts for new jobs"
+            )
 
     def _cached(self, name: str) -> Any:
         if name not in self._static:
@@ -127,7 +139,8 @@ class CommitteeContract(ContractHandle):
 
     def canonical_signers(self, job_id: int, milestone: int, round_: int, deliverable: bytes) -> list[str]:
         """The oracles whose reports are a round's canonical result (ascending): its designated
-        quorum, or the signers recorded by a settlement made after the designated period."""
+        quorum, or the signers recorded by a settlement made after the designated period (or by
+        `record_signers` for a round paid without a settlement)."""
         fn = self.contract.functions.canonical_signers(
             check_id(job_id, "job id"),
             check_id(milestone, "milestone"),
@@ -254,6 +267,23 @@ class CommitteeContract(ContractHandle):
 
     def settle_posted(self, key: bytes, job: J.Job, milestone: int) -> Receipt:
         fn = self.contract.functions.settle_posted(job.job_id, job_tuple(job), milestone)
+        return self.chain.transact(key, fn)
+
+    def record_signers(
+        self, key: bytes, job: J.Job, milestone: int, scores: list[int], signatures: list[bytes]
+    ) -> Receipt:
+        """Records, once, a quorum of valid reports (ascending signers) as the canonical signers of a
+        milestone paid without a settlement (approved or claimed), two challenge windows after its
+        timestamp."""
+        self._needs("record_signers")
+        fn = self.contract.functions.record_signers(job.job_id, job_tuple(job), milestone, scores, signatures)
+        return self.chain.transact(key, fn)
+
+    def release_unjudged(self, key: bytes, job: J.Job, milestone: int) -> Receipt:
+        """Releases in full to the freelancer a disputed milestone no quorum settled within the week
+        after any quorum could (`J.unjudged_releasable_at`)."""
+        self._needs("release_unjudged")
+        fn = self.contract.functions.release_unjudged(job.job_id, job_tuple(job), milestone)
         return self.chain.transact(key, fn)
 
     def reveal(self, key: bytes, job: J.Job, labels_cid: bytes, salt: bytes) -> Receipt:

@@ -13,6 +13,7 @@ from proofwork.chain.encoding import job_hash, job_tuple, keccak
 from proofwork.chain.events import event_topics, typed_data
 from proofwork.chain.receipts import Receipt
 from proofwork.domain import job as J
+from proofwork.domain.errors import NotAllowed
 from proofwork.keys.accounts import address_of
 
 ESCROW_EIP712_NAME = "proofwork JobEscrow"
@@ -53,6 +54,20 @@ class EscrowContract:
         self.contract = chain.contract(artifact.abi, address)
         self.deploy_block = deploy_block
         self._topics = event_topics(artifact.abi, _EVENT_TYPES)
+        self._functions = {item["name"] for item in artifact.abi if item.get("type") == "function"}
+
+    def _needs(self, function: str) -> None:
+        """A one-line refusal for an escrow deployed by an older proofwork that lacks `function`."""
+        if function not in self._functions:
+            raise NotAllowed(
+                f"the escrow at {self.address} predates `{function}` (deployed by an older proofwork): "
+                "payouts a token refuses are not credited there; deploy the current contracts for new jobs"
+            )
+
+    @property
+    def credits_payouts(self) -> bool:
+        """Whether this escrow credits payouts its token refuses (`claimable` and `withdraw`)."""
+        return "withdraw" in self._functions
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -70,6 +85,16 @@ class EscrowContract:
 
     def fees_owed(self, token: str) -> int:
         return int(self.chain.call(self.contract.functions.fees_owed(Web3.to_checksum_address(token))))
+
+    def claimable(self, token: str, account: str) -> int:
+        """Payouts of `token` the escrow could not deliver to `account` and holds for it (0 on an
+        escrow that predates credited payouts)."""
+        if not self.credits_payouts:
+            return 0
+        fn = self.contract.functions.claimable(
+            Web3.to_checksum_address(token), Web3.to_checksum_address(account)
+        )
+        return int(self.chain.call(fn))
 
     def owner(self) -> str:
         return str(self.chain.call(self.contract.functions.owner()))
@@ -107,6 +132,20 @@ class EscrowContract:
             topic = "0x" + bytes(log["topics"][0]).hex() if log["topics"] else ""
             if log["address"].lower() == self.address.lower() and topic in self._topics:
                 out.append(self.decode(log))
+        return out
+
+    def credits_in(self, receipt: Receipt) -> list[tuple[str, str, int]]:
+        """(token, account, amount) of every payout the receipt credited instead of delivering
+        (`PaymentCredited`: the token refused the transfer)."""
+        topic = "0x" + keccak(b"PaymentCredited(address,address,uint256)").hex()
+        out = []
+        for log in receipt.logs:
+            if log["address"].lower() != self.address.lower() or not log["topics"]:
+                continue
+            if "0x" + bytes(log["topics"][0]).hex() != topic:
+                continue
+            args = self.contract.events.PaymentCredited().process_log(log)["args"]
+            out.append((str(args["token"]), str(args["account"]), int(args["amount"])))
         return out
 
     # --- writes --------------------------------------------------------------------------------
@@ -196,6 +235,11 @@ class EscrowContract:
 
     def set_fee(self, key: bytes, fee_bps: int) -> Receipt:
         return self.chain.transact(key, self.contract.functions.set_fee(fee_bps))
+
+    def withdraw(self, key: bytes, token: str) -> Receipt:
+        """The caller pulls what the escrow credited to it in `token`."""
+        self._needs("withdraw")
+        return self.chain.transact(key, self.contract.functions.withdraw(Web3.to_checksum_address(token)))
 
     def withdraw_fees(self, key: bytes, token: str) -> Receipt:
         fn = self.contract.functions.withdraw_fees(Web3.to_checksum_address(token))

@@ -1,4 +1,4 @@
-"""`job post|list|show|apply|assign|submit|approve|revise|claim|reclaim|cancel|dispute|resolve`."""
+"""`job post|list|show|apply|assign|submit|approve|revise|claim|reclaim|cancel|dispute|resolve|withdraw`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.text import Text
 from proofwork.cli.args import AttestOpt, FromOpt, JobArg, MilestoneOpt, cli_state, hash_arg, milestone_index
 from proofwork.cli.output import CliState, job_json, job_table, money
 from proofwork.domain.errors import ProofworkError
-from proofwork.domain.units import parse_amount, parse_duration
+from proofwork.domain.units import format_amount, parse_amount, parse_duration
 
 if TYPE_CHECKING:
     from proofwork.services.jobs import Outcome
@@ -35,6 +35,20 @@ def _report(
     ]
     human = f"{message}\n" + "\n".join(f"  {s['name']}: tx {s['tx']} (gas {s['gas']:,})" for s in steps)
     data: dict[str, Any] = {"ok": True, "job": job_json(out.job, token.decimals, ws), "steps": steps}
+    if out.credited:
+        data["credited"] = [
+            {"token": t, "account": a, "amount": format_amount(v, token.decimals), "units": v}
+            for t, a, v in out.credited
+        ]
+        for t, a, v in out.credited:
+            who = ws.name_of(a) or a
+            amount = (
+                money(v, token.decimals, token.symbol) if t.lower() == token.address.lower() else f"{v} units"
+            )
+            human += (
+                f"\n  the token refused to pay {who}: {amount} credited to it instead "
+                f"(`proofwork job withdraw --from {who}` once the token lets it receive)"
+            )
     if attested is not None:
         data["attested"] = attested
         for a in attested.get("attestations", []):
@@ -169,9 +183,14 @@ def job_show(ctx: typer.Context, job_id: JobArg) -> None:
         job = jobs.get(job_id)
         dec = ws.token.decimals
         timing = jobs.timing(job)
+        credits = jobs.credits_of(job)
+        shown = job_json(job, dec, ws, timing)
+        shown["claimable"] = {
+            role: {"account": account, "amount": format_amount(units, dec), "units": units}
+            for role, (account, units) in credits.items()
+        }
         state.emit(
-            {"ok": True, "job": job_json(job, dec, ws, timing)},
-            lambda: job_table(job, dec, ws.token.symbol, ws, timing),
+            {"ok": True, "job": shown}, lambda: job_table(job, dec, ws.token.symbol, ws, timing, credits)
         )
 
 
@@ -372,7 +391,8 @@ def job_resolve(
     ] = None,
     milestone: MilestoneOpt = 1,
 ) -> None:
-    """As the job's arbiter, release or split a milestone; as anyone, end a dispute left unruled for 30 days."""
+    """As the job's arbiter, release or split a milestone; as anyone, end a dispute left unruled for 30 days
+    (on a committee job: release to the freelancer a dispute no quorum judged, see `job show`)."""
     from proofwork.services.jobs import Jobs
 
     state = cli_state(ctx)
@@ -381,3 +401,36 @@ def job_resolve(
         share = None if freelancer_gets is None else parse_amount(freelancer_gets, ws.token.decimals)
         out = Jobs(ws).resolve(ws.signer(sender), job_id, index, share)
         _report(state, ws, out, f"milestone {milestone} of job {job_id} resolved")
+
+
+@job_app.command("withdraw")
+def job_withdraw(
+    ctx: typer.Context,
+    sender: FromOpt,
+    token: Annotated[
+        str | None, typer.Option(help="Token address; the deployment's stablecoin by default.")
+    ] = None,
+) -> None:
+    """Pull the payouts the escrow credited to you because the token refused to deliver them
+    (a blocklisted account, a receiving hook that reverted)."""
+    from proofwork.domain.addresses import parse_address
+    from proofwork.services.jobs import Jobs
+
+    state = cli_state(ctx)
+    token_address = parse_address(token, "token") if token is not None else None
+    with state.workspace() as ws:
+        out = Jobs(ws).withdraw(ws.signer(sender), token_address)
+        ours = out.token.lower() == ws.token.address.lower()
+        amount = money(out.amount, ws.token.decimals, ws.token.symbol) if ours else f"{out.amount} units"
+        state.emit(
+            {
+                "ok": True,
+                "token": out.token,
+                "account": out.account,
+                "amount": format_amount(out.amount, ws.token.decimals) if ours else str(out.amount),
+                "units": out.amount,
+                "tx": out.receipt.tx_hash,
+                "gas": out.receipt.gas_used,
+            },
+            f"withdrew {amount} to {out.account} (tx {out.receipt.tx_hash})",
+        )

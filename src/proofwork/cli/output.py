@@ -156,7 +156,11 @@ def job_table(
     symbol: str,
     ws: Workspace | None = None,
     timing: list[J.Deadlines] | None = None,
+    credits: dict[str, tuple[str, int]] | None = None,
 ) -> Table:
+    """`credits`: role -> (account, units) the escrow holds for the job's client and freelancer in
+    the job's token (payouts the token refused), shown when not zero."""
+
     def who(address: str) -> str:
         if address == J.ZERO_ADDRESS:
             return "-"
@@ -194,11 +198,21 @@ def job_table(
             detail += f"; disputed {when(m.timestamp)}"
             if d.verdict_from is not None:
                 detail += f", the committee's verdict may settle it from {when(d.verdict_from)}"
-            resolvable = d.resolvable_from or J.fallback_resolvable_at(job, i)
-            detail += (
-                f"; unless the arbiter rules, anyone may end it (half each) from {when(resolvable or 0)}"
-            )
+            if d.released_from is not None:
+                detail += f"; without a verdict, anyone may release it to the freelancer from {when(d.released_from)}"
+            else:
+                resolvable = d.resolvable_from or J.fallback_resolvable_at(job, i)
+                detail += (
+                    f"; unless the arbiter rules, anyone may end it (half each) from {when(resolvable or 0)}"
+                )
         if m.revisions:
             detail += f"; {m.revisions} revision(s)"
         table.add_row(f"milestone {i + 1}", detail)
+    for role, (account, units) in (credits or {}).items():
+        if units:
+            table.add_row(
+                f"credited to the {role}",
+                f"{money(units, decimals, symbol)} the token refused to deliver to {who(account)} "
+                "(all its jobs; `proofwork job withdraw` pulls it)",
+            )
     return table

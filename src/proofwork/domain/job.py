@@ -25,6 +25,10 @@ BPS = 10_000
 MAX_REVISIONS = 3  # revision requests per milestone (JobEscrow.MAX_REVISIONS)
 ARBITRATION_TIMEOUT = 30 * 86_400  # after this, anyone may end an unruled dispute with a half split
 COMMITTEE_DISPUTE_PERIOD = 14 * 86_400  # a disputed committee milestone waits this long for a court
+# After the dispute period and the designated quorum's challenge window, any quorum has this long to
+# settle a disputed committee milestone; after that anyone releases it in full to the freelancer
+# (`OracleCommittee.release_unjudged`: no verdict could be had).
+COMMITTEE_VERDICT_GRACE = 7 * 86_400
 
 
 class MilestoneStatus(IntEnum):
@@ -152,6 +156,36 @@ def fallback_resolvable_at(job: Job, index: int) -> int | None:
     return m.timestamp + ARBITRATION_TIMEOUT + 1
 
 
+def unjudged_releasable_at(job: Job, index: int, challenge_window: int) -> int | None:
+    """First second at which anyone may release milestone `index` of a committee job in full to the
+    freelancer because no quorum settled its dispute (`OracleCommittee.release_unjudged`): dispute time
+    + COMMITTEE_DISPUTE_PERIOD + the committee's challenge window + COMMITTEE_VERDICT_GRACE + 1, always
+    before the escrow's half-each fallback; None when it is not disputed."""
+    m = job.milestone(index)
+    if m.status != MilestoneStatus.DISPUTED:
+        return None
+    return m.timestamp + COMMITTEE_DISPUTE_PERIOD + challenge_window + COMMITTEE_VERDICT_GRACE + 1
+
+
+def check_release_unjudged(job: Job, index: int, now: int, challenge_window: int) -> None:
+    """The committee releases a disputed milestone nobody judged: only a disputed one, only once the
+    week any quorum had for a verdict is over."""
+    m = job.milestone(index)
+    opens = unjudged_releasable_at(job, index, challenge_window)
+    _require(
+        opens is not None,
+        f"milestone {index + 1} of job {job.job_id} is {m.status.label}: only a disputed milestone of a "
+        "committee job can be released without a verdict",
+    )
+    assert opens is not None
+    _require(
+        now >= opens,
+        f"the disputed milestone {index + 1} of job {job.job_id} may still get the committee's verdict "
+        f"until unix time {opens - 1} ({opens - now} s from now); after that anyone may release it to the "
+        "freelancer",
+    )
+
+
 def fallback_share(job: Job, index: int) -> int:
     """The freelancer's gross share when a dispute ends by the timeout: half of what is left."""
     return job.milestone(index).amount // 2
@@ -164,6 +198,7 @@ class Deadlines:
     review_until: int | None = None  # SUBMITTED: last second for revision requests and disputes
     claimable_from: int | None = None  # SUBMITTED: auto-release to the freelancer from then
     verdict_from: int | None = None  # DISPUTED, committee job: the committee's verdict may settle it
+    released_from: int | None = None  # DISPUTED, committee job: no verdict by then, anyone releases it
     resolvable_from: int | None = None  # DISPUTED: anyone may end it, half each
 
 
@@ -178,8 +213,12 @@ def deadlines(
             claimable_from=m.timestamp + job.review_period + 1,
         )
     if m.status == MilestoneStatus.DISPUTED:
+        released = None
+        if committee_judged and challenge_window is not None:
+            released = unjudged_releasable_at(job, index, challenge_window)
         return Deadlines(
             verdict_from=m.timestamp + COMMITTEE_DISPUTE_PERIOD + 1 if committee_judged else None,
+            released_from=released,
             resolvable_from=fallback_resolvable_at(job, index),
         )
     return Deadlines()

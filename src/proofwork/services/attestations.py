@@ -57,8 +57,11 @@ def attest_settled(
     job the oracle committee evaluates, from the committee reports of exactly the round's canonical
     signers (`canonical_signers`): read back from the settling transaction, or, for a milestone paid
     otherwise (the client approved it, a dispute ended), fetched from the oracles' endpoints
-    (`peers`). When those reports cannot be had, only the milestone's freelancer may record it
-    unverified, and only by asking (`unverified`). A milestone that cannot be attested does not stop
+    (`peers`). A milestone paid without a settlement whose designated quorum's reports cannot all be
+    had (one of them never signed) gets its canonical signers recorded first, once its designated
+    period is over: every valid report held, a quorum at least (`record_signers`, sent by `caller`).
+    When the reports cannot be had, only the milestone's freelancer may record it unverified, and only
+    by asking (`unverified`). A milestone that cannot be attested does not stop
     the others; if any failed, NotAllowed names them after the rest are done."""
     job = Jobs(ws).get(job_id)
     attester = ws.job_attester
@@ -86,13 +89,26 @@ def attest_settled(
             reports: CanonicalReports = ([], [], [])
             if evaluation is not None and milestone.deliverable != J.ZERO_HASH:
                 assert committee is not None and peers is not None
-                found = canonical_reports(committee, peers, job, index, evaluation.commitment)
+                try:
+                    found = canonical_reports(
+                        committee,
+                        peers,
+                        job,
+                        index,
+                        evaluation.commitment,
+                        recorder=caller,
+                        now=ws.chain.next_timestamp(),
+                    )
+                except ProofworkError as exc:
+                    failed.append(f"milestone {index + 1}: recording its canonical oracles failed: {exc}")
+                    continue
                 if found is not None:
                     reports = found
                 elif not (is_freelancer and unverified):
                     failed.append(
                         f"milestone {index + 1}: the reports of its canonical oracles cannot be had (the "
-                        "committee did not settle it and their endpoints do not serve them); only its "
+                        "committee did not settle it and their endpoints do not serve them; other oracles' "
+                        "reports stand in for them only as a quorum, after its designated period); only its "
                         f"freelancer ({job.freelancer}) may record it unverified, with `proofwork attest job "
                         f"{job_id} --unverified`"
                     )
@@ -113,11 +129,20 @@ def attest_settled(
 
 
 def canonical_reports(
-    committee: CommitteeContract, peers: PeerClient, job: J.Job, index: int, commitment: bytes
+    committee: CommitteeContract,
+    peers: PeerClient,
+    job: J.Job,
+    index: int,
+    commitment: bytes,
+    recorder: Signer | None = None,
+    now: int = 0,
 ) -> CanonicalReports | None:
     """The reports of exactly the canonical signers of the milestone's current round (in their
     ascending order), from its settlement when the committee settled it with them, else from the
-    oracles' endpoints; None when some cannot be had."""
+    oracles' endpoints; None when some cannot be had. With a `recorder`, a milestone paid without a
+    settlement (PAID) whose canonical reports are incomplete gets every valid report held recorded as
+    its canonical signers (`record_signers`), when they are a quorum and its designated period is
+    over at `now`."""
     milestone = job.milestones[index]
     canonical = committee.canonical_signers(job.job_id, index, milestone.revisions, milestone.deliverable)
     settlement = committee.settlement(job.job_id, index, milestone.deliverable)
@@ -130,9 +155,41 @@ def canonical_reports(
         return list(settlement.signers), list(settlement.scores), list(settlement.signatures)
     held = gather_reports(committee, peers, job, index, commitment)
     if not all(c.lower() in held for c in canonical):
-        return None
+        if recorder is None or not _record_signers(committee, recorder, job, index, held, now):
+            return None
+        canonical = committee.canonical_signers(job.job_id, index, milestone.revisions, milestone.deliverable)
+        if not all(c.lower() in held for c in canonical):
+            return None
     chosen = [held[c.lower()] for c in canonical]
     return list(canonical), [score for score, _ in chosen], [sig for _, sig in chosen]
+
+
+def _record_signers(
+    committee: CommitteeContract, recorder: Signer, job: J.Job, index: int, held: dict[str, Any], now: int
+) -> bool:
+    """Records the held reports as the canonical signers of a round paid without a settlement, when
+    the contract allows it (PAID after delivery, designated period over, a quorum, none recorded);
+    False when it does not apply. Another relayer's recording first is fine (the caller re-reads)."""
+    from proofwork.domain.errors import TransactionRejected
+
+    milestone = job.milestones[index]
+    if (
+        not committee.has("record_signers")
+        or milestone.status != J.MilestoneStatus.PAID
+        or milestone.deliverable == J.ZERO_HASH
+        or now <= milestone.timestamp + 2 * committee.challenge_window
+        or len(held) < committee.threshold
+    ):
+        return False
+    ordered = sorted(held.items(), key=lambda item: int(item[0], 16))
+    try:
+        committee.record_signers(
+            recorder.key, job, index, [score for _, (score, _) in ordered], [sig for _, (_, sig) in ordered]
+        )
+    except TransactionRejected as exc:
+        if "signers already recorded" not in str(exc):
+            raise
+    return True
 
 
 def _attested(attester: JobAttesterContract, job_id: int, index: int, receipt: Receipt) -> Attested:

@@ -1,4 +1,5 @@
-"""Use cases of an escrowed job: post, apply, assign, submit, review, pay, claim, reclaim, cancel.
+"""Use cases of an escrowed job: post, apply, assign, submit, review, pay, claim, reclaim, cancel,
+dispute, resolve, and withdrawing payouts the token refused to deliver (credited by the escrow).
 
 Every action rebuilds the job from the chain, checks the escrow's rules for a clear
 reason before anything is sent, sends one transaction, and returns the job as the
@@ -31,6 +32,8 @@ class Outcome:
     job: J.Job
     receipts: list[tuple[str, Receipt]] = field(default_factory=list)  # (step name, receipt)
     events: list[J.JobEvent] = field(default_factory=list)
+    # payouts the token refused and the escrow credited instead: (token, account, amount)
+    credited: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def gas(self) -> int:
@@ -57,11 +60,23 @@ class Jobs:
             count = escrow.job_count()
             known = f"job ids run from 1 to {count}" if count else "no jobs yet"
             raise NotFound(f"no job {job_id} on this escrow ({known})")
-        job = _rebuild([event for _, event in escrow.events(job_id)])
-        if job is None:
-            raise DataDirCorrupted(f"job {job_id} exists on chain but its events are missing from the node")
-        self._verify(job, stored)
-        return job
+        for _ in range(3):
+            job = _rebuild([event for _, event in escrow.events(job_id)])
+            if job is None:
+                raise DataDirCorrupted(
+                    f"job {job_id} exists on chain but its events are missing from the node"
+                )
+            if job_hash(job) == stored:
+                return job
+            # a transaction may have landed between reading the hash and the events: read again
+            latest = escrow.stored_hash(job_id)
+            if latest == stored:
+                break
+            stored = latest
+        raise DataDirCorrupted(
+            f"job {job_id}: the state rebuilt from events does not match the chain's hash; "
+            "the node may be serving incomplete logs"
+        )
 
     def list(self, involving: str | None = None) -> list[J.Job]:
         """All jobs on the escrow (or those where `involving` is client, freelancer or arbiter)."""
@@ -82,6 +97,33 @@ class Jobs:
         if self.judged_by_committee(job):
             return self.ws.committee.challenge_window
         return self.ws.escrow.arbiter_challenge_window(job.arbiter)
+
+    def claimable(self, account: str, token: str | None = None) -> int:
+        """What the escrow holds for `account` in `token` (the deployment's token by default): payouts
+        the token refused to deliver when they were due, which `withdraw` pulls."""
+        account = parse_address(account, "account")
+        token = parse_address(token, "token") if token else self.ws.token.address
+        return self.ws.escrow.claimable(token, account)
+
+    def credits_of(self, job: J.Job) -> dict[str, tuple[str, int]]:
+        """What the escrow holds, in the job's token, for the job's client and freelancer (credited
+        payouts of all their jobs, not only this one): role -> (account, units)."""
+        escrow = self.ws.escrow
+        out = {"client": (job.client, escrow.claimable(job.token, job.client))}
+        if not job.is_open:
+            out["freelancer"] = (job.freelancer, escrow.claimable(job.token, job.freelancer))
+        return out
+
+    def withdraw(self, account: Signer, token: str | None = None) -> Withdrawal:
+        """Pulls everything the escrow credited to `account` in `token` (the deployment's token by
+        default). While the token still refuses the transfer, the escrow keeps the credit."""
+        token = parse_address(token, "token") if token else self.ws.token.address
+        escrow = self.ws.escrow
+        owed = escrow.claimable(token, account.address)
+        if owed == 0:
+            raise NotAllowed(f"the escrow holds nothing for {account.address} in token {token}")
+        receipt = escrow.withdraw(account.key, token)
+        return Withdrawal(token, account.address, owed, receipt)
 
     def judged_by_committee(self, job: J.Job) -> bool:
         """Whether the job's arbiter is this deployment's oracle committee."""
@@ -234,7 +276,7 @@ class Jobs:
         for event in events:
             job = J.apply_event(job, event)
         self._verify(job)
-        return Outcome(job, [(step, receipt)], events)
+        return Outcome(job, [(step, receipt)], events, self.ws.escrow.credits_in(receipt))
 
     def apply(
         self, applicant: Signer, job_id: int, proposal: bytes, relayer: Signer | None = None
@@ -386,7 +428,18 @@ class Jobs:
     ) -> Outcome:
         """The arbiter splits a milestone (`freelancer_amount` gross to the freelancer, the rest to the
         client). Anyone else (a party, a keeper) may end a dispute the arbiter left unruled for
-        `J.ARBITRATION_TIMEOUT`: the split is then half each, and `freelancer_amount` may be left out."""
+        `J.ARBITRATION_TIMEOUT`: the split is then half each, and `freelancer_amount` may be left out.
+        On a job the oracle committee judges, a dispute no quorum settled within the week after any
+        quorum could is released in full to the freelancer instead (`OracleCommittee.release_unjudged`,
+        from `J.unjudged_releasable_at`, before the escrow's half split could apply)."""
+        job = self.get(job_id)
+        if self.judged_by_committee(job):
+            if freelancer_amount is not None:
+                raise InvalidInput(
+                    "a dispute on a job the oracle committee judges ends with its verdict, or without one "
+                    "in full to the freelancer: leave out the freelancer's share"
+                )
+            return self.release_unjudged(caller, job_id, milestone)
 
         def share(job: J.Job) -> int:
             if freelancer_amount is not None:
@@ -406,6 +459,34 @@ class Jobs:
             check,
             lambda job: self.ws.escrow.resolve(caller.key, job, milestone, share(job)),
         )
+
+    def release_unjudged(self, caller: Signer, job_id: int, milestone: int) -> Outcome:
+        """Anyone releases to the freelancer, in full, a disputed milestone of a committee job that no
+        quorum settled within the week after any quorum could (no verdict could be had: hidden labels
+        the oracles cannot open, an evaluation never registered, a committee that is down)."""
+        committee = self.ws.committee
+
+        def check(job: J.Job, now: int) -> None:
+            if not self.judged_by_committee(job):
+                raise NotAllowed(f"job {job_id} is not judged by the oracle committee")
+            J.check_release_unjudged(job, milestone, now, committee.challenge_window)
+
+        return self._act(
+            "release unjudged",
+            job_id,
+            check,
+            lambda job: committee.release_unjudged(caller.key, job, milestone),
+        )
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """Credited payouts pulled from the escrow."""
+
+    token: str
+    account: str
+    amount: int
+    receipt: Receipt
 
 
 def _check_hash(value: bytes, what: str, allow_zero: bool = False) -> None:

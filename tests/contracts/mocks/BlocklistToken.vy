@@ -2,7 +2,8 @@
 """
 @title BlocklistToken
 @notice Test-only ERC-20 with a blocklist, like USDC's: a transfer to or from a
-        blocked account reverts. Anyone may mint and block (test helper).
+        blocked account reverts (or, in `quiet` mode, returns False and moves
+        nothing, as ERC-20 allows). Anyone may mint and block (test helper).
 """
 
 from ethereum.ercs import IERC20
@@ -17,6 +18,8 @@ allowance: public(HashMap[address, HashMap[address, uint256]])
 totalSupply: public(uint256)
 # @dev Accounts that may neither send nor receive.
 blocked: public(HashMap[address, bool])
+# @dev True: a blocked transfer returns False instead of reverting.
+quiet: public(bool)
 
 
 @external
@@ -38,6 +41,14 @@ def set_blocked(account: address, flag: bool):
 
 
 @external
+def set_quiet(flag: bool):
+    """
+    @notice Switches between reverting (False) and returning False (True) on a blocked transfer.
+    """
+    self.quiet = flag
+
+
+@external
 def approve(spender: address, amount: uint256) -> bool:
     """
     @notice ERC-20 approve.
@@ -50,8 +61,10 @@ def approve(spender: address, amount: uint256) -> bool:
 @external
 def transfer(to: address, amount: uint256) -> bool:
     """
-    @notice ERC-20 transfer; reverts for a blocked sender or receiver.
+    @notice ERC-20 transfer; reverts (or in quiet mode returns False) for a blocked sender or receiver.
     """
+    if self.quiet and (self.blocked[msg.sender] or self.blocked[to]):
+        return False
     self._move(msg.sender, to, amount)
     return True
 

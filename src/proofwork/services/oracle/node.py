@@ -22,6 +22,11 @@ After that, any quorum may: by the canonical off-chain rule, every valid report 
 holds (up to n), ascending. The relay itself is one transaction anyone may send: the first
 oracle of the designated quorum sends it at once, every other oracle after
 `AGGREGATION_GRACE`, so the committee does not race for one settlement.
+
+A disputed milestone that no quorum could settle within the week after any quorum could (the
+committee had no verdict: labels nobody can open, an evaluation never registered) is released to
+the freelancer by the same oracles, as keepers (`release_unjudged`), before the escrow's
+half-each fallback could let a client profit from labels it made unopenable.
 """
 
 from __future__ import annotations
@@ -189,21 +194,25 @@ class OracleNode(CompetitionDuties):
             opens = settleable_from(milestone, window)
             if opens is None:
                 continue
-            try:
-                own = self._job_report(job, index, evaluation, now > milestone.timestamp + window, report)
-            except Abstain as exc:
-                report.failures.append(f"job {job_id} milestone {index + 1}: abstained: {exc}")
-                continue
-            if now <= opens:
-                continue
             designated = designated_quorum(
                 job_id, index, milestone.revisions, committee.oracles, committee.threshold
             )
             relays_first = designated[0].lower() == self.signer.address.lower()
+            try:
+                own = self._job_report(job, index, evaluation, now > milestone.timestamp + window, report)
+            except Abstain as exc:
+                report.failures.append(f"job {job_id} milestone {index + 1}: abstained: {exc}")
+                if self._release_unjudged(job, index, now, relays_first, report):
+                    job = self.evaluations.jobs.get(job_id)
+                continue
+            if now <= opens:
+                continue
             if not relays_first and now <= opens + AGGREGATION_GRACE:
                 continue
             late = now > opens + window
-            if self._settle(job, index, own, evaluation, designated, late, now - opens, report):
+            if self._settle(job, index, own, evaluation, designated, late, now - opens, report) or (
+                self._release_unjudged(job, index, now, relays_first, report)
+            ):
                 job = self.evaluations.jobs.get(job_id)  # the escrow's state changed
                 evaluation = self.evaluations.get(job_id)
         if any(m.status < J.MilestoneStatus.PAID for m in job.milestones):
@@ -383,6 +392,26 @@ class OracleNode(CompetitionDuties):
         except TransactionRejected as exc:
             step.failures.append(f"{label}: posting refused ({exc})")
         return False
+
+    def _release_unjudged(
+        self, job: J.Job, index: int, now: int, relays_first: bool, step: StepReport
+    ) -> bool:
+        """As a keeper: releases to the freelancer a disputed milestone no quorum settled in its week
+        for a verdict (the first designated oracle at once, the others after `AGGREGATION_GRACE`)."""
+        committee = self.ws.committee
+        opens = J.unjudged_releasable_at(job, index, committee.challenge_window)
+        if opens is None or now < opens or not committee.has("release_unjudged"):
+            return False
+        if not relays_first and now < opens + AGGREGATION_GRACE:
+            return False
+        label = f"job {job.job_id} milestone {index + 1}"
+        try:
+            self.evaluations.jobs.release_unjudged(self.signer, job.job_id, index)
+        except ProofworkError as exc:
+            step.failures.append(f"{label}: release without a verdict refused ({exc})")
+            return False
+        step.settled.append(f"{label}: no verdict was possible; released to the freelancer")
+        return True
 
     def _collect_reports(
         self, job: J.Job, index: int, own: Report, evaluation: Evaluation
