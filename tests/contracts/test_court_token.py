@@ -8,6 +8,7 @@ signature) and block advances against a Python model that keeps every block's vo
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import boa
@@ -393,6 +394,7 @@ def test_delegate_by_sig_bad_signatures(pwk):
 
 # ---------------------------------------------------------------- stateful machine
 
+STATS: Counter = Counter()
 ACTORS = [DEPLOYER] + [h.address for h in HOLDERS]
 SIGNERS = {h.address: h for h in HOLDERS}
 DELEGATEES = ACTORS + [OUTSIDER.address, ZERO_ADDRESS]
@@ -404,13 +406,12 @@ class VotesMachine(RuleBasedStateMachine):
     """Random transfers, transferFroms, delegations and block advances against a model that
     keeps the votes and supply at the end of every block since deployment."""
 
-    def __init__(self, deployer):
+    def __init__(self, token, deployed: int):
         super().__init__()
-        self.anchor = boa.env.anchor()
+        self.anchor = boa.env.anchor()  # each run starts from the fresh deployment
         self.anchor.__enter__()
-        with boa.env.prank(DEPLOYER):
-            self.t = deployer.deploy(SUPPLY)
-        self.deployed = block()
+        self.t = token
+        self.deployed = deployed
         self.balances = {a: 0 for a in ACTORS}
         self.balances[DEPLOYER] = SUPPLY
         self.delegates = {a: ZERO_ADDRESS for a in ACTORS}
@@ -418,6 +419,26 @@ class VotesMachine(RuleBasedStateMachine):
         self.allowances: dict[tuple[str, str], int] = {}
         # (first block, votes per delegatee) of each run of blocks with the same state, oldest first
         self.segments: list[tuple[int, dict[str, int]]] = []
+        self.before: dict[str, int] = {}  # votes when the current block began
+        self.changes: Counter = Counter()  # rules that changed each delegatee's votes in this block
+        self.changed_in: dict[str, int] = {}  # last block in which each delegatee's votes changed
+        for h in HOLDERS:  # everyone starts with tokens
+            self.t.transfer(h.address, 1_000 * E18, sender=DEPLOYER)
+            self.balances[h.address] += 1_000 * E18
+            self.balances[DEPLOYER] -= 1_000 * E18
+        for who, to in ((A, A.address), (B, B.address), (C, OUTSIDER.address)):  # and some already vote
+            self.t.delegate(to, sender=who.address)
+            self.delegates[who.address] = to
+        self.before = self.votes()
+
+    def note(self, before: dict[str, int]):
+        """Counts what the last rule changed, for the coverage figures of the test."""
+        after = self.votes()
+        for d in DELEGATEES:
+            if after[d] != before[d]:
+                self.changes[d] += 1
+                if self.changes[d] == 2:
+                    STATS["checkpoint rewritten in its block"] += 1
 
     def votes(self) -> dict[str, int]:
         v = {d: 0 for d in DELEGATEES}
@@ -426,12 +447,16 @@ class VotesMachine(RuleBasedStateMachine):
                 v[self.delegates[a]] += bal
         return v
 
-    @rule(src=actor, dst=actor, frac=st.integers(0, 100))
-    def transfer(self, src, dst, frac):
+    @rule(src=actor, dst=actor, frac=st.integers(0, 100), next_block=st.booleans())
+    def transfer(self, src, dst, frac, next_block):
+        before = self.votes()
         amount = self.balances[src] * frac // 100
         self.t.transfer(dst, amount, sender=src)
         self.balances[src] -= amount
         self.balances[dst] += amount
+        self.note(before)
+        if next_block:
+            self.advance(1)
 
     @rule(src=actor, dst=actor, frac=st.integers(0, 110), spender=actor, infinite=st.booleans())
     def transfer_from(self, src, dst, frac, spender, infinite):
@@ -442,30 +467,43 @@ class VotesMachine(RuleBasedStateMachine):
             with boa.reverts("erc20: transfer amount exceeds balance"):
                 self.t.transferFrom(src, dst, amount, sender=spender)
             return
+        before = self.votes()
         self.t.transferFrom(src, dst, amount, sender=spender)
         assert self.t.allowance(src, spender) == (MAX_UINT if infinite else 0)
         self.balances[src] -= amount
         self.balances[dst] += amount
+        self.note(before)
 
     @rule(who=actor, to=delegatee)
     def delegate(self, who, to):
+        before = self.votes()
         self.t.delegate(to, sender=who)
         self.delegates[who] = to
+        self.note(before)
 
     @rule(who=st.sampled_from(sorted(SIGNERS)), to=delegatee, replay=st.booleans())
     def delegate_by_sig(self, who, to, replay):
         nonce = self.nonces[who]
         sig = delegation_signature(SIGNERS[who], self.t, to, nonce, now() + 100)
+        before = self.votes()
         self.t.delegateBySig(to, nonce, now() + 100, *sig, sender=OUTSIDER.address)
         self.delegates[who] = to
         self.nonces[who] += 1
+        self.note(before)
         if replay:
             with boa.reverts("pwk: invalid nonce"):
                 self.t.delegateBySig(to, nonce, now() + 100, *sig, sender=OUTSIDER.address)
 
-    @rule(blocks=st.sampled_from([1, 1, 2, 3, 17, 500]))
+    @rule(blocks=st.sampled_from([1, 1, 1, 1, 2, 3, 17, 500]))
     def advance(self, blocks):
-        self.segments.append((block(), self.votes()))
+        votes, b = self.votes(), block()
+        self.segments.append((b, votes))
+        for d in DELEGATEES:
+            if votes[d] != self.before[d]:
+                if self.changed_in.get(d) == b - 1:
+                    STATS["votes changed in consecutive blocks"] += 1
+                self.changed_in[d] = b
+        self.before, self.changes = votes, Counter()
         boa.env.time_travel(blocks=blocks)
 
     @invariant()
@@ -486,37 +524,52 @@ class VotesMachine(RuleBasedStateMachine):
             assert self.t.nonces(a) == self.nonces[a]
 
     @invariant()
-    def past_votes(self):
-        """Every past block: its first and last block per run of equal state, and the block before deployment."""
-        assert self.t.getPastTotalSupply(self.deployed - 1) == 0
-        for d in DELEGATEES:
-            assert self.t.getPastVotes(d, self.deployed - 1) == 0
-        for i, (start, votes) in enumerate(self.segments):
-            end = self.segments[i + 1][0] - 1 if i + 1 < len(self.segments) else block() - 1
-            for b in {start, end}:
-                assert self.t.getPastTotalSupply(b) == SUPPLY
-                for d in DELEGATEES:
-                    assert self.t.getPastVotes(d, b) == (votes[d] if d != ZERO_ADDRESS else 0), (d, b)
+    def last_block_votes(self):
+        """The block just closed answers the model's votes of the latest run of blocks."""
+        if self.segments:
+            _, votes = self.segments[-1]
+            b = block() - 1
+            assert self.t.getPastTotalSupply(b) == SUPPLY
+            for d in DELEGATEES:
+                assert self.t.getPastVotes(d, b) == (votes[d] if d != ZERO_ADDRESS else 0), (d, b)
 
     def teardown(self):
-        # every block since deployment, once per run
-        for i, (start, votes) in enumerate(self.segments):
-            end = self.segments[i + 1][0] if i + 1 < len(self.segments) else block()
-            for b in range(start, min(end, start + 40)):
-                for d in ACTORS:
-                    assert self.t.getPastVotes(d, b) == votes[d]
-        self.anchor.__exit__(None, None, None)
+        """Every past block of the run: the blocks before and of deployment, and every block of each run
+        of equal state (its first 10 and its last, when it is longer)."""
+        try:
+            assert self.t.getPastTotalSupply(self.deployed - 1) == 0
+            assert self.t.getPastTotalSupply(self.deployed) == SUPPLY
+            for d in DELEGATEES:
+                assert self.t.getPastVotes(d, self.deployed - 1) == 0
+                assert self.t.getPastVotes(d, self.deployed) == 0  # nobody had delegated yet
+            for i, (start, votes) in enumerate(self.segments):
+                end = self.segments[i + 1][0] if i + 1 < len(self.segments) else block()
+                for b in sorted(set(range(start, min(end, start + 10))) | {end - 1}):
+                    assert self.t.getPastTotalSupply(b) == SUPPLY
+                    for d in DELEGATEES:
+                        assert self.t.getPastVotes(d, b) == (votes[d] if d != ZERO_ADDRESS else 0), (d, b)
+        finally:
+            self.anchor.__exit__(None, None, None)
+
+
+MACHINE_SETTINGS = settings(
+    max_examples=25,
+    stateful_step_count=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def test_votes_machine(pwk_deployer):
-    run_state_machine_as_test(
-        lambda: VotesMachine(pwk_deployer),
-        settings=settings(
-            max_examples=30,
-            stateful_step_count=30,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=[HealthCheck.too_slow],
-        ),
-    )
+    STATS.clear()
+    with boa.env.anchor():
+        with boa.env.prank(DEPLOYER):
+            token = pwk_deployer.deploy(SUPPLY)
+        deployed = block()
+        boa.env.time_travel(blocks=1)
+        run_state_machine_as_test(lambda: VotesMachine(token, deployed), settings=MACHINE_SETTINGS)
+    print("coverage:", sorted(STATS.items()))
+    assert STATS["checkpoint rewritten in its block"] >= 10
+    assert STATS["votes changed in consecutive blocks"] >= 10
