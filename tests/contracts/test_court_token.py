@@ -56,7 +56,12 @@ def delegation_signature(account, token, delegatee: str, nonce: int, expiry: int
             ],
         },
         "primaryType": "Delegation",
-        "domain": {"name": NAME, "version": "1", "chainId": chain_id(), "verifyingContract": str(token.address)},
+        "domain": {
+            "name": NAME,
+            "version": "1",
+            "chainId": chain_id(),
+            "verifyingContract": str(token.address),
+        },
         "message": {"delegatee": str(delegatee), "nonce": nonce, "expiry": expiry},
     }
     signed = account.sign_message(encode_typed_data(full_message=message))
@@ -110,7 +115,15 @@ def test_metadata_and_fixed_supply(pwk_deployer):
 
 def test_no_mint_burn_or_owner_functions(pwk):
     """Fixed supply: the snekmate functions that change the supply or hand out roles are not exported."""
-    for missing in ("mint", "burn", "burn_from", "set_minter", "owner", "transfer_ownership", "renounce_ownership"):
+    for missing in (
+        "mint",
+        "burn",
+        "burn_from",
+        "set_minter",
+        "owner",
+        "transfer_ownership",
+        "renounce_ownership",
+    ):
         assert not hasattr(pwk, missing), missing
 
 
@@ -160,7 +173,11 @@ def test_erc20_reverts(pwk):
 def test_self_delegation_counts_and_logs(pwk):
     pwk.delegate(A.address, sender=A.address)
     (changed,) = events(pwk, "DelegateChanged")
-    assert (changed.delegator, changed.fromDelegate, changed.toDelegate) == (A.address, ZERO_ADDRESS, A.address)
+    assert (changed.delegator, changed.fromDelegate, changed.toDelegate) == (
+        A.address,
+        ZERO_ADDRESS,
+        A.address,
+    )
     (moved,) = events(pwk, "DelegateVotesChanged")
     assert (moved.delegate, moved.previousVotes, moved.newVotes) == (A.address, 0, 1_000 * E18)
     assert pwk.getVotes(A.address) == 1_000 * E18
@@ -251,7 +268,14 @@ def test_checkpoints_across_blocks(pwk):
     ]
     with boa.reverts("pwk: no such checkpoint"):
         pwk.checkpoints(A.address, 3)
-    expected_a = {b0 - 1: 0, b0: 900 * E18, b1 - 1: 900 * E18, b1: 700 * E18, b2 - 1: 700 * E18, b2: 750 * E18}
+    expected_a = {
+        b0 - 1: 0,
+        b0: 900 * E18,
+        b1 - 1: 900 * E18,
+        b1: 700 * E18,
+        b2 - 1: 700 * E18,
+        b2: 750 * E18,
+    }
     for b, v in expected_a.items():
         assert pwk.getPastVotes(A.address, b) == v, b
     assert pwk.getPastVotes(B.address, b2 - 1) == 0
@@ -322,7 +346,11 @@ def test_delegate_by_sig(pwk):
     v, r, s = delegation_signature(A, pwk, B.address, 0, expiry)
     pwk.delegateBySig(B.address, 0, expiry, v, r, s, sender=OUTSIDER.address)
     (changed,) = events(pwk, "DelegateChanged")
-    assert (changed.delegator, changed.fromDelegate, changed.toDelegate) == (A.address, ZERO_ADDRESS, B.address)
+    assert (changed.delegator, changed.fromDelegate, changed.toDelegate) == (
+        A.address,
+        ZERO_ADDRESS,
+        B.address,
+    )
     assert pwk.delegates(A.address) == B.address
     assert pwk.getVotes(B.address) == 1_000 * E18
     assert pwk.nonces(A.address) == 1
@@ -397,7 +425,7 @@ def test_delegate_by_sig_bad_signatures(pwk):
 STATS: Counter = Counter()
 ACTORS = [DEPLOYER] + [h.address for h in HOLDERS]
 SIGNERS = {h.address: h for h in HOLDERS}
-DELEGATEES = ACTORS + [OUTSIDER.address, ZERO_ADDRESS]
+DELEGATEES = [*ACTORS, OUTSIDER.address, ZERO_ADDRESS]
 actor = st.sampled_from(ACTORS)
 delegatee = st.sampled_from(DELEGATEES)
 
