@@ -18,7 +18,7 @@ from escrow_harness import chain_id, new_account, now, permit_signature
 from escrow_model import ZERO_ADDRESS
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 TOKEN_PATH = Path(__file__).resolve().parents[2] / "contracts" / "court" / "CourtToken.vy"
@@ -315,6 +315,42 @@ def test_binary_search_over_many_checkpoints(pwk):
             expected = history[k][1]
             k += 1
         assert pwk.getPastVotes(A.address, b) == expected, b
+
+
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 1_000), st.booleans()),
+        min_size=1,
+        max_size=40,
+    )
+)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_past_votes_match_history(pwk, steps):
+    """Property: after any sequence of A -> B transfers (0 to 4 blocks apart, several per block),
+    every block from before A's first checkpoint to the last one answers the value A's votes
+    and B's had at its end, for A self-delegated and B delegating to D."""
+    pwk.delegate(A.address, sender=A.address)
+    pwk.delegate(D.address, sender=B.address)
+    at_end = {block(): (1_000 * E18, 1_000 * E18)}
+    a_votes, d_votes = 1_000 * E18, 1_000 * E18
+    for gap, amount, back in steps:
+        if gap:
+            boa.env.time_travel(blocks=gap)
+        src, dst = (B, A) if back else (A, B)
+        amount = min(amount * E18 // 10, pwk.balanceOf(src.address))
+        pwk.transfer(dst.address, amount, sender=src.address)
+        a_votes += -amount if src is A else amount
+        d_votes += amount if src is A else -amount
+        at_end[block()] = (a_votes, d_votes)
+    boa.env.time_travel(blocks=1)
+    assert pwk.getVotes(A.address) == a_votes and pwk.getVotes(D.address) == d_votes
+    assert pwk.numCheckpoints(A.address) <= len(at_end)
+    first = min(at_end)
+    expected = (0, 0)
+    for b in range(first - 1, block()):
+        expected = at_end.get(b, expected)
+        assert (pwk.getPastVotes(A.address, b), pwk.getPastVotes(D.address, b)) == expected, b
+        assert pwk.getPastTotalSupply(b) == SUPPLY
 
 
 # ---------------------------------------------------------------- permit (EIP-2612)
