@@ -90,22 +90,9 @@ event StakeSet:
 struct Dispute:
     arbitrable: address
     choices: uint256
-    period: uint8
-    round: uint256
-    period_start: uint256
     fee_token: address
     fee_per_juror: uint256
     ruled: bool
-
-
-struct Round:
-    requested: uint256
-    seats: uint256
-    commits: uint256
-    reveals: uint256
-    panel_hash: bytes32
-    tally: uint256
-    distributed: bool
 
 
 # @dev The staking (court) token.
@@ -125,18 +112,23 @@ TREASURY: immutable(address)
 
 # @dev Disputes by id.
 disputes: public(HashMap[uint256, Dispute])
-# @dev Rounds per dispute.
-rounds: public(HashMap[uint256, HashMap[uint256, Round]])
+# @dev Per dispute: period (bits 0-7), round (8-15), period start (16-).
+_clock: HashMap[uint256, uint256]
+# @dev Per (dispute, round): requested (bits 0-7), seats (8-15), commits (16-23),
+# reveals (24-31), distributed (32), panel hash truncated to 160 bits (96-255): one slot,
+# first written at creation or appeal, so a draw writes no fresh slot.
+_rw: HashMap[uint256, HashMap[uint256, uint256]]
+# @dev Per (dispute, round): revealed votes, 8 bits per choice.
+_tally: HashMap[uint256, HashMap[uint256, uint256]]
 # @dev Vote slot per (dispute, round, seat): a commitment, or choice + 1 once revealed.
 _votes: HashMap[uint256, HashMap[uint256, HashMap[uint256, uint256]]]
 # @dev Number of disputes created.
 dispute_count: public(uint256)
 # @dev Per juror: tokens held for it as stake.
 stake_balance: public(HashMap[address, uint256])
-# @dev Per juror: draw weight (in the sum tree).
-weight: public(HashMap[address, uint256])
-# @dev Per juror: stake locked by open cases.
-locked: public(HashMap[address, uint256])
+# @dev Per juror: draw weight (bits 128-255) and stake locked by open cases (bits 0-127),
+# in one slot read and written once per seat drawn.
+_wl: HashMap[address, uint256]
 # @dev Per juror: its leaf in the sum tree (0 none).
 leaf_of: public(HashMap[address, uint256])
 # @dev Juror of each leaf.
@@ -184,6 +176,160 @@ def __init__(
     TREASURY = treasury_
 
 
+# --------------------------------------------------------------------------- packing
+
+_M8: constant(uint256) = 255
+_M128: constant(uint256) = 2**128 - 1
+
+
+@internal
+@view
+def _weight(j: address) -> uint256:
+    """
+    @dev A juror's draw weight.
+    @param j The juror.
+    @return The weight.
+    """
+    return self._wl[j] >> 128
+
+
+@internal
+@view
+def _locked(j: address) -> uint256:
+    """
+    @dev A juror's locked stake.
+    @param j The juror.
+    @return The locked amount.
+    """
+    return self._wl[j] & _M128
+
+
+@internal
+def _set_wl(j: address, w: uint256, l: uint256):
+    """
+    @dev Stores a juror's weight and locked stake.
+    @param j The juror.
+    @param w The weight (< 2**128).
+    @param l The locked stake (< 2**128).
+    """
+    assert w <= _M128 and l <= _M128, "court: amount too large"
+    self._wl[j] = (w << 128) | l
+
+
+@external
+@view
+def weight(j: address) -> uint256:
+    """
+    @notice A juror's draw weight.
+    @param j The juror.
+    @return The weight.
+    """
+    return self._weight(j)
+
+
+@external
+@view
+def locked(j: address) -> uint256:
+    """
+    @notice A juror's stake locked by open cases.
+    @param j The juror.
+    @return The locked amount.
+    """
+    return self._locked(j)
+
+
+@internal
+@view
+def _period(d: uint256) -> uint8:
+    """
+    @dev A dispute's period.
+    @param d Dispute.
+    @return The period.
+    """
+    return convert(self._clock[d] & _M8, uint8)
+
+
+@internal
+@view
+def _round(d: uint256) -> uint256:
+    """
+    @dev A dispute's current round.
+    @param d Dispute.
+    @return The round.
+    """
+    return (self._clock[d] >> 8) & _M8
+
+
+@internal
+@view
+def _start(d: uint256) -> uint256:
+    """
+    @dev When a dispute's period started.
+    @param d Dispute.
+    @return The timestamp.
+    """
+    return self._clock[d] >> 16
+
+
+@internal
+def _set_clock(d: uint256, p: uint8, r: uint256):
+    """
+    @dev Enters period `p` of round `r` now.
+    @param d Dispute.
+    @param p Period.
+    @param r Round.
+    """
+    self._clock[d] = convert(p, uint256) | (r << 8) | (block.timestamp << 16)
+
+
+@internal
+@view
+def _field(d: uint256, r: uint256, bit: uint256) -> uint256:
+    """
+    @dev An 8-bit counter of a round's word.
+    @param d Dispute.
+    @param r Round.
+    @param bit 0 requested, 8 seats, 16 commits, 24 reveals, 32 distributed.
+    @return The counter.
+    """
+    return (self._rw[d][r] >> bit) & _M8
+
+
+@external
+@view
+def round_info(d: uint256, r: uint256) -> (uint256, uint256, uint256, uint256, bool):
+    """
+    @notice A round's requested seats, drawn seats, commits, reveals and whether it was distributed.
+    @param d Dispute.
+    @param r Round.
+    @return requested, seats, commits, reveals, distributed.
+    """
+    w: uint256 = self._rw[d][r]
+    return w & _M8, (w >> 8) & _M8, (w >> 16) & _M8, (w >> 24) & _M8, (w >> 32) & 1 == 1
+
+
+@external
+@view
+def dispute_clock(d: uint256) -> (uint8, uint256, uint256):
+    """
+    @notice A dispute's period, round and period start.
+    @param d Dispute.
+    @return period, round, start.
+    """
+    return self._period(d), self._round(d), self._start(d)
+
+
+@internal
+@pure
+def _panel_key(panel: DynArray[address, MAX_PANEL]) -> uint256:
+    """
+    @dev The panel's hash truncated to 160 bits, placed at bit 96 of the round word.
+    @param panel The panel.
+    @return The bits to store.
+    """
+    return (convert(keccak256(abi_encode(panel)), uint256) >> 96) << 96
+
+
 # --------------------------------------------------------------------------- staking
 
 
@@ -194,7 +340,7 @@ def _set_weight(juror: address, new_weight: uint256):
     @param juror The juror.
     @param new_weight Its new weight.
     """
-    old: uint256 = self.weight[juror]
+    old: uint256 = self._weight(juror)
     if old == new_weight:
         return
     leaf: uint256 = self.leaf_of[juror]
@@ -206,7 +352,7 @@ def _set_weight(juror: address, new_weight: uint256):
         sortition._update(leaf, new_weight - old, True)
     else:
         sortition._update(leaf, old - new_weight, False)
-    self.weight[juror] = new_weight
+    self._set_wl(juror, new_weight, self._locked(juror))
 
 
 @external
@@ -217,7 +363,7 @@ def stake(amount: uint256):
     @param amount Tokens to add.
     """
     assert amount > 0, "court: zero amount"
-    w: uint256 = self.weight[msg.sender] + amount
+    w: uint256 = self._weight(msg.sender) + amount
     assert w >= MIN_STAKE, "court: below minimum stake"
     assert extcall STAKING_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "court: transfer failed"
     self.stake_balance[msg.sender] += amount
@@ -233,7 +379,7 @@ def _withdraw_free(juror: address) -> uint256:
     @return The amount sent.
     """
     b: uint256 = self.stake_balance[juror]
-    keep: uint256 = max(self.weight[juror], self.locked[juror])
+    keep: uint256 = max(self._weight(juror), self._locked(juror))
     free: uint256 = b - keep
     if free > 0:
         self.stake_balance[juror] = keep
@@ -251,7 +397,7 @@ def unstake(amount: uint256) -> uint256:
     @param amount Weight to remove; the rest must be 0 or >= MIN_STAKE.
     @return Tokens sent now.
     """
-    w: uint256 = self.weight[msg.sender]
+    w: uint256 = self._weight(msg.sender)
     assert amount > 0 and amount <= w, "court: not staked"
     rest: uint256 = w - amount
     assert rest == 0 or rest >= MIN_STAKE, "court: below minimum stake"
@@ -379,14 +525,12 @@ def createDispute(_choices: uint256, _extraData: Bytes[96]) -> uint256:
     self.disputes[d] = Dispute(
         arbitrable=msg.sender,
         choices=_choices,
-        period=EVIDENCE,
-        round=0,
-        period_start=block.timestamp,
         fee_token=token,
         fee_per_juror=fee,
         ruled=False,
     )
-    self.rounds[d][0].requested = n
+    self._set_clock(d, EVIDENCE, 0)
+    self._rw[d][0] = n
     if n * fee > 0:
         assert extcall IERC20(token).transferFrom(msg.sender, self, n * fee, default_return_value=True), "court: fee transfer failed"
     log IArbitrator.DisputeCreation(_disputeID=d, _arbitrable=msg.sender)
@@ -441,13 +585,13 @@ def _draw(d: uint256, r: uint256, n: uint256):
                 break
             x: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % total
             juror: address = self.juror_of[sortition._find(x)]
-            lock: uint256 = self.locked[juror] + SEAT_LOCK
-            if lock <= self.weight[juror]:
-                self.locked[juror] = lock
+            wl: uint256 = self._wl[juror]
+            lock: uint256 = (wl & _M128) + SEAT_LOCK
+            if lock <= wl >> 128:
+                self._wl[juror] = wl + SEAT_LOCK
                 log Draw(_disputeID=d, _juror=juror, _round=r, _position=len(panel))
                 panel.append(juror)
-    self.rounds[d][r].seats = len(panel)
-    self.rounds[d][r].panel_hash = keccak256(abi_encode(panel))
+    self._rw[d][r] = (self._rw[d][r] & _M8) | (len(panel) << 8) | self._panel_key(panel)
 
 
 @internal
@@ -457,8 +601,7 @@ def _set_period(d: uint256, p: uint8):
     @param d Dispute.
     @param p Period.
     """
-    self.disputes[d].period = p
-    self.disputes[d].period_start = block.timestamp
+    self._set_clock(d, p, self._round(d))
     log NewPeriod(_disputeID=d, _period=p)
     if p == APPEAL:
         log IArbitrator.AppealPossible(_disputeID=d, _arbitrable=self.disputes[d].arbitrable)
@@ -473,12 +616,12 @@ def pass_period(d: uint256):
     @param d Dispute.
     """
     assert d < self.dispute_count, "court: unknown dispute"
-    p: uint8 = self.disputes[d].period
+    p: uint8 = self._period(d)
     assert p != EXECUTION, "court: dispute solved"
-    r: uint256 = self.disputes[d].round
-    assert block.timestamp >= self.disputes[d].period_start + PERIODS[convert(p, uint256)], "court: period not over"
+    r: uint256 = self._round(d)
+    assert block.timestamp >= self._start(d) + PERIODS[convert(p, uint256)], "court: period not over"
     if p == EVIDENCE:
-        self._draw(d, r, self.rounds[d][r].requested)
+        self._draw(d, r, self._field(d, r, 0))
     self._set_period(d, p + 1)
 
 
@@ -493,7 +636,7 @@ def _check_seat(d: uint256, r: uint256, position: uint256, panel: DynArray[addre
     @param panel The drawn panel (from the Draw events).
     @return The seat's juror.
     """
-    assert keccak256(abi_encode(panel)) == self.rounds[d][r].panel_hash, "court: wrong panel"
+    assert self._panel_key(panel) == (self._rw[d][r] >> 96) << 96, "court: wrong panel"
     assert position < len(panel), "court: no such seat"
     return panel[position]
 
@@ -507,16 +650,16 @@ def commit(d: uint256, position: uint256, panel: DynArray[address, MAX_PANEL], c
     @param panel The round's panel.
     @param commitment keccak256(abi_encode(choice, salt, juror)).
     """
-    assert self.disputes[d].period == COMMIT and block.timestamp < self.disputes[d].period_start + PERIODS[1], "court: not in commit period"
-    r: uint256 = self.disputes[d].round
+    assert self._period(d) == COMMIT and block.timestamp < self._start(d) + PERIODS[1], "court: not in commit period"
+    r: uint256 = self._round(d)
     assert self._check_seat(d, r, position, panel) == msg.sender, "court: not your seat"
     assert convert(commitment, uint256) >= _REVEALED_BELOW, "court: bad commitment"
     assert self._votes[d][r][position] == 0, "court: already committed"
     self._votes[d][r][position] = convert(commitment, uint256)
-    commits: uint256 = self.rounds[d][r].commits + 1
-    self.rounds[d][r].commits = commits
+    rw: uint256 = self._rw[d][r] + (1 << 16)
+    self._rw[d][r] = rw
     log VoteCommitted(_disputeID=d, _juror=msg.sender, _round=r)
-    if commits == self.rounds[d][r].seats:
+    if (rw >> 16) & _M8 == (rw >> 8) & _M8:
         self._set_period(d, REVEAL)
 
 
@@ -530,8 +673,8 @@ def reveal(d: uint256, position: uint256, panel: DynArray[address, MAX_PANEL], c
     @param choice The vote (0..choices).
     @param salt The salt of the commitment.
     """
-    assert self.disputes[d].period == REVEAL and block.timestamp < self.disputes[d].period_start + PERIODS[2], "court: not in reveal period"
-    r: uint256 = self.disputes[d].round
+    assert self._period(d) == REVEAL and block.timestamp < self._start(d) + PERIODS[2], "court: not in reveal period"
+    r: uint256 = self._round(d)
     juror: address = self._check_seat(d, r, position, panel)
     assert choice <= self.disputes[d].choices, "court: invalid choice"
     v: uint256 = self._votes[d][r][position]
@@ -539,11 +682,11 @@ def reveal(d: uint256, position: uint256, panel: DynArray[address, MAX_PANEL], c
     assert v >= _REVEALED_BELOW, "court: already revealed"
     assert convert(keccak256(abi_encode(choice, salt, juror)), uint256) == v, "court: reveal does not match commit"
     self._votes[d][r][position] = choice + 1
-    self.rounds[d][r].tally += 1 << (8 * choice)
-    reveals: uint256 = self.rounds[d][r].reveals + 1
-    self.rounds[d][r].reveals = reveals
+    self._tally[d][r] += 1 << (8 * choice)
+    rw: uint256 = self._rw[d][r] + (1 << 24)
+    self._rw[d][r] = rw
     log VoteRevealed(_disputeID=d, _juror=juror, _round=r, _choice=choice)
-    if reveals == self.rounds[d][r].seats:
+    if (rw >> 24) & _M8 == (rw >> 8) & _M8:
         self._set_period(d, APPEAL)
 
 
@@ -554,7 +697,7 @@ def execute_ruling(d: uint256):
     @notice Gives the arbitrable its final ruling, once (anyone may call after the appeal period).
     @param d Dispute.
     """
-    assert self.disputes[d].period == EXECUTION, "court: not solved"
+    assert self._period(d) == EXECUTION, "court: not solved"
     assert not self.disputes[d].ruled, "court: already ruled"
     self.disputes[d].ruled = True
     extcall IArbitrable(self.disputes[d].arbitrable).rule(d, self._current_ruling(d))
@@ -568,7 +711,7 @@ def _current_ruling(d: uint256) -> uint256:
     @param d Dispute.
     @return The ruling.
     """
-    return self._ruling_of(self.rounds[d][self.disputes[d].round].tally, self.disputes[d].choices)
+    return self._ruling_of(self._tally[d][self._round(d)], self.disputes[d].choices)
 
 
 @external
@@ -583,11 +726,12 @@ def distribute(d: uint256, r: uint256, panel: DynArray[address, MAX_PANEL]):
     @param r Round.
     @param panel The round's panel.
     """
-    assert self.disputes[d].period == EXECUTION, "court: not solved"
-    assert r <= self.disputes[d].round, "court: no such round"
-    assert not self.rounds[d][r].distributed, "court: already distributed"
-    assert keccak256(abi_encode(panel)) == self.rounds[d][r].panel_hash, "court: wrong panel"
-    self.rounds[d][r].distributed = True
+    assert self._period(d) == EXECUTION, "court: not solved"
+    assert r <= self._round(d), "court: no such round"
+    rw: uint256 = self._rw[d][r]
+    assert (rw >> 32) & 1 == 0, "court: already distributed"
+    assert self._panel_key(panel) == (rw >> 96) << 96, "court: wrong panel"
+    self._rw[d][r] = rw | (1 << 32)
     ruling: uint256 = self._current_ruling(d)
     coherent_count: uint256 = 0
     revealed_count: uint256 = 0
@@ -603,7 +747,7 @@ def distribute(d: uint256, r: uint256, panel: DynArray[address, MAX_PANEL]):
     winners: uint256 = coherent_count
     if any_revealer:
         winners = revealed_count
-    fees: uint256 = self.rounds[d][r].requested * self.disputes[d].fee_per_juror
+    fees: uint256 = (rw & _M8) * self.disputes[d].fee_per_juror
     token: address = self.disputes[d].fee_token
     penalties: uint256 = (len(panel) - winners) * SEAT_LOCK
     fee_share: uint256 = 0
@@ -619,7 +763,7 @@ def distribute(d: uint256, r: uint256, panel: DynArray[address, MAX_PANEL]):
         juror: address = panel[i]
         v: uint256 = self._votes[d][r][i]
         good: bool = v != 0 and v < _REVEALED_BELOW and (any_revealer or v == ruling + 1)
-        self.locked[juror] -= SEAT_LOCK
+        self._wl[juror] -= SEAT_LOCK
         if good:
             if fee_share > 0:
                 self.credit[juror][token] += fee_share
@@ -628,7 +772,7 @@ def distribute(d: uint256, r: uint256, panel: DynArray[address, MAX_PANEL]):
         else:
             b: uint256 = self.stake_balance[juror] - SEAT_LOCK
             self.stake_balance[juror] = b
-            if self.weight[juror] > b:
+            if self._weight(juror) > b:
                 self._set_weight(juror, b)
 
 
@@ -643,7 +787,7 @@ def _appeal_cost(d: uint256) -> uint256:
     @param d Dispute.
     @return The cost.
     """
-    n: uint256 = self.rounds[d][self.disputes[d].round].requested
+    n: uint256 = self._field(d, self._round(d), 0)
     return (2 * n + 1) * self.disputes[d].fee_per_juror
 
 
@@ -656,7 +800,7 @@ def appealCost(_disputeID: uint256, _extraData: Bytes[96]) -> uint256:
     @param _extraData Ignored.
     @return The cost.
     """
-    if self.disputes[_disputeID].round + 1 >= MAX_ROUNDS:
+    if self._round(_disputeID) + 1 >= MAX_ROUNDS:
         return max_value(uint256)
     return self._appeal_cost(_disputeID)
 
@@ -674,16 +818,16 @@ def appeal(_disputeID: uint256, _extraData: Bytes[96]):
     """
     d: uint256 = _disputeID
     assert msg.value == 0, "court: no ether"
-    assert self.disputes[d].period == APPEAL and block.timestamp < self.disputes[d].period_start + PERIODS[3], "court: not in appeal period"
+    assert self._period(d) == APPEAL and block.timestamp < self._start(d) + PERIODS[3], "court: not in appeal period"
     assert msg.sender == self.disputes[d].arbitrable, "court: only the arbitrable"
-    r: uint256 = self.disputes[d].round
+    r: uint256 = self._round(d)
     assert r + 1 < MAX_ROUNDS, "court: no more appeals"
     cost: uint256 = self._appeal_cost(d)
     if cost > 0:
         assert extcall IERC20(self.disputes[d].fee_token).transferFrom(msg.sender, self, cost, default_return_value=True), "court: appeal not funded"
-    self.rounds[d][r + 1].requested = 2 * self.rounds[d][r].requested + 1
-    self.disputes[d].round = r + 1
-    self._set_period(d, EVIDENCE)
+    self._rw[d][r + 1] = 2 * self._field(d, r, 0) + 1
+    self._set_clock(d, EVIDENCE, r + 1)
+    log NewPeriod(_disputeID=d, _period=EVIDENCE)
     log IArbitrator.AppealDecision(_disputeID=d, _arbitrable=msg.sender)
 
 
@@ -695,9 +839,9 @@ def appealPeriod(_disputeID: uint256) -> (uint256, uint256):
     @param _disputeID Dispute.
     @return Start and end.
     """
-    if self.disputes[_disputeID].period != APPEAL:
+    if self._period(_disputeID) != APPEAL:
         return 0, 0
-    start: uint256 = self.disputes[_disputeID].period_start
+    start: uint256 = self._start(_disputeID)
     return start, start + PERIODS[3]
 
 
@@ -709,7 +853,7 @@ def disputeStatus(_disputeID: uint256) -> uint8:
     @param _disputeID Dispute.
     @return The status.
     """
-    p: uint8 = self.disputes[_disputeID].period
+    p: uint8 = self._period(_disputeID)
     if p == EXECUTION:
         return 2
     if p == APPEAL:

@@ -61,7 +61,7 @@ def vote_all(court, d, panel, choices, reveal_mask=None):
 
 def finish(court, d):
     while court.disputeStatus(d) != 2:
-        p = court.disputes(d).period
+        p = court.dispute_clock(d)[0]
         boa.env.time_travel(seconds=PERIODS[p])
         court.pass_period(d)
     court.execute_ruling(d)
@@ -124,7 +124,7 @@ def test_appeal_flips(env):
     cost = court.appealCost(d, b"")
     assert cost == 3 * 30 * USD
     arb.appeal(court.address, d)
-    assert court.disputes(d).round == 1
+    assert court.dispute_clock(d)[1] == 1
     boa.env.time_travel(seconds=PERIODS[0])
     panel2 = panel_after_draw(court, d)
     assert len(panel2) == 3
