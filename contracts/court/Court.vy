@@ -87,14 +87,6 @@ event StakeSet:
     _balance: uint256
 
 
-struct Dispute:
-    arbitrable: address
-    choices: uint256
-    fee_token: address
-    fee_per_juror: uint256
-    ruled: bool
-
-
 # @dev The staking (court) token.
 STAKING_TOKEN: immutable(IERC20)
 # @dev Stake locked per seat, slashed from a juror who does not vote with the majority.
@@ -110,8 +102,10 @@ PERIODS: immutable(uint256[4])
 # @dev Receives fees and penalties of rounds where no juror revealed.
 TREASURY: immutable(address)
 
-# @dev Disputes by id.
-disputes: public(HashMap[uint256, Dispute])
+# @dev Per dispute: arbitrable (bits 0-159), choices (160-167), ruled (168).
+_party: HashMap[uint256, uint256]
+# @dev Per dispute: fee token (bits 0-159) and fee per juror (160-255).
+_fee: HashMap[uint256, uint256]
 # @dev Per dispute: period (bits 0-7), round (8-15), period start (16-).
 _clock: HashMap[uint256, uint256]
 # @dev Per (dispute, round): requested (bits 0-7), seats (8-15), commits (16-23),
@@ -330,6 +324,50 @@ def _panel_key(panel: DynArray[address, MAX_PANEL]) -> uint256:
     return (convert(keccak256(abi_encode(panel)), uint256) >> 96) << 96
 
 
+@internal
+@view
+def _arbitrable(d: uint256) -> address:
+    """
+    @dev A dispute's arbitrable.
+    @param d Dispute.
+    @return The arbitrable.
+    """
+    return convert(convert(self._party[d] & (2**160 - 1), uint160), address)
+
+
+@internal
+@view
+def _choices(d: uint256) -> uint256:
+    """
+    @dev A dispute's highest choice.
+    @param d Dispute.
+    @return The number of choices.
+    """
+    return (self._party[d] >> 160) & _M8
+
+
+@internal
+@view
+def _fee_token(d: uint256) -> address:
+    """
+    @dev A dispute's fee token.
+    @param d Dispute.
+    @return The token.
+    """
+    return convert(convert(self._fee[d] & (2**160 - 1), uint160), address)
+
+
+@external
+@view
+def dispute_info(d: uint256) -> (address, uint256, address, uint256, bool):
+    """
+    @notice A dispute's arbitrable, choices, fee token, fee per juror and whether rule() was called.
+    @param d Dispute.
+    @return arbitrable, choices, fee_token, fee_per_juror, ruled.
+    """
+    return self._arbitrable(d), self._choices(d), self._fee_token(d), self._fee[d] >> 160, (self._party[d] >> 168) & 1 == 1
+
+
 # --------------------------------------------------------------------------- staking
 
 
@@ -522,13 +560,9 @@ def createDispute(_choices: uint256, _extraData: Bytes[96]) -> uint256:
     fee: uint256 = self._fee_per_juror(amount)
     d: uint256 = self.dispute_count
     self.dispute_count = d + 1
-    self.disputes[d] = Dispute(
-        arbitrable=msg.sender,
-        choices=_choices,
-        fee_token=token,
-        fee_per_juror=fee,
-        ruled=False,
-    )
+    assert fee < 2**96, "court: amount too large"
+    self._party[d] = convert(msg.sender, uint256) | (_choices << 160)
+    self._fee[d] = convert(token, uint256) | (fee << 160)
     self._set_clock(d, EVIDENCE, 0)
     self._rw[d][0] = n
     if n * fee > 0:
@@ -604,7 +638,7 @@ def _set_period(d: uint256, p: uint8):
     self._set_clock(d, p, self._round(d))
     log NewPeriod(_disputeID=d, _period=p)
     if p == APPEAL:
-        log IArbitrator.AppealPossible(_disputeID=d, _arbitrable=self.disputes[d].arbitrable)
+        log IArbitrator.AppealPossible(_disputeID=d, _arbitrable=self._arbitrable(d))
 
 
 @external
@@ -676,7 +710,7 @@ def reveal(d: uint256, position: uint256, panel: DynArray[address, MAX_PANEL], c
     assert self._period(d) == REVEAL and block.timestamp < self._start(d) + PERIODS[2], "court: not in reveal period"
     r: uint256 = self._round(d)
     juror: address = self._check_seat(d, r, position, panel)
-    assert choice <= self.disputes[d].choices, "court: invalid choice"
+    assert choice <= self._choices(d), "court: invalid choice"
     v: uint256 = self._votes[d][r][position]
     assert v != 0, "court: no commit"
     assert v >= _REVEALED_BELOW, "court: already revealed"
@@ -698,9 +732,9 @@ def execute_ruling(d: uint256):
     @param d Dispute.
     """
     assert self._period(d) == EXECUTION, "court: not solved"
-    assert not self.disputes[d].ruled, "court: already ruled"
-    self.disputes[d].ruled = True
-    extcall IArbitrable(self.disputes[d].arbitrable).rule(d, self._current_ruling(d))
+    assert (self._party[d] >> 168) & 1 == 0, "court: already ruled"
+    self._party[d] |= 1 << 168
+    extcall IArbitrable(self._arbitrable(d)).rule(d, self._current_ruling(d))
 
 
 @internal
@@ -711,7 +745,7 @@ def _current_ruling(d: uint256) -> uint256:
     @param d Dispute.
     @return The ruling.
     """
-    return self._ruling_of(self._tally[d][self._round(d)], self.disputes[d].choices)
+    return self._ruling_of(self._tally[d][self._round(d)], self._choices(d))
 
 
 @external
@@ -747,8 +781,8 @@ def distribute(d: uint256, r: uint256, panel: DynArray[address, MAX_PANEL]):
     winners: uint256 = coherent_count
     if any_revealer:
         winners = revealed_count
-    fees: uint256 = (rw & _M8) * self.disputes[d].fee_per_juror
-    token: address = self.disputes[d].fee_token
+    fees: uint256 = (rw & _M8) * (self._fee[d] >> 160)
+    token: address = self._fee_token(d)
     penalties: uint256 = (len(panel) - winners) * SEAT_LOCK
     fee_share: uint256 = 0
     pwk_share: uint256 = 0
@@ -788,7 +822,7 @@ def _appeal_cost(d: uint256) -> uint256:
     @return The cost.
     """
     n: uint256 = self._field(d, self._round(d), 0)
-    return (2 * n + 1) * self.disputes[d].fee_per_juror
+    return (2 * n + 1) * (self._fee[d] >> 160)
 
 
 @external
@@ -819,12 +853,12 @@ def appeal(_disputeID: uint256, _extraData: Bytes[96]):
     d: uint256 = _disputeID
     assert msg.value == 0, "court: no ether"
     assert self._period(d) == APPEAL and block.timestamp < self._start(d) + PERIODS[3], "court: not in appeal period"
-    assert msg.sender == self.disputes[d].arbitrable, "court: only the arbitrable"
+    assert msg.sender == self._arbitrable(d), "court: only the arbitrable"
     r: uint256 = self._round(d)
     assert r + 1 < MAX_ROUNDS, "court: no more appeals"
     cost: uint256 = self._appeal_cost(d)
     if cost > 0:
-        assert extcall IERC20(self.disputes[d].fee_token).transferFrom(msg.sender, self, cost, default_return_value=True), "court: appeal not funded"
+        assert extcall IERC20(self._fee_token(d)).transferFrom(msg.sender, self, cost, default_return_value=True), "court: appeal not funded"
     self._rw[d][r + 1] = 2 * self._field(d, r, 0) + 1
     self._set_clock(d, EVIDENCE, r + 1)
     log NewPeriod(_disputeID=d, _period=EVIDENCE)

@@ -105,7 +105,7 @@ class CourtMachine(RuleBasedStateMachine):
             return
         if self.arb.rule_calls(d) == 0:
             self.court.execute_ruling(d)
-        fee = self.court.disputes(d).fee_per_juror
+        fee = self.court.dispute_info(d)[3]
         for rr in range(r + 1):
             requested, _, _, _, done = self.court.round_info(d, rr)
             if not done:
