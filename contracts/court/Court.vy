@@ -1,0 +1,919 @@
+# pragma version ~=0.4.3
+"""
+@title Court
+@custom:contract-name Court
+@license GNU Affero General Public License v3.0 only
+@notice ERC-792 court of staked jurors. Jurors stake the court token; each case draws a
+        stake-weighted panel (sortition.vy), which votes by commit-reveal; the majority
+        shares the round's fees and the stake slashed from the others. Periods:
+        evidence -> commit -> reveal -> appeal -> execution, each with a timeout, and
+        anyone may advance a case whose period has run out (`pass_period`).
+@dev Commitment: keccak256(abi_encode(choice: uint256, salt: bytes32, juror: address)).
+     Ruling of a round: the choice with the most revealed votes; a tie or no vote at
+     all gives 0 (refuse to arbitrate).
+     Stake locking: each seat locks SEAT_LOCK of the juror's stake; a juror is drawn only
+     if locked + SEAT_LOCK <= its draw weight, so nobody is ever drawn beyond its stake.
+     `unstake` removes weight from the draw at once and returns the free tokens; locked
+     tokens stay until the case's rewards are distributed (then `withdraw_stake`).
+     Randomness: keccak256(prevrandao, dispute, round). Limits: the block proposer can
+     withhold the draw (one bit of bias), and a caller can choose among the blocks after
+     the evidence period which one draws (the next prevrandao is known one slot ahead).
+     Good enough for small claims; a commit-reveal beacon should replace it for large ones.
+     Fees: SMALL-CLAIMS pricing, proportional to the amount in dispute: each juror costs
+     amount * FEE_BPS / 10_000; a claim below SMALL_CLAIM_LIMIT gets 1 juror by default,
+     3 otherwise. Appeals: panel 2n+1, at most MAX_ROUNDS rounds in all.
+"""
+
+from ethereum.ercs import IERC20
+from . import IArbitrator
+from . import IArbitrable
+from . import sortition
+
+implements: IArbitrator
+
+initializes: sortition
+
+exports: sortition.leaf_count
+
+# Periods.
+EVIDENCE: constant(uint8) = 0
+COMMIT: constant(uint8) = 1
+REVEAL: constant(uint8) = 2
+APPEAL: constant(uint8) = 3
+EXECUTION: constant(uint8) = 4
+
+# Most rounds of a case (1 -> 3 -> 7 -> 15 jurors, or 1 -> 3 -> 7 -> 15).
+MAX_ROUNDS: constant(uint256) = 4
+# Largest panel: 7 first jurors, three appeals.
+MAX_PANEL: constant(uint256) = 63
+# Most choices a dispute may have (votes are tallied 8 bits per choice in one word).
+MAX_CHOICES: constant(uint256) = 31
+# Most jurors a first round may ask for.
+MAX_FIRST_PANEL: constant(uint256) = 7
+# Longest a case may last with all its rounds (the escrow's fallback comes at 30 days).
+MAX_CASE_DURATION: constant(uint256) = 25 * 86_400
+# Vote slots below this are revealed votes (choice + 1); above, commitments.
+_REVEALED_BELOW: constant(uint256) = 2**64
+
+
+event Draw:
+    _disputeID: indexed(uint256)
+    _juror: indexed(address)
+    _round: uint256
+    _position: uint256
+
+
+event NewPeriod:
+    _disputeID: indexed(uint256)
+    _period: uint8
+
+
+event VoteCommitted:
+    _disputeID: indexed(uint256)
+    _juror: indexed(address)
+    _round: uint256
+
+
+event VoteRevealed:
+    _disputeID: indexed(uint256)
+    _juror: indexed(address)
+    _round: uint256
+    _choice: uint256
+
+
+event StakeSet:
+    _juror: indexed(address)
+    _weight: uint256
+    _balance: uint256
+
+
+# @dev The staking (court) token.
+STAKING_TOKEN: immutable(IERC20)
+# @dev Stake locked per seat, slashed from a juror who does not vote with the majority.
+SEAT_LOCK: immutable(uint256)
+# @dev Least draw weight a staked juror may keep (>= SEAT_LOCK).
+MIN_STAKE: immutable(uint256)
+# @dev Fee per juror, in basis points of the amount in dispute.
+FEE_BPS: immutable(uint256)
+# @dev Claims below this (fee-token units) get one juror by default.
+SMALL_CLAIM_LIMIT: immutable(uint256)
+# @dev Period lengths in seconds: evidence, commit, reveal, appeal.
+PERIODS: immutable(uint256[4])
+# @dev Receives fees and penalties of rounds where no juror revealed.
+TREASURY: immutable(address)
+
+# @dev Per dispute: arbitrable (bits 0-159), choices (160-167), ruled (168).
+_party: HashMap[uint256, uint256]
+# @dev Per dispute: fee token (bits 0-159) and fee per juror (160-255).
+_fee: HashMap[uint256, uint256]
+# @dev Per dispute: period (bits 0-7), round (8-15), period start (16-).
+_clock: HashMap[uint256, uint256]
+# @dev Per (dispute, round): requested (bits 0-7), seats (8-15), commits (16-23),
+# reveals (24-31), distributed (32), panel hash truncated to 160 bits (96-255): one slot,
+# first written at creation or appeal, so a draw writes no fresh slot.
+_rw: HashMap[uint256, HashMap[uint256, uint256]]
+# @dev Per (dispute, round): revealed votes, 8 bits per choice.
+_tally: HashMap[uint256, HashMap[uint256, uint256]]
+# @dev Vote slot per (dispute, round, seat): a commitment, or choice + 1 once revealed.
+_votes: HashMap[uint256, HashMap[uint256, HashMap[uint256, uint256]]]
+# @dev Number of disputes created.
+dispute_count: public(uint256)
+# @dev Per juror: tokens held for it as stake.
+stake_balance: public(HashMap[address, uint256])
+# @dev Per juror: draw weight (bits 128-255) and stake locked by open cases (bits 0-127),
+# in one slot read and written once per seat drawn.
+_wl: HashMap[address, uint256]
+# @dev Per juror: its leaf in the sum tree (0 none).
+leaf_of: public(HashMap[address, uint256])
+# @dev Juror of each leaf.
+juror_of: public(HashMap[uint256, address])
+# @dev Rewards (fee tokens and staking token) owed, by owner and token.
+credit: public(HashMap[address, HashMap[address, uint256]])
+
+
+@deploy
+def __init__(
+    staking_token_: address,
+    seat_lock_: uint256,
+    min_stake_: uint256,
+    fee_bps_: uint256,
+    small_claim_limit_: uint256,
+    periods_: uint256[4],
+    treasury_: address,
+):
+    """
+    @notice Deploys the court.
+    @param staking_token_ The court token (an ERC-20).
+    @param seat_lock_ Stake locked per seat.
+    @param min_stake_ Least weight a staked juror keeps, >= seat_lock_.
+    @param fee_bps_ Fee per juror in basis points of the amount in dispute (<= 1000).
+    @param small_claim_limit_ Amount below which a dispute gets one juror by default.
+    @param periods_ Evidence, commit, reveal and appeal periods in seconds; MAX_ROUNDS
+           rounds of them must fit in 25 days.
+    @param treasury_ Receives fees of rounds nobody voted in.
+    """
+    assert seat_lock_ > 0 and min_stake_ >= seat_lock_, "court: bad stake parameters"
+    assert fee_bps_ <= 1_000, "court: fee too high"
+    assert treasury_ != empty(address), "court: zero treasury"
+    total: uint256 = 0
+    for p: uint256 in periods_:
+        assert p > 0, "court: zero period"
+        total += p
+    assert total * MAX_ROUNDS <= MAX_CASE_DURATION, "court: periods too long"
+    sortition.__init__()
+    STAKING_TOKEN = IERC20(staking_token_)
+    SEAT_LOCK = seat_lock_
+    MIN_STAKE = min_stake_
+    FEE_BPS = fee_bps_
+    SMALL_CLAIM_LIMIT = small_claim_limit_
+    PERIODS = periods_
+    TREASURY = treasury_
+
+
+# --------------------------------------------------------------------------- packing
+
+_M8: constant(uint256) = 255
+_M128: constant(uint256) = 2**128 - 1
+
+
+@internal
+@view
+def _weight(j: address) -> uint256:
+    """
+    @dev A juror's draw weight.
+    @param j The juror.
+    @return The weight.
+    """
+    return self._wl[j] >> 128
+
+
+@internal
+@view
+def _locked(j: address) -> uint256:
+    """
+    @dev A juror's locked stake.
+    @param j The juror.
+    @return The locked amount.
+    """
+    return self._wl[j] & _M128
+
+
+@internal
+def _set_wl(j: address, w: uint256, l: uint256):
+    """
+    @dev Stores a juror's weight and locked stake.
+    @param j The juror.
+    @param w The weight (< 2**128).
+    @param l The locked stake (< 2**128).
+    """
+    assert w <= _M128 and l <= _M128, "court: amount too large"
+    self._wl[j] = (w << 128) | l
+
+
+@external
+@view
+def weight(j: address) -> uint256:
+    """
+    @notice A juror's draw weight.
+    @param j The juror.
+    @return The weight.
+    """
+    return self._weight(j)
+
+
+@external
+@view
+def locked(j: address) -> uint256:
+    """
+    @notice A juror's stake locked by open cases.
+    @param j The juror.
+    @return The locked amount.
+    """
+    return self._locked(j)
+
+
+@internal
+@view
+def _period(d: uint256) -> uint8:
+    """
+    @dev A dispute's period.
+    @param d Dispute.
+    @return The period.
+    """
+    return convert(self._clock[d] & _M8, uint8)
+
+
+@internal
+@view
+def _round(d: uint256) -> uint256:
+    """
+    @dev A dispute's current round.
+    @param d Dispute.
+    @return The round.
+    """
+    return (self._clock[d] >> 8) & _M8
+
+
+@internal
+@view
+def _start(d: uint256) -> uint256:
+    """
+    @dev When a dispute's period started.
+    @param d Dispute.
+    @return The timestamp.
+    """
+    return self._clock[d] >> 16
+
+
+@internal
+def _set_clock(d: uint256, p: uint8, r: uint256):
+    """
+    @dev Enters period `p` of round `r` now.
+    @param d Dispute.
+    @param p Period.
+    @param r Round.
+    """
+    self._clock[d] = convert(p, uint256) | (r << 8) | (block.timestamp << 16)
+
+
+@internal
+@view
+def _field(d: uint256, r: uint256, bit: uint256) -> uint256:
+    """
+    @dev An 8-bit counter of a round's word.
+    @param d Dispute.
+    @param r Round.
+    @param bit 0 requested, 8 seats, 16 commits, 24 reveals, 32 distributed.
+    @return The counter.
+    """
+    return (self._rw[d][r] >> bit) & _M8
+
+
+@external
+@view
+def round_info(d: uint256, r: uint256) -> (uint256, uint256, uint256, uint256, bool):
+    """
+    @notice A round's requested seats, drawn seats, commits, reveals and whether it was distributed.
+    @param d Dispute.
+    @param r Round.
+    @return requested, seats, commits, reveals, distributed.
+    """
+    w: uint256 = self._rw[d][r]
+    return w & _M8, (w >> 8) & _M8, (w >> 16) & _M8, (w >> 24) & _M8, (w >> 32) & 1 == 1
+
+
+@external
+@view
+def dispute_clock(d: uint256) -> (uint8, uint256, uint256):
+    """
+    @notice A dispute's period, round and period start.
+    @param d Dispute.
+    @return period, round, start.
+    """
+    return self._period(d), self._round(d), self._start(d)
+
+
+@internal
+@pure
+def _panel_key(panel: DynArray[address, MAX_PANEL]) -> uint256:
+    """
+    @dev The panel's hash truncated to 160 bits, placed at bit 96 of the round word.
+    @param panel The panel.
+    @return The bits to store.
+    """
+    return (convert(keccak256(abi_encode(panel)), uint256) >> 96) << 96
+
+
+@internal
+@view
+def _arbitrable(d: uint256) -> address:
+    """
+    @dev A dispute's arbitrable.
+    @param d Dispute.
+    @return The arbitrable.
+    """
+    return convert(convert(self._party[d] & (2**160 - 1), uint160), address)
+
+
+@internal
+@view
+def _choices(d: uint256) -> uint256:
+    """
+    @dev A dispute's highest choice.
+    @param d Dispute.
+    @return The number of choices.
+    """
+    return (self._party[d] >> 160) & _M8
+
+
+@internal
+@view
+def _fee_token(d: uint256) -> address:
+    """
+    @dev A dispute's fee token.
+    @param d Dispute.
+    @return The token.
+    """
+    return convert(convert(self._fee[d] & (2**160 - 1), uint160), address)
+
+
+@external
+@view
+def dispute_info(d: uint256) -> (address, uint256, address, uint256, bool):
+    """
+    @notice A dispute's arbitrable, choices, fee token, fee per juror and whether rule() was called.
+    @param d Dispute.
+    @return arbitrable, choices, fee_token, fee_per_juror, ruled.
+    """
+    return self._arbitrable(d), self._choices(d), self._fee_token(d), self._fee[d] >> 160, (self._party[d] >> 168) & 1 == 1
+
+
+# --------------------------------------------------------------------------- staking
+
+
+@internal
+def _set_weight(juror: address, new_weight: uint256):
+    """
+    @dev Moves a juror's draw weight to `new_weight` in the tree.
+    @param juror The juror.
+    @param new_weight Its new weight.
+    """
+    old: uint256 = self._weight(juror)
+    if old == new_weight:
+        return
+    leaf: uint256 = self.leaf_of[juror]
+    if leaf == 0:
+        leaf = sortition._add_leaf()
+        self.leaf_of[juror] = leaf
+        self.juror_of[leaf] = juror
+    if new_weight > old:
+        sortition._update(leaf, new_weight - old, True)
+    else:
+        sortition._update(leaf, old - new_weight, False)
+    self._set_wl(juror, new_weight, self._locked(juror))
+
+
+@external
+@nonreentrant
+def stake(amount: uint256):
+    """
+    @notice Stakes `amount` more of the court token (pulled with transferFrom); it enters the draw at once.
+    @param amount Tokens to add.
+    """
+    assert amount > 0, "court: zero amount"
+    w: uint256 = self._weight(msg.sender) + amount
+    assert w >= MIN_STAKE, "court: below minimum stake"
+    assert extcall STAKING_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "court: transfer failed"
+    self.stake_balance[msg.sender] += amount
+    self._set_weight(msg.sender, w)
+    log StakeSet(_juror=msg.sender, _weight=w, _balance=self.stake_balance[msg.sender])
+
+
+@internal
+def _withdraw_free(juror: address) -> uint256:
+    """
+    @dev Sends a juror the tokens neither in the draw nor locked.
+    @param juror The juror.
+    @return The amount sent.
+    """
+    b: uint256 = self.stake_balance[juror]
+    keep: uint256 = max(self._weight(juror), self._locked(juror))
+    free: uint256 = b - keep
+    if free > 0:
+        self.stake_balance[juror] = keep
+        assert extcall STAKING_TOKEN.transfer(juror, free, default_return_value=True), "court: transfer failed"
+    return free
+
+
+@external
+@nonreentrant
+def unstake(amount: uint256) -> uint256:
+    """
+    @notice Removes `amount` from the draw at once and returns the tokens not locked by
+            open cases; locked tokens follow through `withdraw_stake` once those cases
+            are distributed. A juror who unstakes during a case stays bound by it.
+    @param amount Weight to remove; the rest must be 0 or >= MIN_STAKE.
+    @return Tokens sent now.
+    """
+    w: uint256 = self._weight(msg.sender)
+    assert amount > 0 and amount <= w, "court: not staked"
+    rest: uint256 = w - amount
+    assert rest == 0 or rest >= MIN_STAKE, "court: below minimum stake"
+    self._set_weight(msg.sender, rest)
+    sent: uint256 = self._withdraw_free(msg.sender)
+    log StakeSet(_juror=msg.sender, _weight=rest, _balance=self.stake_balance[msg.sender])
+    return sent
+
+
+@external
+@nonreentrant
+def withdraw_stake() -> uint256:
+    """
+    @notice Sends the caller its stake tokens no longer in the draw nor locked.
+    @return Tokens sent.
+    """
+    return self._withdraw_free(msg.sender)
+
+
+@external
+@nonreentrant
+def withdraw(token: address) -> uint256:
+    """
+    @notice Sends the caller its rewards in `token`.
+    @param token A fee token or the court token.
+    @return Tokens sent.
+    """
+    amount: uint256 = self.credit[msg.sender][token]
+    assert amount > 0, "court: nothing to withdraw"
+    self.credit[msg.sender][token] = 0
+    assert extcall IERC20(token).transfer(msg.sender, amount, default_return_value=True), "court: transfer failed"
+    return amount
+
+
+@external
+@view
+def total_stake() -> uint256:
+    """
+    @notice Total draw weight.
+    @return The sum tree's total.
+    """
+    return sortition._total()
+
+
+# --------------------------------------------------------------------------- fees
+
+
+@internal
+@pure
+def _decode(extra: Bytes[96]) -> (address, uint256, uint256):
+    """
+    @dev Decodes `abi_encode(fee_token, amount_in_dispute, jurors)`; short data means defaults.
+    @param extra The extra data.
+    @return Fee token, amount in dispute, requested jurors (0 default).
+    """
+    if len(extra) < 96:
+        return empty(address), 0, 0
+    return abi_decode(extra, (address, uint256, uint256))
+
+
+@internal
+@view
+def _first_panel(amount: uint256, jurors: uint256) -> uint256:
+    """
+    @dev First-round panel size: `jurors` if given (odd, 1..7), else 1 below the small-claim limit, 3 above.
+    @param amount Amount in dispute.
+    @param jurors Requested jurors (0 for the default).
+    @return Panel size.
+    """
+    if jurors == 0:
+        if amount < SMALL_CLAIM_LIMIT:
+            return 1
+        return 3
+    assert jurors % 2 == 1 and jurors <= MAX_FIRST_PANEL, "court: bad juror count"
+    return jurors
+
+
+@internal
+@view
+def _fee_per_juror(amount: uint256) -> uint256:
+    """
+    @dev Fee per juror: proportional to the amount in dispute.
+    @param amount Amount in dispute.
+    @return Fee per juror.
+    """
+    return amount * FEE_BPS // 10_000
+
+
+@external
+@view
+def arbitrationCost(_extraData: Bytes[96]) -> uint256:
+    """
+    @notice The fee `createDispute` pulls: panel size times the proportional fee per juror.
+    @param _extraData abi_encode(fee_token, amount_in_dispute, jurors).
+    @return The cost in the fee token.
+    """
+    token: address = empty(address)
+    amount: uint256 = 0
+    jurors: uint256 = 0
+    token, amount, jurors = self._decode(_extraData)
+    return self._first_panel(amount, jurors) * self._fee_per_juror(amount)
+
+
+@external
+@payable
+@nonreentrant
+def createDispute(_choices: uint256, _extraData: Bytes[96]) -> uint256:
+    """
+    @notice Opens a dispute; the caller (arbitrable) pays `arbitrationCost` in the fee token.
+    @param _choices Number of non-zero rulings (1..31).
+    @param _extraData abi_encode(fee_token, amount_in_dispute, jurors).
+    @return The dispute id.
+    """
+    assert msg.value == 0, "court: no ether"
+    assert _choices > 0 and _choices <= MAX_CHOICES, "court: bad choices"
+    token: address = empty(address)
+    amount: uint256 = 0
+    jurors: uint256 = 0
+    token, amount, jurors = self._decode(_extraData)
+    assert token != empty(address), "court: no fee token"
+    n: uint256 = self._first_panel(amount, jurors)
+    fee: uint256 = self._fee_per_juror(amount)
+    d: uint256 = self.dispute_count
+    self.dispute_count = d + 1
+    assert fee < 2**96, "court: amount too large"
+    self._party[d] = convert(msg.sender, uint256) | (_choices << 160)
+    self._fee[d] = convert(token, uint256) | (fee << 160)
+    self._set_clock(d, EVIDENCE, 0)
+    self._rw[d][0] = n
+    if n * fee > 0:
+        assert extcall IERC20(token).transferFrom(msg.sender, self, n * fee, default_return_value=True), "court: fee transfer failed"
+    log IArbitrator.DisputeCreation(_disputeID=d, _arbitrable=msg.sender)
+    return d
+
+
+# --------------------------------------------------------------------------- periods
+
+
+@internal
+@view
+def _ruling_of(tally: uint256, choices: uint256) -> uint256:
+    """
+    @dev The choice with most votes; 0 on a tie or without votes.
+    @param tally Vote counts, 8 bits per choice.
+    @param choices Highest choice.
+    @return The ruling.
+    """
+    best: uint256 = 0
+    best_count: uint256 = 0
+    tie: bool = False
+    for c: uint256 in range(MAX_CHOICES + 1):
+        if c > choices:
+            break
+        count: uint256 = (tally >> (8 * c)) & 255
+        if count > best_count:
+            best = c
+            best_count = count
+            tie = False
+        elif count == best_count and count > 0:
+            tie = True
+    if tie:
+        return 0
+    return best
+
+
+@internal
+def _draw(d: uint256, r: uint256, n: uint256):
+    """
+    @dev Draws up to `n` seats, stake-weighted; a juror without a free seat's worth of
+         stake is skipped (bounded retries). Stores only a hash of the panel.
+    @param d Dispute.
+    @param r Round.
+    @param n Seats wanted.
+    """
+    total: uint256 = sortition._total()
+    panel: DynArray[address, MAX_PANEL] = []
+    if total > 0:
+        seed: bytes32 = keccak256(abi_encode(block.prevrandao, d, r))
+        for i: uint256 in range(2 * MAX_PANEL):
+            if len(panel) == n or i >= 2 * n + 2:
+                break
+            x: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % total
+            juror: address = self.juror_of[sortition._find(x)]
+            wl: uint256 = self._wl[juror]
+            lock: uint256 = (wl & _M128) + SEAT_LOCK
+            if lock <= wl >> 128:
+                self._wl[juror] = wl + SEAT_LOCK
+                log Draw(_disputeID=d, _juror=juror, _round=r, _position=len(panel))
+                panel.append(juror)
+    self._rw[d][r] = (self._rw[d][r] & _M8) | (len(panel) << 8) | self._panel_key(panel)
+
+
+@internal
+def _set_period(d: uint256, p: uint8):
+    """
+    @dev Enters period `p` now.
+    @param d Dispute.
+    @param p Period.
+    """
+    self._set_clock(d, p, self._round(d))
+    log NewPeriod(_disputeID=d, _period=p)
+    if p == APPEAL:
+        log IArbitrator.AppealPossible(_disputeID=d, _arbitrable=self._arbitrable(d))
+
+
+@external
+def pass_period(d: uint256):
+    """
+    @notice Advances dispute `d` once its period has run out (anyone may call). Leaving
+            the evidence period draws the panel; leaving the appeal period makes the
+            ruling final.
+    @param d Dispute.
+    """
+    assert d < self.dispute_count, "court: unknown dispute"
+    p: uint8 = self._period(d)
+    assert p != EXECUTION, "court: dispute solved"
+    r: uint256 = self._round(d)
+    assert block.timestamp >= self._start(d) + PERIODS[convert(p, uint256)], "court: period not over"
+    if p == EVIDENCE:
+        self._draw(d, r, self._field(d, r, 0))
+    self._set_period(d, p + 1)
+
+
+@internal
+@view
+def _check_seat(d: uint256, r: uint256, position: uint256, panel: DynArray[address, MAX_PANEL]) -> address:
+    """
+    @dev Checks `panel` against the round's hash and returns the juror at `position`.
+    @param d Dispute.
+    @param r Round.
+    @param position Seat.
+    @param panel The drawn panel (from the Draw events).
+    @return The seat's juror.
+    """
+    assert self._panel_key(panel) == (self._rw[d][r] >> 96) << 96, "court: wrong panel"
+    assert position < len(panel), "court: no such seat"
+    return panel[position]
+
+
+@external
+def commit(d: uint256, position: uint256, panel: DynArray[address, MAX_PANEL], commitment: bytes32):
+    """
+    @notice Commits the caller's vote for its seat.
+    @param d Dispute.
+    @param position The caller's seat in the panel.
+    @param panel The round's panel.
+    @param commitment keccak256(abi_encode(choice, salt, juror)).
+    """
+    assert self._period(d) == COMMIT and block.timestamp < self._start(d) + PERIODS[1], "court: not in commit period"
+    r: uint256 = self._round(d)
+    assert self._check_seat(d, r, position, panel) == msg.sender, "court: not your seat"
+    assert convert(commitment, uint256) >= _REVEALED_BELOW, "court: bad commitment"
+    assert self._votes[d][r][position] == 0, "court: already committed"
+    self._votes[d][r][position] = convert(commitment, uint256)
+    rw: uint256 = self._rw[d][r] + (1 << 16)
+    self._rw[d][r] = rw
+    log VoteCommitted(_disputeID=d, _juror=msg.sender, _round=r)
+    if (rw >> 16) & _M8 == (rw >> 8) & _M8:
+        self._set_period(d, REVEAL)
+
+
+@external
+def reveal(d: uint256, position: uint256, panel: DynArray[address, MAX_PANEL], choice: uint256, salt: bytes32):
+    """
+    @notice Reveals a committed vote (anyone holding the salt may send it).
+    @param d Dispute.
+    @param position The seat.
+    @param panel The round's panel.
+    @param choice The vote (0..choices).
+    @param salt The salt of the commitment.
+    """
+    assert self._period(d) == REVEAL and block.timestamp < self._start(d) + PERIODS[2], "court: not in reveal period"
+    r: uint256 = self._round(d)
+    juror: address = self._check_seat(d, r, position, panel)
+    assert choice <= self._choices(d), "court: invalid choice"
+    v: uint256 = self._votes[d][r][position]
+    assert v != 0, "court: no commit"
+    assert v >= _REVEALED_BELOW, "court: already revealed"
+    assert convert(keccak256(abi_encode(choice, salt, juror)), uint256) == v, "court: reveal does not match commit"
+    self._votes[d][r][position] = choice + 1
+    self._tally[d][r] += 1 << (8 * choice)
+    rw: uint256 = self._rw[d][r] + (1 << 24)
+    self._rw[d][r] = rw
+    log VoteRevealed(_disputeID=d, _juror=juror, _round=r, _choice=choice)
+    if (rw >> 24) & _M8 == (rw >> 8) & _M8:
+        self._set_period(d, APPEAL)
+
+
+@external
+@nonreentrant
+def execute_ruling(d: uint256):
+    """
+    @notice Gives the arbitrable its final ruling, once (anyone may call after the appeal period).
+    @param d Dispute.
+    """
+    assert self._period(d) == EXECUTION, "court: not solved"
+    assert (self._party[d] >> 168) & 1 == 0, "court: already ruled"
+    self._party[d] |= 1 << 168
+    extcall IArbitrable(self._arbitrable(d)).rule(d, self._current_ruling(d))
+
+
+@internal
+@view
+def _current_ruling(d: uint256) -> uint256:
+    """
+    @dev The ruling of the dispute's latest round.
+    @param d Dispute.
+    @return The ruling.
+    """
+    return self._ruling_of(self._tally[d][self._round(d)], self._choices(d))
+
+
+@external
+@nonreentrant
+def distribute(d: uint256, r: uint256, panel: DynArray[address, MAX_PANEL]):
+    """
+    @notice Settles round `r` of a solved dispute: jurors who revealed the final ruling
+            share the round's fees and the locks of those who did not; those are slashed.
+            If nobody voted the final ruling, every revealer counts as coherent; if nobody
+            revealed, fees and penalties go to the treasury.
+    @param d Dispute.
+    @param r Round.
+    @param panel The round's panel.
+    """
+    assert self._period(d) == EXECUTION, "court: not solved"
+    assert r <= self._round(d), "court: no such round"
+    rw: uint256 = self._rw[d][r]
+    assert (rw >> 32) & 1 == 0, "court: already distributed"
+    assert self._panel_key(panel) == (rw >> 96) << 96, "court: wrong panel"
+    self._rw[d][r] = rw | (1 << 32)
+    ruling: uint256 = self._current_ruling(d)
+    coherent_count: uint256 = 0
+    revealed_count: uint256 = 0
+    for i: uint256 in range(MAX_PANEL):
+        if i >= len(panel):
+            break
+        v: uint256 = self._votes[d][r][i]
+        if v != 0 and v < _REVEALED_BELOW:
+            revealed_count += 1
+            if v == ruling + 1:
+                coherent_count += 1
+    any_revealer: bool = coherent_count == 0
+    winners: uint256 = coherent_count
+    if any_revealer:
+        winners = revealed_count
+    fees: uint256 = (rw & _M8) * (self._fee[d] >> 160)
+    token: address = self._fee_token(d)
+    penalties: uint256 = (len(panel) - winners) * SEAT_LOCK
+    fee_share: uint256 = 0
+    pwk_share: uint256 = 0
+    if winners > 0:
+        fee_share = fees // winners
+        pwk_share = penalties // winners
+    self.credit[TREASURY][token] += fees - fee_share * winners
+    self.credit[TREASURY][STAKING_TOKEN.address] += penalties - pwk_share * winners
+    for i: uint256 in range(MAX_PANEL):
+        if i >= len(panel):
+            break
+        juror: address = panel[i]
+        v: uint256 = self._votes[d][r][i]
+        good: bool = v != 0 and v < _REVEALED_BELOW and (any_revealer or v == ruling + 1)
+        self._wl[juror] -= SEAT_LOCK
+        if good:
+            if fee_share > 0:
+                self.credit[juror][token] += fee_share
+            if pwk_share > 0:
+                self.credit[juror][STAKING_TOKEN.address] += pwk_share
+        else:
+            b: uint256 = self.stake_balance[juror] - SEAT_LOCK
+            self.stake_balance[juror] = b
+            if self._weight(juror) > b:
+                self._set_weight(juror, b)
+
+
+# --------------------------------------------------------------------------- appeals
+
+
+@internal
+@view
+def _appeal_cost(d: uint256) -> uint256:
+    """
+    @dev Fee of the next round: (2n + 1) jurors at the dispute's fee per juror.
+    @param d Dispute.
+    @return The cost.
+    """
+    n: uint256 = self._field(d, self._round(d), 0)
+    return (2 * n + 1) * (self._fee[d] >> 160)
+
+
+@external
+@view
+def appealCost(_disputeID: uint256, _extraData: Bytes[96]) -> uint256:
+    """
+    @notice The fee `appeal` pulls (max_value when no further appeal is possible).
+    @param _disputeID Dispute.
+    @param _extraData Ignored.
+    @return The cost.
+    """
+    if self._round(_disputeID) + 1 >= MAX_ROUNDS:
+        return max_value(uint256)
+    return self._appeal_cost(_disputeID)
+
+
+@external
+@payable
+@nonreentrant
+def appeal(_disputeID: uint256, _extraData: Bytes[96]):
+    """
+    @notice Appeals during the appeal period: the dispute's arbitrable pays `appealCost`
+            (it crowdfunds its parties itself, the loser 2x and the winner 1x, as Kleros'
+            arbitrable proxies do); a new round with 2n + 1 jurors starts at its evidence period.
+    @param _disputeID Dispute.
+    @param _extraData Ignored.
+    """
+    d: uint256 = _disputeID
+    assert msg.value == 0, "court: no ether"
+    assert self._period(d) == APPEAL and block.timestamp < self._start(d) + PERIODS[3], "court: not in appeal period"
+    assert msg.sender == self._arbitrable(d), "court: only the arbitrable"
+    r: uint256 = self._round(d)
+    assert r + 1 < MAX_ROUNDS, "court: no more appeals"
+    cost: uint256 = self._appeal_cost(d)
+    if cost > 0:
+        assert extcall IERC20(self._fee_token(d)).transferFrom(msg.sender, self, cost, default_return_value=True), "court: appeal not funded"
+    self._rw[d][r + 1] = 2 * self._field(d, r, 0) + 1
+    self._set_clock(d, EVIDENCE, r + 1)
+    log NewPeriod(_disputeID=d, _period=EVIDENCE)
+    log IArbitrator.AppealDecision(_disputeID=d, _arbitrable=msg.sender)
+
+
+@external
+@view
+def appealPeriod(_disputeID: uint256) -> (uint256, uint256):
+    """
+    @notice Start and end of the current appeal period (0, 0 outside it).
+    @param _disputeID Dispute.
+    @return Start and end.
+    """
+    if self._period(_disputeID) != APPEAL:
+        return 0, 0
+    start: uint256 = self._start(_disputeID)
+    return start, start + PERIODS[3]
+
+
+@external
+@view
+def disputeStatus(_disputeID: uint256) -> uint8:
+    """
+    @notice 0 Waiting, 1 Appealable, 2 Solved.
+    @param _disputeID Dispute.
+    @return The status.
+    """
+    p: uint8 = self._period(_disputeID)
+    if p == EXECUTION:
+        return 2
+    if p == APPEAL:
+        return 1
+    return 0
+
+
+@external
+@view
+def currentRuling(_disputeID: uint256) -> uint256:
+    """
+    @notice The ruling of the latest round (final once solved).
+    @param _disputeID Dispute.
+    @return The ruling.
+    """
+    return self._current_ruling(_disputeID)
+
+
+@external
+@view
+def vote_of(d: uint256, r: uint256, position: uint256) -> uint256:
+    """
+    @notice A seat's vote slot: 0 none, a commitment, or choice + 1 once revealed.
+    @param d Dispute.
+    @param r Round.
+    @param position Seat.
+    @return The slot.
+    """
+    return self._votes[d][r][position]

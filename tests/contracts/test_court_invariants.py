@@ -1,0 +1,159 @@
+"""Court invariant machine (Hypothesis stateful, titanoboa).
+
+Invariants: tokens conserved (court token: stakes + credits == balance; fee token: fees of
+undistributed rounds + credits == balance), no juror's locked stake above its balance (so no
+juror drawn beyond its stake), rule() at most once per dispute, and in the teardown every
+dispute reaches a ruling through timeouts alone, rule() then called exactly once."""
+
+from __future__ import annotations
+
+import boa
+from court_fixtures import PERIODS, PWK, SEAT_LOCK, TREASURY, USD, commitment, deploy, extra, juror, stake
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+SALT = b"\x33" * 32
+JURORS = [juror(1000 + i) for i in range(6)]
+
+
+class CourtMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pwk, self.usd, self.court, self.arb = deploy()
+        self.panels: dict[tuple[int, int], list[str]] = {}
+        self.disputes: list[int] = []
+        self.fees_held = 0  # fee-token amount of undistributed rounds
+
+    # ------------------------------------------------------------ actions
+    @rule(i=st.integers(0, 5), amount=st.integers(1, 5))
+    def do_stake(self, i, amount):
+        stake(self.pwk, self.court, JURORS[i], amount * 100 * PWK)
+
+    @rule(i=st.integers(0, 5))
+    def do_unstake(self, i):
+        who = JURORS[i]
+        w = self.court.weight(who)
+        if w:
+            with boa.env.prank(who):
+                self.court.unstake(w)
+
+    @rule(jurors=st.sampled_from([1, 3]), amount=st.integers(10, 2_000))
+    def open(self, jurors, amount):
+        ex = extra(self.usd.address, amount * USD, jurors)
+        cost = self.court.arbitrationCost(ex)
+        d = self.arb.open(self.court.address, self.usd.address, 3, ex)
+        self.fees_held += cost
+        self.disputes.append(d)
+
+    def _advance(self, d):
+        p, r, _ = self.court.dispute_clock(d)
+        if p == 4:
+            return
+        boa.env.time_travel(seconds=PERIODS[p])
+        self.court.pass_period(d)
+        if p == 0:
+            self.panels[(d, r)] = [
+                str(list(e._asdict().values())[2]) for e in self.court.get_logs() if type(e).__name__ == "Draw"
+            ]
+
+    @rule(k=st.integers(0, 20))
+    def advance(self, k):
+        if self.disputes:
+            self._advance(self.disputes[k % len(self.disputes)])
+
+    @rule(k=st.integers(0, 20), choices=st.lists(st.integers(0, 3), min_size=7, max_size=7), reveal=st.booleans())
+    def vote(self, k, choices, reveal):
+        if not self.disputes:
+            return
+        d = self.disputes[k % len(self.disputes)]
+        p, r, _ = self.court.dispute_clock(d)
+        panel = self.panels.get((d, r), [])
+        if p == 1:
+            for i, who in enumerate(panel):
+                with boa.env.prank(who):
+                    self.court.commit(d, i, panel, commitment(choices[i], SALT, who))
+                if p != self.court.dispute_clock(d)[0]:
+                    break
+        if self.court.dispute_clock(d)[0] == 2 and reveal:
+            for i, who in enumerate(panel):
+                if self.court.vote_of(d, r, i) >= 2**64:
+                    self.court.reveal(d, i, panel, choices[i], SALT)
+                    if self.court.dispute_clock(d)[0] != 2:
+                        break
+
+    @rule(k=st.integers(0, 20))
+    def appeal(self, k):
+        if not self.disputes:
+            return
+        d = self.disputes[k % len(self.disputes)]
+        p, r, start = self.court.dispute_clock(d)
+        if p == 3 and r < 3:
+            self.fees_held += self.court.appealCost(d, b"")
+            self.arb.appeal(self.court.address, d)
+
+    @rule(k=st.integers(0, 20))
+    def execute_and_distribute(self, k):
+        if not self.disputes:
+            return
+        d = self.disputes[k % len(self.disputes)]
+        self._settle(d)
+
+    def _settle(self, d):
+        p, r, _ = self.court.dispute_clock(d)
+        if p != 4:
+            return
+        if self.arb.rule_calls(d) == 0:
+            self.court.execute_ruling(d)
+        fee = self.court.dispute_info(d)[3]
+        for rr in range(r + 1):
+            requested, _, _, _, done = self.court.round_info(d, rr)
+            if not done:
+                self.court.distribute(d, rr, self.panels.get((d, rr), []))
+                self.fees_held -= requested * fee
+
+    # ------------------------------------------------------------ invariants
+    @invariant()
+    def tokens_conserved(self):
+        owners = JURORS + [TREASURY]
+        pwk_liab = sum(self.court.stake_balance(j) for j in JURORS) + sum(
+            self.court.credit(o, self.pwk.address) for o in owners
+        )
+        assert self.pwk.balanceOf(self.court.address) == pwk_liab
+        usd_liab = self.fees_held + sum(self.court.credit(o, self.usd.address) for o in owners)
+        assert self.usd.balanceOf(self.court.address) == usd_liab
+
+    @invariant()
+    def never_beyond_stake(self):
+        for j in JURORS:
+            assert self.court.locked(j) <= self.court.stake_balance(j)
+            assert self.court.locked(j) % SEAT_LOCK == 0
+
+    @invariant()
+    def ruled_at_most_once(self):
+        for d in self.disputes:
+            assert self.arb.rule_calls(d) <= 1
+
+    def teardown(self):
+        for d in self.disputes:
+            for _ in range(30):
+                if self.court.dispute_clock(d)[0] == 4:
+                    break
+                self._advance(d)
+            assert self.court.disputeStatus(d) == 2
+            self._settle(d)
+            assert self.arb.rule_calls(d) == 1
+        self.tokens_conserved()
+        for j in JURORS:
+            assert self.court.locked(j) == 0
+
+
+TestCourtInvariants = CourtMachine.TestCase
+TestCourtInvariants.settings = settings(
+    max_examples=25,
+    stateful_step_count=30,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
