@@ -1,0 +1,145 @@
+"""EscrowArbitrable with a real JobEscrow and the test CentralizedArbitrator (partial suite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boa
+import pytest
+from escrow_harness import DAY, OK, addr
+from eth_utils import keccak, to_checksum_address
+
+ROOT = Path(__file__).resolve().parents[2]
+ADAPTER = ROOT / "contracts" / "court" / "EscrowArbitrable.vy"
+ARBITRATOR = Path(__file__).resolve().parent / "mocks" / "CentralizedArbitrator.vy"
+# Used by no other test module (see committee_fixtures.COMMITTEE_DEPLOYER).
+ADAPTER_DEPLOYER = to_checksum_address(keccak(b"proofwork court adapter deployer")[12:])
+BASE_FEE, FEE_BPS, APPEAL_FEE, FEE_TIMEOUT = 1_000, 100, 5_000, 3 * DAY
+AMOUNT = 100_000
+
+
+@pytest.fixture(scope="module")
+def court(escrow, token):
+    with boa.env.prank(ADAPTER_DEPLOYER):
+        arb = boa.load_partial(str(ARBITRATOR)).deploy(token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, 0)
+        adapter = boa.load_partial(str(ADAPTER)).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
+    return arb, adapter
+
+
+def disputed(h, accounts, adapter):
+    c, f = accounts.client.address, accounts.freelancer.address
+    job_id = h.create_job(c, [AMOUNT], freelancer=f, arbiter=adapter.address, expect=OK)
+    h.submit(f, job_id, 0, expect=OK)
+    h.raise_dispute(f, job_id, 0, expect=OK)
+    for who in (c, f):
+        h.token.mint(who, 10**6, sender=h.model.owner)
+        h.token.approve(adapter.address, 2**255, sender=who)
+    return job_id
+
+
+def resolve_via(h, adapter, job_id, share, call):
+    trial = h.model.clone()
+    outcome = trial.resolve(str(adapter.address), job_id, None, 0, share)
+    call()
+    h._check_logs("adapter", adapter.get_logs(), outcome, job_id, None)
+    h.model = trial
+    h.check_job(job_id)
+    return outcome
+
+
+@pytest.mark.parametrize("ruling,bps", [(0, 5000), (1, 10000), (2, 0), (3, 7500), (4, 5000), (5, 2500)])
+def test_ruling_executes_share(h, court, accounts, token, ruling, bps):
+    arb, adapter = court
+    c, f = accounts.client.address, accounts.freelancer.address
+    job_id = disputed(h, accounts, adapter)
+    cost = BASE_FEE + AMOUNT * FEE_BPS // 10_000
+    before = {w: token.balanceOf(w) for w in (c, f)}
+    case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
+    adapter.pay_fee(case, sender=c)
+    assert token.balanceOf(arb.address) == cost and token.balanceOf(adapter.address) == cost
+    d = adapter.cases(case).dispute_id
+    assert adapter.case_of_dispute(d) == case and adapter.case_of(job_id, 0) == case
+    with boa.reverts("adapter: no ruling yet"):
+        adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address)
+    with boa.reverts("adapter: caller is not the arbitrator"):
+        adapter.rule(d, ruling, sender=c)
+    arb.give_ruling(d, ruling, sender=ADAPTER_DEPLOYER)
+    share = AMOUNT * bps // 10_000
+    resolve_via(h, adapter, job_id, share,
+                lambda: adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address))
+    fee = share * 250 // 10_000
+    to_f = cost * bps // 10_000
+    assert token.balanceOf(f) - before[f] == share - fee - cost + to_f
+    assert token.balanceOf(c) - before[c] == AMOUNT - share - cost + (cost - to_f)
+    assert token.balanceOf(adapter.address) == 0
+    with boa.reverts("adapter: case closed"):
+        adapter.execute_ruling(case, h.state(job_id))
+
+
+def test_default_when_fee_unpaid(h, court, accounts, token):
+    arb, adapter = court
+    c, f = accounts.client.address, accounts.freelancer.address
+    job_id = disputed(h, accounts, adapter)
+    case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
+    with boa.reverts("adapter: fee timeout not over"):
+        adapter.timeout_by_default(case, h.state(job_id))
+    boa.env.time_travel(seconds=FEE_TIMEOUT + 1)
+    with boa.reverts("adapter: fee timeout passed"):
+        adapter.pay_fee(case, sender=c)
+    fb = token.balanceOf(f)
+    resolve_via(h, adapter, job_id, AMOUNT,
+                lambda: adapter.timeout_by_default(case, h.state(job_id), sender=accounts.outsider.address))
+    assert token.balanceOf(f) - fb == AMOUNT - AMOUNT * 250 // 10_000 + BASE_FEE + AMOUNT * FEE_BPS // 10_000
+    assert token.balanceOf(adapter.address) == 0
+
+
+def test_settlement_before_dispute(h, court, accounts, token):
+    arb, adapter = court
+    c, f = accounts.client.address, accounts.freelancer.address
+    job_id = disputed(h, accounts, adapter)
+    case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=c)
+    adapter.propose_settlement(case, 6000, sender=f)
+    with boa.reverts("adapter: own settlement offer"):
+        adapter.accept_settlement(case, h.state(job_id), 6000, sender=f)
+    with boa.reverts("adapter: settlement differs"):
+        adapter.accept_settlement(case, h.state(job_id), 5000, sender=c)
+    resolve_via(h, adapter, job_id, 60_000,
+                lambda: adapter.accept_settlement(case, h.state(job_id), 6000, sender=c))
+    assert token.balanceOf(adapter.address) == 0 and token.balanceOf(arb.address) == 0
+
+
+def test_escrow_fallback_against_silent_arbitrator(h, court, accounts, token):
+    arb, adapter = court
+    c, f = accounts.client.address, accounts.freelancer.address
+    job_id = disputed(h, accounts, adapter)
+    case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
+    adapter.pay_fee(case, sender=c)
+    boa.env.time_travel(seconds=30 * DAY + 1)
+    h.resolve(accounts.outsider.address, job_id, 0, 0, expect=OK)
+    adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address)
+    assert token.balanceOf(adapter.address) == 0
+    d = adapter.cases(case).dispute_id
+    arb.give_ruling(d, 1, sender=ADAPTER_DEPLOYER)  # late ruling recorded, nothing moves
+    assert adapter.cases(case).ruled
+
+
+def test_bad_inputs(h, court, accounts):
+    arb, adapter = court
+    c, f = accounts.client.address, accounts.freelancer.address
+    job_id = h.create_job(c, [AMOUNT, AMOUNT], freelancer=f, arbiter=adapter.address, expect=OK)
+    with boa.reverts("adapter: milestone not disputed"):
+        adapter.open_case(job_id, h.state(job_id), 0, "u", sender=c)
+    with boa.reverts("adapter: no such milestone"):
+        adapter.open_case(job_id, h.state(job_id), 5, "u", sender=c)
+    with boa.reverts("adapter: unknown job"):
+        adapter.open_case(999, h.state(job_id), 0, "u", sender=c)
+    h.submit(f, job_id, 0, expect=OK)
+    h.approve(c, job_id, 0, expect=OK)
+    with boa.reverts("adapter: milestone settled"):
+        adapter.open_case(job_id, h.state(job_id), 0, "u", sender=c)
+    h.submit(f, job_id, 1, expect=OK)
+    h.raise_dispute(c, job_id, 1, expect=OK)
+    with boa.reverts("adapter: caller is not a party"):
+        adapter.open_case(job_id, h.state(job_id), 1, "u", sender=accounts.outsider.address)
+    with boa.reverts("adapter: unknown case"):
+        adapter.pay_fee(42, sender=c)
