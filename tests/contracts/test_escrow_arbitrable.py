@@ -143,3 +143,31 @@ def test_bad_inputs(h, court, accounts):
         adapter.open_case(job_id, h.state(job_id), 1, "u", sender=accounts.outsider.address)
     with boa.reverts("adapter: unknown case"):
         adapter.pay_fee(42, sender=c)
+
+
+def test_appeal_flips_ruling(h, escrow, token, accounts):
+    c, f = accounts.client.address, accounts.freelancer.address
+    with boa.env.prank(ADAPTER_DEPLOYER):
+        arb = boa.load_partial(str(ARBITRATOR)).deploy(token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, DAY)
+        adapter = boa.load_partial(str(ADAPTER)).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
+    job_id = disputed(h, accounts, adapter)
+    case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
+    adapter.pay_fee(case, sender=c)
+    d = adapter.cases(case).dispute_id
+    with boa.reverts("adapter: not appealable"):
+        adapter.appeal(case, sender=f)
+    arb.give_ruling(d, 2, sender=ADAPTER_DEPLOYER)  # client wins, appealable for a day
+    with boa.reverts("adapter: caller is not a party"):
+        adapter.appeal(case, sender=accounts.outsider.address)
+    held = token.balanceOf(arb.address)
+    adapter.appeal(case, sender=f)
+    assert token.balanceOf(arb.address) == held + APPEAL_FEE
+    arb.give_ruling(d, 1, sender=ADAPTER_DEPLOYER)
+    boa.env.time_travel(seconds=DAY)
+    with boa.reverts("adapter: appeal period over"):
+        adapter.appeal(case, sender=c)
+    arb.execute(d)
+    assert adapter.cases(case).ruling == 1
+    resolve_via(h, adapter, job_id, AMOUNT,
+                lambda: adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address))
+    assert token.balanceOf(adapter.address) == 0
