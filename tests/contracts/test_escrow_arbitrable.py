@@ -171,3 +171,137 @@ def test_appeal_flips_ruling(h, escrow, token, accounts):
     resolve_via(h, adapter, job_id, AMOUNT,
                 lambda: adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address))
     assert token.balanceOf(adapter.address) == 0
+
+
+# ---------------------------------------------------------------- stateful machine
+from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test  # noqa: E402
+from escrow_harness import EscrowHarness  # noqa: E402
+
+
+class AdapterMachine(RuleBasedStateMachine):
+    def __init__(self, escrow, token, arb, adapter, accounts):
+        super().__init__()
+        self._anchor = boa.env.anchor()
+        self._anchor.__enter__()
+        self.a, self.token, self.arb, self.adapter = accounts, token, arb, adapter
+        self.h = EscrowHarness(escrow, token, accounts.owner.address)
+        self.cases: list[int] = []
+        self.executed: set[int] = set()
+        self.holders = [escrow.address, adapter.address, arb.address, accounts.client.address,
+                        accounts.freelancer.address, accounts.treasury.address]
+        self.total = sum(token.balanceOf(x) for x in self.holders)
+
+    def teardown(self):
+        # every open case ends through timeouts alone
+        boa.env.time_travel(seconds=31 * DAY)
+        for case in self.cases:
+            cs = self.adapter.cases(case)
+            job_id = cs.job_id
+            if cs.status in (1, 2):
+                self.adapter.timeout_by_default(case, self.h.state(job_id))
+            elif cs.status == 3:
+                self.h.resolve(self.a.outsider.address, job_id, 0, 0, expect=OK)
+                self.adapter.execute_ruling(case, self.h.state(job_id))
+            elif cs.status == 4:
+                self.adapter.execute_ruling(case, self.h.state(job_id))
+            self._sync(job_id)
+            assert self.adapter.cases(case).status == 5
+        assert self.token.balanceOf(self.adapter.address) == 0
+        self._anchor.__exit__(None, None, None)
+
+    def _sync(self, job_id):
+        """Mirrors an adapter-made resolve in the escrow model: the escrow hash must be explained by one of the shares."""
+        if self.h.escrow.job_state(job_id) != self.h.model.jobs[job_id].hash():
+            m = self.h.model.jobs[job_id].milestones[0]
+            for bps in (10000, 7500, 5000, 2500, 0, 6000):
+                trial = self.h.model.clone()
+                trial.resolve(str(self.adapter.address), job_id, None, 0, m.amount * bps // 10_000)
+                if trial.jobs[job_id].hash() == self.h.escrow.job_state(job_id):
+                    self.h.model = trial
+                    return
+            raise AssertionError("escrow state not explained by an adapter resolve")
+
+    @rule(by_client=st.booleans(), amount=st.integers(1_000, 10**7))
+    def open(self, by_client, amount):
+        c, f = self.a.client.address, self.a.freelancer.address
+        job_id = self.h.create_job(c, [amount], freelancer=f, arbiter=self.adapter.address, expect=OK)
+        self.total += amount
+        self.h.submit(f, job_id, 0, expect=OK)
+        self.h.raise_dispute(f, job_id, 0, expect=OK)
+        for who in (c, f):
+            self.token.mint(who, 10**8, sender=self.h.model.owner)
+            self.token.approve(self.adapter.address, 2**255, sender=who)
+        self.total += 2 * 10**8
+        self.cases.append(self.adapter.open_case(job_id, self.h.state(job_id), 0, "u", sender=c if by_client else f))
+
+    @rule(i=st.integers(0, 30))
+    def pay(self, i):
+        if not self.cases:
+            return
+        case = self.cases[i % len(self.cases)]
+        cs = self.adapter.cases(case)
+        if cs.status in (1, 2) and boa.env.timestamp <= cs.fee_deadline:
+            self.adapter.pay_fee(case, sender=cs.client if cs.status == 1 else cs.freelancer)
+
+    @rule(i=st.integers(0, 30), ruling=st.integers(0, 5))
+    def give_ruling(self, i, ruling):
+        if not self.cases:
+            return
+        case = self.cases[i % len(self.cases)]
+        cs = self.adapter.cases(case)
+        if cs.status == 3 and not cs.ruled:
+            self.arb.give_ruling(cs.dispute_id, ruling, sender=ADAPTER_DEPLOYER)
+
+    @rule(i=st.integers(0, 30))
+    def execute(self, i):
+        if not self.cases:
+            return
+        case = self.cases[i % len(self.cases)]
+        cs = self.adapter.cases(case)
+        if cs.status == 4:
+            assert case not in self.executed
+            self.adapter.execute_ruling(case, self.h.state(cs.job_id))
+            self.executed.add(case)
+            self._sync(cs.job_id)
+            with boa.reverts("adapter: case closed"):
+                self.adapter.execute_ruling(case, self.h.state(cs.job_id))
+
+    @rule(i=st.integers(0, 30), bps=st.integers(0, 10_000))
+    def settle(self, i, bps):
+        if not self.cases:
+            return
+        case = self.cases[i % len(self.cases)]
+        cs = self.adapter.cases(case)
+        if cs.status in (1, 2):
+            self.adapter.propose_settlement(case, bps, sender=cs.client)
+            self.adapter.accept_settlement(case, self.h.state(cs.job_id), bps, sender=cs.freelancer)
+            trial = self.h.model.clone()
+            trial.resolve(str(self.adapter.address), cs.job_id, None, 0,
+                          self.h.model.jobs[cs.job_id].milestones[0].amount * bps // 10_000)
+            self.h.model = trial
+            self.h.check_job(cs.job_id)
+
+    @rule(seconds=st.sampled_from([DAY, 4 * DAY]))
+    def wait(self, seconds):
+        boa.env.time_travel(seconds=seconds)
+
+    @invariant()
+    def conserved(self):
+        assert sum(self.token.balanceOf(x) for x in self.holders) == self.total
+
+
+def test_adapter_machine(escrow_deployer, stable_deployer, accounts):
+    with boa.swap_env(boa.Env()):
+        with boa.env.prank(accounts.owner.address):
+            token = stable_deployer.deploy("Proofwork Test USD", "pUSD")
+            escrow = escrow_deployer.deploy(accounts.treasury.address, 250)
+        with boa.env.prank(ADAPTER_DEPLOYER):
+            arb = boa.load_partial(str(ARBITRATOR)).deploy(token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, 0)
+            adapter = boa.load_partial(str(ADAPTER)).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
+        run_state_machine_as_test(
+            lambda: AdapterMachine(escrow, token, arb, adapter, accounts),
+            settings=settings(max_examples=15, stateful_step_count=15, deadline=None, derandomize=True,
+                              database=None, suppress_health_check=list(HealthCheck)),
+        )
