@@ -180,6 +180,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from escrow_harness import EscrowHarness  # noqa: E402
 
 
+from collections import Counter  # noqa: E402
+
+STATS: Counter = Counter()  # outcomes reached by the machine, checked after the run
+
+
 class AdapterMachine(RuleBasedStateMachine):
     def __init__(self, escrow, token, arb, adapter, accounts):
         super().__init__()
@@ -199,6 +204,7 @@ class AdapterMachine(RuleBasedStateMachine):
         for case in self.cases:
             cs = self.adapter.cases(case)
             job_id = cs.job_id
+            STATS[f"end status {cs.status}"] += 1
             if cs.status in (1, 2):
                 self.adapter.timeout_by_default(case, self.h.state(job_id))
             elif cs.status == 3:
@@ -244,6 +250,7 @@ class AdapterMachine(RuleBasedStateMachine):
         cs = self.adapter.cases(case)
         if cs.status in (1, 2) and boa.env.timestamp <= cs.fee_deadline:
             self.adapter.pay_fee(case, sender=cs.client if cs.status == 1 else cs.freelancer)
+            STATS["pay"] += 1
 
     @rule(i=st.integers(0, 30), ruling=st.integers(0, 5))
     def give_ruling(self, i, ruling):
@@ -264,6 +271,7 @@ class AdapterMachine(RuleBasedStateMachine):
             assert case not in self.executed
             self.adapter.execute_ruling(case, self.h.state(cs.job_id))
             self.executed.add(case)
+            STATS["execute"] += 1
             self._sync(cs.job_id)
             with boa.reverts("adapter: case closed"):
                 self.adapter.execute_ruling(case, self.h.state(cs.job_id))
@@ -282,6 +290,7 @@ class AdapterMachine(RuleBasedStateMachine):
                           self.h.model.jobs[cs.job_id].milestones[0].amount * bps // 10_000)
             self.h.model = trial
             self.h.check_job(cs.job_id)
+            STATS["settle"] += 1
 
     @rule(seconds=st.sampled_from([DAY, 4 * DAY]))
     def wait(self, seconds):
@@ -293,6 +302,7 @@ class AdapterMachine(RuleBasedStateMachine):
 
 
 def test_adapter_machine(escrow_deployer, stable_deployer, accounts):
+    STATS.clear()
     with boa.swap_env(boa.Env()):
         with boa.env.prank(accounts.owner.address):
             token = stable_deployer.deploy("Proofwork Test USD", "pUSD")
@@ -305,3 +315,5 @@ def test_adapter_machine(escrow_deployer, stable_deployer, accounts):
             settings=settings(max_examples=15, stateful_step_count=15, deadline=None, derandomize=True,
                               database=None, suppress_health_check=list(HealthCheck)),
         )
+    for outcome in ("pay", "execute", "settle", "end status 1", "end status 2", "end status 3"):
+        assert STATS[outcome] > 0, (outcome, STATS)
