@@ -1,0 +1,679 @@
+# pragma version ~=0.4.3
+"""
+@title EscrowArbitrable
+@custom:contract-name EscrowArbitrable
+@license GNU Affero General Public License v3.0 only
+@notice Makes JobEscrow milestones arbitrable by any ERC-792 arbitrator (proofwork's court,
+        or any other by address). One deployment serves every job of one escrow with one
+        arbitrator: a client who wants a job arbitrated creates it with this contract as
+        its `arbiter`. The flow, as Kleros' arbitrable escrows run it:
+        1. a party raises the dispute on the escrow (`raise_dispute`), then opens a case
+           here (`open_case`), paying its arbitration fee and publishing the ERC-1497
+           MetaEvidence (case id = meta-evidence id = evidence group id);
+        2. the other party pays its fee (`pay_fee`) within FEE_TIMEOUT; the dispute is then
+           created at the arbitrator (ERC-1497 Dispute). A party that does not pay in time
+           loses by default: anyone calls `timeout_by_default`, the paying side's ruling is
+           executed and every deposit is returned;
+        3. until the dispute is created, either party may `propose_settlement` a split and
+           the other `accept_settlement` it: the milestone is resolved with that split and
+           every deposit is returned;
+        4. the arbitrator `rule`s once; anyone then calls `execute_ruling` (once), which
+           resolves the milestone on the escrow (see escrow_rulings.vy for the shares) and
+           returns the fee reserve (see below);
+        5. while the arbitrator's ruling is appealable, a party may `appeal`, paying the
+           whole appeal cost itself (no crowdfunding, no refund of appeal fees: the
+           appellant bears them whatever the outcome).
+        Both parties may `submit_evidence` (ERC-1497 Evidence) while the case is open.
+@dev Fees are paid in the job's ERC-20 token (never ether): the arbitrator's extra data is
+     abi_encode(job token, milestone amount at opening, JURORS), so an arbitrator that
+     prices small claims lower (proofwork's court does) sees the amount in dispute. Each
+     party deposits the whole `arbitrationCost`; when both have, the adapter pays one cost to
+     the arbitrator and keeps the other as the reserve. The reserve is shared like the
+     milestone: each party gets back the share of the reserve the ruling gives it of the
+     milestone (the winner of a full ruling gets its whole fee back, the loser's fee paid the
+     arbitrator; a refusal or a split shares both costs in the ruling's proportion). If the
+     cost rises while fees are being paid, the party already paid must top it up (and is
+     given a new FEE_TIMEOUT); if it falls, the excess is returned when the dispute is
+     created.
+     Nothing stays frozen: a fee not paid ends the case at FEE_TIMEOUT; an arbitrator that
+     never rules is overtaken by the escrow's own fallback (anyone may split a dispute in
+     half once it is 30 days old, JobEscrow.ARBITRATION_TIMEOUT), after which
+     `execute_ruling` closes the case without touching the escrow and returns the fees the
+     adapter holds (deposits to their payers; a reserve half to each side, or as a ruling
+     that arrives first says). A milestone the escrow settles otherwise while a case is
+     open (the client approves it, a mutual cancellation) closes the same way. A ruling
+     arriving after that is still accepted and recorded (an arbitrator is never blocked).
+     Payments out of this contract that the token refuses (a blocklisted party) are
+     credited and pulled with `withdraw`, as in the escrow. The arbitrator is trusted to
+     pull exactly `arbitrationCost` / `appealCost` (what this contract approves).
+     This contract declares no `challenge_window()`: disputes follow the job's review period.
+"""
+
+from ethereum.ercs import IERC20
+
+from ..escrow import IJobEscrow
+from ..escrow import milestone_status
+from . import IArbitrable
+from . import IArbitrator
+from . import escrow_rulings
+
+implements: IArbitrable
+
+
+# Milestone statuses of JobEscrow (milestone_status.vy); PAID and above are terminal.
+ESCROW_DISPUTED: constant(uint8) = milestone_status.DISPUTED
+ESCROW_PAID: constant(uint8) = milestone_status.PAID
+
+BPS: constant(uint256) = escrow_rulings.BPS
+CHOICES: constant(uint256) = escrow_rulings.CHOICES
+# Longest fee timeout a deployment may choose: the escrow's own arbitration timeout, so a
+# default can normally execute before the escrow's fallback does.
+MAX_FEE_TIMEOUT: constant(uint64) = 30 * 86_400
+
+# Case statuses (Case.status). 0: no such case.
+WAITING_CLIENT: constant(uint8) = 1  # the freelancer has paid; the client must pay by fee_deadline
+WAITING_FREELANCER: constant(uint8) = 2  # the client has paid; the freelancer must pay by fee_deadline
+DISPUTED: constant(uint8) = 3  # created at the arbitrator, awaiting its ruling
+RULED: constant(uint8) = 4  # ruled, awaiting `execute_ruling`
+CLOSED: constant(uint8) = 5  # ended; nothing left in this contract for the case
+
+# How a case ended (CaseClosed.reason).
+BY_RULING: constant(uint8) = 0
+BY_SETTLEMENT: constant(uint8) = 1
+BY_DEFAULT: constant(uint8) = 2
+BY_ESCROW: constant(uint8) = 3  # the escrow settled the milestone without this contract
+
+
+# One arbitration case: one disputed milestone of one job.
+struct Case:
+    job_id: uint256  # the escrow job
+    milestone: uint256  # the disputed milestone's index
+    client: address  # the job's client
+    freelancer: address  # the job's freelancer
+    token: address  # the job's token, in which fees are paid
+    amount: uint256  # what was left of the milestone at opening (the amount in dispute)
+    status: uint8  # see the case statuses above
+    fee_deadline: uint64  # WAITING_*: last second the awaited party may pay its fee
+    client_fee: uint256  # client's deposit; from DISPUTED on, the reserve (= freelancer_fee)
+    freelancer_fee: uint256  # freelancer's deposit
+    dispute_id: uint256  # the arbitrator's dispute id, from DISPUTED on
+    ruled: bool  # the arbitrator has ruled
+    ruling: uint256  # its ruling, once `ruled`
+    settlement_proposer: address  # party with a pending settlement offer, or empty
+    settlement_bps: uint256  # the freelancer's share in that offer, in basis points
+
+
+event CaseOpened:
+    case_id: indexed(uint256)
+    job_id: indexed(uint256)
+    milestone: uint256
+    opener: indexed(address)
+
+
+event FeePaid:
+    case_id: indexed(uint256)
+    party: indexed(address)
+    amount: uint256
+
+
+event HasToPayFee:
+    case_id: indexed(uint256)
+    party: indexed(address)
+    deadline: uint64
+
+
+event SettlementProposed:
+    case_id: indexed(uint256)
+    proposer: indexed(address)
+    freelancer_bps: uint256
+
+
+event AppealFunded:
+    case_id: indexed(uint256)
+    party: indexed(address)
+    amount: uint256
+
+
+event CaseClosed:
+    case_id: indexed(uint256)
+    reason: uint8
+    freelancer_bps: uint256
+    resolved: bool  # whether the milestone was resolved on the escrow by this call
+
+
+event PaymentCredited:
+    token: indexed(address)
+    account: indexed(address)
+    amount: uint256
+
+
+event Withdrawn:
+    token: indexed(address)
+    account: indexed(address)
+    amount: uint256
+
+
+# @dev The escrow whose jobs this adapter arbitrates.
+escrow: public(immutable(IJobEscrow))
+# @dev The ERC-792 arbitrator that rules the cases.
+arbitrator: public(immutable(IArbitrator))
+# @dev Jurors asked for in the arbitrator's extra data (0: the arbitrator's default).
+JURORS: public(immutable(uint256))
+# @dev Seconds a party has to pay its arbitration fee once the other has paid.
+FEE_TIMEOUT: public(immutable(uint64))
+
+# @dev Cases by id (1 to case_count).
+cases: public(HashMap[uint256, Case])
+# @dev Number of cases opened.
+case_count: public(uint256)
+# @dev Escrow job id -> milestone -> case id (0: none); a milestone has at most one case.
+case_of: public(HashMap[uint256, HashMap[uint256, uint256]])
+# @dev Arbitrator dispute id -> case id (0: none; case ids start at 1).
+case_of_dispute: public(HashMap[uint256, uint256])
+# @dev Payments the token refused to deliver, per token and account (pulled with `withdraw`).
+claimable: public(HashMap[address, HashMap[address, uint256]])
+
+
+@deploy
+def __init__(escrow_: IJobEscrow, arbitrator_: IArbitrator, jurors_: uint256, fee_timeout_: uint64):
+    """
+    @notice Deploys an adapter for one escrow and one arbitrator.
+    @param escrow_ The JobEscrow.
+    @param arbitrator_ The ERC-792 arbitrator.
+    @param jurors_ Jurors asked for in the extra data (0: the arbitrator's default).
+    @param fee_timeout_ Seconds a party has to pay its fee (1 to 30 days).
+    """
+    assert escrow_.address.is_contract, "adapter: escrow is not a contract"
+    assert arbitrator_.address.is_contract, "adapter: arbitrator is not a contract"
+    assert fee_timeout_ > 0 and fee_timeout_ <= MAX_FEE_TIMEOUT, "adapter: bad fee timeout"
+    escrow = escrow_
+    arbitrator = arbitrator_
+    JURORS = jurors_
+    FEE_TIMEOUT = fee_timeout_
+
+
+@external
+@nonreentrant
+def open_case(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, meta_evidence_uri: String[256]) -> uint256:
+    """
+    @notice A party of a job whose arbiter is this contract opens the case of a milestone
+            it (or the other party) disputed on the escrow, and pays its arbitration fee
+            (`arbitrationCost(extra_data(case))`, approved to this contract beforehand). The
+            other party then has FEE_TIMEOUT to pay its own.
+    @dev Emits ERC-1497 MetaEvidence with the case id as meta-evidence id.
+    @param job_id The escrow job.
+    @param job The job's current state.
+    @param milestone The disputed milestone's index.
+    @param meta_evidence_uri URI of the ERC-1497 meta-evidence JSON (spec, deliverable, terms).
+    @return The case id.
+    """
+    self._check_job(job_id, job)
+    assert job.arbiter == self, "adapter: not the job's arbiter"
+    assert msg.sender == job.client or msg.sender == job.freelancer, "adapter: caller is not a party"
+    assert milestone < len(job.milestones), "adapter: no such milestone"
+    status: uint8 = job.milestones[milestone].status
+    assert status < ESCROW_PAID, "adapter: milestone settled"
+    assert status == ESCROW_DISPUTED, "adapter: milestone not disputed"
+    assert self.case_of[job_id][milestone] == 0, "adapter: case already open"
+    case_id: uint256 = self.case_count + 1
+    self.case_count = case_id
+    self.case_of[job_id][milestone] = case_id
+    amount: uint256 = job.milestones[milestone].amount
+    cost: uint256 = staticcall arbitrator.arbitrationCost(self._extra(job.token, amount))
+    deadline: uint64 = convert(block.timestamp, uint64) + FEE_TIMEOUT
+    waiting: uint8 = WAITING_FREELANCER
+    other: address = job.freelancer
+    if msg.sender == job.freelancer:
+        waiting = WAITING_CLIENT
+        other = job.client
+    self.cases[case_id] = Case(
+        job_id=job_id,
+        milestone=milestone,
+        client=job.client,
+        freelancer=job.freelancer,
+        token=job.token,
+        amount=amount,
+        status=waiting,
+        fee_deadline=deadline,
+        client_fee=cost if waiting == WAITING_FREELANCER else 0,
+        freelancer_fee=cost if waiting == WAITING_CLIENT else 0,
+        dispute_id=0,
+        ruled=False,
+        ruling=0,
+        settlement_proposer=empty(address),
+        settlement_bps=0,
+    )
+    log IArbitrable.MetaEvidence(_metaEvidenceID=case_id, _evidence=meta_evidence_uri)
+    log CaseOpened(case_id=case_id, job_id=job_id, milestone=milestone, opener=msg.sender)
+    log FeePaid(case_id=case_id, party=msg.sender, amount=cost)
+    log HasToPayFee(case_id=case_id, party=other, deadline=deadline)
+    self._pull(job.token, msg.sender, cost)
+    return case_id
+
+
+@external
+@nonreentrant
+def pay_fee(case_id: uint256):
+    """
+    @notice The awaited party pays its arbitration fee (or tops up its deposit if the cost
+            rose), before its fee deadline. Once both deposits cover the current cost, the
+            dispute is created at the arbitrator (ERC-1497 Dispute) and any excess returned;
+            otherwise the other party must top up, within a new FEE_TIMEOUT.
+    @param case_id The case.
+    """
+    status: uint8 = self._status(case_id)
+    assert status == WAITING_CLIENT or status == WAITING_FREELANCER, "adapter: fees not awaited"
+    c: Case = self.cases[case_id]
+    self._check_party(c, msg.sender)
+    client_turn: bool = status == WAITING_CLIENT
+    assert (msg.sender == c.client) == client_turn, "adapter: fee already paid"
+    assert convert(block.timestamp, uint64) <= c.fee_deadline, "adapter: fee timeout passed"
+    extra: Bytes[96] = self._extra(c.token, c.amount)
+    cost: uint256 = staticcall arbitrator.arbitrationCost(extra)
+    paid: uint256 = c.freelancer_fee
+    other_paid: uint256 = c.client_fee
+    if client_turn:
+        paid = c.client_fee
+        other_paid = c.freelancer_fee
+    owed: uint256 = cost - min(paid, cost)
+    log FeePaid(case_id=case_id, party=msg.sender, amount=owed)
+    self._pull(c.token, msg.sender, owed)
+    paid += owed
+    if other_paid < cost:
+        # the cost rose since the other side paid: it must top up now
+        deadline: uint64 = convert(block.timestamp, uint64) + FEE_TIMEOUT
+        self.cases[case_id].fee_deadline = deadline
+        if client_turn:
+            self.cases[case_id].client_fee = paid
+            self.cases[case_id].status = WAITING_FREELANCER
+            log HasToPayFee(case_id=case_id, party=c.freelancer, deadline=deadline)
+        else:
+            self.cases[case_id].freelancer_fee = paid
+            self.cases[case_id].status = WAITING_CLIENT
+            log HasToPayFee(case_id=case_id, party=c.client, deadline=deadline)
+        return
+    # both deposits cover the cost: one pays the arbitrator, the other is the reserve
+    client_paid: uint256 = other_paid
+    freelancer_paid: uint256 = paid
+    if client_turn:
+        client_paid = paid
+        freelancer_paid = other_paid
+    self.cases[case_id].client_fee = cost
+    self.cases[case_id].freelancer_fee = cost
+    self.cases[case_id].status = DISPUTED
+    self._send(c.token, c.client, client_paid - cost)
+    self._send(c.token, c.freelancer, freelancer_paid - cost)
+    if cost > 0:
+        assert extcall IERC20(c.token).approve(arbitrator.address, cost, default_return_value=True), "adapter: approve failed"
+    dispute_id: uint256 = extcall arbitrator.createDispute(CHOICES, extra)
+    assert self.case_of_dispute[dispute_id] == 0, "adapter: dispute id reused"
+    self.cases[case_id].dispute_id = dispute_id
+    self.case_of_dispute[dispute_id] = case_id
+    log IArbitrable.Dispute(
+        _arbitrator=arbitrator.address, _disputeID=dispute_id, _metaEvidenceID=case_id, _evidenceGroupID=case_id
+    )
+
+
+@external
+@nonreentrant
+def timeout_by_default(case_id: uint256, job: IJobEscrow.Job):
+    """
+    @notice Once the awaited party's fee deadline has passed, anyone ends the case in favour
+            of the party that paid: the milestone goes to it in full (unless the escrow
+            already settled it), and every deposit is returned to its payer (no arbitration
+            took place).
+    @param case_id The case.
+    @param job The job's current state.
+    """
+    status: uint8 = self._status(case_id)
+    assert status == WAITING_CLIENT or status == WAITING_FREELANCER, "adapter: fees not awaited"
+    c: Case = self.cases[case_id]
+    assert convert(block.timestamp, uint64) > c.fee_deadline, "adapter: fee timeout not over"
+    bps: uint256 = BPS  # the client did not pay: the freelancer wins
+    if status == WAITING_FREELANCER:
+        bps = 0
+    self._close(case_id, c, BY_DEFAULT, bps)
+    resolved: bool = self._resolve(c, job, bps)
+    log CaseClosed(case_id=case_id, reason=BY_DEFAULT, freelancer_bps=bps, resolved=resolved)
+    self._send(c.token, c.client, c.client_fee)
+    self._send(c.token, c.freelancer, c.freelancer_fee)
+
+
+@external
+@nonreentrant
+def propose_settlement(case_id: uint256, freelancer_bps: uint256):
+    """
+    @notice Before the dispute is created at the arbitrator (before jurors are drawn), a
+            party offers to settle: the freelancer gets `freelancer_bps` of what is left of
+            the milestone, the client the rest. A new offer replaces the pending one.
+    @param case_id The case.
+    @param freelancer_bps The freelancer's share, in basis points (0 to 10,000).
+    """
+    status: uint8 = self._status(case_id)
+    assert status == WAITING_CLIENT or status == WAITING_FREELANCER, "adapter: dispute already created"
+    c: Case = self.cases[case_id]
+    self._check_party(c, msg.sender)
+    assert freelancer_bps <= BPS, "adapter: share above 100 %"
+    self.cases[case_id].settlement_proposer = msg.sender
+    self.cases[case_id].settlement_bps = freelancer_bps
+    log SettlementProposed(case_id=case_id, proposer=msg.sender, freelancer_bps=freelancer_bps)
+
+
+@external
+@nonreentrant
+def accept_settlement(case_id: uint256, job: IJobEscrow.Job, freelancer_bps: uint256):
+    """
+    @notice The other party accepts the pending settlement offer (restating its share, so a
+            replaced offer is never accepted by mistake): the milestone is resolved with
+            that split and every deposit is returned to its payer.
+    @param case_id The case.
+    @param job The job's current state.
+    @param freelancer_bps The offer's share, as the caller read it.
+    """
+    status: uint8 = self._status(case_id)
+    assert status == WAITING_CLIENT or status == WAITING_FREELANCER, "adapter: dispute already created"
+    c: Case = self.cases[case_id]
+    self._check_party(c, msg.sender)
+    assert c.settlement_proposer != empty(address), "adapter: no settlement proposed"
+    assert c.settlement_proposer != msg.sender, "adapter: own settlement offer"
+    assert c.settlement_bps == freelancer_bps, "adapter: settlement differs"
+    self._close(case_id, c, BY_SETTLEMENT, freelancer_bps)
+    assert self._resolve(c, job, freelancer_bps), "adapter: milestone settled"
+    log CaseClosed(case_id=case_id, reason=BY_SETTLEMENT, freelancer_bps=freelancer_bps, resolved=True)
+    self._send(c.token, c.client, c.client_fee)
+    self._send(c.token, c.freelancer, c.freelancer_fee)
+
+
+@external
+@nonreentrant
+def submit_evidence(case_id: uint256, evidence_uri: String[256]):
+    """
+    @notice A party submits a piece of evidence (ERC-1497 Evidence, evidence group = case
+            id) while the case is open.
+    @param case_id The case.
+    @param evidence_uri URI of the ERC-1497 evidence JSON.
+    """
+    status: uint8 = self._status(case_id)
+    assert status < RULED, "adapter: case closed"
+    self._check_party(self.cases[case_id], msg.sender)
+    log IArbitrable.Evidence(
+        _arbitrator=arbitrator.address, _evidenceGroupID=case_id, _party=msg.sender, _evidence=evidence_uri
+    )
+
+
+@external
+@nonreentrant
+def appeal(case_id: uint256):
+    """
+    @notice A party appeals the arbitrator's current ruling during its appeal period,
+            paying the whole `appealCost` itself (approved to this contract beforehand).
+            Appeal fees are not refunded, whoever wins.
+    @param case_id The case.
+    """
+    status: uint8 = self._status(case_id)
+    assert status == DISPUTED, "adapter: no appealable dispute"
+    c: Case = self.cases[case_id]
+    self._check_party(c, msg.sender)
+    assert staticcall arbitrator.disputeStatus(c.dispute_id) == 1, "adapter: not appealable"
+    start: uint256 = 0
+    end: uint256 = 0
+    start, end = staticcall arbitrator.appealPeriod(c.dispute_id)
+    assert block.timestamp >= start and block.timestamp < end, "adapter: appeal period over"
+    extra: Bytes[96] = self._extra(c.token, c.amount)
+    cost: uint256 = staticcall arbitrator.appealCost(c.dispute_id, extra)
+    log AppealFunded(case_id=case_id, party=msg.sender, amount=cost)
+    self._pull(c.token, msg.sender, cost)
+    if cost > 0:
+        assert extcall IERC20(c.token).approve(arbitrator.address, cost, default_return_value=True), "adapter: approve failed"
+    extcall arbitrator.appeal(c.dispute_id, extra)
+
+
+@external
+@nonreentrant
+def rule(_disputeID: uint256, _ruling: uint256):
+    """
+    @notice ERC-792: the arbitrator gives its final ruling, once. It is recorded (and
+            executed by `execute_ruling`); a ruling for a case the escrow already ended is
+            recorded and changes nothing.
+    @param _disputeID The arbitrator's dispute id.
+    @param _ruling 0 (refuse to arbitrate) to 5, see escrow_rulings.vy.
+    """
+    assert msg.sender == arbitrator.address, "adapter: caller is not the arbitrator"
+    case_id: uint256 = self.case_of_dispute[_disputeID]
+    assert case_id != 0, "adapter: unknown dispute"
+    assert not self.cases[case_id].ruled, "adapter: already ruled"
+    assert _ruling <= CHOICES, "adapter: invalid ruling"
+    self.cases[case_id].ruled = True
+    self.cases[case_id].ruling = _ruling
+    if self.cases[case_id].status == DISPUTED:
+        self.cases[case_id].status = RULED
+    log IArbitrable.Ruling(_arbitrator=msg.sender, _disputeID=_disputeID, _ruling=_ruling)
+
+
+@external
+@nonreentrant
+def execute_ruling(case_id: uint256, job: IJobEscrow.Job):
+    """
+    @notice Anyone ends a ruled case, exactly once: the milestone is resolved on the escrow
+            with the ruling's share of what is left of it, and the fee reserve is shared in
+            the same proportion. A case whose milestone the escrow already settled (the
+            30-day fallback against a silent arbitrator, the client's approval, a mutual
+            cancellation) is closed here without touching the escrow, ruled or not: its
+            deposits go back to their payers, a reserve is shared as the ruling says, or
+            half each without a ruling.
+    @param case_id The case.
+    @param job The job's current state.
+    """
+    status: uint8 = self._status(case_id)
+    assert status != CLOSED, "adapter: case closed"
+    c: Case = self.cases[case_id]
+    if status == RULED:
+        bps: uint256 = escrow_rulings._freelancer_bps(c.ruling)
+        self._close(case_id, c, BY_RULING, bps)
+        resolved: bool = self._resolve(c, job, bps)
+        log CaseClosed(case_id=case_id, reason=BY_RULING, freelancer_bps=bps, resolved=resolved)
+        self._share_reserve(c, bps)
+        return
+    assert self._settled(c, job), "adapter: no ruling yet"
+    if status == DISPUTED:
+        self._close(case_id, c, BY_ESCROW, BPS // 2)
+        log CaseClosed(case_id=case_id, reason=BY_ESCROW, freelancer_bps=BPS // 2, resolved=False)
+        self._share_reserve(c, BPS // 2)
+        return
+    # fees were still being paid: every deposit goes back to its payer
+    self._close(case_id, c, BY_ESCROW, BPS // 2)
+    log CaseClosed(case_id=case_id, reason=BY_ESCROW, freelancer_bps=BPS // 2, resolved=False)
+    self._send(c.token, c.client, c.client_fee)
+    self._send(c.token, c.freelancer, c.freelancer_fee)
+
+
+@external
+@nonreentrant
+def withdraw(token: address) -> uint256:
+    """
+    @notice Sends the caller the refunds of `token` this contract could not deliver when
+            they were due (`claimable(token, account)`).
+    @param token The token.
+    @return The amount sent.
+    """
+    amount: uint256 = self.claimable[token][msg.sender]
+    assert amount > 0, "adapter: nothing to withdraw"
+    self.claimable[token][msg.sender] = 0
+    log Withdrawn(token=token, account=msg.sender, amount=amount)
+    assert extcall IERC20(token).transfer(msg.sender, amount, default_return_value=True), "adapter: transfer failed"
+    return amount
+
+
+@external
+@view
+def extra_data(case_id: uint256) -> Bytes[96]:
+    """
+    @notice The arbitrator extra data of a case: abi_encode(token, amount in dispute, JURORS).
+    @param case_id The case.
+    @return The 96 bytes passed to `arbitrationCost`, `createDispute`, `appealCost` and `appeal`.
+    """
+    return self._extra(self.cases[case_id].token, self.cases[case_id].amount)
+
+
+@external
+@view
+def fee_due(case_id: uint256) -> uint256:
+    """
+    @notice What the awaited party of a case must still pay now (0 when no fee is awaited).
+    @param case_id The case.
+    @return Token units to approve to this contract before `pay_fee`.
+    """
+    c: Case = self.cases[case_id]
+    if c.status != WAITING_CLIENT and c.status != WAITING_FREELANCER:
+        return 0
+    cost: uint256 = staticcall arbitrator.arbitrationCost(self._extra(c.token, c.amount))
+    paid: uint256 = c.freelancer_fee
+    if c.status == WAITING_CLIENT:
+        paid = c.client_fee
+    return cost - min(paid, cost)
+
+
+@internal
+@view
+def _extra(token: address, amount: uint256) -> Bytes[96]:
+    """
+    @dev The arbitrator extra data: abi_encode(fee token, amount in dispute, jurors).
+    @param token The job's token.
+    @param amount The amount in dispute.
+    @return 96 bytes.
+    """
+    return abi_encode(token, amount, JURORS)
+
+
+@internal
+@view
+def _status(case_id: uint256) -> uint8:
+    """
+    @dev A known case's status.
+    @param case_id The case.
+    @return Its status (never 0).
+    """
+    status: uint8 = self.cases[case_id].status
+    assert status != 0, "adapter: unknown case"
+    return status
+
+
+@internal
+@pure
+def _check_party(c: Case, account: address):
+    """
+    @dev `account` must be the case's client or freelancer.
+    @param c The case.
+    @param account The caller.
+    """
+    assert account == c.client or account == c.freelancer, "adapter: caller is not a party"
+
+
+@internal
+@view
+def _check_job(job_id: uint256, job: IJobEscrow.Job):
+    """
+    @dev The passed job state must be the escrow's current one.
+    @param job_id The escrow job.
+    @param job The state the caller passed.
+    """
+    stored: bytes32 = staticcall escrow.job_state(job_id)
+    assert stored != empty(bytes32), "adapter: unknown job"
+    assert keccak256(abi_encode(job)) == stored, "adapter: stale job state"
+
+
+@internal
+@view
+def _settled(c: Case, job: IJobEscrow.Job) -> bool:
+    """
+    @dev Whether the escrow has already settled the case's milestone (terminal status).
+    @param c The case.
+    @param job The job's current state (checked).
+    @return True once nothing is left in the milestone to resolve.
+    """
+    self._check_job(c.job_id, job)
+    return job.milestones[c.milestone].status >= ESCROW_PAID
+
+
+@internal
+def _resolve(c: Case, job: IJobEscrow.Job, bps: uint256) -> bool:
+    """
+    @dev Resolves the case's milestone on the escrow, `bps` of what is left of it to the
+         freelancer, unless the escrow already settled it.
+    @param c The case.
+    @param job The job's current state (checked here and by the escrow).
+    @param bps The freelancer's share in basis points.
+    @return Whether the milestone was resolved by this call.
+    """
+    if self._settled(c, job):
+        return False
+    share: uint256 = job.milestones[c.milestone].amount * bps // BPS
+    extcall escrow.resolve(c.job_id, job, c.milestone, share)
+    return True
+
+
+@internal
+def _close(case_id: uint256, c: Case, reason: uint8, bps: uint256):
+    """
+    @dev Marks a case closed (before any external call) and clears its settlement offer.
+    @param case_id The case.
+    @param c The case as read before (unchanged).
+    @param reason How it ended (for the record; logged by the caller).
+    @param bps The freelancer's share it ended with (idem).
+    """
+    self.cases[case_id].status = CLOSED
+    if c.settlement_proposer != empty(address):
+        self.cases[case_id].settlement_proposer = empty(address)
+
+
+@internal
+def _share_reserve(c: Case, bps: uint256):
+    """
+    @dev Returns the fee reserve of a disputed case (one arbitration cost, held in
+         `client_fee`): `bps` of it to the freelancer, the rest to the client.
+    @param c The case.
+    @param bps The freelancer's share in basis points.
+    """
+    reserve: uint256 = c.client_fee
+    to_freelancer: uint256 = reserve * bps // BPS
+    self._send(c.token, c.freelancer, to_freelancer)
+    self._send(c.token, c.client, reserve - to_freelancer)
+
+
+@internal
+def _pull(token: address, payer: address, amount: uint256):
+    """
+    @dev Pulls `amount` of `token` from `payer` (approved beforehand); nothing for zero.
+    @param token The ERC-20.
+    @param payer The paying party.
+    @param amount The amount.
+    """
+    if amount == 0:
+        return
+    assert extcall IERC20(token).transferFrom(payer, self, amount, default_return_value=True), "adapter: fee transfer failed"
+
+
+@internal
+def _send(token: address, to: address, amount: uint256):
+    """
+    @dev Pays `amount` of `token` to `to` (nothing for zero); a payment the token refuses
+         (reverts, runs out of gas or returns False) is credited to `to`, who pulls it with
+         `withdraw`: no party can block the other's refund or the end of a case.
+    @param token The ERC-20.
+    @param to The receiver.
+    @param amount The amount.
+    """
+    if amount == 0:
+        return
+    ok: bool = False
+    answer: Bytes[32] = b""
+    ok, answer = raw_call(
+        token,
+        abi_encode(to, amount, method_id=method_id("transfer(address,uint256)")),
+        max_outsize=32,
+        revert_on_failure=False,
+    )
+    if ok and (len(answer) == 0 or convert(answer, uint256) != 0):
+        return
+    self.claimable[token][to] += amount
+    log PaymentCredited(token=token, account=to, amount=amount)
