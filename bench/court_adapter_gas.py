@@ -68,14 +68,25 @@ def main() -> int:
             wkey = bytes(worker.key)
             chain.transact(wkey, token.functions.approve(adapter_addr, 2**255))
             receipt = escrow.create_job(
-                client, token_addr, worker.address, [100 * 10**6], chain.next_timestamp() + 7 * DAY,
-                3 * DAY, keccak(b"spec"), adapter_addr,
+                client,
+                token_addr,
+                worker.address,
+                [100 * 10**6],
+                chain.next_timestamp() + 7 * DAY,
+                3 * DAY,
+                keccak(b"spec"),
+                adapter_addr,
             )
             job = J.new_job(next(e for e in escrow.decode_receipt(receipt) if isinstance(e, J.JobCreated)))
             job = apply(job, escrow.submit(wkey, job, 0, keccak(b"model")))
-            job = apply(job, chain.transact(wkey, escrow.contract.functions.raise_dispute(job.job_id, job_tuple(job), 0)))
+            job = apply(
+                job,
+                chain.transact(wkey, escrow.contract.functions.raise_dispute(job.job_id, job_tuple(job), 0)),
+            )
             steps: dict[str, int] = {}
-            r = chain.transact(wkey, adapter.functions.open_case(job.job_id, job_tuple(job), 0, "ipfs://meta"))
+            r = chain.transact(
+                wkey, adapter.functions.open_case(job.job_id, job_tuple(job), 0, "ipfs://meta")
+            )
             steps["open_case"] = r.gas_used
             case_id = adapter.functions.case_count().call()
             r = chain.transact(client, adapter.functions.pay_fee(case_id))
@@ -92,14 +103,18 @@ def main() -> int:
         print(f"  {k:<16} {v:>9,}")
     total = sum(steps.values())
     print(f"  {'total':<16} {total:>9,}")
-    print(json.dumps({
-        "adapter_open_gas": steps["open_case"],
-        "adapter_pay_fee_gas": steps["pay_fee"],
-        "adapter_rule_gas": steps["rule"],
-        "adapter_execute_gas": steps["execute_ruling"],
-        "adapter_case_gas_total": total,
-        "measured_at": int(time.time()),
-    }))
+    print(
+        json.dumps(
+            {
+                "adapter_open_gas": steps["open_case"],
+                "adapter_pay_fee_gas": steps["pay_fee"],
+                "adapter_rule_gas": steps["rule"],
+                "adapter_execute_gas": steps["execute_ruling"],
+                "adapter_case_gas_total": total,
+                "measured_at": int(time.time()),
+            }
+        )
+    )
     return 0
 
 

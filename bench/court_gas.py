@@ -44,7 +44,11 @@ def main() -> int:
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp, Chain.open(Path(tmp)) as chain:
         dep = chain.dev_keys[0]
-        tok_art, court_art, arb_art = contracts.get("StableToken"), contracts.get("Court"), mocks.get("RulingRecorder")
+        tok_art, court_art, arb_art = (
+            contracts.get("StableToken"),
+            contracts.get("Court"),
+            mocks.get("RulingRecorder"),
+        )
 
         def deploy(art, *args):
             return chain.contract(art.abi, chain.deploy(dep, art.abi, art.bytecode, *args).contract_address)
@@ -96,9 +100,13 @@ def main() -> int:
             c = keccak(eth_abi.encode(["uint256", "bytes32", "address"], [1, SALT, who]))
             steps[f"commit {i}"] = chain.transact(keys[who], court.functions.commit(d, i, panel, c)).gas_used
         for i, who in enumerate(panel):
-            steps[f"reveal {i}"] = chain.transact(keys[who], court.functions.reveal(d, i, panel, 1, SALT)).gas_used
+            steps[f"reveal {i}"] = chain.transact(
+                keys[who], court.functions.reveal(d, i, panel, 1, SALT)
+            ).gas_used
         chain.advance_time(PERIODS[3])
-        steps["pass_period (appeal -> execution)"] = chain.transact(dep, court.functions.pass_period(d)).gas_used
+        steps["pass_period (appeal -> execution)"] = chain.transact(
+            dep, court.functions.pass_period(d)
+        ).gas_used
         steps["execute_ruling"] = chain.transact(dep, court.functions.execute_ruling(d)).gas_used
         steps["distribute (rewards)"] = chain.transact(dep, court.functions.distribute(d, 0, panel)).gas_used
         assert chain.call(arb.functions.rulings(d)) == 1

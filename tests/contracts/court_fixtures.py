@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import boa
@@ -37,14 +38,20 @@ def extra(token: str, amount: int, jurors: int = 0) -> bytes:
     return eth_abi.encode(["address", "uint256", "uint256"], [token, amount, jurors])
 
 
+@functools.cache
+def partial(path: Path):
+    """Each contract compiled once per test process (titanoboa compiles on every load_partial)."""
+    return boa.load_partial(str(path))
+
+
 def deploy():
     with boa.env.prank(COURT_DEPLOYER):
-        pwk = boa.load_partial(str(STABLE_PATH)).deploy("Proofwork Court", "PWK")
-        usd = boa.load_partial(str(STABLE_PATH)).deploy("Court Test USD", "cUSD")
-        court = boa.load_partial(str(COURT_PATH)).deploy(
+        pwk = partial(STABLE_PATH).deploy("Proofwork Court", "PWK")
+        usd = partial(STABLE_PATH).deploy("Court Test USD", "cUSD")
+        court = partial(COURT_PATH).deploy(
             pwk.address, SEAT_LOCK, MIN_STAKE, FEE_BPS, SMALL_CLAIM, PERIODS, TREASURY
         )
-        arb = boa.load_partial(str(RECORDER_PATH)).deploy()
+        arb = partial(RECORDER_PATH).deploy()
         usd.mint(arb.address, 10**12 * USD)
     return pwk, usd, court, arb
 
@@ -59,5 +66,13 @@ def stake(pwk, court, who: str, amount: int) -> None:
 
 def panel_of(court, d: int, r: int) -> list[str]:
     """The panel from the Draw events of the last call."""
-    seats = [e for e in court.get_logs() if type(e).__name__ == "Draw" or getattr(e, "event_type", None) and e.event_type.name == "Draw"]
-    return [str(e.args_map["_juror"]) for e in seats if e.args_map["_disputeID"] == d and e.args_map["_round"] == r]
+    seats = [
+        e
+        for e in court.get_logs()
+        if type(e).__name__ == "Draw" or (getattr(e, "event_type", None) and e.event_type.name == "Draw")
+    ]
+    return [
+        str(e.args_map["_juror"])
+        for e in seats
+        if e.args_map["_disputeID"] == d and e.args_map["_round"] == r
+    ]

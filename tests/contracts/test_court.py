@@ -54,7 +54,7 @@ def vote_all(court, d, panel, choices, reveal_mask=None):
     for i, who in enumerate(panel):
         with boa.env.prank(who):
             court.commit(d, i, panel, commitment(choices[i], SALT, who))
-    for i, who in enumerate(panel):
+    for i in range(len(panel)):
         if reveal_mask is None or reveal_mask[i]:
             court.reveal(d, i, panel, choices[i], SALT)
 
@@ -68,7 +68,7 @@ def finish(court, d):
 
 
 def test_small_claim_fee(env):
-    pwk, usd, court, arb = env
+    _pwk, usd, court, _arb = env
     # a 50-token milestone: one juror at 3 %: 1.5 tokens (at most 5)
     assert court.arbitrationCost(extra(usd.address, 50 * USD, 0)) == 1_500_000
     assert court.arbitrationCost(extra(usd.address, 50 * USD, 3)) == 4_500_000 <= 5 * USD
@@ -76,7 +76,7 @@ def test_small_claim_fee(env):
 
 
 def test_majority_case_rewards(env):
-    pwk, usd, court, arb = env
+    _pwk, usd, court, arb = env
     d, panel = open_case(env)
     assert len(panel) == 3
     vote_all(court, d, panel, [1, 1, 2])
@@ -97,7 +97,7 @@ def test_majority_case_rewards(env):
 
 
 def test_tie_rules_zero(env):
-    pwk, usd, court, arb = env
+    _pwk, _usd, court, arb = env
     d, panel = open_case(env, jurors=3)
     vote_all(court, d, panel, [1, 2, 3])
     assert court.currentRuling(d) == 0
@@ -117,7 +117,7 @@ def test_no_reveal_slashes_and_rules_zero(env):
 
 
 def test_appeal_flips(env):
-    pwk, usd, court, arb = env
+    _pwk, _usd, court, arb = env
     d, panel = open_case(env, jurors=1, n_stakers=8)
     vote_all(court, d, panel, [2])
     assert court.currentRuling(d) == 2
@@ -136,14 +136,17 @@ def test_appeal_flips(env):
 
 
 def test_unstake_during_case(env):
-    pwk, usd, court, arb = env
+    pwk, _usd, court, _arb = env
     d, panel = open_case(env, jurors=1)
     who = panel[0]
     before = pwk.balanceOf(who)
     with boa.env.prank(who):
         court.unstake(court.weight(who))
     assert court.weight(who) == 0
-    assert pwk.balanceOf(who) - before == court.stake_balance(who) * 0 + (1_000 * PWK - court.locked(who)) or True
+    assert (
+        pwk.balanceOf(who) - before == court.stake_balance(who) * 0 + (1_000 * PWK - court.locked(who))
+        or True
+    )
     assert court.stake_balance(who) == court.locked(who) == SEAT_LOCK
     with boa.env.prank(who):
         court.commit(d, 0, panel, commitment(2, SALT, who))
@@ -153,7 +156,7 @@ def test_unstake_during_case(env):
 
 
 def test_bad_input(env):
-    pwk, usd, court, arb = env
+    _pwk, _usd, court, arb = env
     d, panel = open_case(env, jurors=3)
     who = panel[0]
     with boa.env.prank(who), pytest.raises(boa.BoaError, match="court: not in reveal period"):
@@ -164,7 +167,7 @@ def test_bad_input(env):
             court.commit(d, 0, panel, commitment(1, SALT, who))
     with boa.env.prank(juror(99)), pytest.raises(boa.BoaError, match="court: not your seat"):
         court.commit(d, 0, panel, commitment(1, SALT, who))
-    with pytest.raises(boa.BoaError, match="court: appeal not funded|court: not in appeal period"):
+    with pytest.raises(boa.BoaError, match=r"court: appeal not funded|court: not in appeal period"):
         arb.appeal(court.address, d)
     boa.env.time_travel(seconds=PERIODS[1])
     court.pass_period(d)
@@ -184,7 +187,7 @@ def test_bad_input(env):
 
 
 def test_stake_bounds(env):
-    pwk, usd, court, arb = env
+    _pwk, _usd, court, _arb = env
     with boa.env.prank(juror(50)), pytest.raises(boa.BoaError, match="court: below minimum stake"):
         court.stake(MIN_STAKE - 1)
     with boa.env.prank(juror(50)), pytest.raises(boa.BoaError, match="court: not staked"):

@@ -11,16 +11,19 @@ import boa
 from court_fixtures import PERIODS, PWK, SEAT_LOCK, TREASURY, USD, commitment, deploy, extra, juror, stake
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 SALT = b"\x33" * 32
 JURORS = [juror(1000 + i) for i in range(6)]
 
 
 class CourtMachine(RuleBasedStateMachine):
-    def __init__(self) -> None:
+    def __init__(self, deployed) -> None:
         super().__init__()
-        self.pwk, self.usd, self.court, self.arb = deploy()
+        # One deployment per test; each run starts from it and is rolled back in the teardown.
+        self.pwk, self.usd, self.court, self.arb = deployed
+        self.anchor = boa.env.anchor()
+        self.anchor.__enter__()
         self.panels: dict[tuple[int, int], list[str]] = {}
         self.disputes: list[int] = []
         self.fees_held = 0  # fee-token amount of undistributed rounds
@@ -54,7 +57,9 @@ class CourtMachine(RuleBasedStateMachine):
         self.court.pass_period(d)
         if p == 0:
             self.panels[(d, r)] = [
-                str(list(e._asdict().values())[2]) for e in self.court.get_logs() if type(e).__name__ == "Draw"
+                str(list(e._asdict().values())[2])
+                for e in self.court.get_logs()
+                if type(e).__name__ == "Draw"
             ]
 
     @rule(k=st.integers(0, 20))
@@ -62,7 +67,11 @@ class CourtMachine(RuleBasedStateMachine):
         if self.disputes:
             self._advance(self.disputes[k % len(self.disputes)])
 
-    @rule(k=st.integers(0, 20), choices=st.lists(st.integers(0, 3), min_size=7, max_size=7), reveal=st.booleans())
+    @rule(
+        k=st.integers(0, 20),
+        choices=st.lists(st.integers(0, 3), min_size=7, max_size=7),
+        reveal=st.booleans(),
+    )
     def vote(self, k, choices, reveal):
         if not self.disputes:
             return
@@ -76,7 +85,7 @@ class CourtMachine(RuleBasedStateMachine):
                 if p != self.court.dispute_clock(d)[0]:
                     break
         if self.court.dispute_clock(d)[0] == 2 and reveal:
-            for i, who in enumerate(panel):
+            for i in range(len(panel)):
                 if self.court.vote_of(d, r, i) >= 2**64:
                     self.court.reveal(d, i, panel, choices[i], SALT)
                     if self.court.dispute_clock(d)[0] != 2:
@@ -87,7 +96,7 @@ class CourtMachine(RuleBasedStateMachine):
         if not self.disputes:
             return
         d = self.disputes[k % len(self.disputes)]
-        p, r, start = self.court.dispute_clock(d)
+        p, r, _start = self.court.dispute_clock(d)
         if p == 3 and r < 3:
             self.fees_held += self.court.appealCost(d, b"")
             self.arb.appeal(self.court.address, d)
@@ -115,7 +124,7 @@ class CourtMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ invariants
     @invariant()
     def tokens_conserved(self):
-        owners = JURORS + [TREASURY]
+        owners = [*JURORS, TREASURY]
         pwk_liab = sum(self.court.stake_balance(j) for j in JURORS) + sum(
             self.court.credit(o, self.pwk.address) for o in owners
         )
@@ -135,6 +144,12 @@ class CourtMachine(RuleBasedStateMachine):
             assert self.arb.rule_calls(d) <= 1
 
     def teardown(self):
+        try:
+            self._every_dispute_ends()
+        finally:
+            self.anchor.__exit__(None, None, None)
+
+    def _every_dispute_ends(self):
         for d in self.disputes:
             for _ in range(30):
                 if self.court.dispute_clock(d)[0] == 4:
@@ -148,8 +163,7 @@ class CourtMachine(RuleBasedStateMachine):
             assert self.court.locked(j) == 0
 
 
-TestCourtInvariants = CourtMachine.TestCase
-TestCourtInvariants.settings = settings(
+MACHINE_SETTINGS = settings(
     max_examples=25,
     stateful_step_count=30,
     derandomize=True,
@@ -157,3 +171,10 @@ TestCourtInvariants.settings = settings(
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
+
+
+def test_court_invariants():
+    """titanoboa rolls back each Hypothesis example, so the contracts are deployed outside them."""
+    with boa.env.anchor():
+        deployed = deploy()
+        run_state_machine_as_test(lambda: CourtMachine(deployed), settings=MACHINE_SETTINGS)

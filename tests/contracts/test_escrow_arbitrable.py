@@ -6,7 +6,8 @@ from pathlib import Path
 
 import boa
 import pytest
-from escrow_harness import DAY, OK, addr
+from court_fixtures import partial
+from escrow_harness import DAY, OK
 from eth_utils import keccak, to_checksum_address
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,8 +22,8 @@ AMOUNT = 100_000
 @pytest.fixture(scope="module")
 def court(escrow, token):
     with boa.env.prank(ADAPTER_DEPLOYER):
-        arb = boa.load_partial(str(ARBITRATOR)).deploy(token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, 0)
-        adapter = boa.load_partial(str(ADAPTER)).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
+        arb = partial(ARBITRATOR).deploy(token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, 0)
+        adapter = partial(ADAPTER).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
     return arb, adapter
 
 
@@ -65,8 +66,13 @@ def test_ruling_executes_share(h, court, accounts, token, ruling, bps):
         adapter.rule(d, ruling, sender=c)
     arb.give_ruling(d, ruling, sender=ADAPTER_DEPLOYER)
     share = AMOUNT * bps // 10_000
-    resolve_via(h, adapter, job_id, share,
-                lambda: adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address))
+    resolve_via(
+        h,
+        adapter,
+        job_id,
+        share,
+        lambda: adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address),
+    )
     fee = share * 250 // 10_000
     to_f = cost * bps // 10_000
     assert token.balanceOf(f) - before[f] == share - fee - cost + to_f
@@ -77,7 +83,7 @@ def test_ruling_executes_share(h, court, accounts, token, ruling, bps):
 
 
 def test_default_when_fee_unpaid(h, court, accounts, token):
-    arb, adapter = court
+    _arb, adapter = court
     c, f = accounts.client.address, accounts.freelancer.address
     job_id = disputed(h, accounts, adapter)
     case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
@@ -87,8 +93,13 @@ def test_default_when_fee_unpaid(h, court, accounts, token):
     with boa.reverts("adapter: fee timeout passed"):
         adapter.pay_fee(case, sender=c)
     fb = token.balanceOf(f)
-    resolve_via(h, adapter, job_id, AMOUNT,
-                lambda: adapter.timeout_by_default(case, h.state(job_id), sender=accounts.outsider.address))
+    resolve_via(
+        h,
+        adapter,
+        job_id,
+        AMOUNT,
+        lambda: adapter.timeout_by_default(case, h.state(job_id), sender=accounts.outsider.address),
+    )
     assert token.balanceOf(f) - fb == AMOUNT - AMOUNT * 250 // 10_000 + BASE_FEE + AMOUNT * FEE_BPS // 10_000
     assert token.balanceOf(adapter.address) == 0
 
@@ -103,8 +114,9 @@ def test_settlement_before_dispute(h, court, accounts, token):
         adapter.accept_settlement(case, h.state(job_id), 6000, sender=f)
     with boa.reverts("adapter: settlement differs"):
         adapter.accept_settlement(case, h.state(job_id), 5000, sender=c)
-    resolve_via(h, adapter, job_id, 60_000,
-                lambda: adapter.accept_settlement(case, h.state(job_id), 6000, sender=c))
+    resolve_via(
+        h, adapter, job_id, 60_000, lambda: adapter.accept_settlement(case, h.state(job_id), 6000, sender=c)
+    )
     assert token.balanceOf(adapter.address) == 0 and token.balanceOf(arb.address) == 0
 
 
@@ -124,7 +136,7 @@ def test_escrow_fallback_against_silent_arbitrator(h, court, accounts, token):
 
 
 def test_bad_inputs(h, court, accounts):
-    arb, adapter = court
+    _arb, adapter = court
     c, f = accounts.client.address, accounts.freelancer.address
     job_id = h.create_job(c, [AMOUNT, AMOUNT], freelancer=f, arbiter=adapter.address, expect=OK)
     with boa.reverts("adapter: milestone not disputed"):
@@ -148,8 +160,8 @@ def test_bad_inputs(h, court, accounts):
 def test_appeal_flips_ruling(h, escrow, token, accounts):
     c, f = accounts.client.address, accounts.freelancer.address
     with boa.env.prank(ADAPTER_DEPLOYER):
-        arb = boa.load_partial(str(ARBITRATOR)).deploy(token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, DAY)
-        adapter = boa.load_partial(str(ADAPTER)).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
+        arb = partial(ARBITRATOR).deploy(token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, DAY)
+        adapter = partial(ADAPTER).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
     job_id = disputed(h, accounts, adapter)
     case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
     adapter.pay_fee(case, sender=c)
@@ -168,19 +180,23 @@ def test_appeal_flips_ruling(h, escrow, token, accounts):
         adapter.appeal(case, sender=c)
     arb.execute(d)
     assert adapter.cases(case).ruling == 1
-    resolve_via(h, adapter, job_id, AMOUNT,
-                lambda: adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address))
+    resolve_via(
+        h,
+        adapter,
+        job_id,
+        AMOUNT,
+        lambda: adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address),
+    )
     assert token.balanceOf(adapter.address) == 0
 
 
 # ---------------------------------------------------------------- stateful machine
+from collections import Counter  # noqa: E402
+
+from escrow_harness import EscrowHarness  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test  # noqa: E402
-from escrow_harness import EscrowHarness  # noqa: E402
-
-
-from collections import Counter  # noqa: E402
 
 STATS: Counter = Counter()  # outcomes reached by the machine, checked after the run
 
@@ -194,8 +210,14 @@ class AdapterMachine(RuleBasedStateMachine):
         self.h = EscrowHarness(escrow, token, accounts.owner.address)
         self.cases: list[int] = []
         self.executed: set[int] = set()
-        self.holders = [escrow.address, adapter.address, arb.address, accounts.client.address,
-                        accounts.freelancer.address, accounts.treasury.address]
+        self.holders = [
+            escrow.address,
+            adapter.address,
+            arb.address,
+            accounts.client.address,
+            accounts.freelancer.address,
+            accounts.treasury.address,
+        ]
         self.total = sum(token.balanceOf(x) for x in self.holders)
 
     def teardown(self):
@@ -240,7 +262,9 @@ class AdapterMachine(RuleBasedStateMachine):
             self.token.mint(who, 10**8, sender=self.h.model.owner)
             self.token.approve(self.adapter.address, 2**255, sender=who)
         self.total += 2 * 10**8
-        self.cases.append(self.adapter.open_case(job_id, self.h.state(job_id), 0, "u", sender=c if by_client else f))
+        self.cases.append(
+            self.adapter.open_case(job_id, self.h.state(job_id), 0, "u", sender=c if by_client else f)
+        )
 
     @rule(i=st.integers(0, 30))
     def pay(self, i):
@@ -286,8 +310,13 @@ class AdapterMachine(RuleBasedStateMachine):
             self.adapter.propose_settlement(case, bps, sender=cs.client)
             self.adapter.accept_settlement(case, self.h.state(cs.job_id), bps, sender=cs.freelancer)
             trial = self.h.model.clone()
-            trial.resolve(str(self.adapter.address), cs.job_id, None, 0,
-                          self.h.model.jobs[cs.job_id].milestones[0].amount * bps // 10_000)
+            trial.resolve(
+                str(self.adapter.address),
+                cs.job_id,
+                None,
+                0,
+                self.h.model.jobs[cs.job_id].milestones[0].amount * bps // 10_000,
+            )
             self.h.model = trial
             self.h.check_job(cs.job_id)
             STATS["settle"] += 1
@@ -308,12 +337,18 @@ def test_adapter_machine(escrow_deployer, stable_deployer, accounts):
             token = stable_deployer.deploy("Proofwork Test USD", "pUSD")
             escrow = escrow_deployer.deploy(accounts.treasury.address, 250)
         with boa.env.prank(ADAPTER_DEPLOYER):
-            arb = boa.load_partial(str(ARBITRATOR)).deploy(token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, 0)
-            adapter = boa.load_partial(str(ADAPTER)).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
+            arb = partial(ARBITRATOR).deploy(token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, 0)
+            adapter = partial(ADAPTER).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
         run_state_machine_as_test(
             lambda: AdapterMachine(escrow, token, arb, adapter, accounts),
-            settings=settings(max_examples=15, stateful_step_count=15, deadline=None, derandomize=True,
-                              database=None, suppress_health_check=list(HealthCheck)),
+            settings=settings(
+                max_examples=15,
+                stateful_step_count=15,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            ),
         )
     for outcome in ("pay", "execute", "settle", "end status 1", "end status 2", "end status 3"):
         assert STATS[outcome] > 0, (outcome, STATS)

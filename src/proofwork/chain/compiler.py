@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -101,8 +102,19 @@ def shipped_sources(root: Path) -> dict[str, Path]:
     return found
 
 
+_IMPORT = re.compile(r"^(?:from\s+\S+\s+)?import\s+(\w+)", re.MULTILINE)
+
+
+def imported_modules(sources: dict[str, Path]) -> set[str]:
+    """Names other sources import (`from . import sortition`): modules, compiled only as part of
+    the contracts that use them, even when they declare events or external functions."""
+    return {name for path in sources.values() for name in _IMPORT.findall(path.read_text())}
+
+
 def compile_shipped(root: Path) -> dict[str, Artifact]:
-    compiled = {name: compile_contract(path, root) for name, path in shipped_sources(root).items()}
+    sources = shipped_sources(root)
+    modules = imported_modules(sources)
+    compiled = {name: compile_contract(path, root) for name, path in sources.items() if name not in modules}
     return {name: artifact for name, artifact in compiled.items() if artifact.abi}
 
 
