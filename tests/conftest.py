@@ -65,6 +65,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             group = _shared_setup_group(item)
             if group is not None:
                 item.add_marker(pytest.mark.xdist_group(group))
+    # Tests on the IPFS node run last: on a clean clone, `make test` is still installing it at the start.
+    items.sort(key=lambda item: "ipfs_node" in getattr(item, "fixturenames", ()))
 
 
 def _shared_setup_group(item: pytest.Item) -> str | None:
@@ -388,8 +390,27 @@ def running_ipfs_node(cli: Path = JSIPFS) -> Iterator[IpfsNode]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def await_jsipfs_install(status_file: str | None = os.environ.get("PROOFWORK_JSIPFS_STATUS")) -> None:
+    """`make test` installs js-ipfs in the background while the suite runs (these tests run last, see
+    pytest_collection_modifyitems): wait for npm's exit status, which it writes to `status_file`."""
+    if not status_file:
+        return
+    status = ROOT / status_file
+    deadline = time.monotonic() + 900
+    while not status.is_file():
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"js-ipfs still installing after 15 minutes: see {status.with_name('ipfs-install.log')}"
+            )
+        time.sleep(1)
+    if status.read_text().strip() != "0":
+        log = status.with_name("ipfs-install.log")
+        pytest.fail(f"`make ipfs-node` failed: {log.read_text()[-2000:] if log.is_file() else status}")
+
+
 @pytest.fixture(scope="session")
 def ipfs_node() -> Iterator[IpfsNode]:
+    await_jsipfs_install()
     if not JSIPFS.is_file():
         pytest.fail(f"js-ipfs not found at {JSIPFS}: run `make ipfs-node` (npm package ipfs)")
     if shutil.which("node") is None:
