@@ -76,15 +76,18 @@ class CourtMachine(RuleBasedStateMachine):
         if not self.disputes:
             return
         d = self.disputes[k % len(self.disputes)]
-        p, r, _ = self.court.dispute_clock(d)
+        p, r, start = self.court.dispute_clock(d)
         panel = self.panels.get((d, r), [])
-        if p == 1:
+        # other disputes' timeouts move the clock: a period can be over before it is passed
+        open_period = boa.env.timestamp < start + PERIODS[p] if p < 4 else False
+        if p == 1 and open_period:
             for i, who in enumerate(panel):
                 with boa.env.prank(who):
                     self.court.commit(d, i, panel, commitment(choices[i], SALT, who))
                 if p != self.court.dispute_clock(d)[0]:
                     break
-        if self.court.dispute_clock(d)[0] == 2 and reveal:
+        p, r, start = self.court.dispute_clock(d)
+        if p == 2 and reveal and boa.env.timestamp < start + PERIODS[2]:
             for i in range(len(panel)):
                 if self.court.vote_of(d, r, i) >= 2**64:
                     self.court.reveal(d, i, panel, choices[i], SALT)
@@ -96,8 +99,8 @@ class CourtMachine(RuleBasedStateMachine):
         if not self.disputes:
             return
         d = self.disputes[k % len(self.disputes)]
-        p, r, _start = self.court.dispute_clock(d)
-        if p == 3 and r < 3:
+        p, r, start = self.court.dispute_clock(d)
+        if p == 3 and r < 3 and boa.env.timestamp < start + PERIODS[3]:
             self.fees_held += self.court.appealCost(d, b"")
             self.arb.appeal(self.court.address, d)
 
