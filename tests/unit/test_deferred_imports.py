@@ -55,3 +55,32 @@ def test_web3_loads_without_bls_and_keystores_still_work() -> None:
 
 def test_any_other_use_of_eth_keyfile_gets_the_real_module() -> None:
     assert _run(OTHER_NAME) == {"ok": True}
+
+
+AIOHTTP = r"""
+import json, sys
+from proofwork.chain.deferred_imports import defer_aiohttp
+installed = defer_aiohttp()
+from web3 import HTTPProvider, Web3
+import web3.providers.rpc.async_rpc  # names aiohttp's classes at import
+deferred = not any(name in sys.modules for name in ("multidict", "yarl", "aiohttp.client"))
+offline = Web3(HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 1})).is_connected()
+from aiohttp import ClientTimeout
+timeout = ClientTimeout(total=5)  # the stand-in builds the real class's instance
+import aiohttp, aiohttp.web
+from aiohttp import ClientSession
+print(json.dumps({"installed": installed, "deferred": deferred, "offline": offline,
+                  "timeout": type(timeout).__module__ + "." + type(timeout).__name__,
+                  "isinstance": isinstance(timeout, ClientTimeout),
+                  "real": not getattr(aiohttp, "__proofwork_deferred__", False) and hasattr(aiohttp.web, "Application"),
+                  "session": ClientSession.__module__, "again": defer_aiohttp()}))
+"""
+
+
+def test_web3_loads_without_aiohttp_which_loads_when_used() -> None:
+    result = _run(AIOHTTP)
+    assert result["installed"] is True and result["deferred"] is True
+    assert result["offline"] is False  # the synchronous provider works without aiohttp (nothing listens)
+    assert result["timeout"] == "aiohttp.client.ClientTimeout" and result["isinstance"] is True
+    assert result["real"] is True and result["session"] == "aiohttp.client"
+    assert result["again"] is False

@@ -142,9 +142,10 @@ def run(argv: list[str] | None = None) -> int:
     """Console entry: every failure is one line on stderr and a non-zero exit, never a traceback.
 
     With `argv` it returns the exit code instead of exiting (tests run the CLI in process so)."""
-    from proofwork.chain.deferred_imports import defer_eth_keyfile
+    from proofwork.chain.deferred_imports import defer_aiohttp, defer_eth_keyfile
 
     defer_eth_keyfile()  # web3's import, when a command needs it, skips py_ecc's BLS code
+    defer_aiohttp()  # and aiohttp, which only web3's async providers use
     args = list(sys.argv[1:] if argv is None else argv)
     args = _hoist_global_options(args) or ["--help"]
     json_mode = "--json" in args
