@@ -578,3 +578,24 @@ def test_rejected_transaction_leaves_disk_and_memory_in_step(chain_dir: pathlib.
         receipt = send(chain, to=address_of(chain, 1), value=3)
     with EmbeddedChain.open(chain_dir) as chain:
         assert chain.web3.eth.block_number == receipt["blockNumber"] == 1
+
+
+# Reverts unless at least 100,000 gas is left when it starts: GAS PUSH3 100000 GT PUSH1 10 JUMPI STOP
+# JUMPDEST PUSH1 0 DUP1 REVERT. It consumes a few gas, so only the bisection finds the limit it needs.
+GAS_GATE_RUNTIME = bytes.fromhex("5a620186a011600a57005b600080fd")
+
+
+def test_gas_estimates_are_enough_and_close_to_what_the_transaction_consumes(chain: EmbeddedChain) -> None:
+    """Estimates run a transaction twice instead of bisecting: the limit given must let it succeed,
+    whether it consumes what it needs (a transfer, a contract writing storage) or needs far more gas
+    left than it consumes (the gate), where the bisection still decides."""
+    w3 = chain.web3
+    plain = w3.eth.estimate_gas({"from": address_of(chain, 0), "to": address_of(chain, 1), "value": 1})
+    assert 21_000 <= plain <= 21_000 + 21_000 // 63 + 2_300
+    assert send(chain, to=address_of(chain, 1), value=1, gas=plain)["status"] == 1
+
+    gate = deploy(chain, GAS_GATE_RUNTIME)
+    needed = w3.eth.estimate_gas({"from": address_of(chain, 0), "to": gate})
+    assert 121_000 <= needed <= 121_000 + 21_000  # the bisection's tolerance is one intrinsic cost
+    assert send(chain, to=gate, gas=needed)["status"] == 1
+    assert send(chain, to=gate, gas=100_000)["status"] == 0  # less than it needs: mined as failed
