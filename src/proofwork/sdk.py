@@ -75,11 +75,17 @@ class Court:
 
     # set-up
     def deploy(
-        self, deployer: Who = "dev0", params: CourtParams | None = None, *, treasury: str | None = None,
+        self,
+        deployer: Who = "dev0",
+        params: CourtParams | None = None,
+        *,
+        treasury: str | None = None,
         force: bool = False,
     ) -> DeployResult:
         """PWK, the court and the escrow's arbitrable adapter (small-claims defaults: `court.default_params`)."""
-        return deployment.deploy_court(self.ws, self._signer(deployer), params, treasury=treasury, force=force)
+        return deployment.deploy_court(
+            self.ws, self._signer(deployer), params, treasury=treasury, force=force
+        )
 
     @property
     def address(self) -> str:
@@ -102,7 +108,9 @@ class Court:
     def settle(self, party: Who, case_id: int, freelancer_bps: int) -> CaseOutcome:
         return self.disputes.settle(self._signer(party), case_id, freelancer_bps)
 
-    def evidence(self, party: Who, case_id: int, file: str | Path, description: str = "") -> tuple[CaseOutcome, str]:
+    def evidence(
+        self, party: Who, case_id: int, file: str | Path, description: str = ""
+    ) -> tuple[CaseOutcome, str]:
         return self.disputes.evidence(self._signer(party), case_id, Path(file), description)
 
     def appeal(self, party: Who, case_id: int) -> CaseOutcome:

@@ -26,7 +26,9 @@ REVEALED_BELOW = 2**64
 
 def vote_commitment(choice: int, salt: bytes, juror: str) -> bytes:
     """keccak256(abi_encode(choice, salt, juror)): what `Court.commit` stores and `reveal` checks."""
-    return keccak(abi_encode(["uint256", "bytes32", "address"], [choice, salt, Web3.to_checksum_address(juror)]))
+    return keccak(
+        abi_encode(["uint256", "bytes32", "address"], [choice, salt, Web3.to_checksum_address(juror)])
+    )
 
 
 def extra_data(token: str, amount: int, jurors: int) -> bytes:
@@ -180,7 +182,9 @@ class CourtContract(ContractHandle):
         out = []
         for log in logs:
             e = self._decode(log)
-            out.append(Seat(int(e.args["_disputeID"]), int(e.args["_round"]), int(e.args["_position"]), juror))
+            out.append(
+                Seat(int(e.args["_disputeID"]), int(e.args["_round"]), int(e.args["_position"]), juror)
+            )
         return out
 
     def reveals(self, dispute: int) -> list[Event]:
@@ -284,7 +288,9 @@ class ArbitrableContract(ContractHandle):
         return bytes(self.chain.call(self.contract.functions.extra_data(case_id)))
 
     def claimable(self, token: str, account: str) -> int:
-        fn = self.contract.functions.claimable(Web3.to_checksum_address(token), Web3.to_checksum_address(account))
+        fn = self.contract.functions.claimable(
+            Web3.to_checksum_address(token), Web3.to_checksum_address(account)
+        )
         return int(self.chain.call(fn))
 
     # --- writes --------------------------------------------------------------------------------

@@ -55,7 +55,9 @@ class TokenContract:
         )
 
     def transfer(self, key: bytes, to: str, amount: int) -> Receipt:
-        return self.chain.transact(key, self.contract.functions.transfer(Web3.to_checksum_address(to), amount))
+        return self.chain.transact(
+            key, self.contract.functions.transfer(Web3.to_checksum_address(to), amount)
+        )
 
     def mint(self, key: bytes, to: str, amount: int) -> Receipt:
         return self.chain.transact(key, self.contract.functions.mint(Web3.to_checksum_address(to), amount))

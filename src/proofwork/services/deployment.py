@@ -277,7 +277,9 @@ def deploy_court(
             court_treasury,
         ).contract_address
     )
-    adapter = str(deploy("EscrowArbitrable", base.escrow, court, params.jurors, params.fee_timeout).contract_address)
+    adapter = str(
+        deploy("EscrowArbitrable", base.escrow, court, params.jurors, params.fee_timeout).contract_address
+    )
     deployment = replace(
         base,
         court_token=pwk,

@@ -12,15 +12,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proofwork.chain.court import Case, DisputeState, RoundInfo, Seat, extra_data
 from proofwork.chain.receipts import Receipt
 from proofwork.domain import court as C
 from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound
+from proofwork.domain.units import format_amount
 from proofwork.services.jobs import Jobs
 from proofwork.services.workspace import Signer, Workspace
+
+if TYPE_CHECKING:
+    from proofwork.chain.tokens import TokenContract
 
 MAX_STATEMENT = 2_000
 
@@ -71,6 +75,14 @@ class CaseView:
     next_step: str
 
 
+def court_arbiter(ws: Workspace) -> str:
+    """The arbiter a job names to be judged by the court: the deployment's adapter."""
+    address = ws.deployment.arbitrable
+    if not address:
+        raise NotFound("no court is deployed here: run `proofwork court deploy`")
+    return address
+
+
 class Disputes:
     """The dispute use cases over one workspace."""
 
@@ -103,9 +115,6 @@ class Disputes:
 
     def case_of(self, job_id: int, milestone: int) -> int:
         return self.ws.arbitrable.case_of(job_id, milestone)
-
-    def list(self) -> list[Case]:
-        return [self.ws.arbitrable.case(i) for i in range(1, self.ws.arbitrable.case_count() + 1)]
 
     def params(self) -> dict[str, Any]:
         params = self.ws.deployment.court_params
@@ -143,7 +152,13 @@ class Disputes:
                         votes[seat.position] = slot - 1
                 final = r < state.round or state.period >= C.Period.APPEAL
                 rounds.append(
-                    RoundView(r, court.round_info(state.dispute, r), panel, votes, _majority(votes) if final else None)
+                    RoundView(
+                        r,
+                        court.round_info(state.dispute, r),
+                        panel,
+                        votes,
+                        _majority(votes) if final else None,
+                    )
                 )
             deadline = self.deadline(state) if state.period != C.Period.EXECUTION else None
             if state.period == C.Period.APPEAL:
@@ -152,7 +167,12 @@ class Disputes:
         elif case.status.awaiting_fee:
             deadline = case.fee_deadline
         evidence = [
-            {"party": str(e.args["_party"]), "uri": str(e.args["_evidence"]), "block": e.block, "tx": e.tx_hash}
+            {
+                "party": str(e.args["_party"]),
+                "uri": str(e.args["_evidence"]),
+                "block": e.block,
+                "tx": e.tx_hash,
+            }
             for e in adapter.events("Evidence")
             if int(e.args["_evidenceGroupID"]) == case.case_id
         ]
@@ -238,11 +258,12 @@ class Disputes:
                 f"milestone {milestone + 1} of job {job_id} has no submission: only delivered work can be disputed"
             )
         steps: list[Step] = []
+        fee = self.fee_for(job, milestone)
+        self._check_funds(party, job.token, fee, "arbitration fee")  # before the escrow dispute is raised
         if m.status == J.MilestoneStatus.SUBMITTED:
             out = self.jobs.dispute(party, job_id, milestone)
             steps += [Step(name, r) for name, r in out.receipts]
             job = out.job
-        fee = self.fee_for(job, milestone)
         steps += self._fund(party, job.token, fee, "arbitration fee")
         meta_uri = self._meta_evidence(job, milestone, party, statement)
         receipt = adapter.open_case(party.key, job, milestone, meta_uri)
@@ -278,22 +299,29 @@ class Disputes:
         """Approves `amount` of the job token to the adapter, after checking the payer holds it."""
         if amount == 0:
             return []
-        token = self.ws.token_at(token_address)
-        balance = token.balance_of(payer.address)
-        if balance < amount:
-            raise NotAllowed(
-                f"insufficient funds for the {what}: {payer.name} holds {balance} units of {token.symbol}, "
-                f"the {what} is {amount}"
-            )
+        token = self._check_funds(payer, token_address, amount, what)
         adapter = self.ws.arbitrable.address
         if token.allowance(payer.address, adapter) >= amount:
             return []
         return [Step(f"approve {what}", token.approve(payer.key, adapter, amount))]
 
+    def _check_funds(self, payer: Signer, token_address: str, amount: int, what: str) -> TokenContract:
+        token = self.ws.token_at(token_address)
+        balance = token.balance_of(payer.address)
+        if balance < amount:
+            dec, sym = token.decimals, token.symbol
+            raise NotAllowed(
+                f"insufficient funds for the {what}: {payer.name} holds {format_amount(balance, dec)} {sym}, "
+                f"the {what} is {format_amount(amount, dec)} {sym}"
+            )
+        return token
+
     def _meta_evidence(self, job: J.Job, milestone: int, opener: Signer, statement: str) -> str:
         """The ERC-1497 meta-evidence JSON, added to the content store; its URI goes on chain."""
         m = job.milestones[milestone]
-        deliverable_cid = self.ws.store.find_by_digest(m.deliverable) if m.deliverable != J.ZERO_HASH else None
+        deliverable_cid = (
+            self.ws.store.find_by_digest(m.deliverable) if m.deliverable != J.ZERO_HASH else None
+        )
         meta = {
             "category": "proofwork escrow milestone",
             "title": f"Job {job.job_id}, milestone {milestone + 1}",
@@ -305,7 +333,10 @@ class Disputes:
             "rulingOptions": {
                 "type": "single-select",
                 "titles": [C.RULINGS[i][0] for i in range(1, C.CHOICES + 1)],
-                "descriptions": [f"{C.RULINGS[i][1] / 100:g} % of the milestone to the freelancer" for i in range(1, C.CHOICES + 1)],
+                "descriptions": [
+                    f"{C.RULINGS[i][1] / 100:g} % of the milestone to the freelancer"
+                    for i in range(1, C.CHOICES + 1)
+                ],
             },
             "aliases": {job.client: "client", job.freelancer: "freelancer"},
             "job": {
@@ -339,8 +370,10 @@ class Disputes:
             )
         adapter = self.ws.arbitrable
         pending = case.settlement_proposer != J.ZERO_ADDRESS
-        if pending and not J.same_address(case.settlement_proposer, party.address) and (
-            case.settlement_bps == freelancer_bps
+        if (
+            pending
+            and not J.same_address(case.settlement_proposer, party.address)
+            and (case.settlement_bps == freelancer_bps)
         ):
             job = self.jobs.get(case.job_id)
             receipt = adapter.accept_settlement(party.key, case_id, job, freelancer_bps)
@@ -357,7 +390,9 @@ class Disputes:
             "the other party accepts by offering the same split",
         )
 
-    def evidence(self, party: Signer, case_id: int, file: Path, description: str = "") -> tuple[CaseOutcome, str]:
+    def evidence(
+        self, party: Signer, case_id: int, file: Path, description: str = ""
+    ) -> tuple[CaseOutcome, str]:
         """A piece of evidence: the file goes to the content store, an ERC-1497 evidence JSON naming it
         too, and that JSON's URI goes on chain (an `Evidence` event). Returns the file's CID too."""
         if len(description) > MAX_STATEMENT:
@@ -375,7 +410,9 @@ class Disputes:
         }
         uri = "/ipfs/" + self.ws.store.add_bytes(json.dumps(doc, sort_keys=True).encode())
         receipt = self.ws.arbitrable.submit_evidence(party.key, case_id, uri)
-        return CaseOutcome(case, [Step("submit evidence", receipt)], f"evidence {uri} on case {case_id}"), file_cid
+        return CaseOutcome(
+            case, [Step("submit evidence", receipt)], f"evidence {uri} on case {case_id}"
+        ), file_cid
 
     def appeal(self, party: Signer, case_id: int) -> CaseOutcome:
         """A party appeals the current ruling during the appeal period, paying the whole appeal cost."""
@@ -397,7 +434,9 @@ class Disputes:
         steps = self._fund(party, case.token, cost, "appeal fee")
         steps.append(Step("appeal", self.ws.arbitrable.appeal(party.key, case_id)))
         return CaseOutcome(
-            self.case(case_id), steps, f"case {case_id} appealed: round {state.round + 2} draws a larger panel"
+            self.case(case_id),
+            steps,
+            f"case {case_id} appealed: round {state.round + 2} draws a larger panel",
         )
 
     @staticmethod
@@ -419,9 +458,13 @@ class Disputes:
         if case.status.awaiting_fee:
             job = self.jobs.get(case.job_id)
             if job.milestones[case.milestone].status.settled:
-                steps.append(Step("close (settled on the escrow)", adapter.execute_ruling(caller.key, case_id, job)))
+                steps.append(
+                    Step("close (settled on the escrow)", adapter.execute_ruling(caller.key, case_id, job))
+                )
             elif now > case.fee_deadline:
-                steps.append(Step("default ruling (fee unpaid)", adapter.timeout_by_default(caller.key, case_id, job)))
+                steps.append(
+                    Step("default ruling (fee unpaid)", adapter.timeout_by_default(caller.key, case_id, job))
+                )
             else:
                 raise NotAllowed(
                     f"nothing to advance on case {case_id}: it waits for a fee until unix time {case.fee_deadline}"
@@ -432,7 +475,11 @@ class Disputes:
             if state.period != C.Period.EXECUTION:
                 end = self.deadline(state)
                 if case.status == C.CaseStatus.DISPUTED and end is not None and now >= end:
-                    steps.append(Step(f"pass {state.period.label} period", court.pass_period(caller.key, state.dispute)))
+                    steps.append(
+                        Step(
+                            f"pass {state.period.label} period", court.pass_period(caller.key, state.dispute)
+                        )
+                    )
                     state = court.state(case.dispute_id)
             if state.period == C.Period.EXECUTION and not state.ruled:
                 steps.append(Step("court gives its ruling", court.execute_ruling(caller.key, state.dispute)))
@@ -443,7 +490,9 @@ class Disputes:
             and self.jobs.get(case.job_id).milestones[case.milestone].status.settled
         ):
             job = self.jobs.get(case.job_id)
-            steps.append(Step("execute ruling on the escrow", adapter.execute_ruling(caller.key, case_id, job)))
+            steps.append(
+                Step("execute ruling on the escrow", adapter.execute_ruling(caller.key, case_id, job))
+            )
             case = self.case(case_id)
         if self.created(case):
             state = court.state(case.dispute_id)
@@ -452,7 +501,10 @@ class Disputes:
                     if not court.round_info(state.dispute, r).distributed:
                         panel = [s.juror for s in court.panel(state.dispute, r)]
                         steps.append(
-                            Step(f"distribute round {r + 1}", court.distribute(caller.key, state.dispute, r, panel))
+                            Step(
+                                f"distribute round {r + 1}",
+                                court.distribute(caller.key, state.dispute, r, panel),
+                            )
                         )
         if not steps:
             view = self.show(case_id)

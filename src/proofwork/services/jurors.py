@@ -86,7 +86,9 @@ class Jurors:
             )
         balance = pwk.balance_of(juror.address)
         if balance < amount:
-            raise NotAllowed(f"insufficient PWK: {juror.name} holds {balance / C.PWK:g} PWK, staking needs {amount / C.PWK:g}")
+            raise NotAllowed(
+                f"insufficient PWK: {juror.name} holds {balance / C.PWK:g} PWK, staking needs {amount / C.PWK:g}"
+            )
         steps = []
         if pwk.allowance(juror.address, court.address) < amount:
             steps.append(("approve PWK", pwk.approve(juror.key, court.address, amount)))
@@ -114,7 +116,9 @@ class Jurors:
             )
         if amount > 0:
             steps.append(("unstake", court.unstake(juror.key, amount)))
-        free = court.stake_balance(juror.address) - max(court.weight(juror.address), court.locked(juror.address))
+        free = court.stake_balance(juror.address) - max(
+            court.weight(juror.address), court.locked(juror.address)
+        )
         if free > 0:
             steps.append(("withdraw stake", court.withdraw_stake(juror.key)))
         if not steps:
@@ -155,11 +159,15 @@ class Jurors:
                 states[seat.dispute] = court.state(seat.dispute)
             state = states[seat.dispute]
             slot = court.vote_of(seat.dispute, seat.round, seat.position)
-            vote = "none" if slot == 0 else ("committed" if slot >= REVEALED_BELOW else f"revealed:{slot - 1}")
+            vote = (
+                "none" if slot == 0 else ("committed" if slot >= REVEALED_BELOW else f"revealed:{slot - 1}")
+            )
             deadline = self.disputes.deadline(state) if seat.round == state.round else None
             warning = None
             current = seat.round == state.round and deadline is not None
-            if current and state.period == C.Period.COMMIT and slot == 0:
+            if deadline is None:
+                pass
+            elif current and state.period == C.Period.COMMIT and slot == 0:
                 warning = f"commit your vote before unix time {deadline}" + _soon(deadline, now)
             elif current and state.period == C.Period.REVEAL and vote == "committed":
                 warning = f"REVEAL your vote before unix time {deadline}" + _soon(deadline, now)
@@ -170,7 +178,9 @@ class Jurors:
                 warning = f"reveal opens once the commit period ends; reveal before unix time {reveal_end} at the latest"
             out.append(
                 SeatView(
-                    adapter.case_of_dispute(seat.dispute) if J.same_address(state.arbitrable, adapter.address) else 0,
+                    adapter.case_of_dispute(seat.dispute)
+                    if J.same_address(state.arbitrable, adapter.address)
+                    else 0,
                     seat.dispute,
                     seat.round,
                     seat.position,
@@ -194,7 +204,11 @@ class Jurors:
         if not mine:
             raise NotAllowed(
                 f"{juror.name} holds no seat in round {state.round + 1} of case {case_id}"
-                + (" (jurors are drawn when the evidence period ends)" if state.period == C.Period.EVIDENCE else "")
+                + (
+                    " (jurors are drawn when the evidence period ends)"
+                    if state.period == C.Period.EVIDENCE
+                    else ""
+                )
             )
         return state, mine, [s.juror for s in panel]
 
@@ -209,23 +223,36 @@ class Jurors:
         if state.period != C.Period.COMMIT or (end is not None and now >= end):
             raise NotAllowed(
                 f"votes on case {case_id} are committed during the commit period; it is in its "
-                f"{state.period.label} period" + (" (over: `court advance`)" if end is not None and now >= end else "")
+                f"{state.period.label} period"
+                + (" (over: `court advance`)" if end is not None and now >= end else "")
             )
         court = self.ws.court
         todo = [s for s in mine if court.vote_of(s.dispute, s.round, s.position) == 0]
         if not todo:
-            raise NotAllowed(f"{juror.name} already committed its vote on case {case_id} (round {state.round + 1})")
+            raise NotAllowed(
+                f"{juror.name} already committed its vote on case {case_id} (round {state.round + 1})"
+            )
         store = self.votes
         steps = []
         for seat in todo:
-            salt = derive_salt(juror.key, self.ws.chain_id, court.address, seat.dispute, seat.round, seat.position)
+            salt = derive_salt(
+                juror.key, self.ws.chain_id, court.address, seat.dispute, seat.round, seat.position
+            )
             commitment = vote_commitment(choice, salt, juror.address)
             store.save(
                 StoredVote(
-                    juror.address, seat.dispute, seat.round, seat.position, choice, "0x" + salt.hex(), "0x" + commitment.hex()
+                    juror.address,
+                    seat.dispute,
+                    seat.round,
+                    seat.position,
+                    choice,
+                    "0x" + salt.hex(),
+                    "0x" + commitment.hex(),
                 )
             )
-            steps.append((f"commit seat {seat.position + 1}", court.commit(juror.key, seat, panel, commitment)))
+            steps.append(
+                (f"commit seat {seat.position + 1}", court.commit(juror.key, seat, panel, commitment))
+            )
         return VoteOutcome(case_id, state.dispute, state.round, [s.position for s in todo], choice, steps)
 
     def reveal(self, juror: Signer, case_id: int, choice: int | None = None) -> VoteOutcome:
@@ -249,15 +276,24 @@ class Jurors:
             if slot == 0 or slot < REVEALED_BELOW:
                 continue
             commitment = slot.to_bytes(32, "big")
-            salt = derive_salt(juror.key, self.ws.chain_id, court.address, seat.dispute, seat.round, seat.position)
+            salt = derive_salt(
+                juror.key, self.ws.chain_id, court.address, seat.dispute, seat.round, seat.position
+            )
             pick = choice
             if pick is None:
                 stored = store.load(juror.address, seat.dispute, seat.round, seat.position)
-                if stored is not None and vote_commitment(stored.choice, stored.salt_bytes, juror.address) == commitment:
+                if (
+                    stored is not None
+                    and vote_commitment(stored.choice, stored.salt_bytes, juror.address) == commitment
+                ):
                     pick, salt = stored.choice, stored.salt_bytes
                 else:
                     pick = next(
-                        (c for c in range(C.CHOICES + 1) if vote_commitment(c, salt, juror.address) == commitment),
+                        (
+                            c
+                            for c in range(C.CHOICES + 1)
+                            if vote_commitment(c, salt, juror.address) == commitment
+                        ),
                         None,
                     )
                     if pick is None:
@@ -265,12 +301,16 @@ class Jurors:
                             f"no stored vote matches the commitment of seat {seat.position + 1} on case {case_id}: "
                             "it was committed from another data directory; reveal there, or give --vote"
                         )
-            steps.append((f"reveal seat {seat.position + 1}", court.reveal(juror.key, seat, panel, pick, salt)))
+            steps.append(
+                (f"reveal seat {seat.position + 1}", court.reveal(juror.key, seat, panel, pick, salt))
+            )
             revealed.append(seat.position)
             chosen = pick
         if not steps:
             if all(court.vote_of(s.dispute, s.round, s.position) == 0 for s in mine):
-                raise NotAllowed(f"{juror.name} committed no vote on case {case_id} in round {state.round + 1}")
+                raise NotAllowed(
+                    f"{juror.name} committed no vote on case {case_id} in round {state.round + 1}"
+                )
             raise NotAllowed(f"{juror.name} already revealed its vote on case {case_id}")
         return VoteOutcome(case_id, state.dispute, state.round, revealed, int(chosen or 0), steps)
 
@@ -304,10 +344,17 @@ class Jurors:
                 )
             elif isinstance(event, J.RevisionRequested) and event.milestone == case.milestone:
                 timeline.append(
-                    {"event": "revision requested", "time": event.timestamp, "block": block, "feedback": "0x" + event.feedback.hex()}
+                    {
+                        "event": "revision requested",
+                        "time": event.timestamp,
+                        "block": block,
+                        "feedback": "0x" + event.feedback.hex(),
+                    }
                 )
             elif isinstance(event, J.DisputeRaised) and event.milestone == case.milestone:
-                timeline.append({"event": "dispute raised", "time": event.timestamp, "block": block, "by": event.by})
+                timeline.append(
+                    {"event": "dispute raised", "time": event.timestamp, "block": block, "by": event.by}
+                )
         view = self.disputes.show(case_id)
         m = job.milestones[case.milestone]
         committee = self.disputes.jobs.judged_by_committee(job)

@@ -302,7 +302,9 @@ class Workspace:
 
         if "court_token" not in self._court:
             d = self._court_deployment()
-            self._court["court_token"] = TokenContract(self.chain, self._deployed("court_token"), d.court_token)
+            self._court["court_token"] = TokenContract(
+                self.chain, self._deployed("court_token"), d.court_token
+            )
         contract = self._court["court_token"]
         assert isinstance(contract, TokenContract)
         return contract
