@@ -136,8 +136,8 @@ class Court:
     def cases(self, juror: str) -> list[SeatView]:
         return self.jurors.cases(self.ws.address(juror))
 
-    def commit(self, juror: Who, case_id: int, choice: int) -> VoteOutcome:
-        return self.jurors.commit(self._signer(juror), case_id, choice)
+    def commit(self, juror: Who, case_id: int, choice: int, seats: list[int] | None = None) -> VoteOutcome:
+        return self.jurors.commit(self._signer(juror), case_id, choice, seats)
 
     def reveal(self, juror: Who, case_id: int, choice: int | None = None) -> VoteOutcome:
         return self.jurors.reveal(self._signer(juror), case_id, choice)

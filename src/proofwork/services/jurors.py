@@ -212,9 +212,9 @@ class Jurors:
             )
         return state, mine, [s.juror for s in panel]
 
-    def commit(self, juror: Signer, case_id: int, choice: int) -> VoteOutcome:
-        """Commits the juror's vote on each of its seats of the current round. The choice and salt
-        are stored first, so nothing sent is ever unrevealable."""
+    def commit(self, juror: Signer, case_id: int, choice: int, seats: list[int] | None = None) -> VoteOutcome:
+        """Commits the juror's vote on each of its seats of the current round (or only on `seats`,
+        positions from 0). The choice and salt are stored first, so nothing sent is unrevealable."""
         if not 0 <= choice <= C.CHOICES:
             raise InvalidInput(f"invalid vote {choice}: rulings run from 0 to {C.CHOICES}")
         state, mine, panel = self._my_seats(juror, case_id)
@@ -227,6 +227,11 @@ class Jurors:
                 + (" (over: `court advance`)" if end is not None and now >= end else "")
             )
         court = self.ws.court
+        if seats is not None:
+            unknown = set(seats) - {s.position for s in mine}
+            if unknown:
+                raise NotAllowed(f"{juror.name} holds no seat {min(unknown) + 1} in case {case_id}")
+            mine = [s for s in mine if s.position in seats]
         todo = [s for s in mine if court.vote_of(s.dispute, s.round, s.position) == 0]
         if not todo:
             raise NotAllowed(
