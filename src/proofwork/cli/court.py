@@ -198,7 +198,12 @@ def _view_json(ws: Workspace, view: CaseView) -> dict[str, Any]:
                     "reveals": r.info.reveals,
                     "distributed": r.info.distributed,
                     "panel": [
-                        {"seat": s.position + 1, "juror": s.juror, "vote": r.votes.get(s.position)}
+                        {
+                            "seat": s.position + 1,
+                            "juror": s.juror,
+                            "name": ws.name_of(s.juror),
+                            "vote": r.votes.get(s.position),
+                        }
                         for s in r.panel
                     ],
                     "ruling": r.ruling,

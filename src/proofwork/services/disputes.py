@@ -248,6 +248,12 @@ class Disputes:
             raise NotAllowed(f"only the client or freelancer of job {job_id} may dispute it")
         existing = adapter.case_of(job_id, milestone)
         if existing:
+            case = self.case(existing)
+            if not case.status.awaiting_fee:
+                raise NotAllowed(
+                    f"milestone {milestone + 1} of job {job_id} already has case {existing} "
+                    f"({case.status.label}): see `proofwork dispute show {existing}`"
+                )
             return self.pay_fee(party, existing)
         if m.status.settled:
             raise NotAllowed(
