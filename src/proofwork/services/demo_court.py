@@ -82,8 +82,9 @@ def run_dispute_demo(
     step("proofwork and its court deployed (PWK, Court, EscrowArbitrable)", sum(court_deployed.gas.values()))
     token, pwk = ws.token, ws.court_token
     report.decimals, report.symbol = token.decimals, token.symbol
-    fund(ws, client.address, parse_amount("1000", token.decimals))
-    fund(ws, freelancer.address, parse_amount("20", token.decimals))
+    # dev accounts have gas money already: only tokens are minted
+    fund(ws, client.address, parse_amount("1000", token.decimals), gas_money=0)
+    fund(ws, freelancer.address, parse_amount("20", token.decimals), gas_money=0)
     for juror in jurors:
         pwk.transfer(operator.key, juror.address, JUROR_PWK)
     step("client and freelancer funded; 7 jurors (dev3-dev9) get 1000 PWK each")
@@ -135,14 +136,17 @@ def run_dispute_demo(
     report_file.write_text("agreement with the gold set: 98.7 % (987/1000)\n")
     evidence, _ = disputes.evidence(freelancer, case_id, report_file, "agreement report")
     step("freelancer submits evidence (to the content store, CID on chain)", evidence.gas)
-    step("client pays its fee: the case goes to the court", disputes.pay_fee(client, case_id).gas)
+    paid = disputes.pay_fee(client, case_id)
+    step("client pays its fee: the case goes to the court", paid.gas)
+    dispute = paid.case.dispute_id
 
     def vote_round(against: int) -> dict[str, Any]:
         ws.chain.advance_time(int(disputes.periods()[0]) + 1)
         step("evidence period over: jurors drawn", disputes.advance(operator, case_id).gas)
-        view = disputes.show(case_id)
-        current = view.rounds[-1]
-        panel = [(s.position, s.juror) for s in current.panel]
+        court = ws.court
+        state = court.state(dispute)
+        seated = court.panel(dispute, state.round)
+        panel = [(s.position, s.juror) for s in seated]
         no = against_seats(panel, against) if against else set()
         signers = {j.address: j for j in jurors}
         ballots: dict[tuple[str, int], list[int]] = {}  # (juror, choice) -> seats
@@ -158,20 +162,17 @@ def run_dispute_demo(
             step(
                 f"{signer.name} reveals: {C.ruling_label(out.choice)}", sum(r.gas_used for _, r in out.steps)
             )
-        view = disputes.show(case_id)
-        done = view.rounds[-1]
+        cast = {s.position: court.vote_of(dispute, state.round, s.position) - 1 for s in seated}
         votes = {"freelancer": 0, "client": 0}
-        for choice in done.votes.values():
+        for choice in cast.values():
             votes["freelancer" if choice == 1 else "client"] += 1
+        ruling = court.state(dispute).current_ruling
         return {
-            "round": done.round + 1,
-            "seats": [
-                {"seat": s.position + 1, "juror": ws.name_of(s.juror), "vote": done.votes.get(s.position)}
-                for s in done.panel
-            ],
+            "round": state.round + 1,
+            "seats": [{"seat": p + 1, "juror": ws.name_of(j), "vote": cast[p]} for p, j in panel],
             "votes": votes,
-            "ruling": done.ruling,
-            "ruling_label": C.ruling_label(done.ruling or 0),
+            "ruling": ruling,
+            "ruling_label": C.ruling_label(ruling),
         }
 
     report.rounds.append(vote_round(0))
