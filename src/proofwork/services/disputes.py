@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -473,7 +474,7 @@ class Disputes:
                 )
             else:
                 raise NotAllowed(
-                    f"nothing to advance on case {case_id}: it waits for a fee until unix time {case.fee_deadline}"
+                    f"nothing to advance on case {case_id}: it waits for a fee until {_utc(case.fee_deadline)}"
                 )
             return CaseOutcome(self.case(case_id), steps, f"case {case_id} closed")
         if self.created(case):
@@ -514,9 +515,13 @@ class Disputes:
                         )
         if not steps:
             view = self.show(case_id)
-            when = f" (until unix time {view.deadline})" if view.deadline else ""
+            when = f" (until {_utc(view.deadline)})" if view.deadline else ""
             raise NotAllowed(f"nothing to advance on case {case_id} now: {view.next_step}{when}")
         return CaseOutcome(case, steps, f"case {case_id} advanced")
+
+
+def _utc(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _majority(votes: dict[int, int]) -> int:

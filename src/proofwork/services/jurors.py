@@ -10,6 +10,7 @@ so a reveal still works if the file is lost (the six choices are tried against t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from proofwork.chain.court import REVEALED_BELOW, Seat, derive_salt, vote_commitment
@@ -168,14 +169,14 @@ class Jurors:
             if deadline is None:
                 pass
             elif current and state.period == C.Period.COMMIT and slot == 0:
-                warning = f"commit your vote before unix time {deadline}" + _soon(deadline, now)
+                warning = f"commit your vote before {_utc(deadline)}" + _soon(deadline, now)
             elif current and state.period == C.Period.REVEAL and vote == "committed":
-                warning = f"REVEAL your vote before unix time {deadline}" + _soon(deadline, now)
+                warning = f"REVEAL your vote before {_utc(deadline)}" + _soon(deadline, now)
                 if now >= deadline:
                     warning = "the reveal period is over: this seat's stake will be slashed"
             elif current and state.period == C.Period.COMMIT and vote == "committed":
                 reveal_end = deadline + self.disputes.periods()[int(C.Period.REVEAL)]
-                warning = f"reveal opens once the commit period ends; reveal before unix time {reveal_end} at the latest"
+                warning = f"reveal opens once the commit period ends; reveal before {_utc(reveal_end)} at the latest"
             out.append(
                 SeatView(
                     adapter.case_of_dispute(seat.dispute)
@@ -382,6 +383,10 @@ class Jurors:
                 else None
             ),
         }
+
+
+def _utc(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _soon(deadline: int, now: int) -> str:
