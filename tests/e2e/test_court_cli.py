@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,26 @@ from proofwork.sdk import Proofwork
 from tests.e2e.conftest import Cli, copy_data_dir
 
 JURORS = [f"dev{i}" for i in range(3, 10)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """`demo --dispute --json` as a real process, started first so that it runs beside the module's
+    other tests (checked last). A process also because in process under pytest this story runs 2-3
+    times slower (its allocations churn through mmap/munmap there: ~1.3 million calls, ~7,000 alone)."""
+    root = tmp_path_factory.mktemp("demo")
+    cli = Cli(root / "unused", env={"TMPDIR": str(root)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proofwork", "demo", "--dispute", "--json"],
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    yield proc, root
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
 
 
 @pytest.fixture(scope="module")
@@ -38,27 +62,6 @@ def court_template(deployed_template: Path, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture
 def court_cli(court_template: Path, tmp_path: Path) -> Cli:
     return Cli(copy_data_dir(court_template, tmp_path / "data"))
-
-
-def test_demo_dispute_json_prints_rulings_and_every_balance_change(cli: Cli) -> None:
-    # a real process: in process under pytest this story runs 2-3 times slower (the embedded chain's
-    # allocations churn through mmap/munmap there, ~1.3 million calls against ~7,000 standalone)
-    data = cli.process.ok("demo", "--dispute", "--json").json()
-    assert data["ok"] is True, data["problems"]
-    assert [r["votes"] for r in data["rounds"]] == [
-        {"freelancer": 3, "client": 0},
-        {"freelancer": 5, "client": 2},
-    ]
-    assert data["final_ruling"] == 1
-    balances = data["balances"]
-    assert {"client", "freelancer", "treasury"} <= set(balances)
-    assert {f"juror {j}" for j in JURORS} <= set(balances)
-    assert balances["client"]["token_change"] == "-130"  # its fee and the appeal
-    assert balances["freelancer"]["token_change"] == "97.5"  # the milestone less the platform fee
-    jurors_token = sum(b["units"]["token_change"] for r, b in balances.items() if r.startswith("juror"))
-    assert jurors_token == 30_000_000  # every fee of both rounds went to the coherent jurors
-    assert sum(b["units"]["pwk_change"] for b in balances.values()) == 0
-    assert min(b["units"]["pwk_change"] for b in balances.values()) == -200 * 10**18  # 2 seats slashed
 
 
 def test_a_case_on_the_command_line(court_cli: Cli, tmp_path: Path) -> None:
@@ -183,3 +186,31 @@ def test_without_a_court_the_commands_say_how_to_deploy_one(deployed: Cli) -> No
         "court",
         match="court deploy",
     )
+
+
+# --- demo --dispute (started by the `demo` fixture when the module began) ---------------------------
+
+
+def test_demo_dispute_json_prints_rulings_and_every_balance_change(
+    demo: tuple[subprocess.Popen[str], Path],
+) -> None:
+    proc, root = demo
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    data = json.loads(out)
+    assert Path(data["data_dir"]).parent == root
+    assert data["ok"] is True, data["problems"]
+    assert [r["votes"] for r in data["rounds"]] == [
+        {"freelancer": 3, "client": 0},
+        {"freelancer": 5, "client": 2},
+    ]
+    assert data["final_ruling"] == 1
+    balances = data["balances"]
+    assert {"client", "freelancer", "treasury"} <= set(balances)
+    assert {f"juror {j}" for j in JURORS} <= set(balances)
+    assert balances["client"]["token_change"] == "-130"  # its fee and the appeal
+    assert balances["freelancer"]["token_change"] == "97.5"  # the milestone less the platform fee
+    jurors_token = sum(b["units"]["token_change"] for r, b in balances.items() if r.startswith("juror"))
+    assert jurors_token == 30_000_000  # every fee of both rounds went to the coherent jurors
+    assert sum(b["units"]["pwk_change"] for b in balances.values()) == 0
+    assert min(b["units"]["pwk_change"] for b in balances.values()) == -200 * 10**18  # 2 seats slashed
