@@ -12,6 +12,15 @@
         pw.jobs.submit(freelancer, job.job_id, 0, deliverable_sha256)
         pw.jobs.approve(client, job.job_id, 0)
 
+Disputes go to a court of staked jurors when a job names the court's adapter as its arbiter:
+
+        pw.court.deploy()                                          # PWK, Court, EscrowArbitrable
+        job = pw.jobs.post(client, ..., arbiter=pw.court.address).job
+        case = pw.court.open(freelancer, job.job_id, 0).case       # raise, open, pay the fee
+        pw.court.pay_fee(client, case.case_id)                     # else the freelancer wins by default
+        pw.court.advance("dev0", case.case_id)                     # after the evidence period: the draw
+        pw.court.commit("dev3", case.case_id, 1); pw.court.reveal("dev3", case.case_id)
+
 An oracle runs in the SDK as in the CLI: `pw.oracle("dev6", OracleOptions(passes=10)).run()`.
 
 Pass `rpc_url="http://127.0.0.1:8545"` to drive any EVM node instead. Amounts are integer
