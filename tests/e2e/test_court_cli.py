@@ -16,13 +16,19 @@ from proofwork.sdk import Proofwork
 from tests.e2e.conftest import Cli, copy_data_dir
 
 JURORS = [f"dev{i}" for i in range(3, 10)]
+DEMO_TEST = "test_demo_dispute_json_prints_rulings_and_every_balance_change"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[subprocess.Popen[str], Path] | None]:
     """`demo --dispute --json` as a real process, started first so that it runs beside the module's
     other tests (checked last). A process also because in process under pytest this story runs 2-3
     times slower (its allocations churn through mmap/munmap there: ~1.3 million calls, ~7,000 alone)."""
+    if not any(item.name == DEMO_TEST for item in request.session.items):
+        yield None  # deselected (`make quick`: it is slow)
+        return
     root = tmp_path_factory.mktemp("demo")
     cli = Cli(root / "unused", env={"TMPDIR": str(root)})
     proc = subprocess.Popen(
@@ -191,9 +197,11 @@ def test_without_a_court_the_commands_say_how_to_deploy_one(deployed: Cli) -> No
 # --- demo --dispute (started by the `demo` fixture when the module began) ---------------------------
 
 
+@pytest.mark.slow
 def test_demo_dispute_json_prints_rulings_and_every_balance_change(
-    demo: tuple[subprocess.Popen[str], Path],
+    demo: tuple[subprocess.Popen[str], Path] | None,
 ) -> None:
+    assert demo is not None
     proc, root = demo
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0 and "Traceback" not in err, err
