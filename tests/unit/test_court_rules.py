@@ -13,7 +13,7 @@ from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proofwork.chain.court import derive_salt, extra_data, vote_commitment
+from proofwork.chain.court_values import derive_salt, extra_data, vote_commitment
 from proofwork.domain import court as C
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput
 from proofwork.services.demo_court import against_seats

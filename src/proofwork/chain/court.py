@@ -1,112 +1,48 @@
 """Handles of the court family: `Court` (ERC-792 court of staked jurors) and `EscrowArbitrable` (the
 adapter that is a plain job's arbiter and opens its cases at an ERC-792 arbitrator), plus the vote
-commitment both sides compute. The court token is an ERC-20 (`tokens.TokenContract`)."""
+commitment both sides compute (`court_values`, re-exported). The court token is an ERC-20
+(`tokens.TokenContract`)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import encode as abi_encode
 from web3 import Web3
 
 from proofwork.chain.artifacts import Artifact
 from proofwork.chain.client import Chain
-from proofwork.chain.encoding import job_tuple, keccak
+from proofwork.chain.court_values import (
+    REVEALED_BELOW,
+    Case,
+    DisputeState,
+    RoundInfo,
+    Seat,
+    derive_salt,
+    extra_data,
+    vote_commitment,
+)
+from proofwork.chain.encoding import job_tuple
 from proofwork.chain.events import ContractHandle, check_id
-from proofwork.chain.receipts import Event, Receipt
+from proofwork.chain.receipts import Receipt
 from proofwork.domain import court as C
 from proofwork.domain import job as J
 
-# Vote slots below this are revealed votes (choice + 1); above, commitments (Court._REVEALED_BELOW).
-REVEALED_BELOW = 2**64
-
-
-def vote_commitment(choice: int, salt: bytes, juror: str) -> bytes:
-    """keccak256(abi_encode(choice, salt, juror)): what `Court.commit` stores and `reveal` checks."""
-    return keccak(
-        abi_encode(["uint256", "bytes32", "address"], [choice, salt, Web3.to_checksum_address(juror)])
-    )
-
-
-def extra_data(token: str, amount: int, jurors: int) -> bytes:
-    """The arbitrator extra data of a case: abi_encode(token, amount in dispute, jurors)."""
-    return abi_encode(["address", "uint256", "uint256"], [Web3.to_checksum_address(token), amount, jurors])
-
-
-def derive_salt(key: bytes, chain_id: int, court: str, dispute: int, round_: int, seat: int) -> bytes:
-    """A seat's vote salt, derived from the juror's private key (HMAC-SHA256 over the seat): secret to
-    everyone without the key, and the same every time, so a juror whose salt file is lost can still
-    reveal (trying the six choices against the commitment on chain)."""
-    message = f"proofwork vote salt|{chain_id}|{court.lower()}|{dispute}|{round_}|{seat}"
-    return hmac.new(key, message.encode(), hashlib.sha256).digest()
-
-
-@dataclass(frozen=True)
-class Seat:
-    """One seat of a round's panel (from the court's Draw events)."""
-
-    dispute: int
-    round: int
-    position: int
-    juror: str
-
-
-@dataclass(frozen=True)
-class RoundInfo:
-    requested: int
-    seats: int
-    commits: int
-    reveals: int
-    distributed: bool
-
-
-@dataclass(frozen=True)
-class DisputeState:
-    """A court dispute as its views give it."""
-
-    dispute: int
-    arbitrable: str
-    choices: int
-    fee_token: str
-    fee_per_juror: int
-    ruled: bool  # rule() was called on the arbitrable
-    period: C.Period
-    round: int
-    period_start: int
-    current_ruling: int
-
-
-@dataclass(frozen=True)
-class Case:
-    """An adapter case (`EscrowArbitrable.cases`)."""
-
-    case_id: int
-    job_id: int
-    milestone: int
-    client: str
-    freelancer: str
-    token: str
-    amount: int
-    status: C.CaseStatus
-    fee_deadline: int
-    client_fee: int
-    freelancer_fee: int
-    dispute_id: int
-    ruled: bool
-    ruling: int
-    settlement_proposer: str
-    settlement_bps: int
+__all__ = [
+    "REVEALED_BELOW",
+    "ArbitrableContract",
+    "Case",
+    "CourtContract",
+    "DisputeState",
+    "RoundInfo",
+    "Seat",
+    "derive_salt",
+    "extra_data",
+    "vote_commitment",
+]
 
 
 class CourtContract(ContractHandle):
     """`Court`: staking, draws, commit-reveal votes, periods, appeals, rewards."""
-
-    def __init__(self, chain: Chain, artifact: Artifact, address: str, deploy_block: int = 0) -> None:
-        super().__init__(chain, artifact, address, deploy_block)
-        self._static: dict[str, Any] = {}
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -186,9 +122,6 @@ class CourtContract(ContractHandle):
                 Seat(int(e.args["_disputeID"]), int(e.args["_round"]), int(e.args["_position"]), juror)
             )
         return out
-
-    def reveals(self, dispute: int) -> list[Event]:
-        return self.events("VoteRevealed", subject=dispute)
 
     # --- writes --------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from proofwork.chain.court import Case, DisputeState, RoundInfo, Seat, extra_data
+from proofwork.chain.court_values import REVEALED_BELOW, Case, DisputeState, RoundInfo, Seat, extra_data
 from proofwork.chain.receipts import Receipt
 from proofwork.domain import court as C
 from proofwork.domain import job as J
@@ -149,7 +149,7 @@ class Disputes:
                 votes = {}
                 for seat in panel:
                     slot = court.vote_of(state.dispute, r, seat.position)
-                    if 0 < slot < 2**64:
+                    if 0 < slot < REVEALED_BELOW:
                         votes[seat.position] = slot - 1
                 final = r < state.round or state.period >= C.Period.APPEAL
                 rounds.append(

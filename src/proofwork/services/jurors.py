@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from proofwork.chain.court import REVEALED_BELOW, Seat, derive_salt, vote_commitment
+from proofwork.chain.court_values import REVEALED_BELOW, Seat, derive_salt, vote_commitment
 from proofwork.chain.receipts import Receipt
 from proofwork.domain import court as C
 from proofwork.domain import job as J
