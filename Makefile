@@ -26,6 +26,7 @@ demo: $(VENV)/.installed sandbox-tools
 	$(VENV)/bin/proofwork demo
 	$(VENV)/bin/proofwork demo --ml
 	$(VENV)/bin/proofwork demo --identity
+	$(VENV)/bin/proofwork demo --dispute
 
 # Every test, Hypothesis' `ci` profile (tests/conftest.py); the 20 slowest are listed at the end. The set-up
 # (pip, npm, apt) and the lint and type checks run side by side first: on a clean clone they overlap.

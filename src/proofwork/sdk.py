@@ -12,6 +12,15 @@
         pw.jobs.submit(freelancer, job.job_id, 0, deliverable_sha256)
         pw.jobs.approve(client, job.job_id, 0)
 
+Disputes go to a court of staked jurors when a job names the court's adapter as its arbiter:
+
+        pw.court.deploy()                                          # PWK, Court, EscrowArbitrable
+        job = pw.jobs.post(client, ..., arbiter=pw.court.address).job
+        case = pw.court.open(freelancer, job.job_id, 0).case       # raise, open, pay the fee
+        pw.court.pay_fee(client, case.case_id)                     # else the freelancer wins by default
+        pw.court.advance("dev0", case.case_id)                     # after the evidence period: the draw
+        pw.court.commit("dev3", case.case_id, 1); pw.court.reveal("dev3", case.case_id)
+
 An oracle runs in the SDK as in the CLI: `pw.oracle("dev6", OracleOptions(passes=10)).run()`.
 
 Pass `rpc_url="http://127.0.0.1:8545"` to drive any EVM node instead. Amounts are integer
@@ -25,6 +34,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from proofwork.chain.receipts import Receipt
+from proofwork.domain.court import CourtParams
 from proofwork.domain.job import ZERO_HASH
 from proofwork.domain.units import format_amount, parse_amount
 from proofwork.services import accounts as account_service
@@ -38,14 +49,116 @@ from proofwork.services.deployment import (
     deploy,
     deploy_committee,
 )
+from proofwork.services.disputes import CaseOutcome, CaseView, Disputes
 from proofwork.services.evaluated_jobs import Evaluations
 from proofwork.services.jobs import Jobs, Outcome
+from proofwork.services.jurors import Jurors, SeatView, StakeOutcome, VoteOutcome
 from proofwork.services.oracle.daemon import DaemonOptions as OracleOptions
 from proofwork.services.oracle.daemon import OracleDaemon
 from proofwork.services.workspace import PasswordProvider, Signer, Workspace
 from proofwork.settings import Settings
 
-__all__ = ["Identity", "Jobs", "Outcome", "Proofwork", "Signer"]
+__all__ = ["Court", "Identity", "Jobs", "Outcome", "Proofwork", "Signer"]
+
+Who = str | Signer
+
+
+class Court:
+    """Disputes of plain jobs before proofwork's court of staked jurors (the `dispute`, `juror` and
+    `court` commands). Parties and jurors are names, addresses or Signers; cases are the adapter's
+    case ids (from 1); milestones are numbered from 0; PWK amounts in wei (18 decimals)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def _signer(self, who: Who) -> Signer:
+        return who if isinstance(who, Signer) else self.ws.signer(who)
+
+    @property
+    def disputes(self) -> Disputes:
+        return Disputes(self.ws)
+
+    @property
+    def jurors(self) -> Jurors:
+        return Jurors(self.ws)
+
+    # set-up
+    def deploy(
+        self,
+        deployer: Who = "dev0",
+        params: CourtParams | None = None,
+        *,
+        treasury: str | None = None,
+        force: bool = False,
+    ) -> DeployResult:
+        """PWK, the court and the escrow's arbitrable adapter (small-claims defaults: `court.default_params`)."""
+        return deployment.deploy_court(
+            self.ws, self._signer(deployer), params, treasury=treasury, force=force
+        )
+
+    @property
+    def address(self) -> str:
+        """The adapter's address: what a job names as its arbiter to be judged by the court."""
+        return self.ws.deployment.arbitrable
+
+    def transfer_pwk(self, sender: Who, to: str, amount: int) -> Receipt:
+        return self.ws.court_token.transfer(self._signer(sender).key, self.ws.address(to), amount)
+
+    def pwk_balance(self, account: str) -> int:
+        return self.ws.court_token.balance_of(self.ws.address(account))
+
+    # parties
+    def open(self, party: Who, job_id: int, milestone: int, statement: str = "") -> CaseOutcome:
+        return self.disputes.open(self._signer(party), job_id, milestone, statement)
+
+    def pay_fee(self, party: Who, case_id: int) -> CaseOutcome:
+        return self.disputes.pay_fee(self._signer(party), case_id)
+
+    def settle(self, party: Who, case_id: int, freelancer_bps: int) -> CaseOutcome:
+        return self.disputes.settle(self._signer(party), case_id, freelancer_bps)
+
+    def evidence(
+        self, party: Who, case_id: int, file: str | Path, description: str = ""
+    ) -> tuple[CaseOutcome, str]:
+        return self.disputes.evidence(self._signer(party), case_id, Path(file), description)
+
+    def appeal(self, party: Who, case_id: int) -> CaseOutcome:
+        return self.disputes.appeal(self._signer(party), case_id)
+
+    def show(self, case_id: int) -> CaseView:
+        return self.disputes.show(case_id)
+
+    def case_of(self, job_id: int, milestone: int) -> int:
+        return self.disputes.case_of(job_id, milestone)
+
+    # anyone
+    def advance(self, caller: Who, case_id: int) -> CaseOutcome:
+        return self.disputes.advance(self._signer(caller), case_id)
+
+    # jurors
+    def stake(self, juror: Who, amount: int) -> StakeOutcome:
+        return self.jurors.stake(self._signer(juror), amount)
+
+    def unstake(self, juror: Who, amount: int | None = None) -> StakeOutcome:
+        return self.jurors.unstake(self._signer(juror), amount)
+
+    def cases(self, juror: str) -> list[SeatView]:
+        return self.jurors.cases(self.ws.address(juror))
+
+    def commit(self, juror: Who, case_id: int, choice: int, seats: list[int] | None = None) -> VoteOutcome:
+        return self.jurors.commit(self._signer(juror), case_id, choice, seats)
+
+    def reveal(self, juror: Who, case_id: int, choice: int | None = None) -> VoteOutcome:
+        return self.jurors.reveal(self._signer(juror), case_id, choice)
+
+    def check(self, case_id: int) -> dict[str, Any]:
+        return self.jurors.check(case_id)
+
+    def rewards(self, juror: str) -> dict[str, int]:
+        return self.jurors.rewards(self.ws.address(juror))
+
+    def withdraw(self, juror: Who) -> tuple[dict[str, int], list[tuple[str, Receipt]]]:
+        return self.jurors.withdraw(self._signer(juror))
 
 
 class Identity:
@@ -142,6 +255,7 @@ class Proofwork:
         self.evaluations = Evaluations(workspace)
         self.competitions = Competitions(workspace)
         self.identity = Identity(workspace)
+        self.court = Court(workspace)
 
     @classmethod
     def open(

@@ -67,6 +67,8 @@ def test_commands_that_need_no_chain_load_no_chain_library(tmp_path: Path) -> No
             "--split",
             "70,40",
         ],
+        ["--data-dir", data, "juror", "commit", "1", "--from", "dev3", "--vote", "maybe"],
+        ["--data-dir", data, "dispute", "settle", "1", "--from", "dev1", "--share", "140"],
         ["--data-dir", data, "nosuch"],
     ]
     proc = subprocess.run(
@@ -89,3 +91,5 @@ def test_commands_that_need_no_chain_load_no_chain_library(tmp_path: Path) -> No
     assert by_command["eval run " + str(tmp_path / "no-spec.yaml")]["code"] != 0
     assert "no such spec file" in by_command["eval run " + str(tmp_path / "no-spec.yaml")]["err"]
     assert by_command["job post --from"]["code"] != 0 and "7x" in by_command["job post --from"]["err"]
+    assert "invalid vote" in by_command["juror commit 1"]["err"]
+    assert "0 to 100 %" in by_command["dispute settle 1"]["err"]

@@ -37,6 +37,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pw.deploy("dev0")
         pw.deploy_committee(["dev6", "dev7", "dev8", "dev9"], f=1)
         pw.identity.deploy("dev0")
+        pw.court.deploy("dev0")
         pw.fund("dev1", pw.amount("1000"))
     return data
 
@@ -113,6 +114,8 @@ def test_handles_use_the_recorded_abi_not_the_installed_one(data_dir: Path, newe
         assert len(ws.committee.oracles) == 4 and ws.competitions.count() == 0
         assert ws.issuer_registry.owner() == pw.address("dev0") and ws.badges.minted() == []
         assert ws.job_attester.skill_of(1) == "" and ws.attestations.uids(b"\x01" * 32) == []
+        assert ws.court.dispute_count() == 0 and ws.arbitrable.case_count() == 0
+        assert ws.court_token.balance_of(pw.address("dev0")) > 0
         assert ws.escrow.contract.abi == ws.deployment.abis["escrow"] != installed
 
 

@@ -54,6 +54,11 @@ class TokenContract:
             key, self.contract.functions.approve(Web3.to_checksum_address(spender), amount)
         )
 
+    def transfer(self, key: bytes, to: str, amount: int) -> Receipt:
+        return self.chain.transact(
+            key, self.contract.functions.transfer(Web3.to_checksum_address(to), amount)
+        )
+
     def mint(self, key: bytes, to: str, amount: int) -> Receipt:
         return self.chain.transact(key, self.contract.functions.mint(Web3.to_checksum_address(to), amount))
 

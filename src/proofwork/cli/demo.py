@@ -35,6 +35,13 @@ def demo_cmd(
             help="Credentials, revocation, soulbound badges, attestations and a portable reputation.",
         ),
     ] = False,
+    dispute: Annotated[
+        bool,
+        typer.Option(
+            "--dispute",
+            help="A client rejects good work; 7 staked jurors, an appeal, the ruling executes.",
+        ),
+    ] = False,
 ) -> None:
     """The whole story on a fresh embedded chain: deploy, fund, post, deliver, approve, auto-release."""
     from proofwork.services.demo import run_demo
@@ -42,8 +49,8 @@ def demo_cmd(
 
     state = cli_state(ctx)
     state.json = state.json or json_output
-    if ml and identity:
-        raise InvalidInput("run --ml and --identity as two demos")
+    if sum((ml, identity, dispute)) > 1:
+        raise InvalidInput("run --ml, --identity and --dispute as separate demos")
     directory = Path(tempfile.mkdtemp(prefix="proofwork-demo-"))
     # the stories run on a fresh embedded chain in a new directory, whatever the options name
     settings = replace(state.settings, data_dir=directory, rpc_url=None, store=None)
@@ -52,6 +59,9 @@ def demo_cmd(
         return
     if identity:
         demo_identity(state, settings)
+        return
+    if dispute:
+        demo_dispute(state, settings)
         return
     with Workspace.open(settings, password=state.password) as ws:
         if state.json:
@@ -185,6 +195,72 @@ def demo_identity(state: CliState, settings: Any) -> None:
     else:
         state.console.print(
             Text("ok: every check of the story passed", style="green")
+            if report.ok
+            else Text("FAILED: " + "; ".join(report.problems), style="red")
+        )
+        state.console.print(Text(f"chain kept in {report.data_dir} (use --data-dir to look around)"))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def demo_dispute(state: CliState, settings: Any) -> None:
+    """`proofwork demo --dispute` on a fresh embedded chain."""
+    from proofwork.services.demo_court import run_dispute_demo
+
+    report = run_story(state, settings, run_dispute_demo)
+    dec, sym = report.decimals, report.symbol
+    balances = {
+        role: {
+            "token_change": format_amount(b["token_change"], dec),
+            "pwk_change": format_amount(b["pwk_change"], 18),
+            "units": b,
+        }
+        for role, b in report.balances.items()
+    }
+    data = {
+        "ok": report.ok,
+        "job_id": report.job_id,
+        "case_id": report.case_id,
+        "rounds": report.rounds,
+        "final_ruling": report.final_ruling,
+        "balances": balances,
+        "token": sym,
+        "data_dir": report.data_dir,
+        "problems": report.problems,
+    }
+    if state.json:
+        state.emit(data)
+    else:
+        rounds = Table(
+            title=f"proofwork demo --dispute: case {report.case_id} (job {report.job_id})",
+            title_justify="left",
+        )
+        for col in ("round", "seats (juror: vote)", "for the freelancer", "against", "ruling"):
+            rounds.add_column(col)
+        for r in report.rounds:
+            seats = ", ".join(f"{s['juror']}:{'F' if s['vote'] == 1 else 'C'}" for s in r["seats"])
+            rounds.add_row(
+                str(r["round"]),
+                seats,
+                str(r["votes"]["freelancer"]),
+                str(r["votes"]["client"]),
+                r["ruling_label"],
+            )
+        table = Table(title=f"balance changes ({sym} and PWK)", title_justify="left")
+        for col in ("account", sym, "PWK"):
+            table.add_column(col, justify="left" if col == "account" else "right")
+        for role, b in report.balances.items():
+            table.add_row(
+                role,
+                ("+" if b["token_change"] > 0 else "") + money(b["token_change"], dec),
+                ("+" if b["pwk_change"] > 0 else "") + format_amount(b["pwk_change"], 18),
+            )
+        state.console.print(rounds)
+        state.console.print(table)
+        state.console.print(
+            Text(
+                "ok: the client lost on appeal, the ruling executed, every token accounted for", style="green"
+            )
             if report.ok
             else Text("FAILED: " + "; ".join(report.problems), style="red")
         )

@@ -100,7 +100,10 @@ def job_post(
     spec_hash: Annotated[
         str | None, typer.Option(help="Job specification hash (hex) instead of a file.")
     ] = None,
-    arbiter: Annotated[str | None, typer.Option(help="Arbiter that may release or split milestones.")] = None,
+    arbiter: Annotated[
+        str | None,
+        typer.Option(help="Arbiter that may release or split milestones; `court` for the jurors' court."),
+    ] = None,
     approve_first: Annotated[
         bool,
         typer.Option("--approve", help="Fund with approve + create (two transactions) instead of a permit."),
@@ -128,7 +131,7 @@ def job_post(
             review_period=review_s,
             freelancer=ws.address(freelancer, "freelancer") if freelancer else None,
             spec_hash=spec_digest,
-            arbiter=ws.address(arbiter, "arbiter") if arbiter else None,
+            arbiter=_arbiter(ws, arbiter),
             funding="approve" if approve_first else "permit",
         )
         _report(
@@ -137,6 +140,17 @@ def job_post(
             out,
             f"job {out.job.job_id} posted: {money(out.job.budget, decimals, ws.token.symbol)} in escrow",
         )
+
+
+def _arbiter(ws: Workspace, arbiter: str | None) -> str | None:
+    """`--arbiter`: an account, or `court` for the deployment's court adapter (`court deploy`)."""
+    if arbiter is None:
+        return None
+    if arbiter.strip().lower() == "court":
+        from proofwork.services.disputes import court_arbiter
+
+        return court_arbiter(ws)
+    return ws.address(arbiter, "arbiter")
 
 
 @job_app.command("list")

@@ -35,6 +35,9 @@ COMMANDS = {
     "attest": "attestations",
     "badge": "attestations",
     "reputation": "attestations",
+    "dispute": "court",
+    "juror": "court",
+    "court": "court",
 }
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from proofwork.domain.addresses import parse_address
+from proofwork.domain.court import CourtParams, default_params
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, ProofworkError
 from proofwork.domain.job import DEFAULT_FEE_BPS, MAX_FEE_BPS
 from proofwork.services.manifest import (
@@ -229,6 +230,72 @@ def deploy_identity(ws: Workspace, deployer: Signer, *, force: bool = False) -> 
         identity_block=start_block,
         identity_source_hash=ws.artifacts.get("JobAttester").source_hash,
         abis={**base.abis, **{role: ws.artifacts.get(CONTRACTS[role]).abi for role in IDENTITY_ROLES}},
+    )
+    save_manifest(ws.manifest_path, deployment)
+    ws.use_deployment(deployment)
+    return DeployResult(deployment, created=True, gas=gas)
+
+
+def deploy_court(
+    ws: Workspace,
+    deployer: Signer,
+    params: CourtParams | None = None,
+    *,
+    treasury: str | None = None,
+    force: bool = False,
+) -> DeployResult:
+    """Deploys the court for the deployed escrow: PWK (its whole fixed supply to the deployer, who hands
+    it to jurors), the ERC-792 `Court` staked in PWK with fees in the job token, and the
+    `EscrowArbitrable` adapter that plain jobs name as their arbiter to be judged by the court.
+    Idempotent unless `force`: a court already deployed on this escrow is kept (its cases live there)."""
+    base = ws.deployment
+    if base.arbitrable and ws.chain.has_code(base.arbitrable) and not force:
+        return DeployResult(base, created=False, gas={})
+    params = params or default_params(ws.token.decimals)
+    params.check()
+    court_treasury = parse_address(treasury, "treasury") if treasury else base.treasury
+    gas: dict[str, int] = {}
+    artifacts = {name: ws.artifacts.get(name) for name in ("CourtToken", "Court", "EscrowArbitrable")}
+
+    def deploy(name: str, *args: Any) -> Any:
+        artifact = artifacts[name]
+        receipt = ws.chain.deploy(deployer.key, artifact.abi, artifact.bytecode, *args)
+        gas[f"deploy {name}"] = receipt.gas_used
+        return receipt
+
+    first = deploy("CourtToken", params.pwk_supply)
+    pwk = str(first.contract_address)
+    court = str(
+        deploy(
+            "Court",
+            pwk,
+            params.seat_lock,
+            params.min_stake,
+            params.fee_bps,
+            params.small_claim_limit,
+            list(params.periods),
+            court_treasury,
+        ).contract_address
+    )
+    adapter = str(
+        deploy("EscrowArbitrable", base.escrow, court, params.jurors, params.fee_timeout).contract_address
+    )
+    deployment = replace(
+        base,
+        court_token=pwk,
+        court=court,
+        arbitrable=adapter,
+        court_block=first.block_number,
+        court_token_source_hash=artifacts["CourtToken"].source_hash,
+        court_source_hash=artifacts["Court"].source_hash,
+        arbitrable_source_hash=artifacts["EscrowArbitrable"].source_hash,
+        court_params={**asdict(params), "periods": list(params.periods), "treasury": court_treasury},
+        abis={
+            **base.abis,
+            "court_token": artifacts["CourtToken"].abi,
+            "court": artifacts["Court"].abi,
+            "arbitrable": artifacts["EscrowArbitrable"].abi,
+        },
     )
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)

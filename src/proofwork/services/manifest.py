@@ -32,6 +32,9 @@ CONTRACTS: dict[str, str] = {
     "attestations": "Attestations",
     "job_attester": "JobAttester",
     "resolver": "ProofworkResolver",
+    "court_token": "CourtToken",
+    "court": "Court",
+    "arbitrable": "EscrowArbitrable",
 }
 ROLE_OF = {name: role for role, name in CONTRACTS.items()}
 IDENTITY_ROLES = ("issuer_registry", "badges", "schema_registry", "attestations", "job_attester", "resolver")
@@ -42,6 +45,7 @@ _REDEPLOY = {
     "committee": "committee deploy",
     "competition": "committee deploy",
     **dict.fromkeys(IDENTITY_ROLES, "identity deploy"),
+    **dict.fromkeys(("court_token", "court", "arbitrable"), "court deploy"),
 }
 
 
@@ -73,6 +77,16 @@ class Deployment:
     review_schema: str = ""
     identity_block: int = 0
     identity_source_hash: str = ""  # JobAttester's (its hash covers every identity contract's sources)
+    # The court (empty until `proofwork court deploy`): PWK, the court, the escrow's arbitrable adapter,
+    # and the parameters they were deployed with (the court keeps them in immutables without getters).
+    court_token: str = ""
+    court: str = ""
+    arbitrable: str = ""
+    court_block: int = 0
+    court_token_source_hash: str = ""
+    court_source_hash: str = ""
+    arbitrable_source_hash: str = ""
+    court_params: dict[str, Any] = field(default_factory=dict)
     # The ABI each contract was deployed with, by the field naming its address (see CONTRACTS).
     # Manifests written before ABIs were recorded have none: see `with_recorded_abis`.
     abis: dict[str, Abi] = field(default_factory=dict)

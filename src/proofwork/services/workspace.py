@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the chain handles load web3: only when a command uses the c
     from proofwork.chain.client import Chain
     from proofwork.chain.committee import CommitteeContract
     from proofwork.chain.competition import CompetitionContract
+    from proofwork.chain.court import ArbitrableContract, CourtContract
     from proofwork.chain.escrow import EscrowContract
     from proofwork.chain.issuers import IssuerRegistryContract
     from proofwork.chain.tokens import TokenContract
@@ -85,6 +86,7 @@ class Workspace:
         self._committee: CommitteeContract | None = None
         self._competitions: CompetitionContract | None = None
         self._identity: dict[str, object] = {}
+        self._court: dict[str, object] = {}
 
     @classmethod
     def open(cls, settings: Settings, password: PasswordProvider | None = None) -> Workspace:
@@ -165,6 +167,7 @@ class Workspace:
         self._committee = None
         self._competitions = None
         self._identity = {}
+        self._court = {}
 
     @property
     def escrow(self) -> EscrowContract:
@@ -258,6 +261,52 @@ class Workspace:
 
         contract = self._identity_contract(JobAttesterContract, "JobAttester", self.deployment.job_attester)
         assert isinstance(contract, JobAttesterContract)
+        return contract
+
+    # --- the court ---------------------------------------------------------------------------------
+
+    def _court_deployment(self) -> Deployment:
+        d = self.deployment
+        if not d.arbitrable:
+            raise NotFound("no court is deployed here: run `proofwork court deploy`")
+        return d
+
+    @property
+    def court(self) -> CourtContract:
+        from proofwork.chain.court import CourtContract
+
+        if "court" not in self._court:
+            d = self._court_deployment()
+            self._court["court"] = CourtContract(self.chain, self._deployed("court"), d.court, d.court_block)
+        contract = self._court["court"]
+        assert isinstance(contract, CourtContract)
+        return contract
+
+    @property
+    def arbitrable(self) -> ArbitrableContract:
+        from proofwork.chain.court import ArbitrableContract
+
+        if "arbitrable" not in self._court:
+            d = self._court_deployment()
+            self._court["arbitrable"] = ArbitrableContract(
+                self.chain, self._deployed("arbitrable"), d.arbitrable, d.court_block
+            )
+        contract = self._court["arbitrable"]
+        assert isinstance(contract, ArbitrableContract)
+        return contract
+
+    @property
+    def court_token(self) -> TokenContract:
+        """PWK, the token jurors stake."""
+        from proofwork.chain.tokens import TokenContract
+
+        if "court_token" not in self._court:
+            d = self._court_deployment()
+            self._court["court_token"] = TokenContract(
+                self.chain, self._deployed("court_token"), d.court_token
+            )
+        contract = self._court["court_token"]
+        assert isinstance(contract, TokenContract)
         return contract
 
     def token_at(self, address: str) -> TokenContract:

@@ -1,0 +1,537 @@
+"""Disputes of plain escrow jobs before proofwork's court: open a case (or pay one's fee), settle, give
+evidence, appeal, show a case, and advance it (anyone): the fee default, the court's periods, the
+ruling's execution on the escrow and the jurors' rewards.
+
+A job is judged by the court when its arbiter is the deployment's `EscrowArbitrable` adapter (`job post
+--arbiter court`). Cases are the adapter's case ids (from 1); the court's own dispute id is shown beside.
+Fees are paid in the job's token: each party deposits the arbitration cost; the winner's comes back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from proofwork.chain.court_values import REVEALED_BELOW, Case, DisputeState, RoundInfo, Seat, extra_data
+from proofwork.chain.receipts import Receipt
+from proofwork.domain import court as C
+from proofwork.domain import job as J
+from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound
+from proofwork.domain.units import format_amount
+from proofwork.services.jobs import Jobs
+from proofwork.services.workspace import Signer, Workspace
+
+if TYPE_CHECKING:
+    from proofwork.chain.tokens import TokenContract
+
+MAX_STATEMENT = 2_000
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """A case after an action, with the transactions it took."""
+
+    case: Case
+    steps: list[Step] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def gas(self) -> int:
+        return sum(s.receipt.gas_used for s in self.steps)
+
+
+@dataclass(frozen=True)
+class RoundView:
+    round: int
+    info: RoundInfo
+    panel: list[Seat]
+    votes: dict[int, int]  # seat -> revealed choice
+    ruling: int | None  # the round's ruling (revealed majority), None before its reveal period ends
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """Everything `dispute show` prints."""
+
+    case: Case
+    job: J.Job
+    created: bool  # the dispute exists at the court
+    dispute: DisputeState | None
+    deadline: int | None  # when the current court period (or the fee wait) runs out
+    rounds: list[RoundView]
+    fee_due: int  # what the awaited party must still pay
+    appeal_cost: int | None  # during the appeal period
+    meta_evidence: str
+    evidence: list[dict[str, Any]]
+    close: dict[str, Any] | None  # reason, freelancer_bps once closed
+    next_step: str
+
+
+def court_arbiter(ws: Workspace) -> str:
+    """The arbiter a job names to be judged by the court: the deployment's adapter."""
+    address = ws.deployment.arbitrable
+    if not address:
+        raise NotFound("no court is deployed here: run `proofwork court deploy`")
+    return address
+
+
+class Disputes:
+    """The dispute use cases over one workspace."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.jobs = Jobs(ws)
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def case(self, case_id: int) -> Case:
+        if isinstance(case_id, bool) or not isinstance(case_id, int) or case_id < 1:
+            raise InvalidInput(f"invalid case id {case_id!r}: cases are numbered from 1")
+        adapter = self.ws.arbitrable
+        if case_id >= 2**256:
+            raise InvalidInput("invalid case id: above 2^256 - 1")
+        case = adapter.case(case_id)
+        if case.status == C.CaseStatus.NONE:
+            count = adapter.case_count()
+            known = f"cases run from 1 to {count}" if count else "no cases yet"
+            raise NotFound(f"no case {case_id} at the court adapter ({known})")
+        return case
+
+    def created(self, case: Case) -> bool:
+        """Whether the case reached the court (a dispute exists for it)."""
+        if case.status in (C.CaseStatus.DISPUTED, C.CaseStatus.RULED):
+            return True
+        if case.status != C.CaseStatus.CLOSED:
+            return False
+        return self.ws.arbitrable.case_of_dispute(case.dispute_id) == case.case_id
+
+    def case_of(self, job_id: int, milestone: int) -> int:
+        return self.ws.arbitrable.case_of(job_id, milestone)
+
+    def params(self) -> dict[str, Any]:
+        params = self.ws.deployment.court_params
+        if not params:
+            raise NotFound("no court is deployed here: run `proofwork court deploy`")
+        return params
+
+    def periods(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in self.params()["periods"])
+
+    def deadline(self, state: DisputeState) -> int | None:
+        return C.period_end(state.period, state.period_start, self.periods())
+
+    def fee_for(self, job: J.Job, milestone: int) -> int:
+        """The arbitration cost each party deposits for a milestone's case now."""
+        extra = extra_data(job.token, job.milestones[milestone].amount, self.ws.arbitrable.jurors)
+        return self.ws.court.arbitration_cost(extra)
+
+    def show(self, case_id: int) -> CaseView:
+        case = self.case(case_id)
+        adapter, court = self.ws.arbitrable, self.ws.court
+        job = self.jobs.get(case.job_id)
+        created = self.created(case)
+        state = court.state(case.dispute_id) if created else None
+        rounds: list[RoundView] = []
+        deadline: int | None = None
+        appeal: int | None = None
+        if state is not None:
+            for r in range(state.round + 1):
+                panel = court.panel(state.dispute, r)
+                votes = {}
+                for seat in panel:
+                    slot = court.vote_of(state.dispute, r, seat.position)
+                    if 0 < slot < REVEALED_BELOW:
+                        votes[seat.position] = slot - 1
+                final = r < state.round or state.period >= C.Period.APPEAL
+                rounds.append(
+                    RoundView(
+                        r,
+                        court.round_info(state.dispute, r),
+                        panel,
+                        votes,
+                        _majority(votes) if final else None,
+                    )
+                )
+            deadline = self.deadline(state) if state.period != C.Period.EXECUTION else None
+            if state.period == C.Period.APPEAL:
+                cost = court.appeal_cost(state.dispute, adapter.extra_data(case.case_id))
+                appeal = None if cost >= 2**255 else cost
+        elif case.status.awaiting_fee:
+            deadline = case.fee_deadline
+        evidence = [
+            {
+                "party": str(e.args["_party"]),
+                "uri": str(e.args["_evidence"]),
+                "block": e.block,
+                "tx": e.tx_hash,
+            }
+            for e in adapter.events("Evidence")
+            if int(e.args["_evidenceGroupID"]) == case.case_id
+        ]
+        meta = next(
+            (str(e.args["_evidence"]) for e in adapter.events("MetaEvidence", subject=case.case_id)), ""
+        )
+        close = None
+        for e in adapter.events("CaseClosed", subject=case.case_id):
+            reason = C.CloseReason(int(e.args["reason"]))
+            close = {
+                "reason": reason.label,
+                "freelancer_bps": int(e.args["freelancer_bps"]),
+                "resolved": bool(e.args["resolved"]),
+            }
+        return CaseView(
+            case,
+            job,
+            created,
+            state,
+            deadline,
+            rounds,
+            adapter.fee_due(case.case_id),
+            appeal,
+            meta,
+            evidence,
+            close,
+            self._next_step(case, job, state, deadline),
+        )
+
+    def _next_step(self, case: Case, job: J.Job, state: DisputeState | None, deadline: int | None) -> str:
+        now = self.ws.chain.next_timestamp()
+        if case.status == C.CaseStatus.CLOSED:
+            return "closed"
+        if case.status.awaiting_fee:
+            who = "client" if case.status == C.CaseStatus.WAITING_CLIENT else "freelancer"
+            if now > case.fee_deadline:
+                return f"the {who} did not pay its fee in time: anyone may `court advance` (default ruling)"
+            return f"the {who} pays its fee (`dispute open`) or loses by default after the fee deadline"
+        if case.status == C.CaseStatus.RULED:
+            return "ruled: anyone may `court advance` to execute the ruling"
+        if state is None:
+            return "-"
+        if state.period == C.Period.EXECUTION:
+            return "final: anyone may `court advance` to execute the ruling"
+        if deadline is not None and now >= deadline:
+            return f"the {state.period.label} period is over: anyone may `court advance`"
+        hints = {
+            C.Period.EVIDENCE: "parties submit evidence; then jurors are drawn",
+            C.Period.COMMIT: "drawn jurors commit their votes",
+            C.Period.REVEAL: "jurors reveal their votes",
+            C.Period.APPEAL: "a party may appeal (`dispute appeal`); else the ruling becomes final",
+        }
+        return hints[state.period]
+
+    # --- open / pay ------------------------------------------------------------------------------
+
+    def open(self, party: Signer, job_id: int, milestone: int, statement: str = "") -> CaseOutcome:
+        """A party disputes a milestone before the court: raises the dispute on the escrow (a submitted
+        milestone, within its review window), opens the case and pays its fee. On a case already open
+        that waits for this party's fee, pays it (the dispute then goes to the jurors)."""
+        if len(statement) > MAX_STATEMENT:
+            raise InvalidInput(f"the statement is limited to {MAX_STATEMENT} characters")
+        adapter = self.ws.arbitrable
+        job = self.jobs.get(job_id)
+        if not J.same_address(job.arbiter, adapter.address):
+            raise NotAllowed(
+                f"job {job_id}'s arbiter is not the court (its adapter {adapter.address}): "
+                "only jobs posted with `--arbiter court` are judged by the jurors"
+            )
+        m = job.milestone(milestone)
+        role = job.party(party.address)
+        if role not in ("client", "freelancer"):
+            raise NotAllowed(f"only the client or freelancer of job {job_id} may dispute it")
+        existing = adapter.case_of(job_id, milestone)
+        if existing:
+            case = self.case(existing)
+            if not case.status.awaiting_fee:
+                raise NotAllowed(
+                    f"milestone {milestone + 1} of job {job_id} already has case {existing} "
+                    f"({case.status.label}): see `proofwork dispute show {existing}`"
+                )
+            return self.pay_fee(party, existing)
+        if m.status.settled:
+            raise NotAllowed(
+                f"milestone {milestone + 1} of job {job_id} is {m.status.label}: nothing is left to dispute"
+            )
+        if m.status == J.MilestoneStatus.OPEN:
+            raise NotAllowed(
+                f"milestone {milestone + 1} of job {job_id} has no submission: only delivered work can be disputed"
+            )
+        steps: list[Step] = []
+        fee = self.fee_for(job, milestone)
+        self._check_funds(party, job.token, fee, "arbitration fee")  # before the escrow dispute is raised
+        if m.status == J.MilestoneStatus.SUBMITTED:
+            out = self.jobs.dispute(party, job_id, milestone)
+            steps += [Step(name, r) for name, r in out.receipts]
+            job = out.job
+        steps += self._fund(party, job.token, fee, "arbitration fee")
+        meta_uri = self._meta_evidence(job, milestone, party, statement)
+        receipt = adapter.open_case(party.key, job, milestone, meta_uri)
+        steps.append(Step("open case + pay fee", receipt))
+        case_id = adapter.case_of(job_id, milestone)
+        return CaseOutcome(self.case(case_id), steps, f"case {case_id} opened")
+
+    def pay_fee(self, party: Signer, case_id: int) -> CaseOutcome:
+        case = self.case(case_id)
+        if not case.status.awaiting_fee:
+            raise NotAllowed(f"case {case_id} is {case.status.label}: no fee is awaited")
+        awaited = case.client if case.status == C.CaseStatus.WAITING_CLIENT else case.freelancer
+        if not J.same_address(party.address, awaited):
+            if J.same_address(party.address, case.client) or J.same_address(party.address, case.freelancer):
+                raise NotAllowed(f"case {case_id} already has your fee; it waits for the other party's")
+            raise NotAllowed(f"only the client or freelancer of case {case_id} may pay its fee")
+        if self.ws.chain.next_timestamp() > case.fee_deadline:
+            raise NotAllowed(
+                f"the fee deadline of case {case_id} has passed: the other party wins by default (`court advance`)"
+            )
+        owed = self.ws.arbitrable.fee_due(case_id)
+        steps = self._fund(party, case.token, owed, "arbitration fee")
+        steps.append(Step("pay fee", self.ws.arbitrable.pay_fee(party.key, case_id)))
+        case = self.case(case_id)
+        message = (
+            f"fee paid: case {case_id} is before the court (dispute {case.dispute_id})"
+            if case.status == C.CaseStatus.DISPUTED
+            else f"fee paid on case {case_id}"
+        )
+        return CaseOutcome(case, steps, message)
+
+    def _fund(self, payer: Signer, token_address: str, amount: int, what: str) -> list[Step]:
+        """Approves `amount` of the job token to the adapter, after checking the payer holds it."""
+        if amount == 0:
+            return []
+        token = self._check_funds(payer, token_address, amount, what)
+        adapter = self.ws.arbitrable.address
+        if token.allowance(payer.address, adapter) >= amount:
+            return []
+        return [Step(f"approve {what}", token.approve(payer.key, adapter, amount))]
+
+    def _check_funds(self, payer: Signer, token_address: str, amount: int, what: str) -> TokenContract:
+        token = self.ws.token_at(token_address)
+        balance = token.balance_of(payer.address)
+        if balance < amount:
+            dec, sym = token.decimals, token.symbol
+            raise NotAllowed(
+                f"insufficient funds for the {what}: {payer.name} holds {format_amount(balance, dec)} {sym}, "
+                f"the {what} is {format_amount(amount, dec)} {sym}"
+            )
+        return token
+
+    def _meta_evidence(self, job: J.Job, milestone: int, opener: Signer, statement: str) -> str:
+        """The ERC-1497 meta-evidence JSON, added to the content store; its URI goes on chain."""
+        m = job.milestones[milestone]
+        deliverable_cid = (
+            self.ws.store.find_by_digest(m.deliverable) if m.deliverable != J.ZERO_HASH else None
+        )
+        meta = {
+            "category": "proofwork escrow milestone",
+            "title": f"Job {job.job_id}, milestone {milestone + 1}",
+            "description": (
+                f"{opener.address} disputes milestone {milestone + 1} of job {job.job_id} "
+                f"on escrow {self.ws.escrow.address}. {statement}"
+            ).strip(),
+            "question": "How much of the milestone does the freelancer's delivered work earn?",
+            "rulingOptions": {
+                "type": "single-select",
+                "titles": [C.RULINGS[i][0] for i in range(1, C.CHOICES + 1)],
+                "descriptions": [
+                    f"{C.RULINGS[i][1] / 100:g} % of the milestone to the freelancer"
+                    for i in range(1, C.CHOICES + 1)
+                ],
+            },
+            "aliases": {job.client: "client", job.freelancer: "freelancer"},
+            "job": {
+                "escrow": self.ws.escrow.address,
+                "id": job.job_id,
+                "milestone": milestone + 1,
+                "spec_hash": "0x" + job.spec_hash.hex(),
+                "deliverable": "0x" + m.deliverable.hex(),
+                **({"deliverableURI": f"/ipfs/{deliverable_cid}"} if deliverable_cid else {}),
+                "amount": m.amount,
+                "token": job.token,
+            },
+        }
+        cid = self.ws.store.add_bytes(json.dumps(meta, sort_keys=True).encode())
+        return f"/ipfs/{cid}"
+
+    # --- settle, evidence, appeal ----------------------------------------------------------------
+
+    def settle(self, party: Signer, case_id: int, freelancer_bps: int) -> CaseOutcome:
+        """Offers a split (the freelancer's share in basis points) before jurors are drawn; when the other
+        party's pending offer is the same split, accepts it: the milestone is resolved so and every
+        deposit goes back."""
+        if not 0 <= freelancer_bps <= C.BPS:
+            raise InvalidInput("the freelancer's share is 0 to 100 %")
+        case = self.case(case_id)
+        self._party(case, party)
+        if not case.status.awaiting_fee:
+            raise NotAllowed(
+                f"case {case_id} is {case.status.label}: settlement is only possible before the dispute "
+                "goes to the jurors (while a fee is awaited)"
+            )
+        adapter = self.ws.arbitrable
+        pending = case.settlement_proposer != J.ZERO_ADDRESS
+        if (
+            pending
+            and not J.same_address(case.settlement_proposer, party.address)
+            and (case.settlement_bps == freelancer_bps)
+        ):
+            job = self.jobs.get(case.job_id)
+            receipt = adapter.accept_settlement(party.key, case_id, job, freelancer_bps)
+            return CaseOutcome(
+                self.case(case_id),
+                [Step("accept settlement", receipt)],
+                f"case {case_id} settled: {freelancer_bps / 100:g} % to the freelancer, fees returned",
+            )
+        receipt = adapter.propose_settlement(party.key, case_id, freelancer_bps)
+        return CaseOutcome(
+            self.case(case_id),
+            [Step("propose settlement", receipt)],
+            f"settlement offered on case {case_id}: {freelancer_bps / 100:g} % to the freelancer; "
+            "the other party accepts by offering the same split",
+        )
+
+    def evidence(
+        self, party: Signer, case_id: int, file: Path, description: str = ""
+    ) -> tuple[CaseOutcome, str]:
+        """A piece of evidence: the file goes to the content store, an ERC-1497 evidence JSON naming it
+        too, and that JSON's URI goes on chain (an `Evidence` event). Returns the file's CID too."""
+        if len(description) > MAX_STATEMENT:
+            raise InvalidInput(f"the description is limited to {MAX_STATEMENT} characters")
+        case = self.case(case_id)
+        self._party(case, party)
+        if case.status >= C.CaseStatus.RULED:
+            raise NotAllowed(f"case {case_id} is {case.status.label}: evidence is closed")
+        file_cid = self.ws.store.add_file(file)
+        doc = {
+            "name": Path(file).name,
+            "description": description,
+            "fileURI": f"/ipfs/{file_cid}",
+            "fileTypeExtension": Path(file).suffix.lstrip("."),
+        }
+        uri = "/ipfs/" + self.ws.store.add_bytes(json.dumps(doc, sort_keys=True).encode())
+        receipt = self.ws.arbitrable.submit_evidence(party.key, case_id, uri)
+        return CaseOutcome(
+            case, [Step("submit evidence", receipt)], f"evidence {uri} on case {case_id}"
+        ), file_cid
+
+    def appeal(self, party: Signer, case_id: int) -> CaseOutcome:
+        """A party appeals the current ruling during the appeal period, paying the whole appeal cost."""
+        case = self.case(case_id)
+        self._party(case, party)
+        if case.status != C.CaseStatus.DISPUTED:
+            raise NotAllowed(f"case {case_id} is {case.status.label}: there is no ruling to appeal")
+        court = self.ws.court
+        state = court.state(case.dispute_id)
+        now = self.ws.chain.next_timestamp()
+        end = self.deadline(state)
+        if state.period != C.Period.APPEAL or (end is not None and now >= end):
+            raise NotAllowed(
+                f"case {case_id} is not in its appeal period (the court is in its {state.period.label} period)"
+            )
+        cost = court.appeal_cost(case.dispute_id, self.ws.arbitrable.extra_data(case_id))
+        if cost >= 2**255:
+            raise NotAllowed(f"case {case_id} had every round the court allows: no further appeal")
+        steps = self._fund(party, case.token, cost, "appeal fee")
+        steps.append(Step("appeal", self.ws.arbitrable.appeal(party.key, case_id)))
+        return CaseOutcome(
+            self.case(case_id),
+            steps,
+            f"case {case_id} appealed: round {state.round + 2} draws a larger panel",
+        )
+
+    @staticmethod
+    def _party(case: Case, party: Signer) -> None:
+        if not (J.same_address(party.address, case.client) or J.same_address(party.address, case.freelancer)):
+            raise NotAllowed(f"only the client or freelancer of case {case.case_id} may do this")
+
+    # --- advance ---------------------------------------------------------------------------------
+
+    def advance(self, caller: Signer, case_id: int) -> CaseOutcome:
+        """Does what is due on a case, as anyone may: a fee not paid in time ends it by default; a court
+        period that ran out passes (leaving the evidence period draws the jurors); a final ruling is
+        given to the adapter and executed on the escrow; then every round's fees and stakes are
+        distributed to the jurors. Refused with the next deadline when nothing is due."""
+        case = self.case(case_id)
+        adapter, court = self.ws.arbitrable, self.ws.court
+        steps: list[Step] = []
+        now = self.ws.chain.next_timestamp()
+        if case.status.awaiting_fee:
+            job = self.jobs.get(case.job_id)
+            if job.milestones[case.milestone].status.settled:
+                steps.append(
+                    Step("close (settled on the escrow)", adapter.execute_ruling(caller.key, case_id, job))
+                )
+            elif now > case.fee_deadline:
+                steps.append(
+                    Step("default ruling (fee unpaid)", adapter.timeout_by_default(caller.key, case_id, job))
+                )
+            else:
+                raise NotAllowed(
+                    f"nothing to advance on case {case_id}: it waits for a fee until {_utc(case.fee_deadline)}"
+                )
+            return CaseOutcome(self.case(case_id), steps, f"case {case_id} closed")
+        if self.created(case):
+            state = court.state(case.dispute_id)
+            if state.period != C.Period.EXECUTION:
+                end = self.deadline(state)
+                if case.status == C.CaseStatus.DISPUTED and end is not None and now >= end:
+                    steps.append(
+                        Step(
+                            f"pass {state.period.label} period", court.pass_period(caller.key, state.dispute)
+                        )
+                    )
+                    state = court.state(case.dispute_id)
+            if state.period == C.Period.EXECUTION and not state.ruled:
+                steps.append(Step("court gives its ruling", court.execute_ruling(caller.key, state.dispute)))
+                state = court.state(case.dispute_id)
+            case = self.case(case_id)
+        if case.status == C.CaseStatus.RULED or (
+            case.status == C.CaseStatus.DISPUTED
+            and self.jobs.get(case.job_id).milestones[case.milestone].status.settled
+        ):
+            job = self.jobs.get(case.job_id)
+            steps.append(
+                Step("execute ruling on the escrow", adapter.execute_ruling(caller.key, case_id, job))
+            )
+            case = self.case(case_id)
+        if self.created(case):
+            state = court.state(case.dispute_id)
+            if state.period == C.Period.EXECUTION:
+                for r in range(state.round + 1):
+                    if not court.round_info(state.dispute, r).distributed:
+                        panel = [s.juror for s in court.panel(state.dispute, r)]
+                        steps.append(
+                            Step(
+                                f"distribute round {r + 1}",
+                                court.distribute(caller.key, state.dispute, r, panel),
+                            )
+                        )
+        if not steps:
+            view = self.show(case_id)
+            when = f" (until {_utc(view.deadline)})" if view.deadline else ""
+            raise NotAllowed(f"nothing to advance on case {case_id} now: {view.next_step}{when}")
+        return CaseOutcome(case, steps, f"case {case_id} advanced")
+
+
+def _utc(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _majority(votes: dict[int, int]) -> int:
+    """A round's ruling from its revealed votes (Court._ruling_of): the most voted choice, 0 on a tie
+    or without votes."""
+    counts: dict[int, int] = {}
+    for choice in votes.values():
+        counts[choice] = counts.get(choice, 0) + 1
+    if not counts:
+        return 0
+    best = max(counts.values())
+    top = [c for c, n in counts.items() if n == best]
+    return top[0] if len(top) == 1 else 0

@@ -1,0 +1,262 @@
+"""The court through the SDK, on the embedded chain and on anvil: a plain job judged by staked jurors
+(open, fees, evidence, draw, commit-reveal, appeal, execution on the escrow, rewards), settlement
+before the draw, a default for an unpaid fee, and the bad input each step refuses in one line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from proofwork.domain import court as C
+from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, ProofworkError, TransactionRejected
+from proofwork.sdk import Signer
+from tests.conftest import chain_snapshot, running_anvil
+from tests.integration.conftest import BACKENDS, DAY, Market, _deployed, digest
+
+JURORS = [f"dev{i}" for i in range(3, 10)]
+STAKE = 300 * C.PWK
+
+
+@dataclass
+class CourtMarket:
+    market: Market
+    jurors: list[Signer]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def deployed_court(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CourtMarket]:
+    """proofwork, its court and seven staked jurors, once per module and backend."""
+    with ExitStack() as stack:
+        rpc_url = stack.enter_context(running_anvil()) if request.param == "anvil" else None
+        market = stack.enter_context(_deployed(rpc_url, request.param, tmp_path_factory))
+        pw = market.pw
+        pw.court.deploy("dev0")
+        pw.fund(market.freelancer.address, pw.amount("100"))
+        jurors = [pw.signer(name) for name in JURORS]
+        for juror in jurors:
+            pw.court.transfer_pwk("dev0", juror.address, 1_000 * C.PWK)
+            pw.court.stake(juror, STAKE)
+        yield CourtMarket(market, jurors)
+
+
+@pytest.fixture
+def court(deployed_court: CourtMarket) -> Iterator[CourtMarket]:
+    with chain_snapshot(deployed_court.market.pw.ws.chain.web3):
+        yield deployed_court
+
+
+def disputed_job(m: Market, budget: str = "100") -> int:
+    """A job judged by the court with its milestone submitted."""
+    job = m.post(budget, arbiter=m.pw.court.address).job
+    m.pw.jobs.submit(m.freelancer, job.job_id, 0, digest(f"work {job.job_id}"))
+    return job.job_id
+
+
+def to_court(m: Market, job_id: int) -> int:
+    """Both fees paid, the evidence period over, the jurors drawn: the case id."""
+    pw = m.pw
+    case_id = pw.court.open(m.freelancer, job_id, 0, "good work").case.case_id
+    assert pw.court.pay_fee(m.client, case_id).case.status == C.CaseStatus.DISPUTED
+    pw.advance_time(2 * DAY + 1)
+    pw.court.advance("dev0", case_id)
+    return case_id
+
+
+def vote(m: Market, case_id: int, choices: dict[int, int]) -> None:
+    """Every seated juror commits then reveals `choices[seat]` (default 1: the freelancer)."""
+    pw = m.pw
+    view = pw.court.show(case_id)
+    panel = view.rounds[-1].panel
+    ballots: dict[tuple[str, int], list[int]] = {}
+    court = pw.ws.court
+    for seat in panel:
+        if court.vote_of(seat.dispute, seat.round, seat.position):
+            continue  # committed already
+        ballots.setdefault((seat.juror, choices.get(seat.position, 1)), []).append(seat.position)
+    for (juror, choice), seats in ballots.items():
+        pw.court.commit(juror, case_id, choice, seats)
+    for juror in {s.juror for s in panel}:
+        pw.court.reveal(juror, case_id)
+
+
+def test_small_claims_cost_at_most_five_tokens(court: CourtMarket) -> None:
+    m = court.market
+    pw = m.pw
+    disputes = pw.court.disputes
+    small = m.post("50", arbiter=pw.court.address).job
+    large = m.post("1000", arbiter=pw.court.address).job
+    # one juror at 3 % below 100 tokens; three above
+    assert disputes.fee_for(small, 0) == pw.amount("1.5")
+    assert disputes.fee_for(large, 0) == pw.amount("90")
+
+
+def test_a_case_from_rejection_to_executed_ruling_with_an_appeal(court: CourtMarket, tmp_path: Path) -> None:
+    m = court.market
+    pw = m.pw
+    job_id = disputed_job(m)
+    before = {who: pw.balance(who.address) for who in (m.client, m.freelancer)}
+    opened = pw.court.open(m.freelancer, job_id, 0, "the labels meet the spec")
+    case_id = opened.case.case_id
+    assert opened.case.status == C.CaseStatus.WAITING_CLIENT
+    fee = pw.amount("9")  # 3 jurors x 3 % of 100
+    assert pw.balance(m.freelancer.address) == before[m.freelancer] - fee
+    with pytest.raises(NotAllowed, match="already has your fee"):
+        pw.court.open(m.freelancer, job_id, 0)
+    evidence = tmp_path / "report.txt"
+    evidence.write_text("agreement 98.7 %\n")
+    _, cid = pw.court.evidence(m.freelancer, case_id, evidence, "agreement report")
+    assert pw.ws.store.has(cid)
+    pw.court.pay_fee(m.client, case_id)  # the case goes to the court
+    view = pw.court.show(case_id)
+    assert view.created and view.dispute is not None and view.dispute.period == C.Period.EVIDENCE
+    assert view.evidence[0]["uri"].startswith("/ipfs/") and view.meta_evidence.startswith("/ipfs/")
+    with pytest.raises(NotAllowed, match="settlement is only possible before"):
+        pw.court.settle(m.client, case_id, 5_000)
+    with pytest.raises(NotAllowed, match="nothing to advance"):
+        pw.court.advance("dev0", case_id)
+    pw.advance_time(2 * DAY + 1)
+    pw.court.advance("dev0", case_id)  # draws 3 seats
+    panel = pw.court.show(case_id).rounds[0].panel
+    assert len(panel) == 3
+    juror = panel[0].juror
+    with pytest.raises(NotAllowed, match="reveal period"):
+        pw.court.reveal(juror, case_id)
+    outsider = next(j for j in court.jurors if j.address not in {s.juror for s in panel})
+    with pytest.raises(NotAllowed, match="holds no seat"):
+        pw.court.commit(outsider, case_id, 1)
+    unstaked = pw.court.unstake(juror)  # a juror who unstakes during a case stays bound by it
+    assert unstaked.weight == 0 and unstaked.locked >= 100 * C.PWK and unstaked.balance == unstaked.locked
+    first = pw.court.commit(juror, case_id, 1, [panel[0].position])  # one seat (a juror may hold more)
+    with pytest.raises(NotAllowed, match="already committed"):
+        pw.court.commit(juror, case_id, 2, [panel[0].position])
+    seats = pw.court.cases(juror)
+    assert any(s.case_id == case_id and s.vote == "committed" for s in seats)
+    with pytest.raises(InvalidInput):
+        pw.court.commit(juror, case_id, 9)
+    vote(m, case_id, {})
+    assert first.choice == 1
+    view = pw.court.show(case_id)
+    assert view.dispute is not None and view.dispute.period == C.Period.APPEAL
+    assert view.rounds[0].ruling == 1 and view.appeal_cost == pw.amount("21")
+    with pytest.raises(NotAllowed, match="only the client or freelancer"):
+        pw.court.appeal(m.other, case_id)
+    funds = pw.balance(m.client.address)
+    pw.ws.token.transfer(m.client.key, m.other.address, funds)
+    with pytest.raises(NotAllowed, match="insufficient funds for the appeal fee"):
+        pw.court.appeal(m.client, case_id)
+    pw.ws.token.transfer(m.other.key, m.client.address, funds)
+    # the client appeals and loses again, 7 seats
+    pw.court.appeal(m.client, case_id)
+    pw.advance_time(2 * DAY + 1)
+    pw.court.advance("dev0", case_id)
+    assert len(pw.court.show(case_id).rounds[1].panel) == 7
+    vote(m, case_id, {5: 2, 6: 2})
+    with pytest.raises(NotAllowed, match="nothing to advance"):
+        pw.court.advance("dev0", case_id)
+    pw.advance_time(2 * DAY + 1)
+    done = pw.court.advance("dev0", case_id)
+    names = [s.name for s in done.steps]
+    assert names[:3] == ["pass appeal period", "court gives its ruling", "execute ruling on the escrow"]
+    assert "distribute round 1" in names and "distribute round 2" in names
+    view = pw.court.show(case_id)
+    assert view.case.status == C.CaseStatus.CLOSED and view.case.ruling == 1
+    assert view.close == {"reason": "ruling", "freelancer_bps": 10_000, "resolved": True}
+    job = pw.jobs.get(job_id)
+    assert job.milestones[0].paid == pw.amount("100")
+    # the freelancer got the milestone less the platform fee and its deposit back; the client paid
+    # its fee and the appeal
+    assert pw.balance(m.freelancer.address) == before[m.freelancer] + pw.amount("97.5")
+    assert pw.balance(m.client.address) == before[m.client] - pw.amount("30")
+    rewards = {j.address: pw.court.rewards(j.address) for j in court.jurors}
+    assert sum(r["token"] for r in rewards.values()) == pw.amount("30")
+    assert sum(r["pwk"] for r in rewards.values()) == 200 * C.PWK
+    winner = next(a for a, r in rewards.items() if r["token"])
+    owed, _ = pw.court.withdraw(winner)
+    assert owed == rewards[winner]
+    with pytest.raises(NotAllowed, match="no rewards"):
+        pw.court.withdraw(winner)
+    with pytest.raises(NotAllowed, match="no ruling to appeal"):
+        pw.court.appeal(m.client, case_id)
+    later = pw.court.unstake(juror)  # its lock was released when the rounds were distributed
+    assert later.balance == 0 and later.sent == unstaked.locked
+
+
+def test_reveal_without_the_vote_file_and_a_mismatched_reveal(court: CourtMarket) -> None:
+    m = court.market
+    pw = m.pw
+    case_id = to_court(m, disputed_job(m))
+    panel = pw.court.show(case_id).rounds[0].panel
+    for seat in panel:
+        pw.court.commit(seat.juror, case_id, 2, [seat.position])
+    assert pw.court.show(case_id).dispute.period == C.Period.REVEAL  # type: ignore[union-attr]
+    first = panel[0]
+    store = pw.court.jurors.votes
+    path = store.path(first.juror, first.dispute, first.round, first.position)
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.unlink()  # lost: the salt is derived again from the key
+    with pytest.raises(TransactionRejected, match="reveal does not match commit"):
+        pw.court.reveal(first.juror, case_id, 1)
+    assert pw.court.reveal(first.juror, case_id).choice == 2
+    # (a juror holding every seat has ended the reveal period with its reveal)
+    with pytest.raises(NotAllowed, match=r"already revealed|in its appeal period"):
+        pw.court.reveal(first.juror, case_id)
+
+
+def test_settlement_before_the_draw_returns_every_fee(court: CourtMarket) -> None:
+    m = court.market
+    pw = m.pw
+    job_id = disputed_job(m)
+    before = {who: pw.balance(who.address) for who in (m.client, m.freelancer)}
+    case_id = pw.court.open(m.client, job_id, 0).case.case_id
+    pw.court.settle(m.freelancer, case_id, 6_000)
+    with pytest.raises(TransactionRejected, match="own settlement offer"):
+        pw.court.disputes.ws.arbitrable.accept_settlement(
+            m.freelancer.key, case_id, pw.jobs.get(job_id), 6_000
+        )
+    out = pw.court.settle(m.client, case_id, 6_000)
+    assert out.case.status == C.CaseStatus.CLOSED
+    assert pw.court.show(case_id).close == {"reason": "settlement", "freelancer_bps": 6_000, "resolved": True}
+    assert pw.balance(m.client.address) == before[m.client] + pw.amount("40")
+    assert pw.balance(m.freelancer.address) == before[m.freelancer] + pw.amount("60") - pw.amount("1.5")
+
+
+def test_a_fee_not_paid_in_time_loses_by_default(court: CourtMarket) -> None:
+    m = court.market
+    pw = m.pw
+    job_id = disputed_job(m)
+    case_id = pw.court.open(m.freelancer, job_id, 0).case.case_id
+    with pytest.raises(NotAllowed, match="waits for a fee"):
+        pw.court.advance("dev3", case_id)
+    pw.advance_time(2 * DAY + 1)
+    with pytest.raises(NotAllowed, match="fee deadline of case"):
+        pw.court.pay_fee(m.client, case_id)
+    pw.court.advance("dev3", case_id)
+    assert pw.court.show(case_id).close == {"reason": "default", "freelancer_bps": 10_000, "resolved": True}
+    assert pw.jobs.get(job_id).milestones[0].paid == pw.amount("100")
+
+
+def test_bad_input_is_refused_in_one_line(court: CourtMarket) -> None:
+    m = court.market
+    pw = m.pw
+    plain = m.post("10").job  # no arbiter
+    pw.jobs.submit(m.freelancer, plain.job_id, 0, digest("x"))
+    with pytest.raises(NotAllowed, match="arbiter is not the court"):
+        pw.court.open(m.freelancer, plain.job_id, 0)
+    job_id = disputed_job(m, "10")
+    pw.jobs.approve(m.client, job_id, 0)
+    with pytest.raises(NotAllowed, match="is paid: nothing is left to dispute"):
+        pw.court.open(m.freelancer, job_id, 0)
+    with pytest.raises(NotFound, match="no job 999"):
+        pw.court.open(m.freelancer, 999, 0)
+    with pytest.raises(NotFound, match="no case 77"):
+        pw.court.show(77)
+    with pytest.raises(InvalidInput, match="no milestone 3"):
+        pw.court.open(m.freelancer, disputed_job(m, "10"), 2)
+    for error in (NotAllowed, InvalidInput, NotFound, TransactionRejected):
+        assert issubclass(error, ProofworkError)
