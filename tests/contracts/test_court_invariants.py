@@ -8,7 +8,19 @@ dispute reaches a ruling through timeouts alone, rule() then called exactly once
 from __future__ import annotations
 
 import boa
-from court_fixtures import PERIODS, PWK, SEAT_LOCK, TREASURY, USD, commitment, deploy, extra, juror, stake
+from court_fixtures import (
+    PERIODS,
+    PWK,
+    SEAT_LOCK,
+    TREASURY,
+    USD,
+    commitment,
+    deploy,
+    draw,
+    extra,
+    juror,
+    stake,
+)
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -54,13 +66,11 @@ class CourtMachine(RuleBasedStateMachine):
         if p == 4:
             return
         boa.env.time_travel(seconds=PERIODS[p])
-        self.court.pass_period(d)
         if p == 0:
-            self.panels[(d, r)] = [
-                str(list(e._asdict().values())[2])
-                for e in self.court.get_logs()
-                if type(e).__name__ == "Draw"
-            ]
+            # arm and draw together: no draw stays pending (it would freeze stake changes)
+            self.panels[(d, r)] = draw(self.court, d)
+        else:
+            self.court.pass_period(d)
 
     @rule(k=st.integers(0, 20))
     def advance(self, k):
