@@ -125,13 +125,14 @@ TREASURY: immutable(address)
 
 # @dev Per dispute, one word read by nearly every call: arbitrable (bits 0-159), choices
 # (160-163), ruled (164), first panel size (165-167), period (168-170), round (171-172),
-# period start (173-212), draw block of the round, 0 until armed (213-252).
+# period start (173-212).
 _disp: HashMap[uint256, uint256]
 # @dev Per dispute: fee token (bits 0-159) and fee per juror (160-255).
 _fee: HashMap[uint256, uint256]
-# @dev Per (dispute, round), first written by its draw: seats (bits 0-5), commits (6-11),
-# reveals (12-17), distributed (18), revealed votes 6 bits per choice 0..11 (19-90),
-# panel hash truncated to 160 bits (96-255).
+# @dev Per (dispute, round), first written when its draw is armed (the draw block at bits
+# 96-135), then by the draw: seats (bits 0-5), commits (6-11), reveals (12-17),
+# distributed (18), revealed votes 6 bits per choice 0..11 (19-90), drawn (91), panel hash
+# truncated to 160 bits (96-255).
 _rw: HashMap[uint256, HashMap[uint256, uint256]]
 # @dev Vote slot per (dispute, round, seat): a commitment, or choice + 1 once revealed.
 _votes: HashMap[uint256, HashMap[uint256, HashMap[uint256, uint256]]]
@@ -206,13 +207,13 @@ _FIRST_AT: constant(uint256) = 165
 _PERIOD_AT: constant(uint256) = 168
 _ROUND_AT: constant(uint256) = 171
 _START_AT: constant(uint256) = 173
-_DRAW_AT: constant(uint256) = 213
 # Bit offsets of the round word.
 _COMMITS_AT: constant(uint256) = 6
 _REVEALS_AT: constant(uint256) = 12
 _DONE_AT: constant(uint256) = 18
 _TALLY_AT: constant(uint256) = 19
 _TALLY_MASK: constant(uint256) = 2**72 - 1
+_DRAWN: constant(uint256) = 2**91
 _PANEL_AT: constant(uint256) = 96
 
 
@@ -343,7 +344,7 @@ def _requested_of(w: uint256, r: uint256) -> uint256:
 @view
 def _with_clock(w: uint256, p: uint8, r: uint256) -> uint256:
     """
-    @dev The dispute word entering period `p` of round `r` now (draw block cleared).
+    @dev The dispute word entering period `p` of round `r` now.
     @param w The dispute word.
     @param p Period.
     @param r Round.
@@ -399,11 +400,14 @@ def dispute_clock(d: uint256) -> (uint8, uint256, uint256):
 @view
 def draw_block(d: uint256) -> uint256:
     """
-    @notice The block whose hash draws the current round's panel (0 until armed).
+    @notice The block whose hash draws the current round's panel (0 until armed and once drawn).
     @param d Dispute.
     @return The block number.
     """
-    return (self._disp[d] >> _DRAW_AT) & _M40
+    rw: uint256 = self._rw[d][self._round_of(self._disp[d])]
+    if rw & _DRAWN != 0:
+        return 0
+    return (rw >> _PANEL_AT) & _M40
 
 
 @external
@@ -731,7 +735,7 @@ def _draw(d: uint256, r: uint256, n: uint256, seed: bytes32):
                 self._wl[juror] = wl + SEAT_LOCK
                 log Draw(_disputeID=d, _juror=juror, _round=r, _position=len(panel))
                 panel.append(juror)
-    self._rw[d][r] = len(panel) | self._panel_key(panel)
+    self._rw[d][r] = len(panel) | _DRAWN | self._panel_key(panel)
 
 
 @internal
@@ -752,22 +756,22 @@ def _enter(d: uint256, w: uint256, p: uint8) -> uint256:
 
 
 @internal
-def _arm(d: uint256, w: uint256, first: bool):
+def _arm(d: uint256, r: uint256, first: bool):
     """
     @dev Arms the round's draw on the current block (its hash is unknown until the block is
          sealed) and freezes the draw's inputs until it is made (or its window ends).
     @param d Dispute.
-    @param w The dispute word.
+    @param r Round.
     @param first True unless re-arming an expired draw (already counted as pending).
     """
     target: uint256 = block.number
-    self._disp[d] = (w & ~(_M40 << _DRAW_AT)) | (target << _DRAW_AT)
+    self._rw[d][r] = target << _PANEL_AT
     lk: uint256 = self._draw_lock
     pending: uint256 = lk & _M64
     if first:
         pending += 1
     self._draw_lock = pending | (max(lk >> 64, target + DRAW_WINDOW) << 64)
-    log DrawArmed(_disputeID=d, _round=self._round_of(w), _drawBlock=target)
+    log DrawArmed(_disputeID=d, _round=r, _drawBlock=target)
 
 
 @external
@@ -786,12 +790,12 @@ def pass_period(d: uint256):
     assert p != EXECUTION, "court: dispute solved"
     assert self._period_over(w), "court: period not over"
     if p == EVIDENCE:
-        target: uint256 = (w >> _DRAW_AT) & _M40
+        r: uint256 = self._round_of(w)
+        target: uint256 = self._rw[d][r] >> _PANEL_AT  # the round is not drawn yet: 0 or armed
         if target == 0 or block.number > target + DRAW_WINDOW:
-            self._arm(d, w, target == 0)
+            self._arm(d, r, target == 0)
             return
         assert block.number > target, "court: draw not ready"
-        r: uint256 = self._round_of(w)
         self._draw(d, r, self._requested_of(w, r), keccak256(abi_encode(blockhash(target), d, r)))
         self._draw_lock -= 1
     self._enter(d, w, p + 1)
@@ -923,7 +927,7 @@ def distribute(d: uint256, r: uint256, panel: DynArray[address, MAX_PANEL]):
             share the round's fees and the locks of those who did not; those are slashed.
             If nobody voted the final ruling, every revealer counts as coherent; if nobody
             revealed, fees and penalties go to the treasury. Not while an armed draw is
-            pending (it moves locks and weights).
+            pending (it moves locks and weights). The round's vote slots are cleared.
     @param d Dispute.
     @param r Round.
     @param panel The round's panel.
@@ -969,6 +973,8 @@ def distribute(d: uint256, r: uint256, panel: DynArray[address, MAX_PANEL]):
             break
         juror: address = panel[i]
         v: uint256 = votes[i]
+        if v != 0:
+            self._votes[d][r][i] = 0  # spent: the slot's refund pays part of this call
         good: bool = v != 0 and v < _REVEALED_BELOW and (any_revealer or v == ruling + 1)
         self._wl[juror] -= SEAT_LOCK
         if good:
@@ -1087,7 +1093,8 @@ def currentRuling(_disputeID: uint256) -> uint256:
 @view
 def vote_of(d: uint256, r: uint256, position: uint256) -> uint256:
     """
-    @notice A seat's vote slot: 0 none, a commitment, or choice + 1 once revealed.
+    @notice A seat's vote slot: 0 none (or the round was distributed: the VoteRevealed events
+            keep the votes), a commitment, or choice + 1 once revealed.
     @param d Dispute.
     @param r Round.
     @param position Seat.
