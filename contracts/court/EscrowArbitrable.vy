@@ -66,9 +66,13 @@ ESCROW_PAID: constant(uint8) = milestone_status.PAID
 
 BPS: constant(uint256) = escrow_rulings.BPS
 CHOICES: constant(uint256) = escrow_rulings.CHOICES
-# Longest fee timeout a deployment may choose: the escrow's own arbitration timeout, so a
-# default can normally execute before the escrow's fallback does.
-MAX_FEE_TIMEOUT: constant(uint64) = 30 * 86_400
+# Longest fee timeout a deployment may choose. The escrow splits a dispute in half 30 days
+# after it was raised (JobEscrow.ARBITRATION_TIMEOUT) whatever the arbitrator does; the
+# party that expects to lose pays its fee at the last second and appeals at the last second
+# of every round, so the fee timeout plus the arbitrator's longest case must stay below 30
+# days, or that party turns its loss into a half-half split. proofwork's court lasts at most
+# 25 days (Court.MAX_CASE_DURATION): 4 days leave a day for the calls that advance a case.
+MAX_FEE_TIMEOUT: constant(uint64) = 4 * 86_400
 
 # Case statuses (Case.status). 0: no such case.
 WAITING_CLIENT: constant(uint8) = 1  # the freelancer has paid; the client must pay by fee_deadline
@@ -181,7 +185,7 @@ def __init__(escrow_: IJobEscrow, arbitrator_: IArbitrator, jurors_: uint256, fe
     @param escrow_ The JobEscrow.
     @param arbitrator_ The ERC-792 arbitrator.
     @param jurors_ Jurors asked for in the extra data (0: the arbitrator's default).
-    @param fee_timeout_ Seconds a party has to pay its fee (1 to 30 days).
+    @param fee_timeout_ Seconds a party has to pay its fee (1 second to 4 days).
     """
     assert escrow_.address.is_contract, "adapter: escrow is not a contract"
     assert arbitrator_.address.is_contract, "adapter: arbitrator is not a contract"

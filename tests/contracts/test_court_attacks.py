@@ -352,3 +352,65 @@ def test_c9_a_juror_is_never_drawn_beyond_its_stake(env):
     court.execute_ruling(d)
     court.distribute(d, 0, panel)
     assert court.locked(lone) == 0
+
+
+# ---------------------------------------------------------------- A1: the escrow's clock
+
+ADAPTER = Path(__file__).resolve().parents[2] / "contracts" / "court" / "EscrowArbitrable.vy"
+DAY = 86_400
+
+
+def test_a1_the_loser_cannot_run_out_the_escrows_clock(env, h, escrow, token, accounts):
+    """The escrow splits a dispute in half 30 days after it is raised, whatever the arbitrator
+    does. The client, who expects to lose, raises the dispute, pays its fee at the last second
+    and appeals at the last second of every round, each period running its full length: the
+    court's ruling still executes first. An adapter whose fee timeout would let the clock run
+    out (it allowed 30 days) cannot be deployed."""
+    _pwk, _usd, court, _arb, grinder = env
+    c, f = accounts.client.address, accounts.freelancer.address
+    with boa.env.prank(ATTACK_DEPLOYER):
+        with pytest.raises(boa.BoaError, match="adapter: bad fee timeout"):
+            partial(ADAPTER).deploy(escrow.address, court.address, 1, 5 * DAY)
+        adapter = partial(ADAPTER).deploy(escrow.address, court.address, 1, 4 * DAY)
+    amount = 1_000 * 10**6
+    job_id = h.create_job(c, [amount], freelancer=f, arbiter=adapter.address)
+    h.submit(f, job_id, 0)
+    h.raise_dispute(c, job_id, 0)
+    raised = boa.env.timestamp
+    for who in (c, f):
+        token.mint(who, 10**12, sender=h.model.owner)
+        token.approve(adapter.address, 2**255, sender=who)
+    case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)  # at once
+    boa.env.time_travel(seconds=4 * DAY)
+    adapter.pay_fee(case, sender=c)  # at the last second
+    d = adapter.cases(case).dispute_id
+    for r in range(4):
+        boa.env.time_travel(seconds=PERIODS[0])
+        panel = draw(court, d)
+        seats = [i for i, who in enumerate(panel) if who != grinder.address]
+        boa.env.time_travel(seconds=PERIODS[1] - 1)
+        for i in seats:
+            with boa.env.prank(panel[i]):
+                court.commit(d, i, panel, commitment(1, SALT, panel[i]))
+        if court.dispute_clock(d)[0] == 1:
+            boa.env.time_travel(seconds=1)
+            court.pass_period(d)
+        boa.env.time_travel(seconds=PERIODS[2] - 1)
+        for i in seats:
+            court.reveal(d, i, panel, 1, SALT)
+        if court.dispute_clock(d)[0] == 2:
+            boa.env.time_travel(seconds=1)
+            court.pass_period(d)
+        assert court.currentRuling(d) == 1
+        boa.env.time_travel(seconds=PERIODS[3] - 1)
+        if r < 3:
+            adapter.appeal(case, sender=c)  # the loser appeals at the last second
+    boa.env.time_travel(seconds=1)
+    assert boa.env.timestamp < raised + 30 * DAY  # the escrow's fallback is still closed
+    before = token.balanceOf(f)
+    court.execute_ruling(d)
+    adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address)
+    assert adapter.cases(case).status == 5
+    # the freelancer is paid in full (less the platform fee) and gets its fee deposit back
+    cost = court.arbitrationCost(adapter.extra_data(case))
+    assert token.balanceOf(f) - before == amount - amount * 250 // 10_000 + cost
