@@ -138,8 +138,9 @@ _rw: HashMap[uint256, HashMap[uint256, uint256]]
 _votes: HashMap[uint256, HashMap[uint256, HashMap[uint256, uint256]]]
 # @dev Number of disputes created.
 dispute_count: public(uint256)
-# @dev Armed draws not yet made (bits 0-63) and the last block any of them may still be
-# made in (64-): while both hold, the sum tree and the locks are frozen.
+# @dev Armed draws not yet made (bits 0-63; expired ones dropped at the next arming) and the
+# last block any of them may still be made in (64-): while the count is non-zero and that
+# block not passed, the sum tree and the locks are frozen.
 _draw_lock: uint256
 # @dev Per juror: tokens held for it as stake.
 stake_balance: public(HashMap[address, uint256])
@@ -756,21 +757,25 @@ def _enter(d: uint256, w: uint256, p: uint8) -> uint256:
 
 
 @internal
-def _arm(d: uint256, r: uint256, first: bool):
+def _arm(d: uint256, r: uint256):
     """
     @dev Arms the round's draw on the current block (its hash is unknown until the block is
-         sealed) and freezes the draw's inputs until it is made (or its window ends).
+         sealed) and freezes the draw's inputs until it is made (or its window ends). The
+         pending count restarts from zero once every earlier window has ended (their draws,
+         if still wanted, are armed again), so a draw armed and abandoned holds the freeze
+         for DRAW_WINDOW blocks at most; a re-armed draw may be counted twice, which holds
+         the freeze until the end of the current window at most.
     @param d Dispute.
     @param r Round.
-    @param first True unless re-arming an expired draw (already counted as pending).
     """
     target: uint256 = block.number
     self._rw[d][r] = target << _PANEL_AT
     lk: uint256 = self._draw_lock
     pending: uint256 = lk & _M64
-    if first:
-        pending += 1
-    self._draw_lock = pending | (max(lk >> 64, target + DRAW_WINDOW) << 64)
+    until: uint256 = lk >> 64
+    if block.number > until:
+        pending = 0  # every earlier armed draw has expired
+    self._draw_lock = (pending + 1) | (max(until, target + DRAW_WINDOW) << 64)
     log DrawArmed(_disputeID=d, _round=r, _drawBlock=target)
 
 
@@ -793,11 +798,13 @@ def pass_period(d: uint256):
         r: uint256 = self._round_of(w)
         target: uint256 = self._rw[d][r] >> _PANEL_AT  # the round is not drawn yet: 0 or armed
         if target == 0 or block.number > target + DRAW_WINDOW:
-            self._arm(d, r, target == 0)
+            self._arm(d, r)
             return
         assert block.number > target, "court: draw not ready"
         self._draw(d, r, self._requested_of(w, r), keccak256(abi_encode(blockhash(target), d, r)))
-        self._draw_lock -= 1
+        lk: uint256 = self._draw_lock
+        if lk & _M64 != 0:
+            self._draw_lock = lk - 1
     self._enter(d, w, p + 1)
 
 

@@ -242,15 +242,31 @@ def test_c5_an_armed_draw_nobody_makes_freezes_stakes_for_at_most_its_window(env
     assert not court.draw_pending()
     with boa.env.prank(HONEST[1]):
         court.unstake(100 * PWK)
-    # re-arming an expired draw does not count it twice: once both are drawn, nothing is pending
+    # the abandoned draws are dropped from the count: once the re-armed ones are drawn, nothing
+    # is pending
     court.pass_period(d1)
     court.pass_period(d2)
     boa.env.time_travel(blocks=1)
+    seal_hashes()
     court.pass_period(d1)
     assert court.draw_pending()
     court.pass_period(d2)
     assert not court.draw_pending()
     stake(pwk, court, HONEST[1], 100 * PWK)
+
+
+def test_c5_an_abandoned_draw_does_not_freeze_later_ones(env):
+    """A junk dispute armed once and never drawn must not keep every later draw's freeze open
+    for a whole window: once its window has ended it no longer counts."""
+    pwk, _usd, court, _arb, _g = env
+    junk = open_dispute(env)
+    real = open_dispute(env)
+    court.pass_period(junk)
+    boa.env.time_travel(blocks=DRAW_WINDOW + 1)
+    assert not court.draw_pending()
+    draw(court, real)
+    assert not court.draw_pending()
+    stake(pwk, court, HONEST[2], 100 * PWK)
 
 
 # ---------------------------------------------------------------- C6: copied commitments
