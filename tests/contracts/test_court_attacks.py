@@ -223,6 +223,35 @@ def test_c4_no_seat_is_drawn_for_free(env):
     assert usd.balanceOf(court.address) == held + 7
 
 
+def test_c4_junk_disputes_lock_seats_only_for_their_own_case(env):
+    """Accepted residue, bounded: an arbitrable opens disputes about nothing (one token unit a
+    seat) until every seat of the court is locked; a real dispute drawn then gets a short panel,
+    here an empty one. It still ends through timeouts alone (a first round nobody revealed in
+    rules 0, and the winner may appeal), and every junk lock is released once its round is
+    distributed, which anyone may do when the junk case ends (at most MAX_ROUNDS rounds)."""
+    _pwk, usd, court, arb, grinder = env
+    seats = sum(court.weight(w) // SEAT_LOCK for w in [*HONEST, grinder.address])
+    junk = []
+    paid = 0
+    for _ in range(seats):
+        d = arb.open(court.address, usd.address, 5, extra(usd.address, 0, 7))
+        paid += 7
+        boa.env.time_travel(seconds=PERIODS[0])
+        junk.append((d, draw(court, d)))
+        if sum(court.locked(w) for w in [*HONEST, grinder.address]) == seats * SEAT_LOCK:
+            break
+    assert sum(len(p) for _, p in junk) == seats and paid <= 7 * seats
+    real = open_dispute(env)
+    assert draw(court, real) == []
+    run_out(court, real)
+    court.execute_ruling(real)
+    assert arb.rulings(real) == 0 and arb.rule_calls(real) == 1
+    for d, panel in junk:
+        run_out(court, d)
+        court.distribute(d, 0, panel)
+    assert all(court.locked(w) == 0 for w in [*HONEST, grinder.address])
+
+
 # ---------------------------------------------------------------- C5: the freeze is bounded
 
 
