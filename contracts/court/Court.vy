@@ -34,7 +34,10 @@
      claim below SMALL_CLAIM_LIMIT gets 1 juror by default, 3 otherwise. Appeals: panel
      2n+1, at most MAX_ROUNDS rounds in all.
      Storage per dispute: two words at creation (parties and clock, fee), one per round
-     at its draw (seats, counters, tally, panel hash), one per seat at its commit.
+     when its draw is armed (then seats, counters, tally, panel hash), one per seat at its
+     commit (cleared when the round is distributed). At most MAX_CHOICES (11) choices: the
+     tally of a round lives in its word. `execute_ruling` and `distribute` make a ruling
+     final themselves once the appeal period is over (disputeStatus is then 2).
 """
 
 from ethereum.ercs import IERC20
