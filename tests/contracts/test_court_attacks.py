@@ -368,6 +368,39 @@ def test_c8_a_reentrant_fee_token_cannot_re_enter(env):
         assert tok.attempts() >= 1 and not tok.last_ok()
 
 
+def test_c8_a_fee_on_transfer_fee_token_shorts_only_its_own_credits(env):
+    """Accepted residue, bounded: an arbitrable pays in a token that delivers 1 % less; the court
+    credits the jurors what was charged, so the last of them cannot withdraw that token in full.
+    Stakes and every other token's credits are untouched (the escrow refuses such tokens, so the
+    adapter never names one)."""
+    pwk, usd, court, arb, _g = env
+    fot_path = Path(__file__).resolve().parents[2] / "contracts" / "mocks" / "FeeOnTransferToken.vy"
+    with boa.env.prank(ATTACK_DEPLOYER):
+        fot = partial(fot_path).deploy()
+    fot.mint(arb.address, 10**12)
+    usd_before, pwk_before = usd.balanceOf(court.address), pwk.balanceOf(court.address)
+    d = arb.open(court.address, fot.address, 5, extra(fot.address, 1_000 * USD, 3))
+    boa.env.time_travel(seconds=PERIODS[0])
+    panel = draw(court, d)
+    honest = [i for i, who in enumerate(panel) if who in HONEST]
+    for i in honest:
+        with boa.env.prank(panel[i]):
+            court.commit(d, i, panel, commitment(1, SALT, panel[i]))
+    if court.dispute_clock(d)[0] == 1:  # a seat nobody committed for: the period runs out
+        boa.env.time_travel(seconds=PERIODS[1])
+        court.pass_period(d)
+    for i in honest:
+        court.reveal(d, i, panel, 1, SALT)
+    run_out(court, d)
+    court.execute_ruling(d)
+    assert arb.rulings(d) == (1 if honest else 0)
+    court.distribute(d, 0, panel)
+    owed = sum(court.credit(w, fot.address) for w in {*panel, TREASURY})
+    assert owed == court.arbitrationCost(extra(fot.address, 1_000 * USD, 3))
+    assert fot.balanceOf(court.address) < owed  # the token's own ledger is short
+    assert usd.balanceOf(court.address) == usd_before and pwk.balanceOf(court.address) == pwk_before
+
+
 # ---------------------------------------------------------------- C9: never beyond stake
 
 
