@@ -14,7 +14,7 @@ C6  a juror copies another juror's commitment
 C7  a hostile arbitrable that never accepts its ruling
 C4  junk disputes lock every seat (accepted, bounded)
 C8  a re-entrant fee token; a fee-on-transfer fee token (accepted, bounded)
-C9  a juror with many accounts, or with one seat's worth of stake, is never drawn beyond its stake
+C9  a juror with one seat's worth of stake (next to a contract juror) is never drawn beyond its stake
 A1  the party that expects to lose runs out the escrow's 30-day clock (adapter + real court)
 """
 
