@@ -1,6 +1,6 @@
 """Attack review of the court (Court.vy, sortition.vy) and its arbitrable side.
 
-Each test plays one attacker (a juror, a juror with many accounts or a contract, a party, a
+Each test plays one attacker (a juror, a juror's contract, a party, a
 hostile arbitrable, a hostile fee token, a block proposer) and asserts the safe outcome. An
 attack the contracts now stop is a regression test; an attack judged acceptable has a test of
 its bound, and its residue is written up in SECURITY.md ("Court").
@@ -8,11 +8,10 @@ its bound, and its residue is written up in SECURITY.md ("Court").
 C1  a juror shapes the sum tree for a seed it already knows (stake + draw in one transaction)
 C2  the caller of the draw picks the block (prevrandao) that draws
 C3  an appeal round nobody reveals in (or an empty panel) turns the ruling into "refuse"
-C4  a dispute about nothing draws jurors for free
+C4  a dispute about nothing draws jurors for free; junk disputes lock every seat (accepted, bounded)
 C5  the draw freeze cannot lock stakes for longer than its window
 C6  a juror copies another juror's commitment
 C7  a hostile arbitrable that never accepts its ruling
-C4  junk disputes lock every seat (accepted, bounded)
 C8  a re-entrant fee token; a fee-on-transfer fee token (accepted, bounded)
 C9  a juror with one seat's worth of stake (next to a contract juror) is never drawn beyond its stake
 A1  the party that expects to lose runs out the escrow's 30-day clock (adapter + real court)
