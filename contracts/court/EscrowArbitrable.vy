@@ -66,9 +66,13 @@ ESCROW_PAID: constant(uint8) = milestone_status.PAID
 
 BPS: constant(uint256) = escrow_rulings.BPS
 CHOICES: constant(uint256) = escrow_rulings.CHOICES
-# Longest fee timeout a deployment may choose: the escrow's own arbitration timeout, so a
-# default can normally execute before the escrow's fallback does.
-MAX_FEE_TIMEOUT: constant(uint64) = 30 * 86_400
+# Longest fee timeout a deployment may choose. The escrow splits a dispute in half 30 days
+# after it was raised (JobEscrow.ARBITRATION_TIMEOUT) whatever the arbitrator does; the
+# party that expects to lose pays its fee at the last second and appeals at the last second
+# of every round, so the fee timeout plus the arbitrator's longest case must stay below 30
+# days, or that party turns its loss into a half-half split. proofwork's court lasts at most
+# 25 days (Court.MAX_CASE_DURATION): 4 days leave a day for the calls that advance a case.
+MAX_FEE_TIMEOUT: constant(uint64) = 4 * 86_400
 
 # Case statuses (Case.status). 0: no such case.
 WAITING_CLIENT: constant(uint8) = 1  # the freelancer has paid; the client must pay by fee_deadline
@@ -82,6 +86,18 @@ BY_RULING: constant(uint8) = 0
 BY_SETTLEMENT: constant(uint8) = 1
 BY_DEFAULT: constant(uint8) = 2
 BY_ESCROW: constant(uint8) = 3  # the escrow settled the milestone without this contract
+
+# Packing of the case words (see the storage comments).
+_M64: constant(uint256) = 2**64 - 1
+_M96: constant(uint256) = 2**96 - 1
+_M128: constant(uint256) = 2**128 - 1
+_M160: constant(uint256) = 2**160 - 1
+_STATUS_AT: constant(uint256) = 160
+_DEADLINE_AT: constant(uint256) = 168
+_RULED: constant(uint256) = 2**232
+_PROPOSER_AT: constant(uint256) = 233
+_BPS_AT: constant(uint256) = 160
+_MILESTONE_AT: constant(uint256) = 174
 
 
 # One arbitration case: one disputed milestone of one job.
@@ -162,8 +178,21 @@ JURORS: public(immutable(uint256))
 # @dev Seconds a party has to pay its arbitration fee once the other has paid.
 FEE_TIMEOUT: public(immutable(uint64))
 
-# @dev Cases by id (1 to case_count).
-cases: public(HashMap[uint256, Case])
+# @dev Per case (1 to case_count), packed into five words first written at opening (read
+# with `cases`): client (bits 0-159), status (160-167), fee deadline (168-231), ruled (232),
+# pending settlement proposer (233-234: 0 none, 1 client, 2 freelancer).
+_head: HashMap[uint256, uint256]
+# @dev Per case: freelancer (bits 0-159), settlement share in basis points (160-173),
+# milestone (174-237).
+_side: HashMap[uint256, uint256]
+# @dev Per case: token (bits 0-159), escrow job id (160-255).
+_job: HashMap[uint256, uint256]
+# @dev Per case: client's deposit (bits 0-127), freelancer's deposit (128-255).
+_fees: HashMap[uint256, uint256]
+# @dev Per case: amount in dispute (bits 0-127), ruling (128-135).
+_amount: HashMap[uint256, uint256]
+# @dev Per case: the arbitrator's dispute id, from DISPUTED on.
+_dispute: HashMap[uint256, uint256]
 # @dev Number of cases opened.
 case_count: public(uint256)
 # @dev Escrow job id -> milestone -> case id (0: none); a milestone has at most one case.
@@ -181,7 +210,7 @@ def __init__(escrow_: IJobEscrow, arbitrator_: IArbitrator, jurors_: uint256, fe
     @param escrow_ The JobEscrow.
     @param arbitrator_ The ERC-792 arbitrator.
     @param jurors_ Jurors asked for in the extra data (0: the arbitrator's default).
-    @param fee_timeout_ Seconds a party has to pay its fee (1 to 30 days).
+    @param fee_timeout_ Seconds a party has to pay its fee (1 second to 4 days).
     """
     assert escrow_.address.is_contract, "adapter: escrow is not a contract"
     assert arbitrator_.address.is_contract, "adapter: arbitrator is not a contract"
@@ -226,23 +255,19 @@ def open_case(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, meta_evi
     if msg.sender == job.freelancer:
         waiting = WAITING_CLIENT
         other = job.client
-    self.cases[case_id] = Case(
-        job_id=job_id,
-        milestone=milestone,
-        client=job.client,
-        freelancer=job.freelancer,
-        token=job.token,
-        amount=amount,
-        status=waiting,
-        fee_deadline=deadline,
-        client_fee=cost if waiting == WAITING_FREELANCER else 0,
-        freelancer_fee=cost if waiting == WAITING_CLIENT else 0,
-        dispute_id=0,
-        ruled=False,
-        ruling=0,
-        settlement_proposer=empty(address),
-        settlement_bps=0,
+    assert job_id <= _M96 and amount <= _M128 and cost <= _M128, "adapter: amount too large"
+    self._head[case_id] = (
+        convert(job.client, uint256)
+        | (convert(waiting, uint256) << _STATUS_AT)
+        | (convert(deadline, uint256) << _DEADLINE_AT)
     )
+    self._side[case_id] = convert(job.freelancer, uint256) | (milestone << _MILESTONE_AT)
+    self._job[case_id] = convert(job.token, uint256) | (job_id << 160)
+    if waiting == WAITING_FREELANCER:
+        self._fees[case_id] = cost
+    else:
+        self._fees[case_id] = cost << 128
+    self._amount[case_id] = amount
     log IArbitrable.MetaEvidence(_metaEvidenceID=case_id, _evidence=meta_evidence_uri)
     log CaseOpened(case_id=case_id, job_id=job_id, milestone=milestone, opener=msg.sender)
     log FeePaid(case_id=case_id, party=msg.sender, amount=cost)
@@ -263,7 +288,7 @@ def pay_fee(case_id: uint256):
     """
     status: uint8 = self._status(case_id)
     assert status == WAITING_CLIENT or status == WAITING_FREELANCER, "adapter: fees not awaited"
-    c: Case = self.cases[case_id]
+    c: Case = self._load(case_id)
     self._check_party(c, msg.sender)
     client_turn: bool = status == WAITING_CLIENT
     assert (msg.sender == c.client) == client_turn, "adapter: fee already paid"
@@ -282,14 +307,16 @@ def pay_fee(case_id: uint256):
     if other_paid < cost:
         # the cost rose since the other side paid: it must top up now
         deadline: uint64 = convert(block.timestamp, uint64) + FEE_TIMEOUT
-        self.cases[case_id].fee_deadline = deadline
+        assert paid <= _M128, "adapter: amount too large"
+        head: uint256 = self._head[case_id] & ~((2**72 - 1) << _STATUS_AT)  # status and deadline
+        head |= convert(deadline, uint256) << _DEADLINE_AT
         if client_turn:
-            self.cases[case_id].client_fee = paid
-            self.cases[case_id].status = WAITING_FREELANCER
+            self._fees[case_id] = paid | (c.freelancer_fee << 128)
+            self._head[case_id] = head | (convert(WAITING_FREELANCER, uint256) << _STATUS_AT)
             log HasToPayFee(case_id=case_id, party=c.freelancer, deadline=deadline)
         else:
-            self.cases[case_id].freelancer_fee = paid
-            self.cases[case_id].status = WAITING_CLIENT
+            self._fees[case_id] = c.client_fee | (paid << 128)
+            self._head[case_id] = head | (convert(WAITING_CLIENT, uint256) << _STATUS_AT)
             log HasToPayFee(case_id=case_id, party=c.client, deadline=deadline)
         return
     # both deposits cover the cost: one pays the arbitrator, the other is the reserve
@@ -298,16 +325,16 @@ def pay_fee(case_id: uint256):
     if client_turn:
         client_paid = paid
         freelancer_paid = other_paid
-    self.cases[case_id].client_fee = cost
-    self.cases[case_id].freelancer_fee = cost
-    self.cases[case_id].status = DISPUTED
+    assert cost <= _M128, "adapter: amount too large"
+    self._fees[case_id] = cost | (cost << 128)
+    self._set_status(case_id, DISPUTED)
     self._send(c.token, c.client, client_paid - cost)
     self._send(c.token, c.freelancer, freelancer_paid - cost)
     if cost > 0:
         assert extcall IERC20(c.token).approve(arbitrator.address, cost, default_return_value=True), "adapter: approve failed"
     dispute_id: uint256 = extcall arbitrator.createDispute(CHOICES, extra)
     assert self.case_of_dispute[dispute_id] == 0, "adapter: dispute id reused"
-    self.cases[case_id].dispute_id = dispute_id
+    self._dispute[case_id] = dispute_id
     self.case_of_dispute[dispute_id] = case_id
     log IArbitrable.Dispute(
         _arbitrator=arbitrator.address, _disputeID=dispute_id, _metaEvidenceID=case_id, _evidenceGroupID=case_id
@@ -327,7 +354,7 @@ def timeout_by_default(case_id: uint256, job: IJobEscrow.Job):
     """
     status: uint8 = self._status(case_id)
     assert status == WAITING_CLIENT or status == WAITING_FREELANCER, "adapter: fees not awaited"
-    c: Case = self.cases[case_id]
+    c: Case = self._load(case_id)
     assert convert(block.timestamp, uint64) > c.fee_deadline, "adapter: fee timeout not over"
     bps: uint256 = BPS  # the client did not pay: the freelancer wins
     if status == WAITING_FREELANCER:
@@ -351,11 +378,14 @@ def propose_settlement(case_id: uint256, freelancer_bps: uint256):
     """
     status: uint8 = self._status(case_id)
     assert status == WAITING_CLIENT or status == WAITING_FREELANCER, "adapter: dispute already created"
-    c: Case = self.cases[case_id]
+    c: Case = self._load(case_id)
     self._check_party(c, msg.sender)
     assert freelancer_bps <= BPS, "adapter: share above 100 %"
-    self.cases[case_id].settlement_proposer = msg.sender
-    self.cases[case_id].settlement_bps = freelancer_bps
+    proposer: uint256 = 1
+    if msg.sender != c.client:
+        proposer = 2
+    self._head[case_id] = (self._head[case_id] & ~(3 << _PROPOSER_AT)) | (proposer << _PROPOSER_AT)
+    self._side[case_id] = (self._side[case_id] & ~((2**14 - 1) << _BPS_AT)) | (freelancer_bps << _BPS_AT)
     log SettlementProposed(case_id=case_id, proposer=msg.sender, freelancer_bps=freelancer_bps)
 
 
@@ -372,7 +402,7 @@ def accept_settlement(case_id: uint256, job: IJobEscrow.Job, freelancer_bps: uin
     """
     status: uint8 = self._status(case_id)
     assert status == WAITING_CLIENT or status == WAITING_FREELANCER, "adapter: dispute already created"
-    c: Case = self.cases[case_id]
+    c: Case = self._load(case_id)
     self._check_party(c, msg.sender)
     assert c.settlement_proposer != empty(address), "adapter: no settlement proposed"
     assert c.settlement_proposer != msg.sender, "adapter: own settlement offer"
@@ -395,7 +425,7 @@ def submit_evidence(case_id: uint256, evidence_uri: String[256]):
     """
     status: uint8 = self._status(case_id)
     assert status < RULED, "adapter: case closed"
-    self._check_party(self.cases[case_id], msg.sender)
+    self._check_party(self._load(case_id), msg.sender)
     log IArbitrable.Evidence(
         _arbitrator=arbitrator.address, _evidenceGroupID=case_id, _party=msg.sender, _evidence=evidence_uri
     )
@@ -412,7 +442,7 @@ def appeal(case_id: uint256):
     """
     status: uint8 = self._status(case_id)
     assert status == DISPUTED, "adapter: no appealable dispute"
-    c: Case = self.cases[case_id]
+    c: Case = self._load(case_id)
     self._check_party(c, msg.sender)
     assert staticcall arbitrator.disputeStatus(c.dispute_id) == 1, "adapter: not appealable"
     start: uint256 = 0
@@ -441,12 +471,14 @@ def rule(_disputeID: uint256, _ruling: uint256):
     assert msg.sender == arbitrator.address, "adapter: caller is not the arbitrator"
     case_id: uint256 = self.case_of_dispute[_disputeID]
     assert case_id != 0, "adapter: unknown dispute"
-    assert not self.cases[case_id].ruled, "adapter: already ruled"
+    head: uint256 = self._head[case_id]
+    assert head & _RULED == 0, "adapter: already ruled"
     assert _ruling <= CHOICES, "adapter: invalid ruling"
-    self.cases[case_id].ruled = True
-    self.cases[case_id].ruling = _ruling
-    if self.cases[case_id].status == DISPUTED:
-        self.cases[case_id].status = RULED
+    head |= _RULED
+    if convert((head >> _STATUS_AT) & 255, uint8) == DISPUTED:
+        head = (head & ~(255 << _STATUS_AT)) | (convert(RULED, uint256) << _STATUS_AT)
+    self._head[case_id] = head
+    self._amount[case_id] = (self._amount[case_id] & _M128) | (_ruling << 128)
     log IArbitrable.Ruling(_arbitrator=msg.sender, _disputeID=_disputeID, _ruling=_ruling)
 
 
@@ -466,7 +498,7 @@ def execute_ruling(case_id: uint256, job: IJobEscrow.Job):
     """
     status: uint8 = self._status(case_id)
     assert status != CLOSED, "adapter: case closed"
-    c: Case = self.cases[case_id]
+    c: Case = self._load(case_id)
     if status == RULED:
         bps: uint256 = escrow_rulings._freelancer_bps(c.ruling)
         self._close(case_id, c, BY_RULING, bps)
@@ -512,7 +544,7 @@ def extra_data(case_id: uint256) -> Bytes[96]:
     @param case_id The case.
     @return The 96 bytes passed to `arbitrationCost`, `createDispute`, `appealCost` and `appeal`.
     """
-    return self._extra(self.cases[case_id].token, self.cases[case_id].amount)
+    return self._extra(self._token(case_id), self._amount[case_id] & _M128)
 
 
 @external
@@ -523,7 +555,7 @@ def fee_due(case_id: uint256) -> uint256:
     @param case_id The case.
     @return Token units to approve to this contract before `pay_fee`.
     """
-    c: Case = self.cases[case_id]
+    c: Case = self._load(case_id)
     if c.status != WAITING_CLIENT and c.status != WAITING_FREELANCER:
         return 0
     cost: uint256 = staticcall arbitrator.arbitrationCost(self._extra(c.token, c.amount))
@@ -531,6 +563,79 @@ def fee_due(case_id: uint256) -> uint256:
     if c.status == WAITING_CLIENT:
         paid = c.client_fee
     return cost - min(paid, cost)
+
+
+@external
+@view
+def cases(arg0: uint256) -> Case:
+    """
+    @notice A case (all fields zero for an unknown one).
+    @param arg0 The case id.
+    @return The case.
+    """
+    return self._load(arg0)
+
+
+@internal
+@view
+def _load(case_id: uint256) -> Case:
+    """
+    @dev Unpacks a case from its storage words.
+    @param case_id The case.
+    @return The case.
+    """
+    head: uint256 = self._head[case_id]
+    side: uint256 = self._side[case_id]
+    job: uint256 = self._job[case_id]
+    fees: uint256 = self._fees[case_id]
+    amount: uint256 = self._amount[case_id]
+    client: address = convert(convert(head & _M160, uint160), address)
+    freelancer: address = convert(convert(side & _M160, uint160), address)
+    proposer: address = empty(address)
+    who: uint256 = (head >> _PROPOSER_AT) & 3
+    if who == 1:
+        proposer = client
+    elif who == 2:
+        proposer = freelancer
+    return Case(
+        job_id=job >> 160,
+        milestone=(side >> _MILESTONE_AT) & _M64,
+        client=client,
+        freelancer=freelancer,
+        token=convert(convert(job & _M160, uint160), address),
+        amount=amount & _M128,
+        status=convert((head >> _STATUS_AT) & 255, uint8),
+        fee_deadline=convert((head >> _DEADLINE_AT) & _M64, uint64),
+        client_fee=fees & _M128,
+        freelancer_fee=fees >> 128,
+        dispute_id=self._dispute[case_id],
+        ruled=head & _RULED != 0,
+        ruling=(amount >> 128) & 255,
+        settlement_proposer=proposer,
+        settlement_bps=(side >> _BPS_AT) & (2**14 - 1),
+    )
+
+
+@internal
+@view
+def _token(case_id: uint256) -> address:
+    """
+    @dev A case's token.
+    @param case_id The case.
+    @return The job's token.
+    """
+    return convert(convert(self._job[case_id] & _M160, uint160), address)
+
+
+@internal
+def _set_status(case_id: uint256, status: uint8):
+    """
+    @dev Stores a case's status.
+    @param case_id The case.
+    @param status The new status.
+    """
+    head: uint256 = self._head[case_id] & ~(255 << _STATUS_AT)
+    self._head[case_id] = head | (convert(status, uint256) << _STATUS_AT)
 
 
 @internal
@@ -553,7 +658,7 @@ def _status(case_id: uint256) -> uint8:
     @param case_id The case.
     @return Its status (never 0).
     """
-    status: uint8 = self.cases[case_id].status
+    status: uint8 = convert((self._head[case_id] >> _STATUS_AT) & 255, uint8)
     assert status != 0, "adapter: unknown case"
     return status
 
@@ -621,9 +726,8 @@ def _close(case_id: uint256, c: Case, reason: uint8, bps: uint256):
     @param reason How it ended (for the record; logged by the caller).
     @param bps The freelancer's share it ended with (idem).
     """
-    self.cases[case_id].status = CLOSED
-    if c.settlement_proposer != empty(address):
-        self.cases[case_id].settlement_proposer = empty(address)
+    head: uint256 = self._head[case_id] & ~((255 << _STATUS_AT) | (3 << _PROPOSER_AT))
+    self._head[case_id] = head | (convert(CLOSED, uint256) << _STATUS_AT)
 
 
 @internal

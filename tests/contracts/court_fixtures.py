@@ -44,8 +44,8 @@ def partial(path: Path):
     return boa.load_partial(str(path))
 
 
-def deploy():
-    with boa.env.prank(COURT_DEPLOYER):
+def deploy(deployer: str = COURT_DEPLOYER):
+    with boa.env.prank(deployer):
         pwk = partial(STABLE_PATH).deploy("Proofwork Court", "PWK")
         usd = partial(STABLE_PATH).deploy("Court Test USD", "cUSD")
         court = partial(COURT_PATH).deploy(
@@ -57,11 +57,29 @@ def deploy():
 
 
 def stake(pwk, court, who: str, amount: int) -> None:
-    with boa.env.prank(COURT_DEPLOYER):
+    with boa.env.prank(pwk.owner()):
         pwk.mint(who, amount)
     with boa.env.prank(who):
         pwk.approve(court.address, amount)
         court.stake(amount)
+
+
+def seal_hashes() -> None:
+    """titanoboa answers `blockhash` by depth from one fixed list (all zero but the parent): give
+    each of the last 255 blocks a hash of its own number, as a real chain would (a block's hash
+    then does not depend on when it is read)."""
+    n = boa.env.evm.patch.block_number
+    boa.env.evm.patch.prev_hashes = [keccak(f"block {n - 1 - i}".encode()) for i in range(255)]
+
+
+def draw(court, d: int) -> list[str]:
+    """Leaves the evidence period of dispute `d` (over): arms the draw, then draws one block later."""
+    court.pass_period(d)  # arms the draw on this block
+    boa.env.time_travel(blocks=1)
+    seal_hashes()
+    court.pass_period(d)  # draws with that block's hash
+    # Draw(address, _disputeID, _juror, ...): namedtuple fields with a leading underscore are renamed
+    return [str(list(e._asdict().values())[2]) for e in court.get_logs() if type(e).__name__ == "Draw"]
 
 
 def panel_of(court, d: int, r: int) -> list[str]:

@@ -13,6 +13,7 @@ from court_fixtures import (
     USD,
     commitment,
     deploy,
+    draw,
     extra,
     juror,
     stake,
@@ -35,9 +36,7 @@ def draws(court, d):
 
 
 def panel_after_draw(court, d):
-    court.pass_period(d)
-    logs = court.get_logs()
-    return [str(list(e._asdict().values())[2]) for e in logs if type(e).__name__ == "Draw"]
+    return draw(court, d)
 
 
 def open_case(env, jurors=3, amount=1_000 * USD, n_stakers=5):

@@ -7,13 +7,28 @@ dispute reaches a ruling through timeouts alone, rule() then called exactly once
 
 from __future__ import annotations
 
+from collections import Counter
+
 import boa
-from court_fixtures import PERIODS, PWK, SEAT_LOCK, TREASURY, USD, commitment, deploy, extra, juror, stake
+from court_fixtures import (
+    PERIODS,
+    PWK,
+    SEAT_LOCK,
+    TREASURY,
+    USD,
+    commitment,
+    deploy,
+    extra,
+    juror,
+    seal_hashes,
+    stake,
+)
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 SALT = b"\x33" * 32
+STATS: Counter = Counter()  # freeze paths reached by the machine, checked after the run
 JURORS = [juror(1000 + i) for i in range(6)]
 
 
@@ -31,6 +46,11 @@ class CourtMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ actions
     @rule(i=st.integers(0, 5), amount=st.integers(1, 5))
     def do_stake(self, i, amount):
+        if self.court.draw_pending():  # an armed draw waits: nobody may move the tree
+            with boa.env.prank(JURORS[i]), boa.reverts("court: draw pending"):
+                self.court.stake(amount * 100 * PWK)
+            STATS["frozen stake"] += 1
+            return
         stake(self.pwk, self.court, JURORS[i], amount * 100 * PWK)
 
     @rule(i=st.integers(0, 5))
@@ -39,7 +59,26 @@ class CourtMachine(RuleBasedStateMachine):
         w = self.court.weight(who)
         if w:
             with boa.env.prank(who):
+                if self.court.draw_pending():
+                    with boa.reverts("court: draw pending"):
+                        self.court.unstake(w)
+                    return
                 self.court.unstake(w)
+
+    @rule(k=st.integers(0, 20))
+    def arm_only(self, k):
+        """Arms a draw and leaves it waiting (stake changes and distribute must wait too)."""
+        if not self.disputes:
+            return
+        d = self.disputes[k % len(self.disputes)]
+        p, _r, start = self.court.dispute_clock(d)
+        if p == 0 and self.court.draw_block(d) == 0:
+            wait = start + PERIODS[0] - boa.env.timestamp
+            if wait > 0:
+                boa.env.time_travel(seconds=wait)
+            self.court.pass_period(d)
+            assert self.court.draw_pending()
+            STATS["armed"] += 1
 
     @rule(jurors=st.sampled_from([1, 3]), amount=st.integers(10, 2_000))
     def open(self, jurors, amount):
@@ -54,13 +93,20 @@ class CourtMachine(RuleBasedStateMachine):
         if p == 4:
             return
         boa.env.time_travel(seconds=PERIODS[p])
-        self.court.pass_period(d)
         if p == 0:
+            armed = self.court.draw_block(d)
+            if armed == 0 or boa.env.evm.patch.block_number > armed + 256:
+                self.court.pass_period(d)  # arms (again, if its window ended)
+            boa.env.time_travel(blocks=1)
+            seal_hashes()
+            self.court.pass_period(d)  # draws
             self.panels[(d, r)] = [
                 str(list(e._asdict().values())[2])
                 for e in self.court.get_logs()
                 if type(e).__name__ == "Draw"
             ]
+        else:
+            self.court.pass_period(d)
 
     @rule(k=st.integers(0, 20))
     def advance(self, k):
@@ -117,6 +163,10 @@ class CourtMachine(RuleBasedStateMachine):
             return
         if self.arb.rule_calls(d) == 0:
             self.court.execute_ruling(d)
+        if self.court.draw_pending():
+            with boa.reverts("court: draw pending"):
+                self.court.distribute(d, 0, self.panels.get((d, 0), []))
+            return
         fee = self.court.dispute_info(d)[3]
         for rr in range(r + 1):
             requested, _, _, _, done = self.court.round_info(d, rr)
@@ -159,6 +209,10 @@ class CourtMachine(RuleBasedStateMachine):
                     break
                 self._advance(d)
             assert self.court.disputeStatus(d) == 2
+        # every draw is made: the freeze ends at the latest with the last window
+        boa.env.time_travel(blocks=257)
+        assert not self.court.draw_pending()
+        for d in self.disputes:
             self._settle(d)
             assert self.arb.rule_calls(d) == 1
         self.tokens_conserved()
@@ -178,6 +232,8 @@ MACHINE_SETTINGS = settings(
 
 def test_court_invariants():
     """titanoboa rolls back each Hypothesis example, so the contracts are deployed outside them."""
+    STATS.clear()
     with boa.env.anchor():
         deployed = deploy()
         run_state_machine_as_test(lambda: CourtMachine(deployed), settings=MACHINE_SETTINGS)
+    assert STATS["armed"] > 0 and STATS["frozen stake"] > 0, STATS
