@@ -44,6 +44,15 @@ def partial(path: Path):
     return boa.load_partial(str(path))
 
 
+def pin_clock(timestamp: int = 1_900_000_000, block: int = 1_000) -> None:
+    """A machine test's clock, whatever ran before it: titanoboa starts at the wall clock and shares
+    block numbers between the tests of a process, and the court's draws and deadlines read both, so a
+    derandomized run (and its coverage floors) would otherwise change with the hour and the process.
+    Call it inside `boa.env.anchor()`, which restores the clock after the test."""
+    boa.env.evm.patch.timestamp = timestamp
+    boa.env.evm.patch.block_number = block
+
+
 def deploy(deployer: str = COURT_DEPLOYER):
     with boa.env.prank(deployer):
         pwk = partial(STABLE_PATH).deploy("Proofwork Court", "PWK")

@@ -20,6 +20,7 @@ from court_fixtures import (
     deploy,
     extra,
     juror,
+    pin_clock,
     seal_hashes,
     stake,
 )
@@ -234,6 +235,7 @@ def test_court_invariants():
     """titanoboa rolls back each Hypothesis example, so the contracts are deployed outside them."""
     STATS.clear()
     with boa.env.anchor():
+        pin_clock()
         deployed = deploy()
         run_state_machine_as_test(lambda: CourtMachine(deployed), settings=MACHINE_SETTINGS)
     assert STATS["armed"] > 0 and STATS["frozen stake"] > 0, STATS

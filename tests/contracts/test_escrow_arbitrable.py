@@ -6,7 +6,7 @@ from pathlib import Path
 
 import boa
 import pytest
-from court_fixtures import partial
+from court_fixtures import partial, pin_clock
 from escrow_harness import DAY, OK
 from eth_utils import keccak, to_checksum_address
 
@@ -333,6 +333,7 @@ class AdapterMachine(RuleBasedStateMachine):
 def test_adapter_machine(escrow_deployer, stable_deployer, accounts):
     STATS.clear()
     with boa.swap_env(boa.Env()):
+        pin_clock()
         with boa.env.prank(accounts.owner.address):
             token = stable_deployer.deploy("Proofwork Test USD", "pUSD")
             escrow = escrow_deployer.deploy(accounts.treasury.address, 250)
