@@ -144,7 +144,9 @@ class SystemMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ set-up
     @initialize(units=st.lists(st.integers(0, 5), min_size=len(JURORS), max_size=len(JURORS)))
     def jurors_stake(self, units):
-        for j, u in zip(JURORS, units, strict=True):
+        """Jurors stake 100 to 500 PWK (the first three at least 100, so panels can be drawn)."""
+        for n, (j, u) in enumerate(zip(JURORS, units, strict=True)):
+            u = max(u, 1) if n < 3 else u
             if u:
                 self.s.stake(j, u * 100 * PWK)
 
@@ -172,20 +174,37 @@ class SystemMachine(RuleBasedStateMachine):
             self.s.raise_dispute(job_id, i, by_client)
 
     @precondition(lambda self: self._active_jobs() < MAX_ACTIVE_JOBS)
-    @rule(k=pick, amount=amount_st, raised_by_client=side, opened_by_client=side, paid=st.sampled_from([1, 1, 0]))
-    def new_case(self, k, amount, raised_by_client, opened_by_client, paid):
-        """A job posted, delivered, disputed and its case opened (and both fees paid), in one step."""
+    @rule(
+        k=pick,
+        amount=amount_st,
+        raised_by_client=side,
+        opened_by_client=side,
+        then=st.sampled_from(["pay", "pay", "pay", "pay", "wait", "settle", "default", "concede"]),
+        bps=st.sampled_from([0, 2_500, 6_000, 10_000]),
+        rejected_first=st.sampled_from([False, False, False, True]),
+    )
+    def new_case(self, k, amount, raised_by_client, opened_by_client, then, bps, rejected_first):
+        """A job posted, delivered (perhaps rejected once and delivered again), disputed and its
+        case opened, in one step; then the other party pays its fee, or not yet, or never
+        (default), or the parties settle before any juror is drawn, or the client concedes on
+        the escrow."""
         job_id = self.s.post_job(_nth(CLIENTS, k), _nth(FREELANCERS, k // 2), [amount])
         self.s.submit(job_id, 0)
+        if rejected_first:
+            self.s.reject(job_id, 0)
+            self.s.submit(job_id, 0)
         self.s.raise_dispute(job_id, 0, raised_by_client)
         cid = self.s.open_case(job_id, 0, opened_by_client)
-        if paid:
+        if then == "pay":
             self.s.pay_fee(cid)
-
-    @precondition(lambda self: self._milestones(DISPUTED, case=True))
-    @rule(k=pick)
-    def client_concedes(self, k):
-        self.s.concede(*_nth(self._milestones(DISPUTED, case=True), k))
+        elif then == "settle":
+            self.s.propose_settlement(cid, not opened_by_client, bps)
+            self.s.accept_settlement(cid)
+        elif then == "default":
+            self.s.timeout_by_default(cid)
+            STATS["rule: default for an unpaid fee"] += 1
+        elif then == "concede":
+            self.s.concede(job_id, 0)
 
     def _neglected(self):
         """Disputed milestones whose dispute is at least 20 days old."""
@@ -210,16 +229,21 @@ class SystemMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._cases(WAITING_CLIENT, WAITING_FREELANCER))
     @rule(
         k=pick,
-        action=st.sampled_from(["pay", "pay", "default", "default", "settle", "settle", "offer"]),
+        action=st.sampled_from(["pay", "pay", "default", "default", "settle", "settle", "offer", "concede"]),
         by_client=side,
         bps=st.sampled_from([0, 2_500, 6_000, 10_000]),
     )
     def fees(self, k, action, by_client, bps):
         """The awaited party pays its fee, or never does (default), or a party offers a
-        settlement, which the other accepts (settle) or not (offer)."""
+        settlement, which the other accepts (settle) or not (offer), or the client concedes
+        on the escrow (approves the milestone) while the case waits for fees."""
         cid = _nth(self._cases(WAITING_CLIENT, WAITING_FREELANCER), k)
         if action == "pay":
             self.s.pay_fee(cid)
+        elif action == "concede":
+            c = self.s.cases[cid]
+            if self.s.status(c.job_id, c.milestone) == DISPUTED:
+                self.s.concede(c.job_id, c.milestone)
         elif action == "default":
             self.s.timeout_by_default(cid)
             STATS["rule: default for an unpaid fee"] += 1
@@ -234,9 +258,11 @@ class SystemMachine(RuleBasedStateMachine):
         self.s.execute_case(_nth(self._executable(), k))
 
     # ------------------------------------------------------------ court
+    @precondition(lambda self: self.s.disputes)
     @rule(k=pick, action=st.sampled_from(["stake", "stake", "unstake", "leave", "withdraw"]), units=st.integers(1, 5))
     def juror(self, k, action, units):
-        """A juror stakes, unstakes part or all of its stake (also while drawn), or withdraws."""
+        """Once cases run, a juror stakes, unstakes part or all of its stake (also while
+        drawn), or withdraws its rewards and free stake."""
         seated = [j for j, m in self.s.jurors.items() if m.seats and m.weight]
         j = _nth(seated, k) if seated and action in ("unstake", "leave") and k % 2 else _nth(JURORS, k)
         w = self.s.jurors[j].weight
@@ -259,12 +285,13 @@ class SystemMachine(RuleBasedStateMachine):
         appeal=st.sampled_from([False, False, True]),
         by_client=side,
         early=st.booleans(),
+        leave=st.sampled_from([False, False, True]),
     )
-    def court(self, k, steps, choices, commit_mask, reveal_mask, appeal, by_client, early):
+    def court(self, k, steps, choices, commit_mask, reveal_mask, appeal, by_client, early, leave):
         """Up to `steps` next moves of one dispute: anyone passes a period that ran out (or
         tries too early), the drawn jurors commit (some not), votes are revealed (some not),
         a party funds an appeal (or lets the period lapse), the ruling is given and executed,
-        rounds are distributed."""
+        rounds are distributed. With `leave`, a juror just drawn unstakes all it can."""
         d = _nth(sorted(self.s.disputes), k)
         dd = self.s.disputes[d]
         done = set()
@@ -274,7 +301,8 @@ class SystemMachine(RuleBasedStateMachine):
             now = self.s.now()
             if dd.period == COMMIT and ("commit", dd.round) not in done and now < dd.start + PERIODS[COMMIT]:
                 done.add(("commit", dd.round))
-                self.s.commit(d, choices, commit_mask)
+                # each round votes another way (appeals can flip the ruling)
+                self.s.commit(d, choices[dd.round :] + choices[: dd.round], commit_mask)
             elif dd.period == REVEAL and ("reveal", dd.round) not in done and now < dd.start + PERIODS[REVEAL]:
                 done.add(("reveal", dd.round))
                 if early:  # the seats that did not commit try now: refused
@@ -285,10 +313,18 @@ class SystemMachine(RuleBasedStateMachine):
                 if early:  # votes not revealed in time, a settlement after the draw: refused
                     self.s.reveal(d, [True] * 7)
                     self.s.propose_settlement(dd.case_id, by_client, 5_000)
-                self.s.appeal(dd.case_id, by_client)
+                if early and by_client and self.s.status(c.job_id, c.milestone) == DISPUTED:
+                    self.s.concede(c.job_id, c.milestone)  # the client gives up instead
+                else:
+                    self.s.appeal(dd.case_id, by_client)
             elif dd.period != EXECUTION:
+                drawing = dd.period == 0
                 self.s.pass_period(d, wait=not early or "early" in done)
                 done.add("early")
+                if drawing and leave and dd.period == COMMIT:
+                    drawn = [j for j in dd.rounds[-1].panel if self.s.jurors[j].weight]
+                    if drawn:
+                        self.s.unstake(drawn[0], self.s.jurors[drawn[0]].weight)
             elif not dd.ruled:
                 self.s.court_execute(d)
             elif c.status == CASE_RULED:
