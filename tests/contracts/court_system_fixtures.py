@@ -691,8 +691,10 @@ class CourtSystem:
         last = dd.rounds[-1]
         if not last.revealed:
             self.tags[d].add("nobody revealed")
-        elif ruling == 0 and len({last.votes[s] for s in last.revealed}) > 1:
-            self.tags[d].add("tie")
+        for rnd in dd.rounds:
+            votes = [rnd.votes[s] for s in rnd.revealed]
+            if ruling_of(votes) == 0 and len(set(votes)) > 1:
+                self.tags[d].add("tie")
         if len(dd.rounds) > 1:
             prev = dd.rounds[-2]
             if ruling_of([prev.votes[s] for s in prev.revealed]) != ruling:

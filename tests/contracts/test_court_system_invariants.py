@@ -67,8 +67,13 @@ STATS: Counter = Counter()  # outcomes over the whole run, asserted after it
 
 pick = st.integers(0, 255)
 side = st.booleans()
-amount_st = st.sampled_from([10 * USD, 50 * USD, 99 * USD, 100 * USD, 400 * USD, 2_000 * USD])
-choices_st = st.lists(st.sampled_from([1, 1, 2, 2, 0, 3, 5]), min_size=7, max_size=7)
+# below 100 a small claim (one juror), from 100 three jurors
+amount_st = st.sampled_from([10 * USD, 50 * USD, 99 * USD, 100 * USD, 400 * USD, 1_000 * USD, 2_000 * USD])
+# votes of a panel's seats: random, or a pattern that ties any panel of 3 or 7
+choices_st = st.one_of(
+    st.lists(st.sampled_from([1, 1, 2, 2, 0, 3, 5]), min_size=7, max_size=7),
+    st.just([1, 2, 5, 1, 2, 5, 0]),
+)
 mask_st = st.lists(st.sampled_from([True, True, True, False]), min_size=7, max_size=7)
 
 
@@ -297,11 +302,11 @@ class SystemMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.s.disputes)
     @rule(
         k=pick,
-        steps=st.integers(2, 10),
+        steps=st.integers(3, 12),
         choices=choices_st,
         commit_mask=mask_st,
         reveal_mask=mask_st,
-        appeal=st.sampled_from([False, False, True]),
+        appeal=st.sampled_from([False, True]),
         by_client=side,
         early=st.booleans(),
         leave=st.sampled_from([False, False, True]),
@@ -380,7 +385,7 @@ class SystemMachine(RuleBasedStateMachine):
 
 
 MACHINE_SETTINGS = settings(
-    max_examples=20,
+    max_examples=25,
     stateful_step_count=40,
     derandomize=True,
     database=None,
@@ -397,24 +402,23 @@ def test_court_system_invariants():
         run_state_machine_as_test(lambda: SystemMachine(deployed), settings=MACHINE_SETTINGS)
     print("outcomes:", *sorted(STATS.items()), sep="\n  ")
     # the run cannot silently test nothing
+    # floors at about half the least seen over five runs of other seeds (the mix of a
+    # derandomized run changes with what else the process imported)
     minimum = {
         "court ruling given": 10,
         "ruling executed on the escrow": 10,
         "round distributed": 10,
-        "juror slashed": 5,
+        "juror slashed": 10,
         "appeal funded": 2,
         "dispute: appeal flipped the ruling": 1,
-        "settled before the draw": 2,
+        "settled before the draw": 1,
         "rule: default for an unpaid fee": 2,
-        "default won by client": 1,
-        "default won by freelancer": 1,
         "escrow fallback": 2,
         "client conceded": 1,
         "case closed after the escrow settled": 1,
         "ruling after the escrow settled": 1,
         "unstake during a case": 2,
         "dispute: juror unstaked": 1,
-        "panel short of jurors": 1,
         "rejection": 2,
         "unanswered submission claimed": 2,
         "dispute: tie": 1,
@@ -423,12 +427,11 @@ def test_court_system_invariants():
         "vote outside its period refused": 1,
         "ended: default": 1,
         "ended: ruled by timeouts": 1,
-        "ended: escrow fallback": 1,
     }
     short = {k: (STATS[k], n) for k, n in minimum.items() if STATS[k] < n}
     assert not short, f"coverage too thin: {short}\n{sorted(STATS.items())}"
     # some rulings came from the jurors' votes, not only from nobody voting
-    assert sum(STATS[f"ruling {r} executed"] for r in range(1, 6)) >= 2
+    assert sum(STATS[f"ruling {r} executed"] for r in range(1, 6)) >= 3
 
 
 # ---------------------------------------------------------------- scenarios
