@@ -339,7 +339,7 @@ class CourtSystem:
             return None
         assert self.adapter.fee_due(cid) == c.cost
         self._mint(payer, c.cost)
-        d = self.court.dispute_count()
+        d = len(self.disputes)  # the court's next dispute id
         self.adapter.pay_fee(cid, sender=payer)
         self.usd_bal[payer] -= c.cost
         c.status, c.reserve, c.dispute, c.deposit = CASE_DISPUTED, c.cost, d, {}
