@@ -699,7 +699,7 @@ class CourtSystem:
             prev = dd.rounds[-2]
             if ruling_of([prev.votes[s] for s in prev.revealed]) != ruling:
                 self.tags[d].add("appeal flipped the ruling")
-        if len(last.revealed) < len(last.votes):
+        if any(len(rnd.revealed) < len(rnd.votes) for rnd in dd.rounds):
             self.tags[d].add("a juror never revealed")
         self.stats["court ruling given"] += 1
 
