@@ -226,7 +226,7 @@ class SystemMachine(RuleBasedStateMachine):
         """A job posted, delivered (perhaps rejected once and delivered again), disputed and its
         case opened, in one step; then the other party pays its fee, or not yet, or never
         (default), or the parties settle before any juror is drawn, or the client concedes on
-        the escrow."""
+        the escrow (and anyone closes the case)."""
         job_id = self.s.post_job(_nth(CLIENTS, k), _nth(FREELANCERS, k // 2), [amount])
         self.s.submit(job_id, 0)
         if rejected_first:
@@ -244,6 +244,7 @@ class SystemMachine(RuleBasedStateMachine):
             STATS["rule: default for an unpaid fee"] += 1
         elif then == "concede":
             self.s.concede(job_id, 0)
+            self.s.execute_case(cid)  # anyone closes the case: deposits back
 
     def _neglected(self):
         """Disputed milestones whose dispute is at least 20 days old."""
@@ -253,12 +254,15 @@ class SystemMachine(RuleBasedStateMachine):
             if self.s.now() > self.s.job(j).milestones[i].timestamp + 20 * DAY
         ]
 
-    @precondition(lambda self: self._neglected())
-    @rule(k=pick)
+    @precondition(lambda self: self._milestones(DISPUTED))
+    @rule(k=pick, now=st.sampled_from([False, False, True]))
     @guarded
-    def escrow_fallback(self, k):
-        """The escrow's own fallback ends a dispute nobody ended in 30 days (waiting out the rest)."""
-        self.s.escrow_fallback(*_nth(self._neglected(), k))
+    def escrow_fallback(self, k, now):
+        """The escrow's own fallback ends a dispute nobody ended in 30 days: one already 20
+        days old, or (now) any, waiting out the rest."""
+        targets = self._neglected() or (self._milestones(DISPUTED) if now else [])
+        if targets:
+            self.s.escrow_fallback(*_nth(targets, k))
 
     # ------------------------------------------------------------ adapter
     @precondition(lambda self: self._milestones(DISPUTED, case=False))
@@ -398,13 +402,25 @@ class SystemMachine(RuleBasedStateMachine):
     @guarded
     def challenge(self, k, by_client, choices, reveal_mask):
         """A party challenges a ruling: the dispute runs to its appeal period (the drawn
-        jurors vote, some reveal), and the party funds the appeal (the next round votes
-        otherwise, so appeals can flip the ruling)."""
+        jurors vote, some reveal), the party funds the appeal, and the larger panel votes
+        (otherwise than the last one, so appeals can flip the ruling)."""
         d = _nth(self._appealable(), k)
+        dd = self.s.disputes[d]
+        self._run_to_appeal(d, choices, reveal_mask)
+        if dd.period == APPEAL:
+            # seats that did not commit or reveal in time are refused now
+            self.s.commit(d, choices, [True] * 7)
+            self.s.reveal(d, [True] * 7)
+            if self.s.appeal(dd.case_id, by_client):
+                self._run_to_appeal(d, choices, reveal_mask)
+
+    def _run_to_appeal(self, d, choices, reveal_mask):
+        """Runs dispute `d` to the appeal period of its round: draw, every seat commits,
+        the masked seats reveal, periods pass as they run out."""
         dd = self.s.disputes[d]
         for _ in range(6):
             rnd, now = dd.rounds[-1], self.s.now()
-            if dd.period == APPEAL:
+            if dd.period in (APPEAL, EXECUTION):
                 break
             if dd.period == COMMIT and not rnd.votes and now < dd.start + PERIODS[COMMIT]:
                 self.s.commit(d, choices[dd.round :] + choices[: dd.round], [True] * 7)
@@ -412,8 +428,6 @@ class SystemMachine(RuleBasedStateMachine):
                 self.s.reveal(d, reveal_mask)
             else:
                 self.s.pass_period(d)
-        if dd.period == APPEAL:
-            self.s.appeal(dd.case_id, by_client)
 
     @rule(seconds=st.sampled_from([HOUR, DAY, 3 * DAY, 10 * DAY]))
     @guarded
@@ -472,6 +486,7 @@ def test_court_system_invariants():
         "juror slashed": 10,
         "appeal funded": 3,
         "dispute: appeal flipped the ruling": 1,
+        "ruling after the escrow settled": 1,
         "settled before the draw": 1,
         "rule: default for an unpaid fee": 2,
         "escrow fallback": 1,
