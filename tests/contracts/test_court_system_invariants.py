@@ -492,7 +492,7 @@ def test_court_system_invariants():
         "escrow fallback": 1,
         "client conceded": 1,
         "case closed after the escrow settled": 1,
-        "unstake during a case": 2,
+        "unstake during a case": 1,
         "dispute: juror unstaked": 1,
         "rejection": 2,
         "unanswered submission claimed": 2,
