@@ -111,7 +111,10 @@ def h(escrow, token, accounts):
 
 # Contract tests of more than ten seconds on the 2-core CI machine: marked `slow` (`make quick` leaves
 # them out) from here, as the test files are edited by others.
-SLOW = {"test_escrow_invariants.py::test_escrow_invariants"}
+SLOW = {
+    "test_escrow_invariants.py::test_escrow_invariants",
+    "test_court_system_invariants.py::test_court_system_invariants",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

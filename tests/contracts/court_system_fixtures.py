@@ -1,0 +1,871 @@
+"""The whole dispute system in one deployment, driven against a Python model.
+
+JobEscrow (checked by EscrowHarness and its model), EscrowArbitrable (the adapter, the jobs'
+arbiter) and the real Court, staked in PWK (CourtToken), with fees in the job's stablecoin.
+
+`CourtSystem` runs every call on chain and predicts it in Python first: the adapter's cases
+(deposits, reserve, status, ruling), the court's disputes (clock, rounds, panels, votes, fees
+held), every juror's weight, stake, locked seats, credits and PWK wallet, and every party's
+stablecoin balance. A predicted revert must revert with that reason; a success must leave the
+chain as predicted. `check()` compares the whole model with the chain (tokens conserved, locks
+within stake, ...); `end_everything()` ends every dispute through timeouts and permissionless
+calls only and then empties the court and the adapter.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import boa
+from court_fixtures import (
+    COURT_PATH,
+    FEE_BPS,
+    MIN_STAKE,
+    PERIODS,
+    PWK,
+    SEAT_LOCK,
+    SMALL_CLAIM,
+    STABLE_PATH,
+    commitment,
+    extra,
+    partial,
+)
+from escrow_harness import DAY, OK, EscrowHarness
+from escrow_model import ARBITRATION_TIMEOUT, DISPUTED, OPEN, PAID, SUBMITTED, Outcome
+from eth_utils import keccak, to_checksum_address
+
+ROOT = COURT_PATH.parents[2]
+ESCROW_PATH = ROOT / "contracts" / "escrow" / "JobEscrow.vy"
+ADAPTER_PATH = ROOT / "contracts" / "court" / "EscrowArbitrable.vy"
+PWK_PATH = ROOT / "contracts" / "court" / "CourtToken.vy"
+
+
+def _address(label: str) -> str:
+    return to_checksum_address(keccak(label.encode())[12:])
+
+
+# Deployed from an account no other test module uses (see committee_fixtures.COMMITTEE_DEPLOYER).
+SYSTEM_DEPLOYER = _address("proofwork court system deployer")
+COURT_TREASURY = _address("proofwork court system court treasury")
+ESCROW_TREASURY = _address("proofwork court system escrow treasury")
+OUTSIDER = _address("proofwork court system outsider")
+CLIENTS = [_address(f"proofwork court system client {i}") for i in range(2)]
+FREELANCERS = [_address(f"proofwork court system freelancer {i}") for i in range(2)]
+PARTIES = [*CLIENTS, *FREELANCERS]
+JURORS = [_address(f"proofwork court system juror {i}") for i in range(6)]
+
+PWK_SUPPLY = 1_000_000 * PWK
+JUROR_PWK = 1_000 * PWK  # each juror's wallet at deployment
+ESCROW_FEE_BPS = 250
+FEE_TIMEOUT = 3 * DAY
+MAX_UINT = 2**256 - 1
+
+# Periods of the court, statuses of the adapter (see Court.vy, EscrowArbitrable.vy).
+EVIDENCE, COMMIT, REVEAL, APPEAL, EXECUTION = range(5)
+MAX_ROUNDS = 4
+WAITING_CLIENT, WAITING_FREELANCER, CASE_DISPUTED, CASE_RULED, CASE_CLOSED = 1, 2, 3, 4, 5
+BPS = 10_000
+# The freelancer's share of a ruling (escrow_rulings.vy): 0 refuse = half each.
+RULING_BPS = {0: 5_000, 1: 10_000, 2: 0, 3: 7_500, 4: 5_000, 5: 2_500}
+REVEALED_BELOW = 2**64
+
+
+def deploy_system():
+    """PWK, the stablecoin, escrow, court and adapter; jurors funded; every allowance in place."""
+    with boa.env.prank(SYSTEM_DEPLOYER):
+        pwk = partial(PWK_PATH).deploy(PWK_SUPPLY)
+        usd = partial(STABLE_PATH).deploy("Court System USD", "sUSD")
+        escrow = partial(ESCROW_PATH).deploy(ESCROW_TREASURY, ESCROW_FEE_BPS)
+        court = partial(COURT_PATH).deploy(
+            pwk.address, SEAT_LOCK, MIN_STAKE, FEE_BPS, SMALL_CLAIM, PERIODS, COURT_TREASURY
+        )
+        adapter = partial(ADAPTER_PATH).deploy(escrow.address, court.address, 0, FEE_TIMEOUT)
+        for j in JURORS:
+            pwk.transfer(j, JUROR_PWK)
+    for j in JURORS:
+        pwk.approve(court.address, MAX_UINT, sender=j)
+    for p in PARTIES:
+        usd.approve(adapter.address, MAX_UINT, sender=p)
+    return pwk, usd, escrow, court, adapter
+
+
+def ruling_of(choices: list[int]) -> int:
+    """The court's ruling of revealed votes: the most voted choice; a tie or no vote gives 0."""
+    counts = Counter(choices)
+    if not counts:
+        return 0
+    best = max(counts.values())
+    top = [c for c, n in counts.items() if n == best]
+    return top[0] if len(top) == 1 else 0
+
+
+def salt_of(d: int, r: int, seat: int) -> bytes:
+    return keccak(f"salt {d}/{r}/{seat}".encode())
+
+
+@dataclass
+class Round:
+    requested: int
+    drawn: bool = False
+    panel: list[str] = field(default_factory=list)
+    votes: dict[int, int] = field(default_factory=dict)  # seat -> committed choice
+    revealed: set[int] = field(default_factory=set)
+    distributed: bool = False
+
+
+@dataclass
+class Dispute:
+    case_id: int
+    fee: int  # per juror
+    rounds: list[Round]
+    period: int = EVIDENCE
+    start: int = 0
+    ruled: bool = False
+
+    @property
+    def round(self) -> int:
+        return len(self.rounds) - 1
+
+    def ruling(self) -> int:
+        last = self.rounds[-1]
+        return ruling_of([last.votes[s] for s in last.revealed])
+
+
+@dataclass
+class Case:
+    job_id: int
+    milestone: int
+    client: str
+    freelancer: str
+    amount: int
+    cost: int
+    status: int
+    deadline: int
+    deposit: dict[str, int]  # deposits while fees are awaited, by party
+    reserve: int = 0  # from the dispute's creation on
+    dispute: int | None = None
+    ruled: bool = False
+    ruling: int | None = None
+    proposer: str | None = None
+    offer: int = 0
+
+    def party(self, client: bool) -> str:
+        return self.client if client else self.freelancer
+
+    def awaited(self) -> str:
+        return self.client if self.status == WAITING_CLIENT else self.freelancer
+
+
+@dataclass
+class Juror:
+    wallet: int = JUROR_PWK  # PWK held
+    weight: int = 0
+    balance: int = 0  # stake_balance
+    seats: int = 0  # seats in rounds not yet distributed
+    credit_usd: int = 0
+    credit_pwk: int = 0
+
+    @property
+    def locked(self) -> int:
+        return self.seats * SEAT_LOCK
+
+
+class CourtSystem:
+    """One deployment of the whole system and its model; see the module docstring."""
+
+    def __init__(self, deployed, stats: Counter | None = None):
+        self.pwk, self.usd, self.escrow, self.court, self.adapter = deployed
+        self.h = EscrowHarness(self.escrow, self.usd, SYSTEM_DEPLOYER)
+        self.stats = Counter() if stats is None else stats
+        self.cases: dict[int, Case] = {}
+        self.disputes: dict[int, Dispute] = {}
+        self.jurors = {j: Juror() for j in JURORS}
+        self.treasury_usd = 0  # court treasury's credits
+        self.treasury_pwk = 0
+        self.fees_held = 0  # stablecoin the court holds for rounds not yet distributed
+        self.usd_bal: Counter = Counter()  # stablecoin of parties, court treasury and jurors
+        self.tags: dict[int, set[str]] = {}  # dispute -> what happened in it (coverage)
+
+    # ---------------------------------------------------------------- reading
+    def now(self) -> int:
+        return boa.env.timestamp
+
+    def job(self, job_id: int):
+        return self.h.model.jobs[job_id]
+
+    def state(self, job_id: int):
+        return self.h.state(job_id)
+
+    def status(self, job_id: int, i: int) -> int:
+        return self.job(job_id).milestones[i].status
+
+    def milestones(self):
+        for job_id, j in self.h.model.jobs.items():
+            for i, m in enumerate(j.milestones):
+                yield job_id, i, m
+
+    def case_of(self, job_id: int, i: int) -> int | None:
+        for cid, c in self.cases.items():
+            if c.job_id == job_id and c.milestone == i:
+                return cid
+        return None
+
+    def _mint(self, who: str, amount: int) -> None:
+        if amount:
+            self.usd.mint(who, amount, sender=SYSTEM_DEPLOYER)
+            self.usd_bal[who] += amount
+
+    def _escrow_call(self, fn, *args, **kw):
+        """A harness call; the escrow's payouts are added to the expected balances."""
+        n0 = len(self.h.outflows)
+        out = fn(*args, **kw)
+        for o in self.h.outflows[n0:]:
+            self.usd_bal[to_checksum_address(o.receiver)] += o.amount
+        return out
+
+    def _via_adapter(self, name: str, job_id: int, i: int, share: int | None, call):
+        """An adapter (or court) call that resolves milestone `i` with `share`, or (None) leaves
+        the escrow alone: the escrow's events and payouts are checked against its model."""
+        trial = self.h.model.clone()
+        outcome = (
+            Outcome() if share is None else trial.resolve(str(self.adapter.address), job_id, None, i, share)
+        )
+        n0 = len(self.h.outflows)
+        before = self.escrow.job_state(job_id)
+        result = call()
+        self.h._check_logs(name, self.adapter.get_logs(), outcome, job_id, None)
+        self.h.model = trial
+        self.h.check_job(job_id)
+        if share is None:
+            assert self.escrow.job_state(job_id) == before
+        for o in self.h.outflows[n0:]:
+            self.usd_bal[to_checksum_address(o.receiver)] += o.amount
+        return result
+
+    # ------------------------------------------------------------ escrow side
+    def post_job(self, client: str, freelancer: str, amounts: list[int], review_period: int = 2 * DAY) -> int:
+        job_id = self._escrow_call(
+            self.h.create_job,
+            client,
+            amounts,
+            freelancer=freelancer,
+            arbiter=self.adapter.address,
+            review_period=review_period,
+            expect=OK,
+        )
+        self.stats["job posted"] += 1
+        return job_id
+
+    def submit(self, job_id: int, i: int) -> None:
+        self._escrow_call(self.h.submit, self.job(job_id).freelancer, job_id, i)
+        self.stats["submission"] += 1
+
+    def reject(self, job_id: int, i: int) -> None:
+        """The client sends a submission back (a revision request)."""
+        self._escrow_call(self.h.request_revision, self.job(job_id).client, job_id, i)
+        self.stats["rejection"] += 1
+
+    def claim(self, job_id: int, i: int) -> None:
+        """An unanswered submission: anyone releases it once the review period is over."""
+        m = self.job(job_id).milestones[i]
+        boa.env.time_travel(seconds=max(0, m.timestamp + self.job(job_id).review_period + 1 - self.now()))
+        self._escrow_call(self.h.claim, OUTSIDER, job_id, i, expect=OK)
+        self.stats["unanswered submission claimed"] += 1
+
+    def raise_dispute(self, job_id: int, i: int, by_client: bool) -> None:
+        j = self.job(job_id)
+        self._escrow_call(self.h.raise_dispute, j.client if by_client else j.freelancer, job_id, i, expect=OK)
+        self.stats["dispute raised"] += 1
+
+    def concede(self, job_id: int, i: int) -> None:
+        """The client approves a disputed milestone (concedes) while its case is open."""
+        self._escrow_call(self.h.approve, self.job(job_id).client, job_id, i, expect=OK)
+        self.stats["client conceded"] += 1
+
+    def escrow_fallback(self, job_id: int, i: int) -> None:
+        """Anyone ends a dispute the arbiter left for 30 days: half each."""
+        m = self.job(job_id).milestones[i]
+        assert m.status == DISPUTED
+        boa.env.time_travel(seconds=max(0, m.timestamp + ARBITRATION_TIMEOUT + 1 - self.now()))
+        self._escrow_call(self.h.resolve, OUTSIDER, job_id, i, 0, expect=OK)
+        self.stats["escrow fallback"] += 1
+
+    # ----------------------------------------------------------- adapter side
+    def cost_of(self, amount: int) -> int:
+        n = 1 if amount < SMALL_CLAIM else 3
+        cost = n * (amount * FEE_BPS // BPS)
+        assert self.court.arbitrationCost(extra(self.usd.address, amount, 0)) == cost
+        return cost
+
+    def open_case(self, job_id: int, i: int, by_client: bool) -> int:
+        j = self.job(job_id)
+        m = j.milestones[i]
+        assert m.status == DISPUTED and self.case_of(job_id, i) is None
+        opener = j.client if by_client else j.freelancer
+        cost = self.cost_of(m.amount)
+        self._mint(opener, cost)
+        cid = self.adapter.open_case(job_id, self.state(job_id), i, "ipfs://meta", sender=opener)
+        assert cid == len(self.cases) + 1
+        self.usd_bal[opener] -= cost
+        self.cases[cid] = Case(
+            job_id=job_id,
+            milestone=i,
+            client=j.client,
+            freelancer=j.freelancer,
+            amount=m.amount,
+            cost=cost,
+            status=WAITING_FREELANCER if by_client else WAITING_CLIENT,
+            deadline=self.now() + FEE_TIMEOUT,
+            deposit={j.client: cost if by_client else 0, j.freelancer: 0 if by_client else cost},
+        )
+        with boa.reverts("adapter: case already open"):
+            self.adapter.open_case(job_id, self.state(job_id), i, "ipfs://meta", sender=opener)
+        self.stats["case opened"] += 1
+        return cid
+
+    def pay_fee(self, cid: int) -> int | None:
+        """The awaited party pays its fee: the dispute is created at the court (before the
+        deadline), or the call is refused (after it)."""
+        c = self.cases[cid]
+        payer = c.awaited()
+        other = c.freelancer if payer == c.client else c.client
+        with boa.reverts("adapter: fee already paid"):
+            self.adapter.pay_fee(cid, sender=other)
+        if self.now() > c.deadline:
+            with boa.reverts("adapter: fee timeout passed"):
+                self.adapter.pay_fee(cid, sender=payer)
+            self.stats["late fee refused"] += 1
+            return None
+        assert self.adapter.fee_due(cid) == c.cost
+        self._mint(payer, c.cost)
+        d = len(self.disputes)  # the court's next dispute id
+        self.adapter.pay_fee(cid, sender=payer)
+        self.usd_bal[payer] -= c.cost
+        c.status, c.reserve, c.dispute, c.deposit = CASE_DISPUTED, c.cost, d, {}
+        c.proposer = None
+        n = 1 if c.amount < SMALL_CLAIM else 3
+        self.disputes[d] = Dispute(
+            case_id=cid, fee=c.amount * FEE_BPS // BPS, rounds=[Round(n)], start=self.now()
+        )
+        self.tags[d] = set()
+        self.fees_held += c.cost
+        assert self.adapter.cases(cid).dispute_id == d and self.adapter.case_of_dispute(d) == cid
+        self.stats["fee paid, dispute created"] += 1
+        return d
+
+    def timeout_by_default(self, cid: int) -> None:
+        """Anyone ends a case whose awaited fee was not paid in time: the payer wins."""
+        c = self.cases[cid]
+        if self.now() <= c.deadline:
+            with boa.reverts("adapter: fee timeout not over"):
+                self.adapter.timeout_by_default(cid, self.state(c.job_id), sender=OUTSIDER)
+            boa.env.time_travel(seconds=c.deadline + 1 - self.now())
+        bps = BPS if c.status == WAITING_CLIENT else 0
+        settled = self.status(c.job_id, c.milestone) >= PAID
+        share = None if settled else self.job(c.job_id).milestones[c.milestone].amount * bps // BPS
+        self._via_adapter(
+            "timeout_by_default",
+            c.job_id,
+            c.milestone,
+            share,
+            lambda: self.adapter.timeout_by_default(cid, self.state(c.job_id), sender=OUTSIDER),
+        )
+        self._refund_deposits(c)
+        c.status = CASE_CLOSED
+        self.stats["default: fee unpaid"] += 1
+        if not settled:
+            self.stats[f"default won by {'freelancer' if bps else 'client'}"] += 1
+
+    def _refund_deposits(self, c: Case) -> None:
+        for who, amount in c.deposit.items():
+            self.usd_bal[who] += amount
+        c.deposit = {c.client: 0, c.freelancer: 0}
+
+    def propose_settlement(self, cid: int, by_client: bool, bps: int) -> None:
+        c = self.cases[cid]
+        who = c.party(by_client)
+        if c.status not in (WAITING_CLIENT, WAITING_FREELANCER):
+            with boa.reverts("adapter: dispute already created"):
+                self.adapter.propose_settlement(cid, bps, sender=who)
+            self.stats["late settlement refused"] += 1
+            return
+        self.adapter.propose_settlement(cid, bps, sender=who)
+        c.proposer, c.offer = who, bps
+        self.stats["settlement proposed"] += 1
+
+    def accept_settlement(self, cid: int) -> None:
+        c = self.cases[cid]
+        assert c.status in (WAITING_CLIENT, WAITING_FREELANCER) and c.proposer is not None
+        other = c.freelancer if c.proposer == c.client else c.client
+        with boa.reverts("adapter: own settlement offer"):
+            self.adapter.accept_settlement(cid, self.state(c.job_id), c.offer, sender=c.proposer)
+        with boa.reverts("adapter: settlement differs"):
+            self.adapter.accept_settlement(cid, self.state(c.job_id), (c.offer + 1) % (BPS + 1), sender=other)
+        if self.status(c.job_id, c.milestone) >= PAID:
+            with boa.reverts("adapter: milestone settled"):
+                self.adapter.accept_settlement(cid, self.state(c.job_id), c.offer, sender=other)
+            return
+        share = self.job(c.job_id).milestones[c.milestone].amount * c.offer // BPS
+        self._via_adapter(
+            "accept_settlement",
+            c.job_id,
+            c.milestone,
+            share,
+            lambda: self.adapter.accept_settlement(cid, self.state(c.job_id), c.offer, sender=other),
+        )
+        self._refund_deposits(c)
+        c.status = CASE_CLOSED
+        assert self.court.dispute_count() == len(self.disputes)  # nobody was drawn
+        self.stats["settled before the draw"] += 1
+
+    def appeal(self, cid: int, by_client: bool) -> bool:
+        """A party funds an appeal of the court's current ruling (inside the appeal period)."""
+        c = self.cases[cid]
+        who = c.party(by_client)
+        if c.status != CASE_DISPUTED:
+            with boa.reverts("adapter: no appealable dispute"):
+                self.adapter.appeal(cid, sender=who)
+            self.stats["appeal refused"] += 1
+            return False
+        d = self.disputes[c.dispute]
+        if d.period != APPEAL or self.now() >= d.start + PERIODS[APPEAL]:
+            reason = "adapter: not appealable" if d.period != APPEAL else "adapter: appeal period over"
+            with boa.reverts(reason):
+                self.adapter.appeal(cid, sender=who)
+            self.stats["appeal refused"] += 1
+            return False
+        if d.round + 1 >= MAX_ROUNDS:
+            assert self.court.appealCost(c.dispute, b"") == MAX_UINT
+            with boa.reverts():
+                self.adapter.appeal(cid, sender=who)
+            self.stats["appeal past the last round refused"] += 1
+            return False
+        cost = (2 * d.rounds[-1].requested + 1) * d.fee
+        assert self.court.appealCost(c.dispute, b"") == cost
+        self._mint(who, cost)
+        self.adapter.appeal(cid, sender=who)
+        self.usd_bal[who] -= cost
+        self.fees_held += cost
+        d.rounds.append(Round(2 * d.rounds[-1].requested + 1))
+        d.period, d.start = EVIDENCE, self.now()
+        self.tags[c.dispute].add(f"appealed by {'client' if by_client else 'freelancer'}")
+        self.stats["appeal funded"] += 1
+        return True
+
+    def execute_case(self, cid: int) -> None:
+        """Anyone executes a case: a ruled one resolves the milestone as the ruling says; one
+        the escrow already settled closes; otherwise it is refused."""
+        c = self.cases[cid]
+        if c.status == CASE_CLOSED:
+            with boa.reverts("adapter: case closed"):
+                self.adapter.execute_ruling(cid, self.state(c.job_id), sender=OUTSIDER)
+            return
+        settled = self.status(c.job_id, c.milestone) >= PAID
+        if c.status == CASE_RULED:
+            bps = RULING_BPS[c.ruling]
+            share = None if settled else self.job(c.job_id).milestones[c.milestone].amount * bps // BPS
+            self._via_adapter(
+                "execute_ruling",
+                c.job_id,
+                c.milestone,
+                share,
+                lambda: self.adapter.execute_ruling(cid, self.state(c.job_id), sender=OUTSIDER),
+            )
+            self._share_reserve(c, bps)
+            self.stats[
+                "ruling executed on the escrow" if share is not None else "ruling after the escrow settled"
+            ] += 1
+            if share is not None:
+                self.stats[f"ruling {c.ruling} executed"] += 1
+                self.tags[c.dispute].add("executed")
+        elif not settled:
+            with boa.reverts("adapter: no ruling yet"):
+                self.adapter.execute_ruling(cid, self.state(c.job_id), sender=OUTSIDER)
+            return
+        else:
+            self._via_adapter(
+                "execute_ruling",
+                c.job_id,
+                c.milestone,
+                None,
+                lambda: self.adapter.execute_ruling(cid, self.state(c.job_id), sender=OUTSIDER),
+            )
+            if c.status == CASE_DISPUTED:
+                self._share_reserve(c, BPS // 2)
+            else:
+                self._refund_deposits(c)
+            self.stats["case closed after the escrow settled"] += 1
+        c.status = CASE_CLOSED
+        with boa.reverts("adapter: case closed"):
+            self.adapter.execute_ruling(cid, self.state(c.job_id), sender=OUTSIDER)
+
+    def _share_reserve(self, c: Case, bps: int) -> None:
+        to_f = c.reserve * bps // BPS
+        self.usd_bal[c.freelancer] += to_f
+        self.usd_bal[c.client] += c.reserve - to_f
+        c.reserve = 0
+
+    # ------------------------------------------------------------- court side
+    def stake(self, j: str, amount: int) -> None:
+        m = self.jurors[j]
+        if amount == 0 or m.weight + amount < MIN_STAKE or amount > m.wallet:
+            with boa.reverts():
+                self.court.stake(amount, sender=j)
+            return
+        self.court.stake(amount, sender=j)
+        m.wallet -= amount
+        m.balance += amount
+        m.weight += amount
+        self.stats["stake"] += 1
+
+    def unstake(self, j: str, amount: int) -> None:
+        m = self.jurors[j]
+        if amount == 0 or amount > m.weight:
+            with boa.reverts("court: not staked"):
+                self.court.unstake(amount, sender=j)
+            return
+        rest = m.weight - amount
+        if rest and rest < MIN_STAKE:
+            with boa.reverts("court: below minimum stake"):
+                self.court.unstake(amount, sender=j)
+            return
+        free = m.balance - max(rest, m.locked)
+        assert self.court.unstake(amount, sender=j) == free
+        m.weight, m.balance, m.wallet = rest, m.balance - free, m.wallet + free
+        self.stats["unstake"] += 1
+        if m.seats:
+            self.stats["unstake during a case"] += 1
+            for d, dd in self.disputes.items():
+                if any(j in r.panel and not r.distributed for r in dd.rounds):
+                    self.tags[d].add("juror unstaked")
+
+    def juror_withdraw(self, j: str) -> None:
+        m = self.jurors[j]
+        free = m.balance - max(m.weight, m.locked)
+        assert self.court.withdraw_stake(sender=j) == free
+        m.balance -= free
+        m.wallet += free
+        for token, attr in ((self.usd, "credit_usd"), (self.pwk, "credit_pwk")):
+            amount = getattr(m, attr)
+            if amount == 0:
+                continue
+            assert self.court.withdraw(token.address, sender=j) == amount
+            setattr(m, attr, 0)
+            if token is self.usd:
+                self.usd_bal[j] += amount
+            else:
+                m.wallet += amount
+            self.stats["juror withdrew rewards"] += 1
+
+    def treasury_withdraw(self) -> None:
+        if self.treasury_usd:
+            self.court.withdraw(self.usd.address, sender=COURT_TREASURY)
+            self.usd_bal[COURT_TREASURY] += self.treasury_usd
+            self.treasury_usd = 0
+        if self.treasury_pwk:
+            self.court.withdraw(self.pwk.address, sender=COURT_TREASURY)
+            self.treasury_pwk = 0
+
+    def pass_period(self, d: int, *, wait: bool = True) -> bool:
+        """Anyone advances dispute `d` once its period is over (waiting for that first)."""
+        dd = self.disputes[d]
+        if dd.period == EXECUTION:
+            with boa.reverts("court: dispute solved"):
+                self.court.pass_period(d, sender=OUTSIDER)
+            return False
+        end = dd.start + PERIODS[dd.period]
+        if self.now() < end:
+            with boa.reverts("court: period not over"):
+                self.court.pass_period(d, sender=OUTSIDER)
+            if not wait:
+                return False
+            boa.env.time_travel(seconds=end - self.now())
+        before = {j: (m.weight, m.locked) for j, m in self.jurors.items()}
+        self.court.pass_period(d, sender=OUTSIDER)
+        if dd.period == EVIDENCE:
+            self._record_draw(d, before)
+        dd.period += 1
+        dd.start = self.now()
+        self.stats["period passed by anyone"] += 1
+        return True
+
+    def _record_draw(self, d: int, before: dict) -> None:
+        dd = self.disputes[d]
+        rnd = dd.rounds[-1]
+        seats = []
+        for e in self.court.get_logs():
+            if type(e).__name__ != "Draw":
+                continue
+            _, disp, who, r, pos = list(e._asdict().values())
+            assert disp == d and r == dd.round and pos == len(seats)
+            seats.append(str(who))
+        assert len(seats) <= rnd.requested
+        for j in set(seats):
+            w, locked = before[j]
+            # no juror is drawn beyond its stake: every seat it holds is backed by its weight
+            assert locked + seats.count(j) * SEAT_LOCK <= w, f"{j} drawn beyond its stake"
+            self.jurors[j].seats += seats.count(j)
+        rnd.panel, rnd.drawn = seats, True
+        assert self.court.round_info(d, dd.round)[1] == len(seats)
+        self.stats["panel drawn"] += 1
+        if len(seats) < rnd.requested:
+            self.stats["panel short of jurors"] += 1
+
+    def commit(self, d: int, choices: list[int], mask: list[bool]) -> None:
+        """The drawn jurors of `d` whose mask is set commit their choices (refused outside the
+        commit period)."""
+        dd = self.disputes[d]
+        rnd = dd.rounds[-1]
+        in_time = dd.period == COMMIT and self.now() < dd.start + PERIODS[COMMIT]
+        for seat, who in enumerate(rnd.panel):
+            if not mask[seat % len(mask)] or seat in rnd.votes:
+                continue
+            choice = choices[seat % len(choices)]
+            c = commitment(choice, salt_of(d, dd.round, seat), who)
+            if not (in_time and dd.period == COMMIT):
+                with boa.reverts("court: not in commit period"):
+                    self.court.commit(d, seat, rnd.panel, c, sender=who)
+                self.stats["vote outside its period refused"] += 1
+                return
+            self.court.commit(d, seat, rnd.panel, c, sender=who)
+            rnd.votes[seat] = choice
+            self.stats["commit"] += 1
+            again = (
+                "court: already committed"
+                if len(rnd.votes) < len(rnd.panel)
+                else "court: not in commit period"
+            )
+            with boa.reverts(again):
+                self.court.commit(d, seat, rnd.panel, c, sender=who)
+            if len(rnd.votes) == len(rnd.panel):
+                dd.period, dd.start = REVEAL, self.now()
+
+    def reveal(self, d: int, mask: list[bool]) -> None:
+        """Anyone reveals the committed votes of `d` whose mask is set."""
+        dd = self.disputes[d]
+        rnd = dd.rounds[-1]
+        in_time = dd.period == REVEAL and self.now() < dd.start + PERIODS[REVEAL]
+        for seat in sorted(rnd.votes):
+            if not mask[seat % len(mask)] or seat in rnd.revealed:
+                continue
+            salt = salt_of(d, dd.round, seat)
+            if not in_time or dd.period != REVEAL:
+                with boa.reverts("court: not in reveal period"):
+                    self.court.reveal(d, seat, rnd.panel, rnd.votes[seat], salt, sender=OUTSIDER)
+                self.stats["vote outside its period refused"] += 1
+                return
+            if rnd.votes[seat] != 5:
+                with boa.reverts("court: reveal does not match commit"):
+                    self.court.reveal(d, seat, rnd.panel, 5, salt, sender=OUTSIDER)
+            self.court.reveal(d, seat, rnd.panel, rnd.votes[seat], salt, sender=OUTSIDER)
+            rnd.revealed.add(seat)
+            self.stats["reveal"] += 1
+            if len(rnd.revealed) == len(rnd.panel):
+                dd.period, dd.start = APPEAL, self.now()
+
+    def court_execute(self, d: int) -> None:
+        """Anyone gives the adapter the court's final ruling, exactly once."""
+        dd = self.disputes[d]
+        if dd.period != EXECUTION:
+            with boa.reverts("court: not solved"):
+                self.court.execute_ruling(d, sender=OUTSIDER)
+            return
+        if dd.ruled:
+            with boa.reverts("court: already ruled"):
+                self.court.execute_ruling(d, sender=OUTSIDER)
+            return
+        c = self.cases[dd.case_id]
+        ruling = dd.ruling()
+        assert self.court.currentRuling(d) == ruling
+        assert not self.adapter.cases(dd.case_id).ruled
+        self.court.execute_ruling(d, sender=OUTSIDER)
+        dd.ruled = True
+        c.ruled, c.ruling = True, ruling
+        if c.status == CASE_DISPUTED:
+            c.status = CASE_RULED
+        onchain = self.adapter.cases(dd.case_id)
+        assert onchain.ruled and onchain.ruling == ruling and onchain.status == c.status
+        with boa.reverts("court: already ruled"):
+            self.court.execute_ruling(d, sender=OUTSIDER)
+        last = dd.rounds[-1]
+        if not last.revealed:
+            self.tags[d].add("nobody revealed")
+        for rnd in dd.rounds:
+            votes = [rnd.votes[s] for s in rnd.revealed]
+            if ruling_of(votes) == 0 and len(set(votes)) > 1:
+                self.tags[d].add("tie")
+        if len(dd.rounds) > 1:
+            prev = dd.rounds[-2]
+            if ruling_of([prev.votes[s] for s in prev.revealed]) != ruling:
+                self.tags[d].add("appeal flipped the ruling")
+        if any(len(rnd.revealed) < len(rnd.votes) for rnd in dd.rounds):
+            self.tags[d].add("a juror never revealed")
+        self.stats["court ruling given"] += 1
+
+    def distribute(self, d: int, r: int) -> None:
+        """Anyone settles round `r`: predicted rewards and slashes, then compared."""
+        dd = self.disputes[d]
+        rnd = dd.rounds[r]
+        if dd.period != EXECUTION:
+            with boa.reverts("court: not solved"):
+                self.court.distribute(d, r, rnd.panel)
+            return
+        if rnd.distributed:
+            with boa.reverts("court: already distributed"):
+                self.court.distribute(d, r, rnd.panel)
+            return
+        ruling = dd.ruling()
+        revealed = [s for s in range(len(rnd.panel)) if s in rnd.revealed]
+        coherent = [s for s in revealed if rnd.votes[s] == ruling]
+        good = set(coherent) if coherent else set(revealed)
+        fees = rnd.requested * dd.fee
+        penalties = (len(rnd.panel) - len(good)) * SEAT_LOCK
+        fee_share = fees // len(good) if good else 0
+        pwk_share = penalties // len(good) if good else 0
+        self.court.distribute(d, r, rnd.panel, sender=OUTSIDER)
+        self.fees_held -= fees
+        self.treasury_usd += fees - fee_share * len(good)
+        self.treasury_pwk += penalties - pwk_share * len(good)
+        for seat, j in enumerate(rnd.panel):
+            m = self.jurors[j]
+            m.seats -= 1
+            if seat in good:
+                m.credit_usd += fee_share
+                m.credit_pwk += pwk_share
+            else:
+                m.balance -= SEAT_LOCK
+                m.weight = min(m.weight, m.balance)
+                self.stats["juror slashed"] += 1
+        rnd.distributed = True
+        self.stats["round distributed"] += 1
+
+    # ------------------------------------------------------------- invariants
+    def adapter_holds(self) -> int:
+        """Stablecoin the adapter must hold: deposits of cases awaiting fees, reserves of disputed ones."""
+        held = 0
+        for c in self.cases.values():
+            if c.status in (WAITING_CLIENT, WAITING_FREELANCER):
+                held += sum(c.deposit.values())
+            elif c.status in (CASE_DISPUTED, CASE_RULED):
+                held += c.reserve
+        return held
+
+    def check_tokens(self) -> None:
+        """Token conservation (cheap: a dozen calls), after every step of the machine."""
+        usd, pwk, m = self.usd, self.pwk, self.h.model
+        assert usd.balanceOf(self.escrow.address) == m.held(usd.address) + m.fees(usd.address) + m.credited(
+            usd.address
+        )
+        assert usd.balanceOf(self.adapter.address) == self.adapter_holds()
+        assert usd.balanceOf(self.court.address) == self.fees_held + self.treasury_usd + sum(
+            j.credit_usd for j in self.jurors.values()
+        )
+        assert pwk.balanceOf(self.court.address) == self.treasury_pwk + sum(
+            j.balance + j.credit_pwk for j in self.jurors.values()
+        )
+        for who in PARTIES:
+            assert usd.balanceOf(who) == self.usd_bal[who], who
+
+    def check(self) -> None:
+        """The whole model against the chain."""
+        self.check_tokens()
+        usd, pwk, court, adapter, escrow = self.usd, self.pwk, self.court, self.adapter, self.escrow
+        m = self.h.model
+        # escrow: what its jobs still hold, its fees and its credits, all in its balance
+        assert usd.balanceOf(escrow.address) == m.held(usd.address) + m.fees(usd.address) + m.credited(
+            usd.address
+        )
+        assert escrow.fees_owed(usd.address) == m.fees(usd.address)
+        self.h.check_all()
+        # adapter: the deposits of cases awaiting fees and the reserves of disputed ones
+        for cid, c in self.cases.items():
+            onchain = adapter.cases(cid)
+            assert onchain.status == c.status, (cid, onchain.status, c.status)
+            assert onchain.ruled == c.ruled
+            if c.status in (WAITING_CLIENT, WAITING_FREELANCER):
+                assert (onchain.client_fee, onchain.freelancer_fee) == (
+                    c.deposit[c.client],
+                    c.deposit[c.freelancer],
+                )
+            elif c.status in (CASE_DISPUTED, CASE_RULED):
+                assert onchain.client_fee == c.reserve
+        # court: fees of rounds not distributed + credits (stablecoin); stakes + credits (PWK)
+        assert court.dispute_count() == len(self.disputes)
+        assert court.credit(COURT_TREASURY, usd.address) == self.treasury_usd
+        assert court.credit(COURT_TREASURY, pwk.address) == self.treasury_pwk
+        for a, j in self.jurors.items():
+            got = (
+                court.weight(a),
+                court.stake_balance(a),
+                court.locked(a),
+                court.credit(a, usd.address),
+                court.credit(a, pwk.address),
+                pwk.balanceOf(a),
+            )
+            assert got == (j.weight, j.balance, j.locked, j.credit_usd, j.credit_pwk, j.wallet), (a, got, j)
+            # no juror is ever bound beyond its stake
+            assert j.locked <= j.balance and j.weight <= j.balance
+        assert court.total_stake() == sum(j.weight for j in self.jurors.values())
+        for d, dd in self.disputes.items():
+            assert court.dispute_clock(d)[:2] == (dd.period, dd.round)
+        # every party's, juror's and treasury's stablecoin as predicted; supplies conserved
+        for who in [*JURORS, COURT_TREASURY]:
+            assert usd.balanceOf(who) == self.usd_bal[who], who
+        holders = [escrow.address, adapter.address, court.address, ESCROW_TREASURY, COURT_TREASURY, OUTSIDER]
+        assert usd.totalSupply() == sum(usd.balanceOf(x) for x in [*holders, *PARTIES, *JURORS])
+        assert (
+            pwk.totalSupply()
+            == PWK_SUPPLY
+            == sum(pwk.balanceOf(x) for x in [SYSTEM_DEPLOYER, court.address, COURT_TREASURY, *JURORS])
+        )
+
+    # ------------------------------------------------------ the end, by timeouts
+    def end_everything(self) -> None:
+        """Ends every case and dispute with nobody voting, paying or appealing: only time and
+        permissionless calls (timeout_by_default, pass_period, execute_ruling, the escrow's
+        fallback, distribute); then every juror leaves and the court and adapter hold nothing."""
+        for cid, c in self.cases.items():
+            if c.status in (WAITING_CLIENT, WAITING_FREELANCER):
+                self.timeout_by_default(cid)
+                self.stats["ended: default"] += 1
+        for d, dd in self.disputes.items():
+            for _ in range(4):  # at most the four periods left of the current round
+                if dd.period == EXECUTION:
+                    break
+                self.pass_period(d)
+            assert dd.period == EXECUTION and court_status(self.court, d) == 2
+            if not dd.ruled:
+                self.court_execute(d)
+                self.stats["ended: ruled by timeouts"] += 1
+        for cid, c in self.cases.items():
+            if c.status != CASE_CLOSED:
+                self.execute_case(cid)
+            assert c.status == CASE_CLOSED and self.adapter.cases(cid).status == CASE_CLOSED
+            assert c.ruled == (c.dispute is not None)
+        for job_id, i, m in list(self.milestones()):
+            if m.status == DISPUTED:  # disputed, no case ever opened: the escrow's own fallback
+                self.escrow_fallback(job_id, i)
+                self.stats["ended: escrow fallback"] += 1
+        for _, _, m in self.milestones():
+            assert m.status in (OPEN, SUBMITTED) or m.status >= PAID
+        for d, dd in self.disputes.items():
+            for r in range(len(dd.rounds)):
+                if not dd.rounds[r].distributed:
+                    self.distribute(d, r)
+        self.check_tokens()
+        for j, m in self.jurors.items():
+            assert m.locked == 0
+            if m.weight:
+                self.unstake(j, m.weight)
+            self.juror_withdraw(j)
+        self.treasury_withdraw()
+        self.check()
+        assert self.usd.balanceOf(self.court.address) == 0
+        assert self.pwk.balanceOf(self.court.address) == 0
+        assert self.usd.balanceOf(self.adapter.address) == 0
+        assert self.fees_held == 0
+
+
+def court_status(court, d: int) -> int:
+    return court.disputeStatus(d)
