@@ -266,30 +266,54 @@ class AdapterMachine(RuleBasedStateMachine):
             self.adapter.open_case(job_id, self.h.state(job_id), 0, "u", sender=c if by_client else f)
         )
 
-    @rule(i=st.integers(0, 30))
-    def pay(self, i):
+    @rule(
+        by_client=st.booleans(),
+        amount=st.integers(1_000, 10**7),
+        ruling=st.integers(0, 5),
+        until=st.sampled_from(["disputed", "ruled", "executed"]),
+    )
+    def whole_case(self, by_client, amount, ruling, until):
+        """A case run at once up to `until` (open, both fees, then the ruling and its execution) among
+        the other rules' single steps, so that every run reaches each end whatever mix they draw."""
+        self.open(by_client, amount)
+        case = self.cases[-1]
+        self.pay(len(self.cases) - 1, True)
+        cs = self.adapter.cases(case)
+        assert cs.status == 3, cs
+        if until != "disputed":
+            self.arb.give_ruling(cs.dispute_id, ruling, sender=ADAPTER_DEPLOYER)
+        if until == "executed":
+            self._execute(case)
+
+    @rule(i=st.integers(0, 30), both=st.booleans())
+    def pay(self, i, both):
+        """The party due pays its fee; with `both`, the other one at once too (the dispute is created)."""
         if not self.cases:
             return
         case = self.cases[i % len(self.cases)]
-        cs = self.adapter.cases(case)
-        if cs.status in (1, 2) and boa.env.timestamp <= cs.fee_deadline:
-            self.adapter.pay_fee(case, sender=cs.client if cs.status == 1 else cs.freelancer)
-            STATS["pay"] += 1
+        for _ in range(2 if both else 1):
+            cs = self.adapter.cases(case)
+            if cs.status in (1, 2) and boa.env.timestamp <= cs.fee_deadline:
+                self.adapter.pay_fee(case, sender=cs.client if cs.status == 1 else cs.freelancer)
+                STATS["pay"] += 1
 
-    @rule(i=st.integers(0, 30), ruling=st.integers(0, 5))
-    def give_ruling(self, i, ruling):
+    @rule(i=st.integers(0, 30), ruling=st.integers(0, 5), then_execute=st.booleans())
+    def give_ruling(self, i, ruling, then_execute):
         if not self.cases:
             return
         case = self.cases[i % len(self.cases)]
         cs = self.adapter.cases(case)
         if cs.status == 3 and not cs.ruled:
             self.arb.give_ruling(cs.dispute_id, ruling, sender=ADAPTER_DEPLOYER)
+            if then_execute:
+                self._execute(case)
 
     @rule(i=st.integers(0, 30))
     def execute(self, i):
-        if not self.cases:
-            return
-        case = self.cases[i % len(self.cases)]
+        if self.cases:
+            self._execute(self.cases[i % len(self.cases)])
+
+    def _execute(self, case):
         cs = self.adapter.cases(case)
         if cs.status == 4:
             assert case not in self.executed
@@ -343,7 +367,7 @@ def test_adapter_machine(escrow_deployer, stable_deployer, accounts):
         run_state_machine_as_test(
             lambda: AdapterMachine(escrow, token, arb, adapter, accounts),
             settings=settings(
-                max_examples=15,
+                max_examples=25,
                 stateful_step_count=15,
                 deadline=None,
                 derandomize=True,
@@ -351,5 +375,6 @@ def test_adapter_machine(escrow_deployer, stable_deployer, accounts):
                 suppress_health_check=list(HealthCheck),
             ),
         )
+    print("coverage:", sorted(STATS.items()))
     for outcome in ("pay", "execute", "settle", "end status 1", "end status 2", "end status 3"):
         assert STATS[outcome] > 0, (outcome, STATS)
