@@ -529,7 +529,7 @@ def court_deploy(
         str, typer.Option(help="Evidence, commit, reveal and appeal periods.")
     ] = "2d,1d,1d,2d",
     fee_timeout: Annotated[
-        str, typer.Option(help="Time a party has to pay its fee once the other has.")
+        str, typer.Option(help="Time a party has to pay its fee once the other has (at most 4d).")
     ] = "2d",
     treasury: Annotated[str | None, typer.Option(help="Receives fees of rounds nobody voted in.")] = None,
     force: Annotated[bool, typer.Option(help="Deploy a new court even if one exists.")] = False,
@@ -583,8 +583,9 @@ def court_deploy(
 
 @court_app.command("advance")
 def court_advance(ctx: typer.Context, case_id: CaseArg, sender: FromOpt = "dev0") -> None:
-    """Do what is due on a case (anyone may): a default for an unpaid fee, the next court period (draws
-    the jurors after the evidence period), the ruling's execution on the escrow, the jurors' rewards."""
+    """Do what is due on a case (anyone may): a default for an unpaid fee, the next court period (after
+    the evidence period: arms the jury draw, then draws in the next block), the ruling's execution on
+    the escrow, the jurors' rewards. Armed draws of other cases, which freeze stakes, are made first."""
     from proofwork.services.disputes import Disputes
 
     state = cli_state(ctx)

@@ -557,9 +557,11 @@ class Disputes:
 
     def advance(self, caller: Signer, case_id: int) -> CaseOutcome:
         """Does what is due on a case, as anyone may: a fee not paid in time ends it by default; a court
-        period that ran out passes (leaving the evidence period draws the jurors); a final ruling is
-        given to the adapter and executed on the escrow; then every round's fees and stakes are
-        distributed to the jurors. Refused with the next deadline when nothing is due."""
+        period that ran out passes (leaving the evidence period arms the draw, then draws the jurors in
+        the next block); an appeal period that ran out is final: the ruling is given to the adapter and
+        executed on the escrow; then every round's fees and stakes are distributed to the jurors.
+        Armed draws of other disputes, which freeze stakes and distribution, are made first. Says what
+        it did; refused with the next deadline when nothing is due."""
         case = self.case(case_id)
         adapter, court = self.ws.arbitrable, self.ws.court
         steps: list[Step] = []

@@ -219,7 +219,12 @@ class Jurors:
             raise NotAllowed(
                 f"{juror.name} holds no seat in round {state.round + 1} of case {case_id}"
                 + (
-                    " (jurors are drawn when the evidence period ends)"
+                    " (jurors are drawn when the evidence period ends"
+                    + (
+                        "; the draw is armed: `court advance` makes it)"
+                        if court.draw_block(state.dispute)
+                        else ")"
+                    )
                     if state.period == C.Period.EVIDENCE
                     else ""
                 )
