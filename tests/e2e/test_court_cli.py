@@ -100,8 +100,10 @@ def test_a_case_on_the_command_line(court_cli: Cli, tmp_path: Path) -> None:
         "juror", "commit", case, "--from", "dev3", "--vote", "freelancer", match="jurors are drawn when"
     )
     cli.ok("chain", "advance", "49h")
-    cli.ok("court", "advance", case)
+    advanced = cli.ok("court", "advance", case).out  # arms the draw, then draws in the next block
+    assert "arm the jury draw" in advanced and "draw 3 juror seat(s)" in advanced
     shown = cli.ok("dispute", "show", case, "--json").json()["case"]
+    assert shown["draw_block"] is None
     assert shown["period"] == "commit" and shown["round"] == 1
     panel = shown["rounds"][0]["panel"]
     assert len(panel) == 3
@@ -112,7 +114,7 @@ def test_a_case_on_the_command_line(court_cli: Cli, tmp_path: Path) -> None:
     if len(by_name) > 1:
         cli.fails("juror", "commit", case, "--from", first, "--vote", "client", match="already committed")
     seats = cli.ok("juror", "cases", "--account", first, "--json")
-    assert seats.json()["seats"][0]["vote"] == "committed"
+    assert seats.json()["seats"][0]["vote"] == "committed" and seats.json()["armed_draws"] == []
     for other in by_name[1:]:
         cli.ok("juror", "commit", case, "--from", other, "--vote", "1")
     warned = cli.ok("juror", "cases", "--account", first)
@@ -128,8 +130,7 @@ def test_a_case_on_the_command_line(court_cli: Cli, tmp_path: Path) -> None:
     cli.ok("chain", "advance", "49h")
     cli.fails("dispute", "appeal", case, "--from", "dev1", match="not in its appeal period")
     done = cli.ok("court", "advance", case, "--from", "dev5", "--json").json()
-    assert [s["name"] for s in done["steps"]][:3] == [
-        "pass appeal period",
+    assert [s["name"] for s in done["steps"]][:2] == [
         "court gives its ruling",
         "execute ruling on the escrow",
     ]
@@ -163,6 +164,7 @@ def test_bad_input_is_one_line(court_cli: Cli) -> None:
     cli.fails("juror", "stake", "--from", "dev3", "--amount", "5000", match="insufficient PWK")
     cli.fails("juror", "unstake", "--from", "dev3", "--amount", "250", match="0 or at least 100")
     cli.fails("court", "deploy", "--periods", "9d,9d,9d,9d", "--force", match="25 days")
+    cli.fails("court", "deploy", "--fee-timeout", "5d", "--force", match="fee timeout is 1 second to 4 days")
 
 
 def test_settlement_on_the_command_line(court_cli: Cli) -> None:

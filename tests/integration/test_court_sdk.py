@@ -64,7 +64,8 @@ def to_court(m: Market, job_id: int) -> int:
     case_id = pw.court.open(m.freelancer, job_id, 0, "good work").case.case_id
     assert pw.court.pay_fee(m.client, case_id).case.status == C.CaseStatus.DISPUTED
     pw.advance_time(2 * DAY + 1)
-    pw.court.advance("dev0", case_id)
+    out = pw.court.advance("dev0", case_id)  # arms the draw on its own block, then draws in the next
+    assert [s.name for s in out.steps] == ["arm the jury draw", "draw 3 juror seat(s)"], out.message
     return case_id
 
 
@@ -159,20 +160,35 @@ def test_a_case_from_rejection_to_executed_ruling_with_an_appeal(court: CourtMar
     vote(m, case_id, {5: 2, 6: 2})
     with pytest.raises(NotAllowed, match="nothing to advance"):
         pw.court.advance("dev0", case_id)
+    # another case's draw is armed when this one's rewards are due: it freezes distribution, so
+    # `advance` makes that draw first
+    other = pw.court.open(m.freelancer, disputed_job(m), 0).case.case_id
+    other_dispute = pw.court.pay_fee(m.client, other).case.dispute_id
     pw.advance_time(2 * DAY + 1)
+    pw.ws.court.pass_period(pw.signer("dev0").key, other_dispute)  # arms it only
+    assert pw.ws.court.draw_pending()
     done = pw.court.advance("dev0", case_id)
     names = [s.name for s in done.steps]
-    assert names[:3] == ["pass appeal period", "court gives its ruling", "execute ruling on the escrow"]
+    assert names[:3] == [  # an appeal period that ran out is final without a separate pass
+        f"draw the jurors of case {other}",
+        "court gives its ruling",
+        "execute ruling on the escrow",
+    ]
     assert "distribute round 1" in names and "distribute round 2" in names
+    assert pw.court.show(other).dispute.period == C.Period.COMMIT  # type: ignore[union-attr]
     view = pw.court.show(case_id)
+    # the court cleared the distributed rounds' vote slots: the votes come from its events
+    assert view.rounds[1].votes == {p: 2 if p in (5, 6) else 1 for p in range(7)}
+    assert view.rounds[0].votes == {0: 1, 1: 1, 2: 1}
+    assert any(s.vote == "revealed:1" for s in pw.court.cases(juror))
     assert view.case.status == C.CaseStatus.CLOSED and view.case.ruling == 1
     assert view.close == {"reason": "ruling", "freelancer_bps": 10_000, "resolved": True}
     job = pw.jobs.get(job_id)
     assert job.milestones[0].paid == pw.amount("100")
     # the freelancer got the milestone less the platform fee and its deposit back; the client paid
-    # its fee and the appeal
-    assert pw.balance(m.freelancer.address) == before[m.freelancer] + pw.amount("97.5")
-    assert pw.balance(m.client.address) == before[m.client] - pw.amount("30")
+    # its fee and the appeal (each also paid 9 for the other case, whose 100 the client escrowed)
+    assert pw.balance(m.freelancer.address) == before[m.freelancer] + pw.amount("97.5") - fee
+    assert pw.balance(m.client.address) == before[m.client] - pw.amount("30") - fee - pw.amount("100")
     rewards = {j.address: pw.court.rewards(j.address) for j in court.jurors}
     assert sum(r["token"] for r in rewards.values()) == pw.amount("30")
     assert sum(r["pwk"] for r in rewards.values()) == 200 * C.PWK
@@ -206,6 +222,33 @@ def test_reveal_without_the_vote_file_and_a_mismatched_reveal(court: CourtMarket
     # (a juror holding every seat has ended the reveal period with its reveal)
     with pytest.raises(NotAllowed, match=r"already revealed|in its appeal period"):
         pw.court.reveal(first.juror, case_id)
+
+
+def test_an_armed_draw_freezes_stakes_until_advance_draws_it(court: CourtMarket) -> None:
+    m = court.market
+    pw = m.pw
+    case_id = pw.court.open(m.freelancer, disputed_job(m), 0).case.case_id
+    dispute = pw.court.pay_fee(m.client, case_id).case.dispute_id
+    pw.advance_time(2 * DAY + 1)
+    pw.ws.court.pass_period(pw.signer("dev0").key, dispute)  # the first call only arms the draw
+    view = pw.court.show(case_id)
+    assert view.dispute is not None and view.dispute.period == C.Period.EVIDENCE
+    assert view.draw_block > 0 and "armed" in view.next_step and not view.rounds[0].panel
+    juror = court.jurors[0]
+    with pytest.raises(
+        NotAllowed, match=rf"^staking waits: the jury draw of case {case_id} is armed"
+    ) as refused:
+        pw.court.stake(juror, 100 * C.PWK)
+    assert "\n" not in str(refused.value) and f"court advance {case_id}" in str(refused.value)
+    with pytest.raises(NotAllowed, match="unstaking waits"):
+        pw.court.unstake(juror)
+    [armed] = pw.court.disputes.armed_draws()
+    assert (armed.case_id, armed.draw_block, armed.open) == (case_id, view.draw_block, True)
+    out = pw.court.advance("dev0", case_id)  # draws at once: the draw was armed in an earlier block
+    assert [s.name for s in out.steps] == ["draw 3 juror seat(s)"]
+    assert pw.court.show(case_id).dispute.period == C.Period.COMMIT  # type: ignore[union-attr]
+    assert not pw.ws.court.draw_pending() and pw.court.disputes.armed_draws() == []
+    assert pw.court.stake(juror, 100 * C.PWK).weight == STAKE + 100 * C.PWK
 
 
 def test_settlement_before_the_draw_returns_every_fee(court: CourtMarket) -> None:

@@ -76,7 +76,7 @@ def test_small_claims_cost_at_most_ten_percent_of_a_50_token_milestone() -> None
         ({"periods": (0, 1, 1, 1)}, "longer than zero"),
         ({"periods": (7 * C.DAY, 1, 1, 1)}, "25 days"),
         ({"jurors": 4}, "odd"),
-        ({"fee_timeout": 31 * C.DAY}, "fee timeout"),
+        ({"fee_timeout": 4 * C.DAY + 1}, "fee timeout is 1 second to 4 days"),
     ],
 )
 def test_court_parameters_are_checked_before_deploying(change: dict[str, object], match: str) -> None:
@@ -168,3 +168,23 @@ def test_the_demo_picks_two_seats_against(jurors: list[str]) -> None:
     # whole jurors vote against whenever some jurors' seats add up to 2
     if 2 in counts or counts.count(1) >= 2:
         assert whole
+
+
+def test_rulings_and_fees_follow_the_court() -> None:
+    # Court._ruling_of: the most voted choice, 0 on a tie or without votes
+    assert C.majority([1, 1, 2]) == 1 and C.majority([1, 2]) == 0 and C.majority([]) == 0
+    assert C.majority([3, 3, 0, 0, 5]) == 0 and C.majority([0]) == 0 and C.majority([11, 11, 4]) == 11
+    # Court._current_ruling: a round nobody revealed in changes nothing
+    assert C.current_ruling([[1, 1, 2], []]) == 1
+    assert C.current_ruling([[1], [2, 2, 1], []]) == 2
+    assert C.current_ruling([[], []]) == 0 and C.current_ruling([]) == 0
+    # Court._fee_per_juror: at least one token unit
+    assert C.fee_per_juror(0, 300) == 1 and C.fee_per_juror(10, 300) == 1 and C.fee_per_juror(100, 300) == 3
+    assert C.CHOICES <= C.MAX_CHOICES == 11
+
+
+def test_the_draw_is_armed_then_made_in_a_later_block_within_its_window() -> None:
+    assert C.draw_step(0, 50) == "arm"
+    assert C.draw_step(50, 50) == "wait"
+    assert C.draw_step(50, 51) == "draw" and C.draw_step(50, 50 + C.DRAW_WINDOW) == "draw"
+    assert C.draw_step(50, 51 + C.DRAW_WINDOW) == "arm"  # its block's hash is gone: armed again

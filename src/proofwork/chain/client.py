@@ -200,9 +200,20 @@ class Chain:
                     "call failed: the contract gave no answer of the expected form"
                 ) from exc
 
-    def transact(self, key: bytes, fn: Any, *, value: int = 0) -> Receipt:
-        """Signs a contract call locally with `key`, sends it, and waits for the receipt."""
-        return self._send(key, lambda base: fn.build_transaction({**base, "value": value}))
+    def transact(self, key: bytes, fn: Any, *, value: int = 0, pending: bool = False) -> Receipt:
+        """Signs a contract call locally with `key`, sends it, and waits for the receipt. `pending`: its
+        gas is estimated in the pending block (the block it lands in), not in the latest one, for a
+        call that needs a later block than the latest (the court's draw reads the hash of the block
+        that armed it, which a node's estimate in the latest block cannot see yet). The embedded
+        chain estimates in its pending block anyway."""
+
+        def build(base: dict[str, Any]) -> dict[str, Any]:
+            tx = {**base, "value": value}
+            if pending and self.url is not None:
+                tx["gas"] = fn.estimate_gas(tx, block_identifier="pending")
+            return dict(fn.build_transaction(tx))
+
+        return self._send(key, build)
 
     def send_eth(self, key: bytes, to: str, value: int) -> Receipt:
         def build(base: dict[str, Any]) -> dict[str, Any]:

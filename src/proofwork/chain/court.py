@@ -75,6 +75,21 @@ class CourtContract(ContractHandle):
     def vote_of(self, dispute: int, round_: int, seat: int) -> int:
         return int(self.chain.call(self.contract.functions.vote_of(dispute, round_, seat)))
 
+    def draw_block(self, dispute: int) -> int:
+        """The block whose hash draws the current round's panel: 0 until armed and once drawn."""
+        return int(self.chain.call(self.contract.functions.draw_block(dispute)))
+
+    def draw_pending(self) -> bool:
+        """Whether an armed draw waits: stake, unstake and distribute revert ("court: draw pending")."""
+        return bool(self.chain.call(self.contract.functions.draw_pending()))
+
+    def armed_draws(self) -> list[tuple[int, int, int]]:
+        """(dispute, round, draw block) of every DrawArmed event, oldest first."""
+        return [
+            (int(e.args["_disputeID"]), int(e.args["_round"]), int(e.args["_drawBlock"]))
+            for e in self.events("DrawArmed")
+        ]
+
     def appeal_cost(self, dispute: int, extra: bytes = b"") -> int:
         return int(self.chain.call(self.contract.functions.appealCost(dispute, extra)))
 
@@ -138,7 +153,8 @@ class CourtContract(ContractHandle):
         return self.chain.transact(key, self.contract.functions.withdraw(Web3.to_checksum_address(token)))
 
     def pass_period(self, key: bytes, dispute: int) -> Receipt:
-        return self.chain.transact(key, self.contract.functions.pass_period(dispute))
+        # estimated in the pending block: a draw must land in a later block than the one that armed it
+        return self.chain.transact(key, self.contract.functions.pass_period(dispute), pending=True)
 
     def commit(self, key: bytes, seat: Seat, panel: list[str], commitment: bytes) -> Receipt:
         fn = self.contract.functions.commit(seat.dispute, seat.position, _addresses(panel), commitment)

@@ -185,6 +185,7 @@ def _view_json(ws: Workspace, view: CaseView) -> dict[str, Any]:
             "period": view.dispute.period.label if view.dispute else None,
             "round": view.dispute.round + 1 if view.dispute else None,
             "deadline": view.deadline,
+            "draw_block": view.draw_block or None,
             "current_ruling": view.dispute.current_ruling if view.dispute else None,
             "current_ruling_label": C.ruling_label(view.dispute.current_ruling) if view.dispute else None,
             "fee_due": format_amount(view.fee_due, dec),
@@ -240,6 +241,8 @@ def _view_table(ws: Workspace, view: CaseView, data: dict[str, Any]) -> Table:
         table.add_row("court", f"dispute {d.dispute}, round {d.round + 1}, {d.period.label} period")
         if view.deadline:
             table.add_row("period ends", when(view.deadline))
+        if view.draw_block:
+            table.add_row("jury draw", f"armed on block {view.draw_block} (`court advance` draws the jurors)")
         table.add_row("current ruling", f"{d.current_ruling}: {C.ruling_label(d.current_ruling)}")
         for r in view.rounds:
             votes = ", ".join(
@@ -347,10 +350,26 @@ def juror_cases(
         for row in rows:  # a reveal (or commit) that is due: said on stderr too, whatever the output mode
             if row["warning"]:
                 sys.stderr.write(f"warning: case {row['case']} seat {row['seat']}: {row['warning']}\n")
+        armed = [
+            {
+                "case": a.case_id or None,
+                "dispute": a.dispute,
+                "round": a.round + 1,
+                "draw_block": a.draw_block,
+                "until_block": a.until,
+                "open": a.open,
+            }
+            for a in jurors.disputes.armed_draws()
+        ]
+        for a in armed:  # stakes are frozen until these draws are made
+            which = f"case {a['case']}" if a["case"] else f"dispute {a['dispute']}"
+            what = "stake and unstake wait until it is made (`court advance`)" if a["open"] else "expired"
+            sys.stderr.write(f"note: the jury draw of {which} is armed on block {a['draw_block']}: {what}\n")
         data = {
             "juror": who,
             "seats": rows,
             "stake": {"weight": format_amount(stake.weight, 18), "locked": format_amount(stake.locked, 18)},
+            "armed_draws": armed,
             "rewards": {
                 "token": format_amount(rewards["token"], ws.token.decimals),
                 "pwk": format_amount(rewards["pwk"], 18),
@@ -510,7 +529,7 @@ def court_deploy(
         str, typer.Option(help="Evidence, commit, reveal and appeal periods.")
     ] = "2d,1d,1d,2d",
     fee_timeout: Annotated[
-        str, typer.Option(help="Time a party has to pay its fee once the other has.")
+        str, typer.Option(help="Time a party has to pay its fee once the other has (at most 4d).")
     ] = "2d",
     treasury: Annotated[str | None, typer.Option(help="Receives fees of rounds nobody voted in.")] = None,
     force: Annotated[bool, typer.Option(help="Deploy a new court even if one exists.")] = False,
@@ -564,8 +583,9 @@ def court_deploy(
 
 @court_app.command("advance")
 def court_advance(ctx: typer.Context, case_id: CaseArg, sender: FromOpt = "dev0") -> None:
-    """Do what is due on a case (anyone may): a default for an unpaid fee, the next court period (draws
-    the jurors after the evidence period), the ruling's execution on the escrow, the jurors' rewards."""
+    """Do what is due on a case (anyone may): a default for an unpaid fee, the next court period (after
+    the evidence period: arms the jury draw, then draws in the next block), the ruling's execution on
+    the escrow, the jurors' rewards. Armed draws of other cases, which freeze stakes, are made first."""
     from proofwork.services.disputes import Disputes
 
     state = cli_state(ctx)

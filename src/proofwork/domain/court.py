@@ -7,6 +7,7 @@ The contracts: `contracts/court/Court.vy` (the ERC-792 court of staked jurors), 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -14,6 +15,12 @@ from proofwork.domain.errors import InvalidInput
 
 DAY = 86_400
 BPS = 10_000
+# Court.MAX_CHOICES: the most non-zero rulings a dispute may have.
+MAX_CHOICES = 11
+# Court.DRAW_WINDOW: blocks after its draw block in which an armed draw can still be made (blockhash).
+DRAW_WINDOW = 256
+# EscrowArbitrable.MAX_FEE_TIMEOUT: the longest time a party may be given to pay its fee.
+MAX_FEE_TIMEOUT = 4 * DAY
 
 
 class Period(IntEnum):
@@ -162,8 +169,10 @@ class CourtParams:
             raise InvalidInput("four rounds of the court's periods must fit in 25 days")
         if self.jurors and (self.jurors % 2 == 0 or self.jurors > 7):
             raise InvalidInput("the first panel has an odd number of jurors, 1 to 7 (0: the court's default)")
-        if not 0 < self.fee_timeout <= 30 * DAY:
-            raise InvalidInput("the fee timeout is 1 second to 30 days")
+        if not 0 < self.fee_timeout <= MAX_FEE_TIMEOUT:
+            raise InvalidInput(
+                f"the fee timeout is 1 second to {MAX_FEE_TIMEOUT // DAY} days (the adapter refuses longer)"
+            )
         if not 0 < self.pwk_supply < 2**208:
             raise InvalidInput("the PWK supply must be positive and below 2^208")
 
@@ -185,7 +194,42 @@ def first_panel(amount: int, small_claim_limit: int, jurors: int = 0) -> int:
 
 
 def fee_per_juror(amount: int, fee_bps: int) -> int:
-    return amount * fee_bps // BPS
+    """Court._fee_per_juror: proportional to the amount in dispute, at least one token unit."""
+    return max(amount * fee_bps // BPS, 1)
+
+
+def majority(choices: Iterable[int]) -> int:
+    """A round's ruling from its revealed votes (Court._ruling_of): the most voted choice, 0 on a tie
+    or without votes."""
+    counts: dict[int, int] = {}
+    for choice in choices:
+        counts[choice] = counts.get(choice, 0) + 1
+    if not counts:
+        return 0
+    best = max(counts.values())
+    top = [c for c, n in counts.items() if n == best]
+    return top[0] if len(top) == 1 else 0
+
+
+def current_ruling(rounds: Sequence[Iterable[int]]) -> int:
+    """A dispute's ruling (Court._current_ruling) from each round's revealed votes, oldest round
+    first: the majority of the latest round anyone revealed in (a round nobody revealed in changes
+    nothing), 0 when nobody ever revealed."""
+    for votes in reversed(rounds):
+        revealed = list(votes)
+        if revealed:
+            return majority(revealed)
+    return 0
+
+
+def draw_step(draw_block: int, block: int) -> str:
+    """What `pass_period` does when the evidence period is over, sent in block `block`, for a round
+    whose draw block is `draw_block` (0: not armed): "arm" (not armed, or armed more than
+    DRAW_WINDOW blocks ago: armed again), "draw" (a later block reads the draw block's hash), or
+    "wait" (the same block: the court refuses, "court: draw not ready")."""
+    if draw_block == 0 or block > draw_block + DRAW_WINDOW:
+        return "arm"
+    return "draw" if block > draw_block else "wait"
 
 
 def period_end(period: Period, start: int, periods: tuple[int, ...]) -> int | None:

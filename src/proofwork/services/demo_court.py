@@ -190,6 +190,9 @@ def run_dispute_demo(
         out = jurors_service.unstake(juror)
         step(f"{juror.name} unstakes", sum(r.gas_used for _, r in out.steps))
     ws.escrow.withdraw_fees(operator.key, token.address)
+    for kept in (token, pwk):  # the court's treasury (the operator): rounding and unrevealed rounds
+        if ws.court.credit(operator.address, kept.address):
+            ws.court.withdraw(operator.key, kept.address)
     after = snapshot()
     view = disputes.show(case_id)
     report.final_ruling = view.case.ruling if view.case.ruled else None

@@ -59,6 +59,23 @@ class RoundView:
 
 
 @dataclass(frozen=True)
+class ArmedDraw:
+    """A draw the court armed and has not made yet (Court.draw_block): its dispute's inputs are frozen
+    (stake, unstake and distribute refused) until it is made or its window ends."""
+
+    dispute: int
+    round: int
+    draw_block: int
+    case_id: int  # 0 when the dispute is not one of the adapter's
+    open: bool  # still within its window (anyone may make it); else `court advance` arms it again
+
+    @property
+    def until(self) -> int:
+        """The last block in which it can be made."""
+        return self.draw_block + C.DRAW_WINDOW
+
+
+@dataclass(frozen=True)
 class CaseView:
     """Everything `dispute show` prints."""
 
@@ -74,6 +91,7 @@ class CaseView:
     evidence: list[dict[str, Any]]
     close: dict[str, Any] | None  # reason, freelancer_bps once closed
     next_step: str
+    draw_block: int = 0  # the armed draw's block while the current round waits for its draw
 
 
 def court_arbiter(ws: Workspace) -> str:
@@ -129,6 +147,76 @@ class Disputes:
     def deadline(self, state: DisputeState) -> int | None:
         return C.period_end(state.period, state.period_start, self.periods())
 
+    def round_votes(self, dispute: int, round_: int, panel: list[Seat], distributed: bool) -> dict[int, int]:
+        """A round's revealed votes, seat -> choice. Once the round is distributed the court clears its
+        vote slots, so they come from the VoteRevealed events (which name the juror, not the seat: a
+        juror's reveals fill its seats in seat order, as `juror reveal` sends them)."""
+        court = self.ws.court
+        votes: dict[int, int] = {}
+        if not distributed:
+            for seat in panel:
+                slot = court.vote_of(dispute, round_, seat.position)
+                if 0 < slot < REVEALED_BELOW:
+                    votes[seat.position] = slot - 1
+            return votes
+        revealed: dict[str, list[int]] = {}
+        for e in court.events("VoteRevealed", subject=dispute):
+            if int(e.args["_round"]) == round_:
+                revealed.setdefault(str(e.args["_juror"]).lower(), []).append(int(e.args["_choice"]))
+        for seat in panel:
+            choices = revealed.get(seat.juror.lower())
+            if choices:
+                votes[seat.position] = choices.pop(0)
+        return votes
+
+    def armed_draws(self) -> list[ArmedDraw]:
+        """Every draw the court armed and has not made, from its DrawArmed events."""
+        court, adapter = self.ws.court, self.ws.arbitrable
+        block = self.ws.chain.block_number() + 1  # the block a transaction sent now lands in
+        out: list[ArmedDraw] = []
+        seen: set[int] = set()
+        for dispute, round_, _ in reversed(court.armed_draws()):
+            if dispute in seen:
+                continue
+            seen.add(dispute)
+            target = court.draw_block(dispute)
+            if not target or court.state(dispute).round != round_:
+                continue
+            case_id = adapter.case_of_dispute(dispute)
+            out.append(ArmedDraw(dispute, round_, target, case_id, block <= target + C.DRAW_WINDOW))
+        return sorted(out, key=lambda a: a.dispute)
+
+    def check_not_frozen(self, what: str) -> None:
+        """Refuses `what` in one line while an armed draw waits (the court would revert with "court: draw
+        pending"), naming the case whose draw anyone may make with `court advance`."""
+        if not self.ws.court.draw_pending():
+            return
+        block = self.ws.chain.block_number()
+        armed = [a for a in self.armed_draws() if a.open]
+        if armed:
+            a = armed[0]
+            which = f"case {a.case_id}" if a.case_id else f"dispute {a.dispute}"
+            hint = f"`proofwork court advance {a.case_id}` makes it" if a.case_id else "anyone may make it"
+            raise NotAllowed(
+                f"{what} waits: the jury draw of {which} is armed (block {a.draw_block}) and the court "
+                f"freezes stakes until it is made; {hint}, or wait until block {a.until + 1}"
+            )
+        raise NotAllowed(
+            f"{what} waits: a jury draw was armed and the court freezes stakes for at most "
+            f"{C.DRAW_WINDOW} blocks (now block {block}); try again in a few blocks"
+        )
+
+    def make_armed_draws(self, caller: Signer, but: int = 0) -> list[Step]:
+        """Makes every armed draw still in its window (except dispute `but`'s): ends the freeze."""
+        steps = []
+        for a in self.armed_draws():
+            if a.open and a.dispute != but:
+                which = f"case {a.case_id}" if a.case_id else f"dispute {a.dispute}"
+                steps.append(
+                    Step(f"draw the jurors of {which}", self.ws.court.pass_period(caller.key, a.dispute))
+                )
+        return steps
+
     def fee_for(self, job: J.Job, milestone: int) -> int:
         """The arbitration cost each party deposits for a milestone's case now."""
         extra = extra_data(job.token, job.milestones[milestone].amount, self.ws.arbitrable.jurors)
@@ -143,24 +231,16 @@ class Disputes:
         rounds: list[RoundView] = []
         deadline: int | None = None
         appeal: int | None = None
+        draw_block = 0
         if state is not None:
             for r in range(state.round + 1):
                 panel = court.panel(state.dispute, r)
-                votes = {}
-                for seat in panel:
-                    slot = court.vote_of(state.dispute, r, seat.position)
-                    if 0 < slot < REVEALED_BELOW:
-                        votes[seat.position] = slot - 1
+                info = court.round_info(state.dispute, r)
+                votes = self.round_votes(state.dispute, r, panel, info.distributed)
                 final = r < state.round or state.period >= C.Period.APPEAL
-                rounds.append(
-                    RoundView(
-                        r,
-                        court.round_info(state.dispute, r),
-                        panel,
-                        votes,
-                        _majority(votes) if final else None,
-                    )
-                )
+                rounds.append(RoundView(r, info, panel, votes, C.majority(votes.values()) if final else None))
+            if state.period == C.Period.EVIDENCE:
+                draw_block = court.draw_block(state.dispute)
             deadline = self.deadline(state) if state.period != C.Period.EXECUTION else None
             if state.period == C.Period.APPEAL:
                 cost = court.appeal_cost(state.dispute, adapter.extra_data(case.case_id))
@@ -200,10 +280,13 @@ class Disputes:
             meta,
             evidence,
             close,
-            self._next_step(case, job, state, deadline),
+            self._next_step(case, job, state, deadline, draw_block),
+            draw_block,
         )
 
-    def _next_step(self, case: Case, job: J.Job, state: DisputeState | None, deadline: int | None) -> str:
+    def _next_step(
+        self, case: Case, job: J.Job, state: DisputeState | None, deadline: int | None, draw_block: int = 0
+    ) -> str:
         now = self.ws.chain.next_timestamp()
         if case.status == C.CaseStatus.CLOSED:
             return "closed"
@@ -218,6 +301,16 @@ class Disputes:
             return "-"
         if state.period == C.Period.EXECUTION:
             return "final: anyone may `court advance` to execute the ruling"
+        if draw_block:
+            step = C.draw_step(draw_block, self.ws.chain.block_number() + 1)
+            if step == "arm":
+                return f"the jury draw armed on block {draw_block} expired: anyone may `court advance` (arms it again)"
+            return (
+                f"the jury draw is armed on block {draw_block} (stakes frozen until it is made): "
+                "anyone may `court advance` to draw the jurors"
+            )
+        if state.period == C.Period.APPEAL and deadline is not None and now >= deadline:
+            return "the appeal period is over, the ruling is final: anyone may `court advance` to execute it"
         if deadline is not None and now >= deadline:
             return f"the {state.period.label} period is over: anyone may `court advance`"
         hints = {
@@ -266,6 +359,11 @@ class Disputes:
             )
         steps: list[Step] = []
         fee = self.fee_for(job, milestone)
+        if job_id >= 2**96 or m.amount >= 2**128 or fee >= 2**128:  # the adapter packs its cases
+            raise NotAllowed(
+                f"milestone {milestone + 1} of job {job_id} is too large for the court "
+                "(claims and fees up to 2^128 - 1 token units, jobs up to 2^96 - 1)"
+            )
         self._check_funds(party, job.token, fee, "arbitration fee")  # before the escrow dispute is raised
         if m.status == J.MilestoneStatus.SUBMITTED:
             out = self.jobs.dispute(party, job_id, milestone)
@@ -438,6 +536,10 @@ class Disputes:
         cost = court.appeal_cost(case.dispute_id, self.ws.arbitrable.extra_data(case_id))
         if cost >= 2**255:
             raise NotAllowed(f"case {case_id} had every round the court allows: no further appeal")
+        if cost >= 2**128:  # the adapter packs its cases
+            raise NotAllowed(
+                f"the appeal of case {case_id} costs more than the court takes (2^128 - 1 units)"
+            )
         steps = self._fund(party, case.token, cost, "appeal fee")
         steps.append(Step("appeal", self.ws.arbitrable.appeal(party.key, case_id)))
         return CaseOutcome(
@@ -455,9 +557,11 @@ class Disputes:
 
     def advance(self, caller: Signer, case_id: int) -> CaseOutcome:
         """Does what is due on a case, as anyone may: a fee not paid in time ends it by default; a court
-        period that ran out passes (leaving the evidence period draws the jurors); a final ruling is
-        given to the adapter and executed on the escrow; then every round's fees and stakes are
-        distributed to the jurors. Refused with the next deadline when nothing is due."""
+        period that ran out passes (leaving the evidence period arms the draw, then draws the jurors in
+        the next block); an appeal period that ran out is final: the ruling is given to the adapter and
+        executed on the escrow; then every round's fees and stakes are distributed to the jurors.
+        Armed draws of other disputes, which freeze stakes and distribution, are made first. Says what
+        it did; refused with the next deadline when nothing is due."""
         case = self.case(case_id)
         adapter, court = self.ws.arbitrable, self.ws.court
         steps: list[Step] = []
@@ -479,16 +583,21 @@ class Disputes:
             return CaseOutcome(self.case(case_id), steps, f"case {case_id} closed")
         if self.created(case):
             state = court.state(case.dispute_id)
-            if state.period != C.Period.EXECUTION:
-                end = self.deadline(state)
-                if case.status == C.CaseStatus.DISPUTED and end is not None and now >= end:
-                    steps.append(
-                        Step(
-                            f"pass {state.period.label} period", court.pass_period(caller.key, state.dispute)
-                        )
-                    )
-                    state = court.state(case.dispute_id)
-            if state.period == C.Period.EXECUTION and not state.ruled:
+            if court.draw_pending():  # other cases' armed draws freeze stakes: make them first
+                steps += self.make_armed_draws(caller, but=state.dispute)
+            end = self.deadline(state)
+            over = case.status == C.CaseStatus.DISPUTED and end is not None and now >= end
+            if over and state.period == C.Period.EVIDENCE:
+                steps += self._draw(caller, state.dispute)
+                state = court.state(case.dispute_id)
+            elif over and state.period in (C.Period.COMMIT, C.Period.REVEAL):
+                steps.append(
+                    Step(f"pass {state.period.label} period", court.pass_period(caller.key, state.dispute))
+                )
+                state = court.state(case.dispute_id)
+            # an appeal period that ran out is final: the court's execute_ruling makes it so itself
+            final = state.period == C.Period.EXECUTION or (state.period == C.Period.APPEAL and over)
+            if final and not state.ruled:
                 steps.append(Step("court gives its ruling", court.execute_ruling(caller.key, state.dispute)))
                 state = court.state(case.dispute_id)
             case = self.case(case_id)
@@ -501,37 +610,54 @@ class Disputes:
                 Step("execute ruling on the escrow", adapter.execute_ruling(caller.key, case_id, job))
             )
             case = self.case(case_id)
+        notes: list[str] = []
         if self.created(case):
             state = court.state(case.dispute_id)
-            if state.period == C.Period.EXECUTION:
-                for r in range(state.round + 1):
-                    if not court.round_info(state.dispute, r).distributed:
-                        panel = [s.juror for s in court.panel(state.dispute, r)]
-                        steps.append(
-                            Step(
-                                f"distribute round {r + 1}",
-                                court.distribute(caller.key, state.dispute, r, panel),
-                            )
+            todo = [r for r in range(state.round + 1) if not court.round_info(state.dispute, r).distributed]
+            if state.period == C.Period.EXECUTION and todo:
+                if court.draw_pending():
+                    steps += self.make_armed_draws(caller)
+                try:
+                    self.check_not_frozen("the jurors' rewards")
+                except NotAllowed as e:
+                    notes.append(str(e))
+                    todo = []
+                for r in todo:
+                    panel = [s.juror for s in court.panel(state.dispute, r)]
+                    steps.append(
+                        Step(
+                            f"distribute round {r + 1}", court.distribute(caller.key, state.dispute, r, panel)
                         )
+                    )
+        if steps and self.created(case):
+            state = court.state(case.dispute_id)
+            if state.period == C.Period.EVIDENCE and court.draw_block(state.dispute):
+                notes.append("the jurors are drawn by `court advance` in a later block")
         if not steps:
             view = self.show(case_id)
             when = f" (until {_utc(view.deadline)})" if view.deadline else ""
             raise NotAllowed(f"nothing to advance on case {case_id} now: {view.next_step}{when}")
-        return CaseOutcome(case, steps, f"case {case_id} advanced")
+        message = f"case {case_id} advanced: " + "; ".join([s.name for s in steps] + notes)
+        return CaseOutcome(self.case(case_id), steps, message)
+
+    def _draw(self, caller: Signer, dispute: int) -> list[Step]:
+        """Leaves the evidence period: arms the draw on the block of its transaction (unless armed and
+        still in its window), then draws the panel with that block's hash in a later block (on a chain
+        that mines each transaction in its own block, at once)."""
+        court, chain = self.ws.court, self.ws.chain
+        steps: list[Step] = []
+        target = court.draw_block(dispute)
+        step = C.draw_step(target, chain.block_number() + 1)
+        if step == "arm":
+            again = " again (the armed one expired)" if target else ""
+            steps.append(Step(f"arm the jury draw{again}", court.pass_period(caller.key, dispute)))
+            target = court.draw_block(dispute)
+            step = C.draw_step(target, chain.block_number() + 1)
+        if step == "draw":
+            seats = court.round_info(dispute, court.state(dispute).round).requested
+            steps.append(Step(f"draw {seats} juror seat(s)", court.pass_period(caller.key, dispute)))
+        return steps
 
 
 def _utc(ts: int) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _majority(votes: dict[int, int]) -> int:
-    """A round's ruling from its revealed votes (Court._ruling_of): the most voted choice, 0 on a tie
-    or without votes."""
-    counts: dict[int, int] = {}
-    for choice in votes.values():
-        counts[choice] = counts.get(choice, 0) + 1
-    if not counts:
-        return 0
-    best = max(counts.values())
-    top = [c for c, n in counts.items() if n == best]
-    return top[0] if len(top) == 1 else 0

@@ -90,6 +90,7 @@ class Jurors:
             raise NotAllowed(
                 f"insufficient PWK: {juror.name} holds {balance / C.PWK:g} PWK, staking needs {amount / C.PWK:g}"
             )
+        self.disputes.check_not_frozen("staking")
         steps = []
         if pwk.allowance(juror.address, court.address) < amount:
             steps.append(("approve PWK", pwk.approve(juror.key, court.address, amount)))
@@ -116,6 +117,7 @@ class Jurors:
                 f"what stays staked must be 0 or at least {minimum / C.PWK:g} PWK: unstake everything or less"
             )
         if amount > 0:
+            self.disputes.check_not_frozen("unstaking")
             steps.append(("unstake", court.unstake(juror.key, amount)))
         free = court.stake_balance(juror.address) - max(
             court.weight(juror.address), court.locked(juror.address)
@@ -154,15 +156,26 @@ class Jurors:
         now = self.ws.chain.next_timestamp()
         store = self.votes
         states: dict[int, Any] = {}
+        done: dict[tuple[int, int], dict[int, int]] = {}  # distributed rounds' votes (slots cleared)
         out: list[SeatView] = []
         for seat in sorted(court.seats_of(juror), key=lambda s: (-s.dispute, -s.round, s.position)):
             if seat.dispute not in states:
                 states[seat.dispute] = court.state(seat.dispute)
             state = states[seat.dispute]
             slot = court.vote_of(seat.dispute, seat.round, seat.position)
-            vote = (
-                "none" if slot == 0 else ("committed" if slot >= REVEALED_BELOW else f"revealed:{slot - 1}")
-            )
+            key = (seat.dispute, seat.round)
+            if slot == 0 and key not in done and court.round_info(*key).distributed:
+                panel = court.panel(*key)
+                done[key] = self.disputes.round_votes(seat.dispute, seat.round, panel, True)
+            if key in done:
+                choice = done[key].get(seat.position)
+                vote = "none" if choice is None else f"revealed:{choice}"
+            else:
+                vote = (
+                    "none"
+                    if slot == 0
+                    else ("committed" if slot >= REVEALED_BELOW else f"revealed:{slot - 1}")
+                )
             deadline = self.disputes.deadline(state) if seat.round == state.round else None
             warning = None
             current = seat.round == state.round and deadline is not None
@@ -206,7 +219,12 @@ class Jurors:
             raise NotAllowed(
                 f"{juror.name} holds no seat in round {state.round + 1} of case {case_id}"
                 + (
-                    " (jurors are drawn when the evidence period ends)"
+                    " (jurors are drawn when the evidence period ends"
+                    + (
+                        "; the draw is armed: `court advance` makes it)"
+                        if court.draw_block(state.dispute)
+                        else ")"
+                    )
                     if state.period == C.Period.EVIDENCE
                     else ""
                 )
