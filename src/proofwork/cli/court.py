@@ -119,7 +119,7 @@ def dispute_settle(
     sender: FromOpt,
     share: Annotated[str, typer.Option(help="The freelancer's share of the milestone, in percent, e.g. 60.")],
 ) -> None:
-    """Offer a split before jurors are drawn; the other party accepts by offering the same split."""
+    """Offer a split until the case goes to the court (both fees paid); the other party accepts by offering the same split."""
     from proofwork.services.disputes import Disputes
 
     state = cli_state(ctx)

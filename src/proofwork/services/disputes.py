@@ -461,7 +461,7 @@ class Disputes:
     # --- settle, evidence, appeal ----------------------------------------------------------------
 
     def settle(self, party: Signer, case_id: int, freelancer_bps: int) -> CaseOutcome:
-        """Offers a split (the freelancer's share in basis points) before jurors are drawn; when the other
+        """Offers a split (the freelancer's share in basis points) until both fees are paid; when the other
         party's pending offer is the same split, accepts it: the milestone is resolved so and every
         deposit goes back."""
         if not 0 <= freelancer_bps <= C.BPS:
