@@ -89,7 +89,7 @@ def main() -> int:
             )
             steps["open_case"] = r.gas_used
             case_id = adapter.functions.case_count().call()
-            r = chain.transact(client, adapter.functions.pay_fee(case_id))
+            r = chain.transact(client, adapter.functions.pay_fee(case_id, job_tuple(job)))
             steps["pay_fee"] = r.gas_used
             dispute_id = adapter.functions.cases(case_id).call()[10]
             steps["rule"] = chain.transact(owner, arb.functions.give_ruling(dispute_id, 1)).gas_used

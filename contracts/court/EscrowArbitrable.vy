@@ -278,13 +278,18 @@ def open_case(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, meta_evi
 
 @external
 @nonreentrant
-def pay_fee(case_id: uint256):
+def pay_fee(case_id: uint256, job: IJobEscrow.Job):
     """
     @notice The awaited party pays its arbitration fee (or tops up its deposit if the cost
             rose), before its fee deadline. Once both deposits cover the current cost, the
             dispute is created at the arbitrator (ERC-1497 Dispute) and any excess returned;
             otherwise the other party must top up, within a new FEE_TIMEOUT.
+    @dev Refused once the escrow has settled the milestone (the client approved it, a
+         mutual cancellation, the escrow's fallback), as `open_case` refuses it: a dispute
+         over nothing would cost both parties a fee. Anyone then closes the case with
+         `execute_ruling`, every deposit returned.
     @param case_id The case.
+    @param job The job's current state (checked against the escrow).
     """
     status: uint8 = self._status(case_id)
     assert status == WAITING_CLIENT or status == WAITING_FREELANCER, "adapter: fees not awaited"
@@ -293,6 +298,7 @@ def pay_fee(case_id: uint256):
     client_turn: bool = status == WAITING_CLIENT
     assert (msg.sender == c.client) == client_turn, "adapter: fee already paid"
     assert convert(block.timestamp, uint64) <= c.fee_deadline, "adapter: fee timeout passed"
+    assert not self._settled(c, job), "adapter: milestone settled"
     extra: Bytes[96] = self._extra(c.token, c.amount)
     cost: uint256 = staticcall arbitrator.arbitrationCost(extra)
     paid: uint256 = c.freelancer_fee
@@ -438,6 +444,8 @@ def appeal(case_id: uint256):
     @notice A party appeals the arbitrator's current ruling during its appeal period,
             paying the whole `appealCost` itself (approved to this contract beforehand).
             Appeal fees are not refunded, whoever wins.
+    @dev An arbitrator that allows no further appeal prices it at max_value (ERC-792 use,
+         proofwork's court after its last round): refused here before any token moves.
     @param case_id The case.
     """
     status: uint8 = self._status(case_id)
@@ -451,6 +459,7 @@ def appeal(case_id: uint256):
     assert block.timestamp >= start and block.timestamp < end, "adapter: appeal period over"
     extra: Bytes[96] = self._extra(c.token, c.amount)
     cost: uint256 = staticcall arbitrator.appealCost(c.dispute_id, extra)
+    assert cost != max_value(uint256), "adapter: no more appeals"
     log AppealFunded(case_id=case_id, party=msg.sender, amount=cost)
     self._pull(c.token, msg.sender, cost)
     if cost > 0:

@@ -30,6 +30,7 @@ from court_fixtures import (
     commitment,
     extra,
     partial,
+    seal_hashes,
 )
 from escrow_harness import DAY, OK, EscrowHarness
 from escrow_model import ARBITRATION_TIMEOUT, DISPUTED, OPEN, PAID, SUBMITTED, Outcome
@@ -69,6 +70,8 @@ BPS = 10_000
 # The freelancer's share of a ruling (escrow_rulings.vy): 0 refuse = half each.
 RULING_BPS = {0: 5_000, 1: 10_000, 2: 0, 3: 7_500, 4: 5_000, 5: 2_500}
 REVEALED_BELOW = 2**64
+# Blocks after its draw block in which an armed draw can still be made (Court.DRAW_WINDOW).
+DRAW_WINDOW = 256
 
 
 def deploy_system():
@@ -107,6 +110,7 @@ def salt_of(d: int, r: int, seat: int) -> bytes:
 @dataclass
 class Round:
     requested: int
+    armed: int = 0  # the draw block once armed (0 before; the draw itself clears the view)
     drawn: bool = False
     panel: list[str] = field(default_factory=list)
     votes: dict[int, int] = field(default_factory=dict)  # seat -> committed choice
@@ -127,9 +131,13 @@ class Dispute:
     def round(self) -> int:
         return len(self.rounds) - 1
 
-    def ruling(self) -> int:
-        last = self.rounds[-1]
-        return ruling_of([last.votes[s] for s in last.revealed])
+    def ruling(self, upto: int | None = None) -> int:
+        """The ruling of the latest round (up to `upto`) with a revealed vote; 0 if none."""
+        last = len(self.rounds) - 1 if upto is None else upto
+        for rnd in reversed(self.rounds[: last + 1]):
+            if rnd.revealed:
+                return ruling_of([rnd.votes[s] for s in rnd.revealed])
+        return 0
 
 
 @dataclass
@@ -186,10 +194,34 @@ class CourtSystem:
         self.fees_held = 0  # stablecoin the court holds for rounds not yet distributed
         self.usd_bal: Counter = Counter()  # stablecoin of parties, court treasury and jurors
         self.tags: dict[int, set[str]] = {}  # dispute -> what happened in it (coverage)
+        # the court's draw lock: armed draws not yet made, last block any may be made in
+        self.lock_pending = 0
+        self.lock_until = 0
 
     # ---------------------------------------------------------------- reading
     def now(self) -> int:
         return boa.env.timestamp
+
+    def block(self) -> int:
+        return boa.env.evm.patch.block_number
+
+    def frozen(self) -> bool:
+        """Whether an armed draw is waiting (stake, unstake and distribute then revert)."""
+        f = self.lock_pending != 0 and self.block() <= self.lock_until
+        assert self.court.draw_pending() == f
+        return f
+
+    def solved(self, d: int) -> bool:
+        """Whether dispute `d` is solved: in its execution period, or its appeal period over."""
+        dd = self.disputes[d]
+        return dd.period == EXECUTION or (dd.period == APPEAL and self.now() >= dd.start + PERIODS[APPEAL])
+
+    def _finalise(self, d: int) -> None:
+        """execute_ruling and distribute make a ruling final themselves once the appeal period is over."""
+        dd = self.disputes[d]
+        if dd.period == APPEAL and self.solved(d):
+            dd.period, dd.start = EXECUTION, self.now()
+            self.stats["ruling made final without pass_period"] += 1
 
     def job(self, job_id: int):
         return self.h.model.jobs[job_id]
@@ -294,7 +326,7 @@ class CourtSystem:
     # ----------------------------------------------------------- adapter side
     def cost_of(self, amount: int) -> int:
         n = 1 if amount < SMALL_CLAIM else 3
-        cost = n * (amount * FEE_BPS // BPS)
+        cost = n * max(amount * FEE_BPS // BPS, 1)
         assert self.court.arbitrationCost(extra(self.usd.address, amount, 0)) == cost
         return cost
 
@@ -330,23 +362,29 @@ class CourtSystem:
         c = self.cases[cid]
         payer = c.awaited()
         other = c.freelancer if payer == c.client else c.client
+        job = self.state(c.job_id)
         with boa.reverts("adapter: fee already paid"):
-            self.adapter.pay_fee(cid, sender=other)
+            self.adapter.pay_fee(cid, job, sender=other)
         if self.now() > c.deadline:
             with boa.reverts("adapter: fee timeout passed"):
-                self.adapter.pay_fee(cid, sender=payer)
+                self.adapter.pay_fee(cid, job, sender=payer)
             self.stats["late fee refused"] += 1
             return None
         assert self.adapter.fee_due(cid) == c.cost
         self._mint(payer, c.cost)
+        if self.status(c.job_id, c.milestone) >= PAID:  # conceded: no dispute over nothing
+            with boa.reverts("adapter: milestone settled"):
+                self.adapter.pay_fee(cid, job, sender=payer)
+            self.stats["fee refused: milestone settled"] += 1
+            return None
         d = len(self.disputes)  # the court's next dispute id
-        self.adapter.pay_fee(cid, sender=payer)
+        self.adapter.pay_fee(cid, job, sender=payer)
         self.usd_bal[payer] -= c.cost
         c.status, c.reserve, c.dispute, c.deposit = CASE_DISPUTED, c.cost, d, {}
         c.proposer = None
         n = 1 if c.amount < SMALL_CLAIM else 3
         self.disputes[d] = Dispute(
-            case_id=cid, fee=c.amount * FEE_BPS // BPS, rounds=[Round(n)], start=self.now()
+            case_id=cid, fee=max(c.amount * FEE_BPS // BPS, 1), rounds=[Round(n)], start=self.now()
         )
         self.tags[d] = set()
         self.fees_held += c.cost
@@ -430,14 +468,14 @@ class CourtSystem:
             return False
         d = self.disputes[c.dispute]
         if d.period != APPEAL or self.now() >= d.start + PERIODS[APPEAL]:
-            reason = "adapter: not appealable" if d.period != APPEAL else "adapter: appeal period over"
-            with boa.reverts(reason):
+            # an appeal period that ran out counts as solved (disputeStatus 2)
+            with boa.reverts("adapter: not appealable"):
                 self.adapter.appeal(cid, sender=who)
             self.stats["appeal refused"] += 1
             return False
         if d.round + 1 >= MAX_ROUNDS:
             assert self.court.appealCost(c.dispute, b"") == MAX_UINT
-            with boa.reverts():
+            with boa.reverts("adapter: no more appeals"):
                 self.adapter.appeal(cid, sender=who)
             self.stats["appeal past the last round refused"] += 1
             return False
@@ -509,6 +547,11 @@ class CourtSystem:
     # ------------------------------------------------------------- court side
     def stake(self, j: str, amount: int) -> None:
         m = self.jurors[j]
+        if self.frozen():
+            with boa.reverts("court: draw pending"):
+                self.court.stake(amount, sender=j)
+            self.stats["stake refused while a draw is pending"] += 1
+            return
         if amount == 0 or m.weight + amount < MIN_STAKE or amount > m.wallet:
             with boa.reverts():
                 self.court.stake(amount, sender=j)
@@ -521,6 +564,11 @@ class CourtSystem:
 
     def unstake(self, j: str, amount: int) -> None:
         m = self.jurors[j]
+        if self.frozen():
+            with boa.reverts("court: draw pending"):
+                self.court.unstake(amount, sender=j)
+            self.stats["unstake refused while a draw is pending"] += 1
+            return
         if amount == 0 or amount > m.weight:
             with boa.reverts("court: not staked"):
                 self.court.unstake(amount, sender=j)
@@ -567,8 +615,11 @@ class CourtSystem:
             self.court.withdraw(self.pwk.address, sender=COURT_TREASURY)
             self.treasury_pwk = 0
 
-    def pass_period(self, d: int, *, wait: bool = True) -> bool:
-        """Anyone advances dispute `d` once its period is over (waiting for that first)."""
+    def pass_period(self, d: int, *, wait: bool = True, draw: bool = True) -> bool:
+        """Anyone advances dispute `d` once its period is over (waiting for that first).
+        Leaving the evidence period takes two calls: the first arms the draw on its block
+        (again if its window ended), the second draws in a later block; `draw=False` stops
+        after arming (the draw then waits, freezing stakes and distributions)."""
         dd = self.disputes[d]
         if dd.period == EXECUTION:
             with boa.reverts("court: dispute solved"):
@@ -581,14 +632,47 @@ class CourtSystem:
             if not wait:
                 return False
             boa.env.time_travel(seconds=end - self.now())
-        before = {j: (m.weight, m.locked) for j, m in self.jurors.items()}
-        self.court.pass_period(d, sender=OUTSIDER)
         if dd.period == EVIDENCE:
+            rnd = dd.rounds[-1]
+            if rnd.armed == 0 or self.block() > rnd.armed + DRAW_WINDOW:
+                self._arm(d)
+                if not draw:
+                    return True
+            if self.block() == rnd.armed:
+                with boa.reverts("court: draw not ready"):
+                    self.court.pass_period(d, sender=OUTSIDER)
+                self.stats["draw in its arming block refused"] += 1
+                boa.env.time_travel(blocks=1)
+            seal_hashes()
+            before = {j: (m.weight, m.locked) for j, m in self.jurors.items()}
+            self.court.pass_period(d, sender=OUTSIDER)
             self._record_draw(d, before)
+            if self.lock_pending:
+                self.lock_pending -= 1
+        else:
+            self.court.pass_period(d, sender=OUTSIDER)
         dd.period += 1
         dd.start = self.now()
         self.stats["period passed by anyone"] += 1
         return True
+
+    def _arm(self, d: int) -> None:
+        """Anyone arms the draw of `d` (its evidence period over) on the current block."""
+        dd = self.disputes[d]
+        rnd = dd.rounds[-1]
+        b = self.block()
+        again = rnd.armed != 0
+        self.court.pass_period(d, sender=OUTSIDER)
+        armed = [e for e in self.court.get_logs() if type(e).__name__ == "DrawArmed"]
+        assert len(armed) == 1 and list(armed[0]._asdict().values())[1:] == [d, dd.round, b]
+        assert self.court.dispute_clock(d)[0] == EVIDENCE and self.court.draw_block(d) == b
+        if b > self.lock_until:
+            self.lock_pending = 0  # every earlier window has ended
+        self.lock_pending += 1
+        self.lock_until = max(self.lock_until, b + DRAW_WINDOW)
+        rnd.armed = b
+        assert self.frozen()
+        self.stats["draw re-armed after its window" if again else "draw armed"] += 1
 
     def _record_draw(self, d: int, before: dict) -> None:
         dd = self.disputes[d]
@@ -608,7 +692,10 @@ class CourtSystem:
             self.jurors[j].seats += seats.count(j)
         rnd.panel, rnd.drawn = seats, True
         assert self.court.round_info(d, dd.round)[1] == len(seats)
+        assert self.court.draw_block(d) == 0
+        assert rnd.armed < self.block() <= rnd.armed + DRAW_WINDOW
         self.stats["panel drawn"] += 1
+        self.stats["armed, then drawn in a later block"] += 1
         if len(seats) < rnd.requested:
             self.stats["panel short of jurors"] += 1
 
@@ -667,7 +754,7 @@ class CourtSystem:
     def court_execute(self, d: int) -> None:
         """Anyone gives the adapter the court's final ruling, exactly once."""
         dd = self.disputes[d]
-        if dd.period != EXECUTION:
+        if not self.solved(d):
             with boa.reverts("court: not solved"):
                 self.court.execute_ruling(d, sender=OUTSIDER)
             return
@@ -680,6 +767,8 @@ class CourtSystem:
         assert self.court.currentRuling(d) == ruling
         assert not self.adapter.cases(dd.case_id).ruled
         self.court.execute_ruling(d, sender=OUTSIDER)
+        self._finalise(d)
+        assert self.court.dispute_clock(d)[0] == EXECUTION
         dd.ruled = True
         c.ruled, c.ruling = True, ruling
         if c.status == CASE_DISPUTED:
@@ -696,9 +785,10 @@ class CourtSystem:
             if ruling_of(votes) == 0 and len(set(votes)) > 1:
                 self.tags[d].add("tie")
         if len(dd.rounds) > 1:
-            prev = dd.rounds[-2]
-            if ruling_of([prev.votes[s] for s in prev.revealed]) != ruling:
+            if dd.ruling(len(dd.rounds) - 2) != ruling:
                 self.tags[d].add("appeal flipped the ruling")
+            if not last.revealed and any(r.revealed for r in dd.rounds):
+                self.tags[d].add("silent appeal kept the ruling")
         if any(len(rnd.revealed) < len(rnd.votes) for rnd in dd.rounds):
             self.tags[d].add("a juror never revealed")
         self.stats["court ruling given"] += 1
@@ -707,10 +797,16 @@ class CourtSystem:
         """Anyone settles round `r`: predicted rewards and slashes, then compared."""
         dd = self.disputes[d]
         rnd = dd.rounds[r]
-        if dd.period != EXECUTION:
+        if self.frozen():  # an armed draw waits: locks and weights must not move
+            with boa.reverts("court: draw pending"):
+                self.court.distribute(d, r, rnd.panel)
+            self.stats["distribute refused while a draw is pending"] += 1
+            return
+        if not self.solved(d):
             with boa.reverts("court: not solved"):
                 self.court.distribute(d, r, rnd.panel)
             return
+        self._finalise(d)
         if rnd.distributed:
             with boa.reverts("court: already distributed"):
                 self.court.distribute(d, r, rnd.panel)
@@ -738,6 +834,7 @@ class CourtSystem:
                 m.weight = min(m.weight, m.balance)
                 self.stats["juror slashed"] += 1
         rnd.distributed = True
+        assert all(self.court.vote_of(d, r, s) == 0 for s in range(len(rnd.panel)))
         self.stats["round distributed"] += 1
 
     # ------------------------------------------------------------- invariants
@@ -809,6 +906,13 @@ class CourtSystem:
         assert court.total_stake() == sum(j.weight for j in self.jurors.values())
         for d, dd in self.disputes.items():
             assert court.dispute_clock(d)[:2] == (dd.period, dd.round)
+            rnd = dd.rounds[-1]
+            waiting = dd.period == EVIDENCE and not rnd.drawn
+            assert court.draw_block(d) == (rnd.armed if waiting else 0)
+            status = 2 if self.solved(d) else 1 if dd.period == APPEAL else 0
+            assert court.disputeStatus(d) == status
+            assert court.currentRuling(d) == dd.ruling()
+        assert court.draw_pending() == (self.lock_pending != 0 and self.block() <= self.lock_until)
         # every party's, juror's and treasury's stablecoin as predicted; supplies conserved
         for who in [*JURORS, COURT_TREASURY]:
             assert usd.balanceOf(who) == self.usd_bal[who], who
@@ -849,6 +953,10 @@ class CourtSystem:
                 self.stats["ended: escrow fallback"] += 1
         for _, _, m in self.milestones():
             assert m.status in (OPEN, SUBMITTED) or m.status >= PAID
+        if self.frozen():  # a re-armed draw may hold the freeze until its window ends
+            boa.env.time_travel(blocks=self.lock_until + 1 - self.block())
+            self.stats["ended: waited out a draw window"] += 1
+        assert not self.frozen()
         for d, dd in self.disputes.items():
             for r in range(len(dd.rounds)):
                 if not dd.rounds[r].distributed:

@@ -461,7 +461,7 @@ def test_a1_the_loser_cannot_run_out_the_escrows_clock(env, h, escrow, token, ac
         token.approve(adapter.address, 2**255, sender=who)
     case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)  # at once
     boa.env.time_travel(seconds=4 * DAY)
-    adapter.pay_fee(case, sender=c)  # at the last second
+    adapter.pay_fee(case, h.state(job_id), sender=c)  # at the last second
     d = adapter.cases(case).dispute_id
     for r in range(4):
         boa.env.time_travel(seconds=PERIODS[0])

@@ -56,7 +56,7 @@ def test_ruling_executes_share(h, court, accounts, token, ruling, bps):
     cost = BASE_FEE + AMOUNT * FEE_BPS // 10_000
     before = {w: token.balanceOf(w) for w in (c, f)}
     case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
-    adapter.pay_fee(case, sender=c)
+    adapter.pay_fee(case, h.state(job_id), sender=c)
     assert token.balanceOf(arb.address) == cost and token.balanceOf(adapter.address) == cost
     d = adapter.cases(case).dispute_id
     assert adapter.case_of_dispute(d) == case and adapter.case_of(job_id, 0) == case
@@ -91,7 +91,7 @@ def test_default_when_fee_unpaid(h, court, accounts, token):
         adapter.timeout_by_default(case, h.state(job_id))
     boa.env.time_travel(seconds=FEE_TIMEOUT + 1)
     with boa.reverts("adapter: fee timeout passed"):
-        adapter.pay_fee(case, sender=c)
+        adapter.pay_fee(case, h.state(job_id), sender=c)
     fb = token.balanceOf(f)
     resolve_via(
         h,
@@ -125,7 +125,7 @@ def test_escrow_fallback_against_silent_arbitrator(h, court, accounts, token):
     c, f = accounts.client.address, accounts.freelancer.address
     job_id = disputed(h, accounts, adapter)
     case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
-    adapter.pay_fee(case, sender=c)
+    adapter.pay_fee(case, h.state(job_id), sender=c)
     boa.env.time_travel(seconds=30 * DAY + 1)
     h.resolve(accounts.outsider.address, job_id, 0, 0, expect=OK)
     adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address)
@@ -154,7 +154,7 @@ def test_bad_inputs(h, court, accounts):
     with boa.reverts("adapter: caller is not a party"):
         adapter.open_case(job_id, h.state(job_id), 1, "u", sender=accounts.outsider.address)
     with boa.reverts("adapter: unknown case"):
-        adapter.pay_fee(42, sender=c)
+        adapter.pay_fee(42, h.state(job_id), sender=c)
 
 
 def test_appeal_flips_ruling(h, escrow, token, accounts):
@@ -164,7 +164,7 @@ def test_appeal_flips_ruling(h, escrow, token, accounts):
         adapter = partial(ADAPTER).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
     job_id = disputed(h, accounts, adapter)
     case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
-    adapter.pay_fee(case, sender=c)
+    adapter.pay_fee(case, h.state(job_id), sender=c)
     d = adapter.cases(case).dispute_id
     with boa.reverts("adapter: not appealable"):
         adapter.appeal(case, sender=f)
@@ -294,7 +294,8 @@ class AdapterMachine(RuleBasedStateMachine):
         for _ in range(2 if both else 1):
             cs = self.adapter.cases(case)
             if cs.status in (1, 2) and boa.env.timestamp <= cs.fee_deadline:
-                self.adapter.pay_fee(case, sender=cs.client if cs.status == 1 else cs.freelancer)
+                payer = cs.client if cs.status == 1 else cs.freelancer
+                self.adapter.pay_fee(case, self.h.state(cs.job_id), sender=payer)
                 STATS["pay"] += 1
 
     @rule(i=st.integers(0, 30), ruling=st.integers(0, 5), then_execute=st.booleans())

@@ -248,8 +248,8 @@ class ArbitrableContract(ContractHandle):
         fn = self.contract.functions.open_case(job.job_id, job_tuple(job), milestone, meta_uri)
         return self.chain.transact(key, fn)
 
-    def pay_fee(self, key: bytes, case_id: int) -> Receipt:
-        return self.chain.transact(key, self.contract.functions.pay_fee(case_id))
+    def pay_fee(self, key: bytes, case_id: int, job: J.Job) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.pay_fee(case_id, job_tuple(job)))
 
     def timeout_by_default(self, key: bytes, case_id: int, job: J.Job) -> Receipt:
         return self.chain.transact(key, self.contract.functions.timeout_by_default(case_id, job_tuple(job)))

@@ -389,9 +389,16 @@ class Disputes:
             raise NotAllowed(
                 f"the fee deadline of case {case_id} has passed: the other party wins by default (`court advance`)"
             )
+        job = self.jobs.get(case.job_id)
+        m = job.milestone(case.milestone)
+        if m.status.settled:  # the adapter refuses it too ("adapter: milestone settled")
+            raise NotAllowed(
+                f"milestone {case.milestone + 1} of job {case.job_id} is {m.status.label}: nothing is left "
+                f"to dispute; anyone closes case {case_id} (`court advance`), every deposit back"
+            )
         owed = self.ws.arbitrable.fee_due(case_id)
         steps = self._fund(party, case.token, owed, "arbitration fee")
-        steps.append(Step("pay fee", self.ws.arbitrable.pay_fee(party.key, case_id)))
+        steps.append(Step("pay fee", self.ws.arbitrable.pay_fee(party.key, case_id, job)))
         case = self.case(case_id)
         message = (
             f"fee paid: case {case_id} is before the court (dispute {case.dispute_id})"
