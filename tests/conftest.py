@@ -48,6 +48,21 @@ settings.register_profile("dev", _DEFAULT, max_examples=20, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def _without_local_constants() -> None:
+    """Hypothesis (since 6.131) also draws constants it finds in the local modules loaded so far, so a
+    derandomized run changed with what the process had imported before it (another test module, an
+    xdist worker's share of the suite), and with it the coverage the state machines assert. Only that
+    pool is emptied (private API, hence the guard); Hypothesis' own constants stay."""
+    from hypothesis.internal.conjecture import providers
+
+    if callable(getattr(providers, "_get_local_constants", None)) and hasattr(providers, "_local_constants"):
+        empty = type(providers._local_constants)()
+        providers._get_local_constants = lambda: empty
+
+
+_without_local_constants()
+
+
 # Where module-scoped set-ups are expensive (processes, deployments, oracle committees); titanoboa's
 # module deployments in tests/contracts take milliseconds and are better left free to spread.
 SHARED_SETUP_DIRS = (ROOT / "tests" / "e2e", ROOT / "tests" / "integration")

@@ -80,6 +80,7 @@ class CourtMachine(RuleBasedStateMachine):
             self.court.pass_period(d)
             assert self.court.draw_pending()
             STATS["armed"] += 1
+            self.do_stake(k % len(JURORS), 1)  # refused while it waits
 
     @rule(jurors=st.sampled_from([1, 3]), amount=st.integers(10, 2_000))
     def open(self, jurors, amount):
@@ -238,4 +239,5 @@ def test_court_invariants():
         pin_clock()
         deployed = deploy()
         run_state_machine_as_test(lambda: CourtMachine(deployed), settings=MACHINE_SETTINGS)
+    print("coverage:", sorted(STATS.items()))
     assert STATS["armed"] > 0 and STATS["frozen stake"] > 0, STATS
