@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ import pytest
 
 from tests.e2e.runner import Result, run_in_process, run_process
 
-__all__ = ["ORACLES", "Cli", "Result", "copy_data_dir", "refused", "spec_for"]
+__all__ = ["ORACLES", "Cli", "Result", "copy_data_dir", "demo_process", "refused", "spec_for"]
 
 ORACLES = ("dev6", "dev7", "dev8", "dev9")
 
@@ -82,6 +86,26 @@ def refused(result: Result, match: str, what: str = "the command") -> Result:
     assert lines[0].startswith("error: ")
     assert match.lower() in lines[0].lower(), lines[0]
     return result
+
+
+@contextmanager
+def demo_process(story: str, root: Path) -> Iterator[subprocess.Popen[str]]:
+    """`proofwork demo STORY --json` as a real process, its chain kept under `root` (its TMPDIR), killed
+    if still running at the end: started by a module fixture so that it runs beside the module's tests."""
+    cli = Cli(root / "unused", env={"TMPDIR": str(root)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proofwork", "demo", story, "--json"],
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def copy_data_dir(source: Path, target: Path) -> Path:

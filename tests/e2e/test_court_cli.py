@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 from proofwork.domain.court import PWK
 from proofwork.sdk import Proofwork
-from tests.e2e.conftest import Cli, copy_data_dir
+from tests.e2e.conftest import Cli, copy_data_dir, demo_process
 
 JURORS = [f"dev{i}" for i in range(3, 10)]
 DEMO_TEST = "test_demo_dispute_json_prints_rulings_and_every_balance_change"
@@ -30,18 +29,8 @@ def demo(
         yield None  # deselected (`make quick`: it is slow)
         return
     root = tmp_path_factory.mktemp("demo")
-    cli = Cli(root / "unused", env={"TMPDIR": str(root)})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "proofwork", "demo", "--dispute", "--json"],
-        env=cli.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    yield proc, root
-    if proc.poll() is None:
-        proc.kill()
-        proc.communicate()
+    with demo_process("--dispute", root) as proc:
+        yield proc, root
 
 
 @pytest.fixture(scope="module")

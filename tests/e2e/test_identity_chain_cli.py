@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Cli, Result, refused
+from tests.e2e.conftest import Cli, Result, demo_process, refused
 
 ORACLES = ("dev6", "dev7", "dev8", "dev9")
 AUD = ["--audience", "https://client.example", "--nonce", "n-7"]
@@ -56,18 +56,8 @@ def ok(result: Result, what: str = "") -> Any:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     # the demo keeps its chain in a new temporary directory: keep that one among the test's files
     root = tmp_path_factory.mktemp("demo")
-    cli = Cli(root / "unused", env={"TMPDIR": str(root)})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "proofwork", "demo", "--identity", "--json"],
-        env=cli.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    yield proc, root
-    if proc.poll() is None:
-        proc.kill()
-        proc.communicate()
+    with demo_process("--identity", root) as proc:
+        yield proc, root
 
 
 # --- one data dir: escrow, committee, identity, two served issuers -----------------------------------
