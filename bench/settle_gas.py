@@ -53,6 +53,8 @@ from proofwork.chain.receipts import Receipt  # noqa: E402
 from proofwork.chain.tokens import TokenContract  # noqa: E402
 from proofwork.domain import job as J  # noqa: E402
 
+ZERO = J.ZERO_ADDRESS
+
 SETTLE_LIMIT = 120_000
 USD = 10**6
 DAY = 86_400
@@ -86,7 +88,7 @@ class Bench:
             key=lambda a: int(a.address, 16),
         )
         committee_addr = self._deploy(
-            committee_art, escrow_addr, [o.address for o in self.oracles], F, CHALLENGE_WINDOW
+            committee_art, escrow_addr, [o.address for o in self.oracles], F, CHALLENGE_WINDOW, ZERO
         )
         self.committee = chain.contract(committee_art.abi, committee_addr)
         self.domain = ("proofwork OracleCommittee", "1", chain.chain_id, committee_addr)

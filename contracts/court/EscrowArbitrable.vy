@@ -6,7 +6,11 @@
 @notice Makes JobEscrow milestones arbitrable by any ERC-792 arbitrator (proofwork's court,
         or any other by address). One deployment serves every job of one escrow with one
         arbitrator: a client who wants a job arbitrated creates it with this contract as
-        its `arbiter`. The flow, as Kleros' arbitrable escrows run it:
+        its `arbiter`. Jobs whose arbiter delegates its disputes here (an oracle committee
+        deployed with this contract as its `court()`, see IDelegatingArbiter.vyi) are
+        taken to the same court: a challenged score goes to jurors, and the ruling is
+        executed through the arbiter's `resolve_by_court`. The flow, as Kleros' arbitrable
+        escrows run it:
         1. a party raises the dispute on the escrow (`raise_dispute`), then opens a case
            here (`open_case`), paying its arbitration fee and publishing the ERC-1497
            MetaEvidence (case id = meta-evidence id = evidence group id);
@@ -47,6 +51,10 @@
      credited and pulled with `withdraw`, as in the escrow. The arbitrator is trusted to
      pull exactly `arbitrationCost` / `appealCost` (what this contract approves).
      This contract declares no `challenge_window()`: disputes follow the job's review period.
+     A delegated job's case must be opened early enough that its fee deadline falls within
+     MAX_FEE_TIMEOUT of the dispute (with the default 2-day fee timeout: within 2 days), so
+     that the case still ends inside the escrow's 30-day fallback; a disputed score nobody
+     takes to court in time is settled by the committee's verdict.
 """
 
 from ethereum.ercs import IERC20
@@ -55,6 +63,7 @@ from ..escrow import IJobEscrow
 from ..escrow import milestone_status
 from . import IArbitrable
 from . import IArbitrator
+from . import IDelegatingArbiter
 from . import escrow_rulings
 
 implements: IArbitrable
@@ -73,6 +82,9 @@ CHOICES: constant(uint256) = escrow_rulings.CHOICES
 # days, or that party turns its loss into a half-half split. proofwork's court lasts at most
 # 25 days (Court.MAX_CASE_DURATION): 4 days leave a day for the calls that advance a case.
 MAX_FEE_TIMEOUT: constant(uint64) = 4 * 86_400
+# Gas a delegating arbiter's `court()` answer may use (a hostile arbiter cannot make opening
+# a case cost more).
+COURT_QUERY_GAS: constant(uint256) = 50_000
 
 # Case statuses (Case.status). 0: no such case.
 WAITING_CLIENT: constant(uint8) = 1  # the freelancer has paid; the client must pay by fee_deadline
@@ -225,8 +237,9 @@ def __init__(escrow_: IJobEscrow, arbitrator_: IArbitrator, jurors_: uint256, fe
 @nonreentrant
 def open_case(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, meta_evidence_uri: String[256]) -> uint256:
     """
-    @notice A party of a job whose arbiter is this contract opens the case of a milestone
-            it (or the other party) disputed on the escrow, and pays its arbitration fee
+    @notice A party of a job whose arbiter is this contract (or delegates its disputes to
+            it) opens the case of a milestone it (or the other party) disputed on the
+            escrow, and pays its arbitration fee
             (`arbitrationCost(extra_data(case))`, approved to this contract beforehand). The
             other party then has FEE_TIMEOUT to pay its own.
     @dev Emits ERC-1497 MetaEvidence with the case id as meta-evidence id.
@@ -237,12 +250,19 @@ def open_case(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, meta_evi
     @return The case id.
     """
     self._check_job(job_id, job)
-    assert job.arbiter == self, "adapter: not the job's arbiter"
+    delegated: bool = job.arbiter != self
+    assert not delegated or self._delegates_here(job.arbiter), "adapter: not the job's arbiter"
     assert msg.sender == job.client or msg.sender == job.freelancer, "adapter: caller is not a party"
     assert milestone < len(job.milestones), "adapter: no such milestone"
     status: uint8 = job.milestones[milestone].status
     assert status < ESCROW_PAID, "adapter: milestone settled"
     assert status == ESCROW_DISPUTED, "adapter: milestone not disputed"
+    if delegated:
+        # dispute time + MAX_FEE_TIMEOUT >= now + FEE_TIMEOUT (see the contract's @dev)
+        assert (
+            convert(job.milestones[milestone].timestamp, uint256) + convert(MAX_FEE_TIMEOUT, uint256)
+            >= block.timestamp + convert(FEE_TIMEOUT, uint256)
+        ), "adapter: too late to open a case"
     assert self.case_of[job_id][milestone] == 0, "adapter: case already open"
     case_id: uint256 = self.case_count + 1
     self.case_count = case_id
@@ -713,7 +733,8 @@ def _settled(c: Case, job: IJobEscrow.Job) -> bool:
 def _resolve(c: Case, job: IJobEscrow.Job, bps: uint256) -> bool:
     """
     @dev Resolves the case's milestone on the escrow, `bps` of what is left of it to the
-         freelancer, unless the escrow already settled it.
+         freelancer, unless the escrow already settled it: directly when this contract is
+         the job's arbiter, else through the delegating arbiter's `resolve_by_court`.
     @param c The case.
     @param job The job's current state (checked here and by the escrow).
     @param bps The freelancer's share in basis points.
@@ -722,8 +743,35 @@ def _resolve(c: Case, job: IJobEscrow.Job, bps: uint256) -> bool:
     if self._settled(c, job):
         return False
     share: uint256 = job.milestones[c.milestone].amount * bps // BPS
-    extcall escrow.resolve(c.job_id, job, c.milestone, share)
+    if job.arbiter == self:
+        extcall escrow.resolve(c.job_id, job, c.milestone, share)
+    else:
+        extcall IDelegatingArbiter(job.arbiter).resolve_by_court(c.job_id, job, c.milestone, share)
     return True
+
+
+@internal
+@view
+def _delegates_here(arbiter: address) -> bool:
+    """
+    @dev Whether a job's arbiter names this contract as its court (`court()`); an arbiter
+         without that function, or a hostile one, answers no within COURT_QUERY_GAS.
+    @param arbiter The job's arbiter.
+    @return True when `court()` returned this contract's address.
+    """
+    if not arbiter.is_contract:
+        return False
+    ok: bool = False
+    answer: Bytes[32] = b""
+    ok, answer = raw_call(
+        arbiter,
+        method_id("court()"),
+        max_outsize=32,
+        gas=COURT_QUERY_GAS,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    return ok and len(answer) == 32 and convert(answer, uint256) == convert(self, uint256)
 
 
 @internal

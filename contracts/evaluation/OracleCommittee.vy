@@ -17,8 +17,12 @@
         the client. A disputed milestone is settled the same way once the dispute
         period is over; one that no quorum settles within a week after any quorum
         could is released to the freelancer (`release_unjudged`), as an unsettled
-        submission is released when its review period ends. After the job is over the labels are revealed against the
-        commitment, so anyone can re-score.
+        submission is released when its review period ends. A committee deployed with a
+        court (an `EscrowArbitrable` adapter, see `court()`) lets either party take a
+        disputed score to staked jurors instead: once the adapter has a case for the
+        milestone, only the court's ruling (`resolve_by_court`) or the escrow's own 30-day
+        fallback settles it. After the job is over (or while its last milestones are in
+        dispute) the labels are revealed against the commitment, so anyone can re-score.
 @dev Chainlink OCR2 conventions: n > 3f oracles, (n + f) // 2 + 1 signatures,
      the median is sorted[len // 2], the signers of one settlement are distinct
      (proved cheaply by requiring them in strictly ascending address order). The
@@ -33,13 +37,16 @@
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
 
+from ..court import IDelegatingArbiter
 from ..escrow import IJobEscrow
 from ..escrow import milestone_status
 from . import ICommitteeMembers
+from . import ICourtCases
 from . import IOracleCommittee
 from . import median
 
 implements: ICommitteeMembers
+implements: IDelegatingArbiter
 implements: IOracleCommittee
 
 initializes: eip712_domain_separator
@@ -54,8 +61,8 @@ SUBMITTED: constant(uint8) = milestone_status.SUBMITTED
 DISPUTED: constant(uint8) = milestone_status.DISPUTED
 PAID: constant(uint8) = milestone_status.PAID
 
-# How long a disputed milestone waits for another ruling (a court, through the escrow's
-# `resolve`) before the committee's verdict settles it. Shorter than the escrow's
+# How long a disputed milestone waits for a court case (see `court()`) before the
+# committee's verdict settles it. Shorter than the escrow's
 # ARBITRATION_TIMEOUT (30 days), after which anyone could end the dispute with a split.
 DISPUTE_PERIOD: constant(uint256) = 14 * 86_400
 # Longest challenge window a committee may have (so that a disputed milestone's
@@ -97,6 +104,8 @@ FAULTS: immutable(uint256)
 # @dev Seconds after a submission during which it cannot be settled, so that
 # either party can still raise a dispute on the escrow.
 CHALLENGE_WINDOW: immutable(uint64)
+# @dev The court adapter (EscrowArbitrable) disputed milestones may be taken to; empty for none.
+COURT: immutable(address)
 
 # @dev Each oracle's uncompressed secp256k1 public key (64 bytes, no 0x04 prefix),
 # to which clients seal hidden labels.
@@ -129,7 +138,9 @@ _fallback_signers: HashMap[bytes32, uint256]
 
 
 @deploy
-def __init__(escrow_: address, oracles_: DynArray[address, MAX_ORACLES], f_: uint256, challenge_window_: uint64):
+def __init__(
+    escrow_: address, oracles_: DynArray[address, MAX_ORACLES], f_: uint256, challenge_window_: uint64, court_: address
+):
     """
     @notice Deploys a committee for the jobs of `escrow_`; its membership never changes.
     @dev The oracles are stored sorted by address, so `oracles(i)` lists them in
@@ -140,8 +151,14 @@ def __init__(escrow_: address, oracles_: DynArray[address, MAX_ORACLES], f_: uin
     @param challenge_window_ Seconds after a submission before it can be settled, during
            which it can be disputed or sent back; 1 s to 7 days. Also the length of the
            designated quorum's period after it.
+    @param court_ The court adapter (an EscrowArbitrable on the same escrow) that takes
+           disputed milestones to jurors, or the empty address for none (disputes then end
+           by the committee's verdict).
     """
     assert escrow_.is_contract, "committee: escrow is not a contract"
+    if court_ != empty(address):
+        assert court_.is_contract, "committee: court is not a contract"
+        assert staticcall ICourtCases(court_).escrow() == escrow_, "committee: court of another escrow"
     assert (
         challenge_window_ > 0 and challenge_window_ <= MAX_CHALLENGE_WINDOW
     ), "committee: bad challenge window"
@@ -170,6 +187,7 @@ def __init__(escrow_: address, oracles_: DynArray[address, MAX_ORACLES], f_: uin
     QUORUM = (n + f_) // 2 + 1
     FAULTS = f_
     CHALLENGE_WINDOW = challenge_window_
+    COURT = court_
 
 
 # --------------------------------------------------------------------------- committee
@@ -257,6 +275,37 @@ def challenge_window() -> uint64:
     @return The challenge window in seconds.
     """
     return CHALLENGE_WINDOW
+
+
+@external
+@view
+def court() -> address:
+    """
+    @notice The court adapter (EscrowArbitrable) a party may take a disputed milestone to
+            within its first day (the adapter's rule); empty when this committee has none.
+    @return The adapter's address.
+    """
+    return COURT
+
+
+@external
+@nonreentrant
+def resolve_by_court(job_id: uint256, job: IJobEscrow.Job, milestone: uint256, freelancer_amount: uint256):
+    """
+    @notice The court adapter executes its ruling on a disputed milestone: `freelancer_amount`
+            (gross, at most what is left of the milestone) to the freelancer, the rest to
+            the client, through the escrow's `resolve`.
+    @param job_id The job.
+    @param job The job's current state in the escrow.
+    @param milestone Milestone index.
+    @param freelancer_amount The freelancer's gross share.
+    """
+    assert COURT != empty(address) and msg.sender == COURT, "committee: caller is not the court"
+    self._check(job_id, keccak256(abi_encode(job)))
+    assert job.arbiter == self, "committee: not the job's arbiter"
+    assert milestone < len(job.milestones), "committee: no such milestone"
+    assert job.milestones[milestone].status == DISPUTED, "committee: milestone not disputed"
+    extcall ESCROW.resolve(job_id, job, milestone, freelancer_amount)
 
 
 @external
@@ -433,7 +482,9 @@ def settle(
     m: IJobEscrow.Milestone = job.milestones[milestone]
     commitment: bytes32 = empty(bytes32)
     late: bool = False
-    commitment, late = self._check_settleable(job_id, keccak256(abi_encode(job)), job.arbiter, m, round, count)
+    commitment, late = self._check_settleable(
+        job_id, keccak256(abi_encode(job)), job.arbiter, milestone, m, round, count
+    )
     start: uint256 = self._designated_start(job_id, milestone, round)
     signers: DynArray[address, MAX_ORACLES] = []
     bitmap: uint256 = 0
@@ -538,7 +589,7 @@ def settle_posted(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
                 signers.append(ORACLES[i])
                 indexes.append(i)
                 bitmap |= 1 << i
-    self._check_settleable(job_id, keccak256(abi_encode(job)), job.arbiter, m, round, len(scores))
+    self._check_settleable(job_id, keccak256(abi_encode(job)), job.arbiter, milestone, m, round, len(scores))
     if late:
         self._fallback_signers[key] = bitmap
     # The reports are used up: clearing them returns most of their storage cost as a refund.
@@ -691,6 +742,7 @@ def release_unjudged(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
         block.timestamp
         > convert(m.timestamp, uint256) + DISPUTE_PERIOD + convert(CHALLENGE_WINDOW, uint256) + VERDICT_GRACE
     ), "committee: verdict still possible"
+    assert not self._in_court(job_id, milestone), "committee: milestone in court"
     log IOracleCommittee.UnjudgedReleased(job_id=job_id, milestone=milestone, round=convert(m.revisions, uint256))
     extcall ESCROW.resolve(job_id, job, milestone, m.amount)
 
@@ -702,8 +754,9 @@ def release_unjudged(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
 @nonreentrant
 def reveal(job_id: uint256, job: IJobEscrow.Job, labels_cid: Bytes[128], salt: bytes32):
     """
-    @notice Once every milestone of the job is settled, the client or any oracle
-            reveals the hidden labels' CID and salt, so anyone can re-score.
+    @notice Once every milestone of the job is settled or disputed (no deliverable can
+            be submitted any more), the client or any oracle reveals the hidden labels'
+            CID and salt, so anyone can re-score: jurors of a disputed score among them.
     @param job_id The job.
     @param job The job's current state in the escrow.
     @param labels_cid The labels' CID (binary) committed to (with the spec digest) in the job's evaluation.
@@ -717,7 +770,8 @@ def reveal(job_id: uint256, job: IJobEscrow.Job, labels_cid: Bytes[128], salt: b
     ), "committee: caller is not the client or an oracle"
     assert len(self.revealed_labels[job_id]) == 0, "committee: already revealed"
     for m: IJobEscrow.Milestone in job.milestones:
-        assert m.status >= PAID, "committee: job not settled"
+        # a disputed milestone cannot be submitted again: its jurors may see the labels
+        assert m.status >= PAID or m.status == DISPUTED, "committee: job not settled"
     assert len(labels_cid) > 0, "committee: empty labels CID"
     assert (
         keccak256(abi_encode(labels_cid, salt, self._spec_digest[job_id])) == commitment
@@ -745,13 +799,20 @@ def _check(job_id: uint256, job_hash: bytes32):
 @internal
 @view
 def _check_settleable(
-    job_id: uint256, job_hash: bytes32, arbiter: address, m: IJobEscrow.Milestone, round: uint256, count: uint256
+    job_id: uint256,
+    job_hash: bytes32,
+    arbiter: address,
+    milestone: uint256,
+    m: IJobEscrow.Milestone,
+    round: uint256,
+    count: uint256,
 ) -> (bytes32, bool):
     """
     @dev The checks shared by both settlement paths, in order.
     @param job_id The job.
     @param job_hash keccak256(abi_encode(job)) of the state the caller passed.
     @param arbiter The job's arbiter.
+    @param milestone The milestone's index.
     @param m The milestone to settle.
     @param round The round the reports were made for.
     @param count Number of reports.
@@ -763,6 +824,7 @@ def _check_settleable(
     assert arbiter == self, "committee: not the job's arbiter"
     if m.status == DISPUTED:
         assert block.timestamp > convert(m.timestamp, uint256) + DISPUTE_PERIOD, "committee: milestone disputed"
+        assert not self._in_court(job_id, milestone), "committee: milestone in court"
     else:
         assert m.status == SUBMITTED, "committee: milestone not submitted"
         assert (
@@ -771,6 +833,21 @@ def _check_settleable(
     assert round == convert(m.revisions, uint256), "committee: stale round"
     assert count >= QUORUM, "committee: too few signatures"
     return commitment, self._is_late(m)
+
+
+@internal
+@view
+def _in_court(job_id: uint256, milestone: uint256) -> bool:
+    """
+    @dev Whether the court adapter has a case for the milestone (then only its ruling, or
+         the escrow's 30-day fallback, settles the milestone).
+    @param job_id The job.
+    @param milestone Milestone index.
+    @return True when a case was opened.
+    """
+    if COURT == empty(address):
+        return False
+    return staticcall ICourtCases(COURT).case_of(job_id, milestone) != 0
 
 
 @internal

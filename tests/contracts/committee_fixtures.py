@@ -71,6 +71,7 @@ SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 # another module's contract (with another storage layout) lived before makes that printout
 # crash. Committees are therefore deployed from an account of their own: their addresses
 # are used by nothing else.
+NO_COURT = "0x" + "00" * 20  # a committee without a court adapter: disputes end by its verdict
 COMMITTEE_DEPLOYER = to_checksum_address(keccak(b"proofwork committee deployer")[12:])
 
 
@@ -80,9 +81,9 @@ class CommitteeDeployer:
     def __init__(self, path: Path = COMMITTEE_PATH) -> None:
         self.partial = boa.load_partial(str(path))
 
-    def deploy(self, escrow, oracles, f: int, challenge_window: int):
+    def deploy(self, escrow, oracles, f: int, challenge_window: int, court: str = NO_COURT):
         with boa.env.prank(COMMITTEE_DEPLOYER):
-            return self.partial.deploy(escrow, oracles, f, challenge_window)
+            return self.partial.deploy(escrow, oracles, f, challenge_window, court)
 
 
 def oracle_accounts(count: int, label: str = "oracle") -> list:

@@ -8,7 +8,7 @@ from typing import Any
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.court import CourtParams, default_params
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, ProofworkError
-from proofwork.domain.job import DEFAULT_FEE_BPS, MAX_FEE_BPS
+from proofwork.domain.job import DEFAULT_FEE_BPS, MAX_FEE_BPS, ZERO_ADDRESS
 from proofwork.services.manifest import (
     CONTRACTS,
     IDENTITY_ROLES,
@@ -122,7 +122,9 @@ def deploy_committee(
     """Deploys an OracleCommittee (arbiter for evaluated jobs) and a Competition contract on it.
 
     The committee is fixed for the life of the contract: a new committee is a new deployment,
-    and jobs keep the committee they were posted with.
+    and jobs keep the committee they were posted with. When the court is deployed (`court deploy`
+    first), the committee names its adapter as its court, so a disputed score can go to jurors;
+    without it, disputes end by the committee's verdict.
     """
     base = ws.deployment
     if base.committee and ws.chain.has_code(base.committee) and not force:
@@ -152,6 +154,7 @@ def deploy_committee(
         members,
         f,
         challenge_window,
+        court_adapter(ws),
     )
     gas["deploy OracleCommittee"] = receipt.gas_used
     committee = str(receipt.contract_address)
@@ -173,6 +176,12 @@ def deploy_committee(
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)
     return DeployResult(deployment, created=True, gas=gas)
+
+
+def court_adapter(ws: Workspace) -> str:
+    """The deployed court adapter a new committee hands its disputes to, or the zero address."""
+    adapter = ws.deployment.arbitrable
+    return adapter if adapter and ws.chain.has_code(adapter) else ZERO_ADDRESS
 
 
 BADGE_NAME = "Proofwork Skill Badge"
