@@ -254,7 +254,7 @@ def test_labels_can_be_revealed_to_the_jurors_of_a_disputed_score(d, h, accounts
 
 
 def test_labels_stay_hidden_while_a_milestone_can_still_be_submitted(d, h, accounts, court, committee):
-    _arb, adapter = court
+    _arb, _adapter = court
     job_id = d.job(accounts.client, accounts.freelancer, [AMOUNT, AMOUNT])
     d.register(job_id)
     d.submit(job_id, 0)
