@@ -207,9 +207,25 @@ def test_demo_dispute_json_prints_rulings_and_every_balance_change(
     balances = data["balances"]
     assert {"client", "freelancer", "treasury"} <= set(balances)
     assert {f"juror {j}" for j in JURORS} <= set(balances)
-    assert balances["client"]["token_change"] == "-130"  # its fee and the appeal
-    assert balances["freelancer"]["token_change"] == "97.5"  # the milestone less the platform fee
+    # case 1: the client loses its fee and the appeal; case 2: its budget comes back, and its fee
+    assert balances["client"]["token_change"] == "-130"
+    # case 1's milestone less the platform fee, less its fee lost in case 2 (3 jurors at 3 % of 100)
+    assert balances["freelancer"]["token_change"] == "88.5"
     jurors_token = sum(b["units"]["token_change"] for r, b in balances.items() if r.startswith("juror"))
-    assert jurors_token == 30_000_000  # every fee of both rounds went to the coherent jurors
+    assert jurors_token == 39_000_000  # every fee of every round went to the coherent jurors
+    score = data["score_case"]
+    assert score["problems"] == [] and score["ruling"] == 2  # the challenged score stood: refund
+    assert score["recomputed"] == score["reported_median"] < score["threshold"]
+    assert len(score["checked_by"]) >= 1 and score["balances"]["dev1"] >= 0
+    # `juror check` on the demo's chain, after the fact: the labels are public, the score recomputes
+    # (the oracles' endpoints are gone with the demo: their reports are not shown)
+    cli = Cli(Path(data["data_dir"]))
+    case = str(score["case_id"])
+    facts = cli.ok("juror", "check", case, "--json").json()["score_check"]
+    assert facts["labels_revealed"] and facts["recomputed"] == score["recomputed"]
+    assert facts["reports"] == [] and facts["recomputed_pass"] is False
+    assert (
+        "recomputed from public artifacts: " + str(score["recomputed"]) in cli.ok("juror", "check", case).out
+    )
     assert sum(b["units"]["pwk_change"] for b in balances.values()) == 0
     assert min(b["units"]["pwk_change"] for b in balances.values()) == -200 * 10**18  # 2 seats slashed

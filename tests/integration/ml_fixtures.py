@@ -80,15 +80,19 @@ def open_ml_market(
     data_dir: Path,
     trained: dict[str, Path],
     oracle_db: str | None = None,
+    court: bool = False,
 ) -> Iterator[MlMarket]:
     """Deploys the escrow and a committee of dev6..dev9 (f = 1; dev9 lies, always reporting 1.0);
     dev1 is the client (100,000 tokens), dev2 and dev3 freelancers with a good and a weak model.
     `trained`: the digits task and its models (the `digits_task` fixture), copied into `data_dir`.
-    The oracles keep their state in one SQLite file each, or all in the database `oracle_db`."""
+    The oracles keep their state in one SQLite file each, or all in the database `oracle_db`. With
+    `court`, the court is deployed first, so the committee hands its disputed scores to it."""
     with Proofwork.open(data_dir, rpc_url) as pw, Sandbox() as sandbox, ExitStack() as cleanup:
         ws = pw.ws
         operator = pw.signer("dev0")
         pw.deploy("dev0")
+        if court:
+            pw.court.deploy("dev0")
         oracles = [pw.signer(f"dev{i}") for i in range(6, 10)]
         deploy_committee(ws, operator, [o.address for o in oracles], f=1, challenge_window=WINDOW)
         client, good, weak = pw.signer("dev1"), pw.signer("dev2"), pw.signer("dev3")

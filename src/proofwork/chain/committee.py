@@ -106,6 +106,14 @@ class CommitteeContract(ContractHandle):
     def escrow(self) -> str:
         return str(self._cached("escrow"))
 
+    @property
+    def court(self) -> str:
+        """The court adapter this committee hands disputed milestones to; the zero address when it has
+        none (or predates courts): its disputes then end by its own verdict."""
+        if not self.has("court"):
+            return J.ZERO_ADDRESS
+        return str(self._cached("court"))
+
     def public_key(self, oracle: str) -> bytes:
         return bytes(self.chain.call(self.contract.functions.public_keys(Web3.to_checksum_address(oracle))))
 

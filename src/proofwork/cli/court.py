@@ -455,12 +455,28 @@ def juror_reveal(
 
 @juror_app.command("check")
 def juror_check(ctx: typer.Context, case_id: CaseArg) -> None:
-    """What proofwork can prove about a case: the deliverable's CID and the timeline of the milestone."""
+    """What proofwork can prove about a case: the deliverable's CID and the timeline of the milestone; for a
+    challenged score, the oracles' signed reports and the score recomputed in the sandbox from public
+    artifacts once the labels are revealed."""
+    from proofwork.network.peers import HttpPeers
     from proofwork.services.jurors import Jurors
 
     state = cli_state(ctx)
     with state.workspace() as ws:
-        facts = Jurors(ws).check(case_arg(case_id))
+        jurors = Jurors(ws)
+        case = jurors.disputes.case(case_arg(case_id))
+        if jurors.disputes.jobs.judged_by_committee(jurors.disputes.jobs.get(case.job_id)):
+            from proofwork.evaluation.runner import Evaluator
+            from proofwork.evaluation.sandbox import Sandbox
+
+            peers = HttpPeers()
+            try:
+                with Sandbox(debug=state.settings.sandbox_debug) as sandbox:
+                    facts = jurors.check(case.case_id, Evaluator(sandbox), peers)
+            finally:
+                peers.close()
+        else:
+            facts = jurors.check(case.case_id)
 
         def human() -> Any:
             t = Table(
@@ -481,8 +497,19 @@ def juror_check(ctx: typer.Context, case_id: CaseArg) -> None:
                     f"block {e['block']}", f"evidence {e['uri']} by {ws.name_of(e['party']) or e['party']}"
                 )
             t.add_row("-", f"spec hash {facts['spec_hash']}; meta-evidence {facts['meta_evidence']}")
-            if facts["note"]:
-                t.add_row("-", facts["note"])
+            score = facts["score_check"]
+            if score is not None:
+                bar = ("at least " if score["higher_is_better"] else "at most ") + str(score["threshold"])
+                for r in score["reports"]:
+                    t.add_row("-", f"oracle {ws.name_of(r['oracle']) or r['oracle']} reported {r['score']}")
+                if score["reported_median"] is not None:
+                    verdict = "pass" if score["reported_pass"] else "fail"
+                    t.add_row("-", f"reported median {score['reported_median']} ({verdict}; pass is {bar})")
+                if score["recomputed"] is not None:
+                    verdict = "pass" if score["recomputed_pass"] else "fail"
+                    t.add_row("-", f"recomputed from public artifacts: {score['recomputed']} ({verdict})")
+                else:
+                    t.add_row("-", f"not recomputed: {score['reason']}")
             return t
 
         state.emit({"ok": True, **facts}, human)

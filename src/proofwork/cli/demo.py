@@ -223,6 +223,7 @@ def demo_dispute(state: CliState, settings: Any) -> None:
         "case_id": report.case_id,
         "rounds": report.rounds,
         "final_ruling": report.final_ruling,
+        "score_case": report.score_case,
         "balances": balances,
         "token": sym,
         "data_dir": report.data_dir,
@@ -256,10 +257,21 @@ def demo_dispute(state: CliState, settings: Any) -> None:
                 ("+" if b["pwk_change"] > 0 else "") + format_amount(b["pwk_change"], 18),
             )
         state.console.print(rounds)
+        score = report.score_case
+        if score:
+            state.console.print(
+                Text(
+                    f"case {score['case_id']} (job {score['job_id']}, a challenged score): the oracles reported "
+                    f"{score['reported_median']}, {len(score['checked_by'])} juror(s) recomputed "
+                    f"{score['recomputed']} in the sandbox (pass at {score['threshold']}); "
+                    f"ruling: {score['ruling_label']}"
+                )
+            )
         state.console.print(table)
         state.console.print(
             Text(
-                "ok: the client lost on appeal, the ruling executed, every token accounted for", style="green"
+                "ok: the client lost on appeal, the challenged score stood, both rulings executed, every token accounted for",
+                style="green",
             )
             if report.ok
             else Text("FAILED: " + "; ".join(report.problems), style="red")

@@ -7,7 +7,8 @@ the court and pays its fee, the client pays its own; seven jurors (dev3 to dev9)
 round (3 seats: a claim of 100 tokens or more) rules for the freelancer; the client appeals and pays
 the appeal; the appeal round draws 7 seats, 5 vote for the freelancer and 2 against; nobody appeals
 again, the ruling becomes final and executes on the escrow, and the jurors' fees and slashed stakes are
-distributed and withdrawn. Draws are stake-weighted with replacement, so a juror may hold several
+distributed and withdrawn. A second case (`demo_court_score`, when oracle endpoints can be served)
+challenges a committee's score before the same jurors. Draws are stake-weighted with replacement, so a juror may hold several
 seats of a round: the 2 votes against are the seats of the jurors the story picks so that their seats
 add up to 2 (each juror votes the same way on all its seats), or, when no such jurors exist in the
 draw, the last two seats.
@@ -23,6 +24,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from proofwork.chain.court_values import Seat
 from proofwork.domain import court as C
 from proofwork.domain.units import parse_amount
 from proofwork.services.accounts import fund
@@ -50,6 +52,7 @@ class DisputeDemoReport:
     symbol: str = ""
     data_dir: str = ""
     problems: list[str] = field(default_factory=list)
+    score_case: dict[str, Any] = field(default_factory=dict)  # the second case (demo_court_score)
 
 
 def against_seats(panel: list[tuple[int, str]], against: int) -> set[int]:
@@ -64,6 +67,59 @@ def against_seats(panel: list[tuple[int, str]], against: int) -> set[int]:
             if sum(len(counts[j]) for j in group) == against:
                 return {p for j in group for p in counts[j]}
     return {position for position, _ in panel[-against:]}
+
+
+def run_round(
+    ws: Workspace,
+    operator: Signer,
+    jurors: list[Signer],
+    case_id: int,
+    dispute: int,
+    step: Callable[[str, int], None],
+    *,
+    against: int = 0,
+    majority: int = 1,
+    before_votes: Callable[[list[Seat]], None] | None = None,
+) -> dict[str, Any]:
+    """One round of a case, from the end of its evidence period to the end of its reveal period: the
+    jurors are drawn (`before_votes` is then given the panel: the jurors check the case), every seat
+    votes `majority` except `against` seats (`against_seats`), which vote the other side; every vote is
+    committed then revealed through the juror service."""
+    disputes, jurors_service = Disputes(ws), Jurors(ws)
+    minority = 2 if majority == 1 else 1
+    ws.chain.advance_time(int(disputes.periods()[0]) + 1)
+    step("evidence period over: jurors drawn", disputes.advance(operator, case_id).gas)
+    court = ws.court
+    state = court.state(dispute)
+    seated = court.panel(dispute, state.round)
+    if before_votes is not None:
+        before_votes(seated)
+    panel = [(s.position, s.juror) for s in seated]
+    no = against_seats(panel, against) if against else set()
+    signers = {j.address: j for j in jurors}
+    ballots: dict[tuple[str, int], list[int]] = {}  # (juror, choice) -> seats
+    for position, juror in panel:
+        ballots.setdefault((juror, minority if position in no else majority), []).append(position)
+    for (juror_address, choice), seats in ballots.items():
+        signer = signers[juror_address]
+        out = jurors_service.commit(signer, case_id, choice, seats)
+        step(f"{signer.name} commits ({len(out.seats)} seat(s))", sum(r.gas_used for _, r in out.steps))
+    for juror_address in {j for j, _ in ballots}:
+        signer = signers[juror_address]
+        out = jurors_service.reveal(signer, case_id)
+        step(f"{signer.name} reveals: {C.ruling_label(out.choice)}", sum(r.gas_used for _, r in out.steps))
+    cast = {s.position: court.vote_of(dispute, state.round, s.position) - 1 for s in seated}
+    votes = {"freelancer": 0, "client": 0}
+    for choice in cast.values():
+        votes["freelancer" if choice == 1 else "client"] += 1
+    ruling = court.state(dispute).current_ruling
+    return {
+        "round": state.round + 1,
+        "seats": [{"seat": p + 1, "juror": ws.name_of(j), "vote": cast[p]} for p, j in panel],
+        "votes": votes,
+        "ruling": ruling,
+        "ruling_label": C.ruling_label(ruling),
+    }
 
 
 def run_dispute_demo(
@@ -141,39 +197,7 @@ def run_dispute_demo(
     dispute = paid.case.dispute_id
 
     def vote_round(against: int) -> dict[str, Any]:
-        ws.chain.advance_time(int(disputes.periods()[0]) + 1)
-        step("evidence period over: jurors drawn", disputes.advance(operator, case_id).gas)
-        court = ws.court
-        state = court.state(dispute)
-        seated = court.panel(dispute, state.round)
-        panel = [(s.position, s.juror) for s in seated]
-        no = against_seats(panel, against) if against else set()
-        signers = {j.address: j for j in jurors}
-        ballots: dict[tuple[str, int], list[int]] = {}  # (juror, choice) -> seats
-        for position, juror in panel:
-            ballots.setdefault((juror, 2 if position in no else 1), []).append(position)
-        for (juror_address, choice), seats in ballots.items():
-            signer = signers[juror_address]
-            out = jurors_service.commit(signer, case_id, choice, seats)
-            step(f"{signer.name} commits ({len(out.seats)} seat(s))", sum(r.gas_used for _, r in out.steps))
-        for juror_address in {j for j, _ in ballots}:
-            signer = signers[juror_address]
-            out = jurors_service.reveal(signer, case_id)
-            step(
-                f"{signer.name} reveals: {C.ruling_label(out.choice)}", sum(r.gas_used for _, r in out.steps)
-            )
-        cast = {s.position: court.vote_of(dispute, state.round, s.position) - 1 for s in seated}
-        votes = {"freelancer": 0, "client": 0}
-        for choice in cast.values():
-            votes["freelancer" if choice == 1 else "client"] += 1
-        ruling = court.state(dispute).current_ruling
-        return {
-            "round": state.round + 1,
-            "seats": [{"seat": p + 1, "juror": ws.name_of(j), "vote": cast[p]} for p, j in panel],
-            "votes": votes,
-            "ruling": ruling,
-            "ruling_label": C.ruling_label(ruling),
-        }
+        return run_round(ws, operator, jurors, case_id, dispute, step, against=against)
 
     report.rounds.append(vote_round(0))
     appealed = disputes.appeal(client, case_id)
@@ -182,6 +206,11 @@ def run_dispute_demo(
     ws.chain.advance_time(int(disputes.periods()[3]) + 1)
     advanced = disputes.advance(operator, case_id)
     step("appeal period over: the ruling is final, executed on the escrow, jurors rewarded", advanced.gas)
+    if serve is not None:  # the second case needs the oracles' report endpoints
+        from proofwork.services.demo_court_score import run_score_challenge
+
+        report.score_case = run_score_challenge(ws, serve, operator, client, freelancer, jurors, step)
+        report.problems += report.score_case["problems"]
     for juror in jurors:
         owed = jurors_service.rewards(juror.address)
         if any(owed.values()):

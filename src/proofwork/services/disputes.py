@@ -331,10 +331,16 @@ class Disputes:
             raise InvalidInput(f"the statement is limited to {MAX_STATEMENT} characters")
         adapter = self.ws.arbitrable
         job = self.jobs.get(job_id)
-        if not J.same_address(job.arbiter, adapter.address):
+        committee_job = self.jobs.judged_by_committee(job)
+        if committee_job and not J.same_address(self.ws.committee.court, adapter.address):
+            raise NotAllowed(
+                f"job {job_id}'s oracle committee {job.arbiter} has no court: a disputed score is settled by "
+                "the committee's verdict (a committee deployed after `court deploy` names the court)"
+            )
+        if not committee_job and not J.same_address(job.arbiter, adapter.address):
             raise NotAllowed(
                 f"job {job_id}'s arbiter is not the court (its adapter {adapter.address}): "
-                "only jobs posted with `--arbiter court` are judged by the jurors"
+                "only jobs posted with `--arbiter court`, or judged by a committee with a court, go to the jurors"
             )
         m = job.milestone(milestone)
         role = job.party(party.address)
@@ -357,6 +363,14 @@ class Disputes:
             raise NotAllowed(
                 f"milestone {milestone + 1} of job {job_id} has no submission: only delivered work can be disputed"
             )
+        if committee_job and m.status == J.MilestoneStatus.DISPUTED:
+            last = m.timestamp + C.MAX_FEE_TIMEOUT - adapter.fee_timeout  # the adapter's rule
+            if self.ws.chain.next_timestamp() > last:
+                raise NotAllowed(
+                    f"milestone {milestone + 1} of job {job_id} was disputed too long ago to go to the court "
+                    f"(a case must be opened by {_utc(last)}, to end before the escrow's 30-day split): the "
+                    "committee's verdict settles it"
+                )
         steps: list[Step] = []
         fee = self.fee_for(job, milestone)
         if job_id >= 2**96 or m.amount >= 2**128 or fee >= 2**128:  # the adapter packs its cases
@@ -434,14 +448,22 @@ class Disputes:
         deliverable_cid = (
             self.ws.store.find_by_digest(m.deliverable) if m.deliverable != J.ZERO_HASH else None
         )
+        evaluation = self._evaluation_evidence(job) if self.jobs.judged_by_committee(job) else None
         meta = {
-            "category": "proofwork escrow milestone",
+            "category": "proofwork escrow milestone"
+            if evaluation is None
+            else "proofwork evaluated milestone",
             "title": f"Job {job.job_id}, milestone {milestone + 1}",
             "description": (
                 f"{opener.address} disputes milestone {milestone + 1} of job {job.job_id} "
                 f"on escrow {self.ws.escrow.address}. {statement}"
             ).strip(),
-            "question": "How much of the milestone does the freelancer's delivered work earn?",
+            "question": (
+                "How much of the milestone does the freelancer's delivered work earn?"
+                if evaluation is None
+                else "Does the delivered work reach the evaluation's pass score on the hidden labels, as "
+                "the oracles reported? `proofwork juror check` re-scores it once the labels are revealed."
+            ),
             "rulingOptions": {
                 "type": "single-select",
                 "titles": [C.RULINGS[i][0] for i in range(1, C.CHOICES + 1)],
@@ -461,9 +483,29 @@ class Disputes:
                 "amount": m.amount,
                 "token": job.token,
             },
+            **({"evaluation": evaluation} if evaluation is not None else {}),
         }
         cid = self.ws.store.add_bytes(json.dumps(meta, sort_keys=True).encode())
         return f"/ipfs/{cid}"
+
+    def _evaluation_evidence(self, job: J.Job) -> dict[str, Any]:
+        """What jurors of a challenged score read: the committee, the spec file, the pass score and its
+        direction, the labels commitment (the labels once revealed)."""
+        from proofwork.services.evaluated_jobs import Evaluations
+        from proofwork.storage.unixfs import cid_from_digest
+
+        evaluation = Evaluations(self.ws).get(job.job_id)
+        return {
+            "committee": job.arbiter,
+            "specURI": "/ipfs/"
+            + (
+                self.ws.store.find_by_digest(evaluation.spec_digest)
+                or cid_from_digest(evaluation.spec_digest)
+            ),
+            "threshold": evaluation.threshold,
+            "higherIsBetter": evaluation.higher_is_better,
+            "labelsCommitment": "0x" + evaluation.commitment.hex(),
+        }
 
     # --- settle, evidence, appeal ----------------------------------------------------------------
 

@@ -330,9 +330,13 @@ class Evaluations:
                 )
             hidden = HiddenLabels.from_json(path.read_bytes())
         job = self.jobs.get(job_id)
-        if any(m.status < J.MilestoneStatus.PAID for m in job.milestones):
+        if any(
+            m.status < J.MilestoneStatus.PAID and m.status != J.MilestoneStatus.DISPUTED
+            for m in job.milestones
+        ):
             raise NotAllowed(
-                f"job {job_id} still has unsettled milestones: labels are revealed after settlement"
+                f"job {job_id} still has milestones that can be submitted: labels are revealed once every "
+                "milestone is settled or disputed"
             )
         if labels_commitment(hidden.cid_bytes, hidden.salt, evaluation.spec_digest) != evaluation.commitment:
             raise InvalidInput("these labels and salt do not match the job's commitment")
@@ -380,6 +384,28 @@ class Evaluations:
                 )
             )
         return checks
+
+    def rescore(self, job_id: int, milestone: int) -> tuple[int | None, str | None]:
+        """A milestone's current deliverable scored again from public artifacts (the spec, the
+        deliverable, the revealed labels), as every oracle scored it: (score, None), or (None, why not).
+        What a juror of a disputed score checks."""
+        if self.evaluator is None:
+            raise InvalidInput("re-scoring needs an evaluator (a sandbox)")
+        evaluation = self.get(job_id)
+        if evaluation.revealed is None:
+            return None, "the labels are not revealed yet (the client or an oracle reveals them)"
+        labels_cid, salt = evaluation.revealed
+        if labels_commitment(cid_to_bytes(labels_cid), salt, evaluation.spec_digest) != evaluation.commitment:
+            return None, "the revealed labels do not match the job's commitment"
+        deliverable = self.jobs.get(job_id).milestones[milestone].deliverable
+        if deliverable == J.ZERO_HASH:
+            return None, "the milestone has no deliverable"
+        spec, _ = self.files.spec_by_hash(evaluation.spec_digest)
+        labels = self.files.fetch(labels_cid, MAX_LABELS_BYTES)
+        result = self.score(spec, deliverable, labels)
+        if not result.ok:
+            return unscorable(evaluation.higher_is_better), result.reason
+        return result.score, None
 
     def _settled_deliverables(self, job_id: int) -> dict[tuple[int, int], bytes]:
         """(milestone, round) -> the deliverable that round scored, from the escrow's events."""

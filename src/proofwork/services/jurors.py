@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proofwork.chain.court_values import REVEALED_BELOW, Seat, derive_salt, vote_commitment
 from proofwork.chain.receipts import Receipt
@@ -21,6 +21,10 @@ from proofwork.domain.errors import InvalidInput, NotAllowed
 from proofwork.services.disputes import Disputes
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.votes import StoredVote, VoteStore
+
+if TYPE_CHECKING:
+    from proofwork.evaluation.runner import Evaluator
+    from proofwork.services.oracle.passes import PeerClient
 
 # `juror cases` warns about a reveal (or commit) due within this many seconds.
 WARN_BEFORE = 86_400
@@ -340,11 +344,15 @@ class Jurors:
 
     # --- check -----------------------------------------------------------------------------------
 
-    def check(self, case_id: int) -> dict[str, Any]:
+    def check(
+        self, case_id: int, evaluator: Evaluator | None = None, peers: PeerClient | None = None
+    ) -> dict[str, Any]:
         """What proofwork can prove about a case: the job's spec hash, each submission of the disputed
         milestone with its deliverable's CID (found in the content store when it is there) and time,
         revision requests, the dispute, and the evidence on chain. For a job the oracle committee
-        judges, the recomputed score is not given here (`proofwork verify-score`)."""
+        judges, also the score (`score_check`): the deliverable scored again from public artifacts
+        once the labels are revealed (with `evaluator`, a sandbox), next to the oracles' signed reports
+        (fetched from their endpoints with `peers`)."""
         case = self.disputes.case(case_id)
         job = self.disputes.jobs.get(case.job_id)
         events = self.ws.escrow.events(case.job_id)
@@ -395,11 +403,50 @@ class Jurors:
             "meta_evidence": view.meta_evidence,
             "evidence": view.evidence,
             "committee_job": committee,
-            "note": (
-                "score recompute from public artifacts is not part of `juror check` yet: use `proofwork verify-score`"
-                if committee
-                else None
-            ),
+            "score_check": self.score_check(job, case.milestone, evaluator, peers) if committee else None,
+        }
+
+    def score_check(
+        self, job: J.Job, milestone: int, evaluator: Evaluator | None, peers: PeerClient | None
+    ) -> dict[str, Any]:
+        """A challenged score's facts: the evaluation (pass score, direction), each oracle's signed report
+        for the milestone's current deliverable (the ones whose signature recovers to the oracle), their
+        median, and the score recomputed from public artifacts (None with the reason until the labels
+        are revealed, or without an evaluator)."""
+        from proofwork.services.evaluated_jobs import Evaluations
+        from proofwork.services.oracle.job_reports import gather_reports
+
+        evaluations = Evaluations(self.ws, evaluator)
+        evaluation = evaluations.get(job.job_id)
+        reports = (
+            gather_reports(self.ws.committee, peers, job, milestone, evaluation.commitment) if peers else {}
+        )
+        scores = sorted(score for score, _ in reports.values())
+        median = scores[len(scores) // 2] if scores else None  # the committee's median (OCR2)
+        recomputed: int | None = None
+        reason: str | None = "no sandbox was given to re-score the deliverable"
+        if evaluator is not None:
+            recomputed, reason = evaluations.rescore(job.job_id, milestone)
+
+        def passes(score: int | None) -> bool | None:
+            if score is None:
+                return None
+            return (
+                score >= evaluation.threshold
+                if evaluation.higher_is_better
+                else score <= evaluation.threshold
+            )
+
+        return {
+            "threshold": evaluation.threshold,
+            "higher_is_better": evaluation.higher_is_better,
+            "labels_revealed": evaluation.revealed is not None,
+            "reports": [{"oracle": oracle, "score": score} for oracle, (score, _) in sorted(reports.items())],
+            "reported_median": median,
+            "reported_pass": passes(median),
+            "recomputed": recomputed,
+            "recomputed_pass": passes(recomputed),
+            "reason": reason if recomputed is None else None,
         }
 
 
