@@ -229,3 +229,16 @@ def test_demo_dispute_json_prints_rulings_and_every_balance_change(
     )
     assert sum(b["units"]["pwk_change"] for b in balances.values()) == 0
     assert min(b["units"]["pwk_change"] for b in balances.values()) == -200 * 10**18  # 2 seats slashed
+
+
+def test_a_committee_names_the_court_deployed_before_it(court_cli: Cli) -> None:
+    """`committee deploy` after `court deploy`: its disputed scores go to the court. A court deployed
+    after a committee says that committee's disputes still end by its verdict."""
+    cli = court_cli
+    oracles = [arg for i in range(6, 10) for arg in ("--oracle", f"dev{i}")]
+    shown = cli.ok("committee", "deploy", *oracles, "--f", "1", "--json").json()
+    court = cli.ok("court", "deploy", "--json").json()
+    assert shown["court"].lower() == court["arbitrable"].lower()
+    assert "disputed scores go to the court" in cli.ok("committee", "deploy", *oracles, "--force").out
+    later = cli.ok("court", "deploy", "--force").out
+    assert "predates this court" in later and "committee deploy --force" in later

@@ -14,6 +14,7 @@ from rich.text import Text
 from proofwork.cli.args import FromOpt, MilestoneOpt, cli_state, existing_file, milestone_index, uint_id
 from proofwork.cli.output import CliState, money, when
 from proofwork.domain import court as C
+from proofwork.domain import job as J
 from proofwork.domain.units import format_amount, parse_amount, parse_duration
 
 if TYPE_CHECKING:
@@ -594,6 +595,11 @@ def court_deploy(
             f"court {verb} on chain {d.chain_id}\n  PWK     {d.court_token}\n  court   {d.court}\n"
             f"  arbiter {d.arbitrable} (jobs: `job post --arbiter court`)"
         )
+        if d.committee and not J.same_address(ws.committee.court, d.arbitrable):
+            human += (
+                f"\n  the oracle committee {d.committee} predates this court: its disputed scores end by its "
+                "verdict; `committee deploy --force` deploys one that names the court"
+            )
         state.emit(
             {
                 "ok": True,

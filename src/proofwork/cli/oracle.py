@@ -44,9 +44,22 @@ def committee_deploy(
             force=force,
         )
         d = result.deployment
+        court = ws.committee.court
+        disputes = (
+            f"disputed scores go to the court ({court})"
+            if int(court, 16)
+            else "no court: disputed scores end by the committee's verdict (`court deploy` first to have one)"
+        )
         state.emit(
-            {"ok": True, "committee": d.committee, "competition": d.competition, "gas": result.gas},
-            f"committee {d.committee} ({len(oracle)} oracles, threshold {ws.committee.threshold}); competitions {d.competition}",
+            {
+                "ok": True,
+                "committee": d.committee,
+                "competition": d.competition,
+                "court": court,
+                "gas": result.gas,
+            },
+            f"committee {d.committee} ({len(oracle)} oracles, threshold {ws.committee.threshold}); "
+            f"competitions {d.competition}; {disputes}",
         )
 
 
