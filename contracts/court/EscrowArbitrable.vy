@@ -87,8 +87,9 @@ BPS: constant(uint256) = escrow_rulings.BPS
 CHOICES: constant(uint256) = escrow_rulings.CHOICES
 # Longest fee timeout a deployment may choose. The escrow splits a dispute in half 30 days
 # after it was raised (JobEscrow.ARBITRATION_TIMEOUT) whatever the arbitrator does; the
-# party that expects to lose pays its fee at the last second and appeals at the last second
-# of every round, so the fee timeout plus the arbitrator's longest case must stay below 30
+# party that expects to lose pays its fee at the last second and every appeal is made at the
+# last second of its round (the winner answering last), so the fee timeout plus the
+# arbitrator's longest case must stay below 30
 # days, or that party turns its loss into a half-half split. proofwork's court lasts at most
 # 25 days (Court.MAX_CASE_DURATION): 4 days leave a day for the calls that advance a case.
 MAX_FEE_TIMEOUT: constant(uint64) = 4 * 86_400
