@@ -55,6 +55,7 @@ class CaseOutcome:
     case: Case
     steps: list[Step] = field(default_factory=list)
     message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)  # what an action reports besides (token units)
 
     @property
     def gas(self) -> int:
@@ -658,7 +659,19 @@ class Disputes:
                 f"{token.symbol}) by {_utc(theirs.deadline)}; if it does not, the {other} loses by default "
                 f"(the {me} gets the whole milestone and its deposit back)"
             )
-        return CaseOutcome(self.case(case_id), steps, message)
+        made = after.appeals > view.appeals
+        details = {
+            "paid": need,
+            "side": me,
+            "role": mine.role,
+            "appealed": made,
+            "appeals": after.appeals,
+            "pot": after.pot,
+            "waiting_for": None if made else other,
+            "other_requirement": None if made else theirs.requirement,
+            "other_deadline": None if made else theirs.deadline,
+        }
+        return CaseOutcome(self.case(case_id), steps, message, details)
 
     @staticmethod
     def _party(case: Case, party: Signer) -> None:
