@@ -81,6 +81,8 @@ ANSWERS = ("both", "alone", "both", "late")
 
 def answer_of(k: int) -> str:
     return ANSWERS[k % len(ANSWERS)]
+
+
 # below 100 a small claim (one juror), from 100 three jurors
 amount_st = st.sampled_from([10 * USD, 50 * USD, 99 * USD, 100 * USD, 400 * USD, 1_000 * USD, 2_000 * USD])
 # votes of a panel's seats: random, or a pattern that ties any panel of 3 or 7

@@ -196,7 +196,14 @@ def ruled_appealable(h, accounts, arb, adapter, ruling, token=None):
 def holdings(token, accounts, arb, adapter, h):
     return sum(
         token.balanceOf(x)
-        for x in (accounts.client.address, accounts.freelancer.address, arb.address, adapter.address, h.escrow.address, accounts.treasury.address)
+        for x in (
+            accounts.client.address,
+            accounts.freelancer.address,
+            arb.address,
+            adapter.address,
+            h.escrow.address,
+            accounts.treasury.address,
+        )
     )
 
 
@@ -205,7 +212,11 @@ def end_case(h, arb, adapter, accounts, job_id, case, d, share):
     boa.env.time_travel(seconds=DAY)
     arb.execute(d)
     resolve_via(
-        h, adapter, job_id, share, lambda: adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address)
+        h,
+        adapter,
+        job_id,
+        share,
+        lambda: adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address),
     )
     assert adapter.appeal_funding(case)[1:4] == (0, 0, 0)
 
@@ -265,13 +276,17 @@ def test_only_the_loser_funds_and_wins_by_default(h, appealable, accounts, token
     assert list(logs[1]._asdict().values())[-1] == 1, logs[1]  # Ruling(_arbitrator, _disputeID, _ruling)
     assert adapter.cases(case).ruling == 1
     resolve_via(h, adapter, job_id, AMOUNT, lambda: adapter.execute_ruling(case, h.state(job_id)))
-    assert token.balanceOf(f) - before[f] == AMOUNT - AMOUNT * 250 // 10_000 + COST  # deposit and reserve back
+    assert (
+        token.balanceOf(f) - before[f] == AMOUNT - AMOUNT * 250 // 10_000 + COST
+    )  # deposit and reserve back
     assert token.balanceOf(c) == before[c]
     assert token.balanceOf(adapter.address) == 0
 
 
 @pytest.mark.parametrize("ruling,recorded", [(2, 2), (5, 2)])
-def test_only_the_winner_funds_keeps_winning_and_gets_its_deposit_back(h, appealable, accounts, token, ruling, recorded):
+def test_only_the_winner_funds_keeps_winning_and_gets_its_deposit_back(
+    h, appealable, accounts, token, ruling, recorded
+):
     """The client (winner) funds alone: it keeps winning (a split ruling becomes its full win,
     as any lone funder's), and its deposit is returned when the case ends."""
     arb, adapter = appealable
@@ -333,7 +348,7 @@ def test_funding_refusals(h, appealable, accounts, token):
 def test_the_loser_funds_in_the_first_half_only(h, appealable, accounts, token):
     arb, adapter = appealable
     c, f = accounts.client.address, accounts.freelancer.address
-    _job_id, case, d = ruled_appealable(h, accounts, arb, adapter, 1)  # the client lost
+    _job_id, case, _d = ruled_appealable(h, accounts, arb, adapter, 1)  # the client lost
     boa.env.time_travel(seconds=DAY // 2)
     with boa.reverts("adapter: loser funds in the first half"):
         adapter.fund_appeal(case, sender=c)
@@ -345,7 +360,7 @@ def test_the_loser_funds_in_the_first_half_only(h, appealable, accounts, token):
 def test_a_half_half_ruling_charges_both_sides_alike_all_period(h, appealable, accounts, token, ruling):
     arb, adapter = appealable
     c, f = accounts.client.address, accounts.freelancer.address
-    job_id, case, d = ruled_appealable(h, accounts, arb, adapter, ruling)
+    _job_id, case, d = ruled_appealable(h, accounts, arb, adapter, ruling)
     start, end = arb.appealPeriod(d)
     for who in (c, f):
         assert adapter.appeal_requirement(case, who) == WINNER_PAYS

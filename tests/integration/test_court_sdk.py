@@ -163,7 +163,10 @@ def test_a_case_from_rejection_to_executed_ruling_with_an_appeal(court: CourtMar
     first = pw.court.appeal(m.client, case_id)
     assert first.details["paid"] == pw.amount("42") and not first.details["appealed"]
     assert first.details["waiting_for"] == "freelancer" and "loses by default" in first.message
-    assert "freelancer" in pw.court.show(case_id).next_step and "loses by default" in pw.court.show(case_id).next_step
+    assert (
+        "freelancer" in pw.court.show(case_id).next_step
+        and "loses by default" in pw.court.show(case_id).next_step
+    )
     second = pw.court.appeal(m.freelancer, case_id)
     assert second.details["appealed"] and second.details["pot"] == pw.amount("52.5")  # 42 + 31.5 - 21
     assert "appealed" in second.message
@@ -202,7 +205,9 @@ def test_a_case_from_rejection_to_executed_ruling_with_an_appeal(court: CourtMar
     # the freelancer got the milestone less the platform fee, its fee deposit back and the pot (52.5,
     # for its appeal deposit of 31.5); the client paid its fee and its appeal deposit (each also paid 9
     # for the other case, whose 100 the client escrowed)
-    assert pw.balance(m.freelancer.address) == before[m.freelancer] + pw.amount("97.5") - fee + pw.amount("21")
+    assert pw.balance(m.freelancer.address) == before[m.freelancer] + pw.amount("97.5") - fee + pw.amount(
+        "21"
+    )
     assert pw.balance(m.client.address) == before[m.client] - pw.amount("51") - fee - pw.amount("100")
     assert pw.court.appeal_funding(case_id) == AppealView(appeals=1, pot=0, cost=None)  # pot shared
     rewards = {j.address: pw.court.rewards(j.address) for j in court.jurors}

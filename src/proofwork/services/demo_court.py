@@ -182,7 +182,9 @@ def run_dispute_demo(
     answered = disputes.appeal(freelancer, case_id)
     step("freelancer (the winner) answers with 1.5x: the appeal is made (7 jurors)", answered.gas)
     if appealed.details.get("appealed") or not answered.details.get("appealed"):
-        report.problems.append(f"the appeal was not made by the second funding: {appealed.details} {answered.details}")
+        report.problems.append(
+            f"the appeal was not made by the second funding: {appealed.details} {answered.details}"
+        )
     report.rounds.append(vote_round(2))
     ws.chain.advance_time(int(disputes.periods()[3]) + 1)
     advanced = disputes.advance(operator, case_id)

@@ -640,7 +640,9 @@ class Disputes:
         need = mine.requirement
         assert need is not None  # the cost is finite
         if need >= 2**128:  # the adapter packs its deposits
-            raise NotAllowed(f"the appeal of case {case_id} costs more than the adapter takes (2^128 - 1 units)")
+            raise NotAllowed(
+                f"the appeal of case {case_id} costs more than the adapter takes (2^128 - 1 units)"
+            )
         steps = self._fund(party, case.token, need, "appeal deposit")
         steps.append(Step("fund appeal", adapter.fund_appeal(party.key, case_id)))
         after = adapter.appeal_funding(case_id)
