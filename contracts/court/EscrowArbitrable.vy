@@ -24,9 +24,18 @@
         4. the arbitrator `rule`s once; anyone then calls `execute_ruling` (once), which
            resolves the milestone on the escrow (see escrow_rulings.vy for the shares) and
            returns the fee reserve (see below);
-        5. while the arbitrator's ruling is appealable, a party may `appeal`, paying the
-           whole appeal cost itself (no crowdfunding, no refund of appeal fees: the
-           appellant bears them whatever the outcome).
+        5. while the arbitrator's ruling is appealable, each party may `fund_appeal` its
+           side once per round, paying its requirement at once: the appeal cost plus
+           LOSER_MULTIPLIER (the loser of the current ruling: 2x the cost, in the first
+           half of the appeal period only), WINNER_MULTIPLIER (the winner: 1.5x, until the
+           period ends) or SHARED_MULTIPLIER (a ruling that splits half-half: 1.5x each,
+           until the end) of it. When the second side has funded, the adapter appeals (the
+           arbitrator draws a larger panel) and what is left of both deposits joins the
+           case's reward pot. A side that funds alone wins by default: the ruling the
+           arbitrator then gives is replaced by the one that gives that side the whole
+           milestone, and its deposit is returned. If nobody funds, the ruling is final.
+           When the case ends, the pot is shared like the fee reserve, in the ruling's
+           proportion (two parties only: no third-party crowdfunding).
         Both parties may `submit_evidence` (ERC-1497 Evidence) while the case is open.
 @dev Fees are paid in the job's ERC-20 token (never ether): the arbitrator's extra data is
      abi_encode(job token, milestone amount at opening, JURORS), so an arbitrator that
@@ -47,6 +56,16 @@
      that arrives first says). A milestone the escrow settles otherwise while a case is
      open (the client approves it, a mutual cancellation) closes the same way. A ruling
      arriving after that is still accepted and recorded (an arbitrator is never blocked).
+     Appeal funding (Kleros' two-sided funding, simplified to the two parties): the loser
+     risks more (LOSER_MULTIPLIER) and must fund first, in the first half of the appeal
+     period, so that the winner has the second half to answer. The second side's deposit
+     alone covers the cost (every multiplier is >= 0), so an appeal is never short of
+     funds even if `appealCost` moved between the two payments. The lone deposit of a
+     round nobody answered stays here until the case ends and is then returned; the pot
+     (both deposits minus the costs paid) is shared by the final ruling as the reserve is,
+     the freelancer's share rounded down, the client getting the rest. Every deposit ends
+     with its case, and a case ends through timeouts alone (the arbitrator's periods, the
+     escrow's 30-day fallback, see below).
      Payments out of this contract that the token refuses (a blocklisted party) are
      credited and pulled with `withdraw`, as in the escrow. The arbitrator is trusted to
      pull exactly `arbitrationCost` / `appealCost` (what this contract approves).
@@ -77,8 +96,9 @@ BPS: constant(uint256) = escrow_rulings.BPS
 CHOICES: constant(uint256) = escrow_rulings.CHOICES
 # Longest fee timeout a deployment may choose. The escrow splits a dispute in half 30 days
 # after it was raised (JobEscrow.ARBITRATION_TIMEOUT) whatever the arbitrator does; the
-# party that expects to lose pays its fee at the last second and appeals at the last second
-# of every round, so the fee timeout plus the arbitrator's longest case must stay below 30
+# party that expects to lose pays its fee at the last second and every appeal is made at the
+# last second of its round (the winner answering last), so the fee timeout plus the
+# arbitrator's longest case must stay below 30
 # days, or that party turns its loss into a half-half split. proofwork's court lasts at most
 # 25 days (Court.MAX_CASE_DURATION): 4 days leave a day for the calls that advance a case.
 MAX_FEE_TIMEOUT: constant(uint64) = 4 * 86_400
@@ -99,6 +119,14 @@ BY_SETTLEMENT: constant(uint8) = 1
 BY_DEFAULT: constant(uint8) = 2
 BY_ESCROW: constant(uint8) = 3  # the escrow settled the milestone without this contract
 
+# Appeal funding: what each side pays on top of the appeal cost, in basis points of it.
+# The loser of the current ruling (2x the cost in all), funding in the first half of the period.
+LOSER_MULTIPLIER: constant(uint256) = 10_000
+# The winner of the current ruling (1.5x), until the period ends.
+WINNER_MULTIPLIER: constant(uint256) = 5_000
+# Each side when the current ruling splits half-half (a refusal, 50 %): 1.5x, until the end.
+SHARED_MULTIPLIER: constant(uint256) = 5_000
+
 # Packing of the case words (see the storage comments).
 _M64: constant(uint256) = 2**64 - 1
 _M96: constant(uint256) = 2**96 - 1
@@ -110,6 +138,8 @@ _RULED: constant(uint256) = 2**232
 _PROPOSER_AT: constant(uint256) = 233
 _BPS_AT: constant(uint256) = 160
 _MILESTONE_AT: constant(uint256) = 174
+_M192: constant(uint256) = 2**192 - 1
+_ROUND_AT: constant(uint256) = 192
 
 
 # One arbitration case: one disputed milestone of one job.
@@ -162,6 +192,20 @@ event AppealFunded:
     amount: uint256
 
 
+event AppealFullyFunded:
+    case_id: indexed(uint256)
+    round: uint256  # appeals made through this adapter before this one (0: the first appeal)
+    cost: uint256  # paid to the arbitrator out of the two deposits
+    pot: uint256  # the case's reward pot after this appeal
+
+
+event WonByAppealDefault:
+    case_id: indexed(uint256)
+    party: indexed(address)  # the side that alone funded the last appeal round
+    arbitrator_ruling: uint256  # what the arbitrator ruled
+    ruling: uint256  # what is recorded instead: that side gets the whole milestone
+
+
 event CaseClosed:
     case_id: indexed(uint256)
     reason: uint8
@@ -205,6 +249,13 @@ _fees: HashMap[uint256, uint256]
 _amount: HashMap[uint256, uint256]
 # @dev Per case: the arbitrator's dispute id, from DISPUTED on.
 _dispute: HashMap[uint256, uint256]
+# @dev Per case, the current appeal round's deposits, each stored as deposit + 1 (0: that side
+# has not funded this round): client (bits 0-127), freelancer (128-255). At most one side
+# is ever set (the second funding appeals and clears the word); cleared when the case ends.
+_appeal_paid: HashMap[uint256, uint256]
+# @dev Per case: reward pot, what is left of the deposits of the appeals made (bits 0-191,
+# cleared when shared at the end of the case); appeals made through this adapter (192-255).
+_appeal_pot: HashMap[uint256, uint256]
 # @dev Number of cases opened.
 case_count: public(uint256)
 # @dev Escrow job id -> milestone -> case id (0: none); a milestone has at most one case.
@@ -459,13 +510,17 @@ def submit_evidence(case_id: uint256, evidence_uri: String[256]):
 
 @external
 @nonreentrant
-def appeal(case_id: uint256):
+def fund_appeal(case_id: uint256):
     """
-    @notice A party appeals the arbitrator's current ruling during its appeal period,
-            paying the whole `appealCost` itself (approved to this contract beforehand).
-            Appeal fees are not refunded, whoever wins.
+    @notice A party funds its side of an appeal of the arbitrator's current ruling, once
+            per round, paying at once its requirement (`appeal_requirement`, approved to
+            this contract beforehand): the loser of the current ruling in the first half of
+            the appeal period, the winner (or either side of a half-half ruling) until it
+            ends. When the second side has funded, the adapter appeals, paying the
+            arbitrator's `appealCost` out of the two deposits; the rest joins the reward pot.
     @dev An arbitrator that allows no further appeal prices it at max_value (ERC-792 use,
-         proofwork's court after its last round): refused here before any token moves.
+         proofwork's court after its last round): refused here before any token moves. A
+         side funding alone wins by default (see `rule`).
     @param case_id The case.
     """
     status: uint8 = self._status(case_id)
@@ -473,18 +528,45 @@ def appeal(case_id: uint256):
     c: Case = self._load(case_id)
     self._check_party(c, msg.sender)
     assert staticcall arbitrator.disputeStatus(c.dispute_id) == 1, "adapter: not appealable"
+    client_side: bool = msg.sender == c.client
+    cost: uint256 = 0
+    required: uint256 = 0
     start: uint256 = 0
+    side_end: uint256 = 0
     end: uint256 = 0
-    start, end = staticcall arbitrator.appealPeriod(c.dispute_id)
-    assert block.timestamp >= start and block.timestamp < end, "adapter: appeal period over"
-    extra: Bytes[96] = self._extra(c.token, c.amount)
-    cost: uint256 = staticcall arbitrator.appealCost(c.dispute_id, extra)
+    cost, required, start, side_end, end = self._appeal_terms(c, client_side)
     assert cost != max_value(uint256), "adapter: no more appeals"
-    log AppealFunded(case_id=case_id, party=msg.sender, amount=cost)
-    self._pull(c.token, msg.sender, cost)
+    assert block.timestamp >= start and block.timestamp < end, "adapter: appeal period over"
+    assert block.timestamp < side_end, "adapter: loser funds in the first half"
+    paid: uint256 = self._appeal_paid[case_id]
+    mine: uint256 = paid >> 128
+    other: uint256 = paid & _M128
+    if client_side:
+        mine = paid & _M128
+        other = paid >> 128
+    assert mine == 0, "adapter: side already funded"
+    assert required < _M128, "adapter: amount too large"
+    log AppealFunded(case_id=case_id, party=msg.sender, amount=required)
+    if other == 0:
+        # first side of the round: its deposit waits for the other side's answer
+        if client_side:
+            self._appeal_paid[case_id] = required + 1
+        else:
+            self._appeal_paid[case_id] = (required + 1) << 128
+        self._pull(c.token, msg.sender, required)
+        return
+    # second side: both deposits (the second alone covers `cost`) pay the appeal
+    word: uint256 = self._appeal_pot[case_id]
+    appeals: uint256 = word >> _ROUND_AT
+    pot: uint256 = (word & _M192) + (other - 1) + required - cost
+    assert pot <= _M192, "adapter: amount too large"
+    self._appeal_paid[case_id] = 0
+    self._appeal_pot[case_id] = pot | ((appeals + 1) << _ROUND_AT)
+    log AppealFullyFunded(case_id=case_id, round=appeals, cost=cost, pot=pot)
+    self._pull(c.token, msg.sender, required)
     if cost > 0:
         assert extcall IERC20(c.token).approve(arbitrator.address, cost, default_return_value=True), "adapter: approve failed"
-    extcall arbitrator.appeal(c.dispute_id, extra)
+    extcall arbitrator.appeal(c.dispute_id, self._extra(c.token, c.amount))
 
 
 @external
@@ -493,7 +575,9 @@ def rule(_disputeID: uint256, _ruling: uint256):
     """
     @notice ERC-792: the arbitrator gives its final ruling, once. It is recorded (and
             executed by `execute_ruling`); a ruling for a case the escrow already ended is
-            recorded and changes nothing.
+            recorded and changes nothing. If one side alone funded the last appeal round,
+            that side wins by default: the ruling giving it the whole milestone
+            (FREELANCER_WINS or CLIENT_WINS) is recorded and logged instead.
     @param _disputeID The arbitrator's dispute id.
     @param _ruling 0 (refuse to arbitrate) to 5, see escrow_rulings.vy.
     """
@@ -504,11 +588,21 @@ def rule(_disputeID: uint256, _ruling: uint256):
     assert head & _RULED == 0, "adapter: already ruled"
     assert _ruling <= CHOICES, "adapter: invalid ruling"
     head |= _RULED
+    ruling: uint256 = _ruling
     if convert((head >> _STATUS_AT) & 255, uint8) == DISPUTED:
         head = (head & ~(255 << _STATUS_AT)) | (convert(RULED, uint256) << _STATUS_AT)
+        paid: uint256 = self._appeal_paid[case_id]
+        if paid != 0:
+            # one side alone funded the appeal (a second funding would have appealed)
+            winner: address = convert(convert(head & _M160, uint160), address)
+            ruling = escrow_rulings.CLIENT_WINS
+            if paid & _M128 == 0:
+                winner = convert(convert(self._side[case_id] & _M160, uint160), address)
+                ruling = escrow_rulings.FREELANCER_WINS
+            log WonByAppealDefault(case_id=case_id, party=winner, arbitrator_ruling=_ruling, ruling=ruling)
     self._head[case_id] = head
-    self._amount[case_id] = (self._amount[case_id] & _M128) | (_ruling << 128)
-    log IArbitrable.Ruling(_arbitrator=msg.sender, _disputeID=_disputeID, _ruling=_ruling)
+    self._amount[case_id] = (self._amount[case_id] & _M128) | (ruling << 128)
+    log IArbitrable.Ruling(_arbitrator=msg.sender, _disputeID=_disputeID, _ruling=ruling)
 
 
 @external
@@ -516,12 +610,13 @@ def rule(_disputeID: uint256, _ruling: uint256):
 def execute_ruling(case_id: uint256, job: IJobEscrow.Job):
     """
     @notice Anyone ends a ruled case, exactly once: the milestone is resolved on the escrow
-            with the ruling's share of what is left of it, and the fee reserve is shared in
-            the same proportion. A case whose milestone the escrow already settled (the
-            30-day fallback against a silent arbitrator, the client's approval, a mutual
-            cancellation) is closed here without touching the escrow, ruled or not: its
-            deposits go back to their payers, a reserve is shared as the ruling says, or
-            half each without a ruling.
+            with the ruling's share of what is left of it, and the fee reserve and the
+            appeal reward pot are shared in the same proportion (the freelancer's share
+            rounded down); an appeal deposit no other side answered goes back to its payer.
+            A case whose milestone the escrow already settled (the 30-day fallback against a
+            silent arbitrator, the client's approval, a mutual cancellation) is closed here
+            without touching the escrow, ruled or not: its deposits go back to their payers,
+            a reserve and a pot are shared as the ruling says, or half each without a ruling.
     @param case_id The case.
     @param job The job's current state.
     """
@@ -531,15 +626,23 @@ def execute_ruling(case_id: uint256, job: IJobEscrow.Job):
     if status == RULED:
         bps: uint256 = escrow_rulings._freelancer_bps(c.ruling)
         self._close(case_id, c, BY_RULING, bps)
+        to_client: uint256 = 0
+        to_freelancer: uint256 = 0
+        to_client, to_freelancer = self._take_shares(case_id, c, bps)
         resolved: bool = self._resolve(c, job, bps)
         log CaseClosed(case_id=case_id, reason=BY_RULING, freelancer_bps=bps, resolved=resolved)
-        self._share_reserve(c, bps)
+        self._send(c.token, c.client, to_client)
+        self._send(c.token, c.freelancer, to_freelancer)
         return
     assert self._settled(c, job), "adapter: no ruling yet"
     if status == DISPUTED:
         self._close(case_id, c, BY_ESCROW, BPS // 2)
+        to_client: uint256 = 0
+        to_freelancer: uint256 = 0
+        to_client, to_freelancer = self._take_shares(case_id, c, BPS // 2)
         log CaseClosed(case_id=case_id, reason=BY_ESCROW, freelancer_bps=BPS // 2, resolved=False)
-        self._share_reserve(c, BPS // 2)
+        self._send(c.token, c.client, to_client)
+        self._send(c.token, c.freelancer, to_freelancer)
         return
     # fees were still being paid: every deposit goes back to its payer
     self._close(case_id, c, BY_ESCROW, BPS // 2)
@@ -592,6 +695,80 @@ def fee_due(case_id: uint256) -> uint256:
     if c.status == WAITING_CLIENT:
         paid = c.client_fee
     return cost - min(paid, cost)
+
+
+@external
+@view
+def appeal_funding(case_id: uint256) -> (uint256, uint256, uint256, uint256, bool, bool):
+    """
+    @notice The appeal funding of a case: appeals made through this adapter, what each side
+            has deposited in the current round (and whether it has funded: a zero-cost
+            appeal deposits nothing), and the reward pot to be shared when the case ends.
+    @param case_id The case.
+    @return (appeals made, client's deposit, freelancer's deposit, pot, client funded,
+            freelancer funded).
+    """
+    paid: uint256 = self._appeal_paid[case_id]
+    word: uint256 = self._appeal_pot[case_id]
+    client_paid: uint256 = paid & _M128
+    freelancer_paid: uint256 = paid >> 128
+    return (
+        word >> _ROUND_AT,
+        client_paid - min(client_paid, 1),
+        freelancer_paid - min(freelancer_paid, 1),
+        word & _M192,
+        client_paid != 0,
+        freelancer_paid != 0,
+    )
+
+
+@external
+@view
+def appeal_requirement(case_id: uint256, party: address) -> uint256:
+    """
+    @notice What `party` must pay now to fund its side of an appeal: the arbitrator's
+            `appealCost` plus its multiplier (the loser of the current ruling 2x in all, the
+            winner or either side of a half-half ruling 1.5x). Meaningful during the appeal
+            period; 0 for a case not awaiting a ruling; max_value when no appeal is possible.
+    @param case_id The case.
+    @param party The client or the freelancer of the case.
+    @return Token units to approve to this contract before `fund_appeal`.
+    """
+    if self._status(case_id) != DISPUTED:
+        return 0
+    c: Case = self._load(case_id)
+    self._check_party(c, party)
+    cost: uint256 = 0
+    required: uint256 = 0
+    start: uint256 = 0
+    side_end: uint256 = 0
+    end: uint256 = 0
+    cost, required, start, side_end, end = self._appeal_terms(c, party == c.client)
+    return required
+
+
+@external
+@view
+def appeal_window(case_id: uint256, party: address) -> (uint256, uint256):
+    """
+    @notice When `party` may fund its side of the current appeal: [start, end), end being
+            the middle of the arbitrator's appeal period for the loser of the current
+            ruling, its end otherwise; (0, 0) when no appeal period is open.
+    @param case_id The case.
+    @param party The client or the freelancer of the case.
+    @return (start, end) in unix seconds.
+    """
+    if self._status(case_id) != DISPUTED:
+        return 0, 0
+    c: Case = self._load(case_id)
+    self._check_party(c, party)
+    cost: uint256 = 0
+    required: uint256 = 0
+    start: uint256 = 0
+    side_end: uint256 = 0
+    end: uint256 = 0
+    cost, required, start, side_end, end = self._appeal_terms(c, party == c.client)
+    return start, side_end
 
 
 @external
@@ -788,17 +965,58 @@ def _close(case_id: uint256, c: Case, reason: uint8, bps: uint256):
 
 
 @internal
-def _share_reserve(c: Case, bps: uint256):
+@view
+def _appeal_terms(c: Case, client_side: bool) -> (uint256, uint256, uint256, uint256, uint256):
     """
-    @dev Returns the fee reserve of a disputed case (one arbitration cost, held in
-         `client_fee`): `bps` of it to the freelancer, the rest to the client.
+    @dev The appeal terms of one side of a disputed case, as the arbitrator states them now.
+    @param c The case.
+    @param client_side Whether the side is the client's (else the freelancer's).
+    @return (appeal cost, the side's requirement (max_value with the cost), start of the
+            appeal period, the side's end (the middle of the period for the loser of the
+            current ruling), end of the period).
+    """
+    start: uint256 = 0
+    end: uint256 = 0
+    start, end = staticcall arbitrator.appealPeriod(c.dispute_id)
+    cost: uint256 = staticcall arbitrator.appealCost(c.dispute_id, self._extra(c.token, c.amount))
+    bps: uint256 = escrow_rulings._freelancer_bps(staticcall arbitrator.currentRuling(c.dispute_id))
+    multiplier: uint256 = SHARED_MULTIPLIER
+    side_end: uint256 = end
+    if bps != BPS // 2:
+        if (bps > BPS // 2) == client_side:
+            multiplier = LOSER_MULTIPLIER
+            side_end = start + (end - min(end, start)) // 2
+        else:
+            multiplier = WINNER_MULTIPLIER
+    if cost == max_value(uint256):
+        return cost, cost, start, side_end, end
+    return cost, cost + cost * multiplier // BPS, start, side_end, end
+
+
+@internal
+def _take_shares(case_id: uint256, c: Case, bps: uint256) -> (uint256, uint256):
+    """
+    @dev What an ending disputed case returns to each party, its appeal storage cleared
+         (before any external call): the fee reserve (one arbitration cost, held in
+         `client_fee`) plus the appeal reward pot, `bps` of it to the freelancer rounded
+         down and the rest to the client, plus a lone appeal deposit to its payer.
+    @param case_id The case.
     @param c The case.
     @param bps The freelancer's share in basis points.
+    @return (to the client, to the freelancer).
     """
-    reserve: uint256 = c.client_fee
-    to_freelancer: uint256 = reserve * bps // BPS
-    self._send(c.token, c.freelancer, to_freelancer)
-    self._send(c.token, c.client, reserve - to_freelancer)
+    word: uint256 = self._appeal_pot[case_id]
+    paid: uint256 = self._appeal_paid[case_id]
+    shared: uint256 = c.client_fee + (word & _M192)
+    to_freelancer: uint256 = shared * bps // BPS
+    to_client: uint256 = shared - to_freelancer
+    if paid != 0:
+        self._appeal_paid[case_id] = 0
+        to_client += (paid & _M128) - min(paid & _M128, 1)
+        to_freelancer += (paid >> 128) - min(paid >> 128, 1)
+    if word & _M192 != 0:
+        self._appeal_pot[case_id] = word & ~_M192
+    return to_client, to_freelancer
 
 
 @internal

@@ -49,7 +49,7 @@ from proofwork.services.deployment import (
     deploy,
     deploy_committee,
 )
-from proofwork.services.disputes import CaseOutcome, CaseView, Disputes
+from proofwork.services.disputes import AppealView, CaseOutcome, CaseView, Disputes
 from proofwork.services.evaluated_jobs import Evaluations
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.jurors import Jurors, SeatView, StakeOutcome, VoteOutcome
@@ -123,7 +123,15 @@ class Court:
         return self.disputes.evidence(self._signer(party), case_id, Path(file), description)
 
     def appeal(self, party: Who, case_id: int) -> CaseOutcome:
+        """Funds `party`'s side of an appeal (the loser 2x the appeal cost in the first half of the
+        appeal period, the winner 1.5x until its end); the appeal is made when both sides have funded,
+        a side funding alone wins by default. `details` says what was paid and whether it was made."""
         return self.disputes.appeal(self._signer(party), case_id)
+
+    def appeal_funding(self, case_id: int) -> AppealView | None:
+        """The appeal funding of a case (None before its dispute exists): appeals made, the pot, and
+        during an appeal period each side's role, requirement, deposit and deadline."""
+        return self.disputes.show(case_id).appeal
 
     def show(self, case_id: int) -> CaseView:
         return self.disputes.show(case_id)

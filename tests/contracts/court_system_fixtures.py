@@ -4,7 +4,7 @@ JobEscrow (checked by EscrowHarness and its model), EscrowArbitrable (the adapte
 arbiter) and the real Court, staked in PWK (CourtToken), with fees in the job's stablecoin.
 
 `CourtSystem` runs every call on chain and predicts it in Python first: the adapter's cases
-(deposits, reserve, status, ruling), the court's disputes (clock, rounds, panels, votes, fees
+(deposits, reserve, appeal funding and pot, status, ruling), the court's disputes (clock, rounds, panels, votes, fees
 held), every juror's weight, stake, locked seats, credits and PWK wallet, and every party's
 stablecoin balance. A predicted revert must revert with that reason; a success must leave the
 chain as predicted. `check()` compares the whole model with the chain (tokens conserved, locks
@@ -69,6 +69,9 @@ WAITING_CLIENT, WAITING_FREELANCER, CASE_DISPUTED, CASE_RULED, CASE_CLOSED = 1, 
 BPS = 10_000
 # The freelancer's share of a ruling (escrow_rulings.vy): 0 refuse = half each.
 RULING_BPS = {0: 5_000, 1: 10_000, 2: 0, 3: 7_500, 4: 5_000, 5: 2_500}
+FREELANCER_WINS, CLIENT_WINS = 1, 2
+# Appeal funding multipliers of the adapter, in basis points of the appeal cost.
+LOSER_MULTIPLIER, WINNER_MULTIPLIER, SHARED_MULTIPLIER = 10_000, 5_000, 5_000
 REVEALED_BELOW = 2**64
 # Blocks after its draw block in which an armed draw can still be made (Court.DRAW_WINDOW).
 DRAW_WINDOW = 256
@@ -157,6 +160,9 @@ class Case:
     ruling: int | None = None
     proposer: str | None = None
     offer: int = 0
+    appeal_paid: dict[str, int] = field(default_factory=dict)  # this round's appeal deposits, by funder
+    pot: int = 0  # what is left of the deposits of the appeals made
+    appeals: int = 0  # appeals made through the adapter
 
     def party(self, client: bool) -> str:
         return self.client if client else self.freelancer
@@ -457,39 +463,100 @@ class CourtSystem:
         assert self.court.dispute_count() == len(self.disputes)  # nobody was drawn
         self.stats["settled before the draw"] += 1
 
-    def appeal(self, cid: int, by_client: bool) -> bool:
-        """A party funds an appeal of the court's current ruling (inside the appeal period)."""
+    def appeal_terms(self, c: Case, who: str) -> tuple[int, int, int]:
+        """(appeal cost, `who`'s requirement, end of `who`'s funding window) of the current
+        appeal period: the loser of the current ruling 2x in the first half, the winner (or
+        either side of a half-half ruling) 1.5x until the end."""
+        d = self.disputes[c.dispute]
+        cost = (2 * d.rounds[-1].requested + 1) * d.fee
+        bps = RULING_BPS[d.ruling()]
+        start, end = d.start, d.start + PERIODS[APPEAL]
+        if bps == BPS // 2:
+            return cost, cost + cost * SHARED_MULTIPLIER // BPS, end
+        if (bps > BPS // 2) == (who == c.client):
+            return cost, cost + cost * LOSER_MULTIPLIER // BPS, start + (end - start) // 2
+        return cost, cost + cost * WINNER_MULTIPLIER // BPS, end
+
+    def fund_appeal(self, cid: int, by_client: bool) -> str:
+        """A party funds its side of an appeal of the court's current ruling: "refused" (with
+        the predicted reason), "funded" (waiting for the other side) or "appealed" (the second
+        side: the adapter paid the court, the rest of both deposits joined the pot)."""
         c = self.cases[cid]
         who = c.party(by_client)
         if c.status != CASE_DISPUTED:
             with boa.reverts("adapter: no appealable dispute"):
-                self.adapter.appeal(cid, sender=who)
+                self.adapter.fund_appeal(cid, sender=who)
             self.stats["appeal refused"] += 1
-            return False
+            return "refused"
         d = self.disputes[c.dispute]
         if d.period != APPEAL or self.now() >= d.start + PERIODS[APPEAL]:
             # an appeal period that ran out counts as solved (disputeStatus 2)
             with boa.reverts("adapter: not appealable"):
-                self.adapter.appeal(cid, sender=who)
+                self.adapter.fund_appeal(cid, sender=who)
             self.stats["appeal refused"] += 1
-            return False
+            return "refused"
         if d.round + 1 >= MAX_ROUNDS:
             assert self.court.appealCost(c.dispute, b"") == MAX_UINT
+            assert self.adapter.appeal_requirement(cid, who) == MAX_UINT
             with boa.reverts("adapter: no more appeals"):
-                self.adapter.appeal(cid, sender=who)
+                self.adapter.fund_appeal(cid, sender=who)
             self.stats["appeal past the last round refused"] += 1
-            return False
-        cost = (2 * d.rounds[-1].requested + 1) * d.fee
+            return "refused"
+        cost, required, side_end = self.appeal_terms(c, who)
         assert self.court.appealCost(c.dispute, b"") == cost
-        self._mint(who, cost)
-        self.adapter.appeal(cid, sender=who)
-        self.usd_bal[who] -= cost
+        assert self.adapter.appeal_requirement(cid, who) == required
+        assert self.adapter.appeal_window(cid, who) == (d.start, side_end)
+        if self.now() >= side_end:
+            with boa.reverts("adapter: loser funds in the first half"):
+                self.adapter.fund_appeal(cid, sender=who)
+            self.stats["late loser refused"] += 1
+            return "refused"
+        if who in c.appeal_paid:
+            with boa.reverts("adapter: side already funded"):
+                self.adapter.fund_appeal(cid, sender=who)
+            self.stats["second funding by a side refused"] += 1
+            return "refused"
+        with boa.reverts("adapter: caller is not a party"):
+            self.adapter.fund_appeal(cid, sender=OUTSIDER)
+        self._mint(who, required)
+        self.adapter.fund_appeal(cid, sender=who)
+        self.usd_bal[who] -= required
+        if not c.appeal_paid:
+            c.appeal_paid[who] = required
+            self.stats["appeal side funded"] += 1
+            return "funded"
+        c.pot += sum(c.appeal_paid.values()) + required - cost
+        c.appeal_paid = {}
+        c.appeals += 1
         self.fees_held += cost
         d.rounds.append(Round(2 * d.rounds[-1].requested + 1))
         d.period, d.start = EVIDENCE, self.now()
-        self.tags[c.dispute].add(f"appealed by {'client' if by_client else 'freelancer'}")
+        self.tags[c.dispute].add("appeal by both")
         self.stats["appeal funded"] += 1
-        return True
+        if RULING_BPS[d.ruling()] != BPS // 2:
+            self.stats["appeal of a ruling with a winner"] += 1
+        return "appealed"
+
+    def appeal(self, cid: int, by_client: bool, answer: str = "both") -> bool:
+        """A party funds an appeal of the court's current ruling; with `answer` "both" the
+        other side answers at once (the appeal is made); "alone": nobody answers; "late": both
+        sides try in the second half of the period (the loser is refused, a winner funds
+        alone; after a half-half ruling both fund). Returns whether the appeal was made."""
+        c = self.cases[cid]
+        if answer == "late" and c.status == CASE_DISPUTED:
+            d = self.disputes[c.dispute]
+            if d.period == APPEAL:
+                boa.env.time_travel(seconds=max(0, d.start + PERIODS[APPEAL] // 2 - self.now()))
+        sides = [by_client]
+        first = self.fund_appeal(cid, by_client)
+        if answer == "late" or (answer == "both" and first == "funded"):
+            sides.append(not by_client)
+            if self.fund_appeal(cid, not by_client) == "appealed":
+                return True
+        for side in sides:  # a side that funded may not fund again this round
+            if c.party(side) in c.appeal_paid:
+                assert self.fund_appeal(cid, side) == "refused"
+        return False
 
     def execute_case(self, cid: int) -> None:
         """Anyone executes a case: a ruled one resolves the milestone as the ruling says; one
@@ -539,10 +606,18 @@ class CourtSystem:
             self.adapter.execute_ruling(cid, self.state(c.job_id), sender=OUTSIDER)
 
     def _share_reserve(self, c: Case, bps: int) -> None:
-        to_f = c.reserve * bps // BPS
+        """The reserve and the appeal pot shared, `bps` to the freelancer rounded down; a lone
+        appeal deposit back to its payer."""
+        shared = c.reserve + c.pot
+        to_f = shared * bps // BPS
         self.usd_bal[c.freelancer] += to_f
-        self.usd_bal[c.client] += c.reserve - to_f
-        c.reserve = 0
+        self.usd_bal[c.client] += shared - to_f
+        if c.pot:
+            self.stats["appeal pot shared"] += 1
+        for who, amount in c.appeal_paid.items():
+            self.usd_bal[who] += amount
+            self.stats["lone appeal deposit returned"] += 1
+        c.reserve, c.pot, c.appeal_paid = 0, 0, {}
 
     # ------------------------------------------------------------- court side
     def stake(self, j: str, amount: int) -> None:
@@ -770,11 +845,19 @@ class CourtSystem:
         self._finalise(d)
         assert self.court.dispute_clock(d)[0] == EXECUTION
         dd.ruled = True
-        c.ruled, c.ruling = True, ruling
+        recorded = ruling
         if c.status == CASE_DISPUTED:
             c.status = CASE_RULED
+            if c.appeal_paid:  # one side alone funded the last round: it wins by default
+                (funder,) = c.appeal_paid
+                recorded = CLIENT_WINS if funder == c.client else FREELANCER_WINS
+                self.tags[d].add("lone funder won")
+                self.stats["lone funder won by default"] += 1
+                if recorded != ruling:
+                    self.tags[d].add("lone funder overturned the ruling")
+        c.ruled, c.ruling = True, recorded
         onchain = self.adapter.cases(dd.case_id)
-        assert onchain.ruled and onchain.ruling == ruling and onchain.status == c.status
+        assert onchain.ruled and onchain.ruling == recorded and onchain.status == c.status
         with boa.reverts("court: already ruled"):
             self.court.execute_ruling(d, sender=OUTSIDER)
         last = dd.rounds[-1]
@@ -839,13 +922,14 @@ class CourtSystem:
 
     # ------------------------------------------------------------- invariants
     def adapter_holds(self) -> int:
-        """Stablecoin the adapter must hold: deposits of cases awaiting fees, reserves of disputed ones."""
+        """Stablecoin the adapter must hold: deposits of cases awaiting fees, reserves, appeal
+        pots and lone appeal deposits of disputed ones."""
         held = 0
         for c in self.cases.values():
             if c.status in (WAITING_CLIENT, WAITING_FREELANCER):
                 held += sum(c.deposit.values())
             elif c.status in (CASE_DISPUTED, CASE_RULED):
-                held += c.reserve
+                held += c.reserve + c.pot + sum(c.appeal_paid.values())
         return held
 
     def check_tokens(self) -> None:
@@ -887,6 +971,15 @@ class CourtSystem:
                 )
             elif c.status in (CASE_DISPUTED, CASE_RULED):
                 assert onchain.client_fee == c.reserve
+            funding = (
+                c.appeals,
+                c.appeal_paid.get(c.client, 0),
+                c.appeal_paid.get(c.freelancer, 0),
+                c.pot,
+                c.client in c.appeal_paid,
+                c.freelancer in c.appeal_paid,
+            )
+            assert adapter.appeal_funding(cid) == funding, (cid, adapter.appeal_funding(cid), funding)
         # court: fees of rounds not distributed + credits (stablecoin); stakes + credits (PWK)
         assert court.dispute_count() == len(self.disputes)
         assert court.credit(COURT_TREASURY, usd.address) == self.treasury_usd

@@ -442,7 +442,8 @@ DAY = 86_400
 def test_a1_the_loser_cannot_run_out_the_escrows_clock(env, h, escrow, token, accounts):
     """The escrow splits a dispute in half 30 days after it is raised, whatever the arbitrator
     does. The client, who expects to lose, raises the dispute, pays its fee at the last second
-    and appeals at the last second of every round, each period running its full length: the
+    and funds its appeal at the last second it may (the middle of the appeal period), the
+    freelancer answering at the last second of every round, each period running its full length: the
     court's ruling still executes first. An adapter whose fee timeout would let the clock run
     out (it allowed 30 days) cannot be deployed."""
     _pwk, _usd, court, _arb, grinder = env
@@ -481,15 +482,24 @@ def test_a1_the_loser_cannot_run_out_the_escrows_clock(env, h, escrow, token, ac
             boa.env.time_travel(seconds=1)
             court.pass_period(d)
         assert court.currentRuling(d) == 1
-        boa.env.time_travel(seconds=PERIODS[3] - 1)
         if r < 3:
-            adapter.appeal(case, sender=c)  # the loser appeals at the last second
+            # the loser funds at the last second of its half of the appeal period, and the
+            # winner answers (or loses by default) at the last second of the period
+            boa.env.time_travel(seconds=PERIODS[3] // 2 - 1)
+            adapter.fund_appeal(case, sender=c)
+            boa.env.time_travel(seconds=PERIODS[3] - PERIODS[3] // 2)
+            adapter.fund_appeal(case, sender=f)
+        else:
+            boa.env.time_travel(seconds=PERIODS[3] - 1)
     boa.env.time_travel(seconds=1)
+    pot = adapter.appeal_funding(case)[3]
+    assert adapter.appeal_funding(case)[0] == 3 and pot > 0
     assert boa.env.timestamp < raised + 30 * DAY  # the escrow's fallback is still closed
     before = token.balanceOf(f)
     court.execute_ruling(d)
     adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address)
     assert adapter.cases(case).status == 5
-    # the freelancer is paid in full (less the platform fee) and gets its fee deposit back
+    # the freelancer is paid in full (less the platform fee), gets its fee deposit back and
+    # the whole appeal pot
     cost = court.arbitrationCost(adapter.extra_data(case))
-    assert token.balanceOf(f) - before == amount - amount * 250 // 10_000 + cost
+    assert token.balanceOf(f) - before == amount - amount * 250 // 10_000 + cost + pot

@@ -4,18 +4,20 @@ Court staked in PWK, fees in the job's stablecoin.
 A Hypothesis state machine posts jobs with the adapter as arbiter, submits, rejects and leaves
 submissions unanswered, raises disputes, opens cases, pays or does not pay fees, settles
 before the draw, stakes and unstakes jurors (also during a case), commits and reveals (some
-never reveal, ties), funds appeals or lets them lapse, advances periods as anyone after their
+never reveal, ties), funds appeals on both sides (the appeal is made), on one side only (that
+side wins by default), too late for the loser, or not at all, advances periods as anyone after their
 timeouts, executes rulings, and lets the escrow's 30-day fallback overtake a case. Every call
 is predicted by `CourtSystem` (court_system_fixtures.py) and after every step:
 
 - tokens are conserved: the escrow holds its jobs' milestones, fees and credits; the adapter
-  its cases' deposits and reserves; the court its undistributed rounds' fees and every credit
+  its cases' deposits, reserves, appeal pots and lone appeal deposits; the court its undistributed rounds' fees and every credit
   (stablecoin) and its jurors' stakes and credits (PWK); every party's, juror's and
   treasury's balance is as predicted, and both supplies are accounted for;
 - no juror is drawn beyond its stake (checked at every draw) and locks never exceed stakes;
 - a ruling executes exactly once (a second call is refused, at the court and at the adapter)
-  and the milestone ends paid, refunded or split exactly as the ruling says, the fee reserve
-  shared in the same proportion.
+  and the milestone ends paid, refunded or split exactly as the ruling says, or wholly to the
+  side that alone funded the last appeal round, the fee reserve and the appeal pot shared in
+  the same proportion and a lone appeal deposit returned to its payer.
 In the teardown every case and dispute ends through timeouts and permissionless calls alone,
 then every round is distributed, every juror leaves, and the court and adapter hold nothing.
 
@@ -70,6 +72,17 @@ STATS: Counter = Counter()  # outcomes over the whole run, asserted after it
 
 pick = st.integers(0, 255)
 side = st.booleans()
+# after a party funds its side of an appeal: the other answers at once, nobody answers, or the
+# party came late (second half of the period: refused to the loser) and nobody answers. Taken
+# from a rule's `k` (answer_of) rather than drawn: a new draw would shift the derandomized
+# data of every later step, and with it the coverage the floors below were set on.
+ANSWERS = ("both", "alone", "both", "late")
+
+
+def answer_of(k: int) -> str:
+    return ANSWERS[k % len(ANSWERS)]
+
+
 # below 100 a small claim (one juror), from 100 three jurors
 amount_st = st.sampled_from([10 * USD, 50 * USD, 99 * USD, 100 * USD, 400 * USD, 1_000 * USD, 2_000 * USD])
 # votes of a panel's seats: random, or a pattern that ties any panel of 3 or 7
@@ -346,7 +359,7 @@ class SystemMachine(RuleBasedStateMachine):
     def court(self, k, steps, choices, commit_mask, reveal_mask, appeal, by_client, early, leave):
         """Up to `steps` next moves of one dispute: anyone passes a period that ran out (or
         tries too early), the drawn jurors commit (some not), votes are revealed (some not),
-        a party funds an appeal (or lets the period lapse), the ruling is given and executed,
+        a party funds an appeal (the other answers, or not: `answer_of(k)`) or lets the period lapse, the ruling is given and executed,
         rounds are distributed. With `leave`, a juror just drawn unstakes all it can."""
         d = _nth(sorted(self.s.disputes), k)
         dd = self.s.disputes[d]
@@ -373,7 +386,7 @@ class SystemMachine(RuleBasedStateMachine):
                 if early and by_client and self.s.status(c.job_id, c.milestone) == DISPUTED:
                     self.s.concede(c.job_id, c.milestone)  # the client gives up instead
                 else:
-                    self.s.appeal(dd.case_id, by_client)
+                    self.s.appeal(dd.case_id, by_client, answer_of(k))
             elif dd.period == APPEAL and not appeal and by_client and not dd.ruled:
                 # nobody passes the period: execute_ruling makes the ruling final itself
                 boa.env.time_travel(seconds=max(0, dd.start + PERIODS[APPEAL] - now))
@@ -431,8 +444,9 @@ class SystemMachine(RuleBasedStateMachine):
     @guarded
     def challenge(self, k, by_client, choices, reveal_mask):
         """A party challenges a ruling: the dispute runs to its appeal period (the drawn
-        jurors vote, some reveal), the party funds the appeal, and the larger panel votes
-        (otherwise than the last one, so appeals can flip the ruling)."""
+        jurors vote, some reveal), the party funds its side; if the other answers (`answer_of(k)`)
+        the appeal is made and the larger panel votes (otherwise than the last one, so
+        appeals can flip the ruling), else the lone funder wins by default."""
         d = _nth(self._appealable(), k)
         dd = self.s.disputes[d]
         self._run_to_appeal(d, choices, reveal_mask)
@@ -440,7 +454,7 @@ class SystemMachine(RuleBasedStateMachine):
             # seats that did not commit or reveal in time are refused now
             self.s.commit(d, choices, [True] * 7)
             self.s.reveal(d, [True] * 7)
-            if self.s.appeal(dd.case_id, by_client):
+            if self.s.appeal(dd.case_id, by_client, answer_of(k)):
                 self._run_to_appeal(d, choices, reveal_mask)
 
     def _run_to_appeal(self, d, choices, reveal_mask):
@@ -514,7 +528,17 @@ def test_court_system_invariants():
         "ruling executed on the escrow": 10,
         "round distributed": 10,
         "juror slashed": 10,
-        "appeal funded": 3,
+        # two-sided appeal funding
+        "appeal funded": 10,  # both sides funded: the court appealed
+        "dispute: appeal by both": 10,
+        "appeal of a ruling with a winner": 5,  # the loser paid 2x, the winner 1.5x
+        "appeal side funded": 20,
+        "lone funder won by default": 5,
+        "dispute: lone funder overturned the ruling": 2,
+        "lone appeal deposit returned": 5,
+        "appeal pot shared": 10,
+        "late loser refused": 2,
+        "second funding by a side refused": 5,
         "dispute: appeal flipped the ruling": 1,
         "ruling after the escrow settled": 1,
         "settled before the draw": 1,
@@ -666,6 +690,10 @@ def test_tie_splits_in_half(system):
 
 
 def test_appeal_flips_the_ruling(system):
+    """The lone juror refunds the client; the freelancer (loser) funds 2x the appeal cost, the
+    client (winner) answers with 1.5x: the court draws 3 jurors, who pay the freelancer. The
+    freelancer gets the milestone, the whole reserve and the whole pot (both deposits minus
+    the appeal cost)."""
     s = CourtSystem(system)
     small = 50 * USD  # a small claim: one juror, 1.5 per juror
     _, cid, d = disputed(s, small)
@@ -674,16 +702,56 @@ def test_appeal_flips_the_ruling(system):
     vote(s, d, [2], [True])  # the lone juror refunds the client
     assert s.disputes[d].period == APPEAL and s.court.currentRuling(d) == 2
     with boa.reverts("adapter: caller is not a party"):
-        s.adapter.appeal(cid, sender=JURORS[0])
-    assert s.appeal(cid, by_client=False)  # the freelancer funds 3 jurors
-    assert s.usd.balanceOf(FREELANCERS[0]) == 0  # it paid 3 fees (minted just for it)
+        s.adapter.fund_appeal(cid, sender=JURORS[0])
+    cost = 3 * fee
+    assert s.adapter.appeal_requirement(cid, FREELANCERS[0]) == 2 * cost
+    assert s.adapter.appeal_requirement(cid, CLIENTS[0]) == cost + cost // 2
+    assert s.appeal(cid, by_client=False)  # the freelancer funds, the client answers: 3 jurors
+    assert len(s.disputes[d].rounds) == 2 and s.disputes[d].rounds[1].requested == 3
+    assert s.usd.balanceOf(FREELANCERS[0]) == 0 and s.usd.balanceOf(CLIENTS[0]) == 0  # minted for them
+    pot = 2 * cost + cost + cost // 2 - cost
+    assert s.adapter.appeal_funding(cid) == (1, 0, 0, pot, False, False)
     vote(s, d, [1, 1, 1], [True] * 7)
+    assert len(s.disputes[d].rounds[1].panel) == 3  # the larger panel voted
     finish(s, d)
     assert s.adapter.cases(cid).ruling == 1
-    # the freelancer gets the milestone and the whole reserve; the appeal fee is not refunded
-    assert s.usd.balanceOf(FREELANCERS[0]) == small - escrow_fee(small) + fee
+    assert s.usd.balanceOf(FREELANCERS[0]) == small - escrow_fee(small) + fee + pot
     assert s.usd.balanceOf(CLIENTS[0]) == 0
     assert s.usd.balanceOf(s.escrow.address) == escrow_fee(small)
+    s.end_everything()
+
+
+def test_a_lone_loser_wins_by_default(system):
+    """The freelancer (loser) funds its side; the client does not answer: the court's ruling
+    (refund the client) is replaced at the adapter by the freelancer's full win, and its
+    deposit is returned. The jurors are still paid by the court."""
+    s = CourtSystem(system)
+    _, cid, d = disputed(s)
+    vote(s, d, [2, 2, 2], [True] * 7)
+    assert not s.appeal(cid, by_client=False, answer="alone")
+    finish(s, d)
+    assert s.court.currentRuling(d) == 2 and s.adapter.cases(cid).ruling == 1
+    assert "lone funder overturned the ruling" in s.tags[d]
+    appeal_cost = 7 * FEE  # 2n + 1 = 7 jurors
+    # the milestone, the reserve, and its deposit (2x the cost, minted for it) back
+    assert s.usd.balanceOf(FREELANCERS[0]) == AMOUNT - escrow_fee(AMOUNT) + COST + 2 * appeal_cost
+    assert s.usd.balanceOf(CLIENTS[0]) == 0
+    s.end_everything()
+
+
+def test_a_late_loser_is_refused_and_the_winner_keeps_its_ruling(system):
+    """In the second half of the appeal period the loser can no longer fund; the winner funds
+    alone and keeps its ruling, its deposit returned at the end."""
+    s = CourtSystem(system)
+    _, cid, d = disputed(s)
+    vote(s, d, [1, 1, 3], [True] * 7)  # the freelancer wins in full
+    assert not s.appeal(cid, by_client=True, answer="late")  # the client lost: refused
+    assert s.stats["late loser refused"] == 1
+    assert not s.appeal(cid, by_client=False, answer="alone")  # the winner funds alone
+    finish(s, d)
+    assert s.adapter.cases(cid).ruling == 1
+    # the milestone, the reserve, and its deposit (1.5x the cost of 7 jurors, minted for it) back
+    assert s.usd.balanceOf(FREELANCERS[0]) == AMOUNT - escrow_fee(AMOUNT) + COST + 7 * FEE * 3 // 2
     s.end_everything()
 
 
@@ -776,8 +844,8 @@ def test_pay_fee_refuses_a_stale_job_state(system):
 
 
 def test_appeal_past_the_last_round_has_a_clear_reason(system):
-    """After three appeals (1 -> 3 -> 7 -> 15 jurors) appealCost is max_value: the adapter
-    refuses the fourth appeal with its own reason before any token moves."""
+    """After three appeals (1 -> 3 -> 7 -> 15 jurors, each funded by both sides) appealCost is
+    max_value: the adapter refuses the fourth appeal with its own reason before any token moves."""
     s = CourtSystem(system)
     _, cid, d = disputed(s, 50 * USD)
     for r in range(4):
@@ -790,7 +858,7 @@ def test_appeal_past_the_last_round_has_a_clear_reason(system):
     s.usd_bal[FREELANCERS[0]] += 10**12
     before = s.usd.balanceOf(FREELANCERS[0])
     with boa.reverts("adapter: no more appeals"):
-        s.adapter.appeal(cid, sender=FREELANCERS[0])
+        s.adapter.fund_appeal(cid, sender=FREELANCERS[0])
     assert not s.appeal(cid, by_client=True)  # the model predicts the same reason
     assert s.usd.balanceOf(FREELANCERS[0]) == before
     finish(s, d)

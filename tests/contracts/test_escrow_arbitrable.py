@@ -157,37 +157,285 @@ def test_bad_inputs(h, court, accounts):
         adapter.pay_fee(42, h.state(job_id), sender=c)
 
 
-def test_appeal_flips_ruling(h, escrow, token, accounts):
-    c, f = accounts.client.address, accounts.freelancer.address
+# ---------------------------------------------------------------- two-sided appeal funding
+# The CentralizedArbitrator with a one-day appeal window: APPEAL_FEE per appeal. Requirements:
+# the loser of the current ruling 2x (first half of the window), the winner 1.5x, a half-half
+# ruling 1.5x each.
+LOSER_PAYS, WINNER_PAYS = 2 * APPEAL_FEE, APPEAL_FEE + APPEAL_FEE // 2
+COST = BASE_FEE + AMOUNT * FEE_BPS // 10_000  # arbitration cost of an AMOUNT milestone
+BLOCKLIST = Path(__file__).resolve().parent / "mocks" / "BlocklistToken.vy"
+
+
+@pytest.fixture
+def appealable(escrow, token):
     with boa.env.prank(ADAPTER_DEPLOYER):
         arb = partial(ARBITRATOR).deploy(token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, DAY)
         adapter = partial(ADAPTER).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
-    job_id = disputed(h, accounts, adapter)
+    return arb, adapter
+
+
+def ruled_appealable(h, accounts, arb, adapter, ruling, token=None):
+    """A case whose dispute was created and ruled `ruling`, appealable for a day."""
+    c, f = accounts.client.address, accounts.freelancer.address
+    if token is None:
+        job_id = disputed(h, accounts, adapter)
+    else:
+        job_id = h.create_job(c, [AMOUNT], freelancer=f, arbiter=adapter.address, token=token, expect=OK)
+        h.submit(f, job_id, 0, expect=OK)
+        h.raise_dispute(f, job_id, 0, expect=OK)
+        for who in (c, f):
+            token.mint(who, 10**6)
+            token.approve(adapter.address, 2**255, sender=who)
     case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
     adapter.pay_fee(case, h.state(job_id), sender=c)
     d = adapter.cases(case).dispute_id
-    with boa.reverts("adapter: not appealable"):
-        adapter.appeal(case, sender=f)
-    arb.give_ruling(d, 2, sender=ADAPTER_DEPLOYER)  # client wins, appealable for a day
-    with boa.reverts("adapter: caller is not a party"):
-        adapter.appeal(case, sender=accounts.outsider.address)
-    held = token.balanceOf(arb.address)
-    adapter.appeal(case, sender=f)
-    assert token.balanceOf(arb.address) == held + APPEAL_FEE
-    arb.give_ruling(d, 1, sender=ADAPTER_DEPLOYER)
+    arb.give_ruling(d, ruling, sender=ADAPTER_DEPLOYER)
+    return job_id, case, d
+
+
+def holdings(token, accounts, arb, adapter, h):
+    return sum(
+        token.balanceOf(x)
+        for x in (
+            accounts.client.address,
+            accounts.freelancer.address,
+            arb.address,
+            adapter.address,
+            h.escrow.address,
+            accounts.treasury.address,
+        )
+    )
+
+
+def end_case(h, arb, adapter, accounts, job_id, case, d, share):
+    """The window runs out, the arbitrator's ruling is final, the case is executed with `share`."""
     boa.env.time_travel(seconds=DAY)
-    with boa.reverts("adapter: appeal period over"):
-        adapter.appeal(case, sender=c)
     arb.execute(d)
-    assert adapter.cases(case).ruling == 1
     resolve_via(
         h,
         adapter,
         job_id,
-        AMOUNT,
+        share,
         lambda: adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address),
     )
+    assert adapter.appeal_funding(case)[1:4] == (0, 0, 0)
+
+
+@pytest.mark.parametrize("final,bps", [(1, 10_000), (5, 2_500), (0, 5_000)])
+def test_both_sides_fund_then_the_pot_follows_the_final_ruling(h, appealable, accounts, token, final, bps):
+    """The client wins; the freelancer (loser) funds 2x in the first half, the client (winner)
+    answers with 1.5x: the adapter appeals, the rest of both deposits is the pot, shared at
+    the end in the final ruling's proportion (the freelancer's part rounded down)."""
+    arb, adapter = appealable
+    c, f = accounts.client.address, accounts.freelancer.address
+    job_id, case, d = ruled_appealable(h, accounts, arb, adapter, 2)
+    total = holdings(token, accounts, arb, adapter, h)
+    before = {w: token.balanceOf(w) for w in (c, f)}
+    assert adapter.appeal_requirement(case, f) == LOSER_PAYS
+    assert adapter.appeal_requirement(case, c) == WINNER_PAYS
+    start, end = arb.appealPeriod(d)
+    assert adapter.appeal_window(case, f) == (start, start + DAY // 2)
+    assert adapter.appeal_window(case, c) == (start, end)
+    adapter.fund_appeal(case, sender=f)
+    assert adapter.appeal_funding(case) == (0, 0, LOSER_PAYS, 0, False, True)
+    assert arb.disputeStatus(d) == 1  # not appealed yet: waiting for the winner
+    held = token.balanceOf(arb.address)
+    adapter.fund_appeal(case, sender=c)
+    logs = [x for x in adapter.get_logs() if str(x.address) == str(adapter.address)]
+    assert [type(x).__name__ for x in logs] == ["AppealFunded", "AppealFullyFunded"]
+    pot = LOSER_PAYS + WINNER_PAYS - APPEAL_FEE
+    assert logs[-1].cost == APPEAL_FEE and logs[-1].pot == pot
+    assert token.balanceOf(arb.address) == held + APPEAL_FEE
+    assert arb.disputeStatus(d) == 0  # appealed: a new round
+    assert adapter.appeal_funding(case) == (1, 0, 0, pot, False, False)
+    arb.give_ruling(d, final, sender=ADAPTER_DEPLOYER)  # nobody appeals again
+    end_case(h, arb, adapter, accounts, job_id, case, d, AMOUNT * bps // 10_000)
+    share = AMOUNT * bps // 10_000
+    shared = COST + pot
+    to_f = shared * bps // 10_000
+    assert token.balanceOf(f) - before[f] == share - share * 250 // 10_000 - LOSER_PAYS + to_f
+    assert token.balanceOf(c) - before[c] == AMOUNT - share - WINNER_PAYS + shared - to_f
     assert token.balanceOf(adapter.address) == 0
+    assert holdings(token, accounts, arb, adapter, h) == total
+    assert adapter.appeal_funding(case)[0] == 1  # the count of appeals stays
+
+
+def test_only_the_loser_funds_and_wins_by_default(h, appealable, accounts, token):
+    """The freelancer (loser) funds alone: when the arbitrator rules (client wins) the adapter
+    records the freelancer's full win instead, logs it, and returns the lone deposit."""
+    arb, adapter = appealable
+    c, f = accounts.client.address, accounts.freelancer.address
+    job_id, case, d = ruled_appealable(h, accounts, arb, adapter, 2)
+    before = {w: token.balanceOf(w) for w in (c, f)}
+    adapter.fund_appeal(case, sender=f)
+    boa.env.time_travel(seconds=DAY)
+    arb.execute(d)
+    logs = [x for x in arb.get_logs() if str(x.address) == str(adapter.address)]
+    assert [type(x).__name__ for x in logs] == ["WonByAppealDefault", "Ruling"]
+    assert logs[0].party == f and logs[0].arbitrator_ruling == 2 and logs[0].ruling == 1
+    assert list(logs[1]._asdict().values())[-1] == 1, logs[1]  # Ruling(_arbitrator, _disputeID, _ruling)
+    assert adapter.cases(case).ruling == 1
+    resolve_via(h, adapter, job_id, AMOUNT, lambda: adapter.execute_ruling(case, h.state(job_id)))
+    assert (
+        token.balanceOf(f) - before[f] == AMOUNT - AMOUNT * 250 // 10_000 + COST
+    )  # deposit and reserve back
+    assert token.balanceOf(c) == before[c]
+    assert token.balanceOf(adapter.address) == 0
+
+
+@pytest.mark.parametrize("ruling,recorded", [(2, 2), (5, 2)])
+def test_only_the_winner_funds_keeps_winning_and_gets_its_deposit_back(
+    h, appealable, accounts, token, ruling, recorded
+):
+    """The client (winner) funds alone: it keeps winning (a split ruling becomes its full win,
+    as any lone funder's), and its deposit is returned when the case ends."""
+    arb, adapter = appealable
+    c = accounts.client.address
+    job_id, case, d = ruled_appealable(h, accounts, arb, adapter, ruling)
+    before = token.balanceOf(c)
+    boa.env.time_travel(seconds=DAY // 2)  # the winner may answer in the second half
+    adapter.fund_appeal(case, sender=c)
+    assert token.balanceOf(c) == before - WINNER_PAYS
+    end_case(h, arb, adapter, accounts, job_id, case, d, 0)
+    assert adapter.cases(case).ruling == recorded
+    assert token.balanceOf(c) == before + AMOUNT + COST
+    assert token.balanceOf(adapter.address) == 0
+
+
+def test_nobody_funds_and_the_ruling_is_final(h, appealable, accounts, token):
+    arb, adapter = appealable
+    c, f = accounts.client.address, accounts.freelancer.address
+    job_id, case, d = ruled_appealable(h, accounts, arb, adapter, 3)
+    before = {w: token.balanceOf(w) for w in (c, f)}
+    assert adapter.appeal_funding(case) == (0, 0, 0, 0, False, False)
+    end_case(h, arb, adapter, accounts, job_id, case, d, AMOUNT * 3 // 4)
+    assert adapter.cases(case).ruling == 3
+    share = AMOUNT * 3 // 4
+    assert token.balanceOf(f) - before[f] == share - share * 250 // 10_000 + COST * 3 // 4
+    assert token.balanceOf(c) - before[c] == AMOUNT - share + COST - COST * 3 // 4
+
+
+def test_funding_refusals(h, appealable, accounts, token):
+    """Who may fund, when, and how often, each with its reason; no token moves on a refusal."""
+    arb, adapter = appealable
+    c, f, o = accounts.client.address, accounts.freelancer.address, accounts.outsider.address
+    job_id = disputed(h, accounts, adapter)
+    case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
+    with boa.reverts("adapter: no appealable dispute"):
+        adapter.fund_appeal(case, sender=c)  # fees still being paid
+    with boa.reverts("adapter: unknown case"):
+        adapter.fund_appeal(case + 1, sender=c)
+    adapter.pay_fee(case, h.state(job_id), sender=c)
+    d = adapter.cases(case).dispute_id
+    with boa.reverts("adapter: not appealable"):
+        adapter.fund_appeal(case, sender=f)  # no ruling yet
+    arb.give_ruling(d, 2, sender=ADAPTER_DEPLOYER)
+    held = token.balanceOf(adapter.address)
+    with boa.reverts("adapter: caller is not a party"):
+        adapter.fund_appeal(case, sender=o)
+    with boa.reverts("adapter: caller is not a party"):
+        adapter.appeal_requirement(case, o)
+    boa.env.time_travel(seconds=DAY // 2 - 1)
+    adapter.fund_appeal(case, sender=f)  # the last second of the loser's half
+    with boa.reverts("adapter: side already funded"):
+        adapter.fund_appeal(case, sender=f)
+    boa.env.time_travel(seconds=DAY // 2 + 1)
+    with boa.reverts("adapter: appeal period over"):
+        adapter.fund_appeal(case, sender=c)
+    assert token.balanceOf(adapter.address) == held + LOSER_PAYS
+
+
+def test_the_loser_funds_in_the_first_half_only(h, appealable, accounts, token):
+    arb, adapter = appealable
+    c, f = accounts.client.address, accounts.freelancer.address
+    _job_id, case, _d = ruled_appealable(h, accounts, arb, adapter, 1)  # the client lost
+    boa.env.time_travel(seconds=DAY // 2)
+    with boa.reverts("adapter: loser funds in the first half"):
+        adapter.fund_appeal(case, sender=c)
+    adapter.fund_appeal(case, sender=f)  # the winner still may, and then wins by default
+    assert adapter.appeal_funding(case) == (0, 0, WINNER_PAYS, 0, False, True)
+
+
+@pytest.mark.parametrize("ruling", [0, 4])
+def test_a_half_half_ruling_charges_both_sides_alike_all_period(h, appealable, accounts, token, ruling):
+    arb, adapter = appealable
+    c, f = accounts.client.address, accounts.freelancer.address
+    _job_id, case, d = ruled_appealable(h, accounts, arb, adapter, ruling)
+    start, end = arb.appealPeriod(d)
+    for who in (c, f):
+        assert adapter.appeal_requirement(case, who) == WINNER_PAYS
+        assert adapter.appeal_window(case, who) == (start, end)
+    boa.env.time_travel(seconds=DAY - 1)
+    adapter.fund_appeal(case, sender=c)
+    adapter.fund_appeal(case, sender=f)
+    assert adapter.appeal_funding(case) == (1, 0, 0, 2 * WINNER_PAYS - APPEAL_FEE, False, False)
+
+
+def test_no_more_appeals_is_refused_before_any_token_moves(h, appealable, accounts, token):
+    arb, adapter = appealable
+    f = accounts.freelancer.address
+    _job_id, case, _d = ruled_appealable(h, accounts, arb, adapter, 2)
+    arb.set_fees(BASE_FEE, FEE_BPS, 2**256 - 1, sender=ADAPTER_DEPLOYER)
+    assert adapter.appeal_requirement(case, f) == 2**256 - 1
+    before = token.balanceOf(f)
+    with boa.reverts("adapter: no more appeals"):
+        adapter.fund_appeal(case, sender=f)
+    assert token.balanceOf(f) == before
+
+
+def test_escrow_fallback_returns_the_lone_deposit_and_halves_the_pot(h, appealable, accounts, token):
+    """An appeal made (pot), then a lone deposit in the next round, then the arbitrator goes
+    silent: the escrow's 30-day fallback settles the milestone and closing the case returns
+    the lone deposit and shares the reserve and the pot half each; a late ruling moves nothing."""
+    arb, adapter = appealable
+    c, f = accounts.client.address, accounts.freelancer.address
+    job_id, case, d = ruled_appealable(h, accounts, arb, adapter, 2)
+    total = holdings(token, accounts, arb, adapter, h)
+    adapter.fund_appeal(case, sender=f)
+    adapter.fund_appeal(case, sender=c)
+    arb.give_ruling(d, 1, sender=ADAPTER_DEPLOYER)
+    adapter.fund_appeal(case, sender=c)  # the client, now the loser, funds alone
+    before = {w: token.balanceOf(w) for w in (c, f)}
+    boa.env.time_travel(seconds=30 * DAY + 1)
+    h.resolve(accounts.outsider.address, job_id, 0, 0, expect=OK)
+    before = {w: token.balanceOf(w) for w in (c, f)}
+    adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address)
+    shared = COST + LOSER_PAYS + WINNER_PAYS - APPEAL_FEE
+    assert token.balanceOf(f) - before[f] == shared // 2
+    assert token.balanceOf(c) - before[c] == shared - shared // 2 + LOSER_PAYS
+    assert token.balanceOf(adapter.address) == 0
+    arb.execute(d)  # the late ruling is recorded, nothing moves
+    assert adapter.cases(case).ruling == 1
+    assert holdings(token, accounts, arb, adapter, h) == total
+
+
+def test_a_token_refusing_one_party_does_not_block_the_other(h, appealable, accounts):
+    """Both sides fund; at the end the client is blocklisted by the token: the freelancer is
+    paid at once, the client's share (reserve and pot) is credited and pulled later."""
+    arb, adapter = appealable
+    c, f = accounts.client.address, accounts.freelancer.address
+    blocklist = boa.load_partial(str(BLOCKLIST)).deploy()
+    job_id, case, d = ruled_appealable(h, accounts, arb, adapter, 2, token=blocklist)
+    adapter.fund_appeal(case, sender=f)
+    adapter.fund_appeal(case, sender=c)
+    arb.give_ruling(d, 3, sender=ADAPTER_DEPLOYER)
+    boa.env.time_travel(seconds=DAY)
+    arb.execute(d)
+    h.block(blocklist, c)
+    fb = blocklist.balanceOf(f)
+    share = AMOUNT * 3 // 4
+    trial = h.model.clone()
+    trial.resolve(str(adapter.address), job_id, None, 0, share)
+    adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address)
+    h.model = trial
+    h.check_job(job_id)
+    shared = COST + LOSER_PAYS + WINNER_PAYS - APPEAL_FEE
+    to_f = shared * 3 // 4
+    assert blocklist.balanceOf(f) - fb == share - share * 250 // 10_000 + to_f
+    assert adapter.claimable(blocklist.address, c) == shared - to_f
+    h.block(blocklist, c, False)
+    assert adapter.withdraw(blocklist.address, sender=c) == shared - to_f
+    assert blocklist.balanceOf(adapter.address) == 0
 
 
 # ---------------------------------------------------------------- stateful machine

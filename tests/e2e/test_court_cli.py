@@ -115,8 +115,15 @@ def test_a_case_on_the_command_line(court_cli: Cli, tmp_path: Path) -> None:
         cli.ok("juror", "reveal", case, "--from", name)
     shown = cli.ok("dispute", "show", case, "--json").json()["case"]
     assert shown["period"] == "appeal" and shown["current_ruling"] == 1 and shown["appeal_cost"] == "21"
+    sides = shown["appeal"]["sides"]
+    assert (sides["client"]["role"], sides["client"]["requirement"]) == ("loser", "42")
+    assert (sides["freelancer"]["role"], sides["freelancer"]["requirement"]) == ("winner", "31.5")
+    assert sides["freelancer"]["deadline"] - sides["client"]["deadline"] == 86_400  # half the period
+    assert "appeal: client" in cli.ok("dispute", "show", case).out
     cli.fails("dispute", "appeal", case, "--from", "dev4", match="only the client or freelancer")
-    cli.ok("chain", "advance", "49h")
+    cli.ok("chain", "advance", "25h")  # past the first half: too late for the loser
+    cli.fails("dispute", "appeal", case, "--from", "dev1", match="first half of the appeal period")
+    cli.ok("chain", "advance", "24h")
     cli.fails("dispute", "appeal", case, "--from", "dev1", match="not in its appeal period")
     done = cli.ok("court", "advance", case, "--from", "dev5", "--json").json()
     assert [s["name"] for s in done["steps"]][:2] == [
@@ -133,6 +140,37 @@ def test_a_case_on_the_command_line(court_cli: Cli, tmp_path: Path) -> None:
     cli.fails("juror", "withdraw", "--from", first, match="no rewards")
     cli.fails("dispute", "open", job, "--from", "dev2", match="already")
     cli.ok("juror", "unstake", "--from", first)
+
+
+def test_an_appeal_funded_by_one_side_then_by_both(court_cli: Cli) -> None:
+    """The loser funds its side: the command says what it paid and that the winner loses by default
+    unless it funds too; funding twice is refused; the winner answers and the appeal is made."""
+    cli = court_cli
+    job = cli.post_job("100", "--arbiter", "court")
+    cli.ok("job", "submit", job, "--from", "dev2", "--hash", "44" * 32)
+    case = str(cli.ok("dispute", "open", job, "--from", "dev2", "--json").json()["case"]["id"])
+    cli.ok("dispute", "open", job, "--from", "dev1")
+    cli.ok("chain", "advance", "49h")
+    cli.ok("court", "advance", case)
+    cli.fails("dispute", "appeal", case, "--from", "dev1", match="not in its appeal period")
+    with Proofwork.open(cli.data_dir) as pw:  # the jurors vote for the freelancer
+        panel = pw.court.show(int(case)).rounds[0].panel
+        for juror in sorted({s.juror for s in panel}):
+            pw.court.commit(juror, int(case), 1)
+        for juror in sorted({s.juror for s in panel}):
+            pw.court.reveal(juror, int(case))
+    paid = cli.ok("dispute", "appeal", case, "--from", "dev1", "--json").json()
+    assert paid["appeal"]["paid"] == "42" and paid["appeal"]["appealed"] is False
+    assert paid["appeal"]["waiting_for"] == "freelancer" and paid["appeal"]["other_requirement"] == "31.5"
+    shown = cli.ok("dispute", "show", case, "--json").json()["case"]
+    assert shown["appeal"]["sides"]["client"]["funded"] and shown["appeal"]["sides"]["client"]["paid"] == "42"
+    assert "loses by default" in shown["next"]
+    cli.fails("dispute", "appeal", case, "--from", "dev1", match="already funded its side")
+    cli.fails("dispute", "appeal", case, "--from", "dev4", match="only the client or freelancer")
+    answered = cli.ok("dispute", "appeal", case, "--from", "dev2")
+    assert "appealed" in answered.out and "31.5" in answered.out
+    shown = cli.ok("dispute", "show", case, "--json").json()["case"]
+    assert shown["round"] == 2 and shown["appeal"]["appeals"] == 1 and shown["appeal"]["pot"] == "52.5"
 
 
 def test_bad_input_is_one_line(court_cli: Cli) -> None:
@@ -207,10 +245,13 @@ def test_demo_dispute_json_prints_rulings_and_every_balance_change(
     balances = data["balances"]
     assert {"client", "freelancer", "treasury"} <= set(balances)
     assert {f"juror {j}" for j in JURORS} <= set(balances)
-    # case 1: the client loses its fee and the appeal; case 2: its budget comes back, and its fee
-    assert balances["client"]["token_change"] == "-130"
-    # case 1's milestone less the platform fee, less its fee lost in case 2 (3 jurors at 3 % of 100)
-    assert balances["freelancer"]["token_change"] == "88.5"
+    # case 1: the milestone (100), its fee (9) and its appeal deposit (2 x 21); case 2: nothing (its
+    # budget and its fee come back)
+    assert balances["client"]["token_change"] == "-151"
+    # case 1: the milestone less the platform fee, and the pot (42 + 31.5 - 21) for its 31.5;
+    # case 2: its fee (3 jurors at 3 % of 100), lost
+    assert balances["freelancer"]["token_change"] == "109.5"
+    assert sum(b["units"]["token_change"] for b in balances.values()) == 0  # jurors and treasury included
     jurors_token = sum(b["units"]["token_change"] for r, b in balances.items() if r.startswith("juror"))
     assert jurors_token == 39_000_000  # every fee of every round went to the coherent jurors
     score = data["score_case"]

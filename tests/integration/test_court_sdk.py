@@ -14,6 +14,7 @@ import pytest
 from proofwork.domain import court as C
 from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, ProofworkError, TransactionRejected
 from proofwork.sdk import Signer
+from proofwork.services.disputes import AppealView
 from tests.conftest import chain_snapshot, running_anvil
 from tests.integration.conftest import BACKENDS, DAY, Market, _deployed, digest
 
@@ -147,13 +148,29 @@ def test_a_case_from_rejection_to_executed_ruling_with_an_appeal(court: CourtMar
     assert view.rounds[0].ruling == 1 and view.appeal_cost == pw.amount("21")
     with pytest.raises(NotAllowed, match="only the client or freelancer"):
         pw.court.appeal(m.other, case_id)
+    funding = pw.court.appeal_funding(case_id)
+    assert funding is not None and funding.cost == pw.amount("21") and funding.appeals == 0
+    client_side, freelancer_side = funding.sides["client"], funding.sides["freelancer"]
+    assert (client_side.role, client_side.requirement) == ("loser", pw.amount("42"))  # 2x
+    assert (freelancer_side.role, freelancer_side.requirement) == ("winner", pw.amount("31.5"))  # 1.5x
+    assert freelancer_side.deadline - client_side.deadline == pw.court.disputes.periods()[3] // 2
     funds = pw.balance(m.client.address)
     pw.ws.token.transfer(m.client.key, m.other.address, funds)
-    with pytest.raises(NotAllowed, match="insufficient funds for the appeal fee"):
+    with pytest.raises(NotAllowed, match="insufficient funds for the appeal deposit"):
         pw.court.appeal(m.client, case_id)
     pw.ws.token.transfer(m.other.key, m.client.address, funds)
-    # the client appeals and loses again, 7 seats
-    pw.court.appeal(m.client, case_id)
+    # the client (loser) funds 2x, the freelancer (winner) answers with 1.5x: the appeal is made
+    first = pw.court.appeal(m.client, case_id)
+    assert first.details["paid"] == pw.amount("42") and not first.details["appealed"]
+    assert first.details["waiting_for"] == "freelancer" and "loses by default" in first.message
+    assert (
+        "freelancer" in pw.court.show(case_id).next_step
+        and "loses by default" in pw.court.show(case_id).next_step
+    )
+    second = pw.court.appeal(m.freelancer, case_id)
+    assert second.details["appealed"] and second.details["pot"] == pw.amount("52.5")  # 42 + 31.5 - 21
+    assert "appealed" in second.message
+    # the client loses again, 7 seats
     pw.advance_time(2 * DAY + 1)
     pw.court.advance("dev0", case_id)
     assert len(pw.court.show(case_id).rounds[1].panel) == 7
@@ -185,10 +202,14 @@ def test_a_case_from_rejection_to_executed_ruling_with_an_appeal(court: CourtMar
     assert view.close == {"reason": "ruling", "freelancer_bps": 10_000, "resolved": True}
     job = pw.jobs.get(job_id)
     assert job.milestones[0].paid == pw.amount("100")
-    # the freelancer got the milestone less the platform fee and its deposit back; the client paid
-    # its fee and the appeal (each also paid 9 for the other case, whose 100 the client escrowed)
-    assert pw.balance(m.freelancer.address) == before[m.freelancer] + pw.amount("97.5") - fee
-    assert pw.balance(m.client.address) == before[m.client] - pw.amount("30") - fee - pw.amount("100")
+    # the freelancer got the milestone less the platform fee, its fee deposit back and the pot (52.5,
+    # for its appeal deposit of 31.5); the client paid its fee and its appeal deposit (each also paid 9
+    # for the other case, whose 100 the client escrowed)
+    assert pw.balance(m.freelancer.address) == before[m.freelancer] + pw.amount("97.5") - fee + pw.amount(
+        "21"
+    )
+    assert pw.balance(m.client.address) == before[m.client] - pw.amount("51") - fee - pw.amount("100")
+    assert pw.court.appeal_funding(case_id) == AppealView(appeals=1, pot=0, cost=None)  # pot shared
     rewards = {j.address: pw.court.rewards(j.address) for j in court.jurors}
     assert sum(r["token"] for r in rewards.values()) == pw.amount("30")
     assert sum(r["pwk"] for r in rewards.values()) == 200 * C.PWK
@@ -201,6 +222,46 @@ def test_a_case_from_rejection_to_executed_ruling_with_an_appeal(court: CourtMar
         pw.court.appeal(m.client, case_id)
     later = pw.court.unstake(juror)  # its lock was released when the rounds were distributed
     assert later.balance == 0 and later.sent == unstaked.locked
+
+
+def test_a_lone_appeal_funder_wins_by_default_and_bad_funding_is_refused(court: CourtMarket) -> None:
+    """The jurors pay the freelancer; only the client funds its side of an appeal: once the period is
+    over the adapter records the client's full win instead, and the client's deposit comes back.
+    Funding outside the period, twice, late for the loser, or by a non-party is refused in one line."""
+    m = court.market
+    pw = m.pw
+    job_id = disputed_job(m)
+    case_id = to_court(m, job_id)
+    with pytest.raises(NotAllowed, match="not in its appeal period"):
+        pw.court.appeal(m.client, case_id)  # the jurors have not voted yet
+    vote(m, case_id, {})
+    appeal = pw.court.disputes.periods()[3]
+    with pytest.raises(NotAllowed, match="only the client or freelancer"):
+        pw.court.appeal(m.other, case_id)
+    before = pw.balance(m.client.address)
+    out = pw.court.appeal(m.client, case_id)
+    assert out.details["paid"] == pw.amount("42") and out.details["waiting_for"] == "freelancer"
+    assert pw.balance(m.client.address) == before - pw.amount("42")
+    with pytest.raises(NotAllowed, match="already funded its side"):
+        pw.court.appeal(m.client, case_id)
+    pw.advance_time(appeal + 1)
+    with pytest.raises(NotAllowed, match="not in its appeal period"):
+        pw.court.appeal(m.freelancer, case_id)  # too late for the winner too
+    done = pw.court.advance("dev0", case_id)
+    assert "execute ruling on the escrow" in [s.name for s in done.steps]
+    view = pw.court.show(case_id)
+    assert view.dispute is not None and view.dispute.current_ruling == 1  # the jurors' ruling
+    assert view.case.ruling == 2  # recorded: the lone funder (the client) wins by default
+    assert view.close == {"reason": "ruling", "freelancer_bps": 0, "resolved": True}
+    # the milestone back, the fee reserve (9) and the appeal deposit (42) back
+    assert pw.balance(m.client.address) == before + pw.amount("100") + pw.amount("9")
+    # the loser may fund in the first half of the period only
+    late = to_court(m, disputed_job(m))
+    vote(m, late, {})
+    pw.advance_time(appeal // 2)
+    with pytest.raises(NotAllowed, match="first half of the appeal period"):
+        pw.court.appeal(m.client, late)
+    assert pw.court.appeal(m.freelancer, late).details["waiting_for"] == "client"
 
 
 def test_reveal_without_the_vote_file_and_a_mismatched_reveal(court: CourtMarket) -> None:

@@ -13,6 +13,7 @@ from proofwork.chain.artifacts import Artifact
 from proofwork.chain.client import Chain
 from proofwork.chain.court_values import (
     REVEALED_BELOW,
+    AppealFunding,
     Case,
     DisputeState,
     RoundInfo,
@@ -29,6 +30,7 @@ from proofwork.domain import job as J
 
 __all__ = [
     "REVEALED_BELOW",
+    "AppealFunding",
     "ArbitrableContract",
     "Case",
     "CourtContract",
@@ -236,6 +238,21 @@ class ArbitrableContract(ContractHandle):
     def extra_data(self, case_id: int) -> bytes:
         return bytes(self.chain.call(self.contract.functions.extra_data(case_id)))
 
+    def appeal_funding(self, case_id: int) -> AppealFunding:
+        raw = self.chain.call(self.contract.functions.appeal_funding(check_id(case_id, "case id")))
+        return AppealFunding(int(raw[0]), int(raw[1]), int(raw[2]), int(raw[3]), bool(raw[4]), bool(raw[5]))
+
+    def appeal_requirement(self, case_id: int, party: str) -> int:
+        """What `party` must pay now to fund its side of an appeal (max uint: no appeal possible)."""
+        fn = self.contract.functions.appeal_requirement(case_id, Web3.to_checksum_address(party))
+        return int(self.chain.call(fn))
+
+    def appeal_window(self, case_id: int, party: str) -> tuple[int, int]:
+        """[start, end) in which `party` may fund (the loser: the first half of the period)."""
+        fn = self.contract.functions.appeal_window(case_id, Web3.to_checksum_address(party))
+        start, end = self.chain.call(fn)
+        return int(start), int(end)
+
     def claimable(self, token: str, account: str) -> int:
         fn = self.contract.functions.claimable(
             Web3.to_checksum_address(token), Web3.to_checksum_address(account)
@@ -264,8 +281,8 @@ class ArbitrableContract(ContractHandle):
     def submit_evidence(self, key: bytes, case_id: int, uri: str) -> Receipt:
         return self.chain.transact(key, self.contract.functions.submit_evidence(case_id, uri))
 
-    def appeal(self, key: bytes, case_id: int) -> Receipt:
-        return self.chain.transact(key, self.contract.functions.appeal(case_id))
+    def fund_appeal(self, key: bytes, case_id: int) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.fund_appeal(case_id))
 
     def execute_ruling(self, key: bytes, case_id: int, job: J.Job) -> Receipt:
         return self.chain.transact(key, self.contract.functions.execute_ruling(case_id, job_tuple(job)))

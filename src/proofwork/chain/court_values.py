@@ -91,3 +91,17 @@ class Case:
     ruling: int
     settlement_proposer: str
     settlement_bps: int
+
+
+@dataclass(frozen=True)
+class AppealFunding:
+    """The appeal funding of a case (`EscrowArbitrable.appeal_funding`): appeals made through the
+    adapter, this round's deposits (each side funds once per round; the second funding appeals and
+    clears them), and the reward pot shared by the final ruling when the case ends."""
+
+    appeals: int
+    client_paid: int
+    freelancer_paid: int
+    pot: int
+    client_funded: bool
+    freelancer_funded: bool

@@ -18,7 +18,7 @@ from proofwork.domain import job as J
 from proofwork.domain.units import format_amount, parse_amount, parse_duration
 
 if TYPE_CHECKING:
-    from proofwork.services.disputes import CaseOutcome, CaseView
+    from proofwork.services.disputes import AppealView, CaseOutcome, CaseView
     from proofwork.services.workspace import Workspace
 
 dispute_app = typer.Typer(
@@ -156,13 +156,30 @@ def dispute_evidence(
 
 @dispute_app.command("appeal")
 def dispute_appeal(ctx: typer.Context, case_id: CaseArg, sender: FromOpt) -> None:
-    """Appeal the current ruling during its appeal period, paying the whole appeal fee."""
+    """Fund your side of an appeal of the current ruling: the loser 2x the appeal cost (first half
+    of the appeal period), the winner 1.5x (until its end). The appeal is made when both sides have
+    funded; a side that funds alone wins by default (its deposit comes back)."""
     from proofwork.services.disputes import Disputes
 
     state = cli_state(ctx)
     with state.workspace() as ws:
         out = Disputes(ws).appeal(ws.signer(sender), case_arg(case_id))
-        _outcome(state, ws, out)
+        dec = ws.token_at(out.case.token).decimals
+        d = out.details
+        other = d["other_requirement"]
+        appeal = {
+            "paid": format_amount(d["paid"], dec),
+            "side": d["side"],
+            "role": d["role"],
+            "appealed": d["appealed"],
+            "appeals": d["appeals"],
+            "pot": format_amount(d["pot"], dec),
+            "waiting_for": d["waiting_for"],
+            "other_requirement": None if other is None else format_amount(other, dec),
+            "other_deadline": d["other_deadline"],
+        }
+        data = {"case": _case_json(ws, out.case), "appeal": appeal, "steps": _steps(out.steps)}
+        _emit_steps(state, data, out.message)
 
 
 @dispute_app.command("show")
@@ -191,6 +208,7 @@ def _view_json(ws: Workspace, view: CaseView) -> dict[str, Any]:
             "current_ruling_label": C.ruling_label(view.dispute.current_ruling) if view.dispute else None,
             "fee_due": format_amount(view.fee_due, dec),
             "appeal_cost": None if view.appeal_cost is None else format_amount(view.appeal_cost, dec),
+            "appeal": None if view.appeal is None else _appeal_json(view.appeal, dec),
             "rounds": [
                 {
                     "round": r.round + 1,
@@ -220,6 +238,24 @@ def _view_json(ws: Workspace, view: CaseView) -> dict[str, Any]:
         }
     )
     return data
+
+
+def _appeal_json(appeal: AppealView, dec: int) -> dict[str, Any]:
+    return {
+        "appeals": appeal.appeals,
+        "pot": format_amount(appeal.pot, dec),
+        "cost": None if appeal.cost is None else format_amount(appeal.cost, dec),
+        "sides": {
+            name: {
+                "role": side.role,
+                "requirement": None if side.requirement is None else format_amount(side.requirement, dec),
+                "paid": format_amount(side.paid, dec),
+                "funded": side.funded,
+                "deadline": side.deadline,
+            }
+            for name, side in appeal.sides.items()
+        },
+    }
 
 
 def _view_table(ws: Workspace, view: CaseView, data: dict[str, Any]) -> Table:
@@ -259,6 +295,21 @@ def _view_table(ws: Workspace, view: CaseView, data: dict[str, Any]) -> Table:
         table.add_row("fee due", money(view.fee_due, dec, sym))
     if view.appeal_cost is not None:
         table.add_row("appeal cost", money(view.appeal_cost, dec, sym))
+    if view.appeal is not None:
+        for side in view.appeal.sides.values():
+            if side.funded:
+                funding = f"funded {money(side.paid, dec, sym)}"
+            elif side.requirement is None:
+                funding = "no further appeal"
+            else:
+                funding = f"owes {money(side.requirement, dec, sym)} until {when(side.deadline)}"
+            table.add_row(f"appeal: {side.party}", f"{side.role}; {funding}")
+        if view.appeal.appeals or view.appeal.pot:
+            table.add_row(
+                "appeal pot",
+                f"{money(view.appeal.pot, dec, sym)} after {view.appeal.appeals} appeal(s), "
+                "shared by the final ruling",
+            )
     if c.settlement_proposer and int(c.settlement_proposer, 16):
         table.add_row(
             "settlement offer", f"{c.settlement_bps / 100:g} % to the freelancer, by {c.settlement_proposer}"

@@ -4,11 +4,13 @@ on a fresh embedded chain.
 The story: a 100-token job judged by the court; the freelancer delivers, the client rejects the work
 (a revision request) and the freelancer delivers the same again; the freelancer takes the milestone to
 the court and pays its fee, the client pays its own; seven jurors (dev3 to dev9) stake PWK. The first
-round (3 seats: a claim of 100 tokens or more) rules for the freelancer; the client appeals and pays
-the appeal; the appeal round draws 7 seats, 5 vote for the freelancer and 2 against; nobody appeals
-again, the ruling becomes final and executes on the escrow, and the jurors' fees and slashed stakes are
-distributed and withdrawn. A second case (`demo_court_score`, when oracle endpoints can be served)
-challenges a committee's score before the same jurors. Draws are stake-weighted with replacement, so a juror may hold several
+round (3 seats: a claim of 100 tokens or more) rules for the freelancer; the client, who lost, funds
+its side of the appeal (2x the appeal cost) and the freelancer answers with its own (1.5x): the appeal
+is made and the round draws 7 seats, 5 vote for the freelancer and 2 against; nobody appeals again,
+the ruling becomes final and executes on the escrow (the freelancer also gets the appeal pot, both
+deposits minus the appeal cost), and the jurors' fees and slashed stakes are distributed and withdrawn. A second case
+(`demo_court_score`, when oracle endpoints can be served) challenges a committee's score before the
+same jurors. Draws are stake-weighted with replacement, so a juror may hold several
 seats of a round: the 2 votes against are the seats of the jurors the story picks so that their seats
 add up to 2 (each juror votes the same way on all its seats), or, when no such jurors exist in the
 draw, the last two seats.
@@ -140,7 +142,7 @@ def run_dispute_demo(
     report.decimals, report.symbol = token.decimals, token.symbol
     # dev accounts have gas money already: only tokens are minted
     fund(ws, client.address, parse_amount("1000", token.decimals), gas_money=0)
-    fund(ws, freelancer.address, parse_amount("20", token.decimals), gas_money=0)
+    fund(ws, freelancer.address, parse_amount("50", token.decimals), gas_money=0)
     for juror in jurors:
         pwk.transfer(operator.key, juror.address, JUROR_PWK)
     step("client and freelancer funded; 7 jurors (dev3-dev9) get 1000 PWK each")
@@ -201,7 +203,13 @@ def run_dispute_demo(
 
     report.rounds.append(vote_round(0))
     appealed = disputes.appeal(client, case_id)
-    step("client appeals and pays the appeal (7 jurors)", appealed.gas)
+    step("client (the loser) funds its side of the appeal: 2x the appeal cost", appealed.gas)
+    answered = disputes.appeal(freelancer, case_id)
+    step("freelancer (the winner) answers with 1.5x: the appeal is made (7 jurors)", answered.gas)
+    if appealed.details.get("appealed") or not answered.details.get("appealed"):
+        report.problems.append(
+            f"the appeal was not made by the second funding: {appealed.details} {answered.details}"
+        )
     report.rounds.append(vote_round(2))
     ws.chain.advance_time(int(disputes.periods()[3]) + 1)
     advanced = disputes.advance(operator, case_id)

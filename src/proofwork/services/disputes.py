@@ -5,6 +5,10 @@ ruling's execution on the escrow and the jurors' rewards.
 A job is judged by the court when its arbiter is the deployment's `EscrowArbitrable` adapter (`job post
 --arbiter court`). Cases are the adapter's case ids (from 1); the court's own dispute id is shown beside.
 Fees are paid in the job's token: each party deposits the arbitration cost; the winner's comes back.
+Appeals are funded by both sides (`appeal`): the loser of the current ruling deposits 2x the appeal cost
+in the first half of the appeal period, the winner 1.5x until its end (1.5x each, all period, after a
+half-half ruling); the appeal is made when the second side funds, and what is left of both deposits is
+a pot shared by the final ruling. A side that funds alone wins by default; nobody funding: final.
 """
 
 from __future__ import annotations
@@ -15,7 +19,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from proofwork.chain.court_values import REVEALED_BELOW, Case, DisputeState, RoundInfo, Seat, extra_data
+from proofwork.chain.court_values import (
+    REVEALED_BELOW,
+    AppealFunding,
+    Case,
+    DisputeState,
+    RoundInfo,
+    Seat,
+    extra_data,
+)
 from proofwork.chain.receipts import Receipt
 from proofwork.domain import court as C
 from proofwork.domain import job as J
@@ -43,6 +55,7 @@ class CaseOutcome:
     case: Case
     steps: list[Step] = field(default_factory=list)
     message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)  # what an action reports besides (token units)
 
     @property
     def gas(self) -> int:
@@ -76,6 +89,30 @@ class ArmedDraw:
 
 
 @dataclass(frozen=True)
+class AppealSide:
+    """One side's part in the current appeal round."""
+
+    party: str  # "client" or "freelancer"
+    address: str
+    role: str  # "loser", "winner" or "shared" (a half-half ruling) of the current ruling
+    requirement: int | None  # what it must deposit (None: no further appeal is possible)
+    paid: int  # what it deposited this round
+    funded: bool
+    deadline: int  # the second its funding window closes (the loser's: the middle of the period)
+
+
+@dataclass(frozen=True)
+class AppealView:
+    """The appeal funding of a case: appeals made, the pot, and each side of the current round (the
+    sides only during an open appeal period)."""
+
+    appeals: int
+    pot: int
+    cost: int | None  # the appeal cost now (None: no further appeal), during an appeal period
+    sides: dict[str, AppealSide] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CaseView:
     """Everything `dispute show` prints."""
 
@@ -92,6 +129,7 @@ class CaseView:
     close: dict[str, Any] | None  # reason, freelancer_bps once closed
     next_step: str
     draw_block: int = 0  # the armed draw's block while the current round waits for its draw
+    appeal: AppealView | None = None  # once the dispute exists at the court
 
 
 def court_arbiter(ws: Workspace) -> str:
@@ -247,6 +285,7 @@ class Disputes:
                 appeal = None if cost >= 2**255 else cost
         elif case.status.awaiting_fee:
             deadline = case.fee_deadline
+        funding = self.appeal_view(case, state) if created else None
         evidence = [
             {
                 "party": str(e.args["_party"]),
@@ -280,12 +319,49 @@ class Disputes:
             meta,
             evidence,
             close,
-            self._next_step(case, job, state, deadline, draw_block),
+            self._next_step(case, job, state, deadline, draw_block, funding),
             draw_block,
+            funding,
         )
 
+    def appeal_view(self, case: Case, state: DisputeState | None) -> AppealView:
+        """The case's appeal funding; each side's requirement, deposit and deadline while an appeal
+        period is open (and the case awaits its ruling)."""
+        adapter = self.ws.arbitrable
+        f: AppealFunding = adapter.appeal_funding(case.case_id)
+        if (
+            state is None
+            or case.status != C.CaseStatus.DISPUTED
+            or state.period != C.Period.APPEAL
+            or adapter.appeal_window(case.case_id, case.client) == (0, 0)
+        ):
+            return AppealView(f.appeals, f.pot, None)
+        cost = self.ws.court.appeal_cost(state.dispute, adapter.extra_data(case.case_id))
+        bps = C.freelancer_bps(state.current_ruling)
+        sides: dict[str, AppealSide] = {}
+        for name, address, paid, funded in (
+            ("client", case.client, f.client_paid, f.client_funded),
+            ("freelancer", case.freelancer, f.freelancer_paid, f.freelancer_funded),
+        ):
+            if bps == C.BPS // 2:
+                role = "shared"
+            elif (bps > C.BPS // 2) == (name == "client"):
+                role = "loser"
+            else:
+                role = "winner"
+            need = adapter.appeal_requirement(case.case_id, address)
+            _, end = adapter.appeal_window(case.case_id, address)
+            sides[name] = AppealSide(name, address, role, None if need >= 2**255 else need, paid, funded, end)
+        return AppealView(f.appeals, f.pot, None if cost >= 2**255 else cost, sides)
+
     def _next_step(
-        self, case: Case, job: J.Job, state: DisputeState | None, deadline: int | None, draw_block: int = 0
+        self,
+        case: Case,
+        job: J.Job,
+        state: DisputeState | None,
+        deadline: int | None,
+        draw_block: int = 0,
+        funding: AppealView | None = None,
     ) -> str:
         now = self.ws.chain.next_timestamp()
         if case.status == C.CaseStatus.CLOSED:
@@ -313,11 +389,13 @@ class Disputes:
             return "the appeal period is over, the ruling is final: anyone may `court advance` to execute it"
         if deadline is not None and now >= deadline:
             return f"the {state.period.label} period is over: anyone may `court advance`"
+        if state.period == C.Period.APPEAL and funding is not None and funding.sides:
+            return _appeal_step(funding, now)
         hints = {
             C.Period.EVIDENCE: "parties submit evidence; then jurors are drawn",
             C.Period.COMMIT: "drawn jurors commit their votes",
             C.Period.REVEAL: "jurors reveal their votes",
-            C.Period.APPEAL: "a party may appeal (`dispute appeal`); else the ruling becomes final",
+            C.Period.APPEAL: "a party may fund an appeal (`dispute appeal`); else the ruling becomes final",
         }
         return hints[state.period]
 
@@ -569,12 +647,15 @@ class Disputes:
         ), file_cid
 
     def appeal(self, party: Signer, case_id: int) -> CaseOutcome:
-        """A party appeals the current ruling during the appeal period, paying the whole appeal cost."""
+        """A party funds its side of an appeal of the current ruling, once per round: the loser of the
+        ruling 2x the appeal cost in the first half of the appeal period, the winner 1.5x until its end
+        (1.5x each after a half-half ruling). The appeal is made when the second side funds; a side that
+        funds alone wins by default. Approves the deposit first."""
         case = self.case(case_id)
         self._party(case, party)
         if case.status != C.CaseStatus.DISPUTED:
             raise NotAllowed(f"case {case_id} is {case.status.label}: there is no ruling to appeal")
-        court = self.ws.court
+        court, adapter = self.ws.court, self.ws.arbitrable
         state = court.state(case.dispute_id)
         now = self.ws.chain.next_timestamp()
         end = self.deadline(state)
@@ -582,20 +663,59 @@ class Disputes:
             raise NotAllowed(
                 f"case {case_id} is not in its appeal period (the court is in its {state.period.label} period)"
             )
-        cost = court.appeal_cost(case.dispute_id, self.ws.arbitrable.extra_data(case_id))
-        if cost >= 2**255:
+        view = self.appeal_view(case, state)
+        if view.cost is None:
             raise NotAllowed(f"case {case_id} had every round the court allows: no further appeal")
-        if cost >= 2**128:  # the adapter packs its cases
+        me = "client" if J.same_address(party.address, case.client) else "freelancer"
+        other = "freelancer" if me == "client" else "client"
+        mine, theirs = view.sides[me], view.sides[other]
+        if mine.funded:
             raise NotAllowed(
-                f"the appeal of case {case_id} costs more than the court takes (2^128 - 1 units)"
+                f"the {me} already funded its side of this appeal round of case {case_id}; the appeal is "
+                f"made when the {other} funds its side (until {_utc(theirs.deadline)})"
             )
-        steps = self._fund(party, case.token, cost, "appeal fee")
-        steps.append(Step("appeal", self.ws.arbitrable.appeal(party.key, case_id)))
-        return CaseOutcome(
-            self.case(case_id),
-            steps,
-            f"case {case_id} appealed: round {state.round + 2} draws a larger panel",
-        )
+        if now >= mine.deadline:
+            raise NotAllowed(
+                f"the {me} lost the current ruling of case {case_id}: the loser funds its side of an appeal "
+                f"in the first half of the appeal period only, which ended {_utc(mine.deadline)}"
+            )
+        need = mine.requirement
+        assert need is not None  # the cost is finite
+        if need >= 2**128:  # the adapter packs its deposits
+            raise NotAllowed(
+                f"the appeal of case {case_id} costs more than the adapter takes (2^128 - 1 units)"
+            )
+        steps = self._fund(party, case.token, need, "appeal deposit")
+        steps.append(Step("fund appeal", adapter.fund_appeal(party.key, case_id)))
+        after = adapter.appeal_funding(case_id)
+        token = self.ws.token_at(case.token)
+        paid = f"{format_amount(need, token.decimals)} {token.symbol}"
+        if after.appeals > view.appeals:
+            message = (
+                f"case {case_id} appealed: the {me} paid {paid}, both sides funded; round {state.round + 2} "
+                f"draws a larger panel; the pot of {format_amount(after.pot, token.decimals)} {token.symbol} "
+                "is shared by the final ruling"
+            )
+        else:
+            message = (
+                f"the {me} paid {paid} for its side of the appeal of case {case_id}; the appeal is made when "
+                f"the {other} funds its side ({format_amount(theirs.requirement or 0, token.decimals)} "
+                f"{token.symbol}) by {_utc(theirs.deadline)}; if it does not, the {other} loses by default "
+                f"(the {me} gets the whole milestone and its deposit back)"
+            )
+        made = after.appeals > view.appeals
+        details = {
+            "paid": need,
+            "side": me,
+            "role": mine.role,
+            "appealed": made,
+            "appeals": after.appeals,
+            "pot": after.pot,
+            "waiting_for": None if made else other,
+            "other_requirement": None if made else theirs.requirement,
+            "other_deadline": None if made else theirs.deadline,
+        }
+        return CaseOutcome(self.case(case_id), steps, message, details)
 
     @staticmethod
     def _party(case: Case, party: Signer) -> None:
@@ -706,6 +826,28 @@ class Disputes:
             seats = court.round_info(dispute, court.state(dispute).round).requested
             steps.append(Step(f"draw {seats} juror seat(s)", court.pass_period(caller.key, dispute)))
         return steps
+
+
+def _appeal_step(funding: AppealView, now: int) -> str:
+    """The next step of an open appeal period: who may fund, until when, and what happens otherwise."""
+    c, f = funding.sides["client"], funding.sides["freelancer"]
+    funded = [x for x in (c, f) if x.funded]
+    if funded:
+        done = funded[0]
+        wait = f if done is c else c
+        if now >= wait.deadline:
+            return f"only the {done.party} funded the appeal: it wins by default once the period is over"
+        return (
+            f"the {done.party} funded its side of the appeal: the {wait.party} funds its side "
+            f"(`dispute appeal`) by {_utc(wait.deadline)} or loses by default"
+        )
+    if funding.cost is None:
+        return "no further appeal is possible: the ruling becomes final when the period is over"
+    open_ = [x for x in (c, f) if now < x.deadline]
+    if not open_:
+        return "nobody funded an appeal in time: the ruling becomes final when the period is over"
+    who = " or ".join(f"the {x.party} ({x.role}, until {_utc(x.deadline)})" for x in open_)
+    return f"{who} may fund an appeal (`dispute appeal`); a side that funds alone wins by default; else the ruling becomes final"
 
 
 def _utc(ts: int) -> str:
