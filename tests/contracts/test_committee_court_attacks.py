@@ -92,7 +92,9 @@ def oracles():
 @pytest.fixture(scope="module")
 def court(escrow, token):
     with boa.env.prank(DEPLOYER):
-        arb = partial(MOCKS / "CentralizedArbitrator.vy").deploy(token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, 0)
+        arb = partial(MOCKS / "CentralizedArbitrator.vy").deploy(
+            token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, 0
+        )
         adapter = partial(ADAPTER).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
     return arb, adapter
 
@@ -179,17 +181,30 @@ def test_k1_every_closing_path_settles_the_milestone(d, h, accounts, token, cour
     case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
     if path == "default":
         boa.env.time_travel(seconds=FEE_TIMEOUT + 1)
-        executed(h, committee, adapter, job_id, AMOUNT,
-                 lambda: adapter.timeout_by_default(case, h.state(job_id), sender=o))
+        executed(
+            h,
+            committee,
+            adapter,
+            job_id,
+            AMOUNT,
+            lambda: adapter.timeout_by_default(case, h.state(job_id), sender=o),
+        )
     elif path == "settlement":
         adapter.propose_settlement(case, 2_500, sender=c)
-        executed(h, committee, adapter, job_id, AMOUNT // 4,
-                 lambda: adapter.accept_settlement(case, h.state(job_id), 2_500, sender=f))
+        executed(
+            h,
+            committee,
+            adapter,
+            job_id,
+            AMOUNT // 4,
+            lambda: adapter.accept_settlement(case, h.state(job_id), 2_500, sender=f),
+        )
     elif path == "ruling":
         adapter.pay_fee(case, h.state(job_id), sender=c)
         arb.give_ruling(adapter.cases(case).dispute_id, 2, sender=DEPLOYER)
-        executed(h, committee, adapter, job_id, 0,
-                 lambda: adapter.execute_ruling(case, h.state(job_id), sender=o))
+        executed(
+            h, committee, adapter, job_id, 0, lambda: adapter.execute_ruling(case, h.state(job_id), sender=o)
+        )
     else:  # the client concedes on the escrow while the freelancer's fee waits
         h.approve(c, job_id, 0, expect=OK)
         adapter.execute_ruling(case, h.state(job_id), sender=o)
@@ -219,8 +234,14 @@ def test_k1_a_case_left_to_die_is_ended_by_anyone_at_its_fee_timeout(d, h, accou
         adapter.timeout_by_default(case, h.state(job_id), sender=accounts.outsider.address)
     boa.env.time_travel(seconds=1)
     before = token.balanceOf(f)
-    executed(h, committee, adapter, job_id, AMOUNT,
-             lambda: adapter.timeout_by_default(case, h.state(job_id), sender=accounts.outsider.address))
+    executed(
+        h,
+        committee,
+        adapter,
+        job_id,
+        AMOUNT,
+        lambda: adapter.timeout_by_default(case, h.state(job_id), sender=accounts.outsider.address),
+    )
     assert token.balanceOf(f) - before == AMOUNT - AMOUNT * ESCROW_FEE_BPS // 10_000 + COST
     assert token.balanceOf(adapter.address) == 0
 
@@ -312,7 +333,9 @@ def test_k2_the_loser_cannot_run_out_the_clock_with_the_real_court(h, accounts, 
     assert raised + ESCROW_TIMEOUT - now() > 23 * 3_600  # the fallback is still a day away
     h.resolve(o, job_id, 0, 0, expect="escrow: caller is not the arbiter")
     before = token.balanceOf(c)
-    executed(h, committee, adapter, job_id, 0, lambda: adapter.execute_ruling(case, h.state(job_id), sender=o))
+    executed(
+        h, committee, adapter, job_id, 0, lambda: adapter.execute_ruling(case, h.state(job_id), sender=o)
+    )
     cost = jc.arbitrationCost(adapter.extra_data(case))
     assert token.balanceOf(c) - before == AMOUNT + cost  # the whole milestone and its fee back
 
@@ -351,7 +374,7 @@ def test_k3_no_case_after_the_verdict(d, h, accounts, court, committee):
 def test_k3_another_adapter_on_the_same_escrow_cannot_take_the_job(h, escrow, token, d, accounts, court):
     """An adapter the committee does not name (same escrow, an arbitrator of the attacker's)
     cannot open a case, so cannot reach `resolve_by_court`; nor can it call it directly."""
-    _arb, adapter = court
+    _arb, _adapter = court
     with boa.env.prank(DEPLOYER):
         own = partial(MOCKS / "CentralizedArbitrator.vy").deploy(token.address, 0, 0, 0, 0)
         rogue = partial(ADAPTER).deploy(escrow.address, own.address, 3, FEE_TIMEOUT)
@@ -363,7 +386,9 @@ def test_k3_another_adapter_on_the_same_escrow_cannot_take_the_job(h, escrow, to
 
 
 @pytest.mark.parametrize("reentry", ["execute_again", "resolve_by_court", "verdict", "default"])
-def test_k3_a_reentrant_fee_token_cannot_resolve_twice(h, escrow, accounts, court, committee, oracles, reentry):
+def test_k3_a_reentrant_fee_token_cannot_resolve_twice(
+    h, escrow, accounts, court, committee, oracles, reentry
+):
     """The job's token calls back while the ruling pays the freelancer (adapter ->
     committee.resolve_by_court -> escrow.resolve -> token.transfer): executing the case
     again, calling `resolve_by_court` itself, settling the committee's verdict or ending the
@@ -384,7 +409,10 @@ def test_k3_a_reentrant_fee_token_cannot_resolve_twice(h, escrow, accounts, cour
     state = h.state(job_id)
     payload = {
         "execute_again": (adapter, adapter.execute_ruling.prepare_calldata(case, state)),
-        "resolve_by_court": (committee, committee.resolve_by_court.prepare_calldata(job_id, state, 0, AMOUNT)),
+        "resolve_by_court": (
+            committee,
+            committee.resolve_by_court.prepare_calldata(job_id, state, 0, AMOUNT),
+        ),
         "verdict": (committee, committee.release_unjudged.prepare_calldata(job_id, state, 0)),
         "default": (adapter, adapter.timeout_by_default.prepare_calldata(case, state)),
     }[reentry]
@@ -435,8 +463,14 @@ def test_k4_revealed_labels_change_nothing_for_a_disputed_milestone(d, h, accoun
         case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
         adapter.pay_fee(case, h.state(job_id), sender=c)
         arb.give_ruling(adapter.cases(case).dispute_id, 2, sender=DEPLOYER)
-        executed(h, committee, adapter, job_id, 0,
-                 lambda: adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address))
+        executed(
+            h,
+            committee,
+            adapter,
+            job_id,
+            0,
+            lambda: adapter.execute_ruling(case, h.state(job_id), sender=accounts.outsider.address),
+        )
     assert h.job(job_id).milestones[0].status >= PAID
 
 
@@ -475,7 +509,7 @@ def test_k5_a_fake_arbiter_cannot_reach_other_cases(h, escrow, token, accounts, 
     all refused; its own milestone is resolved as ruled, and the other case keeps its reserve
     and still executes."""
     arb, adapter = court
-    c, f, o = accounts.client.address, accounts.freelancer.address, accounts.outsider.address
+    o = accounts.outsider.address
     fund(h, accounts, adapter)
     other_job, other = honest_case(h, accounts, adapter)
     fake, job_id, case = fake_case(h, escrow, accounts, adapter)
@@ -490,12 +524,20 @@ def test_k5_a_fake_arbiter_cannot_reach_other_cases(h, escrow, token, accounts, 
     fake.set_mode(3, target.address, payload)
     held = token.balanceOf(adapter.address)
     assert held == 2 * COST  # the two reserves
-    executed(h, fake, adapter, job_id, AMOUNT, lambda: adapter.execute_ruling(case, h.state(job_id), sender=o))
+    executed(
+        h, fake, adapter, job_id, AMOUNT, lambda: adapter.execute_ruling(case, h.state(job_id), sender=o)
+    )
     assert fake.attempts() == 1 and not fake.last_ok()
     assert token.balanceOf(adapter.address) == COST  # the other case's reserve
     assert token.balanceOf(arb.address) == 2 * COST  # the arbitrator was paid for both
-    executed(h, adapter, adapter, other_job, AMOUNT,
-             lambda: adapter.execute_ruling(other, h.state(other_job), sender=o))
+    executed(
+        h,
+        adapter,
+        adapter,
+        other_job,
+        AMOUNT,
+        lambda: adapter.execute_ruling(other, h.state(other_job), sender=o),
+    )
     assert token.balanceOf(adapter.address) == 0
 
 
@@ -508,7 +550,7 @@ def test_k5_a_fake_arbiter_that_refuses_or_ignores_the_ruling_hurts_only_its_job
     Mode 2 does nothing: the case closes as ruled, the milestone stays disputed for its own
     arbiter or the fallback. The parties chose that arbiter; nobody else is touched."""
     arb, adapter = court
-    c, f, o = accounts.client.address, accounts.freelancer.address, accounts.outsider.address
+    o = accounts.outsider.address
     fund(h, accounts, adapter)
     fake, job_id, case = fake_case(h, escrow, accounts, adapter)
     raised = h.job(job_id).milestones[0].timestamp
@@ -560,7 +602,9 @@ def hostile(escrow, oracles, h, accounts):
     return bad, committee, CommitteeDriver(h, committee, oracles, accounts.relayer)
 
 
-@pytest.mark.parametrize("mode,answer", [(1, 0), (2, 0), (0, 1)], ids=["reverts", "burns_gas", "claims_cases"])
+@pytest.mark.parametrize(
+    "mode,answer", [(1, 0), (2, 0), (0, 1)], ids=["reverts", "burns_gas", "claims_cases"]
+)
 def test_k6_a_broken_court_leaves_disputes_to_the_escrow_fallback(h, accounts, token, hostile, mode, answer):
     """A committee deployed with a court whose `case_of` reverts, burns all its gas, or claims
     a case for every milestone: undisputed scores settle as usual, but a disputed one can be
@@ -607,7 +651,7 @@ def test_k6_the_named_court_decides_every_dispute_of_its_committee(h, accounts, 
     milestone of its jobs at once, in any split (only disputed ones: a submitted score is the
     oracles'). Parties must check `court()` (SECURITY.md)."""
     bad, committee, d = hostile
-    c, f = accounts.client.address, accounts.freelancer.address
+    c = accounts.client.address
     job_id = d.job(accounts.client, accounts.freelancer, [AMOUNT, AMOUNT])
     d.register(job_id)
     d.submit(job_id, 0)
@@ -616,6 +660,14 @@ def test_k6_the_named_court_decides_every_dispute_of_its_committee(h, accounts, 
     state = h.state(job_id)
     with boa.reverts("committee: milestone not disputed"):
         bad.forward(committee.address, committee.resolve_by_court.prepare_calldata(job_id, state, 1, AMOUNT))
-    executed(h, committee, bad, job_id, AMOUNT,
-             lambda: bad.forward(committee.address, committee.resolve_by_court.prepare_calldata(job_id, state, 0, AMOUNT)))
+    executed(
+        h,
+        committee,
+        bad,
+        job_id,
+        AMOUNT,
+        lambda: bad.forward(
+            committee.address, committee.resolve_by_court.prepare_calldata(job_id, state, 0, AMOUNT)
+        ),
+    )
     assert h.job(job_id).milestones[0].status == RESOLVED
