@@ -320,11 +320,15 @@ def test_k2_the_loser_cannot_run_out_the_clock_with_the_real_court(h, accounts, 
             boa.env.time_travel(seconds=1)
             jc.pass_period(dispute)
         assert jc.currentRuling(dispute) == 2
-        boa.env.time_travel(seconds=LONGEST[3] - 1)
-        if r < 3:
-            adapter.appeal(case, sender=f)  # the loser appeals at the last second
+        if r < 3:  # the loser funds at the last second of its half, the winner at the period's last
+            boa.env.time_travel(seconds=LONGEST[3] // 2 - 1)
+            adapter.fund_appeal(case, sender=f)
+            boa.env.time_travel(seconds=LONGEST[3] - LONGEST[3] // 2 - 1)
+            adapter.fund_appeal(case, sender=c)
+        else:
+            boa.env.time_travel(seconds=LONGEST[3] - 1)
     with boa.reverts("adapter: no more appeals"):
-        adapter.appeal(case, sender=f)
+        adapter.fund_appeal(case, sender=f)
     boa.env.time_travel(seconds=1)
     jc.execute_ruling(dispute)
     elapsed = now() - raised
@@ -333,11 +337,13 @@ def test_k2_the_loser_cannot_run_out_the_clock_with_the_real_court(h, accounts, 
     assert raised + ESCROW_TIMEOUT - now() > 23 * 3_600  # the fallback is still a day away
     h.resolve(o, job_id, 0, 0, expect="escrow: caller is not the arbiter")
     before = token.balanceOf(c)
+    pot = adapter.appeal_funding(case)[3]
+    assert pot > 0
     executed(
         h, committee, adapter, job_id, 0, lambda: adapter.execute_ruling(case, h.state(job_id), sender=o)
     )
     cost = jc.arbitrationCost(adapter.extra_data(case))
-    assert token.balanceOf(c) - before == AMOUNT + cost  # the whole milestone and its fee back
+    assert token.balanceOf(c) - before == AMOUNT + cost + pot  # the milestone, its fee and the appeal pot
 
 
 def test_k2_the_case_window_and_the_verdict_window_never_meet(d, h, accounts, court, committee):
