@@ -38,6 +38,9 @@
      commit (cleared when the round is distributed). At most MAX_CHOICES (11) choices: the
      tally of a round lives in its word. `execute_ruling` and `distribute` make a ruling
      final themselves once the appeal period is over (disputeStatus is then 2).
+     Withdrawal (an extension of ERC-792, which has no cancellation): until the first draw
+     is armed, the arbitrable may `withdraw_dispute` (its parties settled); its fees come
+     back and the dispute is solved without a ruling (`rule` is never called).
 """
 
 from ethereum.ercs import IERC20
@@ -90,6 +93,12 @@ event DrawArmed:
     _disputeID: indexed(uint256)
     _round: uint256
     _drawBlock: uint256
+
+
+event DisputeWithdrawn:
+    _disputeID: indexed(uint256)
+    _arbitrable: indexed(address)
+    _refund: uint256
 
 
 event VoteCommitted:
@@ -682,6 +691,31 @@ def createDispute(_choices: uint256, _extraData: Bytes[96]) -> uint256:
     assert extcall IERC20(token).transferFrom(msg.sender, self, n * fee, default_return_value=True), "court: fee transfer failed"
     log IArbitrator.DisputeCreation(_disputeID=d, _arbitrable=msg.sender)
     return d
+
+
+@external
+@nonreentrant
+def withdraw_dispute(d: uint256):
+    """
+    @notice The arbitrable that created dispute `d` withdraws it before any juror is drawn
+            (first round, evidence period, draw not armed), for instance because its parties
+            settled: the arbitration cost it paid comes back, and the dispute is solved
+            without a ruling (`rule` is never called, `disputeStatus` answers 2).
+    @dev No juror holds a seat and no draw is pending, so nothing else is owed: the first
+         round is marked distributed, so its fees cannot be paid out again.
+    @param d Dispute.
+    """
+    w: uint256 = self._disp[d]
+    assert w != 0, "court: unknown dispute"
+    assert msg.sender == self._arbitrable_of(w), "court: only the arbitrable"
+    assert self._period_of(w) == EVIDENCE and self._round_of(w) == 0, "court: jurors drawn"
+    assert self._rw[d][0] == 0, "court: draw armed"
+    refund: uint256 = self._requested_of(w, 0) * (self._fee[d] >> 160)
+    self._disp[d] = self._with_clock(w, EXECUTION, 0) | (1 << _RULED_AT)
+    self._rw[d][0] = 1 << _DONE_AT
+    log NewPeriod(_disputeID=d, _period=EXECUTION)
+    log DisputeWithdrawn(_disputeID=d, _arbitrable=msg.sender, _refund=refund)
+    assert extcall IERC20(self._fee_token(d)).transfer(msg.sender, refund, default_return_value=True), "court: refund failed"
 
 
 # --------------------------------------------------------------------------- periods

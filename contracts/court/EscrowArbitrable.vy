@@ -18,9 +18,11 @@
            created at the arbitrator (ERC-1497 Dispute). A party that does not pay in time
            loses by default: anyone calls `timeout_by_default`, the paying side's ruling is
            executed and every deposit is returned;
-        3. until the dispute is created, either party may `propose_settlement` a split and
-           the other `accept_settlement` it: the milestone is resolved with that split and
-           every deposit is returned;
+        3. until jurors are drawn, either party may `propose_settlement` a split and the
+           other `accept_settlement` it: the milestone is resolved with that split and every
+           deposit is returned (once the dispute is created, only with an arbitrator that
+           lets its arbitrable withdraw a dispute before its draw, as proofwork's court does
+           with `withdraw_dispute`; ERC-792 itself has no cancellation);
         4. the arbitrator `rule`s once; anyone then calls `execute_ruling` (once), which
            resolves the milestone on the escrow (see escrow_rulings.vy for the shares) and
            returns the fee reserve (see below);
@@ -447,14 +449,14 @@ def timeout_by_default(case_id: uint256, job: IJobEscrow.Job):
 @nonreentrant
 def propose_settlement(case_id: uint256, freelancer_bps: uint256):
     """
-    @notice Before the dispute is created at the arbitrator (before jurors are drawn), a
-            party offers to settle: the freelancer gets `freelancer_bps` of what is left of
-            the milestone, the client the rest. A new offer replaces the pending one.
+    @notice Until jurors are drawn, a party offers to settle: the freelancer gets
+            `freelancer_bps` of what is left of the milestone, the client the rest. A new
+            offer replaces the pending one.
     @param case_id The case.
     @param freelancer_bps The freelancer's share, in basis points (0 to 10,000).
     """
     status: uint8 = self._status(case_id)
-    assert status == WAITING_CLIENT or status == WAITING_FREELANCER, "adapter: dispute already created"
+    assert status <= DISPUTED, "adapter: case ruled or closed"
     c: Case = self._load(case_id)
     self._check_party(c, msg.sender)
     assert freelancer_bps <= BPS, "adapter: share above 100 %"
@@ -472,19 +474,24 @@ def accept_settlement(case_id: uint256, job: IJobEscrow.Job, freelancer_bps: uin
     """
     @notice The other party accepts the pending settlement offer (restating its share, so a
             replaced offer is never accepted by mistake): the milestone is resolved with
-            that split and every deposit is returned to its payer.
+            that split and every deposit is returned to its payer. Once the dispute is
+            created, the arbitrator must first take it back (`withdraw_dispute`, before its
+            draw) and refund its cost exactly; otherwise the acceptance is refused.
     @param case_id The case.
     @param job The job's current state.
     @param freelancer_bps The offer's share, as the caller read it.
     """
     status: uint8 = self._status(case_id)
-    assert status == WAITING_CLIENT or status == WAITING_FREELANCER, "adapter: dispute already created"
+    assert status <= DISPUTED, "adapter: case ruled or closed"
     c: Case = self._load(case_id)
     self._check_party(c, msg.sender)
     assert c.settlement_proposer != empty(address), "adapter: no settlement proposed"
     assert c.settlement_proposer != msg.sender, "adapter: own settlement offer"
     assert c.settlement_bps == freelancer_bps, "adapter: settlement differs"
     self._close(case_id, c, BY_SETTLEMENT, freelancer_bps)
+    if status == DISPUTED:
+        # the arbitrator holds one cost (the freelancer's deposit; the client's is the reserve)
+        self._take_back(c)
     assert self._resolve(c, job, freelancer_bps), "adapter: milestone settled"
     log CaseClosed(case_id=case_id, reason=BY_SETTLEMENT, freelancer_bps=freelancer_bps, resolved=True)
     self._send(c.token, c.client, c.client_fee)
@@ -925,6 +932,23 @@ def _resolve(c: Case, job: IJobEscrow.Job, bps: uint256) -> bool:
     else:
         extcall IDelegatingArbiter(job.arbiter).resolve_by_court(c.job_id, job, c.milestone, share)
     return True
+
+
+@internal
+def _take_back(c: Case):
+    """
+    @dev Asks the arbitrator to withdraw the case's dispute (`withdraw_dispute(uint256)`, an
+         extension of ERC-792) and checks that it refunded exactly the cost it was paid.
+    @param c The case, disputed.
+    """
+    before: uint256 = staticcall IERC20(c.token).balanceOf(self)
+    ok: bool = raw_call(
+        arbitrator.address,
+        abi_encode(c.dispute_id, method_id=method_id("withdraw_dispute(uint256)")),
+        revert_on_failure=False,
+    )
+    assert ok, "adapter: too late to settle"
+    assert staticcall IERC20(c.token).balanceOf(self) == before + c.freelancer_fee, "adapter: refund differs"
 
 
 @internal

@@ -163,6 +163,7 @@ class Case:
     appeal_paid: dict[str, int] = field(default_factory=dict)  # this round's appeal deposits, by funder
     pot: int = 0  # what is left of the deposits of the appeals made
     appeals: int = 0  # appeals made through the adapter
+    withdrawn: bool = False  # settled after its dispute was created: the court took it back
 
     def party(self, client: bool) -> str:
         return self.client if client else self.freelancer
@@ -429,8 +430,8 @@ class CourtSystem:
     def propose_settlement(self, cid: int, by_client: bool, bps: int) -> None:
         c = self.cases[cid]
         who = c.party(by_client)
-        if c.status not in (WAITING_CLIENT, WAITING_FREELANCER):
-            with boa.reverts("adapter: dispute already created"):
+        if c.status not in (WAITING_CLIENT, WAITING_FREELANCER, CASE_DISPUTED):
+            with boa.reverts("adapter: case ruled or closed"):
                 self.adapter.propose_settlement(cid, bps, sender=who)
             self.stats["late settlement refused"] += 1
             return
@@ -439,9 +440,17 @@ class CourtSystem:
         self.stats["settlement proposed"] += 1
 
     def accept_settlement(self, cid: int) -> None:
+        """The other party accepts the pending offer: before the dispute exists, or after it while its
+        first draw is not armed (the court then takes the dispute back and refunds its cost)."""
         c = self.cases[cid]
-        assert c.status in (WAITING_CLIENT, WAITING_FREELANCER) and c.proposer is not None
+        assert c.status in (WAITING_CLIENT, WAITING_FREELANCER, CASE_DISPUTED) and c.proposer is not None
         other = c.freelancer if c.proposer == c.client else c.client
+        dd = self.disputes[c.dispute] if c.status == CASE_DISPUTED else None
+        if dd is not None and (dd.round > 0 or dd.period != EVIDENCE or dd.rounds[0].armed):
+            with boa.reverts("adapter: too late to settle"):
+                self.adapter.accept_settlement(cid, self.state(c.job_id), c.offer, sender=other)
+            self.stats["settlement after the draw refused"] += 1
+            return
         with boa.reverts("adapter: own settlement offer"):
             self.adapter.accept_settlement(cid, self.state(c.job_id), c.offer, sender=c.proposer)
         with boa.reverts("adapter: settlement differs"):
@@ -460,8 +469,20 @@ class CourtSystem:
         )
         self._refund_deposits(c)
         c.status = CASE_CLOSED
-        assert self.court.dispute_count() == len(self.disputes)  # nobody was drawn
-        self.stats["settled before the draw"] += 1
+        assert self.court.dispute_count() == len(self.disputes)
+        if dd is None:
+            self.stats["settled before the dispute"] += 1
+            return
+        # the court took the dispute back: its cost and the reserve go back to the parties
+        refund = dd.fee * dd.rounds[0].requested
+        self.fees_held -= refund
+        self.usd_bal[c.freelancer] += refund
+        self.usd_bal[c.client] += c.reserve
+        c.reserve = 0
+        c.withdrawn = True
+        dd.period, dd.start, dd.ruled = EXECUTION, self.now(), True
+        dd.rounds[0].distributed = True
+        self.stats["settled after the dispute, before the draw"] += 1
 
     def appeal_terms(self, c: Case, who: str) -> tuple[int, int, int]:
         """(appeal cost, `who`'s requirement, end of `who`'s funding window) of the current
@@ -1039,7 +1060,7 @@ class CourtSystem:
             if c.status != CASE_CLOSED:
                 self.execute_case(cid)
             assert c.status == CASE_CLOSED and self.adapter.cases(cid).status == CASE_CLOSED
-            assert c.ruled == (c.dispute is not None)
+            assert c.ruled == (c.dispute is not None and not c.withdrawn)
         for job_id, i, m in list(self.milestones()):
             if m.status == DISPUTED:  # disputed, no case ever opened: the escrow's own fallback
                 self.escrow_fallback(job_id, i)

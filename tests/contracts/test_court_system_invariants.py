@@ -46,11 +46,13 @@ from court_system_fixtures import (
     EXECUTION,
     FREELANCERS,
     JURORS,
+    OUTSIDER,
     REVEAL,
     SYSTEM_DEPLOYER,
     WAITING_CLIENT,
     WAITING_FREELANCER,
     CourtSystem,
+    court_status,
     deploy_system,
 )
 from escrow_harness import DAY
@@ -252,6 +254,10 @@ class SystemMachine(RuleBasedStateMachine):
         if then == "pay":
             self.s.pay_fee(cid)
         elif then == "settle":
+            # after a rejection, the fees are paid first: the dispute exists, its draw not armed
+            # (an existing draw decides it, so that the pinned run keeps its other paths)
+            if rejected_first:
+                self.s.pay_fee(cid)
             self.s.propose_settlement(cid, not opened_by_client, bps)
             self.s.accept_settlement(cid)
         elif then == "default":
@@ -383,6 +389,7 @@ class SystemMachine(RuleBasedStateMachine):
                 if early:  # votes not revealed in time, a settlement after the draw: refused
                     self.s.reveal(d, [True] * 7)
                     self.s.propose_settlement(dd.case_id, by_client, 5_000)
+                    self.s.accept_settlement(dd.case_id)
                 if early and by_client and self.s.status(c.job_id, c.milestone) == DISPUTED:
                     self.s.concede(c.job_id, c.milestone)  # the client gives up instead
                 else:
@@ -541,7 +548,8 @@ def test_court_system_invariants():
         "second funding by a side refused": 5,
         "dispute: appeal flipped the ruling": 1,
         "ruling after the escrow settled": 1,
-        "settled before the draw": 1,
+        "settled before the dispute": 1,
+        "settled after the dispute, before the draw": 1,
         "rule: default for an unpaid fee": 2,
         "escrow fallback": 1,
         "client conceded": 1,
@@ -755,6 +763,42 @@ def test_a_late_loser_is_refused_and_the_winner_keeps_its_ruling(system):
     s.end_everything()
 
 
+def test_settlement_after_the_dispute_before_the_draw(system):
+    """Both fees paid, the dispute created: until its draw is armed the parties may still settle;
+    the court takes the dispute back and refunds its cost, every deposit goes back."""
+    s = CourtSystem(system)
+    _, cid, d = disputed(s)
+    with boa.reverts("court: only the arbitrable"):
+        s.court.withdraw_dispute(d, sender=CLIENTS[0])
+    s.propose_settlement(cid, by_client=False, bps=7_500)
+    s.accept_settlement(cid)
+    share = AMOUNT * 7_500 // 10_000
+    assert s.usd.balanceOf(FREELANCERS[0]) == share - escrow_fee(share) + COST
+    assert s.usd.balanceOf(CLIENTS[0]) == AMOUNT - share + COST  # its fee back too
+    assert s.usd.balanceOf(s.adapter.address) == 0 and s.usd.balanceOf(s.court.address) == 0
+    assert court_status(s.court, d) == 2
+    for call in (lambda: s.court.execute_ruling(d), lambda: s.court.distribute(d, 0, [])):
+        with boa.reverts():
+            call()  # nothing left to rule on or to pay out
+    with boa.reverts("court: dispute solved"):
+        s.court.pass_period(d, sender=OUTSIDER)
+    s.end_everything()
+
+
+def test_settlement_refused_once_the_draw_is_armed(system):
+    s = CourtSystem(system)
+    _, cid, d = disputed(s)
+    s.pass_period(d, draw=False)  # armed, not drawn
+    s.propose_settlement(cid, by_client=True, bps=5_000)
+    s.accept_settlement(cid)  # refused: too late to settle
+    with boa.env.prank(s.adapter.address), boa.reverts("court: draw armed"):
+        s.court.withdraw_dispute(d)
+    s.pass_period(d)  # the draw
+    with boa.env.prank(s.adapter.address), boa.reverts("court: jurors drawn"):
+        s.court.withdraw_dispute(d)
+    s.end_everything()
+
+
 def test_settlement_before_the_draw(system):
     s = CourtSystem(system)
     _, cid, _ = disputed(s, pay=False)
@@ -765,7 +809,7 @@ def test_settlement_before_the_draw(system):
     assert s.usd.balanceOf(CLIENTS[0]) == AMOUNT - share
     assert s.usd.balanceOf(s.escrow.address) == escrow_fee(share)
     assert s.court.dispute_count() == 0 and s.usd.balanceOf(s.adapter.address) == 0
-    with boa.reverts("adapter: dispute already created"):
+    with boa.reverts("adapter: case ruled or closed"):
         s.adapter.propose_settlement(cid, 0, sender=CLIENTS[0])
     s.end_everything()
 

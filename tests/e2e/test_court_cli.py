@@ -83,13 +83,16 @@ def test_a_case_on_the_command_line(court_cli: Cli, tmp_path: Path) -> None:
         match="no such evidence file",
     )
     cli.ok("dispute", "open", job, "--from", "dev1")  # the client pays: the case goes to the court
-    cli.fails("dispute", "settle", case, "--from", "dev1", "--share", "50", match="only possible before")
+    cli.ok("dispute", "settle", case, "--from", "dev1", "--share", "50")  # an offer, until the draw
     cli.fails("court", "advance", case, match="nothing to advance")
     cli.fails(
         "juror", "commit", case, "--from", "dev3", "--vote", "freelancer", match="jurors are drawn when"
     )
     cli.ok("chain", "advance", "49h")
     advanced = cli.ok("court", "advance", case).out  # arms the draw, then draws in the next block
+    cli.fails(
+        "dispute", "settle", case, "--from", "dev2", "--share", "50", match="until the jurors are drawn"
+    )
     assert "arm the jury draw" in advanced and "draw 3 juror seat(s)" in advanced
     shown = cli.ok("dispute", "show", case, "--json").json()["case"]
     assert shown["draw_block"] is None

@@ -118,14 +118,16 @@ def test_a_case_from_rejection_to_executed_ruling_with_an_appeal(court: CourtMar
     view = pw.court.show(case_id)
     assert view.created and view.dispute is not None and view.dispute.period == C.Period.EVIDENCE
     assert view.evidence[0]["uri"].startswith("/ipfs/") and view.meta_evidence.startswith("/ipfs/")
-    with pytest.raises(NotAllowed, match="settlement is only possible before"):
-        pw.court.settle(m.client, case_id, 5_000)
+    offered = pw.court.settle(m.client, case_id, 5_000)  # until the draw, an offer is still possible
+    assert offered.case.status == C.CaseStatus.DISPUTED and "offered" in offered.message
     with pytest.raises(NotAllowed, match="nothing to advance"):
         pw.court.advance("dev0", case_id)
     pw.advance_time(2 * DAY + 1)
     pw.court.advance("dev0", case_id)  # draws 3 seats
     panel = pw.court.show(case_id).rounds[0].panel
     assert len(panel) == 3
+    with pytest.raises(NotAllowed, match="only possible until the jurors are drawn"):
+        pw.court.settle(m.freelancer, case_id, 5_000)
     juror = panel[0].juror
     with pytest.raises(NotAllowed, match="reveal period"):
         pw.court.reveal(juror, case_id)
@@ -328,6 +330,26 @@ def test_settlement_before_the_draw_returns_every_fee(court: CourtMarket) -> Non
     assert pw.court.show(case_id).close == {"reason": "settlement", "freelancer_bps": 6_000, "resolved": True}
     assert pw.balance(m.client.address) == before[m.client] + pw.amount("40")
     assert pw.balance(m.freelancer.address) == before[m.freelancer] + pw.amount("60") - pw.amount("1.5")
+
+
+def test_settlement_after_both_fees_until_the_draw(court: CourtMarket) -> None:
+    """The dispute exists at the court; until its draw is armed the parties may still settle: the court
+    takes the dispute back and every fee comes back."""
+    m = court.market
+    pw = m.pw
+    job_id = disputed_job(m)
+    before = {who: pw.balance(who.address) for who in (m.client, m.freelancer)}
+    case_id = pw.court.open(m.freelancer, job_id, 0).case.case_id
+    dispute = pw.court.pay_fee(m.client, case_id).case.dispute_id
+    pw.court.settle(m.client, case_id, 5_000)
+    out = pw.court.settle(m.freelancer, case_id, 5_000)
+    assert out.case.status == C.CaseStatus.CLOSED
+    assert pw.court.show(case_id).close == {"reason": "settlement", "freelancer_bps": 5_000, "resolved": True}
+    assert pw.balance(m.client.address) == before[m.client] + pw.amount("50")
+    assert pw.balance(m.freelancer.address) == before[m.freelancer] + pw.amount("50") - pw.amount("1.25")
+    assert pw.ws.court.state(dispute).period == C.Period.EXECUTION
+    with pytest.raises(NotAllowed, match=r"nothing to advance|closed"):
+        pw.court.advance("dev0", case_id)
 
 
 def test_a_fee_not_paid_in_time_loses_by_default(court: CourtMarket) -> None:

@@ -588,17 +588,17 @@ class Disputes:
     # --- settle, evidence, appeal ----------------------------------------------------------------
 
     def settle(self, party: Signer, case_id: int, freelancer_bps: int) -> CaseOutcome:
-        """Offers a split (the freelancer's share in basis points) until both fees are paid; when the other
-        party's pending offer is the same split, accepts it: the milestone is resolved so and every
-        deposit goes back."""
+        """Offers a split (the freelancer's share in basis points) until the jurors are drawn (the court
+        takes a created dispute back until its first draw is armed); when the other party's pending offer
+        is the same split, accepts it: the milestone is resolved so and every deposit goes back."""
         if not 0 <= freelancer_bps <= C.BPS:
             raise InvalidInput("the freelancer's share is 0 to 100 %")
         case = self.case(case_id)
         self._party(case, party)
-        if not case.status.awaiting_fee:
+        if not (case.status.awaiting_fee or (case.status == C.CaseStatus.DISPUTED and self._undrawn(case))):
             raise NotAllowed(
-                f"case {case_id} is {case.status.label}: settlement is only possible before the dispute "
-                "goes to the jurors (while a fee is awaited)"
+                f"case {case_id} is {case.status.label}: settlement is only possible until the jurors are "
+                "drawn (the first `court advance` after the evidence period arms the draw)"
             )
         adapter = self.ws.arbitrable
         pending = case.settlement_proposer != J.ZERO_ADDRESS
@@ -620,6 +620,15 @@ class Disputes:
             [Step("propose settlement", receipt)],
             f"settlement offered on case {case_id}: {freelancer_bps / 100:g} % to the freelancer; "
             "the other party accepts by offering the same split",
+        )
+
+    def _undrawn(self, case: Case) -> bool:
+        """Whether the court would still take the case's dispute back: its first round, evidence period,
+        draw not armed."""
+        court = self.ws.court
+        state = court.state(case.dispute_id)
+        return (
+            state.round == 0 and state.period == C.Period.EVIDENCE and not court.draw_block(case.dispute_id)
         )
 
     def evidence(
