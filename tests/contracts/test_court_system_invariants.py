@@ -907,3 +907,33 @@ def test_appeal_past_the_last_round_has_a_clear_reason(system):
     assert s.usd.balanceOf(FREELANCERS[0]) == before
     finish(s, d)
     s.end_everything()
+
+
+def test_withdraw_dispute_gives_back_only_the_callers_own_fees(system):
+    """A hostile arbitrable (any account may create disputes) withdraws its own dispute: it gets back
+    exactly what it paid, cannot withdraw another's, nor its own twice, nor after its draw is armed;
+    the court's other fees are untouched."""
+    import eth_abi
+
+    s = CourtSystem(system)
+    _, _, d_other = disputed(s)  # the adapter's dispute, fees held by the court
+    held = s.usd.balanceOf(s.court.address)
+    extra = eth_abi.encode(["address", "uint256", "uint256"], [s.usd.address, AMOUNT, 0])
+    cost = s.court.arbitrationCost(extra)
+    s.usd.mint(OUTSIDER, 2 * cost, sender=SYSTEM_DEPLOYER)
+    s.usd.approve(s.court.address, 2 * cost, sender=OUTSIDER)
+    mine = s.court.createDispute(5, extra, sender=OUTSIDER)
+    with boa.reverts("court: only the arbitrable"):
+        s.court.withdraw_dispute(d_other, sender=OUTSIDER)
+    s.court.withdraw_dispute(mine, sender=OUTSIDER)
+    assert s.usd.balanceOf(OUTSIDER) == 2 * cost and s.usd.balanceOf(s.court.address) == held
+    with boa.reverts("court: jurors drawn"):
+        s.court.withdraw_dispute(mine, sender=OUTSIDER)
+    with boa.reverts("court: already distributed"):
+        s.court.distribute(mine, 0, [], sender=OUTSIDER)
+    second = s.court.createDispute(5, extra, sender=OUTSIDER)
+    boa.env.time_travel(seconds=PERIODS[EVIDENCE] + 1)
+    s.court.pass_period(second, sender=OUTSIDER)  # armed
+    with boa.reverts("court: draw armed"):
+        s.court.withdraw_dispute(second, sender=OUTSIDER)
+    assert s.usd.balanceOf(s.court.address) == held + cost
