@@ -7,16 +7,29 @@ CentralizedArbitrator rules (the real court is exercised by the SDK suite)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import boa
 import pytest
+from committee_court_fixtures import (
+    ADAPTER,
+    AMOUNT,
+    APPEAL_FEE,
+    BAD,
+    BASE_FEE,
+    COST,
+    ESCROW_FEE_BPS,
+    ESCROW_TIMEOUT,
+    FEE_BPS,
+    FEE_TIMEOUT,
+    MAX_FEE_TIMEOUT,
+    MOCKS,
+    executed,
+    scored_and_disputed,
+)
 from committee_fixtures import (
     COMMITTEE_PATH,
     DISPUTE_PERIOD,
     LABELS_CID,
     SALT,
-    SCALE,
     VERDICT_GRACE,
     WINDOW,
     CommitteeDeployer,
@@ -24,22 +37,11 @@ from committee_fixtures import (
     oracle_accounts,
 )
 from court_fixtures import partial
-from escrow_harness import DAY, OK, addr, now
+from escrow_harness import OK, addr, now
 from eth_utils import keccak, to_checksum_address
 
-ROOT = Path(__file__).resolve().parents[2]
-ADAPTER = ROOT / "contracts" / "court" / "EscrowArbitrable.vy"
-MOCKS = Path(__file__).resolve().parent / "mocks"
 # Used by no other test module (see committee_fixtures.COMMITTEE_DEPLOYER).
 DEPLOYER = to_checksum_address(keccak(b"proofwork committee court deployer")[12:])
-BASE_FEE, FEE_BPS, APPEAL_FEE, FEE_TIMEOUT = 1_000, 100, 5_000, 2 * DAY
-MAX_FEE_TIMEOUT = 4 * DAY  # EscrowArbitrable.MAX_FEE_TIMEOUT
-ESCROW_TIMEOUT = 30 * DAY  # JobEscrow.ARBITRATION_TIMEOUT
-AMOUNT = 1_000 * SCALE
-ESCROW_FEE_BPS = 250
-GOOD = [990_000, 985_000, 995_000]
-BAD = [410_000, 400_000, 420_000]
-COST = BASE_FEE + AMOUNT * FEE_BPS // 10_000
 
 
 @pytest.fixture(scope="session")
@@ -67,31 +69,6 @@ def committee(escrow, oracles, court):
 @pytest.fixture
 def d(h, committee, oracles, accounts):
     return CommitteeDriver(h, committee, oracles, accounts.relayer)
-
-
-def scored_and_disputed(d, h, accounts, adapter, by) -> int:
-    """A committee job whose deliverable was submitted and whose score `by` disputed inside
-    the challenge window; both parties can pay fees to the adapter."""
-    c, f = accounts.client.address, accounts.freelancer.address
-    job_id = d.job(accounts.client, accounts.freelancer, [AMOUNT])
-    d.register(job_id)
-    d.submit(job_id, 0)
-    h.raise_dispute(addr(by), job_id, 0, expect=OK)
-    for who in (c, f):
-        h.token.mint(who, 10**9, sender=h.model.owner)
-        h.token.approve(adapter.address, 2**255, sender=who)
-    return job_id
-
-
-def executed(h, committee, adapter, job_id, share, call):
-    """Runs `call`, an adapter call that must make the committee resolve the milestone with
-    `share`, and checks the escrow's events and transfers against the harness model."""
-    trial = h.model.clone()
-    outcome = trial.resolve(str(committee.address), job_id, None, 0, share)
-    call()
-    h._check_logs("court ruling", adapter.get_logs(), outcome, job_id, None)
-    h.model = trial
-    h.check_job(job_id)
 
 
 def test_committee_names_its_court(committee, court, escrow, oracles):

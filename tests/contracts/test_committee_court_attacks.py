@@ -28,16 +28,31 @@ K6  a hostile court named by the committee deployer: a reverting or gas-burning 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import boa
 import pytest
+from committee_court_fixtures import (
+    ADAPTER,
+    AMOUNT,
+    APPEAL_FEE,
+    BAD,
+    BASE_FEE,
+    COST,
+    ESCROW_FEE_BPS,
+    ESCROW_TIMEOUT,
+    FEE_BPS,
+    FEE_TIMEOUT,
+    GOOD,
+    MAX_FEE_TIMEOUT,
+    MOCKS,
+    executed,
+    fund,
+    scored_and_disputed,
+)
 from committee_fixtures import (
     COMMITTEE_PATH,
     DISPUTE_PERIOD,
     LABELS_CID,
     SALT,
-    SCALE,
     VERDICT_GRACE,
     WINDOW,
     CommitteeDeployer,
@@ -62,20 +77,9 @@ from court_fixtures import FEE_BPS as COURT_FEE_BPS
 from escrow_harness import DAY, OK, addr, now
 from eth_utils import keccak, to_checksum_address
 
-ROOT = Path(__file__).resolve().parents[2]
-ADAPTER = ROOT / "contracts" / "court" / "EscrowArbitrable.vy"
-MOCKS = Path(__file__).resolve().parent / "mocks"
 # Used by no other test module (see committee_fixtures.COMMITTEE_DEPLOYER).
 DEPLOYER = to_checksum_address(keccak(b"proofwork committee court attack deployer")[12:])
-BASE_FEE, FEE_BPS, APPEAL_FEE, FEE_TIMEOUT = 1_000, 100, 5_000, 2 * DAY
-MAX_FEE_TIMEOUT = 4 * DAY  # EscrowArbitrable.MAX_FEE_TIMEOUT
-ESCROW_TIMEOUT = 30 * DAY  # JobEscrow.ARBITRATION_TIMEOUT
 MAX_CASE_DURATION = 25 * DAY  # Court.MAX_CASE_DURATION
-AMOUNT = 1_000 * SCALE
-ESCROW_FEE_BPS = 250
-GOOD = [990_000, 985_000, 995_000]
-BAD = [410_000, 400_000, 420_000]
-COST = BASE_FEE + AMOUNT * FEE_BPS // 10_000
 # The real court's longest periods: 4 rounds of them fill MAX_CASE_DURATION exactly.
 LONGEST = [2 * DAY + 6 * 3_600, DAY, DAY, 2 * DAY]
 JURORS = [juror(7000 + i) for i in range(7)]
@@ -127,35 +131,6 @@ def real(escrow, oracles):
 @pytest.fixture
 def d(h, committee, oracles, accounts):
     return CommitteeDriver(h, committee, oracles, accounts.relayer)
-
-
-def fund(h, accounts, adapter, token=None):
-    token = h.token if token is None else token
-    for who in (accounts.client.address, accounts.freelancer.address):
-        token.mint(who, 10**12, sender=h.model.owner)
-        token.approve(adapter.address, 2**255, sender=who)
-
-
-def scored_and_disputed(d, h, accounts, adapter, by, amounts=(AMOUNT,)) -> int:
-    """A committee job whose milestone 0 was submitted and disputed by `by` inside the
-    challenge window; both parties can pay fees to `adapter`."""
-    job_id = d.job(accounts.client, accounts.freelancer, list(amounts))
-    d.register(job_id)
-    d.submit(job_id, 0)
-    h.raise_dispute(addr(by), job_id, 0, expect=OK)
-    fund(h, accounts, adapter)
-    return job_id
-
-
-def executed(h, arbiter, adapter, job_id, share, call):
-    """Runs `call`, an adapter call that must make `arbiter` resolve milestone 0 with
-    `share`, and checks the escrow's events and transfers against the harness model."""
-    trial = h.model.clone()
-    outcome = trial.resolve(str(arbiter.address), job_id, None, 0, share)
-    call()
-    h._check_logs("court ruling", adapter.get_logs(), outcome, job_id, None)
-    h.model = trial
-    h.check_job(job_id)
 
 
 def verdict_refused(d, h, committee, job_id, accounts):
