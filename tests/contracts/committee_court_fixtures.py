@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from committee_fixtures import SCALE
+import boa
+from committee_fixtures import COMMITTEE_PATH, SCALE, WINDOW, CommitteeDeployer
+from court_fixtures import partial
 from escrow_harness import DAY, OK, addr
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,3 +53,21 @@ def executed(h, arbiter, adapter, job_id, share, call):
     h._check_logs("court ruling", adapter.get_logs(), outcome, job_id, None)
     h.model = trial
     h.check_job(job_id)
+
+
+def deploy_court(escrow, token, deployer: str):
+    """The test CentralizedArbitrator and an adapter on it (3 jurors asked, FEE_TIMEOUT), deployed
+    from `deployer` (an address of the calling module's own): (arbitrator, adapter)."""
+    with boa.env.prank(deployer):
+        arb = partial(MOCKS / "CentralizedArbitrator.vy").deploy(
+            token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, 0
+        )
+        adapter = partial(ADAPTER).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
+    return arb, adapter
+
+
+def deploy_committee(escrow, oracles, adapter):
+    """A committee of `oracles` (f = 1) that names `adapter` as its court."""
+    return CommitteeDeployer(COMMITTEE_PATH).deploy(
+        escrow.address, [o.address for o in oracles], 1, WINDOW, adapter.address
+    )

@@ -10,18 +10,16 @@ from __future__ import annotations
 import boa
 import pytest
 from committee_court_fixtures import (
-    ADAPTER,
     AMOUNT,
-    APPEAL_FEE,
     BAD,
-    BASE_FEE,
     COST,
     ESCROW_FEE_BPS,
     ESCROW_TIMEOUT,
-    FEE_BPS,
     FEE_TIMEOUT,
     MAX_FEE_TIMEOUT,
     MOCKS,
+    deploy_committee,
+    deploy_court,
     executed,
     scored_and_disputed,
 )
@@ -51,19 +49,12 @@ def oracles():
 
 @pytest.fixture(scope="module")
 def court(escrow, token):
-    with boa.env.prank(DEPLOYER):
-        arb = partial(MOCKS / "CentralizedArbitrator.vy").deploy(
-            token.address, BASE_FEE, FEE_BPS, APPEAL_FEE, 0
-        )
-        adapter = partial(ADAPTER).deploy(escrow.address, arb.address, 3, FEE_TIMEOUT)
-    return arb, adapter
+    return deploy_court(escrow, token, DEPLOYER)
 
 
 @pytest.fixture(scope="module")
 def committee(escrow, oracles, court):
-    return CommitteeDeployer(COMMITTEE_PATH).deploy(
-        escrow.address, [o.address for o in oracles], 1, WINDOW, court[1].address
-    )
+    return deploy_committee(escrow, oracles, court[1])
 
 
 @pytest.fixture

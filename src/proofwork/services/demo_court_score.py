@@ -28,7 +28,7 @@ from proofwork.keys.accounts import address_of
 from proofwork.network.peers import HttpPeers
 from proofwork.services.accounts import fund
 from proofwork.services.demo_court import run_round
-from proofwork.services.demo_ml import ServeReports, prepare_task, start_oracles, train_onnx, write_spec
+from proofwork.services.demo_ml import ServeReports, start_oracles, stored_task, train_onnx
 from proofwork.services.deployment import deploy_committee
 from proofwork.services.disputes import Disputes
 from proofwork.services.evaluated_jobs import Evaluations
@@ -80,11 +80,8 @@ def run_score_challenge(
         peers = HttpPeers()
         stack.callback(peers.close)
         nodes = start_oracles(ws, stack, oracles, evaluator, peers, serve)
-        task = prepare_task(ws.data_dir / "score-case")
+        task, spec_path = stored_task(ws, ws.data_dir / "score-case")
         paths = task["paths"]
-        train_cid = ws.store.add_file(paths["train"])
-        features_cid = ws.store.add_file(paths["test_features"])
-        spec_path = write_spec(ws.data_dir / "score-case" / "spec.yaml", train_cid, features_cid)
         evaluations = Evaluations(ws, evaluator)
         budget = parse_amount("100", token.decimals)
         posted, _ = evaluations.post(

@@ -105,6 +105,15 @@ def write_spec(path: Path, train_cid: str, features_cid: str) -> Path:
     return path
 
 
+def stored_task(ws: Workspace, workdir: Path) -> tuple[dict[str, Any], Path]:
+    """The digits task prepared in `workdir` (`prepare_task`), its public train set and test features
+    added to the store (their CIDs in `train_cid`, `features_cid`) and its spec written: (task, spec)."""
+    task = prepare_task(workdir)
+    task["train_cid"] = ws.store.add_file(task["paths"]["train"])
+    task["features_cid"] = ws.store.add_file(task["paths"]["test_features"])
+    return task, write_spec(workdir / "spec.yaml", task["train_cid"], task["features_cid"])
+
+
 def train_onnx(x: Any, y: Any, out: Path, weak: bool) -> Path:
     """A freelancer's work: a model trained on the public train set, exported to ONNX."""
     from skl2onnx import to_onnx
@@ -204,12 +213,11 @@ def run_ml_demo(
         nodes = start_oracles(ws, stack, oracle_signers, evaluator, peers, serve, liars={liar.address: _liar})
         step("each oracle published its key and report endpoint on chain; dev9 will lie")
 
-        task = prepare_task(ws.data_dir / "client")
+        task, spec_path = stored_task(ws, ws.data_dir / "client")
         paths = task["paths"]
-        train_cid = ws.store.add_file(paths["train"])
-        features_cid = ws.store.add_file(paths["test_features"])
-        spec_path = write_spec(ws.data_dir / "client" / "spec.yaml", train_cid, features_cid)
-        step(f"client stored the public train set ({train_cid}) and test features ({features_cid})")
+        step(
+            f"client stored the public train set ({task['train_cid']}) and test features ({task['features_cid']})"
+        )
 
         evaluations = Evaluations(ws, evaluator)
         budget = parse_amount("500", token.decimals)
