@@ -1,4 +1,5 @@
 # pragma version ~=0.4.3
+# pragma optimize codesize
 """
 @title Competition
 @custom:contract-name Competition
@@ -35,18 +36,30 @@
           client takes it back while nothing can have been entered (unconfirmed), once the
           deadline passed with no entry, once the reveal period passed with nothing
           revealed, or after a grace period.
+        - A challenged ranking goes to court (when the contract was deployed with an ERC-792
+          arbitrator): `finalize` then only records the committee's ranking (status RANKED) and
+          the prizes wait `CHALLENGE_PERIOD`. Within it, an entrant with a revealed entry may
+          challenge, proposing its own ranking and paying the arbitration fee; the jurors choose
+          between the ranking in force (ruling 1, or 0: refusal) and the challenger's (ruling 2),
+          and each ruling opens a new challenge period, at most `MAX_CHALLENGES` challenges in
+          all. Anyone may fund an appeal in full (`appeal`). Once a period ends unchallenged
+          anyone relays `payout` with the ranking in force; an arbitrator that has not ruled
+          `RULING_TIMEOUT` after a challenge leaves the ranking in force, so nothing waits forever.
+          The arbitration fee is the challenger's cost whatever the ruling (there is no other
+          party to charge: the committee posts no bond).
 @dev Timeline of a competition (all bounds in unix seconds, `now` = block.timestamp):
      confirmation while now <= deadline; commits once confirmed and while now <= deadline;
      reveals while deadline < now <= deadline + reveal_period; finalize once
-     now > deadline + reveal_period. Signed messages, domain ("proofwork Competition",
+     now > deadline + reveal_period; with a court, challenges while now <= ranked_at +
+     CHALLENGE_PERIOD and `payout` after it. Signed messages, domain ("proofwork Competition",
      "1", chain id, this contract):
      `LabelsConfirmed(uint256 competitionId,bytes32 commitment)` and
      `FinalScores(uint256 competitionId,bytes32 scoresRoot,uint256 entries,bytes32 winnersHash,bytes32 commitment)`
      with winnersHash = keccak256(abi_encode(winners)) for `winners: DynArray[Score, 10]`
      (Solidity's keccak256(abi.encode(Score[])) with Score = (uint256 entry, int256 score),
-     see `winners_hash`) and scoresRoot the root of an OpenZeppelin StandardMerkleTree of
+     as `proofwork.chain.scores_tree.winners_hash` computes it) and scoresRoot the root of an OpenZeppelin StandardMerkleTree of
      ["uint256", "int256"] leaves (entry, score): leaf = keccak256(bytes.concat(keccak256(
-     abi.encode(entry, score)))), sorted-pair hashing (see `score_leaf`, `verify_score`).
+     abi.encode(entry, score)))), sorted-pair hashing (see `verify_score`).
 """
 
 from ethereum.ercs import IERC20
@@ -54,7 +67,11 @@ from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
 from snekmate.utils import merkle_proof_verification
 
+from ..court import IArbitrable
+from ..court import IArbitrator
 from . import ICommitteeMembers
+
+implements: IArbitrable
 
 initializes: eip712_domain_separator
 
@@ -74,11 +91,23 @@ MAX_REVEAL_PERIOD: constant(uint64) = 90 * 86_400
 # Shortest reveal period: entrants must be able to reveal (a period no block falls in would
 # forfeit every bond to the client, who could then also take the prize back).
 MIN_REVEAL_PERIOD: constant(uint64) = 86_400
+# With a court: how long a recorded ranking may be challenged before the prizes are paid.
+CHALLENGE_PERIOD: constant(uint256) = 3 * DAY
+# With a court: challenges one competition may go through (each costs its challenger the fee).
+MAX_CHALLENGES: constant(uint8) = 3
+# With a court: an arbitrator silent this long after a challenge leaves the ranking in force.
+RULING_TIMEOUT: constant(uint256) = 365 * DAY
+# Rulings of a ranking challenge: 1 the ranking in force stands, 2 the challenger's replaces it
+# (0, a refusal to arbitrate, leaves the ranking in force).
+CHOICES: constant(uint256) = 2
+CHALLENGER_WINS: constant(uint256) = 2
 
 # Competition statuses.
 OPEN: constant(uint8) = 0
 FINALIZED: constant(uint8) = 1
 CANCELLED: constant(uint8) = 2
+# Ranked by the committee, prizes held while the ranking may be challenged (with a court only).
+RANKED: constant(uint8) = 3
 
 # Bit layout of `CompetitionRecord.terms` (low bits first).
 _DEADLINE_SHIFT: constant(uint256) = 0  # uint64
@@ -89,6 +118,7 @@ _HIGHER_SHIFT: constant(uint256) = 144  # 1 bit
 _STATUS_SHIFT: constant(uint256) = 152  # uint8
 _PLACES_SHIFT: constant(uint256) = 160  # uint8: len(prize_bps)
 _CONFIRMED_SHIFT: constant(uint256) = 168  # 1 bit: the committee confirmed the labels
+_RANKED_AT_SHIFT: constant(uint256) = 176  # uint64: start of the current challenge period
 _MASK64: constant(uint256) = 2**64 - 1
 _MASK16: constant(uint256) = 2**16 - 1
 _MASK8: constant(uint256) = 255
@@ -121,7 +151,7 @@ struct Competition:
     prize_bps: DynArray[uint16, MAX_PLACES]  # share of the prize per place, first place first
     min_score: int256  # the bar a score must reach to win anything
     higher_is_better: bool
-    status: uint8  # 0 OPEN, 1 FINALIZED, 2 CANCELLED
+    status: uint8  # 0 OPEN, 1 FINALIZED (prizes credited), 2 CANCELLED, 3 RANKED (prizes held)
     labels_confirmed: bool  # the committee confirmed the hidden labels open the commitment
     entry_count: uint256
     revealed_count: uint256
@@ -159,6 +189,16 @@ struct EntryRecord:
     commitment: bytes32
 
 
+# A competition's ranking challenges (with a court).
+struct Challenge:
+    challenger: address  # who challenged last
+    dispute_id: uint256  # the arbitrator's dispute of the last challenge
+    ranking: bytes32  # the challenger's ranking (winners_hash), in force if the jurors rule for it
+    opened_at: uint64  # when the last challenge was made
+    count: uint8  # challenges made so far (at most MAX_CHALLENGES)
+    open: bool  # the last challenge awaits its ruling
+
+
 # The fields of `terms`, unpacked in memory.
 struct Terms:
     deadline: uint256
@@ -169,6 +209,7 @@ struct Terms:
     status: uint8
     places: uint256
     confirmed: bool
+    ranked_at: uint256
 
 
 event CompetitionCreated:
@@ -233,6 +274,31 @@ event CompetitionFinalized:
     ranking: DynArray[Score, MAX_PLACES]
 
 
+event RankingProposed:
+    comp_id: indexed(uint256)
+    scores_root: bytes32
+    entries: uint256
+    ranking: DynArray[Score, MAX_PLACES]
+    challenge_end: uint256
+
+
+event RankingChallenged:
+    comp_id: indexed(uint256)
+    challenger: indexed(address)
+    dispute_id: indexed(uint256)
+    entry: uint256
+    ranking: DynArray[Score, MAX_PLACES]
+    fee: uint256
+
+
+event ChallengeResolved:
+    comp_id: indexed(uint256)
+    dispute_id: indexed(uint256)
+    ruling: uint256
+    ranking: bytes32
+    challenge_end: uint256
+
+
 event CompetitionCancelled:
     comp_id: indexed(uint256)
     refunded: uint256
@@ -246,6 +312,9 @@ event Withdrawn:
 
 # @dev The oracle committee whose signatures decide results (`ICommitteeMembers`).
 committee: public(immutable(address))
+# @dev The ERC-792 arbitrator that hears ranking challenges (fees in the prize token), or zero:
+#      then `finalize` credits the prizes at once and no ranking can be challenged.
+court: public(immutable(address))
 # @dev Number of competitions created; ids run from 1 to competition_count.
 competition_count: public(uint256)
 # @dev Each competition, packed (see CompetitionRecord); all zero for unknown ids.
@@ -256,17 +325,27 @@ _entries: HashMap[uint256, HashMap[uint256, EntryRecord]]
 _quota: HashMap[uint256, HashMap[address, uint256]]
 # @dev What each account may withdraw, per token (prizes, refunds, bonds): token -> account -> amount.
 claimable: public(HashMap[address, HashMap[address, uint256]])
+# @dev The ranking in force of a RANKED competition: winners_hash of the committee's winners, or of
+#      a challenger's the jurors chose.
+ranking_hash: public(HashMap[uint256, bytes32])
+# @dev Each competition's challenges (see Challenge).
+challenges: public(HashMap[uint256, Challenge])
+# @dev The competition of each of the court's disputes, plus one (zero: not ours).
+_dispute_competition: HashMap[uint256, uint256]
 
 
 @deploy
-def __init__(committee_: address):
+def __init__(committee_: address, court_: address):
     """
     @notice Deploys the competition contract for one oracle committee.
     @param committee_ The committee (`is_oracle`, `threshold`) whose signatures decide results.
+    @param court_ The ERC-792 arbitrator of ranking challenges, or the zero address for none.
     """
     assert committee_.is_contract, "competition: committee is not a contract"
+    assert court_ == empty(address) or court_.is_contract, "competition: court is not a contract"
     eip712_domain_separator.__init__("proofwork Competition", "1")
     committee = committee_
+    court = court_
 
 
 @external
@@ -499,18 +578,19 @@ def finalize(
     @notice Anyone relays the committee's result after the reveal period: the labels
             are revealed (and checked against the commitment), the committee's
             signatures are checked over the Merkle root of every revealed entry's
-            score, their number and the winners, and the prizes are credited to the
-            winners (`withdraw`); the rest, with the forfeited bonds of entries never
-            revealed, is credited to the client.
+            score, their number and the winners. Without a court the prizes are credited
+            to the winners at once (`withdraw`) and the rest, with the forfeited bonds of
+            entries never revealed, to the client; with a court the ranking is recorded
+            (RANKED) and paid by `payout` once no challenge is pending.
     @param comp_id The competition.
     @param labels_cid The hidden labels' CID.
     @param labels_salt The salt of the labels commitment (it also seeds the public/private split).
-    @param scores_root Merkle root of (entry, private score) for every revealed entry (see `score_leaf`).
+    @param scores_root Merkle root of (entry, private score) for every revealed entry (see `verify_score`).
     @param winners The winning entries with their private scores, first place first: at most
            one per place, each revealed, distinct and reaching `min_score`, best first (ties: lower entry first).
     @param signatures EIP-712 `FinalScores` signatures of at least `threshold()` distinct committee
            members, ordered by strictly ascending signer address.
-    @return The amount credited to the client.
+    @return The amount credited to the client (zero while the prizes are held).
     """
     c: CompetitionRecord = self._competitions[comp_id]
     assert c.client != empty(address), "competition: unknown competition"
@@ -518,27 +598,8 @@ def finalize(
     assert t.status == OPEN, "competition: already closed"
     assert block.timestamp > t.deadline + t.reveal_period, "competition: reveal period not over"
     assert keccak256(abi_encode(labels_cid, labels_salt, c.spec_hash)) == c.commitment, "competition: labels do not match the commitment"
-    assert len(winners) <= t.places, "competition: more winners than places"
-
-    # The winners: revealed, distinct, best first, ties to the earliest commit, above the bar.
-    previous: Score = empty(Score)
-    i: uint256 = 0
-    for w: Score in winners:
-        assert w.entry < c.entry_count and self._entries[comp_id][w.entry].commitment == empty(bytes32), "competition: entry not revealed"
-        assert self._reaches(w.score, c.min_score, t.higher_is_better), "competition: winner below the bar"
-        if i > 0:
-            assert (
-                self._better(previous.score, w.score, t.higher_is_better)
-                or (previous.score == w.score and previous.entry < w.entry)
-            ), "competition: winners not ranked"
-            # The order alone lets one entry appear twice with two scores: each entry wins once.
-            for k: uint256 in range(MAX_PLACES):
-                if k == i:
-                    break
-                assert winners[k].entry != w.entry, "competition: entry wins twice"
-        previous = w
-        i += 1
-
+    self._check_ranking(comp_id, c, t, winners)
+    ranking: bytes32 = keccak256(abi_encode(winners))
     self._check_signatures(
         eip712_domain_separator._hash_typed_data_v4(
             keccak256(
@@ -547,37 +608,179 @@ def finalize(
                     comp_id,
                     scores_root,
                     c.revealed_count,
-                    keccak256(abi_encode(winners)),
+                    ranking,
                     c.commitment,
                 )
             )
         ),
         signatures,
     )
-
-    self._competitions[comp_id].terms = c.terms | (convert(FINALIZED, uint256) << _STATUS_SHIFT)
     self._competitions[comp_id].scores_root = scores_root
     log LabelsRevealed(comp_id=comp_id, labels_cid=labels_cid, labels_salt=labels_salt)
-    paid: uint256 = 0
-    place: uint256 = 0
-    for w: Score in winners:
-        winner: address = self._entries[comp_id][w.entry].submitter
-        amount: uint256 = c.prize * ((c.split >> (16 * place)) & _MASK16) // BPS
-        self.claimable[c.token][winner] += amount
-        paid += amount
-        log PrizeAwarded(comp_id=comp_id, place=place, entry=w.entry, winner=winner, amount=amount)
-        place += 1
-    refund: uint256 = c.prize - paid + (c.entry_count - c.revealed_count) * c.entry_bond
-    self.claimable[c.token][c.client] += refund
-    log CompetitionFinalized(
+    if court == empty(address):
+        return self._award(comp_id, c, winners, scores_root)
+    self._competitions[comp_id].terms = (
+        c.terms | (convert(RANKED, uint256) << _STATUS_SHIFT) | (block.timestamp << _RANKED_AT_SHIFT)
+    )
+    self.ranking_hash[comp_id] = ranking
+    log RankingProposed(
         comp_id=comp_id,
-        winners=len(winners),
-        refunded=refund,
         scores_root=scores_root,
         entries=c.revealed_count,
         ranking=winners,
+        challenge_end=block.timestamp + CHALLENGE_PERIOD,
     )
-    return refund
+    return 0
+
+
+@external
+@nonreentrant
+def challenge(
+    comp_id: uint256,
+    entry: uint256,
+    ranking: DynArray[Score, MAX_PLACES],
+    meta_evidence: String[256],
+) -> uint256:
+    """
+    @notice An entrant challenges the ranking in force of a RANKED competition during its
+            challenge period, proposing its own (checked like the committee's: revealed
+            entries, ranked, above the bar) and paying the arbitrator's fee for the
+            competition's prize (approve `challenge_cost` of the prize token first). The
+            jurors then choose between the two rankings (`rule`).
+    @dev Emits ERC-1497 MetaEvidence and Dispute with the dispute id as meta-evidence id
+         and evidence group id.
+    @param comp_id The competition.
+    @param entry The challenger's own revealed entry.
+    @param ranking The challenger's ranking: winners with their private scores, first place first.
+    @param meta_evidence URI of the ERC-1497 meta-evidence (the question, both rankings, the artifacts).
+    @return The arbitrator's dispute id.
+    """
+    assert court != empty(address), "competition: no court hears challenges"
+    c: CompetitionRecord = self._competitions[comp_id]
+    t: Terms = self._unpack(c.terms)
+    assert t.status == RANKED, "competition: no ranking to challenge"
+    assert block.timestamp <= t.ranked_at + CHALLENGE_PERIOD, "competition: challenge period over"
+    ch: Challenge = self.challenges[comp_id]
+    assert not ch.open, "competition: ranking already in court"
+    assert ch.count < MAX_CHALLENGES, "competition: no more challenges"
+    e: EntryRecord = self._entries[comp_id][entry]
+    assert (
+        msg.sender == e.submitter and e.commitment == empty(bytes32) and entry < c.entry_count
+    ), "competition: caller has no revealed entry"
+    self._check_ranking(comp_id, c, t, ranking)
+    proposed: bytes32 = keccak256(abi_encode(ranking))
+    assert proposed != self.ranking_hash[comp_id], "competition: that ranking is in force"
+    extra: Bytes[96] = abi_encode(c.token, c.prize, empty(uint256))
+    fee: uint256 = staticcall IArbitrator(court).arbitrationCost(extra)
+    self._pull(c.token, msg.sender, fee)
+    assert extcall IERC20(c.token).approve(court, fee, default_return_value=True), "competition: approve failed"
+    d: uint256 = extcall IArbitrator(court).createDispute(CHOICES, extra)
+    assert self._dispute_competition[d] == 0, "competition: dispute id reused"
+    self._dispute_competition[d] = comp_id + 1
+    self.challenges[comp_id] = Challenge(
+        challenger=msg.sender,
+        dispute_id=d,
+        ranking=proposed,
+        opened_at=convert(block.timestamp, uint64),
+        count=ch.count + 1,
+        open=True,
+    )
+    log RankingChallenged(comp_id=comp_id, challenger=msg.sender, dispute_id=d, entry=entry, ranking=ranking, fee=fee)
+    log IArbitrable.MetaEvidence(_metaEvidenceID=d, _evidence=meta_evidence)
+    log IArbitrable.Dispute(_arbitrator=court, _disputeID=d, _metaEvidenceID=d, _evidenceGroupID=d)
+    return d
+
+
+@external
+@nonreentrant
+def submit_evidence(comp_id: uint256, evidence: String[256]):
+    """
+    @notice Anyone adds evidence (a URI of an ERC-1497 evidence document) to the pending
+            challenge of a competition.
+    @param comp_id The competition.
+    @param evidence The evidence URI.
+    """
+    ch: Challenge = self.challenges[comp_id]
+    assert ch.open, "competition: no challenge pending"
+    log IArbitrable.Evidence(_arbitrator=court, _evidenceGroupID=ch.dispute_id, _party=msg.sender, _evidence=evidence)
+
+
+@external
+@nonreentrant
+def appeal(comp_id: uint256):
+    """
+    @notice Anyone appeals the current ruling of a competition's pending challenge during
+            the arbitrator's appeal period, paying the whole appeal fee (approve the
+            arbitrator's `appealCost` of the prize token first); it is not refunded.
+    @param comp_id The competition.
+    """
+    ch: Challenge = self.challenges[comp_id]
+    assert ch.open, "competition: no challenge pending"
+    fee: uint256 = staticcall IArbitrator(court).appealCost(ch.dispute_id, b"")
+    assert fee < max_value(uint256), "competition: no more appeals"
+    token: address = self._competitions[comp_id].token
+    self._pull(token, msg.sender, fee)
+    assert extcall IERC20(token).approve(court, fee, default_return_value=True), "competition: approve failed"
+    extcall IArbitrator(court).appeal(ch.dispute_id, b"")
+
+
+@external
+@nonreentrant
+def rule(_disputeID: uint256, _ruling: uint256):
+    """
+    @notice The court's final ruling on a ranking challenge: 2 puts the challenger's ranking
+            in force, 1 or 0 keeps the ranking in force; either way a new challenge period
+            starts (while challenges remain). A ruling on a challenge already closed by
+            `RULING_TIMEOUT` is ignored.
+    @param _disputeID The arbitrator's dispute.
+    @param _ruling The ruling (0 to 2).
+    """
+    assert msg.sender == court, "competition: caller is not the court"
+    assert _ruling <= CHOICES, "competition: invalid ruling"
+    plus_one: uint256 = self._dispute_competition[_disputeID]
+    assert plus_one != 0, "competition: unknown dispute"
+    comp_id: uint256 = plus_one - 1
+    log IArbitrable.Ruling(_arbitrator=msg.sender, _disputeID=_disputeID, _ruling=_ruling)
+    ch: Challenge = self.challenges[comp_id]
+    if not ch.open or ch.dispute_id != _disputeID:
+        return
+    self.challenges[comp_id].open = False
+    if _ruling == CHALLENGER_WINS:
+        self.ranking_hash[comp_id] = ch.ranking
+    terms: uint256 = self._competitions[comp_id].terms
+    self._competitions[comp_id].terms = (terms & ~(_MASK64 << _RANKED_AT_SHIFT)) | (block.timestamp << _RANKED_AT_SHIFT)
+    log ChallengeResolved(
+        comp_id=comp_id,
+        dispute_id=_disputeID,
+        ruling=_ruling,
+        ranking=self.ranking_hash[comp_id],
+        challenge_end=block.timestamp + CHALLENGE_PERIOD,
+    )
+
+
+@external
+@nonreentrant
+def payout(comp_id: uint256, winners: DynArray[Score, MAX_PLACES]) -> uint256:
+    """
+    @notice Anyone credits the prizes of a RANKED competition by the ranking in force, once
+            its challenge period is over with no challenge pending (or a pending one has
+            waited `RULING_TIMEOUT` for a ruling): the winners' prizes and the client's rest,
+            as `finalize` does without a court.
+    @param comp_id The competition.
+    @param winners The ranking in force (keccak256(abi_encode(winners)) is `ranking_hash(comp_id)`).
+    @return The amount credited to the client.
+    """
+    c: CompetitionRecord = self._competitions[comp_id]
+    t: Terms = self._unpack(c.terms)
+    assert t.status == RANKED, "competition: no ranking to pay"
+    ch: Challenge = self.challenges[comp_id]
+    if ch.open:
+        assert block.timestamp > convert(ch.opened_at, uint256) + RULING_TIMEOUT, "competition: ranking in court"
+        self.challenges[comp_id].open = False
+    else:
+        assert block.timestamp > t.ranked_at + CHALLENGE_PERIOD, "competition: challenge period not over"
+    assert keccak256(abi_encode(winners)) == self.ranking_hash[comp_id], "competition: not the ranking in force"
+    return self._award(comp_id, c, winners, c.scores_root)
 
 
 @external
@@ -725,27 +928,17 @@ def commits_today(comp_id: uint256, addr: address, day: uint256) -> uint256:
 
 
 @external
-@pure
-def winners_hash(winners: DynArray[Score, MAX_PLACES]) -> bytes32:
+@view
+def challenge_cost(comp_id: uint256) -> uint256:
     """
-    @notice The `winnersHash` the committee signs for a list of winners.
-    @param winners Winning entries with their private scores, first place first.
-    @return keccak256(abi_encode(winners)), as Solidity's keccak256(abi.encode(Score[])).
+    @notice What `challenge` pulls from the challenger: the arbitrator's fee for the prize.
+    @param comp_id The competition.
+    @return The fee in the prize token (zero without a court).
     """
-    return keccak256(abi_encode(winners))
-
-
-@external
-@pure
-def score_leaf(entry: uint256, score: int256) -> bytes32:
-    """
-    @notice The leaf of an entry's score in the scores tree (OpenZeppelin StandardMerkleTree,
-            types ["uint256", "int256"]).
-    @param entry The entry's index.
-    @param score Its private score (fixed point).
-    @return keccak256(bytes.concat(keccak256(abi.encode(entry, score)))).
-    """
-    return self._leaf(entry, score)
+    if court == empty(address):
+        return 0
+    c: CompetitionRecord = self._competitions[comp_id]
+    return staticcall IArbitrator(court).arbitrationCost(abi_encode(c.token, c.prize, empty(uint256)))
 
 
 @external
@@ -773,7 +966,7 @@ def final_scores_digest(comp_id: uint256, scores_root: bytes32, winners_hash_: b
     @notice The EIP-712 digest committee members sign for a competition's result.
     @param comp_id The competition.
     @param scores_root The scores tree's root.
-    @param winners_hash_ The winners' `winners_hash`.
+    @param winners_hash_ keccak256(abi_encode(winners)) of the winners.
     @return The digest of FinalScores(comp_id, scores_root, revealed_count, winners_hash_,
             the competition's labels commitment).
     """
@@ -796,32 +989,6 @@ def labels_confirmed_digest(comp_id: uint256) -> bytes32:
     return eip712_domain_separator._hash_typed_data_v4(
         keccak256(abi_encode(_LABELS_CONFIRMED_TYPEHASH, comp_id, self._competitions[comp_id].commitment))
     )
-
-
-@external
-@pure
-def submission_commitment(submission_cid: Bytes[128], salt: bytes32, submitter: address) -> bytes32:
-    """
-    @notice The commitment `commit` expects.
-    @param submission_cid The submission's CID.
-    @param salt A random salt.
-    @param submitter The account that will commit and reveal.
-    @return keccak256(abi_encode(submission_cid, salt, submitter)).
-    """
-    return keccak256(abi_encode(submission_cid, salt, submitter))
-
-
-@external
-@pure
-def labels_commitment(labels_cid: Bytes[128], salt: bytes32, spec_hash: bytes32) -> bytes32:
-    """
-    @notice The labels commitment `create` expects.
-    @param labels_cid The hidden labels' CID.
-    @param salt A random salt (it also seeds the public/private split).
-    @param spec_hash sha256 digest of the spec file.
-    @return keccak256(abi_encode(labels_cid, salt, spec_hash)).
-    """
-    return keccak256(abi_encode(labels_cid, salt, spec_hash))
 
 
 @internal
@@ -924,6 +1091,71 @@ def _create(
 
 
 @internal
+@view
+def _check_ranking(comp_id: uint256, c: CompetitionRecord, t: Terms, winners: DynArray[Score, MAX_PLACES]):
+    """
+    @dev A ranking may be paid: at most one winner per place, each a revealed entry reaching
+         the bar, distinct, best first (ties: the earliest commit first).
+    @param comp_id The competition.
+    @param c Its record.
+    @param t Its unpacked terms.
+    @param winners The ranking.
+    """
+    assert len(winners) <= t.places, "competition: more winners than places"
+    previous: Score = empty(Score)
+    i: uint256 = 0
+    for w: Score in winners:
+        assert w.entry < c.entry_count and self._entries[comp_id][w.entry].commitment == empty(bytes32), "competition: entry not revealed"
+        assert self._reaches(w.score, c.min_score, t.higher_is_better), "competition: winner below the bar"
+        if i > 0:
+            assert (
+                self._better(previous.score, w.score, t.higher_is_better)
+                or (previous.score == w.score and previous.entry < w.entry)
+            ), "competition: winners not ranked"
+            # The order alone lets one entry appear twice with two scores: each entry wins once.
+            for k: uint256 in range(MAX_PLACES):
+                if k == i:
+                    break
+                assert winners[k].entry != w.entry, "competition: entry wins twice"
+        previous = w
+        i += 1
+
+
+@internal
+def _award(comp_id: uint256, c: CompetitionRecord, winners: DynArray[Score, MAX_PLACES], scores_root: bytes32) -> uint256:
+    """
+    @dev Credits each winner its place's share of the prize and the client the rest with the
+         forfeited bonds, and closes the competition (FINALIZED).
+    @param comp_id The competition.
+    @param c Its record (as read before this call's changes to `terms`).
+    @param winners The ranking paid.
+    @param scores_root The committee's scores root (logged).
+    @return The amount credited to the client.
+    """
+    self._competitions[comp_id].terms = (c.terms & ~(_MASK8 << _STATUS_SHIFT)) | (convert(FINALIZED, uint256) << _STATUS_SHIFT)
+    paid: uint256 = 0
+    place: uint256 = 0
+    for w: Score in winners:
+        winner: address = self._entries[comp_id][w.entry].submitter
+        amount: uint256 = c.prize * ((c.split >> (16 * place)) & _MASK16) // BPS
+        self.claimable[c.token][winner] += amount
+        paid += amount
+        log PrizeAwarded(comp_id=comp_id, place=place, entry=w.entry, winner=winner, amount=amount)
+        place += 1
+    refund: uint256 = c.prize - paid + (c.entry_count - c.revealed_count) * c.entry_bond
+    self.claimable[c.token][c.client] += refund
+    log CompetitionFinalized(
+        comp_id=comp_id,
+        winners=len(winners),
+        refunded=refund,
+        scores_root=scores_root,
+        entries=c.revealed_count,
+        ranking=winners,
+    )
+    return refund
+
+
+@internal
 def _pull(token: address, owner: address, amount: uint256):
     """
     @dev Pulls `amount` of `token` from `owner` (who approved this contract), refusing a
@@ -1019,4 +1251,5 @@ def _unpack(terms: uint256) -> Terms:
         status=convert((terms >> _STATUS_SHIFT) & _MASK8, uint8),
         places=(terms >> _PLACES_SHIFT) & _MASK8,
         confirmed=(terms >> _CONFIRMED_SHIFT) & 1 == 1,
+        ranked_at=(terms >> _RANKED_AT_SHIFT) & _MASK64,
     )

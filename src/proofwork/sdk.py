@@ -55,6 +55,7 @@ from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.jurors import Jurors, SeatView, StakeOutcome, VoteOutcome
 from proofwork.services.oracle.daemon import DaemonOptions as OracleOptions
 from proofwork.services.oracle.daemon import OracleDaemon
+from proofwork.services.ranking_challenges import ChallengeOutcome, RankingChallenges
 from proofwork.services.workspace import PasswordProvider, Signer, Workspace
 from proofwork.settings import Settings
 
@@ -153,11 +154,47 @@ class Court:
     def cases(self, juror: str) -> list[SeatView]:
         return self.jurors.cases(self.ws.address(juror))
 
-    def commit(self, juror: Who, case_id: int, choice: int, seats: list[int] | None = None) -> VoteOutcome:
-        return self.jurors.commit(self._signer(juror), case_id, choice, seats)
+    def commit(
+        self,
+        juror: Who,
+        case_id: int,
+        choice: int,
+        seats: list[int] | None = None,
+        *,
+        competition: bool = False,
+    ) -> VoteOutcome:
+        """`competition`: `case_id` is a competition whose ranking challenge is before the court
+        (choices 0 refuse, 1 keep the ranking in force, 2 the challenger's)."""
+        return self.jurors.commit(self._signer(juror), case_id, choice, seats, competition=competition)
 
-    def reveal(self, juror: Who, case_id: int, choice: int | None = None) -> VoteOutcome:
-        return self.jurors.reveal(self._signer(juror), case_id, choice)
+    def reveal(
+        self, juror: Who, case_id: int, choice: int | None = None, *, competition: bool = False
+    ) -> VoteOutcome:
+        return self.jurors.reveal(self._signer(juror), case_id, choice, competition=competition)
+
+    # competitions' ranking challenges (case ids are competition ids)
+    def rankings(self, evaluator: Any = None) -> RankingChallenges:
+        """Ranking challenges; `evaluator` (a sandbox's Evaluator) re-scores entries."""
+        return RankingChallenges(self.ws, evaluator)
+
+    def challenge_ranking(
+        self,
+        entrant: Who,
+        comp_id: int,
+        ranking: list[tuple[int, int]] | None = None,
+        statement: str = "",
+        evaluator: Any = None,
+    ) -> ChallengeOutcome:
+        return self.rankings(evaluator).challenge(self._signer(entrant), comp_id, ranking, statement)
+
+    def appeal_ranking(self, payer: Who, comp_id: int) -> ChallengeOutcome:
+        return self.rankings().appeal(self._signer(payer), comp_id)
+
+    def advance_ranking(self, caller: Who, comp_id: int) -> ChallengeOutcome:
+        return self.rankings().advance(self._signer(caller), comp_id)
+
+    def check_ranking(self, comp_id: int, evaluator: Any = None) -> dict[str, Any]:
+        return self.rankings(evaluator).check(comp_id)
 
     def check(self, case_id: int) -> dict[str, Any]:
         return self.jurors.check(case_id)

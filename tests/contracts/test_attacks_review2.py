@@ -28,7 +28,7 @@ from committee_fixtures import (
 from competition_fixtures import BOND, USD, Arena, players
 from conftest import MOCKS, REPO
 from escrow_harness import DAY, OK, addr, now
-from escrow_model import norm
+from escrow_model import ZERO_ADDRESS, norm
 from eth_utils import keccak, to_checksum_address
 
 AMOUNT = 1_000 * SCALE
@@ -650,7 +650,7 @@ def comp_committee():
 
 @pytest.fixture(scope="module")
 def comp(comp_committee):
-    return deploy(COMPETITION_PATH, comp_committee.address)
+    return deploy(COMPETITION_PATH, comp_committee.address, ZERO_ADDRESS)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import boa
 import pytest
 from competition_fixtures import USD, Arena, oracle_accounts, players
 from conftest import MOCKS, REPO
+from escrow_model import ZERO_ADDRESS
 from eth_utils import keccak
 
 COMPETITION_PATH = REPO / "contracts" / "evaluation" / "Competition.vy"
@@ -28,7 +29,7 @@ def committee():
 
 @pytest.fixture(scope="module")
 def comp(competition_deployer, committee):
-    return competition_deployer.deploy(committee.address)
+    return competition_deployer.deploy(committee.address, ZERO_ADDRESS)
 
 
 @pytest.fixture(scope="module")

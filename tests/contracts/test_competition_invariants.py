@@ -17,6 +17,7 @@ import boa
 import hypothesis.strategies as st
 from competition_fixtures import BOND, DAY, Arena, oracle_accounts, players
 from conftest import MOCKS, REPO
+from escrow_model import ZERO_ADDRESS
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -160,7 +161,7 @@ def test_competition_invariants(accounts):
     with boa.swap_env(boa.Env()):
         boa.env.time_travel(seconds=4_000_000_000 - boa.env.timestamp, block_delta=1)
         committee = boa.load_partial(str(MOCKS / "CommitteeStub.vy")).deploy([o.address for o in ORACLES], 3)
-        comp = boa.load_partial(str(COMPETITION_PATH)).deploy(committee.address)
+        comp = boa.load_partial(str(COMPETITION_PATH)).deploy(committee.address, ZERO_ADDRESS)
         blocklist = boa.load_partial(str(MOCKS / "BlocklistToken.vy")).deploy()
         client = accounts.client.address
         run_state_machine_as_test(

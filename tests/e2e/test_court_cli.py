@@ -191,6 +191,18 @@ def test_bad_input_is_one_line(court_cli: Cli) -> None:
     cli.fails("dispute", "open", plain, "--from", "dev2", match="arbiter is not the court")
     cli.fails("dispute", "settle", "1", "--from", "dev1", "--share", "140", match="0 to 100")
     cli.fails("juror", "commit", "1", "--from", "dev3", "--vote", "maybe", match="invalid vote")
+    cli.fails(
+        "juror",
+        "commit",
+        "1",
+        "--from",
+        "dev3",
+        "--vote",
+        "client",
+        "--competition",
+        match="keep, challenger",
+    )
+    cli.fails("juror", "reveal", "1", "--from", "dev3", "--competition", match="committee")
     cli.fails("juror", "stake", "--from", "dev3", "--amount", "5000", match="insufficient PWK")
     cli.fails("juror", "unstake", "--from", "dev3", "--amount", "250", match="0 or at least 100")
     cli.fails("court", "deploy", "--periods", "9d,9d,9d,9d", "--force", match="25 days")
@@ -284,5 +296,8 @@ def test_a_committee_names_the_court_deployed_before_it(court_cli: Cli) -> None:
     court = cli.ok("court", "deploy", "--json").json()
     assert shown["court"].lower() == court["arbitrable"].lower()
     assert "disputed scores go to the court" in cli.ok("committee", "deploy", *oracles, "--force").out
+    # ... and its competition contract names the court itself, for ranking challenges
+    cli.fails("competition", "challenge", "1", "--from", "dev2", "--ranking", "0:1", match="no competition 1")
+    cli.fails("juror", "check", "1", "--competition", match="no competition 1")
     later = cli.ok("court", "deploy", "--force").out
     assert "predates this court" in later and "committee deploy --force" in later

@@ -187,6 +187,10 @@ def test_ids_beyond_uint256_are_one_line_errors(cli: Cli) -> None:
         ["competition", "enter", BIG, "--from", "dev2", "--file", "x.onnx"],
         ["competition", "reveal", BIG, "--from", "dev2"],
         ["competition", "cancel", BIG, "--from", "dev1"],
+        ["competition", "challenge", BIG, "--from", "dev2", "--ranking", "0:1"],
+        ["competition", "appeal", BIG, "--from", "dev2"],
+        ["competition", "advance", BIG],
+        ["competition", "payout", BIG],
         ["leaderboard", "--", "-1"],
     ],
 )
@@ -274,6 +278,10 @@ def test_endpoints_are_printed_as_they_are(deployed: Cli) -> None:
     assert url in cli.ok("oracle", "register", "--from", "dev6", "--url", url).out
     assert url in cli.ok("committee", "show").out
     cli.fails("competition", "cancel", "0", "--from", "dev1", match="competition")
+    # a committee deployed without a court: its rankings cannot be challenged
+    cli.fails("competition", "challenge", "1", "--from", "dev2", "--ranking", "0:1", match="names no court")
+    cli.fails("competition", "payout", "1", match="no competition 1")
+    cli.fails("competition", "challenge", "1", "--from", "dev2", "--ranking", "0:x", match="ENTRY:SCORE")
 
 
 def test_a_committee_dispute_nobody_judges_is_released_to_the_freelancer(

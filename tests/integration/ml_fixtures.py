@@ -158,3 +158,20 @@ def open_ml_market(
             evaluator,
             data_dir,
         )
+
+
+@contextmanager
+def court_market(
+    backend: str, rpc_url: str | None, data_dir: Path, trained: dict[str, Path], jurors: tuple[str, ...]
+) -> Iterator[MlMarket]:
+    """`open_ml_market` with the court deployed first (the committee and its competition contract name
+    it), and `jurors` holding 1,000 PWK each, 300 of them staked."""
+    from proofwork.domain.court import PWK
+
+    with open_ml_market(backend, rpc_url, data_dir, trained, court=True) as market:
+        pw = market.pw
+        for name in jurors:
+            juror = pw.signer(name)
+            pw.court.transfer_pwk("dev0", juror.address, 1_000 * PWK)
+            pw.court.stake(juror, 300 * PWK)
+        yield market

@@ -18,9 +18,8 @@ from proofwork.network.peers import HttpPeers
 from proofwork.services.jurors import Jurors
 from tests.conftest import chain_snapshot
 from tests.integration.conftest import BACKENDS
-from tests.integration.ml_fixtures import DAY, LIE, MlMarket, open_ml_market
+from tests.integration.ml_fixtures import DAY, LIE, MlMarket, court_market
 
-STAKE = 300 * C.PWK
 JURORS = ("dev4", "dev5")  # neither a party (dev1-dev3) nor an oracle (dev6-dev9)
 
 
@@ -30,12 +29,7 @@ def deployed(
 ) -> Iterator[MlMarket]:
     rpc_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
     data_dir = tmp_path_factory.mktemp(f"committee-court-{request.param}")
-    with open_ml_market(request.param, rpc_url, data_dir, digits_task, court=True) as market:
-        pw = market.pw
-        for name in JURORS:
-            juror = pw.signer(name)
-            pw.court.transfer_pwk("dev0", juror.address, 1_000 * C.PWK)
-            pw.court.stake(juror, STAKE)
+    with court_market(request.param, rpc_url, data_dir, digits_task, JURORS) as market:
         yield market
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from proofwork.chain.compiler import ContractCompiler
 from proofwork.chain.encoding import labels_commitment, submission_commitment
-from proofwork.chain.scores_tree import ScoresTree, score_leaf, verify_score
+from proofwork.chain.scores_tree import ScoresTree, verify_score
 from proofwork.domain.errors import NotAllowed, TransactionRejected
 from proofwork.keys.sealing import seal
 from proofwork.network.peers import HttpPeers
@@ -144,7 +144,6 @@ def test_competition_public_leaderboard_then_private_winners(ml: MlMarket) -> No
         assert contract.verify_score(comp_id, r.entry, r.private_score, r.proof)
         assert verify_score(comp.scores_root, r.entry, r.private_score, r.proof)
         assert not contract.verify_score(comp_id, r.entry, r.private_score + 1, r.proof)
-        assert contract.score_leaf(r.entry, r.private_score) == score_leaf(r.entry, r.private_score)
     # the liar's private scores (1.0 for all) were outvoted: the winners' scores are the honest ones
     assert 900_000 < comp.winners[0][1] < 1_000_000
     # payouts are pulled: each winner withdraws its prize with its bond

@@ -1,5 +1,6 @@
 """`Competition`'s handle: prizes open to many, entries with a bond once the committee confirmed the
-labels, commit-reveal, committee-signed final scores (a Merkle root and the winners), pulled payouts."""
+labels, commit-reveal, committee-signed final scores (a Merkle root and the winners), ranking challenges
+heard by an ERC-792 court, pulled payouts."""
 
 from __future__ import annotations
 
@@ -29,7 +30,20 @@ LABELS_CONFIRMED_FIELDS = [
     {"name": "commitment", "type": "bytes32"},
 ]
 
-OPEN, FINALIZED, CANCELLED = 0, 1, 2
+OPEN, FINALIZED, CANCELLED, RANKED = 0, 1, 2, 3
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+@dataclass(frozen=True)
+class ChallengeState:
+    """A competition's ranking challenges as the contract's `challenges` view returns them."""
+
+    challenger: str
+    dispute_id: int
+    ranking: bytes  # the challenger's ranking hash
+    opened_at: int
+    count: int  # challenges made so far
+    open: bool  # the last one awaits its ruling
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,7 @@ class CompetitionState:
     prize_bps: list[int]
     min_score: int
     higher_is_better: bool
-    status: int  # OPEN, FINALIZED or CANCELLED
+    status: int  # OPEN, FINALIZED (prizes credited), CANCELLED or RANKED (prizes held for challenges)
     labels_confirmed: bool
     entry_count: int
     revealed_count: int
@@ -88,6 +102,29 @@ class CompetitionContract(ContractHandle):
     def count(self) -> int:
         return int(self.chain.call(self.contract.functions.competition_count()))
 
+    def court(self) -> str:
+        """The ERC-792 arbitrator that hears ranking challenges, or the zero address."""
+        return str(self.chain.call(self.contract.functions.court()))
+
+    def challenges(self, comp_id: int) -> ChallengeState:
+        raw = self.chain.call(self.contract.functions.challenges(check_id(comp_id, "competition id")))
+        values = list(raw.values()) if isinstance(raw, dict) else list(raw)
+        challenger, dispute, ranking, opened, count, is_open = values
+        return ChallengeState(
+            str(challenger), int(dispute), bytes(ranking), int(opened), int(count), bool(is_open)
+        )
+
+    def ranking_hash(self, comp_id: int) -> bytes:
+        """The ranking in force of a ranked competition (keccak256 of its abi-encoded winners)."""
+        return bytes(
+            self.chain.call(self.contract.functions.ranking_hash(check_id(comp_id, "competition id")))
+        )
+
+    def challenge_cost(self, comp_id: int) -> int:
+        """The arbitration fee a challenge pulls, in the prize token (zero without a court)."""
+        fn = self.contract.functions.challenge_cost(check_id(comp_id, "competition id"))
+        return int(self.chain.call(fn))
+
     def revealed_count(self, comp_id: int) -> int:
         """Entries revealed so far (the leaves of the scores tree the committee signs)."""
         fn = self.contract.functions.revealed_count(check_id(comp_id, "competition id"))
@@ -104,9 +141,6 @@ class CompetitionContract(ContractHandle):
         """The contract's own check of an entry's score against the finalized scores root."""
         fn = self.contract.functions.verify_score(check_id(comp_id, "competition id"), entry, score, proof)
         return bool(self.chain.call(fn))
-
-    def score_leaf(self, entry: int, score: int) -> bytes:
-        return bytes(self.chain.call(self.contract.functions.score_leaf(entry, score)))
 
     def block_time(self, block_number: int) -> int:
         """When block `block_number` was mined (a competition's creation, say)."""
@@ -176,6 +210,21 @@ class CompetitionContract(ContractHandle):
             comp_id, labels_cid, labels_salt, scores_root, winners, signatures
         )
         return self.chain.transact(key, fn)
+
+    def challenge(
+        self, key: bytes, comp_id: int, entry: int, ranking: list[tuple[int, int]], meta_evidence: str
+    ) -> Receipt:
+        fn = self.contract.functions.challenge(comp_id, entry, ranking, meta_evidence)
+        return self.chain.transact(key, fn)
+
+    def submit_evidence(self, key: bytes, comp_id: int, evidence: str) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.submit_evidence(comp_id, evidence))
+
+    def appeal(self, key: bytes, comp_id: int) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.appeal(comp_id))
+
+    def payout(self, key: bytes, comp_id: int, winners: list[tuple[int, int]]) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.payout(comp_id, winners))
 
     def cancel_unjudged(self, key: bytes, comp_id: int) -> Receipt:
         return self.chain.transact(key, self.contract.functions.cancel_unjudged(comp_id))

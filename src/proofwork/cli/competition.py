@@ -1,4 +1,5 @@
-"""Competitions: `competition create|cancel|enter|reveal|withdraw`, `leaderboard`."""
+"""Competitions: `competition create|cancel|enter|reveal|withdraw`, ranking challenges before the court
+(`competition challenge|appeal|advance|payout`), `leaderboard`."""
 
 from __future__ import annotations
 
@@ -265,6 +266,99 @@ def competition_withdraw(
         )
 
 
+def _steps(steps: list[Any]) -> list[dict[str, Any]]:
+    return [{"name": st.name, "tx": st.receipt.tx_hash, "gas": st.receipt.gas_used} for st in steps]
+
+
+def _challenge_outcome(state: Any, out: Any) -> None:
+    steps = _steps(out.steps)
+    state.emit(
+        {"ok": True, "competition_id": out.comp_id, "dispute": out.dispute_id, "steps": steps},
+        out.message + "".join(f"\n  {st['name']}: tx {st['tx']} (gas {st['gas']:,})" for st in steps),
+    )
+
+
+@competition_app.command("challenge")
+def competition_challenge(
+    ctx: typer.Context,
+    comp_id: CompArg,
+    sender: FromOpt,
+    ranking: Annotated[
+        str | None,
+        typer.Option(
+            help="Your ranking, ENTRY:SCORE pairs best first (scores in millionths, e.g. 1:950000,0:900000); "
+            "default: the ranking recomputed here from public artifacts in the sandbox."
+        ),
+    ] = None,
+    statement: Annotated[str, typer.Option(help="A short statement for the meta-evidence.")] = "",
+) -> None:
+    """Take the committee's ranking to the court of staked jurors during the challenge period, paying the
+    court's fee for the prize; the jurors choose between the ranking in force and yours."""
+    from proofwork.domain.competition import parse_ranking
+    from proofwork.services.ranking_challenges import RankingChallenges
+
+    state = cli_state(ctx)
+    uint_id(comp_id, "competition id")
+    proposed = None if ranking is None else parse_ranking(ranking)
+    with state.workspace() as ws:
+        if proposed is None:
+            from proofwork.evaluation.runner import Evaluator
+            from proofwork.evaluation.sandbox import Sandbox
+
+            with Sandbox(debug=state.settings.sandbox_debug) as sandbox:
+                out = RankingChallenges(ws, Evaluator(sandbox)).challenge(
+                    ws.signer(sender), comp_id, None, statement
+                )
+        else:
+            out = RankingChallenges(ws).challenge(ws.signer(sender), comp_id, proposed, statement)
+        _challenge_outcome(state, out)
+
+
+@competition_app.command("appeal")
+def competition_appeal(ctx: typer.Context, comp_id: CompArg, sender: FromOpt) -> None:
+    """Appeal the court's ruling on a competition's ranking challenge, paying the whole appeal fee."""
+    from proofwork.services.ranking_challenges import RankingChallenges
+
+    state = cli_state(ctx)
+    uint_id(comp_id, "competition id")
+    with state.workspace() as ws:
+        _challenge_outcome(state, RankingChallenges(ws).appeal(ws.signer(sender), comp_id))
+
+
+@competition_app.command("advance")
+def competition_advance(ctx: typer.Context, comp_id: CompArg, sender: FromOpt = "dev0") -> None:
+    """Do what is due on a competition's ranking challenge in the court (anyone may): the jury draw, the
+    next period, the ruling once final, the jurors' rewards."""
+    from proofwork.services.ranking_challenges import RankingChallenges
+
+    state = cli_state(ctx)
+    uint_id(comp_id, "competition id")
+    with state.workspace() as ws:
+        _challenge_outcome(state, RankingChallenges(ws).advance(ws.signer(sender), comp_id))
+
+
+@competition_app.command("payout")
+def competition_payout(ctx: typer.Context, comp_id: CompArg, sender: FromOpt = "dev0") -> None:
+    """Credit the prizes of a ranked competition by the ranking in force once its challenge period is
+    over (anyone may; the oracles do it too)."""
+    from proofwork.services.competitions import Competitions
+
+    state = cli_state(ctx)
+    uint_id(comp_id, "competition id")
+    with state.workspace() as ws:
+        refund, receipt = Competitions(ws).payout(ws.signer(sender), comp_id)
+        state.emit(
+            {
+                "ok": True,
+                "competition_id": comp_id,
+                "client_credited": format_amount(refund, ws.token.decimals),
+                "tx": receipt.tx_hash,
+            },
+            f"competition {comp_id}: prizes credited to the winners (`proofwork competition withdraw`; "
+            f"tx {receipt.tx_hash})",
+        )
+
+
 def leaderboard(ctx: typer.Context, comp_id: CompArg) -> None:
     """Public scores before the deadline; once final, the winners and every revealed entry's private
     score with its Merkle proof against the scores root the committee signed."""
@@ -296,6 +390,17 @@ def leaderboard(ctx: typer.Context, comp_id: CompArg) -> None:
         "entry_bond": format_amount(comp.entry_bond, decimals),
         "finalized": comp.finalized,
         "cancelled": comp.cancelled,
+        "ranked": comp.ranked,
+        "challenge_end": comp.challenge_end,
+        "challenges": [
+            {
+                "dispute": ch.dispute_id,
+                "challenger": ch.challenger,
+                "ranking": [[e, sc] for e, sc in ch.ranking],
+                "ruling": ch.ruling,
+            }
+            for ch in comp.challenges
+        ],
         "scores_root": None if comp.scores_root is None else "0x" + comp.scores_root.hex(),
         "winners": [
             {"place": place + 1, "entry": entry, "score": score}
@@ -322,6 +427,14 @@ def leaderboard(ctx: typer.Context, comp_id: CompArg) -> None:
             return "cancelled"
         if comp.finalized:
             return f"final, {proven} of {len(comp.revealed)} revealed scores proven against the signed root"
+        if comp.pending_challenge is not None:
+            return f"ranking challenged before the court (dispute {comp.pending_challenge.dispute_id})"
+        if comp.ranked:
+            return (
+                f"ranked, {proven} of {len(comp.revealed)} scores proven; prizes paid after "
+                + when(comp.challenge_end or 0)
+                + " unless challenged"
+            )
         if not comp.labels_confirmed:
             return "waiting for the oracles to confirm its labels: no entries yet"
         return "deadline " + when(comp.deadline)
@@ -329,20 +442,19 @@ def leaderboard(ctx: typer.Context, comp_id: CompArg) -> None:
     def table() -> Table:
         t = Table(title=plain(f"competition {comp_id} ({status()})"), title_justify="left")
         columns = ["rank", "entry", "submitter", "public", "private", "prize"]
-        for col in columns + (["proof"] if comp.finalized else []):
+        for col in columns + (["proof"] if comp.ranked else []):
             t.add_column(col)
         for rank, r in enumerate(rows, 1):
             # every cell as plain Text: token symbols and names come from the chain and the keystore
             cells = [
                 str(rank),
-                str(r.entry)
-                + ("" if r.revealed or not (comp.finalized or comp.cancelled) else " (unrevealed)"),
+                str(r.entry) + ("" if r.revealed or not (comp.ranked or comp.cancelled) else " (unrevealed)"),
                 names[r.submitter] or r.submitter,
                 "-" if r.public_score is None else f"{r.public_score / 1e6:.6f}",
                 "-" if r.private_score is None else f"{r.private_score / 1e6:.6f}",
                 money(r.prize, decimals, symbol) if r.prize else "-",
             ]
-            if comp.finalized:
+            if comp.ranked:
                 cells.append("ok" if r.proof is not None else "-")
             t.add_row(*(plain(cell) for cell in cells))
         return t

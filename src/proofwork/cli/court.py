@@ -447,20 +447,47 @@ def juror_cases(
         state.emit({"ok": True, **data}, table)
 
 
+CompetitionOpt = Annotated[
+    bool,
+    typer.Option(
+        "--competition",
+        help="CASE is a competition id: its ranking challenge is before the court (votes: keep, challenger, "
+        "refuse).",
+    ),
+]
+
+
+def _vote(text: str, competition: bool) -> int:
+    return C.parse_ranking_vote(text) if competition else C.parse_vote(text)
+
+
+def _vote_label(choice: int, competition: bool) -> str:
+    if competition:
+        return {0: "refuse", 1: "keep the ranking", 2: "the challenger's ranking"}.get(choice, str(choice))
+    return C.ruling_label(choice)
+
+
 @juror_app.command("commit")
 def juror_commit(
     ctx: typer.Context,
     case_id: CaseArg,
     sender: FromOpt,
-    vote: Annotated[str, typer.Option(help="freelancer, client, refuse, 75, 50 or 25 (or a ruling 0-5).")],
+    vote: Annotated[
+        str,
+        typer.Option(
+            help="freelancer, client, refuse, 75, 50 or 25 (or a ruling 0-5); on a ranking challenge: keep, "
+            "challenger or refuse."
+        ),
+    ],
+    competition: CompetitionOpt = False,
 ) -> None:
     """Commit your vote (hidden until the reveal period); its salt is kept in the data directory."""
     from proofwork.services.jurors import Jurors
 
     state = cli_state(ctx)
-    choice = C.parse_vote(vote)
+    choice = _vote(vote, competition)
     with state.workspace() as ws:
-        out = Jurors(ws).commit(ws.signer(sender), case_arg(case_id), choice)
+        out = Jurors(ws).commit(ws.signer(sender), case_arg(case_id), choice, competition=competition)
         _emit_steps(
             state,
             {
@@ -471,7 +498,8 @@ def juror_commit(
                 "vote": choice,
                 "steps": _steps(out.steps),
             },
-            f"vote committed on case {out.case_id} ({C.ruling_label(choice)}); reveal it in the reveal period",
+            f"vote committed on {'competition' if competition else 'case'} {out.case_id} "
+            f"({_vote_label(choice, competition)}); reveal it in the reveal period",
         )
 
 
@@ -483,14 +511,15 @@ def juror_reveal(
     vote: Annotated[
         str | None, typer.Option(help="The vote to reveal (default: the one stored at commit).")
     ] = None,
+    competition: CompetitionOpt = False,
 ) -> None:
     """Reveal your committed vote (from the vote kept at commit time)."""
     from proofwork.services.jurors import Jurors
 
     state = cli_state(ctx)
-    choice = None if vote is None else C.parse_vote(vote)
+    choice = None if vote is None else _vote(vote, competition)
     with state.workspace() as ws:
-        out = Jurors(ws).reveal(ws.signer(sender), case_arg(case_id), choice)
+        out = Jurors(ws).reveal(ws.signer(sender), case_arg(case_id), choice, competition=competition)
         _emit_steps(
             state,
             {
@@ -501,19 +530,24 @@ def juror_reveal(
                 "vote": out.choice,
                 "steps": _steps(out.steps),
             },
-            f"vote revealed on case {out.case_id}: {C.ruling_label(out.choice)}",
+            f"vote revealed on {'competition' if competition else 'case'} {out.case_id}: "
+            f"{_vote_label(out.choice, competition)}",
         )
 
 
 @juror_app.command("check")
-def juror_check(ctx: typer.Context, case_id: CaseArg) -> None:
+def juror_check(ctx: typer.Context, case_id: CaseArg, competition: CompetitionOpt = False) -> None:
     """What proofwork can prove about a case: the deliverable's CID and the timeline of the milestone; for a
     challenged score, the oracles' signed reports and the score recomputed in the sandbox from public
-    artifacts once the labels are revealed."""
+    artifacts once the labels are revealed; for a challenged ranking, every revealed entry scored again
+    and the ranking those scores give, next to the ranking in force and the challenger's."""
     from proofwork.network.peers import HttpPeers
     from proofwork.services.jurors import Jurors
 
     state = cli_state(ctx)
+    if competition:
+        _ranking_check(state, case_arg(case_id))
+        return
     with state.workspace() as ws:
         jurors = Jurors(ws)
         case = jurors.disputes.case(case_arg(case_id))
@@ -565,6 +599,33 @@ def juror_check(ctx: typer.Context, case_id: CaseArg) -> None:
             return t
 
         state.emit({"ok": True, **facts}, human)
+
+
+def _ranking_check(state: CliState, comp_id: int) -> None:
+    from proofwork.evaluation.runner import Evaluator
+    from proofwork.evaluation.sandbox import Sandbox
+    from proofwork.services.ranking_challenges import RankingChallenges
+
+    with state.workspace() as ws, Sandbox(debug=state.settings.sandbox_debug) as sandbox:
+        facts = RankingChallenges(ws, Evaluator(sandbox)).check(comp_id)
+
+    def show(ranking: list[list[int]] | None) -> str:
+        if ranking is None:
+            return "-"
+        return ", ".join(f"entry {e} ({sc / 1e6:.6f})" for e, sc in ranking) or "no winner"
+
+    human = (
+        f"competition {comp_id}, dispute {facts['dispute']}\n"
+        f"  ranking in force:     {show(facts['ranking_in_force'])}\n"
+        f"  challenger's ranking: {show(facts['challenger_ranking'])}\n"
+        f"  recomputed here:      {show(facts['recomputed'])}\n"
+        + (
+            f"  the recomputed ranking matches: {facts['matches']}"
+            if facts["matches"]
+            else f"  not recomputed: {facts['reason']}"
+        )
+    )
+    state.emit({"ok": True, **facts}, Text(human))
 
 
 @juror_app.command("withdraw")

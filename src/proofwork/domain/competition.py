@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from proofwork.domain.errors import InvalidInput
+
 BPS = 10_000
 MAX_PLACES = 10
 # `entry_bond` is a uint256 the contract caps at 2^128 (so that bonds times entries cannot overflow)
@@ -41,3 +43,21 @@ def winners(
 def prize_of(prize: int, prize_bps: list[int], place: int) -> int:
     """What place `place` (0 = first) is awarded, as the contract computes it."""
     return prize * prize_bps[place] // BPS
+
+
+def parse_ranking(text: str) -> list[tuple[int, int]]:
+    """`ENTRY:SCORE,ENTRY:SCORE...` (scores in fixed point, 1e6 = 1.0), first place first."""
+    out: list[tuple[int, int]] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        entry, sep, score = part.partition(":")
+        try:
+            if not sep:
+                raise ValueError(part)
+            out.append((int(entry), int(score)))
+        except ValueError:
+            raise InvalidInput(
+                f"invalid ranking {text!r}: expected ENTRY:SCORE pairs separated by commas"
+            ) from None
+    return out

@@ -118,6 +118,22 @@ def parse_vote(text: str | int) -> int:
     return choice
 
 
+# A competition's ranking challenge: 0 refuse, 1 keep the ranking in force, 2 the challenger's ranking
+RANKING_VOTES = {"refuse": 0, "keep": 1, "challenger": 2}
+
+
+def parse_ranking_vote(text: str) -> int:
+    """A vote on a ranking challenge: keep, challenger, refuse, or 0 to 2."""
+    word = str(text).strip().lower()
+    if word in RANKING_VOTES:
+        return RANKING_VOTES[word]
+    if word in ("0", "1", "2"):
+        return int(word)
+    raise InvalidInput(
+        f"invalid vote {text!r} on a ranking challenge: expected keep, challenger, refuse or 0-2"
+    )
+
+
 def parse_share(text: str | int) -> int:
     """A settlement's freelancer share: basis points as an int, or a percentage like '60' / '60%' /
     '62.5%' given as text."""

@@ -7,6 +7,7 @@ Money is always an integer count of token units; decimal strings are parsed with
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from proofwork.domain.errors import InvalidInput
@@ -66,6 +67,11 @@ def format_duration(seconds: int) -> str:
         if seconds and seconds % _SECONDS[unit] == 0:
             return f"{seconds // _SECONDS[unit]}{unit}"
     return f"{seconds}s"
+
+
+def format_utc(timestamp: int) -> str:
+    """A unix time as people read it: `2026-12-05 16:20 UTC`."""
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def split_budget(total: int, parts: int) -> list[int]:

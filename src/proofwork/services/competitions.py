@@ -7,7 +7,9 @@ oracles can score it for the public leaderboard while nobody can copy it, and pa
 returned when it is revealed. After the deadline entrants reveal; the committee scores every
 revealed entry on the private split, signs the Merkle root of all those scores with the winners,
 and every payout (prizes, the client's rest, returned bonds) is credited for its owner to
-`withdraw`. The oracles serve the whole scores tree with their final report, so the leaderboard
+`withdraw`. When the competition contract names a court, the committee's ranking is held for a
+challenge period first: an entrant may take it to the jurors (`services.ranking_challenges`), and the
+prizes follow the ranking in force (`payout`). The oracles serve the whole scores tree with their final report, so the leaderboard
 shows every revealed entry's private score with a proof against the root on chain.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 import secrets
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from proofwork.domain import competition as rules
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, ProofworkError
 from proofwork.domain.evalspec import metric_direction, threshold_fixed
 from proofwork.domain.jsonsafe import safe_json_loads
-from proofwork.domain.units import format_amount
+from proofwork.domain.units import format_amount, format_utc
 from proofwork.keys.sealing import seal
 from proofwork.services.evaluated_jobs import prepare_hidden_task
 from proofwork.services.task_files import TaskFiles, committee_recipients
@@ -36,6 +38,8 @@ from proofwork.storage.files import save_file
 from proofwork.storage.unixfs import cid_from_bytes, cid_of_bytes, cid_to_bytes
 
 MAX_SUBMISSION_BYTES = 256 << 20
+# The ruling that puts a challenger's ranking in force (1 keeps it, 0 is a refusal: keeps it too)
+CHALLENGER_WINS = 2
 # After the reveal period, how long the committee has to finalize before the client may cancel
 GRACE_PERIOD = 30 * 86_400
 # The largest final report payload read from a peer (every revealed entry's score: ~100 bytes each)
@@ -62,6 +66,19 @@ class Award:
 
 
 @dataclass(frozen=True)
+class RankingChallenge:
+    """A challenge of a competition's ranking (RankingChallenged, and ChallengeResolved once ruled)."""
+
+    dispute_id: int
+    challenger: str
+    entry: int
+    ranking: list[tuple[int, int]]  # the challenger's
+    fee: int
+    against: list[tuple[int, int]]  # the ranking in force when it was made
+    ruling: int | None = None  # 2: the challenger's ranking replaced the one in force
+
+
+@dataclass(frozen=True)
 class Competition:
     comp_id: int
     client: str
@@ -81,10 +98,16 @@ class Competition:
     created_block: int = 0
     labels_confirmed: bool = False
     entries: list[Entry] = field(default_factory=list)
-    finalized: bool = False
+    finalized: bool = False  # the prizes are credited (CompetitionFinalized)
     cancelled: bool = False
+    ranked: bool = False  # the committee's result is on chain (finalized, or held for challenges)
+    challenge_end: int | None = None  # while held: challenges until then (while none is pending)
+    challenges: list[RankingChallenge] = field(default_factory=list)
+    labels: tuple[str | None, bytes] | None = None  # (CID, salt) revealed when the committee ranked it
     awards: list[Award] = field(default_factory=list)  # PrizeAwarded: credited to the winners
-    winners: list[tuple[int, int]] = field(default_factory=list)  # (entry, private score), first first
+    # the ranking in force, (entry, private score) first place first: the committee's, or a
+    # challenger's the jurors chose; the one paid once finalized
+    winners: list[tuple[int, int]] = field(default_factory=list)
     scores_root: bytes | None = None  # the committee's root of every revealed entry's score
     refunded: int = 0  # credited back to the client at finalization or cancellation
 
@@ -95,6 +118,12 @@ class Competition:
     @property
     def reveal_end(self) -> int:
         return self.deadline + self.reveal_period
+
+    @property
+    def pending_challenge(self) -> RankingChallenge | None:
+        """The challenge awaiting its ruling, if any."""
+        last = self.challenges[-1] if self.challenges else None
+        return last if last is not None and last.ruling is None and not self.finalized else None
 
 
 @dataclass(frozen=True)
@@ -127,6 +156,10 @@ class Competitions:
             "PrizeAwarded",
             "CompetitionFinalized",
             "CompetitionCancelled",
+            "RankingProposed",
+            "RankingChallenged",
+            "ChallengeResolved",
+            "LabelsRevealed",
             subject=comp_id,
         )
         created = next((e for e in events if e.name == "CompetitionCreated"), None)
@@ -156,6 +189,29 @@ class Competitions:
         final = next((e for e in events if e.name == "CompetitionFinalized"), None)
         cancelled = next((e for e in events if e.name == "CompetitionCancelled"), None)
         closed = final or cancelled
+        labels = next((e for e in events if e.name == "LabelsRevealed"), None)
+        proposed = next((e for e in events if e.name == "RankingProposed"), None)
+        ranking = [_score_pair(item) for item in proposed.args["ranking"]] if proposed else []
+        challenge_end = int(proposed.args["challenge_end"]) if proposed else None
+        challenges: list[RankingChallenge] = []
+        for e in events:  # in chain order: each ruling follows its challenge
+            if e.name == "RankingChallenged":
+                challenges.append(
+                    RankingChallenge(
+                        int(e.args["dispute_id"]),
+                        str(e.args["challenger"]),
+                        int(e.args["entry"]),
+                        [_score_pair(item) for item in e.args["ranking"]],
+                        int(e.args["fee"]),
+                        ranking,
+                    )
+                )
+            elif e.name == "ChallengeResolved" and challenges:
+                ruled = replace(challenges[-1], ruling=int(e.args["ruling"]))
+                challenges[-1] = ruled
+                if ruled.ruling == CHALLENGER_WINS:
+                    ranking = ruled.ranking
+                challenge_end = int(e.args["challenge_end"])
         return Competition(
             comp_id=comp_id,
             client=str(a["client"]),
@@ -178,8 +234,16 @@ class Competitions:
             finalized=final is not None,
             cancelled=cancelled is not None,
             awards=[_award(e) for e in events if e.name == "PrizeAwarded"],
-            winners=[_score_pair(item) for item in final.args["ranking"]] if final else [],
-            scores_root=final.args["scores_root"] if final else None,
+            ranked=final is not None or proposed is not None,
+            labels=(_cid_or_none(labels.args["labels_cid"]), bytes(labels.args["labels_salt"]))
+            if labels
+            else None,
+            challenge_end=None if final else challenge_end,
+            challenges=challenges,
+            winners=[_score_pair(item) for item in final.args["ranking"]] if final else ranking,
+            scores_root=final.args["scores_root"]
+            if final
+            else (proposed.args["scores_root"] if proposed else None),
             refunded=int(closed.args["refunded"]) if closed is not None else 0,
         )
 
@@ -263,8 +327,8 @@ class Competitions:
         comp = self.get(comp_id)
         if client.address.lower() != comp.client.lower():
             raise NotAllowed(f"only the client {comp.client} may cancel competition {comp_id}")
-        if comp.finalized or comp.cancelled:
-            raise NotAllowed(f"competition {comp_id} is already {'final' if comp.finalized else 'cancelled'}")
+        if comp.ranked or comp.cancelled:
+            raise NotAllowed(f"competition {comp_id} is already {'judged' if comp.ranked else 'cancelled'}")
         now = self.ws.chain.next_timestamp()
         revealed = any(e.revealed for e in comp.entries)
         if not (
@@ -297,8 +361,8 @@ class Competitions:
             raise InvalidInput(f"no such submission file: {path}")
         if path.stat().st_size > MAX_SUBMISSION_BYTES:
             raise InvalidInput(f"the submission is over {MAX_SUBMISSION_BYTES} bytes")
-        if comp.finalized or comp.cancelled:
-            raise NotAllowed(f"competition {comp_id} is {'final' if comp.finalized else 'cancelled'}")
+        if comp.ranked or comp.cancelled:
+            raise NotAllowed(f"competition {comp_id} is {'judged' if comp.ranked else 'cancelled'}")
         if self.ws.chain.next_timestamp() > comp.deadline:
             raise NotAllowed(f"competition {comp_id} closed for submissions")
         contract = self.ws.competitions
@@ -380,6 +444,31 @@ class Competitions:
         competition: prizes, the client's rest and forfeited bonds, returned bonds, refunds."""
         return self.ws.competitions.claimable(token or self.ws.token.address, account)
 
+    def payout(self, caller: Signer, comp_id: int) -> tuple[int, Receipt]:
+        """Credits the prizes of a ranked competition by the ranking in force, as anyone may once its
+        challenge period is over with no challenge pending; returns what the client was credited."""
+        comp = self.get(comp_id)
+        if comp.finalized:
+            raise NotAllowed(f"the prizes of competition {comp_id} are already credited")
+        if not comp.ranked:
+            raise NotAllowed(f"competition {comp_id} has no ranking yet: the committee finalizes it first")
+        pending = comp.pending_challenge
+        now = self.ws.chain.next_timestamp()
+        if pending is not None:
+            raise NotAllowed(
+                f"the ranking of competition {comp_id} is in court (dispute {pending.dispute_id}): the prizes "
+                "follow the jurors' ruling"
+            )
+        if comp.challenge_end is not None and now <= comp.challenge_end:
+            raise NotAllowed(
+                f"the ranking of competition {comp_id} may be challenged until {format_utc(comp.challenge_end)}"
+            )
+        receipt = self.ws.competitions.payout(caller.key, comp_id, comp.winners)
+        final = next(
+            e for e in self.ws.competitions.receipt_events(receipt) if e.name == "CompetitionFinalized"
+        )
+        return int(final.args["refunded"]), receipt
+
     def withdraw(self, signer: Signer, token: str | None = None) -> tuple[int, Receipt]:
         """Sends `signer` everything credited to it in `token`; returns the amount."""
         address = token or self.ws.token.address
@@ -416,8 +505,8 @@ class Competitions:
                 signer = self.ws.competitions.public_score_signer(comp_id, entry, score, signature)
                 if signer is not None and signer.lower() == oracle.lower():
                     public.setdefault(entry, {})[oracle.lower()] = score
-        tree = self.scores_tree(comp, peers) if comp.finalized else None
-        private = dict(comp.winners)  # the committee-signed winners, from the finalize event
+        tree = self.scores_tree(comp, peers) if comp.ranked else None
+        private = dict(comp.winners)  # the ranking in force, from the chain's events
         if tree is not None:
             private.update(tree.scores)
         places = {entry: place for place, (entry, _) in enumerate(comp.winners)}
@@ -431,7 +520,7 @@ class Competitions:
                 e.revealed,
                 int(statistics.median_low(public[e.index].values())) if e.index in public else None,
                 len(public.get(e.index, {})),
-                private.get(e.index) if comp.finalized else None,
+                private.get(e.index) if comp.ranked else None,
                 tree.proof(e.index) if tree is not None and e.index in tree.scores else None,
                 places.get(e.index),
                 prizes.get(e.index, 0),
@@ -440,7 +529,7 @@ class Competitions:
         ]
 
         def rank(row: LeaderboardRow) -> tuple[int, int, int, int]:
-            if comp.finalized:
+            if comp.ranked:
                 place = len(places) if row.place is None else row.place
                 if row.private_score is None:
                     return (place, 1, 0, row.entry)
@@ -459,7 +548,7 @@ class Competitions:
     def scores_tree(self, comp: Competition, peers: Any) -> ScoresTree | None:
         """The committee's scores tree of a finalized competition, rebuilt from the scores an
         oracle serves with its final report; None when no oracle serves one with the root on chain."""
-        if not comp.finalized or comp.scores_root is None:
+        if not comp.ranked or comp.scores_root is None:
             return None
         if comp.scores_root == EMPTY_ROOT:
             return ScoresTree([])

@@ -123,8 +123,9 @@ def deploy_committee(
 
     The committee is fixed for the life of the contract: a new committee is a new deployment,
     and jobs keep the committee they were posted with. When the court is deployed (`court deploy`
-    first), the committee names its adapter as its court, so a disputed score can go to jurors;
-    without it, disputes end by the committee's verdict.
+    first), the committee names its adapter as its court, so a disputed score can go to jurors, and the
+    competition contract names the court, so a challenged ranking can; without it, disputes end by the
+    committee's verdict and prizes are credited when the committee finalizes.
     """
     base = ws.deployment
     if base.committee and ws.chain.has_code(base.committee) and not force:
@@ -160,7 +161,7 @@ def deploy_committee(
     committee = str(receipt.contract_address)
     committee_block = receipt.block_number
     receipt = ws.chain.deploy(
-        deployer.key, competition_artifact.abi, competition_artifact.bytecode, committee
+        deployer.key, competition_artifact.abi, competition_artifact.bytecode, committee, court_address(ws)
     )
     gas["deploy Competition"] = receipt.gas_used
     deployment = replace(
@@ -176,6 +177,12 @@ def deploy_committee(
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)
     return DeployResult(deployment, created=True, gas=gas)
+
+
+def court_address(ws: Workspace) -> str:
+    """The deployed court a new competition contract hands ranking challenges to, or the zero address."""
+    court = ws.deployment.court
+    return court if court and ws.chain.has_code(court) else ZERO_ADDRESS
 
 
 def court_adapter(ws: Workspace) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,7 @@ from proofwork.chain.receipts import Receipt
 from proofwork.domain import court as C
 from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound
-from proofwork.domain.units import format_amount
+from proofwork.domain.units import format_amount, format_utc
 from proofwork.services.jobs import Jobs
 from proofwork.services.workspace import Signer, Workspace
 
@@ -446,7 +445,7 @@ class Disputes:
             if self.ws.chain.next_timestamp() > last:
                 raise NotAllowed(
                     f"milestone {milestone + 1} of job {job_id} was disputed too long ago to go to the court "
-                    f"(a case must be opened by {_utc(last)}, to end before the escrow's 30-day split): the "
+                    f"(a case must be opened by {format_utc(last)}, to end before the escrow's 30-day split): the "
                     "committee's verdict settles it"
                 )
         steps: list[Step] = []
@@ -501,13 +500,17 @@ class Disputes:
 
     def _fund(self, payer: Signer, token_address: str, amount: int, what: str) -> list[Step]:
         """Approves `amount` of the job token to the adapter, after checking the payer holds it."""
+        return self.fund(payer, token_address, amount, what, self.ws.arbitrable.address)
+
+    def fund(self, payer: Signer, token_address: str, amount: int, what: str, spender: str) -> list[Step]:
+        """Approves `amount` of a token to `spender` (unless approved already), after checking the payer
+        holds it: a clear refusal before anything is sent."""
         if amount == 0:
             return []
         token = self._check_funds(payer, token_address, amount, what)
-        adapter = self.ws.arbitrable.address
-        if token.allowance(payer.address, adapter) >= amount:
+        if token.allowance(payer.address, spender) >= amount:
             return []
-        return [Step(f"approve {what}", token.approve(payer.key, adapter, amount))]
+        return [Step(f"approve {what}", token.approve(payer.key, spender, amount))]
 
     def _check_funds(self, payer: Signer, token_address: str, amount: int, what: str) -> TokenContract:
         token = self.ws.token_at(token_address)
@@ -681,12 +684,12 @@ class Disputes:
         if mine.funded:
             raise NotAllowed(
                 f"the {me} already funded its side of this appeal round of case {case_id}; the appeal is "
-                f"made when the {other} funds its side (until {_utc(theirs.deadline)})"
+                f"made when the {other} funds its side (until {format_utc(theirs.deadline)})"
             )
         if now >= mine.deadline:
             raise NotAllowed(
                 f"the {me} lost the current ruling of case {case_id}: the loser funds its side of an appeal "
-                f"in the first half of the appeal period only, which ended {_utc(mine.deadline)}"
+                f"in the first half of the appeal period only, which ended {format_utc(mine.deadline)}"
             )
         need = mine.requirement
         assert need is not None  # the cost is finite
@@ -709,7 +712,7 @@ class Disputes:
             message = (
                 f"the {me} paid {paid} for its side of the appeal of case {case_id}; the appeal is made when "
                 f"the {other} funds its side ({format_amount(theirs.requirement or 0, token.decimals)} "
-                f"{token.symbol}) by {_utc(theirs.deadline)}; if it does not, the {other} loses by default "
+                f"{token.symbol}) by {format_utc(theirs.deadline)}; if it does not, the {other} loses by default "
                 f"(the {me} gets the whole milestone and its deposit back)"
             )
         made = after.appeals > view.appeals
@@ -756,28 +759,11 @@ class Disputes:
                 )
             else:
                 raise NotAllowed(
-                    f"nothing to advance on case {case_id}: it waits for a fee until {_utc(case.fee_deadline)}"
+                    f"nothing to advance on case {case_id}: it waits for a fee until {format_utc(case.fee_deadline)}"
                 )
             return CaseOutcome(self.case(case_id), steps, f"case {case_id} closed")
         if self.created(case):
-            state = court.state(case.dispute_id)
-            if court.draw_pending():  # other cases' armed draws freeze stakes: make them first
-                steps += self.make_armed_draws(caller, but=state.dispute)
-            end = self.deadline(state)
-            over = case.status == C.CaseStatus.DISPUTED and end is not None and now >= end
-            if over and state.period == C.Period.EVIDENCE:
-                steps += self._draw(caller, state.dispute)
-                state = court.state(case.dispute_id)
-            elif over and state.period in (C.Period.COMMIT, C.Period.REVEAL):
-                steps.append(
-                    Step(f"pass {state.period.label} period", court.pass_period(caller.key, state.dispute))
-                )
-                state = court.state(case.dispute_id)
-            # an appeal period that ran out is final: the court's execute_ruling makes it so itself
-            final = state.period == C.Period.EXECUTION or (state.period == C.Period.APPEAL and over)
-            if final and not state.ruled:
-                steps.append(Step("court gives its ruling", court.execute_ruling(caller.key, state.dispute)))
-                state = court.state(case.dispute_id)
+            steps += self.court_steps(caller, case.dispute_id, case.status == C.CaseStatus.DISPUTED)
             case = self.case(case_id)
         if case.status == C.CaseStatus.RULED or (
             case.status == C.CaseStatus.DISPUTED
@@ -790,33 +776,61 @@ class Disputes:
             case = self.case(case_id)
         notes: list[str] = []
         if self.created(case):
-            state = court.state(case.dispute_id)
-            todo = [r for r in range(state.round + 1) if not court.round_info(state.dispute, r).distributed]
-            if state.period == C.Period.EXECUTION and todo:
-                if court.draw_pending():
-                    steps += self.make_armed_draws(caller)
-                try:
-                    self.check_not_frozen("the jurors' rewards")
-                except NotAllowed as e:
-                    notes.append(str(e))
-                    todo = []
-                for r in todo:
-                    panel = [s.juror for s in court.panel(state.dispute, r)]
-                    steps.append(
-                        Step(
-                            f"distribute round {r + 1}", court.distribute(caller.key, state.dispute, r, panel)
-                        )
-                    )
+            steps += self.reward_steps(caller, case.dispute_id, notes)
         if steps and self.created(case):
             state = court.state(case.dispute_id)
             if state.period == C.Period.EVIDENCE and court.draw_block(state.dispute):
                 notes.append("the jurors are drawn by `court advance` in a later block")
         if not steps:
             view = self.show(case_id)
-            when = f" (until {_utc(view.deadline)})" if view.deadline else ""
+            when = f" (until {format_utc(view.deadline)})" if view.deadline else ""
             raise NotAllowed(f"nothing to advance on case {case_id} now: {view.next_step}{when}")
         message = f"case {case_id} advanced: " + "; ".join([s.name for s in steps] + notes)
         return CaseOutcome(self.case(case_id), steps, message)
+
+    def court_steps(self, caller: Signer, dispute: int, live: bool) -> list[Step]:
+        """What is due on a dispute in the court itself, as anyone may do it: armed draws of other
+        disputes first (they freeze stakes); when its period ran out (`live`: the arbitrable still
+        waits for it), the draw, or the next period; then the ruling once it is final (an appeal
+        period that ran out is final: the court's execute_ruling makes it so itself)."""
+        court = self.ws.court
+        steps: list[Step] = []
+        state = court.state(dispute)
+        if court.draw_pending():
+            steps += self.make_armed_draws(caller, but=dispute)
+        end = self.deadline(state)
+        over = live and end is not None and self.ws.chain.next_timestamp() >= end
+        if over and state.period == C.Period.EVIDENCE:
+            steps += self._draw(caller, dispute)
+            state = court.state(dispute)
+        elif over and state.period in (C.Period.COMMIT, C.Period.REVEAL):
+            steps.append(Step(f"pass {state.period.label} period", court.pass_period(caller.key, dispute)))
+            state = court.state(dispute)
+        final = state.period == C.Period.EXECUTION or (state.period == C.Period.APPEAL and over)
+        if final and not state.ruled:
+            steps.append(Step("court gives its ruling", court.execute_ruling(caller.key, dispute)))
+        return steps
+
+    def reward_steps(self, caller: Signer, dispute: int, notes: list[str]) -> list[Step]:
+        """Once a dispute is ruled: every round's fees and stakes distributed to its jurors (unless a
+        pending draw freezes them: then `notes` says so)."""
+        court = self.ws.court
+        state = court.state(dispute)
+        todo = [r for r in range(state.round + 1) if not court.round_info(dispute, r).distributed]
+        if state.period != C.Period.EXECUTION or not todo:
+            return []
+        steps: list[Step] = []
+        if court.draw_pending():
+            steps += self.make_armed_draws(caller)
+        try:
+            self.check_not_frozen("the jurors' rewards")
+        except NotAllowed as e:
+            notes.append(str(e))
+            return steps
+        for r in todo:
+            panel = [s.juror for s in court.panel(dispute, r)]
+            steps.append(Step(f"distribute round {r + 1}", court.distribute(caller.key, dispute, r, panel)))
+        return steps
 
     def _draw(self, caller: Signer, dispute: int) -> list[Step]:
         """Leaves the evidence period: arms the draw on the block of its transaction (unless armed and
@@ -848,16 +862,12 @@ def _appeal_step(funding: AppealView, now: int) -> str:
             return f"only the {done.party} funded the appeal: it wins by default once the period is over"
         return (
             f"the {done.party} funded its side of the appeal: the {wait.party} funds its side "
-            f"(`dispute appeal`) by {_utc(wait.deadline)} or loses by default"
+            f"(`dispute appeal`) by {format_utc(wait.deadline)} or loses by default"
         )
     if funding.cost is None:
         return "no further appeal is possible: the ruling becomes final when the period is over"
     open_ = [x for x in (c, f) if now < x.deadline]
     if not open_:
         return "nobody funded an appeal in time: the ruling becomes final when the period is over"
-    who = " or ".join(f"the {x.party} ({x.role}, until {_utc(x.deadline)})" for x in open_)
+    who = " or ".join(f"the {x.party} ({x.role}, until {format_utc(x.deadline)})" for x in open_)
     return f"{who} may fund an appeal (`dispute appeal`); a side that funds alone wins by default; else the ruling becomes final"
-
-
-def _utc(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")

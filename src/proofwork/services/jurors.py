@@ -10,7 +10,6 @@ so a reveal still works if the file is lost (the six choices are tried against t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from proofwork.chain.court_values import REVEALED_BELOW, Seat, derive_salt, vote_commitment
@@ -18,6 +17,7 @@ from proofwork.chain.receipts import Receipt
 from proofwork.domain import court as C
 from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput, NotAllowed
+from proofwork.domain.units import format_utc
 from proofwork.services.disputes import Disputes
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.votes import StoredVote, VoteStore
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 # `juror cases` warns about a reveal (or commit) due within this many seconds.
 WARN_BEFORE = 86_400
+# Rulings of a competition's ranking challenge: 0 refuse, 1 keep the ranking in force, 2 the challenger's
+COMPETITION_CHOICES = 2
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class SeatView:
     vote: str  # none, committed, revealed:<choice>
     stored: bool  # a vote file is kept for the seat
     warning: str | None
+    competition: int | None = None  # the competition whose ranking challenge this dispute is
 
 
 @dataclass(frozen=True)
@@ -186,14 +189,14 @@ class Jurors:
             if deadline is None:
                 pass
             elif current and state.period == C.Period.COMMIT and slot == 0:
-                warning = f"commit your vote before {_utc(deadline)}" + _soon(deadline, now)
+                warning = f"commit your vote before {format_utc(deadline)}" + _soon(deadline, now)
             elif current and state.period == C.Period.REVEAL and vote == "committed":
-                warning = f"REVEAL your vote before {_utc(deadline)}" + _soon(deadline, now)
+                warning = f"REVEAL your vote before {format_utc(deadline)}" + _soon(deadline, now)
                 if now >= deadline:
                     warning = "the reveal period is over: this seat's stake will be slashed"
             elif current and state.period == C.Period.COMMIT and vote == "committed":
                 reveal_end = deadline + self.disputes.periods()[int(C.Period.REVEAL)]
-                warning = f"reveal opens once the commit period ends; reveal before {_utc(reveal_end)} at the latest"
+                warning = f"reveal opens once the commit period ends; reveal before {format_utc(reveal_end)} at the latest"
             out.append(
                 SeatView(
                     adapter.case_of_dispute(seat.dispute)
@@ -207,16 +210,38 @@ class Jurors:
                     vote,
                     store.load(juror, seat.dispute, seat.round, seat.position) is not None,
                     warning,
+                    self._competition_of(seat.dispute, state.arbitrable),
                 )
             )
         return out
 
-    def _my_seats(self, juror: Signer, case_id: int) -> tuple[Any, list[Seat], list[str]]:
+    def _competition_of(self, dispute: int, arbitrable: str) -> int | None:
+        """The competition whose ranking challenge is `dispute`, when the competition contract opened it."""
+        deployed = self.ws.deployment.competition
+        if not deployed or not J.same_address(arbitrable, deployed):
+            return None
+        cache: dict[int, int] = self.__dict__.setdefault("_challenged", {})
+        if dispute not in cache:
+            for e in self.ws.competitions.events("RankingChallenged"):
+                cache[int(e.args["dispute_id"])] = int(e.args["comp_id"])
+        return cache.get(dispute)
+
+    def _dispute(self, case_id: int, competition: bool) -> int:
+        """The court dispute of a case, or (`competition`) of a competition's ranking challenge."""
+        if competition:
+            from proofwork.services.ranking_challenges import RankingChallenges
+
+            return RankingChallenges(self.ws).dispute_of(case_id)
         case = self.disputes.case(case_id)
         if not self.disputes.created(case):
             raise NotAllowed(f"case {case_id} is {case.status.label}: it has not reached the jurors")
+        return case.dispute_id
+
+    def _my_seats(
+        self, juror: Signer, case_id: int, competition: bool = False
+    ) -> tuple[Any, list[Seat], list[str]]:
         court = self.ws.court
-        state = court.state(case.dispute_id)
+        state = court.state(self._dispute(case_id, competition))
         panel = court.panel(state.dispute, state.round)
         mine = [s for s in panel if J.same_address(s.juror, juror.address)]
         if not mine:
@@ -235,12 +260,22 @@ class Jurors:
             )
         return state, mine, [s.juror for s in panel]
 
-    def commit(self, juror: Signer, case_id: int, choice: int, seats: list[int] | None = None) -> VoteOutcome:
+    def commit(
+        self,
+        juror: Signer,
+        case_id: int,
+        choice: int,
+        seats: list[int] | None = None,
+        *,
+        competition: bool = False,
+    ) -> VoteOutcome:
         """Commits the juror's vote on each of its seats of the current round (or only on `seats`,
-        positions from 0). The choice and salt are stored first, so nothing sent is unrevealable."""
-        if not 0 <= choice <= C.CHOICES:
-            raise InvalidInput(f"invalid vote {choice}: rulings run from 0 to {C.CHOICES}")
-        state, mine, panel = self._my_seats(juror, case_id)
+        positions from 0). The choice and salt are stored first, so nothing sent is unrevealable.
+        `competition`: `case_id` is a competition whose ranking challenge is before the court."""
+        top = COMPETITION_CHOICES if competition else C.CHOICES
+        if not 0 <= choice <= top:
+            raise InvalidInput(f"invalid vote {choice}: rulings run from 0 to {top}")
+        state, mine, panel = self._my_seats(juror, case_id, competition)
         now = self.ws.chain.next_timestamp()
         end = self.disputes.deadline(state)
         if state.period != C.Period.COMMIT or (end is not None and now >= end):
@@ -283,11 +318,13 @@ class Jurors:
             )
         return VoteOutcome(case_id, state.dispute, state.round, [s.position for s in todo], choice, steps)
 
-    def reveal(self, juror: Signer, case_id: int, choice: int | None = None) -> VoteOutcome:
+    def reveal(
+        self, juror: Signer, case_id: int, choice: int | None = None, *, competition: bool = False
+    ) -> VoteOutcome:
         """Reveals the juror's committed votes of the current round, from the stored vote files (or,
         without one, from the salt derived again from the key). `choice` overrides what is stored
         (the court refuses a reveal that does not match the commitment)."""
-        state, mine, panel = self._my_seats(juror, case_id)
+        state, mine, panel = self._my_seats(juror, case_id, competition)
         now = self.ws.chain.next_timestamp()
         end = self.disputes.deadline(state)
         if state.period != C.Period.REVEAL or (end is not None and now >= end):
@@ -448,10 +485,6 @@ class Jurors:
             "recomputed_pass": passes(recomputed),
             "reason": reason if recomputed is None else None,
         }
-
-
-def _utc(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _soon(deadline: int, now: int) -> str:

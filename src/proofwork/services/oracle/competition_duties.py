@@ -49,6 +49,9 @@ class CompetitionDuties:
         if comp.finalized or comp.cancelled:
             closed.add(comp_id)
             return
+        if comp.ranked:  # held for challenges: credit the prizes once nothing can change the ranking
+            self._payout_when_due(comp, step)
+            return
         if not comp.labels_confirmed:
             # nobody can have entered yet: confirm the labels first (or abstain if they are unusable)
             self._confirm_labels(comp, step)
@@ -130,6 +133,22 @@ class CompetitionDuties:
         if not self._designated(comp) and self.ws.chain.now() < comp.reveal_end + AGGREGATION_GRACE:
             return
         self._finalize(comp, final, hidden, step)
+
+    def _payout_when_due(self, comp: Competition, step: StepReport) -> None:
+        """Relays `payout` of a ranked competition once its challenge period is over with no
+        challenge pending (the designated oracle first, the others `AGGREGATION_GRACE` later)."""
+        if comp.pending_challenge is not None or comp.challenge_end is None:
+            return
+        due = comp.challenge_end if self._designated(comp) else comp.challenge_end + AGGREGATION_GRACE
+        if self.ws.chain.now() <= due:
+            return
+        try:
+            Competitions(self.ws).payout(self.signer, comp.comp_id)
+        except ProofworkError as exc:
+            if not Competitions(self.ws).get(comp.comp_id).finalized:  # else another relayed first
+                step.failures.append(f"competition {comp.comp_id}: payout refused ({exc})")
+            return
+        step.finalized.append(comp.comp_id)
 
     def _designated(self, comp: Competition) -> bool:
         """Whether this oracle relays first for `comp` (the others wait `AGGREGATION_GRACE`)."""

@@ -254,7 +254,7 @@ class OracleNode(CompetitionDuties):
             for comp_id in comps.ids():
                 try:
                     comp = comps.get(comp_id)
-                    if comp.finalized or comp.cancelled:
+                    if comp.ranked or comp.cancelled:  # ranked: its labels are revealed
                         continue
                     hidden = self._hidden_labels(comp.sealed_labels, comp.commitment, comp.spec_hash)
                 except ProofworkError:
