@@ -388,6 +388,7 @@ def juror_cases(
         rows: list[dict[str, Any]] = [
             {
                 "case": s.case_id or None,
+                "competition": s.competition,
                 "dispute": s.dispute,
                 "round": s.round + 1,
                 "seat": s.seat + 1,
@@ -401,7 +402,8 @@ def juror_cases(
         ]
         for row in rows:  # a reveal (or commit) that is due: said on stderr too, whatever the output mode
             if row["warning"]:
-                sys.stderr.write(f"warning: case {row['case']} seat {row['seat']}: {row['warning']}\n")
+                which = f"case {row['case']}" if row["case"] else f"competition {row['competition']}"
+                sys.stderr.write(f"warning: {which} seat {row['seat']}: {row['warning']}\n")
         armed = [
             {
                 "case": a.case_id or None,
@@ -434,7 +436,14 @@ def juror_cases(
                 t.add_column(col)
             for r in rows:
                 t.add_row(
-                    str(r["case"] or f"dispute {r['dispute']}"),
+                    str(
+                        r["case"]
+                        or (
+                            f"competition {r['competition']}"
+                            if r["competition"]
+                            else f"dispute {r['dispute']}"
+                        )
+                    ),
                     str(r["round"]),
                     str(r["seat"]),
                     r["period"],
