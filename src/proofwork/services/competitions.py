@@ -40,6 +40,8 @@ from proofwork.storage.unixfs import cid_from_bytes, cid_of_bytes, cid_to_bytes
 MAX_SUBMISSION_BYTES = 256 << 20
 # The ruling that puts a challenger's ranking in force (1 keeps it, 0 is a refusal: keeps it too)
 CHALLENGER_WINS = 2
+# As the contract: an arbitrator silent this long after a challenge leaves the ranking in force
+RULING_TIMEOUT = 365 * 86_400
 # After the reveal period, how long the committee has to finalize before the client may cancel
 GRACE_PERIOD = 30 * 86_400
 # The largest final report payload read from a peer (every revealed entry's score: ~100 bytes each)
@@ -454,12 +456,13 @@ class Competitions:
             raise NotAllowed(f"competition {comp_id} has no ranking yet: the committee finalizes it first")
         pending = comp.pending_challenge
         now = self.ws.chain.next_timestamp()
-        if pending is not None:
+        silent_since = self.ws.competitions.challenges(comp_id).opened_at if pending is not None else 0
+        if pending is not None and now <= silent_since + RULING_TIMEOUT:
             raise NotAllowed(
                 f"the ranking of competition {comp_id} is in court (dispute {pending.dispute_id}): the prizes "
                 "follow the jurors' ruling"
             )
-        if comp.challenge_end is not None and now <= comp.challenge_end:
+        if pending is None and comp.challenge_end is not None and now <= comp.challenge_end:
             raise NotAllowed(
                 f"the ranking of competition {comp_id} may be challenged until {format_utc(comp.challenge_end)}"
             )
