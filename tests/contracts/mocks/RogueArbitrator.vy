@@ -121,7 +121,7 @@ def createDispute(_choices: uint256, _extraData: Bytes[96]) -> uint256:
 @payable
 def appeal(_disputeID: uint256, _extraData: Bytes[96]):
     """
-    @notice Takes an appeal fee in `token` of the last createDispute (here: the payload token).
+    @notice Accepts any appeal and pulls nothing (the approved fee stays with the arbitrable).
     @param _disputeID Ignored.
     @param _extraData Ignored.
     """
