@@ -41,8 +41,9 @@
           the prizes wait `CHALLENGE_PERIOD`. Within it, an entrant with a revealed entry may
           challenge, proposing its own ranking and paying the arbitration fee; the jurors choose
           between the ranking in force (ruling 1, or 0: refusal) and the challenger's (ruling 2),
-          and each ruling opens a new challenge period, at most `MAX_CHALLENGES` challenges in
-          all. Anyone may fund an appeal in full (`appeal`). Once a period ends unchallenged
+          and each ruling opens a new challenge period; at most `MAX_CHALLENGES` challenges may
+          be upheld (rejected ones do not count: each costs its challenger the fee). Anyone may
+          fund an appeal in full (`appeal`). Once a period ends unchallenged
           anyone relays `payout` with the ranking in force; an arbitrator that has not ruled
           `RULING_TIMEOUT` after a challenge leaves the ranking in force, so nothing waits forever.
           The arbitration fee is the challenger's cost whatever the ruling (there is no other
@@ -93,7 +94,8 @@ MAX_REVEAL_PERIOD: constant(uint64) = 90 * 86_400
 MIN_REVEAL_PERIOD: constant(uint64) = 86_400
 # With a court: how long a recorded ranking may be challenged before the prizes are paid.
 CHALLENGE_PERIOD: constant(uint256) = 3 * DAY
-# With a court: challenges one competition may go through (each costs its challenger the fee).
+# With a court: challenges the jurors may uphold in one competition (each challenge costs its
+# challenger the fee; one rejected or refused does not count, so strawmen cannot use them up).
 MAX_CHALLENGES: constant(uint8) = 3
 # With a court: an arbitrator silent this long after a challenge leaves the ranking in force.
 RULING_TIMEOUT: constant(uint256) = 365 * DAY
@@ -195,7 +197,7 @@ struct Challenge:
     dispute_id: uint256  # the arbitrator's dispute of the last challenge
     ranking: bytes32  # the challenger's ranking (winners_hash), in force if the jurors rule for it
     opened_at: uint64  # when the last challenge was made
-    count: uint8  # challenges made so far (at most MAX_CHALLENGES)
+    count: uint8  # challenges upheld so far, plus the pending one (at most MAX_CHALLENGES)
     open: bool  # the last challenge awaits its ruling
 
 
@@ -729,9 +731,9 @@ def appeal(comp_id: uint256):
 def rule(_disputeID: uint256, _ruling: uint256):
     """
     @notice The court's final ruling on a ranking challenge: 2 puts the challenger's ranking
-            in force, 1 or 0 keeps the ranking in force; either way a new challenge period
-            starts (while challenges remain). A ruling on a challenge already closed by
-            `RULING_TIMEOUT` is ignored.
+            in force, 1 or 0 keeps the ranking in force (and gives the challenge back to the
+            `MAX_CHALLENGES` allowance); either way a new challenge period starts. A ruling on a
+            challenge already closed by `RULING_TIMEOUT` is ignored.
     @param _disputeID The arbitrator's dispute.
     @param _ruling The ruling (0 to 2).
     """
@@ -747,6 +749,9 @@ def rule(_disputeID: uint256, _ruling: uint256):
     self.challenges[comp_id].open = False
     if _ruling == CHALLENGER_WINS:
         self.ranking_hash[comp_id] = ch.ranking
+    else:
+        # Only upheld challenges use up MAX_CHALLENGES: a sock puppet's strawmen must not bar genuine ones.
+        self.challenges[comp_id].count = ch.count - 1
     terms: uint256 = self._competitions[comp_id].terms
     self._competitions[comp_id].terms = (terms & ~(_MASK64 << _RANKED_AT_SHIFT)) | (block.timestamp << _RANKED_AT_SHIFT)
     log ChallengeResolved(

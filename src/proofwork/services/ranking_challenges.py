@@ -4,7 +4,9 @@ When the competition contract names a court, the committee's ranking is held for
 after it is finalized. An entrant with a revealed entry may challenge it, proposing its own ranking
 (by default the one recomputed here from public artifacts) and paying the court's fee for the prize;
 the jurors rule between the ranking in force (1) and the challenger's (2); each ruling opens a new
-challenge period, three challenges at most; then anyone credits the prizes (`Competitions.payout`).
+challenge period; at most three challenges may be upheld (a rejected one costs its challenger the fee
+and does not count, so strawmen cannot use them up); then anyone credits the prizes
+(`Competitions.payout`).
 
 Jurors judge with facts: `check` scores every revealed entry again on the private split, from the
 revealed labels and the revealed submissions in the content store, exactly as an oracle does, and
@@ -22,13 +24,13 @@ from proofwork.domain import competition as rules
 from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, ProofworkError
 from proofwork.domain.evalspec import split_rows
 from proofwork.domain.units import format_utc
-from proofwork.services.competitions import Competition, Competitions
+from proofwork.services.competitions import CHALLENGER_WINS, Competition, Competitions
 from proofwork.services.disputes import Disputes, Step
 from proofwork.services.evaluated_jobs import on_chain, unscorable
 from proofwork.services.task_files import MAX_LABELS_BYTES, TaskFiles
 from proofwork.services.workspace import Signer, Workspace
 
-# As the contract: challenges one competition may go through
+# As the contract: challenges the jurors may uphold in one competition
 MAX_CHALLENGES = 3
 ZERO_ADDRESS = "0x" + "00" * 20
 RULINGS = {
@@ -187,8 +189,10 @@ class RankingChallenges:
                 f"the ranking of competition {comp_id} is already in court "
                 f"(dispute {comp.pending_challenge.dispute_id})"
             )
-        if len(comp.challenges) >= MAX_CHALLENGES:
-            raise NotAllowed(f"competition {comp_id} went through {MAX_CHALLENGES} challenges: no more")
+        if sum(1 for c in comp.challenges if c.ruling == CHALLENGER_WINS) >= MAX_CHALLENGES:
+            raise NotAllowed(
+                f"the jurors upheld {MAX_CHALLENGES} challenges of competition {comp_id}: no more"
+            )
         now = self.ws.chain.next_timestamp()
         if comp.challenge_end is not None and now > comp.challenge_end:
             raise NotAllowed(
