@@ -319,7 +319,7 @@ def index_once(
     return Indexer(ws, store, options, progress).run_once()
 
 
-def follow(
+def follow_passes(
     open_workspace: Callable[[], AbstractContextManager[Workspace]],
     store: IndexStore,
     options: IndexOptions | None = None,

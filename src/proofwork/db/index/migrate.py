@@ -34,10 +34,22 @@ def script_directory() -> ScriptDirectory:
     return ScriptDirectory.from_config(_config())
 
 
+class UnknownRevision(Exception):
+    """The database's schema is of a revision these migrations do not know (a newer proofwork's)."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(revision)
+        self.revision = revision
+
+
 def head() -> str:
     revision = script_directory().get_current_head()
     assert revision is not None
     return revision
+
+
+def _known() -> set[str]:
+    return {script.revision for script in script_directory().walk_revisions()}
 
 
 def current(connection: Connection) -> str | None:
@@ -66,8 +78,11 @@ def upgrade(engine: Engine) -> None:
     for attempt in range(3):
         try:
             with engine.begin() as connection:
-                if current(connection) == target:
+                found = current(connection)
+                if found == target:
                     return
+                if found is not None and found not in _known():
+                    raise UnknownRevision(found)
                 if engine.dialect.name == "postgresql":
                     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
                 _upgrade(connection)

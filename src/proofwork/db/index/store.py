@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from proofwork.db.index.migrate import upgrade
+from proofwork.db.index.migrate import UnknownRevision, upgrade
 from proofwork.db.index.models import BlockRow, CheckpointRow, ContractRow, EventRow
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, ProofworkError
 from proofwork.domain.indexing import IndexedEvent, arg_value
@@ -72,6 +72,12 @@ class IndexStore:
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         try:
             upgrade(engine)
+        except UnknownRevision as exc:
+            engine.dispose()
+            raise DataDirCorrupted(
+                f"{where} was written by a newer proofwork (schema revision {exc.revision}): "
+                "use that version, or index into another database"
+            ) from exc
         except SQLAlchemyError as exc:
             engine.dispose()
             raise DataDirCorrupted(f"{where} cannot be opened: {_reason(exc)}") from exc
