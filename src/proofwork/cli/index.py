@@ -72,6 +72,7 @@ def index_cmd(
                     if result.events or result.reorgs or not bar.reported:
                         _report(state, result, store.where)
                         bar.reported = True
+                        sys.stdout.flush()  # a line per pass, also through a pipe
             except KeyboardInterrupt:
                 bar.stop()
                 state.emit({"ok": True, "stopped": True}, "stopped")
