@@ -75,7 +75,10 @@ class Settings:
             "sandbox_debug": bool(get("PROOFWORK_SANDBOX_DEBUG")),
             "index_db": get("PROOFWORK_INDEX_DB"),
             "index_confirmations": _count(
-                get("PROOFWORK_INDEX_CONFIRMATIONS"), "PROOFWORK_INDEX_CONFIRMATIONS", 0, MAX_INDEX_CONFIRMATIONS
+                get("PROOFWORK_INDEX_CONFIRMATIONS"),
+                "PROOFWORK_INDEX_CONFIRMATIONS",
+                0,
+                MAX_INDEX_CONFIRMATIONS,
             ),
             "index_chunk": _count(get("PROOFWORK_INDEX_CHUNK"), "PROOFWORK_INDEX_CHUNK", 1, MAX_INDEX_CHUNK)
             or 2000,

@@ -52,7 +52,10 @@ def test_index_errors_are_one_line(deployed: Cli, tmp_path: Path) -> None:
     deployed.fails("index", "--db", str(junk), match="cannot be opened")
 
 
-def test_kill_9_in_the_middle_of_indexing_leaves_what_a_fresh_index_holds(deployed: Cli, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_kill_9_in_the_middle_of_indexing_leaves_what_a_fresh_index_holds(
+    deployed: Cli, tmp_path: Path
+) -> None:
     """One-block batches over a few hundred blocks, the indexer killed (SIGKILL) at random moments
     three times, then resumed: the database equals a fresh full index of the same chain."""
     from proofwork.sdk import Proofwork

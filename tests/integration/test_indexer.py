@@ -82,12 +82,16 @@ def test_every_event_is_stored_as_web3_decodes_it(market: Market, tmp_path: Path
         for contract, abi in contracts:
             names = [i["name"] for i in abi if i.get("type") == "event"]
             artifact = artifact_for(ws.deployment, contract.role, ws.artifacts)
-            expected = ContractHandle(ws.chain, artifact, contract.address, contract.from_block).events(*names)
+            expected = ContractHandle(ws.chain, artifact, contract.address, contract.from_block).events(
+                *names
+            )
             stored = store.events(ws.chain_id, address=contract.address)
             assert [(e.name, e.block_number, e.tx_hash) for e in stored] == [
                 (e.name, e.block, e.tx_hash) for e in expected
             ]
-            assert [e.args for e in stored] == [{k: as_stored(v) for k, v in e.args.items()} for e in expected]
+            assert [e.args for e in stored] == [
+                {k: as_stored(v) for k, v in e.args.items()} for e in expected
+            ]
         created = store.events(
             ws.chain_id, contract="JobEscrow", name="JobCreated", args={"client": market.client.address}
         )
@@ -255,9 +259,11 @@ def test_a_node_that_caps_log_ranges_gets_smaller_ones(market: Market, tmp_path:
     ws = market.pw.ws
     activity(market)
     assert ws.settings.rpc_url is not None
-    with capped_node(ws.settings.rpc_url, 5) as (url, served):
-        with Workspace.open(replace(ws.settings, rpc_url=url)) as capped:
-            result = index(capped, tmp_path / "index.sqlite3", chunk=1000)
+    with (
+        capped_node(ws.settings.rpc_url, 5) as (url, served),
+        Workspace.open(replace(ws.settings, rpc_url=url)) as capped,
+    ):
+        result = index(capped, tmp_path / "index.sqlite3", chunk=1000)
     assert result.chunk <= 5 and served and max(served) <= 5
     assert result.last == ws.chain.block_number()
     assert dump(ws, tmp_path / "index.sqlite3") == fresh(ws, tmp_path / "fresh.sqlite3")

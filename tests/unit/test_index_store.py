@@ -58,7 +58,13 @@ def test_the_migrations_make_exactly_the_models_schema(location: str) -> None:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
             assert compare_metadata(context, Base.metadata) == []
         tables = set(inspect(engine).get_table_names())
-        assert tables == {"index_events", "index_blocks", "index_checkpoints", "index_contracts", VERSION_TABLE}
+        assert tables == {
+            "index_events",
+            "index_blocks",
+            "index_checkpoints",
+            "index_contracts",
+            VERSION_TABLE,
+        }
     finally:
         engine.dispose()
 
@@ -121,7 +127,9 @@ def test_a_batch_that_fails_half_way_leaves_the_index_as_it_was(
 
         monkeypatch.setattr(store, "_insert", failing_insert)
         with pytest.raises(RuntimeError, match="killed"):
-            store.write_batch(CHAIN, Checkpoint(10, "0x0a"), Checkpoint(12, "0x0c"), [event(11, 2), event(12, 3)])
+            store.write_batch(
+                CHAIN, Checkpoint(10, "0x0a"), Checkpoint(12, "0x0c"), [event(11, 2), event(12, 3)]
+            )
         assert store.dump(CHAIN) == before
 
 
@@ -129,9 +137,13 @@ def test_rollback_removes_everything_above_the_ancestor(location: str) -> None:
     contract = IndexedContract(ESCROW, "JobEscrow", "escrow", 10)
     with IndexStore.open(location) as store:
         start = store.begin(CHAIN, Checkpoint(9, "0x09"))
-        store.write_batch(CHAIN, start, Checkpoint(13, "0x0d"), [event(10, 1), event(12, 2), event(13, 3)], [contract])
+        store.write_batch(
+            CHAIN, start, Checkpoint(13, "0x0d"), [event(10, 1), event(12, 2), event(13, 3)], [contract]
+        )
         assert store.blocks_below(CHAIN, 14, 2) == [(13, f"0x{13:064x}"), (12, f"0x{12:064x}")]
-        removed = store.rollback(CHAIN, Checkpoint(13, "0x0d"), Checkpoint(10, f"0x{10:064x}"), forget_contracts=False)
+        removed = store.rollback(
+            CHAIN, Checkpoint(13, "0x0d"), Checkpoint(10, f"0x{10:064x}"), forget_contracts=False
+        )
         assert removed == 2
         dump = store.dump(CHAIN)
         assert [e[2] for e in dump["events"]] == [10]
@@ -150,7 +162,9 @@ def test_chains_share_a_database_without_seeing_each_other(location: str) -> Non
         store.write_batch(1, b, Checkpoint(100, "0x64"), [event(100, 1)])  # the same tx hash: another chain
         assert [e.block_number for e in store.events(CHAIN)] == [10]
         assert [e.block_number for e in store.events(1)] == [100]
-        assert store.latest_block(CHAIN) == 10 and store.latest_block(1) == 100 and store.latest_block(5) is None
+        assert (
+            store.latest_block(CHAIN) == 10 and store.latest_block(1) == 100 and store.latest_block(5) is None
+        )
 
 
 def test_events_filter_on_contract_name_address_blocks_and_arguments(location: str) -> None:
@@ -165,9 +179,13 @@ def test_events_filter_on_contract_name_address_blocks_and_arguments(location: s
         store.write_batch(CHAIN, store.begin(CHAIN, Checkpoint(9, "0x09")), Checkpoint(12, "0x0c"), events)
         assert [e.tx_hash for e in store.events(CHAIN, name="JobCreated")] == [f"0x{1:064x}", f"0x{2:064x}"]
         # addresses match whatever their case; numbers match as integers however large
-        assert [e.block_number for e in store.events(CHAIN, args={"client": client.upper().replace("0X", "0x")})] == [10]
+        assert [
+            e.block_number for e in store.events(CHAIN, args={"client": client.upper().replace("0X", "0x")})
+        ] == [10]
         assert [e.log_index for e in store.events(CHAIN, args={"gross": BIG})] == [1]
-        assert [e.log_index for e in store.events(CHAIN, name="MilestonePaid", args={"job_id": 3, "milestone": 0})] == [0]
+        assert [
+            e.log_index for e in store.events(CHAIN, name="MilestonePaid", args={"job_id": 3, "milestone": 0})
+        ] == [0]
         assert store.events(CHAIN, contract="Court") == []
         assert len(store.events(CHAIN, contract="JobEscrow", address=ESCROW.upper().replace("0X", "0x"))) == 4
         assert [e.block_number for e in store.events(CHAIN, from_block=11, to_block=11)] == [11]

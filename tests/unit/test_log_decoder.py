@@ -56,7 +56,9 @@ def test_every_value_becomes_plain_json(decoder: EventDecoder) -> None:
         ["address", "address", "uint64", "uint64", "uint16", "bytes32", "uint256[]"],
         [CLIENT.lower(), "0x" + "00" * 20, 2**64 - 1, 3600, 250, b"\x01" * 32, [big, 5]],
     )
-    log = raw(ESCROW, [topic("JobEscrow", "JobCreated"), word(42), word(CLIENT.lower()), word(freelancer)], data)
+    log = raw(
+        ESCROW, [topic("JobEscrow", "JobCreated"), word(42), word(CLIENT.lower()), word(freelancer)], data
+    )
     event = decoder.decode(log)
     assert (event.contract, event.name, event.block_number, event.tx_index, event.log_index) == (
         "JobEscrow", "JobCreated", 7, 1, 2,
@@ -97,8 +99,12 @@ def test_tuples_become_objects_by_component_name(decoder: EventDecoder) -> None:
     ranking = next(i for i in spec["inputs"] if i["name"] == "ranking")
     kinds = ",".join(c["type"] for c in ranking["components"])
     values = [tuple(1 if c["type"].startswith(("uint", "int")) else (b"\x02" * 32 if c["type"] == "bytes32" else CLIENT.lower()) for c in ranking["components"])]  # fmt: skip
-    data = encode(["uint256", "uint256", "bytes32", "uint256", f"({kinds})[]"], [1, 2, b"\x03" * 32, 4, values])
-    args = decoder.decode(raw(COMPETITION, [topic("Competition", "CompetitionFinalized"), word(9)], data)).args
+    data = encode(
+        ["uint256", "uint256", "bytes32", "uint256", f"({kinds})[]"], [1, 2, b"\x03" * 32, 4, values]
+    )
+    args = decoder.decode(
+        raw(COMPETITION, [topic("Competition", "CompetitionFinalized"), word(9)], data)
+    ).args
     assert args["comp_id"] == "9" and args["scores_root"] == "0x" + "03" * 32
     assert isinstance(args["ranking"], list) and len(args["ranking"]) == 1
     assert set(args["ranking"][0]) == {c["name"] for c in ranking["components"]}
@@ -136,6 +142,8 @@ def test_what_nodes_say_about_too_large_ranges_is_recognised(message: str) -> No
     assert _TOO_LARGE.search(message)
 
 
-@pytest.mark.parametrize("message", ["execution reverted", "invalid argument 0: hex string without 0x prefix"])
+@pytest.mark.parametrize(
+    "message", ["execution reverted", "invalid argument 0: hex string without 0x prefix"]
+)
 def test_other_errors_are_not_taken_for_a_range_limit(message: str) -> None:
     assert not _TOO_LARGE.search(message)

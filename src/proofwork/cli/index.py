@@ -26,15 +26,21 @@ def register(app: typer.Typer) -> None:
 
 def index_cmd(
     ctx: typer.Context,
-    follow: Annotated[bool, typer.Option(help="Keep following the chain after catching up (Ctrl-C stops).")] = False,
+    follow: Annotated[
+        bool, typer.Option(help="Keep following the chain after catching up (Ctrl-C stops).")
+    ] = False,
     poll: Annotated[float, typer.Option(help="Seconds between passes with --follow.")] = 2.0,
     db: Annotated[
         str | None,
-        typer.Option(help="The index: a SQLite file or a postgresql+psycopg:// URL (env PROOFWORK_INDEX_DB)."),
+        typer.Option(
+            help="The index: a SQLite file or a postgresql+psycopg:// URL (env PROOFWORK_INDEX_DB)."
+        ),
     ] = None,
     confirmations: Annotated[
         int | None,
-        typer.Option(help="Blocks to stay behind the head (env PROOFWORK_INDEX_CONFIRMATIONS; 0 on dev chains)."),
+        typer.Option(
+            help="Blocks to stay behind the head (env PROOFWORK_INDEX_CONFIRMATIONS; 0 on dev chains)."
+        ),
     ] = None,
     chunk: Annotated[
         int | None, typer.Option(help="Most blocks per eth_getLogs request (env PROOFWORK_INDEX_CHUNK).")
@@ -87,7 +93,9 @@ def _warn(exc: Exception) -> None:
 def _report(state: CliState, result: IndexResult, where: str) -> None:
     data: dict[str, Any] = {"ok": True, **result.summary(), "database": where}
     blocks = (
-        f"blocks {result.first}-{result.last}" if result.last >= result.first else f"up to block {result.last}"
+        f"blocks {result.first}-{result.last}"
+        if result.last >= result.first
+        else f"up to block {result.last}"
     )
     human = (
         f"indexed {result.events:,} events ({blocks}, head {result.head}, {result.confirmations} "

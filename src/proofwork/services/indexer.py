@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 from proofwork.db.index import Checkpoint, CheckpointMoved, IndexedContract, IndexStore
 from proofwork.domain.errors import ChainBusy, ChainUnavailable, InvalidInput, NotAllowed
 from proofwork.services.manifest import CONTRACTS, IDENTITY_ROLES, Deployment, artifact_for
-from proofwork.settings import MAX_INDEX_CHUNK, MAX_INDEX_CONFIRMATIONS
 from proofwork.services.workspace import Workspace
+from proofwork.settings import MAX_INDEX_CHUNK, MAX_INDEX_CONFIRMATIONS
 
 if TYPE_CHECKING:
     from proofwork.chain.client import Chain
@@ -211,7 +211,9 @@ class Indexer:
             try:
                 checkpoint = self._verified(chain_id, checkpoint, result)
                 checkpoint = self._backfill(chain_id, checkpoint, decoder, [c for c, _ in contracts], result)
-                checkpoint = self._catch_up(chain_id, checkpoint, decoder, [c for c, _ in contracts], target, result)
+                checkpoint = self._catch_up(
+                    chain_id, checkpoint, decoder, [c for c, _ in contracts], target, result
+                )
                 break
             except CheckpointMoved:
                 # another indexer wrote first: start again from where it left the index
@@ -298,7 +300,9 @@ class Indexer:
                 checkpoint = self._rollback(chain_id, checkpoint, result)
                 continue
             events = self._logs(decoder, addresses, checkpoint.block + 1, end)
-            if self._hash(end) != pinned or any(e.block_hash != pinned for e in events if e.block_number == end):
+            if self._hash(end) != pinned or any(
+                e.block_hash != pinned for e in events if e.block_number == end
+            ):
                 continue  # the chain changed while its logs were read: read them again
             new = Checkpoint(end, pinned)
             self.store.write_batch(chain_id, checkpoint, new, events)

@@ -54,7 +54,9 @@ def _known() -> set[str]:
 
 def current(connection: Connection) -> str | None:
     """The revision the database is at (None: no index there yet)."""
-    return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
+    return MigrationContext.configure(
+        connection, opts={"version_table": VERSION_TABLE}
+    ).get_current_revision()
 
 
 def _upgrade(connection: Connection) -> None:

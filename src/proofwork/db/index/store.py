@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, create_engine, delete, event, func, select, update
+from sqlalchemy import Table, and_, create_engine, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -29,6 +29,12 @@ from proofwork.domain.indexing import IndexedEvent, arg_value
 
 # rows per INSERT statement (SQLite allows 32,766 bound parameters; an event row binds 10)
 _ROWS_PER_INSERT = 2000
+
+
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class CheckpointMoved(ProofworkError):
@@ -107,7 +113,9 @@ class IndexStore:
         except NoSuchModuleError as exc:
             raise InvalidInput(f"unknown database kind {url.drivername!r} in {shown}") from exc
         except ImportError as exc:
-            raise InvalidInput(f"the database driver for {url.drivername!r} is not installed ({exc.name})") from exc
+            raise InvalidInput(
+                f"the database driver for {url.drivername!r} is not installed ({exc.name})"
+            ) from exc
         except (ArgumentError, SQLAlchemyError, ValueError, TypeError) as exc:
             raise InvalidInput(f"the index database URL {shown} cannot be used: {_reason(exc)}") from exc
         if backend == "sqlite":
@@ -143,7 +151,7 @@ class IndexStore:
         chain has none yet."""
         with self._session() as session:
             session.execute(
-                self._insert(CheckpointRow.__table__)
+                self._insert(_table(CheckpointRow))
                 .values(chain_id=chain_id, block=start.block, hash=start.hash)
                 .on_conflict_do_nothing()
             )
@@ -199,14 +207,17 @@ class IndexStore:
                 for e in events
             ]
             for i in range(0, len(rows), _ROWS_PER_INSERT):
-                session.execute(self._insert(EventRow.__table__).on_conflict_do_nothing(), rows[i : i + _ROWS_PER_INSERT])
+                session.execute(
+                    self._insert(_table(EventRow)).on_conflict_do_nothing(), rows[i : i + _ROWS_PER_INSERT]
+                )
             blocks = [
                 {"chain_id": chain_id, "number": n, "hash": h}
                 for n, h in sorted({(e.block_number, e.block_hash) for e in events})
             ]
             for i in range(0, len(blocks), _ROWS_PER_INSERT):
                 session.execute(
-                    self._insert(BlockRow.__table__).on_conflict_do_nothing(), blocks[i : i + _ROWS_PER_INSERT]
+                    self._insert(_table(BlockRow)).on_conflict_do_nothing(),
+                    blocks[i : i + _ROWS_PER_INSERT],
                 )
             contracts = [
                 {
@@ -219,7 +230,7 @@ class IndexStore:
                 for c in register
             ]
             if contracts:
-                session.execute(self._insert(ContractRow.__table__).on_conflict_do_nothing(), contracts)
+                session.execute(self._insert(_table(ContractRow)).on_conflict_do_nothing(), contracts)
 
     def blocks_below(self, chain_id: int, below: int, limit: int) -> list[tuple[int, str]]:
         """Stored (number, hash) of blocks with events, at most `limit`, highest first, under `below`."""
@@ -266,7 +277,9 @@ class IndexStore:
     def count(self, chain_id: int) -> int:
         with self._session() as session:
             return int(
-                session.scalar(select(func.count()).select_from(EventRow).where(EventRow.chain_id == chain_id))
+                session.scalar(
+                    select(func.count()).select_from(EventRow).where(EventRow.chain_id == chain_id)
+                )
                 or 0
             )
 
@@ -300,7 +313,9 @@ class IndexStore:
         for key, value in (args or {}).items():
             stored = arg_value(value)
             if not isinstance(stored, str):
-                raise InvalidInput(f"events can be filtered on text, numbers, addresses and bytes, not {value!r}")
+                raise InvalidInput(
+                    f"events can be filtered on text, numbers, addresses and bytes, not {value!r}"
+                )
             conditions.append(EventRow.args[key].as_string() == stored)
         if conditions:
             query = query.where(and_(*conditions))
@@ -328,14 +343,13 @@ class IndexStore:
         with self._session() as session:
             return {
                 "events": [
-                    (r.tx_hash, r.log_index, r.block_number, r.block_hash, r.tx_index, r.address,
-                     r.contract, r.name, r.args)
+                    _event_row(r)
                     for r in session.scalars(
                         select(EventRow)
                         .where(EventRow.chain_id == chain_id)
                         .order_by(EventRow.block_number, EventRow.tx_index, EventRow.log_index)
                     )
-                ],  # fmt: skip
+                ],
                 "blocks": [
                     (r.number, r.hash)
                     for r in session.scalars(
@@ -345,7 +359,9 @@ class IndexStore:
                 "contracts": [
                     (r.address, r.contract, r.role, r.from_block)
                     for r in session.scalars(
-                        select(ContractRow).where(ContractRow.chain_id == chain_id).order_by(ContractRow.address)
+                        select(ContractRow)
+                        .where(ContractRow.chain_id == chain_id)
+                        .order_by(ContractRow.address)
                     )
                 ],
                 "checkpoint": [
@@ -353,6 +369,11 @@ class IndexStore:
                     for r in session.scalars(select(CheckpointRow).where(CheckpointRow.chain_id == chain_id))
                 ],
             }
+
+
+def _event_row(r: EventRow) -> tuple[Any, ...]:
+    fields = ("tx_hash", "log_index", "block_number", "block_hash", "tx_index", "address", "contract", "name")
+    return (*(getattr(r, f) for f in fields), r.args)
 
 
 def _reason(exc: BaseException) -> str:
