@@ -12,6 +12,9 @@ override it), the SDK takes one, and everything below receives the values it nee
 | PROOFWORK_LOCK_TIMEOUT | seconds to wait for another process holding the embedded chain | 30 |
 | PROOFWORK_DEBUG | internal errors print their traceback | off |
 | PROOFWORK_SANDBOX_DEBUG | the evaluation sandbox keeps its worker's stderr | off |
+| PROOFWORK_INDEX_DB | the chain index: a SQLite file or a SQLAlchemy URL (postgresql+psycopg://...) | DATA_DIR/index.sqlite3 |
+| PROOFWORK_INDEX_CONFIRMATIONS | blocks the indexer stays behind the head (reorgs deeper are rolled back) | 0 on dev chains, else 12 |
+| PROOFWORK_INDEX_CHUNK | most blocks in one eth_getLogs request (halved when a node refuses the range) | 2000 |
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from typing import Any
 from proofwork.domain.errors import InvalidInput
 
 MAX_LOCK_TIMEOUT = 86_400.0
+MAX_INDEX_CONFIRMATIONS = 10_000
+MAX_INDEX_CHUNK = 1_000_000
 
 
 def _home() -> Path:
@@ -40,6 +45,14 @@ class Settings:
     lock_timeout: float = 30.0
     debug: bool = False
     sandbox_debug: bool = False
+    index_db: str | None = None  # None: DATA_DIR/index.sqlite3 (see `index_location`)
+    index_confirmations: int | None = None  # None: 0 on a local dev chain, else DEFAULT_CONFIRMATIONS
+    index_chunk: int = 2000
+
+    @property
+    def index_location(self) -> str:
+        """Where the chain index lives: the configured SQLite path or URL, else DATA_DIR/index.sqlite3."""
+        return self.index_db or str(self.data_dir / "index.sqlite3")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -60,6 +73,15 @@ class Settings:
             "lock_timeout": _seconds(env.get("PROOFWORK_LOCK_TIMEOUT", "30"), "PROOFWORK_LOCK_TIMEOUT"),
             "debug": bool(get("PROOFWORK_DEBUG")),
             "sandbox_debug": bool(get("PROOFWORK_SANDBOX_DEBUG")),
+            "index_db": get("PROOFWORK_INDEX_DB"),
+            "index_confirmations": _count(
+                get("PROOFWORK_INDEX_CONFIRMATIONS"),
+                "PROOFWORK_INDEX_CONFIRMATIONS",
+                0,
+                MAX_INDEX_CONFIRMATIONS,
+            ),
+            "index_chunk": _count(get("PROOFWORK_INDEX_CHUNK"), "PROOFWORK_INDEX_CHUNK", 1, MAX_INDEX_CHUNK)
+            or 2000,
         }
         settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}
@@ -75,4 +97,17 @@ def _seconds(text: str, name: str) -> float:
         raise InvalidInput(f"invalid {name} {text!r}: expected seconds") from None
     if not 0 <= value <= MAX_LOCK_TIMEOUT:
         raise InvalidInput(f"invalid {name} {text!r}: expected seconds") from None
+    return value
+
+
+def _count(text: str | None, name: str, low: int, high: int) -> int | None:
+    """A whole number from `low` to `high` (None when unset), or a one-line InvalidInput."""
+    if text is None:
+        return None
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise InvalidInput(f"invalid {name} {text!r}: expected a whole number from {low} to {high}") from None
+    if not low <= value <= high:
+        raise InvalidInput(f"invalid {name} {text!r}: expected a whole number from {low} to {high}")
     return value

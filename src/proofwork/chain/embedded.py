@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, Final, cast
+from typing import Any, Final, NamedTuple, cast
 
 import rlp
 import web3
@@ -466,11 +466,16 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
         header = self.chain.get_canonical_block_header_by_number(BlockNumber(block_number))
         if not _bloom_may_match(BloomFilter(header.bloom), addresses, topics):
             return []
-        block = self.chain.get_block_by_header(header)
-        receipts = block.get_receipts(self.chain.chaindb)
+        # receipts and transaction hashes straight from the chain database: decoding the block's
+        # transactions (what building the block object does) is most of the cost and logs need none of it
+        chaindb = self.chain.chaindb
+        builder = self.chain.get_vm_class(header).get_block_class().get_receipt_builder()
+        receipts = chaindb.get_receipts(header, builder)
+        hashes = chaindb.get_block_transaction_hashes(header)
+        block = _LogBlock(header.hash, header.block_number)
         return [
-            serialize_log(block, transaction, index, log, log_index, False)
-            for index, (transaction, receipt) in enumerate(zip(block.transactions, receipts, strict=True))
+            serialize_log(block, _LogTransaction(tx_hash), index, log, log_index, False)
+            for index, (tx_hash, receipt) in enumerate(zip(hashes, receipts, strict=True))
             for log_index, log in enumerate(receipt.logs)
         ]
 
@@ -559,6 +564,15 @@ def _two_run_gas_estimate(state: Any, transaction: Any, bisection: Callable[[Any
     if not run(candidate).is_error:
         return int(candidate)
     return int(bisection(state, transaction))
+
+
+class _LogBlock(NamedTuple):
+    hash: bytes
+    number: int
+
+
+class _LogTransaction(NamedTuple):
+    hash: bytes
 
 
 def _bloom_may_match(bloom: BloomFilter, addresses: Any, topics: Any) -> bool:
