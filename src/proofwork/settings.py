@@ -12,6 +12,8 @@ override it), the SDK takes one, and everything below receives the values it nee
 | PROOFWORK_LOCK_TIMEOUT | seconds to wait for another process holding the embedded chain | 30 |
 | PROOFWORK_DEBUG | internal errors print their traceback | off |
 | PROOFWORK_SANDBOX_DEBUG | the evaluation sandbox keeps its worker's stderr | off |
+| PROOFWORK_WEB_DEV_MODE | the web app may sign with the dev accounts (local chains only; marked on every page) | off |
+| PROOFWORK_EXPLORER_URL | a block explorer's transaction URL prefix for the web app's links (`.../tx/`) | (the app's own page) |
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Settings:
     lock_timeout: float = 30.0
     debug: bool = False
     sandbox_debug: bool = False
+    web_dev_mode: bool = False
+    explorer_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -60,6 +64,8 @@ class Settings:
             "lock_timeout": _seconds(env.get("PROOFWORK_LOCK_TIMEOUT", "30"), "PROOFWORK_LOCK_TIMEOUT"),
             "debug": bool(get("PROOFWORK_DEBUG")),
             "sandbox_debug": bool(get("PROOFWORK_SANDBOX_DEBUG")),
+            "web_dev_mode": bool(get("PROOFWORK_WEB_DEV_MODE")),
+            "explorer_url": get("PROOFWORK_EXPLORER_URL"),
         }
         settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}
