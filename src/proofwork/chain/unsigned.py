@@ -47,7 +47,9 @@ def _call(handle: Any, label: str, name: str, args: list[Any]) -> UnsignedTx:
 
 def token_approve(token: Any, spender: str, amount: int) -> UnsignedTx:
     """ERC-20 `approve(spender, amount)` on a `TokenContract`."""
-    return _call(token, "approve the escrow to take the budget", "approve", [Web3.to_checksum_address(spender), amount])
+    return _call(
+        token, "approve the escrow to take the budget", "approve", [Web3.to_checksum_address(spender), amount]
+    )
 
 
 def create_job(

@@ -208,14 +208,14 @@ class MarketViews:
         job = self.jobs.get(job_id)
         evaluations = self._evaluations() if self.jobs.judged_by_committee(job) else {}
         summary = self._summary(job, evaluations, self._created(job_id))
-        decimals = self.ws.token.decimals
+        decimals, symbol = self.ws.token.decimals, self.ws.token.symbol
         events = [event for _, event in self.ws.escrow.events(job_id)]
         txs = job_event_transactions(self.ws.escrow, job_id)
         history = []
         disputes = []
         for event, (block, tx, name, _) in zip(events, txs, strict=False):
             when = self.time_of(block)
-            history.append(HistoryItem(name, block, when, tx, _describe(event, decimals)))
+            history.append(HistoryItem(name, block, when, tx, _describe(event, decimals, symbol)))
             if isinstance(event, J.DisputeRaised):
                 disputes.append((event, tx, when))
         detail = JobDetail(summary, self.jobs.timing(job), history)
@@ -305,11 +305,11 @@ def _matches(q: str, summary: JobSummary, facts: dict[str, Any] | None) -> bool:
     return all(word in text for word in words)
 
 
-def _describe(event: J.JobEvent, decimals: int) -> str:
+def _describe(event: J.JobEvent, decimals: int, symbol: str) -> str:
     from proofwork.domain.units import format_amount
 
     def amount(units: int) -> str:
-        return format_amount(units, decimals)
+        return f"{format_amount(units, decimals)} {symbol}"
 
     if isinstance(event, J.JobCreated):
         return f"created and funded with {amount(sum(event.amounts))} in {len(event.amounts)} milestone(s)"
@@ -332,7 +332,7 @@ def _describe(event: J.JobEvent, decimals: int) -> str:
         return f"milestone {event.milestone + 1} disputed by {event.by}"
     if isinstance(event, J.MilestoneResolved):
         return (
-            f"milestone {event.milestone + 1} resolved: {amount(event.freelancer_gross - event.fee)} to the "
+            f"milestone {event.milestone + 1} resolved by the arbiter: {amount(event.freelancer_gross - event.fee)} to the "
             f"freelancer, {amount(event.client_amount)} to the client"
         )
     if isinstance(event, J.CancelProposed):

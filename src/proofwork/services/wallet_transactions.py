@@ -101,6 +101,7 @@ def post_evaluated_job(
     and stored, the labels' salt and commitment kept here; returns the approval and creation to
     send, and the spec hash (then `register_evaluation` once the job exists)."""
     from proofwork.chain import unsigned
+    from proofwork.domain.evalspec import metric_direction, threshold_fixed
     from proofwork.services.evaluated_jobs import (
         DEFAULT_TOLERANCE,
         MAX_TOLERANCE,
@@ -109,7 +110,6 @@ def post_evaluated_job(
         check_review_period,
         prepare_hidden_task,
     )
-    from proofwork.domain.evalspec import metric_direction, threshold_fixed
 
     client = parse_address(client, "client")
     freelancer = parse_address(freelancer, "freelancer") if freelancer else None
@@ -172,7 +172,9 @@ def register_evaluation(ws: Workspace, job_id: int) -> UnsignedTx:
     hidden = HiddenLabels.from_json(path.read_bytes())
     params = EvaluationParams.from_json(params_path.read_bytes())
     if params.hash != job.spec_hash:
-        raise ArtifactCorrupted(f"the evaluation kept for job {job_id} is not the one its spec hash commits to")
+        raise ArtifactCorrupted(
+            f"the evaluation kept for job {job_id} is not the one its spec hash commits to"
+        )
     if labels_commitment(hidden.cid_bytes, hidden.salt, params.spec_digest) != params.commitment:
         raise ArtifactCorrupted("the hidden labels kept here do not open the evaluation's commitment")
     sealed_cid = ws.store.add_bytes(seal(hidden.to_json(), committee_recipients(ws.committee)))

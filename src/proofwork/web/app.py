@@ -81,14 +81,17 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
     env = templates.env
     env.globals["dev_mode"] = settings.web_dev_mode
     env.globals["explorer_url"] = settings.explorer_url
+    env.filters["score"] = _score
 
     @contextmanager
     def workspace() -> Iterator[Workspace]:
         with lock, workspace_factory() as ws:
             yield ws
 
-    def page(request: Request, name: str, ws: Workspace | None, status: int = 200, **context: Any) -> Response:
-        token = {"symbol": "", "decimals": 0}
+    def page(
+        request: Request, name: str, ws: Workspace | None, status: int = 200, **context: Any
+    ) -> Response:
+        token: dict[str, Any] = {"symbol": "", "decimals": 0}
         chain_id = None
         if ws is not None:
             try:
@@ -236,7 +239,9 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         try:
             text = presentation.strip()
             if file is not None and file.filename:
-                text = (await _read(file, MAX_PRESENTATION, "presentation")).decode("utf-8", "replace").strip()
+                text = (
+                    (await _read(file, MAX_PRESENTATION, "presentation")).decode("utf-8", "replace").strip()
+                )
             if not text:
                 raise InvalidInput("paste a presentation or choose its file")
             if len(text) > MAX_PRESENTATION:
@@ -286,7 +291,9 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         return Response(
             result.to_csv(),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="proofwork-statement-{result.address}.csv"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="proofwork-statement-{result.address}.csv"'
+            },
         )
 
     @app.get("/tx/{name}")
@@ -345,7 +352,18 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 deadline = ws.chain.next_timestamp() + days
                 signer = dev_signer(ws, sign_as)
                 if signer is not None:
-                    return _dev_post(ws, signer, Jobs, Evaluations, files, units, milestones, deadline, review_period, freelancer)
+                    return _dev_post(
+                        ws,
+                        signer,
+                        Jobs,
+                        Evaluations,
+                        files,
+                        units,
+                        milestones,
+                        deadline,
+                        review_period,
+                        freelancer,
+                    )
                 client = parse_address(sender, "wallet address")
                 if files is not None:
                     txs, _ = wt.post_evaluated_job(
@@ -486,6 +504,12 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         return PlainTextResponse("ok")
 
     return app
+
+
+def _score(fixed: int) -> str:
+    from proofwork.services.market_views import score_text
+
+    return score_text(int(fixed))
 
 
 def _job_id(text: str) -> int:

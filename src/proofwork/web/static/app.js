@@ -105,6 +105,8 @@ async function act(form) {
     }
   }
   say(form, "Done.");
+  const what = { post: "job " + jobId + " posted and funded", submit: "work submitted", approve: "milestone approved and paid" };
+  sessionStorage.setItem("pw-flash", "Done: " + (what[form.dataset.kind] || "sent") + ".");
   if (form.dataset.kind === "post" && jobId) window.location.assign("/jobs/" + jobId);
   else window.location.reload();
 }
@@ -112,6 +114,13 @@ async function act(form) {
 document.addEventListener("DOMContentLoaded", () => {
   localTimes();
   walletStatus();
+  const flash = sessionStorage.getItem("pw-flash");
+  if (flash) {
+    sessionStorage.removeItem("pw-flash");
+    const el = document.getElementById("flash");
+    el.textContent = flash;
+    el.hidden = false;
+  }
   document.getElementById("connect").addEventListener("click", () => connect().catch((e) => {
     document.getElementById("wallet-status").textContent = "Wallet: " + (e.message || e);
   }));
