@@ -469,6 +469,45 @@ def test_download_a_statement(web: Web) -> None:
     assert sum(-int(r["amount_units"]) for r in client_rows) == ml.pw.amount("290.5")
 
 
+def test_competition_leaderboard(web: Web) -> None:
+    from proofwork.services.competitions import Competitions
+
+    ml, pw = web.market, web.market.pw
+    comps = Competitions(pw.ws)
+    with web.chain():
+        comp_id, _ = comps.create(
+            ml.client,
+            ml.spec,
+            ml.labels,
+            prize=pw.amount("500"),
+            deadline=pw.now() + 86_400,
+            reveal_period=86_400,
+            prize_bps=[10_000],
+            min_score=0,
+            entry_bond=pw.amount("1"),
+        )
+        for _ in range(2):
+            ml.run_oracles()
+        assert comps.get(comp_id).labels_confirmed
+        good, _ = comps.enter(ml.good, comp_id, ml.models["good"])
+        weak, _ = comps.enter(ml.weak, comp_id, ml.models["weak"])
+        ml.run_oracles()
+    web.jobs["competition"] = comp_id
+    with web.page(wallet=False) as page:
+        page.goto(web.url + "/competitions")
+        assert "500 pwUSD" in page.inner_text("#competitions")
+        page.click(f"a[href='/competitions/{comp_id}']")
+        page.wait_for_selector("#leaderboard")
+        assert page.inner_text("#comp-state") == "open for entries"
+        rows = page.locator("#leaderboard tbody tr")
+        assert rows.count() == 2
+        first, second = (rows.nth(i).locator("td").all_inner_texts() for i in (0, 1))
+        assert (first[1], second[1]) == (str(good), str(weak))
+        assert float(first[3]) > float(second[3]) > 0 and first[4] == "4"
+        assert first[5] == "hidden"  # the private part decides the prizes, after the reveal
+        web.shot(page, "competition")
+
+
 def test_read_only_without_a_wallet(web: Web) -> None:
     with web.page(wallet=False) as page:
         page.goto(f"{web.url}/jobs/{web.jobs['plain']}")
@@ -505,6 +544,8 @@ def test_no_serious_or_critical_accessibility_violations(web: Web) -> None:
         f"/jobs/{web.jobs['plain']}",
         f"/profiles/{web.market.good.address}",
         "/credentials/verify",
+        "/competitions",
+        f"/competitions/{web.jobs['competition']}",
     ]
     found = {}
     with web.page() as page:

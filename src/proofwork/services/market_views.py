@@ -97,7 +97,10 @@ class JobDetail:
 
 
 def score_text(fixed: int) -> str:
-    """A fixed-point score in metric units, exactly ('0.953704')."""
+    """A fixed-point score in metric units, exactly ('0.953704'); the reports' extremes for a
+    submission that could not be scored say so."""
+    if abs(fixed) >= 2**255 - 1:
+        return "unscorable"
     value = Decimal(fixed) / SCORE_SCALE
     return format(value.normalize(), "f") if value != 0 else "0"
 
@@ -390,3 +393,64 @@ def profile(ws: Workspace, address: str) -> ProfileView:
         [s for s in mine if J.same_address(s.job.client, address)],
         [s for s in mine if not s.job.is_open and J.same_address(s.job.freelancer, address)],
     )
+
+
+@dataclass(frozen=True)
+class CompetitionSummary:
+    comp: Any  # competitions.Competition
+    title: str
+    metric: str | None
+    state: str
+
+
+def _competition_state(comp: Any, now: int) -> str:
+    if comp.cancelled:
+        return "cancelled"
+    if comp.finalized:
+        return "finalized"
+    if comp.ranked:
+        return "ranked (challenge period)"
+    if not comp.labels_confirmed:
+        return "awaiting the committee"
+    if now < comp.deadline:
+        return "open for entries"
+    if now < comp.reveal_end:
+        return "revealing"
+    return "being ranked"
+
+
+def _competition_summary(ws: Workspace, comp: Any, now: int) -> CompetitionSummary:
+    from proofwork.services.task_files import TaskFiles
+
+    title, metric = f"Competition {comp.comp_id}", None
+    try:
+        spec, _ = TaskFiles(ws.store, ws.data_dir / "work").spec_by_hash(comp.spec_hash)
+        title, metric = spec.name, spec.metric
+    except ProofworkError:
+        pass
+    return CompetitionSummary(comp, title, metric, _competition_state(comp, now))
+
+
+def competitions(ws: Workspace) -> list[CompetitionSummary]:
+    """Every competition of the deployment's contract, newest first (none without a committee)."""
+    if not ws.deployment.competition:
+        return []
+    from proofwork.services.competitions import Competitions
+
+    service = Competitions(ws)
+    now = ws.chain.next_timestamp()
+    return [_competition_summary(ws, service.get(i), now) for i in sorted(service.ids(), reverse=True)]
+
+
+def competition(ws: Workspace, comp_id: int) -> tuple[CompetitionSummary, list[Any]]:
+    """One competition and its leaderboard: the oracles' signed public scores while it runs, the
+    ranking (private scores proven against the committee's root) and prizes once ranked."""
+    from proofwork.network.peers import HttpPeers
+    from proofwork.services.competitions import Competitions
+
+    peers = HttpPeers()
+    try:
+        comp, rows = Competitions(ws).leaderboard(comp_id, peers)
+    finally:
+        peers.close()
+    return _competition_summary(ws, comp, ws.chain.next_timestamp()), rows

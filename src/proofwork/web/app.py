@@ -206,6 +206,28 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 return error_page(request, exc)
             return page(request, "job.html", ws, d=detail, job=detail.summary.job, now=now)
 
+    @app.get("/competitions", response_class=HTMLResponse)
+    def competitions_page(request: Request) -> Response:
+        from proofwork.services.market_views import competitions
+
+        with workspace() as ws:
+            try:
+                items = competitions(ws)
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            return page(request, "competitions.html", ws, items=items)
+
+    @app.get("/competitions/{comp_id}", response_class=HTMLResponse)
+    def competition_page(request: Request, comp_id: str) -> Response:
+        from proofwork.services.market_views import competition
+
+        with workspace() as ws:
+            try:
+                summary, rows = competition(ws, _job_id(comp_id, "competition"))
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            return page(request, "competition.html", ws, c=summary, comp=summary.comp, rows=rows)
+
     @app.get("/profiles/{address}", response_class=HTMLResponse)
     def profile_page(request: Request, address: str) -> Response:
         from proofwork.services.market_views import profile
@@ -512,11 +534,11 @@ def _score(fixed: int) -> str:
     return score_text(int(fixed))
 
 
-def _job_id(text: str) -> int:
+def _job_id(text: str, what: str = "job") -> int:
     cleaned = text.strip().lstrip("#")
     if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 78:
-        raise InvalidInput(f"invalid job id {text!r}: expected a positive integer")
+        raise InvalidInput(f"invalid {what} id {text!r}: expected a positive integer")
     value = int(cleaned)
     if value <= 0:
-        raise InvalidInput(f"invalid job id {text!r}: ids start at 1")
+        raise InvalidInput(f"invalid {what} id {text!r}: ids start at 1")
     return value
