@@ -158,6 +158,14 @@ class Web:
         finally:
             context.close()
 
+    def made(self, kind: str) -> int:
+        """The id of what an earlier test of this module made through the pages (they run in order)."""
+        if kind not in self.jobs:
+            pytest.fail(
+                f"no {kind} job yet: this test needs the module's earlier tests (run the whole module)"
+            )
+        return self.jobs[kind]
+
     def shot(self, page: Any, name: str) -> None:
         path = self.shots / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
@@ -362,7 +370,7 @@ def test_post_a_plain_job_submit_and_approve_through_the_wallet(web: Web) -> Non
 
 
 def test_job_board_filters_on_the_server(web: Web) -> None:
-    evaluated, plain = web.jobs["evaluated"], web.jobs["plain"]
+    evaluated, plain = web.made("evaluated"), web.made("plain")
     with web.page(wallet=False) as page:
         page.goto(web.url + "/")
         rows = page.locator("#jobs tbody tr")
@@ -387,7 +395,7 @@ def test_job_board_filters_on_the_server(web: Web) -> None:
 
 def test_profile_shows_reputation_badges_and_completed_work(web: Web) -> None:
     ml = web.market
-    job_id = web.jobs["evaluated"]
+    job_id = web.made("evaluated")
     with web.chain():
         (record,) = [c for c in ml.pw.identity.completions() if c.job_id == job_id]
         reputation = ml.pw.identity.reputation(ml.good.address)
@@ -458,7 +466,7 @@ def test_download_a_statement(web: Web) -> None:
     # funded with 10 tokens outside proofwork; everything else came from the escrow
     assert [r["direction"] for r in rows] == ["in"]
     assert int(rows[0]["amount_units"]) == balance - ml.pw.amount("10")
-    assert rows[0]["job"] == str(web.jobs["evaluated"]) and rows[0]["contract"] == "escrow"
+    assert rows[0]["job"] == str(web.made("evaluated")) and rows[0]["contract"] == "escrow"
     assert rows[0]["amount"] == ml.pw.format(int(rows[0]["amount_units"]))
     with web.page(wallet=False) as page:
         response = page.request.get(f"{web.url}/statements/{ml.client.address}.csv")
@@ -510,7 +518,7 @@ def test_competition_leaderboard(web: Web) -> None:
 
 def test_read_only_without_a_wallet(web: Web) -> None:
     with web.page(wallet=False) as page:
-        page.goto(f"{web.url}/jobs/{web.jobs['plain']}")
+        page.goto(f"{web.url}/jobs/{web.made('plain')}")
         assert "no wallet found" in page.inner_text("#wallet-status")
         page.fill("#approve-milestone", "2")
         page.click("#approve-form button[type=submit]")
@@ -527,7 +535,7 @@ def test_pages_fit_a_phone_screen(web: Web) -> None:
     with web.page(wallet=False, viewport={"width": 375, "height": 740}, is_mobile=True) as page:
         for name, path in (
             ("phone-board", "/"),
-            ("phone-job", f"/jobs/{web.jobs['evaluated']}"),
+            ("phone-job", f"/jobs/{web.made('evaluated')}"),
             ("phone-profile", f"/profiles/{web.market.good.address}"),
         ):
             page.goto(web.url + path)
@@ -540,12 +548,12 @@ def test_no_serious_or_critical_accessibility_violations(web: Web) -> None:
     pages = [
         "/",
         "/jobs/new",
-        f"/jobs/{web.jobs['evaluated']}",
-        f"/jobs/{web.jobs['plain']}",
+        f"/jobs/{web.made('evaluated')}",
+        f"/jobs/{web.made('plain')}",
         f"/profiles/{web.market.good.address}",
         "/credentials/verify",
         "/competitions",
-        f"/competitions/{web.jobs['competition']}",
+        f"/competitions/{web.made('competition')}",
     ]
     found = {}
     with web.page() as page:
