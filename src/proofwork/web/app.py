@@ -21,6 +21,7 @@ from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import (
@@ -257,7 +258,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         from proofwork.services.credentials import verification
         from proofwork.services.issuers import directory_for
 
-        problem, result = None, None
+        checked: str | None = None
         try:
             text = presentation.strip()
             if file is not None and file.filename:
@@ -271,33 +272,38 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
             if not nonce.strip() or not audience.strip():
                 raise InvalidInput("the audience and the nonce the holder presented for are both needed")
         except ProofworkError as exc:
-            problem = str(exc)
-        with workspace() as ws:
-            if problem is None:
-                try:
-                    result = verification.verify(
-                        ws,
-                        text,
-                        audience=audience.strip(),
-                        nonce=nonce.strip(),
-                        resolver=None,
-                        directory=directory_for(ws),
-                        allow_insecure_localhost=ws.chain.is_local,
-                    )
-                except CredentialRejected as exc:
-                    problem = f"credential rejected ({exc.reason}): {exc}"
-                except ProofworkError as exc:
-                    problem = str(exc)
-            return page(
-                request,
-                "verify.html",
-                ws,
-                200 if problem is None else 400,
-                audience=audience,
-                nonce=nonce,
-                result=result,
-                problem=problem,
-            )
+            checked = str(exc)
+
+        def blocking() -> Response:
+            problem, result = checked, None
+            with workspace() as ws:
+                if problem is None:
+                    try:
+                        result = verification.verify(
+                            ws,
+                            text,
+                            audience=audience.strip(),
+                            nonce=nonce.strip(),
+                            resolver=None,
+                            directory=directory_for(ws),
+                            allow_insecure_localhost=ws.chain.is_local,
+                        )
+                    except CredentialRejected as exc:
+                        problem = f"credential rejected ({exc.reason}): {exc}"
+                    except ProofworkError as exc:
+                        problem = str(exc)
+                return page(
+                    request,
+                    "verify.html",
+                    ws,
+                    200 if problem is None else 400,
+                    audience=audience,
+                    nonce=nonce,
+                    result=result,
+                    problem=problem,
+                )
+
+        return await run_in_threadpool(blocking)
 
     @app.get("/statements/{name}")
     def statement_csv(request: Request, name: str) -> Response:
@@ -369,47 +375,51 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 files = (await _read(spec, MAX_UPLOAD, "spec"), await _read(labels, MAX_UPLOAD, "labels"))
             review_period = parse_duration(review)
             days = parse_duration(deadline_days + "d" if deadline_days.strip().isdigit() else deadline_days)
-            with workspace() as ws:
-                units = parse_amount(budget, ws.token.decimals)
-                deadline = ws.chain.next_timestamp() + days
-                signer = dev_signer(ws, sign_as)
-                if signer is not None:
-                    return _dev_post(
-                        ws,
-                        signer,
-                        Jobs,
-                        Evaluations,
-                        files,
-                        units,
-                        milestones,
-                        deadline,
-                        review_period,
-                        freelancer,
-                    )
-                client = parse_address(sender, "wallet address")
-                if files is not None:
-                    txs, _ = wt.post_evaluated_job(
+
+            def blocking() -> Response:
+                with workspace() as ws:
+                    units = parse_amount(budget, ws.token.decimals)
+                    deadline = ws.chain.next_timestamp() + days
+                    signer = dev_signer(ws, sign_as)
+                    if signer is not None:
+                        return _dev_post(
+                            ws,
+                            signer,
+                            Jobs,
+                            Evaluations,
+                            files,
+                            units,
+                            milestones,
+                            deadline,
+                            review_period,
+                            freelancer,
+                        )
+                    client = parse_address(sender, "wallet address")
+                    if files is not None:
+                        txs, _ = wt.post_evaluated_job(
+                            ws,
+                            client,
+                            files[0],
+                            files[1],
+                            budget=units,
+                            milestones=milestones,
+                            deadline=deadline,
+                            review_period=review_period,
+                            freelancer=freelancer or None,
+                        )
+                        return JSONResponse({"txs": [t.to_json() for t in txs], "register": True})
+                    txs = wt.post_job(
                         ws,
                         client,
-                        files[0],
-                        files[1],
                         budget=units,
                         milestones=milestones,
                         deadline=deadline,
                         review_period=review_period,
                         freelancer=freelancer or None,
                     )
-                    return JSONResponse({"txs": [t.to_json() for t in txs], "register": True})
-                txs = wt.post_job(
-                    ws,
-                    client,
-                    budget=units,
-                    milestones=milestones,
-                    deadline=deadline,
-                    review_period=review_period,
-                    freelancer=freelancer or None,
-                )
-                return JSONResponse({"txs": [t.to_json() for t in txs], "register": False})
+                    return JSONResponse({"txs": [t.to_json() for t in txs], "register": False})
+
+            return await run_in_threadpool(blocking)
         except ProofworkError as exc:
             return action_error(exc)
 
@@ -484,17 +494,21 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
 
         try:
             data = await _read(deliverable, MAX_UPLOAD, "deliverable")
-            with workspace() as ws:
-                signer = dev_signer(ws, sign_as)
-                index = milestone - 1
-                if signer is not None:
-                    cid = ws.store.add_bytes(data)
-                    outcome = Jobs(ws).submit(signer, _job_id(job_id), index, cid_digest(cid))
-                    return JSONResponse({"sent": [r.tx_hash for _, r in outcome.receipts], "cid": cid})
-                tx, cid = wt.submit_deliverable(
-                    ws, parse_address(sender, "wallet address"), _job_id(job_id), index, data
-                )
-                return JSONResponse({"txs": [tx.to_json()], "cid": cid})
+
+            def blocking() -> Response:
+                with workspace() as ws:
+                    signer = dev_signer(ws, sign_as)
+                    index = milestone - 1
+                    if signer is not None:
+                        cid = ws.store.add_bytes(data)
+                        outcome = Jobs(ws).submit(signer, _job_id(job_id), index, cid_digest(cid))
+                        return JSONResponse({"sent": [r.tx_hash for _, r in outcome.receipts], "cid": cid})
+                    tx, cid = wt.submit_deliverable(
+                        ws, parse_address(sender, "wallet address"), _job_id(job_id), index, data
+                    )
+                    return JSONResponse({"txs": [tx.to_json()], "cid": cid})
+
+            return await run_in_threadpool(blocking)
         except ProofworkError as exc:
             return action_error(exc)
 
