@@ -17,12 +17,19 @@ JSIPFS_VERSION := 0.66.1
 JSIPFS := .tools/ipfs/node_modules/ipfs/src/cli.js
 # Debian installs each PostgreSQL major version under $(PG_LIB)/<version>/bin (tests/conftest.py looks there)
 PG_LIB := /usr/lib/postgresql
+# The web app's front-end assets from the npm registry, pinned: Pico CSS is shipped (a committed copy
+# under $(WEB_STATIC), checked against the package here); axe-core is for the browser tests only.
+PICO_VERSION := 2.1.1
+AXE_VERSION := 4.14.1
+WEB_TOOLS := .tools/web/node_modules
+WEB_STATIC := src/proofwork/web/static/vendor
+AXE := $(WEB_TOOLS)/axe-core/axe.min.js
 # Contracts compiled for tests and benchmarks only (test tokens, peers) are cached inside the checkout.
 export PROOFWORK_CACHE_DIR ?= $(CURDIR)/.cache/artifacts
 
-.PHONY: sandbox-tools postgres-server ipfs-node setup-test setup-core demo test quick lint typecheck unit contracts integration e2e bench install install-dev anvil clean artifacts wheel
+.PHONY: web-assets browser sandbox-tools postgres-server ipfs-node setup-test setup-core demo test quick lint typecheck unit contracts integration e2e bench install install-dev anvil clean artifacts wheel
 
-demo: $(VENV)/.installed sandbox-tools
+demo: $(VENV)/.installed sandbox-tools web-assets
 	$(VENV)/bin/proofwork demo
 	$(VENV)/bin/proofwork demo --ml
 	$(VENV)/bin/proofwork demo --identity
@@ -42,10 +49,10 @@ test:
 
 setup-test: setup-core $(JSIPFS)
 
-setup-core: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) sandbox-tools postgres-server
+setup-core: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) sandbox-tools postgres-server web-assets browser
 
 # The quick loop: no slow, anvil or daemon tests, Hypothesis' `dev` profile; no lint or type check.
-quick: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) $(JSIPFS) sandbox-tools postgres-server
+quick: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) $(JSIPFS) sandbox-tools postgres-server web-assets browser
 	$(PY) -m pytest -q -n 2 --dist loadgroup --hypothesis-profile=dev -m "not slow and not anvil and not daemon" --durations=10
 
 lint: $(VENV)/.installed-dev
@@ -110,6 +117,29 @@ $(JSIPFS):
 	test -f $@
 
 ipfs-node: $(JSIPFS)
+
+# Its own npm prefix too. The shipped copy of Pico must be byte for byte the pinned package's file.
+$(AXE):
+	mkdir -p .tools/web
+	npm install --prefix .tools/web --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
+		@picocss/pico@$(PICO_VERSION) axe-core@$(AXE_VERSION)
+	test -f $@
+
+web-assets: $(AXE)
+	@test -f $(WEB_STATIC)/pico.min.css || cp $(WEB_TOOLS)/@picocss/pico/css/pico.min.css $(WEB_STATIC)/pico.min.css
+	@cmp -s $(WEB_TOOLS)/@picocss/pico/css/pico.min.css $(WEB_STATIC)/pico.min.css || { \
+		echo "$(WEB_STATIC)/pico.min.css differs from @picocss/pico@$(PICO_VERSION): copy it again and commit" >&2; exit 1; }
+	@echo "web assets: pico $(PICO_VERSION) (shipped), axe-core $(AXE_VERSION) (tests)"
+
+# Debian's chromium for the web app's browser tests (Playwright drives /usr/bin/chromium; it never
+# downloads a browser of its own).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -q >/dev/null 2>&1 && \
+		  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }
+	@command -v chromium >/dev/null 2>&1 && echo "browser: $$(chromium --version 2>/dev/null)"
 
 # bubblewrap isolates untrusted submissions (Debian package); without it the sandbox falls back
 # to `unshare -n` + rlimits and says so.

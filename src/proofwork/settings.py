@@ -15,6 +15,8 @@ override it), the SDK takes one, and everything below receives the values it nee
 | PROOFWORK_INDEX_DB | the chain index: a SQLite file or a SQLAlchemy URL (postgresql+psycopg://...) | DATA_DIR/index.sqlite3 |
 | PROOFWORK_INDEX_CONFIRMATIONS | blocks the indexer stays behind the head (reorgs deeper are rolled back) | 0 on dev chains, else 12 |
 | PROOFWORK_INDEX_CHUNK | most blocks in one eth_getLogs request (halved when a node refuses the range) | 2000 |
+| PROOFWORK_WEB_DEV_MODE | the web app may sign with the dev accounts (local chains only; marked on every page) | off |
+| PROOFWORK_EXPLORER_URL | a block explorer's transaction URL prefix for the web app's links (`.../tx/`) | (the app's own page) |
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class Settings:
     index_db: str | None = None  # None: DATA_DIR/index.sqlite3 (see `index_location`)
     index_confirmations: int | None = None  # None: 0 on a local dev chain, else DEFAULT_CONFIRMATIONS
     index_chunk: int = 2000
+    web_dev_mode: bool = False
+    explorer_url: str | None = None
 
     @property
     def index_location(self) -> str:
@@ -82,6 +86,8 @@ class Settings:
             ),
             "index_chunk": _count(get("PROOFWORK_INDEX_CHUNK"), "PROOFWORK_INDEX_CHUNK", 1, MAX_INDEX_CHUNK)
             or 2000,
+            "web_dev_mode": bool(get("PROOFWORK_WEB_DEV_MODE")),
+            "explorer_url": get("PROOFWORK_EXPLORER_URL"),
         }
         settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}

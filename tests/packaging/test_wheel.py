@@ -78,6 +78,14 @@ def test_the_wheel_installs_and_runs_the_demos_outside_the_checkout(tmp_path: Pa
     shipped = {f"proofwork/chain/compiled/{name}.json" for name in ArtifactStore().names()}
     assert shipped and shipped <= set(names)
     assert not [n for n in names if n.endswith((".vy", ".vyi")) or "mocks" in n]
+    # the web app's templates and assets (Pico vendored; nothing from a CDN)
+    web = {
+        "web/static/vendor/pico.min.css",
+        "web/static/app.js",
+        "web/static/app.css",
+        "web/templates/job.html",
+    }
+    assert {f"proofwork/{n}" for n in web} <= set(names)
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", venv], tmp_path, env, 300)

@@ -39,6 +39,7 @@ COMMANDS = {
     "juror": "court",
     "court": "court",
     "index": "index",
+    "web": "web",
 }
 
 

@@ -1,0 +1,558 @@
+"""The web app: server-rendered pages over the services, a little JavaScript to act through a wallet.
+
+Pages read through the services; to act, the browser asks an `/actions/...` route for the
+transactions (unsigned, `{to, data, value, chainId}`), sends each with its EIP-1193 wallet
+(`eth_sendTransaction`) and polls `/tx/<hash>.json` for the result. With the dev mode setting on a
+local chain, the same routes may sign with a dev account instead (every page says so).
+
+Every static asset is served from the package (`static/`): nothing is fetched from a CDN."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from proofwork.domain.addresses import parse_address
+from proofwork.domain.errors import (
+    CredentialRejected,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    ProofworkError,
+)
+from proofwork.domain.units import format_amount, parse_amount, parse_duration
+from proofwork.services.workspace import Signer, Workspace
+from proofwork.settings import Settings
+
+HERE = Path(__file__).parent
+WorkspaceFactory = Callable[[], AbstractContextManager[Workspace]]
+MAX_UPLOAD = 64 << 20  # spec, labels and deliverables sent through the form
+MAX_PRESENTATION = 64 << 10
+AUDIENCE = "proofwork-web"
+_TX = __import__("re").compile(r"^0x[0-9a-fA-F]{64}$")
+
+STATUS_OF: dict[type, int] = {
+    InvalidInput: 400,
+    CredentialRejected: 400,
+    NotAllowed: 403,
+    NotFound: 404,
+}
+
+
+def _status(exc: ProofworkError) -> int:
+    for kind, code in STATUS_OF.items():
+        if isinstance(exc, kind):
+            return code
+    return 409
+
+
+def _iso(ts: int | None) -> str:
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def _read(upload: UploadFile | None, limit: int, what: str) -> bytes:
+    if upload is None or not upload.filename:
+        raise InvalidInput(f"choose the {what} file")
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(f"the {what} file is larger than {limit} bytes")
+    return data
+
+
+def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> FastAPI:
+    """The web app over the workspaces `workspace_factory` opens (one at a time: the app serialises
+    its use of the chain), with `settings` (dev mode, explorer links)."""
+    app = FastAPI(title="proofwork", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    lock = threading.RLock()
+    env = templates.env
+    env.globals["dev_mode"] = settings.web_dev_mode
+    env.globals["explorer_url"] = settings.explorer_url
+    env.filters["score"] = _score
+
+    @contextmanager
+    def workspace() -> Iterator[Workspace]:
+        with lock, workspace_factory() as ws:
+            yield ws
+
+    def page(
+        request: Request, name: str, ws: Workspace | None, status: int = 200, **context: Any
+    ) -> Response:
+        token: dict[str, Any] = {"symbol": "", "decimals": 0}
+        chain_id = None
+        if ws is not None:
+            try:
+                token = {"symbol": ws.token.symbol, "decimals": ws.token.decimals}
+                chain_id = ws.chain_id
+            except ProofworkError:
+                pass
+        decimals = int(token["decimals"])
+
+        def amount(units: int) -> str:
+            return f"{format_amount(int(units), decimals)} {token['symbol']}".strip()
+
+        def tx_url(tx_hash: str) -> str:
+            if settings.explorer_url:
+                return settings.explorer_url.rstrip("/") + "/" + tx_hash
+            return f"/tx/{tx_hash}"
+
+        return templates.TemplateResponse(
+            request,
+            name,
+            {
+                "amount": amount,
+                "iso": _iso,
+                "tx_url": tx_url,
+                "chain_id": chain_id,
+                "token": token,
+                "short": lambda a: (a[:6] + "…" + a[-4:]) if a and len(a) > 12 else a,
+                "dev_accounts": _dev_accounts(ws),
+                **context,
+            },
+            status_code=status,
+        )
+
+    def _dev_accounts(ws: Workspace | None) -> list[Signer]:
+        if not settings.web_dev_mode or ws is None:
+            return []
+        try:
+            return ws.dev_accounts()[:10] if ws.chain.is_local else []
+        except ProofworkError:
+            return []
+
+    def dev_signer(ws: Workspace, name: str | None) -> Signer | None:
+        """The dev account the server signs with, in dev mode on a local chain; None: the wallet signs."""
+        if not name:
+            return None
+        if not settings.web_dev_mode:
+            raise NotAllowed("server-side signing is only available in dev mode")
+        if not ws.chain.is_local:
+            raise NotAllowed("server-side signing with dev accounts is only for local development chains")
+        return ws.signer(name)
+
+    def error_page(request: Request, exc: ProofworkError) -> Response:
+        return page(request, "error.html", None, _status(exc), message=str(exc))
+
+    def action_error(exc: ProofworkError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=_status(exc))
+
+    # --- pages -------------------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse)
+    def board(
+        request: Request,
+        q: str = "",
+        state: str = "",
+        kind: str = "",
+        min_budget: str = "",
+        max_budget: str = "",
+        party: str = "",
+    ) -> Response:
+        from proofwork.services.market_views import KINDS, STATES, JobFilters, MarketViews
+
+        filters = JobFilters(q.strip(), state, kind, min_budget.strip(), max_budget.strip(), party.strip())
+        with workspace() as ws:
+            try:
+                jobs = MarketViews(ws).board(filters)
+                problem = None
+            except InvalidInput as exc:
+                jobs, problem = [], str(exc)
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            return page(
+                request,
+                "board.html",
+                ws,
+                200 if problem is None else 400,
+                jobs=jobs,
+                filters=filters,
+                states=STATES,
+                kinds=KINDS,
+                problem=problem,
+            )
+
+    @app.get("/jobs/new", response_class=HTMLResponse)
+    def new_job(request: Request) -> Response:
+        with workspace() as ws:
+            try:
+                committee = bool(ws.deployment.committee)
+                window = ws.committee.challenge_window if committee else 0
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            return page(request, "new_job.html", ws, committee=committee, window=window)
+
+    @app.get("/jobs/{job_id}", response_class=HTMLResponse)
+    def job_page(request: Request, job_id: str) -> Response:
+        from proofwork.services.market_views import MarketViews
+
+        with workspace() as ws:
+            try:
+                detail = MarketViews(ws).job(_job_id(job_id))
+                now = ws.chain.next_timestamp()
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            return page(request, "job.html", ws, d=detail, job=detail.summary.job, now=now)
+
+    @app.get("/competitions", response_class=HTMLResponse)
+    def competitions_page(request: Request) -> Response:
+        from proofwork.services.market_views import competitions
+
+        with workspace() as ws:
+            try:
+                items = competitions(ws)
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            return page(request, "competitions.html", ws, items=items)
+
+    @app.get("/competitions/{comp_id}", response_class=HTMLResponse)
+    def competition_page(request: Request, comp_id: str) -> Response:
+        from proofwork.services.market_views import competition
+
+        with workspace() as ws:
+            try:
+                summary, rows = competition(ws, _job_id(comp_id, "competition"))
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            return page(request, "competition.html", ws, c=summary, comp=summary.comp, rows=rows)
+
+    @app.get("/profiles/{address}", response_class=HTMLResponse)
+    def profile_page(request: Request, address: str) -> Response:
+        from proofwork.services.market_views import profile
+
+        with workspace() as ws:
+            try:
+                view = profile(ws, address)
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            return page(request, "profile.html", ws, p=view)
+
+    @app.get("/credentials/verify", response_class=HTMLResponse)
+    def verify_form(request: Request) -> Response:
+        with workspace() as ws:
+            return page(
+                request, "verify.html", ws, audience=AUDIENCE, nonce=secrets.token_urlsafe(12), result=None
+            )
+
+    @app.post("/credentials/verify", response_class=HTMLResponse)
+    async def verify_post(
+        request: Request,
+        audience: str = Form(AUDIENCE),
+        nonce: str = Form(""),
+        presentation: str = Form(""),
+        file: UploadFile | None = File(None),
+    ) -> Response:
+        from proofwork.services.credentials import verification
+        from proofwork.services.issuers import directory_for
+
+        checked: str | None = None
+        try:
+            text = presentation.strip()
+            if file is not None and file.filename:
+                text = (
+                    (await _read(file, MAX_PRESENTATION, "presentation")).decode("utf-8", "replace").strip()
+                )
+            if not text:
+                raise InvalidInput("paste a presentation or choose its file")
+            if len(text) > MAX_PRESENTATION:
+                raise InvalidInput(f"the presentation is larger than {MAX_PRESENTATION} bytes")
+            if not nonce.strip() or not audience.strip():
+                raise InvalidInput("the audience and the nonce the holder presented for are both needed")
+        except ProofworkError as exc:
+            checked = str(exc)
+
+        def blocking() -> Response:
+            problem, result = checked, None
+            with workspace() as ws:
+                if problem is None:
+                    try:
+                        result = verification.verify(
+                            ws,
+                            text,
+                            audience=audience.strip(),
+                            nonce=nonce.strip(),
+                            resolver=None,
+                            directory=directory_for(ws),
+                            allow_insecure_localhost=ws.chain.is_local,
+                        )
+                    except CredentialRejected as exc:
+                        problem = f"credential rejected ({exc.reason}): {exc}"
+                    except ProofworkError as exc:
+                        problem = str(exc)
+                return page(
+                    request,
+                    "verify.html",
+                    ws,
+                    200 if problem is None else 400,
+                    audience=audience,
+                    nonce=nonce,
+                    result=result,
+                    problem=problem,
+                )
+
+        return await run_in_threadpool(blocking)
+
+    @app.get("/statements/{name}")
+    def statement_csv(request: Request, name: str) -> Response:
+        from proofwork.services.statements import statement
+
+        if not name.endswith(".csv"):
+            return error_page(request, NotFound("statements are served as <address>.csv"))
+        with workspace() as ws:
+            try:
+                result = statement(ws, name.removesuffix(".csv"))
+            except ProofworkError as exc:
+                return error_page(request, exc)
+        return Response(
+            result.to_csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="proofwork-statement-{result.address}.csv"'
+            },
+        )
+
+    @app.get("/tx/{name}")
+    def tx_page(request: Request, name: str) -> Response:
+        from proofwork.chain.unsigned import jobs_created, transaction_status
+
+        as_json = name.endswith(".json")
+        tx_hash = name.removesuffix(".json")
+        if not _TX.match(tx_hash):
+            exc = InvalidInput(f"invalid transaction hash {tx_hash!r}: expected 0x and 64 hex digits")
+            return action_error(exc) if as_json else error_page(request, exc)
+        with workspace() as ws:
+            try:
+                status = transaction_status(ws.chain, tx_hash)
+                created = jobs_created(ws.escrow, status) if status.block is not None else []
+            except ProofworkError as exc:
+                return action_error(exc) if as_json else error_page(request, exc)
+            if as_json:
+                return JSONResponse(
+                    {
+                        "hash": tx_hash,
+                        "status": status.status,
+                        "block": status.block,
+                        "jobs_created": created,
+                    }
+                )
+            return page(request, "tx.html", ws, tx=status, created=created)
+
+    # --- actions: transactions for the wallet ------------------------------------------------------
+
+    @app.post("/actions/jobs")
+    async def post_job_action(
+        sender: str = Form("", alias="from"),
+        sign_as: str = Form(""),
+        budget: str = Form(...),
+        milestones: int = Form(1),
+        deadline_days: str = Form("7"),
+        review: str = Form("3d"),
+        freelancer: str = Form(""),
+        evaluated: str = Form(""),
+        spec: UploadFile | None = File(None),
+        labels: UploadFile | None = File(None),
+    ) -> Response:
+        from proofwork.services import wallet_transactions as wt
+        from proofwork.services.evaluated_jobs import Evaluations
+        from proofwork.services.jobs import Jobs
+
+        try:
+            files = None
+            if evaluated:
+                files = (await _read(spec, MAX_UPLOAD, "spec"), await _read(labels, MAX_UPLOAD, "labels"))
+            review_period = parse_duration(review)
+            days = parse_duration(deadline_days + "d" if deadline_days.strip().isdigit() else deadline_days)
+
+            def blocking() -> Response:
+                with workspace() as ws:
+                    units = parse_amount(budget, ws.token.decimals)
+                    deadline = ws.chain.next_timestamp() + days
+                    signer = dev_signer(ws, sign_as)
+                    if signer is not None:
+                        return _dev_post(
+                            ws,
+                            signer,
+                            Jobs,
+                            Evaluations,
+                            files,
+                            units,
+                            milestones,
+                            deadline,
+                            review_period,
+                            freelancer,
+                        )
+                    client = parse_address(sender, "wallet address")
+                    if files is not None:
+                        txs, _ = wt.post_evaluated_job(
+                            ws,
+                            client,
+                            files[0],
+                            files[1],
+                            budget=units,
+                            milestones=milestones,
+                            deadline=deadline,
+                            review_period=review_period,
+                            freelancer=freelancer or None,
+                        )
+                        return JSONResponse({"txs": [t.to_json() for t in txs], "register": True})
+                    txs = wt.post_job(
+                        ws,
+                        client,
+                        budget=units,
+                        milestones=milestones,
+                        deadline=deadline,
+                        review_period=review_period,
+                        freelancer=freelancer or None,
+                    )
+                    return JSONResponse({"txs": [t.to_json() for t in txs], "register": False})
+
+            return await run_in_threadpool(blocking)
+        except ProofworkError as exc:
+            return action_error(exc)
+
+    def _dev_post(
+        ws: Workspace,
+        signer: Signer,
+        jobs: Any,
+        evaluations: Any,
+        files: tuple[bytes, bytes] | None,
+        units: int,
+        milestones: int,
+        deadline: int,
+        review_period: int,
+        freelancer: str,
+    ) -> Response:
+        import tempfile
+
+        if files is None:
+            outcome = jobs(ws).post(
+                signer,
+                budget=units,
+                milestones=milestones,
+                deadline=deadline,
+                review_period=review_period,
+                freelancer=freelancer or None,
+            )
+        else:
+            with tempfile.TemporaryDirectory(prefix="proofwork-post-") as tmp:
+                spec_path, labels_path = Path(tmp) / "spec.yaml", Path(tmp) / "labels"
+                spec_path.write_bytes(files[0])
+                labels_path.write_bytes(files[1])
+                outcome, _ = evaluations(ws).post(
+                    signer,
+                    spec_path,
+                    labels_path,
+                    budget=units,
+                    milestones=milestones,
+                    deadline=deadline,
+                    review_period=review_period,
+                    freelancer=freelancer or None,
+                )
+        return JSONResponse(
+            {
+                "sent": [r.tx_hash for _, r in outcome.receipts],
+                "job_id": outcome.job.job_id,
+                "dev_mode": True,
+            }
+        )
+
+    @app.post("/actions/jobs/{job_id}/register")
+    def register_action(job_id: str) -> Response:
+        from proofwork.services import wallet_transactions as wt
+
+        try:
+            with workspace() as ws:
+                tx = wt.register_evaluation(ws, _job_id(job_id))
+                return JSONResponse({"txs": [tx.to_json()]})
+        except ProofworkError as exc:
+            return action_error(exc)
+
+    @app.post("/actions/jobs/{job_id}/submit")
+    async def submit_action(
+        job_id: str,
+        sender: str = Form("", alias="from"),
+        sign_as: str = Form(""),
+        milestone: int = Form(1),
+        deliverable: UploadFile | None = File(None),
+    ) -> Response:
+        from proofwork.services import wallet_transactions as wt
+        from proofwork.services.jobs import Jobs
+        from proofwork.storage.unixfs import cid_digest
+
+        try:
+            data = await _read(deliverable, MAX_UPLOAD, "deliverable")
+
+            def blocking() -> Response:
+                with workspace() as ws:
+                    signer = dev_signer(ws, sign_as)
+                    index = milestone - 1
+                    if signer is not None:
+                        cid = ws.store.add_bytes(data)
+                        outcome = Jobs(ws).submit(signer, _job_id(job_id), index, cid_digest(cid))
+                        return JSONResponse({"sent": [r.tx_hash for _, r in outcome.receipts], "cid": cid})
+                    tx, cid = wt.submit_deliverable(
+                        ws, parse_address(sender, "wallet address"), _job_id(job_id), index, data
+                    )
+                    return JSONResponse({"txs": [tx.to_json()], "cid": cid})
+
+            return await run_in_threadpool(blocking)
+        except ProofworkError as exc:
+            return action_error(exc)
+
+    @app.post("/actions/jobs/{job_id}/approve")
+    def approve_action(
+        job_id: str,
+        sender: str = Form("", alias="from"),
+        sign_as: str = Form(""),
+        milestone: int = Form(1),
+    ) -> Response:
+        from proofwork.services import wallet_transactions as wt
+        from proofwork.services.jobs import Jobs
+
+        try:
+            with workspace() as ws:
+                signer = dev_signer(ws, sign_as)
+                if signer is not None:
+                    outcome = Jobs(ws).approve(signer, _job_id(job_id), milestone - 1)
+                    return JSONResponse({"sent": [r.tx_hash for _, r in outcome.receipts]})
+                tx = wt.approve_milestone(
+                    ws, parse_address(sender, "wallet address"), _job_id(job_id), milestone - 1
+                )
+                return JSONResponse({"txs": [tx.to_json()]})
+        except ProofworkError as exc:
+            return action_error(exc)
+
+    @app.get("/healthz")
+    def health() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    return app
+
+
+def _score(fixed: int) -> str:
+    from proofwork.services.market_views import score_text
+
+    return score_text(int(fixed))
+
+
+def _job_id(text: str, what: str = "job") -> int:
+    cleaned = text.strip().lstrip("#")
+    if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 78:
+        raise InvalidInput(f"invalid {what} id {text!r}: expected a positive integer")
+    value = int(cleaned)
+    if value <= 0:
+        raise InvalidInput(f"invalid {what} id {text!r}: ids start at 1")
+    return value

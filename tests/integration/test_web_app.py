@@ -1,0 +1,199 @@
+"""The web app's routes without a browser (FastAPI's test client) on a deployed embedded chain: dev mode
+and its refusal, the unsigned transactions a wallet is given, disputes on the job page, explorer links,
+statements and bad input. The browser flows are in tests/e2e/test_web.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from eth_abi import decode
+from fastapi.testclient import TestClient
+
+from proofwork.chain.encoding import keccak
+from proofwork.sdk import Proofwork
+from proofwork.settings import Settings
+from proofwork.web import create_web_app
+
+DAY = 86_400
+
+
+@pytest.fixture(scope="module")
+def pw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proofwork]:
+    data_dir = tmp_path_factory.mktemp("web-app")
+    with Proofwork.open(data_dir) as pw:
+        pw.deploy("dev0")
+        pw.fund(pw.address("dev1"), pw.amount("1000"))
+        yield pw
+
+
+def client(pw: Proofwork, **settings: object) -> TestClient:
+    base = Settings(data_dir=pw.ws.data_dir)
+    return TestClient(create_web_app(lambda: nullcontext(pw.ws), replace(base, **settings)))
+
+
+def test_dev_mode_signs_with_dev_accounts_and_says_so_on_every_page(pw: Proofwork) -> None:
+    web = client(pw, web_dev_mode=True)
+    posted = web.post(
+        "/actions/jobs",
+        data={"sign_as": "dev1", "budget": "12.5", "milestones": "1", "freelancer": pw.address("dev2")},
+    )
+    assert posted.status_code == 200, posted.text
+    job_id = posted.json()["job_id"]
+    assert len(posted.json()["sent"]) == 1  # create with a permit: one transaction
+    submitted = web.post(
+        f"/actions/jobs/{job_id}/submit",
+        data={"sign_as": "dev2", "milestone": "1"},
+        files={"deliverable": ("report.txt", b"the work")},
+    )
+    assert submitted.status_code == 200, submitted.text
+    assert pw.ws.store.read_bytes(submitted.json()["cid"], 100) == b"the work"
+    approved = web.post(f"/actions/jobs/{job_id}/approve", data={"sign_as": "dev1", "milestone": "1"})
+    assert approved.status_code == 200, approved.text
+    assert pw.jobs.get(job_id).status == "completed"
+    for path in (
+        "/",
+        f"/jobs/{job_id}",
+        "/jobs/new",
+        f"/profiles/{pw.address('dev2')}",
+        "/credentials/verify",
+    ):
+        page = web.get(path)
+        assert page.status_code == 200 and "<strong>dev mode</strong>" in page.text, path
+    assert 'name="sign_as"' in web.get("/jobs/new").text
+
+    plain = client(pw)
+    refused = plain.post(f"/actions/jobs/{job_id}/approve", data={"sign_as": "dev1", "milestone": "1"})
+    assert refused.status_code == 403
+    assert refused.json() == {"error": "server-side signing is only available in dev mode"}
+    page = plain.get(f"/jobs/{job_id}").text
+    assert "dev mode" not in page and 'name="sign_as"' not in page
+
+
+def test_a_wallet_gets_unsigned_transactions_checked_before_anything_is_sent(pw: Proofwork) -> None:
+    web = client(pw)
+    client_address, freelancer = pw.address("dev1"), pw.address("dev2")
+    answer = web.post(
+        "/actions/jobs",
+        data={
+            "from": client_address,
+            "budget": "30",
+            "milestones": "3",
+            "review": "1d",
+            "freelancer": freelancer,
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    approve, create = answer.json()["txs"]
+    chain_id = hex(pw.ws.chain_id)
+    assert (approve["to"], approve["chainId"], approve["value"]) == (pw.ws.token.address, chain_id, "0x0")
+    assert approve["data"][:10] == "0x" + keccak(b"approve(address,uint256)")[:4].hex()
+    spender, amount = decode(["address", "uint256"], bytes.fromhex(approve["data"][10:]))
+    assert spender.lower() == pw.ws.escrow.address.lower() and amount == pw.amount("30")
+    assert create["to"] == pw.ws.escrow.address and create["chainId"] == chain_id
+    assert answer.json()["register"] is False
+
+    # the escrow's rules are checked first, with a one-line reason
+    job = pw.jobs.post(
+        pw.signer("dev1"),
+        budget=pw.amount("5"),
+        deadline=pw.now() + DAY,
+        review_period=DAY,
+        freelancer=freelancer,
+    ).job
+    cases = [
+        ("/actions/jobs", {"from": client_address, "budget": "5000"}, 400, "insufficient balance"),
+        ("/actions/jobs", {"from": client_address, "budget": "-1"}, 400, "amount"),
+        ("/actions/jobs", {"from": "0x12", "budget": "1"}, 400, "wallet address"),
+        (
+            "/actions/jobs",
+            {"from": client_address, "budget": "1", "freelancer": client_address},
+            400,
+            "own job",
+        ),
+        (f"/actions/jobs/{job.job_id}/approve", {"from": freelancer, "milestone": "1"}, 403, "client"),
+        (
+            f"/actions/jobs/{job.job_id}/approve",
+            {"from": client_address, "milestone": "4"},
+            400,
+            "milestone 4",
+        ),
+        ("/actions/jobs/999/approve", {"from": client_address, "milestone": "1"}, 404, "no job 999"),
+        ("/actions/jobs/x1/approve", {"from": client_address, "milestone": "1"}, 400, "invalid job id"),
+    ]
+    for path, data, status, words in cases:
+        refused = web.post(path, data=data)
+        assert refused.status_code == status and words in refused.json()["error"], (path, data, refused.text)
+    no_file = web.post(f"/actions/jobs/{job.job_id}/submit", data={"from": freelancer, "milestone": "1"})
+    assert no_file.status_code == 400 and no_file.json()["error"] == "choose the deliverable file"
+    outsider = web.post(
+        f"/actions/jobs/{job.job_id}/submit",
+        data={"from": pw.address("dev4"), "milestone": "1"},
+        files={"deliverable": ("a.txt", b"x")},
+    )
+    assert outsider.status_code == 403
+    submit = web.post(
+        f"/actions/jobs/{job.job_id}/submit",
+        data={"from": freelancer, "milestone": "1"},
+        files={"deliverable": ("a.txt", b"x")},
+    ).json()["txs"][0]
+    assert (
+        submit["to"] == pw.ws.escrow.address and submit["label"] == f"submit milestone 1 of job {job.job_id}"
+    )
+    unknown = "0x" + "ab" * 32
+    assert web.get(f"/tx/{unknown}.json").json()["status"] == "pending"
+    assert web.get("/tx/0x12.json").status_code == 400
+
+
+def test_job_page_shows_disputes_and_links_transactions_to_the_explorer(pw: Proofwork) -> None:
+    client_signer, freelancer = pw.signer("dev1"), pw.signer("dev2")
+    job = pw.jobs.post(
+        client_signer,
+        budget=pw.amount("8"),
+        deadline=pw.now() + 2 * DAY,
+        review_period=DAY,
+        freelancer=freelancer.address,
+        arbiter=pw.address("dev5"),
+    ).job
+    pw.jobs.submit(freelancer, job.job_id, 0, b"\x07" * 32)
+    raised = pw.jobs.dispute(client_signer, job.job_id, 0).receipts[0][1]
+    web = client(pw, explorer_url="https://explorer.example/tx/")
+    page = web.get(f"/jobs/{job.job_id}").text
+    assert '<h2 id="disputes">Disputes</h2>' in page
+    assert f'href="https://explorer.example/tx/{raised.tx_hash}"' in page
+    assert f"milestone 1 disputed by {client_signer.address}" in page
+    assert "8 pwUSD" in page
+
+
+def test_statements_and_bad_addresses(pw: Proofwork) -> None:
+    web = client(pw)
+    nobody = web.get(f"/statements/{pw.address('dev7')}.csv")
+    assert nobody.status_code == 200
+    assert nobody.headers["content-disposition"].endswith(f'proofwork-statement-{pw.address("dev7")}.csv"')
+    assert nobody.text == (
+        "date_utc,timestamp,block,transaction,direction,amount,amount_units,token,token_address,"
+        "counterparty,contract,job\n"
+    )
+    rows = list(csv.DictReader(io.StringIO(web.get(f"/statements/{pw.address('dev1')}.csv").text)))
+    assert rows and {r["direction"] for r in rows} <= {"in", "out"}
+    assert all(r["contract"] == "escrow" and r["job"] for r in rows)
+    assert web.get("/statements/0x12.csv").status_code == 400
+    assert web.get(f"/statements/{pw.address('dev1')}").status_code == 404
+    assert web.get("/profiles/nobody").status_code == 400
+    assert web.get("/?min_budget=lots").status_code == 400
+    assert web.get("/?party=0x1").status_code == 400
+
+
+def test_the_static_assets_are_served_from_the_package(pw: Proofwork) -> None:
+    web = client(pw)
+    page = web.get("/").text
+    for asset in ("/static/vendor/pico.min.css", "/static/app.css", "/static/app.js"):
+        assert asset in page and web.get(asset).status_code == 200
+    assert "http://" not in page.replace("http://testserver", "") and "https://" not in page
+    shipped = Path(__file__).resolve().parents[2] / "src/proofwork/web/static/vendor/pico.min.css"
+    assert "Pico CSS ✨ v2.1.1" in shipped.read_text()[:200]
