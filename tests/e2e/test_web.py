@@ -37,7 +37,8 @@ from proofwork.web.app import AUDIENCE
 from tests.conftest import free_port
 from tests.integration.ml_fixtures import MlMarket, open_ml_market
 
-pytestmark = pytest.mark.slow
+# the tests build on each other in order (one browser, one market): one worker runs them all
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
 
 SKILL = "vision/digit-classification"
 ROOT = Path(__file__).resolve().parents[2]
