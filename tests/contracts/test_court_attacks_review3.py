@@ -19,8 +19,9 @@ from pathlib import Path
 
 import boa
 import pytest
-from court_fixtures import PERIODS, PWK, USD, partial, pin_clock
+from court_fixtures import PERIODS, PWK, USD, extra, partial, pin_clock
 from court_system_fixtures import (
+    ADAPTER_PATH,
     APPEAL,
     CASE_CLOSED,
     CASE_DISPUTED,
@@ -419,3 +420,144 @@ def test_defended_a_reentrant_fee_token_cannot_settle_twice(system):
     assert rt.balanceOf(adapter.address) == 0 and rt.balanceOf(court.address) == 0
     with boa.reverts("adapter: case ruled or closed"):
         adapter.accept_settlement(cid, s.h.state(job_id), 5_000, sender=f)
+
+
+# ------------------------------------------------------------ other arbitrators, hostile arbitrables
+
+ARBITRATOR = MOCKS / "CentralizedArbitrator.vy"
+BASE_FEE, ARB_FEE_BPS, APPEAL_FEE = 1_000, 100, 5_000
+SMALL = 100_000
+
+
+def test_residue_an_arbitrator_that_lets_anyone_appeal_carries_a_lone_deposit_over(h, escrow, token, accounts):
+    """The adapter assumes that only it appeals (proofwork's Court and Kleros' court refuse anyone
+    else: next test). With an arbitrator whose `appeal` is open to anyone (the test
+    CentralizedArbitrator), the loser funds its side alone, then appeals directly at the arbitrator
+    for 1x the cost: its lone deposit is carried into the next round, and when that round rules
+    against it again and nobody funds, it still wins by default. Bounded to deployments on such an
+    arbitrator; the winner's answer in the next round appeals again instead."""
+    c, f, o = accounts.client.address, accounts.freelancer.address, accounts.outsider.address
+    with boa.env.prank(REVIEW_DEPLOYER):
+        arb = partial(ARBITRATOR).deploy(token.address, BASE_FEE, ARB_FEE_BPS, APPEAL_FEE, 86_400)
+        adapter = partial(ADAPTER_PATH).deploy(escrow.address, arb.address, 3, 3 * 86_400)
+    job_id = h.create_job(c, [SMALL], freelancer=f, arbiter=adapter.address, expect=OK)
+    h.submit(f, job_id, 0, expect=OK)
+    h.raise_dispute(c, job_id, 0, expect=OK)
+    for who in (c, f):
+        token.mint(who, 10**6, sender=h.model.owner)
+        token.approve(adapter.address, 2**255, sender=who)
+    case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
+    adapter.pay_fee(case, h.state(job_id), sender=c)
+    d = adapter.cases(case).dispute_id
+    arb.give_ruling(d, 2, sender=REVIEW_DEPLOYER)  # the client wins
+    adapter.fund_appeal(case, sender=f)  # the loser funds alone ...
+    token.approve(arb.address, APPEAL_FEE, sender=f)
+    arb.appeal(d, b"", sender=f)  # ... and appeals directly, for 1x
+    arb.give_ruling(d, 2, sender=REVIEW_DEPLOYER)  # the client wins again; nobody funds
+    boa.env.time_travel(seconds=86_400)
+    arb.execute(d, sender=o)
+    assert adapter.cases(case).ruling == 1  # the freelancer's stale deposit won by default
+
+
+def test_defended_with_the_court_only_the_adapter_appeals(system):
+    """With proofwork's Court a party cannot appeal directly to carry its lone deposit over."""
+    s = CourtSystem(system)
+    _job_id, cid, d = disputed(s)
+    vote(s, d, [2, 2, 2])
+    assert s.fund_appeal(cid, by_client=False) == "funded"
+    with boa.reverts("court: only the arbitrable"):
+        s.court.appeal(d, b"", sender=FREELANCERS[0])
+    finish(s, d)
+    s.end_everything()
+
+
+def test_residue_a_fee_on_transfer_token_lets_a_hostile_arbitrable_burn_that_tokens_court_balance(
+    system, fot_deployer
+):
+    """A hostile arbitrable (any account) creates and withdraws disputes in a fee-on-transfer token:
+    the court receives 1 % less than the cost but refunds the whole cost, so each cycle takes 1 % of
+    the cost out of what the court holds in that token for others (here an honest dispute's fee);
+    the attacker pays the same 1 % to the token. Bounded to that token (the escrow refuses such
+    tokens, so the adapter never names one); the stablecoin and PWK the court holds are untouched."""
+    s = CourtSystem(system)
+    _job_id, _cid, _d = disputed(s)  # an adapter dispute, its fee in the stablecoin
+    court, usd, pwk = s.court, s.usd, s.pwk
+    usd_held, pwk_held = usd.balanceOf(court.address), pwk.balanceOf(court.address)
+    fot = fot_deployer.deploy()
+    honest, attacker = CLIENTS[1], FREELANCERS[1]
+    data = extra(fot.address, AMOUNT, 3)
+    cost = court.arbitrationCost(data)
+    for who in (honest, attacker):
+        fot.mint(who, 10 * cost)
+        fot.approve(court.address, 10 * cost, sender=who)
+    court.createDispute(5, data, sender=honest)
+    held = fot.balanceOf(court.address)
+    assert held == cost - cost // 100
+    mine = court.createDispute(5, data, sender=attacker)
+    court.withdraw_dispute(mine, sender=attacker)
+    assert fot.balanceOf(court.address) == held - cost // 100  # the honest dispute's fee, short
+    assert usd.balanceOf(court.address) == usd_held and pwk.balanceOf(court.address) == pwk_held
+
+
+# ------------------------------------------------------------ committee jobs before the court
+
+
+@pytest.fixture(scope="module")
+def oracles():
+    from committee_fixtures import oracle_accounts
+
+    return oracle_accounts(4, "court review 3 oracle")
+
+
+def test_defended_a_committee_job_settled_while_disputed_pays_once(h, escrow, token, accounts, oracles):
+    """A committee job whose score the freelancer disputed is taken to proofwork's Court (the
+    committee names the adapter). Before the draw: the oracles (any quorum, let alone a minority)
+    cannot settle the milestone while it is in court; the parties settle 70 % through the adapter,
+    which takes the dispute back from the court and resolves through the committee's
+    `resolve_by_court`; the court refunds its cost, and neither the oracles nor a ruling can move
+    the milestone again."""
+    from committee_court_fixtures import FEE_TIMEOUT as CC_FEE_TIMEOUT
+    from committee_court_fixtures import GOOD, executed, scored_and_disputed
+    from committee_fixtures import COMMITTEE_PATH, DISPUTE_PERIOD, WINDOW, CommitteeDeployer, CommitteeDriver
+    from court_fixtures import COURT_PATH, FEE_BPS, MIN_STAKE, SEAT_LOCK, SMALL_CLAIM, STABLE_PATH, TREASURY
+
+    c, f, o = accounts.client.address, accounts.freelancer.address, accounts.outsider.address
+    with boa.env.prank(REVIEW_DEPLOYER):
+        pwk = partial(STABLE_PATH).deploy("Proofwork Court", "PWK")
+        court = partial(COURT_PATH).deploy(
+            pwk.address, SEAT_LOCK, MIN_STAKE, FEE_BPS, SMALL_CLAIM, PERIODS, TREASURY
+        )
+        adapter = partial(ADAPTER_PATH).deploy(escrow.address, court.address, 3, CC_FEE_TIMEOUT)
+    committee = CommitteeDeployer(COMMITTEE_PATH).deploy(
+        escrow.address, [x.address for x in oracles], 1, WINDOW, adapter.address
+    )
+    d = CommitteeDriver(h, committee, oracles, accounts.relayer)
+    job_id = scored_and_disputed(d, h, accounts, adapter, accounts.freelancer)
+    amount = h.job(job_id).milestones[0].amount
+    case = adapter.open_case(job_id, h.state(job_id), 0, "ipfs://meta", sender=f)
+    adapter.pay_fee(case, h.state(job_id), sender=c)
+    dispute = adapter.cases(case).dispute_id
+    cost = court.arbitrationCost(adapter.extra_data(case))
+    assert token.balanceOf(court.address) == cost
+    boa.env.time_travel(seconds=DISPUTE_PERIOD + 1)  # the oracles' late path is open ...
+    d.settle(job_id, 0, d.honest(GOOD), expect="committee: milestone in court")  # ... but not in court
+    adapter.propose_settlement(case, 7_000, sender=c)
+    before = {w: token.balanceOf(w) for w in (c, f)}
+    executed(
+        h,
+        committee,
+        adapter,
+        job_id,
+        amount * 7 // 10,
+        lambda: adapter.accept_settlement(case, h.state(job_id), 7_000, sender=f),
+    )
+    share = amount * 7 // 10
+    assert token.balanceOf(f) - before[f] == share - share * ESCROW_FEE_BPS // 10_000 + cost
+    assert token.balanceOf(c) - before[c] == amount - share + cost
+    assert token.balanceOf(court.address) == 0 and token.balanceOf(adapter.address) == 0
+    assert court.disputeStatus(dispute) == 2
+    with boa.reverts("adapter: case closed"):
+        adapter.execute_ruling(case, h.state(job_id), sender=o)
+    with boa.reverts("court: already ruled"):
+        court.execute_ruling(dispute, sender=o)
+    d.settle(job_id, 0, d.honest(GOOD), expect="committee: milestone not submitted")  # resolved
