@@ -72,7 +72,9 @@
      escrow's 30-day fallback, see below).
      Payments out of this contract that the token refuses (a blocklisted party) are
      credited and pulled with `withdraw`, as in the escrow. The arbitrator is trusted to
-     pull exactly `arbitrationCost` / `appealCost` (what this contract approves).
+     pull exactly `arbitrationCost` / `appealCost` (what this contract approves), and to
+     let only this contract appeal (proofwork's court does): one that lets anyone appeal
+     lets a lone funder carry its deposit, and its default, into the next round.
      This contract declares no `challenge_window()`: disputes follow the job's review period.
      A delegated job's case must be opened early enough that its fee deadline falls within
      MAX_FEE_TIMEOUT of the dispute (with the default 2-day fee timeout: within 2 days), so
