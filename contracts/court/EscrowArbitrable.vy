@@ -35,7 +35,9 @@
            arbitrator draws a larger panel) and what is left of both deposits joins the
            case's reward pot. A side that funds alone wins by default: the ruling the
            arbitrator then gives is replaced by the one that gives that side the whole
-           milestone, and its deposit is returned. If nobody funds, the ruling is final.
+           milestone (unless that ruling gives it more than half already: a winner that
+           funds alone keeps its ruling), and its deposit is returned. If nobody funds,
+           the ruling is final.
            When the case ends, the pot is shared like the fee reserve, in the ruling's
            proportion (two parties only: no third-party crowdfunding).
         Both parties may `submit_evidence` (ERC-1497 Evidence) while the case is open.
@@ -70,7 +72,9 @@
      escrow's 30-day fallback, see below).
      Payments out of this contract that the token refuses (a blocklisted party) are
      credited and pulled with `withdraw`, as in the escrow. The arbitrator is trusted to
-     pull exactly `arbitrationCost` / `appealCost` (what this contract approves).
+     pull exactly `arbitrationCost` / `appealCost` (what this contract approves), and to
+     let only this contract appeal (proofwork's court does): one that lets anyone appeal
+     lets a lone funder carry its deposit, and its default, into the next round.
      This contract declares no `challenge_window()`: disputes follow the job's review period.
      A delegated job's case must be opened early enough that its fee deadline falls within
      MAX_FEE_TIMEOUT of the dispute (with the default 2-day fee timeout: within 2 days), so
@@ -205,7 +209,8 @@ event WonByAppealDefault:
     case_id: indexed(uint256)
     party: indexed(address)  # the side that alone funded the last appeal round
     arbitrator_ruling: uint256  # what the arbitrator ruled
-    ruling: uint256  # what is recorded instead: that side gets the whole milestone
+    ruling: uint256  # what is recorded instead: that side gets the whole milestone (not
+    # logged when the arbitrator's ruling already gave it more than half: that ruling stands)
 
 
 event CaseClosed:
@@ -584,7 +589,10 @@ def rule(_disputeID: uint256, _ruling: uint256):
             executed by `execute_ruling`); a ruling for a case the escrow already ended is
             recorded and changes nothing. If one side alone funded the last appeal round,
             that side wins by default: the ruling giving it the whole milestone
-            (FREELANCER_WINS or CLIENT_WINS) is recorded and logged instead.
+            (FREELANCER_WINS or CLIENT_WINS) is recorded and logged instead, unless the
+            arbitrator's ruling gives that side more than half (a split's winner cannot turn
+            it into a full win by funding alone at the end of the period, when the loser can
+            no longer answer).
     @param _disputeID The arbitrator's dispute id.
     @param _ruling 0 (refuse to arbitrate) to 5, see escrow_rulings.vy.
     """
@@ -600,13 +608,19 @@ def rule(_disputeID: uint256, _ruling: uint256):
         head = (head & ~(255 << _STATUS_AT)) | (convert(RULED, uint256) << _STATUS_AT)
         paid: uint256 = self._appeal_paid[case_id]
         if paid != 0:
-            # one side alone funded the appeal (a second funding would have appealed)
+            # one side alone funded the appeal (a second funding would have appealed): it wins
+            # by default, unless the ruling already favours it (a winner keeps its ruling)
+            other_bps: uint256 = escrow_rulings._freelancer_bps(_ruling)  # the other side's share
             winner: address = convert(convert(head & _M160, uint160), address)
             ruling = escrow_rulings.CLIENT_WINS
             if paid & _M128 == 0:
                 winner = convert(convert(self._side[case_id] & _M160, uint160), address)
                 ruling = escrow_rulings.FREELANCER_WINS
-            log WonByAppealDefault(case_id=case_id, party=winner, arbitrator_ruling=_ruling, ruling=ruling)
+                other_bps = BPS - other_bps
+            if other_bps < BPS // 2:
+                ruling = _ruling
+            else:
+                log WonByAppealDefault(case_id=case_id, party=winner, arbitrator_ruling=_ruling, ruling=ruling)
     self._head[case_id] = head
     self._amount[case_id] = (self._amount[case_id] & _M128) | (ruling << 128)
     log IArbitrable.Ruling(_arbitrator=msg.sender, _disputeID=_disputeID, _ruling=ruling)

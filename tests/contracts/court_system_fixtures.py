@@ -388,7 +388,7 @@ class CourtSystem:
         self.adapter.pay_fee(cid, job, sender=payer)
         self.usd_bal[payer] -= c.cost
         c.status, c.reserve, c.dispute, c.deposit = CASE_DISPUTED, c.cost, d, {}
-        c.proposer = None
+        # a pending settlement offer stays open: it may be accepted until the draw is armed
         n = 1 if c.amount < SMALL_CLAIM else 3
         self.disputes[d] = Dispute(
             case_id=cid, fee=max(c.amount * FEE_BPS // BPS, 1), rounds=[Round(n)], start=self.now()
@@ -871,7 +871,12 @@ class CourtSystem:
             c.status = CASE_RULED
             if c.appeal_paid:  # one side alone funded the last round: it wins by default
                 (funder,) = c.appeal_paid
-                recorded = CLIENT_WINS if funder == c.client else FREELANCER_WINS
+                # ... unless the ruling already gives it more than half: a winner keeps its ruling
+                funder_bps = RULING_BPS[ruling] if funder == c.freelancer else BPS - RULING_BPS[ruling]
+                if funder_bps > BPS // 2:
+                    self.stats["lone winner kept its ruling"] += 1
+                else:
+                    recorded = CLIENT_WINS if funder == c.client else FREELANCER_WINS
                 self.tags[d].add("lone funder won")
                 self.stats["lone funder won by default"] += 1
                 if recorded != ruling:

@@ -283,12 +283,13 @@ def test_only_the_loser_funds_and_wins_by_default(h, appealable, accounts, token
     assert token.balanceOf(adapter.address) == 0
 
 
-@pytest.mark.parametrize("ruling,recorded", [(2, 2), (5, 2)])
+@pytest.mark.parametrize("ruling,recorded,share", [(2, 2, 0), (5, 5, AMOUNT // 4)])
 def test_only_the_winner_funds_keeps_winning_and_gets_its_deposit_back(
-    h, appealable, accounts, token, ruling, recorded
+    h, appealable, accounts, token, ruling, recorded, share
 ):
-    """The client (winner) funds alone: it keeps winning (a split ruling becomes its full win,
-    as any lone funder's), and its deposit is returned when the case ends."""
+    """The client (winner) funds alone: it keeps its ruling (a split stays a split: funding
+    alone at the end of the period, when the loser can no longer answer, does not turn it into
+    a full win; test_court_attacks_review3 F1), and its deposit is returned when the case ends."""
     arb, adapter = appealable
     c = accounts.client.address
     job_id, case, d = ruled_appealable(h, accounts, arb, adapter, ruling)
@@ -296,9 +297,10 @@ def test_only_the_winner_funds_keeps_winning_and_gets_its_deposit_back(
     boa.env.time_travel(seconds=DAY // 2)  # the winner may answer in the second half
     adapter.fund_appeal(case, sender=c)
     assert token.balanceOf(c) == before - WINNER_PAYS
-    end_case(h, arb, adapter, accounts, job_id, case, d, 0)
+    end_case(h, arb, adapter, accounts, job_id, case, d, share)
     assert adapter.cases(case).ruling == recorded
-    assert token.balanceOf(c) == before + AMOUNT + COST
+    to_f = COST * share // AMOUNT
+    assert token.balanceOf(c) == before + AMOUNT - share + COST - to_f
     assert token.balanceOf(adapter.address) == 0
 
 

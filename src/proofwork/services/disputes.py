@@ -8,7 +8,8 @@ Fees are paid in the job's token: each party deposits the arbitration cost; the 
 Appeals are funded by both sides (`appeal`): the loser of the current ruling deposits 2x the appeal cost
 in the first half of the appeal period, the winner 1.5x until its end (1.5x each, all period, after a
 half-half ruling); the appeal is made when the second side funds, and what is left of both deposits is
-a pot shared by the final ruling. A side that funds alone wins by default; nobody funding: final.
+a pot shared by the final ruling. A side that funds alone wins by default (the winner of the current
+ruling keeps that ruling: a split stays a split); nobody funding: final.
 """
 
 from __future__ import annotations
@@ -662,7 +663,7 @@ class Disputes:
         """A party funds its side of an appeal of the current ruling, once per round: the loser of the
         ruling 2x the appeal cost in the first half of the appeal period, the winner 1.5x until its end
         (1.5x each after a half-half ruling). The appeal is made when the second side funds; a side that
-        funds alone wins by default. Approves the deposit first."""
+        funds alone wins by default (a winner keeps its ruling). Approves the deposit first."""
         case = self.case(case_id)
         self._party(case, party)
         if case.status != C.CaseStatus.DISPUTED:
@@ -709,11 +710,15 @@ class Disputes:
                 "is shared by the final ruling"
             )
         else:
+            default = (
+                f"the ruling stands (the {me} gets its deposit back)"
+                if mine.role == "winner"
+                else f"the {other} loses by default (the {me} gets the whole milestone and its deposit back)"
+            )
             message = (
                 f"the {me} paid {paid} for its side of the appeal of case {case_id}; the appeal is made when "
                 f"the {other} funds its side ({format_amount(theirs.requirement or 0, token.decimals)} "
-                f"{token.symbol}) by {format_utc(theirs.deadline)}; if it does not, the {other} loses by default "
-                f"(the {me} gets the whole milestone and its deposit back)"
+                f"{token.symbol}) by {format_utc(theirs.deadline)}; if it does not, {default}"
             )
         made = after.appeals > view.appeals
         details = {
@@ -858,6 +863,13 @@ def _appeal_step(funding: AppealView, now: int) -> str:
     if funded:
         done = funded[0]
         wait = f if done is c else c
+        if done.role == "winner":  # a winner funding alone keeps its ruling (a split stays a split)
+            if now >= wait.deadline:
+                return f"only the {done.party} (the winner) funded the appeal: the ruling stands, its deposit comes back"
+            return (
+                f"the {done.party} (the winner) funded its side of the appeal: the {wait.party} may fund its side "
+                f"(`dispute appeal`) by {format_utc(wait.deadline)}, else the ruling stands"
+            )
         if now >= wait.deadline:
             return f"only the {done.party} funded the appeal: it wins by default once the period is over"
         return (
@@ -870,4 +882,7 @@ def _appeal_step(funding: AppealView, now: int) -> str:
     if not open_:
         return "nobody funded an appeal in time: the ruling becomes final when the period is over"
     who = " or ".join(f"the {x.party} ({x.role}, until {format_utc(x.deadline)})" for x in open_)
-    return f"{who} may fund an appeal (`dispute appeal`); a side that funds alone wins by default; else the ruling becomes final"
+    return (
+        f"{who} may fund an appeal (`dispute appeal`); a side that funds alone wins by default (a winner keeps "
+        "its ruling); else the ruling becomes final"
+    )
