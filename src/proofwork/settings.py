@@ -12,6 +12,10 @@ override it), the SDK takes one, and everything below receives the values it nee
 | PROOFWORK_LOCK_TIMEOUT | seconds to wait for another process holding the embedded chain | 30 |
 | PROOFWORK_DEBUG | internal errors print their traceback | off |
 | PROOFWORK_SANDBOX_DEBUG | the evaluation sandbox keeps its worker's stderr | off |
+| PROOFWORK_API_DOMAIN | the host[:port] Sign-In with Ethereum messages must name | (the request's Host) |
+| PROOFWORK_API_UPLOAD_LIMIT | largest artifact upload, bytes | 10485760 |
+| PROOFWORK_API_RATE_LIMIT | API requests per minute per client address (burst as large) | 600 |
+| PROOFWORK_API_SESSION_TTL | seconds an API session lasts | 86400 |
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ class Settings:
     lock_timeout: float = 30.0
     debug: bool = False
     sandbox_debug: bool = False
+    api_domain: str | None = None
+    api_upload_limit: int = 10 * 1024 * 1024
+    api_rate_limit: int = 600
+    api_session_ttl: int = 86_400
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -60,6 +68,12 @@ class Settings:
             "lock_timeout": _seconds(env.get("PROOFWORK_LOCK_TIMEOUT", "30"), "PROOFWORK_LOCK_TIMEOUT"),
             "debug": bool(get("PROOFWORK_DEBUG")),
             "sandbox_debug": bool(get("PROOFWORK_SANDBOX_DEBUG")),
+            "api_domain": get("PROOFWORK_API_DOMAIN"),
+            "api_upload_limit": _count(
+                get("PROOFWORK_API_UPLOAD_LIMIT"), "PROOFWORK_API_UPLOAD_LIMIT", 10 * 1024 * 1024
+            ),
+            "api_rate_limit": _count(get("PROOFWORK_API_RATE_LIMIT"), "PROOFWORK_API_RATE_LIMIT", 600),
+            "api_session_ttl": _count(get("PROOFWORK_API_SESSION_TTL"), "PROOFWORK_API_SESSION_TTL", 86_400),
         }
         settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}
@@ -75,4 +89,17 @@ def _seconds(text: str, name: str) -> float:
         raise InvalidInput(f"invalid {name} {text!r}: expected seconds") from None
     if not 0 <= value <= MAX_LOCK_TIMEOUT:
         raise InvalidInput(f"invalid {name} {text!r}: expected seconds") from None
+    return value
+
+
+def _count(text: str | None, name: str, default: int) -> int:
+    """A positive whole number from the environment (`default` when unset)."""
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidInput(f"invalid {name} {text!r}: expected a positive whole number") from None
+    if not 0 < value < 2**53:
+        raise InvalidInput(f"invalid {name} {text!r}: expected a positive whole number")
     return value

@@ -1,0 +1,147 @@
+"""One error body for every failure: `{"error": {"code": "...", "message": "..."}}`.
+
+Codes are stable (clients branch on them); messages are one line for a person. Domain errors map
+to codes here; routes raise `ApiError` for the cases that need a more precise code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from proofwork.domain.errors import (
+    ArtifactCorrupted,
+    ChainBusy,
+    ChainUnavailable,
+    CredentialRejected,
+    DataDirCorrupted,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    ProofworkError,
+    TransactionRejected,
+)
+from proofwork.services.sign_in import SignInRejected
+from proofwork.storage.store import StoreUnavailable
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class Error(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+# (domain error, HTTP status, code): the first match wins, so subclasses come first
+DOMAIN_ERRORS: list[tuple[type[ProofworkError], int, str]] = [
+    (SignInRejected, 401, "siwe_rejected"),
+    (CredentialRejected, 422, "credential_rejected"),
+    (InvalidInput, 400, "invalid_input"),
+    (NotFound, 404, "not_found"),
+    (NotAllowed, 409, "not_allowed"),
+    (TransactionRejected, 409, "transaction_rejected"),
+    (ArtifactCorrupted, 502, "artifact_corrupted"),
+    (StoreUnavailable, 503, "store_unavailable"),
+    (ChainBusy, 503, "chain_busy"),
+    (ChainUnavailable, 503, "chain_unavailable"),
+    (DataDirCorrupted, 500, "data_corrupted"),
+]
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+# documented on every operation (Schemathesis checks responses against them)
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": Error, "description": "Malformed input (bad JSON, an invalid value)"},
+    404: {"model": Error, "description": "Unknown id or path"},
+    422: {"model": Error, "description": "The request does not match the schema"},
+    429: {"model": Error, "description": "Too many requests from this client"},
+    503: {"model": Error, "description": "The chain or the store cannot be reached"},
+}
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Error, "description": "Not signed in, or the session expired"},
+    403: {"model": Error, "description": "Acting for another address"},
+    409: {"model": Error, "description": "Not allowed in the job's state, or the chain refused it"},
+}
+
+
+def body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body(code, message), status_code=status, headers=headers)
+
+
+def domain_error(exc: ProofworkError) -> tuple[int, str]:
+    if isinstance(exc, SignInRejected):
+        return 401, exc.code
+    for kind, status, code in DOMAIN_ERRORS:
+        if isinstance(exc, kind):
+            return status, code
+    return 500, "internal_error"
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
+    errors = exc.errors()
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            return 400, "malformed_json", "the request body is not valid JSON"
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
+    message = str(first.get("msg", "invalid request"))
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return 422, "validation_error", f"{where}: {message}{more}"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(ProofworkError)
+    async def proofwork_error(request: Request, exc: ProofworkError) -> JSONResponse:
+        status, code = domain_error(exc)
+        message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        return error_response(status, code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, code, message = _validation_message(exc)
+        return error_response(status, code, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such path: {request.url.path}"
+        return error_response(exc.status_code, code, message, getattr(exc, "headers", None))

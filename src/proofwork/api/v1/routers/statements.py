@@ -1,0 +1,33 @@
+"""Statements: every payment in and out of an address, as CSV."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path, Response
+
+from proofwork.api.v1 import schemas as S
+from proofwork.api.v1.deps import WorkspaceDep
+from proofwork.services.statements import statement, statement_csv
+
+router = APIRouter(prefix="/statements", tags=["statements"])
+
+
+@router.get(
+    "/{address}",
+    summary="Every payment proofwork's contracts made to or from an address (CSV)",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "date, block, tx_hash, direction, amount (token units), token, token_address, "
+            "counterparty, counterparty_role",
+        }
+    },
+)
+def get_statement(ws: WorkspaceDep, address: S.Address = Path(description="an account address")) -> Response:
+    text = statement_csv(statement(ws, address))
+    filename = f"proofwork-statement-{address.lower()}.csv"
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
