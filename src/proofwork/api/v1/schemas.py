@@ -206,7 +206,9 @@ class WritePublic(BaseModel):
 
 
 class RawTransactionCreate(Strict):
-    raw: str = Field(pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=262_146, description="the signed transaction")
+    raw: str = Field(
+        pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=262_146, description="the signed transaction"
+    )
 
 
 class TransactionPublic(BaseModel):

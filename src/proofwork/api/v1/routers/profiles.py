@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Path
 
 from proofwork.api.v1 import convert
 from proofwork.api.v1 import schemas as S
 from proofwork.api.v1.deps import ContextDep, WorkspaceDep
 from proofwork.services import job_listing
+
+AddressPath = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="an account address")]
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
 
@@ -16,7 +20,7 @@ router = APIRouter(prefix="/profiles", tags=["profiles"])
 def profile(
     ws: WorkspaceDep,
     ctx: ContextDep,
-    address: S.Address = Path(description="an account address"),
+    address: AddressPath,
 ) -> S.ProfilePublic:
     from proofwork.services import attestations, badges, reputation
 

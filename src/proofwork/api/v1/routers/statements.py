@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Path, Response
 
-from proofwork.api.v1 import schemas as S
 from proofwork.api.v1.deps import WorkspaceDep
 from proofwork.services.statements import statement, statement_csv
+
+AddressPath = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="an account address")]
 
 router = APIRouter(prefix="/statements", tags=["statements"])
 
@@ -23,7 +26,7 @@ router = APIRouter(prefix="/statements", tags=["statements"])
         }
     },
 )
-def get_statement(ws: WorkspaceDep, address: S.Address = Path(description="an account address")) -> Response:
+def get_statement(ws: WorkspaceDep, address: AddressPath) -> Response:
     text = statement_csv(statement(ws, address))
     filename = f"proofwork-statement-{address.lower()}.csv"
     return Response(
