@@ -80,6 +80,7 @@ HTTP_CODES = {
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": Error, "description": "Malformed input (bad JSON, an invalid value)"},
     404: {"model": Error, "description": "Unknown id or path"},
+    413: {"model": Error, "description": "The request body is larger than the limit"},
     422: {"model": Error, "description": "The request does not match the schema"},
     429: {"model": Error, "description": "Too many requests from this client"},
     503: {"model": Error, "description": "The chain or the store cannot be reached"},

@@ -207,7 +207,7 @@ class WritePublic(BaseModel):
 
 class RawTransactionCreate(Strict):
     raw: str = Field(
-        pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=262_146, description="the signed transaction"
+        pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=131_074, description="the signed transaction"
     )
 
 
