@@ -53,7 +53,7 @@ def sign_in(body: S.SignInCreate, request: Request, response: Response, ctx: Con
 @router.get("/session", summary="The signed-in address")
 def session(current: SessionDep, ctx: ContextDep) -> S.SessionPublic:
     address, expires = current
-    return S.SessionPublic(address=address, expires_at=expires, dev_mode=ctx.dev_mode)
+    return S.SessionPublic(address=address, expires_at=expires, token=None, dev_mode=ctx.dev_mode)
 
 
 @router.post("/sign-out", status_code=204, summary="End the session")

@@ -29,4 +29,6 @@ def verify(body: S.CredentialVerify, ws: WorkspaceDep) -> S.VerificationPublic:
         )
     except CredentialRejected as exc:
         return S.VerificationPublic(valid=False, reason=exc.reason, message=str(exc))
-    return S.VerificationPublic(valid=True, credential=convert.jsonable(result.to_json()))
+    return S.VerificationPublic(
+        valid=True, reason=None, message=None, credential=convert.jsonable(result.to_json())
+    )
