@@ -30,6 +30,10 @@ class SignInRejected(ProofworkError):
         self.code = code
 
 
+class SignInUnavailable(ProofworkError):
+    """The EIP-4361 library is not installed (`pip install --no-deps signinwithethereum==5.0.2`)."""
+
+
 @dataclass(frozen=True)
 class SignedIn:
     address: str
@@ -59,7 +63,12 @@ class SignIn:
 
     def verify(self, message: str, signature: str, *, domain: str, chain_id: int) -> SignedIn:
         """Checks the signed message for this server and opens a session for its address."""
-        from siwe import SiweMessage, siwe  # the library loads web3: only when someone signs in
+        try:
+            from siwe import SiweMessage, siwe  # the library loads web3: only when someone signs in
+        except ImportError as exc:
+            raise SignInUnavailable(
+                "Sign-In with Ethereum is unavailable on this server: install signinwithethereum==5.0.2"
+            ) from exc
 
         try:
             parsed = SiweMessage.from_message(message)

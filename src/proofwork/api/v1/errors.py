@@ -5,6 +5,7 @@ to codes here; routes raise `ApiError` for the cases that need a more precise co
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,8 +26,10 @@ from proofwork.domain.errors import (
     ProofworkError,
     TransactionRejected,
 )
-from proofwork.services.sign_in import SignInRejected
+from proofwork.services.sign_in import SignInRejected, SignInUnavailable
 from proofwork.storage.store import StoreUnavailable
+
+logger = logging.getLogger("proofwork.api")
 
 
 class ErrorDetail(BaseModel):
@@ -52,6 +55,7 @@ class ApiError(Exception):
 # (domain error, HTTP status, code): the first match wins, so subclasses come first
 DOMAIN_ERRORS: list[tuple[type[ProofworkError], int, str]] = [
     (SignInRejected, 401, "siwe_rejected"),
+    (SignInUnavailable, 503, "siwe_unavailable"),
     (CredentialRejected, 422, "credential_rejected"),
     (InvalidInput, 400, "invalid_input"),
     (NotFound, 404, "not_found"),
@@ -138,6 +142,12 @@ def install(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         status, code, message = _validation_message(exc)
         return error_response(status, code, message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # a bug, not bad input: the same body, nothing of the internals (the server log has the traceback)
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "internal error: the request could not be completed")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
