@@ -8,7 +8,7 @@ import csv
 import io
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from siwe import SiweMessage
 
 from proofwork.api.v1 import create_app
 from proofwork.sdk import Signer
+from proofwork.services.credentials.issuing import VCT_COURSE_CERTIFICATE as COURSE
 from tests.conftest import chain_snapshot
 from tests.integration.conftest import DAY, Market, _deployed, digest
 
@@ -209,6 +210,70 @@ def test_credential_verification_refuses_garbage_with_a_reason(api: TestClient) 
         assert answer.json()["valid"] is False and answer.json()["reason"]
     else:
         assert error_code(answer) == "invalid_input"
+
+
+# --- with the identity contracts: credentials, skills, profiles explained ----------------------------
+
+
+@dataclass
+class IdentityMarket:
+    market: Market
+    issuer: str  # a registered did:pkh issuer (dev5)
+
+
+@pytest.fixture(scope="module")
+def id_market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdentityMarket]:
+    """A second deployment with a committee (no oracles running), its competition contract and the
+    identity contracts, and a registered issuer."""
+    with _deployed(None, "embedded", tmp_path_factory) as market:
+        pw = market.pw
+        pw.deploy_committee([f"dev{i}" for i in range(6, 10)], f=1)
+        pw.identity.deploy("dev0")
+        pw.identity.create_issuer("uni", "dev5")
+        pw.identity.register_issuer("uni")
+        yield IdentityMarket(market, "uni")
+
+
+def test_credential_verification(id_market: IdentityMarket) -> None:
+    m = id_market.market
+    api = TestClient(make_app(m))
+    record = m.pw.identity.issue(
+        id_market.issuer, "dev2", COURSE, {"course": "Machine Learning", "grade": "A"}, valid_for=365 * DAY
+    )
+    presentation = m.pw.identity.present("dev2", record.id, ["course"], "did:web:client.example", "n-1")
+    body = {"presentation": presentation, "audience": "did:web:client.example", "nonce": "n-1"}
+    valid = api.post("/api/v1/credentials/verify", json=body).json()
+    assert valid["valid"] is True and valid["credential"]["accredited"] is True
+    assert valid["credential"]["claims"] == {"course": "Machine Learning"}
+    assert valid["credential"]["holder"] == m.freelancer.address
+    replayed = api.post("/api/v1/credentials/verify", json=body | {"nonce": "n-2"}).json()
+    assert replayed["valid"] is False and replayed["reason"] and replayed["message"]
+
+
+def test_skills_profiles_and_competitions_with_identity(id_market: IdentityMarket) -> None:
+    m = id_market.market
+    api = TestClient(make_app(m))
+    with chain_snapshot(m.pw.ws.chain.web3):
+        job = m.post("200").job
+        other = m.post("50").job
+        m.pw.identity.declare_skill(m.client.address, job.job_id, "vision")
+        listed = api.get("/api/v1/jobs", params={"skill": "vision"}).json()
+        assert [(j["id"], j["skill"]) for j in listed["data"]] == [(job.job_id, "vision")]
+        assert other.job_id not in [j["id"] for j in listed["data"]]
+        m.pw.jobs.submit(m.freelancer, job.job_id, 0, digest("done"))
+        m.pw.jobs.approve(m.client, job.job_id, 0)
+        (attested,) = m.pw.identity.attest("dev4", job.job_id)
+        m.pw.identity.mint_badge("dev5", m.freelancer.address, "vision")  # the issuer's account
+        profile = api.get(f"/api/v1/profiles/{m.freelancer.address}").json()
+        assert [j["id"] for j in profile["completed_jobs"]] == [job.job_id]
+        assert [a["job_id"] for a in profile["attestations"]] == [job.job_id]
+        assert profile["attestations"][0]["uid"] == "0x" + attested.uid.hex()
+        assert len(profile["badges"]) == 1
+        reputation = profile["reputation"]
+        assert reputation["paid_jobs"] == 1 and reputation["address"] == m.freelancer.address
+        assert [t["job"] for t in reputation["top_jobs"]] == [job.job_id]  # the explanation
+        assert api.get("/api/v1/competitions").json() == {"data": [], "count": 0, "dev_mode": True}
+        assert error_code(api.get("/api/v1/competitions/0")) == "competition_not_found"
 
 
 # --- sign-in ----------------------------------------------------------------------------------------
