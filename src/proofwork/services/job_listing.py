@@ -98,6 +98,7 @@ class MilestoneScore:
     passed: bool
     signers: list[str]
     scores: list[int]
+    signatures: list[bytes]  # each signer's EIP-712 report, as settled (empty when not decodable)
     tx_hash: str
 
 
@@ -161,7 +162,9 @@ def job_detail(ws: Workspace, job_id: int) -> JobDetail:
             s = committee.settlement(job_id, index)
             if s is not None:
                 scores.append(
-                    MilestoneScore(index, s.round, s.median, s.passed, s.signers, s.scores, s.tx_hash)
+                    MilestoneScore(
+                        index, s.round, s.median, s.passed, s.signers, s.scores, s.signatures, s.tx_hash
+                    )
                 )
         registered = committee.evaluation(job_id)
         if registered is not None:

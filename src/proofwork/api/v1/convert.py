@@ -86,6 +86,7 @@ def job_detail(detail: JobDetail, decimals: int, dev_mode: bool) -> S.JobDetailP
                 passed=s.passed,
                 signers=s.signers,
                 scores=[str(x) for x in s.scores],
+                signatures=[_hex(x) for x in s.signatures],
                 tx_hash=s.tx_hash,
             )
             for s in detail.scores

@@ -117,6 +117,7 @@ class ScorePublic(BaseModel):
     passed: bool
     signers: list[str]
     scores: list[str]
+    signatures: list[str] = Field(description="the oracles' signed reports (EIP-712), in signers' order")
     tx_hash: str
 
 
