@@ -121,6 +121,9 @@ def test_info_openapi_and_unknown_paths(api: TestClient, market: Market) -> None
         schema["paths"]
     )
     assert "Error" in schema["components"]["schemas"]
+    documented = schema["info"]["description"]
+    for code in ("job_not_found", "siwe_bad_nonce", "not_your_address", "payload_too_large", "rate_limited"):
+        assert f"| `{code}` |" in documented
     missing = api.get("/api/v1/no-such-thing")
     assert missing.status_code == 404 and error_code(missing) == "not_found"
 
@@ -391,6 +394,8 @@ def test_post_submit_approve_signed_by_wallets(api: TestClient, market: Market) 
     assert prepared.status_code == 200, prepared.text
     raw = wallet_sign(prepared.json()["transaction"], market.freelancer.key)
     assert api.post("/api/v1/tx", json={"raw": raw}, headers=bearer(freelancer_token)).status_code == 200
+    again = api.post("/api/v1/tx", json={"raw": raw}, headers=bearer(freelancer_token))  # its nonce is used
+    assert again.status_code == 409 and error_code(again) == "transaction_rejected", again.text
     assert api.get(f"/api/v1/jobs/{job_id}").json()["milestones"][0]["status"] == "submitted"
 
     # the freelancer cannot approve (the escrow's rule, before anything is signed)

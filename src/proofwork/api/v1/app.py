@@ -43,11 +43,8 @@ UPLOAD_PATH = PREFIX + "/artifacts"
 DESCRIPTION = """
 Escrowed ML gig work on an EVM chain, as a REST API.
 
-**Errors** have one body, `{"error": {"code": "...", "message": "..."}}`: `code` is stable
-(`job_not_found`, `invalid_input`, `validation_error`, `malformed_json`, `unauthenticated`,
-`session_expired`, `not_your_address`, `siwe_expired`, `siwe_bad_nonce`, `siwe_wrong_domain`,
-`siwe_bad_signature`, `payload_too_large`, `rate_limited`, `not_allowed`, `transaction_rejected`,
-`chain_unavailable`, ...), `message` one line for a person.
+**Errors** have one body, `{"error": {"code": "...", "message": "..."}}`: `code` is stable (the table
+below), `message` one line for a person.
 
 **Sign-in** is Sign-In with Ethereum (EIP-4361): `GET /auth/nonce`, sign the message in the wallet,
 `POST /auth/sign-in`; the session is an HttpOnly SameSite=Strict cookie and a bearer token.
@@ -58,6 +55,7 @@ wallet; `POST /tx` broadcasts what it signed. The server holds no user's key. On
 signs with the dev account of the session's address.
 
 Amounts are strings of token base units; milestones are numbered from 0.
+
 """
 
 
@@ -163,7 +161,7 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
     app = FastAPI(
         title="proofwork API",
         version=API_VERSION,
-        description=DESCRIPTION,
+        description=DESCRIPTION + errors.error_codes_table(),
         openapi_url=PREFIX + "/openapi.json",
         docs_url=PREFIX + "/docs",
         redoc_url=None,

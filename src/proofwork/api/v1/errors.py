@@ -80,6 +80,55 @@ HTTP_CODES = {
     429: "rate_limited",
 }
 
+# every code a response may carry: (status, when); the OpenAPI description lists them
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "bad_request": (400, "a malformed request (e.g. an invalid Content-Length)"),
+    "malformed_json": (400, "the body is not valid JSON"),
+    "invalid_input": (400, "a value the domain refuses (an amount, a deadline, a CID, a transaction)"),
+    "empty_upload": (400, "an artifact upload without bytes"),
+    "bad_host": (400, "no usable Host header to check sign-in messages against"),
+    "dev_mode_off": (400, "`dev_sign` away from the embedded chain"),
+    "unauthenticated": (401, "no session: sign in first"),
+    "session_expired": (401, "the session expired or was ended"),
+    "session_invalid": (401, "a session token of the wrong form"),
+    "siwe_malformed": (401, "not an EIP-4361 message"),
+    "siwe_wrong_domain": (401, "the message names another domain"),
+    "siwe_wrong_uri": (401, "the message's URI is on another host"),
+    "siwe_wrong_chain": (401, "the message names another chain"),
+    "siwe_no_expiry": (401, "the message has no Expiration Time"),
+    "siwe_too_long": (401, "the message claims validity for more than a day"),
+    "siwe_expired": (401, "the message has expired"),
+    "siwe_not_yet_valid": (401, "the message's Not Before is in the future"),
+    "siwe_bad_signature": (401, "the signature is not the message's address's"),
+    "siwe_bad_nonce": (401, "the nonce is unknown, expired or already used (a replay)"),
+    "not_your_address": (403, "acting for, or sending a transaction signed by, another address"),
+    "not_a_dev_account": (403, "`dev_sign` for an address that is not a dev account"),
+    "not_found": (404, "no such path, or an unknown id"),
+    "job_not_found": (404, "no such job"),
+    "competition_not_found": (404, "no such competition"),
+    "artifact_not_found": (404, "no artifact with this CID in the store"),
+    "method_not_allowed": (405, "the path does not take this method"),
+    "not_allowed": (409, "the job's rules refuse the action now or for this caller"),
+    "transaction_rejected": (409, "the chain refused the transaction (it would revert, a used nonce)"),
+    "payload_too_large": (413, "a body over the limit (uploads: the upload limit)"),
+    "validation_error": (422, "the request does not match the schema"),
+    "credential_rejected": (422, "a credential check failed"),
+    "rate_limited": (429, "too many requests from this client: see Retry-After"),
+    "internal_error": (500, "a bug: nothing of it is shown"),
+    "data_corrupted": (500, "the chain's logs do not rebuild the stored state"),
+    "artifact_corrupted": (502, "stored bytes do not hash to their CID"),
+    "chain_unavailable": (503, "the node cannot be reached"),
+    "chain_busy": (503, "another process holds the embedded chain"),
+    "store_unavailable": (503, "the artifact store cannot be reached"),
+    "siwe_unavailable": (503, "the sign-in library is not installed"),
+}
+
+
+def error_codes_table() -> str:
+    rows = [f"| `{code}` | {status} | {when} |" for code, (status, when) in ERROR_CODES.items()]
+    return "\n".join(["| code | status | when |", "|---|---|---|", *rows])
+
+
 # documented on every operation (Schemathesis checks responses against them)
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": Error, "description": "Malformed input (bad JSON, an invalid value)"},

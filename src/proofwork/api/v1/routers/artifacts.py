@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from proofwork.api.v1 import schemas as S
 from proofwork.api.v1.deps import ContextDep, CurrentAddress, WorkspaceDep
@@ -47,8 +48,12 @@ async def upload(request: Request, address: CurrentAddress, ctx: ContextDep) -> 
     data = await read_limited(request, ctx.settings.api_upload_limit)
     if not data:
         raise ApiError(400, "empty_upload", "the upload is empty")
-    with ctx.lock:
-        cid = ctx.workspace().store.add_bytes(data)
+
+    def store() -> str:
+        with ctx.lock:  # in a worker thread: the event loop never waits for the workspace
+            return ctx.workspace().store.add_bytes(data)
+
+    cid = await run_in_threadpool(store)
     return S.ArtifactPublic(cid=cid, size=len(data))
 
 
