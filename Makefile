@@ -86,16 +86,22 @@ artifacts: $(VENV)/.installed-dev
 wheel: $(VENV)/bin/python
 	$(PY) -m pip wheel -q --no-deps -w dist .
 
+# Sign-In with Ethereum for the API: its metadata pins web3<8 (pip would refuse the pair), the code works
+# with web3 8 (see pyproject.toml), so it is installed alone
+SIWE := signinwithethereum==5.0.2
+
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml $(VENV)/bin/python
 	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q --no-deps $(SIWE)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/bin/python
 	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps $(SIWE)
 	touch $@ $(VENV)/.installed
 
 # anvil from the npm registry (the binary ships inside the platform package; no postinstall download),

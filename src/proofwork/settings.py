@@ -17,6 +17,10 @@ override it), the SDK takes one, and everything below receives the values it nee
 | PROOFWORK_INDEX_CHUNK | most blocks in one eth_getLogs request (halved when a node refuses the range) | 2000 |
 | PROOFWORK_WEB_DEV_MODE | the web app may sign with the dev accounts (local chains only; marked on every page) | off |
 | PROOFWORK_EXPLORER_URL | a block explorer's transaction URL prefix for the web app's links (`.../tx/`) | (the app's own page) |
+| PROOFWORK_API_DOMAIN | the host[:port] Sign-In with Ethereum messages must name | (the request's Host) |
+| PROOFWORK_API_UPLOAD_LIMIT | largest artifact upload, bytes | 10485760 |
+| PROOFWORK_API_RATE_LIMIT | API requests per minute per client address (burst as large) | 600 |
+| PROOFWORK_API_SESSION_TTL | seconds an API session lasts | 86400 |
 """
 
 from __future__ import annotations
@@ -52,6 +56,10 @@ class Settings:
     index_chunk: int = 2000
     web_dev_mode: bool = False
     explorer_url: str | None = None
+    api_domain: str | None = None
+    api_upload_limit: int = 10 * 1024 * 1024
+    api_rate_limit: int = 600
+    api_session_ttl: int = 86_400
 
     @property
     def index_location(self) -> str:
@@ -88,6 +96,19 @@ class Settings:
             or 2000,
             "web_dev_mode": bool(get("PROOFWORK_WEB_DEV_MODE")),
             "explorer_url": get("PROOFWORK_EXPLORER_URL"),
+            "api_domain": get("PROOFWORK_API_DOMAIN"),
+            "api_upload_limit": _count(
+                get("PROOFWORK_API_UPLOAD_LIMIT"), "PROOFWORK_API_UPLOAD_LIMIT", 1, 2**53 - 1
+            )
+            or 10 * 1024 * 1024,
+            "api_rate_limit": _count(
+                get("PROOFWORK_API_RATE_LIMIT"), "PROOFWORK_API_RATE_LIMIT", 1, 2**53 - 1
+            )
+            or 600,
+            "api_session_ttl": _count(
+                get("PROOFWORK_API_SESSION_TTL"), "PROOFWORK_API_SESSION_TTL", 1, 2**53 - 1
+            )
+            or 86_400,
         }
         settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}

@@ -429,7 +429,9 @@ BASE_FEE, ARB_FEE_BPS, APPEAL_FEE = 1_000, 100, 5_000
 SMALL = 100_000
 
 
-def test_residue_an_arbitrator_that_lets_anyone_appeal_carries_a_lone_deposit_over(h, escrow, token, accounts):
+def test_residue_an_arbitrator_that_lets_anyone_appeal_carries_a_lone_deposit_over(
+    h, escrow, token, accounts
+):
     """The adapter assumes that only it appeals (proofwork's Court and Kleros' court refuse anyone
     else: next test). With an arbitrator whose `appeal` is open to anyone (the test
     CentralizedArbitrator), the loser funds its side alone, then appeals directly at the arbitrator

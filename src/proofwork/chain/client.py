@@ -266,6 +266,79 @@ class Chain:
             raise TransactionRejected(f"transaction {receipt.tx_hash} reverted on chain; no funds moved")
         return receipt
 
+    # --- transactions signed elsewhere (a user's wallet) ----------------------------------------------
+
+    def prepare(self, sender: str, fn: Any, *, value: int = 0) -> dict[str, Any]:
+        """The unsigned transaction (EIP-1559) of a contract call from `sender`, for a wallet to sign:
+        to, data, value, chainId, nonce, gas and fees. Estimated now, so a call that would revert is
+        refused with its reason (TransactionRejected) and nothing is returned to sign."""
+        sender = Web3.to_checksum_address(sender)
+        with translate_errors(self.url):
+            try:
+                tx = dict(fn.build_transaction({"from": sender, "chainId": self.chain_id, "value": value}))
+            except (ContractLogicError, ContractCustomError) as exc:
+                raise TransactionRejected(f"the transaction would revert: {revert_reason(exc)}") from exc
+            except Web3RPCError as exc:
+                raise TransactionRejected(f"the node refused the transaction: {_rpc_message(exc)}") from exc
+            nonce = int(self.web3.eth.get_transaction_count(sender, "pending"))
+            fees = self._fees()
+        return {
+            "from": sender,
+            "to": str(tx["to"]),
+            "data": str(tx["data"]) if str(tx["data"]).startswith("0x") else "0x" + str(tx["data"]),
+            "value": int(tx.get("value", 0)),
+            "chainId": self.chain_id,
+            "nonce": nonce,
+            "gas": int(tx["gas"] * 1.2) + 10_000,
+            "maxFeePerGas": fees["maxFeePerGas"],
+            "maxPriorityFeePerGas": fees["maxPriorityFeePerGas"],
+            "type": 2,
+        }
+
+    @staticmethod
+    def raw_sender(raw: bytes) -> str:
+        """The address that signed a raw transaction, or InvalidInput when it is not one."""
+        try:
+            return str(Account.recover_transaction(raw))
+        except Exception as exc:  # eth-account raises several kinds on malformed input
+            raise InvalidInput(
+                "the signed transaction cannot be decoded: expected a raw signed transaction"
+            ) from exc
+
+    def send_raw(self, raw: bytes) -> Receipt:
+        """Broadcasts a transaction a wallet signed and waits for its receipt."""
+        with translate_errors(self.url):
+            try:
+                tx_hash = self.web3.eth.send_raw_transaction(raw)
+            except (ContractLogicError, ContractCustomError) as exc:
+                raise TransactionRejected(f"transaction reverted: {revert_reason(exc)}") from exc
+            except Web3RPCError as exc:
+                raise TransactionRejected(f"the node refused the transaction: {_rpc_message(exc)}") from exc
+            except (ValueError, TypeError) as exc:  # the embedded chain validates before the node would
+                raise TransactionRejected(
+                    f"the node refused the transaction: {str(exc).splitlines()[0]}"
+                ) from exc
+            try:
+                raw_receipt = self.web3.eth.wait_for_transaction_receipt(
+                    tx_hash, timeout=120, poll_latency=0.05
+                )
+            except (TimeExhausted, TransactionNotFound) as exc:
+                raise ChainUnavailable(
+                    f"transaction 0x{bytes(tx_hash).hex()} was sent but not mined within 120 s; check it later"
+                ) from exc
+        return Receipt(
+            tx_hash="0x" + bytes(raw_receipt["transactionHash"]).hex(),
+            block_number=int(raw_receipt["blockNumber"]),
+            gas_used=int(raw_receipt["gasUsed"]),
+            status=int(raw_receipt["status"]),
+            contract_address=raw_receipt.get("contractAddress"),
+            logs=list(raw_receipt["logs"]),
+        )
+
+    def block_time(self, block_number: int) -> int:
+        with translate_errors(self.url):
+            return int(self.web3.eth.get_block(block_number)["timestamp"])
+
     def _fees(self) -> dict[str, int]:
         base = int(self.web3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
         tip = 1_000_000_000 if base else 0

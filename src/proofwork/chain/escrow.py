@@ -175,6 +175,41 @@ class EscrowContract:
         fn = fns.create_job(*args) if permit is None else fns.create_job_with_permit(*args, *permit)
         return self.chain.transact(key, fn)
 
+    def prepare_create_job(
+        self,
+        sender: str,
+        token: str,
+        freelancer: str,
+        amounts: list[int],
+        deadline: int,
+        review_period: int,
+        spec_hash: bytes,
+        arbiter: str,
+        permit: tuple[int, int, bytes, bytes] | None = None,
+    ) -> dict[str, Any]:
+        """`create_job` (or `create_job_with_permit`) unsigned, for `sender`'s wallet."""
+        args = [
+            Web3.to_checksum_address(token),
+            Web3.to_checksum_address(freelancer),
+            amounts,
+            deadline,
+            review_period,
+            spec_hash,
+            Web3.to_checksum_address(arbiter),
+        ]
+        fns = self.contract.functions
+        fn = fns.create_job(*args) if permit is None else fns.create_job_with_permit(*args, *permit)
+        return self.chain.prepare(sender, fn)
+
+    def prepare_submit(self, sender: str, job: J.Job, milestone: int, deliverable: bytes) -> dict[str, Any]:
+        fn = self.contract.functions.submit(job.job_id, job_tuple(job), milestone, deliverable)
+        return self.chain.prepare(sender, fn)
+
+    def prepare_approve(self, sender: str, job: J.Job, milestone: int) -> dict[str, Any]:
+        return self.chain.prepare(
+            sender, self.contract.functions.approve(job.job_id, job_tuple(job), milestone)
+        )
+
     def apply(self, key: bytes, job: J.Job, proposal: bytes) -> Receipt:
         return self.chain.transact(key, self.contract.functions.apply(job.job_id, job_tuple(job), proposal))
 

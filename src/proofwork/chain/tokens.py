@@ -9,9 +9,18 @@ from web3 import Web3
 
 from proofwork.chain.artifacts import Artifact
 from proofwork.chain.client import Chain
+from proofwork.chain.encoding import keccak
 from proofwork.chain.events import typed_data
-from proofwork.chain.receipts import Receipt
+from proofwork.chain.receipts import Event, Receipt
 from proofwork.keys.accounts import address_of
+
+_PERMIT_FIELDS = [
+    {"name": "owner", "type": "address"},
+    {"name": "spender", "type": "address"},
+    {"name": "value", "type": "uint256"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
 
 
 class TokenContract:
@@ -62,27 +71,64 @@ class TokenContract:
     def mint(self, key: bytes, to: str, amount: int) -> Receipt:
         return self.chain.transact(key, self.contract.functions.mint(Web3.to_checksum_address(to), amount))
 
-    def sign_permit(self, key: bytes, spender: str, amount: int, deadline: int) -> tuple[int, bytes, bytes]:
-        """An EIP-2612 permit signature (v, r, s) letting `spender` pull `amount`."""
-        owner = address_of(key)
-        nonce = int(self.chain.call(self.contract.functions.nonces(owner)))
-        message = typed_data(
-            (self.name, "1", self.chain.chain_id, self.address),
-            "Permit",
-            [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-            {
-                "owner": owner,
+    def permit_typed_data(self, owner: str, spender: str, amount: int, deadline: int) -> dict[str, Any]:
+        """The EIP-2612 permit letting `spender` pull `amount` of `owner`'s, as the EIP-712 JSON a wallet
+        signs (`eth_signTypedData_v4`)."""
+        nonce = int(self.chain.call(self.contract.functions.nonces(Web3.to_checksum_address(owner))))
+        return {
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "Permit": _PERMIT_FIELDS,
+            },
+            "primaryType": "Permit",
+            "domain": {
+                "name": self.name,
+                "version": "1",
+                "chainId": self.chain.chain_id,
+                "verifyingContract": self.address,
+            },
+            "message": {
+                "owner": Web3.to_checksum_address(owner),
                 "spender": Web3.to_checksum_address(spender),
                 "value": amount,
                 "nonce": nonce,
                 "deadline": deadline,
             },
+        }
+
+    def transfers(self, account: str, from_block: int = 0) -> list[Event]:
+        """Every `Transfer` of this token from or to `account` since `from_block`, in chain order."""
+        topic = "0x" + keccak(b"Transfer(address,address,uint256)").hex()
+        padded = "0x" + bytes.fromhex(Web3.to_checksum_address(account)[2:]).rjust(32, b"\0").hex()
+        logs = self.chain.get_logs(self.address, [topic, padded], from_block)
+        logs += self.chain.get_logs(self.address, [topic, None, padded], from_block)
+        logs.sort(key=lambda log: (int(log["blockNumber"]), int(log["logIndex"])))
+        out = []
+        for log in logs:
+            # decoded by position: ERC-20s name the arguments differently (from/to, sender/receiver)
+            sender = Web3.to_checksum_address(bytes(log["topics"][1])[-20:])
+            receiver = Web3.to_checksum_address(bytes(log["topics"][2])[-20:])
+            value = int.from_bytes(bytes(log["data"]), "big")
+            out.append(
+                Event(
+                    "Transfer",
+                    int(log["blockNumber"]),
+                    "0x" + bytes(log["transactionHash"]).hex(),
+                    {"sender": sender, "receiver": receiver, "value": value},
+                )
+            )
+        return out
+
+    def sign_permit(self, key: bytes, spender: str, amount: int, deadline: int) -> tuple[int, bytes, bytes]:
+        """An EIP-2612 permit signature (v, r, s) letting `spender` pull `amount`."""
+        data = self.permit_typed_data(address_of(key), spender, amount, deadline)
+        message = typed_data(
+            (self.name, "1", self.chain.chain_id, self.address), "Permit", _PERMIT_FIELDS, data["message"]
         )
         signed = Account.sign_message(message, key)
         return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")

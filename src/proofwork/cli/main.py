@@ -40,6 +40,7 @@ COMMANDS = {
     "court": "court",
     "index": "index",
     "web": "web",
+    "api": "api",
 }
 
 

@@ -173,36 +173,20 @@ class Jobs:
         `milestones` is a count (the budget is split evenly, remainder to the first) or the
         list of milestone amounts; `deadline` is a unix time.
         """
-        amounts = self._amounts(budget, milestones)
+        amounts, freelancer, arbiter = self.check_post(
+            client.address,
+            client.name,
+            budget=budget,
+            milestones=milestones,
+            deadline=deadline,
+            review_period=review_period,
+            freelancer=freelancer,
+            spec_hash=spec_hash,
+            arbiter=arbiter,
+        )
         total = sum(amounts)
-        freelancer = parse_address(freelancer, "freelancer") if freelancer else None
-        arbiter = parse_address(arbiter, "arbiter") if arbiter else None
-        _check_hash(spec_hash, "spec", allow_zero=True)
-        if not isinstance(deadline, int) or deadline >= 2**64:
-            raise InvalidInput("the deadline must be a unix time before the year 2^64 seconds")
-        if freelancer is not None and freelancer.lower() == client.address.lower():
-            raise InvalidInput("the client cannot be the freelancer of their own job")
         now = self.ws.chain.next_timestamp()
-        if deadline <= now:
-            raise InvalidInput("the deadline must be in the future")
-        if not 0 < review_period <= J.MAX_REVIEW_PERIOD:
-            raise InvalidInput("the review window must be longer than zero and at most 365 days")
-        committee = self.ws.deployment.committee
-        if arbiter is not None and committee and J.same_address(arbiter, committee):
-            window = self.ws.committee.challenge_window
-            if review_period <= 3 * window:
-                raise InvalidInput(
-                    f"a job judged by the oracle committee needs a review window longer than three of its "
-                    f"challenge windows ({3 * window} s), or its evaluation cannot be registered"
-                )
-        if total > J.MAX_UINT256:
-            raise InvalidInput("the budget is larger than any token can hold")
         token = self.ws.token
-        balance = token.balance_of(client.address)
-        if balance < total:
-            raise InvalidInput(
-                f"insufficient balance: {client.name} has {balance} units of {token.symbol}, the job needs {total}"
-            )
         escrow = self.ws.escrow
         receipts: list[tuple[str, Receipt]] = []
         permit = None
@@ -229,6 +213,52 @@ class Jobs:
         job = J.new_job(created)
         self._verify(job)
         return Outcome(job, receipts, events)
+
+    def check_post(
+        self,
+        client: str,
+        client_name: str,
+        *,
+        budget: int | None,
+        milestones: int | builtins.list[int],
+        deadline: int,
+        review_period: int,
+        freelancer: str | None,
+        spec_hash: bytes,
+        arbiter: str | None,
+    ) -> tuple[builtins.list[int], str | None, str | None]:
+        """The checks of `post`, before anything is signed: (milestone amounts, freelancer, arbiter)."""
+        amounts = self._amounts(budget, milestones)
+        total = sum(amounts)
+        freelancer = parse_address(freelancer, "freelancer") if freelancer else None
+        arbiter = parse_address(arbiter, "arbiter") if arbiter else None
+        _check_hash(spec_hash, "spec", allow_zero=True)
+        if not isinstance(deadline, int) or deadline >= 2**64:
+            raise InvalidInput("the deadline must be a unix time before the year 2^64 seconds")
+        if freelancer is not None and freelancer.lower() == client.lower():
+            raise InvalidInput("the client cannot be the freelancer of their own job")
+        now = self.ws.chain.next_timestamp()
+        if deadline <= now:
+            raise InvalidInput("the deadline must be in the future")
+        if not 0 < review_period <= J.MAX_REVIEW_PERIOD:
+            raise InvalidInput("the review window must be longer than zero and at most 365 days")
+        committee = self.ws.deployment.committee
+        if arbiter is not None and committee and J.same_address(arbiter, committee):
+            window = self.ws.committee.challenge_window
+            if review_period <= 3 * window:
+                raise InvalidInput(
+                    f"a job judged by the oracle committee needs a review window longer than three of its "
+                    f"challenge windows ({3 * window} s), or its evaluation cannot be registered"
+                )
+        if total > J.MAX_UINT256:
+            raise InvalidInput("the budget is larger than any token can hold")
+        token = self.ws.token
+        balance = token.balance_of(client)
+        if balance < total:
+            raise InvalidInput(
+                f"insufficient balance: {client_name} has {balance} units of {token.symbol}, the job needs {total}"
+            )
+        return amounts, freelancer, arbiter
 
     @staticmethod
     def _amounts(budget: int | None, milestones: int | builtins.list[int]) -> builtins.list[int]:

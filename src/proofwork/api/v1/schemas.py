@@ -1,0 +1,299 @@
+"""The API's request and response bodies, one family per entity (XPublic, XsPublic, XCreate).
+
+Amounts are strings of whole token base units (they exceed JSON's safe integers), with a
+`_display` twin in token units; addresses are 0x-hex, hashes 0x-hex of 32 bytes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x" + "ab" * 20])]
+Hash32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+Units = Annotated[str, Field(pattern=r"^[0-9]{1,78}$", description="whole token base units")]
+HexBytes = Annotated[str, Field(pattern=r"^0x([0-9a-fA-F]{2})*$")]
+UINT64 = 2**64 - 1
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InfoPublic(BaseModel):
+    api_version: str
+    chain_id: int
+    dev_mode: bool
+    escrow: str | None
+    token: str | None
+    token_symbol: str | None
+    token_decimals: int | None
+    upload_limit: int
+
+
+# --- sign-in ---------------------------------------------------------------------------------------
+
+
+class NoncePublic(BaseModel):
+    nonce: str
+    expires_at: int
+    domain: str
+    chain_id: int
+
+
+class SignInCreate(Strict):
+    message: str = Field(min_length=1, max_length=4096, description="the EIP-4361 message, as signed")
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="personal_sign of the message")
+
+
+class SessionPublic(BaseModel):
+    address: str
+    expires_at: int
+    token: str | None = Field(None, description="bearer token (also set as an HttpOnly cookie)")
+    dev_mode: bool
+
+
+# --- jobs --------------------------------------------------------------------------------------------
+
+
+class DeadlinesPublic(BaseModel):
+    due: int
+    review_until: int | None
+    claimable_from: int | None
+    verdict_from: int | None
+    released_from: int | None
+    resolvable_from: int | None
+
+
+class MilestonePublic(BaseModel):
+    index: int
+    amount: str
+    paid: str
+    status: str
+    revisions: int
+    timestamp: int
+    deliverable: str | None
+    deadlines: DeadlinesPublic | None = None
+
+
+class JobPublic(BaseModel):
+    id: int
+    status: str
+    client: str
+    freelancer: str | None
+    token: str
+    arbiter: str | None
+    budget: str
+    budget_display: str
+    held: str
+    paid: str
+    refunded: str
+    deadline: int
+    review_period: int
+    fee_bps: int
+    spec_hash: str
+    skill: str | None
+    milestone_count: int
+
+
+class JobsPublic(BaseModel):
+    data: list[JobPublic]
+    count: int = Field(description="jobs matching the filters, all pages")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+    dev_mode: bool
+
+
+class SubmissionPublic(BaseModel):
+    milestone: int
+    deliverable: str
+    timestamp: int
+    block: int
+
+
+class ScorePublic(BaseModel):
+    milestone: int
+    round: int
+    median: str
+    passed: bool
+    signers: list[str]
+    scores: list[str]
+    signatures: list[str] = Field(description="the oracles' signed reports (EIP-712), in signers' order")
+    tx_hash: str
+
+
+class DisputePublic(BaseModel):
+    milestone: int
+    by: str
+    timestamp: int
+    block: int
+    case_id: int | None
+    resolved: dict[str, str] | None
+
+
+class EvaluationPublic(BaseModel):
+    spec_hash: str
+    threshold: str
+    higher_is_better: bool
+    tolerance: str
+    labels_revealed: bool
+
+
+class JobDetailPublic(JobPublic):
+    milestones: list[MilestonePublic]
+    submissions: list[SubmissionPublic]
+    applicants: list[str]
+    judged_by_committee: bool
+    scores: list[ScorePublic]
+    evaluation: EvaluationPublic | None
+    disputes: list[DisputePublic]
+    dev_mode: bool
+
+
+class JobCreate(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Address | None = Field(None, alias="from", description="the client: the session's address")
+    budget: Units | None = Field(None, description="total, split evenly over `milestones` when a count")
+    milestones: (
+        Annotated[int, Field(ge=1, le=16)] | Annotated[list[Units], Field(min_length=1, max_length=16)]
+    ) = 1
+    deadline: int = Field(ge=0, le=UINT64, description="unix time")
+    review_period: int = Field(gt=0, le=365 * 86_400, description="seconds")
+    freelancer: Address | None = None
+    spec_hash: Hash32 | None = None
+    arbiter: Address | None = None
+    permit_deadline: int | None = Field(None, ge=0, le=2**256 - 1)
+    permit_signature: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class SubmissionCreate(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Address | None = Field(None, alias="from", description="the freelancer: the session's address")
+    deliverable: Hash32
+
+
+class ApprovalCreate(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Address | None = Field(None, alias="from", description="the client: the session's address")
+
+
+class UnsignedTransaction(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    data: str
+    value: str
+    chainId: int
+    nonce: int
+    gas: int
+    maxFeePerGas: str
+    maxPriorityFeePerGas: str
+    type: int
+
+
+class WritePublic(BaseModel):
+    """What a write returns: what to sign next, or (dev mode) what was sent."""
+
+    status: Literal["sign_transaction", "sign_typed_data", "sent"]
+    dev_mode: bool
+    transaction: UnsignedTransaction | None = None
+    typed_data: dict[str, Any] | None = None
+    note: str = ""
+    tx_hash: str | None = None
+    job: JobPublic | None = None
+
+
+class RawTransactionCreate(Strict):
+    raw: str = Field(
+        pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=131_074, description="the signed transaction"
+    )
+
+
+class TransactionPublic(BaseModel):
+    tx_hash: str
+    block: int
+    gas_used: int
+    sender: str
+    job_ids: list[int]
+    dev_mode: bool
+
+
+# --- competitions ---------------------------------------------------------------------------------------
+
+
+class CompetitionPublic(BaseModel):
+    id: int
+    client: str
+    token: str
+    prize: str
+    deadline: int
+    reveal_end: int
+    entry_bond: str
+    public_percent: int
+    prize_bps: list[int]
+    higher_is_better: bool
+    labels_confirmed: bool
+    entries: int
+    revealed: int
+    ranked: bool
+    finalized: bool
+    cancelled: bool
+    challenge_end: int | None
+    winners: list[dict[str, Any]]
+
+
+class CompetitionsPublic(BaseModel):
+    data: list[CompetitionPublic]
+    count: int
+    dev_mode: bool
+
+
+class LeaderboardRowPublic(BaseModel):
+    entry: int
+    submitter: str
+    revealed: bool
+    public_score: str | None
+    oracles: int
+    private_score: str | None
+    place: int | None
+    prize: str
+
+
+class LeaderboardPublic(BaseModel):
+    competition: CompetitionPublic
+    rows: list[LeaderboardRowPublic]
+    dev_mode: bool
+
+
+# --- profiles, credentials, artifacts ------------------------------------------------------------
+
+
+class ProfilePublic(BaseModel):
+    address: str
+    reputation: dict[str, Any] | None = Field(description="score, rank and the jobs that explain it")
+    badges: list[dict[str, Any]]
+    reviews: list[dict[str, Any]]
+    attestations: list[dict[str, Any]] = Field(description="JobCompleted attestations received")
+    completed_jobs: list[JobPublic]
+    dev_mode: bool
+
+
+class CredentialVerify(Strict):
+    presentation: str = Field(min_length=1, max_length=65_536, description="SD-JWT VC presentation")
+    audience: str = Field(min_length=1, max_length=512)
+    nonce: str = Field(min_length=1, max_length=512)
+
+
+class VerificationPublic(BaseModel):
+    valid: bool
+    reason: str | None = Field(None, description="stable code of the failed check")
+    message: str | None = None
+    credential: dict[str, Any] | None = None
+
+
+class ArtifactPublic(BaseModel):
+    cid: str
+    size: int
