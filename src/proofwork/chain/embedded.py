@@ -892,6 +892,30 @@ class EmbeddedChain:
             self._tester.mine_blocks(1)
             return int(self._backend.chain.get_canonical_head().timestamp)
 
+    def increase_time(self, seconds: int) -> int:
+        """Dev clock, as a node's ``evm_increaseTime``: blocks mined from now on are ``seconds`` later
+        (nothing is mined). The new offset is on disk when this returns (uncommitted chain writes committed
+        with it belong to no block yet, so they are harmless). Returns the offset."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise InvalidInput(f"time can only move forward by whole seconds, not {seconds!r}")
+        with self._request_lock:
+            self._ensure_open()
+            clock = self._backend._clock
+            clock.offset += seconds
+            self._backend._db.stage_meta("time_offset", str(clock.offset).encode())
+            self._backend._db.commit()
+            return int(clock.offset)
+
+    def set_next_block_timestamp(self, timestamp: int) -> None:
+        """Dev clock, as a node's ``evm_setNextBlockTimestamp``: the next block mined carries
+        ``timestamp`` (later than the latest block's), and later blocks keep that lead."""
+        with self._request_lock:
+            self._ensure_open()
+            backend = self._backend
+            if timestamp <= int(backend.chain.get_canonical_head().timestamp):
+                raise InvalidInput(f"timestamp {timestamp} is not after the latest block's")
+            backend._guarded(lambda: backend.set_next_block_timestamp(timestamp))
+
     # -- lifecycle ------------------------------------------------------------
     def close(self) -> None:
         """Release the chain: close the database (checkpointing its WAL) and the lock.
