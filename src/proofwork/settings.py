@@ -12,6 +12,9 @@ override it), the SDK takes one, and everything below receives the values it nee
 | PROOFWORK_LOCK_TIMEOUT | seconds to wait for another process holding the embedded chain | 30 |
 | PROOFWORK_DEBUG | internal errors print their traceback | off |
 | PROOFWORK_SANDBOX_DEBUG | the evaluation sandbox keeps its worker's stderr | off |
+| PROOFWORK_SERVE_HOST | `proofwork serve`: the loopback interface it listens on | 127.0.0.1 |
+| PROOFWORK_SERVE_PORT | `proofwork serve`: the port of the web app and API (0: any free port) | 8000 |
+| PROOFWORK_RPC_PORT | `proofwork serve`: the port of the embedded chain's JSON-RPC (0: any free port) | 8545 |
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ class Settings:
     lock_timeout: float = 30.0
     debug: bool = False
     sandbox_debug: bool = False
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8000
+    rpc_port: int = 8545
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -60,12 +66,26 @@ class Settings:
             "lock_timeout": _seconds(env.get("PROOFWORK_LOCK_TIMEOUT", "30"), "PROOFWORK_LOCK_TIMEOUT"),
             "debug": bool(get("PROOFWORK_DEBUG")),
             "sandbox_debug": bool(get("PROOFWORK_SANDBOX_DEBUG")),
+            "serve_host": get("PROOFWORK_SERVE_HOST") or "127.0.0.1",
+            "serve_port": parse_port(get("PROOFWORK_SERVE_PORT") or "8000", "PROOFWORK_SERVE_PORT"),
+            "rpc_port": parse_port(get("PROOFWORK_RPC_PORT") or "8545", "PROOFWORK_RPC_PORT"),
         }
         settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:
             given["data_dir"] = Path(given["data_dir"]).expanduser()
         return replace(settings, **given) if given else settings
+
+
+def parse_port(text: str | int, name: str) -> int:
+    """A TCP port from the environment or an option: 0 (any free port) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidInput(f"invalid {name} {text!r}: expected a port, 0 to 65535") from None
+    if not 0 <= value <= 65535:
+        raise InvalidInput(f"invalid {name} {text!r}: expected a port, 0 to 65535")
+    return value
 
 
 def _seconds(text: str, name: str) -> float:

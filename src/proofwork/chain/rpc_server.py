@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from proofwork.domain.errors import InvalidInput, ProofworkError
+from proofwork.keys.accounts import address_of
 
 if TYPE_CHECKING:
     from proofwork.chain.embedded import EmbeddedChain
@@ -182,6 +183,7 @@ class RpcDispatcher:
         self._provider = chain.web3.provider
         self._request_formatters = dict(request_formatters)
         self._result_formatters = dict(result_formatters or {})
+        self._default_from = address_of(chain.dev_private_keys[0]) if chain.dev_private_keys else ZERO_ADDRESS
         try:
             version = metadata.version("proofwork")
         except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
@@ -209,7 +211,9 @@ class RpcDispatcher:
             if not payload:
                 return _error(None, INVALID_REQUEST, "invalid request: empty batch")
             if len(payload) > MAX_BATCH:
-                return _error(None, INVALID_REQUEST, f"invalid request: more than {MAX_BATCH} calls in a batch")
+                return _error(
+                    None, INVALID_REQUEST, f"invalid request: more than {MAX_BATCH} calls in a batch"
+                )
             answers = [self.handle_one(item) for item in payload]
             kept = [a for a in answers if a is not None]
             return kept or None
@@ -274,7 +278,7 @@ class RpcDispatcher:
             params = list(formatter(params))
         response = self._provider.make_request(method, params)  # type: ignore[arg-type]
         if "error" in response:
-            error = dict(response["error"])
+            error: dict[str, Any] = dict(response["error"])
             raise _RpcError(int(error["code"]), str(error["message"]), error.get("data"))
         result = response["result"]
         formatter = self._result_formatters.get(method)  # type: ignore[call-overload]
@@ -283,15 +287,16 @@ class RpcDispatcher:
         return _to_wire(_fixup(method, result))
 
     def _call_params(self, params: list[Any]) -> list[Any]:
-        """eth_call and eth_estimateGas: `from` defaults to the zero address (no accounts here, as on a
-        node without keys), `input` is accepted for `data`, the block defaults to latest."""
+        """eth_call and eth_estimateGas: `from` defaults to the first dev account, as on the in-process
+        chain (py-evm charges a call's gas to its sender: the zero address cannot pay for 30M gas),
+        `input` is accepted for `data`, the block defaults to latest."""
         if not params or not isinstance(params[0], dict) or len(params) > 3:
             raise _RpcError(INVALID_PARAMS, "invalid params: expected a transaction object and a block")
         tx = {k: v for k, v in params[0].items() if v is not None}
         if "input" in tx:
             data = tx.pop("input")
             tx.setdefault("data", data)
-        tx.setdefault("from", ZERO_ADDRESS)
+        tx.setdefault("from", self._default_from)
         # eth-tester validates these strictly and a call needs none of them
         for key in ("type", "chainId", "accessList", "nonce", "blobVersionedHashes", "maxFeePerBlobGas"):
             tx.pop(key, None)
@@ -358,10 +363,8 @@ class RpcDispatcher:
 
 def _fixup(method: str, result: Any) -> Any:
     """What eth-tester's result formatters leave in its own spelling."""
-    if isinstance(result, dict) and method in ("eth_getTransactionByHash",):
-        if "y_parity" in result:
-            result = {**result, "yParity": result["y_parity"]}
-            del result["y_parity"]
+    if method == "eth_getTransactionByHash" and isinstance(result, dict) and "y_parity" in result:
+        result = {k: v for k, v in result.items() if k != "y_parity"} | {"yParity": result["y_parity"]}
     if method == "eth_getTransactionReceipt" and isinstance(result, dict):
         result = {**result, "logs": [{**log, "removed": False} for log in result.get("logs", [])]}
     if method == "eth_getLogs" and isinstance(result, list):
@@ -412,7 +415,9 @@ class RpcApp:
             try:
                 payload = json.loads(body)
             except (ValueError, UnicodeDecodeError):
-                await self._json(send, 200, _error(None, PARSE_ERROR, "parse error: the body is not JSON"), cors)
+                await self._json(
+                    send, 200, _error(None, PARSE_ERROR, "parse error: the body is not JSON"), cors
+                )
                 return
             loop = asyncio.get_running_loop()
             answer = await loop.run_in_executor(self.executor, self.dispatcher.handle, payload)

@@ -38,6 +38,7 @@ COMMANDS = {
     "dispute": "court",
     "juror": "court",
     "court": "court",
+    "serve": "serve",
 }
 
 
