@@ -894,14 +894,15 @@ class EmbeddedChain:
 
     def increase_time(self, seconds: int) -> int:
         """Dev clock, as a node's ``evm_increaseTime``: blocks mined from now on are ``seconds`` later
-        (nothing is mined). The new offset is on disk when this returns (uncommitted chain writes committed
+        than :meth:`now` would have stamped them (nothing is mined). The new offset is on disk when this returns (uncommitted chain writes committed
         with it belong to no block yet, so they are harmless). Returns the offset."""
         if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
             raise InvalidInput(f"time can only move forward by whole seconds, not {seconds!r}")
         with self._request_lock:
             self._ensure_open()
             clock = self._backend._clock
-            clock.offset += seconds
+            # from the chain's time (`now`), which a run of blocks in one second may put ahead of the wall
+            clock.offset = self._backend.now() + seconds - _wall_clock()
             self._backend._db.stage_meta("time_offset", str(clock.offset).encode())
             self._backend._db.commit()
             return int(clock.offset)

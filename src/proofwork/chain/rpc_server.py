@@ -43,6 +43,7 @@ __all__ = ["MAX_BATCH", "MAX_BODY_BYTES", "RpcServer", "check_loopback", "serve_
 
 MAX_BODY_BYTES: Final = 5 * 1024 * 1024  # as geth: a contract deployment is well under 1 MiB of hex
 MAX_BATCH: Final = 1000
+MAX_FEE_HISTORY: Final = 1024  # blocks in one eth_feeHistory, as geth caps it
 ZERO_ADDRESS: Final = "0x" + "00" * 20
 
 # JSON-RPC 2.0 error codes
@@ -66,7 +67,6 @@ TESTER_METHODS: Final = frozenset(
         "eth_gasPrice",
         "eth_maxPriorityFeePerGas",
         "eth_blobBaseFee",
-        "eth_feeHistory",
         "eth_sendRawTransaction",
         "eth_getTransactionByHash",
         "eth_getTransactionReceipt",
@@ -156,6 +156,17 @@ def _quantity(value: Any, what: str) -> int:
     return number
 
 
+def _undecodable() -> tuple[type[Exception], ...]:
+    """What py-evm raises on bytes that are no transaction: bad params, not a server failure."""
+    from eth.exceptions import UnrecognizedTransactionType
+    from rlp.exceptions import RLPException
+
+    return (UnrecognizedTransactionType, RLPException)
+
+
+_UNDECODABLE: Final = _undecodable()
+
+
 class _RpcError(Exception):
     def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(message)
@@ -197,6 +208,7 @@ class RpcDispatcher:
             "eth_call": lambda p: self._tester("eth_call", self._call_params(p)),
             "eth_estimateGas": lambda p: self._tester("eth_estimateGas", self._call_params(p)),
             "eth_getLogs": self._get_logs,
+            "eth_feeHistory": self._fee_history,
             "evm_mine": self._mine,
             "evm_increaseTime": self._increase_time,
             "evm_setNextBlockTimestamp": self._set_next_timestamp,
@@ -253,7 +265,7 @@ class RpcDispatcher:
             raise
         except ProofworkError as exc:  # the chain closed, its database failing...
             raise _RpcError(SERVER_ERROR, str(exc)) from exc
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, *_UNDECODABLE) as exc:
             detail = str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
             raise _RpcError(INVALID_PARAMS, f"invalid params: {detail}") from exc
         except Exception as exc:
@@ -324,6 +336,69 @@ class RpcDispatcher:
             raise _RpcError(INVALID_PARAMS, f"invalid params: unknown filter field {sorted(unknown)[0]!r}")
         return self._tester("eth_getLogs", [query])
 
+    def _fee_history(self, params: list[Any]) -> Any:
+        """eth_feeHistory as geth answers it (eth-tester's lacks the next block's base fee and the
+        rewards): per block its base fee and gas used ratio, the next block's base fee, and per block
+        the priority fee paid at each requested percentile of its gas."""
+        if not 2 <= len(params) <= 3:
+            raise _RpcError(INVALID_PARAMS, "invalid params: expected a block count, a block and percentiles")
+        count = min(_quantity(params[0], "block count"), MAX_FEE_HISTORY)
+        percentiles = params[2] if len(params) == 3 and params[2] is not None else []
+        if (
+            not isinstance(percentiles, list)
+            or not all(
+                isinstance(p, int | float) and not isinstance(p, bool) and 0 <= p <= 100 for p in percentiles
+            )
+            or percentiles != sorted(percentiles)
+        ):
+            raise _RpcError(INVALID_PARAMS, "invalid params: percentiles must rise from 0 to 100")
+        newest = self._tester("eth_getBlockByNumber", [params[1], False])
+        if newest is None:
+            raise _RpcError(SERVER_ERROR, f"unknown block {params[1]}")
+        last = int(newest["number"], 16)
+        first = max(0, last - count + 1) if count else last + 1
+        blocks = [self._tester("eth_getBlockByNumber", [hex(n), True]) for n in range(first, last + 1)]
+        following = self._tester("eth_getBlockByNumber", [hex(last + 1), False]) or self._tester(
+            "eth_getBlockByNumber", ["pending", False]
+        )
+        base_fees = [int(b.get("baseFeePerGas", "0x0"), 16) for b in blocks]
+        base_fees.append(int(following.get("baseFeePerGas", "0x0"), 16))
+        answer: dict[str, Any] = {
+            "oldestBlock": hex(first),
+            "baseFeePerGas": [hex(fee) for fee in base_fees],
+            "gasUsedRatio": [int(b["gasUsed"], 16) / int(b["gasLimit"], 16) for b in blocks],
+        }
+        if percentiles:
+            answer["reward"] = [
+                [hex(r) for r in self._rewards(block, fee, percentiles)]
+                for block, fee in zip(blocks, base_fees, strict=False)
+            ]
+        return answer
+
+    def _rewards(self, block: dict[str, Any], base_fee: int, percentiles: list[float]) -> list[int]:
+        """The priority fee per gas at each percentile of the block's gas, as geth weighs it."""
+        paid: list[tuple[int, int]] = []  # (tip per gas, gas used)
+        for tx in block["transactions"]:
+            receipt = self._tester("eth_getTransactionReceipt", [tx["hash"]])
+            gas_used = int(receipt["gasUsed"], 16) if receipt else 0
+            if "maxPriorityFeePerGas" in tx:
+                tip = min(int(tx["maxPriorityFeePerGas"], 16), int(tx["maxFeePerGas"], 16) - base_fee)
+            else:
+                tip = int(tx["gasPrice"], 16) - base_fee
+            paid.append((max(tip, 0), gas_used))
+        if not paid:
+            return [0 for _ in percentiles]
+        paid.sort()
+        total = sum(gas for _, gas in paid)
+        rewards, index, cumulative = [], 0, paid[0][1]
+        for p in percentiles:
+            threshold = total * p / 100
+            while cumulative < threshold and index < len(paid) - 1:
+                index += 1
+                cumulative += paid[index][1]
+            rewards.append(paid[index][0])
+        return rewards
+
     def _mine(self, params: list[Any]) -> Any:
         """evm_mine, optionally with the new block's timestamp (as anvil and hardhat take it)."""
         if params and params[0] is not None:
@@ -353,23 +428,40 @@ class RpcDispatcher:
         if len(params) != 1:
             raise _RpcError(INVALID_PARAMS, "invalid params: expected a snapshot id")
         _quantity(params[0], "snapshot id")
+        from eth_tester.exceptions import SnapshotNotFound
+
         try:
-            return self._tester("evm_revert", params)
-        except _RpcError as exc:
-            if "snapshot" in exc.message.lower():
-                return False
-            raise
+            self._tester("evm_revert", params)
+        except SnapshotNotFound:
+            return False
+        return True  # as anvil and hardhat answer
 
 
 def _fixup(method: str, result: Any) -> Any:
-    """What eth-tester's result formatters leave in its own spelling."""
-    if method == "eth_getTransactionByHash" and isinstance(result, dict) and "y_parity" in result:
-        result = {k: v for k, v in result.items() if k != "y_parity"} | {"yParity": result["y_parity"]}
+    """What eth-tester's result formatters leave in its own spelling: a block's full transactions, a
+    transaction's y parity, and logs' `removed`."""
+    if method in ("eth_getBlockByNumber", "eth_getBlockByHash") and isinstance(result, dict):
+        transactions = result.get("transactions", [])
+        result = {
+            **result,
+            "transactions": [_transaction(t) if isinstance(t, dict) else t for t in transactions],
+        }
+    if method.startswith("eth_getTransactionBy") and isinstance(result, dict):
+        result = _transaction(result)
     if method == "eth_getTransactionReceipt" and isinstance(result, dict):
         result = {**result, "logs": [{**log, "removed": False} for log in result.get("logs", [])]}
     if method == "eth_getLogs" and isinstance(result, list):
         result = [{**log, "removed": False} if isinstance(log, dict) else log for log in result]
     return result
+
+
+def _transaction(tx: dict[str, Any]) -> dict[str, Any]:
+    from web3.providers.eth_tester.middleware import transaction_result_formatter, transaction_result_remapper
+
+    tx = dict(transaction_result_formatter(transaction_result_remapper(tx)))
+    if "y_parity" in tx:
+        tx["yParity"] = tx.pop("y_parity")
+    return tx
 
 
 # --- HTTP -------------------------------------------------------------------------------------------
