@@ -164,7 +164,15 @@ def _undecodable() -> tuple[type[Exception], ...]:
     return (UnrecognizedTransactionType, RLPException)
 
 
-_UNDECODABLE: Final = _undecodable()
+# failures that mean the params were wrong (a server failure is anything else)
+_BAD_PARAMS: Final[tuple[type[BaseException], ...]] = (
+    TypeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    *_undecodable(),
+)
 
 
 class _RpcError(Exception):
@@ -265,7 +273,7 @@ class RpcDispatcher:
             raise
         except ProofworkError as exc:  # the chain closed, its database failing...
             raise _RpcError(SERVER_ERROR, str(exc)) from exc
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError, *_UNDECODABLE) as exc:
+        except _BAD_PARAMS as exc:
             detail = str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
             raise _RpcError(INVALID_PARAMS, f"invalid params: {detail}") from exc
         except Exception as exc:
