@@ -155,3 +155,21 @@ def test_serve_over_anvil_with_rpc_url(cli: Cli, anvil_url: str, tmp_path: Path)
         assert not (cli.data_dir / "chain").exists()
     finally:
         serve.kill()
+
+
+@pytest.mark.daemon
+def test_ctrl_c_while_starting_gives_up_cleanly(cli: Cli, tmp_path: Path) -> None:
+    serve = Serve(cli, tmp_path / "serve.log")
+    try:
+        deadline = time.monotonic() + 120
+        while "deployed the token and the escrow" not in serve.log():
+            assert time.monotonic() < deadline and serve.proc.poll() is None, serve.log()
+            time.sleep(0.05)
+        code, seconds = serve.stop(signal.SIGINT)
+        assert code == 130 and seconds < 60, serve.log()
+        assert "Traceback" not in serve.log()
+        assert "error: stopped while starting" in serve.log()
+    finally:
+        serve.kill()
+    # the chain was released, and what was deployed is kept
+    assert cli.ok("chain", "status", "--json").json()["deployment"]["escrow"]

@@ -66,7 +66,7 @@ def serve_cmd(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     say = _progress(state)
-    platform = LocalPlatform(settings, options, [oracle_committee(ReportServer)], say=say)
+    platform = LocalPlatform(settings, options, [oracle_committee(ReportServer)], say=say, cancel=stop)
     try:
         if not state.json:
             say("starting the local platform...")

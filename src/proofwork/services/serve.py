@@ -43,6 +43,12 @@ DAEMON_START_TIMEOUT = 60.0
 DAEMON_STOP_TIMEOUT = 15.0
 
 
+class Cancelled(ProofworkError):
+    """A start given up because a stop was asked for meanwhile."""
+
+    exit_code = 130
+
+
 class Component(Protocol):
     """Something the platform runs: started in order, stopped in reverse."""
 
@@ -100,6 +106,7 @@ class Platform:
     accounts: list[Account] = field(default_factory=list)
     token_symbol: str = ""
     token_decimals: int = 6
+    cancel: threading.Event = field(default_factory=threading.Event)  # set: a stop was asked for
 
     def open_workspace(self) -> Workspace:
         """A workspace on the platform's chain (through its RPC URL: the chain's lock stays here)."""
@@ -121,9 +128,12 @@ class LocalPlatform:
         factories: Sequence[ComponentFactory] = (),
         *,
         say: Callable[[str], None] = log.info,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.settings = settings
         self.options = options.checked()
+        # set (by a signal handler) to give up a start under way: checked between its steps
+        self.cancel = cancel or threading.Event()
         self.factories = list(factories)
         self.say = say
         self.platform: Platform | None = None
@@ -159,6 +169,8 @@ class LocalPlatform:
         settings = replace(self.settings, rpc_url=rpc_url)
         from proofwork.services.workspace import Workspace
 
+        if self.cancel.is_set():
+            raise Cancelled("stopped while starting")
         with Workspace.open(settings) as ws:
             deployed = ensure_deployment(ws, oracles=opts.oracles, say=self.say)
             platform = Platform(
@@ -170,10 +182,13 @@ class LocalPlatform:
                 deployment=ws.deployment,
                 say=self.say,
                 deployed=deployed,
+                cancel=self.cancel,
             )
             platform.token_symbol, platform.token_decimals = ws.token.symbol, ws.token.decimals
         self.platform = platform
         for factory in self.factories:
+            if self.cancel.is_set():
+                raise Cancelled("stopped while starting")
             component = factory(platform)
             if component is None:
                 continue
@@ -371,7 +386,7 @@ class OracleCommittee:
                 for d, t in zip(self.daemons, self.threads, strict=True)
                 if not d.ready.is_set() and t.is_alive()
             ]
-            if not pending:
+            if not pending or self.platform.cancel.is_set():
                 break
             waiting.wait(0.05)
         if self.errors:
