@@ -907,6 +907,27 @@ class EmbeddedChain:
             self._backend._db.commit()
             return int(clock.offset)
 
+    @property
+    def time_offset(self) -> int:
+        """Dev clock: seconds the chain's time leads the wall clock by."""
+        with self._request_lock:
+            return int(self._backend._clock.offset)
+
+    def restore_time_offset(self, offset: int) -> None:
+        """Dev clock, for a node's ``evm_revert``: the lead the clock had when the snapshot was taken
+        (blocks stay monotonic: a new block is always later than its parent). Persisted at once."""
+        with self._request_lock:
+            self._ensure_open()
+            backend = self._backend
+            backend._clock.offset = int(offset)
+            backend._timestamp_pinned = False
+            if backend._pending_is_empty():  # the pending block was stamped with the lead undone here
+                parent = backend.chain.get_canonical_head()
+                stamp = backend._clock.next_timestamp(parent.timestamp)
+                backend.chain.header = backend.chain.header.copy(timestamp=stamp)
+            backend._db.stage_meta("time_offset", str(int(offset)).encode())
+            backend._db.commit()
+
     def set_next_block_timestamp(self, timestamp: int) -> None:
         """Dev clock, as a node's ``evm_setNextBlockTimestamp``: the next block mined carries
         ``timestamp`` (later than the latest block's), and later blocks keep that lead."""

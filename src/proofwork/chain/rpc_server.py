@@ -81,7 +81,6 @@ TESTER_METHODS: Final = frozenset(
         "net_listening",
         "net_peerCount",
         "web3_sha3",
-        "evm_snapshot",
     }
 )
 
@@ -214,14 +213,16 @@ class RpcDispatcher:
             "web3_clientVersion": lambda _: self.client_version,
             "eth_accounts": lambda _: [],
             "eth_call": lambda p: self._tester("eth_call", self._call_params(p)),
-            "eth_estimateGas": lambda p: self._tester("eth_estimateGas", self._call_params(p)),
+            "eth_estimateGas": self._estimate_gas,
             "eth_getLogs": self._get_logs,
             "eth_feeHistory": self._fee_history,
             "evm_mine": self._mine,
             "evm_increaseTime": self._increase_time,
             "evm_setNextBlockTimestamp": self._set_next_timestamp,
             "evm_revert": self._revert,
+            "evm_snapshot": self._snapshot,
         }
+        self._offsets: dict[str, int] = {}  # snapshot id -> the dev clock's lead when it was taken
 
     # --- JSON-RPC ----------------------------------------------------------------------------------
 
@@ -326,6 +327,13 @@ class RpcDispatcher:
         if isinstance(block, dict):
             raise _RpcError(INVALID_PARAMS, "invalid params: a block is named by number or tag here")
         return [tx, block]
+
+    def _estimate_gas(self, params: list[Any]) -> Any:
+        """eth-tester has no estimate in the pending block; the embedded chain's estimate in the latest
+        block already runs in the pending block's context (`estimate_gas` there), which is what a
+        client asking for "pending" wants (the court's draw reads the hash of the latest block)."""
+        tx, block = self._call_params(params)
+        return self._tester("eth_estimateGas", [tx, "latest" if block == "pending" else block])
 
     def _get_logs(self, params: list[Any]) -> Any:
         if len(params) != 1 or not isinstance(params[0], dict):
@@ -442,7 +450,16 @@ class RpcDispatcher:
             self._tester("evm_revert", params)
         except SnapshotNotFound:
             return False
+        offset = self._offsets.get(hex(_quantity(params[0], "snapshot id")))
+        if offset is not None:  # as anvil: the clock goes back with the chain
+            self.chain.restore_time_offset(offset)
         return True  # as anvil and hardhat answer
+
+    def _snapshot(self, params: list[Any]) -> Any:
+        offset = self.chain.time_offset
+        snapshot = self._tester("evm_snapshot", params)
+        self._offsets[hex(_quantity(snapshot, "snapshot id"))] = offset
+        return snapshot
 
 
 def _fixup(method: str, result: Any) -> Any:
