@@ -107,6 +107,7 @@ def test_serve_runs_the_platform_and_a_restart_keeps_everything(cli: Cli, tmp_pa
         # without the URL: told at once who holds the chain and what to use
         started = time.monotonic()
         cli.fails("job", "list", match=f"--rpc-url {url}")
+        cli.fails("serve", "--rpc-port", "0", "--port", "0", match=f"already running on {cli.data_dir}")
         assert time.monotonic() - started < 5
 
         code, seconds = serve.stop(signal.SIGINT)

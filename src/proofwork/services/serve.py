@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, ProofworkError
+from proofwork.domain.errors import ChainBusy, InvalidInput, NotAllowed, NotFound, ProofworkError
 from proofwork.settings import Settings
 
 if TYPE_CHECKING:
@@ -159,12 +159,20 @@ class LocalPlatform:
             from proofwork.chain.rpc_server import serve_embedded
 
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-            self._rpc = serve_embedded(
-                self.settings.data_dir / "chain",
-                opts.host,
-                opts.rpc_port,
-                lock_timeout=self.settings.lock_timeout,
-            )
+            running = serving_rpc_url(self.settings)
+            try:
+                self._rpc = serve_embedded(
+                    self.settings.data_dir / "chain",
+                    opts.host,
+                    opts.rpc_port,
+                    lock_timeout=0 if running else self.settings.lock_timeout,
+                )
+            except ChainBusy as exc:
+                if running is None:
+                    raise
+                raise ChainBusy(
+                    f"`proofwork serve` is already running on {self.settings.data_dir} (RPC URL {running})"
+                ) from exc
             rpc_url, embedded = self._rpc.url, True
         settings = replace(self.settings, rpc_url=rpc_url)
         from proofwork.services.workspace import Workspace
@@ -348,7 +356,10 @@ class OracleCommittee:
 
         opts = self.platform.options
         options = DaemonOptions(interval=opts.oracle_interval, host=opts.host, port=0, announce=True)
-        for name in self.members():
+        names = self.members()
+        if not names:
+            self.platform.say("no dev account sits on the deployed committee: no oracle runs here")
+        for name in names:
             daemon = OracleDaemon(
                 self.platform.open_workspace, name, self.serve_reports, options, say=self._say_as(name)
             )
