@@ -21,6 +21,9 @@ override it), the SDK takes one, and everything below receives the values it nee
 | PROOFWORK_API_UPLOAD_LIMIT | largest artifact upload, bytes | 10485760 |
 | PROOFWORK_API_RATE_LIMIT | API requests per minute per client address (burst as large) | 600 |
 | PROOFWORK_API_SESSION_TTL | seconds an API session lasts | 86400 |
+| PROOFWORK_SERVE_HOST | `proofwork serve`: the loopback interface it listens on | 127.0.0.1 |
+| PROOFWORK_SERVE_PORT | `proofwork serve`: the port of the web app and API (0: any free port) | 8000 |
+| PROOFWORK_RPC_PORT | `proofwork serve`: the port of the embedded chain's JSON-RPC (0: any free port) | 8545 |
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ class Settings:
     api_upload_limit: int = 10 * 1024 * 1024
     api_rate_limit: int = 600
     api_session_ttl: int = 86_400
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8000
+    rpc_port: int = 8545
 
     @property
     def index_location(self) -> str:
@@ -109,12 +115,26 @@ class Settings:
                 get("PROOFWORK_API_SESSION_TTL"), "PROOFWORK_API_SESSION_TTL", 1, 2**53 - 1
             )
             or 86_400,
+            "serve_host": get("PROOFWORK_SERVE_HOST") or "127.0.0.1",
+            "serve_port": parse_port(get("PROOFWORK_SERVE_PORT") or "8000", "PROOFWORK_SERVE_PORT"),
+            "rpc_port": parse_port(get("PROOFWORK_RPC_PORT") or "8545", "PROOFWORK_RPC_PORT"),
         }
         settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:
             given["data_dir"] = Path(given["data_dir"]).expanduser()
         return replace(settings, **given) if given else settings
+
+
+def parse_port(text: str | int, name: str) -> int:
+    """A TCP port from the environment or an option: 0 (any free port) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidInput(f"invalid {name} {text!r}: expected a port, 0 to 65535") from None
+    if not 0 <= value <= 65535:
+        raise InvalidInput(f"invalid {name} {text!r}: expected a port, 0 to 65535")
+    return value
 
 
 def _seconds(text: str, name: str) -> float:

@@ -26,7 +26,7 @@ from web3.exceptions import (
     Web3RPCError,
 )
 
-from proofwork.chain.devnets import ANVIL_DEV_KEYS
+from proofwork.chain.devnets import ANVIL_DEV_KEYS, EMBEDDED_CHAIN_ID, EMBEDDED_DEV_KEYS
 from proofwork.chain.receipts import Receipt
 from proofwork.domain.errors import ChainUnavailable, InvalidInput, NotAllowed, TransactionRejected
 from proofwork.domain.units import MAX_DURATION
@@ -121,6 +121,9 @@ class Chain:
         chain = cls(web3, description=f"node at {url}", url=url, dev_keys=[])  # fails clearly if unreachable
         if _is_anvil(web3):
             chain.dev_keys = _anvil_dev_keys(web3)
+            chain._advance = chain._advance_rpc
+        elif _is_served_embedded(web3, chain.chain_id):
+            chain.dev_keys = list(EMBEDDED_DEV_KEYS)
             chain._advance = chain._advance_rpc
         return chain
 
@@ -390,6 +393,17 @@ def _is_anvil(web3: Web3) -> bool:
         return False
     metadata = answer.get("result") if isinstance(answer, dict) else None
     return isinstance(metadata, dict) and str(metadata.get("clientVersion", "")).lower().startswith("anvil/")
+
+
+def _is_served_embedded(web3: Web3, chain_id: int) -> bool:
+    """Whether the node is an embedded chain served by `proofwork serve` (`chain.rpc_server`): a dev
+    chain with the embedded chain's id and dev accounts, whose clock moves by evm_increaseTime."""
+    if chain_id != EMBEDDED_CHAIN_ID:
+        return False
+    try:
+        return str(web3.client_version).lower().startswith("proofwork/")
+    except _PROBE_ERRORS:
+        return False
 
 
 def _anvil_dev_keys(web3: Web3) -> list[bytes]:

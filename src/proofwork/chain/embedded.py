@@ -906,6 +906,52 @@ class EmbeddedChain:
             self._tester.mine_blocks(1)
             return int(self._backend.chain.get_canonical_head().timestamp)
 
+    def increase_time(self, seconds: int) -> int:
+        """Dev clock, as a node's ``evm_increaseTime``: blocks mined from now on are ``seconds`` later
+        than :meth:`now` would have stamped them (nothing is mined). The new offset is on disk when this returns (uncommitted chain writes committed
+        with it belong to no block yet, so they are harmless). Returns the offset."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise InvalidInput(f"time can only move forward by whole seconds, not {seconds!r}")
+        with self._request_lock:
+            self._ensure_open()
+            clock = self._backend._clock
+            # from the chain's time (`now`), which a run of blocks in one second may put ahead of the wall
+            clock.offset = self._backend.now() + seconds - _wall_clock()
+            self._backend._db.stage_meta("time_offset", str(clock.offset).encode())
+            self._backend._db.commit()
+            return int(clock.offset)
+
+    @property
+    def time_offset(self) -> int:
+        """Dev clock: seconds the chain's time leads the wall clock by."""
+        with self._request_lock:
+            return int(self._backend._clock.offset)
+
+    def restore_time_offset(self, offset: int) -> None:
+        """Dev clock, for a node's ``evm_revert``: the lead the clock had when the snapshot was taken
+        (blocks stay monotonic: a new block is always later than its parent). Persisted at once."""
+        with self._request_lock:
+            self._ensure_open()
+            backend = self._backend
+            backend._clock.offset = int(offset)
+            backend._timestamp_pinned = False
+            if backend._pending_is_empty():  # the pending block was stamped with the lead undone here
+                parent = backend.chain.get_canonical_head()
+                stamp = backend._clock.next_timestamp(parent.timestamp)
+                backend.chain.header = backend.chain.header.copy(timestamp=stamp)
+            backend._db.stage_meta("time_offset", str(int(offset)).encode())
+            backend._db.commit()
+
+    def set_next_block_timestamp(self, timestamp: int) -> None:
+        """Dev clock, as a node's ``evm_setNextBlockTimestamp``: the next block mined carries
+        ``timestamp`` (later than the latest block's), and later blocks keep that lead."""
+        with self._request_lock:
+            self._ensure_open()
+            backend = self._backend
+            if timestamp <= int(backend.chain.get_canonical_head().timestamp):
+                raise InvalidInput(f"timestamp {timestamp} is not after the latest block's")
+            backend._guarded(lambda: backend.set_next_block_timestamp(timestamp))
+
     # -- lifecycle ------------------------------------------------------------
     def close(self) -> None:
         """Release the chain: close the database (checkpointing its WAL) and the lock.

@@ -41,6 +41,7 @@ COMMANDS = {
     "index": "index",
     "web": "web",
     "api": "api",
+    "serve": "serve",
 }
 
 

@@ -113,10 +113,25 @@ class Workspace:
         """The chain: the node at the RPC URL, or the embedded chain (its lock taken until `close`)."""
         if self._chain is None:
             from proofwork.chain.client import Chain
+            from proofwork.domain.errors import ChainBusy
+            from proofwork.services.serve import serving_rpc_url
 
-            self._chain = Chain.open(
-                self.settings.data_dir, self.settings.rpc_url, lock_timeout=self.settings.lock_timeout
-            )
+            settings = self.settings
+            # `proofwork serve` holds this embedded chain: say so at once rather than wait for its lock
+            serving = None if settings.rpc_url else serving_rpc_url(settings)
+            try:
+                self._chain = Chain.open(
+                    settings.data_dir,
+                    settings.rpc_url,
+                    lock_timeout=0 if serving else settings.lock_timeout,
+                )
+            except ChainBusy as exc:
+                if serving is None:
+                    raise
+                raise ChainBusy(
+                    f"the embedded chain in {settings.data_dir / 'chain'} is held by `proofwork serve`: "
+                    f"add --rpc-url {serving}"
+                ) from exc
         return self._chain
 
     @property

@@ -89,6 +89,8 @@ class OracleDaemon:
         self.options = options.checked()
         self.say = say
         self.url: str | None = None  # the report endpoint, once serving
+        # set when the loop begins its first pass (the endpoint serving and announced, if asked)
+        self.ready = threading.Event()
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -130,6 +132,7 @@ class OracleDaemon:
                 while not self._stop.is_set():
                     if announce is not None and self._announce(signer, announce):
                         announce = None
+                    self.ready.set()
                     try:
                         # the node (its caches of opened labels and finished jobs) lives across passes
                         with self.open_workspace() as ws:
