@@ -113,10 +113,11 @@ class Workspace:
         """The chain: the node at the RPC URL, or the embedded chain (its lock taken until `close`)."""
         if self._chain is None:
             from proofwork.chain.client import Chain
+            from proofwork.chain.fees import SendPolicy
 
-            self._chain = Chain.open(
-                self.settings.data_dir, self.settings.rpc_url, lock_timeout=self.settings.lock_timeout
-            )
+            s = self.settings
+            policy = SendPolicy(s.max_fee_per_gas, s.tx_replace_after, s.tx_fee_bump, s.tx_max_wait)
+            self._chain = Chain.open(s.data_dir, s.rpc_url, lock_timeout=s.lock_timeout, policy=policy)
         return self._chain
 
     @property
