@@ -71,6 +71,7 @@ class Workspace:
         password: PasswordProvider,
         store: ContentStore,
         chain: Chain | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.data_dir = settings.data_dir
@@ -79,6 +80,7 @@ class Workspace:
         self.store = store
         self._password = password
         self._chain = chain
+        self._notify = notify
         self._deployment: Deployment | None = None
         self._escrow: EscrowContract | None = None
         self._token: TokenContract | None = None
@@ -89,9 +91,16 @@ class Workspace:
         self._court: dict[str, object] = {}
 
     @classmethod
-    def open(cls, settings: Settings, password: PasswordProvider | None = None) -> Workspace:
+    def open(
+        cls,
+        settings: Settings,
+        password: PasswordProvider | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> Workspace:
         """Opens the data directory and the store `settings` name (the chain opens on first use);
-        `password` unlocks stored keys (default: the configured password, no prompt)."""
+        `password` unlocks stored keys (default: the configured password, no prompt); `notify` is told
+        what happened to a transaction on a node that did not go as sent (replaced with higher fees,
+        resent; default: the `proofwork.chain` logger)."""
         if settings.data_dir.exists() and not settings.data_dir.is_dir():
             raise InvalidInput(f"data directory {settings.data_dir} is a file, not a directory")
         try:
@@ -106,6 +115,7 @@ class Workspace:
             KeyStore(settings.data_dir / "keystore"),
             password or password_from(settings),
             store,
+            notify=notify,
         )
 
     @property
@@ -117,7 +127,9 @@ class Workspace:
 
             s = self.settings
             policy = SendPolicy(s.max_fee_per_gas, s.tx_replace_after, s.tx_fee_bump, s.tx_max_wait)
-            self._chain = Chain.open(s.data_dir, s.rpc_url, lock_timeout=s.lock_timeout, policy=policy)
+            self._chain = Chain.open(
+                s.data_dir, s.rpc_url, lock_timeout=s.lock_timeout, policy=policy, notify=self._notify
+            )
         return self._chain
 
     @property
