@@ -466,5 +466,10 @@ def _anvil_dev_keys(web3: Web3) -> list[bytes]:
 
 
 def _rpc_message(exc: Web3RPCError) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message).splitlines()[0]
+    """The node's own words: the JSON-RPC error's message, else what web3 made of it."""
+    response = getattr(exc, "rpc_response", None)
+    error = response.get("error") if isinstance(response, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    if not isinstance(message, str) or not message.strip():
+        message = getattr(exc, "message", None) or str(exc)
+    return str(message).strip().splitlines()[0]
