@@ -114,7 +114,8 @@ def test_gwei_for_people() -> None:
         ("nonce too low: next nonce 5, tx nonce 4", "nonce-used"),
         ("already known", "known"),
         ("transaction already imported", "known"),
-        ("replacement transaction underpriced", "underpriced"),
+        ("replacement transaction underpriced", "nonce-taken"),
+        ("transaction underpriced", "underpriced"),
         ("max fee per gas less than block base fee", "underpriced"),
         ("insufficient funds for gas * price + value", "other"),
     ],
@@ -424,3 +425,10 @@ def test_a_refused_transaction_burns_no_nonce_and_a_used_one_is_skipped(tmp_path
     node.count, node.stale_pending = 2, 1
     sender.send(KEY, _tx(sender))
     assert list(node.mined.values()) == [0, 2] and len(node.sent) == 2
+    # a wallet's transaction with the next nonce waits in the pool, not yet counted: the one after it
+    node.auto = False
+    node.pool[3] = ("0x" + "ee" * 32, {})
+    node.stale_pending, node.refuse = 3, ["replacement transaction underpriced"]
+    node.on_sleep = lambda n: n.mine(nonce=4) if 4 in n.pool else None
+    sender.send(KEY, _tx(sender))
+    assert node.mined[node.sent[-1]] == 4

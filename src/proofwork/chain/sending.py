@@ -65,12 +65,15 @@ class Node(Protocol):
 
 
 def refusal_kind(message: str) -> str:
-    """What a node's refusal of a broadcast means: `nonce-used`, `known`, `underpriced` or `other`."""
+    """What a node's refusal of a broadcast means: `nonce-used` (mined), `nonce-taken` (another
+    transaction with it waits in the pool), `known` (this very one is there), `underpriced` or `other`."""
     text = message.lower()
     if "nonce too low" in text or "nonce is too low" in text or "oldnonce" in text:
         return "nonce-used"
     if "already known" in text or "already imported" in text or "known transaction" in text:
         return "known"
+    if "replacement transaction underpriced" in text or "replacement fee too low" in text:
+        return "nonce-taken"
     if "underpriced" in text or "less than block base fee" in text or "fee too low" in text:
         return "underpriced"
     return "other"
@@ -130,7 +133,7 @@ class Sender:
                     self.node.broadcast(raw)
                 except NodeRefused as exc:
                     kind = refusal_kind(exc.message)
-                    if kind == "nonce-used":  # by a sender that does not share our record (a wallet)
+                    if kind in ("nonce-used", "nonce-taken"):  # by a sender not sharing our record (a wallet)
                         book.retry_above(reservation, lambda: self.node.pending_count(address))
                         continue
                     if kind != "known":  # nothing sent, and the nonce stays free
