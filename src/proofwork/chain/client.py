@@ -431,7 +431,7 @@ class RpcNode:
 def _shared_nonce_dir() -> Path:
     """Where a chain opened without a data directory keeps its senders' nonces: per user, so that
     every process of the user sending with a key shares them."""
-    return Path(tempfile.gettempdir()) / f"proofwork-{os.getuid()}" / "nonces"
+    return Path(tempfile.gettempdir()) / f"proofwork-nonces-{os.getuid()}"
 
 
 # what a node that is not anvil may do with a method it does not know: answer an error, refuse the

@@ -22,6 +22,7 @@ import errno
 import fcntl
 import json
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -114,6 +115,12 @@ class NonceBook:
     def _locked(self) -> Iterator[None]:
         # a new open file each time: flock then also keeps apart two threads of one process
         make_dir(self.directory)
+        info = os.lstat(self.directory)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            # in a shared temporary directory another user could have made it first
+            raise ChainUnavailable(
+                f"{self.directory} is not a directory of this user's: not sharing nonces there"
+            )
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
