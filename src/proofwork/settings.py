@@ -10,6 +10,10 @@ override it), the SDK takes one, and everything below receives the values it nee
 | PROOFWORK_STORE | the artifact store: a directory or a kubo RPC URL | DATA_DIR/store |
 | PROOFWORK_PASSWORD | unlocks stored keys (and encrypts new ones) without a prompt | (prompt) |
 | PROOFWORK_LOCK_TIMEOUT | seconds to wait for another process holding the embedded chain | 30 |
+| PROOFWORK_MAX_FEE_GWEI | the most a transaction on a node may pay per gas, replacements included | 200 |
+| PROOFWORK_TX_REPLACE_AFTER | seconds a transaction may stay unmined before it is replaced with higher fees | 30 |
+| PROOFWORK_TX_FEE_BUMP | percent a replacement raises both fees by (at least 10, as geth requires) | 12.5 |
+| PROOFWORK_TX_MAX_WAIT | seconds a command waits for its transaction to be mined before it gives up | 300 |
 | PROOFWORK_DEBUG | internal errors print their traceback | off |
 | PROOFWORK_SANDBOX_DEBUG | the evaluation sandbox keeps its worker's stderr | off |
 | PROOFWORK_INDEX_DB | the chain index: a SQLite file or a SQLAlchemy URL (postgresql+psycopg://...) | DATA_DIR/index.sqlite3 |
@@ -31,6 +35,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,9 @@ from proofwork.domain.errors import InvalidInput
 MAX_LOCK_TIMEOUT = 86_400.0
 MAX_INDEX_CONFIRMATIONS = 10_000
 MAX_INDEX_CHUNK = 1_000_000
+GWEI = 10**9
+MAX_FEE_CAP_GWEI = 1_000_000  # 1 ETH per gas: any larger cap is a typo
+MIN_FEE_BUMP, MAX_FEE_BUMP = 10.0, 1000.0
 
 
 def _home() -> Path:
@@ -52,6 +60,11 @@ class Settings:
     store: str | None = None
     password: str | None = field(default=None, repr=False)
     lock_timeout: float = 30.0
+    # transactions on a JSON-RPC node (the embedded chain mines each one as it is sent)
+    max_fee_per_gas: int = 200 * GWEI  # wei
+    tx_replace_after: float = 30.0
+    tx_fee_bump: float = 12.5  # percent
+    tx_max_wait: float = 300.0
     debug: bool = False
     sandbox_debug: bool = False
     index_db: str | None = None  # None: DATA_DIR/index.sqlite3 (see `index_location`)
@@ -89,6 +102,12 @@ class Settings:
             # an empty password is still a password (the keystore refuses it with its own message)
             "password": env.get("PROOFWORK_PASSWORD"),
             "lock_timeout": _seconds(env.get("PROOFWORK_LOCK_TIMEOUT", "30"), "PROOFWORK_LOCK_TIMEOUT"),
+            "max_fee_per_gas": _gwei(get("PROOFWORK_MAX_FEE_GWEI") or "200", "PROOFWORK_MAX_FEE_GWEI"),
+            "tx_replace_after": _positive_seconds(
+                get("PROOFWORK_TX_REPLACE_AFTER") or "30", "PROOFWORK_TX_REPLACE_AFTER"
+            ),
+            "tx_fee_bump": _bump(get("PROOFWORK_TX_FEE_BUMP") or "12.5"),
+            "tx_max_wait": _positive_seconds(get("PROOFWORK_TX_MAX_WAIT") or "300", "PROOFWORK_TX_MAX_WAIT"),
             "debug": bool(get("PROOFWORK_DEBUG")),
             "sandbox_debug": bool(get("PROOFWORK_SANDBOX_DEBUG")),
             "index_db": get("PROOFWORK_INDEX_DB"),
@@ -157,4 +176,38 @@ def _count(text: str | None, name: str, low: int, high: int) -> int | None:
         raise InvalidInput(f"invalid {name} {text!r}: expected a whole number from {low} to {high}") from None
     if not low <= value <= high:
         raise InvalidInput(f"invalid {name} {text!r}: expected a whole number from {low} to {high}")
+    return value
+
+
+def _positive_seconds(text: str, name: str) -> float:
+    value = _seconds(text, name)
+    if value <= 0:
+        raise InvalidInput(f"invalid {name} {text!r}: expected seconds above 0")
+    return value
+
+
+def _gwei(text: str, name: str) -> int:
+    """A fee per gas given in gwei (decimals allowed, to the wei), in wei."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise InvalidInput(f"invalid {name} {text!r}: expected gwei, e.g. 200 or 0.05") from None
+    if not value.is_finite() or not 0 < value <= MAX_FEE_CAP_GWEI or (value * GWEI) % 1:
+        raise InvalidInput(
+            f"invalid {name} {text!r}: expected gwei above 0, at most {MAX_FEE_CAP_GWEI}, to the wei"
+        )
+    return int(value * GWEI)
+
+
+def _bump(text: str) -> float:
+    name = "PROOFWORK_TX_FEE_BUMP"
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidInput(f"invalid {name} {text!r}: expected a percentage") from None
+    if not MIN_FEE_BUMP <= value <= MAX_FEE_BUMP:
+        raise InvalidInput(
+            f"invalid {name} {text!r}: expected {MIN_FEE_BUMP:g} to {MAX_FEE_BUMP:g} percent "
+            "(nodes refuse a replacement raising fees by less than 10 %)"
+        )
     return value

@@ -7,6 +7,9 @@ keys, bytes and receipts; only this package imports web3.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,13 +30,17 @@ from web3.exceptions import (
 )
 
 from proofwork.chain.devnets import ANVIL_DEV_KEYS, EMBEDDED_CHAIN_ID, EMBEDDED_DEV_KEYS
+from proofwork.chain.fees import HISTORY_BLOCKS, TIP_PERCENTILE, SendPolicy, tip_from_history
 from proofwork.chain.receipts import Receipt
+from proofwork.chain.sending import BroadcastUncertain, NodeRefused, Sender
 from proofwork.domain.errors import ChainUnavailable, InvalidInput, NotAllowed, TransactionRejected
 from proofwork.domain.units import MAX_DURATION
 from proofwork.keys.accounts import address_of
 
 # Seconds a node's block clock may trail this machine's (see `next_timestamp`).
 NODE_CLOCK_SKEW = 1
+
+log = logging.getLogger("proofwork.chain")
 
 T = TypeVar("T")
 
@@ -78,6 +85,10 @@ class Chain:
         on_close: Callable[[], None] | None = None,
         advance: Callable[[int], int] | None = None,
         next_timestamp: Callable[[], int] | None = None,
+        policy: SendPolicy | None = None,
+        nonce_dir: Path | None = None,
+        notify: Callable[[str], None] | None = None,
+        lock_timeout: float = 30.0,
     ) -> None:
         self.web3 = web3
         self.description = description
@@ -88,14 +99,41 @@ class Chain:
         self._next_timestamp = next_timestamp
         with translate_errors(url):
             self.chain_id: int = web3.eth.chain_id
+        # a node is priced, watched and shares nonces with other processes; the embedded chain mines
+        # each transaction as it is sent and is this process's alone (its lock)
+        self._sender: Sender | None = None
+        if url is not None:
+            self._sender = Sender(
+                RpcNode(web3),
+                policy or SendPolicy(),
+                chain_id=self.chain_id,
+                nonce_dir=nonce_dir or _shared_nonce_dir(),
+                notify=notify or log.warning,
+                lock_timeout=lock_timeout,
+            )
 
     # --- opening -------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, data_dir: Path, rpc_url: str | None = None, *, lock_timeout: float = 30.0) -> Chain:
-        """The chain at `rpc_url`, or the embedded chain persisted under `data_dir/chain`."""
+    def open(
+        cls,
+        data_dir: Path,
+        rpc_url: str | None = None,
+        *,
+        lock_timeout: float = 30.0,
+        policy: SendPolicy | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> Chain:
+        """The chain at `rpc_url` (its senders' nonces kept in `data_dir/nonces`), or the embedded
+        chain persisted under `data_dir/chain`."""
         if rpc_url:
-            return cls.connect(rpc_url)
+            return cls.connect(
+                rpc_url,
+                policy=policy,
+                nonce_dir=data_dir / "nonces",
+                notify=notify,
+                lock_timeout=lock_timeout,
+            )
         from proofwork.chain.embedded import EmbeddedChain
 
         embedded = EmbeddedChain.open(data_dir / "chain", lock_timeout=lock_timeout)
@@ -114,11 +152,33 @@ class Chain:
             raise
 
     @classmethod
-    def connect(cls, url: str, timeout: float = 10.0) -> Chain:
+    def connect(
+        cls,
+        url: str,
+        timeout: float = 10.0,
+        *,
+        policy: SendPolicy | None = None,
+        nonce_dir: Path | None = None,
+        notify: Callable[[str], None] | None = None,
+        lock_timeout: float = 30.0,
+    ) -> Chain:
+        """The node at `url`. `policy`: how transactions are priced and watched; `nonce_dir`: where the
+        processes sending with one key share its nonces (default: a directory of this user's in the
+        system's temporary directory); `notify`: told of replacements and resends (default: the
+        `proofwork.chain` logger)."""
         if not url.startswith(("http://", "https://")):
             raise InvalidInput(f"unsupported RPC URL {url!r}: expected http:// or https://")
         web3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
-        chain = cls(web3, description=f"node at {url}", url=url, dev_keys=[])  # fails clearly if unreachable
+        chain = cls(
+            web3,
+            description=f"node at {url}",
+            url=url,
+            dev_keys=[],
+            policy=policy,
+            nonce_dir=nonce_dir,
+            notify=notify,
+            lock_timeout=lock_timeout,
+        )  # fails clearly if unreachable
         if _is_anvil(web3):
             chain.dev_keys = _anvil_dev_keys(web3)
             chain._advance = chain._advance_rpc
@@ -222,7 +282,7 @@ class Chain:
         def build(base: dict[str, Any]) -> dict[str, Any]:
             tx = {**base, "to": Web3.to_checksum_address(to), "value": value}
             tx["gas"] = self.web3.eth.estimate_gas(tx)  # type: ignore[arg-type]
-            return {**tx, **self._fees()}
+            return tx if "maxFeePerGas" in tx else {**tx, **self._fees()}
 
         return self._send(key, build)
 
@@ -232,31 +292,25 @@ class Chain:
 
     def _send(self, key: bytes, build: Callable[[dict[str, Any]], dict[str, Any]]) -> Receipt:
         """Builds (estimating gas, so a call that would revert is refused with its reason and
-        nothing is sent), signs locally, sends, and waits for the receipt."""
+        nothing is sent), signs locally, sends, and waits for the receipt. On a node: priced from
+        its fee history, replaced or resent until mined (`sending.Sender`)."""
         sender = Web3.to_checksum_address(address_of(key))
         with translate_errors(self.url):
+            base: dict[str, Any] = {"from": sender, "chainId": self.chain_id}
+            if self._sender is not None:
+                base.update(self._sender.fees())
             try:
-                tx = build({"from": sender, "chainId": self.chain_id})
+                tx = build(base)
             except (ContractLogicError, ContractCustomError) as exc:
                 raise TransactionRejected(f"transaction refused, nothing sent: {revert_reason(exc)}") from exc
             except Web3RPCError as exc:
                 raise TransactionRejected(f"transaction refused, nothing sent: {_rpc_message(exc)}") from exc
-            tx["nonce"] = self.web3.eth.get_transaction_count(sender, "pending")
             # Estimates are exact on these chains, but storage refunds and warm slots can shift.
             tx["gas"] = int(tx["gas"] * 1.2) + 10_000
-            signed = Account.sign_transaction(tx, key)
-            try:
-                tx_hash = self.web3.eth.send_raw_transaction(signed.raw_transaction)
-            except (ContractLogicError, ContractCustomError) as exc:
-                raise TransactionRejected(f"transaction reverted: {revert_reason(exc)}") from exc
-            except Web3RPCError as exc:
-                raise TransactionRejected(f"the node refused the transaction: {_rpc_message(exc)}") from exc
-            try:
-                raw = self.web3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.05)
-            except (TimeExhausted, TransactionNotFound) as exc:
-                raise ChainUnavailable(
-                    f"transaction 0x{bytes(tx_hash).hex()} was sent but not mined within 120 s; check it later"
-                ) from exc
+            if self._sender is not None:
+                raw = self._sender.send(key, tx)
+            else:
+                raw = self._send_embedded(key, sender, tx)
         receipt = Receipt(
             tx_hash="0x" + bytes(raw["transactionHash"]).hex(),
             block_number=int(raw["blockNumber"]),
@@ -342,6 +396,24 @@ class Chain:
         with translate_errors(self.url):
             return int(self.web3.eth.get_block(block_number)["timestamp"])
 
+    def _send_embedded(self, key: bytes, sender: str, tx: dict[str, Any]) -> Any:
+        """The embedded chain mines the transaction as it is sent: no fees to watch, no one to share
+        the key's nonces with (its lock)."""
+        tx["nonce"] = self.web3.eth.get_transaction_count(sender, "pending")  # type: ignore[arg-type]
+        signed = Account.sign_transaction(tx, key)
+        try:
+            tx_hash = self.web3.eth.send_raw_transaction(signed.raw_transaction)
+        except (ContractLogicError, ContractCustomError) as exc:
+            raise TransactionRejected(f"transaction reverted: {revert_reason(exc)}") from exc
+        except Web3RPCError as exc:
+            raise TransactionRejected(f"the node refused the transaction: {_rpc_message(exc)}") from exc
+        try:
+            return self.web3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.05)
+        except (TimeExhausted, TransactionNotFound) as exc:
+            raise ChainUnavailable(
+                f"transaction 0x{bytes(tx_hash).hex()} was sent but not mined within 120 s; check it later"
+            ) from exc
+
     def _fees(self) -> dict[str, int]:
         base = int(self.web3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
         tip = 1_000_000_000 if base else 0
@@ -373,6 +445,69 @@ class Chain:
                     }
                 )
             )
+
+
+class RpcNode:
+    """What `sending.Sender` asks of a JSON-RPC node, through web3."""
+
+    def __init__(self, web3: Web3) -> None:
+        self.web3 = web3
+
+    def pending_count(self, address: str) -> int:
+        return int(self.web3.eth.get_transaction_count(Web3.to_checksum_address(address), "pending"))
+
+    def mined_count(self, address: str) -> int:
+        return int(self.web3.eth.get_transaction_count(Web3.to_checksum_address(address), "latest"))
+
+    def fee_data(self) -> tuple[int, int]:
+        """The next block's base fee (the last of `eth_feeHistory`'s, one past the newest block) and
+        the median tip paid in recent blocks; the node's suggested tip when they held nothing."""
+        try:
+            history = self.web3.eth.fee_history(HISTORY_BLOCKS, "latest", [TIP_PERCENTILE])
+            base = int(history["baseFeePerGas"][-1])
+            tip = tip_from_history(
+                [[int(v) for v in row] for row in history.get("reward") or []],
+                [float(r) for r in history["gasUsedRatio"]],
+            )
+        except Web3RPCError:  # a node without eth_feeHistory: the latest block's base fee may rise 12.5 %
+            latest = int(self.web3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+            base, tip = latest + -(-latest // 8), None
+        if tip is None:
+            try:
+                tip = int(self.web3.eth.max_priority_fee)
+            except (Web3RPCError, ValueError):
+                tip = 0
+        return base, tip
+
+    def broadcast(self, raw: bytes) -> None:
+        try:
+            self.web3.eth.send_raw_transaction(raw)
+        except Web3RPCError as exc:
+            raise NodeRefused(_rpc_message(exc)) from exc
+        except (ContractLogicError, ContractCustomError) as exc:
+            raise TransactionRejected(f"transaction reverted: {revert_reason(exc)}") from exc
+        except requests.exceptions.Timeout as exc:
+            raise BroadcastUncertain() from exc
+
+    def receipt(self, tx_hash: str) -> Any | None:
+        try:
+            receipt = self.web3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return None
+        return receipt if receipt.get("blockNumber") is not None else None
+
+    def known(self, tx_hash: str) -> bool:
+        try:
+            self.web3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return False
+        return True
+
+
+def _shared_nonce_dir() -> Path:
+    """Where a chain opened without a data directory keeps its senders' nonces: per user, so that
+    every process of the user sending with a key shares them."""
+    return Path(tempfile.gettempdir()) / f"proofwork-nonces-{os.getuid()}"
 
 
 # what a node that is not anvil may do with a method it does not know: answer an error, refuse the
@@ -418,5 +553,10 @@ def _anvil_dev_keys(web3: Web3) -> list[bytes]:
 
 
 def _rpc_message(exc: Web3RPCError) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message).splitlines()[0]
+    """The node's own words: the JSON-RPC error's message, else what web3 made of it."""
+    response = getattr(exc, "rpc_response", None)
+    error = response.get("error") if isinstance(response, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    if not isinstance(message, str) or not message.strip():
+        message = getattr(exc, "message", None) or str(exc)
+    return str(message).strip().splitlines()[0]

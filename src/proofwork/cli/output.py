@@ -36,7 +36,7 @@ class CliState:
         """The workspace the settings name, closed when the block ends (web3 and the chain load here)."""
         from proofwork.services.workspace import Workspace
 
-        ws = Workspace.open(self.settings, password=self.password)
+        ws = Workspace.open(self.settings, password=self.password, notify=_note)
         try:
             yield ws
         finally:
@@ -74,6 +74,11 @@ class CliState:
             sys.stdout.write(json.dumps(data, default=_jsonable) + "\n")
         elif human is not None:
             self.console.print(human() if callable(human) else human)
+
+
+def _note(message: str) -> None:
+    """What happened to a transaction on its way (replaced, resent): on stderr, whatever the output mode."""
+    sys.stderr.write(f"note: {message}\n")
 
 
 def _jsonable(value: Any) -> Any:

@@ -71,6 +71,7 @@ class Workspace:
         password: PasswordProvider,
         store: ContentStore,
         chain: Chain | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.data_dir = settings.data_dir
@@ -79,6 +80,7 @@ class Workspace:
         self.store = store
         self._password = password
         self._chain = chain
+        self._notify = notify
         self._deployment: Deployment | None = None
         self._escrow: EscrowContract | None = None
         self._token: TokenContract | None = None
@@ -89,9 +91,16 @@ class Workspace:
         self._court: dict[str, object] = {}
 
     @classmethod
-    def open(cls, settings: Settings, password: PasswordProvider | None = None) -> Workspace:
+    def open(
+        cls,
+        settings: Settings,
+        password: PasswordProvider | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> Workspace:
         """Opens the data directory and the store `settings` name (the chain opens on first use);
-        `password` unlocks stored keys (default: the configured password, no prompt)."""
+        `password` unlocks stored keys (default: the configured password, no prompt); `notify` is told
+        what happened to a transaction on a node that did not go as sent (replaced with higher fees,
+        resent; default: the `proofwork.chain` logger)."""
         if settings.data_dir.exists() and not settings.data_dir.is_dir():
             raise InvalidInput(f"data directory {settings.data_dir} is a file, not a directory")
         try:
@@ -106,6 +115,7 @@ class Workspace:
             KeyStore(settings.data_dir / "keystore"),
             password or password_from(settings),
             store,
+            notify=notify,
         )
 
     @property
@@ -113,10 +123,17 @@ class Workspace:
         """The chain: the node at the RPC URL, or the embedded chain (its lock taken until `close`)."""
         if self._chain is None:
             from proofwork.chain.client import Chain
+            from proofwork.chain.fees import SendPolicy
             from proofwork.domain.errors import ChainBusy
             from proofwork.services.serve import serving_rpc_url
 
             settings = self.settings
+            policy = SendPolicy(
+                settings.max_fee_per_gas,
+                settings.tx_replace_after,
+                settings.tx_fee_bump,
+                settings.tx_max_wait,
+            )
             # `proofwork serve` holds this embedded chain: say so at once rather than wait for its lock
             serving = None if settings.rpc_url else serving_rpc_url(settings)
             try:
@@ -124,6 +141,8 @@ class Workspace:
                     settings.data_dir,
                     settings.rpc_url,
                     lock_timeout=0 if serving else settings.lock_timeout,
+                    policy=policy,
+                    notify=self._notify,
                 )
             except ChainBusy as exc:
                 if serving is None:
