@@ -40,6 +40,9 @@ from eth_utils import keccak, to_checksum_address
 MOCKS = Path(__file__).resolve().parent / "mocks"
 # Used by no other test module (see committee_fixtures.COMMITTEE_DEPLOYER).
 REVIEW_DEPLOYER = to_checksum_address(keccak(b"proofwork court review 3 deployer")[12:])
+# A second one, so that no two tests deploy different contracts at one address (titanoboa's storage
+# trace, printed on a revert, would mix their layouts).
+COMMITTEE_REVIEW_DEPLOYER = to_checksum_address(keccak(b"proofwork court review 3 committee deployer")[12:])
 AMOUNT = 1_000 * USD  # three jurors at 3 %: 30 per juror, a cost of 90
 FEE = 30 * USD
 COST = 90 * USD
@@ -524,7 +527,7 @@ def test_defended_a_committee_job_settled_while_disputed_pays_once(h, escrow, to
     from court_fixtures import COURT_PATH, FEE_BPS, MIN_STAKE, SEAT_LOCK, SMALL_CLAIM, STABLE_PATH, TREASURY
 
     c, f, o = accounts.client.address, accounts.freelancer.address, accounts.outsider.address
-    with boa.env.prank(REVIEW_DEPLOYER):
+    with boa.env.prank(COMMITTEE_REVIEW_DEPLOYER):
         pwk = partial(STABLE_PATH).deploy("Proofwork Court", "PWK")
         court = partial(COURT_PATH).deploy(
             pwk.address, SEAT_LOCK, MIN_STAKE, FEE_BPS, SMALL_CLAIM, PERIODS, TREASURY
