@@ -75,3 +75,20 @@ def test_winners_follow_the_reference_rule(
 def test_default_bond_is_a_hundredth_of_the_prize() -> None:
     assert rules.default_entry_bond(1_000_000_000) == 10_000_000
     assert rules.default_entry_bond(99) == 1  # never zero: the contract refuses a zero bond
+
+
+def test_a_ranking_on_the_command_line_is_bounded_pairs() -> None:
+    assert rules.parse_ranking("1:950000, 0:-3") == [(1, 950_000), (0, -3)]
+    assert rules.parse_ranking("") == []
+    for bad in (
+        "1",
+        "a:1",
+        "1:x",
+        f"{2**256}:1",
+        f"0:{2**255}",
+        f"0:{-(2**255) - 1}",
+        "-1:5",
+        "9" * 5000 + ":1",
+    ):
+        with pytest.raises(InvalidInput, match="ENTRY:SCORE"):
+            rules.parse_ranking(bad)

@@ -55,9 +55,13 @@ def parse_ranking(text: str) -> list[tuple[int, int]]:
         try:
             if not sep:
                 raise ValueError(part)
-            out.append((int(entry), int(score)))
+            pair = (int(entry), int(score))
+            if not (0 <= pair[0] < 2**256 and -(2**255) <= pair[1] < 2**255):
+                raise ValueError(part)
+            out.append(pair)
         except ValueError:
             raise InvalidInput(
-                f"invalid ranking {text!r}: expected ENTRY:SCORE pairs separated by commas"
+                f"invalid ranking {text[:80]!r}: expected ENTRY:SCORE pairs separated by commas (an entry id, an "
+                "int256 score)"
             ) from None
     return out
