@@ -162,17 +162,9 @@ class EscrowContract:
         arbiter: str,
         permit: tuple[int, int, bytes, bytes] | None = None,
     ) -> Receipt:
-        args = [
-            Web3.to_checksum_address(token),
-            Web3.to_checksum_address(freelancer),
-            amounts,
-            deadline,
-            review_period,
-            spec_hash,
-            Web3.to_checksum_address(arbiter),
-        ]
-        fns = self.contract.functions
-        fn = fns.create_job(*args) if permit is None else fns.create_job_with_permit(*args, *permit)
+        fn = self._create_job_fn(
+            token, freelancer, amounts, deadline, review_period, spec_hash, arbiter, permit
+        )
         return self.chain.transact(key, fn)
 
     def prepare_create_job(
@@ -188,6 +180,23 @@ class EscrowContract:
         permit: tuple[int, int, bytes, bytes] | None = None,
     ) -> dict[str, Any]:
         """`create_job` (or `create_job_with_permit`) unsigned, for `sender`'s wallet."""
+        fn = self._create_job_fn(
+            token, freelancer, amounts, deadline, review_period, spec_hash, arbiter, permit
+        )
+        return self.chain.prepare(sender, fn)
+
+    def _create_job_fn(
+        self,
+        token: str,
+        freelancer: str,
+        amounts: list[int],
+        deadline: int,
+        review_period: int,
+        spec_hash: bytes,
+        arbiter: str,
+        permit: tuple[int, int, bytes, bytes] | None,
+    ) -> Any:
+        """The `create_job` call (or `create_job_with_permit` with a permit's deadline, v, r, s)."""
         args = [
             Web3.to_checksum_address(token),
             Web3.to_checksum_address(freelancer),
@@ -198,8 +207,7 @@ class EscrowContract:
             Web3.to_checksum_address(arbiter),
         ]
         fns = self.contract.functions
-        fn = fns.create_job(*args) if permit is None else fns.create_job_with_permit(*args, *permit)
-        return self.chain.prepare(sender, fn)
+        return fns.create_job(*args) if permit is None else fns.create_job_with_permit(*args, *permit)
 
     def prepare_submit(self, sender: str, job: J.Job, milestone: int, deliverable: bytes) -> dict[str, Any]:
         fn = self.contract.functions.submit(job.job_id, job_tuple(job), milestone, deliverable)

@@ -129,6 +129,22 @@ class Evaluations:
 
     # --- post ------------------------------------------------------------------------------------
 
+    def stage(self, task: HiddenTask, tolerance: int) -> EvaluationParams:
+        """The evaluation of a prepared hidden task, its parameters and salted labels kept on disk (as
+        pending, under its hash) before anything goes on chain: losing the salt would make the reveal
+        impossible."""
+        params = EvaluationParams(
+            task.spec_hash,
+            task.commitment,
+            threshold_fixed(task.spec),
+            metric_direction(task.spec.metric),
+            tolerance,
+        )
+        pending = self._secret_dir() / f"pending-{params.hash.hex()}.json"
+        save_file(pending.with_suffix(".evaluation.json"), params.to_json())
+        save_file(pending, task.hidden.to_json())
+        return params
+
     def post(
         self,
         client: Signer,
@@ -149,18 +165,8 @@ class Evaluations:
             raise InvalidInput(f"the outlier tolerance must be between 0 and {MAX_TOLERANCE} (fixed point)")
         check_review_period(review_period, committee.challenge_window)
         task = prepare_hidden_task(self.ws, self.files, spec_path, labels_path)
-        params = EvaluationParams(
-            task.spec_hash,
-            task.commitment,
-            threshold_fixed(task.spec),
-            metric_direction(task.spec.metric),
-            tolerance,
-        )
+        params = self.stage(task, tolerance)
         spec_hash = params.hash
-        # The salt is kept before anything goes on chain: losing it would make the reveal impossible.
-        pending = self._secret_dir() / f"pending-{spec_hash.hex()}.json"
-        save_file(pending.with_suffix(".evaluation.json"), params.to_json())
-        save_file(pending, task.hidden.to_json())
         outcome = self.jobs.post(
             client,
             budget=budget,

@@ -17,7 +17,6 @@ from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import ArtifactCorrupted, InvalidInput, NotFound
 from proofwork.services.jobs import Jobs
 from proofwork.services.workspace import Workspace
-from proofwork.storage.files import save_file
 
 if TYPE_CHECKING:
     from proofwork.chain.unsigned import UnsignedTx
@@ -101,11 +100,9 @@ def post_evaluated_job(
     and stored, the labels' salt and commitment kept here; returns the approval and creation to
     send, and the spec hash (then `register_evaluation` once the job exists)."""
     from proofwork.chain import unsigned
-    from proofwork.domain.evalspec import metric_direction, threshold_fixed
     from proofwork.services.evaluated_jobs import (
         DEFAULT_TOLERANCE,
         MAX_TOLERANCE,
-        EvaluationParams,
         Evaluations,
         check_review_period,
         prepare_hidden_task,
@@ -126,17 +123,8 @@ def post_evaluated_job(
         spec_path.write_bytes(spec)
         labels_path.write_bytes(labels)
         task = prepare_hidden_task(ws, evaluations.files, spec_path, labels_path)
-    params = EvaluationParams(
-        task.spec_hash,
-        task.commitment,
-        threshold_fixed(task.spec),
-        metric_direction(task.spec.metric),
-        tolerance,
-    )
+    params = evaluations.stage(task, tolerance)
     spec_hash = params.hash
-    pending = evaluations._secret_dir() / f"pending-{spec_hash.hex()}.json"
-    save_file(pending.with_suffix(".evaluation.json"), params.to_json())
-    save_file(pending, task.hidden.to_json())
     create = unsigned.create_job(
         ws.escrow,
         ws.token.address,
