@@ -95,12 +95,12 @@ $(VENV)/bin/python:
 	$(PY) -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml $(VENV)/bin/python
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q --no-compile -e .
 	$(PY) -m pip install -q --no-deps $(SIWE)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/bin/python
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-compile -e ".[dev]"
 	$(PY) -m pip install -q --no-deps $(SIWE)
 	touch $@ $(VENV)/.installed
 

@@ -167,7 +167,7 @@ def test_competition_invariants(accounts):
         run_state_machine_as_test(
             lambda: CompetitionMachine(comp, blocklist, committee, client),
             settings=settings(
-                max_examples=12,
+                max_examples=8,
                 stateful_step_count=12,
                 deadline=None,
                 derandomize=True,
