@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
-from eth_abi import decode
+from eth_account import Account
 from fastapi.testclient import TestClient
 
-from proofwork.chain.encoding import keccak
+from proofwork.chain.unsigned import selectors
 from proofwork.sdk import Proofwork
 from proofwork.settings import Settings
 from proofwork.web import create_web_app
@@ -32,9 +34,30 @@ def pw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proofwork]:
         yield pw
 
 
-def client(pw: Proofwork, **settings: object) -> TestClient:
+def client(pw: Proofwork, *, csrf: bool = True, **settings: object) -> TestClient:
+    """The app's test client; with `csrf`, as a page of the site: its token cookie and header."""
     base = Settings(data_dir=pw.ws.data_dir)
-    return TestClient(create_web_app(lambda: nullcontext(pw.ws), replace(base, **settings)))
+    web = TestClient(create_web_app(lambda: nullcontext(pw.ws), replace(base, **settings)))
+    if csrf:
+        page = web.get("/credentials/verify")
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
+        assert token and web.cookies.get("proofwork_csrf") == token.group(1)
+        web.headers["X-CSRF-Token"] = token.group(1)
+    return web
+
+
+def wallet_sign(tx: dict[str, Any], key: bytes) -> str:
+    """What a wallet's eth_signTransaction answers for a transaction the app gave it."""
+    fields = {
+        k: (int(v, 16) if k not in ("to", "data") else v) for k, v in tx.items() if k not in ("label", "from")
+    }
+    return "0x" + bytes(Account.sign_transaction(fields, key).raw_transaction).hex()
+
+
+def permit(answer: Any, key: bytes) -> dict[str, str]:
+    typed = answer.json()["typed_data"]
+    signature = bytes(Account.sign_typed_data(key, full_message=typed).signature).hex()
+    return {"permit_deadline": str(typed["message"]["deadline"]), "permit_signature": "0x" + signature}
 
 
 def test_dev_mode_signs_with_dev_accounts_and_says_so_on_every_page(pw: Proofwork) -> None:
@@ -78,25 +101,37 @@ def test_dev_mode_signs_with_dev_accounts_and_says_so_on_every_page(pw: Proofwor
 def test_a_wallet_gets_unsigned_transactions_checked_before_anything_is_sent(pw: Proofwork) -> None:
     web = client(pw)
     client_address, freelancer = pw.address("dev1"), pw.address("dev2")
-    answer = web.post(
-        "/actions/jobs",
-        data={
-            "from": client_address,
-            "budget": "30",
-            "milestones": "3",
-            "review": "1d",
-            "freelancer": freelancer,
-        },
-    )
+    terms = {
+        "from": client_address,
+        "budget": "30",
+        "milestones": "3",
+        "review": "1d",
+        "freelancer": freelancer,
+    }
+    first = web.post("/actions/jobs", data=terms)  # no allowance yet: the permit to sign first
+    assert first.status_code == 200, first.text
+    assert first.json()["typed_data"]["primaryType"] == "Permit" and "txs" not in first.json()
+    assert first.json()["typed_data"]["message"]["value"] == pw.amount("30")
+    answer = web.post("/actions/jobs", data=terms | permit(first, pw.signer("dev1").key))
     assert answer.status_code == 200, answer.text
-    approve, create = answer.json()["txs"]
+    (create,) = answer.json()["txs"]
     chain_id = hex(pw.ws.chain_id)
-    assert (approve["to"], approve["chainId"], approve["value"]) == (pw.ws.token.address, chain_id, "0x0")
-    assert approve["data"][:10] == "0x" + keccak(b"approve(address,uint256)")[:4].hex()
-    spender, amount = decode(["address", "uint256"], bytes.fromhex(approve["data"][10:]))
-    assert spender.lower() == pw.ws.escrow.address.lower() and amount == pw.amount("30")
-    assert create["to"] == pw.ws.escrow.address and create["chainId"] == chain_id
+    assert (create["to"], create["chainId"], create["value"], create["from"]) == (
+        pw.ws.escrow.address,
+        chain_id,
+        "0x0",
+        client_address,
+    )
+    ((_, selector),) = selectors(pw.ws.escrow, ["create_job_with_permit"])
+    assert create["data"][:10] == "0x" + selector.hex()
+    assert int(create["gas"], 16) > 21_000 and int(create["maxFeePerGas"], 16) > 0
     assert answer.json()["register"] is False
+    sent = web.post(
+        "/actions/tx", data={"from": client_address, "raw": wallet_sign(create, pw.signer("dev1").key)}
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["status"] == "success" and len(sent.json()["jobs_created"]) == 1
+    assert pw.jobs.get(sent.json()["jobs_created"][0]).budget == pw.amount("30")
 
     # the escrow's rules are checked first, with a one-line reason
     job = pw.jobs.post(
