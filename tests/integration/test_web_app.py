@@ -232,3 +232,79 @@ def test_the_static_assets_are_served_from_the_package(pw: Proofwork) -> None:
     assert "http://" not in page.replace("http://testserver", "") and "https://" not in page
     shipped = Path(__file__).resolve().parents[2] / "src/proofwork/web/static/vendor/pico.min.css"
     assert "Pico CSS ✨ v2.1.1" in shipped.read_text()[:200]
+
+
+def test_a_forged_cross_site_post_is_refused_and_changes_nothing(pw: Proofwork) -> None:
+    """Dev-mode signing from another site's page: without the page's token (or with another site's
+    Origin) the POST gets a 403 with its reason and nothing is signed or stored."""
+    jobs_before = pw.ws.escrow.job_count()
+    block_before = pw.ws.chain.block_number()
+    forged = {"sign_as": "dev1", "budget": "5", "freelancer": pw.address("dev2")}
+    bare = client(pw, csrf=False, web_dev_mode=True)
+    refused = bare.post("/actions/jobs", data=forged)
+    assert refused.status_code == 403
+    assert refused.json()["error"].startswith("refused: this request did not come from a proofwork page")
+    # the victim's browser holds the cookie (a same-site visit earlier), the attacker's page has no token
+    bare.get("/")
+    assert bare.cookies.get("proofwork_csrf")
+    assert bare.post("/actions/jobs", data=forged).status_code == 403
+    wrong = bare.post("/actions/jobs", data=forged, headers={"X-CSRF-Token": "x" * 43})
+    assert wrong.status_code == 403
+    # the token itself, sent from another origin or marked cross-site by the browser
+    web = client(pw, web_dev_mode=True)
+    for headers, words in (
+        ({"Origin": "https://evil.example"}, "from https://evil.example"),
+        ({"Sec-Fetch-Site": "cross-site"}, "cross-site request"),
+    ):
+        answer = web.post("/actions/jobs", data=forged, headers=headers)
+        assert answer.status_code == 403 and words in answer.json()["error"], answer.text
+    # a plain form (the verifier) says it on a page
+    page = bare.post("/credentials/verify", data={"nonce": "n", "presentation": "x"})
+    assert page.status_code == 403 and "CSRF token" in page.text and "<html" in page.text
+    assert pw.ws.escrow.job_count() == jobs_before and pw.ws.chain.block_number() == block_before
+    # the same POST from the site's own page goes through
+    sent = web.post("/actions/jobs", data=forged, headers={"Origin": "http://testserver"})
+    assert sent.status_code == 200 and pw.ws.escrow.job_count() == jobs_before + 1, sent.text
+
+
+def test_bad_signed_transactions_get_a_clear_refusal(pw: Proofwork) -> None:
+    web = client(pw)
+    client_address, freelancer = pw.address("dev1"), pw.address("dev2")
+    job = pw.jobs.post(
+        pw.signer("dev1"),
+        budget=pw.amount("3"),
+        deadline=pw.now() + DAY,
+        review_period=DAY,
+        freelancer=freelancer,
+    ).job
+    prepared = web.post(
+        f"/actions/jobs/{job.job_id}/submit",
+        data={"from": freelancer, "milestone": "1"},
+        files={"deliverable": ("a.txt", b"the work")},
+    ).json()["txs"][0]
+    key = pw.signer("dev2").key
+    block_before = pw.ws.chain.block_number()
+    cases = [
+        ({"from": client_address, "raw": wallet_sign(prepared, key)}, 403, "is signed by"),
+        ({"from": freelancer, "raw": wallet_sign(prepared | {"chainId": "0x1"}, key)}, 400, "chain 1"),
+        (
+            {"from": freelancer, "raw": wallet_sign(prepared | {"to": pw.ws.token.address}, key)},
+            400,
+            "not a call this server prepares",
+        ),
+        ({"from": freelancer, "raw": "0xnothex"}, 400, "0x-hex"),
+        ({"from": freelancer, "raw": "0x" + "01" * 30}, 400, "cannot be decoded"),
+        ({"from": freelancer, "raw": "0x" + "00" * 70_000}, 413, "over the 65536 bytes"),
+        ({"from": "nobody", "raw": wallet_sign(prepared, key)}, 400, "wallet address"),
+    ]
+    for data, status, words in cases:
+        answer = web.post("/actions/tx", data=data)
+        assert answer.status_code == status and words in answer.json()["error"], (
+            data["raw"][:12],
+            answer.text,
+        )
+    assert pw.ws.chain.block_number() == block_before
+    raw = wallet_sign(prepared, key)
+    assert web.post("/actions/tx", data={"from": freelancer, "raw": raw}).status_code == 200
+    replayed = web.post("/actions/tx", data={"from": freelancer, "raw": raw})
+    assert replayed.status_code == 409 and "already used on chain" in replayed.json()["error"]
