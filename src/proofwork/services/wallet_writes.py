@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import builtins
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from proofwork.chain.receipts import Receipt
 from proofwork.domain import job as J
-from proofwork.domain.errors import ArtifactCorrupted, InvalidInput, NotFound
+from proofwork.domain.errors import InvalidInput
 from proofwork.services.jobs import Jobs, _check_hash
 from proofwork.services.workspace import Workspace
 
@@ -73,22 +74,8 @@ def prepare_post(
     """Posting a funded job from `client`'s wallet. When the escrow may not yet pull the budget, the
     EIP-2612 permit to sign comes back first; posted again with its (deadline, signature), the
     `create_job_with_permit` transaction."""
-    amounts, freelancer, arbiter = Jobs(ws).check_post(
-        client,
-        client,
-        budget=budget,
-        milestones=milestones,
-        deadline=deadline,
-        review_period=review_period,
-        freelancer=freelancer,
-        spec_hash=spec_hash,
-        arbiter=arbiter,
-    )
-    first = _permit_to_sign(ws, client, sum(amounts), permit)
-    if first is not None:
-        return first
-    create = (freelancer, amounts, deadline, review_period, spec_hash, arbiter)
-    return Prepared(_create(ws, client, *create, permit))
+    terms = {"budget": budget, "milestones": milestones, "deadline": deadline, "review_period": review_period}
+    return _prepare_create(ws, client, terms, freelancer, spec_hash, arbiter, permit)
 
 
 def prepare_evaluated_post(
@@ -122,29 +109,42 @@ def prepare_evaluated_post(
         raise InvalidInput(f"the outlier tolerance must be between 0 and {MAX_TOLERANCE} (fixed point)")
     committee = ws.committee
     check_review_period(review_period, committee.challenge_window)
+
+    def stage() -> bytes:
+        evaluations = Evaluations(ws)
+        with tempfile.TemporaryDirectory(prefix="proofwork-post-") as tmp:
+            spec_path, labels_path = Path(tmp) / "spec.yaml", Path(tmp) / "labels"
+            spec_path.write_bytes(spec)
+            labels_path.write_bytes(labels)
+            task = prepare_hidden_task(ws, evaluations.files, spec_path, labels_path)
+        return evaluations.stage(task, tolerance).hash
+
+    terms = {"budget": budget, "milestones": milestones, "deadline": deadline, "review_period": review_period}
+    return _prepare_create(ws, client, terms, freelancer, J.ZERO_HASH, committee.address, permit, stage)
+
+
+def _prepare_create(
+    ws: Workspace,
+    client: str,
+    terms: dict[str, Any],
+    freelancer: str | None,
+    spec_hash: bytes,
+    arbiter: str | None,
+    permit: tuple[int, str] | None,
+    stage: Callable[[], bytes] | None = None,
+) -> Prepared:
+    """`Jobs.post`'s checks, then the permit to sign first or the creation; `stage`: stores what the
+    job's spec hash commits to, once nothing else is needed first, and returns that hash."""
     amounts, freelancer, arbiter = Jobs(ws).check_post(
-        client,
-        client,
-        budget=budget,
-        milestones=milestones,
-        deadline=deadline,
-        review_period=review_period,
-        freelancer=freelancer,
-        spec_hash=J.ZERO_HASH,
-        arbiter=committee.address,
+        client, client, freelancer=freelancer, spec_hash=spec_hash, arbiter=arbiter, **terms
     )
     first = _permit_to_sign(ws, client, sum(amounts), permit)
     if first is not None:
         return first
-    evaluations = Evaluations(ws)
-    with tempfile.TemporaryDirectory(prefix="proofwork-post-") as tmp:
-        spec_path, labels_path = Path(tmp) / "spec.yaml", Path(tmp) / "labels"
-        spec_path.write_bytes(spec)
-        labels_path.write_bytes(labels)
-        task = prepare_hidden_task(ws, evaluations.files, spec_path, labels_path)
-    params = evaluations.stage(task, tolerance)
-    create = (freelancer, amounts, deadline, review_period, params.hash, arbiter)
-    return Prepared(_create(ws, client, *create, permit), register=True)
+    if stage is not None:
+        spec_hash = stage()
+    create = (freelancer, amounts, terms["deadline"], terms["review_period"], spec_hash, arbiter)
+    return Prepared(_create(ws, client, *create, permit), register=stage is not None)
 
 
 def _permit_to_sign(
@@ -188,42 +188,16 @@ def _create(
 
 def prepare_register(ws: Workspace, sender: str, job_id: int) -> Prepared:
     """The registration of an evaluated job's evaluation, its labels sealed to every oracle's key."""
-    from proofwork.chain.encoding import labels_commitment
-    from proofwork.keys.sealing import seal
-    from proofwork.services.evaluated_jobs import EvaluationParams, Evaluations
-    from proofwork.services.task_files import HiddenLabels, committee_recipients
-    from proofwork.storage.unixfs import cid_to_bytes
+    from proofwork.services.evaluated_jobs import Evaluations
+    from proofwork.services.task_files import committee_recipients
 
     evaluations = Evaluations(ws)
     job = evaluations.jobs.get(job_id)
     if not evaluations.jobs.judged_by_committee(job):
         raise InvalidInput(f"job {job_id} is not judged by the oracle committee")
-    path = evaluations._secret_path(job_id)
-    if not path.exists():
-        evaluations._claim_pending(job.spec_hash, job_id)
-    params_path = path.with_suffix(".evaluation.json")
-    if not path.exists() or not params_path.exists():
-        raise NotFound(f"no hidden labels for job {job_id} on this server (only its client has them)")
-    hidden = HiddenLabels.from_json(path.read_bytes())
-    params = EvaluationParams.from_json(params_path.read_bytes())
-    if params.hash != job.spec_hash:
-        raise ArtifactCorrupted(
-            f"the evaluation kept for job {job_id} is not the one its spec hash commits to"
-        )
-    if labels_commitment(hidden.cid_bytes, hidden.salt, params.spec_digest) != params.commitment:
-        raise ArtifactCorrupted("the hidden labels kept here do not open the evaluation's commitment")
-    sealed_cid = ws.store.add_bytes(seal(hidden.to_json(), committee_recipients(ws.committee)))
-    tx = ws.committee.prepare_register(
-        sender,
-        job,
-        params.spec_digest,
-        params.commitment,
-        params.threshold,
-        params.higher_is_better,
-        params.tolerance,
-        cid_to_bytes(sealed_cid),
-    )
-    return Prepared(tx)
+    params, hidden = evaluations.kept(job)
+    evaluation = evaluations.registration(params, hidden, committee_recipients(ws.committee))
+    return Prepared(ws.committee.prepare_register(sender, job, *evaluation))
 
 
 def _submittable(ws: Workspace, freelancer: str, job_id: int, milestone: int) -> J.Job:
