@@ -54,6 +54,12 @@ def wallet_sign(tx: dict[str, Any], key: bytes) -> str:
     return "0x" + bytes(Account.sign_transaction(fields, key).raw_transaction).hex()
 
 
+def posted(pw: Proofwork, budget: str) -> Any:
+    """A job dev1 posts (signed here) for dev2."""
+    terms = {"deadline": pw.now() + DAY, "review_period": DAY, "freelancer": pw.address("dev2")}
+    return pw.jobs.post(pw.signer("dev1"), budget=pw.amount(budget), **terms).job
+
+
 def permit(answer: Any, key: bytes) -> dict[str, str]:
     typed = answer.json()["typed_data"]
     signature = bytes(Account.sign_typed_data(key, full_message=typed).signature).hex()
@@ -134,13 +140,7 @@ def test_a_wallet_gets_unsigned_transactions_checked_before_anything_is_sent(pw:
     assert pw.jobs.get(sent.json()["jobs_created"][0]).budget == pw.amount("30")
 
     # the escrow's rules are checked first, with a one-line reason
-    job = pw.jobs.post(
-        pw.signer("dev1"),
-        budget=pw.amount("5"),
-        deadline=pw.now() + DAY,
-        review_period=DAY,
-        freelancer=freelancer,
-    ).job
+    job = posted(pw, "5")
     cases = [
         ("/actions/jobs", {"from": client_address, "budget": "5000"}, 400, "insufficient balance"),
         ("/actions/jobs", {"from": client_address, "budget": "-1"}, 400, "amount"),
@@ -270,13 +270,7 @@ def test_a_forged_cross_site_post_is_refused_and_changes_nothing(pw: Proofwork) 
 def test_bad_signed_transactions_get_a_clear_refusal(pw: Proofwork) -> None:
     web = client(pw)
     client_address, freelancer = pw.address("dev1"), pw.address("dev2")
-    job = pw.jobs.post(
-        pw.signer("dev1"),
-        budget=pw.amount("3"),
-        deadline=pw.now() + DAY,
-        review_period=DAY,
-        freelancer=freelancer,
-    ).job
+    job = posted(pw, "3")
     prepared = web.post(
         f"/actions/jobs/{job.job_id}/submit",
         data={"from": freelancer, "milestone": "1"},

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from proofwork.chain.unsigned import UnsignedTx
 
 COMMITTEE_EIP712 = ("proofwork OracleCommittee", "1")
+# `register`'s arguments after the job: spec digest, labels commitment, threshold, higher is better,
+# tolerance, sealed labels' CID bytes
+Registration = tuple[bytes, bytes, int, bool, int, bytes]
 
 SCORE_REPORT_FIELDS = [
     {"name": "jobId", "type": "uint256"},
@@ -248,21 +251,10 @@ class CommitteeContract(ContractHandle):
         args = (spec_digest, commitment, threshold, higher_is_better, tolerance, sealed_labels)
         return self.chain.transact(key, self._register_fn(job, *args))
 
-    def prepare_register(
-        self,
-        sender: str,
-        job: J.Job,
-        spec_digest: bytes,
-        commitment: bytes,
-        threshold: int,
-        higher_is_better: bool,
-        tolerance: int,
-        sealed_labels: bytes,
-    ) -> UnsignedTx:
-        """`register` unsigned, for `sender`'s wallet."""
-        args = (spec_digest, commitment, threshold, higher_is_better, tolerance, sealed_labels)
+    def prepare_register(self, sender: str, job: J.Job, evaluation: Registration) -> UnsignedTx:
+        """`register` unsigned, for `sender`'s wallet; `evaluation`: the arguments after the job."""
         label = f"register the evaluation of job {job.job_id}"
-        return self.chain.prepare(sender, self._register_fn(job, *args), label)
+        return self.chain.prepare(sender, self._register_fn(job, *evaluation), label)
 
     def _register_fn(self, job: J.Job, *evaluation: Any) -> Any:
         """`register(job id, job state, spec digest, commitment, threshold, higher is better, tolerance,

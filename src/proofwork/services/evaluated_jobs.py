@@ -17,7 +17,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proofwork.chain.encoding import evaluation_hash, labels_commitment
 from proofwork.chain.receipts import Event
@@ -45,6 +45,9 @@ from proofwork.services.task_files import (
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.files import save_file
 from proofwork.storage.unixfs import cid_digest, cid_from_bytes, cid_of_bytes, cid_to_bytes
+
+if TYPE_CHECKING:
+    from proofwork.chain.committee import Registration
 
 DEFAULT_TOLERANCE = 10_000  # 0.01 in metric units: a report further from the median is an outlier
 MAX_TOLERANCE = 2**96 - 1  # the committee packs it in 96 bits
@@ -218,7 +221,7 @@ class Evaluations:
 
     def registration(
         self, params: EvaluationParams, hidden: HiddenLabels, keys: list[Recipient]
-    ) -> tuple[bytes, bytes, int, bool, int, bytes]:
+    ) -> Registration:
         """The arguments of `OracleCommittee.register` after the job and its state: the evaluation, and
         its labels sealed to `keys` (every oracle's) and stored."""
         if labels_commitment(hidden.cid_bytes, hidden.salt, params.spec_digest) != params.commitment:

@@ -197,7 +197,7 @@ def prepare_register(ws: Workspace, sender: str, job_id: int) -> Prepared:
         raise InvalidInput(f"job {job_id} is not judged by the oracle committee")
     params, hidden = evaluations.kept(job)
     evaluation = evaluations.registration(params, hidden, committee_recipients(ws.committee))
-    return Prepared(ws.committee.prepare_register(sender, job, *evaluation))
+    return Prepared(ws.committee.prepare_register(sender, job, evaluation))
 
 
 def _submittable(ws: Workspace, freelancer: str, job_id: int, milestone: int) -> J.Job:
