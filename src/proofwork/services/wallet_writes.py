@@ -92,10 +92,10 @@ def prepare_evaluated_post(
     tolerance: int | None = None,
     permit: tuple[int, str] | None = None,
 ) -> Prepared:
-    """A job judged by the oracle committee against hidden labels: checked like `prepare_post` (the
-    permit to sign first, when needed), then the spec and labels are checked and stored, the labels'
-    salt and commitment kept here, and the creation returned (`register` set: `prepare_register` next,
-    once the job exists)."""
+    """A job judged by the oracle committee against hidden labels: the spec and labels checked, and
+    the terms like `prepare_post` (the permit to sign first, when needed); then the labels' salt and
+    commitment kept here and the creation returned (`register` set: `prepare_register` next, once the
+    job exists)."""
     from proofwork.services.evaluated_jobs import (
         DEFAULT_TOLERANCE,
         MAX_TOLERANCE,
@@ -110,13 +110,16 @@ def prepare_evaluated_post(
     committee = ws.committee
     check_review_period(review_period, committee.challenge_window)
 
+    evaluations = Evaluations(ws)
+    with tempfile.TemporaryDirectory(prefix="proofwork-post-") as tmp:
+        spec_path, labels_path = Path(tmp) / "spec.yaml", Path(tmp) / "labels"
+        spec_path.write_bytes(spec)
+        labels_path.write_bytes(labels)
+        task = prepare_hidden_task(
+            ws, evaluations.files, spec_path, labels_path
+        )  # checked before any signing
+
     def stage() -> bytes:
-        evaluations = Evaluations(ws)
-        with tempfile.TemporaryDirectory(prefix="proofwork-post-") as tmp:
-            spec_path, labels_path = Path(tmp) / "spec.yaml", Path(tmp) / "labels"
-            spec_path.write_bytes(spec)
-            labels_path.write_bytes(labels)
-            task = prepare_hidden_task(ws, evaluations.files, spec_path, labels_path)
         return evaluations.stage(task, tolerance).hash
 
     terms = {"budget": budget, "milestones": milestones, "deadline": deadline, "review_period": review_period}
