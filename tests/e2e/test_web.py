@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 import threading
@@ -28,6 +29,7 @@ import uvicorn
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
+from proofwork.chain.encoding import keccak
 from proofwork.services.credentials import issuing
 from proofwork.services.demo_ml import THRESHOLD
 from proofwork.services.workspace import Signer, Workspace
@@ -77,13 +79,17 @@ PROVIDER = """
 
 class InjectedWallet:
     """What a browser wallet does for the page, with one dev key at a time: accounts, chain id,
-    `eth_sendTransaction` (it fills in nonce, gas and fees, signs and sends) and `personal_sign`."""
+    `eth_signTransaction` (signs the transaction the page gives it; off with `signs_only = False`, as
+    MetaMask, which only sends), `eth_sendTransaction` (it fills in nonce, gas and fees, signs and
+    sends), `eth_signTypedData_v4` (permits) and `personal_sign`."""
 
     def __init__(self, ws: Workspace, lock: threading.RLock) -> None:
         self.ws = ws
         self.lock = lock
         self.signer: Signer | None = None
-        self.sent: list[str] = []
+        self.signs_only = True
+        self.sent: list[str] = []  # the hash of every transaction it signed
+        self.permits: list[dict[str, Any]] = []
 
     def use(self, signer: Signer) -> None:
         self.signer = signer
@@ -105,9 +111,26 @@ class InjectedWallet:
         if method == "personal_sign":
             message = encode_defunct(hexstr=params[0])
             return "0x" + bytes(Account.sign_message(message, self.signer.key).signature).hex()
+        if method == "eth_signTypedData_v4":
+            assert params[0].lower() == self.signer.address.lower()
+            typed = json.loads(params[1])
+            self.permits.append(typed)
+            return "0x" + bytes(Account.sign_typed_data(self.signer.key, full_message=typed).signature).hex()
+        if method == "eth_signTransaction" and self.signs_only:
+            return self._sign(params[0])
         if method == "eth_sendTransaction":
             return self._send(params[0])
         raise ValueError(f"unsupported method {method}")
+
+    def _sign(self, request: dict[str, Any]) -> str:
+        """Signs the transaction as given (the page's nonce, gas and fees), as a wallet shows and signs it."""
+        assert self.signer is not None
+        if request["from"].lower() != self.signer.address.lower():
+            raise ValueError("the transaction is not from the connected account")
+        tx = {k: (v if k in ("to", "data") else int(v, 16)) for k, v in request.items() if k != "from"}
+        raw = bytes(Account.sign_transaction(tx, self.signer.key).raw_transaction)
+        self.sent.append("0x" + keccak(raw).hex())
+        return "0x" + raw.hex()
 
     def _send(self, request: dict[str, Any]) -> str:
         assert self.signer is not None
@@ -278,8 +301,8 @@ def test_post_an_evaluated_job_submit_a_model_see_the_score_and_the_payment(web:
         page.click("#post-job button[type=submit]")
         page.wait_for_url(re.compile(r".*/jobs/\d+$"), timeout=120_000)
         job_id = int(page.url.rsplit("/", 1)[1])
-        # the wallet sent the approval, the creation and the evaluation's registration
-        assert len(web.wallet.sent) - sent_before == 3
+        # the wallet signed the permit, then the creation and the evaluation's registration
+        assert len(web.wallet.sent) - sent_before == 2 and web.wallet.permits[-1]["primaryType"] == "Permit"
         with web.chain():
             job = ml.pw.jobs.get(job_id)
             evaluation = ml.evaluations.get(job_id)
@@ -329,6 +352,7 @@ def test_post_an_evaluated_job_submit_a_model_see_the_score_and_the_payment(web:
 def test_post_a_plain_job_submit_and_approve_through_the_wallet(web: Web) -> None:
     ml = web.market
     web.wallet.use(ml.client)
+    web.wallet.signs_only = False  # a wallet that only sends (MetaMask): it sends what the page prepared
     with web.page() as page:
         page.goto(web.url + "/jobs/new")
         connect(page)
@@ -339,6 +363,7 @@ def test_post_a_plain_job_submit_and_approve_through_the_wallet(web: Web) -> Non
         page.click("#post-job button[type=submit]")
         page.wait_for_url(re.compile(r".*/jobs/\d+$"), timeout=120_000)
         job_id = int(page.url.rsplit("/", 1)[1])
+    web.wallet.signs_only = True
     web.jobs["plain"] = job_id
     web.wallet.use(ml.weak)
     with web.page() as page:

@@ -395,7 +395,7 @@ def test_post_submit_approve_signed_by_wallets(api: TestClient, market: Market) 
     raw = wallet_sign(prepared.json()["transaction"], market.freelancer.key)
     assert api.post("/api/v1/tx", json={"raw": raw}, headers=bearer(freelancer_token)).status_code == 200
     again = api.post("/api/v1/tx", json={"raw": raw}, headers=bearer(freelancer_token))  # its nonce is used
-    assert again.status_code == 409 and error_code(again) == "transaction_rejected", again.text
+    assert again.status_code == 409 and error_code(again) == "tx_replayed", again.text
     assert api.get(f"/api/v1/jobs/{job_id}").json()["milestones"][0]["status"] == "submitted"
 
     # the freelancer cannot approve (the escrow's rule, before anything is signed)
@@ -459,11 +459,71 @@ def test_acting_for_another_address_is_refused(api: TestClient, market: Market) 
     sent = api.post("/api/v1/tx", json={"raw": "0x" + raw.removeprefix("0x")}, headers=bearer(token))
     assert sent.status_code == 403 and error_code(sent) == "not_your_address"
     garbage = api.post("/api/v1/tx", json={"raw": "0x1234"}, headers=bearer(token))
-    assert garbage.status_code == 400 and error_code(garbage) == "invalid_input"
+    assert garbage.status_code == 400 and error_code(garbage) == "tx_malformed"
     unsigned = TestClient(make_app(market)).post("/api/v1/jobs", json=body)  # no cookie, no token
     assert unsigned.status_code == 401 and error_code(unsigned) == "unauthenticated"
     unknown_job = api.post("/api/v1/jobs/999/milestones/0/approval", json={}, headers=bearer(token))
     assert unknown_job.status_code == 404 and error_code(unknown_job) == "job_not_found"
+
+
+def test_signed_transactions_are_checked_before_broadcast(api: TestClient, market: Market) -> None:
+    """A raw transaction is refused, with a stable code and nothing sent, unless it is a call this API
+    prepared, signed by the signed-in address for this chain, with a fresh nonce, of bounded size."""
+    token = sign_in(api, market.client)
+    job = market.post("100").job
+    freelancer_token = sign_in(api, market.freelancer)
+    submission = {"deliverable": "0x" + digest("weights").hex()}
+    prepared = api.post(
+        f"/api/v1/jobs/{job.job_id}/milestones/0/submissions",
+        json=submission,
+        headers=bearer(freelancer_token),
+    ).json()["transaction"]
+    web3 = market.pw.ws.chain.web3
+    sent_before = web3.eth.block_number
+
+    def send(tx: dict[str, Any], key: bytes, who: str = freelancer_token) -> Any:
+        return api.post("/api/v1/tx", json={"raw": wallet_sign(tx, key)}, headers=bearer(who))
+
+    cases = [
+        (send(prepared | {"chainId": 1}, market.freelancer.key), 400, "tx_wrong_chain", "chain 1"),
+        (send(prepared, market.freelancer.key, token), 403, "not_your_address", "signed by"),
+        (
+            send(prepared | {"to": market.pw.ws.token.address}, market.freelancer.key),
+            400,
+            "tx_unexpected_call",
+            "not a call this server prepares",
+        ),
+        (  # the escrow, but a call no wallet is given here (withdraw_fees)
+            send(prepared | {"data": "0x" + "ab" * 36}, market.freelancer.key),
+            400,
+            "tx_unexpected_call",
+            "not a call",
+        ),
+        (  # the right function, arguments cut short
+            send(prepared | {"data": prepared["data"][:-64]}, market.freelancer.key),
+            400,
+            "tx_unexpected_call",
+            "not a call",
+        ),
+        (send(prepared | {"value": "1"}, market.freelancer.key), 400, "tx_unexpected_call", "not a call"),
+    ]
+    for answer, status, code, words in cases:
+        assert answer.status_code == status and error_code(answer) == code, answer.text
+        assert words in answer.json()["error"]["message"]
+    for raw, status, code in [
+        ("0xzz", 400, "tx_malformed"),
+        ("0x" + "02" * 40, 400, "tx_malformed"),
+        ("deadbeef", 400, "tx_malformed"),
+        ("0x" + "00" * (64 * 1024 + 1), 413, "tx_too_large"),
+    ]:
+        answer = api.post("/api/v1/tx", json={"raw": raw}, headers=bearer(freelancer_token))
+        assert answer.status_code == status and error_code(answer) == code, (raw[:10], answer.text)
+    assert web3.eth.block_number == sent_before  # nothing was sent
+    assert api.get(f"/api/v1/jobs/{job.job_id}").json()["milestones"][0]["status"] == "open"
+    ok = send(prepared, market.freelancer.key)
+    assert ok.status_code == 200, ok.text
+    replayed = send(prepared, market.freelancer.key)
+    assert replayed.status_code == 409 and error_code(replayed) == "tx_replayed"
 
 
 # --- artifacts, limits ------------------------------------------------------------------------------

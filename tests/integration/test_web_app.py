@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
-from eth_abi import decode
+from eth_account import Account
 from fastapi.testclient import TestClient
 
-from proofwork.chain.encoding import keccak
+from proofwork.chain.unsigned import selectors
 from proofwork.sdk import Proofwork
 from proofwork.settings import Settings
 from proofwork.web import create_web_app
@@ -32,9 +34,36 @@ def pw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proofwork]:
         yield pw
 
 
-def client(pw: Proofwork, **settings: object) -> TestClient:
+def client(pw: Proofwork, *, csrf: bool = True, **settings: object) -> TestClient:
+    """The app's test client; with `csrf`, as a page of the site: its token cookie and header."""
     base = Settings(data_dir=pw.ws.data_dir)
-    return TestClient(create_web_app(lambda: nullcontext(pw.ws), replace(base, **settings)))
+    web = TestClient(create_web_app(lambda: nullcontext(pw.ws), replace(base, **settings)))
+    if csrf:
+        page = web.get("/credentials/verify")
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
+        assert token and web.cookies.get("proofwork_csrf") == token.group(1)
+        web.headers["X-CSRF-Token"] = token.group(1)
+    return web
+
+
+def wallet_sign(tx: dict[str, Any], key: bytes) -> str:
+    """What a wallet's eth_signTransaction answers for a transaction the app gave it."""
+    fields = {
+        k: (int(v, 16) if k not in ("to", "data") else v) for k, v in tx.items() if k not in ("label", "from")
+    }
+    return "0x" + bytes(Account.sign_transaction(fields, key).raw_transaction).hex()
+
+
+def posted(pw: Proofwork, budget: str) -> Any:
+    """A job dev1 posts (signed here) for dev2."""
+    terms = {"deadline": pw.now() + DAY, "review_period": DAY, "freelancer": pw.address("dev2")}
+    return pw.jobs.post(pw.signer("dev1"), budget=pw.amount(budget), **terms).job
+
+
+def permit(answer: Any, key: bytes) -> dict[str, str]:
+    typed = answer.json()["typed_data"]
+    signature = bytes(Account.sign_typed_data(key, full_message=typed).signature).hex()
+    return {"permit_deadline": str(typed["message"]["deadline"]), "permit_signature": "0x" + signature}
 
 
 def test_dev_mode_signs_with_dev_accounts_and_says_so_on_every_page(pw: Proofwork) -> None:
@@ -78,34 +107,40 @@ def test_dev_mode_signs_with_dev_accounts_and_says_so_on_every_page(pw: Proofwor
 def test_a_wallet_gets_unsigned_transactions_checked_before_anything_is_sent(pw: Proofwork) -> None:
     web = client(pw)
     client_address, freelancer = pw.address("dev1"), pw.address("dev2")
-    answer = web.post(
-        "/actions/jobs",
-        data={
-            "from": client_address,
-            "budget": "30",
-            "milestones": "3",
-            "review": "1d",
-            "freelancer": freelancer,
-        },
-    )
+    terms = {
+        "from": client_address,
+        "budget": "30",
+        "milestones": "3",
+        "review": "1d",
+        "freelancer": freelancer,
+    }
+    first = web.post("/actions/jobs", data=terms)  # no allowance yet: the permit to sign first
+    assert first.status_code == 200, first.text
+    assert first.json()["typed_data"]["primaryType"] == "Permit" and "txs" not in first.json()
+    assert first.json()["typed_data"]["message"]["value"] == pw.amount("30")
+    answer = web.post("/actions/jobs", data=terms | permit(first, pw.signer("dev1").key))
     assert answer.status_code == 200, answer.text
-    approve, create = answer.json()["txs"]
+    (create,) = answer.json()["txs"]
     chain_id = hex(pw.ws.chain_id)
-    assert (approve["to"], approve["chainId"], approve["value"]) == (pw.ws.token.address, chain_id, "0x0")
-    assert approve["data"][:10] == "0x" + keccak(b"approve(address,uint256)")[:4].hex()
-    spender, amount = decode(["address", "uint256"], bytes.fromhex(approve["data"][10:]))
-    assert spender.lower() == pw.ws.escrow.address.lower() and amount == pw.amount("30")
-    assert create["to"] == pw.ws.escrow.address and create["chainId"] == chain_id
+    assert (create["to"], create["chainId"], create["value"], create["from"]) == (
+        pw.ws.escrow.address,
+        chain_id,
+        "0x0",
+        client_address,
+    )
+    ((_, selector),) = selectors(pw.ws.escrow, ["create_job_with_permit"])
+    assert create["data"][:10] == "0x" + selector.hex()
+    assert int(create["gas"], 16) > 21_000 and int(create["maxFeePerGas"], 16) > 0
     assert answer.json()["register"] is False
+    sent = web.post(
+        "/actions/tx", data={"from": client_address, "raw": wallet_sign(create, pw.signer("dev1").key)}
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["status"] == "success" and len(sent.json()["jobs_created"]) == 1
+    assert pw.jobs.get(sent.json()["jobs_created"][0]).budget == pw.amount("30")
 
     # the escrow's rules are checked first, with a one-line reason
-    job = pw.jobs.post(
-        pw.signer("dev1"),
-        budget=pw.amount("5"),
-        deadline=pw.now() + DAY,
-        review_period=DAY,
-        freelancer=freelancer,
-    ).job
+    job = posted(pw, "5")
     cases = [
         ("/actions/jobs", {"from": client_address, "budget": "5000"}, 400, "insufficient balance"),
         ("/actions/jobs", {"from": client_address, "budget": "-1"}, 400, "amount"),
@@ -197,3 +232,73 @@ def test_the_static_assets_are_served_from_the_package(pw: Proofwork) -> None:
     assert "http://" not in page.replace("http://testserver", "") and "https://" not in page
     shipped = Path(__file__).resolve().parents[2] / "src/proofwork/web/static/vendor/pico.min.css"
     assert "Pico CSS ✨ v2.1.1" in shipped.read_text()[:200]
+
+
+def test_a_forged_cross_site_post_is_refused_and_changes_nothing(pw: Proofwork) -> None:
+    """Dev-mode signing from another site's page: without the page's token (or with another site's
+    Origin) the POST gets a 403 with its reason and nothing is signed or stored."""
+    jobs_before = pw.ws.escrow.job_count()
+    block_before = pw.ws.chain.block_number()
+    forged = {"sign_as": "dev1", "budget": "5", "freelancer": pw.address("dev2")}
+    bare = client(pw, csrf=False, web_dev_mode=True)
+    refused = bare.post("/actions/jobs", data=forged)
+    assert refused.status_code == 403
+    assert refused.json()["error"].startswith("refused: this request did not come from a proofwork page")
+    # the victim's browser holds the cookie (a same-site visit earlier), the attacker's page has no token
+    bare.get("/")
+    assert bare.cookies.get("proofwork_csrf")
+    assert bare.post("/actions/jobs", data=forged).status_code == 403
+    wrong = bare.post("/actions/jobs", data=forged, headers={"X-CSRF-Token": "x" * 43})
+    assert wrong.status_code == 403
+    # the token itself, sent from another origin or marked cross-site by the browser
+    web = client(pw, web_dev_mode=True)
+    for headers, words in (
+        ({"Origin": "https://evil.example"}, "from https://evil.example"),
+        ({"Sec-Fetch-Site": "cross-site"}, "cross-site request"),
+    ):
+        answer = web.post("/actions/jobs", data=forged, headers=headers)
+        assert answer.status_code == 403 and words in answer.json()["error"], answer.text
+    # a plain form (the verifier) says it on a page
+    page = bare.post("/credentials/verify", data={"nonce": "n", "presentation": "x"})
+    assert page.status_code == 403 and "CSRF token" in page.text and "<html" in page.text
+    assert pw.ws.escrow.job_count() == jobs_before and pw.ws.chain.block_number() == block_before
+    # the same POST from the site's own page goes through
+    sent = web.post("/actions/jobs", data=forged, headers={"Origin": "http://testserver"})
+    assert sent.status_code == 200 and pw.ws.escrow.job_count() == jobs_before + 1, sent.text
+
+
+def test_bad_signed_transactions_get_a_clear_refusal(pw: Proofwork) -> None:
+    web = client(pw)
+    client_address, freelancer = pw.address("dev1"), pw.address("dev2")
+    job = posted(pw, "3")
+    prepared = web.post(
+        f"/actions/jobs/{job.job_id}/submit",
+        data={"from": freelancer, "milestone": "1"},
+        files={"deliverable": ("a.txt", b"the work")},
+    ).json()["txs"][0]
+    key = pw.signer("dev2").key
+    block_before = pw.ws.chain.block_number()
+    cases = [
+        ({"from": client_address, "raw": wallet_sign(prepared, key)}, 403, "is signed by"),
+        ({"from": freelancer, "raw": wallet_sign(prepared | {"chainId": "0x1"}, key)}, 400, "chain 1"),
+        (
+            {"from": freelancer, "raw": wallet_sign(prepared | {"to": pw.ws.token.address}, key)},
+            400,
+            "not a call this server prepares",
+        ),
+        ({"from": freelancer, "raw": "0xnothex"}, 400, "0x-hex"),
+        ({"from": freelancer, "raw": "0x" + "01" * 30}, 400, "cannot be decoded"),
+        ({"from": freelancer, "raw": "0x" + "00" * 70_000}, 413, "over the 65536 bytes"),
+        ({"from": "nobody", "raw": wallet_sign(prepared, key)}, 400, "wallet address"),
+    ]
+    for data, status, words in cases:
+        answer = web.post("/actions/tx", data=data)
+        assert answer.status_code == status and words in answer.json()["error"], (
+            data["raw"][:12],
+            answer.text,
+        )
+    assert pw.ws.chain.block_number() == block_before
+    raw = wallet_sign(prepared, key)
+    assert web.post("/actions/tx", data={"from": freelancer, "raw": raw}).status_code == 200
+    replayed = web.post("/actions/tx", data={"from": freelancer, "raw": raw})
+    assert replayed.status_code == 409 and "already used on chain" in replayed.json()["error"]

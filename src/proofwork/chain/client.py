@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 from eth_account import Account
@@ -30,12 +30,21 @@ from web3.exceptions import (
 )
 
 from proofwork.chain.devnets import ANVIL_DEV_KEYS, EMBEDDED_CHAIN_ID, EMBEDDED_DEV_KEYS
-from proofwork.chain.fees import HISTORY_BLOCKS, TIP_PERCENTILE, SendPolicy, tip_from_history
+from proofwork.chain.fees import GWEI, HISTORY_BLOCKS, TIP_PERCENTILE, SendPolicy, suggest, tip_from_history
 from proofwork.chain.receipts import Receipt
 from proofwork.chain.sending import BroadcastUncertain, NodeRefused, Sender
-from proofwork.domain.errors import ChainUnavailable, InvalidInput, NotAllowed, TransactionRejected
+from proofwork.domain.errors import (
+    ChainUnavailable,
+    InvalidInput,
+    NotAllowed,
+    SignedTransactionRefused,
+    TransactionRejected,
+)
 from proofwork.domain.units import MAX_DURATION
 from proofwork.keys.accounts import address_of
+
+if TYPE_CHECKING:
+    from proofwork.chain.unsigned import Expected, SignedTx, UnsignedTx
 
 # Seconds a node's block clock may trail this machine's (see `next_timestamp`).
 NODE_CLOCK_SKEW = 1
@@ -282,7 +291,7 @@ class Chain:
         def build(base: dict[str, Any]) -> dict[str, Any]:
             tx = {**base, "to": Web3.to_checksum_address(to), "value": value}
             tx["gas"] = self.web3.eth.estimate_gas(tx)  # type: ignore[arg-type]
-            return tx if "maxFeePerGas" in tx else {**tx, **self._fees()}
+            return tx if "maxFeePerGas" in tx else {**tx, **self._offer()}
 
         return self._send(key, build)
 
@@ -311,59 +320,85 @@ class Chain:
                 raw = self._sender.send(key, tx)
             else:
                 raw = self._send_embedded(key, sender, tx)
-        receipt = Receipt(
-            tx_hash="0x" + bytes(raw["transactionHash"]).hex(),
-            block_number=int(raw["blockNumber"]),
-            gas_used=int(raw["gasUsed"]),
-            status=int(raw["status"]),
-            contract_address=raw.get("contractAddress"),
-            logs=list(raw["logs"]),
-        )
+        receipt = _receipt(raw)
         if receipt.status != 1:
             raise TransactionRejected(f"transaction {receipt.tx_hash} reverted on chain; no funds moved")
         return receipt
 
     # --- transactions signed elsewhere (a user's wallet) ----------------------------------------------
 
-    def prepare(self, sender: str, fn: Any, *, value: int = 0) -> dict[str, Any]:
+    def prepare(self, sender: str, fn: Any, label: str, *, value: int = 0) -> UnsignedTx:
         """The unsigned transaction (EIP-1559) of a contract call from `sender`, for a wallet to sign:
-        to, data, value, chainId, nonce, gas and fees. Estimated now, so a call that would revert is
-        refused with its reason (TransactionRejected) and nothing is returned to sign."""
+        to, data, value, chain id, the sender's next nonce, gas and fees (`chain.fees`, as this process
+        would offer them). Estimated now, so a call that would revert is refused with its reason
+        (TransactionRejected) and nothing is returned to sign."""
+        from proofwork.chain.unsigned import UnsignedTx
+
         sender = Web3.to_checksum_address(sender)
         with translate_errors(self.url):
+            fees = self._offer()
+            base = {"from": sender, "chainId": self.chain_id, "value": value, **fees}
             try:
-                tx = dict(fn.build_transaction({"from": sender, "chainId": self.chain_id, "value": value}))
+                tx = dict(fn.build_transaction(base))
             except (ContractLogicError, ContractCustomError) as exc:
                 raise TransactionRejected(f"the transaction would revert: {revert_reason(exc)}") from exc
             except Web3RPCError as exc:
                 raise TransactionRejected(f"the node refused the transaction: {_rpc_message(exc)}") from exc
             nonce = int(self.web3.eth.get_transaction_count(sender, "pending"))
-            fees = self._fees()
-        return {
-            "from": sender,
-            "to": str(tx["to"]),
-            "data": str(tx["data"]) if str(tx["data"]).startswith("0x") else "0x" + str(tx["data"]),
-            "value": int(tx.get("value", 0)),
-            "chainId": self.chain_id,
-            "nonce": nonce,
-            "gas": int(tx["gas"] * 1.2) + 10_000,
-            "maxFeePerGas": fees["maxFeePerGas"],
-            "maxPriorityFeePerGas": fees["maxPriorityFeePerGas"],
-            "type": 2,
-        }
+        data = str(tx["data"])
+        return UnsignedTx(
+            label=label,
+            sender=sender,
+            to=Web3.to_checksum_address(str(tx["to"])),
+            data=data if data.startswith("0x") else "0x" + data,
+            value=int(tx.get("value", 0)),
+            chain_id=self.chain_id,
+            nonce=nonce,
+            gas=int(tx["gas"] * 1.2) + 10_000,  # as `_send`: refunds and warm slots can shift
+            max_fee_per_gas=fees["maxFeePerGas"],
+            max_priority_fee_per_gas=fees["maxPriorityFeePerGas"],
+        )
 
-    @staticmethod
-    def raw_sender(raw: bytes) -> str:
-        """The address that signed a raw transaction, or InvalidInput when it is not one."""
-        try:
-            return str(Account.recover_transaction(raw))
-        except Exception as exc:  # eth-account raises several kinds on malformed input
-            raise InvalidInput(
-                "the signed transaction cannot be decoded: expected a raw signed transaction"
-            ) from exc
+    def check_signed(self, raw: bytes, expected: Expected) -> SignedTx:
+        """A transaction a wallet signed, decoded and checked before broadcast: its size, this chain's
+        id, signed by the expected sender, a call of one of the expected contract functions whose
+        arguments decode, and a nonce not already used on chain. Refused otherwise
+        (`SignedTransactionRefused`, with a stable reason); nothing is sent."""
+        from proofwork.chain.unsigned import decode_signed, decodes
+
+        signed = decode_signed(raw)
+        if signed.chain_id != self.chain_id:
+            on = (
+                "no chain id (valid on every chain)"
+                if signed.chain_id is None
+                else f"chain {signed.chain_id}"
+            )
+            raise SignedTransactionRefused(
+                "tx_wrong_chain", f"the transaction is signed for {on}, not for this chain ({self.chain_id})"
+            )
+        if signed.sender.lower() != expected.sender.lower():
+            raise SignedTransactionRefused(
+                "not_your_address", f"the transaction is signed by {signed.sender}, not by {expected.sender}"
+            )
+        types = expected.call_of(signed)
+        if types is None or not decodes(types, signed.data):
+            raise SignedTransactionRefused(
+                "tx_unexpected_call",
+                f"the transaction to {signed.to or 'a new contract'} is not a call this server prepares "
+                "for a wallet: sign the transaction it returned",
+            )
+        with translate_errors(self.url):
+            used = int(self.web3.eth.get_transaction_count(Web3.to_checksum_address(signed.sender), "latest"))
+        if signed.nonce < used:
+            raise SignedTransactionRefused(
+                "tx_replayed",
+                f"nonce {signed.nonce} of {signed.sender} is already used on chain: this transaction was "
+                "sent before (prepare a new one)",
+            )
+        return signed
 
     def send_raw(self, raw: bytes) -> Receipt:
-        """Broadcasts a transaction a wallet signed and waits for its receipt."""
+        """Broadcasts a transaction a wallet signed (checked by `check_signed`) and waits for its receipt."""
         with translate_errors(self.url):
             try:
                 tx_hash = self.web3.eth.send_raw_transaction(raw)
@@ -375,22 +410,8 @@ class Chain:
                 raise TransactionRejected(
                     f"the node refused the transaction: {str(exc).splitlines()[0]}"
                 ) from exc
-            try:
-                raw_receipt = self.web3.eth.wait_for_transaction_receipt(
-                    tx_hash, timeout=120, poll_latency=0.05
-                )
-            except (TimeExhausted, TransactionNotFound) as exc:
-                raise ChainUnavailable(
-                    f"transaction 0x{bytes(tx_hash).hex()} was sent but not mined within 120 s; check it later"
-                ) from exc
-        return Receipt(
-            tx_hash="0x" + bytes(raw_receipt["transactionHash"]).hex(),
-            block_number=int(raw_receipt["blockNumber"]),
-            gas_used=int(raw_receipt["gasUsed"]),
-            status=int(raw_receipt["status"]),
-            contract_address=raw_receipt.get("contractAddress"),
-            logs=list(raw_receipt["logs"]),
-        )
+            raw_receipt = self._wait(tx_hash)
+        return _receipt(raw_receipt)
 
     def block_time(self, block_number: int) -> int:
         with translate_errors(self.url):
@@ -407,6 +428,10 @@ class Chain:
             raise TransactionRejected(f"transaction reverted: {revert_reason(exc)}") from exc
         except Web3RPCError as exc:
             raise TransactionRejected(f"the node refused the transaction: {_rpc_message(exc)}") from exc
+        return self._wait(tx_hash)
+
+    def _wait(self, tx_hash: Any) -> Any:
+        """The receipt of a transaction just broadcast (the embedded chain mines it as it is sent)."""
         try:
             return self.web3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.05)
         except (TimeExhausted, TransactionNotFound) as exc:
@@ -414,10 +439,13 @@ class Chain:
                 f"transaction 0x{bytes(tx_hash).hex()} was sent but not mined within 120 s; check it later"
             ) from exc
 
-    def _fees(self) -> dict[str, int]:
+    def _offer(self) -> dict[str, int]:
+        """The EIP-1559 fees to offer now (`chain.fees`): from a node's fee history and the policy's cap;
+        on the embedded chain, twice its base fee plus a 1 gwei tip."""
+        if self._sender is not None:
+            return self._sender.fees()
         base = int(self.web3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
-        tip = 1_000_000_000 if base else 0
-        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+        return suggest(base, GWEI if base else 0, SendPolicy().max_fee_per_gas).as_tx()
 
     def static_call(self, to: str, data: bytes) -> bytes | None:
         """The answer of a raw `eth_call` (latest block), or None when the call reverts: what a
@@ -550,6 +578,17 @@ def _anvil_dev_keys(web3: Web3) -> list[bytes]:
         return []
     keys = list(ANVIL_DEV_KEYS)
     return [k for k in keys if address_of(k).lower() in held]
+
+
+def _receipt(raw: Any) -> Receipt:
+    return Receipt(
+        tx_hash="0x" + bytes(raw["transactionHash"]).hex(),
+        block_number=int(raw["blockNumber"]),
+        gas_used=int(raw["gasUsed"]),
+        status=int(raw["status"]),
+        contract_address=raw.get("contractAddress"),
+        logs=list(raw["logs"]),
+    )
 
 
 def _rpc_message(exc: Web3RPCError) -> str:

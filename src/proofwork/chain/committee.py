@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from web3 import Web3
 
@@ -15,7 +15,13 @@ from proofwork.chain.receipts import Receipt
 from proofwork.domain import job as J
 from proofwork.domain.errors import NotAllowed, ProofworkError
 
+if TYPE_CHECKING:
+    from proofwork.chain.unsigned import UnsignedTx
+
 COMMITTEE_EIP712 = ("proofwork OracleCommittee", "1")
+# `register`'s arguments after the job: spec digest, labels commitment, threshold, higher is better,
+# tolerance, sealed labels' CID bytes
+Registration = tuple[bytes, bytes, int, bool, int, bytes]
 
 SCORE_REPORT_FIELDS = [
     {"name": "jobId", "type": "uint256"},
@@ -242,17 +248,18 @@ class CommitteeContract(ContractHandle):
     ) -> Receipt:
         """Registers the job's evaluation; the contract accepts only the one whose
         `evaluation_hash` is the job's spec_hash."""
-        fn = self.contract.functions.register(
-            job.job_id,
-            job_tuple(job),
-            spec_digest,
-            commitment,
-            threshold,
-            higher_is_better,
-            tolerance,
-            sealed_labels,
-        )
-        return self.chain.transact(key, fn)
+        args = (spec_digest, commitment, threshold, higher_is_better, tolerance, sealed_labels)
+        return self.chain.transact(key, self._register_fn(job, *args))
+
+    def prepare_register(self, sender: str, job: J.Job, evaluation: Registration) -> UnsignedTx:
+        """`register` unsigned, for `sender`'s wallet; `evaluation`: the arguments after the job."""
+        label = f"register the evaluation of job {job.job_id}"
+        return self.chain.prepare(sender, self._register_fn(job, *evaluation), label)
+
+    def _register_fn(self, job: J.Job, *evaluation: Any) -> Any:
+        """`register(job id, job state, spec digest, commitment, threshold, higher is better, tolerance,
+        sealed labels)`."""
+        return self.contract.functions.register(job.job_id, job_tuple(job), *evaluation)
 
     def settle(
         self, key: bytes, job: J.Job, milestone: int, round_: int, scores: list[int], signatures: list[bytes]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account import Account
 from web3 import Web3
@@ -15,6 +15,9 @@ from proofwork.chain.receipts import Receipt
 from proofwork.domain import job as J
 from proofwork.domain.errors import NotAllowed
 from proofwork.keys.accounts import address_of
+
+if TYPE_CHECKING:
+    from proofwork.chain.unsigned import UnsignedTx
 
 ESCROW_EIP712_NAME = "proofwork JobEscrow"
 ESCROW_EIP712_VERSION = "1"
@@ -178,12 +181,12 @@ class EscrowContract:
         spec_hash: bytes,
         arbiter: str,
         permit: tuple[int, int, bytes, bytes] | None = None,
-    ) -> dict[str, Any]:
+    ) -> UnsignedTx:
         """`create_job` (or `create_job_with_permit`) unsigned, for `sender`'s wallet."""
         fn = self._create_job_fn(
             token, freelancer, amounts, deadline, review_period, spec_hash, arbiter, permit
         )
-        return self.chain.prepare(sender, fn)
+        return self.chain.prepare(sender, fn, "create and fund the job")
 
     def _create_job_fn(
         self,
@@ -209,14 +212,19 @@ class EscrowContract:
         fns = self.contract.functions
         return fns.create_job(*args) if permit is None else fns.create_job_with_permit(*args, *permit)
 
-    def prepare_submit(self, sender: str, job: J.Job, milestone: int, deliverable: bytes) -> dict[str, Any]:
-        fn = self.contract.functions.submit(job.job_id, job_tuple(job), milestone, deliverable)
-        return self.chain.prepare(sender, fn)
+    def prepare_submit(self, sender: str, job: J.Job, milestone: int, deliverable: bytes) -> UnsignedTx:
+        fn = self._submit_fn(job, milestone, deliverable)
+        return self.chain.prepare(sender, fn, f"submit milestone {milestone + 1} of job {job.job_id}")
 
-    def prepare_approve(self, sender: str, job: J.Job, milestone: int) -> dict[str, Any]:
-        return self.chain.prepare(
-            sender, self.contract.functions.approve(job.job_id, job_tuple(job), milestone)
-        )
+    def prepare_approve(self, sender: str, job: J.Job, milestone: int) -> UnsignedTx:
+        label = f"approve and pay milestone {milestone + 1} of job {job.job_id}"
+        return self.chain.prepare(sender, self._approve_fn(job, milestone), label)
+
+    def _submit_fn(self, job: J.Job, milestone: int, deliverable: bytes) -> Any:
+        return self.contract.functions.submit(job.job_id, job_tuple(job), milestone, deliverable)
+
+    def _approve_fn(self, job: J.Job, milestone: int) -> Any:
+        return self.contract.functions.approve(job.job_id, job_tuple(job), milestone)
 
     def apply(self, key: bytes, job: J.Job, proposal: bytes) -> Receipt:
         return self.chain.transact(key, self.contract.functions.apply(job.job_id, job_tuple(job), proposal))
@@ -234,8 +242,7 @@ class EscrowContract:
         return self.chain.transact(key, fn)
 
     def submit(self, key: bytes, job: J.Job, milestone: int, deliverable: bytes) -> Receipt:
-        fn = self.contract.functions.submit(job.job_id, job_tuple(job), milestone, deliverable)
-        return self.chain.transact(key, fn)
+        return self.chain.transact(key, self._submit_fn(job, milestone, deliverable))
 
     def submit_with_sig(
         self, relayer_key: bytes, job: J.Job, milestone: int, deliverable: bytes, signature: bytes
@@ -246,9 +253,7 @@ class EscrowContract:
         return self.chain.transact(relayer_key, fn)
 
     def approve(self, key: bytes, job: J.Job, milestone: int) -> Receipt:
-        return self.chain.transact(
-            key, self.contract.functions.approve(job.job_id, job_tuple(job), milestone)
-        )
+        return self.chain.transact(key, self._approve_fn(job, milestone))
 
     def pay_partial(self, key: bytes, job: J.Job, milestone: int, amount: int) -> Receipt:
         fn = self.contract.functions.pay_partial(job.job_id, job_tuple(job), milestone, amount)

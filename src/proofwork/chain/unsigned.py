@@ -1,112 +1,179 @@
-"""Transactions for someone else's wallet to sign, and the reads a web page needs about transactions.
+"""Transactions a user's own wallet signs, and the reads a web page needs about transactions.
 
-Nothing here signs: a call is encoded against the deployed contract's ABI and handed back as
-`{to, data, value, chainId}` for an EIP-1193 wallet's `eth_sendTransaction` (the wallet picks the
-nonce, the gas and the fees). The web app polls `transaction_status` for the result.
+Nothing here signs. `Chain.prepare` builds an `UnsignedTx` (to, data, value, gas, EIP-1559 fees from
+`chain.fees`, nonce, chain id) for the wallet; what the wallet signed comes back raw and is decoded and
+checked here (`decode_signed`, then `Chain.check_signed` against an `Expected`: size, chain id, signer,
+contract and call, a nonce not already used) before `Chain.send_raw` broadcasts it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from eth_abi import decode
+from eth_account import Account
+from eth_account._utils.legacy_transactions import Transaction as LegacyTransaction
+from eth_account.typed_transactions import TypedTransaction
+from eth_utils import function_abi_to_4byte_selector, get_abi_input_types
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
 from proofwork.chain.client import Chain, translate_errors
-from proofwork.chain.encoding import job_tuple, keccak
-from proofwork.domain import job as J
+from proofwork.chain.encoding import keccak
+from proofwork.domain.errors import SignedTransactionRefused
 
 TRANSFER_TOPIC = "0x" + keccak(b"Transfer(address,address,uint256)").hex()
+# the largest signed transaction accepted (its 0x-hex fits the API's JSON body limit)
+MAX_SIGNED_TX_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
 class UnsignedTx:
-    """One contract call for a wallet: `label` says what it does, for people."""
+    """One contract call for `sender`'s wallet to sign (EIP-1559); `label` says what it does, for people."""
 
     label: str
+    sender: str
     to: str
     data: str  # 0x hex calldata
     value: int
     chain_id: int
+    nonce: int
+    gas: int
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
 
-    def to_json(self) -> dict[str, Any]:
+    def fields(self) -> dict[str, Any]:
+        """The transaction as `eth_account.Account.sign_transaction` takes it (integers)."""
         return {
-            "label": self.label,
+            "from": self.sender,
             "to": self.to,
             "data": self.data,
-            "value": hex(self.value),
-            "chainId": hex(self.chain_id),
+            "value": self.value,
+            "chainId": self.chain_id,
+            "nonce": self.nonce,
+            "gas": self.gas,
+            "maxFeePerGas": self.max_fee_per_gas,
+            "maxPriorityFeePerGas": self.max_priority_fee_per_gas,
+            "type": 2,
+        }
+
+    def rpc(self) -> dict[str, Any]:
+        """The transaction as a wallet's JSON-RPC takes it (`eth_signTransaction`: quantities in 0x hex),
+        with its `label`."""
+        return {
+            "label": self.label,
+            **{k: (hex(v) if isinstance(v, int) else v) for k, v in self.fields().items()},
         }
 
 
-def _call(handle: Any, label: str, name: str, args: list[Any]) -> UnsignedTx:
-    data = handle.contract.encode_abi(name, args=args)
-    return UnsignedTx(label, Web3.to_checksum_address(handle.address), str(data), 0, handle.chain.chain_id)
+@dataclass(frozen=True)
+class SignedTx:
+    """A raw signed transaction, decoded."""
+
+    raw: bytes
+    sender: str
+    to: str | None
+    data: bytes
+    value: int
+    nonce: int
+    chain_id: int | None  # None: a pre-EIP-155 signature, valid on every chain
+
+    @property
+    def tx_hash(self) -> str:
+        return "0x" + keccak(self.raw).hex()
 
 
-def token_approve(token: Any, spender: str, amount: int) -> UnsignedTx:
-    """ERC-20 `approve(spender, amount)` on a `TokenContract`."""
-    return _call(
-        token, "approve the escrow to take the budget", "approve", [Web3.to_checksum_address(spender), amount]
+@dataclass(frozen=True)
+class Expected:
+    """What a signed transaction must be to be broadcast: signed by `sender`, a call (no ether sent)
+    of one of `calls`: (contract address in lower case, 4-byte selector) -> the function's argument
+    types, from `selectors`."""
+
+    sender: str
+    calls: dict[tuple[str, bytes], tuple[str, ...]]
+
+    def call_of(self, tx: SignedTx) -> tuple[str, ...] | None:
+        """The argument types of the expected call `tx` makes, or None when it makes none of them."""
+        if tx.value != 0 or tx.to is None:
+            return None
+        return self.calls.get((tx.to.lower(), tx.data[:4]))
+
+
+def selectors(handle: Any, names: Iterable[str]) -> dict[tuple[str, bytes], tuple[str, ...]]:
+    """(address, selector) -> argument types of each function named of a contract handle
+    (`EscrowContract`, `CommitteeContract`, ...)."""
+    wanted = set(names)
+    return {
+        (handle.address.lower(), bytes(function_abi_to_4byte_selector(item))): tuple(
+            get_abi_input_types(item)
+        )
+        for item in handle.contract.abi
+        if item.get("type") == "function" and item.get("name") in wanted
+    }
+
+
+def decodes(types: tuple[str, ...], data: bytes) -> bool:
+    """Whether calldata's arguments (after the selector) decode strictly as `types`."""
+    try:
+        decode(list(types), data[4:], strict=True)
+    except Exception:  # eth-abi raises several kinds on bad input
+        return False
+    return True
+
+
+def decode_signed(raw: bytes) -> SignedTx:
+    """A raw signed transaction (typed or legacy) decoded and its signer recovered; refused, with a
+    stable reason, when it is too large or is not one."""
+    if len(raw) > MAX_SIGNED_TX_BYTES:
+        raise SignedTransactionRefused(
+            "tx_too_large",
+            f"the signed transaction is {len(raw)} bytes, over the {MAX_SIGNED_TX_BYTES} accepted",
+        )
+    try:
+        if raw and raw[0] <= 0x7F:
+            fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+            chain_id: int | None = int(fields["chainId"])
+        else:
+            fields = LegacyTransaction.from_bytes(HexBytes(raw)).as_dict()
+            v = int(fields["v"])
+            chain_id = (v - 35) // 2 if v >= 35 else None
+        sender = str(Account.recover_transaction(raw))
+    except Exception as exc:  # eth-account and rlp raise many kinds on malformed input
+        raise SignedTransactionRefused(
+            "tx_malformed",
+            "the signed transaction cannot be decoded: expected 0x-hex of a raw signed transaction",
+        ) from exc
+    to = bytes(fields.get("to") or b"")
+    return SignedTx(
+        raw=bytes(raw),
+        sender=sender,
+        to=Web3.to_checksum_address(to) if len(to) == 20 else None,
+        data=bytes(fields.get("data") or b""),
+        value=int(fields.get("value") or 0),
+        nonce=int(fields["nonce"]),
+        chain_id=chain_id,
     )
 
 
-def create_job(
-    escrow: Any,
-    token: str,
-    freelancer: str,
-    amounts: list[int],
-    deadline: int,
-    review_period: int,
-    spec_hash: bytes,
-    arbiter: str,
-) -> UnsignedTx:
-    """`JobEscrow.create_job` on an `EscrowContract` (the budget taken with the token approval)."""
-    args = [
-        Web3.to_checksum_address(token),
-        Web3.to_checksum_address(freelancer),
-        amounts,
-        deadline,
-        review_period,
-        spec_hash,
-        Web3.to_checksum_address(arbiter),
-    ]
-    return _call(escrow, "create and fund the job", "create_job", args)
-
-
-def submit(escrow: Any, job: J.Job, milestone: int, deliverable: bytes) -> UnsignedTx:
-    args = [job.job_id, job_tuple(job), milestone, deliverable]
-    return _call(escrow, f"submit milestone {milestone + 1} of job {job.job_id}", "submit", args)
-
-
-def approve_milestone(escrow: Any, job: J.Job, milestone: int) -> UnsignedTx:
-    args = [job.job_id, job_tuple(job), milestone]
-    return _call(escrow, f"approve and pay milestone {milestone + 1} of job {job.job_id}", "approve", args)
-
-
-def register_evaluation(
-    committee: Any,
-    job: J.Job,
-    spec_digest: bytes,
-    commitment: bytes,
-    threshold: int,
-    higher_is_better: bool,
-    tolerance: int,
-    sealed_labels: bytes,
-) -> UnsignedTx:
-    """`OracleCommittee.register` on a `CommitteeContract`: the job's evaluation and sealed labels."""
-    args = [
-        job.job_id,
-        job_tuple(job),
-        spec_digest,
-        commitment,
-        threshold,
-        higher_is_better,
-        tolerance,
-        sealed_labels,
-    ]
-    return _call(committee, f"register the evaluation of job {job.job_id}", "register", args)
+def parse_raw_hex(text: str) -> bytes:
+    """The bytes of a 0x-hex raw transaction (refused as malformed otherwise; as too large before
+    decoding hex longer than any accepted transaction)."""
+    text = text.strip()
+    if len(text) > 2 + 2 * MAX_SIGNED_TX_BYTES:
+        raise SignedTransactionRefused(
+            "tx_too_large", f"the signed transaction is over the {MAX_SIGNED_TX_BYTES} bytes accepted"
+        )
+    if not text.startswith("0x") or len(text) < 4 or len(text) % 2:
+        raise SignedTransactionRefused("tx_malformed", "the signed transaction must be 0x-hex, whole bytes")
+    try:
+        return bytes.fromhex(text[2:])
+    except ValueError:
+        raise SignedTransactionRefused(
+            "tx_malformed", "the signed transaction must be 0x-hex, whole bytes"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,25 @@ class CredentialRejected(ProofworkError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+# Why a signed transaction from a user's wallet was refused before broadcast: stable code -> HTTP status.
+SIGNED_TX_REFUSALS: dict[str, int] = {
+    "tx_malformed": 400,  # not hex, or not a raw signed transaction
+    "tx_wrong_chain": 400,  # signed for another chain id (or for none: replayable anywhere)
+    "tx_unexpected_call": 400,  # not a call of a proofwork contract this server prepares
+    "not_your_address": 403,  # signed by another address than the one acting
+    "tx_replayed": 409,  # its nonce is already used on chain (sent before)
+    "tx_too_large": 413,
+}
+
+
+class SignedTransactionRefused(InvalidInput):
+    """A transaction a wallet signed failed a check before broadcast; nothing was sent.
+
+    `reason` is a stable code from `SIGNED_TX_REFUSALS` (which also gives its HTTP status)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.status = SIGNED_TX_REFUSALS[reason]

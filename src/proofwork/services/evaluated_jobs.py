@@ -17,10 +17,10 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proofwork.chain.encoding import evaluation_hash, labels_commitment
-from proofwork.chain.receipts import Event, Receipt
+from proofwork.chain.receipts import Event
 from proofwork.domain import job as J
 from proofwork.domain.errors import (
     ArtifactCorrupted,
@@ -45,6 +45,9 @@ from proofwork.services.task_files import (
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.files import save_file
 from proofwork.storage.unixfs import cid_digest, cid_from_bytes, cid_of_bytes, cid_to_bytes
+
+if TYPE_CHECKING:
+    from proofwork.chain.committee import Registration
 
 DEFAULT_TOLERANCE = 10_000  # 0.01 in metric units: a report further from the median is an outlier
 MAX_TOLERANCE = 2**96 - 1  # the committee packs it in 96 bits
@@ -180,7 +183,8 @@ class Evaluations:
         job_id = outcome.job.job_id
         self._claim_pending(spec_hash, job_id)
         try:
-            receipt = self._register(client, outcome.job, params, task.hidden, task.recipients)
+            evaluation = self.registration(params, task.hidden, task.recipients)
+            receipt = self.ws.committee.register(client.key, outcome.job, *evaluation)
         except ProofworkError as exc:
             raise TransactionRejected(
                 f"job {job_id} was created and funded but its evaluation was not registered ({exc}); "
@@ -192,21 +196,45 @@ class Evaluations:
     def register(self, client: Signer, job_id: int) -> Outcome:
         """Registers the evaluation of a job created by `post` whose registration failed."""
         job = self.jobs.get(job_id)
-        path = self._secret_path(job_id)
+        params, hidden = self.kept(job)
+        evaluation = self.registration(params, hidden, committee_recipients(self.ws.committee))
+        receipt = self.ws.committee.register(client.key, job, *evaluation)
+        return Outcome(job, [("register evaluation", receipt)], [])
+
+    def kept(self, job: J.Job) -> tuple[EvaluationParams, HiddenLabels]:
+        """The evaluation and hidden labels kept here for `job` (by `post` or a wallet's post), checked
+        against its spec hash."""
+        path = self._secret_path(job.job_id)
         if not path.exists():
             # `post` may have stopped between creating the job and naming its secret after it
-            self._claim_pending(job.spec_hash, job_id)
+            self._claim_pending(job.spec_hash, job.job_id)
         params_path = path.with_suffix(".evaluation.json")
         if not path.exists() or not params_path.exists():
-            raise NotFound(f"no hidden labels for job {job_id} on this machine (only its client has them)")
+            raise NotFound(f"no hidden labels for job {job.job_id} here (only its client has them)")
         hidden = HiddenLabels.from_json(path.read_bytes())
         params = EvaluationParams.from_json(params_path.read_bytes())
         if params.hash != job.spec_hash:
             raise ArtifactCorrupted(
-                f"the evaluation kept for job {job_id} is not the one its spec hash commits to"
+                f"the evaluation kept for job {job.job_id} is not the one its spec hash commits to"
             )
-        receipt = self._register(client, job, params, hidden, committee_recipients(self.ws.committee))
-        return Outcome(job, [("register evaluation", receipt)], [])
+        return params, hidden
+
+    def registration(
+        self, params: EvaluationParams, hidden: HiddenLabels, keys: list[Recipient]
+    ) -> Registration:
+        """The arguments of `OracleCommittee.register` after the job and its state: the evaluation, and
+        its labels sealed to `keys` (every oracle's) and stored."""
+        if labels_commitment(hidden.cid_bytes, hidden.salt, params.spec_digest) != params.commitment:
+            raise ArtifactCorrupted("the hidden labels kept here do not open the evaluation's commitment")
+        sealed_cid = self.ws.store.add_bytes(seal(hidden.to_json(), keys))
+        return (
+            params.spec_digest,
+            params.commitment,
+            params.threshold,
+            params.higher_is_better,
+            params.tolerance,
+            cid_to_bytes(sealed_cid),
+        )
 
     def _claim_pending(self, spec_hash: bytes, job_id: int) -> None:
         """Names the secret (and evaluation) kept for the job whose spec hash is `spec_hash` after its id."""
@@ -216,28 +244,6 @@ class Evaluations:
             os.replace(pending.with_suffix(".evaluation.json"), path.with_suffix(".evaluation.json"))
         if pending.exists():
             os.replace(pending, path)
-
-    def _register(
-        self,
-        client: Signer,
-        job: J.Job,
-        params: EvaluationParams,
-        hidden: HiddenLabels,
-        keys: list[Recipient],
-    ) -> Receipt:
-        if labels_commitment(hidden.cid_bytes, hidden.salt, params.spec_digest) != params.commitment:
-            raise ArtifactCorrupted("the hidden labels kept here do not open the evaluation's commitment")
-        sealed_cid = self.ws.store.add_bytes(seal(hidden.to_json(), keys))
-        return self.ws.committee.register(
-            client.key,
-            job,
-            params.spec_digest,
-            params.commitment,
-            params.threshold,
-            params.higher_is_better,
-            params.tolerance,
-            cid_to_bytes(sealed_cid),
-        )
 
     def _secret_dir(self) -> Path:
         return secrets_dir(self.ws) / self.ws.committee.address.lower()

@@ -1,9 +1,12 @@
 """The web app: server-rendered pages over the services, a little JavaScript to act through a wallet.
 
-Pages read through the services; to act, the browser asks an `/actions/...` route for the
-transactions (unsigned, `{to, data, value, chainId}`), sends each with its EIP-1193 wallet
-(`eth_sendTransaction`) and polls `/tx/<hash>.json` for the result. With the dev mode setting on a
-local chain, the same routes may sign with a dev account instead (every page says so).
+Pages read through the services; to act, the page's script posts a form to an `/actions/...` route,
+which answers with what the wallet signs next (`services.wallet_writes`, the same as the REST API's):
+the EIP-2612 permit that funds a job, then the unsigned transaction. The wallet signs it
+(`eth_signTransaction`) and the script posts it to `/actions/tx`, which checks and broadcasts it; a
+wallet that only sends (`eth_sendTransaction`, as MetaMask) sends it itself and the script polls
+`/tx/<hash>.json`. With the dev mode setting on a local chain, the same routes may sign with a dev
+account instead (every page says so). Every POST needs the page's CSRF token (`web.csrf`).
 
 Every static asset is served from the package (`static/`): nothing is fetched from a CDN."""
 
@@ -17,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -30,10 +33,12 @@ from proofwork.domain.errors import (
     NotAllowed,
     NotFound,
     ProofworkError,
+    SignedTransactionRefused,
 )
 from proofwork.domain.units import format_amount, parse_amount, parse_duration
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.settings import Settings
+from proofwork.web import csrf
 
 HERE = Path(__file__).parent
 WorkspaceFactory = Callable[[], AbstractContextManager[Workspace]]
@@ -51,6 +56,8 @@ STATUS_OF: dict[type, int] = {
 
 
 def _status(exc: ProofworkError) -> int:
+    if isinstance(exc, SignedTransactionRefused):
+        return exc.status
     for kind, code in STATUS_OF.items():
         if isinstance(exc, kind):
             return code
@@ -75,7 +82,13 @@ async def _read(upload: UploadFile | None, limit: int, what: str) -> bytes:
 def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> FastAPI:
     """The web app over the workspaces `workspace_factory` opens (one at a time: the app serialises
     its use of the chain), with `settings` (dev mode, explorer links)."""
-    app = FastAPI(title="proofwork", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="proofwork",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(csrf.check)],
+    )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     lock = threading.RLock()
@@ -110,10 +123,12 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 return settings.explorer_url.rstrip("/") + "/" + tx_hash
             return f"/tx/{tx_hash}"
 
-        return templates.TemplateResponse(
+        token_ = csrf.token_for(request)
+        response = templates.TemplateResponse(
             request,
             name,
             {
+                "csrf_token": token_,
                 "amount": amount,
                 "iso": _iso,
                 "tx_url": tx_url,
@@ -125,6 +140,8 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
             },
             status_code=status,
         )
+        csrf.remember(request, response, token_)
+        return response
 
     def _dev_accounts(ws: Workspace | None) -> list[Signer]:
         if not settings.web_dev_mode or ws is None:
@@ -149,6 +166,13 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
 
     def action_error(exc: ProofworkError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=_status(exc))
+
+    @app.exception_handler(csrf.CsrfRefused)
+    def csrf_refused(request: Request, exc: Exception) -> Response:
+        """403 with the reason: as JSON for the script's actions, as a page for a plain form."""
+        if request.url.path.startswith("/actions/"):
+            return JSONResponse({"error": str(exc)}, status_code=403)
+        return page(request, "error.html", None, 403, message=str(exc))
 
     # --- pages -------------------------------------------------------------------------------------
 
@@ -350,7 +374,16 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 )
             return page(request, "tx.html", ws, tx=status, created=created)
 
-    # --- actions: transactions for the wallet ------------------------------------------------------
+    # --- actions: what the wallet signs, and what it signed --------------------------------------------
+
+    def wallet_answer(prepared: Any, **extra: Any) -> JSONResponse:
+        """A prepared write for the page's script: the permit to sign first, or the transaction."""
+        if prepared.typed_data is not None:
+            return JSONResponse({"typed_data": prepared.typed_data, "note": prepared.note})
+        answer = {"txs": [prepared.transaction.rpc()], "register": prepared.register, **extra}
+        if prepared.cid is not None:
+            answer["cid"] = prepared.cid
+        return JSONResponse(answer)
 
     @app.post("/actions/jobs")
     async def post_job_action(
@@ -362,12 +395,12 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         review: str = Form("3d"),
         freelancer: str = Form(""),
         evaluated: str = Form(""),
+        permit_deadline: str = Form(""),
+        permit_signature: str = Form(""),
         spec: UploadFile | None = File(None),
         labels: UploadFile | None = File(None),
     ) -> Response:
-        from proofwork.services import wallet_transactions as wt
-        from proofwork.services.evaluated_jobs import Evaluations
-        from proofwork.services.jobs import Jobs
+        from proofwork.services import wallet_writes
 
         try:
             files = None
@@ -375,92 +408,51 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 files = (await _read(spec, MAX_UPLOAD, "spec"), await _read(labels, MAX_UPLOAD, "labels"))
             review_period = parse_duration(review)
             days = parse_duration(deadline_days + "d" if deadline_days.strip().isdigit() else deadline_days)
+            permit = _permit(permit_deadline, permit_signature)
 
             def blocking() -> Response:
                 with workspace() as ws:
                     units = parse_amount(budget, ws.token.decimals)
                     deadline = ws.chain.next_timestamp() + days
+                    terms: dict[str, Any] = {
+                        "budget": units,
+                        "milestones": milestones,
+                        "deadline": deadline,
+                        "review_period": review_period,
+                        "freelancer": freelancer or None,
+                    }
                     signer = dev_signer(ws, sign_as)
                     if signer is not None:
-                        return _dev_post(
-                            ws,
-                            signer,
-                            Jobs,
-                            Evaluations,
-                            files,
-                            units,
-                            milestones,
-                            deadline,
-                            review_period,
-                            freelancer,
-                        )
+                        return _dev_post(ws, signer, files, terms)
                     client = parse_address(sender, "wallet address")
                     if files is not None:
-                        txs, _ = wt.post_evaluated_job(
-                            ws,
-                            client,
-                            files[0],
-                            files[1],
-                            budget=units,
-                            milestones=milestones,
-                            deadline=deadline,
-                            review_period=review_period,
-                            freelancer=freelancer or None,
+                        prepared = wallet_writes.prepare_evaluated_post(
+                            ws, client, files[0], files[1], permit=permit, **terms
                         )
-                        return JSONResponse({"txs": [t.to_json() for t in txs], "register": True})
-                    txs = wt.post_job(
-                        ws,
-                        client,
-                        budget=units,
-                        milestones=milestones,
-                        deadline=deadline,
-                        review_period=review_period,
-                        freelancer=freelancer or None,
-                    )
-                    return JSONResponse({"txs": [t.to_json() for t in txs], "register": False})
+                    else:
+                        prepared = wallet_writes.prepare_post(ws, client, permit=permit, **terms)
+                    return wallet_answer(prepared)
 
             return await run_in_threadpool(blocking)
         except ProofworkError as exc:
             return action_error(exc)
 
     def _dev_post(
-        ws: Workspace,
-        signer: Signer,
-        jobs: Any,
-        evaluations: Any,
-        files: tuple[bytes, bytes] | None,
-        units: int,
-        milestones: int,
-        deadline: int,
-        review_period: int,
-        freelancer: str,
+        ws: Workspace, signer: Signer, files: tuple[bytes, bytes] | None, terms: dict[str, Any]
     ) -> Response:
         import tempfile
 
+        from proofwork.services.evaluated_jobs import Evaluations
+        from proofwork.services.jobs import Jobs
+
         if files is None:
-            outcome = jobs(ws).post(
-                signer,
-                budget=units,
-                milestones=milestones,
-                deadline=deadline,
-                review_period=review_period,
-                freelancer=freelancer or None,
-            )
+            outcome = Jobs(ws).post(signer, **terms)
         else:
             with tempfile.TemporaryDirectory(prefix="proofwork-post-") as tmp:
                 spec_path, labels_path = Path(tmp) / "spec.yaml", Path(tmp) / "labels"
                 spec_path.write_bytes(files[0])
                 labels_path.write_bytes(files[1])
-                outcome, _ = evaluations(ws).post(
-                    signer,
-                    spec_path,
-                    labels_path,
-                    budget=units,
-                    milestones=milestones,
-                    deadline=deadline,
-                    review_period=review_period,
-                    freelancer=freelancer or None,
-                )
+                outcome, _ = Evaluations(ws).post(signer, spec_path, labels_path, **terms)
         return JSONResponse(
             {
                 "sent": [r.tx_hash for _, r in outcome.receipts],
@@ -470,13 +462,13 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         )
 
     @app.post("/actions/jobs/{job_id}/register")
-    def register_action(job_id: str) -> Response:
-        from proofwork.services import wallet_transactions as wt
+    def register_action(job_id: str, sender: str = Form("", alias="from")) -> Response:
+        from proofwork.services import wallet_writes
 
         try:
             with workspace() as ws:
-                tx = wt.register_evaluation(ws, _job_id(job_id))
-                return JSONResponse({"txs": [tx.to_json()]})
+                wallet = parse_address(sender, "wallet address")
+                return wallet_answer(wallet_writes.prepare_register(ws, wallet, _job_id(job_id)))
         except ProofworkError as exc:
             return action_error(exc)
 
@@ -488,7 +480,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         milestone: int = Form(1),
         deliverable: UploadFile | None = File(None),
     ) -> Response:
-        from proofwork.services import wallet_transactions as wt
+        from proofwork.services import wallet_writes
         from proofwork.services.jobs import Jobs
         from proofwork.storage.unixfs import cid_digest
 
@@ -503,10 +495,10 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                         cid = ws.store.add_bytes(data)
                         outcome = Jobs(ws).submit(signer, _job_id(job_id), index, cid_digest(cid))
                         return JSONResponse({"sent": [r.tx_hash for _, r in outcome.receipts], "cid": cid})
-                    tx, cid = wt.submit_deliverable(
-                        ws, parse_address(sender, "wallet address"), _job_id(job_id), index, data
+                    wallet = parse_address(sender, "wallet address")
+                    return wallet_answer(
+                        wallet_writes.prepare_submit_file(ws, wallet, _job_id(job_id), index, data)
                     )
-                    return JSONResponse({"txs": [tx.to_json()], "cid": cid})
 
             return await run_in_threadpool(blocking)
         except ProofworkError as exc:
@@ -519,7 +511,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         sign_as: str = Form(""),
         milestone: int = Form(1),
     ) -> Response:
-        from proofwork.services import wallet_transactions as wt
+        from proofwork.services import wallet_writes
         from proofwork.services.jobs import Jobs
 
         try:
@@ -528,12 +520,34 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 if signer is not None:
                     outcome = Jobs(ws).approve(signer, _job_id(job_id), milestone - 1)
                     return JSONResponse({"sent": [r.tx_hash for _, r in outcome.receipts]})
-                tx = wt.approve_milestone(
-                    ws, parse_address(sender, "wallet address"), _job_id(job_id), milestone - 1
+                wallet = parse_address(sender, "wallet address")
+                return wallet_answer(
+                    wallet_writes.prepare_approve(ws, wallet, _job_id(job_id), milestone - 1)
                 )
-                return JSONResponse({"txs": [tx.to_json()]})
         except ProofworkError as exc:
             return action_error(exc)
+
+    @app.post("/actions/tx")
+    def send_signed_action(sender: str = Form("", alias="from"), raw: str = Form("")) -> Response:
+        """A transaction the wallet signed (`eth_signTransaction`), checked and broadcast; answered like
+        `/tx/<hash>.json`."""
+        from proofwork.services import wallet_writes
+
+        try:
+            with workspace() as ws:
+                wallet = parse_address(sender, "wallet address")
+                sent = wallet_writes.broadcast(ws, raw, wallet)
+        except ProofworkError as exc:
+            return action_error(exc)
+        receipt = sent.receipt
+        return JSONResponse(
+            {
+                "hash": receipt.tx_hash,
+                "status": "success" if receipt.status == 1 else "failed",
+                "block": receipt.block_number,
+                "jobs_created": sent.jobs_created,
+            }
+        )
 
     @app.get("/healthz")
     def health() -> PlainTextResponse:
@@ -546,6 +560,15 @@ def _score(fixed: int) -> str:
     from proofwork.services.market_views import score_text
 
     return score_text(int(fixed))
+
+
+def _permit(deadline: str, signature: str) -> tuple[int, str] | None:
+    """A signed permit's (deadline, signature) from the form, or None when it has none."""
+    if not deadline.strip() and not signature.strip():
+        return None
+    if not deadline.strip().isdigit() or not signature.strip():
+        raise InvalidInput("a permit needs both its deadline (a unix time) and its signature")
+    return int(deadline.strip()), signature.strip()
 
 
 def _job_id(text: str, what: str = "job") -> int:

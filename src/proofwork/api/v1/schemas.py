@@ -208,7 +208,8 @@ class WritePublic(BaseModel):
 
 class RawTransactionCreate(Strict):
     raw: str = Field(
-        pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=131_074, description="the signed transaction"
+        description="the signed transaction, 0x-hex (at most 64 KiB): a call this API prepared, signed "
+        "by the signed-in address for this chain"
     )
 
 

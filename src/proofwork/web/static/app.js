@@ -1,6 +1,7 @@
 // proofwork: the little JavaScript the pages need. Times in the visitor's locale; acting through an
-// injected EIP-1193 wallet (window.ethereum): the server returns unsigned transactions, the wallet
-// sends them (eth_sendTransaction), this script polls /tx/<hash>.json for each result.
+// injected EIP-1193 wallet (window.ethereum): the server returns what to sign (a permit, then unsigned
+// transactions); the wallet signs each (eth_signTransaction) and the server checks and sends it, or a
+// wallet that only sends (eth_sendTransaction) sends it and this script polls /tx/<hash>.json.
 "use strict";
 
 const pw = { account: null };
@@ -65,17 +66,55 @@ async function waitFor(hash) {
   throw new Error("transaction " + hash + " not mined yet: check it later");
 }
 
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+// POSTs form data with the page's CSRF token; the answer's JSON, or an Error with the server's reason.
+async function post(url, data) {
+  const response = await fetch(url, {
+    method: "POST",
+    body: data,
+    headers: { "X-CSRF-Token": csrfToken(), Accept: "application/json" },
+  });
+  let body = {};
+  try { body = await response.json(); } catch (e) { /* not JSON: the status says it */ }
+  if (!response.ok) throw new Error(body.error || "the server refused: " + response.status);
+  return body;
+}
+
+// The wallet cannot sign without sending (MetaMask has no eth_signTransaction).
+function unsupported(e) {
+  return Boolean(e) && (e.code === 4200 || e.code === -32601 || /unsupported|not supported|does not exist/i.test(e.message || ""));
+}
+
+// One prepared transaction: signed by the wallet and sent through the server, which checks it (this
+// chain, this account, the call it prepared); or, with a wallet that only sends, sent by the wallet.
+async function signAndSend(form, tx) {
+  say(form, "Confirm in your wallet: " + tx.label + "…");
+  const fields = { from: pw.account, to: tx.to, data: tx.data, value: tx.value, chainId: tx.chainId, gas: tx.gas, maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas, type: tx.type };
+  let raw = null;
+  try {
+    raw = await window.ethereum.request({ method: "eth_signTransaction", params: [{ ...fields, nonce: tx.nonce }] });
+  } catch (e) {
+    if (!unsupported(e)) throw e;
+  }
+  if (raw) {
+    const data = new FormData();
+    data.set("from", pw.account);
+    data.set("raw", raw);
+    say(form, "Sending " + tx.label + "…");
+    return post("/actions/tx", data);
+  }
+  const hash = await window.ethereum.request({ method: "eth_sendTransaction", params: [fields] });
+  say(form, "Waiting for " + tx.label + " (" + hash.slice(0, 10) + "…)");
+  return waitFor(hash);
+}
+
 async function sendAll(form, txs) {
   const mined = [];
-  for (const tx of txs) {
-    say(form, "Confirm in your wallet: " + tx.label + "…");
-    const hash = await window.ethereum.request({
-      method: "eth_sendTransaction",
-      params: [{ from: pw.account, to: tx.to, data: tx.data, value: tx.value, chainId: tx.chainId }],
-    });
-    say(form, "Waiting for " + tx.label + " (" + hash.slice(0, 10) + "…)");
-    mined.push(await waitFor(hash));
-  }
+  for (const tx of txs) mined.push(await signAndSend(form, tx));
   return mined;
 }
 
@@ -87,9 +126,18 @@ async function act(form) {
     data.set("from", pw.account);
   }
   say(form, "Preparing…");
-  const response = await fetch(form.dataset.action, { method: "POST", body: data });
-  const body = await response.json();
-  if (!response.ok) throw new Error(body.error || "the server refused: " + response.status);
+  let body = await post(form.dataset.action, data);
+  if (body.typed_data) {
+    say(form, "Sign the permit that lets the escrow take the budget…");
+    const signature = await window.ethereum.request({
+      method: "eth_signTypedData_v4",
+      params: [pw.account, JSON.stringify(body.typed_data)],
+    });
+    data.set("permit_deadline", String(body.typed_data.message.deadline));
+    data.set("permit_signature", signature);
+    say(form, "Preparing…");
+    body = await post(form.dataset.action, data);
+  }
   let jobId = body.job_id;
   if (body.sent) {
     for (const hash of body.sent) await waitFor(hash);
@@ -98,10 +146,10 @@ async function act(form) {
     for (const m of mined) if (m.jobs_created && m.jobs_created.length) jobId = m.jobs_created[0];
     if (body.register) {
       say(form, "Registering the evaluation of job " + jobId + "…");
-      const reg = await fetch("/actions/jobs/" + jobId + "/register", { method: "POST" });
-      const regBody = await reg.json();
-      if (!reg.ok) throw new Error(regBody.error || "cannot register the evaluation");
-      await sendAll(form, regBody.txs);
+      const wallet = new FormData();
+      wallet.set("from", pw.account);
+      const reg = await post("/actions/jobs/" + jobId + "/register", wallet);
+      await sendAll(form, reg.txs);
     }
   }
   say(form, "Done.");

@@ -93,13 +93,13 @@ def _prepared(p: wallet_writes.Prepared, dev_mode: bool) -> S.WritePublic:
     assert p.transaction is not None
     tx = {
         k: (str(v) if k in ("value", "maxFeePerGas", "maxPriorityFeePerGas") else v)
-        for k, v in p.transaction.items()
+        for k, v in p.transaction.fields().items()
     }
     return S.WritePublic(
         status="sign_transaction",
         dev_mode=dev_mode,
         transaction=S.UnsignedTransaction.model_validate(tx),
-        note=p.note or "sign this transaction and send it to POST /api/v1/tx",
+        note=p.note or f"{p.transaction.label}: sign this transaction and send it to POST /api/v1/tx",
     )
 
 

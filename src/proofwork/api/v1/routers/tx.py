@@ -1,4 +1,4 @@
-"""Signed transactions from users' wallets, broadcast through the chain layer."""
+"""Signed transactions from users' wallets, checked and broadcast through the chain layer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from proofwork.api.v1 import schemas as S
 from proofwork.api.v1.deps import ContextDep, CurrentAddress, WorkspaceDep
 from proofwork.api.v1.errors import AUTH_RESPONSES, ApiError
-from proofwork.domain import job as J
+from proofwork.domain.errors import SignedTransactionRefused
 from proofwork.services import wallet_writes
 
 router = APIRouter(prefix="/tx", tags=["transactions"], responses=AUTH_RESPONSES)
@@ -17,13 +17,14 @@ router = APIRouter(prefix="/tx", tags=["transactions"], responses=AUTH_RESPONSES
 def send(
     body: S.RawTransactionCreate, address: CurrentAddress, ws: WorkspaceDep, ctx: ContextDep
 ) -> S.TransactionPublic:
-    raw = bytes.fromhex(body.raw[2:])
-    signer = wallet_writes.signed_by(ws, raw)
-    if not J.same_address(signer, address):
-        raise ApiError(
-            403, "not_your_address", f"the transaction is signed by {signer}, not by you ({address})"
-        )
-    sent = wallet_writes.broadcast(ws, raw, address)
+    """Refused before anything is sent (the error codes `tx_malformed`, `tx_too_large`,
+    `tx_wrong_chain`, `not_your_address`, `tx_unexpected_call`, `tx_replayed`) unless it is a call this
+    API prepared (`POST /jobs`, submissions, approvals), signed by the signed-in address for this
+    chain with a nonce not yet used."""
+    try:
+        sent = wallet_writes.broadcast(ws, body.raw, address)
+    except SignedTransactionRefused as exc:
+        raise ApiError(exc.status, exc.reason, str(exc)) from exc
     return S.TransactionPublic(
         tx_hash=sent.receipt.tx_hash,
         block=sent.receipt.block_number,
