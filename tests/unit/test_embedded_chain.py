@@ -331,6 +331,10 @@ def test_log_index_answers_the_receipts_logs_with_every_filter(chain: EmbeddedCh
         everything[4],
         everything[5],
     ]
+    many = [Web3.to_checksum_address(i.to_bytes(20, "big")) for i in range(1, 600)]  # matched in Python
+    assert w3.eth.get_logs({"fromBlock": 0, "address": [*many, two]}) == w3.eth.get_logs(
+        {"fromBlock": 0, "address": two}
+    )
     first_topic_log = [everything[i] for i in (0, 1, 3, 4)]
     assert w3.eth.get_logs({"fromBlock": 0, "topics": [LOG_TOPIC]}) == first_topic_log
     assert w3.eth.get_logs({"fromBlock": 0, "topics": [OTHER_TOPIC]}) == [everything[2], everything[5]]
