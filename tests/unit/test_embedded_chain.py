@@ -269,6 +269,144 @@ def test_chain_survives_close_and_reopen(chain_dir: pathlib.Path) -> None:
         assert w3.eth.get_logs({"fromBlock": 0, "toBlock": later["blockNumber"] - 1}) == logged["logs"]
 
 
+OTHER_TOPIC = Web3.keccak(text="Other(bytes)")
+# Emits the calldata twice: LOG1(LOG_TOPIC), then LOG2(OTHER_TOPIC, LOG_TOPIC): two logs in one transaction.
+TWO_LOGS_RUNTIME = (
+    bytes.fromhex("3660006000" + "37")  # CALLDATASIZE PUSH1 0 PUSH1 0 CALLDATACOPY
+    + b"\x7f"
+    + LOG_TOPIC
+    + bytes.fromhex("366000" + "a1")  # CALLDATASIZE PUSH1 0 LOG1
+    + b"\x7f"
+    + LOG_TOPIC  # topic 1
+    + b"\x7f"
+    + OTHER_TOPIC  # topic 0
+    + bytes.fromhex("366000" + "a2" + "00")  # CALLDATASIZE PUSH1 0 LOG2 STOP
+)
+
+
+def _receipt_logs(w3: Web3, receipts: list[Any]) -> list[Any]:
+    """The logs as the receipts tell them (read from the blocks' receipts, not from the log index)."""
+    return [
+        log
+        for receipt in receipts
+        for log in w3.eth.get_transaction_receipt(receipt["transactionHash"])["logs"]
+    ]
+
+
+def _block_logs(w3: Web3) -> list[Any]:
+    """Every log of the chain, block by block from its receipts (as eth_getLogs read them before)."""
+    logs = []
+    for number in range(w3.eth.block_number + 1):
+        block = w3.eth.get_block(number)
+        for tx_hash in block["transactions"]:
+            logs.extend(w3.eth.get_transaction_receipt(cast(Any, tx_hash))["logs"])
+    return logs
+
+
+def _rpc(chain: EmbeddedChain, method: str, *params: Any) -> Any:
+    response = chain.web3.provider.make_request(cast(Any, method), list(params))
+    assert "error" not in response, response
+    return response["result"]
+
+
+def test_log_index_answers_the_receipts_logs_with_every_filter(chain: EmbeddedChain) -> None:
+    w3 = chain.web3
+    one, two = deploy(chain, LOGGER_RUNTIME), deploy(chain, TWO_LOGS_RUNTIME)
+    sent = [send(chain, to=one, data=b"a"), send(chain, to=two, data=b"bb"), send(chain, to=one, data=b"c")]
+    sent.append(send(chain, to=address_of(chain, 4), value=1))  # no logs
+    sent.append(send(chain, to=two, data=b"dddd"))
+    everything = _receipt_logs(w3, sent)
+    assert len(everything) == 6 and [log["logIndex"] for log in everything] == [0, 0, 1, 0, 0, 1]
+    first, last = sent[0]["blockNumber"], sent[-1]["blockNumber"]
+
+    assert w3.eth.get_logs({"fromBlock": 0}) == everything
+    assert w3.eth.get_logs({"fromBlock": first, "toBlock": last + 100}) == everything
+    assert w3.eth.get_logs({"fromBlock": last}) == everything[4:]
+    assert w3.eth.get_logs({"fromBlock": first + 1, "toBlock": first + 2}) == everything[1:4]
+    assert w3.eth.get_logs({"fromBlock": 0, "address": one}) == [everything[0], everything[3]]
+    assert w3.eth.get_logs({"fromBlock": 0, "address": [one, two]}) == everything
+    assert w3.eth.get_logs({"fromBlock": 0, "address": [two, address_of(chain, 1)]}) == [
+        everything[1],
+        everything[2],
+        everything[4],
+        everything[5],
+    ]
+    many = [Web3.to_checksum_address(i.to_bytes(20, "big")) for i in range(1, 600)]  # matched in Python
+    assert w3.eth.get_logs({"fromBlock": 0, "address": [*many, two]}) == w3.eth.get_logs(
+        {"fromBlock": 0, "address": two}
+    )
+    first_topic_log = [everything[i] for i in (0, 1, 3, 4)]
+    assert w3.eth.get_logs({"fromBlock": 0, "topics": [LOG_TOPIC]}) == first_topic_log
+    assert w3.eth.get_logs({"fromBlock": 0, "topics": [OTHER_TOPIC]}) == [everything[2], everything[5]]
+    assert w3.eth.get_logs({"fromBlock": 0, "topics": [None, LOG_TOPIC]}) == [everything[2], everything[5]]
+    assert w3.eth.get_logs({"fromBlock": 0, "topics": [[OTHER_TOPIC, LOG_TOPIC]]}) == everything
+    assert w3.eth.get_logs({"fromBlock": 0, "topics": [LOG_TOPIC, OTHER_TOPIC]}) == []
+    assert w3.eth.get_logs({"fromBlock": 0, "address": two, "topics": [LOG_TOPIC]}) == [
+        everything[1],
+        everything[4],
+    ]
+    # a filter sees history and then new blocks, from the index too
+    log_filter = w3.eth.filter({"fromBlock": 0, "address": two, "topics": [OTHER_TOPIC]})
+    assert log_filter.get_all_entries() == [everything[2], everything[5]]
+    log_filter.get_new_entries()
+    later = send(chain, to=two, data=b"e")
+    assert log_filter.get_new_entries() == [later["logs"][1]]
+
+
+def test_log_index_survives_a_restart_and_is_rebuilt_when_missing_or_stale(chain_dir: pathlib.Path) -> None:
+    with EmbeddedChain.open(chain_dir) as first:
+        logger = deploy(first, TWO_LOGS_RUNTIME)
+        sent = [send(first, to=logger, data=bytes([i]) * (i + 1)) for i in range(3)]
+        expected = _receipt_logs(first.web3, sent)
+        assert first.web3.eth.get_logs({"fromBlock": 0}) == expected
+    with EmbeddedChain.open(chain_dir) as second:
+        assert second.web3.eth.get_logs({"fromBlock": 0}) == expected
+        assert second.web3.eth.get_logs({"fromBlock": 0, "topics": [OTHER_TOPIC]}) == expected[1::2]
+    # a chain written before the log index existed: no rows, no meta
+    with sqlite3.connect(chain_dir / DB_FILENAME) as conn:
+        conn.execute("DELETE FROM logs")
+        conn.execute("DELETE FROM meta WHERE name = 'logs_head'")
+    with EmbeddedChain.open(chain_dir) as third:
+        assert third.web3.eth.get_logs({"fromBlock": 0}) == expected
+    # blocks mined by a proofwork that did not keep the index: its head is not the chain's
+    with sqlite3.connect(chain_dir / DB_FILENAME) as conn:
+        conn.execute("DELETE FROM logs WHERE block_number = ?", (sent[1]["blockNumber"],))
+        conn.execute("UPDATE meta SET value = ? WHERE name = 'logs_head'", (b"\x00" * 32,))
+    with EmbeddedChain.open(chain_dir) as fourth:
+        assert fourth.web3.eth.get_logs({"fromBlock": 0}) == expected
+        more = send(fourth, to=logger, data=b"more")
+    with EmbeddedChain.open(chain_dir) as fifth:
+        assert fifth.web3.eth.get_logs({"fromBlock": 0}) == expected + _receipt_logs(fifth.web3, [more])
+
+
+def test_log_index_follows_snapshot_reverts_and_abandoned_branches(chain_dir: pathlib.Path) -> None:
+    with EmbeddedChain.open(chain_dir) as chain:
+        w3 = chain.web3
+        logger = deploy(chain, LOGGER_RUNTIME)
+        kept = send(chain, to=logger, data=b"kept")
+        before = _rpc(chain, "evm_snapshot")
+        branch_a = [send(chain, to=logger, data=b"a1"), send(chain, to=logger, data=b"a2")]
+        on_a = _rpc(chain, "evm_snapshot")
+        assert [bytes(log["data"]) for log in w3.eth.get_logs({"fromBlock": 0})] == [b"kept", b"a1", b"a2"]
+
+        _rpc(chain, "evm_revert", before)
+        assert w3.eth.get_logs({"fromBlock": 0}) == kept["logs"]
+        branch_b = send(chain, to=logger, data=b"b1")
+        assert branch_b["blockNumber"] == branch_a[0]["blockNumber"]
+        assert [bytes(log["data"]) for log in w3.eth.get_logs({"fromBlock": 0})] == [b"kept", b"b1"]
+
+        # back to the abandoned branch: the logs are the chain's blocks' (eth-tester keeps the block
+        # numbered like a1 on branch b, as eth_getBlockByNumber tells, and so did eth_getLogs before the
+        # log index)
+        _rpc(chain, "evm_revert", on_a)
+        assert w3.eth.get_block("latest")["hash"] == branch_a[1]["blockHash"]
+        on_branch_a = w3.eth.get_logs({"fromBlock": 0})
+        assert on_branch_a == _block_logs(w3) and len(on_branch_a) == 3
+        assert on_branch_a[-1]["blockHash"] == branch_a[1]["blockHash"]
+    with EmbeddedChain.open(chain_dir) as again:
+        assert again.web3.eth.get_logs({"fromBlock": 0}) == on_branch_a
+
+
 def test_kill_9_while_sending_keeps_every_transaction_reported_done(
     chain_dir: pathlib.Path,
 ) -> None:

@@ -147,3 +147,127 @@ def test_what_nodes_say_about_too_large_ranges_is_recognised(message: str) -> No
 )
 def test_other_errors_are_not_taken_for_a_range_limit(message: str) -> None:
     assert not _TOO_LARGE.search(message)
+
+
+EDGE_WORDS = [
+    bytes(32),
+    (1).to_bytes(32, "big"),
+    (2).to_bytes(32, "big"),
+    (255).to_bytes(32, "big"),
+    (256).to_bytes(32, "big"),
+    (2**63).to_bytes(32, "big"),
+    (2**64 - 1).to_bytes(32, "big"),
+    (2**64).to_bytes(32, "big"),
+    (2**160 - 1).to_bytes(32, "big"),
+    (2**160).to_bytes(32, "big"),
+    (2**255).to_bytes(32, "big"),
+    (2**256 - 1).to_bytes(32, "big"),
+    (-1).to_bytes(32, "big", signed=True),
+    (-128).to_bytes(32, "big", signed=True),
+    (-129).to_bytes(32, "big", signed=True),
+    b"\x01" + bytes(31),
+    b"\xab" * 4 + bytes(28),
+    b"\xab" * 4 + bytes(27) + b"\x01",
+    bytes(range(32)),
+]
+STATIC_TYPES = ["uint8", "uint16", "uint64", "uint256", "int8", "int64", "int256", "address", "bool"]
+STATIC_TYPES += ["bytes1", "bytes4", "bytes32"]
+
+
+@pytest.mark.parametrize("kind", STATIC_TYPES)
+def test_word_readers_agree_with_eth_abi_on_valid_and_invalid_words(kind: str) -> None:
+    from eth_abi import decode as abi_decode
+    from eth_abi.exceptions import DecodingError
+
+    from proofwork.chain.logs import _SLOW, _reader, plain
+
+    read = _reader(kind)
+    assert read is not None
+    agreed = rejected = 0
+    for value in EDGE_WORDS:
+        try:
+            expected = plain(abi_decode([kind], value)[0], {"type": kind})
+        except DecodingError:
+            assert read(value) is _SLOW, (kind, value.hex())
+            rejected += 1
+        else:
+            assert read(value) == expected, (kind, value.hex())
+            agreed += 1
+    assert agreed and (rejected or kind in ("uint256", "int256", "bytes32"))
+
+
+def test_word_by_word_decoding_equals_eth_abi_for_every_contract_event() -> None:
+    from proofwork.chain.logs import _abi_args, _fast_args, _spec
+
+    names = ["JobEscrow", "IssuerRegistry", "Competition", "OracleCommittee", "Court", "CourtToken"]
+    names += ["Attestations", "JobAttester", "EscrowArbitrable"]
+    checked = 0
+    for name in names:
+        for item in abi_of(name):
+            if item.get("type") != "event":
+                continue
+            spec = _spec(item)
+            if spec.data_readers is None:
+                continue
+            for shift in range(len(EDGE_WORDS)):
+                words = [EDGE_WORDS[(shift + i) % len(EDGE_WORDS)] for i in range(len(spec.names))]
+                log = raw(
+                    ESCROW,
+                    [topic(name, item["name"]), *words[: len(spec.indexed)]],
+                    b"".join(words[len(spec.indexed) :]),
+                )
+                fast = _fast_args(spec, log)
+                assert fast is None or fast == _abi_args(spec, log), (name, item["name"], shift)
+                if _abi_args(spec, log) is None:
+                    assert fast is None
+                checked += fast is not None
+    assert checked > 20
+
+
+def test_dynamic_arrays_are_read_word_by_word_only_in_the_standard_layout() -> None:
+    from proofwork.chain.logs import _abi_args, _fast_args, _spec
+
+    item = {
+        "type": "event",
+        "name": "Mixed",
+        "anonymous": False,
+        "inputs": [
+            {"name": "id", "type": "uint256", "indexed": True},
+            {"name": "who", "type": "address[]", "indexed": False},
+            {"name": "fee", "type": "uint16", "indexed": False},
+            {"name": "shares", "type": "uint16[]", "indexed": False},
+            {"name": "amounts", "type": "int256[]", "indexed": False},
+        ],
+    }
+    spec = _spec(item)
+    assert spec.data_readers is not None
+    head = [keccak(b"Mixed(uint256,address[],uint16,uint16[],int256[])"), word(9)]
+    types = ["address[]", "uint16", "uint16[]", "int256[]"]
+    good = encode(types, [[CLIENT.lower(), "0x" + "00" * 20], 250, [], [-(2**255), 2**255 - 1, 0]])
+    fast = _fast_args(spec, raw(ESCROW, head, good))
+    assert fast == _abi_args(spec, raw(ESCROW, head, good))
+    assert fast == {
+        "id": "9",
+        "who": [CLIENT.lower(), "0x" + "00" * 20],
+        "fee": "250",
+        "shares": [],
+        "amounts": [str(-(2**255)), str(2**255 - 1), "0"],
+    }
+    third = 32 * 4 + 32 * 3  # where `shares` starts
+    variants = [
+        good + bytes(32),  # trailing data
+        good[:-32],  # truncated
+        good[:third] + (2**16).to_bytes(32, "big") + good[third + 32 :],  # shares' length word wrong
+        good[:32] + (2**16).to_bytes(32, "big") + good[64:],  # fee out of range
+        good[:64] + (32 * 4 + 32 * 4).to_bytes(32, "big") + good[96:],  # offset not the standard one
+        good[: 32 * 5] + b"\x01" + good[32 * 5 + 1 :],  # an address with bad padding
+        encode(types, [[], 1, [7, 2**16 - 1], []]),
+        encode(["address[]", "uint16", "uint16[]"], [[], 1, [7]]),  # one array short
+    ]
+    agreed = 0
+    for data in variants:
+        fast = _fast_args(spec, raw(ESCROW, head, data))
+        slow = _abi_args(spec, raw(ESCROW, head, data))
+        assert fast is None or fast == slow
+        agreed += fast is not None
+    assert agreed == 1  # only the standard encoding above is read word by word

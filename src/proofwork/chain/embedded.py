@@ -2,7 +2,7 @@
 
 proofwork's default chain lives in a data directory rather than in a node process:
 every CLI command is a fresh Python process that opens the directory, does its work
-and exits. That gives this module four jobs which plain eth-tester does not do:
+and exits. That gives this module five jobs which plain eth-tester does not do:
 
 * **Persistence.** py-evm's key-value store is replaced by one SQLite file. Writes are
   buffered in memory and committed in a single SQLite transaction right after each
@@ -14,6 +14,11 @@ and exits. That gives this module four jobs which plain eth-tester does not do:
 * **A dev clock.** Blocks are stamped with ``wall clock + persisted offset`` at the
   moment they are mined (not when the pending block was created), and
   :meth:`EmbeddedChain.advance_time` moves the offset forward for good.
+* **A log index.** Every block's logs are written to a ``logs`` table in the same
+  SQLite transaction as the block (and replaced when ``evm_revert`` moves the head),
+  so ``eth_getLogs`` is one indexed query instead of a receipt trie walk per block.
+  A chain whose index does not end at its head (written before the index existed) is
+  re-indexed when opened.
 * **Node-like errors.** Reverts become ``web3.exceptions.ContractLogicError`` (with
   the revert data) and rejected transactions become ``Web3RPCError``, as they would
   against a real node, instead of leaking eth-tester's own exception types.
@@ -27,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import os
 import pathlib
 import sqlite3
@@ -34,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, Final, NamedTuple, cast
+from typing import Any, Final, cast
 
 import rlp
 import web3
@@ -50,7 +56,6 @@ from eth.vm.forks import PragueVM
 from eth.vm.spoof import SpoofTransaction
 from eth_abi import abi
 from eth_abi.exceptions import DecodingError
-from eth_bloom import BloomFilter
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.backends.pyevm.main import (
     BLANK_ROOT_HASH,
@@ -59,17 +64,16 @@ from eth_tester.backends.pyevm.main import (
     get_default_genesis_params,
 )
 from eth_tester.backends.pyevm.serializers import (
-    serialize_log,
     serialize_transaction,
     serialize_transaction_receipt,
 )
 from eth_tester.exceptions import BlockNotFound, TransactionFailed, TransactionNotFound
 from eth_tester.exceptions import ValidationError as TesterValidationError
-from eth_tester.utils.filters import Filter, check_if_log_matches
+from eth_tester.utils.filters import check_if_topics_match
 from eth_typing import BlockNumber, Hash32
 from eth_utils import ValidationError as EthValidationError
-from eth_utils import encode_hex, to_tuple
-from eth_utils.toolz import assoc, partial
+from eth_utils import encode_hex, to_checksum_address
+from eth_utils.toolz import assoc
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.defaults import API_ENDPOINTS, static_return
 from web3.types import RPCEndpoint, RPCError, RPCResponse
@@ -94,7 +98,27 @@ _LOCK_POLL_SECONDS: Final = 0.05
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS logs (
+    block_number INTEGER NOT NULL,
+    tx_index INTEGER NOT NULL,
+    log_index INTEGER NOT NULL,
+    block_hash BLOB NOT NULL,
+    tx_hash BLOB NOT NULL,
+    address BLOB NOT NULL,
+    topics BLOB NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (block_number, tx_index, log_index)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS logs_by_address ON logs (address, block_number);
 """
+# meta: the hash of the block the log index is complete up to (the canonical head when consistent)
+_LOGS_HEAD: Final = "logs_head"
+_LOG_COLUMNS: Final = "block_number, tx_index, log_index, block_hash, tx_hash, address, topics, data"
+# a log index row: block number, transaction index, log index (in its transaction, as eth-tester numbers
+# them), block hash, transaction hash, address, topics (32 bytes each, concatenated), data
+_LogRow = tuple[int, int, int, bytes, bytes, bytes, bytes, bytes]
+# addresses of one eth_getLogs matched in SQL (bound parameters); more are matched in Python
+_MAX_SQL_ADDRESSES: Final = 500
 
 
 def _wall_clock() -> int:
@@ -124,6 +148,8 @@ class _SQLiteAtomicDB(BaseAtomicDB):
         # None marks a pending delete.
         self._pending: dict[bytes, bytes | None] = {}
         self._pending_meta: dict[str, bytes] = {}
+        # log index changes, in order: (first block replaced, rows from that block on)
+        self._pending_logs: list[tuple[int, list[_LogRow]]] = []
 
     # -- DatabaseAPI ---------------------------------------------------------
     def __getitem__(self, key: bytes) -> bytes:
@@ -178,9 +204,24 @@ class _SQLiteAtomicDB(BaseAtomicDB):
         """Set a meta value that will be written by the next :meth:`commit`."""
         self._pending_meta[name] = value
 
+    def stage_logs(self, from_block: int, rows: list[_LogRow]) -> None:
+        """Replace the log index from block `from_block` up with `rows` at the next :meth:`commit`."""
+        self._pending_logs.append((from_block, rows))
+
+    def logs(self, where: str, params: tuple[Any, ...]) -> list[_LogRow]:
+        """Committed log index rows matching the SQL condition, in chain order."""
+        try:
+            rows = self._conn.execute(
+                f"SELECT {_LOG_COLUMNS} FROM logs WHERE {where} ORDER BY block_number, tx_index, log_index",
+                params,
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _storage_error(self._path, exc) from exc
+        return cast(list[_LogRow], rows)
+
     def commit(self) -> None:
         """Write every buffered change in one durable SQLite transaction."""
-        if not self._pending and not self._pending_meta:
+        if not self._pending and not self._pending_meta and not self._pending_logs:
             return
         puts = [(k, v) for k, v in self._pending.items() if v is not None]
         deletes = [(k,) for k, v in self._pending.items() if v is None]
@@ -193,6 +234,11 @@ class _SQLiteAtomicDB(BaseAtomicDB):
                     "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
                     list(self._pending_meta.items()),
                 )
+                for from_block, rows in self._pending_logs:
+                    self._conn.execute("DELETE FROM logs WHERE block_number >= ?", (from_block,))
+                    self._conn.executemany(
+                        f"INSERT INTO logs ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+                    )
                 self._conn.execute("COMMIT")
             except BaseException:
                 if self._conn.in_transaction:
@@ -202,11 +248,13 @@ class _SQLiteAtomicDB(BaseAtomicDB):
             raise _storage_error(self._path, exc) from exc
         self._pending.clear()
         self._pending_meta.clear()
+        self._pending_logs.clear()
 
     def discard(self) -> None:
         """Forget everything written since the last commit."""
         self._pending.clear()
         self._pending_meta.clear()
+        self._pending_logs.clear()
 
 
 def _storage_error(path: pathlib.Path, exc: sqlite3.DatabaseError) -> Exception:
@@ -353,8 +401,10 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
         def mine() -> None:
             for _ in range(num_blocks):
                 self._refresh_pending_timestamp()
+                parent = self.chain.get_canonical_head()
                 hashes.extend(super(_PersistentBackend, self).mine_blocks(1, coinbase))
                 self._timestamp_pinned = False
+                self._stage_log_index(parent)
                 # The durability point: this block (and anything staged with it, such
                 # as a new clock offset) is on disk before we report it mined.
                 self._db.commit()
@@ -380,7 +430,9 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
 
     def revert_to_snapshot(self, snapshot: bytes) -> None:
         def revert() -> None:
+            old_head = self.chain.get_canonical_head()
             super(_PersistentBackend, self).revert_to_snapshot(snapshot)
+            self._stage_log_index(old_head)
             self._db.commit()
 
         self._guarded(revert)
@@ -456,28 +508,82 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
             block, receipts, transaction, index, is_pending, self.chain.get_vm()
         )
 
-    def logs_in_block(self, block_number: int, addresses: Any, topics: Any) -> list[dict[str, Any]]:
-        """Raw log entries of a canonical block, or [] if its bloom rules out a match.
+    def log_rows(self, header: BlockHeaderAPI) -> list[_LogRow]:
+        """The log index rows of a block, read from its receipts.
 
-        eth-tester builds full receipts to find logs, which recovers every sender's
-        public key (milliseconds each with the pure-Python secp256k1 backend); logs
-        need none of that, and most blocks can be skipped on the header's bloom alone.
+        Receipts and transaction hashes come straight from the chain database: decoding the block's
+        transactions (what building a block object does, with a sender recovery each) is not needed.
         """
-        header = self.chain.get_canonical_block_header_by_number(BlockNumber(block_number))
-        if not _bloom_may_match(BloomFilter(header.bloom), addresses, topics):
-            return []
-        # receipts and transaction hashes straight from the chain database: decoding the block's
-        # transactions (what building the block object does) is most of the cost and logs need none of it
         chaindb = self.chain.chaindb
         builder = self.chain.get_vm_class(header).get_block_class().get_receipt_builder()
         receipts = chaindb.get_receipts(header, builder)
         hashes = chaindb.get_block_transaction_hashes(header)
-        block = _LogBlock(header.hash, header.block_number)
+        number, block_hash = int(header.block_number), bytes(header.hash)
         return [
-            serialize_log(block, _LogTransaction(tx_hash), index, log, log_index, False)
-            for index, (tx_hash, receipt) in enumerate(zip(hashes, receipts, strict=True))
+            (
+                number,
+                tx_index,
+                log_index,
+                block_hash,
+                bytes(tx_hash),
+                bytes(log.address),
+                b"".join(topic.to_bytes(32, "big") for topic in log.topics),
+                bytes(log.data),
+            )
+            for tx_index, (tx_hash, receipt) in enumerate(zip(hashes, receipts, strict=True))
             for log_index, log in enumerate(receipt.logs)
         ]
+
+    def _stage_log_index(self, old_head: BlockHeaderAPI) -> None:
+        """Stage the log index changes that take it from `old_head` to the canonical head: the rows
+        of the blocks above the two chains' common ancestor are replaced by the new chain's."""
+        chaindb = self.chain.chaindb
+        new_head = self.chain.get_canonical_head()
+        old, new = old_head, new_head
+        while old.hash != new.hash:
+            if old.block_number >= new.block_number:
+                old = chaindb.get_block_header_by_hash(old.parent_hash)
+            else:
+                new = chaindb.get_block_header_by_hash(new.parent_hash)
+        ancestor = int(new.block_number)
+        rows: list[_LogRow] = []
+        for number in range(ancestor + 1, int(new_head.block_number) + 1):
+            rows.extend(self.log_rows(self.chain.get_canonical_block_header_by_number(BlockNumber(number))))
+        self._db.stage_logs(ancestor + 1, rows)
+        self._db.stage_meta(_LOGS_HEAD, bytes(new_head.hash))
+
+    def sync_log_index(self) -> None:
+        """Rebuild the log index when it is not the canonical chain's (a chain written before it
+        existed, or by a proofwork that did not keep it), and commit it."""
+        head = self.chain.get_canonical_head()
+        if self._db.read_meta(_LOGS_HEAD) == bytes(head.hash):
+            return
+        rows: list[_LogRow] = []
+        for number in range(1, int(head.block_number) + 1):
+            rows.extend(self.log_rows(self.chain.get_canonical_block_header_by_number(BlockNumber(number))))
+        self._db.stage_logs(0, rows)
+        self._db.stage_meta(_LOGS_HEAD, bytes(head.hash))
+        self._db.commit()
+
+    def indexed_logs(self, lower: int, upper: int, addresses: Any) -> list[_LogRow]:
+        """Log index rows of canonical blocks `lower`..`upper` from `addresses` (eth-tester's
+        normalised filter value: None for any, one canonical address, or a tuple of them)."""
+        if lower > upper:
+            return []
+        if addresses is None:
+            return self._db.logs("block_number BETWEEN ? AND ?", (lower, upper))
+        if isinstance(addresses, bytes):
+            return self._db.logs("address = ? AND block_number BETWEEN ? AND ?", (addresses, lower, upper))
+        wanted = {bytes(a) for a in addresses}
+        if not wanted:
+            return []
+        if len(wanted) > _MAX_SQL_ADDRESSES:
+            rows = self._db.logs("block_number BETWEEN ? AND ?", (lower, upper))
+            return [row for row in rows if row[5] in wanted]
+        marks = ", ".join("?" * len(wanted))
+        return self._db.logs(
+            f"address IN ({marks}) AND block_number BETWEEN ? AND ?", (*wanted, lower, upper)
+        )
 
     def estimate_gas(self, transaction: dict[str, Any], block_number: Any = "latest") -> int:
         """eth-tester's estimate (same state, header and errors) in two runs instead of a dozen.
@@ -566,32 +672,45 @@ def _two_run_gas_estimate(state: Any, transaction: Any, bisection: Callable[[Any
     return int(bisection(state, transaction))
 
 
-class _LogBlock(NamedTuple):
-    hash: bytes
-    number: int
+@functools.lru_cache(maxsize=1024)
+def _checksum(address: bytes) -> str:
+    return str(to_checksum_address(address))
 
 
-class _LogTransaction(NamedTuple):
-    hash: bytes
+def _outbound_log(row: _LogRow) -> dict[str, Any]:
+    """A log index row as eth-tester's `get_logs` answers it (its outbound normalisation)."""
+    number, tx_index, log_index, block_hash, tx_hash, address, topics, data = row
+    return {
+        "type": "mined",
+        "log_index": log_index,
+        "transaction_index": tx_index,
+        "transaction_hash": "0x" + tx_hash.hex(),
+        "block_hash": "0x" + block_hash.hex(),
+        "block_number": number,
+        "address": _checksum(address),
+        "data": "0x" + data.hex(),
+        "topics": ["0x" + topics[i : i + 32].hex() for i in range(0, len(topics), 32)],
+    }
 
 
-def _bloom_may_match(bloom: BloomFilter, addresses: Any, topics: Any) -> bool:
-    """False only when the bloom proves no log can match eth-tester's filter params."""
+def _raw_log(row: _LogRow) -> dict[str, Any]:
+    """A log index row as eth-tester's backend serialises a log (what its filters hold)."""
+    number, tx_index, log_index, block_hash, tx_hash, address, topics, data = row
+    return {
+        "type": "mined",
+        "log_index": log_index,
+        "transaction_index": tx_index,
+        "transaction_hash": tx_hash,
+        "block_hash": block_hash,
+        "block_number": number,
+        "address": address,
+        "data": data,
+        "topics": _split_topics(topics),
+    }
 
-    def any_in_bloom(spec: Any) -> bool:
-        if spec is None:
-            return True
-        if isinstance(spec, bytes):
-            return spec in bloom
-        if isinstance(spec, (tuple, list)) and all(isinstance(item, bytes) for item in spec):
-            return any(item in bloom for item in spec)
-        return True  # unfamiliar shape: let the exact filter decide
 
-    if not any_in_bloom(addresses):
-        return False
-    if isinstance(topics, (tuple, list)):
-        return all(any_in_bloom(position) for position in topics)
-    return True
+def _split_topics(topics: bytes) -> list[bytes]:
+    return [topics[i : i + 32] for i in range(0, len(topics), 32)]
 
 
 def _plain_topics(topics: Any) -> Any:
@@ -615,10 +734,9 @@ class _EmbeddedTester(EthereumTester):  # type: ignore[misc]
     ) -> Any:
         return super().create_log_filter(from_block, to_block, address, _plain_topics(topics))
 
-    @to_tuple
     def get_logs(
         self, from_block: Any = None, to_block: Any = None, address: Any = None, topics: Any = None
-    ) -> Iterator[Any]:
+    ) -> tuple[dict[str, Any], ...]:
         topics = _plain_topics(topics)
         # Validation, normalisation and matching exactly as eth-tester does them.
         self.validator.validate_inbound_filter_params(
@@ -631,13 +749,11 @@ class _EmbeddedTester(EthereumTester):  # type: ignore[misc]
         # block 0, "pending" is the head); eth-tester's matcher treats tags oddly.
         lower = self._resolve_block_number("latest" if raw_from is None else raw_from)
         upper = self._resolve_block_number("latest" if raw_to is None else raw_to)
-        params = {"from_block": lower, "to_block": upper, "addresses": raw_address, "topics": raw_topics}
-        log_filter = Filter(filter_params=params, filter_fn=partial(check_if_log_matches, **params))
-        for block_number in range(lower, upper + 1):
-            for entry in self.backend.logs_in_block(block_number, raw_address, raw_topics):
-                log_filter.add(entry)
-        for item in log_filter.get_all():
-            yield self.normalizer.normalize_outbound_log_entry(item)
+        # The backend's log index: blocks and addresses selected in SQL, no receipt decoded.
+        rows = self.backend.indexed_logs(lower, upper, raw_address)
+        if raw_topics is not None:
+            rows = [row for row in rows if check_if_topics_match(_split_topics(row[6]), raw_topics)]
+        return tuple(_outbound_log(row) for row in rows)
 
     def _resolve_block_number(self, raw: Any) -> int:
         latest = int(self.backend.chain.get_canonical_head().block_number)
@@ -650,8 +766,8 @@ class _EmbeddedTester(EthereumTester):  # type: ignore[misc]
         # Used for new blocks and for history when a log filter is created.
         params = filter_.filter_params or {}
         raw_number = self.normalizer.normalize_inbound_block_number(block["number"])
-        for entry in self.backend.logs_in_block(raw_number, params.get("addresses"), params.get("topics")):
-            filter_.add(entry)
+        for row in self.backend.indexed_logs(raw_number, raw_number, params.get("addresses")):
+            filter_.add(_raw_log(row))
 
 
 def _revert_message(data: bytes) -> str:
@@ -1022,6 +1138,7 @@ def _load_or_create(db: _SQLiteAtomicDB, db_path: pathlib.Path) -> _PersistentBa
             raise DataDirCorrupted(
                 f"chain database {db_path} is damaged (state of block {head.block_number} is missing)"
             )
+        backend.sync_log_index()
         return backend
     except sqlite3.DatabaseError as exc:
         raise _storage_error(db_path, exc) from exc
@@ -1041,4 +1158,6 @@ def _create(db: _SQLiteAtomicDB) -> _PersistentBackend:
     # Genesis and the meta rows land in one transaction: a crash here leaves an empty
     # database that the next open simply initialises again.
     db.commit()
-    return _PersistentBackend(db, chain_class, clock, keys)
+    backend = _PersistentBackend(db, chain_class, clock, keys)
+    backend.sync_log_index()
+    return backend

@@ -9,9 +9,9 @@ eth_abi, an order of magnitude faster than web3's per-event `process_log`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
@@ -141,6 +141,74 @@ def plain(value: Any, item: dict[str, Any]) -> Any:
     return value
 
 
+# A reader decodes one 32-byte word of a static elementary type straight into its plain JSON value, or
+# answers _SLOW when the word is not what eth_abi's strict decoding accepts (then eth_abi decides).
+_SLOW: Any = object()
+_Reader = Callable[[bytes], Any]
+_ZERO = bytes(32)
+
+
+def _uint_reader(bits: int) -> _Reader:
+    limit = 1 << bits
+
+    def read(word: bytes) -> Any:
+        value = int.from_bytes(word, "big")
+        return str(value) if value < limit else _SLOW
+
+    return read
+
+
+def _int_reader(bits: int) -> _Reader:
+    low, high = -(1 << (bits - 1)), 1 << (bits - 1)
+
+    def read(word: bytes) -> Any:
+        value = int.from_bytes(word, "big", signed=True)
+        return str(value) if low <= value < high else _SLOW
+
+    return read
+
+
+def _read_address(word: bytes) -> Any:
+    return "0x" + word[12:].hex() if word[:12] == _ZERO[:12] else _SLOW
+
+
+def _read_bool(word: bytes) -> Any:
+    if word[:31] != _ZERO[:31] or word[31] > 1:
+        return _SLOW
+    return word[31] == 1
+
+
+def _bytes_reader(size: int) -> _Reader:
+    padding = _ZERO[size:]
+
+    def read(word: bytes) -> Any:
+        return "0x" + word[:size].hex() if word[size:] == padding else _SLOW
+
+    return read
+
+
+_SIZED = re.compile(r"(uint|int|bytes)(\d+)")
+
+
+def _reader(kind: str) -> _Reader | None:
+    """The word reader of a static elementary ABI type; None for any other type."""
+    if kind == "address":
+        return _read_address
+    if kind == "bool":
+        return _read_bool
+    if kind in ("uint", "int"):
+        kind += "256"
+    match = _SIZED.fullmatch(kind)
+    if match is None:
+        return None
+    base, size = match.group(1), int(match.group(2))
+    if base == "bytes":
+        return _bytes_reader(size) if 1 <= size <= 32 else None
+    if not (8 <= size <= 256 and size % 8 == 0):
+        return None
+    return _uint_reader(size) if base == "uint" else _int_reader(size)
+
+
 @dataclass(frozen=True)
 class _EventSpec:
     name: str
@@ -148,18 +216,38 @@ class _EventSpec:
     data_items: tuple[dict[str, Any], ...]
     data_types: tuple[str, ...]
     names: tuple[str, ...]  # every input's name in ABI order
+    # fast paths, built once per event type: a word reader per indexed input (None: a dynamic value,
+    # whose hash is the topic) and per data input with whether it is a dynamic array of such words
+    # (None: a type without a fast path is in the data, eth_abi decodes it)
+    topic_readers: tuple[_Reader | None, ...]
+    data_readers: tuple[tuple[_Reader, bool], ...] | None
 
 
 def _spec(item: dict[str, Any]) -> _EventSpec:
     inputs = item["inputs"]
+    indexed = tuple(i for i in inputs if i.get("indexed"))
     data_items = tuple(i for i in inputs if not i.get("indexed"))
+    data_readers = tuple(_data_reader(str(i["type"])) for i in data_items)
     return _EventSpec(
         item["name"],
-        tuple(i for i in inputs if i.get("indexed")),
+        indexed,
         data_items,
         tuple(_decoding_type(i) for i in data_items),
         tuple(i["name"] for i in inputs),
+        tuple(None if _is_dynamic(i) else _reader(str(i["type"])) for i in indexed),
+        None
+        if any(r is None for r in data_readers)
+        else cast(tuple[tuple[_Reader, bool], ...], data_readers),
     )
+
+
+def _data_reader(kind: str) -> tuple[_Reader, bool] | None:
+    """A data input's reader: of a static elementary type, or of a dynamic array of one (T[])."""
+    if kind.endswith("[]"):
+        inner = _reader(kind[:-2])
+        return None if inner is None else (inner, True)
+    reader = _reader(kind)
+    return None if reader is None else (reader, False)
 
 
 class EventDecoder:
@@ -205,6 +293,52 @@ class EventDecoder:
 def _decode_args(spec: _EventSpec, log: RawLog) -> JsonArgs | None:
     if len(log.topics) != len(spec.indexed) + 1:
         return None
+    fast = _fast_args(spec, log)
+    return fast if fast is not None else _abi_args(spec, log)
+
+
+def _fast_args(spec: _EventSpec, log: RawLog) -> JsonArgs | None:
+    """The arguments read word by word (static elementary types and dynamic arrays of them, in the
+    standard encoding); None when eth_abi must decide (another type, an unusual layout, a bad word)."""
+    readers = spec.data_readers
+    if readers is None:
+        return None
+    values: dict[str, Any] = {}
+    for item, reader, topic in zip(spec.indexed, spec.topic_readers, log.topics[1:], strict=True):
+        if reader is None:
+            if not _is_dynamic(item):
+                return None
+            values[item["name"]] = "0x" + topic.hex()  # only the value's hash is on chain
+            continue
+        value = reader(topic)
+        if value is _SLOW:
+            return None
+        values[item["name"]] = value
+    data = log.data
+    tail = 32 * len(readers)  # where the next dynamic value must start in the standard encoding
+    for index, (item, (reader, is_array)) in enumerate(zip(spec.data_items, readers, strict=True)):
+        word = data[32 * index : 32 * index + 32]
+        if is_array:
+            if int.from_bytes(word, "big") != tail or len(data) < tail + 32:
+                return None
+            count = int.from_bytes(data[tail : tail + 32], "big")
+            start, tail = tail + 32, tail + 32 + 32 * count
+            if len(data) < tail:
+                return None
+            value = [reader(data[i : i + 32]) for i in range(start, tail, 32)]
+            if _SLOW in value:
+                return None
+        else:
+            value = reader(word)
+            if value is _SLOW:
+                return None
+        values[item["name"]] = value
+    if len(data) != tail:
+        return None
+    return {name: values[name] for name in spec.names}
+
+
+def _abi_args(spec: _EventSpec, log: RawLog) -> JsonArgs | None:
     try:
         values: dict[str, Any] = {}
         for item, topic in zip(spec.indexed, log.topics[1:], strict=True):
