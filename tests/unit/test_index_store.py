@@ -63,6 +63,7 @@ def test_the_migrations_make_exactly_the_models_schema(location: str) -> None:
             "index_blocks",
             "index_checkpoints",
             "index_contracts",
+            "index_jobs",
             VERSION_TABLE,
         }
     finally:

@@ -22,8 +22,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from proofwork.db.index.jobs import JobQuery, dump_jobs, project_batch, project_rollback, query_jobs
 from proofwork.db.index.migrate import UnknownRevision, upgrade
 from proofwork.db.index.models import BlockRow, CheckpointRow, ContractRow, EventRow
+from proofwork.domain import job as J
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, ProofworkError
 from proofwork.domain.indexing import IndexedEvent, arg_value
 
@@ -231,6 +233,7 @@ class IndexStore:
             ]
             if contracts:
                 session.execute(self._insert(_table(ContractRow)).on_conflict_do_nothing(), contracts)
+            project_batch(session, chain_id, events)  # the jobs projection, in the same transaction
 
     def blocks_below(self, chain_id: int, below: int, limit: int) -> list[tuple[int, str]]:
         """Stored (number, hash) of blocks with events, at most `limit`, highest first, under `below`."""
@@ -263,6 +266,7 @@ class IndexStore:
                 delete(EventRow).where(EventRow.chain_id == chain_id, EventRow.block_number > to.block)
             ).rowcount  # type: ignore[attr-defined]
             session.execute(delete(BlockRow).where(BlockRow.chain_id == chain_id, BlockRow.number > to.block))
+            project_rollback(session, chain_id, to.block)
             if forget_contracts:
                 session.execute(delete(ContractRow).where(ContractRow.chain_id == chain_id))
             return int(removed)
@@ -368,7 +372,29 @@ class IndexStore:
                     (r.block, r.hash)
                     for r in session.scalars(select(CheckpointRow).where(CheckpointRow.chain_id == chain_id))
                 ],
+                "jobs": dump_jobs(session, chain_id),
             }
+
+    # --- the jobs projection --------------------------------------------------------------------------
+
+    def indexes(self, chain_id: int, address: str) -> bool:
+        """Whether the contract at `address` is indexed on the chain (recorded by a pass)."""
+        with self._session() as session:
+            return session.get(ContractRow, (chain_id, address.lower())) is not None
+
+    def jobs(
+        self,
+        chain_id: int,
+        escrow: str,
+        where: JobQuery,
+        *,
+        before: int | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[tuple[J.Job, str | None]], int, bool]:
+        """The escrow's jobs matching `where`, newest first, with ids below `before`, at most `limit`,
+        each with its declared skill; the count matching `where` on every page; whether more follow."""
+        with self._session() as session:
+            return query_jobs(session, chain_id, escrow, where, before=before, limit=limit)
 
 
 def _event_row(r: EventRow) -> tuple[Any, ...]:
