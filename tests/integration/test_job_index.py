@@ -201,3 +201,51 @@ def test_the_board_answers_from_the_index_while_the_node_is_gone(board_market: M
         assert not board.page(L.JobFilter(), limit=4)[0].stale
     finally:
         board.close()
+
+
+@pytest.mark.anvil
+def test_the_api_lists_jobs_from_the_index_with_a_stale_flag_once_the_node_is_gone(tmp_path: Path) -> None:
+    """anvil stopped under a running API: the job list still answers (200) from the index, stale."""
+    from contextlib import ExitStack
+
+    from fastapi.testclient import TestClient
+
+    from proofwork.api.v1 import create_app
+    from proofwork.sdk import Proofwork
+    from tests.conftest import running_anvil
+
+    data_dir = tmp_path / "pw"
+    with ExitStack() as node, ExitStack() as server:
+        url = node.enter_context(running_anvil())
+        with Proofwork.open(data_dir, url) as pw:
+            pw.deploy("dev0")
+            client = pw.signer("dev1")
+            pw.fund(client.address, pw.amount("1000"))
+            for budget in ("3", "30", "300"):
+                pw.jobs.post(
+                    client,
+                    budget=pw.amount(budget),
+                    deadline=pw.now() + 7 * DAY,
+                    review_period=3 * DAY,
+                    freelancer=pw.address("dev2"),
+                )
+            index_into(pw.ws, data_dir / "index.sqlite3")
+            settings = replace(pw.ws.settings, api_rate_limit=100_000)
+        app = create_app(settings)
+        api = server.enter_context(TestClient(app))
+        up = api.get("/api/v1/jobs", params={"limit": 2})
+        assert up.status_code == 200, up.text
+        body = up.json()
+        assert body["stale"] is False and body["indexed_block"] > 0 and body["count"] == 3
+        assert [j["budget_display"] for j in body["data"]] == ["300", "30"]
+        node.close()  # anvil stopped
+        app.state.proofwork.board._head_checked = -1e18  # the head was asked a moment ago: ask again
+        gone = api.get("/api/v1/jobs", params={"limit": 2, "cursor": body["next_cursor"]})
+        assert gone.status_code == 200, gone.text
+        stale = gone.json()
+        assert stale["stale"] is True and stale["indexed_block"] == body["indexed_block"]
+        assert [j["budget_display"] for j in stale["data"]] == ["3"] and stale["count"] == 3
+        assert api.get("/api/v1/jobs", params={"state": "open"}).json()["count"] == 0
+        # what needs the node says so in the error body
+        missing = api.get("/api/v1/jobs/1")
+        assert missing.status_code == 503 and missing.json()["error"]["code"] == "chain_unavailable"

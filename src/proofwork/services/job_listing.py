@@ -211,6 +211,7 @@ class JobBoard:
         if self._store is not None:
             self._store.close()
             self._store = None
+        self._store_checked = -1e18
 
     def facts(self) -> BoardFacts:
         if self._facts is None:

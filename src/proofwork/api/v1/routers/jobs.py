@@ -29,9 +29,14 @@ def _units(text: str | None, what: str) -> int | None:
     return None if text is None else int(text)
 
 
-@router.get("", summary="Jobs, newest first, filtered, in pages")
+@router.get(
+    "",
+    summary="Jobs, newest first, filtered, in pages",
+    description="From the chain index when there is one (`indexed_block`: the last block it holds), "
+    "else rebuilt from the escrow's logs. While the node cannot be reached, or the indexer lags, the "
+    "index still answers, with `stale: true`.",
+)
 def list_jobs(
-    ws: WorkspaceDep,
     ctx: ContextDep,
     skill: Annotated[str | None, Query(max_length=64)] = None,
     min_budget: Annotated[str | None, Query(pattern=r"^[0-9]{1,78}$", description="base units")] = None,
@@ -52,13 +57,14 @@ def list_jobs(
         client=client,
         freelancer=freelancer,
     )
-    page = job_listing.list_jobs(ws, where, before=None if cursor is None else int(cursor), limit=limit)
-    decimals = ws.token.decimals
+    page, decimals = ctx.board.page(where, before=None if cursor is None else int(cursor), limit=limit)
     return S.JobsPublic(
         data=[convert.job_public(item.job, item.skill, decimals) for item in page.jobs],
         count=page.total,
         next_cursor=None if page.next_cursor is None else str(page.next_cursor),
         dev_mode=ctx.dev_mode,
+        indexed_block=page.indexed_block,
+        stale=page.stale,
     )
 
 
