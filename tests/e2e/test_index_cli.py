@@ -163,7 +163,9 @@ def test_job_list_and_the_sdk_read_the_index_while_it_is_caught_up(deployed: Cli
     assert [j["id"] for j in mine["jobs"]] == [ids[0], ids[2]]
     with Proofwork.open(deployed.data_dir) as pw:
         page = pw.list_jobs(state="open")
-        assert page.indexed_block == from_index["indexed_block"] and [j.job.job_id for j in page.jobs] == [ids[1]]
+        assert page.indexed_block == from_index["indexed_block"] and [j.job.job_id for j in page.jobs] == [
+            ids[1]
+        ]
         assert pw.list_jobs(JobFilter(min_budget=pw.amount("20")), limit=1).next_cursor == ids[2]
     # a job the index does not hold yet: the logs answer, with it
     newest = post(deployed, "40")

@@ -50,7 +50,11 @@ def board_market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
         done = active[0]
         client_of = {j.job_id: (m.client if j.client == m.client.address else m.other) for j in ids}
         # skills are declared before any milestone is settled
-        for job_id, skill in ((ids[0].job_id, "vision"), (ids[3].job_id, "nlp/sentiment"), (done.job_id, "vision")):
+        for job_id, skill in (
+            (ids[0].job_id, "vision"),
+            (ids[3].job_id, "nlp/sentiment"),
+            (done.job_id, "vision"),
+        ):
             pw.identity.declare_skill(client_of[job_id].address, job_id, skill)
         for index in (0, 1):
             pw.jobs.submit(m.freelancer, done.job_id, index, digest(f"d{index}"))
@@ -174,7 +178,9 @@ def test_list_jobs_reads_the_index_only_while_it_is_caught_up(board_market: Mark
         ws._chain = None  # not ours to close
 
 
-def test_the_board_answers_from_the_index_while_the_node_is_gone(board_market: Market, tmp_path: Path) -> None:
+def test_the_board_answers_from_the_index_while_the_node_is_gone(
+    board_market: Market, tmp_path: Path
+) -> None:
     m = board_market
     ws = m.pw.ws
     location = tmp_path / "index.sqlite3"

@@ -13,10 +13,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from proofwork.db.index import IndexStore
 from proofwork.db.index.jobs import JobQuery
@@ -30,7 +29,6 @@ MAX_PAGE = 100
 STATES = ("open", "active", "completed", "refunded", "cancelled")
 # confirmations the indexer keeps behind the head on a chain that is not a local dev chain (its default)
 DEFAULT_CONFIRMATIONS = 12
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -249,7 +247,9 @@ class JobBoard:
             self._refresh.release()
         return self._head
 
-    def page(self, where: JobFilter, *, before: int | None = None, limit: int | None = 20) -> tuple[JobPage, int]:
+    def page(
+        self, where: JobFilter, *, before: int | None = None, limit: int | None = 20
+    ) -> tuple[JobPage, int]:
         """(the page, the token's decimals)."""
         _check(where, limit)
         facts = self.facts()  # ChainUnavailable until the node has answered once

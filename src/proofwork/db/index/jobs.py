@@ -105,22 +105,22 @@ def _fold(
         if job is None:
             continue  # an event before its job's creation: none on a proofwork escrow
         if state is None or isinstance(event, J.JobCreated):
-            skill = (state.skill, state.skill_block) if state is not None else (None, None)
-            state = states[key] = _State(job, e.block_number, position, *skill)
+            kept = (state.skill, state.skill_block) if state is not None else (None, None)
+            state = states[key] = _State(job, e.block_number, position, *kept)
         state.job = job
         state.cursor = position
         state.changed = True
     for e in skills:
-        job_id = job_id_of(e.args)
+        declared = job_id_of(e.args)
         client = str(e.args.get("client", "")).lower()
         skill = e.args.get("skill")
         if not isinstance(skill, str) or not skill:
             continue
-        for (_, state_id), state in states.items():
-            if state_id == job_id and state.job.client.lower() == client:
-                if (state.skill, state.skill_block) != (skill, e.block_number):
-                    state.skill, state.skill_block = skill, e.block_number
-                    state.changed = True
+        for (_, state_id), found in states.items():
+            same_job = state_id == declared and found.job.client.lower() == client
+            if same_job and (found.skill, found.skill_block) != (skill, e.block_number):
+                found.skill, found.skill_block = skill, e.block_number
+                found.changed = True
 
 
 def _load(db: Db, chain_id: int, job_ids: set[int]) -> dict[tuple[str, int], _State]:
@@ -195,14 +195,25 @@ def _stored_events(db: Db, chain_id: int, job_ids: set[int] | None) -> list[Inde
     queries = (
         [base]
         if job_ids is None
-        else [base.where(EventRow.args["job_id"].as_string().in_([str(i) for i in ids])) for ids in _chunks(job_ids)]
+        else [
+            base.where(EventRow.args["job_id"].as_string().in_([str(i) for i in ids]))
+            for ids in _chunks(job_ids)
+        ]
     )
     found = []
     for query in queries:
         for r in db.execute(query):
             found.append(
                 IndexedEvent(
-                    r.block_number, r.block_hash, r.tx_hash, r.tx_index, r.log_index, r.address, r.contract, r.name, r.args
+                    r.block_number,
+                    r.block_hash,
+                    r.tx_hash,
+                    r.tx_index,
+                    r.log_index,
+                    r.address,
+                    r.contract,
+                    r.name,
+                    r.args,
                 )
             )
     found.sort(key=lambda e: (e.block_number, e.tx_index, e.log_index))
