@@ -120,7 +120,9 @@ def test_the_index_lists_what_the_logs_list(board_market: Market, tmp_path: Path
             for limit in (1, 2, 4, None):
 
                 def from_index(before, limit, where=where):  # type: ignore[no-untyped-def]
-                    return L.index_page(store, ws.chain_id, escrow, where, before, limit, checkpoint.block)
+                    page = L.index_page(store, ws.chain_id, escrow, where, before, limit)
+                    assert page is not None
+                    return page
 
                 def from_logs(before, limit, where=where):  # type: ignore[no-untyped-def]
                     return L.logs_page(ws, where, before, limit)
@@ -131,14 +133,17 @@ def test_the_index_lists_what_the_logs_list(board_market: Market, tmp_path: Path
                     (p.jobs, p.next_cursor, p.total) for p in logged
                 ], where
                 assert all(p.indexed_block == checkpoint.block and not p.stale for p in indexed)
-        everything = L.index_page(store, ws.chain_id, escrow, L.JobFilter(), None, None, 0).jobs
+        whole = L.index_page(store, ws.chain_id, escrow, L.JobFilter(), None, None)
+        assert whole is not None
+        everything = whole.jobs
     states = {item.job.status for item in everything}
     assert states == {"open", "active", "completed", "cancelled"}
     assert {item.skill for item in everything} == {None, "vision", "nlp/sentiment"}
     # a cursor at or past the ids, and one past uint256, page the same way on both
     for before in (0, 1, 3, 10**80):
         with IndexStore.open(location) as store:
-            indexed = L.index_page(store, ws.chain_id, escrow, L.JobFilter(), before, 3, 0)
+            indexed = L.index_page(store, ws.chain_id, escrow, L.JobFilter(), before, 3)
+            assert indexed is not None
         logged = L.logs_page(ws, L.JobFilter(), before, 3)
         assert (indexed.jobs, indexed.next_cursor, indexed.total) == (
             logged.jobs,

@@ -271,7 +271,8 @@ def test_the_jobs_projection_folds_batches_once_and_compares_budgets_beyond_2_63
     with IndexStore.open(location) as store:
         start = store.begin(CHAIN, Checkpoint(9, "0x09"))
         batch = [created(10, 1, [2**63 + 1]), created(10, 2, [huge], WORKER), created(10, 3, [5, 5], WORKER)]
-        store.write_batch(CHAIN, start, Checkpoint(10, "0x0a"), batch)
+        escrow = IndexedContract(ESCROW, "JobEscrow", "escrow", 10)
+        store.write_batch(CHAIN, start, Checkpoint(10, "0x0a"), batch, [escrow])
         store.write_batch(CHAIN, Checkpoint(10, "0x0a"), Checkpoint(11, "0x0b"), [paid(11, 3, 5)])
         once = store.dump(CHAIN)
         # the same batches again (a pass resumed from an older checkpoint): nothing folds twice
@@ -279,8 +280,8 @@ def test_the_jobs_projection_folds_batches_once_and_compares_budgets_beyond_2_63
         assert store.dump(CHAIN) == once
 
         def ids(**where: object) -> list[int]:
-            jobs, _, _ = store.jobs(CHAIN, ESCROW, JobQuery(**where))  # type: ignore[arg-type]
-            return [job.job_id for job, _ in jobs]
+            read = store.jobs(CHAIN, ESCROW, JobQuery(**where))  # type: ignore[arg-type]
+            return [job.job_id for job, _ in read.jobs]
 
         assert ids() == [3, 2, 1]
         assert ids(min_budget=2**63) == [2, 1]
@@ -289,13 +290,15 @@ def test_the_jobs_projection_folds_batches_once_and_compares_budgets_beyond_2_63
         assert ids(min_budget=huge, max_budget=huge) == [2]
         assert ids(min_budget=2**256) == [] and ids(max_budget=2**300) == [3, 2, 1]
         assert ids(freelancer=WORKER.upper().replace("0X", "0x"), state="active") == [3, 2]
-        (three, _), *_ = store.jobs(CHAIN, ESCROW, JobQuery(), limit=1)[0]
+        ((three, _),) = store.jobs(CHAIN, ESCROW, JobQuery(), limit=1).jobs
         assert three.milestones[0].paid == 5 and three.budget == 10
-        jobs, total, more = store.jobs(CHAIN, ESCROW, JobQuery(), before=3, limit=1)
-        assert [j.job_id for j, _ in jobs] == [2] and total == 3 and more
+        read = store.jobs(CHAIN, ESCROW, JobQuery(), before=3, limit=1)
+        assert [j.job_id for j, _ in read.jobs] == [2] and read.total == 3 and read.more
+        assert read.checkpoint == Checkpoint(11, "0x0b")
+        assert store.jobs(CHAIN, "0x" + "99" * 20, JobQuery()).checkpoint is None  # not indexed
         # a rollback below job 3's payment folds it again from what remains
         store.rollback(CHAIN, Checkpoint(11, "0x0b"), Checkpoint(10, f"0x{10:064x}"), forget_contracts=False)
-        (three, _), *_ = store.jobs(CHAIN, ESCROW, JobQuery(), limit=1)[0]
+        ((three, _),) = store.jobs(CHAIN, ESCROW, JobQuery(), limit=1).jobs
         assert three.milestones[0].paid == 0 and three.held == 10
         store.rollback(CHAIN, Checkpoint(10, f"0x{10:064x}"), start, forget_contracts=True)
         assert store.dump(CHAIN)["jobs"] == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,9 @@ MAX_PAGE = 100
 STATES = ("open", "active", "completed", "refunded", "cancelled")
 # confirmations the indexer keeps behind the head on a chain that is not a local dev chain (its default)
 DEFAULT_CONFIRMATIONS = 12
+# a server's counts of matching jobs: reused while the index has not moved, at most this long
+COUNT_TTL = 5.0
+MAX_COUNTS = 4096
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,11 @@ def list_jobs(
     store = open_job_index(ws.settings)
     if store is not None:
         try:
-            chain_id = ws.chain_id
-            escrow = ws.deployment.escrow
-            checkpoint = store.checkpoint(chain_id)
-            if checkpoint is not None and store.indexes(chain_id, escrow):
+            page = index_page(store, ws.chain_id, ws.deployment.escrow, where, before, limit)
+            if page is not None and page.indexed_block is not None:
                 behind = ws.chain.block_number() - confirmations(ws.settings, ws.chain.is_local)
-                if checkpoint.block >= behind:
-                    return index_page(store, chain_id, escrow, where, before, limit, checkpoint.block)
+                if page.indexed_block >= behind:
+                    return page
         except DataDirCorrupted:
             pass  # an index that cannot be read: the logs answer
         finally:
@@ -117,17 +118,8 @@ def open_job_index(settings: Settings) -> IndexStore | None:
         return None
 
 
-def index_page(
-    store: IndexStore,
-    chain_id: int,
-    escrow: str,
-    where: JobFilter,
-    before: int | None,
-    limit: int | None,
-    indexed_block: int,
-    stale: bool = False,
-) -> JobPage:
-    query = JobQuery(
+def _query(where: JobFilter) -> JobQuery:
+    return JobQuery(
         client=where.client,
         freelancer=where.freelancer,
         involving=where.involving,
@@ -136,9 +128,26 @@ def index_page(
         min_budget=where.min_budget,
         max_budget=where.max_budget,
     )
-    found, total, more = store.jobs(chain_id, escrow, query, before=before, limit=limit)
-    page = [ListedJob(job, skill) for job, skill in found]
-    return JobPage(page, page[-1].job.job_id if more and page else None, total, indexed_block, stale)
+
+
+def index_page(
+    store: IndexStore,
+    chain_id: int,
+    escrow: str,
+    where: JobFilter,
+    before: int | None,
+    limit: int | None,
+    total: int | None = None,
+) -> JobPage | None:
+    """The page from the index's jobs projection (None: the index does not hold this escrow); with
+    `total`, the count is not asked of the database."""
+    read = store.jobs(chain_id, escrow, _query(where), before=before, limit=limit, count=total is None)
+    if read.checkpoint is None:
+        return None
+    page = [ListedJob(job, skill) for job, skill in read.jobs]
+    counted = read.total if read.total is not None else total
+    assert counted is not None
+    return JobPage(page, page[-1].job.job_id if read.more and page else None, counted, read.checkpoint.block)
 
 
 def logs_page(ws: Workspace, where: JobFilter, before: int | None, limit: int | None) -> JobPage:
@@ -204,6 +213,9 @@ class JobBoard:
         self._head: int | None = None  # None: the node did not answer at the last check
         self._head_checked = -1e18
         self._refresh = threading.Lock()
+        # filter -> (indexed block, count, when counted)
+        self._counts: dict[JobQuery, tuple[int | None, int, float]] = {}
+        self._checkpoint: int | None = None  # the indexed block of the last page read
 
     def close(self) -> None:
         if self._store is not None:
@@ -256,18 +268,48 @@ class JobBoard:
         store = self._index()
         if store is not None:
             try:
-                checkpoint = store.checkpoint(facts.chain_id)
-                if checkpoint is not None and store.indexes(facts.chain_id, facts.escrow):
+                page = self._from_index(store, facts, where, before, limit)
+                if page is not None:
                     head = self.head()
-                    stale = head is None or checkpoint.block < head - facts.confirmations
-                    page = index_page(
-                        store, facts.chain_id, facts.escrow, where, before, limit, checkpoint.block, stale
-                    )
-                    return page, facts.decimals
+                    assert page.indexed_block is not None
+                    stale = head is None or page.indexed_block < head - facts.confirmations
+                    return replace(page, stale=stale), facts.decimals
             except DataDirCorrupted:
                 pass
         page = self._use(lambda ws: logs_page(ws, where, before, limit))
         return page, facts.decimals
+
+    def _from_index(
+        self, store: IndexStore, facts: BoardFacts, where: JobFilter, before: int | None, limit: int | None
+    ) -> JobPage | None:
+        """The page, its count taken from the cache while the index has not moved (counting every
+        match of a broad filter costs more than the page)."""
+        key = _query(where)
+        now = self._clock()
+        cached = self._counts.get(key)
+        usable = cached is not None and cached[0] == self._checkpoint and now - cached[2] < COUNT_TTL
+        page = index_page(
+            store,
+            facts.chain_id,
+            facts.escrow,
+            where,
+            before,
+            limit,
+            cached[1] if usable and cached else None,
+        )
+        if page is None:
+            return None
+        if page.indexed_block != self._checkpoint:  # the index moved: count again
+            self._checkpoint = page.indexed_block
+            if usable:
+                page = index_page(store, facts.chain_id, facts.escrow, where, before, limit)
+                if page is None:
+                    return None
+        if len(self._counts) >= MAX_COUNTS:
+            self._counts.clear()
+        if not usable or cached is None or cached[0] != page.indexed_block:
+            self._counts[key] = (page.indexed_block, page.total, now)
+        return page
 
 
 @dataclass(frozen=True)

@@ -296,15 +296,22 @@ def _conditions(chain_id: int, escrow: str, q: JobQuery) -> list[Any] | None:
 
 
 def query_jobs(
-    db: Db, chain_id: int, escrow: str, q: JobQuery, *, before: int | None, limit: int | None
-) -> tuple[list[tuple[J.Job, str | None]], int, bool]:
+    db: Db,
+    chain_id: int,
+    escrow: str,
+    q: JobQuery,
+    *,
+    before: int | None,
+    limit: int | None,
+    count: bool = True,
+) -> tuple[list[tuple[J.Job, str | None]], int | None, bool]:
     """(jobs newest first with their skill, below `before`, at most `limit`; the count matching `q`
-    on every page; whether more jobs follow the page)."""
+    on every page, when `count`; whether more jobs follow the page)."""
     where = _conditions(chain_id, escrow, q)
     if where is None:
         return [], 0, False
     t = _table()
-    total = int(db.execute(select(func.count()).select_from(t).where(*where)).scalar_one())
+    total = int(db.execute(select(func.count()).select_from(t).where(*where)).scalar_one()) if count else None
     if before is not None:
         if before <= 0:
             return [], total, False

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Table, and_, create_engine, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -377,10 +377,14 @@ class IndexStore:
 
     # --- the jobs projection --------------------------------------------------------------------------
 
-    def indexes(self, chain_id: int, address: str) -> bool:
-        """Whether the contract at `address` is indexed on the chain (recorded by a pass)."""
-        with self._session() as session:
-            return session.get(ContractRow, (chain_id, address.lower())) is not None
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """One read transaction on a plain connection (lighter than an ORM session)."""
+        try:
+            with self._engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise DataDirCorrupted(f"{self.where} failed: {_reason(exc)}") from exc
 
     def jobs(
         self,
@@ -390,11 +394,37 @@ class IndexStore:
         *,
         before: int | None = None,
         limit: int | None = None,
-    ) -> tuple[list[tuple[J.Job, str | None]], int, bool]:
+        count: bool = True,
+    ) -> JobsRead:
         """The escrow's jobs matching `where`, newest first, with ids below `before`, at most `limit`,
-        each with its declared skill; the count matching `where` on every page; whether more follow."""
-        with self._session() as session:
-            return query_jobs(session, chain_id, escrow, where, before=before, limit=limit)
+        each with its declared skill; the count matching `where` on every page (when `count`); and the
+        checkpoint they are as of (None: the chain is not indexed, or the escrow not registered). One
+        read transaction: the page and its checkpoint agree."""
+        checkpoints = _table(CheckpointRow)
+        contracts = _table(ContractRow)
+        with self._reading() as connection:
+            found = connection.execute(
+                select(checkpoints.c.block, checkpoints.c.hash).where(checkpoints.c.chain_id == chain_id)
+            ).first()
+            registered = connection.execute(
+                select(contracts.c.address).where(
+                    contracts.c.chain_id == chain_id, contracts.c.address == escrow.lower()
+                )
+            ).first()
+            if found is None or registered is None:
+                return JobsRead(None, [], 0, False)
+            jobs, total, more = query_jobs(
+                connection, chain_id, escrow, where, before=before, limit=limit, count=count
+            )
+            return JobsRead(Checkpoint(int(found.block), str(found.hash)), jobs, total, more)
+
+
+@dataclass(frozen=True)
+class JobsRead:
+    checkpoint: Checkpoint | None  # what the index holds: every block up to this one
+    jobs: list[tuple[J.Job, str | None]]  # (job, declared skill), newest first
+    total: int | None  # matching jobs on every page (None: not counted)
+    more: bool  # more jobs follow the page
 
 
 def _event_row(r: EventRow) -> tuple[Any, ...]:

@@ -39,7 +39,6 @@ def upgrade() -> None:
     op.create_index("ix_index_jobs_client", "index_jobs", ["chain_id", "escrow", "client", "job_id"])
     op.create_index("ix_index_jobs_freelancer", "index_jobs", ["chain_id", "escrow", "freelancer", "job_id"])
     op.create_index("ix_index_jobs_skill", "index_jobs", ["chain_id", "escrow", "skill", "job_id"])
-    op.create_index("ix_index_jobs_budget", "index_jobs", ["chain_id", "escrow", "budget"])
     op.create_index("ix_index_jobs_last_block", "index_jobs", ["chain_id", "last_block"])
     # an index made before this revision: its jobs are folded from the events it already holds
     from proofwork.db.index.jobs import project_all
@@ -48,6 +47,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("last_block", "budget", "skill", "freelancer", "client", "state"):
+    for name in ("last_block", "skill", "freelancer", "client", "state"):
         op.drop_index(f"ix_index_jobs_{name}", table_name="index_jobs")
     op.drop_table("index_jobs")
