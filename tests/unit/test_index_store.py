@@ -64,6 +64,7 @@ def test_the_migrations_make_exactly_the_models_schema(location: str) -> None:
             "index_checkpoints",
             "index_contracts",
             "index_jobs",
+            "index_job_records",
             VERSION_TABLE,
         }
     finally:
@@ -314,6 +315,7 @@ def test_an_index_made_before_the_projection_gets_its_jobs_when_upgraded(tmp_pat
     engine = create_engine(f"sqlite:///{location}")
     with engine.begin() as connection:  # the database as revision 0001 left it
         connection.exec_driver_sql("DROP TABLE index_jobs")
+        connection.exec_driver_sql("DROP TABLE index_job_records")
         connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0001'")
     engine.dispose()
     with IndexStore.open(location) as store:

@@ -30,7 +30,7 @@ STATES = ("open", "active", "completed", "refunded", "cancelled")
 # confirmations the indexer keeps behind the head on a chain that is not a local dev chain (its default)
 DEFAULT_CONFIRMATIONS = 12
 # a server's counts of matching jobs: reused while the index has not moved, at most this long
-COUNT_TTL = 5.0
+COUNT_TTL = 30.0
 MAX_COUNTS = 4096
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from proofwork.db.index.models import EventRow, JobRow
+from proofwork.db.index.models import EventRow, JobRecordRow, JobRow
 from proofwork.domain import job as J
 from proofwork.domain.indexed_jobs import (
     ATTESTER_CONTRACT,
@@ -50,6 +50,17 @@ def _table() -> Table:
     table = JobRow.__table__
     assert isinstance(table, Table)
     return table
+
+
+def _records() -> Table:
+    table = JobRecordRow.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _joined() -> Any:
+    t, r = _table(), _records()
+    return t.join(r, and_(r.c.chain_id == t.c.chain_id, r.c.escrow == t.c.escrow, r.c.job_id == t.c.job_id))
 
 
 def _insert(db: Db) -> Callable[[Table], Any]:
@@ -128,7 +139,8 @@ def _load(db: Db, chain_id: int, job_ids: set[int]) -> dict[tuple[str, int], _St
     table = _table()
     states: dict[tuple[str, int], _State] = {}
     for ids in _chunks(job_ids):
-        rows = db.execute(select(table).where(table.c.chain_id == chain_id, table.c.job_id.in_(ids)))
+        query = select(table, _records().c.job).select_from(_joined())
+        rows = db.execute(query.where(table.c.chain_id == chain_id, table.c.job_id.in_(ids)))
         for r in rows:
             states[(r.escrow, r.job_id)] = _State(
                 job_from_record(r.job),
@@ -141,6 +153,9 @@ def _load(db: Db, chain_id: int, job_ids: set[int]) -> dict[tuple[str, int], _St
 
 
 def _write(db: Db, chain_id: int, states: dict[tuple[str, int], _State]) -> None:
+    changed = [(key, s) for key, s in sorted(states.items()) if s.changed]
+    if not changed:
+        return
     rows = [
         {
             "chain_id": chain_id,
@@ -157,21 +172,21 @@ def _write(db: Db, chain_id: int, states: dict[tuple[str, int], _State]) -> None
             "last_block": s.cursor[0],
             "last_tx_index": s.cursor[1],
             "last_log_index": s.cursor[2],
-            "job": job_record(s.job),
         }
-        for (escrow, job_id), s in sorted(states.items())
-        if s.changed
+        for (escrow, job_id), s in changed
     ]
-    if not rows:
-        return
-    table = _table()
-    statement = _insert(db)(table)
+    records = [
+        {"chain_id": chain_id, "escrow": escrow, "job_id": job_id, "job": job_record(s.job)}
+        for (escrow, job_id), s in changed
+    ]
     keys = ("chain_id", "escrow", "job_id")
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys},
-    )
-    db.execute(statement, rows)
+    for table, values in ((_table(), rows), (_records(), records)):
+        statement = _insert(db)(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys},
+        )
+        db.execute(statement, values)
 
 
 def project_batch(db: Db, chain_id: int, events: Sequence[IndexedEvent]) -> None:
@@ -244,7 +259,8 @@ def project_rollback(db: Db, chain_id: int, to_block: int) -> None:
     if not touched:
         return
     for ids in _chunks(touched):
-        db.execute(delete(table).where(table.c.chain_id == chain_id, table.c.job_id.in_(ids)))
+        for each in (table, _records()):
+            db.execute(delete(each).where(each.c.chain_id == chain_id, each.c.job_id.in_(ids)))
     _refold(db, chain_id, touched)
 
 
@@ -317,7 +333,9 @@ def query_jobs(
             return [], total, False
         if before <= MAX_UINT256:
             where = [*where, t.c.job_id < before]
-    query = select(t.c.job, t.c.skill).where(*where).order_by(t.c.job_id.desc())
+    query = (
+        select(_records().c.job, t.c.skill).select_from(_joined()).where(*where).order_by(t.c.job_id.desc())
+    )
     if limit is not None:
         query = query.limit(limit + 1)
     rows = list(db.execute(query))
@@ -328,7 +346,5 @@ def query_jobs(
 
 def dump_jobs(db: Db, chain_id: int) -> list[tuple[Any, ...]]:
     t = _table()
-    return [
-        tuple(r)
-        for r in db.execute(select(t).where(t.c.chain_id == chain_id).order_by(t.c.escrow, t.c.job_id))
-    ]
+    query = select(t, _records().c.job).select_from(_joined()).where(t.c.chain_id == chain_id)
+    return [tuple(r) for r in db.execute(query.order_by(t.c.escrow, t.c.job_id))]

@@ -6,9 +6,10 @@ Alembic migrations beside this module (`migrations/versions`); a test checks tha
 - `index_blocks`: the hash of every block holding an indexed event: where a reorg is looked for.
 - `index_checkpoints`: per chain, the last block indexed and its hash.
 - `index_contracts`: per chain, the contracts indexed and the block their scan starts at.
-- `index_jobs`: the jobs projection, one row per job of each escrow on each chain: the job folded from
-  its escrow events (the same fold as the log-based reads), the fields lists filter on, its declared
-  skill (the job attester's `SkillDeclared`); kept in the same transaction as each batch of events.
+- `index_jobs`: the jobs projection, one row per job of each escrow on each chain: the fields lists
+  filter on and its declared skill (the job attester's `SkillDeclared`); `index_job_records` beside
+  it holds the job folded from its escrow events (the same fold as the log-based reads). Both are
+  kept in the same transaction as each batch of events.
 
 Amounts and ids that may exceed 2^63 (`budget`, `job_id`: uint256) are `Uint256` columns: 32-byte
 big-endian binary. Both databases compare binary values byte by byte (SQLite's BLOB memcmp,
@@ -131,4 +132,15 @@ class JobRow(Base):
     last_block: Mapped[int] = mapped_column(BigInteger)
     last_tx_index: Mapped[int] = mapped_column(Integer)
     last_log_index: Mapped[int] = mapped_column(Integer)
+
+
+class JobRecordRow(Base):
+    """The folded job of an `index_jobs` row, apart: counting the matches of a filter then reads only
+    the narrow rows of `index_jobs`."""
+
+    __tablename__ = "index_job_records"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    escrow: Mapped[str] = mapped_column(String(42), primary_key=True)
+    job_id: Mapped[int] = mapped_column(Uint256, primary_key=True)
     job: Mapped[dict[str, Any]] = mapped_column(JSON)  # domain.indexed_jobs.job_record

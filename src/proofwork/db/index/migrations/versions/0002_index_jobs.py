@@ -1,4 +1,4 @@
-"""The jobs projection: one row per job of each escrow on each chain.
+"""The jobs projection: one row per job of each escrow on each chain (and its folded job beside it).
 
 Revision ID: 0002
 Revises: 0001
@@ -32,8 +32,15 @@ def upgrade() -> None:
         sa.Column("last_block", sa.BigInteger(), nullable=False),
         sa.Column("last_tx_index", sa.Integer(), nullable=False),
         sa.Column("last_log_index", sa.Integer(), nullable=False),
-        sa.Column("job", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", "escrow", "job_id", name="pk_index_jobs"),
+    )
+    op.create_table(
+        "index_job_records",
+        sa.Column("chain_id", sa.BigInteger(), nullable=False),
+        sa.Column("escrow", sa.String(length=42), nullable=False),
+        sa.Column("job_id", sa.LargeBinary(), nullable=False),
+        sa.Column("job", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("chain_id", "escrow", "job_id", name="pk_index_job_records"),
     )
     op.create_index("ix_index_jobs_state", "index_jobs", ["chain_id", "escrow", "state", "job_id"])
     op.create_index("ix_index_jobs_client", "index_jobs", ["chain_id", "escrow", "client", "job_id"])
@@ -50,3 +57,4 @@ def downgrade() -> None:
     for name in ("last_block", "skill", "freelancer", "client", "state"):
         op.drop_index(f"ix_index_jobs_{name}", table_name="index_jobs")
     op.drop_table("index_jobs")
+    op.drop_table("index_job_records")
