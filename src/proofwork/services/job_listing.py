@@ -268,47 +268,75 @@ class JobBoard:
         store = self._index()
         if store is not None:
             try:
-                page = self._from_index(store, facts, where, before, limit)
+                page = self._from_index(store, facts, where, before, limit, wait=True)
                 if page is not None:
-                    head = self.head()
-                    assert page.indexed_block is not None
-                    stale = head is None or page.indexed_block < head - facts.confirmations
-                    return replace(page, stale=stale), facts.decimals
+                    return self._flagged(page, self.head(), facts), facts.decimals
             except DataDirCorrupted:
                 pass
         page = self._use(lambda ws: logs_page(ws, where, before, limit))
         return page, facts.decimals
 
+    def quick_page(
+        self, where: JobFilter, *, before: int | None = None, limit: int | None = 20
+    ) -> tuple[JobPage, int] | None:
+        """The page when it takes only a read of the index (for an event loop to answer inline): None
+        when it would need the node, the workspace's lock or a count of the matches (`page` then)."""
+        _check(where, limit)
+        facts = self._facts
+        store = self._store
+        if facts is None or store is None or self._clock() - self._head_checked >= self._ttl:
+            return None
+        try:
+            page = self._from_index(store, facts, where, before, limit, wait=False)
+        except DataDirCorrupted:
+            return None
+        if page is None:
+            return None
+        return self._flagged(page, self._head, facts), facts.decimals
+
+    @staticmethod
+    def _flagged(page: JobPage, head: int | None, facts: BoardFacts) -> JobPage:
+        assert page.indexed_block is not None
+        stale = head is None or page.indexed_block < head - facts.confirmations
+        return replace(page, stale=stale)
+
     def _from_index(
-        self, store: IndexStore, facts: BoardFacts, where: JobFilter, before: int | None, limit: int | None
+        self,
+        store: IndexStore,
+        facts: BoardFacts,
+        where: JobFilter,
+        before: int | None,
+        limit: int | None,
+        *,
+        wait: bool,
     ) -> JobPage | None:
         """The page, its count taken from the cache while the index has not moved (counting every
-        match of a broad filter costs more than the page)."""
+        match of a broad filter costs more than the page); without `wait`, None rather than count."""
         key = _query(where)
         now = self._clock()
         cached = self._counts.get(key)
         usable = cached is not None and cached[0] == self._checkpoint and now - cached[2] < COUNT_TTL
-        page = index_page(
-            store,
-            facts.chain_id,
-            facts.escrow,
-            where,
-            before,
-            limit,
-            cached[1] if usable and cached else None,
-        )
+        if not usable and not wait:
+            return None
+        total = cached[1] if usable and cached is not None else None
+        page = index_page(store, facts.chain_id, facts.escrow, where, before, limit, total)
         if page is None:
             return None
         if page.indexed_block != self._checkpoint:  # the index moved: count again
             self._checkpoint = page.indexed_block
             if usable:
+                if not wait:
+                    return None
                 page = index_page(store, facts.chain_id, facts.escrow, where, before, limit)
                 if page is None:
                     return None
         if len(self._counts) >= MAX_COUNTS:
             self._counts.clear()
-        if not usable or cached is None or cached[0] != page.indexed_block:
-            self._counts[key] = (page.indexed_block, page.total, now)
+        self._counts[key] = (
+            page.indexed_block,
+            page.total,
+            now if not usable else cached[2] if cached else now,
+        )
         return page
 
 

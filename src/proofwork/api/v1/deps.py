@@ -62,7 +62,7 @@ class ApiContext:
         self.sessions.close()
 
 
-def context(request: Request) -> ApiContext:
+async def context(request: Request) -> ApiContext:  # async: no thread for a lookup
     ctx = request.app.state.proofwork
     assert isinstance(ctx, ApiContext)
     return ctx

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from starlette.concurrency import run_in_threadpool
 
 from proofwork.api.v1 import convert
 from proofwork.api.v1 import schemas as S
@@ -36,7 +38,7 @@ def _units(text: str | None, what: str) -> int | None:
     "else rebuilt from the escrow's logs. While the node cannot be reached, or the indexer lags, the "
     "index still answers, with `stale: true`.",
 )
-def list_jobs(
+async def list_jobs(
     ctx: ContextDep,
     skill: Annotated[str | None, Query(max_length=64)] = None,
     min_budget: Annotated[str | None, Query(pattern=r"^[0-9]{1,78}$", description="base units")] = None,
@@ -57,7 +59,12 @@ def list_jobs(
         client=client,
         freelancer=freelancer,
     )
-    page, decimals = ctx.board.page(where, before=None if cursor is None else int(cursor), limit=limit)
+    before = None if cursor is None else int(cursor)
+    # a read of the index is answered inline; what needs the node, the workspace or a count, in a thread
+    answer = ctx.board.quick_page(where, before=before, limit=limit)
+    if answer is None:
+        answer = await run_in_threadpool(partial(ctx.board.page, where, before=before, limit=limit))
+    page, decimals = answer
     return S.JobsPublic(
         data=[convert.job_public(item.job, item.skill, decimals) for item in page.jobs],
         count=page.total,
