@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, and_, create_engine, delete, event, func, select, update
+from sqlalchemy import Table, and_, create_engine, delete, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -400,23 +400,25 @@ class IndexStore:
         each with its declared skill; the count matching `where` on every page (when `count`); and the
         checkpoint they are as of (None: the chain is not indexed, or the escrow not registered). One
         read transaction: the page and its checkpoint agree."""
-        checkpoints = _table(CheckpointRow)
-        contracts = _table(ContractRow)
         with self._reading() as connection:
             found = connection.execute(
-                select(checkpoints.c.block, checkpoints.c.hash).where(checkpoints.c.chain_id == chain_id)
-            ).first()
-            registered = connection.execute(
-                select(contracts.c.address).where(
-                    contracts.c.chain_id == chain_id, contracts.c.address == escrow.lower()
-                )
-            ).first()
-            if found is None or registered is None:
+                _CHECKPOINT_OF_ESCROW, {"chain_id": chain_id, "escrow": escrow.lower()}
+            )
+            row = found.first()
+            if row is None or not row[2]:
                 return JobsRead(None, [], 0, False)
             jobs, total, more = query_jobs(
                 connection, chain_id, escrow, where, before=before, limit=limit, count=count
             )
-            return JobsRead(Checkpoint(int(found.block), str(found.hash)), jobs, total, more)
+            return JobsRead(Checkpoint(int(row[0]), str(row[1])), jobs, total, more)
+
+
+# the chain's checkpoint, and whether the escrow is indexed there
+_CHECKPOINT_OF_ESCROW = text(
+    "SELECT c.block, c.hash, (SELECT COUNT(*) FROM index_contracts k"
+    " WHERE k.chain_id = c.chain_id AND k.address = :escrow)"
+    " FROM index_checkpoints c WHERE c.chain_id = :chain_id"
+)
 
 
 @dataclass(frozen=True)
