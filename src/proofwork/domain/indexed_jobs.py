@@ -103,6 +103,9 @@ def job_record(job: J.Job) -> dict[str, Any]:
     }
 
 
+_STATUSES = tuple(sorted(J.MilestoneStatus))  # by value, from 0
+
+
 def job_from_record(record: dict[str, Any]) -> J.Job:
     """The job `job_record` wrote, equal to the one it was written from."""
     return J.Job(
@@ -123,7 +126,7 @@ def job_from_record(record: dict[str, Any]) -> J.Job:
             J.Milestone(
                 amount=int(m["amount"]),
                 paid=int(m["paid"]),
-                status=J.MilestoneStatus(int(m["status"])),
+                status=_STATUSES[int(m["status"])],
                 revisions=int(m["revisions"]),
                 timestamp=int(m["timestamp"]),
                 deliverable=bytes.fromhex(m["deliverable"][2:]),

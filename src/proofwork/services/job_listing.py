@@ -211,7 +211,7 @@ class JobBoard:
         self._store: IndexStore | None = None
         self._store_checked = -1e18
         self._head: int | None = None  # None: the node did not answer at the last check
-        self._head_checked = -1e18
+        self._head_checked = -1e18  # negative: never asked
         self._refresh = threading.Lock()
         # filter -> (indexed block, count, when counted)
         self._counts: dict[JobQuery, tuple[int | None, int, float]] = {}
@@ -247,7 +247,14 @@ class JobBoard:
     def head(self) -> int | None:
         """The node's head as last seen (None: it could not be reached), refreshed every `head_ttl`."""
         now = self._clock()
-        if now - self._head_checked < self._ttl or not self._refresh.acquire(blocking=False):
+        if now - self._head_checked < self._ttl:
+            return self._head
+        # one request asks the node while the others go on with what it last said; before the node
+        # was ever asked, they wait for its answer
+        if not self._refresh.acquire(blocking=self._head_checked < 0):
+            return self._head
+        if self._clock() - self._head_checked < self._ttl:  # asked while this one waited
+            self._refresh.release()
             return self._head
         try:
             try:

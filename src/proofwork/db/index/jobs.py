@@ -326,8 +326,9 @@ def _conditions(chain_id: int, escrow: str, q: JobQuery) -> tuple[list[str], dic
 
 
 _PAGE = (
-    "SELECT r.job, j.skill FROM index_jobs j JOIN index_job_records r"
+    "SELECT r.job, j.skill, c.block, c.hash FROM index_jobs j JOIN index_job_records r"
     " ON r.chain_id = j.chain_id AND r.escrow = j.escrow AND r.job_id = j.job_id"
+    " JOIN index_checkpoints c ON c.chain_id = j.chain_id"
 )
 
 
@@ -340,12 +341,13 @@ def query_jobs(
     before: int | None,
     limit: int | None,
     count: bool = True,
-) -> tuple[list[tuple[J.Job, str | None]], int | None, bool]:
+) -> tuple[list[tuple[J.Job, str | None]], int | None, bool, tuple[int, str] | None]:
     """(jobs newest first with their skill, below `before`, at most `limit`; the count matching `q`
-    on every page, when `count`; whether more jobs follow the page)."""
+    on every page, when `count`; whether more jobs follow the page; the checkpoint (block, hash) the
+    page was read at, None when the page is empty)."""
     found = _conditions(chain_id, escrow, q)
     if found is None:
-        return [], 0, False
+        return [], 0, False, None
     where, values = found
     total = None
     if count:
@@ -353,7 +355,7 @@ def query_jobs(
         total = int(counted.scalar_one())
     if before is not None:
         if before <= 0:
-            return [], total, False
+            return [], total, False, None
         if before <= MAX_UINT256:
             where = [*where, "j.job_id < :before"]
             values = {**values, "before": _uint(before)}
@@ -363,8 +365,9 @@ def query_jobs(
         values = {**values, "limit": limit + 1}
     rows = db.execute(text(sql), values).all()
     more = limit is not None and len(rows) > limit
+    at = (int(rows[0][2]), str(rows[0][3])) if rows else None
     rows = rows[:limit] if limit is not None else rows
-    return [(job_from_record(_json(job)), skill) for job, skill in rows], total, more
+    return [(job_from_record(_json(r[0])), r[1]) for r in rows], total, more, at
 
 
 def _json(value: Any) -> dict[str, Any]:

@@ -398,19 +398,20 @@ class IndexStore:
     ) -> JobsRead:
         """The escrow's jobs matching `where`, newest first, with ids below `before`, at most `limit`,
         each with its declared skill; the count matching `where` on every page (when `count`); and the
-        checkpoint they are as of (None: the chain is not indexed, or the escrow not registered). One
-        read transaction: the page and its checkpoint agree."""
+        checkpoint they are as of (None: the chain is not indexed, or the escrow not registered). The
+        page and its checkpoint come from one statement, so they agree."""
         with self._reading() as connection:
-            found = connection.execute(
-                _CHECKPOINT_OF_ESCROW, {"chain_id": chain_id, "escrow": escrow.lower()}
-            )
-            row = found.first()
-            if row is None or not row[2]:
-                return JobsRead(None, [], 0, False)
-            jobs, total, more = query_jobs(
+            jobs, total, more, at = query_jobs(
                 connection, chain_id, escrow, where, before=before, limit=limit, count=count
             )
-            return JobsRead(Checkpoint(int(row[0]), str(row[1])), jobs, total, more)
+            if at is not None:  # the escrow has jobs in the index: it is indexed
+                return JobsRead(Checkpoint(*at), jobs, total, more)
+            found = connection.execute(
+                _CHECKPOINT_OF_ESCROW, {"chain_id": chain_id, "escrow": escrow.lower()}
+            ).first()
+            if found is None or not found[2]:
+                return JobsRead(None, [], 0, False)
+            return JobsRead(Checkpoint(int(found[0]), str(found[1])), jobs, total, more)
 
 
 # the chain's checkpoint, and whether the escrow is indexed there
