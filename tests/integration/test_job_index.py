@@ -16,7 +16,7 @@ from proofwork.domain.errors import ChainUnavailable
 from proofwork.services import job_listing as L
 from proofwork.services.indexer import index_once
 from proofwork.services.workspace import Workspace
-from tests.conftest import chain_snapshot
+from tests.conftest import PostgresServer, chain_snapshot
 from tests.integration.conftest import DAY, Market, _deployed, digest
 
 
@@ -69,7 +69,7 @@ def board_market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
         yield m
 
 
-def index_into(ws: Workspace, location: Path) -> None:
+def index_into(ws: Workspace, location: Path | str) -> None:
     with IndexStore.open(location) as store:
         index_once(ws, store)
 
@@ -107,10 +107,17 @@ def walk(fetch, limit: int) -> list[L.JobPage]:  # type: ignore[no-untyped-def]
     return pages
 
 
-def test_the_index_lists_what_the_logs_list(board_market: Market, tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "index.sqlite3")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database()
+
+
+def test_the_index_lists_what_the_logs_list(board_market: Market, location: str) -> None:
     m = board_market
     ws = m.pw.ws
-    location = tmp_path / "index.sqlite3"
     index_into(ws, location)
     escrow = ws.deployment.escrow
     with IndexStore.open(location) as store:
@@ -209,7 +216,16 @@ def test_the_board_answers_from_the_index_while_the_node_is_gone(
         assert gone.jobs == L.logs_page(ws, L.JobFilter(state="active"), None, 4).jobs
         node_up = True
         now[0] += 5
-        assert not board.page(L.JobFilter(), limit=4)[0].stale
+        again, _ = board.page(L.JobFilter(), limit=4)
+        assert not again.stale and again.total == page.total
+        # the index moves: the count is taken again
+        with chain_snapshot(ws.chain.web3):
+            m.post("9")
+            index_into(ws, location)
+            now[0] += 5
+            moved, _ = board.page(L.JobFilter(), limit=4)
+            assert moved.total == page.total + 1 and moved.indexed_block == ws.chain.block_number()
+            assert board.quick_page(L.JobFilter(), limit=4) is not None  # counted: answered inline
     finally:
         board.close()
 

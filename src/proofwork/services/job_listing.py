@@ -321,29 +321,27 @@ class JobBoard:
         match of a broad filter costs more than the page); without `wait`, None rather than count."""
         key = _query(where)
         now = self._clock()
-        cached = self._counts.get(key)
-        usable = cached is not None and cached[0] == self._checkpoint and now - cached[2] < COUNT_TTL
-        if not usable and not wait:
+        known = self._counts.get(key)  # (indexed block, count, when counted)
+        if known is not None and (known[0] != self._checkpoint or now - known[2] >= COUNT_TTL):
+            known = None
+        if known is None and not wait:
             return None
-        total = cached[1] if usable and cached is not None else None
-        page = index_page(store, facts.chain_id, facts.escrow, where, before, limit, total)
+        page = index_page(store, facts.chain_id, facts.escrow, where, before, limit, known and known[1])
         if page is None:
             return None
-        if page.indexed_block != self._checkpoint:  # the index moved: count again
+        if page.indexed_block != self._checkpoint:  # the index moved since the last page
             self._checkpoint = page.indexed_block
-            if usable:
+            if known is not None:  # counted at another block: count again
                 if not wait:
                     return None
+                known = None
                 page = index_page(store, facts.chain_id, facts.escrow, where, before, limit)
                 if page is None:
                     return None
-        if len(self._counts) >= MAX_COUNTS:
-            self._counts.clear()
-        self._counts[key] = (
-            page.indexed_block,
-            page.total,
-            now if not usable else cached[2] if cached else now,
-        )
+        if known is None:
+            if len(self._counts) >= MAX_COUNTS:
+                self._counts.clear()
+            self._counts[key] = (page.indexed_block, page.total, now)
         return page
 
 
