@@ -10,6 +10,7 @@ jobs projection folds them with `job.rebuild`/`job.fold`, the very code the log-
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -35,12 +36,18 @@ EVENT_TYPES: dict[str, type] = {
 }
 
 
+@functools.lru_cache(maxsize=65_536)
+def _checksummed(address: str) -> str:
+    """EIP-55 (a keccak per address: the same clients, tokens and arbiters come back all the time)."""
+    return str(to_checksum_address(address))
+
+
 def _value(kind: str, stored: Any) -> Any:
     """A stored JSON argument as the domain event's field type (its annotation, as text)."""
     if kind == "int":
         return int(stored)
     if kind == "str":  # every text field of a job event is an address
-        return str(to_checksum_address(stored))
+        return _checksummed(str(stored).lower())
     if kind == "bytes":
         return bytes.fromhex(str(stored)[2:])
     if kind == "tuple[int, ...]":
