@@ -21,14 +21,13 @@ from proofwork.db.index import IndexStore
 from proofwork.db.index.jobs import JobQuery
 from proofwork.domain import job as J
 from proofwork.domain.errors import ChainBusy, ChainUnavailable, DataDirCorrupted, InvalidInput, NotFound
+from proofwork.services.indexer import DEFAULT_CONFIRMATIONS
 from proofwork.services.jobs import Jobs
 from proofwork.services.workspace import Workspace
 from proofwork.settings import Settings
 
 MAX_PAGE = 100
 STATES = ("open", "active", "completed", "refunded", "cancelled")
-# confirmations the indexer keeps behind the head on a chain that is not a local dev chain (its default)
-DEFAULT_CONFIRMATIONS = 12
 # a server's counts of matching jobs: reused while the index has not moved, at most this long
 COUNT_TTL = 30.0
 MAX_COUNTS = 4096
