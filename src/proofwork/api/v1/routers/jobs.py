@@ -36,8 +36,9 @@ def _units(text: str | None, what: str) -> int | None:
     response_model=S.JobsPublic,
     summary="Jobs, newest first, filtered, in pages",
     description="From the chain index when there is one (`indexed_block`: the last block it holds), "
-    "else rebuilt from the escrow's logs. While the node cannot be reached, or the indexer lags, the "
-    "index still answers, with `stale: true`.",
+    "else rebuilt from the escrow's logs (`indexed_block` null). While the node cannot be reached (once "
+    "the API has reached it since it started), or while the indexer lags behind the head by more than "
+    "its confirmation depth, the index still answers, with `stale: true`.",
 )
 async def list_jobs(
     ctx: ContextDep,
