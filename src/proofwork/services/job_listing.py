@@ -212,6 +212,7 @@ class JobBoard:
         self._head: int | None = None  # None: the node did not answer at the last check
         self._head_checked = -1e18  # negative: never asked
         self._refresh = threading.Lock()
+        self._opening = threading.Lock()
         # filter -> (indexed block, count, when counted)
         self._counts: dict[JobQuery, tuple[int | None, int, float]] = {}
         self._checkpoint: int | None = None  # the indexed block of the last page read
@@ -237,11 +238,16 @@ class JobBoard:
         return self._facts
 
     def _index(self) -> IndexStore | None:
-        now = self._clock()
-        if self._store is None and now - self._store_checked >= 5 * self._ttl:
-            self._store_checked = now
-            self._store = open_job_index(self.settings)
-        return self._store
+        """The index, opened on first use (requests arriving meanwhile wait for it); when there is
+        none, looked for again every few seconds (an indexer may create it)."""
+        if self._store is not None:
+            return self._store
+        with self._opening:
+            now = self._clock()
+            if self._store is None and now - self._store_checked >= 5 * self._ttl:
+                self._store = open_job_index(self.settings)
+                self._store_checked = self._clock()
+            return self._store
 
     def head(self) -> int | None:
         """The node's head as last seen (None: it could not be reached), refreshed every `head_ttl`."""
