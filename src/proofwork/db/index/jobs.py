@@ -180,14 +180,25 @@ def _write(db: Db, chain_id: int, states: dict[tuple[str, int], _State]) -> None
         {"chain_id": chain_id, "escrow": escrow, "job_id": job_id, "job": job_record(s.job)}
         for (escrow, job_id), s in changed
     ]
-    keys = ("chain_id", "escrow", "job_id")
     for table, values in ((_table(), rows), (_records(), records)):
-        statement = _insert(db)(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys},
+        db.execute(_upsert(_insert(db), table), values)
+
+
+_KEYS = ("chain_id", "escrow", "job_id")
+_UPSERTS: dict[tuple[Any, str], Any] = {}
+
+
+def _upsert(insert: Callable[[Table], Any], table: Table) -> Any:
+    """INSERT ... ON CONFLICT (the job) DO UPDATE every other column; built once per dialect."""
+    key = (insert, table.name)
+    statement = _UPSERTS.get(key)
+    if statement is None:
+        statement = insert(table)
+        statement = _UPSERTS[key] = statement.on_conflict_do_update(
+            index_elements=list(_KEYS),
+            set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in _KEYS},
         )
-        db.execute(statement, values)
+    return statement
 
 
 def project_batch(db: Db, chain_id: int, events: Sequence[IndexedEvent]) -> None:
