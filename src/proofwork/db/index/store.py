@@ -379,7 +379,7 @@ class IndexStore:
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
-        """One read transaction on a plain connection (lighter than an ORM session)."""
+        """A plain connection for reads (lighter than an ORM session)."""
         try:
             with self._engine.connect() as connection:
                 yield connection
