@@ -76,6 +76,7 @@ bench: $(VENV)/.installed-dev $(ANVIL) sandbox-tools
 	$(PY) bench/court_adapter_gas.py
 	$(PY) bench/court_appeal_gas.py
 	$(PY) bench/indexer.py
+	$(PY) bench/api.py
 
 # Compile every contract under contracts/ (mocks/ aside) into the JSON artifacts the package ships:
 # ABI, bytecode, source hash, compiler version. The test suite fails while they differ from a fresh compile.

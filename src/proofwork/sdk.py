@@ -51,6 +51,7 @@ from proofwork.services.deployment import (
 )
 from proofwork.services.disputes import AppealView, CaseOutcome, CaseView, Disputes
 from proofwork.services.evaluated_jobs import Evaluations
+from proofwork.services.job_listing import JobFilter, JobPage, list_jobs
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.jurors import Jurors, SeatView, StakeOutcome, VoteOutcome
 from proofwork.services.oracle.daemon import DaemonOptions as OracleOptions
@@ -59,7 +60,7 @@ from proofwork.services.ranking_challenges import ChallengeOutcome, RankingChall
 from proofwork.services.workspace import PasswordProvider, Signer, Workspace
 from proofwork.settings import Settings
 
-__all__ = ["Court", "Identity", "Jobs", "Outcome", "Proofwork", "Signer"]
+__all__ = ["Court", "Identity", "JobFilter", "JobPage", "Jobs", "Outcome", "Proofwork", "Signer"]
 
 Who = str | Signer
 
@@ -384,6 +385,23 @@ class Proofwork:
 
     def fund(self, account: str, tokens: int, gas_money: int = account_service.DEFAULT_GAS_MONEY) -> None:
         account_service.fund(self.ws, self.ws.address(account), tokens, gas_money)
+
+    def list_jobs(
+        self,
+        where: JobFilter | None = None,
+        *,
+        before: int | None = None,
+        limit: int | None = 20,
+        **filters: Any,
+    ) -> JobPage:
+        """Jobs newest first, filtered (`JobFilter`, or its fields as keywords: skill, state, client,
+        freelancer, involving, min_budget, max_budget), in pages (`before`: the last page's
+        `next_cursor`; `limit` None: all). From the chain index when it is caught up, else the logs."""
+        if where is None:
+            where = JobFilter(**filters)
+        elif filters:
+            raise TypeError("give a JobFilter or filter keywords, not both")
+        return list_jobs(self.ws, where, before=before, limit=limit)
 
     # --- money and time -------------------------------------------------------------------------------
 

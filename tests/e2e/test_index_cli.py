@@ -57,12 +57,26 @@ def test_kill_9_in_the_middle_of_indexing_leaves_what_a_fresh_index_holds(
     deployed: Cli, tmp_path: Path
 ) -> None:
     """One-block batches over a few hundred blocks, the indexer killed (SIGKILL) at random moments
-    three times, then resumed: the database equals a fresh full index of the same chain."""
+    three times, then resumed: the database, its jobs projection included, equals a fresh full index
+    of the same chain."""
     from proofwork.sdk import Proofwork
 
     with Proofwork.open(deployed.data_dir) as pw:
+        client, freelancer = pw.signer("dev1"), pw.signer("dev2")
         for i in range(120):
             pw.fund(pw.address("dev3"), i + 1)
+            if i % 6 == 0:  # jobs posted, submitted and paid all along the blocks
+                job = pw.jobs.post(
+                    client,
+                    budget=pw.amount(str(i + 1)),
+                    milestones=2,
+                    deadline=pw.now() + 7 * 86_400,
+                    review_period=3 * 86_400,
+                    freelancer=freelancer.address,
+                ).job
+                pw.jobs.submit(freelancer, job.job_id, 0, bytes([i + 1]) * 32)
+                if i % 12 == 0:
+                    pw.jobs.approve(client, job.job_id, 0)
         head = pw.ws.chain.block_number()
     location = tmp_path / "index.sqlite3"
     rng = random.Random(12)
@@ -95,6 +109,7 @@ def test_kill_9_in_the_middle_of_indexing_leaves_what_a_fresh_index_holds(
     deployed.ok("index", "--db", str(tmp_path / "fresh.sqlite3"))
     assert rows(location) == rows(tmp_path / "fresh.sqlite3")
     assert len(rows(location)["events"]) > 120
+    assert len(rows(location)["jobs"]) == 20
 
 
 @pytest.mark.daemon
@@ -123,3 +138,36 @@ def test_follow_keeps_up_and_frees_the_chain_between_passes(deployed: Cli) -> No
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def post(cli: Cli, budget: str, freelancer: str | None = "dev2") -> int:
+    args = ["job", "post", "--from", "dev1", "--budget", budget, "--deadline", "7d", "--review", "3d"]
+    if freelancer:
+        args += ["--freelancer", freelancer]
+    return int(cli.ok(*args, "--json").json()["job"]["id"])
+
+
+def test_job_list_and_the_sdk_read_the_index_while_it_is_caught_up(deployed: Cli) -> None:
+    from proofwork.sdk import JobFilter, Proofwork
+
+    ids = [post(deployed, "10"), post(deployed, "20", None), post(deployed, "30")]
+    from_logs = deployed.ok("job", "list", "--json").json()
+    assert from_logs["indexed_block"] is None and [j["id"] for j in from_logs["jobs"]] == ids
+    mine_from_logs = deployed.ok("job", "list", "--account", "dev2", "--json").json()["jobs"]
+    deployed.ok("index")
+    from_index = deployed.ok("job", "list", "--json").json()
+    assert from_index["indexed_block"] is not None
+    assert from_index["jobs"] == from_logs["jobs"]
+    mine = deployed.ok("job", "list", "--account", "dev2", "--json").json()
+    assert mine["indexed_block"] is not None and mine["jobs"] == mine_from_logs
+    assert [j["id"] for j in mine["jobs"]] == [ids[0], ids[2]]
+    with Proofwork.open(deployed.data_dir) as pw:
+        page = pw.list_jobs(state="open")
+        assert page.indexed_block == from_index["indexed_block"] and [j.job.job_id for j in page.jobs] == [
+            ids[1]
+        ]
+        assert pw.list_jobs(JobFilter(min_budget=pw.amount("20")), limit=1).next_cursor == ids[2]
+    # a job the index does not hold yet: the logs answer, with it
+    newest = post(deployed, "40")
+    behind = deployed.ok("job", "list", "--json").json()
+    assert behind["indexed_block"] is None and [j["id"] for j in behind["jobs"]] == [*ids, newest]

@@ -63,6 +63,8 @@ def test_the_migrations_make_exactly_the_models_schema(location: str) -> None:
             "index_blocks",
             "index_checkpoints",
             "index_contracts",
+            "index_jobs",
+            "index_job_records",
             VERSION_TABLE,
         }
     finally:
@@ -222,3 +224,99 @@ def test_a_database_from_a_newer_proofwork_is_refused_in_one_line(tmp_path: Path
 
 def test_rows_per_insert_stay_under_sqlites_parameter_limit() -> None:
     assert store_module._ROWS_PER_INSERT * 10 < 32_766
+
+
+# --- the jobs projection --------------------------------------------------------------------------
+
+CLIENT = "0x" + "c1" * 20
+WORKER = "0x" + "f2" * 20
+
+
+def created(block: int, job_id: int, amounts: list[int], freelancer: str = "0x" + "00" * 20) -> IndexedEvent:
+    args = {
+        "job_id": str(job_id),
+        "client": CLIENT,
+        "freelancer": freelancer,
+        "token": "0x" + "70" * 20,
+        "arbiter": "0x" + "00" * 20,
+        "deadline": "2000000000",
+        "review_period": "86400",
+        "fee_bps": "250",
+        "spec_hash": "0x" + "00" * 32,
+        "amounts": [str(a) for a in amounts],
+    }
+    return IndexedEvent(
+        block, f"0x{block:064x}", f"0x{block:062x}{job_id:02x}", 0, 0, ESCROW, "JobEscrow", "JobCreated", args
+    )
+
+
+def paid(block: int, job_id: int, gross: int) -> IndexedEvent:
+    args = {"job_id": str(job_id), "milestone": "0", "gross": str(gross), "fee": "0", "reason": "0"}
+    return IndexedEvent(
+        block,
+        f"0x{block:064x}",
+        f"0x{block:062x}{job_id:02x}",
+        0,
+        1,
+        ESCROW,
+        "JobEscrow",
+        "MilestonePaid",
+        args,
+    )
+
+
+def test_the_jobs_projection_folds_batches_once_and_compares_budgets_beyond_2_63(location: str) -> None:
+    from proofwork.db.index.jobs import JobQuery
+
+    huge = 2**200 + 7
+    with IndexStore.open(location) as store:
+        start = store.begin(CHAIN, Checkpoint(9, "0x09"))
+        batch = [created(10, 1, [2**63 + 1]), created(10, 2, [huge], WORKER), created(10, 3, [5, 5], WORKER)]
+        escrow = IndexedContract(ESCROW, "JobEscrow", "escrow", 10)
+        store.write_batch(CHAIN, start, Checkpoint(10, "0x0a"), batch, [escrow])
+        store.write_batch(CHAIN, Checkpoint(10, "0x0a"), Checkpoint(11, "0x0b"), [paid(11, 3, 5)])
+        once = store.dump(CHAIN)
+        # the same batches again (a pass resumed from an older checkpoint): nothing folds twice
+        store.write_batch(CHAIN, Checkpoint(11, "0x0b"), Checkpoint(11, "0x0b"), [*batch, paid(11, 3, 5)])
+        assert store.dump(CHAIN) == once
+
+        def ids(**where: object) -> list[int]:
+            read = store.jobs(CHAIN, ESCROW, JobQuery(**where))  # type: ignore[arg-type]
+            return [job.job_id for job, _ in read.jobs]
+
+        assert ids() == [3, 2, 1]
+        assert ids(min_budget=2**63) == [2, 1]
+        assert ids(min_budget=2**63 + 2) == [2]
+        assert ids(max_budget=2**63 + 1) == [3, 1]
+        assert ids(min_budget=huge, max_budget=huge) == [2]
+        assert ids(min_budget=2**256) == [] and ids(max_budget=2**300) == [3, 2, 1]
+        assert ids(freelancer=WORKER.upper().replace("0X", "0x"), state="active") == [3, 2]
+        ((three, _),) = store.jobs(CHAIN, ESCROW, JobQuery(), limit=1).jobs
+        assert three.milestones[0].paid == 5 and three.budget == 10
+        read = store.jobs(CHAIN, ESCROW, JobQuery(), before=3, limit=1)
+        assert [j.job_id for j, _ in read.jobs] == [2] and read.total == 3 and read.more
+        assert read.checkpoint == Checkpoint(11, "0x0b")
+        assert store.jobs(CHAIN, "0x" + "99" * 20, JobQuery()).checkpoint is None  # not indexed
+        # a rollback below job 3's payment folds it again from what remains
+        store.rollback(CHAIN, Checkpoint(11, "0x0b"), Checkpoint(10, f"0x{10:064x}"), forget_contracts=False)
+        ((three, _),) = store.jobs(CHAIN, ESCROW, JobQuery(), limit=1).jobs
+        assert three.milestones[0].paid == 0 and three.held == 10
+        store.rollback(CHAIN, Checkpoint(10, f"0x{10:064x}"), start, forget_contracts=True)
+        assert store.dump(CHAIN)["jobs"] == []
+
+
+def test_an_index_made_before_the_projection_gets_its_jobs_when_upgraded(tmp_path: Path) -> None:
+    location = tmp_path / "index.sqlite3"
+    with IndexStore.open(location) as store:
+        start = store.begin(CHAIN, Checkpoint(9, "0x09"))
+        store.write_batch(CHAIN, start, Checkpoint(11, "0x0b"), [created(10, 1, [7]), paid(11, 1, 7)])
+        projected = store.dump(CHAIN)["jobs"]
+    assert len(projected) == 1
+    engine = create_engine(f"sqlite:///{location}")
+    with engine.begin() as connection:  # the database as revision 0001 left it
+        connection.exec_driver_sql("DROP TABLE index_jobs")
+        connection.exec_driver_sql("DROP TABLE index_job_records")
+        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0001'")
+    engine.dispose()
+    with IndexStore.open(location) as store:
+        assert store.dump(CHAIN)["jobs"] == projected

@@ -158,13 +158,14 @@ def job_list(
     ctx: typer.Context,
     account: Annotated[str | None, typer.Option(help="Only jobs where this account is a party.")] = None,
 ) -> None:
-    """List jobs on the escrow."""
-    from proofwork.services.jobs import Jobs
+    """List jobs on the escrow (from the chain index when it is caught up, else from the logs)."""
+    from proofwork.services.job_listing import JobFilter, list_jobs
 
     state = cli_state(ctx)
     with state.workspace() as ws:
         who = ws.address(account) if account else None
-        jobs = Jobs(ws).list(involving=who)
+        page = list_jobs(ws, JobFilter(involving=who), limit=None)
+        jobs = [item.job for item in reversed(page.jobs)]
         dec, sym = ws.token.decimals, ws.token.symbol
         from rich.table import Table
 
@@ -183,7 +184,8 @@ def job_list(
                 f"{done}/{len(j.milestones)} settled",
             )
         human = table if jobs else "no jobs yet"
-        state.emit({"ok": True, "jobs": [job_json(j, dec, ws) for j in jobs]}, human)
+        data = {"ok": True, "jobs": [job_json(j, dec, ws) for j in jobs], "indexed_block": page.indexed_block}
+        state.emit(data, human)
 
 
 @job_app.command("show")

@@ -9,6 +9,7 @@ enforces them again on chain.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
@@ -435,6 +436,22 @@ def apply_event(job: Job, event: JobEvent) -> Job:
             job, refunded=job.refunded + event.client_amount, cancel_proposer=ZERO_ADDRESS, cancel_amount=0
         )
     raise TypeError(f"unknown job event {event!r}")
+
+
+def rebuild(events: Iterable[JobEvent]) -> Job | None:
+    """The job its events (in chain order) make, from its `JobCreated` on (None: no JobCreated).
+    The one fold: jobs rebuilt from logs and the chain index's jobs projection both go through it."""
+    job: Job | None = None
+    for event in events:
+        job = fold(job, event)
+    return job
+
+
+def fold(job: Job | None, event: JobEvent) -> Job | None:
+    """One step of `rebuild`: events before the job's creation change nothing."""
+    if isinstance(event, JobCreated):
+        return new_job(event)
+    return apply_event(job, event) if job is not None else None
 
 
 # --- rules (the contract enforces them too; these give a reason before sending) ----------------

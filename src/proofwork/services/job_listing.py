@@ -1,21 +1,36 @@
 """The reads behind the API's job board and job pages, in one place.
 
-`list_jobs` is the one function lists go through: today it rebuilds every job from the escrow's
-logs; an indexer can later answer it from SQL without its callers changing.
+`list_jobs` is the one function job lists go through (the API, the CLI, the SDK). It answers from the
+chain index's jobs projection (`db/index/jobs.py`) when an index of this chain's escrow exists and is
+caught up with the chain (the indexer's confirmation depth allowed), else by rebuilding every job
+from the escrow's logs; both give the same page. `JobBoard` is the long-running server's variant: it
+keeps the index open, asks the node for its head at most once a second, and answers from the index
+even when the node cannot be reached, flagging the page `stale`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
+from proofwork.db.index import IndexStore
+from proofwork.db.index.jobs import JobQuery
 from proofwork.domain import job as J
-from proofwork.domain.errors import InvalidInput, NotFound
+from proofwork.domain.errors import ChainBusy, ChainUnavailable, DataDirCorrupted, InvalidInput, NotFound
+from proofwork.services.indexer import DEFAULT_CONFIRMATIONS
 from proofwork.services.jobs import Jobs
 from proofwork.services.workspace import Workspace
+from proofwork.settings import Settings
 
 MAX_PAGE = 100
 STATES = ("open", "active", "completed", "refunded", "cancelled")
+# a server's counts of matching jobs: reused while the index has not moved, at most this long
+COUNT_TTL = 30.0
+MAX_COUNTS = 4096
 
 
 @dataclass(frozen=True)
@@ -26,6 +41,7 @@ class JobFilter:
     state: str | None = None
     client: str | None = None
     freelancer: str | None = None
+    involving: str | None = None  # client, freelancer or arbiter
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,8 @@ class JobPage:
     jobs: list[ListedJob]
     next_cursor: int | None  # the id to pass as `before` for the next page (newest first)
     total: int  # jobs matching the filter, all pages
+    indexed_block: int | None = None  # from the index: the last block it holds; None: from the logs
+    stale: bool = False  # from an index that lags the chain, or while the node cannot be reached
 
 
 def _skill_reader(ws: Workspace) -> Any:
@@ -53,17 +71,95 @@ def _skill_reader(ws: Workspace) -> Any:
     return skill
 
 
-def list_jobs(ws: Workspace, where: JobFilter, *, before: int | None = None, limit: int = 20) -> JobPage:
-    """Jobs matching `where`, newest first, at most `limit`, with ids below `before` (a cursor)."""
-    if not 1 <= limit <= MAX_PAGE:
+def _check(where: JobFilter, limit: int | None) -> None:
+    if limit is not None and not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be 1 to {MAX_PAGE}")
     if where.state is not None and where.state not in STATES:
         raise InvalidInput(f"unknown state {where.state!r}: expected one of {', '.join(STATES)}")
+
+
+def list_jobs(
+    ws: Workspace, where: JobFilter, *, before: int | None = None, limit: int | None = 20
+) -> JobPage:
+    """Jobs matching `where`, newest first, at most `limit` (None: all), with ids below `before` (a
+    cursor): from the index when it holds this escrow and is caught up, else from the logs."""
+    _check(where, limit)
+    store = open_job_index(ws.settings)
+    if store is not None:
+        try:
+            page = index_page(store, ws.chain_id, ws.deployment.escrow, where, before, limit)
+            if page is not None and page.indexed_block is not None:
+                behind = ws.chain.block_number() - confirmations(ws.settings, ws.chain.is_local)
+                if page.indexed_block >= behind:
+                    return page
+        except DataDirCorrupted:
+            pass  # an index that cannot be read: the logs answer
+        finally:
+            store.close()
+    return logs_page(ws, where, before, limit)
+
+
+def confirmations(settings: Settings, is_local: bool) -> int:
+    """The blocks the indexer stays behind the head (as `proofwork index` is configured)."""
+    if settings.index_confirmations is not None:
+        return settings.index_confirmations
+    return 0 if is_local else DEFAULT_CONFIRMATIONS
+
+
+def open_job_index(settings: Settings) -> IndexStore | None:
+    """The configured index when there is one (a SQLite file is never created by a read)."""
+    location = settings.index_location
+    if "://" not in location and not Path(location).expanduser().is_file():
+        return None
+    try:
+        return IndexStore.open(location)
+    except (DataDirCorrupted, InvalidInput):
+        return None
+
+
+def _query(where: JobFilter) -> JobQuery:
+    return JobQuery(
+        client=where.client,
+        freelancer=where.freelancer,
+        involving=where.involving,
+        state=where.state,
+        skill=where.skill or None,
+        min_budget=where.min_budget,
+        max_budget=where.max_budget,
+    )
+
+
+def index_page(
+    store: IndexStore,
+    chain_id: int,
+    escrow: str,
+    where: JobFilter,
+    before: int | None,
+    limit: int | None,
+    total: int | None = None,
+) -> JobPage | None:
+    """The page from the index's jobs projection (None: the index does not hold this escrow); with
+    `total`, the count is not asked of the database."""
+    read = store.jobs(chain_id, escrow, _query(where), before=before, limit=limit, count=total is None)
+    if read.checkpoint is None:
+        return None
+    page = [ListedJob(job, skill) for job, skill in read.jobs]
+    counted = read.total if read.total is not None else total
+    assert counted is not None
+    return JobPage(page, page[-1].job.job_id if read.more and page else None, counted, read.checkpoint.block)
+
+
+def logs_page(ws: Workspace, where: JobFilter, before: int | None, limit: int | None) -> JobPage:
+    """The page rebuilt from the escrow's logs (every job folded, then filtered)."""
+    _check(where, limit)
     jobs = sorted(Jobs(ws).list(), key=lambda j: -j.job_id)
     if where.client:
         jobs = [j for j in jobs if J.same_address(j.client, where.client)]
     if where.freelancer:
         jobs = [j for j in jobs if J.same_address(j.freelancer, where.freelancer)]
+    if where.involving:
+        who = where.involving
+        jobs = [j for j in jobs if j.party(who) is not None]
     if where.state:
         jobs = [j for j in jobs if j.status == where.state]
     if where.min_budget is not None:
@@ -77,9 +173,181 @@ def list_jobs(ws: Workspace, where: JobFilter, *, before: int | None = None, lim
     total = len(listed)
     if before is not None:
         listed = [item for item in listed if item.job.job_id < before]
-    page = listed[:limit]
-    more = len(listed) > limit
+    page = listed if limit is None else listed[:limit]
+    more = limit is not None and len(listed) > limit
     return JobPage(page, page[-1].job.job_id if more and page else None, total)
+
+
+@dataclass(frozen=True)
+class BoardFacts:
+    """What the board needs of the chain and deployment, read once while the node answers."""
+
+    chain_id: int
+    escrow: str
+    decimals: int
+    confirmations: int
+
+
+class JobBoard:
+    """The job list of a long-running server (the API): the index stays open, the node's head is asked
+    at most every `head_ttl` seconds, and while the node cannot be reached the index still answers,
+    with `stale: true`. Without a usable index it answers from the logs (and, node down, fails).
+
+    `use_workspace(fn)` runs `fn` on the server's workspace (taking its lock)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        use_workspace: Callable[[Callable[[Workspace], Any]], Any],
+        head_ttl: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self._use = use_workspace
+        self._ttl = head_ttl
+        self._clock = clock
+        self._facts: BoardFacts | None = None
+        self._store: IndexStore | None = None
+        self._store_checked = -1e18
+        self._head: int | None = None  # None: the node did not answer at the last check
+        self._head_checked = -1e18  # negative: never asked
+        self._refresh = threading.Lock()
+        self._opening = threading.Lock()
+        # filter -> (indexed block, count, when counted)
+        self._counts: dict[JobQuery, tuple[int | None, int, float]] = {}
+        self._checkpoint: int | None = None  # the indexed block of the last page read
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        self._store_checked = -1e18
+
+    def facts(self) -> BoardFacts:
+        if self._facts is None:
+
+            def read(ws: Workspace) -> BoardFacts:
+                return BoardFacts(
+                    ws.chain_id,
+                    ws.deployment.escrow,
+                    ws.token.decimals,
+                    confirmations(ws.settings, ws.chain.is_local),
+                )
+
+            self._facts = self._use(read)
+        return self._facts
+
+    def _index(self) -> IndexStore | None:
+        """The index, opened on first use (requests arriving meanwhile wait for it); when there is
+        none, looked for again every few seconds (an indexer may create it)."""
+        if self._store is not None:
+            return self._store
+        with self._opening:
+            now = self._clock()
+            if self._store is None and now - self._store_checked >= 5 * self._ttl:
+                self._store = open_job_index(self.settings)
+                self._store_checked = self._clock()
+            return self._store
+
+    def head(self) -> int | None:
+        """The node's head as last seen (None: it could not be reached), refreshed every `head_ttl`."""
+        now = self._clock()
+        if now - self._head_checked < self._ttl:
+            return self._head
+        # one request asks the node while the others go on with what it last said; before the node
+        # was ever asked, they wait for its answer
+        if not self._refresh.acquire(blocking=self._head_checked < 0):
+            return self._head
+        if self._clock() - self._head_checked < self._ttl:  # asked while this one waited
+            self._refresh.release()
+            return self._head
+        try:
+            try:
+                self._head = self._use(lambda ws: ws.chain.block_number())
+            except (ChainUnavailable, ChainBusy):
+                self._head = None
+            self._head_checked = self._clock()
+        finally:
+            self._refresh.release()
+        return self._head
+
+    def page(
+        self, where: JobFilter, *, before: int | None = None, limit: int | None = 20
+    ) -> tuple[JobPage, int]:
+        """(the page, the token's decimals)."""
+        _check(where, limit)
+        facts = self.facts()  # ChainUnavailable until the node has answered once
+        store = self._index()
+        if store is not None:
+            try:
+                page = self._from_index(store, facts, where, before, limit, wait=True)
+                if page is not None:
+                    return self._flagged(page, self.head(), facts), facts.decimals
+            except DataDirCorrupted:
+                pass
+        page = self._use(lambda ws: logs_page(ws, where, before, limit))
+        return page, facts.decimals
+
+    def quick_page(
+        self, where: JobFilter, *, before: int | None = None, limit: int | None = 20
+    ) -> tuple[JobPage, int] | None:
+        """The page when it takes only a read of the index (for an event loop to answer inline): None
+        when it would need the node, the workspace's lock or a count of the matches (`page` then)."""
+        _check(where, limit)
+        facts = self._facts
+        store = self._store
+        if facts is None or store is None or self._clock() - self._head_checked >= self._ttl:
+            return None
+        try:
+            page = self._from_index(store, facts, where, before, limit, wait=False)
+        except DataDirCorrupted:
+            return None
+        if page is None:
+            return None
+        return self._flagged(page, self._head, facts), facts.decimals
+
+    @staticmethod
+    def _flagged(page: JobPage, head: int | None, facts: BoardFacts) -> JobPage:
+        assert page.indexed_block is not None
+        stale = head is None or page.indexed_block < head - facts.confirmations
+        return replace(page, stale=stale)
+
+    def _from_index(
+        self,
+        store: IndexStore,
+        facts: BoardFacts,
+        where: JobFilter,
+        before: int | None,
+        limit: int | None,
+        *,
+        wait: bool,
+    ) -> JobPage | None:
+        """The page, its count taken from the cache while the index has not moved (counting every
+        match of a broad filter costs more than the page); without `wait`, None rather than count."""
+        key = _query(where)
+        now = self._clock()
+        known = self._counts.get(key)  # (indexed block, count, when counted)
+        if known is not None and (known[0] != self._checkpoint or now - known[2] >= COUNT_TTL):
+            known = None
+        if known is None and not wait:
+            return None
+        page = index_page(store, facts.chain_id, facts.escrow, where, before, limit, known and known[1])
+        if page is None:
+            return None
+        if page.indexed_block != self._checkpoint:  # the index moved since the last page
+            self._checkpoint = page.indexed_block
+            if known is not None:  # counted at another block: count again
+                if not wait:
+                    return None
+                known = None
+                page = index_page(store, facts.chain_id, facts.escrow, where, before, limit)
+                if page is None:
+                    return None
+        if known is None:
+            if len(self._counts) >= MAX_COUNTS:
+                self._counts.clear()
+            self._counts[key] = (page.indexed_block, page.total, now)
+        return page
 
 
 @dataclass(frozen=True)

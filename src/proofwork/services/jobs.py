@@ -61,7 +61,7 @@ class Jobs:
             known = f"job ids run from 1 to {count}" if count else "no jobs yet"
             raise NotFound(f"no job {job_id} on this escrow ({known})")
         for _ in range(3):
-            job = _rebuild([event for _, event in escrow.events(job_id)])
+            job = J.rebuild([event for _, event in escrow.events(job_id)])
             if job is None:
                 raise DataDirCorrupted(
                     f"job {job_id} exists on chain but its events are missing from the node"
@@ -83,7 +83,7 @@ class Jobs:
         grouped: dict[int, list[J.JobEvent]] = {}
         for _, event in self.ws.escrow.events():
             grouped.setdefault(event.job_id, []).append(event)
-        jobs = [job for events in grouped.values() if (job := _rebuild(events)) is not None]
+        jobs = [job for events in grouped.values() if (job := J.rebuild(events)) is not None]
         if involving is not None:
             jobs = [j for j in jobs if j.party(involving) is not None]
         return sorted(jobs, key=lambda j: j.job_id)
@@ -524,13 +524,3 @@ def _check_hash(value: bytes, what: str, allow_zero: bool = False) -> None:
         raise InvalidInput(f"the {what} hash must be 32 bytes")
     if not allow_zero and value == J.ZERO_HASH:
         raise InvalidInput(f"the {what} hash must not be all zeros")
-
-
-def _rebuild(events: list[J.JobEvent]) -> J.Job | None:
-    job: J.Job | None = None
-    for event in events:
-        if isinstance(event, J.JobCreated):
-            job = J.new_job(event)
-        elif job is not None:
-            job = J.apply_event(job, event)
-    return job

@@ -20,6 +20,8 @@ def _or_none(address: str) -> str | None:
 
 
 def job_public(job: J.Job, skill: str | None, decimals: int) -> S.JobPublic:
+    held, paid = job.held, job.paid
+    budget = held + paid + job.refunded  # J.Job.budget, its sums taken once (a page has many jobs)
     return S.JobPublic(
         id=job.job_id,
         status=job.status,
@@ -27,10 +29,10 @@ def job_public(job: J.Job, skill: str | None, decimals: int) -> S.JobPublic:
         freelancer=_or_none(job.freelancer),
         token=job.token,
         arbiter=_or_none(job.arbiter),
-        budget=str(job.budget),
-        budget_display=format_amount(job.budget, decimals),
-        held=str(job.held),
-        paid=str(job.paid),
+        budget=str(budget),
+        budget_display=format_amount(budget, decimals),
+        held=str(held),
+        paid=str(paid),
         refunded=str(job.refunded),
         deadline=job.deadline,
         review_period=job.review_period,

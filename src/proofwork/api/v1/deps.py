@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
 from proofwork.api.v1.errors import ApiError
 from proofwork.api.v1.ratelimit import TokenBuckets
 from proofwork.db.api_sessions import SessionStore
+from proofwork.services.job_listing import JobBoard
 from proofwork.services.sign_in import SignIn, session_db_path
 from proofwork.services.workspace import Workspace
 from proofwork.settings import Settings
 
 SESSION_COOKIE = "proofwork_session"
+T = TypeVar("T")
 
 
 class ApiContext:
@@ -30,6 +32,8 @@ class ApiContext:
         self.sessions = SessionStore(session_db_path(settings.data_dir))
         self.sign_in = SignIn(self.sessions, settings.api_session_ttl)
         self.buckets = TokenBuckets(settings.api_rate_limit)
+        # the job list: from the chain index without taking the workspace's lock for each request
+        self.board = JobBoard(settings, self.use_workspace)
 
     @property
     def dev_mode(self) -> bool:
@@ -41,18 +45,24 @@ class ApiContext:
             self._workspace = Workspace.open(self.settings)
         return self._workspace
 
+    def use_workspace(self, fn: Callable[[Workspace], T]) -> T:
+        """`fn` on the workspace, in turn with the requests using it."""
+        with self.lock:
+            return fn(self.workspace())
+
     def chain_id(self) -> int:
         with self.lock:
             return self.workspace().chain_id
 
     def close(self) -> None:
+        self.board.close()
         if self._owned and self._workspace is not None:
             self._workspace.close()
             self._workspace = None
         self.sessions.close()
 
 
-def context(request: Request) -> ApiContext:
+async def context(request: Request) -> ApiContext:  # async: no thread for a lookup
     ctx = request.app.state.proofwork
     assert isinstance(ctx, ApiContext)
     return ctx

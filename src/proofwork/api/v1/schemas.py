@@ -101,6 +101,15 @@ class JobsPublic(BaseModel):
     count: int = Field(description="jobs matching the filters, all pages")
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
     dev_mode: bool
+    indexed_block: int | None = Field(
+        default=None,
+        description="the last block of the chain index this page was read from; null: read from the chain's logs",
+    )
+    stale: bool = Field(
+        default=False,
+        description="true when the page comes from an index that may lag the chain: the node cannot be "
+        "reached, or the indexer is behind the head by more than its confirmation depth",
+    )
 
 
 class SubmissionPublic(BaseModel):

@@ -16,14 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, and_, create_engine, delete, event, func, select, update
+from sqlalchemy import Table, and_, create_engine, delete, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from proofwork.db.index.jobs import JobQuery, dump_jobs, project_batch, project_rollback, query_jobs
 from proofwork.db.index.migrate import UnknownRevision, upgrade
 from proofwork.db.index.models import BlockRow, CheckpointRow, ContractRow, EventRow
+from proofwork.domain import job as J
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, ProofworkError
 from proofwork.domain.indexing import IndexedEvent, arg_value
 
@@ -231,6 +233,7 @@ class IndexStore:
             ]
             if contracts:
                 session.execute(self._insert(_table(ContractRow)).on_conflict_do_nothing(), contracts)
+            project_batch(session, chain_id, events)  # the jobs projection, in the same transaction
 
     def blocks_below(self, chain_id: int, below: int, limit: int) -> list[tuple[int, str]]:
         """Stored (number, hash) of blocks with events, at most `limit`, highest first, under `below`."""
@@ -263,6 +266,7 @@ class IndexStore:
                 delete(EventRow).where(EventRow.chain_id == chain_id, EventRow.block_number > to.block)
             ).rowcount  # type: ignore[attr-defined]
             session.execute(delete(BlockRow).where(BlockRow.chain_id == chain_id, BlockRow.number > to.block))
+            project_rollback(session, chain_id, to.block)
             if forget_contracts:
                 session.execute(delete(ContractRow).where(ContractRow.chain_id == chain_id))
             return int(removed)
@@ -368,7 +372,62 @@ class IndexStore:
                     (r.block, r.hash)
                     for r in session.scalars(select(CheckpointRow).where(CheckpointRow.chain_id == chain_id))
                 ],
+                "jobs": dump_jobs(session, chain_id),
             }
+
+    # --- the jobs projection --------------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A plain connection for reads (lighter than an ORM session)."""
+        try:
+            with self._engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise DataDirCorrupted(f"{self.where} failed: {_reason(exc)}") from exc
+
+    def jobs(
+        self,
+        chain_id: int,
+        escrow: str,
+        where: JobQuery,
+        *,
+        before: int | None = None,
+        limit: int | None = None,
+        count: bool = True,
+    ) -> JobsRead:
+        """The escrow's jobs matching `where`, newest first, with ids below `before`, at most `limit`,
+        each with its declared skill; the count matching `where` on every page (when `count`); and the
+        checkpoint they are as of (None: the chain is not indexed, or the escrow not registered). The
+        page and its checkpoint come from one statement, so they agree."""
+        with self._reading() as connection:
+            jobs, total, more, at = query_jobs(
+                connection, chain_id, escrow, where, before=before, limit=limit, count=count
+            )
+            if at is not None:  # the escrow has jobs in the index: it is indexed
+                return JobsRead(Checkpoint(*at), jobs, total, more)
+            found = connection.execute(
+                _CHECKPOINT_OF_ESCROW, {"chain_id": chain_id, "escrow": escrow.lower()}
+            ).first()
+            if found is None or not found[2]:
+                return JobsRead(None, [], 0, False)
+            return JobsRead(Checkpoint(int(found[0]), str(found[1])), jobs, total, more)
+
+
+# the chain's checkpoint, and whether the escrow is indexed there
+_CHECKPOINT_OF_ESCROW = text(
+    "SELECT c.block, c.hash, (SELECT COUNT(*) FROM index_contracts k"
+    " WHERE k.chain_id = c.chain_id AND k.address = :escrow)"
+    " FROM index_checkpoints c WHERE c.chain_id = :chain_id"
+)
+
+
+@dataclass(frozen=True)
+class JobsRead:
+    checkpoint: Checkpoint | None  # what the index holds: every block up to this one
+    jobs: list[tuple[J.Job, str | None]]  # (job, declared skill), newest first
+    total: int | None  # matching jobs on every page (None: not counted)
+    more: bool  # more jobs follow the page
 
 
 def _event_row(r: EventRow) -> tuple[Any, ...]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from proofwork.api.v1 import convert
 from proofwork.api.v1 import schemas as S
@@ -29,9 +31,16 @@ def _units(text: str | None, what: str) -> int | None:
     return None if text is None else int(text)
 
 
-@router.get("", summary="Jobs, newest first, filtered, in pages")
-def list_jobs(
-    ws: WorkspaceDep,
+@router.get(
+    "",
+    response_model=S.JobsPublic,
+    summary="Jobs, newest first, filtered, in pages",
+    description="From the chain index when there is one (`indexed_block`: the last block it holds), "
+    "else rebuilt from the escrow's logs (`indexed_block` null). While the node cannot be reached (once "
+    "the API has reached it since it started), or while the indexer lags behind the head by more than "
+    "its confirmation depth, the index still answers, with `stale: true`.",
+)
+async def list_jobs(
     ctx: ContextDep,
     skill: Annotated[str | None, Query(max_length=64)] = None,
     min_budget: Annotated[str | None, Query(pattern=r"^[0-9]{1,78}$", description="base units")] = None,
@@ -43,7 +52,7 @@ def list_jobs(
         str | None, Query(pattern=r"^[0-9]{1,78}$", description="`next_cursor` of the last page")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=job_listing.MAX_PAGE)] = 20,
-) -> S.JobsPublic:
+) -> Response:
     where = job_listing.JobFilter(
         skill=skill,
         min_budget=_units(min_budget, "min_budget"),
@@ -52,14 +61,23 @@ def list_jobs(
         client=client,
         freelancer=freelancer,
     )
-    page = job_listing.list_jobs(ws, where, before=None if cursor is None else int(cursor), limit=limit)
-    decimals = ws.token.decimals
-    return S.JobsPublic(
+    before = None if cursor is None else int(cursor)
+    # a read of the index is answered inline; what needs the node, the workspace or a count, in a thread
+    answer = ctx.board.quick_page(where, before=before, limit=limit)
+    if answer is None:
+        answer = await run_in_threadpool(partial(ctx.board.page, where, before=before, limit=limit))
+    page, decimals = answer
+    body = S.JobsPublic(
         data=[convert.job_public(item.job, item.skill, decimals) for item in page.jobs],
         count=page.total,
         next_cursor=None if page.next_cursor is None else str(page.next_cursor),
         dev_mode=ctx.dev_mode,
+        indexed_block=page.indexed_block,
+        stale=page.stale,
     )
+    # serialised once, here: the body is already a JobsPublic (FastAPI would dump, validate and
+    # serialise it again, the larger part of a page's time)
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{job_id}", summary="A job with its milestones, submissions, scores and disputes")
