@@ -24,20 +24,6 @@ ESCROW_EIP712_VERSION = "1"
 
 _CHALLENGE_WINDOW_SELECTOR = keccak(b"challenge_window()")[:4]
 
-_EVENT_TYPES: dict[str, type] = {
-    "JobCreated": J.JobCreated,
-    "Applied": J.Applied,
-    "FreelancerAssigned": J.FreelancerAssigned,
-    "MilestoneSubmitted": J.MilestoneSubmitted,
-    "RevisionRequested": J.RevisionRequested,
-    "MilestonePaid": J.MilestonePaid,
-    "MilestoneRefunded": J.MilestoneRefunded,
-    "CancelProposed": J.CancelProposed,
-    "JobCancelled": J.JobCancelled,
-    "DisputeRaised": J.DisputeRaised,
-    "MilestoneResolved": J.MilestoneResolved,
-}
-
 
 def _to_domain(name: str, args: dict[str, Any]) -> J.JobEvent:
     values = {k: (bytes(v) if isinstance(v, bytes | bytearray) else v) for k, v in args.items()}
@@ -45,7 +31,7 @@ def _to_domain(name: str, args: dict[str, Any]) -> J.JobEvent:
         values["amounts"] = tuple(values["amounts"])
     if name == "MilestonePaid":
         values["reason"] = J.PaymentReason(int(values["reason"]))
-    return _EVENT_TYPES[name](**values)  # type: ignore[no-any-return]
+    return J.EVENT_TYPES[name](**values)  # type: ignore[no-any-return]
 
 
 class EscrowContract:
@@ -56,7 +42,7 @@ class EscrowContract:
         self.address = Web3.to_checksum_address(address)
         self.contract = chain.contract(artifact.abi, address)
         self.deploy_block = deploy_block
-        self._topics = event_topics(artifact.abi, _EVENT_TYPES)
+        self._topics = event_topics(artifact.abi, J.EVENT_TYPES)
         self._functions = {item["name"] for item in artifact.abi if item.get("type") == "function"}
 
     def _needs(self, function: str) -> None:

@@ -21,19 +21,7 @@ ESCROW_CONTRACT = "JobEscrow"
 ATTESTER_CONTRACT = "JobAttester"
 SKILL_EVENT = "SkillDeclared"
 
-EVENT_TYPES: dict[str, type] = {
-    "JobCreated": J.JobCreated,
-    "Applied": J.Applied,
-    "FreelancerAssigned": J.FreelancerAssigned,
-    "MilestoneSubmitted": J.MilestoneSubmitted,
-    "RevisionRequested": J.RevisionRequested,
-    "MilestonePaid": J.MilestonePaid,
-    "MilestoneRefunded": J.MilestoneRefunded,
-    "CancelProposed": J.CancelProposed,
-    "JobCancelled": J.JobCancelled,
-    "DisputeRaised": J.DisputeRaised,
-    "MilestoneResolved": J.MilestoneResolved,
-}
+EVENT_TYPES = J.EVENT_TYPES
 
 
 @functools.lru_cache(maxsize=65_536)

@@ -26,6 +26,22 @@ class IndexedEvent:
     name: str  # the event's name; "" for a log the contract's ABI does not describe
     args: JsonArgs
 
+    @classmethod
+    def from_row(cls, row: Any) -> IndexedEvent:
+        """The event a stored row holds (anything with these fields as attributes: an ORM row, a result
+        row)."""
+        return cls(
+            row.block_number,
+            row.block_hash,
+            row.tx_hash,
+            row.tx_index,
+            row.log_index,
+            row.address,
+            row.contract,
+            row.name,
+            row.args,
+        )
+
 
 def arg_value(value: object) -> object:
     """A query value as args store it: integers as decimal text, addresses and hex lower case."""

@@ -341,6 +341,25 @@ JobEvent = (
     | MilestoneResolved
 )
 
+# the escrow's events by their name on chain: the chain adapter decodes logs into these, the chain index
+# reads its stored arguments back into them
+EVENT_TYPES: dict[str, type] = {
+    t.__name__: t
+    for t in (
+        JobCreated,
+        Applied,
+        FreelancerAssigned,
+        MilestoneSubmitted,
+        RevisionRequested,
+        MilestonePaid,
+        MilestoneRefunded,
+        CancelProposed,
+        JobCancelled,
+        DisputeRaised,
+        MilestoneResolved,
+    )
+}
+
 
 def new_job(event: JobCreated) -> Job:
     return Job(

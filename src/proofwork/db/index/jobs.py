@@ -230,19 +230,7 @@ def _stored_events(db: Db, chain_id: int, job_ids: set[int] | None) -> list[Inde
     found = []
     for query in queries:
         for r in db.execute(query):
-            found.append(
-                IndexedEvent(
-                    r.block_number,
-                    r.block_hash,
-                    r.tx_hash,
-                    r.tx_index,
-                    r.log_index,
-                    r.address,
-                    r.contract,
-                    r.name,
-                    r.args,
-                )
-            )
+            found.append(IndexedEvent.from_row(r))
     found.sort(key=lambda e: (e.block_number, e.tx_index, e.log_index))
     return found
 

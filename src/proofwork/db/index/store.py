@@ -327,20 +327,7 @@ class IndexStore:
         if limit is not None:
             query = query.limit(limit)
         with self._session() as session:
-            return [
-                IndexedEvent(
-                    r.block_number,
-                    r.block_hash,
-                    r.tx_hash,
-                    r.tx_index,
-                    r.log_index,
-                    r.address,
-                    r.contract,
-                    r.name,
-                    r.args,
-                )
-                for r in session.scalars(query)
-            ]
+            return [IndexedEvent.from_row(r) for r in session.scalars(query)]
 
     def dump(self, chain_id: int) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of the chain, in a stable order (to compare two indexes)."""
