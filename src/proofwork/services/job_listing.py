@@ -10,6 +10,7 @@ even when the node cannot be reached, flagging the page `stale`.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from proofwork.domain import job as J
 from proofwork.domain.errors import ChainBusy, ChainUnavailable, DataDirCorrupted, InvalidInput, NotFound
 from proofwork.services.indexer import DEFAULT_CONFIRMATIONS
 from proofwork.services.jobs import Jobs
+from proofwork.services.manifest import Deployment, load_manifest
 from proofwork.services.workspace import Workspace
 from proofwork.settings import Settings
 
@@ -57,6 +59,20 @@ class JobPage:
     total: int  # jobs matching the filter, all pages
     indexed_block: int | None = None  # from the index: the last block it holds; None: from the logs
     stale: bool = False  # from an index that lags the chain, or while the node cannot be reached
+    counted: bool = True  # False: `total` is only this page's (a Python filter over index pages)
+    head: int | None = None  # the node's head when the page was read (None: unknown or unreachable)
+    reachable: bool = True  # False: the node could not be reached (the page is the index's)
+
+    @property
+    def behind(self) -> int | None:
+        """Blocks the index lags the node's head (None: not from the index, or the head unknown)."""
+        if self.indexed_block is None or self.head is None:
+            return None
+        return max(0, self.head - self.indexed_block)
+
+
+Matches = Callable[["ListedJob"], bool]
+SCAN_BATCH = 200  # jobs read per statement while a Python filter looks for a page's matches
 
 
 def _skill_reader(ws: Workspace) -> Any:
@@ -79,24 +95,79 @@ def _check(where: JobFilter, limit: int | None) -> None:
 
 
 def list_jobs(
-    ws: Workspace, where: JobFilter, *, before: int | None = None, limit: int | None = 20
+    ws: Workspace,
+    where: JobFilter,
+    *,
+    before: int | None = None,
+    limit: int | None = 20,
+    matches: Matches | None = None,
+    stale_ok: bool = False,
+    store: IndexStore | None = None,
+    reached: tuple[BoardFacts, int | None] | None = None,
 ) -> JobPage:
-    """Jobs matching `where`, newest first, at most `limit` (None: all), with ids below `before` (a
-    cursor): from the index when it holds this escrow and is caught up, else from the logs."""
+    """Jobs matching `where` (and `matches`, a filter on what SQL cannot see), newest first, at most
+    `limit` (None: all), with ids below `before` (a cursor): from the index when it holds this escrow
+    and is caught up, else from the logs.
+
+    With `stale_ok` (a long-running server's pages), the index answers even when it lags the node or
+    the node cannot be reached, flagged `stale` (with the node's head when known): `reached` is
+    `reach(ws, store)` when the caller has it already. `store`: an open index to read (kept open)."""
     _check(where, limit)
-    store = open_job_index(ws.settings)
+    own = store is None
+    if own:
+        store = open_job_index(ws.settings)
     if store is not None:
         try:
-            page = index_page(store, ws.chain_id, ws.deployment.escrow, where, before, limit)
+            if stale_ok:
+                facts, head = reached if reached is not None else reach(ws, store)
+                chain_id, escrow, depth = facts.chain_id, facts.escrow, facts.confirmations
+            else:
+                chain_id, escrow = ws.chain_id, ws.deployment.escrow
+                head, depth = ws.chain.block_number(), confirmations(ws.settings, ws.chain.is_local)
+            page = _index_scan(store, chain_id, escrow, where, before, limit, matches)
             if page is not None and page.indexed_block is not None:
-                behind = ws.chain.block_number() - confirmations(ws.settings, ws.chain.is_local)
-                if page.indexed_block >= behind:
-                    return page
+                stale = head is None or page.indexed_block < head - depth
+                if stale_ok or not stale:
+                    return replace(page, stale=stale, head=head, reachable=head is not None)
         except DataDirCorrupted:
             pass  # an index that cannot be read: the logs answer
         finally:
-            store.close()
-    return logs_page(ws, where, before, limit)
+            if own:
+                store.close()
+    return logs_page(ws, where, before, limit, matches)
+
+
+def _index_scan(
+    store: IndexStore,
+    chain_id: int,
+    escrow: str,
+    where: JobFilter,
+    before: int | None,
+    limit: int | None,
+    matches: Matches | None,
+) -> JobPage | None:
+    """The page from the index; with `matches`, the index's matches of `where` are read in batches,
+    newest first, until the page is full (one more match says another page follows)."""
+    if matches is None:
+        return index_page(store, chain_id, escrow, where, before, limit)
+    found: list[ListedJob] = []
+    cursor, block, exhausted = before, None, False
+    while True:
+        batch = index_page(store, chain_id, escrow, where, cursor, SCAN_BATCH, total=0)
+        if batch is None:
+            return None
+        block = batch.indexed_block if block is None else block
+        found.extend(item for item in batch.jobs if matches(item))
+        if batch.next_cursor is None:
+            exhausted = True
+            break
+        if limit is not None and len(found) > limit:
+            break
+        cursor = batch.next_cursor
+    more = limit is not None and len(found) > limit
+    page = found[:limit] if limit is not None else found
+    counted = exhausted and before is None  # every match was seen
+    return JobPage(page, page[-1].job.job_id if more and page else None, len(found), block, counted=counted)
 
 
 def confirmations(settings: Settings, is_local: bool) -> int:
@@ -149,7 +220,9 @@ def index_page(
     return JobPage(page, page[-1].job.job_id if read.more and page else None, counted, read.checkpoint.block)
 
 
-def logs_page(ws: Workspace, where: JobFilter, before: int | None, limit: int | None) -> JobPage:
+def logs_page(
+    ws: Workspace, where: JobFilter, before: int | None, limit: int | None, matches: Matches | None = None
+) -> JobPage:
     """The page rebuilt from the escrow's logs (every job folded, then filtered)."""
     _check(where, limit)
     jobs = sorted(Jobs(ws).list(), key=lambda j: -j.job_id)
@@ -170,6 +243,8 @@ def logs_page(ws: Workspace, where: JobFilter, before: int | None, limit: int | 
     listed = [ListedJob(j, skill_of(j.job_id)) for j in jobs]
     if where.skill:
         listed = [item for item in listed if item.skill == where.skill]
+    if matches is not None:
+        listed = [item for item in listed if matches(item)]
     total = len(listed)
     if before is not None:
         listed = [item for item in listed if item.job.job_id < before]
@@ -180,12 +255,95 @@ def logs_page(ws: Workspace, where: JobFilter, before: int | None, limit: int | 
 
 @dataclass(frozen=True)
 class BoardFacts:
-    """What the board needs of the chain and deployment, read once while the node answers."""
+    """What the board needs of the chain and deployment: read once while the node answers, or, while
+    it cannot be reached, from this data directory's deployment manifest and the index (`reach`)."""
 
     chain_id: int
     escrow: str
     decimals: int
     confirmations: int
+    symbol: str = ""
+    committee: str = ""
+
+
+def _token_file(settings: Settings, chain_id: int) -> Path:
+    return settings.data_dir / "deployments" / f"{chain_id}.token.json"
+
+
+def online_facts(ws: Workspace) -> BoardFacts:
+    """The facts as the node gives them; the token's decimals and symbol are remembered beside the
+    deployment manifest (`<chain id>.token.json`) for when the node cannot be reached."""
+    d = ws.deployment
+    token = ws.token
+    facts = BoardFacts(
+        ws.chain_id,
+        d.escrow,
+        token.decimals,
+        confirmations(ws.settings, ws.chain.is_local),
+        token.symbol,
+        d.committee,
+    )
+    path = _token_file(ws.settings, facts.chain_id)
+    wanted = {"token": d.token.lower(), "decimals": facts.decimals, "symbol": facts.symbol}
+    try:
+        if not path.is_file() or json.loads(path.read_text()) != wanted:
+            from proofwork.storage.files import save_json
+
+            save_json(path, wanted)
+    except (OSError, ValueError):
+        pass  # only a cache: the node answered
+    return facts
+
+
+def _token_of(settings: Settings, d: Deployment) -> tuple[int, str] | None:
+    """(decimals, symbol) of the deployment's token without the node: as last read from it, else the
+    token proofwork deploys (StableToken: 6 decimals, its symbol unknown here)."""
+    try:
+        known = json.loads(_token_file(settings, d.chain_id).read_text())
+        if known.get("token") == d.token.lower():
+            return int(known["decimals"]), str(known["symbol"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return (6, "") if d.token_source_hash else None
+
+
+def offline_facts(settings: Settings, store: IndexStore) -> BoardFacts | None:
+    """The facts of the one deployment of this data directory whose escrow the index holds (None:
+    none, or several chains could be meant)."""
+    from proofwork.chain.devnets import EMBEDDED_CHAIN_ID
+
+    found = []
+    for path in sorted((settings.data_dir / "deployments").glob("*.json")):
+        if not path.stem.isdigit() or (settings.rpc_url is None and int(path.stem) != EMBEDDED_CHAIN_ID):
+            continue
+        try:
+            d = load_manifest(path)
+            indexed = d is not None and any(
+                c.role == "escrow" and c.address == d.escrow.lower() for c in store.contracts(d.chain_id)
+            )
+        except DataDirCorrupted:
+            continue
+        token = _token_of(settings, d) if d is not None and indexed else None
+        if d is None or token is None:
+            continue
+        depth = settings.index_confirmations
+        if depth is None:
+            depth = 0 if settings.rpc_url is None else DEFAULT_CONFIRMATIONS
+        found.append(BoardFacts(d.chain_id, d.escrow, token[0], depth, token[1], d.committee))
+    return found[0] if len(found) == 1 else None
+
+
+def reach(ws: Workspace, store: IndexStore | None) -> tuple[BoardFacts, int | None]:
+    """(the facts, the node's head) while the node answers; (the facts from the manifest and the
+    index, None) while it cannot be reached and the index holds this deployment; else the node's
+    error (ChainUnavailable, ChainBusy)."""
+    try:
+        return online_facts(ws), ws.chain.block_number()
+    except (ChainUnavailable, ChainBusy):
+        facts = offline_facts(ws.settings, store) if store is not None else None
+        if facts is None:
+            raise
+        return facts, None
 
 
 class JobBoard:
@@ -207,6 +365,7 @@ class JobBoard:
         self._ttl = head_ttl
         self._clock = clock
         self._facts: BoardFacts | None = None
+        self._offline: tuple[BoardFacts, float] | None = None  # (from the manifest and index, when)
         self._store: IndexStore | None = None
         self._store_checked = -1e18
         self._head: int | None = None  # None: the node did not answer at the last check
@@ -225,16 +384,20 @@ class JobBoard:
 
     def facts(self) -> BoardFacts:
         if self._facts is None:
-
-            def read(ws: Workspace) -> BoardFacts:
-                return BoardFacts(
-                    ws.chain_id,
-                    ws.deployment.escrow,
-                    ws.token.decimals,
-                    confirmations(ws.settings, ws.chain.is_local),
-                )
-
-            self._facts = self._use(read)
+            offline = self._offline
+            if offline is not None and self._clock() - offline[1] < self._ttl:
+                return offline[0]
+            try:
+                self._facts = self._use(online_facts)
+            except (ChainUnavailable, ChainBusy):
+                # the node is down since the server started: the index answers for this data
+                # directory's deployment when it holds it (the node is asked again after `head_ttl`)
+                store = self._index()
+                facts = offline_facts(self.settings, store) if store is not None else None
+                if facts is None:
+                    raise
+                self._offline = (facts, self._clock())
+                return facts
         return self._facts
 
     def _index(self) -> IndexStore | None:

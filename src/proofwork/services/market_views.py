@@ -8,17 +8,24 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from proofwork.db.index import IndexStore
 from proofwork.domain import job as J
 from proofwork.domain.addresses import parse_address
-from proofwork.domain.errors import InvalidInput, NotFound, ProofworkError
+from proofwork.domain.errors import ChainBusy, ChainUnavailable, InvalidInput, NotFound, ProofworkError
 from proofwork.domain.evalspec import SCORE_SCALE
 from proofwork.domain.units import parse_amount
+from proofwork.services import job_listing
 from proofwork.services.jobs import Jobs
 from proofwork.services.workspace import Workspace
 
 STATES = ("open", "active", "completed", "refunded", "cancelled")
 KINDS = ("evaluated", "plain")
 MAX_QUERY = 200
+BOARD_PAGE = 20
+COMMITTEE_CONTRACT = "OracleCommittee"
+# spec facts by the spec file's digest (content-addressed: a digest's file never changes)
+_SPECS: dict[tuple[str, bytes], dict[str, Any]] = {}
+_MAX_SPECS = 10_000
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,19 @@ class JobSummary:
     higher_is_better: bool | None
     created_at: int | None
     created_tx: str | None
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    jobs: list[JobSummary]
+    next_cursor: int | None  # `before` of the next (older) page
+    total: int | None  # every match on every page (None: not counted, a search filtered in Python)
+    indexed_block: int | None  # from the index: the last block it holds; None: from the logs
+    stale: bool  # the index lags the node, or the node cannot be reached
+    behind: int | None  # blocks the index lags the node's head (None: the head is unknown)
+    reachable: bool  # the node answered
+    decimals: int
+    symbol: str
 
 
 @dataclass(frozen=True)
@@ -106,9 +126,13 @@ def score_text(fixed: int) -> str:
 
 
 class MarketViews:
-    def __init__(self, ws: Workspace) -> None:
+    """`index`: the chain index a server keeps open (None: opened for the board's read when there is
+    one)."""
+
+    def __init__(self, ws: Workspace, index: IndexStore | None = None) -> None:
         self.ws = ws
         self.jobs = Jobs(ws)
+        self.index = index
         self._times: dict[int, int] = {}
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -120,39 +144,83 @@ class MarketViews:
             self._times[block] = block_timestamp(self.ws.chain, block)
         return self._times[block]
 
+    def _time_or_none(self, block: int) -> int | None:
+        """The block's time, None while the node cannot be reached."""
+        try:
+            return self.time_of(block)
+        except (ChainUnavailable, ChainBusy):
+            return None
+
     @property
     def token(self) -> dict[str, Any]:
         token = self.ws.token
         return {"address": token.address, "symbol": token.symbol, "decimals": token.decimals}
 
     def _evaluations(self) -> dict[int, dict[str, Any]]:
-        """job id -> the registered evaluation's spec facts (committee jobs only)."""
+        """job id -> the registered evaluation's spec facts (committee jobs only), from the logs."""
         if not self.ws.deployment.committee:
             return {}
         from proofwork.services.evaluated_jobs import Evaluations
 
-        evaluations = Evaluations(self.ws)
-        out: dict[int, dict[str, Any]] = {}
-        for event in evaluations.registered_jobs():
-            job_id = int(event.args["job_id"])
-            facts: dict[str, Any] = {
-                "threshold": score_text(int(event.args["threshold"])),
-                "higher_is_better": bool(event.args["higher_is_better"]),
-                "spec_digest": bytes(event.args["spec_digest"]),
-                "title": f"Evaluated job {job_id}",
-                "metric": None,
-                "task": None,
-            }
-            try:
-                spec, cid = evaluations.files.spec_by_hash(facts["spec_digest"])
-                facts.update(title=spec.name, metric=spec.metric, task=spec.task, spec_cid=cid)
-            except ProofworkError:
-                pass  # the spec file is not in this store: the facts on chain still show
-            out.setdefault(job_id, facts)
-        return out
+        registered: dict[int, dict[str, Any]] = {}
+        for event in Evaluations(self.ws).registered_jobs():
+            registered.setdefault(int(event.args["job_id"]), dict(event.args))
+        return {job_id: self._facts(job_id, args) for job_id, args in registered.items()}
+
+    def _facts(self, job_id: int, args: dict[str, Any]) -> dict[str, Any]:
+        """An `EvaluationRegistered`'s facts (threshold, direction, spec digest), with the title,
+        metric and task of its spec file when the store has it."""
+        digest = args["spec_digest"]
+        digest = bytes.fromhex(digest[2:]) if isinstance(digest, str) else bytes(digest)
+        facts: dict[str, Any] = {
+            "threshold": score_text(int(args["threshold"])),
+            "higher_is_better": args["higher_is_better"] in (True, 1, "1", "true", "True"),
+            "spec_digest": digest,
+            "title": f"Evaluated job {job_id}",
+            "metric": None,
+            "task": None,
+        }
+        facts.update(self._spec(digest))
+        return facts
+
+    def _spec(self, digest: bytes) -> dict[str, Any]:
+        key = (str(self.ws.store), digest)
+        known = _SPECS.get(key)
+        if known is not None:
+            return known
+        from proofwork.services.task_files import TaskFiles
+
+        try:
+            spec, cid = TaskFiles(self.ws.store, self.ws.data_dir / "work").spec_by_hash(digest)
+        except ProofworkError:
+            return {}  # the spec file is not in this store: the facts on chain still show
+        if len(_SPECS) >= _MAX_SPECS:
+            _SPECS.clear()
+        known = _SPECS[key] = {"title": spec.name, "metric": spec.metric, "task": spec.task, "spec_cid": cid}
+        return known
+
+    def _indexed_evaluations(
+        self, store: IndexStore, facts: job_listing.BoardFacts
+    ) -> dict[int, dict[str, Any]] | None:
+        """job id -> the registered evaluation's facts, from the index (None: it does not hold the
+        deployment's committee)."""
+        if not facts.committee:
+            return {}
+        committee = facts.committee.lower()
+        if not any(c.address == committee for c in store.contracts(facts.chain_id)):
+            return None
+        registered: dict[int, dict[str, Any]] = {}
+        for event in store.job_events(
+            facts.chain_id, committee, COMMITTEE_CONTRACT, None, ("EvaluationRegistered",)
+        ):
+            registered.setdefault(int(event.args["job_id"]), event.args)
+        return {job_id: self._facts(job_id, args) for job_id, args in registered.items()}
 
     def _summary(
-        self, job: J.Job, evaluations: dict[int, dict[str, Any]], created: dict[int, tuple[int, str]]
+        self,
+        job: J.Job,
+        evaluations: dict[int, dict[str, Any]],
+        created: dict[int, tuple[int, str]],
     ) -> JobSummary:
         facts = evaluations.get(job.job_id)
         block, tx = created.get(job.job_id, (None, None))
@@ -163,7 +231,7 @@ class MarketViews:
             facts["metric"] if facts else None,
             facts["threshold"] if facts else None,
             facts["higher_is_better"] if facts else None,
-            self.time_of(block) if block is not None else None,
+            self._time_or_none(block) if block is not None else None,
             tx,
         )
 
@@ -178,30 +246,91 @@ class MarketViews:
 
     # --- the board -------------------------------------------------------------------------------
 
-    def board(self, filters: JobFilters) -> list[JobSummary]:
-        """Every job matching the filters, newest first."""
+    def board(
+        self, filters: JobFilters, *, before: int | None = None, limit: int | None = BOARD_PAGE
+    ) -> BoardPage:
+        """The jobs matching the filters, newest first, a page of at most `limit` with ids below
+        `before`, through `job_listing.list_jobs`: from the chain index when it holds this escrow
+        (even behind the node, or with the node unreachable: the page says so), else from the logs.
+
+        State, budget and party are filtered by the index's SQL; the search text and the kind need the
+        registered evaluations and their spec files, so they are a Python filter over the index's
+        matches (read in batches until the page is full; the count of all matches is then unknown)."""
         filters.check()
-        decimals = self.ws.token.decimals
-        low = parse_amount(filters.min_budget, decimals) if filters.min_budget else None
-        high = parse_amount(filters.max_budget, decimals) if filters.max_budget else None
-        evaluations = self._evaluations()
-        created = self._created()
-        out = []
-        for job in self.jobs.list(involving=filters.party or None):
-            if filters.state and job.status != filters.state:
-                continue
-            evaluated = job.job_id in evaluations
-            if filters.kind and (filters.kind == "evaluated") != evaluated:
-                continue
-            if low is not None and job.budget < low:
-                continue
-            if high is not None and job.budget > high:
-                continue
-            summary = self._summary(job, evaluations, created)
-            if filters.q and not _matches(filters.q, summary, evaluations.get(job.job_id)):
-                continue
-            out.append(summary)
-        return sorted(out, key=lambda s: -s.job.job_id)
+        own = self.index is None
+        store = job_listing.open_job_index(self.ws.settings) if own else self.index
+        try:
+            return self._board(filters, before, limit, store)
+        finally:
+            if own and store is not None:
+                store.close()
+
+    def _board(
+        self, filters: JobFilters, before: int | None, limit: int | None, store: IndexStore | None
+    ) -> BoardPage:
+        reached = job_listing.reach(self.ws, store)
+        facts, _ = reached
+        low = parse_amount(filters.min_budget, facts.decimals) if filters.min_budget else None
+        high = parse_amount(filters.max_budget, facts.decimals) if filters.max_budget else None
+        evaluations = self._indexed_evaluations(store, facts) if store is not None else None
+        where = job_listing.JobFilter(
+            state=filters.state or None,
+            min_budget=low,
+            max_budget=high,
+            involving=filters.party or None,
+        )
+        loaded: dict[int, dict[str, Any]] | None = evaluations
+
+        def registered() -> dict[int, dict[str, Any]]:
+            nonlocal loaded
+            if loaded is None:
+                loaded = self._evaluations()  # the index does not hold the committee: its logs
+            return loaded
+
+        def keep(item: job_listing.ListedJob) -> bool:
+            found = registered().get(item.job.job_id)
+            if filters.kind and (filters.kind == "evaluated") != (found is not None):
+                return False
+            return not filters.q or _matches(filters.q, item.job, found)
+
+        page = job_listing.list_jobs(
+            self.ws,
+            where,
+            before=before,
+            limit=limit,
+            matches=keep if (filters.q or filters.kind) else None,
+            stale_ok=True,
+            store=store,
+            reached=reached,
+        )
+        ids = [item.job.job_id for item in page.jobs]
+        if page.indexed_block is not None and store is not None:
+            created = self._indexed_created(store, facts, ids)
+        else:
+            created = self._created() if ids else {}
+        summaries = [self._summary(item.job, registered(), created) for item in page.jobs]
+        return BoardPage(
+            summaries,
+            page.next_cursor,
+            page.total if page.counted else None,
+            page.indexed_block,
+            page.stale,
+            page.behind,
+            page.reachable,
+            facts.decimals,
+            facts.symbol,
+        )
+
+    def _indexed_created(
+        self, store: IndexStore, facts: job_listing.BoardFacts, ids: list[int]
+    ) -> dict[int, tuple[int, str]]:
+        """job id -> (block, transaction) of its creation, from the index."""
+        if not ids:
+            return {}
+        out: dict[int, tuple[int, str]] = {}
+        for e in store.job_events(facts.chain_id, facts.escrow, "JobEscrow", ids, ("JobCreated",)):
+            out.setdefault(int(e.args["job_id"]), (e.block_number, e.tx_hash))
+        return out
 
     # --- one job ---------------------------------------------------------------------------------
 
@@ -288,21 +417,20 @@ class MarketViews:
             )
 
 
-def _matches(q: str, summary: JobSummary, facts: dict[str, Any] | None) -> bool:
+def _matches(q: str, job: J.Job, facts: dict[str, Any] | None) -> bool:
     words = q.lower().split()
-    job = summary.job
     text = " ".join(
         str(x)
         for x in (
             job.job_id,
             f"#{job.job_id}",
-            summary.title,
+            facts["title"] if facts else f"Job {job.job_id}",
             job.client,
             job.freelancer,
             job.status,
-            summary.metric or "",
+            (facts or {}).get("metric") or "",
             (facts or {}).get("task") or "",
-            "evaluated" if summary.evaluated else "plain",
+            "evaluated" if facts else "plain",
         )
     ).lower()
     return all(word in text for word in words)
@@ -380,7 +508,7 @@ def profile(ws: Workspace, address: str) -> ProfileView:
         completions = [c for c in job_completions(ws, address) if c.freelancer.lower() == address.lower()]
     else:
         note = "the identity contracts (attestations, badges, issuers) are not deployed on this chain"
-    mine = views.board(JobFilters(party=address))
+    mine = views.board(JobFilters(party=address), limit=None).jobs
     return ProfileView(
         address,
         ws.name_of(address),

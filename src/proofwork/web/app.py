@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -26,6 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from proofwork.db.index import IndexStore
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import (
     CredentialRejected,
@@ -82,8 +85,29 @@ async def _read(upload: UploadFile | None, limit: int, what: str) -> bytes:
 def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> FastAPI:
     """The web app over the workspaces `workspace_factory` opens (one at a time: the app serialises
     its use of the chain), with `settings` (dev mode, explorer links)."""
+    # the chain index the board and job pages read, kept open (looked for again while there is none)
+    index: dict[str, Any] = {"store": None, "checked": -1e18}
+
+    def index_store() -> IndexStore | None:
+        from proofwork.services.job_listing import open_job_index
+
+        now = time.monotonic()
+        if index["store"] is None and now - index["checked"] >= 5.0:
+            index["store"], index["checked"] = open_job_index(settings), now
+        store = index["store"]
+        assert store is None or isinstance(store, IndexStore)
+        return store
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if index["store"] is not None:
+            index["store"].close()
+            index["store"] = None
+
     app = FastAPI(
         title="proofwork",
+        lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
@@ -103,13 +127,19 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
             yield ws
 
     def page(
-        request: Request, name: str, ws: Workspace | None, status: int = 200, **context: Any
+        request: Request,
+        name: str,
+        ws: Workspace | None,
+        status: int = 200,
+        token_info: dict[str, Any] | None = None,
+        **context: Any,
     ) -> Response:
-        token: dict[str, Any] = {"symbol": "", "decimals": 0}
+        token: dict[str, Any] = token_info or {"symbol": "", "decimals": 0}
         chain_id = None
         if ws is not None:
             try:
-                token = {"symbol": ws.token.symbol, "decimals": ws.token.decimals}
+                if token_info is None:
+                    token = {"symbol": ws.token.symbol, "decimals": ws.token.decimals}
                 chain_id = ws.chain_id
             except ProofworkError:
                 pass
@@ -185,24 +215,34 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         min_budget: str = "",
         max_budget: str = "",
         party: str = "",
+        before: str = "",
     ) -> Response:
         from proofwork.services.market_views import KINDS, STATES, JobFilters, MarketViews
 
         filters = JobFilters(q.strip(), state, kind, min_budget.strip(), max_budget.strip(), party.strip())
         with workspace() as ws:
+            listed, problem, token_info = None, None, None
             try:
-                jobs = MarketViews(ws).board(filters)
-                problem = None
+                cursor = _job_id(before, "cursor") if before.strip() else None
+                listed = MarketViews(ws, index_store()).board(filters, before=cursor)
+                token_info = {"symbol": listed.symbol, "decimals": listed.decimals}
             except InvalidInput as exc:
-                jobs, problem = [], str(exc)
+                problem = str(exc)
             except ProofworkError as exc:
                 return error_page(request, exc)
+            older = None
+            if listed is not None and listed.next_cursor is not None:
+                kept = {k: v for k, v in request.query_params.items() if k != "before" and v}
+                older = "/?" + urlencode({**kept, "before": str(listed.next_cursor)})
             return page(
                 request,
                 "board.html",
                 ws,
                 200 if problem is None else 400,
-                jobs=jobs,
+                token_info=token_info,
+                jobs=listed.jobs if listed is not None else [],
+                listed=listed,
+                older=older,
                 filters=filters,
                 states=STATES,
                 kinds=KINDS,

@@ -378,3 +378,44 @@ def dump_jobs(db: Db, chain_id: int) -> list[tuple[Any, ...]]:
     t = _table()
     query = select(t, _records().c.job).select_from(_joined()).where(t.c.chain_id == chain_id)
     return [tuple(r) for r in db.execute(query.order_by(t.c.escrow, t.c.job_id))]
+
+
+def events_of_jobs(
+    db: Db,
+    chain_id: int,
+    address: str,
+    contract: str,
+    job_ids: Iterable[int] | None,
+    names: Sequence[str] = (),
+) -> list[IndexedEvent]:
+    """The stored events of one contract (its address and name) about these jobs (all of them when
+    None), of these names (all when empty), in chain order."""
+    base = select(EventRow.__table__).where(
+        EventRow.chain_id == chain_id, EventRow.contract == contract, EventRow.address == address.lower()
+    )
+    if names:
+        base = base.where(EventRow.name.in_(list(names)))
+    queries = (
+        [base]
+        if job_ids is None
+        else [
+            base.where(EventRow.args["job_id"].as_string().in_([str(i) for i in ids]))
+            for ids in _chunks(set(job_ids))
+        ]
+    )
+    found = [IndexedEvent.from_row(r) for query in queries for r in db.execute(query)]
+    found.sort(key=lambda e: (e.block_number, e.tx_index, e.log_index))
+    return found
+
+
+def job_by_id(db: Db, chain_id: int, escrow: str, job_id: int) -> tuple[J.Job, str | None] | None:
+    """One job of the projection and its declared skill (None: not there)."""
+    if not 0 <= job_id <= MAX_UINT256:
+        return None
+    sql = (
+        "SELECT r.job, j.skill FROM index_jobs j JOIN index_job_records r ON r.chain_id = j.chain_id"
+        " AND r.escrow = j.escrow AND r.job_id = j.job_id"
+        " WHERE j.chain_id = :chain_id AND j.escrow = :escrow AND j.job_id = :job_id"
+    )
+    row = db.execute(text(sql), {"chain_id": chain_id, "escrow": escrow.lower(), "job_id": _uint(job_id)}).first()
+    return None if row is None else (job_from_record(_json(row[0])), row[1])

@@ -22,7 +22,15 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from proofwork.db.index.jobs import JobQuery, dump_jobs, project_batch, project_rollback, query_jobs
+from proofwork.db.index.jobs import (
+    JobQuery,
+    dump_jobs,
+    events_of_jobs,
+    job_by_id,
+    project_batch,
+    project_rollback,
+    query_jobs,
+)
 from proofwork.db.index.migrate import UnknownRevision, upgrade
 from proofwork.db.index.models import BlockRow, CheckpointRow, ContractRow, EventRow
 from proofwork.domain import job as J
@@ -399,6 +407,25 @@ class IndexStore:
             if found is None or not found[2]:
                 return JobsRead(None, [], 0, False)
             return JobsRead(Checkpoint(int(found[0]), str(found[1])), jobs, total, more)
+
+
+    def job_events(
+        self,
+        chain_id: int,
+        address: str,
+        contract: str,
+        job_ids: Iterable[int] | None,
+        names: Sequence[str] = (),
+    ) -> list[IndexedEvent]:
+        """The events of the contract at `address` (JobEscrow, OracleCommittee...) about these jobs
+        (every job when None), of these names (all when empty), in chain order."""
+        with self._reading() as connection:
+            return events_of_jobs(connection, chain_id, address, contract, job_ids, names)
+
+    def job_record(self, chain_id: int, escrow: str, job_id: int) -> tuple[J.Job, str | None] | None:
+        """One job of the projection with its declared skill (None: not in the index)."""
+        with self._reading() as connection:
+            return job_by_id(connection, chain_id, escrow, job_id)
 
 
 # the chain's checkpoint, and whether the escrow is indexed there
