@@ -19,8 +19,10 @@ from fastapi.testclient import TestClient
 
 from proofwork.chain.unsigned import selectors
 from proofwork.sdk import Proofwork
+from proofwork.services.workspace import Workspace
 from proofwork.settings import Settings
 from proofwork.web import create_web_app
+from tests.conftest import chain_snapshot
 
 DAY = 86_400
 
@@ -302,3 +304,134 @@ def test_bad_signed_transactions_get_a_clear_refusal(pw: Proofwork) -> None:
     assert web.post("/actions/tx", data={"from": freelancer, "raw": raw}).status_code == 200
     replayed = web.post("/actions/tx", data={"from": freelancer, "raw": raw})
     assert replayed.status_code == 409 and "already used on chain" in replayed.json()["error"]
+
+
+# --- the job board from the chain index ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proofwork, list[int]]]:
+    """25 plain jobs of dev1 (budgets 5 and 50; every third open to applicants, the others for
+    dev2), indexed into the data directory's index."""
+    from proofwork.db.index import IndexStore
+    from proofwork.services.indexer import index_once
+
+    data_dir = tmp_path_factory.mktemp("web-board")
+    with Proofwork.open(data_dir) as pw:
+        pw.deploy("dev0")
+        pw.fund(pw.address("dev1"), pw.amount("5000"))
+        ids = []
+        for i in range(25):
+            terms = {"deadline": pw.now() + DAY, "review_period": DAY}
+            freelancer = None if i % 3 == 0 else pw.address("dev2")
+            budget = pw.amount("50" if i % 2 else "5")
+            ids.append(pw.jobs.post(pw.signer("dev1"), budget=budget, freelancer=freelancer, **terms).job.job_id)
+        with IndexStore.open(pw.ws.settings.index_location) as store:
+            index_once(pw.ws, store)
+        yield pw, ids
+
+
+def rows(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<td><a href="/jobs/(\d+)">#', html)]
+
+
+def older(html: str) -> str | None:
+    found = re.search(r'<a id="older" href="([^"]+)"', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+def walk_board(web: TestClient, path: str) -> list[list[int]]:
+    pages = []
+    next_path: str | None = path
+    while next_path is not None:
+        answer = web.get(next_path)
+        assert answer.status_code == 200, answer.text
+        pages.append(rows(answer.text))
+        next_path = older(answer.text)
+    return pages
+
+
+def test_the_board_pages_and_filters_from_the_index_without_the_logs(
+    indexed: tuple[Proofwork, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from proofwork.services import job_listing
+    from proofwork.services.jobs import Jobs
+
+    pw, ids = indexed
+
+    def no_logs(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the board rebuilt every job from the logs")
+
+    monkeypatch.setattr(Jobs, "list", no_logs)
+    monkeypatch.setattr(job_listing, "SCAN_BATCH", 4)  # a search reads the index in several batches
+    web = client(pw)
+    first = web.get("/")
+    assert first.status_code == 200 and 'id="stale"' not in first.text
+    assert '<p id="count">25 jobs</p>' in first.text
+    newest = sorted(ids, reverse=True)
+    assert walk_board(web, "/") == [newest[:20], newest[20:]]
+    open_ids = [j for i, j in enumerate(ids) if i % 3 == 0]
+    for_dev2 = [j for i, j in enumerate(ids) if i % 3 != 0]
+    big = [j for i, j in enumerate(ids) if i % 2]
+    cases = {
+        "/?state=open": open_ids,
+        "/?state=active": for_dev2,
+        "/?state=completed": [],
+        "/?min_budget=50": big,
+        "/?max_budget=5": [j for j in ids if j not in big],
+        "/?min_budget=6&max_budget=49.99": [],
+        "/?party=" + pw.address("dev2"): for_dev2,
+        "/?party=" + pw.address("dev3"): [],
+        "/?state=active&min_budget=50": [j for j in for_dev2 if j in big],
+        f"/?q=%23{ids[4]}": [ids[4]],
+        "/?q=open+plain": open_ids,
+        "/?kind=plain": ids,
+        "/?kind=evaluated": [],
+        "/?q=" + pw.address("dev2").lower(): for_dev2,
+        "/?q=nothing-like-it": [],
+    }
+    for path, expected in cases.items():
+        pages = walk_board(web, path)
+        assert [j for page in pages for j in page] == sorted(expected, reverse=True), path
+        assert all(len(page) == 20 for page in pages[:-1]), path
+    # the SQL filters are counted; a search is counted when its first page holds every match
+    assert f'<p id="count">{len(open_ids)} jobs</p>' in web.get("/?state=open").text
+    assert '<p id="count">20 jobs on this page</p>' in web.get("/?kind=plain").text
+    assert f'<p id="count">{len(open_ids)} jobs</p>' in web.get("/?q=open").text
+    # the older link keeps the filters
+    link = older(web.get("/?kind=plain&state=active").text)
+    assert link is None or ("kind=plain" in link and "state=active" in link)
+    link = older(web.get("/?kind=plain").text)
+    assert link is not None and "kind=plain" in link and "before=" in link
+    assert web.get("/?before=zero").status_code == 400
+
+
+def test_the_board_says_when_the_index_lags_or_the_node_is_gone(indexed: tuple[Proofwork, list[int]]) -> None:
+    pw, ids = indexed
+    web = client(pw)
+    indexed_block = pw.ws.chain.block_number()
+    assert 'id="stale"' not in web.get("/").text
+    with chain_snapshot(pw.ws.chain.web3):
+        new = posted(pw, "7")
+        behind = pw.ws.chain.block_number() - indexed_block
+        page = web.get("/")
+        assert page.status_code == 200
+        notice = re.search(r'<p id="stale"[^>]*>([^<]+)</p>', page.text)
+        assert notice is not None
+        assert notice.group(1) == (
+            f"The index is {behind} block{'s' if behind > 1 else ''} behind the node: "
+            f"data as of block {indexed_block}."
+        )
+        assert rows(page.text)[0] == max(ids) and new.job_id not in rows(page.text)
+    # the node cannot be reached: the index answers, amounts in the token's units all the same
+    settings = replace(Settings(data_dir=pw.ws.data_dir), rpc_url="http://127.0.0.1:9")
+    with Workspace.open(settings) as offline:
+        gone = TestClient(create_web_app(lambda: nullcontext(offline), settings))
+        page = gone.get("/?state=active")
+        assert page.status_code == 200, page.text
+        notice = re.search(r'<p id="stale"[^>]*>([^<]+)</p>', page.text)
+        assert notice is not None
+        assert notice.group(1) == f"The node cannot be reached: data as of block {indexed_block}."
+        active = [j for i, j in enumerate(ids) if i % 3 != 0]
+        assert rows(page.text) == sorted(active, reverse=True)[:20]
+        assert "50 pwUSD" in page.text and "5 pwUSD" in page.text
