@@ -276,3 +276,47 @@ def test_the_api_lists_jobs_from_the_index_with_a_stale_flag_once_the_node_is_go
         # what needs the node says so in the error body
         missing = api.get("/api/v1/jobs/1")
         assert missing.status_code == 503 and missing.json()["error"]["code"] == "chain_unavailable"
+
+
+@pytest.mark.anvil
+def test_an_api_started_while_the_node_is_down_lists_jobs_from_the_index(tmp_path: Path) -> None:
+    """The API never reached the node: the chain id, escrow and token come from this data directory's
+    deployment manifest and the index, and the job list answers (200) with `stale: true`."""
+    from fastapi.testclient import TestClient
+
+    from proofwork.api.v1 import create_app
+    from proofwork.sdk import Proofwork
+    from tests.conftest import running_anvil
+
+    data_dir = tmp_path / "pw"
+    with running_anvil() as url:
+        with Proofwork.open(data_dir, url) as pw:
+            pw.deploy("dev0")
+            client = pw.signer("dev1")
+            pw.fund(client.address, pw.amount("1000"))
+            for budget in ("3", "30", "300"):
+                pw.jobs.post(
+                    client,
+                    budget=pw.amount(budget),
+                    deadline=pw.now() + 7 * DAY,
+                    review_period=3 * DAY,
+                    freelancer=pw.address("dev2"),
+                )
+            index_into(pw.ws, data_dir / "index.sqlite3")
+            indexed = pw.ws.chain.block_number()
+            settings = replace(pw.ws.settings, api_rate_limit=100_000)
+    # anvil stopped before the API starts
+    with TestClient(create_app(settings)) as api:
+        first = api.get("/api/v1/jobs", params={"limit": 2})
+        assert first.status_code == 200, first.text
+        body = first.json()
+        assert body["stale"] is True and body["indexed_block"] == indexed and body["count"] == 3
+        assert [j["budget_display"] for j in body["data"]] == ["300", "30"]
+        rest = api.get("/api/v1/jobs", params={"limit": 2, "cursor": body["next_cursor"]}).json()
+        assert [j["budget_display"] for j in rest["data"]] == ["3"] and rest["next_cursor"] is None
+        assert api.get("/api/v1/jobs", params={"state": "completed"}).json()["count"] == 0
+    # without an index of this deployment there is nothing to answer from
+    (data_dir / "index.sqlite3").unlink()
+    with TestClient(create_app(settings)) as api:
+        gone = api.get("/api/v1/jobs")
+        assert gone.status_code == 503 and gone.json()["error"]["code"] == "chain_unavailable"
