@@ -435,3 +435,54 @@ def test_the_board_says_when_the_index_lags_or_the_node_is_gone(indexed: tuple[P
         active = [j for i, j in enumerate(ids) if i % 3 != 0]
         assert rows(page.text) == sorted(active, reverse=True)[:20]
         assert "50 pwUSD" in page.text and "5 pwUSD" in page.text
+
+
+def test_one_job_is_read_from_the_caught_up_index(
+    indexed: tuple[Proofwork, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web job page and the API's job detail: the same from the index as from the logs, and from
+    the index (the job's logs never read) once it has caught up."""
+    from proofwork.db.index import IndexStore
+    from proofwork.services import job_listing
+    from proofwork.services.indexer import index_once
+    from proofwork.services.jobs import Jobs
+    from proofwork.services.market_views import MarketViews
+
+    pw, _ = indexed
+    ws = pw.ws
+    with chain_snapshot(ws.chain.web3), IndexStore.open(ws.settings.index_location) as store:
+        client_signer, freelancer = pw.signer("dev1"), pw.signer("dev2")
+        job = pw.jobs.post(
+            client_signer,
+            budget=pw.amount("8"),
+            milestones=2,
+            deadline=pw.now() + 2 * DAY,
+            review_period=DAY,
+            freelancer=freelancer.address,
+            arbiter=pw.address("dev5"),
+        ).job
+        pw.jobs.submit(freelancer, job.job_id, 0, b"\x07" * 32)
+        pw.jobs.dispute(client_signer, job.job_id, 0)
+        assert job_listing.indexed_job(ws, job.job_id, store) is None  # the index is behind
+        with monkeypatch.context() as logs_only:
+            logs_only.setattr(job_listing, "indexed_job", lambda *args: None)
+            from_logs = MarketViews(ws, store).job(job.job_id)
+            api_from_logs = job_listing.job_detail(ws, job.job_id, store)
+        index_once(ws, store)
+        found = job_listing.indexed_job(ws, job.job_id, store)
+        assert found is not None and found.job == pw.jobs.get(job.job_id)
+        assert [e.name for e, _ in found.events] == ["JobCreated", "MilestoneSubmitted", "DisputeRaised"]
+
+        def no_logs(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the job was rebuilt from the logs")
+
+        monkeypatch.setattr(Jobs, "get", no_logs)
+        from_index = MarketViews(ws, store).job(job.job_id)
+        assert from_index == from_logs
+        assert [h.name for h in from_index.history] == ["JobCreated", "MilestoneSubmitted", "DisputeRaised"]
+        assert len(from_index.disputes) == 1 and from_index.summary.created_tx == from_logs.history[0].tx_hash
+        assert job_listing.job_detail(ws, job.job_id, store) == api_from_logs
+        monkeypatch.undo()
+    with IndexStore.open(ws.settings.index_location) as store:
+        index_once(ws, store)  # the chain was reverted: the index rolls the job back out
+        assert job_listing.indexed_job(ws, job.job_id, store) is None

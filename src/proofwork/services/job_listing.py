@@ -20,6 +20,8 @@ from typing import Any
 
 from proofwork.db.index import IndexStore
 from proofwork.db.index.jobs import JobQuery
+from proofwork.domain.indexed_jobs import ESCROW_CONTRACT, job_event
+from proofwork.domain.indexing import IndexedEvent
 from proofwork.domain import job as J
 from proofwork.domain.errors import ChainBusy, ChainUnavailable, DataDirCorrupted, InvalidInput, NotFound
 from proofwork.services.indexer import DEFAULT_CONFIRMATIONS
@@ -400,6 +402,10 @@ class JobBoard:
                 return facts
         return self._facts
 
+    def index(self) -> IndexStore | None:
+        """The index the board reads (None: there is none yet); kept open until `close`."""
+        return self._index()
+
     def _index(self) -> IndexStore | None:
         """The index, opened on first use (requests arriving meanwhile wait for it); when there is
         none, looked for again every few seconds (an indexer may create it)."""
@@ -556,12 +562,64 @@ class JobDetail:
     judged_by_committee: bool = False
 
 
-def job_detail(ws: Workspace, job_id: int) -> JobDetail:
+@dataclass(frozen=True)
+class IndexedJob:
+    """One job as a caught-up index holds it: the folded record, its declared skill and its escrow
+    events (with where each was logged), in chain order."""
+
+    job: J.Job
+    skill: str | None
+    events: list[tuple[IndexedEvent, J.JobEvent]]
+    indexed_block: int
+
+
+def indexed_job(ws: Workspace, job_id: int, store: IndexStore | None = None) -> IndexedJob | None:
+    """The job from the index when it holds this escrow's job and is caught up with the node (the
+    indexer's confirmation depth allowed); None: the logs answer (not indexed, behind, unreadable)."""
+    if not 1 <= job_id <= J.MAX_UINT256:
+        return None
+    own = store is None
+    if own:
+        store = open_job_index(ws.settings)
+    if store is None:
+        return None
+    try:
+        chain_id, escrow = ws.chain_id, ws.deployment.escrow
+        checkpoint = store.checkpoint(chain_id)
+        head = ws.chain.block_number() - confirmations(ws.settings, ws.chain.is_local)
+        if checkpoint is None or checkpoint.block < head:
+            return None
+        found = store.job_record(chain_id, escrow, job_id)
+        if found is None:
+            return None
+        events = [
+            (e, event)
+            for e in store.job_events(chain_id, escrow, ESCROW_CONTRACT, [job_id])
+            if (event := job_event(e.name, e.args)) is not None
+        ]
+        return IndexedJob(found[0], found[1], events, checkpoint.block)
+    except DataDirCorrupted:
+        return None
+    finally:
+        if own:
+            store.close()
+
+
+def job_detail(ws: Workspace, job_id: int, store: IndexStore | None = None) -> JobDetail:
     """A job with its milestones' deadlines, submissions, applicants, committee scores (the signed
-    reports each settlement was made from), registered evaluation and disputes."""
+    reports each settlement was made from), registered evaluation and disputes.
+
+    The job, its skill and its escrow events come from the index when it is caught up (`indexed_job`);
+    the committee's settlements and evaluation and the court's cases are read from the chain."""
     jobs = Jobs(ws)
-    job = jobs.get(job_id)
-    events = ws.escrow.events(job_id)
+    indexed = indexed_job(ws, job_id, store)
+    if indexed is not None:
+        job, skill = indexed.job, indexed.skill
+        events = [(e.block_number, event) for e, event in indexed.events]
+    else:
+        job = jobs.get(job_id)
+        events = ws.escrow.events(job_id)
+        skill = _skill_reader(ws)(job_id)
     submissions = [
         Submission(e.milestone, e.deliverable, e.timestamp, block)
         for block, e in events
@@ -608,7 +666,7 @@ def job_detail(ws: Workspace, job_id: int) -> JobDetail:
             }
     return JobDetail(
         job,
-        _skill_reader(ws)(job_id),
+        skill,
         jobs.timing(job),
         submissions,
         applicants,

@@ -335,17 +335,27 @@ class MarketViews:
     # --- one job ---------------------------------------------------------------------------------
 
     def job(self, job_id: int) -> JobDetail:
+        """One job: from the index when it is caught up (the job and its escrow events with their
+        transactions), else from the logs; the committee's evaluation and scores from the chain."""
         from proofwork.chain.unsigned import job_event_transactions
 
-        job = self.jobs.get(job_id)
+        indexed = job_listing.indexed_job(self.ws, job_id, self.index)
+        logged: list[tuple[int, str, str, J.JobEvent]]  # (block, transaction, event name, event)
+        if indexed is not None:
+            job = indexed.job
+            logged = [(e.block_number, e.tx_hash, e.name, event) for e, event in indexed.events]
+        else:
+            job = self.jobs.get(job_id)
+            events = [event for _, event in self.ws.escrow.events(job_id)]
+            txs = job_event_transactions(self.ws.escrow, job_id)
+            logged = [(b, tx, name, event) for event, (b, tx, name, _) in zip(events, txs, strict=False)]
+        created = {job_id: (b, tx) for b, tx, name, _ in logged if name == "JobCreated"}
         evaluations = self._evaluations() if self.jobs.judged_by_committee(job) else {}
-        summary = self._summary(job, evaluations, self._created(job_id))
+        summary = self._summary(job, evaluations, created)
         decimals, symbol = self.ws.token.decimals, self.ws.token.symbol
-        events = [event for _, event in self.ws.escrow.events(job_id)]
-        txs = job_event_transactions(self.ws.escrow, job_id)
         history = []
         disputes = []
-        for event, (block, tx, name, _) in zip(events, txs, strict=False):
+        for block, tx, name, event in logged:
             when = self.time_of(block)
             history.append(HistoryItem(name, block, when, tx, _describe(event, decimals, symbol)))
             if isinstance(event, J.DisputeRaised):

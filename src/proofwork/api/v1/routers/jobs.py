@@ -80,10 +80,15 @@ async def list_jobs(
     return Response(body.model_dump_json(), media_type="application/json")
 
 
-@router.get("/{job_id}", summary="A job with its milestones, submissions, scores and disputes")
+@router.get(
+    "/{job_id}",
+    summary="A job with its milestones, submissions, scores and disputes",
+    description="The job and its escrow events from the chain index when it is caught up with the node "
+    "(else rebuilt from the escrow's logs); the committee's scores and evaluation from the chain.",
+)
 def get_job(job_id: JobId, ws: WorkspaceDep, ctx: ContextDep) -> S.JobDetailPublic:
     try:
-        detail = job_listing.job_detail(ws, job_id)
+        detail = job_listing.job_detail(ws, job_id, ctx.board.index())
     except NotFound as exc:
         raise ApiError(404, "job_not_found", str(exc)) from exc
     return convert.job_detail(detail, ws.token.decimals, ctx.dev_mode)
