@@ -289,22 +289,21 @@ def test_an_api_started_while_the_node_is_down_lists_jobs_from_the_index(tmp_pat
     from tests.conftest import running_anvil
 
     data_dir = tmp_path / "pw"
-    with running_anvil() as url:
-        with Proofwork.open(data_dir, url) as pw:
-            pw.deploy("dev0")
-            client = pw.signer("dev1")
-            pw.fund(client.address, pw.amount("1000"))
-            for budget in ("3", "30", "300"):
-                pw.jobs.post(
-                    client,
-                    budget=pw.amount(budget),
-                    deadline=pw.now() + 7 * DAY,
-                    review_period=3 * DAY,
-                    freelancer=pw.address("dev2"),
-                )
-            index_into(pw.ws, data_dir / "index.sqlite3")
-            indexed = pw.ws.chain.block_number()
-            settings = replace(pw.ws.settings, api_rate_limit=100_000)
+    with running_anvil() as url, Proofwork.open(data_dir, url) as pw:
+        pw.deploy("dev0")
+        client = pw.signer("dev1")
+        pw.fund(client.address, pw.amount("1000"))
+        for budget in ("3", "30", "300"):
+            pw.jobs.post(
+                client,
+                budget=pw.amount(budget),
+                deadline=pw.now() + 7 * DAY,
+                review_period=3 * DAY,
+                freelancer=pw.address("dev2"),
+            )
+        index_into(pw.ws, data_dir / "index.sqlite3")
+        indexed = pw.ws.chain.block_number()
+        settings = replace(pw.ws.settings, api_rate_limit=100_000)
     # anvil stopped before the API starts
     with TestClient(create_app(settings)) as api:
         first = api.get("/api/v1/jobs", params={"limit": 2})

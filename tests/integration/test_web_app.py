@@ -325,7 +325,9 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proofwor
             terms = {"deadline": pw.now() + DAY, "review_period": DAY}
             freelancer = None if i % 3 == 0 else pw.address("dev2")
             budget = pw.amount("50" if i % 2 else "5")
-            ids.append(pw.jobs.post(pw.signer("dev1"), budget=budget, freelancer=freelancer, **terms).job.job_id)
+            ids.append(
+                pw.jobs.post(pw.signer("dev1"), budget=budget, freelancer=freelancer, **terms).job.job_id
+            )
         with IndexStore.open(pw.ws.settings.index_location) as store:
             index_once(pw.ws, store)
         yield pw, ids

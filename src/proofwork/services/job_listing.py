@@ -20,10 +20,10 @@ from typing import Any
 
 from proofwork.db.index import IndexStore
 from proofwork.db.index.jobs import JobQuery
-from proofwork.domain.indexed_jobs import ESCROW_CONTRACT, job_event
-from proofwork.domain.indexing import IndexedEvent
 from proofwork.domain import job as J
 from proofwork.domain.errors import ChainBusy, ChainUnavailable, DataDirCorrupted, InvalidInput, NotFound
+from proofwork.domain.indexed_jobs import ESCROW_CONTRACT, job_event
+from proofwork.domain.indexing import IndexedEvent
 from proofwork.services.indexer import DEFAULT_CONFIRMATIONS
 from proofwork.services.jobs import Jobs
 from proofwork.services.manifest import Deployment, load_manifest

@@ -349,7 +349,8 @@ class MarketViews:
             events = [event for _, event in self.ws.escrow.events(job_id)]
             txs = job_event_transactions(self.ws.escrow, job_id)
             logged = [(b, tx, name, event) for event, (b, tx, name, _) in zip(events, txs, strict=False)]
-        created = {job_id: (b, tx) for b, tx, name, _ in logged if name == "JobCreated"}
+        first = next(((b, tx) for b, tx, name, _ in logged if name == "JobCreated"), None)
+        created = {job_id: first} if first is not None else {}
         evaluations = self._evaluations() if self.jobs.judged_by_committee(job) else {}
         summary = self._summary(job, evaluations, created)
         decimals, symbol = self.ws.token.decimals, self.ws.token.symbol

@@ -417,5 +417,7 @@ def job_by_id(db: Db, chain_id: int, escrow: str, job_id: int) -> tuple[J.Job, s
         " AND r.escrow = j.escrow AND r.job_id = j.job_id"
         " WHERE j.chain_id = :chain_id AND j.escrow = :escrow AND j.job_id = :job_id"
     )
-    row = db.execute(text(sql), {"chain_id": chain_id, "escrow": escrow.lower(), "job_id": _uint(job_id)}).first()
+    row = db.execute(
+        text(sql), {"chain_id": chain_id, "escrow": escrow.lower(), "job_id": _uint(job_id)}
+    ).first()
     return None if row is None else (job_from_record(_json(row[0])), row[1])

@@ -408,7 +408,6 @@ class IndexStore:
                 return JobsRead(None, [], 0, False)
             return JobsRead(Checkpoint(int(found[0]), str(found[1])), jobs, total, more)
 
-
     def job_events(
         self,
         chain_id: int,
