@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -241,6 +242,22 @@ def test_serve_runs_the_platform_and_a_restart_keeps_everything(cli: Cli, tmp_pa
         assert code == 0 and seconds < STOP_WITHIN, again.log()
     finally:
         again.kill()
+
+    # the web app's port in use: one line, everything started is stopped again, the chain released
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = str(busy.getsockname()[1])
+        cli.fails(
+            "serve",
+            "--rpc-port",
+            "0",
+            "--port",
+            port,
+            match=f"cannot serve the web app and API on 127.0.0.1:{port}",
+        )
+    assert not (cli.data_dir / "serve.json").exists()
+    assert cli.ok("job", "show", job, "--json").json()["job"]["budget"] == "250"
 
 
 @pytest.mark.daemon

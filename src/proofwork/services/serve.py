@@ -479,6 +479,9 @@ class ChainIndexer:
             if self._stop.is_set():
                 raise _Stopping
 
+        def pause(seconds: float) -> None:
+            self._stop.wait(seconds)
+
         try:
             while not self._stop.is_set():
                 try:
@@ -490,7 +493,7 @@ class ChainIndexer:
                         stop=self._stop.is_set,
                         on_error=self._problem,
                         progress=progress,
-                        sleep=self._stop.wait,
+                        sleep=pause,
                     ):
                         self.passes += 1
                         self.caught_up.set()
