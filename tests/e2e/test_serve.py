@@ -60,6 +60,16 @@ def indexed_job_ids(index: Path, chain_id: int) -> list[str]:
         store.close()
 
 
+def index_checkpoint(index: Path, chain_id: int) -> int:
+    store = IndexStore.open(str(index))
+    try:
+        checkpoint = store.checkpoint(chain_id)
+        assert checkpoint is not None
+        return checkpoint.block
+    finally:
+        store.close()
+
+
 def sign_in(api_url: str, key: bytes) -> str:
     """Sign-In with Ethereum over HTTP with a dev key: the session's bearer token."""
     nonce = httpx.get(f"{api_url}/auth/nonce", timeout=10).json()
@@ -210,8 +220,10 @@ def test_serve_runs_the_platform_and_a_restart_keeps_everything(cli: Cli, tmp_pa
         cli.fails("serve", "--rpc-port", "0", "--port", "0", match=f"already running on {cli.data_dir}")
         assert time.monotonic() - started < 5
 
+        assert "indexer: caught up to block" in serve.log()
         code, seconds = serve.stop(signal.SIGINT)
         assert code == 0, serve.log()
+        checkpoint = index_checkpoint(index, EMBEDDED_CHAIN_ID)
         assert seconds < STOP_WITHIN, f"stopping took {seconds:.1f}s"
         assert "Traceback" not in serve.log()
         assert not (cli.data_dir / "serve.json").exists()
@@ -234,7 +246,8 @@ def test_serve_runs_the_platform_and_a_restart_keeps_everything(cli: Cli, tmp_pa
         assert api_job_ids(api2) == [job]
         assert session_of(api2, token).json()["address"] == dev1["address"]  # the session was kept
         # the index resumed from its checkpoint: the job's event once, nothing indexed twice
-        until("the index after the restart", lambda: indexed_job_ids(index, EMBEDDED_CHAIN_ID) == [job])
+        until("the indexer's resume", lambda: f"(from block {checkpoint + 1}:" in again.log())
+        assert indexed_job_ids(index, EMBEDDED_CHAIN_ID) == [job]
         job2 = cli.post_job("5", "--rpc-url", url2)
         until("the new job in the API's list", lambda: api_job_ids(api2) == [job2, job])
         assert indexed_job_ids(index, EMBEDDED_CHAIN_ID) == [job, job2]

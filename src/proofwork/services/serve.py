@@ -496,7 +496,13 @@ class ChainIndexer:
                         sleep=pause,
                     ):
                         self.passes += 1
-                        self.caught_up.set()
+                        if not self.caught_up.is_set():
+                            self.caught_up.set()
+                            self.platform.say(
+                                f"indexer: caught up to block {result.last} (from block {result.first}: "
+                                f"{result.events} new events, {result.total_events} in all) into "
+                                f"{store.where}; following the chain"
+                            )
                         if self._last_problem is not None:
                             self._last_problem = None
                             self.platform.say(f"indexer: going again (block {result.last})")
