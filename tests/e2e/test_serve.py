@@ -220,9 +220,9 @@ def test_serve_runs_the_platform_and_a_restart_keeps_everything(cli: Cli, tmp_pa
         cli.fails("serve", "--rpc-port", "0", "--port", "0", match=f"already running on {cli.data_dir}")
         assert time.monotonic() - started < 5
 
-        assert "indexer: caught up to block" in serve.log()
         code, seconds = serve.stop(signal.SIGINT)
         assert code == 0, serve.log()
+        assert "indexer: caught up to block" in serve.log()
         checkpoint = index_checkpoint(index, EMBEDDED_CHAIN_ID)
         assert seconds < STOP_WITHIN, f"stopping took {seconds:.1f}s"
         assert "Traceback" not in serve.log()
@@ -250,7 +250,7 @@ def test_serve_runs_the_platform_and_a_restart_keeps_everything(cli: Cli, tmp_pa
         assert indexed_job_ids(index, EMBEDDED_CHAIN_ID) == [job]
         job2 = cli.post_job("5", "--rpc-url", url2)
         until("the new job in the API's list", lambda: api_job_ids(api2) == [job2, job])
-        assert indexed_job_ids(index, EMBEDDED_CHAIN_ID) == [job, job2]
+        until("the new job in the index", lambda: indexed_job_ids(index, EMBEDDED_CHAIN_ID) == [job, job2])
         code, seconds = again.stop(signal.SIGTERM)
         assert code == 0 and seconds < STOP_WITHIN, again.log()
     finally:

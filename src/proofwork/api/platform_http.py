@@ -72,6 +72,7 @@ class PlatformHttp:
         config = uvicorn.Config(
             PlatformApp(self.api, self.web),
             log_level="warning",
+            log_config=None,  # as the oracles' report servers: no logging reconfigured on a thread's start
             access_log=False,
             lifespan="off",  # nothing to start; `stop` closes what the apps opened
             timeout_graceful_shutdown=2,
