@@ -71,6 +71,10 @@ class Settings:
     index_confirmations: int | None = None  # None: 0 on a local dev chain, else DEFAULT_CONFIRMATIONS
     index_chunk: int = 2000
     web_dev_mode: bool = False
+    # the API's dev mode (it may sign with the dev accounts): None decides by the chain, on when the
+    # embedded chain is opened in-process (no rpc_url); `proofwork serve` sets it, since it reaches even
+    # its own embedded chain through an RPC URL
+    api_dev_mode: bool | None = None
     explorer_url: str | None = None
     api_domain: str | None = None
     api_upload_limit: int = 10 * 1024 * 1024

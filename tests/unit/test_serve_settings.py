@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from proofwork.domain.errors import InvalidInput
@@ -32,3 +36,51 @@ def test_serve_listens_on_loopback_only() -> None:
         ServeOptions(rpc_port=70_000).checked()
     with pytest.raises(InvalidInput, match="interval"):
         ServeOptions(oracle_interval=0).checked()
+
+
+@pytest.mark.parametrize(
+    ("rpc_url", "flag", "dev_mode"),
+    [
+        (None, None, True),  # the embedded chain opened in-process (`proofwork api`)
+        ("http://127.0.0.1:8545", None, False),  # a node
+        ("http://127.0.0.1:8545", True, True),  # serve on its own embedded chain, through its RPC URL
+        ("http://127.0.0.1:8545", False, False),  # serve --rpc-url: never dev mode
+    ],
+)
+def test_the_api_dev_mode_setting_decides_when_set(
+    tmp_path: Path, rpc_url: str | None, flag: bool | None, dev_mode: bool
+) -> None:
+    from proofwork.api.v1.deps import ApiContext
+
+    ctx = ApiContext(Settings(data_dir=tmp_path, rpc_url=rpc_url, api_dev_mode=flag))
+    try:
+        assert ctx.dev_mode is dev_mode
+    finally:
+        ctx.close()
+
+
+def test_one_port_routes_the_api_prefix_to_the_api_and_the_rest_to_the_web_app() -> None:
+    from proofwork.api.platform_http import PlatformApp
+
+    seen: list[tuple[str, str]] = []
+
+    def app(name: str) -> Any:
+        async def serve(scope: Any, receive: Any, send: Any) -> None:
+            seen.append((name, scope["path"]))
+
+        return serve
+
+    both = PlatformApp(app("api"), app("web"))
+    paths = ["/", "/api/v1", "/api/v1/jobs", "/api/v1/docs", "/api/v10", "/api", "/jobs/1", "/static/app.css"]
+    for path in paths:
+        asyncio.run(both({"type": "http", "path": path}, None, None))
+    assert seen == [
+        ("web", "/"),
+        ("api", "/api/v1"),
+        ("api", "/api/v1/jobs"),
+        ("api", "/api/v1/docs"),
+        ("web", "/api/v10"),
+        ("web", "/api"),
+        ("web", "/jobs/1"),
+        ("web", "/static/app.css"),
+    ]

@@ -85,7 +85,11 @@ class ReportServer:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc.__class__.__name__
             raise InvalidInput(f"cannot serve reports on {host}:{port}: {reason}") from exc
         self.host, self.port = self._sock.getsockname()[:2]
-        config = uvicorn.Config(create_app(state, oracle), log_level="warning", access_log=False)
+        # log_config=None: no dictConfig here, which would set uvicorn's loggers back to INFO for a moment
+        # while another server on another thread (`proofwork serve` starts several) logs its start-up
+        config = uvicorn.Config(
+            create_app(state, oracle), log_level="warning", access_log=False, log_config=None
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True

@@ -1,5 +1,5 @@
 """`proofwork serve`: the local platform in one process (the embedded chain over JSON-RPC, the
-contracts, the oracle committee; the indexer, API and web app as they are added), until Ctrl-C."""
+contracts, the oracle committee, the indexer, and the web app with the API on one port), until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -44,10 +44,12 @@ def serve_cmd(
     ] = 2.0,
 ) -> None:
     """Run the local platform until Ctrl-C: the embedded chain served over JSON-RPC (or the --rpc-url
-    node), the contracts (deployed if missing) and a local oracle committee. Everything is kept in the
-    data directory, so the next start carries on. Other commands use it with --rpc-url RPC_URL."""
+    node), the contracts (deployed if missing), a local oracle committee, the indexer, and the web app
+    (at /) with the REST API (at /api/v1) on one port. Everything is kept in the data directory, so the
+    next start carries on. Other commands use it with --rpc-url RPC_URL."""
     from proofwork.api.oracle_http import ReportServer
-    from proofwork.services.serve import LocalPlatform, ServeOptions, oracle_committee
+    from proofwork.api.platform_http import platform_http
+    from proofwork.services.serve import LocalPlatform, ServeOptions, chain_indexer, oracle_committee
     from proofwork.settings import parse_port
 
     state = cli_state(ctx)
@@ -66,7 +68,8 @@ def serve_cmd(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     say = _progress(state)
-    platform = LocalPlatform(settings, options, [oracle_committee(ReportServer)], say=say, cancel=stop)
+    factories = [oracle_committee(ReportServer), chain_indexer, platform_http]
+    platform = LocalPlatform(settings, options, factories, say=say, cancel=stop)
     try:
         if not state.json:
             say("starting the local platform...")
@@ -106,6 +109,8 @@ def _ready(running: Any, platform: Any) -> dict[str, Any]:
         "ok": True,
         "ready": True,
         "url": running.url,
+        "api_url": running.url.rstrip("/") + "/api/v1" if running.url else None,
+        "dev_mode": running.embedded,
         "rpc_url": running.rpc_url,
         "chain_id": running.chain_id,
         "chain_id_hex": hex(running.chain_id),
@@ -133,9 +138,15 @@ def _human(data: dict[str, Any]) -> Any:
     d = data["deployment"]
     lines = [
         "proofwork is running (Ctrl-C stops it; everything is kept in the data directory)",
-        f"  URL:       {data['url'] or '(no web app yet)'}",
-        f"  RPC URL:   {data['rpc_url']}   chain id {data['chain_id']} ({data['chain_id_hex']})",
+        f"  URL:       {data['url']}   (open it in a browser)",
+        f"  API:       {data['api_url']}   (docs at {data['api_url']}/docs)",
+        f"  RPC URL:   {data['rpc_url']}   chain id {data['chain_id']} ({data['chain_id_hex']})"
+        "   (add this network to your wallet)",
         f"  data dir:  {data['data_dir']}",
+    ]
+    if data["dev_mode"]:
+        lines.append("  dev mode:  the web app and the API may sign with the dev accounts (embedded chain)")
+    lines += [
         f"  escrow {d['escrow']}, token {d['token']} ({data['token']['symbol']})",
     ]
     if d.get("committee"):
@@ -146,7 +157,9 @@ def _human(data: dict[str, Any]) -> Any:
         lines.append(f"  deployed now: {', '.join(data['deployed'])}")
     lines.append(f"  other commands: proofwork --rpc-url {data['rpc_url']} ... (with the same --data-dir)")
     if data["accounts"]:
-        lines.append("dev accounts (well-known test keys: never send real money to them):")
+        lines.append(
+            "dev accounts (well-known test keys: import one into the wallet; never send real money to them):"
+        )
         for a in data["accounts"]:
             lines.append(
                 f"  {a['name']:<5} {a['address']}  key {a['private_key']}  "

@@ -66,6 +66,7 @@ class ServeOptions:
     port: int = 8000  # the web app and API, for the components that serve them (0: any free port)
     oracles: bool = True  # run the local oracle committee
     oracle_interval: float = 2.0  # seconds between an oracle's passes
+    index_poll: float = 0.5  # seconds between the indexer's passes
 
     def checked(self) -> ServeOptions:
         from proofwork.chain.rpc_server import check_loopback
@@ -78,6 +79,8 @@ class ServeOptions:
             raise InvalidInput(
                 f"invalid oracle interval {self.oracle_interval}: expected 0.05 to 3600 seconds"
             )
+        if not 0.05 <= self.index_poll <= 3600:
+            raise InvalidInput(f"invalid index poll {self.index_poll}: expected 0.05 to 3600 seconds")
         return self
 
 
@@ -174,7 +177,8 @@ class LocalPlatform:
                     f"`proofwork serve` is already running on {self.settings.data_dir} (RPC URL {running})"
                 ) from exc
             rpc_url, embedded = self._rpc.url, True
-        settings = replace(self.settings, rpc_url=rpc_url)
+        # dev mode (the API and the pages may sign with the dev accounts) exactly on the embedded chain
+        settings = replace(self.settings, rpc_url=rpc_url, api_dev_mode=embedded, web_dev_mode=embedded)
         from proofwork.services.workspace import Workspace
 
         if self.cancel.is_set():
@@ -420,3 +424,117 @@ def oracle_committee(serve_reports: ServeReports) -> ComponentFactory:
         return OracleCommittee(platform, serve_reports) if platform.options.oracles else None
 
     return build
+
+
+# --- the indexer ----------------------------------------------------------------------------------
+
+
+class _Stopping(Exception):
+    """Raised from the progress callback to end a long catch-up pass when a stop was asked for (the
+    batch before it is stored: the next start resumes from that checkpoint)."""
+
+
+class ChainIndexer:
+    """The indexer following the platform's chain into the index database (`settings.index_location`),
+    a pass every `options.index_poll` seconds on a thread of its own. A failing pass is reported in
+    one line and tried again at the next poll; the index resumes from its checkpoint."""
+
+    name = "indexer"
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.where = platform.settings.index_location
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_problem: str | None = None
+        self.caught_up = threading.Event()  # set after the first pass that completed
+        self.passes = 0
+
+    @property
+    def url(self) -> str | None:
+        return None
+
+    def start(self) -> None:
+        from proofwork.services.indexer import open_index
+
+        store = open_index(self.where)  # here, so a bad database location fails the start in one line
+        self._thread = threading.Thread(target=self._run, args=(store,), name="indexer", daemon=True)
+        self._thread.start()
+
+    def _run(self, store: Any) -> None:
+        from proofwork.services.indexer import IndexOptions, follow_passes
+
+        settings = self.platform.settings
+        options = IndexOptions(confirmations=settings.index_confirmations, chunk=settings.index_chunk)
+        ws: Workspace | None = None
+
+        @contextlib.contextmanager
+        def workspace() -> Any:
+            nonlocal ws
+            if ws is None:
+                ws = self.platform.open_workspace()
+            yield ws
+
+        def progress(_: Any) -> None:
+            if self._stop.is_set():
+                raise _Stopping
+
+        def pause(seconds: float) -> None:
+            self._stop.wait(seconds)
+
+        try:
+            while not self._stop.is_set():
+                try:
+                    for result in follow_passes(
+                        workspace,
+                        store,
+                        options,
+                        poll=self.platform.options.index_poll,
+                        stop=self._stop.is_set,
+                        on_error=self._problem,
+                        progress=progress,
+                        sleep=pause,
+                    ):
+                        self.passes += 1
+                        if not self.caught_up.is_set():
+                            self.caught_up.set()
+                            self.platform.say(
+                                f"indexer: caught up to block {result.last} (from block {result.first}: "
+                                f"{result.events} new events, {result.total_events} in all) into "
+                                f"{store.where}; following the chain"
+                            )
+                        if self._last_problem is not None:
+                            self._last_problem = None
+                            self.platform.say(f"indexer: going again (block {result.last})")
+                except _Stopping:
+                    break
+                except ProofworkError as exc:
+                    self._problem(exc)
+                except Exception as exc:  # reported in one line, never a traceback; tried again
+                    log.debug("indexer pass failed", exc_info=True)
+                    self._problem(exc, unexpected=True)
+                self._stop.wait(self.platform.options.index_poll)
+        finally:
+            if ws is not None:
+                with contextlib.suppress(Exception):
+                    ws.close()
+            store.close()
+
+    def _problem(self, exc: Exception, *, unexpected: bool = False) -> None:
+        """One line per distinct problem (not one per poll while it lasts)."""
+        text = f"{exc.__class__.__name__}: {exc}" if unexpected else str(exc)
+        if text != self._last_problem:
+            self._last_problem = text
+            self.platform.say(f"indexer: {text} (trying again)")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=DAEMON_STOP_TIMEOUT)
+            if self._thread.is_alive():
+                raise RuntimeError(f"the indexer is still running after {DAEMON_STOP_TIMEOUT:g}s")
+
+
+def chain_indexer(platform: Platform) -> Component | None:
+    """The factory of the indexer (always: every platform keeps its index)."""
+    return ChainIndexer(platform)

@@ -37,7 +37,10 @@ class ApiContext:
 
     @property
     def dev_mode(self) -> bool:
-        """The embedded chain: the server may sign with its dev accounts when asked (`dev_sign`)."""
+        """The embedded chain: the server may sign with its dev accounts when asked (`dev_sign`). The
+        `api_dev_mode` setting decides when set (`proofwork serve`: on exactly on its embedded chain)."""
+        if self.settings.api_dev_mode is not None:
+            return self.settings.api_dev_mode
         return self.settings.rpc_url is None
 
     def workspace(self) -> Workspace:
