@@ -32,6 +32,7 @@ from proofwork.domain.jsonsafe import safe_json_loads
 from proofwork.domain.units import format_amount, format_utc
 from proofwork.keys.sealing import seal
 from proofwork.services.evaluated_jobs import prepare_hidden_task
+from proofwork.services.event_reads import EventReader
 from proofwork.services.task_files import TaskFiles, committee_recipients
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.files import save_file
@@ -145,12 +146,18 @@ class Competitions:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
 
-    def ids(self) -> list[int]:
-        return [int(e.args["comp_id"]) for e in self.ws.competitions.events("CompetitionCreated")]
-
-    def get(self, comp_id: int) -> Competition:
+    def ids(self, reader: EventReader | None = None) -> list[int]:
+        """Every competition's id; with a `reader`, from the chain index when it can answer."""
         contract = self.ws.competitions
-        events = contract.events(
+        events = reader.events(contract, "CompetitionCreated") if reader else contract.events("CompetitionCreated")
+        return [int(e.args["comp_id"]) for e in events]
+
+    def get(self, comp_id: int, reader: EventReader | None = None) -> Competition:
+        """The competition folded from its events: from the logs (what the duties and checks before a
+        transaction need: the chain as it is now), or, with a `reader`, from the chain index when it
+        can answer (a list, a leaderboard)."""
+        contract = self.ws.competitions
+        names = (
             "CompetitionCreated",
             "LabelsConfirmed",
             "SubmissionCommitted",
@@ -162,8 +169,11 @@ class Competitions:
             "RankingChallenged",
             "ChallengeResolved",
             "LabelsRevealed",
-            subject=comp_id,
         )
+        if reader is not None:
+            events = reader.events(contract, *names, subject=comp_id)
+        else:
+            events = contract.events(*names, subject=comp_id)
         created = next((e for e in events if e.name == "CompetitionCreated"), None)
         if created is None:
             raise NotFound(f"no competition {comp_id}")
@@ -487,8 +497,10 @@ class Competitions:
         """Public scores (median over the oracles that signed them) and, after finalization, every
         revealed entry's private score with its proof against the scores root on chain (from the
         first oracle serving a scores tree with that root), the winners and their prizes.
-        Unsigned or mis-signed public scores and trees of another root are ignored."""
-        comp = self.get(comp_id)
+        Unsigned or mis-signed public scores and trees of another root are ignored. The competition's
+        events come from the chain index when it is caught up (`services.event_reads`)."""
+        with EventReader(self.ws) as reader:
+            comp = self.get(comp_id, reader)
         contract = self.ws.competitions.address
         public: dict[int, dict[str, int]] = {}
         committee = self.ws.committee
