@@ -149,7 +149,9 @@ class Competitions:
     def ids(self, reader: EventReader | None = None) -> list[int]:
         """Every competition's id; with a `reader`, from the chain index when it can answer."""
         contract = self.ws.competitions
-        events = reader.events(contract, "CompetitionCreated") if reader else contract.events("CompetitionCreated")
+        events = (
+            reader.events(contract, "CompetitionCreated") if reader else contract.events("CompetitionCreated")
+        )
         return [int(e.args["comp_id"]) for e in events]
 
     def get(self, comp_id: int, reader: EventReader | None = None) -> Competition:
