@@ -198,6 +198,7 @@ def lists(ws: Workspace, lm: ListsMarket, reader: EventReader) -> dict[str, Any]
         "seeds": reputation.trust_seeds(ws, reader),
         "competition ids": comps.ids(reader),
         "competitions": [comps.get(i, reader) for i in comps.ids(reader)],
+        "listed": comps.listed(reader),
     }
 
 
@@ -248,6 +249,7 @@ def test_every_event_and_every_list_is_the_same_from_the_index_and_the_logs(
     assert len(logged["completions"]) == 6 and len(logged["completions of one"]) == 4
     assert len(logged["uids of reviews"]) == 2 and len(logged["badges"]) == 2
     assert len(logged["seeds"]) == 3
+    assert logged["listed"] == logged["competitions"]
     final = next(c for c in logged["competitions"] if c.comp_id == lm.comp_id)
     assert final.finalized and len(final.revealed) == 3 and len(final.awards) == 2 and final.winners
     assert len(shown_logged[0]) == 6 and len(shown_logged[1]) == 2
