@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from web3 import Web3
 
 from proofwork.chain.events import ContractHandle, check_id
-from proofwork.chain.receipts import Receipt
+from proofwork.chain.receipts import Event, Receipt
 
 
 @dataclass(frozen=True)
@@ -55,22 +56,31 @@ class SkillBadgeContract(ContractHandle):
         return bool(self.chain.call(self.contract.functions.locked(check_id(token_id, "badge id"))))
 
     def minted(self) -> list[BadgeInfo]:
-        """Every badge minted and not revoked, from the events (holder, issuer, how it was earned)."""
-        revoked = {int(e.args["token_id"]) for e in self.events("BadgeRevoked")}
-        out = []
-        for e in self.events("BadgeMinted"):
-            token_id = int(e.args["token_id"])
-            if token_id in revoked:
-                continue
-            out.append(
-                BadgeInfo(
-                    token_id,
-                    str(e.args["holder"]),
-                    str(e.args["skill"]),
-                    str(e.args["issuer"]),
-                    bytes(e.args["evidence"]),
-                    0,
-                    bool(e.args["by_job"]),
-                )
+        """Every badge minted and not revoked, from the logs (holder, issuer, how it was earned)."""
+        return minted_badges(self.events("BadgeMinted", "BadgeRevoked"))
+
+
+def minted_badges(events: Iterable[Event]) -> list[BadgeInfo]:
+    """The badges minted and not revoked, from the contract's BadgeMinted and BadgeRevoked events
+    (from the logs or the chain index); `minted_at` is not in the events (0)."""
+    events = list(events)
+    revoked = {int(e.args["token_id"]) for e in events if e.name == "BadgeRevoked"}
+    out = []
+    for e in events:
+        if e.name != "BadgeMinted":
+            continue
+        token_id = int(e.args["token_id"])
+        if token_id in revoked:
+            continue
+        out.append(
+            BadgeInfo(
+                token_id,
+                str(e.args["holder"]),
+                str(e.args["skill"]),
+                str(e.args["issuer"]),
+                bytes(e.args["evidence"]),
+                0,
+                bool(e.args["by_job"]),
             )
-        return out
+        )
+    return out

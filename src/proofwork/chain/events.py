@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from typing import Any
 
+from eth_abi import encode as abi_encode
+from eth_abi.exceptions import EncodingError
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
@@ -73,15 +75,59 @@ class ContractHandle:
         self.address = Web3.to_checksum_address(address)
         self.contract = chain.contract(artifact.abi, address)
         self.deploy_block = deploy_block
+        self.abi = artifact.abi
         self._topics = event_topics(artifact.abi)
         self._by_name = {name: topic for topic, name in self._topics.items()}
+        self._event_abis = {
+            item["name"]: item
+            for item in artifact.abi
+            if item.get("type") == "event" and not item.get("anonymous")
+        }
 
-    def events(self, *names: str, subject: int | None = None) -> list[Event]:
-        """Events of the given names in chain order; `subject` filters on the first indexed argument."""
+    def event_abi(self, name: str) -> dict[str, Any]:
+        """The ABI entry of the contract's event `name` (InvalidInput for an unknown one)."""
+        item = self._event_abis.get(name)
+        if item is None:
+            raise InvalidInput(f"{self.__class__.__name__} has no event {name!r}")
+        return item
+
+    def events(
+        self, *names: str, subject: int | None = None, where: Mapping[str, object] | None = None
+    ) -> list[Event]:
+        """Events of the given names in chain order; `subject` filters on the first indexed argument
+        (a uint256 id), `where` on indexed arguments by name (every named event must have them, at
+        the same position)."""
         topics: list[Any] = [[self._by_name[n] for n in names]]
         if subject is not None:
             topics.append("0x" + check_id(subject).to_bytes(32, "big").hex())
+        for position, topic in self._where_topics(names, where or {}).items():
+            topics.extend([None] * (position + 1 - len(topics)))
+            if topics[position] is not None:
+                raise InvalidInput("an indexed argument is filtered twice")
+            topics[position] = topic
         return [self._decode(log) for log in self.chain.get_logs(self.address, topics, self.deploy_block)]
+
+    def _where_topics(self, names: tuple[str, ...], where: Mapping[str, object]) -> dict[int, str]:
+        """topic position -> 0x topic, for filters on static indexed arguments."""
+        out: dict[int, str] = {}
+        for arg, value in where.items():
+            found: set[tuple[int, str]] = set()
+            for name in names:
+                indexed = [i for i in self.event_abi(name)["inputs"] if i.get("indexed")]
+                spots = [(n + 1, str(i["type"])) for n, i in enumerate(indexed) if i["name"] == arg]
+                if not spots or spots[0][1].endswith("]") or spots[0][1] in ("string", "bytes"):
+                    raise InvalidInput(f"{name} has no static indexed argument {arg!r} to filter on")
+                found.add(spots[0])
+            if len(found) != 1:
+                raise InvalidInput(f"{arg!r} is not at one topic position in {', '.join(names)}")
+            position, kind = found.pop()
+            if kind == "address" and isinstance(value, str):
+                value = Web3.to_checksum_address(value)
+            try:
+                out[position] = "0x" + abi_encode([kind], [value]).hex()
+            except (EncodingError, TypeError, ValueError) as exc:
+                raise InvalidInput(f"{value!r} is not a {kind} for {arg!r}") from exc
+        return out
 
     def receipt_events(self, receipt: Receipt) -> list[Event]:
         return [

@@ -5,17 +5,16 @@ The index stores event arguments as plain JSON (`domain.indexing`: integers as d
 0x hex, addresses lower case). `job_event` turns the `JobEscrow` ones back into the same domain events
 the chain adapter decodes from logs (addresses EIP-55 checksummed, as web3 gives them), so the index's
 jobs projection folds them with `job.rebuild`/`job.fold`, the very code the log-based reads use.
+(Any other contract's events are read back by their ABI: `domain.indexed_events`.)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any
 
-from eth_utils import to_checksum_address
-
 from proofwork.domain import job as J
+from proofwork.domain.indexed_events import checksummed
 
 ESCROW_CONTRACT = "JobEscrow"
 ATTESTER_CONTRACT = "JobAttester"
@@ -24,18 +23,12 @@ SKILL_EVENT = "SkillDeclared"
 EVENT_TYPES = J.EVENT_TYPES
 
 
-@functools.lru_cache(maxsize=65_536)
-def _checksummed(address: str) -> str:
-    """EIP-55 (a keccak per address: the same clients, tokens and arbiters come back all the time)."""
-    return str(to_checksum_address(address))
-
-
 def _value(kind: str, stored: Any) -> Any:
     """A stored JSON argument as the domain event's field type (its annotation, as text)."""
     if kind == "int":
         return int(stored)
     if kind == "str":  # every text field of a job event is an address
-        return _checksummed(str(stored).lower())
+        return checksummed(str(stored))
     if kind == "bytes":
         return bytes.fromhex(str(stored)[2:])
     if kind == "tuple[int, ...]":

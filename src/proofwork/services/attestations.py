@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from proofwork.domain import job as J
 from proofwork.domain.errors import NotAllowed, NotFound, ProofworkError
 from proofwork.services.badges import check_skill
+from proofwork.services.event_reads import EventReader
 from proofwork.services.jobs import Jobs
 from proofwork.services.oracle.job_reports import gather_reports
 from proofwork.services.oracle.passes import PeerClient
@@ -239,6 +240,22 @@ class Review:
     time: int
 
 
+def attested_uids(
+    ws: Workspace, schema: bytes, recipient: str | None = None, reader: EventReader | None = None
+) -> list[bytes]:
+    """uids of the attestations made in `schema` (optionally to `recipient`), in chain order: from
+    the `Attested` events in the chain index when it is caught up, else in the logs."""
+    where: dict[str, object] = {"schemaUID": schema}
+    if recipient is not None:
+        where["recipient"] = recipient
+    if reader is None:
+        with EventReader(ws) as own:
+            events = own.events(ws.attestations, "Attested", where=where)
+    else:
+        events = reader.events(ws.attestations, "Attested", where=where)
+    return [bytes(e.args["uid"]) for e in events]
+
+
 def reviews_of(ws: Workspace, address: str | None = None) -> list[Review]:
     """Reviews (not revoked), optionally only those received by `address`, with the job each
     references through its JobCompleted."""
@@ -249,7 +266,7 @@ def reviews_of(ws: Workspace, address: str | None = None) -> list[Review]:
     attestations = ws.attestations
     schema = bytes.fromhex(ws.deployment.review_schema[2:])
     out = []
-    for uid in attestations.uids(schema, ws.address(address) if address else None):
+    for uid in attested_uids(ws, schema, ws.address(address) if address else None):
         record = attestations.get(uid)
         if record.revocation_time:
             continue
@@ -270,9 +287,12 @@ def reviews_of(ws: Workspace, address: str | None = None) -> list[Review]:
     return out
 
 
-def job_completions(ws: Workspace, freelancer: str | None = None) -> list[Any]:
+def job_completions(
+    ws: Workspace, freelancer: str | None = None, *, reader: EventReader | None = None
+) -> list[Any]:
     """Every JobCompleted attestation (not revoked), decoded; only `freelancer`'s when given (the
-    attestation's recipient, filtered by the node)."""
+    attestation's recipient). Which exist comes from the chain index when it is caught up, else from
+    the logs; each record (its data, whether it was revoked) is read from the contract."""
     from proofwork.chain.attestations import decode_job_completed
 
     attestations = ws.attestations
@@ -280,6 +300,6 @@ def job_completions(ws: Workspace, freelancer: str | None = None) -> list[Any]:
     # Only the job attester can attest this schema (the resolver refuses anyone else); checked again
     # here so that a misconfigured deployment cannot feed the graph.
     attester = ws.deployment.job_attester.lower()
-    records = [attestations.get(uid) for uid in attestations.uids(schema, freelancer)]
+    records = [attestations.get(uid) for uid in attested_uids(ws, schema, freelancer, reader)]
     completed = [decode_job_completed(r) for r in records if r.attester.lower() == attester]
     return [c for c in completed if not c.revoked]

@@ -6,6 +6,7 @@ from typing import Any
 
 from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput, NotAllowed
+from proofwork.services.event_reads import EventReader
 from proofwork.services.workspace import Signer, Workspace
 
 MAX_SKILL_BYTES = 64
@@ -31,6 +32,17 @@ def mint_badge(ws: Workspace, issuer: Signer, to: str, skill: str, evidence: byt
         if event.name == "BadgeMinted":
             return int(event.args["token_id"])
     raise NotAllowed(f"{to} already holds the {skill!r} badge from this issuer")
+
+
+def minted_badges(ws: Workspace, reader: EventReader | None = None) -> list[Any]:
+    """Every badge minted and not revoked (`chain.badges.BadgeInfo`, without its mint time): from the
+    chain index when it is caught up, else from the logs."""
+    from proofwork.chain.badges import minted_badges as fold
+
+    if reader is None:
+        with EventReader(ws) as own:
+            return fold(own.events(ws.badges, "BadgeMinted", "BadgeRevoked"))
+    return fold(reader.events(ws.badges, "BadgeMinted", "BadgeRevoked"))
 
 
 def badges_of(ws: Workspace, address: str) -> list[Any]:

@@ -32,6 +32,7 @@ from proofwork.domain.jsonsafe import safe_json_loads
 from proofwork.domain.units import format_amount, format_utc
 from proofwork.keys.sealing import seal
 from proofwork.services.evaluated_jobs import prepare_hidden_task
+from proofwork.services.event_reads import EventReader
 from proofwork.services.task_files import TaskFiles, committee_recipients
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.files import save_file
@@ -141,113 +142,59 @@ class LeaderboardRow:
     prize: int
 
 
+# every event a competition is folded from
+EVENT_NAMES = (
+    "CompetitionCreated",
+    "LabelsConfirmed",
+    "SubmissionCommitted",
+    "SubmissionRevealed",
+    "PrizeAwarded",
+    "CompetitionFinalized",
+    "CompetitionCancelled",
+    "RankingProposed",
+    "RankingChallenged",
+    "ChallengeResolved",
+    "LabelsRevealed",
+)
+
+
 class Competitions:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
 
-    def ids(self) -> list[int]:
-        return [int(e.args["comp_id"]) for e in self.ws.competitions.events("CompetitionCreated")]
-
-    def get(self, comp_id: int) -> Competition:
+    def ids(self, reader: EventReader | None = None) -> list[int]:
+        """Every competition's id; with a `reader`, from the chain index when it can answer."""
         contract = self.ws.competitions
-        events = contract.events(
-            "CompetitionCreated",
-            "LabelsConfirmed",
-            "SubmissionCommitted",
-            "SubmissionRevealed",
-            "PrizeAwarded",
-            "CompetitionFinalized",
-            "CompetitionCancelled",
-            "RankingProposed",
-            "RankingChallenged",
-            "ChallengeResolved",
-            "LabelsRevealed",
-            subject=comp_id,
+        events = (
+            reader.events(contract, "CompetitionCreated") if reader else contract.events("CompetitionCreated")
         )
-        created = next((e for e in events if e.name == "CompetitionCreated"), None)
-        if created is None:
-            raise NotFound(f"no competition {comp_id}")
-        a = created.args
-        revealed = {
-            int(e.args["entry"]): _cid_or_none(e.args["submission_cid"])
-            for e in events
-            if e.name == "SubmissionRevealed"
-        }
-        # an entrant controls what its entry points at: a malformed CID makes that entry unscorable,
-        # never the whole competition unreadable
-        entries = [
-            Entry(
-                int(e.args["entry"]),
-                str(e.args["submitter"]),
-                e.args["commitment"],
-                _cid_or_none(e.args["sealed_submission"]),
-                int(e.args["timestamp"]),
-                revealed.get(int(e.args["entry"])),
-                int(e.args["entry"]) in revealed,
-            )
-            for e in events
-            if e.name == "SubmissionCommitted"
-        ]
-        final = next((e for e in events if e.name == "CompetitionFinalized"), None)
-        cancelled = next((e for e in events if e.name == "CompetitionCancelled"), None)
-        closed = final or cancelled
-        labels = next((e for e in events if e.name == "LabelsRevealed"), None)
-        proposed = next((e for e in events if e.name == "RankingProposed"), None)
-        ranking = [_score_pair(item) for item in proposed.args["ranking"]] if proposed else []
-        challenge_end = int(proposed.args["challenge_end"]) if proposed else None
-        challenges: list[RankingChallenge] = []
-        for e in events:  # in chain order: each ruling follows its challenge
-            if e.name == "RankingChallenged":
-                challenges.append(
-                    RankingChallenge(
-                        int(e.args["dispute_id"]),
-                        str(e.args["challenger"]),
-                        int(e.args["entry"]),
-                        [_score_pair(item) for item in e.args["ranking"]],
-                        int(e.args["fee"]),
-                        ranking,
-                    )
-                )
-            elif e.name == "ChallengeResolved" and challenges:
-                ruled = replace(challenges[-1], ruling=int(e.args["ruling"]))
-                challenges[-1] = ruled
-                if ruled.ruling == CHALLENGER_WINS:
-                    ranking = ruled.ranking
-                challenge_end = int(e.args["challenge_end"])
-        return Competition(
-            comp_id=comp_id,
-            client=str(a["client"]),
-            token=str(a["token"]),
-            prize=int(a["prize"]),
-            spec_hash=a["spec_hash"],
-            commitment=a["commitment"],
-            deadline=int(a["deadline"]),
-            reveal_period=int(a["reveal_period"]),
-            daily_limit=int(a["daily_limit"]),
-            entry_bond=int(a["entry_bond"]),
-            public_percent=int(a["public_percent"]),
-            prize_bps=[int(b) for b in a["prize_bps"]],
-            min_score=int(a["min_score"]),
-            higher_is_better=bool(a["higher_is_better"]),
-            sealed_labels=cid_from_bytes(a["sealed_labels"]),
-            created_block=created.block,
-            labels_confirmed=any(e.name == "LabelsConfirmed" for e in events),
-            entries=sorted(entries, key=lambda e: e.index),
-            finalized=final is not None,
-            cancelled=cancelled is not None,
-            awards=[_award(e) for e in events if e.name == "PrizeAwarded"],
-            ranked=final is not None or proposed is not None,
-            labels=(_cid_or_none(labels.args["labels_cid"]), bytes(labels.args["labels_salt"]))
-            if labels
-            else None,
-            challenge_end=None if final else challenge_end,
-            challenges=challenges,
-            winners=[_score_pair(item) for item in final.args["ranking"]] if final else ranking,
-            scores_root=final.args["scores_root"]
-            if final
-            else (proposed.args["scores_root"] if proposed else None),
-            refunded=int(closed.args["refunded"]) if closed is not None else 0,
-        )
+        return [int(e.args["comp_id"]) for e in events]
+
+    def get(self, comp_id: int, reader: EventReader | None = None) -> Competition:
+        """The competition folded from its events: from the logs (what the duties and checks before a
+        transaction need: the chain as it is now), or, with a `reader`, from the chain index when it
+        can answer (a list, a leaderboard)."""
+        contract = self.ws.competitions
+        if reader is not None:
+            events = reader.events(contract, *EVENT_NAMES, subject=comp_id)
+        else:
+            events = contract.events(*EVENT_NAMES, subject=comp_id)
+        return _fold(comp_id, events)
+
+    def listed(self, reader: EventReader | None = None) -> list[Competition]:
+        """Every competition, oldest first, from one read of the contract's events: the chain index's
+        when it is caught up, else the logs (`reader`: one the caller holds)."""
+        contract = self.ws.competitions
+        if reader is None:
+            with EventReader(self.ws) as own:
+                events = own.events(contract, *EVENT_NAMES)
+        else:
+            events = reader.events(contract, *EVENT_NAMES)
+        by_id: dict[int, list[Event]] = {}
+        for event in events:
+            by_id.setdefault(int(event.args["comp_id"]), []).append(event)
+        created = [int(e.args["comp_id"]) for e in events if e.name == "CompetitionCreated"]
+        return [_fold(comp_id, by_id[comp_id]) for comp_id in created]
 
     # --- client ----------------------------------------------------------------------------------
 
@@ -487,8 +434,10 @@ class Competitions:
         """Public scores (median over the oracles that signed them) and, after finalization, every
         revealed entry's private score with its proof against the scores root on chain (from the
         first oracle serving a scores tree with that root), the winners and their prizes.
-        Unsigned or mis-signed public scores and trees of another root are ignored."""
-        comp = self.get(comp_id)
+        Unsigned or mis-signed public scores and trees of another root are ignored. The competition's
+        events come from the chain index when it is caught up (`services.event_reads`)."""
+        with EventReader(self.ws) as reader:
+            comp = self.get(comp_id, reader)
         contract = self.ws.competitions.address
         public: dict[int, dict[str, int]] = {}
         committee = self.ws.committee
@@ -600,6 +549,94 @@ def final_scores(payload: object) -> list[tuple[int, int]]:
         return [(_int(e), _int(s)) for e, s in data["scores"]]
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput("a final report whose scores are not [entry, score] pairs") from exc
+
+
+def _fold(comp_id: int, events: list[Event]) -> Competition:
+    """A competition from its events in chain order (NotFound without its CompetitionCreated)."""
+    created = next((e for e in events if e.name == "CompetitionCreated"), None)
+    if created is None:
+        raise NotFound(f"no competition {comp_id}")
+    a = created.args
+    revealed = {
+        int(e.args["entry"]): _cid_or_none(e.args["submission_cid"])
+        for e in events
+        if e.name == "SubmissionRevealed"
+    }
+    # an entrant controls what its entry points at: a malformed CID makes that entry unscorable,
+    # never the whole competition unreadable
+    entries = [
+        Entry(
+            int(e.args["entry"]),
+            str(e.args["submitter"]),
+            e.args["commitment"],
+            _cid_or_none(e.args["sealed_submission"]),
+            int(e.args["timestamp"]),
+            revealed.get(int(e.args["entry"])),
+            int(e.args["entry"]) in revealed,
+        )
+        for e in events
+        if e.name == "SubmissionCommitted"
+    ]
+    final = next((e for e in events if e.name == "CompetitionFinalized"), None)
+    cancelled = next((e for e in events if e.name == "CompetitionCancelled"), None)
+    closed = final or cancelled
+    labels = next((e for e in events if e.name == "LabelsRevealed"), None)
+    proposed = next((e for e in events if e.name == "RankingProposed"), None)
+    ranking = [_score_pair(item) for item in proposed.args["ranking"]] if proposed else []
+    challenge_end = int(proposed.args["challenge_end"]) if proposed else None
+    challenges: list[RankingChallenge] = []
+    for e in events:  # in chain order: each ruling follows its challenge
+        if e.name == "RankingChallenged":
+            challenges.append(
+                RankingChallenge(
+                    int(e.args["dispute_id"]),
+                    str(e.args["challenger"]),
+                    int(e.args["entry"]),
+                    [_score_pair(item) for item in e.args["ranking"]],
+                    int(e.args["fee"]),
+                    ranking,
+                )
+            )
+        elif e.name == "ChallengeResolved" and challenges:
+            ruled = replace(challenges[-1], ruling=int(e.args["ruling"]))
+            challenges[-1] = ruled
+            if ruled.ruling == CHALLENGER_WINS:
+                ranking = ruled.ranking
+            challenge_end = int(e.args["challenge_end"])
+    return Competition(
+        comp_id=comp_id,
+        client=str(a["client"]),
+        token=str(a["token"]),
+        prize=int(a["prize"]),
+        spec_hash=a["spec_hash"],
+        commitment=a["commitment"],
+        deadline=int(a["deadline"]),
+        reveal_period=int(a["reveal_period"]),
+        daily_limit=int(a["daily_limit"]),
+        entry_bond=int(a["entry_bond"]),
+        public_percent=int(a["public_percent"]),
+        prize_bps=[int(b) for b in a["prize_bps"]],
+        min_score=int(a["min_score"]),
+        higher_is_better=bool(a["higher_is_better"]),
+        sealed_labels=cid_from_bytes(a["sealed_labels"]),
+        created_block=created.block,
+        labels_confirmed=any(e.name == "LabelsConfirmed" for e in events),
+        entries=sorted(entries, key=lambda e: e.index),
+        finalized=final is not None,
+        cancelled=cancelled is not None,
+        awards=[_award(e) for e in events if e.name == "PrizeAwarded"],
+        ranked=final is not None or proposed is not None,
+        labels=(_cid_or_none(labels.args["labels_cid"]), bytes(labels.args["labels_salt"]))
+        if labels
+        else None,
+        challenge_end=None if final else challenge_end,
+        challenges=challenges,
+        winners=[_score_pair(item) for item in final.args["ranking"]] if final else ranking,
+        scores_root=final.args["scores_root"]
+        if final
+        else (proposed.args["scores_root"] if proposed else None),
+        refunded=int(closed.args["refunded"]) if closed is not None else 0,
+    )
 
 
 def _int(value: object) -> int:

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import NotFound
 from proofwork.services.attestations import job_completions
+from proofwork.services.badges import minted_badges
 from proofwork.services.credentials import issuing
+from proofwork.services.event_reads import EventReader
 from proofwork.services.issuers import directory_for
 from proofwork.services.workspace import Workspace
 
@@ -37,13 +39,14 @@ def in_unit(amount: int, decimals: int) -> int:
     return amount * 10 ** (UNIT_DECIMALS - decimals)
 
 
-def trust_seeds(ws: Workspace) -> dict[str, float]:
+def trust_seeds(ws: Workspace, reader: EventReader | None = None) -> dict[str, float]:
     """Pre-trusted accounts: the accredited issuers, and the accounts they vouched for by minting them
-    a badge themselves (not badges earned by jobs, which the graph already counts)."""
+    a badge themselves (not badges earned by jobs, which the graph already counts). The badges come
+    from the chain index when it is caught up (`reader`), else from the logs."""
     registry = ws.issuer_registry
     accredited = {i.address.lower(): i.address for i in registry.issuers() if i.accredited}
     seeds = {address: 1.0 for address in accredited.values()}
-    for badge in ws.badges.minted():
+    for badge in minted_badges(ws, reader):
         if not badge.by_job and badge.issuer.lower() in accredited:
             seeds[badge.holder] = 1.0
     return seeds
@@ -94,7 +97,14 @@ class ReputationView:
 
 
 def reputation_graph(ws: Workspace) -> tuple[list[PaidJob], dict[str, float]]:
-    """The paid jobs (in accepted tokens only, amounts in UNIT) and the trust seeds."""
+    """The paid jobs (in accepted tokens only, amounts in UNIT) and the trust seeds: the attestations
+    and badges read from the chain index when it is caught up, else from the logs (one source for
+    both)."""
+    with EventReader(ws) as reader:
+        return _graph(ws, reader)
+
+
+def _graph(ws: Workspace, reader: EventReader) -> tuple[list[PaidJob], dict[str, float]]:
     from proofwork.domain.reputation import PaidJob
 
     accepted = accepted_tokens(ws)
@@ -108,10 +118,10 @@ def reputation_graph(ws: Workspace) -> tuple[list[PaidJob], dict[str, float]]:
             milestone=r.milestone,
             uid="0x" + r.uid.hex(),
         )
-        for r in job_completions(ws)
+        for r in job_completions(ws, reader=reader)
         if r.token.lower() in accepted
     ]
-    return jobs, trust_seeds(ws)
+    return jobs, trust_seeds(ws, reader)
 
 
 def reputation_of(ws: Workspace, address: str, top: int = 5) -> ReputationView:

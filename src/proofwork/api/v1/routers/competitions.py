@@ -12,6 +12,7 @@ from proofwork.api.v1.deps import ContextDep, WorkspaceDep
 from proofwork.api.v1.errors import ApiError
 from proofwork.domain.errors import NotFound
 from proofwork.services.competitions import Competitions
+from proofwork.services.event_reads import EventReader
 from proofwork.services.workspace import Workspace
 
 router = APIRouter(prefix="/competitions", tags=["competitions"])
@@ -27,7 +28,8 @@ def _get(ws: Workspace, comp_id: int):  # type: ignore[no-untyped-def]
     if not _deployed(ws):
         raise ApiError(404, "competition_not_found", "no competition contract is deployed here")
     try:
-        return Competitions(ws).get(comp_id)
+        with EventReader(ws) as reader:  # from the chain index when it is caught up
+            return Competitions(ws).get(comp_id, reader)
     except NotFound as exc:
         raise ApiError(404, "competition_not_found", str(exc)) from exc
 
@@ -36,8 +38,7 @@ def _get(ws: Workspace, comp_id: int):  # type: ignore[no-untyped-def]
 def list_competitions(ws: WorkspaceDep, ctx: ContextDep) -> S.CompetitionsPublic:
     if not _deployed(ws):
         return S.CompetitionsPublic(data=[], count=0, dev_mode=ctx.dev_mode)
-    service = Competitions(ws)
-    data = [convert.competition_public(service.get(i)) for i in service.ids()]
+    data = [convert.competition_public(c) for c in Competitions(ws).listed()]
     return S.CompetitionsPublic(data=data, count=len(data), dev_mode=ctx.dev_mode)
 
 
