@@ -25,17 +25,11 @@ from proofwork.db.index import IndexStore
 from proofwork.domain.errors import DataDirCorrupted
 from proofwork.domain.indexed_events import event_args
 from proofwork.domain.indexing import IndexedEvent
-from proofwork.services.job_listing import confirmations, open_job_index
+from proofwork.services.job_listing import caught_up, open_job_index
 from proofwork.services.workspace import Workspace
 
 if TYPE_CHECKING:
     from proofwork.chain.events import ContractHandle
-
-
-def caught_up(ws: Workspace, indexed_block: int) -> bool:
-    """Whether an index holding every block up to `indexed_block` is as current as `proofwork index`
-    keeps it (the head less its confirmation depth)."""
-    return indexed_block >= ws.chain.block_number() - confirmations(ws.settings, ws.chain.is_local)
 
 
 class EventReader:

@@ -172,6 +172,12 @@ def _index_scan(
     return JobPage(page, page[-1].job.job_id if more and page else None, len(found), block, counted=counted)
 
 
+def caught_up(ws: Workspace, indexed_block: int) -> bool:
+    """Whether an index holding every block up to `indexed_block` is as current as `proofwork index`
+    keeps it (the head less its confirmation depth)."""
+    return indexed_block >= ws.chain.block_number() - confirmations(ws.settings, ws.chain.is_local)
+
+
 def confirmations(settings: Settings, is_local: bool) -> int:
     """The blocks the indexer stays behind the head (as `proofwork index` is configured)."""
     if settings.index_confirmations is not None:
@@ -586,8 +592,7 @@ def indexed_job(ws: Workspace, job_id: int, store: IndexStore | None = None) -> 
     try:
         chain_id, escrow = ws.chain_id, ws.deployment.escrow
         checkpoint = store.checkpoint(chain_id)
-        head = ws.chain.block_number() - confirmations(ws.settings, ws.chain.is_local)
-        if checkpoint is None or checkpoint.block < head:
+        if checkpoint is None or not caught_up(ws, checkpoint.block):
             return None
         found = store.job_record(chain_id, escrow, job_id)
         if found is None:

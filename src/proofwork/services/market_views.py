@@ -576,9 +576,8 @@ def competitions(ws: Workspace) -> list[CompetitionSummary]:
         return []
     from proofwork.services.competitions import Competitions
 
-    service = Competitions(ws)
     now = ws.chain.next_timestamp()
-    return [_competition_summary(ws, service.get(i), now) for i in sorted(service.ids(), reverse=True)]
+    return [_competition_summary(ws, c, now) for c in reversed(Competitions(ws).listed())]
 
 
 def competition(ws: Workspace, comp_id: int) -> tuple[CompetitionSummary, list[Any]]:
