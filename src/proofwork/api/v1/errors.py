@@ -86,7 +86,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "malformed_json": (400, "the body is not valid JSON"),
     "invalid_input": (400, "a value the domain refuses (an amount, a deadline, a CID, a transaction)"),
     "empty_upload": (400, "an artifact upload without bytes"),
-    "bad_host": (400, "no usable Host header to check sign-in messages against"),
+    "bad_host": (
+        400,
+        "no usable Host header to check sign-in messages against (not loopback, no domain set)",
+    ),
     "dev_mode_off": (400, "`dev_sign` away from the embedded chain"),
     "unauthenticated": (401, "no session: sign in first"),
     "session_expired": (401, "the session expired or was ended"),
