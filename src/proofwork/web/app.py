@@ -159,7 +159,12 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
             raise NotAllowed("server-side signing is only available in dev mode")
         if not ws.chain.is_local:
             raise NotAllowed("server-side signing with dev accounts is only for local development chains")
-        return ws.signer(name)
+        # a dev account only: `ws.signer` also unlocks the keystore's accounts, and no visitor of a
+        # page may sign with the keys of the machine's owner
+        for account in ws.dev_accounts():
+            if name.strip() in (account.name, account.address):
+                return account
+        raise NotAllowed(f"{name!r} is not a dev account: the server signs only with dev0, dev1, ...")
 
     def error_page(request: Request, exc: ProofworkError) -> Response:
         return page(request, "error.html", None, _status(exc), message=str(exc))

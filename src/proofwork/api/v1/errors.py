@@ -108,6 +108,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "tx_wrong_chain": (400, "`POST /tx`: signed for another chain id, or for none"),
     "tx_unexpected_call": (400, "`POST /tx`: not a call this API prepares (another contract or function)"),
     "not_your_address": (403, "acting for, or sending a transaction signed by, another address"),
+    "cross_site": (403, "a write with the session cookie from a page of another origin"),
     "not_a_dev_account": (403, "`dev_sign` for an address that is not a dev account"),
     "not_found": (404, "no such path, or an unknown id"),
     "job_not_found": (404, "no such job"),
