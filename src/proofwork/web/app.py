@@ -162,7 +162,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         # a dev account only: `ws.signer` also unlocks the keystore's accounts, and no visitor of a
         # page may sign with the keys of the machine's owner
         for account in ws.dev_accounts():
-            if name.strip() in (account.name, account.address):
+            if name.strip().lower() in (account.name, account.address.lower()):
                 return account
         raise NotAllowed(f"{name!r} is not a dev account: the server signs only with dev0, dev1, ...")
 
