@@ -39,11 +39,13 @@ from proofwork.domain.units import format_amount, parse_amount, parse_duration
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.settings import Settings
 from proofwork.web import csrf
+from proofwork.web.limits import BodyLimit
 
 HERE = Path(__file__).parent
 WorkspaceFactory = Callable[[], AbstractContextManager[Workspace]]
 MAX_UPLOAD = 64 << 20  # spec, labels and deliverables sent through the form
 MAX_PRESENTATION = 64 << 10
+MAX_BODY = 2 * MAX_UPLOAD + (1 << 20)  # an evaluated job's spec and labels, and the fields
 AUDIENCE = "proofwork-web"
 _TX = __import__("re").compile(r"^0x[0-9a-fA-F]{64}$")
 
@@ -90,6 +92,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         dependencies=[Depends(csrf.check)],
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     lock = threading.RLock()
     env = templates.env
