@@ -45,6 +45,7 @@ def market(api_market: Market) -> Iterator[Market]:
 
 def make_app(market: Market, **api_settings: Any) -> FastAPI:
     api_settings.setdefault("api_rate_limit", 100_000)
+    api_settings.setdefault("api_domain", DOMAIN)  # TestClient's Host is not a loopback name
     return create_app(replace(market.pw.ws.settings, **api_settings), market.pw.ws)
 
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from proofwork.domain.errors import InvalidInput, ProofworkError
+from proofwork.domain.jsonsafe import check_nesting
 from proofwork.keys.accounts import address_of
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ __all__ = ["MAX_BATCH", "MAX_BODY_BYTES", "RpcServer", "check_loopback", "serve_
 
 MAX_BODY_BYTES: Final = 5 * 1024 * 1024  # as geth: a contract deployment is well under 1 MiB of hex
 MAX_BATCH: Final = 1000
+MAX_JSON_DEPTH: Final = 64  # a batch of calls with filter topics nests 6 levels
 MAX_FEE_HISTORY: Final = 1024  # blocks in one eth_feeHistory, as geth caps it
 ZERO_ADDRESS: Final = "0x" + "00" * 20
 
@@ -530,8 +532,11 @@ class RpcApp:
                 raise _HttpError(415, INVALID_REQUEST, "the body must be application/json")
             body = await self._read_body(headers, receive)
             try:
+                # counted before parsing: json.loads recurses in C per level, and with the recursion
+                # limit web3 sets a body of brackets overflows the C stack and kills the process
+                check_nesting(body.decode("utf-8"), MAX_JSON_DEPTH)
                 payload = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, InvalidInput):
                 await self._json(
                     send, 200, _error(None, PARSE_ERROR, "parse error: the body is not JSON"), cors
                 )

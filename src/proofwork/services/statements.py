@@ -75,7 +75,7 @@ class Statement:
                     line.direction,
                     ("-" if line.direction == "out" else "") + format_amount(line.amount, self.decimals),
                     line.amount if line.direction == "in" else -line.amount,
-                    self.symbol,
+                    text_cell(self.symbol),
                     self.token,
                     line.counterparty,
                     line.contract,
@@ -83,6 +83,13 @@ class Statement:
                 ]
             )
         return out.getvalue()
+
+
+def text_cell(text: str) -> str:
+    """A free-text cell a spreadsheet will not run: text starting with = + - @ or a tab or carriage
+    return is a formula to Excel and LibreOffice (CSV injection), so it gets a leading apostrophe, as
+    OWASP advises. The token's symbol is the one such cell: the token contract chooses it."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def proofwork_contracts(ws: Workspace) -> dict[str, str]:

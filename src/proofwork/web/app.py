@@ -42,11 +42,13 @@ from proofwork.domain.units import format_amount, parse_amount, parse_duration
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.settings import Settings
 from proofwork.web import csrf
+from proofwork.web.limits import BodyLimit
 
 HERE = Path(__file__).parent
 WorkspaceFactory = Callable[[], AbstractContextManager[Workspace]]
 MAX_UPLOAD = 64 << 20  # spec, labels and deliverables sent through the form
 MAX_PRESENTATION = 64 << 10
+MAX_BODY = 2 * MAX_UPLOAD + (1 << 20)  # an evaluated job's spec and labels, and the fields
 AUDIENCE = "proofwork-web"
 _TX = __import__("re").compile(r"^0x[0-9a-fA-F]{64}$")
 
@@ -114,6 +116,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         dependencies=[Depends(csrf.check)],
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     lock = threading.RLock()
     env = templates.env
@@ -189,7 +192,12 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
             raise NotAllowed("server-side signing is only available in dev mode")
         if not ws.chain.is_local:
             raise NotAllowed("server-side signing with dev accounts is only for local development chains")
-        return ws.signer(name)
+        # a dev account only: `ws.signer` also unlocks the keystore's accounts, and no visitor of a
+        # page may sign with the keys of the machine's owner
+        for account in ws.dev_accounts():
+            if name.strip().lower() in (account.name, account.address.lower()):
+                return account
+        raise NotAllowed(f"{name!r} is not a dev account: the server signs only with dev0, dev1, ...")
 
     def error_page(request: Request, exc: ProofworkError) -> Response:
         return page(request, "error.html", None, _status(exc), message=str(exc))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from typing import Annotated, TypeVar
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
@@ -98,7 +99,34 @@ def _session(request: Request, ctx: ContextDep) -> tuple[str, int]:
     found = ctx.sign_in.session(token)
     if found is None:
         raise ApiError(401, "session_expired", "the session has expired or was ended: sign in again")
+    if request.method not in SAFE_METHODS and not _bearer(request):
+        _refuse_cross_site(request, ctx.settings.api_domain)
     return found
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _bearer(request: Request) -> bool:
+    return request.headers.get("authorization", "").lower().startswith("bearer ")
+
+
+def _refuse_cross_site(request: Request, domain: str | None) -> None:
+    """A write authenticated by the session cookie must come from a page of this origin: the browser
+    sends the cookie by itself, and SameSite=Strict still sends it from a page of the same site on
+    another origin (another port of localhost, a sibling subdomain), whose JSON body without a
+    Content-Type FastAPI parses without a CORS preflight. Browsers say where a request comes from
+    (`Sec-Fetch-Site`, else `Origin`); a bearer token needs none of this (no page can read it)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site in ("same-origin", "none"):
+            return
+        raise ApiError(403, "cross_site", f"refused: a {site} request cannot use the session cookie")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    if urlsplit(origin).netloc not in {request.headers.get("host", ""), domain}:
+        raise ApiError(403, "cross_site", f"refused: a page of {origin} cannot use the session cookie")
 
 
 SessionDep = Annotated[tuple[str, int], Depends(_session)]

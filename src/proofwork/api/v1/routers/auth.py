@@ -2,23 +2,50 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from fastapi import APIRouter, Request, Response
 
 from proofwork.api.v1 import schemas as S
 from proofwork.api.v1.deps import SESSION_COOKIE, ContextDep, SessionDep, session_token
 from proofwork.api.v1.errors import AUTH_RESPONSES, ApiError
+from proofwork.api.v1.json_guard import JsonGuardRoute
 
-router = APIRouter(prefix="/auth", tags=["auth"], responses=AUTH_RESPONSES)
+router = APIRouter(prefix="/auth", tags=["auth"], responses=AUTH_RESPONSES, route_class=JsonGuardRoute)
 
 
 def expected_domain(request: Request, configured: str | None) -> str:
-    """The domain sign-in messages must name: the configured one, else the Host the client used."""
+    """The domain sign-in messages must name: the configured one (`PROOFWORK_API_DOMAIN`), else the
+    Host the client used, only when it names a loopback address. Any other Host is the client's to
+    choose: a phishing site's message (its own domain, a nonce fetched here) would be accepted by
+    sending it with that site's name as the Host, and the domain binding of EIP-4361 would be void."""
     if configured:
         return configured
     host = request.headers.get("host", "")
     if not host or len(host) > 255:
         raise ApiError(400, "bad_host", "the request has no usable Host header")
+    if not _loopback_host(host):
+        raise ApiError(
+            400,
+            "bad_host",
+            f"sign-in on {host!r} needs the server's domain configured (PROOFWORK_API_DOMAIN): only a "
+            "loopback Host is trusted without it",
+        )
     return host
+
+
+def _loopback_host(header: str) -> bool:
+    """Whether a Host header (`127.0.0.1:8000`, `[::1]:8000`, `localhost`) names a loopback address."""
+    if header.startswith("["):
+        name = header[1 : header.find("]")] if "]" in header else header
+    else:
+        name = header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 @router.get("/nonce", summary="A single-use nonce for a sign-in message")

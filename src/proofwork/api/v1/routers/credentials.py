@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from proofwork.api.v1 import convert
 from proofwork.api.v1 import schemas as S
 from proofwork.api.v1.deps import WorkspaceDep
+from proofwork.api.v1.json_guard import JsonGuardRoute
 from proofwork.domain.errors import CredentialRejected
 
-router = APIRouter(prefix="/credentials", tags=["credentials"])
+router = APIRouter(prefix="/credentials", tags=["credentials"], route_class=JsonGuardRoute)
 
 
 @router.post("/verify", summary="Verify a credential presentation")

@@ -12,13 +12,14 @@ from proofwork.api.v1 import convert
 from proofwork.api.v1 import schemas as S
 from proofwork.api.v1.deps import ContextDep, CurrentAddress, WorkspaceDep, acting_as
 from proofwork.api.v1.errors import AUTH_RESPONSES, ApiError
+from proofwork.api.v1.json_guard import JsonGuardRoute
 from proofwork.domain import job as J
 from proofwork.domain.errors import NotFound
 from proofwork.services import job_listing, wallet_writes
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.workspace import Signer, Workspace
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=JsonGuardRoute)
 
 JobId = Annotated[int, Path(ge=1, le=J.MAX_UINT256, description="the job's id")]
 MilestoneIndex = Annotated[int, Path(ge=0, lt=J.MAX_MILESTONES, description="milestone, from 0")]

@@ -7,10 +7,11 @@ from fastapi import APIRouter
 from proofwork.api.v1 import schemas as S
 from proofwork.api.v1.deps import ContextDep, CurrentAddress, WorkspaceDep
 from proofwork.api.v1.errors import AUTH_RESPONSES, ApiError
+from proofwork.api.v1.json_guard import JsonGuardRoute
 from proofwork.domain.errors import SignedTransactionRefused
 from proofwork.services import wallet_writes
 
-router = APIRouter(prefix="/tx", tags=["transactions"], responses=AUTH_RESPONSES)
+router = APIRouter(prefix="/tx", tags=["transactions"], responses=AUTH_RESPONSES, route_class=JsonGuardRoute)
 
 
 @router.post("", summary="Broadcast a transaction the signed-in address signed")
