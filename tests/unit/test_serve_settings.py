@@ -73,7 +73,9 @@ def test_one_port_routes_the_api_prefix_to_the_api_and_the_rest_to_the_web_app()
     both = PlatformApp(app("api"), app("web"))
     paths = ["/", "/api/v1", "/api/v1/jobs", "/api/v1/docs", "/api/v10", "/api", "/jobs/1", "/static/app.css"]
     for path in paths:
-        asyncio.run(both({"type": "http", "path": path}, None, None))
+        asyncio.run(
+            both({"type": "http", "path": path, "headers": [(b"host", b"127.0.0.1:8000")]}, None, None)
+        )
     assert seen == [
         ("web", "/"),
         ("api", "/api/v1"),
@@ -84,3 +86,38 @@ def test_one_port_routes_the_api_prefix_to_the_api_and_the_rest_to_the_web_app()
         ("web", "/jobs/1"),
         ("web", "/static/app.css"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("host", "served"),
+    [
+        ("127.0.0.1:8000", True),
+        ("localhost:8000", True),
+        ("[::1]:8000", True),
+        ("attacker.example:8000", False),  # a page whose name was rebound to 127.0.0.1
+        ("127.0.0.1.attacker.example", False),
+        ("", False),
+    ],
+)
+def test_serve_http_refuses_a_host_that_is_not_loopback(host: str, served: bool) -> None:
+    from proofwork.api.platform_http import PlatformApp
+
+    seen: list[str] = []
+    sent: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["path"])
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    both = PlatformApp(app, app)
+    headers = [(b"host", host.encode())] if host else []
+    for path in ("/", "/api/v1/jobs"):
+        asyncio.run(both({"type": "http", "path": path, "headers": headers}, None, send))
+    if served:
+        assert seen == ["/", "/api/v1/jobs"] and not sent
+    else:
+        assert seen == []
+        assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [400, 400]
+        assert b'"bad_host"' in sent[1]["body"]

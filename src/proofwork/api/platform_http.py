@@ -5,6 +5,7 @@ app served by uvicorn on a thread, on the serve options' host and port."""
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -13,8 +14,10 @@ from typing import TYPE_CHECKING
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from proofwork.api.v1 import errors
 from proofwork.api.v1.app import PREFIX
 from proofwork.domain.errors import InvalidInput
+from proofwork.domain.loopback import loopback_host_header
 
 if TYPE_CHECKING:
     from proofwork.services.serve import Component, Platform
@@ -22,6 +25,13 @@ if TYPE_CHECKING:
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return ""
 
 
 class PlatformApp:
@@ -33,6 +43,23 @@ class PlatformApp:
         self.web = web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not loopback_host_header(_header(scope, b"host")):
+            # served on loopback only: another Host is a page whose name was rebound to 127.0.0.1
+            body = json.dumps(
+                errors.body("bad_host", "refused: the Host header must name a loopback address")
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 400,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", b"%d" % len(body)),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
         path = scope.get("path", "")
         if scope["type"] in ("http", "websocket") and (path == PREFIX or path.startswith(PREFIX + "/")):
             await self.api(scope, receive, send)
@@ -73,6 +100,7 @@ class PlatformHttp:
             PlatformApp(self.api, self.web),
             log_level="warning",
             log_config=None,  # as the oracles' report servers: no logging reconfigured on a thread's start
+            proxy_headers=False,  # no client address from X-Forwarded-For: the rate limit's key is the peer
             access_log=False,
             lifespan="off",  # nothing to start; `stop` closes what the apps opened
             timeout_graceful_shutdown=2,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import socket
 import threading
@@ -35,6 +34,7 @@ from urllib.parse import urlsplit
 
 from proofwork.domain.errors import InvalidInput, ProofworkError
 from proofwork.domain.jsonsafe import check_nesting
+from proofwork.domain.loopback import check_loopback, is_loopback_name, loopback_host_header
 from proofwork.keys.accounts import address_of
 
 if TYPE_CHECKING:
@@ -87,35 +87,6 @@ TESTER_METHODS: Final = frozenset(
 )
 
 
-def check_loopback(host: str) -> str:
-    """`host` if it is a loopback interface (the only ones served), else a one-line InvalidInput."""
-    if host == "localhost":
-        return host
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise InvalidInput(f"refusing to serve on {host!r}: only a loopback address (127.0.0.1, ::1)")
-    return host
-
-
-def _is_loopback_name(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _host_of(header: str) -> str:
-    """The host part of a Host header (`127.0.0.1:8545`, `[::1]:8545`, `localhost`)."""
-    if header.startswith("["):
-        return header[1 : header.find("]")] if "]" in header else header
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
-
-
 _EXTENSION_SCHEMES: Final = ("chrome-extension", "moz-extension", "safari-web-extension")
 
 
@@ -124,7 +95,7 @@ def _origin_allowed(origin: str) -> bool:
     parts = urlsplit(origin)
     if parts.scheme in _EXTENSION_SCHEMES:
         return True
-    return parts.scheme in ("http", "https") and _is_loopback_name(parts.hostname or "")
+    return parts.scheme in ("http", "https") and is_loopback_name(parts.hostname or "")
 
 
 def _to_wire(value: Any) -> Any:
@@ -552,7 +523,7 @@ class RpcApp:
         await self._json(send, 200, answer, cors)
 
     def _check_headers(self, scope: dict[str, Any], headers: dict[str, str], origin: str | None) -> None:
-        if not _is_loopback_name(_host_of(headers.get("host", ""))):
+        if not loopback_host_header(headers.get("host", "")):
             raise _HttpError(403, INVALID_REQUEST, "refused: the Host header must name a loopback address")
         if origin is not None and not _origin_allowed(origin):
             raise _HttpError(403, INVALID_REQUEST, f"refused: requests from {origin} are not allowed")

@@ -29,4 +29,4 @@ def api(
     state = cli_state(ctx)
     app = create_app(state.settings)
     typer.echo(f"proofwork API on http://{host}:{port}/api/v1 (docs at /api/v1/docs)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)

@@ -41,4 +41,4 @@ def web(
         app = create_web_app(lambda: nullcontext(ws), settings)
         mode = " (dev mode: pages may sign with the dev accounts)" if settings.web_dev_mode else ""
         typer.echo(f"proofwork web app on http://{host}:{port}/{mode}; Ctrl-C stops it")
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)

@@ -69,7 +69,7 @@ class ServeOptions:
     index_poll: float = 0.5  # seconds between the indexer's passes
 
     def checked(self) -> ServeOptions:
-        from proofwork.chain.rpc_server import check_loopback
+        from proofwork.domain.loopback import check_loopback
         from proofwork.settings import parse_port
 
         check_loopback(self.host)
