@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +19,9 @@ from proofwork.services.indexer import index_once
 from proofwork.services.workspace import Workspace
 from tests.conftest import PostgresServer, chain_snapshot
 from tests.integration.conftest import DAY, Market, _deployed, digest
+
+if TYPE_CHECKING:
+    from proofwork.sdk import Proofwork
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +234,21 @@ def test_the_board_answers_from_the_index_while_the_node_is_gone(
         board.close()
 
 
+def post_three_jobs(pw: Proofwork) -> None:
+    """dev0 deploys; dev1 posts three jobs for dev2, budgets 3, 30 and 300 tokens."""
+    pw.deploy("dev0")
+    client = pw.signer("dev1")
+    pw.fund(client.address, pw.amount("1000"))
+    for budget in ("3", "30", "300"):
+        pw.jobs.post(
+            client,
+            budget=pw.amount(budget),
+            deadline=pw.now() + 7 * DAY,
+            review_period=3 * DAY,
+            freelancer=pw.address("dev2"),
+        )
+
+
 @pytest.mark.anvil
 def test_the_api_lists_jobs_from_the_index_with_a_stale_flag_once_the_node_is_gone(tmp_path: Path) -> None:
     """anvil stopped under a running API: the job list still answers (200) from the index, stale."""
@@ -245,17 +264,7 @@ def test_the_api_lists_jobs_from_the_index_with_a_stale_flag_once_the_node_is_go
     with ExitStack() as node, ExitStack() as server:
         url = node.enter_context(running_anvil())
         with Proofwork.open(data_dir, url) as pw:
-            pw.deploy("dev0")
-            client = pw.signer("dev1")
-            pw.fund(client.address, pw.amount("1000"))
-            for budget in ("3", "30", "300"):
-                pw.jobs.post(
-                    client,
-                    budget=pw.amount(budget),
-                    deadline=pw.now() + 7 * DAY,
-                    review_period=3 * DAY,
-                    freelancer=pw.address("dev2"),
-                )
+            post_three_jobs(pw)
             index_into(pw.ws, data_dir / "index.sqlite3")
             settings = replace(pw.ws.settings, api_rate_limit=100_000)
         app = create_app(settings)
@@ -290,17 +299,7 @@ def test_an_api_started_while_the_node_is_down_lists_jobs_from_the_index(tmp_pat
 
     data_dir = tmp_path / "pw"
     with running_anvil() as url, Proofwork.open(data_dir, url) as pw:
-        pw.deploy("dev0")
-        client = pw.signer("dev1")
-        pw.fund(client.address, pw.amount("1000"))
-        for budget in ("3", "30", "300"):
-            pw.jobs.post(
-                client,
-                budget=pw.amount(budget),
-                deadline=pw.now() + 7 * DAY,
-                review_period=3 * DAY,
-                freelancer=pw.address("dev2"),
-            )
+        post_three_jobs(pw)
         index_into(pw.ws, data_dir / "index.sqlite3")
         indexed = pw.ws.chain.block_number()
         settings = replace(pw.ws.settings, api_rate_limit=100_000)

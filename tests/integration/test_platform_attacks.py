@@ -21,10 +21,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from eth_account import Account
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from proofwork.api.v1 import create_app
 from proofwork.api.v1.deps import SESSION_COOKIE
 from proofwork.services.sign_in import session_db_path
 from proofwork.services.statements import Statement, StatementLine
@@ -32,9 +30,15 @@ from proofwork.settings import Settings
 from proofwork.web import create_web_app
 from tests.conftest import chain_snapshot
 from tests.integration.conftest import DAY, Market, _deployed, digest
-from tests.integration.test_api import bearer, error_code, personal_sign, siwe_text, wallet_sign
-
-DOMAIN = "testserver"
+from tests.integration.test_api import (
+    DOMAIN,
+    bearer,
+    error_code,
+    make_app,
+    personal_sign,
+    siwe_text,
+    wallet_sign,
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +51,6 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
 def market(deployed: Market) -> Iterator[Market]:
     with chain_snapshot(deployed.pw.ws.chain.web3):
         yield deployed
-
-
-def make_app(market: Market, **api_settings: Any) -> FastAPI:
-    api_settings.setdefault("api_rate_limit", 100_000)
-    api_settings.setdefault("api_domain", DOMAIN)
-    return create_app(replace(market.pw.ws.settings, **api_settings), market.pw.ws)
 
 
 @pytest.fixture
