@@ -27,7 +27,7 @@ AXE := $(WEB_TOOLS)/axe-core/axe.min.js
 # Contracts compiled for tests and benchmarks only (test tokens, peers) are cached inside the checkout.
 export PROOFWORK_CACHE_DIR ?= $(CURDIR)/.cache/artifacts
 
-.PHONY: web-assets browser sandbox-tools postgres-server ipfs-node setup-test setup-core demo test quick lint typecheck unit contracts integration e2e bench install install-dev anvil clean artifacts wheel
+.PHONY: debian-packages web-assets browser sandbox-tools postgres-server ipfs-node setup-test setup-core demo test quick lint typecheck unit contracts integration e2e bench install install-dev anvil clean artifacts wheel
 
 demo: $(VENV)/.installed sandbox-tools web-assets
 	$(VENV)/bin/proofwork demo
@@ -138,33 +138,31 @@ web-assets: $(AXE)
 		echo "$(WEB_STATIC)/pico.min.css differs from @picocss/pico@$(PICO_VERSION): copy it again and commit" >&2; exit 1; }
 	@echo "web assets: pico $(PICO_VERSION) (shipped), axe-core $(AXE_VERSION) (tests)"
 
-# Debian's chromium for the web app's browser tests (Playwright drives /usr/bin/chromium; it never
-# downloads a browser of its own).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian's packages, in one apt-get run (parallel apt-gets race for dpkg's lock under `make -j`):
+# chromium for the web app's browser tests (Playwright drives /usr/bin/chromium; it never downloads a
+# browser of its own); bubblewrap, which isolates untrusted submissions (without it the sandbox falls
+# back to `unshare -n` + rlimits and says so); the PostgreSQL server binaries for the tests that start a
+# server of their own on 127.0.0.1 in a temporary directory (the package's own cluster is not used).
+# Only what is missing is installed; `apt-get update` only when the first try fails.
+debian-packages:
+	@missing=; \
+		command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+		command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+		ls $(PG_LIB)/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
+		if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+		echo "apt-get install$$missing"; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null 2>&1 || \
 		{ $$SUDO apt-get update -q >/dev/null 2>&1 && \
-		  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }
+		  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; fi
+
+browser: debian-packages
 	@command -v chromium >/dev/null 2>&1 && echo "browser: $$(chromium --version 2>/dev/null)"
 
-# bubblewrap isolates untrusted submissions (Debian package); without it the sandbox falls back
-# to `unshare -n` + rlimits and says so.
-sandbox-tools:
-	@command -v bwrap >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
-		{ $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q bubblewrap >/dev/null; }; }
+sandbox-tools: debian-packages
 	@command -v bwrap >/dev/null 2>&1 && echo "sandbox: $$(bwrap --version)"
 
-# The PostgreSQL server binaries (Debian package) for the oracle-state tests, which start a server of
-# their own on 127.0.0.1 in a temporary directory; the package's own cluster is not used.
-postgres-server:
-	@ls $(PG_LIB)/*/bin/postgres >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null 2>&1 || \
-		{ $$SUDO apt-get update -q >/dev/null 2>&1 && \
-		  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; }; }
+postgres-server: debian-packages
 	@server=$$(ls -d $(PG_LIB)/*/bin/postgres 2>/dev/null | sort -V | tail -n 1); \
 		test -n "$$server" || { echo "no PostgreSQL server under $(PG_LIB) after apt-get install postgresql" >&2; exit 1; }; \
 		echo "postgres: $$($$server --version)"
