@@ -284,7 +284,9 @@ def test_demo_dispute_json_prints_rulings_and_every_balance_change(
         "recomputed from public artifacts: " + str(score["recomputed"]) in cli.ok("juror", "check", case).out
     )
     assert sum(b["units"]["pwk_change"] for b in balances.values()) == 0
-    assert min(b["units"]["pwk_change"] for b in balances.values()) == -200 * 10**18  # 2 seats slashed
+    # 2 seats slashed, 100 PWK each (one juror or two: the draw is by stake and the chain's randomness)
+    slashed = sum(min(b["units"]["pwk_change"], 0) for b in balances.values())
+    assert slashed == -200 * 10**18
 
 
 def test_a_committee_names_the_court_deployed_before_it(court_cli: Cli) -> None:

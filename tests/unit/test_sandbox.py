@@ -892,20 +892,24 @@ class _KilledDuringJobs(Sandbox):
         self.killed = 0
 
     def _exchange(self, request: dict[str, Any], limits: JobLimits) -> Any:
-        worker = self._state["worker"]
-        if request["kind"] in self.kinds:
-            send = worker.send
+        if request["kind"] not in self.kinds:
+            return super()._exchange(request, limits)
+        # on the worker class, not one worker: `_exchange` starts a new worker when it finds the last
+        # one dead at send time, and that one must die too
+        worker_class = type(self._state["worker"])
+        send = worker_class.send
 
-            def send_then_die(message: dict[str, Any]) -> None:
-                send(message)
-                worker.proc.kill()
-                self.killed += 1
+        def send_then_die(worker: Any, message: dict[str, Any]) -> None:
+            send(worker, message)
+            worker.proc.kill()
+            worker.proc.wait()
+            self.killed += 1
 
-            worker.send = send_then_die
+        worker_class.send = send_then_die
         try:
             return super()._exchange(request, limits)
         finally:
-            worker.__dict__.pop("send", None)
+            worker_class.send = send
 
 
 def test_a_submission_that_stops_the_sandbox_every_time_fails_after_bounded_tries(task: Task) -> None:
