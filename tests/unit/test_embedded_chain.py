@@ -603,6 +603,37 @@ def test_execution_and_gas_estimation_see_the_dev_clock(chain: EmbeddedChain) ->
     assert seen_pending >= chain.now() - 1 >= deadline
 
 
+# With call data: store its first word in slot 0; without: return slot 0.
+SLOT_RUNTIME = bytes.fromhex("3615600c57600035600055005b60005460005260206000f3")
+
+
+def test_calls_answer_from_the_state_of_the_block_they_read(chain: EmbeddedChain) -> None:
+    """Call outcomes are kept per block (header hash): a repeated read answers the same, and a read
+    after a write, of an older block, or after a snapshot revert answers from that block's state."""
+    w3 = chain.web3
+    slot = deploy(chain, SLOT_RUNTIME)
+
+    def read(block: Any = "latest") -> int:
+        return int.from_bytes(w3.eth.call({"to": slot}, block), "big")
+
+    def write(value: int) -> None:
+        assert send(chain, to=slot, data=value.to_bytes(32, "big"))["status"] == 1
+
+    assert read() == read() == 0
+    before = w3.eth.block_number
+    write(7)
+    assert read() == read("pending") == 7 and read(before) == 0
+    snapshot = _rpc(chain, "evm_snapshot")
+    write(9)
+    assert read() == 9
+    _rpc(chain, "evm_revert", snapshot)
+    assert read() == 7
+    write(11)  # the reverted block's number again, on another state
+    assert read() == 11 and read(before) == 0
+    with pytest.raises(ContractLogicError):  # a revert is kept and raised again, the same
+        w3.eth.call({"to": deploy(chain, REVERTER_RUNTIME), "data": HexStr("0x12")})
+
+
 def test_gas_estimation_between_blocks_uses_the_dev_clock(chain: EmbeddedChain) -> None:
     """While no block is mined, estimates must follow wall clock + offset, as the
     transaction itself will, not "one second after the last block"."""

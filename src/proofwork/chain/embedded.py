@@ -29,6 +29,7 @@ one ``EmbeddedChain`` between threads is safe but not concurrent.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import fcntl
@@ -119,6 +120,8 @@ _LOG_COLUMNS: Final = "block_number, tx_index, log_index, block_hash, tx_hash, a
 _LogRow = tuple[int, int, int, bytes, bytes, bytes, bytes, bytes]
 # addresses of one eth_getLogs matched in SQL (bound parameters); more are matched in Python
 _MAX_SQL_ADDRESSES: Final = 500
+# Call outcomes kept (a few hundred bytes each): a long-lived server stays bounded.
+_CALL_CACHE_SIZE: Final = 4096
 
 
 def _wall_clock() -> int:
@@ -354,6 +357,8 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
         self.chain = chain_class(db)
         # Set by set_next_block_timestamp: the pending timestamp was chosen on purpose.
         self._timestamp_pinned = False
+        # Outcomes of recent calls, by (block header hash, call): see `call`.
+        self._calls: collections.OrderedDict[tuple[bytes, str], Any] = collections.OrderedDict()
 
     # -- helpers -------------------------------------------------------------
     def _pending_is_empty(self) -> bool:
@@ -617,12 +622,34 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
         """
         if block_number == "pending":
             self._refresh_pending_timestamp()
+        header = self._header_for(block_number)
+        # A call's outcome is a function of the block it runs on (the header's hash covers its state
+        # root, time, number and parent) and of the call itself: the oracles and the CLI repeat many
+        # reads between two blocks, and each costs a full EVM execution here.
+        key = (bytes(header.hash), repr(sorted(transaction.items())))
+        outcome = self._calls.get(key)
+        if outcome is None:
+            outcome = self._execute_call(transaction, block_number, header)
+            self._calls[key] = outcome
+            if len(self._calls) > _CALL_CACHE_SIZE:
+                self._calls.popitem(last=False)
+        else:
+            self._calls.move_to_end(key)
+        output, failure = outcome
+        if failure is not None:
+            raise _RevertError(*failure)
+        return output
+
+    def _execute_call(
+        self, transaction: dict[str, Any], block_number: Any, header: BlockHeaderAPI
+    ) -> tuple[bytes, tuple[str, bytes | None] | None]:
+        """Runs a call on `header`'s state: (output, None), or (b"", (message, revert data))."""
         defaulted = dict(transaction)
         if "gas" not in defaulted:
             defaulted["gas"] = self._max_available_gas()
         unsigned = self._get_normalized_and_unsigned_evm_transaction(defaulted, block_number)
         spoofed = SpoofTransaction(unsigned, from_=transaction["from"])
-        vm = self.chain.get_vm(at_header=self._header_for(block_number))
+        vm = self.chain.get_vm(at_header=header)
         state = vm.state
         snapshot = state.snapshot()
         try:
@@ -633,9 +660,9 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
             error = computation.error
             if isinstance(error, EVMRevert):
                 data = bytes(error.args[0]) if error.args else b""
-                raise _RevertError(_revert_message(data), data)
-            raise _RevertError(str(error) or type(error).__name__, None)
-        return bytes(computation.output)
+                return b"", (_revert_message(data), data)
+            return b"", (str(error) or type(error).__name__, None)
+        return bytes(computation.output), None
 
     def _header_for(self, block_number: Any) -> BlockHeaderAPI:
         if block_number == "pending":

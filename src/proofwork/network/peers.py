@@ -9,7 +9,9 @@ check each signature themselves.
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import threading
 import time
 from typing import Any
@@ -122,14 +124,21 @@ class DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once: loading the CA store takes about 20 ms, and
+    an oracle or CLI command makes a client per peer call (an SSLContext is safe to share)."""
+    return httpx.create_ssl_context()
+
+
 def deadline_client(timeout: float) -> tuple[Deadline, httpx.Client]:
     """An httpx client whose every socket wait goes through the returned `Deadline` (set its `at`
     around a call to bound the whole call), never following redirects, ignoring proxy settings."""
     clock = Deadline()
-    transport = httpx.HTTPTransport()
+    transport = httpx.HTTPTransport(verify=_ssl_context())
     # httpx takes no network backend: every connection's socket waits go through the deadline
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(), network_backend=DeadlineBackend(clock)
+        ssl_context=_ssl_context(), network_backend=DeadlineBackend(clock)
     )
     return clock, httpx.Client(timeout=timeout, follow_redirects=False, transport=transport, trust_env=False)
 
