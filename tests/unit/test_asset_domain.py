@@ -20,6 +20,7 @@ from proofwork.domain.assets import (
     Share,
     build_manifest,
     check_terms,
+    cid_digest,
     flow_through_lineage,
     is_cid,
     normalize_license,
@@ -84,20 +85,39 @@ def test_split_of_small_amounts_leaves_everything_to_the_owner() -> None:
     assert split.to_parents == [0] and split.to_creators == [0] and split.to_owner == 3
 
 
+def test_split_at_the_bounds_leaves_the_owner_only_the_dust() -> None:
+    parents = [Parent(i + 1, 625) for i in range(8)]  # 50 % upstream
+    creators = [Share(ADDRS[i], 1_250) for i in range(8)]  # 100 % of the rest
+    split = split_revenue(999_999, parents, creators)
+    assert split.to_parents == [62_499] * 8 and sum(split.to_parents) == 499_992
+    assert split.to_creators == [62_500] * 8  # 500_007 * 0.125 = 62_500.875
+    assert split.to_owner == 7
+    with pytest.raises(InvalidInput, match="more than the amount"):
+        split_revenue(10_000, [], [Share(A, 6_000), Share(B, 6_000)])  # shares the registry refuses
+
+
 def test_split_refuses_a_negative_or_fractional_amount() -> None:
     for bad in (-1, 1.5, True, "10"):
         with pytest.raises(InvalidInput, match="non-negative integer"):
             split_revenue(bad, [], [])  # type: ignore[arg-type]
 
 
-_shares = st.lists(st.integers(0, BPS), max_size=8)
+def _capped(cap: int, size: int | None = None) -> st.SearchStrategy[list[int]]:
+    """Up to 8 (or `size`) shares summing to at most `cap` (scaled down when over; can land on the cap)."""
+
+    def scale(xs: list[int]) -> list[int]:
+        total = sum(xs)
+        return xs if total <= cap else [x * cap // total for x in xs]
+
+    sizes = {"min_size": size, "max_size": size} if size is not None else {"max_size": 8}
+    return st.lists(st.integers(0, BPS), **sizes).map(scale)
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     amount=st.integers(0, 2**128),
-    parent_bps=_shares.filter(lambda xs: sum(xs) <= 5_000),
-    creator_bps=_shares.filter(lambda xs: sum(xs) <= BPS),
+    parent_bps=_capped(5_000),
+    creator_bps=_capped(BPS),
 )
 def test_every_unit_of_a_split_is_accounted_for(
     amount: int, parent_bps: list[int], creator_bps: list[int]
@@ -170,17 +190,9 @@ def _lineages(draw: st.DrawFn) -> tuple[int, dict[int, LineageNode]]:
         parent_ids = (
             draw(st.lists(st.sampled_from(older), unique=True, max_size=min(8, len(older)))) if older else []
         )
-        parent_bps = draw(
-            st.lists(st.integers(0, 5_000), min_size=len(parent_ids), max_size=len(parent_ids)).filter(
-                lambda xs: sum(xs) <= 5_000
-            )
-        )
+        parent_bps = draw(_capped(5_000, len(parent_ids)))
         accounts = draw(st.lists(st.sampled_from(ADDRS[:10]), unique=True, max_size=8))
-        creator_bps = draw(
-            st.lists(st.integers(0, BPS), min_size=len(accounts), max_size=len(accounts)).filter(
-                lambda xs: sum(xs) <= BPS
-            )
-        )
+        creator_bps = draw(_capped(BPS, len(accounts)))
         owner = draw(st.sampled_from(ADDRS[:10]))
         lineage[asset] = LineageNode(
             owner,
@@ -287,6 +299,25 @@ def test_a_manifest_finds_a_deliverable_by_its_content_hash() -> None:
     assert manifest.file_with_sha256(digest) == manifest.files[0]
     assert manifest.file_with_sha256("0x" + digest.hex()) == manifest.files[0]
     assert manifest.file_with_sha256(b"\x00" * 32) is None
+    assert manifest.file_for_deliverable(digest) == manifest.files[0]
+
+
+def test_a_deliverable_submitted_as_a_cid_digest_is_found_too() -> None:
+    big = b"x" * (2 << 20)  # two chunks: the CID is a dag-pb root, its digest is not the file's sha256
+    plain = AssetFile("model.onnx", cid_of_bytes(big), hashlib.sha256(big).hexdigest(), len(big))
+    sealed = AssetFile(
+        "data.bin", cid_of_bytes(b"ciphertext"), hashlib.sha256(b"plaintext").hexdigest(), 9, encrypted=True
+    )
+    manifest = build_manifest("model", "m", [plain, sealed], license="MIT")
+    assert cid_digest(plain.cid) == parse_cid(plain.cid).digest != hashlib.sha256(big).digest()
+    assert manifest.file_for_deliverable(cid_digest(plain.cid)) == plain
+    assert manifest.file_for_deliverable(hashlib.sha256(big).digest()) == plain
+    assert manifest.file_for_deliverable(hashlib.sha256(b"plaintext").digest()) == sealed
+    assert (
+        manifest.file_for_deliverable(cid_digest(sealed.cid)) is None
+    )  # the stored ciphertext is not the work
+    with pytest.raises(InvalidInput, match="not a CIDv1"):
+        cid_digest("Qm123")
 
 
 def test_custom_terms_instead_of_an_spdx_licence() -> None:

@@ -21,6 +21,7 @@ Pure: nothing here reads files or the network.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import re
@@ -280,11 +281,18 @@ class AssetManifest:
         return any(f.encrypted for f in self.files)
 
     def file_with_sha256(self, digest: bytes | str) -> AssetFile | None:
-        """The file whose content hash is `digest` (a job's deliverable hash), if any."""
-        text = (
-            digest.hex() if isinstance(digest, bytes | bytearray) else str(digest).lower().removeprefix("0x")
-        )
+        """The file whose content hash is `digest`, if any."""
+        text = _hex(digest)
         return next((f for f in self.files if f.sha256 == text), None)
+
+    def file_for_deliverable(self, digest: bytes | str) -> AssetFile | None:
+        """The file a job's deliverable hash names: by its sha256 (`job submit FILE`), or by the digest
+        inside its CID (a deliverable submitted as a CID: for a file over 1 MiB, its DAG root).
+        An encrypted file matches by its plaintext's sha256 only (the job delivered the plaintext)."""
+        text = _hex(digest)
+        return self.file_with_sha256(text) or next(
+            (f for f in self.files if not f.encrypted and cid_digest(f.cid).hex() == text), None
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -306,6 +314,20 @@ class AssetManifest:
     def canonical_bytes(self) -> bytes:
         """The one encoding stored by CID: sorted keys, no spaces, UTF-8 (what `parse_manifest` reads back)."""
         return canonical_json(self.to_dict())
+
+
+def _hex(digest: bytes | str) -> str:
+    if isinstance(digest, bytes | bytearray):
+        return bytes(digest).hex()
+    return str(digest).strip().lower().removeprefix("0x")
+
+
+def cid_digest(cid: str) -> bytes:
+    """The 32-byte sha2-256 digest inside a CID `is_cid` accepts (what a bytes32 on chain commits to)."""
+    if not is_cid(cid):
+        raise InvalidInput(f"not a CIDv1 proofwork reads: {_show(cid)}")
+    body = cid[1:].upper()
+    return base64.b32decode(body + "=" * (-len(body) % 8))[4:]
 
 
 def canonical_json(value: Any) -> bytes:
