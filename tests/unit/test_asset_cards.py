@@ -17,12 +17,15 @@ from proofwork.domain.assets import AssetFile, build_manifest, parse_manifest
 from proofwork.domain.cards import (
     CROISSANT_CONTEXT,
     CROISSANT_VERSION,
+    HF_CARD_FORMAT,
     EvalResult,
+    card_format,
     croissant_card,
     csv_columns,
     guess_type,
     hf_license,
     model_card,
+    model_card_document,
 )
 from proofwork.domain.errors import InvalidInput
 from proofwork.storage.unixfs import cid_of_bytes
@@ -285,3 +288,14 @@ def test_the_model_card_refuses_a_dataset_and_a_non_finite_score() -> None:
 def test_yaml_special_text_stays_text_in_the_front_matter() -> None:
     meta = _front_matter(model_card(_model(), tags=["yes", "null", "1.0", "a: b", "- x"], datasets=["---"]))
     assert meta["tags"] == ["proofwork", "yes", "null", "1.0", "a: b", "- x"] and meta["datasets"] == ["---"]
+
+
+def test_cards_travel_inside_their_manifest_and_are_recognised() -> None:
+    dataset = _dataset(license="MIT")
+    croissant = croissant_card(dataset)
+    readme = model_card(_model(), tags=["t"])
+    model = build_manifest("model", "m", _model().files, license="MIT", card=model_card_document(readme))
+    read = parse_manifest(model.canonical_bytes())
+    assert read.card == {"format": HF_CARD_FORMAT, "readme": readme}
+    assert card_format(read.card) == "huggingface" and card_format(croissant) == "croissant"
+    assert card_format(None) == "none" and card_format({"format": HF_CARD_FORMAT, "readme": 3}) == "other"

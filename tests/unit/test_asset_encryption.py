@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 
@@ -21,6 +22,7 @@ from proofwork.keys.asset_keys import (
     seal_key_for,
 )
 from proofwork.keys.sealing import public_key_of
+from proofwork.storage.unixfs import CidBuilder
 
 MIB = 1 << 20
 KEY = new_asset_key()
@@ -51,6 +53,15 @@ def test_round_trip_of_3_5_mib_in_four_chunks(big_encrypted: bytes) -> None:
     assert len(_chunks(big_encrypted)) == 4
     assert len(big_encrypted) == encrypted_size(len(BIG)) == HEADER_SIZE + len(BIG) + 4 * TAG_SIZE
     assert decrypt_bytes(KEY, big_encrypted) == BIG
+
+
+def test_one_pass_gives_the_plaintext_hash_and_the_ciphertext_cid() -> None:
+    plain_hash = hashlib.sha256()
+    builder = CidBuilder()
+    for piece in encrypt_stream(KEY, io.BytesIO(BIG), on_plaintext=plain_hash.update):
+        builder.update(piece)
+    assert plain_hash.hexdigest() == hashlib.sha256(BIG).hexdigest()
+    assert builder.size == encrypted_size(len(BIG)) and builder.finish().startswith("bafybei")
 
 
 def test_the_same_file_encrypts_differently_each_time() -> None:

@@ -420,3 +420,24 @@ def model_card(
         parts.append(text)
     parts.append(f"## Files\n\n{files}")
     return "\n\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------- a card inside a manifest
+
+HF_CARD_FORMAT = "huggingface-model-card"
+
+
+def model_card_document(readme: str) -> dict[str, Any]:
+    """A model card as the manifest's `card` object: the README text under a format tag."""
+    return {"format": HF_CARD_FORMAT, "readme": readme}
+
+
+def card_format(card: Mapping[str, Any] | None) -> str:
+    """What a manifest's card is: "croissant", "huggingface", "other" or "none" (for display and checks)."""
+    if card is None:
+        return "none"
+    if card.get("conformsTo") == CROISSANT_VERSION and card.get("@type") in ("sc:Dataset", "Dataset"):
+        return "croissant"
+    if card.get("format") == HF_CARD_FORMAT and isinstance(card.get("readme"), str):
+        return "huggingface"
+    return "other"

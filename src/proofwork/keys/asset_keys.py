@@ -19,7 +19,8 @@ dropped, repeated, taken from another file, or a file cut at a chunk boundary fa
 commitment (HKDF with another label) tells a wrong key from a damaged file, and makes the file open
 under one key only (GCM alone is not key-committing).
 
-Decrypting yields plaintext chunk by chunk before the end is verified: callers write to a temporary
+Memory: about two chunks (the one being sealed or opened, and the next, read ahead to know which is
+last). Decrypting yields plaintext chunk by chunk before the end is verified: callers write to a temporary
 file and discard it on error (`storage.store.write_atomically` does exactly that). This module does no
 file I/O of its own, only streams: it sits with the sealing it reuses.
 """
@@ -29,7 +30,7 @@ from __future__ import annotations
 import hmac
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
@@ -92,8 +93,18 @@ def _read_full(stream: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
-def encrypt_stream(key: bytes, source: BinaryIO, *, chunk_shift: int = CHUNK_SHIFT) -> Iterator[bytes]:
-    """The encrypted file, header first then one chunk at a time, for everything left in `source`."""
+def encrypt_stream(
+    key: bytes,
+    source: BinaryIO,
+    *,
+    chunk_shift: int = CHUNK_SHIFT,
+    on_plaintext: Callable[[bytes], None] | None = None,
+) -> Iterator[bytes]:
+    """The encrypted file, header first then one chunk at a time, for everything left in `source`.
+
+    `on_plaintext` sees each plaintext chunk as it is read (e.g. a sha256's `update`, so one pass gives
+    the manifest both the plaintext's hash and, from the output, the ciphertext's CID).
+    """
     key = _check_key(key)
     if not MIN_CHUNK_SHIFT <= chunk_shift <= MAX_CHUNK_SHIFT:
         raise InvalidInput(f"chunk size must be 2**{MIN_CHUNK_SHIFT} to 2**{MAX_CHUNK_SHIFT} bytes")
@@ -109,6 +120,8 @@ def encrypt_stream(key: bytes, source: BinaryIO, *, chunk_shift: int = CHUNK_SHI
         final = not following
         if index >= _MAX_CHUNKS:
             raise InvalidInput("the file is too large to encrypt in one asset file")
+        if on_plaintext is not None:
+            on_plaintext(current)
         yield aead.encrypt(_chunk_nonce(base, index), current, _aad(header, index, final))
         if final:
             return
