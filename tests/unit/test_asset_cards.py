@@ -1,8 +1,10 @@
 """domain.cards: the Croissant 1.0 dataset card and the Hugging Face model card of an asset.
 
-The Croissant card these tests build was also checked once with mlcroissant 1.1.1 (offline, installed
-apart: it brings pandas, scipy and rdflib, ~240 MB): no error and no warning, every field's dataType read
-as written. The checks below hold the structure that validation relies on.
+Checked once by hand with the reference readers, installed apart and run offline (too heavy for the
+suite): mlcroissant 1.1.1 (pandas, scipy, rdflib: ~240 MB) validates the Croissant card with no error and
+no warning and, pointed at a local copy of the CSV, loads its records with the guessed types;
+huggingface_hub 2.4.0's `ModelCard` reads the model card's licence, tags, datasets, base_model and its
+model-index as an `EvalResult`. The checks below hold the structure those readers rely on.
 """
 
 from __future__ import annotations
@@ -212,7 +214,16 @@ def test_the_model_card_front_matter_holds_the_hub_fields() -> None:
         tags=["tabular", "proofwork"],
         datasets=["proofwork/asset-1"],
         base_model="proofwork/asset-2",
-        results=[EvalResult("accuracy", 0.9125, "support tickets", "proofwork/asset-1", verified=True)],
+        results=[
+            EvalResult(
+                "accuracy",
+                0.9125,
+                "support tickets",
+                "proofwork/asset-1",
+                source_name="proofwork oracle committee",
+                source_url="ipfs://" + cid_of_bytes(b"report"),
+            )
+        ],
     )
     meta = _front_matter(readme)
     assert meta["license"] == "apache-2.0" and meta["library_name"] == "onnx"
@@ -226,7 +237,11 @@ def test_the_model_card_front_matter_holds_the_hub_fields() -> None:
                 {
                     "task": {"type": "tabular-classification"},
                     "dataset": {"name": "support tickets", "type": "proofwork/asset-1", "split": "test"},
-                    "metrics": [{"type": "accuracy", "value": 0.9125, "name": "accuracy", "verified": True}],
+                    "metrics": [{"type": "accuracy", "value": 0.9125, "name": "accuracy"}],
+                    "source": {
+                        "name": "proofwork oracle committee",
+                        "url": "ipfs://" + cid_of_bytes(b"report"),
+                    },
                 }
             ],
         }

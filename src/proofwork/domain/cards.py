@@ -355,7 +355,10 @@ class EvalResult:
     dataset_type: str
     task_type: str = "tabular-classification"
     split: str = "test"
-    verified: bool = False  # True when the score is a proofwork committee's signed result
+    # where the score comes from (e.g. "proofwork oracle committee" and the job's signed report): the
+    # model-index `source`. Not `verified`, which on the Hub means "evaluated by Hugging Face".
+    source_name: str | None = None
+    source_url: str | None = None
 
 
 _HF_TASKS = frozenset(
@@ -397,15 +400,16 @@ def model_card(
                 raise InvalidInput(
                     f"unknown task type {r.task_type!r}: expected one of {', '.join(sorted(_HF_TASKS))}"
                 )
-            entries.append(
-                {
-                    "task": {"type": r.task_type},
-                    "dataset": {"name": r.dataset_name, "type": r.dataset_type, "split": r.split},
-                    "metrics": [
-                        {"type": r.metric, "value": float(r.value), "name": r.metric, "verified": r.verified}
-                    ],
+            entry: dict[str, Any] = {
+                "task": {"type": r.task_type},
+                "dataset": {"name": r.dataset_name, "type": r.dataset_type, "split": r.split},
+                "metrics": [{"type": r.metric, "value": float(r.value), "name": r.metric}],
+            }
+            if r.source_name is not None or r.source_url is not None:
+                entry["source"] = {
+                    k: v for k, v in (("name", r.source_name), ("url", r.source_url)) if v is not None
                 }
-            )
+            entries.append(entry)
         meta["model-index"] = [{"name": manifest.name, "results": entries}]
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
     files = "\n".join(
