@@ -387,6 +387,7 @@ def _deep(depth: int) -> str:
         (_doc(card=[1]), "'card' must be a JSON object"),
         (_doc(owner=A), "unknown field 'owner'"),
         ("1" * 5_000, "not valid JSON"),  # past int_max_str_digits
+        (json.dumps(_doc(description="\ud800")), "not valid Unicode"),  # a lone surrogate escape
     ],
 )
 def test_a_hostile_manifest_is_refused_in_one_line(doc: object, needle: str) -> None:

@@ -371,6 +371,10 @@ def build_manifest(
 def parse_manifest(data: bytes | str) -> AssetManifest:
     """A manifest received from anyone, checked; every refusal is one line naming the field."""
     doc = _load(data)
+    try:
+        canonical_json(doc)
+    except InvalidInput:  # e.g. a lone surrogate escape ("\\ud800"): no UTF-8 encoding, so no CID
+        raise InvalidInput("invalid manifest: holds text that is not valid Unicode") from None
     top = _Fields(doc, "")
     version = top.get("version")
     if isinstance(version, bool) or version != MANIFEST_VERSION:
