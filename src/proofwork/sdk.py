@@ -35,11 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from proofwork.chain.receipts import Receipt
+from proofwork.domain.assets import AssetManifest, Parent, Share, build_manifest
 from proofwork.domain.court import CourtParams
 from proofwork.domain.job import ZERO_HASH
 from proofwork.domain.units import format_amount, parse_amount
 from proofwork.services import accounts as account_service
-from proofwork.services import attestations, badges, deployment, issuers, reputation
+from proofwork.services import assets, attestations, badges, deployment, issuers, reputation
 from proofwork.services.competitions import Competitions
 from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.deployment import (
@@ -60,7 +61,7 @@ from proofwork.services.ranking_challenges import ChallengeOutcome, RankingChall
 from proofwork.services.workspace import PasswordProvider, Signer, Workspace
 from proofwork.settings import Settings
 
-__all__ = ["Court", "Identity", "JobFilter", "JobPage", "Jobs", "Outcome", "Proofwork", "Signer"]
+__all__ = ["Assets", "Court", "Identity", "JobFilter", "JobPage", "Jobs", "Outcome", "Proofwork", "Signer"]
 
 Who = str | Signer
 
@@ -291,6 +292,113 @@ class Identity:
         return record
 
 
+class Assets:
+    """Models and datasets as assets (`pw.assets`): files and manifests, registration with lineage and
+    timestamps, a paid job's deliverable under its IP terms, licences and the royalties they pay."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def _signer(self, who: Who) -> Signer:
+        return who if isinstance(who, Signer) else self.ws.signer(who)
+
+    def deploy(self, deployer: Who = "dev0", *, force: bool = False) -> DeployResult:
+        return assets.deploy(self.ws, self._signer(deployer), force=force)
+
+    def manifest(
+        self,
+        files: list[Path],
+        *,
+        kind: str,
+        name: str,
+        license: str | None = None,
+        terms_cid: str | None = None,
+        description: str = "",
+        card: dict[str, Any] | None = None,
+        encrypt: bool = False,
+    ) -> tuple[AssetManifest, bytes | None]:
+        """Stores the files (encrypted under a new key when `encrypt`) and builds their manifest."""
+        stored, key = assets.store_files(self.ws, files, encrypt=encrypt)
+        built = build_manifest(
+            kind, name, stored, license=license, terms_cid=terms_cid, description=description, card=card
+        )
+        return built, key
+
+    def register(
+        self,
+        owner: Who,
+        manifest: AssetManifest,
+        *,
+        creators: list[Share] | tuple[Share, ...] = (),
+        parents: list[Parent] | tuple[Parent, ...] = (),
+        royalty_bps: int = 0,
+        key: bytes | None = None,
+        to: str | None = None,
+    ) -> assets.Registered:
+        return assets.register(
+            self.ws,
+            self._signer(owner),
+            manifest,
+            creators=creators,
+            parents=parents,
+            royalty_bps=royalty_bps,
+            key=key,
+            to=to,
+        )
+
+    def timestamp(self, who: Who, manifest: AssetManifest) -> tuple[str, int]:
+        """Timestamps a salted commitment of the manifest without registering it: (CID, block time)."""
+        cid = assets.publish_manifest(self.ws, manifest)
+        return cid, assets.timestamp(self.ws, self._signer(who), cid)[1]
+
+    def show(self, asset_id: int) -> Any:
+        return assets.show(self.ws, asset_id)
+
+    def lineage_prov(self, asset_id: int) -> str:
+        return assets.lineage_prov(self.ws, asset_id)
+
+    def propose_ip_terms(
+        self, client: Who, job_id: int, *, transfer: bool, creator_bps: int = 0, max_upstream_bps: int = 5_000
+    ) -> None:
+        assets.propose_ip_terms(
+            self.ws,
+            self._signer(client),
+            job_id,
+            transfer=transfer,
+            creator_bps=creator_bps,
+            max_upstream_bps=max_upstream_bps,
+        )
+
+    def accept_ip_terms(self, freelancer: Who, job_id: int) -> None:
+        assets.accept_ip_terms(self.ws, self._signer(freelancer), job_id)
+
+    def register_deliverable(
+        self, party: Who, job_id: int, milestone: int, manifest: AssetManifest, **kwargs: Any
+    ) -> assets.Registered:
+        return assets.register_deliverable(
+            self.ws, self._signer(party), job_id, milestone, manifest, **kwargs
+        )
+
+    def offer(self, owner: Who, asset_id: int, *, price: int, **kwargs: Any) -> int:
+        return assets.offer(self.ws, self._signer(owner), asset_id, price=price, **kwargs)
+
+    def buy(self, buyer: Who, offer_id: int, *, max_price: int | None = None) -> int:
+        return assets.buy(self.ws, self._signer(buyer), offer_id, max_price=max_price)
+
+    def licence(self, licence_id: int) -> Any:
+        return assets.licence(self.ws, licence_id)
+
+    def explain_sale(self, asset_id: int, amount: int) -> Any:
+        return assets.explain_sale(self.ws, asset_id, amount)
+
+    def distribute(self, caller: Who, asset_id: int) -> int:
+        """Distributes what is pending along the whole lineage of `asset_id`."""
+        return assets.distribute_all(self.ws, self._signer(caller), asset_id)
+
+    def claim(self, caller: Who, account: str | None = None) -> int:
+        return assets.claim(self.ws, self._signer(caller), account)
+
+
 class Proofwork:
     """A session with one chain and one data directory."""
 
@@ -302,6 +410,7 @@ class Proofwork:
         self.competitions = Competitions(workspace)
         self.identity = Identity(workspace)
         self.court = Court(workspace)
+        self.assets = Assets(workspace)
 
     @classmethod
     def open(

@@ -35,6 +35,7 @@ COMMANDS = {
     "attest": "attestations",
     "badge": "attestations",
     "reputation": "attestations",
+    "asset": "assets",
     "dispute": "court",
     "juror": "court",
     "court": "court",

@@ -316,3 +316,37 @@ def deploy_court(
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)
     return DeployResult(deployment, created=True, gas=gas)
+
+
+def deploy_assets(ws: Workspace, deployer: Signer, *, force: bool = False) -> DeployResult:
+    """Deploys the asset registry (on the deployed escrow, whose paid milestones it registers as
+    assets) and the licensing contract on it. Neither has an owner key. Idempotent unless `force`:
+    assets and licences already registered stay where they are."""
+    base = ws.deployment
+    if base.licensing and ws.chain.has_code(base.licensing) and not force:
+        return DeployResult(base, created=False, gas={})
+    artifacts = {name: ws.artifacts.get(name) for name in ("AssetRegistry", "Licensing")}
+    gas: dict[str, int] = {}
+    first = ws.chain.deploy(
+        deployer.key, artifacts["AssetRegistry"].abi, artifacts["AssetRegistry"].bytecode, base.escrow
+    )
+    gas["deploy AssetRegistry"] = first.gas_used
+    registry = str(first.contract_address)
+    second = ws.chain.deploy(deployer.key, artifacts["Licensing"].abi, artifacts["Licensing"].bytecode, registry)
+    gas["deploy Licensing"] = second.gas_used
+    deployment = replace(
+        base,
+        asset_registry=registry,
+        licensing=str(second.contract_address),
+        assets_block=first.block_number,
+        asset_registry_source_hash=artifacts["AssetRegistry"].source_hash,
+        licensing_source_hash=artifacts["Licensing"].source_hash,
+        abis={
+            **base.abis,
+            "asset_registry": artifacts["AssetRegistry"].abi,
+            "licensing": artifacts["Licensing"].abi,
+        },
+    )
+    save_manifest(ws.manifest_path, deployment)
+    ws.use_deployment(deployment)
+    return DeployResult(deployment, created=True, gas=gas)

@@ -35,6 +35,8 @@ CONTRACTS: dict[str, str] = {
     "court_token": "CourtToken",
     "court": "Court",
     "arbitrable": "EscrowArbitrable",
+    "asset_registry": "AssetRegistry",
+    "licensing": "Licensing",
 }
 ROLE_OF = {name: role for role, name in CONTRACTS.items()}
 IDENTITY_ROLES = ("issuer_registry", "badges", "schema_registry", "attestations", "job_attester", "resolver")
@@ -46,6 +48,7 @@ _REDEPLOY = {
     "competition": "committee deploy",
     **dict.fromkeys(IDENTITY_ROLES, "identity deploy"),
     **dict.fromkeys(("court_token", "court", "arbitrable"), "court deploy"),
+    **dict.fromkeys(("asset_registry", "licensing"), "asset deploy"),
 }
 
 
@@ -87,6 +90,13 @@ class Deployment:
     court_source_hash: str = ""
     arbitrable_source_hash: str = ""
     court_params: dict[str, Any] = field(default_factory=dict)
+    # Models and datasets as assets (empty until `proofwork asset deploy`): the registry on this escrow
+    # and the licensing contract on the registry.
+    asset_registry: str = ""
+    licensing: str = ""
+    assets_block: int = 0
+    asset_registry_source_hash: str = ""
+    licensing_source_hash: str = ""
     # The ABI each contract was deployed with, by the field naming its address (see CONTRACTS).
     # Manifests written before ABIs were recorded have none: see `with_recorded_abis`.
     abis: dict[str, Abi] = field(default_factory=dict)

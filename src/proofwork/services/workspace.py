@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from proofwork.chain.artifacts import Artifact, ArtifactStore
 from proofwork.chain.devnets import EMBEDDED_CHAIN_ID, EMBEDDED_DEV_KEYS
@@ -23,6 +23,7 @@ from proofwork.settings import Settings
 from proofwork.storage.store import ContentStore, open_store
 
 if TYPE_CHECKING:  # the chain handles load web3: only when a command uses the chain
+    from proofwork.chain.assets import AssetRegistryContract, LicensingContract
     from proofwork.chain.attestations import AttestationsContract, JobAttesterContract
     from proofwork.chain.badges import SkillBadgeContract
     from proofwork.chain.client import Chain
@@ -89,6 +90,7 @@ class Workspace:
         self._competitions: CompetitionContract | None = None
         self._identity: dict[str, object] = {}
         self._court: dict[str, object] = {}
+        self._assets: dict[str, object] = {}
 
     @classmethod
     def open(
@@ -202,6 +204,7 @@ class Workspace:
         self._competitions = None
         self._identity = {}
         self._court = {}
+        self._assets = {}
 
     @property
     def escrow(self) -> EscrowContract:
@@ -296,6 +299,28 @@ class Workspace:
         contract = self._identity_contract(JobAttesterContract, "JobAttester", self.deployment.job_attester)
         assert isinstance(contract, JobAttesterContract)
         return contract
+
+    # --- models and datasets as assets ---------------------------------------------------------------
+
+    def _asset_contract(self, kind: type, role: str) -> Any:
+        d = self.deployment
+        if not d.licensing:
+            raise NotFound("the asset contracts are not deployed here: run `proofwork asset deploy`")
+        if role not in self._assets:
+            self._assets[role] = kind(self.chain, self._deployed(role), d.address_of(role), d.assets_block)
+        return self._assets[role]
+
+    @property
+    def asset_registry(self) -> AssetRegistryContract:
+        from proofwork.chain.assets import AssetRegistryContract
+
+        return cast("AssetRegistryContract", self._asset_contract(AssetRegistryContract, "asset_registry"))
+
+    @property
+    def licensing(self) -> LicensingContract:
+        from proofwork.chain.assets import LicensingContract
+
+        return cast("LicensingContract", self._asset_contract(LicensingContract, "licensing"))
 
     # --- the court ---------------------------------------------------------------------------------
 

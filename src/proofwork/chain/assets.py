@@ -1,0 +1,360 @@
+"""Handles on `AssetRegistry` (models and datasets as ERC-721 assets with lineage) and `Licensing`
+(licence offers, licence tokens and the royalties they pay up the lineage)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from web3 import Web3
+
+from proofwork.chain.encoding import keccak
+from proofwork.chain.events import ContractHandle, check_id
+from proofwork.chain.receipts import Receipt
+from proofwork.domain.assets import Parent, Share
+from proofwork.domain.errors import NotFound, TransactionRejected
+
+ZERO32 = bytes(32)
+
+
+def commitment(manifest_cid: str, salt: bytes, committer: str) -> bytes:
+    """What `timestamp` records for a manifest not yet published: keccak256(manifest || salt ||
+    committer's 20 address bytes), as the registry recomputes it at registration."""
+    return keccak(manifest_cid.encode() + salt + bytes.fromhex(Web3.to_checksum_address(committer)[2:]))
+
+
+@dataclass(frozen=True)
+class AssetRecord:
+    asset_id: int
+    owner: str
+    manifest: str  # CIDv1 of the manifest JSON
+    kind: int
+    creators: tuple[Share, ...]
+    parents: tuple[Parent, ...]
+    royalty_bps: int
+    registered_at: int
+    existed_since: int
+    job_id: int  # 0: not produced by a job
+    milestone: int
+    deliverable: bytes
+
+
+@dataclass(frozen=True)
+class IpTerms:
+    transfer: bool
+    creator_bps: int
+    max_upstream_bps: int
+    proposed: bool
+    accepted: bool
+
+
+class AssetRegistryContract(ContractHandle):
+    """`AssetRegistry`: assets as ERC-721 tokens (ERC-2981 royalty), lineage, timestamps, IP terms."""
+
+    def timestamp(self, key: bytes, commitment_hash: bytes) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.timestamp(commitment_hash))
+
+    def timestamp_of(self, by: str, commitment_hash: bytes) -> int:
+        return int(
+            self.chain.call(
+                self.contract.functions.timestamp_of(Web3.to_checksum_address(by), commitment_hash)
+            )
+        )
+
+    def register(
+        self,
+        key: bytes,
+        manifest: str,
+        kind: int,
+        creators: tuple[Share, ...],
+        parents: tuple[Parent, ...],
+        royalty_bps: int,
+        to: str,
+        salt: bytes = ZERO32,
+    ) -> Receipt:
+        return self.chain.transact(
+            key,
+            self.contract.functions.register(
+                manifest,
+                kind,
+                [(Web3.to_checksum_address(c.account), c.bps) for c in creators],
+                [(p.asset_id, p.bps) for p in parents],
+                royalty_bps,
+                salt,
+                Web3.to_checksum_address(to),
+            ),
+        )
+
+    def propose_ip_terms(
+        self, key: bytes, job_id: int, job: tuple, transfer: bool, creator_bps: int, max_upstream_bps: int
+    ) -> Receipt:
+        return self.chain.transact(
+            key,
+            self.contract.functions.propose_ip_terms(job_id, job, transfer, creator_bps, max_upstream_bps),
+        )
+
+    def accept_ip_terms(self, key: bytes, job_id: int, job: tuple, terms_hash: bytes) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.accept_ip_terms(job_id, job, terms_hash))
+
+    def register_deliverable(
+        self,
+        key: bytes,
+        job_id: int,
+        job: tuple,
+        milestone: int,
+        manifest: str,
+        kind: int,
+        parents: tuple[Parent, ...],
+        royalty_bps: int,
+    ) -> Receipt:
+        return self.chain.transact(
+            key,
+            self.contract.functions.register_deliverable(
+                job_id, job, milestone, manifest, kind, [(p.asset_id, p.bps) for p in parents], royalty_bps
+            ),
+        )
+
+    def ip_terms(self, job_id: int) -> IpTerms:
+        transfer, creator_bps, max_upstream, proposed, accepted = self.chain.call(
+            self.contract.functions.ip_terms(check_id(job_id, "job id"))
+        )
+        return IpTerms(bool(transfer), int(creator_bps), int(max_upstream), bool(proposed), bool(accepted))
+
+    def deliverable_asset(self, job_id: int, milestone: int) -> int:
+        return int(self.chain.call(self.contract.functions.deliverable_asset(job_id, milestone)))
+
+    def count(self) -> int:
+        return int(self.chain.call(self.contract.functions.asset_count()))
+
+    def asset(self, asset_id: int) -> AssetRecord:
+        check_id(asset_id, "asset id")
+        if not 1 <= asset_id <= self.count():
+            raise NotFound(f"no asset {asset_id}")
+        (manifest, kind, creators, parents, royalty, registered, since, job_id, milestone, deliverable) = (
+            self.chain.call(self.contract.functions.asset(asset_id))
+        )
+        owner = str(self.chain.call(self.contract.functions.ownerOf(asset_id)))
+        return AssetRecord(
+            asset_id,
+            owner,
+            str(manifest),
+            int(kind),
+            tuple(Share(str(a), int(b)) for a, b in creators),
+            tuple(Parent(int(a), int(b)) for a, b in parents),
+            int(royalty),
+            int(registered),
+            int(since),
+            int(job_id),
+            int(milestone),
+            bytes(deliverable),
+        )
+
+    def royalty_info(self, asset_id: int, sale_price: int) -> tuple[str, int]:
+        receiver, amount = self.chain.call(self.contract.functions.royaltyInfo(asset_id, sale_price))
+        return str(receiver), int(amount)
+
+    def asset_id_of(self, receipt: Receipt) -> int:
+        for event in self.receipt_events(receipt):
+            if event.name == "AssetRegistered":
+                return int(event.args["asset_id"])
+        raise NotFound("the transaction registered no asset")
+
+
+@dataclass(frozen=True)
+class Offer:
+    offer_id: int
+    asset_id: int
+    seller: str
+    token: str
+    price: int
+    term_seconds: int  # 0: perpetual
+    commercial: bool
+    kind: int  # 0 download, 1 compute
+    transferable: bool
+    revocable: bool
+    terms_cid: str
+    max_licences: int  # 0: unlimited
+    sold: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class Licence:
+    licence_id: int
+    holder: str
+    offer_id: int
+    asset_id: int
+    kind: int
+    commercial: bool
+    expires_at: int  # 0: perpetual
+    revoked: bool
+    price: int
+    token: str
+    valid: bool
+
+
+class LicensingContract(ContractHandle):
+    """`Licensing`: offers on assets, licence tokens, revenue split one level at a time and pulled."""
+
+    def offer(
+        self,
+        key: bytes,
+        asset_id: int,
+        token: str,
+        price: int,
+        term_seconds: int,
+        commercial: bool,
+        kind: int,
+        transferable: bool,
+        revocable: bool,
+        terms_cid: str,
+        max_licences: int,
+    ) -> Receipt:
+        return self.chain.transact(
+            key,
+            self.contract.functions.offer(
+                asset_id,
+                Web3.to_checksum_address(token),
+                price,
+                term_seconds,
+                commercial,
+                kind,
+                transferable,
+                revocable,
+                terms_cid,
+                max_licences,
+            ),
+        )
+
+    def withdraw_offer(self, key: bytes, offer_id: int) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.withdraw_offer(offer_id))
+
+    def buy(
+        self, key: bytes, offer_id: int, max_price: int, permit: tuple[int, int, bytes, bytes] | None = None
+    ) -> Receipt:
+        """`buy`, or `buy_with_permit` with an EIP-2612 permit's (deadline, v, r, s)."""
+        fns = self.contract.functions
+        call = (
+            fns.buy(offer_id, max_price)
+            if permit is None
+            else fns.buy_with_permit(offer_id, max_price, *permit)
+        )
+        return self.chain.transact(key, call)
+
+    def pay_revenue(self, key: bytes, asset_id: int, token: str, amount: int) -> Receipt:
+        return self.chain.transact(
+            key, self.contract.functions.pay_revenue(asset_id, Web3.to_checksum_address(token), amount)
+        )
+
+    def distribute(self, key: bytes, asset_id: int, token: str) -> Receipt:
+        return self.chain.transact(
+            key, self.contract.functions.distribute(asset_id, Web3.to_checksum_address(token))
+        )
+
+    def claim_for(self, key: bytes, account: str, token: str) -> Receipt:
+        return self.chain.transact(
+            key,
+            self.contract.functions.claim_for(
+                Web3.to_checksum_address(account), Web3.to_checksum_address(token)
+            ),
+        )
+
+    def revoke(self, key: bytes, licence_id: int, reason_cid: str) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.revoke(licence_id, reason_cid))
+
+    def surrender(self, key: bytes, licence_id: int) -> Receipt:
+        return self.chain.transact(key, self.contract.functions.surrender(licence_id))
+
+    def pending(self, asset_id: int, token: str) -> int:
+        return int(
+            self.chain.call(self.contract.functions.pending(asset_id, Web3.to_checksum_address(token)))
+        )
+
+    def claimable(self, account: str, token: str) -> int:
+        return int(
+            self.chain.call(
+                self.contract.functions.claimable(
+                    Web3.to_checksum_address(account), Web3.to_checksum_address(token)
+                )
+            )
+        )
+
+    def offer_count(self) -> int:
+        return int(self.chain.call(self.contract.functions.offer_count()))
+
+    def licence_count(self) -> int:
+        return int(self.chain.call(self.contract.functions.licence_count()))
+
+    def get_offer(self, offer_id: int) -> Offer:
+        check_id(offer_id, "offer id")
+        if not 1 <= offer_id <= self.offer_count():
+            raise NotFound(f"no licence offer {offer_id}")
+        values = self.chain.call(self.contract.functions.get_offer(offer_id))
+        (
+            asset_id,
+            seller,
+            token,
+            price,
+            term,
+            commercial,
+            kind,
+            transferable,
+            revocable,
+            terms,
+            cap,
+            sold,
+            on,
+        ) = values
+        return Offer(
+            offer_id,
+            int(asset_id),
+            str(seller),
+            str(token),
+            int(price),
+            int(term),
+            bool(commercial),
+            int(kind),
+            bool(transferable),
+            bool(revocable),
+            str(terms),
+            int(cap),
+            int(sold),
+            bool(on),
+        )
+
+    def licence(self, licence_id: int) -> Licence:
+        check_id(licence_id, "licence id")
+        if not 1 <= licence_id <= self.licence_count():
+            raise NotFound(f"no licence {licence_id}")
+        offer_id, asset_id, kind, commercial, expires_at, revoked, price, token = self.chain.call(
+            self.contract.functions.licence(licence_id)
+        )
+        valid = bool(self.chain.call(self.contract.functions.is_valid(licence_id)))
+        try:
+            holder = str(self.chain.call(self.contract.functions.ownerOf(licence_id)))
+        except TransactionRejected:  # surrendered: the token is burnt, its data stays
+            holder = ""
+        return Licence(
+            licence_id,
+            holder,
+            int(offer_id),
+            int(asset_id),
+            int(kind),
+            bool(commercial),
+            int(expires_at),
+            bool(revoked),
+            int(price),
+            str(token),
+            valid,
+        )
+
+    def licence_id_of(self, receipt: Receipt) -> int:
+        for event in self.receipt_events(receipt):
+            if event.name == "LicenceBought":
+                return int(event.args["licence_id"])
+        raise NotFound("the transaction bought no licence")
+
+    def offer_id_of(self, receipt: Receipt) -> int:
+        for event in self.receipt_events(receipt):
+            if event.name == "Offered":
+                return int(event.args["offer_id"])
+        raise NotFound("the transaction made no offer")

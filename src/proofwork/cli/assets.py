@@ -1,0 +1,406 @@
+"""`asset deploy|register|timestamp|show|lineage|offer|buy|licence|distribute|claim|ip-terms|deliverable`:
+models and datasets as assets, their lineage, licences and royalties."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from proofwork.cli.args import FromOpt, cli_state, milestone_index, uint_id
+from proofwork.domain.assets import Parent
+from proofwork.domain.errors import InvalidInput
+from proofwork.domain.units import format_amount, parse_amount
+
+asset_app = typer.Typer(
+    help="Models and datasets as assets: register, lineage, licences, royalties.", no_args_is_help=True
+)
+
+CreatorOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--creator", help="A creator and its share of the asset's own revenue: ACCOUNT:BPS (repeat)."
+    ),
+]
+ParentOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--parent", help="An asset it derives from and the share of revenue it passes up: ID:BPS (repeat)."
+    ),
+]
+RoyaltyOpt = Annotated[int, typer.Option("--royalty-bps", help="ERC-2981 royalty on resales, at most 1000.")]
+KindOpt = Annotated[str, typer.Option("--kind", help="model or dataset.")]
+LicenseOpt = Annotated[str | None, typer.Option("--license", help="An SPDX licence expression, e.g. MIT.")]
+TermsOpt = Annotated[str | None, typer.Option("--terms-cid", help="CID of custom licence terms.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(asset_app, name="asset")
+
+
+def _parents(values: list[str] | None) -> list[Parent]:
+    return [Parent(int(a), b) for a, b in _pairs(values, "parent", numeric=True)]
+
+
+def _pairs(values: list[str] | None, what: str, numeric: bool = False) -> list[tuple[str, int]]:
+    out = []
+    for value in values or []:
+        left, sep, right = value.rpartition(":")
+        if not sep or not left or not right.isdigit() or (numeric and not left.isdigit()):
+            raise InvalidInput(
+                f"a {what} is written {what.upper()}:BPS, e.g. 0xabc...:2500 or 3:1000; got {value!r}"
+            )
+        out.append((left, int(right)))
+    return out
+
+
+@asset_app.command("deploy")
+def asset_deploy(ctx: typer.Context, sender: FromOpt = "dev0", force: bool = False) -> None:
+    """Deploy the asset registry and the licensing contract on the deployed escrow."""
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        result = assets.deploy(ws, ws.signer(sender), force=force)
+        d = result.deployment
+        state.emit(
+            {
+                "ok": True,
+                "created": result.created,
+                "asset_registry": d.asset_registry,
+                "licensing": d.licensing,
+            },
+            f"asset registry {d.asset_registry}, licensing {d.licensing}"
+            + ("" if result.created else " (already deployed)"),
+        )
+
+
+@asset_app.command("register")
+def asset_register(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="The asset's files.")],
+    name: Annotated[str, typer.Option("--name", help="The asset's name.")],
+    sender: FromOpt = "dev0",
+    kind: KindOpt = "model",
+    license: LicenseOpt = None,
+    terms_cid: TermsOpt = None,
+    description: Annotated[str, typer.Option("--description")] = "",
+    creator: CreatorOpt = None,
+    parent: ParentOpt = None,
+    royalty_bps: RoyaltyOpt = 0,
+    encrypt: Annotated[
+        bool, typer.Option("--encrypt", help="Store the files encrypted (AES-256-GCM).")
+    ] = False,
+) -> None:
+    """Store the files, publish the manifest and register the asset (the block time proves when)."""
+    from proofwork.domain.assets import Share, build_manifest
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    parents = _parents(parent)
+    with state.workspace() as ws:
+        creators = [Share(ws.address(a, "creator"), b) for a, b in _pairs(creator, "creator")]
+        owner = ws.signer(sender)
+        stored, key = assets.store_files(ws, files, encrypt=encrypt)
+        manifest = build_manifest(
+            kind, name, stored, license=license, terms_cid=terms_cid, description=description
+        )
+        done = assets.register(
+            ws, owner, manifest, creators=creators, parents=parents, royalty_bps=royalty_bps, key=key
+        )
+        state.emit(
+            {"ok": True, "asset_id": done.asset_id, "manifest": done.manifest_cid, "gas": done.gas},
+            f"registered asset {done.asset_id} (manifest {done.manifest_cid})",
+        )
+
+
+@asset_app.command("timestamp")
+def asset_timestamp(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="The files of the asset to be.")],
+    name: Annotated[str, typer.Option("--name")],
+    sender: FromOpt = "dev0",
+    kind: KindOpt = "model",
+    license: LicenseOpt = None,
+    terms_cid: TermsOpt = None,
+) -> None:
+    """Prove the asset exists now without publishing it: a salted commitment of its manifest is
+    timestamped; a later `asset register` of the same files from this data directory proves the date."""
+    from proofwork.domain.assets import build_manifest
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        stored, _ = assets.store_files(ws, files, encrypt=False)
+        manifest = build_manifest(kind, name, stored, license=license, terms_cid=terms_cid)
+        cid = manifest.canonical_bytes()
+        manifest_cid = ws.store.add_bytes(cid)
+        _, when = assets.timestamp(ws, ws.signer(sender), manifest_cid)
+        state.emit(
+            {"ok": True, "manifest": manifest_cid, "timestamp": when},
+            f"timestamped manifest {manifest_cid} at {when} (block time); its salt stays in this data directory",
+        )
+
+
+@asset_app.command("show")
+def asset_show(ctx: typer.Context, asset_id: Annotated[int, typer.Argument(help="Asset id.")]) -> None:
+    """An asset: owner, manifest, files, creators, parents, royalty, times, the job that made it."""
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        record, manifest = assets.show(ws, uint_id(asset_id, "asset id", 1))
+        data = assets.describe(record, manifest)
+        lines = [
+            f"asset {record.asset_id}: {data['kind']} {data['name'] or '(manifest not in this store)'}",
+            f"owner {record.owner}; manifest {record.manifest}",
+            f"licence {data['license'] or data['terms_cid']}; royalty {record.royalty_bps / 100:g} %",
+            f"existed since {record.existed_since} (registered {record.registered_at})",
+        ]
+        lines += [f"creator {c.account}: {c.bps / 100:g} %" for c in record.creators]
+        lines += [f"derived from asset {p.asset_id}: {p.bps / 100:g} % of revenue" for p in record.parents]
+        if record.job_id:
+            lines.append(f"produced by job {record.job_id}, milestone {record.milestone + 1}")
+        state.emit({"ok": True, **data}, "\n".join(lines))
+
+
+@asset_app.command("lineage")
+def asset_lineage(
+    ctx: typer.Context,
+    asset_id: Annotated[int, typer.Argument(help="Asset id.")],
+    prov: Annotated[bool, typer.Option("--prov", help="Print the lineage as W3C PROV-JSON.")] = False,
+) -> None:
+    """The asset and everything it derives from."""
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        if prov:
+            typer.echo(assets.lineage_prov(ws, uint_id(asset_id, "asset id", 1)))
+            return
+        nodes = assets.lineage(ws, uint_id(asset_id, "asset id", 1))
+        data = [
+            {
+                "asset_id": n.asset_id,
+                "name": n.name,
+                "owner": n.owner,
+                "parents": [p.asset_id for p in n.parents],
+            }
+            for n in nodes.values()
+        ]
+        human = "\n".join(
+            f"asset {n.asset_id} {n.name or ''} <- {', '.join(str(p.asset_id) for p in n.parents) or 'nothing'}"
+            for n in nodes.values()
+        )
+        state.emit({"ok": True, "lineage": data}, human)
+
+
+@asset_app.command("offer")
+def asset_offer(
+    ctx: typer.Context,
+    asset_id: Annotated[int, typer.Argument(help="Asset id.")],
+    price: Annotated[str, typer.Option("--price", help="Price in token units (e.g. 25 or 2.5).")],
+    sender: FromOpt = "dev0",
+    days: Annotated[int, typer.Option("--days", help="Licence term in days; 0 for perpetual.")] = 0,
+    kind: Annotated[str, typer.Option("--kind", help="download or compute.")] = "download",
+    commercial: bool = False,
+    transferable: bool = False,
+    revocable: bool = False,
+    terms_cid: Annotated[str, typer.Option("--terms-cid")] = "",
+    max_licences: Annotated[int, typer.Option("--max-licences", help="0 for unlimited.")] = 0,
+) -> None:
+    """Offer licences on an asset you own."""
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        offer_id = assets.offer(
+            ws,
+            ws.signer(sender),
+            uint_id(asset_id, "asset id", 1),
+            price=parse_amount(price, ws.token.decimals),
+            term_seconds=days * 86_400,
+            commercial=commercial,
+            kind=kind,
+            transferable=transferable,
+            revocable=revocable,
+            terms_cid=terms_cid,
+            max_licences=max_licences,
+        )
+        state.emit({"ok": True, "offer_id": offer_id}, f"offer {offer_id} on asset {asset_id}")
+
+
+@asset_app.command("buy")
+def asset_buy(
+    ctx: typer.Context, offer_id: Annotated[int, typer.Argument()], sender: FromOpt = "dev0"
+) -> None:
+    """Buy a licence (one transaction with an EIP-2612 permit); royalties go up the lineage."""
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        licence_id = assets.buy(ws, ws.signer(sender), uint_id(offer_id, "offer id", 1))
+        lic = assets.licence(ws, licence_id)
+        decimals = ws.token_at(lic.token).decimals
+        state.emit(
+            {
+                "ok": True,
+                "licence_id": licence_id,
+                "price": format_amount(lic.price, decimals),
+                "expires_at": lic.expires_at,
+            },
+            f"licence {licence_id} on asset {lic.asset_id} for {format_amount(lic.price, decimals)}"
+            + (f", valid until {lic.expires_at}" if lic.expires_at else ", perpetual"),
+        )
+
+
+@asset_app.command("licence")
+def asset_licence(ctx: typer.Context, licence_id: Annotated[int, typer.Argument()]) -> None:
+    """A licence: its holder, asset, kind, expiry, and whether it is valid now."""
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        lic = assets.licence(ws, uint_id(licence_id, "licence id", 1))
+        kind = "compute" if lic.kind else "download"
+        state.emit(
+            {
+                "ok": True,
+                "licence_id": lic.licence_id,
+                "holder": lic.holder,
+                "asset_id": lic.asset_id,
+                "kind": kind,
+                "commercial": lic.commercial,
+                "expires_at": lic.expires_at,
+                "revoked": lic.revoked,
+                "valid": lic.valid,
+            },
+            f"licence {lic.licence_id} ({kind}) on asset {lic.asset_id}, held by {lic.holder or 'nobody'}: "
+            + ("valid" if lic.valid else "revoked" if lic.revoked else "not valid (expired or surrendered)"),
+        )
+
+
+@asset_app.command("royalties")
+def asset_royalties(
+    ctx: typer.Context,
+    asset_id: Annotated[int, typer.Argument()],
+    amount: Annotated[str, typer.Option("--amount", help="A sale price in token units.")],
+) -> None:
+    """Who receives what of a sale of this asset, once every level of its lineage is distributed."""
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        decimals = ws.token.decimals
+        flow = assets.explain_sale(ws, uint_id(asset_id, "asset id", 1), parse_amount(amount, decimals))
+        rows = {account: format_amount(units, decimals) for account, units in flow.to_accounts.items()}
+        state.emit({"ok": True, "received": rows}, "\n".join(f"{a}: {v}" for a, v in rows.items()))
+
+
+@asset_app.command("distribute")
+def asset_distribute(
+    ctx: typer.Context, asset_id: Annotated[int, typer.Argument()], sender: FromOpt = "dev0"
+) -> None:
+    """Split what the asset and its whole lineage hold pending (anyone may)."""
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        total = assets.distribute_all(ws, ws.signer(sender), uint_id(asset_id, "asset id", 1))
+        shown = format_amount(total, ws.token.decimals)
+        state.emit({"ok": True, "split": shown}, f"split {shown} along the lineage of asset {asset_id}")
+
+
+@asset_app.command("claim")
+def asset_claim(
+    ctx: typer.Context,
+    sender: FromOpt = "dev0",
+    account: Annotated[
+        str | None, typer.Option("--for", help="Pay another account (a relayer's claim).")
+    ] = None,
+) -> None:
+    """Withdraw the licence sales and royalties owed to an account."""
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        signer = ws.signer(sender)
+        who = ws.address(account) if account else signer.address
+        paid = assets.claim(ws, signer, who)
+        shown = format_amount(paid, ws.token.decimals)
+        state.emit({"ok": True, "account": who, "paid": shown}, f"paid {shown} to {who}")
+
+
+@asset_app.command("ip-terms")
+def asset_ip_terms(
+    ctx: typer.Context,
+    job_id: Annotated[int, typer.Argument()],
+    sender: FromOpt = "dev0",
+    transfer: Annotated[
+        bool, typer.Option("--transfer/--no-transfer", help="Rights pass to the client on payment.")
+    ] = True,
+    creator_bps: Annotated[int, typer.Option("--creator-bps", help="The freelancer's creator share.")] = 0,
+    max_upstream_bps: Annotated[int, typer.Option("--max-upstream-bps")] = 5_000,
+    accept: Annotated[
+        bool, typer.Option("--accept", help="As the freelancer, accept the terms proposed.")
+    ] = False,
+) -> None:
+    """As the client, propose a job's IP terms; as its freelancer, accept them (`--accept`)."""
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        signer = ws.signer(sender)
+        job = uint_id(job_id, "job id", 1)
+        if accept:
+            assets.accept_ip_terms(ws, signer, job)
+        else:
+            assets.propose_ip_terms(
+                ws, signer, job, transfer=transfer, creator_bps=creator_bps, max_upstream_bps=max_upstream_bps
+            )
+        terms = ws.asset_registry.ip_terms(job)
+        state.emit(
+            {"ok": True, "job_id": job, **terms.__dict__},
+            f"job {job}: rights {'pass to the client' if terms.transfer else 'stay with the freelancer'} on payment"
+            f" (creator share {terms.creator_bps / 100:g} %), {'accepted' if terms.accepted else 'proposed'}",
+        )
+
+
+@asset_app.command("deliverable")
+def asset_deliverable(
+    ctx: typer.Context,
+    job_id: Annotated[int, typer.Argument()],
+    files: Annotated[list[Path], typer.Argument(help="The delivered file, and any others of the asset.")],
+    name: Annotated[str, typer.Option("--name")],
+    milestone: Annotated[int, typer.Option("--milestone", "-m", help="Milestone number, from 1.")] = 1,
+    sender: FromOpt = "dev0",
+    kind: KindOpt = "model",
+    license: LicenseOpt = None,
+    terms_cid: TermsOpt = None,
+    parent: ParentOpt = None,
+    royalty_bps: RoyaltyOpt = 0,
+) -> None:
+    """Register a paid milestone's deliverable as an asset (owned as the job's IP terms say)."""
+    from proofwork.domain.assets import build_manifest
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    parents = _parents(parent)
+    with state.workspace() as ws:
+        stored, _ = assets.store_files(ws, files, encrypt=False)
+        manifest = build_manifest(kind, name, stored, license=license, terms_cid=terms_cid)
+        done = assets.register_deliverable(
+            ws,
+            ws.signer(sender),
+            uint_id(job_id, "job id", 1),
+            milestone_index(milestone),
+            manifest,
+            parents=parents,
+            royalty_bps=royalty_bps,
+        )
+        record = ws.asset_registry.asset(done.asset_id)
+        state.emit(
+            {"ok": True, "asset_id": done.asset_id, "owner": record.owner, "manifest": done.manifest_cid},
+            f"registered the deliverable as asset {done.asset_id}, owned by {record.owner}",
+        )
