@@ -14,8 +14,8 @@
         - Lineage is acyclic by construction: a parent must already exist, so its id
           is lower than its child's.
         - Timestamped IP: `timestamp(commitment)` records when the caller committed to
-          keccak256(manifest || salt); registering that manifest with that salt later
-          sets `existed_since` to the commitment's time.
+          keccak256(manifest || salt || caller address); the caller registering that
+          manifest with that salt later gets the commitment's time as `existed_since`.
         - IP on payment: a job's client proposes IP terms while no milestone is
           settled, its freelancer accepts exactly those (by their hash); a PAID
           milestone's deliverable is then registered by either party, owned by the
@@ -28,8 +28,16 @@
      external call but the escrow read). Assets are never burned. There is no admin:
      the module's constructor grants its unused minter role to the deployer, and its
      `ownable` owner has no function here.
-     Timestamps are kept per committer: a commitment someone else copied from the
-     mempool and timestamped first proves nothing for them and blocks nobody.
+     Timestamps are kept per committer, and the committer's address is inside the
+     committed hash: a commitment someone copied from the mempool and timestamped first
+     blocks nobody, and once the registration reveals the manifest and salt it still
+     proves nothing for the copier (the hash does not contain their address).
+     IP terms bound the share the job's deliverables may send upstream
+     (`max_upstream_bps`, agreed by both parties), so that the client, who registers a
+     transferred deliverable and names its parents, cannot shrink the freelancer's
+     creator share by naming parents of its own; a deliverable is registered only by
+     the party that will own it (the other party could otherwise take the one slot of
+     the milestone with a wrong manifest or parents).
 """
 
 from ethereum.ercs import IERC165
@@ -106,7 +114,9 @@ def timestamp(commitment: bytes32):
     """
     @notice Records that the caller knew `commitment` at this block's time; once per
             caller and commitment. To prove a manifest existed before it is published,
-            commit keccak256(manifest bytes || salt) and register it later with `salt`.
+            commit keccak256(manifest bytes || salt || caller's 20 address bytes) and
+            register it later with `salt`: the address inside the hash makes a copied
+            commitment worthless to anyone else.
     @param commitment A hash (not zero).
     """
     assert commitment != empty(bytes32), "asset: empty commitment"
@@ -139,14 +149,16 @@ def register(
     @param parents Up to 8 distinct existing assets with the share of this asset's
            revenue that flows to each (sum at most 5_000).
     @param royalty_bps ERC-2981 royalty (at most 1_000).
-    @param salt Zero, or the salt of a commitment keccak256(manifest || salt) the caller
-           timestamped: `existed_since` is then that commitment's time.
+    @param salt Zero, or the salt of a commitment keccak256(manifest || salt || caller)
+           the caller timestamped: `existed_since` is then that commitment's time.
     @param to The owner.
     @return The new asset id.
     """
     existed_since: uint64 = convert(block.timestamp, uint64)
     if salt != empty(bytes32):
-        stamped: uint64 = self._stamps[msg.sender][keccak256(concat(convert(manifest, Bytes[128]), salt))]
+        stamped: uint64 = self._stamps[msg.sender][
+            keccak256(concat(convert(manifest, Bytes[128]), salt, convert(msg.sender, bytes20)))
+        ]
         assert stamped != 0, "asset: commitment not timestamped by caller"
         existed_since = stamped
     return self._register(manifest, kind, creators, parents, royalty_bps, existed_since, to, 0, 0, empty(bytes32))
@@ -156,17 +168,22 @@ def register(
 
 
 @external
-def propose_ip_terms(job_id: uint256, job: IJobEscrow.Job, transfer: bool, creator_bps: uint16):
+def propose_ip_terms(
+    job_id: uint256, job: IJobEscrow.Job, transfer: bool, creator_bps: uint16, max_upstream_bps: uint16
+):
     """
     @notice The job's client proposes its IP terms, while no milestone is settled and
             until the freelancer accepted terms (then they are frozen): whether the
             deliverables' rights pass to the client on payment and, if so, the
-            freelancer's creator share of their revenue.
+            freelancer's creator share of their revenue and the most the deliverables'
+            parents may take of it first (the known lineage: the base model, the data).
     @param job_id The escrow job.
     @param job Its current state (checked against the escrow's hash).
     @param transfer Whether the rights pass to the client.
     @param creator_bps The freelancer's creator share when they do (at most 10_000;
            must be 0 when `transfer` is false).
+    @param max_upstream_bps Cap of the parents' total share of a transferred
+           deliverable (at most 5_000; must be 0 when `transfer` is false).
     """
     self._check_job(job_id, job)
     assert msg.sender == job.client, "asset: caller is not the job's client"
@@ -174,14 +191,18 @@ def propose_ip_terms(job_id: uint256, job: IJobEscrow.Job, transfer: bool, creat
     for m: IJobEscrow.Milestone in job.milestones:
         assert m.status < milestone_status.PAID, "asset: a milestone is settled"
     assert convert(creator_bps, uint256) <= royalty_split.BPS, "asset: creator share above 100%"
-    assert transfer or creator_bps == 0, "asset: creator share without transfer"
-    self._terms[job_id] = IAssetRegistry.IpTerms(transfer=transfer, creator_bps=creator_bps, proposed=True, accepted=False)
+    assert convert(max_upstream_bps, uint256) <= royalty_split.MAX_UPSTREAM_BPS, "asset: upstream cap above 50%"
+    assert transfer or (creator_bps == 0 and max_upstream_bps == 0), "asset: shares without transfer"
+    self._terms[job_id] = IAssetRegistry.IpTerms(
+        transfer=transfer, creator_bps=creator_bps, max_upstream_bps=max_upstream_bps, proposed=True, accepted=False
+    )
     log IAssetRegistry.IpTermsProposed(
         job_id=job_id,
         client=msg.sender,
         transfer=transfer,
         creator_bps=creator_bps,
-        terms_hash=self._terms_hash(transfer, creator_bps),
+        max_upstream_bps=max_upstream_bps,
+        terms_hash=self._terms_hash(transfer, creator_bps, max_upstream_bps),
     )
 
 
@@ -189,8 +210,9 @@ def propose_ip_terms(job_id: uint256, job: IJobEscrow.Job, transfer: bool, creat
 def accept_ip_terms(job_id: uint256, job: IJobEscrow.Job, terms_hash: bytes32):
     """
     @notice The job's freelancer accepts the proposed IP terms; `terms_hash` must be
-            keccak256(abi_encode(transfer, creator_bps)) of the current proposal, so
-            the freelancer accepts exactly what they read. The terms are frozen.
+            keccak256(abi_encode(transfer, creator_bps, max_upstream_bps)) of the
+            current proposal, so the freelancer accepts exactly what they read. The
+            terms are frozen.
     @param job_id The escrow job.
     @param job Its current state (checked against the escrow's hash).
     @param terms_hash Hash of the terms the freelancer read.
@@ -200,7 +222,7 @@ def accept_ip_terms(job_id: uint256, job: IJobEscrow.Job, terms_hash: bytes32):
     terms: IAssetRegistry.IpTerms = self._terms[job_id]
     assert terms.proposed, "asset: no terms proposed"
     assert not terms.accepted, "asset: terms already accepted"
-    assert terms_hash == self._terms_hash(terms.transfer, terms.creator_bps), "asset: terms differ"
+    assert terms_hash == self._terms_hash(terms.transfer, terms.creator_bps, terms.max_upstream_bps), "asset: terms differ"
     self._terms[job_id].accepted = True
     log IAssetRegistry.IpTermsAccepted(job_id=job_id, freelancer=msg.sender, terms_hash=terms_hash)
 
@@ -217,10 +239,11 @@ def register_deliverable(
 ) -> uint256:
     """
     @notice Registers a PAID milestone's deliverable as an asset, once per milestone,
-            by the job's client or freelancer. Owner: the client when the accepted IP
-            terms transfer the rights (creators: the freelancer with the agreed share),
-            else the freelancer (creators: the freelancer with 100 %). Records the job,
-            the milestone and its deliverable hash.
+            by the party that owns it: the client when the accepted IP terms transfer
+            the rights (creators: the freelancer with the agreed share; the parents'
+            shares within the agreed cap), else the freelancer (creators: the
+            freelancer with 100 %). Records the job, the milestone and its deliverable
+            hash.
     @param job_id The escrow job.
     @param job Its current state (checked against the escrow's hash).
     @param milestone The paid milestone.
@@ -242,6 +265,11 @@ def register_deliverable(
     if terms.accepted and terms.transfer:
         owner = job.client
         creator_bps = terms.creator_bps
+        upstream: uint256 = 0
+        for p: IAssetRegistry.Parent in parents:
+            upstream += convert(p.bps, uint256)
+        assert upstream <= convert(terms.max_upstream_bps, uint256), "asset: parent shares above the agreed cap"
+    assert msg.sender == owner, "asset: caller does not own the deliverable"
     creators: DynArray[IAssetRegistry.Share, 8] = [IAssetRegistry.Share(account=job.freelancer, bps=creator_bps)]
     asset_id: uint256 = self._register(
         manifest,
@@ -412,14 +440,16 @@ def _check_job(job_id: uint256, job: IJobEscrow.Job):
 
 @internal
 @pure
-def _terms_hash(transfer: bool, creator_bps: uint16) -> bytes32:
+def _terms_hash(transfer: bool, creator_bps: uint16, max_upstream_bps: uint16) -> bytes32:
     """
-    @dev keccak256(abi_encode(transfer, creator_bps)): what the freelancer accepts.
+    @dev keccak256(abi_encode(transfer, creator_bps, max_upstream_bps)): what the
+         freelancer accepts.
     @param transfer Whether the rights pass to the client.
     @param creator_bps The freelancer's creator share.
+    @param max_upstream_bps The cap of the parents' share.
     @return The hash.
     """
-    return keccak256(abi_encode(transfer, creator_bps))
+    return keccak256(abi_encode(transfer, creator_bps, max_upstream_bps))
 
 
 @internal

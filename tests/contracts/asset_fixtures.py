@@ -35,12 +35,13 @@ def acct(label: str) -> str:
     return to_checksum_address(keccak(text=f"proofwork asset test {label}")[12:])
 
 
-def commitment(manifest: str, salt: bytes) -> bytes:
-    return keccak(manifest.encode() + salt)
+def commitment(manifest: str, salt: bytes, committer: str) -> bytes:
+    """keccak256(manifest || salt || committer's 20 address bytes)."""
+    return keccak(manifest.encode() + salt + bytes.fromhex(committer[2:]))
 
 
-def terms_hash(transfer: bool, creator_bps: int) -> bytes:
-    return keccak(eth_abi.encode(["bool", "uint16"], [transfer, creator_bps]))
+def terms_hash(transfer: bool, creator_bps: int, max_upstream_bps: int = 0) -> bytes:
+    return keccak(eth_abi.encode(["bool", "uint16", "uint16"], [transfer, creator_bps, max_upstream_bps]))
 
 
 def split(amount: int, parents: list[tuple[int, int]], creators: list[tuple[str, int]], owner: str):
@@ -108,8 +109,8 @@ def fund(token, who: str, spender, amount: int, owner: str) -> None:
 
 
 def paid_milestone(h: EscrowHarness, client, freelancer, *, milestones: int = 1, pay: int = 0, terms=None, registry=None):
-    """Creates a job of `milestones` milestones, optionally has IP `terms` (transfer, creator_bps)
-    proposed and accepted on `registry` while nothing is settled, then submits and approves
+    """Creates a job of `milestones` milestones, optionally has IP `terms` (transfer, creator_bps,
+    max_upstream_bps) proposed and accepted on `registry` while nothing is settled, then submits and approves
     milestone `pay`. Returns (job_id, the job's state tuple)."""
     job_id = h.create_job(client, [AMOUNT] * milestones, freelancer=freelancer, expect=OK)
     if terms is not None:

@@ -137,7 +137,7 @@ def test_views_of_unknown_assets_revert(registry):
 
 
 def test_timestamp_once_per_committer_and_the_salt_proof(registry):
-    c = commitment(MANIFEST, SALT)
+    c = commitment(MANIFEST, SALT, ALICE)
     registry.timestamp(c, sender=ALICE)
     log = registry.get_logs()[-1]
     t0 = now()
@@ -147,9 +147,8 @@ def test_timestamp_once_per_committer_and_the_salt_proof(registry):
         registry.timestamp(c, sender=ALICE)
     with boa.reverts("asset: empty commitment"):
         registry.timestamp(ZERO32, sender=ALICE)
-    # someone who copies the commitment gets their own (later) stamp and blocks nobody
     boa.env.time_travel(seconds=100)
-    registry.timestamp(c, sender=BOB)
+    registry.timestamp(commitment(MANIFEST, SALT, BOB), sender=BOB)
     boa.env.time_travel(seconds=1_000)
     # the salt proves the manifest existed at the committer's stamp
     a = register(registry, ALICE, salt=SALT)
@@ -196,46 +195,52 @@ def test_ip_terms_proposal_acceptance_and_freeze(registry, h, accounts):
     jid = h.create_job(client, [10**6, 10**6], freelancer=freelancer, expect=OK)
     st_ = h.state(jid)
     with boa.reverts("asset: caller is not the job's client"):
-        registry.propose_ip_terms(jid, st_, True, 1_000, sender=freelancer.address)
+        registry.propose_ip_terms(jid, st_, True, 1_000, 0, sender=freelancer.address)
     with boa.reverts("asset: creator share above 100%"):
-        registry.propose_ip_terms(jid, st_, True, 10_001, sender=client.address)
-    with boa.reverts("asset: creator share without transfer"):
-        registry.propose_ip_terms(jid, st_, False, 1, sender=client.address)
+        registry.propose_ip_terms(jid, st_, True, 10_001, 0, sender=client.address)
+    with boa.reverts("asset: upstream cap above 50%"):
+        registry.propose_ip_terms(jid, st_, True, 1_000, 5_001, sender=client.address)
+    with boa.reverts("asset: shares without transfer"):
+        registry.propose_ip_terms(jid, st_, False, 1, 0, sender=client.address)
+    with boa.reverts("asset: shares without transfer"):
+        registry.propose_ip_terms(jid, st_, False, 0, 1, sender=client.address)
     with boa.reverts("asset: no terms proposed"):
         registry.accept_ip_terms(jid, st_, terms_hash(True, 1_000), sender=freelancer.address)
-    registry.propose_ip_terms(jid, st_, True, 1_000, sender=client.address)
+    registry.propose_ip_terms(jid, st_, True, 1_000, 2_000, sender=client.address)
     log = registry.get_logs()[-1]
-    assert (log.job_id, norm(log.client), log.transfer, log.creator_bps) == (jid, norm(client.address), True, 1_000)
-    assert log.terms_hash == terms_hash(True, 1_000)
+    assert (log.job_id, norm(log.client), log.transfer, log.creator_bps, log.max_upstream_bps) == (
+        jid, norm(client.address), True, 1_000, 2_000)
+    assert log.terms_hash == terms_hash(True, 1_000, 2_000)
     # the client changes its proposal before acceptance: the freelancer's old hash no longer fits
-    registry.propose_ip_terms(jid, st_, True, 500, sender=client.address)
+    registry.propose_ip_terms(jid, st_, True, 500, 2_000, sender=client.address)
     with boa.reverts("asset: terms differ"):
-        registry.accept_ip_terms(jid, st_, terms_hash(True, 1_000), sender=freelancer.address)
+        registry.accept_ip_terms(jid, st_, terms_hash(True, 1_000, 2_000), sender=freelancer.address)
     with boa.reverts("asset: caller is not the job's freelancer"):
-        registry.accept_ip_terms(jid, st_, terms_hash(True, 500), sender=client.address)
-    registry.accept_ip_terms(jid, st_, terms_hash(True, 500), sender=freelancer.address)
+        registry.accept_ip_terms(jid, st_, terms_hash(True, 500, 2_000), sender=client.address)
+    registry.accept_ip_terms(jid, st_, terms_hash(True, 500, 2_000), sender=freelancer.address)
     log = registry.get_logs()[-1]
-    assert tuple(registry.ip_terms(jid)) == (True, 500, True, True)
-    assert (log.job_id, norm(log.freelancer), log.terms_hash) == (jid, norm(freelancer.address), terms_hash(True, 500))
+    assert tuple(registry.ip_terms(jid)) == (True, 500, 2_000, True, True)
+    assert (log.job_id, norm(log.freelancer), log.terms_hash) == (
+        jid, norm(freelancer.address), terms_hash(True, 500, 2_000))
     with boa.reverts("asset: terms already accepted"):
-        registry.propose_ip_terms(jid, st_, False, 0, sender=client.address)
+        registry.propose_ip_terms(jid, st_, False, 0, 0, sender=client.address)
     with boa.reverts("asset: terms already accepted"):
-        registry.accept_ip_terms(jid, st_, terms_hash(True, 500), sender=freelancer.address)
+        registry.accept_ip_terms(jid, st_, terms_hash(True, 500, 2_000), sender=freelancer.address)
 
 
 def test_ip_terms_need_the_current_job_and_nothing_settled(registry, h, accounts):
     client, freelancer = accounts.client, accounts.freelancer
     with boa.reverts("asset: unknown job"):
-        registry.propose_ip_terms(1, h._state(1, None), True, 0, sender=client.address)
+        registry.propose_ip_terms(1, h._state(1, None), True, 0, 0, sender=client.address)
     jid = h.create_job(client, [10**6, 10**6], freelancer=freelancer, expect=OK)
     old = h.state(jid)
     h.submit(freelancer, jid, 0, expect=OK)
     with boa.reverts("asset: stale job state"):
-        registry.propose_ip_terms(jid, old, True, 0, sender=client.address)
-    registry.propose_ip_terms(jid, h.state(jid), True, 0, sender=client.address)  # submitted is not settled
+        registry.propose_ip_terms(jid, old, True, 0, 0, sender=client.address)
+    registry.propose_ip_terms(jid, h.state(jid), True, 0, 0, sender=client.address)  # submitted is not settled
     h.approve(client, jid, 0, expect=OK)
     with boa.reverts("asset: a milestone is settled"):
-        registry.propose_ip_terms(jid, h.state(jid), False, 0, sender=client.address)
+        registry.propose_ip_terms(jid, h.state(jid), False, 0, 0, sender=client.address)
 
 
 def _deliver(registry, jid, st_, sender, milestone=0, parents=(), royalty=0):
@@ -246,7 +251,9 @@ def test_deliverable_without_terms_belongs_to_the_freelancer(registry, h, accoun
     client, freelancer = accounts.client, accounts.freelancer
     base = register(registry, OUTSIDER)
     jid, st_ = paid_milestone(h, client, freelancer)
-    a = _deliver(registry, jid, st_, client.address, parents=[(base, 2_000)], royalty=300)
+    with boa.reverts("asset: caller does not own the deliverable"):
+        _deliver(registry, jid, st_, client.address)
+    a = _deliver(registry, jid, st_, freelancer.address, parents=[(base, 2_000)], royalty=300)
     log = registry.get_logs()[-1]
     rec = registry.asset(a)
     assert norm(registry.ownerOf(a)) == norm(freelancer.address)
@@ -257,12 +264,19 @@ def test_deliverable_without_terms_belongs_to_the_freelancer(registry, h, accoun
     assert (log.job_id, log.milestone, log.deliverable) == (jid, 0, rec.deliverable)
     with boa.reverts("asset: deliverable already registered"):
         _deliver(registry, jid, st_, freelancer.address)
+    with boa.reverts("asset: deliverable already registered"):
+        _deliver(registry, jid, st_, client.address)
 
 
 def test_deliverable_with_accepted_transfer_belongs_to_the_client(registry, h, accounts):
     client, freelancer = accounts.client, accounts.freelancer
-    jid, st_ = paid_milestone(h, client, freelancer, terms=(True, 1_500), registry=registry)
-    a = _deliver(registry, jid, st_, freelancer.address)
+    base = register(registry, OUTSIDER)
+    jid, st_ = paid_milestone(h, client, freelancer, terms=(True, 1_500, 1_000), registry=registry)
+    with boa.reverts("asset: caller does not own the deliverable"):
+        _deliver(registry, jid, st_, freelancer.address)
+    with boa.reverts("asset: parent shares above the agreed cap"):
+        _deliver(registry, jid, st_, client.address, parents=[(base, 1_001)])
+    a = _deliver(registry, jid, st_, client.address, parents=[(base, 1_000)])
     assert norm(registry.ownerOf(a)) == norm(client.address)
     assert [(norm(c[0]), c[1]) for c in registry.creators_of(a)] == [(norm(freelancer.address), 1_500)]
     # the freelancer keeps the verifiable record of authorship: ERC-2981 names them
@@ -272,10 +286,12 @@ def test_deliverable_with_accepted_transfer_belongs_to_the_client(registry, h, a
 def test_proposed_but_unaccepted_terms_transfer_nothing(registry, h, accounts):
     client, freelancer = accounts.client, accounts.freelancer
     jid = h.create_job(client, [10**6], freelancer=freelancer, expect=OK)
-    registry.propose_ip_terms(jid, h.state(jid), True, 0, sender=client.address)
+    registry.propose_ip_terms(jid, h.state(jid), True, 0, 0, sender=client.address)
     h.submit(freelancer, jid, 0, expect=OK)
     h.approve(client, jid, 0, expect=OK)
-    a = _deliver(registry, jid, h.state(jid), client.address)
+    with boa.reverts("asset: caller does not own the deliverable"):
+        _deliver(registry, jid, h.state(jid), client.address)
+    a = _deliver(registry, jid, h.state(jid), freelancer.address)
     assert norm(registry.ownerOf(a)) == norm(freelancer.address)
 
 
@@ -297,14 +313,14 @@ def test_register_deliverable_rejects(registry, h, accounts):
     with boa.reverts("asset: caller is not a party to the job"):
         _deliver(registry, jid, st_, accounts.outsider.address)
     with boa.reverts("asset: no such milestone"):
-        _deliver(registry, jid, st_, client.address, milestone=2)
+        _deliver(registry, jid, st_, freelancer.address, milestone=2)
     with boa.reverts("asset: milestone not paid"):
-        _deliver(registry, jid, st_, client.address, milestone=1)
+        _deliver(registry, jid, st_, freelancer.address, milestone=1)
     with boa.reverts("asset: unknown parent"):
-        _deliver(registry, jid, st_, client.address, parents=[(1, 0)])
+        _deliver(registry, jid, st_, freelancer.address, parents=[(1, 0)])
     with boa.reverts("asset: royalty above 10%"):
-        _deliver(registry, jid, st_, client.address, royalty=1_001)
-    assert _deliver(registry, jid, st_, client.address) == 1
+        _deliver(registry, jid, st_, freelancer.address, royalty=1_001)
+    assert _deliver(registry, jid, st_, freelancer.address) == 1
 
 
 def test_zero_escrow_refused(registry_deployer):
