@@ -262,14 +262,16 @@ def register_deliverable(
     terms: IAssetRegistry.IpTerms = self._terms[job_id]
     owner: address = job.freelancer
     creator_bps: uint16 = 10_000
-    if terms.accepted and terms.transfer:
+    transferred: bool = terms.accepted and terms.transfer
+    if transferred:
         owner = job.client
         creator_bps = terms.creator_bps
+    assert msg.sender == owner, "asset: caller does not own the deliverable"
+    if transferred:
         upstream: uint256 = 0
         for p: IAssetRegistry.Parent in parents:
             upstream += convert(p.bps, uint256)
         assert upstream <= convert(terms.max_upstream_bps, uint256), "asset: parent shares above the agreed cap"
-    assert msg.sender == owner, "asset: caller does not own the deliverable"
     creators: DynArray[IAssetRegistry.Share, 8] = [IAssetRegistry.Share(account=job.freelancer, bps=creator_bps)]
     asset_id: uint256 = self._register(
         manifest,
