@@ -21,11 +21,13 @@
           milestone's deliverable is then registered by either party, owned by the
           client when the accepted terms transfer the rights (the freelancer stays its
           creator, with the agreed share), else by the freelancer.
-@dev Built on snekmate's `erc721`: exported are the standard transfer and approval
-     functions and the reads; this contract defines its own supportsInterface (ERC-165,
-     ERC-721, ERC-721 Metadata, ERC-2981) and tokenURI ("ipfs://" and the manifest).
-     Assets are minted with `_mint` (no receiver callback: registration makes no
-     external call but the escrow read). Assets are never burned. There is no admin:
+@dev Built on snekmate's `erc721`: exported are the approval functions and the reads;
+     this contract defines its own transferFrom and safeTransferFrom, supportsInterface
+     (ERC-165, ERC-721, ERC-721 Metadata, ERC-2981) and tokenURI ("ipfs://" and the
+     manifest). Mints and transfers skip the module's enumeration (not exported: four
+     storage slots a mint saved); `asset_count` enumerates the assets. Assets are minted
+     without a receiver callback (registration makes no external call but the escrow
+     read). Assets are never burned. There is no admin:
      the module's constructor grants its unused minter role to the deployer, and its
      `ownable` owner has no function here.
      Timestamps are kept per committer, and the committer's address is inside the
@@ -66,8 +68,6 @@ exports: (
     erc721.symbol,
     erc721.approve,
     erc721.setApprovalForAll,
-    erc721.transferFrom,
-    erc721.safeTransferFrom,
 )
 
 
@@ -289,6 +289,38 @@ def register_deliverable(
     return asset_id
 
 
+# --------------------------------------------------------------------------- ERC-721 transfers
+
+
+@external
+@payable
+def transferFrom(owner: address, to: address, token_id: uint256):
+    """
+    @notice ERC-721 transfer of an asset by its owner or an approved account.
+    @param owner The owner.
+    @param to The receiver.
+    @param token_id The asset.
+    """
+    assert erc721._is_approved_or_owner(msg.sender, token_id), "erc721: caller is not token owner or approved"
+    self._move_token(owner, to, token_id)
+
+
+@external
+@payable
+def safeTransferFrom(owner: address, to: address, token_id: uint256, data: Bytes[1_024] = b""):
+    """
+    @notice ERC-721 safe transfer (both overloads) of an asset: a contract receiver must
+            accept it (onERC721Received).
+    @param owner The owner.
+    @param to The receiver.
+    @param token_id The asset.
+    @param data Data passed to the receiver.
+    """
+    assert erc721._is_approved_or_owner(msg.sender, token_id), "erc721: caller is not token owner or approved"
+    self._move_token(owner, to, token_id)
+    assert erc721._check_on_erc721_received(owner, to, token_id, data), "erc721: transfer to non-IERC721Receiver implementer"
+
+
 # --------------------------------------------------------------------------- ERC-165, ERC-2981, metadata
 
 
@@ -504,7 +536,7 @@ def _register(
         milestone=milestone,
         deliverable=deliverable,
     )
-    erc721._mint(to, asset_id)
+    self._mint_token(to, asset_id)
     log IAssetRegistry.AssetRegistered(
         asset_id=asset_id,
         owner=to,
@@ -519,3 +551,38 @@ def _register(
         deliverable=deliverable,
     )
     return asset_id
+
+
+# --------------------------------------------------------------------------- token moves (no enumeration)
+
+
+@internal
+def _mint_token(to: address, token_id: uint256):
+    """
+    @dev Mints `token_id` to `to`: owner, balance and the Transfer event only. The module's
+         enumeration (not exported) is skipped, which saves four new storage slots a mint.
+    @param to The owner (not empty).
+    @param token_id A new token id.
+    """
+    assert to != empty(address), "erc721: mint to the zero address"
+    erc721._balances[to] = unsafe_add(erc721._balances[to], 1)
+    erc721._owners[token_id] = to
+    log IERC721.Transfer(sender=empty(address), receiver=to, token_id=token_id)
+
+
+@internal
+def _move_token(owner: address, to: address, token_id: uint256):
+    """
+    @dev Moves `token_id` from `owner` to `to` (as the module's `_transfer`, without its
+         enumeration), clearing its approval.
+    @param owner The current owner.
+    @param to The receiver (not empty).
+    @param token_id The token.
+    """
+    assert erc721._owner_of(token_id) == owner, "erc721: transfer from incorrect owner"
+    assert to != empty(address), "erc721: transfer to the zero address"
+    erc721._token_approvals[token_id] = empty(address)
+    erc721._balances[owner] = unsafe_sub(erc721._balances[owner], 1)
+    erc721._balances[to] = unsafe_add(erc721._balances[to], 1)
+    erc721._owners[token_id] = to
+    log IERC721.Transfer(sender=owner, receiver=to, token_id=token_id)

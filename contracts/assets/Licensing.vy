@@ -27,7 +27,8 @@
      Built on snekmate's `erc721`: the reads and `setApprovalForAll` are exported;
      `transferFrom`, both `safeTransferFrom` and `approve` are this contract's own and
      revert with "licence: not transferable" unless the licence's offer allowed it.
-     Licences are minted with `_mint` (no receiver callback). The module's constructor
+     Licences are minted without a receiver callback; mints, transfers and burns skip the
+     module's enumeration (not exported: four storage slots a mint saved). The module's constructor
      grants its unused minter role to the deployer, and its `ownable` owner has no
      function here.
 """
@@ -66,6 +67,9 @@ COMPUTE: constant(uint8) = 1
 # @dev Longest licence term: 100 years.
 MAX_TERM: constant(uint64) = 3_153_600_000
 _NOT_TRANSFERABLE: constant(String[25]) = "licence: not transferable"
+_OFFER_MASK: constant(uint256) = (1 << 128) - 1
+_EXPIRY_MASK: constant(uint256) = (1 << 64) - 1
+_REVOKED: constant(uint256) = 1 << 192
 
 # ERC-165 ids: ERC-165, ERC-721, ERC-721 Metadata.
 _SUPPORTED_INTERFACES: constant(bytes4[3]) = [
@@ -83,8 +87,10 @@ offer_count: public(uint256)
 _offers: HashMap[uint256, ILicensing.Offer]
 # @dev Number of licences ever bought; it is also the id of the latest one.
 licence_count: public(uint256)
-# @dev Every licence's data, by id (kept after a surrender burns its token).
-_licences: HashMap[uint256, ILicensing.Licence]
+# @dev Every licence, packed in one slot (kept after a surrender burns its token): its
+#      offer id (bits 0-127), expiry (bits 128-191) and revoked flag (bit 192); the rest of
+#      its data is its offer's, which never changes.
+_licences: HashMap[uint256, uint256]
 # @dev Revenue of an asset waiting to be split one level: asset id -> token -> amount.
 pending: public(HashMap[uint256, HashMap[address, uint256]])
 # @dev What an account can claim: account -> token -> amount.
@@ -315,11 +321,12 @@ def revoke(licence_id: uint256, reason_cid: String[128]):
     @param reason_cid CID of a document giving the reason.
     """
     assert erc721._exists(licence_id), "licence: unknown licence"
-    lic: ILicensing.Licence = self._licences[licence_id]
-    assert staticcall registry.ownerOf(lic.asset_id) == msg.sender, "licence: caller is not the asset's owner"
-    assert self._offers[lic.offer_id].revocable, "licence: not revocable"
-    assert not lic.revoked, "licence: already revoked"
-    self._licences[licence_id].revoked = True
+    packed: uint256 = self._licences[licence_id]
+    offer_id: uint256 = packed & _OFFER_MASK
+    assert staticcall registry.ownerOf(self._offers[offer_id].asset_id) == msg.sender, "licence: caller is not the asset's owner"
+    assert self._offers[offer_id].revocable, "licence: not revocable"
+    assert packed & _REVOKED == 0, "licence: already revoked"
+    self._licences[licence_id] = packed | _REVOKED
     log ILicensing.LicenceRevoked(licence_id=licence_id, reason_cid=reason_cid)
 
 
@@ -331,7 +338,10 @@ def surrender(licence_id: uint256):
     @param licence_id A licence the caller holds.
     """
     assert erc721._owner_of(licence_id) == msg.sender, "licence: caller is not the holder"
-    erc721._burn(licence_id)
+    erc721._token_approvals[licence_id] = empty(address)
+    erc721._balances[msg.sender] = unsafe_sub(erc721._balances[msg.sender], 1)
+    erc721._owners[licence_id] = empty(address)
+    log IERC721.Transfer(sender=msg.sender, receiver=empty(address), token_id=licence_id)
     log ILicensing.LicenceSurrendered(licence_id=licence_id)
 
 
@@ -347,7 +357,7 @@ def transferFrom(owner: address, to: address, token_id: uint256):
     """
     self._check_transferable(token_id)
     assert erc721._is_approved_or_owner(msg.sender, token_id), "erc721: caller is not token owner or approved"
-    erc721._transfer(owner, to, token_id)
+    self._move_token(owner, to, token_id)
 
 
 @external
@@ -364,7 +374,8 @@ def safeTransferFrom(owner: address, to: address, token_id: uint256, data: Bytes
     """
     self._check_transferable(token_id)
     assert erc721._is_approved_or_owner(msg.sender, token_id), "erc721: caller is not token owner or approved"
-    erc721._safe_transfer(owner, to, token_id, data)
+    self._move_token(owner, to, token_id)
+    assert erc721._check_on_erc721_received(owner, to, token_id, data), "erc721: transfer to non-IERC721Receiver implementer"
 
 
 @external
@@ -406,7 +417,7 @@ def tokenURI(token_id: uint256) -> String[135]:
     @return The URI.
     """
     erc721._require_minted(token_id)
-    terms: String[128] = self._offers[self._licences[token_id].offer_id].terms_cid
+    terms: String[128] = self._offers[self._licences[token_id] & _OFFER_MASK].terms_cid
     if len(terms) == 0:
         return ""
     return concat("ipfs://", terms)
@@ -421,7 +432,7 @@ def licence(licence_id: uint256) -> ILicensing.Licence:
     @return (offer_id, asset_id, kind, commercial, expires_at, revoked, price, token).
     """
     assert licence_id != 0 and licence_id <= self.licence_count, "licence: unknown licence"
-    return self._licences[licence_id]
+    return self._unpack(licence_id)
 
 
 @external
@@ -435,7 +446,7 @@ def is_valid(licence_id: uint256) -> bool:
     """
     if not erc721._exists(licence_id):
         return False
-    lic: ILicensing.Licence = self._licences[licence_id]
+    lic: ILicensing.Licence = self._unpack(licence_id)
     return not lic.revoked and (lic.expires_at == 0 or block.timestamp < convert(lic.expires_at, uint256))
 
 
@@ -462,41 +473,37 @@ def _buy(offer_id: uint256, max_price: uint256) -> uint256:
     @param max_price The most the buyer accepts to pay.
     @return The licence id.
     """
-    o: ILicensing.Offer = self._offers[offer_id]
-    assert o.active, "licence: offer not active"
-    assert staticcall registry.ownerOf(o.asset_id) == o.seller, "licence: asset changed hands"
-    assert o.max_licences == 0 or o.sold < o.max_licences, "licence: sold out"
-    assert o.price <= max_price, "licence: price above max"
-    self._offers[offer_id].sold = o.sold + 1
+    assert self._offers[offer_id].active, "licence: offer not active"
+    asset_id: uint256 = self._offers[offer_id].asset_id
+    assert staticcall registry.ownerOf(asset_id) == self._offers[offer_id].seller, "licence: asset changed hands"
+    cap: uint256 = self._offers[offer_id].max_licences
+    sold: uint256 = self._offers[offer_id].sold
+    assert cap == 0 or sold < cap, "licence: sold out"
+    self._offers[offer_id].sold = sold + 1
+    price: uint256 = self._offers[offer_id].price
+    assert price <= max_price, "licence: price above max"
+    token: address = self._offers[offer_id].token
+    term: uint64 = self._offers[offer_id].term_seconds
     expires_at: uint64 = 0
-    if o.term_seconds != 0:
-        expires_at = convert(block.timestamp, uint64) + o.term_seconds
+    if term != 0:
+        expires_at = convert(block.timestamp, uint64) + term
     licence_id: uint256 = self.licence_count + 1
     self.licence_count = licence_id
-    self._licences[licence_id] = ILicensing.Licence(
-        offer_id=offer_id,
-        asset_id=o.asset_id,
-        kind=o.kind,
-        commercial=o.commercial,
-        expires_at=expires_at,
-        revoked=False,
-        price=o.price,
-        token=o.token,
-    )
-    erc721._mint(msg.sender, licence_id)
+    self._licences[licence_id] = offer_id | (convert(expires_at, uint256) << 128)
+    self._mint_token(msg.sender, licence_id)
     log ILicensing.LicenceBought(
         licence_id=licence_id,
         offer_id=offer_id,
-        asset_id=o.asset_id,
+        asset_id=asset_id,
         buyer=msg.sender,
-        price=o.price,
-        token=o.token,
+        price=price,
+        token=token,
         expires_at=expires_at,
     )
-    if o.price > 0:
-        self._pull(o.token, msg.sender, o.price)
-        log ILicensing.RevenueReceived(asset_id=o.asset_id, token=o.token, amount=o.price, sender=msg.sender)
-        self._split(o.asset_id, o.token, o.price)
+    if price > 0:
+        self._pull(token, msg.sender, price)
+        log ILicensing.RevenueReceived(asset_id=asset_id, token=token, amount=price, sender=msg.sender)
+        self._split(asset_id, token, price)
     return licence_id
 
 
@@ -578,4 +585,61 @@ def _check_transferable(licence_id: uint256):
     @dev Reverts unless the licence's offer made it transferable (also for unknown ids).
     @param licence_id A licence.
     """
-    assert self._offers[self._licences[licence_id].offer_id].transferable, _NOT_TRANSFERABLE
+    assert self._offers[self._licences[licence_id] & _OFFER_MASK].transferable, _NOT_TRANSFERABLE
+
+
+@internal
+@view
+def _unpack(licence_id: uint256) -> ILicensing.Licence:
+    """
+    @dev A licence's data: its packed slot and its offer's fields.
+    @param licence_id A licence.
+    @return The licence.
+    """
+    packed: uint256 = self._licences[licence_id]
+    offer_id: uint256 = packed & _OFFER_MASK
+    return ILicensing.Licence(
+        offer_id=offer_id,
+        asset_id=self._offers[offer_id].asset_id,
+        kind=self._offers[offer_id].kind,
+        commercial=self._offers[offer_id].commercial,
+        expires_at=convert((packed >> 128) & _EXPIRY_MASK, uint64),
+        revoked=packed & _REVOKED != 0,
+        price=self._offers[offer_id].price,
+        token=self._offers[offer_id].token,
+    )
+
+
+# --------------------------------------------------------------------------- token moves (no enumeration)
+
+
+@internal
+def _mint_token(to: address, token_id: uint256):
+    """
+    @dev Mints `token_id` to `to`: owner, balance and the Transfer event only. The module's
+         enumeration (not exported) is skipped, which saves four new storage slots a mint.
+    @param to The owner (not empty).
+    @param token_id A new token id.
+    """
+    assert to != empty(address), "erc721: mint to the zero address"
+    erc721._balances[to] = unsafe_add(erc721._balances[to], 1)
+    erc721._owners[token_id] = to
+    log IERC721.Transfer(sender=empty(address), receiver=to, token_id=token_id)
+
+
+@internal
+def _move_token(owner: address, to: address, token_id: uint256):
+    """
+    @dev Moves `token_id` from `owner` to `to` (as the module's `_transfer`, without its
+         enumeration), clearing its approval.
+    @param owner The current owner.
+    @param to The receiver (not empty).
+    @param token_id The token.
+    """
+    assert erc721._owner_of(token_id) == owner, "erc721: transfer from incorrect owner"
+    assert to != empty(address), "erc721: transfer to the zero address"
+    erc721._token_approvals[token_id] = empty(address)
+    erc721._balances[owner] = unsafe_sub(erc721._balances[owner], 1)
+    erc721._balances[to] = unsafe_add(erc721._balances[to], 1)
+    erc721._owners[token_id] = to
+    log IERC721.Transfer(sender=owner, receiver=to, token_id=token_id)

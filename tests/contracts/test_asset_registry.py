@@ -66,6 +66,19 @@ def test_assets_are_transferable_property(registry):
     registry.transferFrom(ALICE, CAROL, a, sender=BOB)
     assert norm(registry.ownerOf(a)) == norm(CAROL)
     assert norm(registry.revenue_shares(a)[0]) == norm(CAROL)
+    assert registry.getApproved(a) == ZERO  # the approval went with the transfer
+    assert (registry.balanceOf(ALICE), registry.balanceOf(CAROL)) == (0, 1)
+    with boa.reverts("erc721: caller is not token owner or approved"):
+        registry.transferFrom(CAROL, BOB, a, sender=BOB)
+    with boa.reverts("erc721: transfer from incorrect owner"):
+        registry.transferFrom(ALICE, BOB, a, sender=CAROL)
+    with boa.reverts("erc721: transfer to the zero address"):
+        registry.transferFrom(CAROL, ZERO, a, sender=CAROL)
+    # a contract that does not take ERC-721 tokens (the registry itself) is refused by the safe transfer
+    with boa.reverts():
+        registry.safeTransferFrom(CAROL, registry.address, a, sender=CAROL)
+    registry.safeTransferFrom(CAROL, BOB, a, b"hello", sender=CAROL)
+    assert norm(registry.ownerOf(a)) == norm(BOB) and registry.balanceOf(BOB) == 1
 
 
 @pytest.mark.parametrize(
