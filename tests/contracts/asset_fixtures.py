@@ -5,16 +5,17 @@ The registry and licensing contracts are deployed from their own deployer accoun
 (conftest). `paid_milestone` drives a real JobEscrow job through the model-checked
 harness to a PAID milestone. `split` is the reference model of a one-level revenue split.
 
-Test modules import the fixtures by name (`from asset_fixtures import registry, ...`).
+Each test module declares its module-scoped `registry` and `licensing` fixtures with
+`deploy_registry(escrow)` and `deploy_licensing(registry)`.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import boa
 import eth_abi
-import pytest
 from escrow_harness import OK, EscrowHarness
 from eth_utils import keccak, to_checksum_address
 
@@ -63,26 +64,26 @@ def split(amount: int, parents: list[tuple[int, int]], creators: list[tuple[str,
     return to_parents, to_accounts
 
 
-@pytest.fixture(scope="session")
-def registry_deployer():
+@functools.cache
+def registry_partial():
     return boa.load_partial(str(ASSETS / "AssetRegistry.vy"))
 
 
-@pytest.fixture(scope="session")
-def licensing_deployer():
+@functools.cache
+def licensing_partial():
     return boa.load_partial(str(ASSETS / "Licensing.vy"))
 
 
-@pytest.fixture(scope="module")
-def registry(registry_deployer, escrow):
+def deploy_registry(escrow):
+    """The AssetRegistry over `escrow`, from the assets' own deployer (a module fixture's body)."""
     with boa.env.prank(ASSET_DEPLOYER):
-        return registry_deployer.deploy(escrow.address)
+        return registry_partial().deploy(escrow.address)
 
 
-@pytest.fixture(scope="module")
-def licensing(licensing_deployer, registry):
+def deploy_licensing(registry):
+    """The Licensing of `registry`, from the assets' own deployer (a module fixture's body)."""
     with boa.env.prank(ASSET_DEPLOYER):
-        return licensing_deployer.deploy(registry.address)
+        return licensing_partial().deploy(registry.address)
 
 
 def register(
@@ -98,7 +99,14 @@ def register(
     to: str | None = None,
 ) -> int:
     return registry.register(
-        manifest, kind, list(creators), list(parents), royalty_bps, salt, sender if to is None else to, sender=sender
+        manifest,
+        kind,
+        list(creators),
+        list(parents),
+        royalty_bps,
+        salt,
+        sender if to is None else to,
+        sender=sender,
     )
 
 
@@ -108,7 +116,9 @@ def fund(token, who: str, spender, amount: int, owner: str) -> None:
     token.approve(spender.address, amount, sender=who)
 
 
-def paid_milestone(h: EscrowHarness, client, freelancer, *, milestones: int = 1, pay: int = 0, terms=None, registry=None):
+def paid_milestone(
+    h: EscrowHarness, client, freelancer, *, milestones: int = 1, pay: int = 0, terms=None, registry=None
+):
     """Creates a job of `milestones` milestones, optionally has IP `terms` (transfer, creator_bps,
     max_upstream_bps) proposed and accepted on `registry` while nothing is settled, then submits and approves
     milestone `pay`. Returns (job_id, the job's state tuple)."""

@@ -18,17 +18,14 @@ import pytest
 from asset_fixtures import (
     AMOUNT,
     MANIFEST,
-    MOCKS,
     ZERO32,
     acct,
     commitment,
+    deploy_licensing,
+    deploy_registry,
     fund,
-    licensing,  # noqa: F401 (fixture)
-    licensing_deployer,  # noqa: F401 (fixture)
     paid_milestone,
     register,
-    registry,  # noqa: F401 (fixture)
-    registry_deployer,  # noqa: F401 (fixture)
     terms_hash,
 )
 from escrow_harness import OK, now
@@ -43,8 +40,20 @@ def norm(x) -> str:
     return str(x).lower()
 
 
+@pytest.fixture(scope="module")
+def registry(escrow):
+    return deploy_registry(escrow)
+
+
+@pytest.fixture(scope="module")
+def licensing(registry):
+    return deploy_licensing(registry)
+
+
 def offer(licensing, token, asset, seller=OWNER, *, price=PRICE, revocable=False, transferable=False):
-    return licensing.offer(asset, token.address, price, 0, True, 0, transferable, revocable, "", 0, sender=seller)
+    return licensing.offer(
+        asset, token.address, price, 0, True, 0, transferable, revocable, "", 0, sender=seller
+    )
 
 
 def deliver(registry, jid, state, sender, parents=()):
@@ -110,13 +119,17 @@ def test_the_other_party_cannot_take_the_deliverables_slot(registry, h, accounts
     mine = register(registry, freelancer.address)
     jid, st_ = paid_milestone(h, client, freelancer, terms=(True, 2_000, 0), registry=registry)
     with boa.reverts("asset: caller does not own the deliverable"):
-        registry.register_deliverable(jid, st_, 0, "bafy-wrong", 1, [(mine, 5_000)], 0, sender=freelancer.address)
+        registry.register_deliverable(
+            jid, st_, 0, "bafy-wrong", 1, [(mine, 5_000)], 0, sender=freelancer.address
+        )
     assert registry.deliverable_asset(jid, 0) == 0
     a = deliver(registry, jid, st_, client.address)
     assert norm(registry.ownerOf(a)) == norm(client.address)
 
 
-def test_the_client_cannot_shrink_the_creator_share_with_parents_of_its_own(registry, licensing, h, token, accounts):
+def test_the_client_cannot_shrink_the_creator_share_with_parents_of_its_own(
+    registry, licensing, h, token, accounts
+):
     """Finding 3. The creators' share applies to what the parents leave: a client registering a
     transferred deliverable with a 50 % parent of its own halved the freelancer's agreed royalty.
     Now the accepted terms cap the parents' share (here 10 %, the base model's)."""
@@ -283,7 +296,9 @@ def test_maximum_fan_out_stays_within_a_bounded_cost(registry, licensing, token,
     assert licensing._computation.get_gas_used() < 600_000
     held = token.balanceOf(licensing.address)
     owed = sum(licensing.pending(r, token.address) for r in roots)
-    owed += sum(licensing.claimable(a, token.address) for a, _ in creators) + licensing.claimable(OWNER, token.address)
+    owed += sum(licensing.claimable(a, token.address) for a, _ in creators) + licensing.claimable(
+        OWNER, token.address
+    )
     assert held == owed == PRICE
 
 

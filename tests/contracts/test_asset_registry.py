@@ -14,15 +14,15 @@ from asset_fixtures import (
     ZERO32,
     acct,
     commitment,
+    deploy_registry,
     paid_milestone,
     register,
-    registry,  # noqa: F401 (fixture)
-    registry_deployer,  # noqa: F401 (fixture)
+    registry_partial,
     terms_hash,
 )
 from escrow_harness import OK, now
-from hypothesis import given, settings
 from eth_utils import keccak
+from hypothesis import given, settings
 
 ALICE, BOB, CAROL, OUTSIDER = acct("alice"), acct("bob"), acct("carol"), acct("outsider")
 SALT = keccak(b"a secret salt")
@@ -30,6 +30,11 @@ SALT = keccak(b"a secret salt")
 
 def norm(x) -> str:
     return str(x).lower()
+
+
+@pytest.fixture(scope="module")
+def registry(escrow):
+    return deploy_registry(escrow)
 
 
 # --------------------------------------------------------------------------- registration
@@ -139,7 +144,13 @@ def test_lineage_is_acyclic_by_construction(registry, attempts):
 
 
 def test_views_of_unknown_assets_revert(registry):
-    for view in (registry.asset, registry.parents_of, registry.creators_of, registry.revenue_shares, registry.tokenURI):
+    for view in (
+        registry.asset,
+        registry.parents_of,
+        registry.creators_of,
+        registry.revenue_shares,
+        registry.tokenURI,
+    ):
         with boa.reverts("erc721: invalid token ID"):
             view(1)
     with boa.reverts("erc721: invalid token ID"):
@@ -222,7 +233,12 @@ def test_ip_terms_proposal_acceptance_and_freeze(registry, h, accounts):
     registry.propose_ip_terms(jid, st_, True, 1_000, 2_000, sender=client.address)
     log = registry.get_logs()[-1]
     assert (log.job_id, norm(log.client), log.transfer, log.creator_bps, log.max_upstream_bps) == (
-        jid, norm(client.address), True, 1_000, 2_000)
+        jid,
+        norm(client.address),
+        True,
+        1_000,
+        2_000,
+    )
     assert log.terms_hash == terms_hash(True, 1_000, 2_000)
     # the client changes its proposal before acceptance: the freelancer's old hash no longer fits
     registry.propose_ip_terms(jid, st_, True, 500, 2_000, sender=client.address)
@@ -234,7 +250,10 @@ def test_ip_terms_proposal_acceptance_and_freeze(registry, h, accounts):
     log = registry.get_logs()[-1]
     assert tuple(registry.ip_terms(jid)) == (True, 500, 2_000, True, True)
     assert (log.job_id, norm(log.freelancer), log.terms_hash) == (
-        jid, norm(freelancer.address), terms_hash(True, 500, 2_000))
+        jid,
+        norm(freelancer.address),
+        terms_hash(True, 500, 2_000),
+    )
     with boa.reverts("asset: terms already accepted"):
         registry.propose_ip_terms(jid, st_, False, 0, 0, sender=client.address)
     with boa.reverts("asset: terms already accepted"):
@@ -250,14 +269,18 @@ def test_ip_terms_need_the_current_job_and_nothing_settled(registry, h, accounts
     h.submit(freelancer, jid, 0, expect=OK)
     with boa.reverts("asset: stale job state"):
         registry.propose_ip_terms(jid, old, True, 0, 0, sender=client.address)
-    registry.propose_ip_terms(jid, h.state(jid), True, 0, 0, sender=client.address)  # submitted is not settled
+    registry.propose_ip_terms(
+        jid, h.state(jid), True, 0, 0, sender=client.address
+    )  # submitted is not settled
     h.approve(client, jid, 0, expect=OK)
     with boa.reverts("asset: a milestone is settled"):
         registry.propose_ip_terms(jid, h.state(jid), False, 0, 0, sender=client.address)
 
 
 def _deliver(registry, jid, st_, sender, milestone=0, parents=(), royalty=0):
-    return registry.register_deliverable(jid, st_, milestone, MANIFEST, MODEL, list(parents), royalty, sender=sender)
+    return registry.register_deliverable(
+        jid, st_, milestone, MANIFEST, MODEL, list(parents), royalty, sender=sender
+    )
 
 
 def test_deliverable_without_terms_belongs_to_the_freelancer(registry, h, accounts):
@@ -336,6 +359,6 @@ def test_register_deliverable_rejects(registry, h, accounts):
     assert _deliver(registry, jid, st_, freelancer.address) == 1
 
 
-def test_zero_escrow_refused(registry_deployer):
+def test_zero_escrow_refused():
     with boa.reverts("asset: zero escrow"):
-        registry_deployer.deploy(ZERO)
+        registry_partial().deploy(ZERO)

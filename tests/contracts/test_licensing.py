@@ -12,12 +12,11 @@ from asset_fixtures import (
     DOWNLOAD,
     ZERO,
     acct,
+    deploy_licensing,
+    deploy_registry,
     fund,
-    licensing,  # noqa: F401 (fixture)
-    licensing_deployer,  # noqa: F401 (fixture)
+    licensing_partial,
     register,
-    registry,  # noqa: F401 (fixture)
-    registry_deployer,  # noqa: F401 (fixture)
     split,
 )
 from escrow_harness import now, permit_signature
@@ -31,10 +30,44 @@ def norm(x) -> str:
     return str(x).lower()
 
 
-def make_offer(licensing, token, asset_id, seller=OWNER, *, price=PRICE, term=0, commercial=True, kind=DOWNLOAD,
-               transferable=False, revocable=False, terms=TERMS, cap=0):
-    return licensing.offer(asset_id, token.address, price, term, commercial, kind, transferable, revocable, terms, cap,
-                           sender=seller)
+@pytest.fixture(scope="module")
+def registry(escrow):
+    return deploy_registry(escrow)
+
+
+@pytest.fixture(scope="module")
+def licensing(registry):
+    return deploy_licensing(registry)
+
+
+def make_offer(
+    licensing,
+    token,
+    asset_id,
+    seller=OWNER,
+    *,
+    price=PRICE,
+    term=0,
+    commercial=True,
+    kind=DOWNLOAD,
+    transferable=False,
+    revocable=False,
+    terms=TERMS,
+    cap=0,
+):
+    return licensing.offer(
+        asset_id,
+        token.address,
+        price,
+        term,
+        commercial,
+        kind,
+        transferable,
+        revocable,
+        terms,
+        cap,
+        sender=seller,
+    )
 
 
 @pytest.fixture
@@ -63,11 +96,29 @@ def test_offer_and_withdraw(registry, licensing, token):
     asset = register(registry, OWNER)
     offer = make_offer(licensing, token, asset, term=30 * DAY, kind=COMPUTE, revocable=True, cap=3)
     log = own_logs(licensing)[-1]
-    assert (log.offer_id, log.asset_id, norm(log.seller), norm(log.token)) == (1, asset, norm(OWNER), norm(token.address))
+    assert (log.offer_id, log.asset_id, norm(log.seller), norm(log.token)) == (
+        1,
+        asset,
+        norm(OWNER),
+        norm(token.address),
+    )
     assert (log.price, log.term_seconds, log.kind, log.revocable, log.terms_cid, log.max_licences) == (
-        PRICE, 30 * DAY, COMPUTE, True, TERMS, 3)
+        PRICE,
+        30 * DAY,
+        COMPUTE,
+        True,
+        TERMS,
+        3,
+    )
     o = licensing.get_offer(offer)
-    assert (o.asset_id, o.price, o.kind, o.max_licences, o.sold, o.active) == (asset, PRICE, COMPUTE, 3, 0, True)
+    assert (o.asset_id, o.price, o.kind, o.max_licences, o.sold, o.active) == (
+        asset,
+        PRICE,
+        COMPUTE,
+        3,
+        0,
+        True,
+    )
     with boa.reverts("licence: caller is not the asset's owner"):
         licensing.withdraw_offer(offer, sender=BOB)
     licensing.withdraw_offer(offer, sender=OWNER)
@@ -114,18 +165,35 @@ def test_buy_mints_pays_and_splits_exactly(registry, licensing, token, world):
     names = [type(lg).__name__ for lg in logs]
     assert names == ["Transfer", "LicenceBought", "RevenueReceived", "RevenueSplit"]
     bought, received, split_log = logs[1], logs[2], logs[3]
-    assert (bought.licence_id, bought.offer_id, bought.asset_id, norm(bought.buyer), bought.price, bought.expires_at) == (
-        1, offer, asset, norm(buyer), PRICE, 0)
+    assert (
+        bought.licence_id,
+        bought.offer_id,
+        bought.asset_id,
+        norm(bought.buyer),
+        bought.price,
+        bought.expires_at,
+    ) == (1, offer, asset, norm(buyer), PRICE, 0)
     assert (received.asset_id, received.amount, norm(received.sender)) == (asset, PRICE, norm(buyer))
     _, parts = split(PRICE, [], [(BOB, 2_000), (CAROL, 1_000)], OWNER)
     assert parts == {BOB: 2_469_135, CAROL: 1_234_567, OWNER: PRICE - 2_469_135 - 1_234_567}
     assert (split_log.amount, split_log.to_parents, split_log.to_creators, split_log.to_owner) == (
-        PRICE, 0, 2_469_135 + 1_234_567, parts[OWNER])
+        PRICE,
+        0,
+        2_469_135 + 1_234_567,
+        parts[OWNER],
+    )
     assert claimables(licensing, token, parts) == {norm(a): v for a, v in parts.items()}
     assert token.balanceOf(buyer) == before - PRICE and token.balanceOf(licensing.address) == PRICE
     data = licensing.licence(lic)
-    assert (data.offer_id, data.asset_id, data.kind, data.commercial, data.expires_at, data.revoked, data.price) == (
-        offer, asset, DOWNLOAD, True, 0, False, PRICE)
+    assert (
+        data.offer_id,
+        data.asset_id,
+        data.kind,
+        data.commercial,
+        data.expires_at,
+        data.revoked,
+        data.price,
+    ) == (offer, asset, DOWNLOAD, True, 0, False, PRICE)
     assert norm(data.token) == norm(token.address)
     assert licensing.is_valid(lic) and licensing.get_offer(offer).sold == 1
     assert licensing.tokenURI(lic) == "ipfs://" + TERMS
@@ -198,8 +266,9 @@ def test_buy_with_a_front_run_or_bad_permit(registry, licensing, token, accounts
     token.permit(buyer.address, licensing.address, PRICE, deadline, v, r, s, sender=RELAYER)
     licensing.buy_with_permit(offer, PRICE, deadline, v, r, s, sender=buyer.address)
     # a permit signed by someone else gives no allowance: nothing moves
-    v2, r2, s2 = permit_signature(accounts.outsider, token, licensing.address, PRICE, deadline,
-                                  nonce=token.nonces(buyer.address))
+    v2, r2, s2 = permit_signature(
+        accounts.outsider, token, licensing.address, PRICE, deadline, nonce=token.nonces(buyer.address)
+    )
     with boa.reverts("erc20: insufficient allowance"):
         licensing.buy_with_permit(offer, PRICE, deadline, v2, r2, s2, sender=buyer.address)
     # a permit for less than the price is not enough either
@@ -290,13 +359,13 @@ def test_transferable_licences(licensing, token, world):
     assert norm(licensing.ownerOf(lic)) == norm(BOB) and licensing.is_valid(lic)
 
 
-def test_licensing_metadata_and_interfaces(licensing, licensing_deployer):
+def test_licensing_metadata_and_interfaces(licensing):
     assert (licensing.name(), licensing.symbol()) == ("proofwork licence", "PWL")
     for iid in ("01ffc9a7", "80ac58cd", "5b5e139f"):
         assert licensing.supportsInterface(bytes.fromhex(iid))
     assert not licensing.supportsInterface(bytes.fromhex("2a55205a"))
     with boa.reverts("licence: zero registry"):
-        licensing_deployer.deploy(ZERO)
+        licensing_partial().deploy(ZERO)
 
 
 # --------------------------------------------------------------------------- royalties

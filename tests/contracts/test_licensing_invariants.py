@@ -10,12 +10,11 @@ from collections import Counter
 
 import boa
 import hypothesis.strategies as st
+import pytest
 from asset_fixtures import (
     acct,
-    licensing,  # noqa: F401 (fixture)
-    licensing_deployer,  # noqa: F401 (fixture)
-    registry,  # noqa: F401 (fixture)
-    registry_deployer,  # noqa: F401 (fixture)
+    deploy_licensing,
+    deploy_registry,
     split,
 )
 from hypothesis import HealthCheck, settings
@@ -30,6 +29,16 @@ from hypothesis.stateful import (
 
 PEOPLE = [acct(f"person {i}") for i in range(5)]
 STATS: Counter = Counter()
+
+
+@pytest.fixture(scope="module")
+def registry(escrow):
+    return deploy_registry(escrow)
+
+
+@pytest.fixture(scope="module")
+def licensing(registry):
+    return deploy_licensing(registry)
 
 
 class LicensingMachine(RuleBasedStateMachine):
@@ -69,18 +78,28 @@ class LicensingMachine(RuleBasedStateMachine):
 
     @initialize(t=st.integers(0, 1), price=st.integers(1, 10**7), bps=st.integers(0, 5_000))
     def lineage(self, t, price, bps):
-        root = self.reg.register("bafy-root", 1, [(PEOPLE[1], 2_500)], [], 0, b"\x00" * 32, PEOPLE[0], sender=PEOPLE[0])
-        child = self.reg.register("bafy-child", 0, [], [(root, bps)], 0, b"\x00" * 32, PEOPLE[2], sender=PEOPLE[2])
+        root = self.reg.register(
+            "bafy-root", 1, [(PEOPLE[1], 2_500)], [], 0, b"\x00" * 32, PEOPLE[0], sender=PEOPLE[0]
+        )
+        child = self.reg.register(
+            "bafy-child", 0, [], [(root, bps)], 0, b"\x00" * 32, PEOPLE[2], sender=PEOPLE[2]
+        )
         self.assets += [root, child]
         for asset, seller in ((root, PEOPLE[0]), (child, PEOPLE[2])):
             self.offers.append(
-                self.lic.offer(asset, self.tokens[t].address, price, 0, True, 0, False, False, "", 0, sender=seller)
+                self.lic.offer(
+                    asset, self.tokens[t].address, price, 0, True, 0, False, False, "", 0, sender=seller
+                )
             )
 
     @rule(
         owner=st.integers(0, 4),
-        creators=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3_333)), max_size=3, unique_by=lambda c: c[0]),
-        parents=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 1_666)), max_size=3, unique_by=lambda p: p[0]),
+        creators=st.lists(
+            st.tuples(st.integers(0, 4), st.integers(0, 3_333)), max_size=3, unique_by=lambda c: c[0]
+        ),
+        parents=st.lists(
+            st.tuples(st.integers(0, 30), st.integers(0, 1_666)), max_size=3, unique_by=lambda p: p[0]
+        ),
         t=st.integers(0, 1),
         price=st.none() | st.integers(0, 10**7),
     )
@@ -89,11 +108,25 @@ class LicensingMachine(RuleBasedStateMachine):
         if len({p for p, _ in parents}) != len(parents):
             parents = parents[:1]
         creators = [(PEOPLE[i], bps) for i, bps in creators]
-        asset = self.reg.register("bafy-asset", 0, creators, parents, 0, b"\x00" * 32, PEOPLE[owner], sender=PEOPLE[owner])
+        asset = self.reg.register(
+            "bafy-asset", 0, creators, parents, 0, b"\x00" * 32, PEOPLE[owner], sender=PEOPLE[owner]
+        )
         self.assets.append(asset)
         if price is not None:
             self.offers.append(
-                self.lic.offer(asset, self.tokens[t].address, price, 0, True, 0, False, False, "", 0, sender=PEOPLE[owner])
+                self.lic.offer(
+                    asset,
+                    self.tokens[t].address,
+                    price,
+                    0,
+                    True,
+                    0,
+                    False,
+                    False,
+                    "",
+                    0,
+                    sender=PEOPLE[owner],
+                )
             )
         STATS["register"] += 1
 
@@ -103,7 +136,9 @@ class LicensingMachine(RuleBasedStateMachine):
         asset = self.assets[i % len(self.assets)]
         seller = self.reg.ownerOf(asset)
         self.offers.append(
-            self.lic.offer(asset, self.tokens[t].address, price, 0, True, 0, False, False, "", cap, sender=seller)
+            self.lic.offer(
+                asset, self.tokens[t].address, price, 0, True, 0, False, False, "", cap, sender=seller
+            )
         )
 
     @precondition(lambda self: self.offers)
