@@ -501,6 +501,16 @@ def _register(
 ) -> uint256:
     """
     @dev Checks an asset's fields, stores it under the next id, mints it to `to`.
+    @param manifest CIDv1 text of the manifest JSON.
+    @param kind 0 model, 1 dataset.
+    @param creators The creators and their shares.
+    @param parents The parents and their shares.
+    @param royalty_bps ERC-2981 royalty.
+    @param existed_since Proof-of-existence time.
+    @param to The owner.
+    @param job_id The job that produced it, or 0.
+    @param milestone The job's milestone.
+    @param deliverable The milestone's deliverable hash.
     @return The new asset id.
     """
     assert len(manifest) > 0, "asset: empty manifest"

@@ -230,6 +230,7 @@ def buy_with_permit(
     """
     token: address = self._offers[offer_id].token
     if token != empty(address):
+        # the outcome does not matter: the allowance is what `_buy` needs
         permitted: bool = raw_call(
             token,
             abi_encode(
