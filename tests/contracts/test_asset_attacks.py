@@ -1,0 +1,311 @@
+"""Attacks on AssetRegistry and Licensing, each kept as a regression test.
+
+Found and fixed while playing attacker (see each test's docstring for the finding):
+1. a copied timestamp commitment: the committer's address is inside the committed hash;
+2. the other party registering a deliverable first (wrong manifest, parents of its own): only
+   the party that owns the deliverable registers it;
+3. a client shrinking the freelancer's creator share by naming parents of its own: the
+   accepted IP terms cap the deliverables' upstream share.
+The other tests show the attack fails as built: IP without paying, an outsider, a buyer who
+wants a cheaper licence or a refund, an owner revoking what it sold as irrevocable, hostile and
+reentrant tokens, lineages built to exhaust gas.
+"""
+
+from __future__ import annotations
+
+import boa
+import pytest
+from asset_fixtures import (
+    AMOUNT,
+    MANIFEST,
+    ZERO32,
+    acct,
+    commitment,
+    deploy_licensing,
+    deploy_registry,
+    fund,
+    paid_milestone,
+    register,
+    terms_hash,
+)
+from escrow_harness import OK, now
+from eth_utils import keccak
+
+OWNER, ATTACKER, BOB = acct("owner"), acct("attacker"), acct("bob")
+SALT = keccak(b"salt of the victim")
+PRICE = 1_000_000
+
+
+def norm(x) -> str:
+    return str(x).lower()
+
+
+@pytest.fixture(scope="module")
+def registry(escrow):
+    return deploy_registry(escrow)
+
+
+@pytest.fixture(scope="module")
+def licensing(registry):
+    return deploy_licensing(registry)
+
+
+def offer(licensing, token, asset, seller=OWNER, *, price=PRICE, revocable=False, transferable=False):
+    return licensing.offer(
+        asset, token.address, price, 0, True, 0, transferable, revocable, "", 0, sender=seller
+    )
+
+
+def deliver(registry, jid, state, sender, parents=()):
+    return registry.register_deliverable(jid, state, 0, MANIFEST, 0, list(parents), 0, sender=sender)
+
+
+# --------------------------------------------------------------------------- timestamps
+
+
+def test_a_copied_commitment_proves_nothing_for_the_copier(registry):
+    """Finding 1. With keccak256(manifest || salt) and one stamp per commitment, an attacker who
+    saw the victim's `timestamp` in the mempool front-ran it (the victim's then reverted), and
+    when the registration revealed manifest and salt, front-ran it too: the attacker's asset got
+    the early `existed_since`. Now the stamp is per committer and the hash holds the committer."""
+    c = commitment(MANIFEST, SALT, OWNER)
+    registry.timestamp(c, sender=ATTACKER)  # front-run copy, same block
+    registry.timestamp(c, sender=OWNER)  # the victim is not blocked
+    t0 = now()
+    boa.env.time_travel(seconds=3_600)
+    # the registration reveals MANIFEST and SALT: the copier's stamp does not open with them
+    with boa.reverts("asset: commitment not timestamped by caller"):
+        register(registry, ATTACKER, salt=SALT)
+    asset = register(registry, OWNER, salt=SALT)
+    assert registry.asset(asset).existed_since == t0
+    # what the copier can still do is register the manifest now, without the early time
+    late = register(registry, ATTACKER)
+    assert registry.asset(late).existed_since == now() > t0
+
+
+# --------------------------------------------------------------------------- IP on payment
+
+
+def test_the_client_gets_no_ip_without_paying(registry, escrow, token, accounts):
+    """A milestone the client did not pay in full (split by the arbiter, refunded, still open) is
+    never registered; without the freelancer's acceptance the rights do not pass."""
+    from escrow_harness import EscrowHarness
+
+    h = EscrowHarness(escrow, token, accounts.owner.address)
+    client, freelancer, arbiter = accounts.client, accounts.freelancer, accounts.arbiter
+    jid = h.create_job(client, [AMOUNT, AMOUNT], freelancer=freelancer, arbiter=arbiter, expect=OK)
+    registry.propose_ip_terms(jid, h.state(jid), True, 0, 0, sender=client.address)
+    registry.accept_ip_terms(jid, h.state(jid), terms_hash(True, 0), sender=freelancer.address)
+    h.submit(freelancer, jid, 0, expect=OK)
+    h.resolve(arbiter, jid, 0, AMOUNT // 2, expect=OK)  # RESOLVED: half paid
+    for sender in (client.address, freelancer.address):
+        with boa.reverts("asset: milestone not paid"):
+            deliver(registry, jid, h.state(jid), sender)
+    # a forged state that says PAID does not match the escrow's hash
+    forged = list(h.state(jid))
+    milestones = [list(m) for m in forged[-1]]
+    milestones[0][2] = 3
+    forged[-1] = [tuple(m) for m in milestones]
+    with boa.reverts("asset: stale job state"):
+        deliver(registry, jid, tuple(forged), client.address)
+
+
+def test_the_other_party_cannot_take_the_deliverables_slot(registry, h, accounts):
+    """Finding 2. Either party could register a deliverable, once per milestone: the freelancer
+    of a transferred deliverable could register it first with a wrong manifest, or with parents
+    of their own taking half the client's revenue, and the client could never fix it (and the
+    client could do the same to a freelancer's deliverable). Now only its owner registers it."""
+    client, freelancer = accounts.client, accounts.freelancer
+    mine = register(registry, freelancer.address)
+    jid, st_ = paid_milestone(h, client, freelancer, terms=(True, 2_000, 0), registry=registry)
+    with boa.reverts("asset: caller does not own the deliverable"):
+        registry.register_deliverable(
+            jid, st_, 0, "bafy-wrong", 1, [(mine, 5_000)], 0, sender=freelancer.address
+        )
+    assert registry.deliverable_asset(jid, 0) == 0
+    a = deliver(registry, jid, st_, client.address)
+    assert norm(registry.ownerOf(a)) == norm(client.address)
+
+
+def test_the_client_cannot_shrink_the_creator_share_with_parents_of_its_own(
+    registry, licensing, h, token, accounts
+):
+    """Finding 3. The creators' share applies to what the parents leave: a client registering a
+    transferred deliverable with a 50 % parent of its own halved the freelancer's agreed royalty.
+    Now the accepted terms cap the parents' share (here 10 %, the base model's)."""
+    client, freelancer = accounts.client, accounts.freelancer
+    base = register(registry, OWNER)
+    sock = register(registry, client.address)
+    jid, st_ = paid_milestone(h, client, freelancer, terms=(True, 3_000, 1_000), registry=registry)
+    with boa.reverts("asset: parent shares above the agreed cap"):
+        deliver(registry, jid, st_, client.address, parents=[(base, 1_000), (sock, 4_000)])
+    a = deliver(registry, jid, st_, client.address, parents=[(base, 1_000)])
+    fund(token, BOB, licensing, PRICE, accounts.owner.address)
+    licensing.pay_revenue(a, token.address, PRICE, sender=BOB)
+    # the freelancer gets at least creator_bps of (1 - cap) of every payment
+    assert licensing.claimable(freelancer.address, token.address) == PRICE * 9 // 10 * 3 // 10
+
+
+def test_ip_terms_cannot_be_switched_under_the_freelancer(registry, h, accounts):
+    """The client re-proposes worse terms in front of the freelancer's acceptance: the acceptance
+    names the terms' hash and fails; after acceptance the terms are frozen."""
+    client, freelancer = accounts.client, accounts.freelancer
+    jid = h.create_job(client, [AMOUNT], freelancer=freelancer, expect=OK)
+    st_ = h.state(jid)
+    registry.propose_ip_terms(jid, st_, True, 3_000, 0, sender=client.address)
+    registry.propose_ip_terms(jid, st_, True, 0, 5_000, sender=client.address)  # the front-run
+    with boa.reverts("asset: terms differ"):
+        registry.accept_ip_terms(jid, st_, terms_hash(True, 3_000), sender=freelancer.address)
+    assert not registry.ip_terms(jid).accepted
+
+
+def test_an_outsider_can_only_help(registry, licensing, h, token, accounts):
+    """An outsider cannot propose, accept or register a job's IP, nor claim anyone's money:
+    `claim_for` and `distribute` only ever pay the accounts they owe."""
+    client, freelancer, outsider = accounts.client, accounts.freelancer, accounts.outsider.address
+    jid, st_ = paid_milestone(h, client, freelancer)
+    with boa.reverts("asset: caller is not the job's client"):
+        registry.propose_ip_terms(jid, st_, True, 0, 0, sender=outsider)
+    with boa.reverts("asset: caller is not the job's freelancer"):
+        registry.accept_ip_terms(jid, st_, terms_hash(True, 0), sender=outsider)
+    with boa.reverts("asset: caller is not a party to the job"):
+        deliver(registry, jid, st_, outsider)
+    a = register(registry, OWNER)
+    fund(token, BOB, licensing, PRICE, accounts.owner.address)
+    licensing.pay_revenue(a, token.address, PRICE, sender=BOB)
+    before = token.balanceOf(outsider)
+    licensing.claim_for(OWNER, token.address, sender=outsider)
+    assert token.balanceOf(outsider) == before and token.balanceOf(OWNER) == PRICE
+    with boa.reverts("licence: nothing to claim"):
+        licensing.claim(token.address, sender=outsider)
+
+
+# --------------------------------------------------------------------------- buyers and owners
+
+
+def test_a_buyer_gets_no_discount_and_no_refund(registry, licensing, token, accounts):
+    a = register(registry, OWNER)
+    o = offer(licensing, token, a)
+    buyer = accounts.client.address
+    fund(token, buyer, licensing, 2 * PRICE, accounts.owner.address)
+    with boa.reverts("licence: price above max"):
+        licensing.buy(o, PRICE - 1, sender=buyer)
+    lic = licensing.buy(o, 2 * PRICE, sender=buyer)  # a generous max still pays the price only
+    assert token.balanceOf(buyer) == PRICE
+    licensing.surrender(lic, sender=buyer)  # surrendering refunds nothing
+    assert token.balanceOf(buyer) == PRICE and licensing.claimable(buyer, token.address) == 0
+    assert token.balanceOf(licensing.address) == PRICE
+
+
+def test_an_owner_cannot_revoke_what_it_sold_as_irrevocable(registry, licensing, token, accounts):
+    """Withdrawing the offer, re-offering the asset as revocable, or selling the asset on does not
+    make a licence sold as irrevocable revocable: the flag is the immutable offer's."""
+    a = register(registry, OWNER)
+    o = offer(licensing, token, a)
+    buyer = accounts.client.address
+    fund(token, buyer, licensing, PRICE, accounts.owner.address)
+    lic = licensing.buy(o, PRICE, sender=buyer)
+    licensing.withdraw_offer(o, sender=OWNER)
+    offer(licensing, token, a, revocable=True)
+    with boa.reverts("licence: not revocable"):
+        licensing.revoke(lic, "", sender=OWNER)
+    registry.transferFrom(OWNER, BOB, a, sender=OWNER)
+    with boa.reverts("licence: not revocable"):
+        licensing.revoke(lic, "", sender=BOB)
+    with boa.reverts("licence: caller is not the holder"):
+        licensing.surrender(lic, sender=OWNER)
+    with boa.reverts("licence: not transferable"):
+        licensing.transferFrom(buyer, OWNER, lic, sender=OWNER)
+    assert licensing.is_valid(lic)
+
+
+# --------------------------------------------------------------------------- hostile tokens
+
+
+@pytest.fixture
+def rtoken(reentrant_deployer):
+    return reentrant_deployer.deploy()
+
+
+def test_a_reentrant_token_cannot_reenter(registry, licensing, rtoken):
+    a = register(registry, OWNER)
+    rtoken.mint(BOB, 10 * PRICE)
+    rtoken.approve(licensing.address, 10 * PRICE, sender=BOB)
+    licensing.pay_revenue(a, rtoken.address, PRICE, sender=BOB)
+    # during the owner's claim, the token calls claim again: refused by the lock
+    rtoken.arm(licensing.address, licensing.claim.prepare_calldata(rtoken.address), False)
+    assert licensing.claim(rtoken.address, sender=OWNER) == PRICE
+    assert rtoken.attempts() == 1 and not rtoken.last_ok()
+    assert rtoken.balanceOf(OWNER) == PRICE and rtoken.balanceOf(licensing.address) == 0
+    # during a payment, the token calls distribute / buy: refused; bubbled up, nothing happens
+    o = offer(licensing, rtoken, a)
+    rtoken.arm(licensing.address, licensing.buy.prepare_calldata(o, PRICE), True)
+    with boa.reverts():
+        licensing.buy(o, PRICE, sender=BOB)
+    assert licensing.licence_count() == 0 and rtoken.balanceOf(licensing.address) == 0
+
+
+def test_a_token_that_returns_false_moves_nothing(registry, licensing, rtoken):
+    a = register(registry, OWNER)
+    rtoken.mint(BOB, PRICE)
+    rtoken.approve(licensing.address, PRICE, sender=BOB)
+    rtoken.set_return_false(True)
+    with boa.reverts("licence: transfer failed"):
+        licensing.pay_revenue(a, rtoken.address, PRICE, sender=BOB)
+    rtoken.set_return_false(False)
+    licensing.pay_revenue(a, rtoken.address, PRICE, sender=BOB)
+    rtoken.set_return_false(True)
+    with boa.reverts("licence: transfer failed"):
+        licensing.claim(rtoken.address, sender=OWNER)
+    assert licensing.claimable(OWNER, rtoken.address) == PRICE
+
+
+# --------------------------------------------------------------------------- lineages built against gas
+
+
+def test_a_deep_lineage_is_paid_one_bounded_step_at_a_time(registry, licensing, token, accounts):
+    """A chain of 40 assets, each giving half to its parent: every distribute is one level
+    (a parent's id is lower: no loop), costs the same, and no unit is lost."""
+    ids = [register(registry, acct(f"level {0}"))]
+    for level in range(1, 40):
+        ids.append(register(registry, acct(f"level {level}"), parents=[(ids[-1], 5_000)]))
+    fund(token, BOB, licensing, 2**40, accounts.owner.address)
+    licensing.pay_revenue(ids[-1], token.address, 2**40, sender=BOB)
+    gases = []
+    for asset in reversed(ids[:-1]):
+        licensing.distribute(asset, token.address, sender=BOB)
+        gases.append(licensing._computation.get_gas_used())
+    assert max(gases) < 120_000
+    total = sum(licensing.claimable(acct(f"level {i}"), token.address) for i in range(40))
+    assert total == 2**40 == token.balanceOf(licensing.address)
+    for asset in ids:
+        assert licensing.pending(asset, token.address) == 0
+
+
+def test_maximum_fan_out_stays_within_a_bounded_cost(registry, licensing, token, accounts):
+    """The widest split there is (8 parents, 8 creators), on a buy and on a distribute."""
+    roots = [register(registry, acct(f"root {i}")) for i in range(8)]
+    creators = [(acct(f"creator {i}"), 1_000) for i in range(8)]
+    wide = register(registry, OWNER, creators=creators, parents=[(r, 625) for r in roots])
+    mid = register(registry, OWNER, creators=creators, parents=[(wide, 5_000)] + [(r, 0) for r in roots[:7]])
+    o = offer(licensing, token, mid)
+    fund(token, BOB, licensing, 10 * PRICE, accounts.owner.address)
+    licensing.buy(o, PRICE, sender=BOB)
+    assert licensing._computation.get_gas_used() < 700_000
+    licensing.distribute(wide, token.address, sender=BOB)
+    assert licensing._computation.get_gas_used() < 600_000
+    held = token.balanceOf(licensing.address)
+    owed = sum(licensing.pending(r, token.address) for r in roots)
+    owed += sum(licensing.claimable(a, token.address) for a, _ in creators) + licensing.claimable(
+        OWNER, token.address
+    )
+    assert held == owed == PRICE
+
+
+def test_unknown_offers_and_assets_fail_cleanly(registry, licensing, token):
+    """A purchase of an offer that does not exist (its token is empty: no permit is sent), a
+    distribution of an asset that does not exist."""
+    with boa.reverts("licence: offer not active"):
+        licensing.buy_with_permit(7, PRICE, 0, 27, ZERO32, ZERO32, sender=BOB)
+    with boa.reverts("licence: nothing pending"):
+        licensing.distribute(99, token.address)
