@@ -35,9 +35,10 @@ demo: $(VENV)/.installed sandbox-tools web-assets
 	$(VENV)/bin/proofwork demo --identity
 	$(VENV)/bin/proofwork demo --dispute
 
-# Every test, Hypothesis' `ci` profile (tests/conftest.py); the 20 slowest are listed at the end.
-# Three workers on two cores: many tests wait on subprocesses and nodes (measured: 515 s against 544 s with two). The set-up
-# (pip, npm, apt) and the lint and type checks run side by side first: on a clean clone they overlap.
+# Every test, Hypothesis' `ci` profile (tests/conftest.py); the 20 slowest are listed at the end. Three
+# workers on two cores: many tests wait on subprocesses and nodes (measured: 515 s against 544 s with two).
+# The set-up (pip, npm, apt) and the lint and type checks run side by side first: on a clean clone they
+# overlap.
 # js-ipfs (about 3 minutes of npm on a clean clone) installs in the background while the tests run: the
 # tests that need it run last and their fixture waits for $(JSIPFS_DONE), which holds npm's exit status.
 JSIPFS_DONE := .tools/ipfs-install.status

@@ -202,7 +202,9 @@ def propose_ip_terms(
     from proofwork.chain.encoding import job_tuple
 
     if creator_bps and not transfer:
-        raise InvalidInput("a creator share is for rights that pass to the client: the freelancer keeps them all")
+        raise InvalidInput(
+            "a creator share is for rights that pass to the client: the freelancer keeps them all"
+        )
     job = _job(ws, job_id)
     if client.address.lower() != job.client.lower():
         raise NotAllowed(f"only the job's client ({job.client}) proposes its IP terms")

@@ -332,7 +332,9 @@ def deploy_assets(ws: Workspace, deployer: Signer, *, force: bool = False) -> De
     )
     gas["deploy AssetRegistry"] = first.gas_used
     registry = str(first.contract_address)
-    second = ws.chain.deploy(deployer.key, artifacts["Licensing"].abi, artifacts["Licensing"].bytecode, registry)
+    second = ws.chain.deploy(
+        deployer.key, artifacts["Licensing"].abi, artifacts["Licensing"].bytecode, registry
+    )
     gas["deploy Licensing"] = second.gas_used
     deployment = replace(
         base,
