@@ -38,6 +38,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pw.deploy_committee(["dev6", "dev7", "dev8", "dev9"], f=1)
         pw.identity.deploy("dev0")
         pw.court.deploy("dev0")
+        pw.assets.deploy("dev0")
         pw.fund("dev1", pw.amount("1000"))
     return data
 
