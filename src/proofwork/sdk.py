@@ -35,12 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from proofwork.chain.receipts import Receipt
+from proofwork.domain.asset_access import KeyRequest
 from proofwork.domain.assets import AssetManifest, Parent, Share, build_manifest
 from proofwork.domain.court import CourtParams
 from proofwork.domain.job import ZERO_HASH
 from proofwork.domain.units import format_amount, parse_amount
 from proofwork.services import accounts as account_service
-from proofwork.services import assets, attestations, badges, deployment, issuers, reputation
+from proofwork.services import asset_access, assets, attestations, badges, deployment, issuers, reputation
 from proofwork.services.competitions import Competitions
 from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.deployment import (
@@ -397,6 +398,20 @@ class Assets:
 
     def claim(self, caller: Who, account: str | None = None) -> int:
         return assets.claim(self.ws, self._signer(caller), account)
+
+    def get(
+        self, holder: Who, licence_id: int, out_dir: str | Path, *, node: str | None = None, http: Any = None
+    ) -> asset_access.Downloaded:
+        """Downloads, verifies and decrypts a licensed asset into `out_dir`; the key comes from the
+        owner's node at `node` (its API's base URL; `http`: an httpx.Client to reach it), or from this
+        workspace when it is the owner's."""
+        return asset_access.get(
+            self.ws, self._signer(holder), licence_id, Path(out_dir), node=node, http=http
+        )
+
+    def release_key(self, request: KeyRequest, signature: bytes) -> asset_access.Released:
+        """As the owner's node: the asset key sealed to the holder of a valid download licence."""
+        return asset_access.release_key(self.ws, request, signature)
 
 
 class Proofwork:

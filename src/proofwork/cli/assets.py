@@ -404,3 +404,36 @@ def asset_deliverable(
             {"ok": True, "asset_id": done.asset_id, "owner": record.owner, "manifest": done.manifest_cid},
             f"registered the deliverable as asset {done.asset_id}, owned by {record.owner}",
         )
+
+
+@asset_app.command("get")
+def asset_get(
+    ctx: typer.Context,
+    licence_id: Annotated[int, typer.Argument(help="Your licence id.")],
+    sender: FromOpt = "dev0",
+    node: Annotated[
+        str | None,
+        typer.Option(
+            "--node",
+            help="The asset owner's node (its API, e.g. http://127.0.0.1:8000); without it, this data "
+            "directory must be the owner's.",
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the asset's files into.")] = Path(
+        "."
+    ),
+) -> None:
+    """Download a licensed asset: the key is released to the licence holder, every file checked
+    against its CID and sha256 and decrypted; nothing is written unless every file passes."""
+    from proofwork.services import asset_access
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        done = asset_access.get(ws, ws.signer(sender), uint_id(licence_id, "licence id", 1), out, node=node)
+        state.emit(
+            {"ok": True, **asset_access.describe(done)},
+            "\n".join(
+                [f"asset {done.asset_id} (licence {done.licence_id}): {len(done.files)} file(s)"]
+                + [f"wrote {p}" for p in done.files]
+            ),
+        )

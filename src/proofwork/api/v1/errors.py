@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from proofwork.domain.asset_access import KEY_REFUSALS
 from proofwork.domain.errors import (
     ArtifactCorrupted,
     ChainBusy,
@@ -131,6 +132,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "store_unavailable": (503, "the artifact store cannot be reached"),
     "siwe_unavailable": (503, "the sign-in library is not installed"),
 }
+ERROR_CODES.update(KEY_REFUSALS)  # `POST /asset-keys`: why a key is not released
 
 
 def error_codes_table() -> str:
