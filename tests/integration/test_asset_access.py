@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -19,8 +20,9 @@ from proofwork.api.v1 import create_app
 from proofwork.chain.asset_access import sign_key_request
 from proofwork.domain.asset_access import KeyRequestRefused
 from proofwork.domain.assets import build_manifest
-from proofwork.domain.errors import ArtifactCorrupted, NotAllowed
+from proofwork.domain.errors import ArtifactCorrupted, NotAllowed, NotFound
 from proofwork.keys.asset_keys import encrypt_bytes, open_sealed_key
+from proofwork.network.asset_keys import download_artifact
 from proofwork.sdk import Signer
 from proofwork.services import asset_access
 from proofwork.services.assets import asset_key
@@ -316,3 +318,22 @@ def test_the_owners_node_refuses_with_stable_codes(am: Market, node: TestClient,
 
 def _post_message(ws: object, sold: Sold, other: Signer) -> str:
     return f"licence {sold.licence_id} is held by {sold.holder.address}, not by {other.address}"
+
+
+def test_files_missing_from_the_local_store_come_from_the_owners_node_checked(
+    am: Market, node: TestClient, tmp_path: Path
+) -> None:
+    cid = am.pw.ws.store.add_bytes(SECRET)
+    got = download_artifact("http://testserver", cid, tmp_path / "a", len(SECRET), client=node)
+    assert got.read_bytes() == SECRET
+    with pytest.raises(ArtifactCorrupted, match="larger than its manifest"):
+        download_artifact("http://testserver", cid, tmp_path / "b", len(SECRET) - 1, client=node)
+    unknown = am.pw.ws.store.add_bytes(b"x")
+    am.pw.ws.store._block_path(unknown).unlink()  # type: ignore[attr-defined]
+    with pytest.raises(NotFound, match="neither this store nor the owner's node"):
+        download_artifact("http://testserver", unknown, tmp_path / "c", 10, client=node)
+    # a node that answers other bytes for the CID
+    lying = httpx.Client(transport=httpx.MockTransport(lambda _: httpx.Response(200, content=b"other bytes")))
+    with pytest.raises(ArtifactCorrupted, match="do not hash to it"):
+        download_artifact("http://node.example", cid, tmp_path / "d", len(SECRET), client=lying)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
