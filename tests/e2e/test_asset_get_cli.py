@@ -73,6 +73,10 @@ def test_asset_get_refuses_in_one_line_and_writes_nothing(deployed: Cli, tmp_pat
     cli.fails("asset", "get", "9", "--from", "dev1", "--out", str(out), match="no licence 9")
     cli.fails(*get, "--from", "dev1", "--out", str(tmp_path / "missing"), match="no such directory")
     cli.fails(*get, "--from", "dev1", "--node", "ftp://example.org", match="not an http(s) URL")
+    clash = tmp_path / "clash"
+    (clash / "card.md").mkdir(parents=True)
+    cli.fails(*get, "--from", "dev1", "--out", str(clash), match="it is a directory; nothing was written")
+    assert [p.name for p in clash.iterdir()] == ["card.md"]
     # a damaged block of the ciphertext in the store
     blocks = sorted((cli.data_dir / "store" / "blocks").rglob("b*"), key=lambda p: p.stat().st_size)
     biggest = blocks[-1]

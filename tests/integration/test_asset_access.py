@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from eth_utils import to_checksum_address as to_checksum
 from fastapi.testclient import TestClient
 
 from proofwork.api.v1 import create_app
@@ -236,6 +237,23 @@ def test_replayed_expired_and_forged_requests_are_refused(am: Market, tmp_path: 
     # the fresh request itself, untouched, is answered once
     assert asset_access.release_key(ws, fresh, fresh_sig).sealed_key is not None
     assert reason(fresh, fresh_sig) == "key_request_replayed"
+
+
+def test_a_node_that_no_longer_owns_the_asset_releases_nothing(am: Market, tmp_path: Path) -> None:
+    """The asset token was sold to an account this node has no key for: its key is the new owner's to give."""
+    sold = _sell(am, tmp_path)
+    ws = am.pw.ws
+    elsewhere = "0x" + "77" * 20
+    registry = ws.asset_registry
+    ws.chain.transact(
+        sold.owner.key,
+        registry.contract.functions.transferFrom(sold.owner.address, to_checksum(elsewhere), sold.asset_id),
+    )
+    assert registry.asset(sold.asset_id).owner.lower() == elsewhere
+    request, signature = asset_access.key_request(ws, sold.holder, sold.licence_id)
+    with pytest.raises(KeyRequestRefused) as refused:
+        asset_access.release_key(ws, request, signature)
+    assert refused.value.reason == "not_asset_owner" and "ask its owner's node" in str(refused.value)
 
 
 # --- over the REST API: the owner's node serves `POST /api/v1/asset-keys` -----------------------------

@@ -230,14 +230,34 @@ def get(
         if sealed is None:
             raise ArtifactCorrupted("the owner's node sent no key for an encrypted asset")
         key = open_sealed_key(sealed, holder.key)
-    with tempfile.TemporaryDirectory(prefix=".proofwork-get-", dir=out_dir) as staging:
-        staged = [_fetch_file(ws, f, key, Path(staging), node, http) for f in manifest.files]
-        written = []
-        for path, f in zip(staged, manifest.files, strict=True):
-            target = out_dir / f.name
-            os.replace(path, target)
-            written.append(target)
+    written: list[Path] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix=".proofwork-get-", dir=out_dir) as staging:
+            staged = [_fetch_file(ws, f, key, Path(staging), node, http) for f in manifest.files]
+            for f in manifest.files:
+                if (out_dir / f.name).is_dir():
+                    raise InvalidInput(
+                        f"cannot write {out_dir / f.name}: it is a directory; nothing was written"
+                    )
+            for path, f in zip(staged, manifest.files, strict=True):
+                target = out_dir / f.name
+                os.replace(path, target)
+                written.append(target)
+            _fsync_dir(out_dir)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot write into {out_dir}: {exc.strerror or exc.__class__.__name__}"
+            + (f" ({len(written)} of {len(manifest.files)} files were written)" if written else "")
+        ) from None
     return Downloaded(licence_id, lic.asset_id, record.manifest, manifest.encrypted, tuple(written))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _manifest(ws: Workspace, cid: str, node: str | None, http: httpx.Client | None) -> AssetManifest:
@@ -281,6 +301,8 @@ def _fetch_file(
                 out.write(chunk)
         except ArtifactCorrupted as exc:
             raise ArtifactCorrupted(f"{f.name}: {exc}; nothing was written") from None
+        out.flush()
+        os.fsync(out.fileno())  # on disk before it is renamed into place
     source.unlink()
     if size != f.size or digest.hexdigest() != f.sha256:
         raise ArtifactCorrupted(
