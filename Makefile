@@ -27,7 +27,7 @@ AXE := $(WEB_TOOLS)/axe-core/axe.min.js
 # Contracts compiled for tests and benchmarks only (test tokens, peers) are cached inside the checkout.
 export PROOFWORK_CACHE_DIR ?= $(CURDIR)/.cache/artifacts
 
-.PHONY: debian-packages web-assets browser sandbox-tools postgres-server ipfs-node setup-test setup-core demo test quick lint typecheck unit contracts integration e2e bench install install-dev anvil clean artifacts wheel
+.PHONY: debian-packages web-assets browser sandbox-tools postgres-server ipfs-node setup-test setup-core demo test quick lint typecheck unit contracts integration e2e bench install install-dev anvil clean artifacts wheel contract-cache
 
 demo: $(VENV)/.installed sandbox-tools web-assets
 	$(VENV)/bin/proofwork demo
@@ -46,7 +46,7 @@ test:
 	@mkdir -p .tools && rm -f $(JSIPFS_DONE)
 	@( $(MAKE) --no-print-directory ipfs-node >.tools/ipfs-install.log 2>&1; echo $$? >$(JSIPFS_DONE).tmp; \
 		mv $(JSIPFS_DONE).tmp $(JSIPFS_DONE) ) &
-	@$(MAKE) --no-print-directory -j4 setup-core lint typecheck
+	@$(MAKE) --no-print-directory -j4 setup-core lint typecheck contract-cache
 	PROOFWORK_JSIPFS_STATUS=$(JSIPFS_DONE) $(PY) -m pytest -q -n 2 --dist loadgroup --hypothesis-profile=ci --durations=20
 
 setup-test: setup-core $(JSIPFS)
@@ -54,8 +54,13 @@ setup-test: setup-core $(JSIPFS)
 setup-core: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) sandbox-tools postgres-server web-assets browser
 
 # The quick loop: no slow, anvil or daemon tests, Hypothesis' `dev` profile; no lint or type check.
-quick: $(VENV)/.installed-dev $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) $(JSIPFS) sandbox-tools postgres-server web-assets browser
+quick: contract-cache $(ANVIL) $(IPFS_IMPORTER) $(SD_JWT_VC) $(JSIPFS) sandbox-tools postgres-server web-assets browser
 	$(PY) -m pytest -q -n 2 --dist loadgroup --hypothesis-profile=dev -m "not slow and not anvil and not daemon" --durations=10
+
+# titanoboa's compile of every contract the tests load, into .cache/titanoboa: beside the set-up, so
+# no xdist worker compiles on a cold cache (tests/titanoboa_cache.py).
+contract-cache: $(VENV)/.installed-dev
+	$(PY) -m tests.titanoboa_cache
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests bench

@@ -13,15 +13,16 @@ from types import SimpleNamespace
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+for path in (HERE, REPO):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
 import boa  # noqa: E402
-import boa.interpret  # noqa: E402
 import pytest  # noqa: E402
 
-# Compiled contracts are cached inside the project (git-ignored), never in ~/.cache.
-boa.interpret.set_cache_dir(str(REPO / ".cache" / "titanoboa"))
+from tests import titanoboa_cache  # noqa: E402
+
+titanoboa_cache.use()
 
 from escrow_harness import EscrowHarness, new_account  # noqa: E402
 
