@@ -398,6 +398,43 @@ class Assets:
     def claim(self, caller: Who, account: str | None = None) -> int:
         return assets.claim(self.ws, self._signer(caller), account)
 
+    def compute_request(
+        self,
+        holder: Who,
+        licence_id: int,
+        *,
+        params: dict[str, Any],
+        model: bytes | Path | None = None,
+        task: str = "evaluate",
+    ) -> Any:
+        """A compute licence holder's signed request (`services.compute_to_data.ComputeRequest`)."""
+        from proofwork.services import compute_to_data
+
+        data = compute_to_data.read_model(model) if isinstance(model, Path) else model
+        return compute_to_data.make_request(
+            self.ws, self._signer(holder), licence_id, task=task, model=data, params=params
+        )
+
+    def compute(
+        self,
+        holder: Who,
+        licence_id: int,
+        *,
+        params: dict[str, Any],
+        model: bytes | Path | None = None,
+        task: str = "evaluate",
+        node_url: str | None = None,
+    ) -> Any:
+        """Compute-to-data: the model scored on the licensed private dataset by its owner's node (at
+        `node_url`, else this data directory's); returns the owner's signed result, already verified."""
+        from proofwork.services import compute_to_data
+
+        data = compute_to_data.read_model(model) if isinstance(model, Path) else model
+        _, result = compute_to_data.compute(
+            self.ws, self._signer(holder), licence_id, params=params, model=data, task=task, node_url=node_url
+        )
+        return result
+
 
 class Proofwork:
     """A session with one chain and one data directory."""

@@ -404,3 +404,66 @@ def asset_deliverable(
             {"ok": True, "asset_id": done.asset_id, "owner": record.owner, "manifest": done.manifest_cid},
             f"registered the deliverable as asset {done.asset_id}, owned by {record.owner}",
         )
+
+
+@asset_app.command("compute")
+def asset_compute(
+    ctx: typer.Context,
+    licence_id: Annotated[int, typer.Argument(help="Your compute licence's id.")],
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Your ONNX model (float32 [rows, features] in).")
+    ] = None,
+    metric: Annotated[
+        str, typer.Option("--metric", help="accuracy, macro_f1, roc_auc, log_loss, rmse, mae or r2.")
+    ] = "accuracy",
+    label_column: Annotated[
+        str, typer.Option("--label-column", help="The dataset's column to predict.")
+    ] = "label",
+    id_column: Annotated[
+        str | None, typer.Option("--id-column", help="A row id column, never a feature.")
+    ] = None,
+    input_name: Annotated[str, typer.Option("--input", help="The model's input.")] = "input",
+    output_name: Annotated[
+        str, typer.Option("--output", help="The model's output that is scored.")
+    ] = "label",
+    file: Annotated[
+        str | None, typer.Option("--file", help="The dataset's file, when it has several.")
+    ] = None,
+    node: Annotated[
+        str | None,
+        typer.Option("--node", help="The owner's node (its API's URL); default: this data directory."),
+    ] = None,
+    sender: FromOpt = "dev0",
+) -> None:
+    """Compute-to-data: your model scored on a licensed private dataset by its owner's node; only the
+    owner's signed score comes back (verified here), never a row."""
+    from proofwork.domain.compute import EVALUATE
+    from proofwork.domain.evalspec import SCORE_SCALE
+    from proofwork.services import compute_to_data
+
+    if model is None:
+        raise InvalidInput("give the model to score: --model FILE")
+    state = cli_state(ctx)
+    params: dict[str, object] = {"metric": metric, "label_column": label_column, "input": input_name}
+    params["output"] = output_name
+    if id_column is not None:
+        params["id_column"] = id_column
+    if file is not None:
+        params["file"] = file
+    data = compute_to_data.read_model(model)
+    with state.workspace() as ws:
+        _, result = compute_to_data.compute(
+            ws,
+            ws.signer(sender),
+            uint_id(licence_id, "licence id", 1),
+            params=params,
+            model=data,
+            task=EVALUATE,
+            node_url=node,
+        )
+        value = result.score / SCORE_SCALE
+        state.emit(
+            {"ok": True, "verified": True, "value": f"{value:.6f}", **result.to_json()},
+            f"{result.metric} {value:.6f} on {result.rows} rows of asset {result.asset_id}, signed by its owner "
+            f"{result.signer} (verified)",
+        )
