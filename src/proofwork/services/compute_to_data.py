@@ -20,13 +20,15 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 import json
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from proofwork.domain.addresses import parse_address
 from proofwork.domain.assets import AssetKind, AssetManifest
@@ -55,6 +57,7 @@ MiB = 1 << 20
 REQUEST_SECONDS = 600  # how long a request the CLI and the SDK sign stays valid
 MAX_MODEL_BYTES = Limits().max_submission_mb * MiB
 MAX_DATASET_BYTES = 4 << 30
+IN_MEMORY_BYTES = 256 * MiB  # a sealed dataset up to this size is decrypted from memory
 MAX_WIRE_BYTES = 64 * 1024  # a request or a result as JSON, without model bytes
 _HEX32 = 66
 
@@ -361,8 +364,9 @@ class ComputeNode:
 
     # --- checks ------------------------------------------------------------------------------------
 
-    def check(self, request: ComputeRequest) -> tuple[Any, Any, Signer, bytes, dict[str, Any]]:
-        """The request's checks, on chain: (licence, asset record, owner's signer, request hash, params)."""
+    def check(self, request: ComputeRequest) -> tuple[Any, Any, Signer, bytes, dict[str, Any], int]:
+        """The request's checks, on chain: (licence, asset record, owner's signer, request hash, params,
+        chain time)."""
         from proofwork.chain import compute_messages as msg
 
         ws = self.ws
@@ -373,7 +377,8 @@ class ComputeNode:
                 f"serves chain {ws.chain_id} and Licensing {ws.licensing.address}",
             )
         params = request.checked_params()
-        check_window(request.expires_at, ws.chain.now())
+        now = ws.chain.now()
+        check_window(request.expires_at, now)
         try:
             digest = msg.message_hash(
                 request.chain_id, request.licensing, "ComputeRequest", request.message()
@@ -393,8 +398,8 @@ class ComputeNode:
             raise ComputeRefused(
                 "not_licence_holder", f"licence {lic.licence_id} is not held by the request's signer {signer}"
             )
-        offer = ws.licensing.get_offer(lic.offer_id)
-        if lic.kind != COMPUTE or offer.kind != COMPUTE or offer.asset_id != lic.asset_id:
+        # the licence records its offer's kind and asset when bought (an offer never changes either)
+        if lic.kind != COMPUTE:
             raise ComputeRefused(
                 "download_only", f"licence {lic.licence_id} is a download licence: it gives no computation"
             )
@@ -412,13 +417,12 @@ class ComputeNode:
                 "not_asset_owner",
                 f"this node holds no key of {record.owner}, the owner of asset {record.asset_id}",
             ) from None
-        return lic, record, owner, digest, params
+        return lic, record, owner, digest, params, now
 
-    def _remember(self, digest: bytes, expires_at: int) -> None:
+    def _remember(self, digest: bytes, expires_at: int, now: int) -> None:
         """Records a served request until it expires (O_EXCL: two processes cannot both serve it)."""
         folder = self.ws.data_dir / "compute-requests"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        now = self.ws.chain.now()
         for old in list(folder.glob("*.json"))[:1000]:
             with contextlib.suppress(OSError, ValueError, KeyError):
                 if int(json.loads(old.read_text())["expires_at"]) < now:
@@ -436,11 +440,11 @@ class ComputeNode:
         """Checks, decrypts, evaluates, signs. `model`: the model's bytes when the store lacks them."""
         from proofwork.chain import compute_messages as msg
 
-        lic, record, owner, digest, params = self.check(request)
+        lic, record, owner, digest, params, now = self.check(request)
         if request.task != EVALUATE:
             raise malformed(f"the task {request.task} is not served by this node (evaluate only)")
         model_bytes = self._model(request.model_cid, model)
-        self._remember(digest, request.expires_at)
+        self._remember(digest, request.expires_at, now)
         manifest = read_manifest(self.ws, record.manifest)
         score, rows = self._evaluate(manifest, record.manifest, params, model_bytes)
         result = ComputeResult(
@@ -483,6 +487,19 @@ class ComputeNode:
         except InvalidInput as exc:  # over the limit, or not a CID
             raise ComputeRefused("model_refused", f"the model cannot be read: {exc}") from None
 
+    @contextlib.contextmanager
+    def _sealed(self, cid: str, size: int, workdir: Path) -> Iterator[BinaryIO]:
+        """The encrypted file as a stream: from memory when small, else through a file of the workdir."""
+        if size <= IN_MEMORY_BYTES:
+            yield io.BytesIO(self.ws.store.read_bytes(cid, IN_MEMORY_BYTES + (1 << 20)))
+            return
+        path = self.ws.store.get(cid, workdir / "sealed", max_bytes=MAX_DATASET_BYTES)
+        try:
+            with path.open("rb") as f:
+                yield f
+        finally:
+            path.unlink(missing_ok=True)
+
     def _evaluate(
         self, manifest: AssetManifest, manifest_cid: str, params: dict[str, Any], model: bytes
     ) -> tuple[int, int]:
@@ -503,7 +520,6 @@ class ComputeNode:
         workdir = private_tempdir("compute")
         try:
             plain = workdir / "data"
-            cipher = self.ws.store.get(entry.cid, workdir / "sealed", max_bytes=MAX_DATASET_BYTES)
             if entry.encrypted:
                 try:
                     key = asset_key(self.ws, manifest_cid)
@@ -511,11 +527,10 @@ class ComputeNode:
                     raise ComputeRefused(
                         "dataset_key_missing", "this node does not hold the dataset's file key"
                     ) from None
-                with cipher.open("rb") as source:
+                with self._sealed(entry.cid, entry.size, workdir) as source:
                     write_atomically(plain, decrypt_stream(key, source))
-                cipher.unlink()
             else:
-                cipher.rename(plain)
+                self.ws.store.get(entry.cid, plain, max_bytes=MAX_DATASET_BYTES)
             model_path = workdir / "model.onnx"
             model_path.write_bytes(model)
             evaluator = Evaluator(self.sandbox(), cache_predictions=False)
