@@ -426,14 +426,15 @@ class Assets:
         node_url: str | None = None,
     ) -> Any:
         """Compute-to-data: the model scored on the licensed private dataset by its owner's node (at
-        `node_url`, else this data directory's); returns the owner's signed result, already verified."""
+        `node_url`, else this data directory's); returns the owner's signed result, already verified.
+        With a training recipe as `task` (and no model): (the signed result, the trained ONNX model)."""
         from proofwork.services import compute_to_data
 
         data = compute_to_data.read_model(model) if isinstance(model, Path) else model
-        _, result = compute_to_data.compute(
+        _, result, trained = compute_to_data.compute(
             self.ws, self._signer(holder), licence_id, params=params, model=data, task=task, node_url=node_url
         )
-        return result
+        return (result, trained) if task != "evaluate" else result
 
 
 class Proofwork:

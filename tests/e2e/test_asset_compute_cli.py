@@ -3,6 +3,7 @@ verified score and never a row; a download licence, a hostile model and bad opti
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from tests.e2e.conftest import Cli
@@ -60,3 +61,33 @@ def test_a_compute_licence_gets_a_signed_score_and_nothing_else(deployed: Cli, t
         match="metric",
     )  # fmt: skip
     cli.fails("asset", "compute", "1", "--from", "dev1", match="--model")
+
+
+def test_a_training_recipe_writes_the_signed_model(deployed: Cli, tmp_path: Path) -> None:
+    cli = deployed
+    path, _, y = _dataset(tmp_path)
+    cli.ok("asset", "deploy")
+    cli.ok(
+        "asset", "register", str(path), "--name", "private", "--kind", "dataset", "--license", "CC-BY-4.0",
+        "--encrypt", "--from", "dev3",
+    )  # fmt: skip
+    cli.ok("asset", "offer", "1", "--price", "5", "--kind", "compute", "--from", "dev3")
+    cli.ok("asset", "buy", "1", "--from", "dev1")
+    out = tmp_path / "trained.onnx"
+    done = cli.ok(
+        "asset", "compute", "1", "--recipe", "logistic_regression", "--param", "C=0.5", "--param",
+        "fit_intercept=false", "--out", str(out), "--from", "dev1", "--json",
+    ).json()  # fmt: skip
+    assert done["written"] == str(out) and done["rows"] == len(y)
+    assert "0x" + hashlib.sha256(out.read_bytes()).hexdigest() == done["model_sha256"]
+    cli.fails(
+        "asset", "compute", "1", "--recipe", "logistic_regression", "--param", "C=-1", "--from", "dev1",
+        match="parameter C",
+    )  # fmt: skip
+    cli.fails(
+        "asset", "compute", "1", "--recipe", "random_forest", "--from", "dev1", match="unknown compute task"
+    )
+    cli.fails(
+        "asset", "compute", "1", "--recipe", "logistic_regression", "--param", "penalty=l1", "--from", "dev1",
+        match="unknown parameter",
+    )  # fmt: skip

@@ -4,6 +4,7 @@ hostile models are refused with a stable reason and nothing of the data."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import threading
@@ -293,3 +294,56 @@ def test_the_owners_node_over_http_answers_a_signed_score_or_a_stable_code(s: Se
         assert answer.status_code == 400 and answer.json()["error"]["code"] == "request_malformed"
         too_big = httpx.post(f"{url}/api/v1/assets/compute", content=b"{" + b" " * 300_000 + b"}")
         assert too_big.status_code == 413
+
+
+def test_training_recipes_return_a_signed_onnx_model_and_never_a_row(s: Setup) -> None:
+    import onnxruntime as ort
+
+    pw = s.m.pw
+    result, model = pw.assets.compute(
+        s.m.client, s.compute_licence, task="logistic_regression", params={"label_column": "label", "C": 0.5}
+    )
+    assert result.task == "logistic_regression" and result.rows == ROWS and result.metric == "accuracy"
+    assert (
+        hashlib.sha256(model).digest() == result.model_sha256 and pw.ws.store.add_bytes(model) == result.model
+    )
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    labels = session.run(["label"], {"input": s.x})[0]
+    assert np.mean(labels == s.y) * SCORE_SCALE == pytest.approx(
+        result.score, abs=1
+    )  # the signed training score
+    assert result.score > 0.9 * SCORE_SCALE
+
+    boosted, _ = pw.assets.compute(
+        s.m.client,
+        s.compute_licence,
+        task="gradient_boosting",
+        params={"label_column": "label", "n_estimators": 20, "max_depth": 2},
+    )
+    assert boosted.score > 0.9 * SCORE_SCALE and boosted.model != result.model
+    with pytest.raises(ComputeRefused) as refused:
+        pw.assets.compute(
+            s.m.client,
+            s.compute_licence,
+            task="gradient_boosting",
+            params={"label_column": "label", "max_depth": 50},
+        )
+    assert refused.value.reason == "request_malformed" and "max_depth" in str(refused.value)
+    with pytest.raises(ComputeRefused) as refused:
+        pw.assets.compute(
+            s.m.client, s.download_licence, task="logistic_regression", params={"label_column": "label"}
+        )
+    assert refused.value.reason == "download_only"
+
+
+def test_a_recipe_over_http_brings_back_the_model_the_owner_signed(s: Setup) -> None:
+    pw = s.m.pw
+    with node_server(pw) as url:
+        result, model = pw.assets.compute(
+            s.m.client,
+            s.compute_licence,
+            task="logistic_regression",
+            params={"label_column": "label", "max_iter": 200},
+            node_url=url,
+        )
+    assert result.signer == s.m.arbiter.address and hashlib.sha256(model).digest() == result.model_sha256

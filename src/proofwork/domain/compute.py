@@ -50,6 +50,7 @@ REFUSALS: Mapping[str, int] = {
     "dataset_mismatch": 422,  # the dataset has no such file or column
     "model_refused": 422,  # the evaluation's hostile-input rules refused the model, or it failed on the data
     "model_mismatch": 422,  # the model bytes sent do not hash to the request's model CID
+    "training_failed": 422,  # a recipe over its limits, or failing on the data (the message withheld)
     "compute_unavailable": 503,  # the sandbox failed (not the model): try again
     "bad_result": 422,  # a result whose signature is not the asset owner's, or that answers another request
 }

@@ -63,3 +63,32 @@ def post_compute(
             raise NodeRefused(error["code"][:64], status, message or error["code"][:64])
         raise ProofworkError(f"the node at {url.host} answered HTTP {status}")
     return data
+
+
+def get_artifact(
+    node_url: str, cid: str, max_bytes: int, *, timeout: float = 30.0, deadline: float = 600.0
+) -> bytes:
+    """An artifact the node serves (`GET /api/v1/artifacts/CID`), at most `max_bytes`."""
+    base = endpoint_url(node_url)
+    url = base.copy_with(path=base.path.rstrip("/") + "/api/v1/artifacts/" + cid, query=None, fragment=None)
+    clock, client = deadline_client(timeout)
+    clock.at = time.monotonic() + deadline
+    try:
+        with client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as response:
+            if response.status_code != 200:
+                raise ProofworkError(
+                    f"the node at {url.host} has no artifact {cid} (HTTP {response.status_code})"
+                )
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_raw():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ProofworkError(f"the artifact {cid} is larger than {max_bytes} bytes")
+                chunks.append(chunk)
+    except httpx.HTTPError as exc:
+        raise ProofworkError(f"cannot reach the node at {node_url}: {exc.__class__.__name__}") from None
+    finally:
+        clock.at = None
+        client.close()
+    return b"".join(chunks)

@@ -36,7 +36,9 @@ from proofwork.domain.compute import (
     COMPUTE_METRICS,
     EVALUATE,
     MAX_PARAMS_BYTES,
+    RECIPES,
     REFUSALS,
+    WITHHELD,
     ComputeRefused,
     canonical_params,
     check_params,
@@ -441,12 +443,22 @@ class ComputeNode:
         from proofwork.chain import compute_messages as msg
 
         lic, record, owner, digest, params, now = self.check(request)
-        if request.task != EVALUATE:
-            raise malformed(f"the task {request.task} is not served by this node (evaluate only)")
-        model_bytes = self._model(request.model_cid, model)
+        if request.task == EVALUATE:
+            model_bytes = self._model(request.model_cid, model)
+        elif request.model_cid or model is not None:
+            raise malformed("a training recipe takes no model")
         self._remember(digest, request.expires_at, now)
         manifest = read_manifest(self.ws, record.manifest)
-        score, rows = self._evaluate(manifest, record.manifest, params, model_bytes)
+        with self._plaintext(manifest, record.manifest, params) as plain:
+            if request.task == EVALUATE:
+                score, rows = self._evaluate(plain, _spec(params, record.manifest), params, model_bytes)
+                model_cid, metric = request.model_cid, params["metric"]
+            else:
+                model_bytes = self._train(plain, request.task, params)
+                model_cid, metric = self.ws.store.add_bytes(model_bytes), "accuracy"
+                # the trained model scored on the rows it learnt from: a check that it runs, and a hint
+                checked = {**params, "metric": metric, "input": "input", "output": "label"}
+                score, rows = self._evaluate(plain, _spec(checked, record.manifest), checked, model_bytes)
         result = ComputeResult(
             request.chain_id,
             request.licensing,
@@ -455,9 +467,9 @@ class ComputeNode:
             record.manifest,
             digest,
             request.task,
-            request.model_cid,
+            model_cid,
             hashlib.sha256(model_bytes).digest(),
-            params["metric"],
+            metric,
             score,
             rows,
             owner.address,
@@ -500,21 +512,21 @@ class ComputeNode:
         finally:
             path.unlink(missing_ok=True)
 
-    def _evaluate(
-        self, manifest: AssetManifest, manifest_cid: str, params: dict[str, Any], model: bytes
-    ) -> tuple[int, int]:
-        from proofwork.evaluation.runner import Evaluator
+    @contextlib.contextmanager
+    def _plaintext(
+        self, manifest: AssetManifest, manifest_cid: str, params: dict[str, Any]
+    ) -> Iterator[Path]:
+        """The dataset's file decrypted into a private temporary directory, removed afterwards."""
         from proofwork.evaluation.sandbox import private_tempdir
         from proofwork.keys.asset_keys import decrypt_stream
         from proofwork.storage.store import write_atomically
 
-        spec = _spec(params, manifest_cid)
         wanted = params.get("file")
         files = [f for f in manifest.files if wanted is None or f.name == wanted]
         if len(files) != 1:
             names = ", ".join(f.name for f in manifest.files[:20])
             raise ComputeRefused(
-                "dataset_mismatch", f"name the dataset's file to evaluate on (`file`): one of {names}"
+                "dataset_mismatch", f"name the dataset's file to compute on (`file`): one of {names}"
             )
         entry = files[0]
         workdir = private_tempdir("compute")
@@ -531,24 +543,78 @@ class ComputeNode:
                     write_atomically(plain, decrypt_stream(key, source))
             else:
                 self.ws.store.get(entry.cid, plain, max_bytes=MAX_DATASET_BYTES)
-            model_path = workdir / "model.onnx"
-            model_path.write_bytes(model)
-            evaluator = Evaluator(self.sandbox(), cache_predictions=False)
-            try:
-                try:
-                    result = evaluator.evaluate(spec, model_path, plain, plain)
-                    rows = evaluator.count_rows(spec, plain)
-                except InvalidInput as exc:
-                    raise _dataset_refusal(str(exc), params) from None
-            finally:
-                evaluator.close()
+            yield plain
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+    def _evaluate(self, plain: Path, spec: Any, params: dict[str, Any], model: bytes) -> tuple[int, int]:
+        """(score, rows) of the model on the plaintext dataset, through the oracles' evaluator."""
+        from proofwork.evaluation.runner import Evaluator
+
+        model_path = plain.with_name("model.onnx")
+        model_path.write_bytes(model)
+        evaluator = Evaluator(self.sandbox(), cache_predictions=False)
+        try:
+            try:
+                result = evaluator.evaluate(spec, model_path, plain, plain)
+                rows = evaluator.count_rows(spec, plain)
+            except InvalidInput as exc:
+                raise _dataset_refusal(str(exc), params) from None
+        finally:
+            evaluator.close()
+            model_path.unlink(missing_ok=True)
         if not result.ok or result.score is None:
             if result.transient:
                 raise ComputeRefused("compute_unavailable", "the sandbox failed (not the model): try again")
             raise ComputeRefused("model_refused", f"model refused: {public_failure(result.reason)}")
         return int(result.score), rows
+
+    def _train(self, plain: Path, task: str, params: dict[str, Any]) -> bytes:
+        """The recipe fitted on the plaintext dataset in the sandbox: the ONNX model's bytes."""
+        from proofwork.evaluation import submissions as subs
+        from proofwork.evaluation.sandbox import JobLimits
+
+        limits = Limits()
+        label, id_column = params["label_column"], params.get("id_column")
+        try:
+            table = subs.read_table(plain, limits.max_rows, "dataset")
+            labels = subs.label_values(table, label, "dataset")
+            features = subs.features_matrix(table, (id_column, label))
+        except InvalidInput as exc:
+            raise _dataset_refusal(str(exc), params) from None
+        if labels.dtype.kind == "f":
+            raise ComputeRefused(
+                "dataset_mismatch", f"the label column {label!r} holds fractions: the recipes are classifiers"
+            )
+        np_save(plain.with_name("features.npy"), features)
+        np_save(plain.with_name("labels.npy"), labels)
+        del table, features, labels
+        result = self.sandbox().run(
+            "train",
+            {"recipe": task, "hyper": {k: v for k, v in params.items() if k in RECIPES[task]}},
+            {"features.npy": plain.with_name("features.npy"), "labels.npy": plain.with_name("labels.npy")},
+            JobLimits(
+                memory_mb=limits.memory_mb,
+                cpu_seconds=limits.cpu_seconds,
+                wall_seconds=limits.wall_seconds,
+                max_output_bytes=MAX_MODEL_BYTES,
+            ),
+        )
+        if not result.ok or result.array is None:
+            if result.transient:
+                raise ComputeRefused("compute_unavailable", "the sandbox failed: try again")
+            told = public_failure(result.reason)
+            if told == WITHHELD:
+                told = "the recipe failed on the private data (the message is withheld: it could show values of the data)"
+            raise ComputeRefused("training_failed", f"training failed: {told}")
+        return bytes(result.array.tobytes())
+
+
+def np_save(path: Path, array: Any) -> None:
+    import numpy as np
+
+    with path.open("wb") as f:
+        np.save(f, array, allow_pickle=False)
 
 
 def _dataset_refusal(message: str, params: dict[str, Any]) -> ComputeRefused:
@@ -588,9 +654,10 @@ def compute(
     task: str = EVALUATE,
     node_url: str | None = None,
     node: ComputeNode | None = None,
-) -> tuple[ComputeRequest, ComputeResult]:
+) -> tuple[ComputeRequest, ComputeResult, bytes | None]:
     """Signs a request, has the owner's node serve it (at `node_url`, else here: this data directory is
-    the owner's node) and verifies the result before returning it."""
+    the owner's node) and verifies the result before returning it, with a recipe's trained model (its
+    bytes checked against the signed CID and sha256)."""
     request = make_request(ws, holder, licence_id, task=task, model=model, params=params)
     if node_url is not None:
         from proofwork.network.compute_node import NodeRefused, post_compute
@@ -611,4 +678,14 @@ def compute(
         with ComputeNode(ws) as own:
             result = own.serve(request, model)
     verify_result(ws, request, result)
-    return request, result
+    if task == EVALUATE:
+        return request, result, None
+    if node_url is not None:
+        from proofwork.network.compute_node import get_artifact
+
+        trained = get_artifact(node_url, result.model, MAX_MODEL_BYTES)
+    else:
+        trained = ws.store.read_bytes(result.model, MAX_MODEL_BYTES)
+    if hashlib.sha256(trained).digest() != result.model_sha256 or ws.store.add_bytes(trained) != result.model:
+        raise ComputeRefused("bad_result", "the trained model's bytes do not match the signed result")
+    return request, result, trained

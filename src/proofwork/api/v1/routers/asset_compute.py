@@ -51,6 +51,7 @@ errors.ERROR_CODES.update(
                 "a hostile or broken model (the evaluation's rules), or one failing on the data",
             ),
             ("model_mismatch", 422, "the model's bytes do not hash to the request's model CID"),
+            ("training_failed", 422, "a training recipe over its limits, or failing on the data"),
             ("compute_unavailable", 503, "the sandbox failed, not the model: try again"),
         )
     }
