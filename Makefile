@@ -84,6 +84,7 @@ bench: $(VENV)/.installed-dev $(ANVIL) sandbox-tools
 	$(PY) bench/court_appeal_gas.py
 	$(PY) bench/indexer.py
 	$(PY) bench/api.py
+	$(PY) bench/compute_to_data.py
 
 # Compile every contract under contracts/ (mocks/ aside) into the JSON artifacts the package ships:
 # ABI, bytecode, source hash, compiler version. The test suite fails while they differ from a fresh compile.

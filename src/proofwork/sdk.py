@@ -413,6 +413,44 @@ class Assets:
         """As the owner's node: the asset key sealed to the holder of a valid download licence."""
         return asset_access.release_key(self.ws, request, signature)
 
+    def compute_request(
+        self,
+        holder: Who,
+        licence_id: int,
+        *,
+        params: dict[str, Any],
+        model: bytes | Path | None = None,
+        task: str = "evaluate",
+    ) -> Any:
+        """A compute licence holder's signed request (`services.compute_to_data.ComputeRequest`)."""
+        from proofwork.services import compute_to_data
+
+        data = compute_to_data.read_model(model) if isinstance(model, Path) else model
+        return compute_to_data.make_request(
+            self.ws, self._signer(holder), licence_id, task=task, model=data, params=params
+        )
+
+    def compute(
+        self,
+        holder: Who,
+        licence_id: int,
+        *,
+        params: dict[str, Any],
+        model: bytes | Path | None = None,
+        task: str = "evaluate",
+        node_url: str | None = None,
+    ) -> Any:
+        """Compute-to-data: the model scored on the licensed private dataset by its owner's node (at
+        `node_url`, else this data directory's); returns the owner's signed result, already verified.
+        With a training recipe as `task` (and no model): (the signed result, the trained ONNX model)."""
+        from proofwork.services import compute_to_data
+
+        data = compute_to_data.read_model(model) if isinstance(model, Path) else model
+        _, result, trained = compute_to_data.compute(
+            self.ws, self._signer(holder), licence_id, params=params, model=data, task=task, node_url=node_url
+        )
+        return (result, trained) if task != "evaluate" else result
+
 
 class Proofwork:
     """A session with one chain and one data directory."""

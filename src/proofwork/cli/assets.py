@@ -437,3 +437,94 @@ def asset_get(
                 + [f"wrote {p}" for p in done.files]
             ),
         )
+
+
+@asset_app.command("compute")
+def asset_compute(
+    ctx: typer.Context,
+    licence_id: Annotated[int, typer.Argument(help="Your compute licence's id.")],
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Your ONNX model to score (float32 [rows, features] in).")
+    ] = None,
+    recipe: Annotated[
+        str | None,
+        typer.Option("--recipe", help="Train instead: logistic_regression or gradient_boosting."),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="A recipe's parameter NAME=VALUE, e.g. C=0.5 (repeat)."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Where a recipe's trained ONNX model is written.")
+    ] = Path("trained.onnx"),
+    metric: Annotated[
+        str, typer.Option("--metric", help="accuracy, macro_f1, roc_auc, log_loss, rmse, mae or r2.")
+    ] = "accuracy",
+    label_column: Annotated[
+        str, typer.Option("--label-column", help="The dataset's column to predict.")
+    ] = "label",
+    id_column: Annotated[
+        str | None, typer.Option("--id-column", help="A row id column, never a feature.")
+    ] = None,
+    input_name: Annotated[str, typer.Option("--input", help="The model's input.")] = "input",
+    output_name: Annotated[
+        str, typer.Option("--output", help="The model's output that is scored.")
+    ] = "label",
+    file: Annotated[
+        str | None, typer.Option("--file", help="The dataset's file, when it has several.")
+    ] = None,
+    node: Annotated[
+        str | None,
+        typer.Option("--node", help="The owner's node (its API's URL); default: this data directory."),
+    ] = None,
+    sender: FromOpt = "dev0",
+) -> None:
+    """Compute-to-data: your model scored on a licensed private dataset by its owner's node, or a fixed
+    training recipe fitted on it (--recipe); only the owner's signed result (and a recipe's model) comes
+    back, verified here, never a row."""
+    from proofwork.domain.compute import EVALUATE, parse_recipe_param
+    from proofwork.domain.evalspec import SCORE_SCALE
+    from proofwork.services import compute_to_data
+
+    params: dict[str, object] = {"label_column": label_column}
+    if id_column is not None:
+        params["id_column"] = id_column
+    if file is not None:
+        params["file"] = file
+    if recipe is None:
+        if model is None:
+            raise InvalidInput("give the model to score (--model FILE) or a training recipe (--recipe NAME)")
+        params.update(metric=metric, input=input_name, output=output_name)
+        data: bytes | None = compute_to_data.read_model(model)
+    else:
+        if model is not None:
+            raise InvalidInput("a training recipe takes no --model")
+        params.update(parse_recipe_param(p) for p in param or [])
+        data = None
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        _, result, trained = compute_to_data.compute(
+            ws,
+            ws.signer(sender),
+            uint_id(licence_id, "licence id", 1),
+            params=params,
+            model=data,
+            task=recipe or EVALUATE,
+            node_url=node,
+        )
+        value = result.score / SCORE_SCALE
+        shown = {"ok": True, "verified": True, "value": f"{value:.6f}", **result.to_json()}
+        human = (
+            f"{result.metric} {value:.6f} on {result.rows} rows of asset {result.asset_id}, signed by its owner "
+            f"{result.signer} (verified)"
+        )
+        if trained is not None:
+            from proofwork.storage.files import write_atomic
+
+            try:
+                write_atomic(out, trained, mode=None)
+            except OSError as exc:
+                raise InvalidInput(f"cannot write {out}: {exc.strerror}") from None
+            shown["written"] = str(out)
+            human = f"trained {recipe} ({result.model}) written to {out}; training-set {human}"
+        state.emit(shown, human)

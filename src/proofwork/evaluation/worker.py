@@ -209,6 +209,52 @@ def _job_predictions(inputs: Inputs, req: dict[str, Any]) -> tuple[dict[str, Any
     }, _npy(out)
 
 
+def _job_train(inputs: Inputs, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """Compute-to-data's training recipes: a scikit-learn classifier fitted on the (trusted) private
+    features and labels with parameters the host checked (`domain.compute.RECIPES`), exported with
+    skl2onnx (float32 input "input"; outputs "label" and "probabilities"). The ONNX bytes come back as
+    a uint8 array. scikit-learn is imported here, in the child: the zygote stays as it is."""
+    p = req["params"]
+    features = inputs.npy("features.npy", mmap=False)
+    labels = inputs.npy("labels.npy", mmap=False)
+    hyper = dict(p["hyper"])
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType
+
+    model: Any
+    if p["recipe"] == "logistic_regression":
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(
+            C=float(hyper["C"]), max_iter=int(hyper["max_iter"]), fit_intercept=bool(hyper["fit_intercept"])
+        )
+    elif p["recipe"] == "gradient_boosting":
+        from sklearn.ensemble import GradientBoostingClassifier
+
+        model = GradientBoostingClassifier(
+            n_estimators=int(hyper["n_estimators"]),
+            learning_rate=float(hyper["learning_rate"]),
+            max_depth=int(hyper["max_depth"]),
+            subsample=float(hyper["subsample"]),
+            random_state=int(hyper["random_state"]),
+        )
+    else:
+        raise EvaluationFailed(f"unknown training recipe {str(p['recipe'])[:40]!r}")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence warnings: the caller sees the model's score
+        model.fit(features, labels)
+    exported = to_onnx(
+        model,
+        initial_types=[("input", FloatTensorType([None, int(features.shape[1])]))],
+        options={id(model): {"zipmap": False}},
+        target_opset={"": 17, "ai.onnx.ml": 3},
+    )
+    data = exported.SerializeToString()
+    return {"ok": True, "meta": {"bytes": len(data)}}, _npy(np.frombuffer(data, dtype=np.uint8))
+
+
 def _job_isolation_check(inputs: Inputs, req: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     """Reports what a job can reach: sockets, files outside its inputs, writes. Never fed a submission."""
     p = req["params"]
@@ -296,6 +342,7 @@ def _job_selftest(inputs: Inputs, req: dict[str, Any]) -> tuple[dict[str, Any], 
 _JOBS = {
     "onnx": _job_onnx,
     "predictions": _job_predictions,
+    "train": _job_train,
     "isolation_check": _job_isolation_check,
     "selftest": _job_selftest,
 }

@@ -24,6 +24,7 @@ from proofwork.api.v1 import schemas as S
 from proofwork.api.v1.deps import ApiContext, ContextDep, WorkspaceDep
 from proofwork.api.v1.routers import (
     artifacts,
+    asset_compute,
     asset_keys,
     auth,
     competitions,
@@ -202,7 +203,19 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
             **deployed,
         )
 
-    for module in (auth, jobs, competitions, profiles, credentials, artifacts, statements, tx, asset_keys):
+    routers = (
+        auth,
+        jobs,
+        competitions,
+        profiles,
+        credentials,
+        artifacts,
+        statements,
+        tx,
+        asset_keys,
+        asset_compute,
+    )
+    for module in routers:
         root.include_router(module.router)
     app.include_router(root)
     app.add_middleware(Guard, ctx=ctx)
