@@ -391,8 +391,8 @@ def surrender(licence_id: uint256):
     @notice The holder gives a licence up: its token is burnt (its data stays readable).
     @param licence_id A licence the caller holds.
     """
+    assert self._holder_of(licence_id) == msg.sender, "licence: caller is not the holder"
     packed: uint256 = self._licences[licence_id]
-    assert packed & _ADDRESS_MASK == convert(msg.sender, uint256), "licence: caller is not the holder"
     erc721._token_approvals[licence_id] = empty(address)
     erc721._balances[msg.sender] = unsafe_sub(erc721._balances[msg.sender], 1)
     self._licences[licence_id] = packed & ~_ADDRESS_MASK
