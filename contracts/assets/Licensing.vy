@@ -594,6 +594,7 @@ def _buy(offer_id: uint256, max_price: uint256, split: IAssetRegistry.Split) -> 
     expires_at: uint64 = 0
     if term != 0:
         expires_at = convert(block.timestamp + term, uint64)
+        assert convert(expires_at, uint256) <= _EXPIRY_MASK, "licence: expiry out of range"
     licence_id: uint256 = self.licence_count + 1
     self.licence_count = licence_id
     self._mint_token(msg.sender, licence_id, (offer_id << _OFFER_SHIFT) | (convert(expires_at, uint256) << 160))
