@@ -14,7 +14,12 @@ transaction receipts (21k base and calldata included):
   holds a licence (`license_buy_gas`) and by a buyer's first licence (`license_buy_first_gas`),
   both after the asset's first sale; the very first sale of an asset (every balance new) and a
   purchase with an EIP-2612 permit riding along are given as context;
-- `pay_revenue` and `distribute` on the same asset, and a `claim`.
+- `pay_revenue` to the same asset, `distribute` of one of its parents' pending revenue, and a
+  relayed `claim_for` of its creator.
+
+Every purchase, payment and distribution sends the asset's split (creators, parents, details hash),
+rebuilt by the SDK from the registry's `AssetRegistered` log and checked on chain against the one hash
+the registry stores.
 
 Usage: python bench/assets_gas.py [--no-anvil]. Last line: one JSON object.
 """
