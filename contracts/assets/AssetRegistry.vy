@@ -21,11 +21,21 @@
           milestone's deliverable is then registered by either party, owned by the
           client when the accepted terms transfer the rights (the freelancer stays its
           creator, with the agreed share), else by the freelancer.
-@dev Built on snekmate's `erc721`: exported are the approval functions and the reads;
-     this contract defines its own transferFrom and safeTransferFrom, supportsInterface
-     (ERC-165, ERC-721, ERC-721 Metadata, ERC-2981) and tokenURI ("ipfs://" and the
-     manifest). Mints and transfers skip the module's enumeration (not exported: four
-     storage slots a mint saved); `asset_count` enumerates the assets. Assets are minted
+@dev Only a hash of its record is stored per asset (as JobEscrow stores its jobs):
+     keccak256(abi_encode(Split(creators, parents, details))), `details` being
+     keccak256(abi_encode(manifest, kind, royalty_bps, registered_at, existed_since,
+     job_id, milestone, deliverable)); with the ERC-721 owner and, for an asset with a royalty, its ERC-2981
+     receiver and rate packed in one slot; `AssetRegistered` carries the full record
+     (the SDK rebuilds it from the log and checks it against `record_hash`), and
+     `Licensing` takes the Split as calldata, checked the same way. A parent's id is
+     lower than the new id and assets are never burned, so a parent exists without a
+     storage read.
+     Built on snekmate's `erc721`: exported are the approval functions and the reads;
+     this contract defines its own transferFrom and safeTransferFrom and supportsInterface
+     (ERC-165, ERC-721, ERC-2981). The optional ERC-721 Metadata `tokenURI` is not
+     offered: the manifest CID is in the record (the event), and storing it would take
+     three more slots a registration. Mints and transfers skip the module's enumeration
+     (not exported: four storage slots a mint saved); `asset_count` enumerates the assets. Assets are minted
      without a receiver callback (registration makes no external call but the escrow
      read). Assets are never burned. There is no admin:
      the module's constructor grants its unused minter role to the deployer, and its
@@ -71,21 +81,25 @@ exports: (
 )
 
 
-# ERC-165 ids: ERC-165, ERC-721, ERC-721 Metadata, ERC-2981.
-_SUPPORTED_INTERFACES: constant(bytes4[4]) = [
+# ERC-165 ids: ERC-165, ERC-721, ERC-2981.
+_SUPPORTED_INTERFACES: constant(bytes4[3]) = [
     0x01FFC9A7,
     0x80AC58CD,
-    0x5B5E139F,
     0x2A55205A,
 ]
+_ADDRESS_MASK: constant(uint256) = (1 << 160) - 1
 
 
 # @dev The JobEscrow whose paid milestones may be registered as assets.
 escrow: public(immutable(IJobEscrow))
 # @dev Number of assets ever registered; it is also the id of the latest one.
 asset_count: public(uint256)
-# @dev Every asset's record, by id.
-_assets: HashMap[uint256, IAssetRegistry.Asset]
+# @dev Every asset's record hash, keccak256(abi_encode(IAssetRegistry.Split)), by id.
+_records: HashMap[uint256, bytes32]
+# @dev ERC-2981 royalty of an asset with one (0 for none): its rate in basis points
+#      (bits 160-175) and its receiver (bits 0-159: the first creator, or 0 for whoever
+#      owns the asset).
+_royalties: HashMap[uint256, uint256]
 # @dev Commitment times: committer -> commitment -> block time (0 for none).
 _stamps: HashMap[address, HashMap[bytes32, uint64]]
 # @dev IP terms of each job.
@@ -346,79 +360,41 @@ def royaltyInfo(token_id: uint256, sale_price: uint256) -> (address, uint256):
     @param sale_price The sale price, in any unit.
     @return (receiver, royalty amount in the same unit).
     """
-    erc721._require_minted(token_id)
-    receiver: address = erc721._owners[token_id]
-    if len(self._assets[token_id].creators) > 0:
-        receiver = self._assets[token_id].creators[0].account
-    return (receiver, royalty_split.part(sale_price, convert(self._assets[token_id].royalty_bps, uint256)))
+    owner: address = erc721._owner_of(token_id)
+    packed: uint256 = self._royalties[token_id]
+    receiver: address = convert(packed & _ADDRESS_MASK, address)
+    if receiver == empty(address):
+        receiver = owner
+    return (receiver, royalty_split.part(sale_price, packed >> 160))
 
 
 @external
 @view
-def tokenURI(token_id: uint256) -> String[135]:
+def record_hash(asset_id: uint256) -> bytes32:
     """
-    @notice ERC-721 Metadata: "ipfs://" and the asset's manifest CID. Reverts for an
-            unknown asset.
-    @param token_id An asset.
-    @return The URI.
-    """
-    erc721._require_minted(token_id)
-    return concat("ipfs://", self._assets[token_id].manifest)
-
-
-# --------------------------------------------------------------------------- views
-
-
-@external
-@view
-def asset(asset_id: uint256) -> IAssetRegistry.Asset:
-    """
-    @notice An asset's full record. Reverts for an unknown id.
+    @notice An asset's record hash: keccak256(abi_encode(Split(creators, parents,
+            details))) of the record its `AssetRegistered` event carries, `details`
+            being keccak256(abi_encode(manifest, kind, royalty_bps, registered_at,
+            existed_since, job_id, milestone, deliverable)). Reverts for an unknown id.
     @param asset_id An asset.
-    @return (manifest, kind, creators, parents, royalty_bps, registered_at,
-            existed_since, job_id, milestone, deliverable).
+    @return The hash.
     """
     erc721._require_minted(asset_id)
-    return self._assets[asset_id]
+    return self._records[asset_id]
 
 
 @external
 @view
-def parents_of(asset_id: uint256) -> DynArray[IAssetRegistry.Parent, 8]:
+def sale_terms(asset_id: uint256) -> (address, bytes32):
     """
-    @notice An asset's parents and their shares. Reverts for an unknown id.
-    @param asset_id An asset.
-    @return The parents.
-    """
-    erc721._require_minted(asset_id)
-    return self._assets[asset_id].parents
-
-
-@external
-@view
-def creators_of(asset_id: uint256) -> DynArray[IAssetRegistry.Share, 8]:
-    """
-    @notice An asset's creators and their shares. Reverts for an unknown id.
-    @param asset_id An asset.
-    @return The creators.
-    """
-    erc721._require_minted(asset_id)
-    return self._assets[asset_id].creators
-
-
-@external
-@view
-def revenue_shares(
-    asset_id: uint256,
-) -> (address, DynArray[IAssetRegistry.Share, 8], DynArray[IAssetRegistry.Parent, 8]):
-    """
-    @notice What a revenue split of the asset needs, in one call. Reverts for an
+    @notice What a revenue split of the asset needs from the registry, in one call: its
+            current owner and its record hash (the caller checks the creators and
+            parents it was given against it). Reverts for an
             unknown id.
     @param asset_id An asset.
-    @return (current owner, creators, parents).
+    @return (current owner, record hash).
     """
-    erc721._require_minted(asset_id)
-    return (erc721._owners[asset_id], self._assets[asset_id].creators, self._assets[asset_id].parents)
+    return (erc721._owner_of(asset_id), self._records[asset_id])
 
 
 @external
@@ -534,18 +510,18 @@ def _register(
         total += convert(parents[i].bps, uint256)
     assert total <= royalty_split.MAX_UPSTREAM_BPS, "asset: parent shares above 50%"
     self.asset_count = asset_id
-    self._assets[asset_id] = IAssetRegistry.Asset(
-        manifest=manifest,
-        kind=kind,
-        creators=creators,
-        parents=parents,
-        royalty_bps=royalty_bps,
-        registered_at=convert(block.timestamp, uint64),
-        existed_since=existed_since,
-        job_id=job_id,
-        milestone=milestone,
-        deliverable=deliverable,
+    now: uint64 = convert(block.timestamp, uint64)
+    details: bytes32 = keccak256(
+        abi_encode(manifest, kind, royalty_bps, now, existed_since, job_id, milestone, deliverable)
     )
+    self._records[asset_id] = keccak256(
+        abi_encode(IAssetRegistry.Split(creators=creators, parents=parents, details=details))
+    )
+    if royalty_bps != 0:
+        receiver: uint256 = 0
+        if len(creators) > 0:
+            receiver = convert(creators[0].account, uint256)
+        self._royalties[asset_id] = (convert(royalty_bps, uint256) << 160) | receiver
     self._mint_token(to, asset_id)
     log IAssetRegistry.AssetRegistered(
         asset_id=asset_id,
@@ -559,6 +535,7 @@ def _register(
         job_id=job_id,
         milestone=milestone,
         deliverable=deliverable,
+        registered_at=now,
     )
     return asset_id
 

@@ -5,6 +5,10 @@ The registry and licensing contracts are deployed from their own deployer accoun
 (conftest). `paid_milestone` drives a real JobEscrow job through the model-checked
 harness to a PAID milestone. `split` is the reference model of a one-level revenue split.
 
+The registry stores only a hash of each record; `capture` keeps the record an
+`AssetRegistered` event carries (`register` does it), `record_of` gives it back and
+`split_of` gives what the licensing calls take (creators, parents, details hash).
+
 Each test module declares its module-scoped `registry` and `licensing` fixtures with
 `deploy_registry(escrow)` and `deploy_licensing(registry)`.
 """
@@ -12,6 +16,7 @@ Each test module declares its module-scoped `registry` and `licensing` fixtures 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 import boa
@@ -30,6 +35,88 @@ MANIFEST = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
 DAY = 86_400
 MODEL, DATASET = 0, 1
 DOWNLOAD, COMPUTE = 0, 1
+
+
+@dataclass(frozen=True)
+class Record:
+    """An asset's record as its AssetRegistered event gave it."""
+
+    asset_id: int
+    manifest: str
+    kind: int
+    creators: tuple[tuple[str, int], ...]
+    parents: tuple[tuple[int, int], ...]
+    royalty_bps: int
+    registered_at: int
+    existed_since: int
+    job_id: int
+    milestone: int
+    deliverable: bytes
+
+    def details(self) -> bytes:
+        return keccak(
+            eth_abi.encode(
+                ["string", "uint8", "uint16", "uint64", "uint64", "uint256", "uint256", "bytes32"],
+                [
+                    self.manifest,
+                    self.kind,
+                    self.royalty_bps,
+                    self.registered_at,
+                    self.existed_since,
+                    self.job_id,
+                    self.milestone,
+                    self.deliverable,
+                ],
+            )
+        )
+
+    def split(self) -> tuple:
+        """IAssetRegistry.Split: (creators, parents, details)."""
+        return ([tuple(c) for c in self.creators], [tuple(p) for p in self.parents], self.details())
+
+    def hash(self) -> bytes:
+        creators, parents, details = self.split()
+        return keccak(
+            eth_abi.encode(
+                ["((address,uint16)[],(uint256,uint16)[],bytes32)"],
+                [([(to_checksum_address(a), b) for a, b in creators], parents, details)],
+            )
+        )
+
+
+# (registry address, asset id) -> the record of its latest registration
+RECORDS: dict[tuple[str, int], Record] = {}
+
+
+def capture(registry) -> int:
+    """Keeps the record of the AssetRegistered event of the registry's last call; returns its id."""
+    for log in reversed(registry.get_logs()):
+        if type(log).__name__ == "AssetRegistered":
+            rec = Record(
+                log.asset_id,
+                log.manifest,
+                log.kind,
+                tuple((to_checksum_address(str(c[0])), c[1]) for c in log.creators),
+                tuple((p[0], p[1]) for p in log.parents),
+                log.royalty_bps,
+                log.registered_at,
+                log.existed_since,
+                log.job_id,
+                log.milestone,
+                log.deliverable,
+            )
+            RECORDS[(str(registry.address).lower(), rec.asset_id)] = rec
+            return rec.asset_id
+    raise AssertionError("the last call registered no asset")
+
+
+def record_of(registry, asset_id: int) -> Record:
+    return RECORDS[(str(registry.address).lower(), asset_id)]
+
+
+def split_of(registry, asset_id: int) -> tuple:
+    """What `buy`, `pay_revenue` and `distribute` take for the asset."""
+    return record_of(registry, asset_id).split()
 
 
 def acct(label: str) -> str:
@@ -98,7 +185,7 @@ def register(
     salt: bytes = ZERO32,
     to: str | None = None,
 ) -> int:
-    return registry.register(
+    asset_id = registry.register(
         manifest,
         kind,
         list(creators),
@@ -108,6 +195,8 @@ def register(
         sender if to is None else to,
         sender=sender,
     )
+    assert capture(registry) == asset_id
+    return asset_id
 
 
 def fund(token, who: str, spender, amount: int, owner: str) -> None:
@@ -129,3 +218,43 @@ def paid_milestone(
     h.submit(freelancer, job_id, pay, expect=OK)
     h.approve(client, job_id, pay, expect=OK)
     return job_id, h.state(job_id)
+
+
+EMPTY_SPLIT = ([], [], ZERO32)
+
+
+def _split_or_empty(registry_address: str, asset_id: int) -> tuple:
+    rec = RECORDS.get((str(registry_address).lower(), asset_id))
+    return rec.split() if rec is not None else EMPTY_SPLIT
+
+
+def offer_split(licensing, offer_id: int) -> tuple:
+    """The split of the asset an offer is on (an empty one for an unknown offer)."""
+    if not 1 <= offer_id <= licensing.offer_count():
+        return EMPTY_SPLIT
+    return _split_or_empty(licensing.registry(), licensing.get_offer(offer_id).asset_id)
+
+
+def _as(sender) -> dict:
+    return {} if sender is None else {"sender": sender}
+
+
+def buy(licensing, offer_id: int, max_price: int, *, sender=None) -> int:
+    """`Licensing.buy` with the asset's registered split, as the SDK sends it."""
+    return licensing.buy(offer_id, max_price, offer_split(licensing, offer_id), **_as(sender))
+
+
+def buy_with_permit(licensing, offer_id: int, max_price: int, deadline, v, r, s, *, sender=None) -> int:
+    return licensing.buy_with_permit(
+        offer_id, max_price, offer_split(licensing, offer_id), deadline, v, r, s, **_as(sender)
+    )
+
+
+def pay_revenue(licensing, asset_id: int, token: str, amount: int, *, sender=None) -> None:
+    licensing.pay_revenue(
+        asset_id, token, amount, _split_or_empty(licensing.registry(), asset_id), **_as(sender)
+    )
+
+
+def distribute(licensing, asset_id: int, token: str, *, sender=None) -> None:
+    licensing.distribute(asset_id, token, _split_or_empty(licensing.registry(), asset_id), **_as(sender))

@@ -20,12 +20,20 @@ from asset_fixtures import (
     MANIFEST,
     ZERO32,
     acct,
+    buy,
+    buy_with_permit,
+    capture,
     commitment,
     deploy_licensing,
     deploy_registry,
+    distribute,
     fund,
+    offer_split,
     paid_milestone,
+    pay_revenue,
+    record_of,
     register,
+    split_of,
     terms_hash,
 )
 from escrow_harness import OK, now
@@ -57,7 +65,9 @@ def offer(licensing, token, asset, seller=OWNER, *, price=PRICE, revocable=False
 
 
 def deliver(registry, jid, state, sender, parents=()):
-    return registry.register_deliverable(jid, state, 0, MANIFEST, 0, list(parents), 0, sender=sender)
+    asset_id = registry.register_deliverable(jid, state, 0, MANIFEST, 0, list(parents), 0, sender=sender)
+    assert capture(registry) == asset_id
+    return asset_id
 
 
 # --------------------------------------------------------------------------- timestamps
@@ -77,10 +87,10 @@ def test_a_copied_commitment_proves_nothing_for_the_copier(registry):
     with boa.reverts("asset: commitment not timestamped by caller"):
         register(registry, ATTACKER, salt=SALT)
     asset = register(registry, OWNER, salt=SALT)
-    assert registry.asset(asset).existed_since == t0
+    assert record_of(registry, asset).existed_since == t0
     # what the copier can still do is register the manifest now, without the early time
     late = register(registry, ATTACKER)
-    assert registry.asset(late).existed_since == now() > t0
+    assert record_of(registry, late).existed_since == now() > t0
 
 
 # --------------------------------------------------------------------------- IP on payment
@@ -141,7 +151,7 @@ def test_the_client_cannot_shrink_the_creator_share_with_parents_of_its_own(
         deliver(registry, jid, st_, client.address, parents=[(base, 1_000), (sock, 4_000)])
     a = deliver(registry, jid, st_, client.address, parents=[(base, 1_000)])
     fund(token, BOB, licensing, PRICE, accounts.owner.address)
-    licensing.pay_revenue(a, token.address, PRICE, sender=BOB)
+    pay_revenue(licensing, a, token.address, PRICE, sender=BOB)
     # the freelancer gets at least creator_bps of (1 - cap) of every payment
     assert licensing.claimable(freelancer.address, token.address) == PRICE * 9 // 10 * 3 // 10
 
@@ -172,7 +182,7 @@ def test_an_outsider_can_only_help(registry, licensing, h, token, accounts):
         deliver(registry, jid, st_, outsider)
     a = register(registry, OWNER)
     fund(token, BOB, licensing, PRICE, accounts.owner.address)
-    licensing.pay_revenue(a, token.address, PRICE, sender=BOB)
+    pay_revenue(licensing, a, token.address, PRICE, sender=BOB)
     before = token.balanceOf(outsider)
     licensing.claim_for(OWNER, token.address, sender=outsider)
     assert token.balanceOf(outsider) == before and token.balanceOf(OWNER) == PRICE
@@ -189,8 +199,8 @@ def test_a_buyer_gets_no_discount_and_no_refund(registry, licensing, token, acco
     buyer = accounts.client.address
     fund(token, buyer, licensing, 2 * PRICE, accounts.owner.address)
     with boa.reverts("licence: price above max"):
-        licensing.buy(o, PRICE - 1, sender=buyer)
-    lic = licensing.buy(o, 2 * PRICE, sender=buyer)  # a generous max still pays the price only
+        buy(licensing, o, PRICE - 1, sender=buyer)
+    lic = buy(licensing, o, 2 * PRICE, sender=buyer)  # a generous max still pays the price only
     assert token.balanceOf(buyer) == PRICE
     licensing.surrender(lic, sender=buyer)  # surrendering refunds nothing
     assert token.balanceOf(buyer) == PRICE and licensing.claimable(buyer, token.address) == 0
@@ -204,7 +214,7 @@ def test_an_owner_cannot_revoke_what_it_sold_as_irrevocable(registry, licensing,
     o = offer(licensing, token, a)
     buyer = accounts.client.address
     fund(token, buyer, licensing, PRICE, accounts.owner.address)
-    lic = licensing.buy(o, PRICE, sender=buyer)
+    lic = buy(licensing, o, PRICE, sender=buyer)
     licensing.withdraw_offer(o, sender=OWNER)
     offer(licensing, token, a, revocable=True)
     with boa.reverts("licence: not revocable"):
@@ -231,7 +241,7 @@ def test_a_reentrant_token_cannot_reenter(registry, licensing, rtoken):
     a = register(registry, OWNER)
     rtoken.mint(BOB, 10 * PRICE)
     rtoken.approve(licensing.address, 10 * PRICE, sender=BOB)
-    licensing.pay_revenue(a, rtoken.address, PRICE, sender=BOB)
+    pay_revenue(licensing, a, rtoken.address, PRICE, sender=BOB)
     # during the owner's claim, the token calls claim again: refused by the lock
     rtoken.arm(licensing.address, licensing.claim.prepare_calldata(rtoken.address), False)
     assert licensing.claim(rtoken.address, sender=OWNER) == PRICE
@@ -239,9 +249,9 @@ def test_a_reentrant_token_cannot_reenter(registry, licensing, rtoken):
     assert rtoken.balanceOf(OWNER) == PRICE and rtoken.balanceOf(licensing.address) == 0
     # during a payment, the token calls distribute / buy: refused; bubbled up, nothing happens
     o = offer(licensing, rtoken, a)
-    rtoken.arm(licensing.address, licensing.buy.prepare_calldata(o, PRICE), True)
+    rtoken.arm(licensing.address, licensing.buy.prepare_calldata(o, PRICE, offer_split(licensing, o)), True)
     with boa.reverts():
-        licensing.buy(o, PRICE, sender=BOB)
+        buy(licensing, o, PRICE, sender=BOB)
     assert licensing.licence_count() == 0 and rtoken.balanceOf(licensing.address) == 0
 
 
@@ -251,9 +261,9 @@ def test_a_token_that_returns_false_moves_nothing(registry, licensing, rtoken):
     rtoken.approve(licensing.address, PRICE, sender=BOB)
     rtoken.set_return_false(True)
     with boa.reverts("licence: transfer failed"):
-        licensing.pay_revenue(a, rtoken.address, PRICE, sender=BOB)
+        pay_revenue(licensing, a, rtoken.address, PRICE, sender=BOB)
     rtoken.set_return_false(False)
-    licensing.pay_revenue(a, rtoken.address, PRICE, sender=BOB)
+    pay_revenue(licensing, a, rtoken.address, PRICE, sender=BOB)
     rtoken.set_return_false(True)
     with boa.reverts("licence: transfer failed"):
         licensing.claim(rtoken.address, sender=OWNER)
@@ -270,10 +280,10 @@ def test_a_deep_lineage_is_paid_one_bounded_step_at_a_time(registry, licensing, 
     for level in range(1, 40):
         ids.append(register(registry, acct(f"level {level}"), parents=[(ids[-1], 5_000)]))
     fund(token, BOB, licensing, 2**40, accounts.owner.address)
-    licensing.pay_revenue(ids[-1], token.address, 2**40, sender=BOB)
+    pay_revenue(licensing, ids[-1], token.address, 2**40, sender=BOB)
     gases = []
     for asset in reversed(ids[:-1]):
-        licensing.distribute(asset, token.address, sender=BOB)
+        distribute(licensing, asset, token.address, sender=BOB)
         gases.append(licensing._computation.get_gas_used())
     assert max(gases) < 120_000
     total = sum(licensing.claimable(acct(f"level {i}"), token.address) for i in range(40))
@@ -290,9 +300,9 @@ def test_maximum_fan_out_stays_within_a_bounded_cost(registry, licensing, token,
     mid = register(registry, OWNER, creators=creators, parents=[(wide, 5_000)] + [(r, 0) for r in roots[:7]])
     o = offer(licensing, token, mid)
     fund(token, BOB, licensing, 10 * PRICE, accounts.owner.address)
-    licensing.buy(o, PRICE, sender=BOB)
+    buy(licensing, o, PRICE, sender=BOB)
     assert licensing._computation.get_gas_used() < 700_000
-    licensing.distribute(wide, token.address, sender=BOB)
+    distribute(licensing, wide, token.address, sender=BOB)
     assert licensing._computation.get_gas_used() < 600_000
     held = token.balanceOf(licensing.address)
     owed = sum(licensing.pending(r, token.address) for r in roots)
@@ -306,6 +316,135 @@ def test_unknown_offers_and_assets_fail_cleanly(registry, licensing, token):
     """A purchase of an offer that does not exist (its token is empty: no permit is sent), a
     distribution of an asset that does not exist."""
     with boa.reverts("licence: offer not active"):
-        licensing.buy_with_permit(7, PRICE, 0, 27, ZERO32, ZERO32, sender=BOB)
+        buy_with_permit(licensing, 7, PRICE, 0, 27, ZERO32, ZERO32, sender=BOB)
     with boa.reverts("licence: nothing pending"):
-        licensing.distribute(99, token.address)
+        distribute(licensing, 99, token.address)
+
+
+# --------------------------------------------------------------------------- the record passed as calldata
+
+
+def _forgeries(registry, asset, other):
+    """Splits a hostile caller could pass for `asset`: a parent dropped, a creator's share sent to
+    the attacker, a share changed, another record's details, another asset's split, none at all."""
+    creators, parents, details = split_of(registry, asset)
+    return [
+        (creators, parents[1:], details),
+        ([(ATTACKER, creators[0][1]), *creators[1:]], parents, details),
+        (creators, [(parents[0][0], parents[0][1] - 1), *parents[1:]], details),
+        ([(creators[0][0], 0), *creators[1:]], parents, details),
+        (creators, parents, split_of(registry, other)[2]),
+        split_of(registry, other),
+        ([], [], ZERO32),
+    ]
+
+
+def test_a_forged_split_is_refused_everywhere(registry, licensing, token, accounts):
+    """The registry stores only a hash of each record: a buyer, a payer or a distributor passing
+    creators or parents of their own (to skip the parents, or to be paid as a creator) is refused
+    by the hash check, and nothing moves."""
+    root1, root2 = register(registry, BOB), register(registry, BOB)
+    asset = register(
+        registry,
+        OWNER,
+        manifest="bafy-licensed",
+        creators=[(BOB, 2_000)],
+        parents=[(root1, 1_000), (root2, 1_000)],
+    )
+    o = offer(licensing, token, asset)
+    fund(token, ATTACKER, licensing, 10 * PRICE, accounts.owner.address)
+    for forged in _forgeries(registry, asset, root1):
+        with boa.reverts("licence: wrong asset record"):
+            licensing.buy(o, PRICE, forged, sender=ATTACKER)
+        with boa.reverts("licence: wrong asset record"):
+            licensing.pay_revenue(asset, token.address, PRICE, forged, sender=ATTACKER)
+    assert licensing.licence_count() == 0 and token.balanceOf(licensing.address) == 0
+    buy(licensing, o, PRICE, sender=ATTACKER)  # the registered split goes through
+    assert licensing.pending(root1, token.address) == PRICE // 10
+    child = register(registry, ATTACKER, parents=[(root1, 0)])
+    # (root2's split is root1's: the same record registered in the same block, so the same hash)
+    assert split_of(registry, root2) == split_of(registry, root1)
+    for forged in ([(ATTACKER, 10_000)], [], ZERO32), split_of(registry, child), split_of(registry, asset):
+        with boa.reverts("licence: wrong asset record"):
+            licensing.distribute(root1, token.address, forged, sender=ATTACKER)
+    assert licensing.pending(root1, token.address) == PRICE // 10
+    assert licensing.claimable(ATTACKER, token.address) == 0
+
+
+def test_offer_fields_cannot_spill_into_each_other(registry, licensing, token):
+    """An offer is packed in three slots: a price or a cap too large for its bits would have
+    overwritten the asset id (a sale paying another asset's lineage); they are refused, and the
+    largest accepted values read back whole."""
+    a = register(registry, OWNER)
+    with boa.reverts("licence: price too large"):
+        licensing.offer(a, token.address, 2**128, 0, True, 0, False, False, "", 0, sender=OWNER)
+    with boa.reverts("licence: too many licences"):
+        licensing.offer(a, token.address, 1, 0, True, 0, False, False, "", 2**64, sender=OWNER)
+    o = licensing.offer(
+        a,
+        token.address,
+        2**128 - 1,
+        3_153_600_000,
+        True,
+        1,
+        True,
+        True,
+        "bafy-terms",
+        2**64 - 1,
+        sender=OWNER,
+    )
+    got = licensing.get_offer(o)
+    assert (got.asset_id, norm(got.seller), norm(got.token), got.price, got.term_seconds) == (
+        a,
+        norm(OWNER),
+        norm(token.address),
+        2**128 - 1,
+        3_153_600_000,
+    )
+    assert (got.commercial, got.kind, got.transferable, got.revocable, got.terms_cid) == (
+        True,
+        1,
+        True,
+        True,
+        "bafy-terms",
+    )
+    assert (got.max_licences, got.sold, got.active) == (2**64 - 1, 0, True)
+
+
+def test_a_licence_keeps_its_terms_through_transfers_and_surrender(registry, licensing, token, accounts):
+    """A licence's holder shares its slot with its expiry, revoked flag and offer: a transfer
+    changes the holder only (a revoked licence stays revoked for its new holder), a surrender
+    clears the holder only (the data stays readable, the token is gone for every ERC-721 call)."""
+    a = register(registry, OWNER)
+    o = licensing.offer(a, token.address, PRICE, 86_400, True, 0, True, True, "", 0, sender=OWNER)
+    buyer = accounts.client.address
+    fund(token, buyer, licensing, 2 * PRICE, accounts.owner.address)
+    lic = buy(licensing, o, PRICE, sender=buyer)
+    expires = licensing.licence(lic).expires_at
+    licensing.revoke(lic, "", sender=OWNER)
+    licensing.transferFrom(buyer, BOB, lic, sender=buyer)
+    data = licensing.licence(lic)
+    assert norm(licensing.ownerOf(lic)) == norm(BOB) and (data.offer_id, data.expires_at, data.revoked) == (
+        o,
+        expires,
+        True,
+    )
+    assert not licensing.is_valid(lic) and licensing.balanceOf(BOB) == 1 and licensing.balanceOf(buyer) == 0
+    with boa.reverts("erc721: transfer from incorrect owner"):
+        licensing.transferFrom(buyer, BOB, lic, sender=BOB)
+    lic2 = buy(licensing, o, PRICE, sender=buyer)
+    licensing.approve(ATTACKER, lic2, sender=buyer)
+    licensing.surrender(lic2, sender=buyer)
+    assert licensing.licence(lic2).offer_id == o and not licensing.is_valid(lic2)
+    for call in (
+        lambda: licensing.ownerOf(lic2),
+        lambda: licensing.getApproved(lic2),
+        lambda: licensing.transferFrom(buyer, ATTACKER, lic2, sender=ATTACKER),
+        lambda: licensing.approve(ATTACKER, lic2, sender=buyer),
+    ):
+        with boa.reverts("erc721: invalid token ID"):
+            call()
+    with boa.reverts("licence: unknown licence"):
+        licensing.revoke(lic2, "", sender=OWNER)
+    with boa.reverts("erc721: invalid token ID"):
+        licensing.surrender(lic2, sender=buyer)

@@ -13,9 +13,11 @@ from asset_fixtures import (
     ZERO,
     ZERO32,
     acct,
+    capture,
     commitment,
     deploy_registry,
     paid_milestone,
+    record_of,
     register,
     registry_partial,
     terms_hash,
@@ -53,15 +55,18 @@ def test_register_mints_with_the_record_and_event(registry):
     assert (log.asset_id, norm(log.owner), log.kind, log.manifest) == (2, norm(CAROL), MODEL, "bafy-child")
     assert [tuple(p) for p in log.parents] == [(1, 1_500)] and list(log.creators) == []
     assert (log.existed_since, log.job_id, log.milestone, log.deliverable) == (t, 0, 0, ZERO32)
-    rec = registry.asset(a1)
+    assert log.registered_at == t
+    rec = record_of(registry, a1)
     assert rec.manifest == MANIFEST and rec.kind == DATASET and rec.royalty_bps == 500
     assert [(norm(c[0]), c[1]) for c in rec.creators] == [(norm(BOB), 3_000), (norm(CAROL), 2_000)]
     assert rec.registered_at == rec.existed_since == t and rec.job_id == 0
-    assert [tuple(p) for p in registry.parents_of(a2)] == [(1, 1_500)]
-    assert len(registry.creators_of(a2)) == 0
-    owner, cs, ps = registry.revenue_shares(a2)
-    assert norm(owner) == norm(CAROL) and len(cs) == 0 and [tuple(p) for p in ps] == [(1, 1_500)]
-    assert registry.tokenURI(a1) == "ipfs://" + MANIFEST
+    # only the record's hash is stored: the event's record is what it hashes
+    assert (
+        registry.record_hash(a1) == rec.hash() and registry.record_hash(a2) == record_of(registry, a2).hash()
+    )
+    assert registry.record_hash(a1) != registry.record_hash(a2)
+    owner, stored = registry.sale_terms(a2)
+    assert norm(owner) == norm(CAROL) and stored == registry.record_hash(a2)
     assert (registry.name(), registry.symbol()) == ("proofwork asset", "PWA")
 
 
@@ -70,7 +75,7 @@ def test_assets_are_transferable_property(registry):
     registry.approve(BOB, a, sender=ALICE)
     registry.transferFrom(ALICE, CAROL, a, sender=BOB)
     assert norm(registry.ownerOf(a)) == norm(CAROL)
-    assert norm(registry.revenue_shares(a)[0]) == norm(CAROL)
+    assert norm(registry.sale_terms(a)[0]) == norm(CAROL)
     assert registry.getApproved(a) == ZERO  # the approval went with the transfer
     assert (registry.balanceOf(ALICE), registry.balanceOf(CAROL)) == (0, 1)
     with boa.reverts("erc721: caller is not token owner or approved"):
@@ -118,11 +123,12 @@ def test_register_bounds_are_inclusive(registry):
     creators = [(acct(f"c{i}"), 1_250) for i in range(8)]
     parents = [(i + 1, 625) for i in range(8)]
     a = register(registry, ALICE, creators=creators, parents=parents, royalty_bps=1_000)
-    rec = registry.asset(a)
+    rec = record_of(registry, a)
     assert len(rec.creators) == 8 and len(rec.parents) == 8 and rec.royalty_bps == 1_000
+    assert registry.record_hash(a) == rec.hash()
     # a parent with a zero share is lineage only; a creator with a zero share is attribution only
     b = register(registry, ALICE, creators=[(BOB, 0)], parents=[(a, 0)])
-    assert registry.asset(b).parents[0][0] == a
+    assert record_of(registry, b).parents[0][0] == a
 
 
 @settings(max_examples=25, deadline=None)
@@ -140,17 +146,13 @@ def test_lineage_is_acyclic_by_construction(registry, attempts):
             with boa.reverts():
                 register(registry, ALICE, parents=parents)
     for asset_id in range(1, registry.asset_count() + 1):
-        assert all(p[0] < asset_id for p in registry.parents_of(asset_id))
+        rec = record_of(registry, asset_id)
+        assert registry.record_hash(asset_id) == rec.hash()
+        assert all(p[0] < asset_id for p in rec.parents)
 
 
 def test_views_of_unknown_assets_revert(registry):
-    for view in (
-        registry.asset,
-        registry.parents_of,
-        registry.creators_of,
-        registry.revenue_shares,
-        registry.tokenURI,
-    ):
+    for view in (registry.record_hash, registry.sale_terms):
         with boa.reverts("erc721: invalid token ID"):
             view(1)
     with boa.reverts("erc721: invalid token ID"):
@@ -177,10 +179,11 @@ def test_timestamp_once_per_committer_and_the_salt_proof(registry):
     # the salt proves the manifest existed at the committer's stamp
     a = register(registry, ALICE, salt=SALT)
     assert registry.get_logs()[-1].existed_since == t0
-    rec = registry.asset(a)
+    rec = record_of(registry, a)
     assert rec.existed_since == t0 and rec.registered_at == now() > t0
+    assert registry.record_hash(a) == rec.hash()
     b = register(registry, BOB, salt=SALT)
-    assert registry.asset(b).existed_since == t0 + 100
+    assert record_of(registry, b).existed_since == t0 + 100
     # a salt proves only its own manifest, and only for its committer
     with boa.reverts("asset: commitment not timestamped by caller"):
         register(registry, ALICE, manifest="bafy-other", salt=SALT)
@@ -200,14 +203,17 @@ def test_royalty_info(registry):
     assert norm(registry.royaltyInfo(b, 10)[0]) == norm(ALICE)
     registry.transferFrom(ALICE, CAROL, b, sender=ALICE)
     assert norm(registry.royaltyInfo(b, 10)[0]) == norm(CAROL)
-    c = register(registry, ALICE)
-    assert registry.royaltyInfo(c, 10**30)[1] == 0
+    c = register(registry, ALICE, creators=[(BOB, 100)])
+    # no royalty: nothing stored, the owner is named for a zero amount
+    receiver, amount = registry.royaltyInfo(c, 10**30)
+    assert (norm(receiver), amount) == (norm(ALICE), 0)
 
 
 def test_supports_interface(registry):
-    for iid in ("01ffc9a7", "80ac58cd", "5b5e139f", "2a55205a"):
+    for iid in ("01ffc9a7", "80ac58cd", "2a55205a"):
         assert registry.supportsInterface(bytes.fromhex(iid))
-    for iid in ("ffffffff", "780e9d63", "00000000"):
+    # no ERC-721 Metadata (tokenURI): the manifest is in the record, not in storage
+    for iid in ("ffffffff", "780e9d63", "5b5e139f", "00000000"):
         assert not registry.supportsInterface(bytes.fromhex(iid))
 
 
@@ -278,9 +284,11 @@ def test_ip_terms_need_the_current_job_and_nothing_settled(registry, h, accounts
 
 
 def _deliver(registry, jid, st_, sender, milestone=0, parents=(), royalty=0):
-    return registry.register_deliverable(
+    asset_id = registry.register_deliverable(
         jid, st_, milestone, MANIFEST, MODEL, list(parents), royalty, sender=sender
     )
+    assert capture(registry) == asset_id
+    return asset_id
 
 
 def test_deliverable_without_terms_belongs_to_the_freelancer(registry, h, accounts):
@@ -291,7 +299,8 @@ def test_deliverable_without_terms_belongs_to_the_freelancer(registry, h, accoun
         _deliver(registry, jid, st_, client.address)
     a = _deliver(registry, jid, st_, freelancer.address, parents=[(base, 2_000)], royalty=300)
     log = registry.get_logs()[-1]
-    rec = registry.asset(a)
+    rec = record_of(registry, a)
+    assert registry.record_hash(a) == rec.hash()
     assert norm(registry.ownerOf(a)) == norm(freelancer.address)
     assert [(norm(c[0]), c[1]) for c in rec.creators] == [(norm(freelancer.address), 10_000)]
     assert (rec.job_id, rec.milestone, rec.deliverable) == (jid, 0, h.job(jid).milestones[0].deliverable)
@@ -312,11 +321,16 @@ def test_deliverable_with_accepted_transfer_belongs_to_the_client(registry, h, a
         _deliver(registry, jid, st_, freelancer.address)
     with boa.reverts("asset: parent shares above the agreed cap"):
         _deliver(registry, jid, st_, client.address, parents=[(base, 1_001)])
-    a = _deliver(registry, jid, st_, client.address, parents=[(base, 1_000)])
+    a = _deliver(registry, jid, st_, client.address, parents=[(base, 1_000)], royalty=250)
     assert norm(registry.ownerOf(a)) == norm(client.address)
-    assert [(norm(c[0]), c[1]) for c in registry.creators_of(a)] == [(norm(freelancer.address), 1_500)]
-    # the freelancer keeps the verifiable record of authorship: ERC-2981 names them
-    assert norm(registry.royaltyInfo(a, 100)[0]) == norm(freelancer.address)
+    # the freelancer keeps the verifiable record of authorship (the hashed record names them), and
+    # ERC-2981 pays them the royalty
+    assert [(norm(c[0]), c[1]) for c in record_of(registry, a).creators] == [
+        (norm(freelancer.address), 1_500)
+    ]
+    assert registry.record_hash(a) == record_of(registry, a).hash()
+    receiver, amount = registry.royaltyInfo(a, 100)
+    assert (norm(receiver), amount) == (norm(freelancer.address), 2)
 
 
 def test_proposed_but_unaccepted_terms_transfer_nothing(registry, h, accounts):

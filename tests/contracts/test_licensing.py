@@ -12,10 +12,14 @@ from asset_fixtures import (
     DOWNLOAD,
     ZERO,
     acct,
+    buy,
+    buy_with_permit,
     deploy_licensing,
     deploy_registry,
+    distribute,
     fund,
     licensing_partial,
+    pay_revenue,
     register,
     split,
 )
@@ -159,12 +163,13 @@ def test_offer_rejects_a_token_that_is_not_a_contract_and_an_unknown_asset(regis
 def test_buy_mints_pays_and_splits_exactly(registry, licensing, token, world):
     asset, offer, buyer = world
     before = token.balanceOf(buyer)
-    lic = licensing.buy(offer, PRICE, sender=buyer)
+    lic = buy(licensing, offer, PRICE, sender=buyer)
     logs = own_logs(licensing)
     assert lic == 1 and norm(licensing.ownerOf(lic)) == norm(buyer)
     names = [type(lg).__name__ for lg in logs]
-    assert names == ["Transfer", "LicenceBought", "RevenueReceived", "RevenueSplit"]
-    bought, received, split_log = logs[1], logs[2], logs[3]
+    # the sale's price, token and buyer are in LicenceBought (no RevenueReceived, as pay_revenue has)
+    assert names == ["Transfer", "LicenceBought", "RevenueSplit"]
+    bought, split_log = logs[1], logs[2]
     assert (
         bought.licence_id,
         bought.offer_id,
@@ -173,7 +178,7 @@ def test_buy_mints_pays_and_splits_exactly(registry, licensing, token, world):
         bought.price,
         bought.expires_at,
     ) == (1, offer, asset, norm(buyer), PRICE, 0)
-    assert (received.asset_id, received.amount, norm(received.sender)) == (asset, PRICE, norm(buyer))
+    assert norm(bought.token) == norm(token.address)
     _, parts = split(PRICE, [], [(BOB, 2_000), (CAROL, 1_000)], OWNER)
     assert parts == {BOB: 2_469_135, CAROL: 1_234_567, OWNER: PRICE - 2_469_135 - 1_234_567}
     assert (split_log.amount, split_log.to_parents, split_log.to_creators, split_log.to_owner) == (
@@ -202,22 +207,22 @@ def test_buy_mints_pays_and_splits_exactly(registry, licensing, token, world):
 def test_buy_rejects(registry, licensing, token, world, accounts):
     asset, offer, buyer = world
     with boa.reverts("licence: price above max"):
-        licensing.buy(offer, PRICE - 1, sender=buyer)
+        buy(licensing, offer, PRICE - 1, sender=buyer)
     with boa.reverts("licence: offer not active"):
-        licensing.buy(offer + 1, PRICE, sender=buyer)
+        buy(licensing, offer + 1, PRICE, sender=buyer)
     poor = accounts.client2.address
     with boa.reverts("erc20: insufficient allowance"):
-        licensing.buy(offer, PRICE, sender=poor)
+        buy(licensing, offer, PRICE, sender=poor)
     token.approve(licensing.address, PRICE, sender=poor)
     with boa.reverts("erc20: transfer amount exceeds balance"):
-        licensing.buy(offer, PRICE, sender=poor)
+        buy(licensing, offer, PRICE, sender=poor)
     capped = make_offer(licensing, token, asset, cap=1)
-    licensing.buy(capped, PRICE, sender=buyer)
+    buy(licensing, capped, PRICE, sender=buyer)
     with boa.reverts("licence: sold out"):
-        licensing.buy(capped, PRICE, sender=buyer)
+        buy(licensing, capped, PRICE, sender=buyer)
     licensing.withdraw_offer(offer, sender=OWNER)
     with boa.reverts("licence: offer not active"):
-        licensing.buy(offer, PRICE, sender=buyer)
+        buy(licensing, offer, PRICE, sender=buyer)
     assert licensing.licence_count() == 1
 
 
@@ -225,19 +230,19 @@ def test_an_offer_lapses_when_the_asset_changes_hands(registry, licensing, token
     asset, offer, buyer = world
     registry.transferFrom(OWNER, DAVE, asset, sender=OWNER)
     with boa.reverts("licence: asset changed hands"):
-        licensing.buy(offer, PRICE, sender=buyer)
+        buy(licensing, offer, PRICE, sender=buyer)
     with boa.reverts("licence: caller is not the asset's owner"):
         licensing.withdraw_offer(offer, sender=OWNER)
     licensing.withdraw_offer(offer, sender=DAVE)
     fresh = make_offer(licensing, token, asset, seller=DAVE)
-    licensing.buy(fresh, PRICE, sender=buyer)
+    buy(licensing, fresh, PRICE, sender=buyer)
     assert licensing.claimable(DAVE, token.address) > 0 and licensing.claimable(OWNER, token.address) == 0
 
 
 def test_a_free_licence_moves_no_token(registry, licensing, token, accounts):
     asset = register(registry, OWNER)
     offer = make_offer(licensing, token, asset, price=0)
-    lic = licensing.buy(offer, 0, sender=DAVE)
+    lic = buy(licensing, offer, 0, sender=DAVE)
     assert [type(lg).__name__ for lg in own_logs(licensing)] == ["Transfer", "LicenceBought"]
     assert licensing.is_valid(lic) and token.balanceOf(licensing.address) == 0
 
@@ -250,7 +255,7 @@ def test_buy_with_permit_in_one_transaction(registry, licensing, token, accounts
     deadline = now() + 3_600
     v, r, s = permit_signature(buyer, token, licensing.address, PRICE, deadline)
     assert token.allowance(buyer.address, licensing.address) == 0
-    lic = licensing.buy_with_permit(offer, PRICE, deadline, v, r, s, sender=buyer.address)
+    lic = buy_with_permit(licensing, offer, PRICE, deadline, v, r, s, sender=buyer.address)
     assert norm(licensing.ownerOf(lic)) == norm(buyer.address) and token.balanceOf(buyer.address) == 0
     assert token.nonces(buyer.address) == 1
 
@@ -264,17 +269,17 @@ def test_buy_with_a_front_run_or_bad_permit(registry, licensing, token, accounts
     v, r, s = permit_signature(buyer, token, licensing.address, PRICE, deadline)
     # someone submits the permit first: the purchase still goes through on the allowance
     token.permit(buyer.address, licensing.address, PRICE, deadline, v, r, s, sender=RELAYER)
-    licensing.buy_with_permit(offer, PRICE, deadline, v, r, s, sender=buyer.address)
+    buy_with_permit(licensing, offer, PRICE, deadline, v, r, s, sender=buyer.address)
     # a permit signed by someone else gives no allowance: nothing moves
     v2, r2, s2 = permit_signature(
         accounts.outsider, token, licensing.address, PRICE, deadline, nonce=token.nonces(buyer.address)
     )
     with boa.reverts("erc20: insufficient allowance"):
-        licensing.buy_with_permit(offer, PRICE, deadline, v2, r2, s2, sender=buyer.address)
+        buy_with_permit(licensing, offer, PRICE, deadline, v2, r2, s2, sender=buyer.address)
     # a permit for less than the price is not enough either
     v3, r3, s3 = permit_signature(buyer, token, licensing.address, PRICE - 1, deadline)
     with boa.reverts("licence: price above max"):
-        licensing.buy_with_permit(offer, PRICE - 1, deadline, v3, r3, s3, sender=buyer.address)
+        buy_with_permit(licensing, offer, PRICE - 1, deadline, v3, r3, s3, sender=buyer.address)
     assert token.balanceOf(buyer.address) == PRICE and licensing.licence_count() == 1
 
 
@@ -284,14 +289,14 @@ def test_buy_with_a_front_run_or_bad_permit(registry, licensing, token, accounts
 def test_expiry_revocation_and_surrender(registry, licensing, token, world):
     asset, _, buyer = world
     timed = make_offer(licensing, token, asset, term=DAY, revocable=True)
-    lic = licensing.buy(timed, PRICE, sender=buyer)
+    lic = buy(licensing, timed, PRICE, sender=buyer)
     log = own_logs(licensing)[1]
     assert log.expires_at == now() + DAY == licensing.licence(lic).expires_at
     boa.env.time_travel(seconds=DAY - 1)
     assert licensing.is_valid(lic)
     boa.env.time_travel(seconds=1)
     assert not licensing.is_valid(lic)
-    lic2 = licensing.buy(timed, PRICE, sender=buyer)
+    lic2 = buy(licensing, timed, PRICE, sender=buyer)
     with boa.reverts("licence: caller is not the asset's owner"):
         licensing.revoke(lic2, "bafy-reason", sender=buyer)
     licensing.revoke(lic2, "bafy-reason", sender=OWNER)
@@ -316,7 +321,7 @@ def test_expiry_revocation_and_surrender(registry, licensing, token, world):
 
 def test_a_non_revocable_licence_cannot_be_revoked_even_after_a_sale(registry, licensing, token, world):
     asset, offer, buyer = world
-    lic = licensing.buy(offer, PRICE, sender=buyer)
+    lic = buy(licensing, offer, PRICE, sender=buyer)
     with boa.reverts("licence: not revocable"):
         licensing.revoke(lic, "", sender=OWNER)
     registry.transferFrom(OWNER, DAVE, asset, sender=OWNER)
@@ -328,7 +333,7 @@ def test_a_non_revocable_licence_cannot_be_revoked_even_after_a_sale(registry, l
 
 def test_non_transferable_licences(licensing, world):
     _, offer, buyer = world
-    lic = licensing.buy(offer, PRICE, sender=buyer)
+    lic = buy(licensing, offer, PRICE, sender=buyer)
     with boa.reverts("licence: not transferable"):
         licensing.transferFrom(buyer, DAVE, lic, sender=buyer)
     with boa.reverts("licence: not transferable"):
@@ -348,7 +353,7 @@ def test_non_transferable_licences(licensing, world):
 def test_transferable_licences(licensing, token, world):
     asset, _, buyer = world
     offer = make_offer(licensing, token, asset, transferable=True)
-    lic = licensing.buy(offer, PRICE, sender=buyer)
+    lic = buy(licensing, offer, PRICE, sender=buyer)
     with boa.reverts("erc721: caller is not token owner or approved"):
         licensing.transferFrom(buyer, DAVE, lic, sender=DAVE)
     with boa.reverts("erc721: approve caller is not token owner or approved for all"):
@@ -380,18 +385,18 @@ def test_distribute_up_a_three_level_lineage(registry, licensing, token, account
     offer = make_offer(licensing, token, tuned, seller=tuner, price=price)
     buyer = accounts.client.address
     fund(token, buyer, licensing, price, accounts.owner.address)
-    licensing.buy(offer, price, sender=buyer)
+    buy(licensing, offer, price, sender=buyer)
     pend_base, paid = split(price, [(base, 2_000), (dataset, 1_000)], [], tuner)
     assert licensing.pending(base, token.address) == pend_base[base] == 200_000
     assert licensing.pending(dataset, token.address) == pend_base[dataset] == 100_000
     assert licensing.claimable(tuner, token.address) == paid[tuner] == 700_003
     with boa.reverts("licence: nothing pending"):
-        licensing.distribute(tuned, token.address)
-    licensing.distribute(base, token.address, sender=RELAYER)
+        distribute(licensing, tuned, token.address)
+    distribute(licensing, base, token.address, sender=RELAYER)
     up, base_parts = split(200_000, [(dataset, 3_000)], [(base_creator, 5_000)], base_owner)
     assert licensing.pending(base, token.address) == 0
     assert licensing.pending(dataset, token.address) == 100_000 + up[dataset] == 160_000
-    licensing.distribute(dataset, token.address, sender=RELAYER)
+    distribute(licensing, dataset, token.address, sender=RELAYER)
     _, data_parts = split(160_000, [], [(labeler1, 1_500), (labeler2, 1_500)], data_owner)
     expected = {**base_parts, **data_parts, tuner: 700_003}
     assert claimables(licensing, token, expected) == {norm(a): v for a, v in expected.items()}
@@ -404,7 +409,7 @@ def test_distribute_up_a_three_level_lineage(registry, licensing, token, account
 
 def test_claim_and_claim_for(licensing, token, world):
     _, offer, buyer = world
-    licensing.buy(offer, PRICE, sender=buyer)
+    buy(licensing, offer, PRICE, sender=buyer)
     owed = licensing.claimable(BOB, token.address)
     assert licensing.claim_for(BOB, token.address, sender=RELAYER) == owed
     log = own_logs(licensing)[-1]
@@ -423,7 +428,7 @@ def test_pay_revenue_is_split_like_a_sale(registry, licensing, token, accounts):
     asset = register(registry, OWNER, creators=[(BOB, 3_333)], parents=[(root, 4_999)])
     payer = accounts.client.address
     fund(token, payer, licensing, 10**9, accounts.owner.address)
-    licensing.pay_revenue(asset, token.address, 777_777, sender=payer)
+    pay_revenue(licensing, asset, token.address, 777_777, sender=payer)
     logs = own_logs(licensing)
     assert [type(lg).__name__ for lg in logs] == ["RevenueReceived", "RevenueSplit"]
     up, parts = split(777_777, [(root, 4_999)], [(BOB, 3_333)], OWNER)
@@ -431,11 +436,11 @@ def test_pay_revenue_is_split_like_a_sale(registry, licensing, token, accounts):
     assert licensing.pending(root, token.address) == up[root]
     assert claimables(licensing, token, parts) == {norm(a): v for a, v in parts.items()}
     with boa.reverts("licence: zero amount"):
-        licensing.pay_revenue(asset, token.address, 0, sender=payer)
+        pay_revenue(licensing, asset, token.address, 0, sender=payer)
     with boa.reverts("licence: token is not a contract"):
-        licensing.pay_revenue(asset, BOB, 1, sender=payer)
+        pay_revenue(licensing, asset, BOB, 1, sender=payer)
     with boa.reverts("erc721: invalid token ID"):
-        licensing.pay_revenue(asset + 1, token.address, 1, sender=payer)
+        pay_revenue(licensing, asset + 1, token.address, 1, sender=payer)
 
 
 def test_fee_on_transfer_tokens_are_refused(registry, licensing, fot_deployer, accounts):
@@ -446,7 +451,7 @@ def test_fee_on_transfer_tokens_are_refused(registry, licensing, fot_deployer, a
     fot.mint(buyer, 10 * PRICE)
     fot.approve(licensing.address, 10 * PRICE, sender=buyer)
     with boa.reverts("licence: fee-on-transfer token refused"):
-        licensing.buy(offer, PRICE, sender=buyer)
+        buy(licensing, offer, PRICE, sender=buyer)
     with boa.reverts("licence: fee-on-transfer token refused"):
-        licensing.pay_revenue(asset, fot.address, PRICE, sender=buyer)
+        pay_revenue(licensing, asset, fot.address, PRICE, sender=buyer)
     assert fot.balanceOf(licensing.address) == 0 and licensing.licence_count() == 0

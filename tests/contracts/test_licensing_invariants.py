@@ -13,8 +13,13 @@ import hypothesis.strategies as st
 import pytest
 from asset_fixtures import (
     acct,
+    buy,
+    capture,
     deploy_licensing,
     deploy_registry,
+    distribute,
+    pay_revenue,
+    record_of,
     split,
 )
 from hypothesis import HealthCheck, settings
@@ -60,9 +65,9 @@ class LicensingMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------- model
 
     def _credit(self, asset: int, t: int, amount: int) -> None:
-        owner, creators, parents = self.reg.revenue_shares(asset)
+        rec = record_of(self.reg, asset)  # the record the registry only keeps the hash of
         to_parents, to_accounts = split(
-            amount, [(p[0], p[1]) for p in parents], [(str(c[0]), c[1]) for c in creators], str(owner)
+            amount, list(rec.parents), list(rec.creators), str(self.reg.ownerOf(asset))
         )
         for parent, part in to_parents.items():
             self.pending[(parent, t)] += part
@@ -81,9 +86,11 @@ class LicensingMachine(RuleBasedStateMachine):
         root = self.reg.register(
             "bafy-root", 1, [(PEOPLE[1], 2_500)], [], 0, b"\x00" * 32, PEOPLE[0], sender=PEOPLE[0]
         )
+        capture(self.reg)
         child = self.reg.register(
             "bafy-child", 0, [], [(root, bps)], 0, b"\x00" * 32, PEOPLE[2], sender=PEOPLE[2]
         )
+        capture(self.reg)
         self.assets += [root, child]
         for asset, seller in ((root, PEOPLE[0]), (child, PEOPLE[2])):
             self.offers.append(
@@ -111,6 +118,7 @@ class LicensingMachine(RuleBasedStateMachine):
         asset = self.reg.register(
             "bafy-asset", 0, creators, parents, 0, b"\x00" * 32, PEOPLE[owner], sender=PEOPLE[owner]
         )
+        assert capture(self.reg) == asset
         self.assets.append(asset)
         if price is not None:
             self.offers.append(
@@ -151,15 +159,15 @@ class LicensingMachine(RuleBasedStateMachine):
         self._fund(who, t, o.price)
         if str(self.reg.ownerOf(o.asset_id)) != str(o.seller):
             with boa.reverts("licence: asset changed hands"):
-                self.lic.buy(offer_id, o.price, sender=who)
+                buy(self.lic, offer_id, o.price, sender=who)
             STATS["buy: changed hands"] += 1
             return
         if o.max_licences and o.sold >= o.max_licences:
             with boa.reverts("licence: sold out"):
-                self.lic.buy(offer_id, o.price, sender=who)
+                buy(self.lic, offer_id, o.price, sender=who)
             STATS["buy: sold out"] += 1
             return
-        self.lic.buy(offer_id, o.price, sender=who)
+        buy(self.lic, offer_id, o.price, sender=who)
         self.paid_in[t] += o.price
         if o.price:
             self._credit(o.asset_id, t, o.price)
@@ -170,7 +178,7 @@ class LicensingMachine(RuleBasedStateMachine):
     def pay_revenue(self, i, t, amount, payer):
         asset = self.assets[i % len(self.assets)]
         self._fund(PEOPLE[payer], t, amount)
-        self.lic.pay_revenue(asset, self.tokens[t].address, amount, sender=PEOPLE[payer])
+        pay_revenue(self.lic, asset, self.tokens[t].address, amount, sender=PEOPLE[payer])
         self.paid_in[t] += amount
         self._credit(asset, t, amount)
         STATS["pay_revenue"] += 1
@@ -183,11 +191,11 @@ class LicensingMachine(RuleBasedStateMachine):
         if not due:
             asset = self.assets[i % len(self.assets)]
             with boa.reverts("licence: nothing pending"):
-                self.lic.distribute(asset, self.tokens[t].address)
+                distribute(self.lic, asset, self.tokens[t].address)
             return
         asset, t = due[i % len(due)]
         amount = self.pending[(asset, t)]
-        self.lic.distribute(asset, self.tokens[t].address, sender=PEOPLE[0])
+        distribute(self.lic, asset, self.tokens[t].address, sender=PEOPLE[0])
         self.pending[(asset, t)] = 0
         self._credit(asset, t, amount)
         STATS["distribute"] += 1

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from proofwork.chain.assets import AssetRegistryContract
 from proofwork.domain.assets import Parent, Share
-from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound, TransactionRejected
+from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, TransactionRejected
 from proofwork.keys.asset_keys import decrypt_stream
 from proofwork.services.assets import asset_key
 from tests.conftest import chain_snapshot
@@ -176,3 +177,47 @@ def test_bad_requests_are_refused_with_one_line_and_change_nothing(am: Market, t
     with pytest.raises(NotAllowed, match="withdrawn"):
         assets.buy(am.client, offer_id)
     assert pw.ws.licensing.licence_count() == 0
+
+
+def test_a_record_is_rebuilt_from_its_log_and_checked_against_the_stored_hash(
+    am: Market, tmp_path: Path
+) -> None:
+    """The registry stores one hash per asset: the record comes back from its AssetRegistered log
+    (eth_getLogs on the embedded chain and on anvil), whole, and matches the hash; a node that
+    does not serve the log gets a clear error, never a made-up record."""
+    pw, assets = am.pw, am.pw.assets
+    registry = pw.ws.asset_registry
+    base, _ = assets.manifest([_file(tmp_path, "base.bin", b"base")], kind="model", name="b", license="MIT")
+    root = assets.register(am.other, base)
+    child_files, _ = assets.manifest(
+        [_file(tmp_path, "c.bin", b"c")], kind="dataset", name="c", license="MIT"
+    )
+    child = assets.register(
+        am.freelancer,
+        child_files,
+        creators=[Share(am.other.address, 1_234)],
+        parents=[Parent(root.asset_id, 4_321)],
+        royalty_bps=250,
+        to=am.client.address,
+    )
+    record = registry.asset(child.asset_id)
+    assert record.hash() == registry.record_hash(child.asset_id)
+    assert (record.owner, record.manifest, record.kind, record.royalty_bps) == (
+        am.client.address,
+        child.manifest_cid,
+        1,
+        250,
+    )
+    assert record.creators == (Share(am.other.address, 1_234),)
+    assert record.parents == (Parent(root.asset_id, 4_321),)
+    assert record.registered_at == record.existed_since and record.job_id == 0
+    assert registry.royalty_info(child.asset_id, 10_000) == (am.other.address, 250)
+    # a handle that scans logs only from after the registration finds none: refused, not guessed
+    registered_in = pw.ws.chain.web3.eth.block_number
+    pw.ws.token.approve(am.other.key, am.client.address, 1)  # one more block
+    assert pw.ws.chain.web3.eth.block_number > registered_in
+    blind = AssetRegistryContract(
+        pw.ws.chain, pw.ws.artifacts.get("AssetRegistry"), registry.address, registered_in + 1
+    )
+    with pytest.raises(DataDirCorrupted, match="no AssetRegistered log"):
+        blind.asset(child.asset_id)

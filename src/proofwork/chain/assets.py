@@ -1,19 +1,29 @@
 """Handles on `AssetRegistry` (models and datasets as ERC-721 assets with lineage) and `Licensing`
-(licence offers, licence tokens and the royalties they pay up the lineage)."""
+(licence offers, licence tokens and the royalties they pay up the lineage).
+
+The registry stores only keccak256(abi_encode(record)) per asset: a record is rebuilt from its
+`AssetRegistered` log and checked against that hash (`record_hash`), and the licensing calls that
+split an asset's revenue are sent with the record, which the contract checks the same way."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from eth_abi import encode
 from web3 import Web3
 
 from proofwork.chain.encoding import keccak
 from proofwork.chain.events import ContractHandle, check_id
 from proofwork.chain.receipts import Receipt
 from proofwork.domain.assets import Parent, Share
-from proofwork.domain.errors import NotFound, TransactionRejected
+from proofwork.domain.errors import DataDirCorrupted, NotFound, TransactionRejected
 
 ZERO32 = bytes(32)
+# IAssetRegistry.Split as the ABI sees it (creators, parents, details): the registry stores its hash
+SPLIT_TYPE = "((address,uint16)[],(uint256,uint16)[],bytes32)"
+# what `details` hashes: the rest of the record
+DETAILS_TYPES = ["string", "uint8", "uint16", "uint64", "uint64", "uint256", "uint256", "bytes32"]
 
 
 def commitment(manifest_cid: str, salt: bytes, committer: str) -> bytes:
@@ -36,6 +46,37 @@ class AssetRecord:
     job_id: int  # 0: not produced by a job
     milestone: int
     deliverable: bytes
+
+    def details(self) -> bytes:
+        """keccak256(abi_encode(manifest, kind, royalty_bps, registered_at, existed_since, job_id,
+        milestone, deliverable)): the record but its creators and parents."""
+        return keccak(
+            encode(
+                DETAILS_TYPES,
+                [
+                    self.manifest,
+                    self.kind,
+                    self.royalty_bps,
+                    self.registered_at,
+                    self.existed_since,
+                    self.job_id,
+                    self.milestone,
+                    self.deliverable,
+                ],
+            )
+        )
+
+    def split(self) -> tuple[Any, ...]:
+        """IAssetRegistry.Split as the contracts take it: creators, parents, details."""
+        return (
+            [(Web3.to_checksum_address(c.account), c.bps) for c in self.creators],
+            [(p.asset_id, p.bps) for p in self.parents],
+            self.details(),
+        )
+
+    def hash(self) -> bytes:
+        """keccak256(abi_encode(split)): what the registry stores."""
+        return keccak(encode([SPLIT_TYPE], [self.split()]))
 
 
 @dataclass(frozen=True)
@@ -125,27 +166,38 @@ class AssetRegistryContract(ContractHandle):
     def count(self) -> int:
         return int(self.chain.call(self.contract.functions.asset_count()))
 
+    def record_hash(self, asset_id: int) -> bytes:
+        return bytes(self.chain.call(self.contract.functions.record_hash(check_id(asset_id, "asset id"))))
+
     def asset(self, asset_id: int) -> AssetRecord:
+        """The asset's record, rebuilt from its `AssetRegistered` log and checked against the
+        registry's hash, with its current owner."""
         check_id(asset_id, "asset id")
         if not 1 <= asset_id <= self.count():
             raise NotFound(f"no asset {asset_id}")
-        (manifest, kind, creators, parents, royalty, registered, since, job_id, milestone, deliverable) = (
-            self.chain.call(self.contract.functions.asset(asset_id))
-        )
+        stored = self.record_hash(asset_id)
         owner = str(self.chain.call(self.contract.functions.ownerOf(asset_id)))
-        return AssetRecord(
-            asset_id,
-            owner,
-            str(manifest),
-            int(kind),
-            tuple(Share(str(a), int(b)) for a, b in creators),
-            tuple(Parent(int(a), int(b)) for a, b in parents),
-            int(royalty),
-            int(registered),
-            int(since),
-            int(job_id),
-            int(milestone),
-            bytes(deliverable),
+        for event in self.events("AssetRegistered", subject=asset_id):
+            a = event.args
+            record = AssetRecord(
+                asset_id,
+                owner,
+                str(a["manifest"]),
+                int(a["kind"]),
+                tuple(Share(str(c["account"]), int(c["bps"])) for c in a["creators"]),
+                tuple(Parent(int(p["asset_id"]), int(p["bps"])) for p in a["parents"]),
+                int(a["royalty_bps"]),
+                int(a["registered_at"]),
+                int(a["existed_since"]),
+                int(a["job_id"]),
+                int(a["milestone"]),
+                bytes(a["deliverable"]),
+            )
+            if record.hash() == stored:
+                return record
+        raise DataDirCorrupted(
+            f"asset {asset_id}: no AssetRegistered log matches the registry's record hash; "
+            "the node may be serving incomplete logs"
         )
 
     def royalty_info(self, asset_id: int, sale_price: int) -> tuple[str, int]:
@@ -193,7 +245,15 @@ class Licence:
 
 
 class LicensingContract(ContractHandle):
-    """`Licensing`: offers on assets, licence tokens, revenue split one level at a time and pulled."""
+    """`Licensing`: offers on assets, licence tokens, revenue split one level at a time and pulled.
+    `registry` (set by whoever opens the handle) gives the asset records the splitting calls carry."""
+
+    registry: AssetRegistryContract | None = None
+
+    def _record(self, asset_id: int) -> tuple[Any, ...]:
+        if self.registry is None:
+            raise NotFound("the licensing handle has no asset registry to read records from")
+        return self.registry.asset(asset_id).split()
 
     def offer(
         self,
@@ -233,21 +293,28 @@ class LicensingContract(ContractHandle):
     ) -> Receipt:
         """`buy`, or `buy_with_permit` with an EIP-2612 permit's (deadline, v, r, s)."""
         fns = self.contract.functions
+        record = self._record(self.get_offer(offer_id).asset_id)
         call = (
-            fns.buy(offer_id, max_price)
+            fns.buy(offer_id, max_price, record)
             if permit is None
-            else fns.buy_with_permit(offer_id, max_price, *permit)
+            else fns.buy_with_permit(offer_id, max_price, record, *permit)
         )
         return self.chain.transact(key, call)
 
     def pay_revenue(self, key: bytes, asset_id: int, token: str, amount: int) -> Receipt:
         return self.chain.transact(
-            key, self.contract.functions.pay_revenue(asset_id, Web3.to_checksum_address(token), amount)
+            key,
+            self.contract.functions.pay_revenue(
+                asset_id, Web3.to_checksum_address(token), amount, self._record(asset_id)
+            ),
         )
 
     def distribute(self, key: bytes, asset_id: int, token: str) -> Receipt:
         return self.chain.transact(
-            key, self.contract.functions.distribute(asset_id, Web3.to_checksum_address(token))
+            key,
+            self.contract.functions.distribute(
+                asset_id, Web3.to_checksum_address(token), self._record(asset_id)
+            ),
         )
 
     def claim_for(self, key: bytes, account: str, token: str) -> Receipt:

@@ -320,7 +320,9 @@ class Workspace:
     def licensing(self) -> LicensingContract:
         from proofwork.chain.assets import LicensingContract
 
-        return cast("LicensingContract", self._asset_contract(LicensingContract, "licensing"))
+        handle = cast("LicensingContract", self._asset_contract(LicensingContract, "licensing"))
+        handle.registry = self.asset_registry  # the records its splitting calls carry
+        return handle
 
     # --- the court ---------------------------------------------------------------------------------
 
