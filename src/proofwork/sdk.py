@@ -41,7 +41,16 @@ from proofwork.domain.court import CourtParams
 from proofwork.domain.job import ZERO_HASH
 from proofwork.domain.units import format_amount, parse_amount
 from proofwork.services import accounts as account_service
-from proofwork.services import asset_access, assets, attestations, badges, deployment, issuers, reputation
+from proofwork.services import (
+    asset_access,
+    asset_listing,
+    assets,
+    attestations,
+    badges,
+    deployment,
+    issuers,
+    reputation,
+)
 from proofwork.services.competitions import Competitions
 from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.deployment import (
@@ -412,6 +421,39 @@ class Assets:
     def release_key(self, request: KeyRequest, signature: bytes) -> asset_access.Released:
         """As the owner's node: the asset key sealed to the holder of a valid download licence."""
         return asset_access.release_key(self.ws, request, signature)
+
+    def list(
+        self,
+        *,
+        kind: str | None = None,
+        owner: str | None = None,
+        creator: str | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+    ) -> asset_listing.Page[asset_listing.ListedAsset]:
+        """Assets, newest first (from the chain index when it is caught up, else from the logs)."""
+        where = asset_listing.AssetFilter(kind=kind, owner=owner, creator=creator)
+        return asset_listing.list_assets(self.ws, where, before=before, limit=limit)
+
+    def licences(
+        self,
+        *,
+        holder: str | None = None,
+        asset_id: int | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+    ) -> asset_listing.Page[asset_listing.ListedLicence]:
+        """Licences, newest first: held now by `holder`, on `asset_id`."""
+        where = asset_listing.LicenceFilter(holder=holder, asset_id=asset_id)
+        return asset_listing.list_licences(self.ws, where, before=before, limit=limit)
+
+    def view(self, asset_id: int) -> asset_listing.AssetView:
+        """An asset in full: record, manifest, lineage, derived assets, offers and a sale's split."""
+        return asset_listing.asset_view(self.ws, asset_id)
+
+    def licence_detail(self, licence_id: int) -> asset_listing.LicenceView:
+        """A licence with the offer it was bought under."""
+        return asset_listing.licence_detail(self.ws, licence_id)
 
 
 class Proofwork:
