@@ -415,6 +415,7 @@ class AssetView:
 
     record: AssetRecord
     manifest: AssetManifest | None
+    listed: ListedAsset | None  # as the events give it (None: the book does not hold it yet)
     lineage: dict[int, LineageAsset]  # the asset and every ancestor
     children: list[ListedAsset]
     offers: list[ListedOffer]
@@ -433,9 +434,9 @@ def asset_view(ws: Workspace, asset_id: int, store: IndexStore | None = None) ->
     buyable = [o.price for o in offers if o.available]
     price = min(buyable) if buyable else None
     sale = assets.explain_sale(ws, asset_id, price) if price else None
-    return AssetView(
-        record, manifest, lineage, book.children(asset_id), offers, sale, price, book.indexed_block
-    )
+    listed = book.assets.get(asset_id)
+    children = book.children(asset_id)
+    return AssetView(record, manifest, listed, lineage, children, offers, sale, price, book.indexed_block)
 
 
 @dataclass(frozen=True)

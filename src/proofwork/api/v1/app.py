@@ -25,6 +25,7 @@ from proofwork.api.v1.deps import ApiContext, ContextDep, WorkspaceDep
 from proofwork.api.v1.routers import (
     artifacts,
     asset_keys,
+    assets,
     auth,
     competitions,
     credentials,
@@ -202,7 +203,18 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
             **deployed,
         )
 
-    for module in (auth, jobs, competitions, profiles, credentials, artifacts, statements, tx, asset_keys):
+    for module in (
+        auth,
+        jobs,
+        competitions,
+        profiles,
+        credentials,
+        artifacts,
+        statements,
+        tx,
+        asset_keys,
+        assets,
+    ):
         root.include_router(module.router)
     app.include_router(root)
     app.add_middleware(Guard, ctx=ctx)
