@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,12 @@ from tests.e2e.test_web import (
     AXE,
     CHROMIUM,
     CHROMIUM_ARGS,
-    PROVIDER,
-    SHOTS,
     InjectedWallet,
     act,
     axe_violations,
+    browser_page,
     connect,
+    screenshot,
     serving,
 )
 
@@ -55,26 +55,11 @@ class Site:
     model: int
     offer: int
 
-    @contextmanager
-    def page(self, *, wallet: bool = True) -> Iterator[Any]:
-        context = self.browser.new_context()
-        if wallet:
-            context.add_init_script(PROVIDER)
-            context.expose_function("__pwInjectedWallet", self.wallet.handle)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        try:
-            yield page
-        finally:
-            context.close()
+    def page(self, *, wallet: bool = True) -> AbstractContextManager[Any]:
+        return browser_page(self.browser, self.wallet if wallet else None)
 
     def shot(self, page: Any, name: str) -> None:
-        import shutil
-
-        path = self.shots / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, SHOTS / path.name)
+        screenshot(page, self.shots, name)
 
 
 @pytest.fixture(scope="module")

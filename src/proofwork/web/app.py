@@ -239,10 +239,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 problem = str(exc)
             except ProofworkError as exc:
                 return error_page(request, exc)
-            older = None
-            if listed is not None and listed.next_cursor is not None:
-                kept = {k: v for k, v in request.query_params.items() if k != "before" and v}
-                older = "/?" + urlencode({**kept, "before": str(listed.next_cursor)})
+            older = _older(request, "/", listed.next_cursor if listed is not None else None)
             return page(
                 request,
                 "board.html",
@@ -316,10 +313,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 problem = str(exc)
             except ProofworkError as exc:
                 return error_page(request, exc)
-            older = None
-            if listed is not None and listed.next_cursor is not None:
-                kept = {k: v for k, v in request.query_params.items() if k != "before" and v}
-                older = "/assets?" + urlencode({**kept, "before": str(listed.next_cursor)})
+            older = _older(request, "/assets", listed.next_cursor if listed is not None else None)
             return page(
                 request,
                 "assets.html",
@@ -722,6 +716,14 @@ def _score(fixed: int) -> str:
     from proofwork.services.market_views import score_text
 
     return score_text(int(fixed))
+
+
+def _older(request: Request, path: str, cursor: int | None) -> str | None:
+    """The link to the next (older) page of a list: the same filters, `before` the cursor."""
+    if cursor is None:
+        return None
+    kept = {k: v for k, v in request.query_params.items() if k != "before" and v}
+    return path + "?" + urlencode({**kept, "before": str(cursor)})
 
 
 def _roles(lineage: dict[int, Any]) -> dict[str, list[str]]:
