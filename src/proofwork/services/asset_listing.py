@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from proofwork.db.index import IndexStore
@@ -325,7 +326,12 @@ def fold(events: Iterable[IndexedEvent], registry: str, now: int) -> AssetBook:
 
 def _addr(value: Any) -> str:
     """An address from an event, checksummed (as the chain's reads give them)."""
-    return parse_address(str(value), "address")
+    return _checksummed(str(value))
+
+
+@lru_cache(maxsize=4096)
+def _checksummed(text: str) -> str:  # the same few accounts recur in every event
+    return parse_address(text, "address")
 
 
 def _licence_kind(kind: int) -> str:
