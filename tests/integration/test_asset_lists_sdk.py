@@ -5,29 +5,13 @@ licences, offers that lapse when the asset changes hands."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from proofwork.db.index import IndexStore
 from proofwork.domain.assets import Parent, Share
 from proofwork.services import asset_listing as L
 from proofwork.services.indexer import Indexer
-from tests.conftest import chain_snapshot
 from tests.integration.conftest import DAY, Market
-
-
-@pytest.fixture(scope="module")
-def asset_market(deployed_market: Market) -> Market:
-    deployed_market.pw.assets.deploy("dev0")
-    return deployed_market
-
-
-@pytest.fixture
-def am(asset_market: Market) -> Iterator[Market]:
-    with chain_snapshot(asset_market.pw.ws.chain.web3):
-        yield asset_market
 
 
 def test_lists_follow_transfers_revocations_and_agree_with_the_index(am: Market, tmp_path: Path) -> None:
