@@ -184,6 +184,23 @@ def test_buying_a_licence_through_the_wallet(site: Site) -> None:
             and lic.valid
             and before - pw.balance(buyer.address) == pw.amount("10")
         )
+    with site.page(wallet=False) as page:
+        page.goto(f"{site.url}/assets/{site.model}")
+        assert page.inner_text("#sold") == "1 licence sold"
+        page.click("#sold")
+        page.wait_for_url(re.compile(rf".*/licences\?asset={site.model}$"))
+        assert page.locator("#licences tbody tr").count() == 1 and f"#{licence_id}" in page.inner_text(
+            "#licences"
+        )
+        assert axe_violations(page) == []
+        page.goto(f"{site.url}/licences?holder={pw.address('dev5')}")
+        assert page.inner_text("#count") == "0 licences"
+        page.fill("#holder", buyer.address)
+        page.click("form.filters button[type=submit]")
+        page.wait_for_url(re.compile(r".*holder=.*"))
+        assert "valid" in page.inner_text("#licences tbody tr")
+        response = page.goto(f"{site.url}/licences?holder=0x123")
+        assert response.status == 400 and "holder" in page.inner_text(".error")
     # a wallet without the price is refused before anything is signed
     site.wallet.use(pw.signer("dev7"))
     with site.page() as page:

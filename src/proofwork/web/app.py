@@ -350,6 +350,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 creators_bps=sum(c.bps for c in record.creators),
                 ancestors=sorted(i for i in view.lineage if i != record.asset_id),
                 roles=_roles(view.lineage),
+                sold=sum(o.sold for o in view.offers),
             )
 
     @app.get("/assets/{asset_id}/lineage.json")
@@ -362,6 +363,34 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
             except ProofworkError as exc:
                 return action_error(exc)
         return Response(prov, media_type="application/json")
+
+    @app.get("/licences", response_class=HTMLResponse)
+    def licences_page(request: Request, holder: str = "", asset: str = "", before: str = "") -> Response:
+        from proofwork.services.asset_listing import LicenceFilter, list_licences
+
+        with workspace() as ws:
+            listed, problem = None, None
+            try:
+                asset_id = _job_id(asset, "asset") if asset.strip() else None
+                cursor = _job_id(before, "cursor") if before.strip() else None
+                where = LicenceFilter(holder=holder.strip() or None, asset_id=asset_id)
+                listed = list_licences(ws, where, before=cursor, store=index_store())
+            except InvalidInput as exc:
+                problem = str(exc)
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            return page(
+                request,
+                "licences.html",
+                ws,
+                200 if problem is None else 400,
+                items=listed.items if listed is not None else [],
+                total=listed.total if listed is not None else 0,
+                older=_older(request, "/licences", listed.next_cursor if listed is not None else None),
+                holder=holder,
+                asset=asset,
+                problem=problem,
+            )
 
     @app.get("/licences/{licence_id}", response_class=HTMLResponse)
     def licence_page(request: Request, licence_id: str) -> Response:
