@@ -41,7 +41,16 @@ from proofwork.domain.court import CourtParams
 from proofwork.domain.job import ZERO_HASH
 from proofwork.domain.units import format_amount, parse_amount
 from proofwork.services import accounts as account_service
-from proofwork.services import asset_access, assets, attestations, badges, deployment, issuers, reputation
+from proofwork.services import (
+    asset_access,
+    asset_listing,
+    assets,
+    attestations,
+    badges,
+    deployment,
+    issuers,
+    reputation,
+)
 from proofwork.services.competitions import Competitions
 from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.deployment import (
@@ -450,6 +459,39 @@ class Assets:
             self.ws, self._signer(holder), licence_id, params=params, model=data, task=task, node_url=node_url
         )
         return (result, trained) if task != "evaluate" else result
+
+    def list(
+        self,
+        *,
+        kind: str | None = None,
+        owner: str | None = None,
+        creator: str | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+    ) -> asset_listing.Page[asset_listing.ListedAsset]:
+        """Assets, newest first (from the chain index when it is caught up, else from the logs)."""
+        where = asset_listing.AssetFilter(kind=kind, owner=owner, creator=creator)
+        return asset_listing.list_assets(self.ws, where, before=before, limit=limit)
+
+    def licences(
+        self,
+        *,
+        holder: str | None = None,
+        asset_id: int | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+    ) -> asset_listing.Page[asset_listing.ListedLicence]:
+        """Licences, newest first: held now by `holder`, on `asset_id`."""
+        where = asset_listing.LicenceFilter(holder=holder, asset_id=asset_id)
+        return asset_listing.list_licences(self.ws, where, before=before, limit=limit)
+
+    def view(self, asset_id: int) -> asset_listing.AssetView:
+        """An asset in full: record, manifest, lineage, derived assets, offers and a sale's split."""
+        return asset_listing.asset_view(self.ws, asset_id)
+
+    def licence_detail(self, licence_id: int) -> asset_listing.LicenceView:
+        """A licence with the offer it was bought under."""
+        return asset_listing.licence_detail(self.ws, licence_id)
 
 
 class Proofwork:

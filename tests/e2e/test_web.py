@@ -19,7 +19,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,18 +169,8 @@ class Web:
     shots: Path
     jobs: dict[str, int] = field(default_factory=dict)
 
-    @contextmanager
-    def page(self, *, wallet: bool = True, **options: Any) -> Iterator[Any]:
-        context = self.browser.new_context(**options)
-        if wallet:
-            context.add_init_script(PROVIDER)
-            context.expose_function("__pwInjectedWallet", self.wallet.handle)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        try:
-            yield page
-        finally:
-            context.close()
+    def page(self, *, wallet: bool = True, **options: Any) -> AbstractContextManager[Any]:
+        return browser_page(self.browser, self.wallet if wallet else None, **options)
 
     def made(self, kind: str) -> int:
         """The id of what an earlier test of this module made through the pages (they run in order)."""
@@ -191,14 +181,34 @@ class Web:
         return self.jobs[kind]
 
     def shot(self, page: Any, name: str) -> None:
-        path = self.shots / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, SHOTS / path.name)
+        screenshot(page, self.shots, name)
 
     def chain(self) -> Any:
         """The market under the app's lock (the embedded chain takes one caller at a time)."""
         return self.lock
+
+
+def screenshot(page: Any, shots: Path, name: str) -> None:
+    """The whole page as `name`.png in `shots` and in build/screenshots/."""
+    path = shots / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, SHOTS / path.name)
+
+
+@contextmanager
+def browser_page(browser: Any, wallet: InjectedWallet | None, **options: Any) -> Iterator[Any]:
+    """A page in a new browser context, with the injected test wallet unless `wallet` is None."""
+    context = browser.new_context(**options)
+    if wallet is not None:
+        context.add_init_script(PROVIDER)
+        context.expose_function("__pwInjectedWallet", wallet.handle)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 @contextmanager

@@ -76,3 +76,17 @@ def market(deployed_market: Market) -> Iterator[Market]:
     snapshot), so no test sees another's jobs, balances or nonces."""
     with chain_snapshot(deployed_market.pw.ws.chain.web3):
         yield deployed_market
+
+
+@pytest.fixture(scope="module")
+def asset_market(deployed_market: Market) -> Market:
+    """The module's market with the asset contracts (AssetRegistry, Licensing) deployed."""
+    deployed_market.pw.assets.deploy("dev0")
+    return deployed_market
+
+
+@pytest.fixture
+def am(asset_market: Market) -> Iterator[Market]:
+    """`asset_market`, each test's transactions rolled back after it (as `market`)."""
+    with chain_snapshot(asset_market.pw.ws.chain.web3):
+        yield asset_market

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,20 +16,7 @@ from proofwork.domain.assets import Parent, Share
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, TransactionRejected
 from proofwork.keys.asset_keys import decrypt_stream
 from proofwork.services.assets import asset_key
-from tests.conftest import chain_snapshot
 from tests.integration.conftest import DAY, Market
-
-
-@pytest.fixture(scope="module")
-def asset_market(deployed_market: Market) -> Market:
-    deployed_market.pw.assets.deploy("dev0")
-    return deployed_market
-
-
-@pytest.fixture
-def am(asset_market: Market) -> Iterator[Market]:
-    with chain_snapshot(asset_market.pw.ws.chain.web3):
-        yield asset_market
 
 
 def _file(tmp_path: Path, name: str, content: bytes) -> Path:

@@ -8,7 +8,7 @@ split an asset's revenue are sent with the record, which the contract checks the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_abi import encode
 from web3 import Web3
@@ -18,6 +18,9 @@ from proofwork.chain.events import ContractHandle, check_id
 from proofwork.chain.receipts import Receipt
 from proofwork.domain.assets import Parent, Share
 from proofwork.domain.errors import DataDirCorrupted, NotFound, TransactionRejected
+
+if TYPE_CHECKING:
+    from proofwork.chain.unsigned import UnsignedTx
 
 ZERO32 = bytes(32)
 # IAssetRegistry.Split as the ABI sees it (creators, parents, details): the registry stores its hash
@@ -292,14 +295,21 @@ class LicensingContract(ContractHandle):
         self, key: bytes, offer_id: int, max_price: int, permit: tuple[int, int, bytes, bytes] | None = None
     ) -> Receipt:
         """`buy`, or `buy_with_permit` with an EIP-2612 permit's (deadline, v, r, s)."""
+        return self.chain.transact(key, self._buy_fn(offer_id, max_price, permit))
+
+    def prepare_buy(
+        self, sender: str, offer_id: int, max_price: int, permit: tuple[int, int, bytes, bytes] | None = None
+    ) -> UnsignedTx:
+        """`buy` (or `buy_with_permit`) from `sender`, unsigned, for their wallet to sign."""
+        fn = self._buy_fn(offer_id, max_price, permit)
+        return self.chain.prepare(sender, fn, f"buy a licence under offer {offer_id}")
+
+    def _buy_fn(self, offer_id: int, max_price: int, permit: tuple[int, int, bytes, bytes] | None) -> Any:
         fns = self.contract.functions
         record = self._record(self.get_offer(offer_id).asset_id)
-        call = (
-            fns.buy(offer_id, max_price, record)
-            if permit is None
-            else fns.buy_with_permit(offer_id, max_price, record, *permit)
-        )
-        return self.chain.transact(key, call)
+        if permit is None:
+            return fns.buy(offer_id, max_price, record)
+        return fns.buy_with_permit(offer_id, max_price, record, *permit)
 
     def pay_revenue(self, key: bytes, asset_id: int, token: str, amount: int) -> Receipt:
         return self.chain.transact(

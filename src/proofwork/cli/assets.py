@@ -1,4 +1,4 @@
-"""`asset deploy|register|timestamp|show|lineage|offer|buy|licence|distribute|claim|ip-terms|deliverable`:
+"""`asset deploy|register|timestamp|list|show|lineage|offer|buy|licence|distribute|claim|ip-terms|deliverable`:
 models and datasets as assets, their lineage, licences and royalties."""
 
 from __future__ import annotations
@@ -141,6 +141,48 @@ def asset_timestamp(
             {"ok": True, "manifest": manifest_cid, "timestamp": when},
             f"timestamped manifest {manifest_cid} at {when} (block time); its salt stays in this data directory",
         )
+
+
+@asset_app.command("list")
+def asset_list(
+    ctx: typer.Context,
+    kind: Annotated[str | None, typer.Option("--kind", help="model or dataset.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only the assets this account owns.")] = None,
+) -> None:
+    """List assets, newest first (from the chain index when it is caught up, else from the logs)."""
+    from proofwork.services.asset_listing import AssetFilter, asset_json, list_assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        who = ws.address(owner, "owner") if owner else None
+        page = list_assets(ws, AssetFilter(kind=kind, owner=who), limit=None)
+
+        def human() -> object:
+            if not page.items:
+                return "no assets match"
+            from rich.table import Table
+
+            table = Table(title_justify="left")
+            for col in ("id", "kind", "owner", "parents", "creators", "manifest"):
+                table.add_column(col)
+            for a in page.items:
+                table.add_row(
+                    str(a.asset_id),
+                    a.kind,
+                    ws.name_of(a.owner) or a.owner,
+                    ", ".join(f"{p.asset_id} ({p.bps / 100:g} %)" for p in a.parents) or "-",
+                    str(len(a.creators)),
+                    a.manifest,
+                )
+            return table
+
+        data = {
+            "ok": True,
+            "assets": [asset_json(a) for a in page.items],
+            "count": page.total,
+            "indexed_block": page.indexed_block,
+        }
+        state.emit(data, human)
 
 
 @asset_app.command("show")

@@ -36,6 +36,7 @@ COMMANDS = {
     "badge": "attestations",
     "reputation": "attestations",
     "asset": "assets",
+    "license": "licenses",
     "dispute": "court",
     "juror": "court",
     "court": "court",

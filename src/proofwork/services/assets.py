@@ -363,12 +363,7 @@ def offer(
 def buy(ws: Workspace, buyer: Signer, offer_id: int, *, max_price: int | None = None) -> int:
     """Buys a licence in one transaction (EIP-2612 permit for the price); returns the licence id."""
     licensing = ws.licensing
-    current = licensing.get_offer(offer_id)
-    if not current.active:
-        raise NotAllowed(f"licence offer {offer_id} is withdrawn or sold out")
-    limit = current.price if max_price is None else max_price
-    if current.price > limit:
-        raise NotAllowed(f"offer {offer_id} costs {current.price}, more than the {limit} you accept")
+    current, limit = checked_offer(ws, offer_id, max_price)
     token = ws.token_at(current.token)
     permit = None
     if current.price and token.allowance(buyer.address, licensing.address) < current.price:
@@ -376,6 +371,18 @@ def buy(ws: Workspace, buyer: Signer, offer_id: int, *, max_price: int | None = 
         v, r, s = token.sign_permit(buyer.key, licensing.address, current.price, deadline)
         permit = (deadline, v, r, s)
     return licensing.licence_id_of(licensing.buy(buyer.key, offer_id, limit, permit))
+
+
+def checked_offer(ws: Workspace, offer_id: int, max_price: int | None = None) -> tuple[Offer, int]:
+    """The offer, once it can be bought at a price up to `max_price` (its price when None); with the
+    price limit to pass to `buy`."""
+    current = ws.licensing.get_offer(offer_id)
+    if not current.active:
+        raise NotAllowed(f"licence offer {offer_id} is withdrawn or sold out")
+    limit = current.price if max_price is None else max_price
+    if current.price > limit:
+        raise NotAllowed(f"offer {offer_id} costs {current.price}, more than the {limit} you accept")
+    return current, limit
 
 
 def get_offer(ws: Workspace, offer_id: int) -> Offer:

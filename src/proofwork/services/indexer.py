@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from proofwork.db.index import Checkpoint, CheckpointMoved, IndexedContract, IndexStore
 from proofwork.domain.errors import ChainBusy, ChainUnavailable, InvalidInput, NotAllowed
+from proofwork.domain.indexing import IndexedEvent
 from proofwork.services.manifest import CONTRACTS, IDENTITY_ROLES, Deployment, artifact_for
 from proofwork.services.workspace import Workspace
 from proofwork.settings import MAX_INDEX_CHUNK, MAX_INDEX_CONFIRMATIONS
@@ -137,6 +138,29 @@ def deployed_contracts(
     return found, missing
 
 
+def chunked_logs(
+    chain: Chain, decoder: EventDecoder, addresses: list[str], first: int, last: int, chunk: int
+) -> tuple[list[IndexedEvent], int]:
+    """Decoded events of `addresses` in first..last, at most `chunk` blocks per request, asking for
+    smaller ranges while the node refuses them; returns them with the chunk in use at the end."""
+    from proofwork.chain.logs import LogRangeTooLarge, fetch_logs
+
+    events: list[IndexedEvent] = []
+    start = first
+    while start <= last:
+        end = min(last, start + chunk - 1)
+        try:
+            logs = fetch_logs(chain, addresses, start, end)
+        except LogRangeTooLarge:
+            if chunk == 1:
+                raise
+            chunk = max(1, min(chunk, end - start + 1) // 2)
+            continue
+        events.extend(decoder.decode(log) for log in logs)
+        start = end + 1
+    return events, chunk
+
+
 class Indexer:
     """One workspace's chain into one index."""
 
@@ -166,23 +190,9 @@ class Indexer:
         return block_hash(self.chain, number) if number >= 0 else None
 
     def _logs(self, decoder: EventDecoder, addresses: list[str], first: int, last: int) -> list[Any]:
-        """Decoded events of `addresses` in first..last, asking for smaller ranges while the node
-        refuses them (the smaller chunk is kept for the rest of the pass)."""
-        from proofwork.chain.logs import LogRangeTooLarge, fetch_logs
-
-        events: list[Any] = []
-        start = first
-        while start <= last:
-            end = min(last, start + self.chunk - 1)
-            try:
-                logs = fetch_logs(self.chain, addresses, start, end)
-            except LogRangeTooLarge:
-                if self.chunk == 1:
-                    raise
-                self.chunk = max(1, min(self.chunk, end - start + 1) // 2)
-                continue
-            events.extend(decoder.decode(log) for log in logs)
-            start = end + 1
+        """Decoded events of `addresses` in first..last (`chunked_logs`; a smaller chunk a node asked
+        for is kept for the rest of the pass)."""
+        events, self.chunk = chunked_logs(self.chain, decoder, addresses, first, last, self.chunk)
         return events
 
     # --- a pass -------------------------------------------------------------------------------------

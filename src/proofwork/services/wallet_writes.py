@@ -31,6 +31,7 @@ MAX_DELIVERABLE_BYTES = 256 << 20
 # the contract functions a wallet may send through this server: those prepared here
 ESCROW_CALLS = ("create_job", "create_job_with_permit", "submit", "approve")
 COMMITTEE_CALLS = ("register",)
+LICENSING_CALLS = ("buy", "buy_with_permit")
 PERMIT_NOTE = "sign this permit (eth_signTypedData_v4), then post again with its deadline and signature"
 
 
@@ -52,6 +53,7 @@ class Broadcast:
     receipt: Receipt
     sender: str
     job_events: list[J.JobEvent] = field(default_factory=list)
+    licence_ids: list[int] = field(default_factory=list)  # licences bought
 
     @property
     def jobs_created(self) -> list[int]:
@@ -244,6 +246,35 @@ def prepare_approve(ws: Workspace, client: str, job_id: int, milestone: int) -> 
     return Prepared(ws.escrow.prepare_approve(client, job, milestone))
 
 
+def prepare_buy(
+    ws: Workspace,
+    buyer: str,
+    offer_id: int,
+    *,
+    max_price: int | None = None,
+    permit: tuple[int, str] | None = None,
+) -> Prepared:
+    """Buying a licence from `buyer`'s wallet: `assets.buy`'s checks and the buyer's balance, then the
+    EIP-2612 permit to sign first when `Licensing` may not pull the price yet (and none came), else
+    `buy` (or `buy_with_permit` with the signed permit's (deadline, signature))."""
+    from proofwork.domain.errors import NotAllowed
+    from proofwork.services.assets import checked_offer
+
+    offer, limit = checked_offer(ws, offer_id, max_price)
+    licensing = ws.licensing
+    token = ws.token_at(offer.token)
+    if offer.price and token.balance_of(buyer) < offer.price:
+        raise NotAllowed(f"{buyer} holds less than the {offer.price} base units offer {offer_id} costs")
+    if offer.price and permit is None and token.allowance(buyer, licensing.address) < offer.price:
+        expires = ws.chain.next_timestamp() + PERMIT_LIFETIME
+        typed = token.permit_typed_data(buyer, licensing.address, offer.price, expires)
+        return Prepared(typed_data=typed, note=PERMIT_NOTE)
+    signed = None
+    if permit is not None:
+        signed = (permit[0], *split_signature(permit[1]))
+    return Prepared(licensing.prepare_buy(buyer, offer_id, limit, signed))
+
+
 def wallet_calls(ws: Workspace) -> dict[tuple[str, bytes], tuple[str, ...]]:
     """The contract calls prepared here, which alone a wallet may send through this server."""
     from proofwork.chain.unsigned import selectors
@@ -251,6 +282,8 @@ def wallet_calls(ws: Workspace) -> dict[tuple[str, bytes], tuple[str, ...]]:
     calls = selectors(ws.escrow, ESCROW_CALLS)
     if ws.deployment.committee:
         calls |= selectors(ws.committee, COMMITTEE_CALLS)
+    if ws.deployment.licensing:
+        calls |= selectors(ws.licensing, LICENSING_CALLS)
     return calls
 
 
@@ -264,7 +297,14 @@ def broadcast(ws: Workspace, raw: str | bytes, sender: str) -> Broadcast:
     data = parse_raw_hex(raw) if isinstance(raw, str) else raw
     signed = ws.chain.check_signed(data, Expected(sender, wallet_calls(ws)))
     receipt = ws.chain.send_raw(signed.raw)
-    return Broadcast(receipt, signed.sender, ws.escrow.decode_receipt(receipt))
+    licences = []
+    if ws.deployment.licensing:
+        licences = [
+            int(e.args["licence_id"])
+            for e in ws.licensing.receipt_events(receipt)
+            if e.name == "LicenceBought"
+        ]
+    return Broadcast(receipt, signed.sender, ws.escrow.decode_receipt(receipt), licences)
 
 
 def split_signature(signature: str) -> tuple[int, bytes, bytes]:

@@ -123,6 +123,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
     env.globals["dev_mode"] = settings.web_dev_mode
     env.globals["explorer_url"] = settings.explorer_url
     env.filters["score"] = _score
+    env.filters["pct"] = lambda bps: f"{int(bps) / 100:g} %"  # basis points as a percentage
 
     @contextmanager
     def workspace() -> Iterator[Workspace]:
@@ -238,10 +239,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 problem = str(exc)
             except ProofworkError as exc:
                 return error_page(request, exc)
-            older = None
-            if listed is not None and listed.next_cursor is not None:
-                kept = {k: v for k, v in request.query_params.items() if k != "before" and v}
-                older = "/?" + urlencode({**kept, "before": str(listed.next_cursor)})
+            older = _older(request, "/", listed.next_cursor if listed is not None else None)
             return page(
                 request,
                 "board.html",
@@ -300,6 +298,120 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
             except ProofworkError as exc:
                 return error_page(request, exc)
             return page(request, "competition.html", ws, c=summary, comp=summary.comp, rows=rows)
+
+    @app.get("/assets", response_class=HTMLResponse)
+    def assets_page(request: Request, kind: str = "", owner: str = "", before: str = "") -> Response:
+        from proofwork.services.asset_listing import ASSET_KINDS, AssetFilter, list_assets
+
+        filters = AssetFilter(kind=kind.strip() or None, owner=owner.strip() or None)
+        with workspace() as ws:
+            listed, problem = None, None
+            try:
+                cursor = _job_id(before, "cursor") if before.strip() else None
+                listed = list_assets(ws, filters, before=cursor, store=index_store())
+            except InvalidInput as exc:
+                problem = str(exc)
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            older = _older(request, "/assets", listed.next_cursor if listed is not None else None)
+            return page(
+                request,
+                "assets.html",
+                ws,
+                200 if problem is None else 400,
+                items=listed.items if listed is not None else [],
+                total=listed.total if listed is not None else 0,
+                older=older,
+                filters=filters,
+                kinds=ASSET_KINDS,
+                problem=problem,
+            )
+
+    @app.get("/assets/{asset_id}", response_class=HTMLResponse)
+    def asset_page(request: Request, asset_id: str) -> Response:
+        from proofwork.services.asset_listing import asset_view
+
+        with workspace() as ws:
+            try:
+                view = asset_view(ws, _job_id(asset_id, "asset"), index_store())
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            record = view.record
+            return page(
+                request,
+                "asset.html",
+                ws,
+                v=view,
+                r=record,
+                m=view.manifest,
+                asset_name=view.manifest.name if view.manifest else None,
+                kind=view.lineage[record.asset_id].kind.label,
+                parents_bps=sum(p.bps for p in record.parents),
+                creators_bps=sum(c.bps for c in record.creators),
+                ancestors=sorted(i for i in view.lineage if i != record.asset_id),
+                roles=_roles(view.lineage),
+                sold=sum(o.sold for o in view.offers),
+            )
+
+    @app.get("/assets/{asset_id}/lineage.json")
+    def asset_lineage(request: Request, asset_id: str) -> Response:
+        from proofwork.services.assets import lineage_prov
+
+        with workspace() as ws:
+            try:
+                prov = lineage_prov(ws, _job_id(asset_id, "asset"))
+            except ProofworkError as exc:
+                return action_error(exc)
+        return Response(prov, media_type="application/json")
+
+    @app.get("/licences", response_class=HTMLResponse)
+    def licences_page(request: Request, holder: str = "", asset: str = "", before: str = "") -> Response:
+        from proofwork.services.asset_listing import LicenceFilter, list_licences
+
+        with workspace() as ws:
+            listed, problem = None, None
+            try:
+                asset_id = _job_id(asset, "asset") if asset.strip() else None
+                cursor = _job_id(before, "cursor") if before.strip() else None
+                where = LicenceFilter(holder=holder.strip() or None, asset_id=asset_id)
+                listed = list_licences(ws, where, before=cursor, store=index_store())
+            except InvalidInput as exc:
+                problem = str(exc)
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            return page(
+                request,
+                "licences.html",
+                ws,
+                200 if problem is None else 400,
+                items=listed.items if listed is not None else [],
+                total=listed.total if listed is not None else 0,
+                older=_older(request, "/licences", listed.next_cursor if listed is not None else None),
+                holder=holder,
+                asset=asset,
+                problem=problem,
+            )
+
+    @app.get("/licences/{licence_id}", response_class=HTMLResponse)
+    def licence_page(request: Request, licence_id: str) -> Response:
+        from proofwork.services.asset_listing import licence_detail
+
+        with workspace() as ws:
+            try:
+                detail = licence_detail(ws, _job_id(licence_id, "licence"))
+            except ProofworkError as exc:
+                return error_page(request, exc)
+            lic = detail.licence
+            status = (
+                "valid"
+                if lic.valid
+                else "revoked"
+                if lic.revoked
+                else "surrendered"
+                if not lic.holder
+                else "expired"
+            )
+            return page(request, "licence.html", ws, d=detail, lic=lic, licence_status=status)
 
     @app.get("/profiles/{address}", response_class=HTMLResponse)
     def profile_page(request: Request, address: str) -> Response:
@@ -575,6 +687,30 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
         except ProofworkError as exc:
             return action_error(exc)
 
+    @app.post("/actions/offers/{offer_id}/buy")
+    def buy_action(
+        offer_id: str,
+        sender: str = Form("", alias="from"),
+        sign_as: str = Form(""),
+        permit_deadline: str = Form(""),
+        permit_signature: str = Form(""),
+    ) -> Response:
+        """A licence bought from the visitor's wallet: the permit letting the licensing contract take
+        the price first (when needed), then `buy`; or, in dev mode, by a dev account."""
+        from proofwork.services import assets, wallet_writes
+
+        try:
+            permit = _permit(permit_deadline, permit_signature)
+            with workspace() as ws:
+                offer = _job_id(offer_id, "offer")
+                signer = dev_signer(ws, sign_as)
+                if signer is not None:
+                    return JSONResponse({"sent": [], "licence_id": assets.buy(ws, signer, offer)})
+                wallet = parse_address(sender, "wallet address")
+                return wallet_answer(wallet_writes.prepare_buy(ws, wallet, offer, permit=permit))
+        except ProofworkError as exc:
+            return action_error(exc)
+
     @app.post("/actions/tx")
     def send_signed_action(sender: str = Form("", alias="from"), raw: str = Form("")) -> Response:
         """A transaction the wallet signed (`eth_signTransaction`), checked and broadcast; answered like
@@ -594,6 +730,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 "status": "success" if receipt.status == 1 else "failed",
                 "block": receipt.block_number,
                 "jobs_created": sent.jobs_created,
+                "licences_bought": sent.licence_ids,
             }
         )
 
@@ -608,6 +745,24 @@ def _score(fixed: int) -> str:
     from proofwork.services.market_views import score_text
 
     return score_text(int(fixed))
+
+
+def _older(request: Request, path: str, cursor: int | None) -> str | None:
+    """The link to the next (older) page of a list: the same filters, `before` the cursor."""
+    if cursor is None:
+        return None
+    kept = {k: v for k, v in request.query_params.items() if k != "before" and v}
+    return path + "?" + urlencode({**kept, "before": str(cursor)})
+
+
+def _roles(lineage: dict[int, Any]) -> dict[str, list[str]]:
+    """account (lower case) -> what it is in the lineage: "owner of #2", "creator of #1"..."""
+    roles: dict[str, list[str]] = {}
+    for asset_id, node in sorted(lineage.items(), reverse=True):
+        roles.setdefault(node.owner.lower(), []).append(f"owner of #{asset_id}")
+        for creator in node.creators:
+            roles.setdefault(creator.account.lower(), []).append(f"creator of #{asset_id}")
+    return roles
 
 
 def _permit(deadline: str, signature: str) -> tuple[int, str] | None:

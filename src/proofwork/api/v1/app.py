@@ -26,6 +26,7 @@ from proofwork.api.v1.routers import (
     artifacts,
     asset_compute,
     asset_keys,
+    assets,
     auth,
     competitions,
     credentials,
@@ -214,6 +215,7 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
         tx,
         asset_keys,
         asset_compute,
+        assets,
     )
     for module in routers:
         root.include_router(module.router)

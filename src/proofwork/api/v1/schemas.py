@@ -213,6 +213,7 @@ class WritePublic(BaseModel):
     note: str = ""
     tx_hash: str | None = None
     job: JobPublic | None = None
+    licence_id: int | None = None
 
 
 class RawTransactionCreate(Strict):
@@ -228,6 +229,7 @@ class TransactionPublic(BaseModel):
     gas_used: int
     sender: str
     job_ids: list[int]
+    licence_ids: list[int] = Field(default_factory=list, description="licences the transaction bought")
     dev_mode: bool
 
 
@@ -307,3 +309,147 @@ class VerificationPublic(BaseModel):
 class ArtifactPublic(BaseModel):
     cid: str
     size: int
+
+
+# --- assets and licences ------------------------------------------------------------------------------
+
+
+class SharePublic(BaseModel):
+    account: str
+    bps: int = Field(description="basis points of what is left after the parents' shares")
+
+
+class ParentPublic(BaseModel):
+    asset_id: int
+    bps: int = Field(description="basis points of the asset's revenue passed up to this parent")
+
+
+class AssetJobPublic(BaseModel):
+    job_id: int
+    milestone: int
+    deliverable: str
+
+
+class AssetPublic(BaseModel):
+    asset_id: int
+    owner: str
+    kind: Literal["model", "dataset"]
+    manifest: str = Field(description="CID of the manifest")
+    creators: list[SharePublic]
+    parents: list[ParentPublic]
+    royalty_bps: int = Field(description="ERC-2981 royalty on resales")
+    existed_since: int = Field(
+        description="unix time its existence is proven from (a timestamp, or registration)"
+    )
+    job: AssetJobPublic | None = Field(None, description="the paid job milestone it was delivered in")
+    block: int
+    tx_hash: str
+
+
+class AssetsPublic(BaseModel):
+    data: list[AssetPublic]
+    count: int = Field(description="assets matching the filters, all pages")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+    indexed_block: int | None = Field(
+        description="the last block of the chain index the list was read from; null: read from the logs"
+    )
+
+
+class OfferPublic(BaseModel):
+    offer_id: int
+    asset_id: int
+    seller: str
+    token: str
+    price: Units
+    price_display: str
+    term_seconds: int = Field(description="0: perpetual")
+    commercial: bool
+    kind: str = Field(description="download or compute")
+    transferable: bool
+    revocable: bool
+    terms_cid: str
+    max_licences: int = Field(description="0: unlimited")
+    sold: int
+    active: bool = Field(description="not withdrawn")
+    available: bool = Field(
+        description="can be bought now: active, not sold out, its seller still owns the asset"
+    )
+
+
+class OffersPublic(BaseModel):
+    data: list[OfferPublic]
+
+
+class LineageNodePublic(BaseModel):
+    asset_id: int
+    name: str | None
+    kind: str
+    owner: str
+    parents: list[ParentPublic]
+
+
+class LineagePublic(BaseModel):
+    data: list[LineageNodePublic] = Field(description="the asset and every ancestor, newest first")
+
+
+class ReceiverPublic(BaseModel):
+    account: str
+    amount: Units
+    amount_display: str
+
+
+class SalePublic(BaseModel):
+    """Where the price of the cheapest offer that can be bought goes, once every level is distributed."""
+
+    price: Units
+    price_display: str
+    received: list[ReceiverPublic]
+
+
+class AssetDetailPublic(AssetPublic):
+    name: str | None = Field(description="from the manifest; null when the store does not hold it")
+    registered_at: int
+    manifest_json: dict[str, Any] | None = Field(
+        description="the manifest; null when the store does not hold it"
+    )
+    lineage: list[LineageNodePublic] = Field(description="the asset and every ancestor")
+    children: list[int] = Field(description="the assets registered as derived from this one")
+    offers: list[OfferPublic]
+    sale: SalePublic | None
+
+
+class LicencePublic(BaseModel):
+    licence_id: int
+    offer_id: int
+    asset_id: int
+    holder: str | None = Field(description="null once surrendered")
+    price: Units
+    price_display: str
+    token: str
+    expires_at: int = Field(description="unix time; 0: perpetual")
+    kind: str = Field(description="download or compute")
+    commercial: bool
+    transferable: bool
+    revoked: bool
+    valid: bool
+
+
+class LicencesPublic(BaseModel):
+    data: list[LicencePublic]
+    count: int
+    next_cursor: str | None
+    indexed_block: int | None
+
+
+class LicenceDetailPublic(LicencePublic):
+    revocable: bool
+    terms_cid: str | None
+
+
+class PurchaseCreate(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Address | None = Field(None, alias="from", description="the buyer: the session's address")
+    max_price: Units | None = Field(None, description="the most the buyer pays (default: the offer's price)")
+    permit_deadline: int | None = Field(None, ge=0, le=2**256 - 1)
+    permit_signature: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{130}$")

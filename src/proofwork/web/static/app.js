@@ -128,7 +128,7 @@ async function act(form) {
   say(form, "Preparing…");
   let body = await post(form.dataset.action, data);
   if (body.typed_data) {
-    say(form, "Sign the permit that lets the escrow take the budget…");
+    say(form, form.dataset.kind === "buy" ? "Sign the permit that lets the licensing contract take the price…" : "Sign the permit that lets the escrow take the budget…");
     const signature = await window.ethereum.request({
       method: "eth_signTypedData_v4",
       params: [pw.account, JSON.stringify(body.typed_data)],
@@ -139,11 +139,15 @@ async function act(form) {
     body = await post(form.dataset.action, data);
   }
   let jobId = body.job_id;
+  let licenceId = body.licence_id;
   if (body.sent) {
     for (const hash of body.sent) await waitFor(hash);
   } else {
     const mined = await sendAll(form, body.txs);
-    for (const m of mined) if (m.jobs_created && m.jobs_created.length) jobId = m.jobs_created[0];
+    for (const m of mined) {
+      if (m.jobs_created && m.jobs_created.length) jobId = m.jobs_created[0];
+      if (m.licences_bought && m.licences_bought.length) licenceId = m.licences_bought[0];
+    }
     if (body.register) {
       say(form, "Registering the evaluation of job " + jobId + "…");
       const wallet = new FormData();
@@ -153,9 +157,10 @@ async function act(form) {
     }
   }
   say(form, "Done.");
-  const what = { post: "job " + jobId + " posted and funded", submit: "work submitted", approve: "milestone approved and paid" };
+  const what = { post: "job " + jobId + " posted and funded", submit: "work submitted", approve: "milestone approved and paid", buy: "licence " + licenceId + " bought" };
   sessionStorage.setItem("pw-flash", "Done: " + (what[form.dataset.kind] || "sent") + ".");
   if (form.dataset.kind === "post" && jobId) window.location.assign("/jobs/" + jobId);
+  else if (form.dataset.kind === "buy" && licenceId) window.location.assign("/licences/" + licenceId);
   else window.location.reload();
 }
 

@@ -109,7 +109,7 @@ def dev_signer(ws: Workspace, dev_mode: bool, address: str) -> Signer:
     raise ApiError(403, "not_a_dev_account", f"{address} is not a dev account: sign with your wallet")
 
 
-def _prepared(p: wallet_writes.Prepared, dev_mode: bool) -> S.WritePublic:
+def prepared_answer(p: wallet_writes.Prepared, dev_mode: bool) -> S.WritePublic:
     if p.typed_data is not None:
         return S.WritePublic(
             status="sign_typed_data", dev_mode=dev_mode, typed_data=p.typed_data, note=p.note
@@ -180,7 +180,7 @@ def post_job(
         arbiter=body.arbiter,
         permit=permit,  # type: ignore[arg-type]
     )
-    return _prepared(prepared, ctx.dev_mode)
+    return prepared_answer(prepared, ctx.dev_mode)
 
 
 @router.post(
@@ -203,7 +203,7 @@ def submit(
         if dev_sign:
             outcome = Jobs(ws).submit(dev_signer(ws, ctx.dev_mode, freelancer), job_id, index, deliverable)
             return _sent(outcome, ws, ctx.dev_mode)
-        return _prepared(
+        return prepared_answer(
             wallet_writes.prepare_submit(ws, freelancer, job_id, index, deliverable), ctx.dev_mode
         )
     except NotFound as exc:
@@ -229,6 +229,6 @@ def approve(
         if dev_sign:
             outcome = Jobs(ws).approve(dev_signer(ws, ctx.dev_mode, client), job_id, index)
             return _sent(outcome, ws, ctx.dev_mode)
-        return _prepared(wallet_writes.prepare_approve(ws, client, job_id, index), ctx.dev_mode)
+        return prepared_answer(wallet_writes.prepare_approve(ws, client, job_id, index), ctx.dev_mode)
     except NotFound as exc:
         raise ApiError(404, "job_not_found", str(exc)) from exc

@@ -20,8 +20,8 @@ def send(
 ) -> S.TransactionPublic:
     """Refused before anything is sent (the error codes `tx_malformed`, `tx_too_large`,
     `tx_wrong_chain`, `not_your_address`, `tx_unexpected_call`, `tx_replayed`) unless it is a call this
-    API prepared (`POST /jobs`, submissions, approvals), signed by the signed-in address for this
-    chain with a nonce not yet used."""
+    API prepared (`POST /jobs`, submissions, approvals, licence purchases), signed by the signed-in
+    address for this chain with a nonce not yet used."""
     try:
         sent = wallet_writes.broadcast(ws, body.raw, address)
     except SignedTransactionRefused as exc:
@@ -32,5 +32,6 @@ def send(
         gas_used=sent.receipt.gas_used,
         sender=sent.sender,
         job_ids=sorted({e.job_id for e in sent.job_events}),
+        licence_ids=sent.licence_ids,
         dev_mode=ctx.dev_mode,
     )
