@@ -344,7 +344,12 @@ class Assets:
         royalty_bps: int = 0,
         key: bytes | None = None,
         to: str | None = None,
+        card: dict[str, Any] | bool = True,
+        sources: list[Path] | tuple[Path, ...] = (),
     ) -> assets.Registered:
+        """Registers the asset with its card: generated unless the manifest holds one (`card=True`; a
+        dataset's CSV columns are read from `sources`, the plaintext files), the card given, or none
+        (`card=False`)."""
         return assets.register(
             self.ws,
             self._signer(owner),
@@ -354,7 +359,14 @@ class Assets:
             royalty_bps=royalty_bps,
             key=key,
             to=to,
+            card=card,
+            sources=sources,
         )
+
+    def card(self, asset_id: int, output: str | None = None) -> str:
+        """The asset's card: Croissant JSON-LD (`output="croissant"`) or a model's README.md
+        (`"hf-readme"`); by default, whichever the card is."""
+        return assets.card(self.ws, asset_id, output)
 
     def timestamp(self, who: Who, manifest: AssetManifest) -> tuple[str, int]:
         """Timestamps a salted commitment of the manifest without registering it: (CID, block time)."""
@@ -385,6 +397,7 @@ class Assets:
     def register_deliverable(
         self, party: Who, job_id: int, milestone: int, manifest: AssetManifest, **kwargs: Any
     ) -> assets.Registered:
+        """As `register` (`card`, `sources`, `parents`, `royalty_bps`, `key`), for a paid milestone."""
         return assets.register_deliverable(
             self.ws, self._signer(party), job_id, milestone, manifest, **kwargs
         )

@@ -412,6 +412,12 @@ class AssetDetailPublic(AssetPublic):
     manifest_json: dict[str, Any] | None = Field(
         description="the manifest; null when the store does not hold it"
     )
+    card_format: str | None = Field(
+        None,
+        description="the manifest's card: croissant (a dataset's Croissant 1.0 JSON-LD), huggingface (a "
+        "model's Hugging Face model card), other or none; null when the store does not hold the manifest. "
+        "The card itself: `manifest_json.card`, or `GET /assets/{id}/card`",
+    )
     lineage: list[LineageNodePublic] = Field(description="the asset and every ancestor")
     children: list[int] = Field(description="the assets registered as derived from this one")
     offers: list[OfferPublic]
