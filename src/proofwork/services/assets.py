@@ -152,6 +152,13 @@ def _saved_salt(ws: Workspace, manifest_cid: str, signer: Signer) -> bytes | Non
     return bytes.fromhex(saved["salt"]) if saved.get("by", "").lower() == signer.address.lower() else None
 
 
+def _check_parents_exist(ws: Workspace, parents: Sequence[Parent]) -> None:
+    count = ws.asset_registry.count() if parents else 0
+    for parent in parents:
+        if parent.asset_id > count:
+            raise NotFound(f"no asset {parent.asset_id} to derive from")
+
+
 def register(
     ws: Workspace,
     owner: Signer,
@@ -173,10 +180,7 @@ def register(
     False leaves the manifest without one."""
     check_terms(creators, parents, royalty_bps)
     registry = ws.asset_registry
-    count = registry.count()
-    for parent in parents:
-        if parent.asset_id > count:
-            raise NotFound(f"no asset {parent.asset_id} to derive from")
+    _check_parents_exist(ws, parents)
     owner_address = parse_address(to, "owner") if to else owner.address
     manifest = with_card(
         ws,
@@ -297,10 +301,7 @@ def register_deliverable(
             f"the manifest holds no file with the milestone's deliverable hash 0x{bytes(delivered).hex()}"
         )
     check_terms((), parents, royalty_bps)
-    count = ws.asset_registry.count()
-    for parent in parents:
-        if parent.asset_id > count:
-            raise NotFound(f"no asset {parent.asset_id} to derive from")
+    _check_parents_exist(ws, parents)
     manifest = with_card(
         ws, manifest, card, CardContext([job.freelancer], parents, sources, job_id, milestone)
     )
