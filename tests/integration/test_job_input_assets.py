@@ -279,3 +279,27 @@ def test_a_job_refused_after_its_licences_were_bought_leaves_them_the_clients(
     assert _money(am)["licences"] == before["licences"]
     shown = view(ws, out.job)
     assert shown is not None and shown.all_valid
+
+
+def test_the_api_job_lists_its_input_assets_checked_on_chain(am: Market, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.integration.test_asset_api import make_app
+
+    made = _lineage(am, tmp_path)
+    out = _post(am, JobInputs(offers=(made.offer,)))
+    plain = am.post("5").job
+    api = TestClient(make_app(am))
+    body = api.get(f"/api/v1/jobs/{out.job.job_id}").json()
+    [bought] = out.input_assets
+    assert body["inputs"]["terms_cid"] == out.terms_cid and body["inputs"]["all_valid"] is True
+    assert body["inputs"]["input_assets"] == [
+        {
+            **bought.to_dict(),
+            "status": "valid",
+            "valid": True,
+            "holder": am.client.address,
+            "expires_at": am.pw.assets.licence(bought.licence_id).expires_at,
+        }
+    ]
+    assert api.get(f"/api/v1/jobs/{plain.job_id}").json()["inputs"] is None

@@ -143,7 +143,7 @@ def _check_offer(ws: Workspace, offer: Offer, inputs: JobInputs, now: int, deadl
     if offer.kind == COMPUTE and not inputs.allow_compute:
         raise NotAllowed(
             f"licence offer {oid} is compute-only: its files are never released, so the job's freelancer "
-            "could not get them (allow compute inputs to name it anyway)"
+            "could not get them (--compute-input names it anyway)"
         )
     if offer.term_seconds and now + offer.term_seconds < deadline:
         raise NotAllowed(
@@ -160,7 +160,7 @@ def _check_held(lic: Licence, client: str, inputs: JobInputs, deadline: int) -> 
     if lic.kind == COMPUTE and not inputs.allow_compute:
         raise NotAllowed(
             f"licence {lid} is compute-only: the job's freelancer could not get the files "
-            "(allow compute inputs to name it anyway)"
+            "(--compute-input names it anyway)"
         )
     if lic.expires_at and lic.expires_at < deadline:
         raise NotAllowed(f"licence {lid} expires before the job's deadline")

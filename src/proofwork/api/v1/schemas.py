@@ -147,6 +147,31 @@ class EvaluationPublic(BaseModel):
     labels_revealed: bool
 
 
+class InputAssetPublic(BaseModel):
+    asset_id: int
+    offer_id: int
+    licence_id: int
+    kind: str = Field(description="download or compute")
+    commercial: bool
+    token: str
+    price: str = Field(description="what the licence cost, in whole base units of `token`")
+    status: str | None = Field(
+        None, description="the licence now: valid, expired, revoked, surrendered, not held by the client..."
+    )
+    valid: bool | None = None
+    holder: str | None = None
+    expires_at: int | None = None
+
+
+class JobInputsPublic(BaseModel):
+    terms_cid: str = Field(description="the job's terms document: its sha256 digest is the job's spec hash")
+    problem: str | None = Field(
+        None, description="why the document cannot be trusted (its licences not checked)"
+    )
+    all_valid: bool
+    input_assets: list[InputAssetPublic]
+
+
 class JobDetailPublic(JobPublic):
     milestones: list[MilestonePublic]
     submissions: list[SubmissionPublic]
@@ -155,6 +180,9 @@ class JobDetailPublic(JobPublic):
     scores: list[ScorePublic]
     evaluation: EvaluationPublic | None
     disputes: list[DisputePublic]
+    inputs: JobInputsPublic | None = Field(
+        None, description="the input assets the job's terms document records, each licence checked on chain"
+    )
     dev_mode: bool
 
 
