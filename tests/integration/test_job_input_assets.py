@@ -303,3 +303,42 @@ def test_the_api_job_lists_its_input_assets_checked_on_chain(am: Market, tmp_pat
         }
     ]
     assert api.get(f"/api/v1/jobs/{plain.job_id}").json()["inputs"] is None
+
+
+def test_a_fee_in_a_token_without_permits_is_approved_first_and_its_balance_checked(
+    am: Market, tmp_path: Path
+) -> None:
+    """An offer priced in another ERC-20, one without EIP-2612 (a USDC-like test token): the flow
+    approves it and buys; a client short of that token is refused before anything is paid."""
+    import os
+
+    from proofwork.chain.compiler import ContractCompiler
+
+    pw, ws = am.pw, am.pw.ws
+    made = _lineage(am, tmp_path)
+    mocks = Path(__file__).resolve().parents[1] / "contracts" / "mocks"
+    artifact = ContractCompiler(Path(os.environ["PROOFWORK_CACHE_DIR"]), mocks).get("BlocklistToken")
+    address = ws.chain.deploy(am.operator.key, artifact.abi, artifact.bytecode).contract_address
+    other = ws.chain.contract(artifact.abi, address)
+    assert ws.token.supports_permit() and not ws.token_at(address).supports_permit()
+    priced = pw.assets.offer(am.arbiter, made.dataset, price=7_000, token=address, term_seconds=0)
+
+    before = _money(am)
+    with pytest.raises(InvalidInput, match=f"has 0 units of {address}, .* need 7000"):
+        _post(am, JobInputs(offers=(made.offer, priced)))
+    assert _money(am) == before
+
+    ws.chain.transact(am.client.key, other.functions.mint(am.client.address, 7_000))
+    out = _post(am, JobInputs(offers=(made.offer, priced)))
+    assert [name for name, _ in out.receipts] == [
+        f"buy licence (offer {made.offer}, asset {made.model})",
+        "approve licence fee",
+        f"buy licence (offer {priced}, asset {made.dataset})",
+        "create+fund",
+    ]
+    assert ws.chain.call(other.functions.balanceOf(am.client.address)) == 0
+    # the dataset's fee is split in its own token: the labeler's 30 %, the owner the rest
+    assert ws.licensing.claimable(am.other.address, address) == 2_100
+    assert ws.licensing.claimable(am.arbiter.address, address) == 4_900
+    shown = pw.job_inputs(out.job.job_id)
+    assert shown is not None and shown.all_valid and len(shown.checks) == 2

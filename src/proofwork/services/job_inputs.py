@@ -180,9 +180,17 @@ def _check_balances(ws: Workspace, client: str, planned: builtins.list[Planned],
         if held < need:
             fees = need - budget if token_address == ws.token.address.lower() else need
             raise InvalidInput(
-                f"insufficient balance: {client} has {held} units of {token.symbol}, the job and its "
+                f"insufficient balance: {client} has {held} units of {_symbol(token)}, the job and its "
                 f"licences need {need} ({fees} in licence fees)"
             )
+
+
+def _symbol(token: Any) -> str:
+    """The token's symbol, or its address when it has none (`symbol` is optional in ERC-20)."""
+    try:
+        return str(token.symbol)
+    except ProofworkError:
+        return str(token.address)
 
 
 def _buy(
@@ -195,7 +203,7 @@ def _buy(
     receipts = []
     permit = None
     if offer.price and token.allowance(client.address, licensing.address) < offer.price:
-        if funding == "permit":
+        if funding == "permit" and token.supports_permit():
             deadline = ws.chain.next_timestamp() + PERMIT_LIFETIME
             v, r, s = token.sign_permit(client.key, licensing.address, offer.price, deadline)
             permit = (deadline, v, r, s)
