@@ -342,3 +342,31 @@ def test_a_fee_in_a_token_without_permits_is_approved_first_and_its_balance_chec
     assert ws.licensing.claimable(am.arbiter.address, address) == 4_900
     shown = pw.job_inputs(out.job.job_id)
     assert shown is not None and shown.all_valid and len(shown.checks) == 2
+
+
+def test_a_terms_document_cannot_borrow_another_clients_licences(am: Market, tmp_path: Path) -> None:
+    """Another client copies a licensed job's terms document into a job of their own: the copy names the
+    first client (its problem said), or, edited, names licences its client does not hold."""
+    from dataclasses import replace
+
+    from proofwork.storage.unixfs import cid_digest
+
+    pw, ws = am.pw, am.pw.ws
+    made = _lineage(am, tmp_path)
+    honest = _post(am, JobInputs(offers=(made.offer,)))
+    raw = ws.store.read_bytes(honest.terms_cid or "", D.MAX_TERMS_BYTES)
+
+    def copied(document: bytes) -> Any:
+        spec = cid_digest(ws.store.add_bytes(document))
+        return pw.jobs.post(
+            am.other, budget=pw.amount("5"), deadline=pw.now() + DAY, review_period=DAY, spec_hash=spec
+        ).job
+
+    as_is = view(ws, copied(raw))
+    assert as_is is not None and not as_is.all_valid and "not the job's client" in (as_is.problem or "")
+    edited = replace(D.parse_terms(raw), client=am.other.address)
+    claimed = view(ws, copied(edited.canonical_bytes()))
+    assert claimed is not None and claimed.problem is None and not claimed.all_valid
+    assert [c.status for c in claimed.checks] == [D.NOT_THE_CLIENTS]
+    malformed = view(ws, copied(raw.replace(b'"version":1', b'"version":"1"')))
+    assert malformed is not None and malformed.terms is None and "version 1" in (malformed.problem or "")

@@ -85,7 +85,7 @@ class JobInputsView:
     document itself cannot be trusted (another chain or licensing contract, another client)."""
 
     terms_cid: str
-    terms: D.JobTerms
+    terms: D.JobTerms | None  # None: the document claims to be one but is malformed (`problem`)
     checks: list[InputCheck] = field(default_factory=list)
     problem: str | None = None
 
@@ -326,7 +326,10 @@ def view(ws: Workspace, job: J.Job) -> JobInputsView | None:
         return None
     if not D.is_terms_document(data):
         return None
-    terms = D.parse_terms(data)
+    try:
+        terms = D.parse_terms(data)
+    except InvalidInput as exc:
+        return JobInputsView(cid, None, problem=str(exc))
     licensing = ws.licensing
     if terms.chain_id != ws.chain_id or not J.same_address(terms.licensing, licensing.address):
         return JobInputsView(cid, terms, problem="its licences are on another chain or licensing contract")
@@ -376,6 +379,6 @@ def view_json(found: JobInputsView | None) -> dict[str, Any] | None:
             }
             for c in found.checks
         ]
-        if found.problem is None
+        if found.problem is None or found.terms is None
         else [i.to_dict() for i in found.terms.inputs],
     }
