@@ -370,3 +370,64 @@ def test_a_terms_document_cannot_borrow_another_clients_licences(am: Market, tmp
     assert [c.status for c in claimed.checks] == [D.NOT_THE_CLIENTS]
     malformed = view(ws, copied(raw.replace(b'"version":1', b'"version":"1"')))
     assert malformed is not None and malformed.terms is None and "version 1" in (malformed.problem or "")
+
+
+def test_a_wallet_posts_a_job_with_an_input_asset_one_signature_at_a_time(am: Market, tmp_path: Path) -> None:
+    """Through the REST API, the server holding no key: the licence's permit and purchase, then (the
+    licence named instead of the offer) the job's permit and creation, its spec hash the terms
+    document's digest; refused inputs answer with a stable code before anything is signed."""
+    from eth_account import Account
+    from fastapi.testclient import TestClient
+
+    from tests.integration.test_api import bearer, error_code, sign_in, wallet_sign
+    from tests.integration.test_asset_api import make_app
+
+    pw, ws = am.pw, am.pw.ws
+    made = _lineage(am, tmp_path)
+    api = TestClient(make_app(am))
+    auth = bearer(sign_in(api, am.client))
+    body: dict[str, Any] = {
+        "budget": str(pw.amount("500")),
+        "deadline": pw.now() + 7 * DAY,
+        "review_period": 3 * DAY,
+        "freelancer": am.freelancer.address,
+        "input_offers": [made.offer],
+    }
+
+    def step(extra: dict[str, Any], status: str) -> dict[str, Any]:
+        answer = api.post("/api/v1/jobs", json=body | extra, headers=auth)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == status, answer.json()
+        return dict(answer.json())
+
+    def permit(answer: dict[str, Any], spender: str) -> dict[str, Any]:
+        typed = answer["typed_data"]
+        assert typed["message"]["spender"] == spender
+        signature = Account.sign_typed_data(am.client.key, full_message=typed).signature.hex()
+        return {
+            "permit_deadline": typed["message"]["deadline"],
+            "permit_signature": "0x" + signature.removeprefix("0x"),
+        }
+
+    def send(answer: dict[str, Any]) -> dict[str, Any]:
+        raw = wallet_sign(answer["transaction"], am.client.key)
+        sent = api.post("/api/v1/tx", json={"raw": raw}, headers=auth)
+        assert sent.status_code == 200, sent.text
+        return dict(sent.json())
+
+    refused = api.post("/api/v1/jobs", json=body | {"max_licence_fee": "1"}, headers=auth)
+    assert refused.status_code == 409 and error_code(refused) == "not_allowed"
+    before = _money(am)
+    buy = step(permit(step({}, "sign_typed_data"), ws.licensing.address), "sign_transaction")
+    assert f"offer {made.offer}" in buy["note"] and buy["terms_cid"] is None
+    [licence_id] = send(buy)["licence_ids"]
+    assert _money(am)["client"] == before["client"] - made.price  # the fee, with its royalties
+    assert ws.licensing.pending(made.dataset, ws.token.address) == made.price * 2_000 // 10_000
+
+    body |= {"input_offers": [], "input_licences": [licence_id]}
+    create = step(permit(step({}, "sign_typed_data"), ws.escrow.address), "sign_transaction")
+    [job_id] = send(create)["job_ids"]
+    job = api.get(f"/api/v1/jobs/{job_id}").json()
+    assert job["inputs"]["terms_cid"] == create["terms_cid"] and job["inputs"]["all_valid"]
+    assert [i["licence_id"] for i in job["inputs"]["input_assets"]] == [licence_id]
+    assert _money(am)["client"] == before["client"] - made.price - pw.amount("500")

@@ -230,10 +230,7 @@ def post(
     from proofwork.storage.unixfs import cid_digest
 
     ws = jobs.ws
-    amounts, _, _ = jobs.check_post(client.address, client.name, spec_hash=spec_hash, **terms)
-    if inputs.spec_cid is not None and spec_hash != J.ZERO_HASH and cid_digest(inputs.spec_cid) != spec_hash:
-        raise InvalidInput("the spec hash is not the digest of the spec CID")
-    planned = plan(ws, client.address, inputs, deadline=terms["deadline"], budget=sum(amounts))
+    planned = checked(jobs, client.address, client.name, inputs, spec_hash, terms)
 
     receipts: builtins.list[tuple[str, Receipt]] = []
     recorded: builtins.list[D.InputAsset] = []
@@ -247,15 +244,7 @@ def post(
             bought.append(licence_id)
             receipts.extend(steps)
             recorded.append(_recorded(p, licence_id))
-        document = D.JobTerms(
-            ws.chain_id,
-            ws.licensing.address,
-            client.address,
-            tuple(recorded),
-            inputs.spec_cid,
-            None if spec_hash == J.ZERO_HASH and inputs.spec_cid is None else _spec_digest(inputs, spec_hash),
-        )
-        terms_cid = ws.store.add_bytes(document.canonical_bytes())
+        terms_cid = store_terms(ws, client.address, recorded, inputs, spec_hash)
         out = jobs.post(client, spec_hash=cid_digest(terms_cid), funding=funding, **terms)
     except ProofworkError as exc:
         if not bought:
@@ -273,10 +262,37 @@ def post(
     return replace(out, receipts=receipts, input_assets=recorded, terms_cid=terms_cid)
 
 
-def _spec_digest(inputs: JobInputs, spec_hash: bytes) -> bytes:
+def checked(
+    jobs: Jobs, client: str, client_name: str, inputs: JobInputs, spec_hash: bytes, terms: dict[str, Any]
+) -> builtins.list[Planned]:
+    """The checks of the whole flow before anything is signed: the job's (`Jobs.check_post`), the spec
+    CID against the spec hash, then `plan`."""
     from proofwork.storage.unixfs import cid_digest
 
-    return cid_digest(inputs.spec_cid) if inputs.spec_cid is not None else spec_hash
+    amounts, _, _ = jobs.check_post(client, client_name, spec_hash=spec_hash, **terms)
+    if inputs.spec_cid is not None and spec_hash != J.ZERO_HASH and cid_digest(inputs.spec_cid) != spec_hash:
+        raise InvalidInput("the spec hash is not the digest of the spec CID")
+    return plan(jobs.ws, client, inputs, deadline=terms["deadline"], budget=sum(amounts))
+
+
+def recorded_inputs(planned: builtins.list[Planned]) -> builtins.list[D.InputAsset]:
+    """The inputs of a plan whose licences are all held (a wallet's flow, once it bought them)."""
+    return [_recorded(p, p.licence_id) for p in planned if p.licence_id is not None]
+
+
+def store_terms(
+    ws: Workspace, client: str, recorded: builtins.list[D.InputAsset], inputs: JobInputs, spec_hash: bytes
+) -> str:
+    """The job's terms document, stored by CID (the same terms make the same bytes, so the same CID)."""
+    from proofwork.storage.unixfs import cid_digest
+
+    own: bytes | None = None
+    if inputs.spec_cid is not None:
+        own = cid_digest(inputs.spec_cid)
+    elif spec_hash != J.ZERO_HASH:
+        own = spec_hash
+    document = D.JobTerms(ws.chain_id, ws.licensing.address, client, tuple(recorded), inputs.spec_cid, own)
+    return ws.store.add_bytes(document.canonical_bytes())
 
 
 def _not_posted(bought: builtins.list[int], inputs: JobInputs, exc: ProofworkError) -> str:

@@ -201,6 +201,17 @@ class JobCreate(Strict):
     arbiter: Address | None = None
     permit_deadline: int | None = Field(None, ge=0, le=2**256 - 1)
     permit_signature: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{130}$")
+    input_offers: list[Annotated[int, Field(ge=1, le=2**64)]] = Field(
+        default_factory=list,
+        max_length=4,
+        description="licence offers on the models and datasets the job works on: each licence is bought "
+        "first (a step each), then named in `input_licences` instead",
+    )
+    input_licences: list[Annotated[int, Field(ge=1, le=2**64)]] = Field(
+        default_factory=list, max_length=4, description="licences the client holds, recorded as input assets"
+    )
+    max_licence_fee: Units | None = Field(None, description="the most each input licence may cost")
+    compute_inputs: bool = Field(False, description="accept compute-only licences as inputs")
 
 
 class SubmissionCreate(Strict):
@@ -242,6 +253,9 @@ class WritePublic(BaseModel):
     tx_hash: str | None = None
     job: JobPublic | None = None
     licence_id: int | None = None
+    terms_cid: str | None = Field(
+        default=None, description="a job with input assets: its terms document's CID"
+    )
 
 
 class RawTransactionCreate(Strict):
