@@ -21,6 +21,12 @@ Disputes go to a court of staked jurors when a job names the court's adapter as 
         pw.court.advance("dev0", case.case_id)                     # after the evidence period: the draw
         pw.court.commit("dev3", case.case_id, 1); pw.court.reveal("dev3", case.case_id)
 
+A job that works on licensed models or datasets buys their licences in the flow that funds it:
+
+        out = pw.jobs.post(client, ..., inputs=JobInputs(offers=(offer_id,)))
+        out.input_assets, out.terms_cid                            # the licences, the terms document
+        pw.job_inputs(out.job.job_id).all_valid                    # checked on chain, by anyone
+
 An oracle runs in the SDK as in the CLI: `pw.oracle("dev6", OracleOptions(passes=10)).run()`.
 
 Pass `rpc_url="http://127.0.0.1:8545"` to drive any EVM node instead. Amounts are integer
