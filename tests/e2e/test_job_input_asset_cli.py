@@ -86,6 +86,10 @@ def test_job_post_buys_the_input_licence_and_job_show_checks_it(deployed: Cli, t
     human = cli.ok("job", "show", job_id).out
     assert f"input asset {made['model']}" in human and f"licence {bought['licence_id']}" in human
     assert "valid" in human
+    assert (
+        "proofwork asset get LICENCE --from dev1"
+        in cli.ok(*POST, "--input-licence", str(bought["licence_id"])).out
+    )
 
     # royalties went up the lineage in the same command: the labeler (half the dataset's 20 %) claims
     assert cli.ok("asset", "claim", "--from", "dev4", "--json").json()["paid"] == "1"

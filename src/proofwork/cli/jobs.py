@@ -213,6 +213,12 @@ def job_post(
                     f"\n  asset {i.asset_id}: licence {i.licence_id} under offer {i.offer_id} ({i.kind}), "
                     f"held by {holder}, fee {fee}"
                 )
+            downloads = [i.licence_id for i in out.input_assets if i.kind == "download"]
+            if downloads:
+                message += (
+                    f"\n  the licences are {holder}'s: `proofwork asset get LICENCE --from {holder}` fetches "
+                    "the files to hand to the freelancer"
+                )
         _report(state, ws, out, message, extra=extra)
 
 
