@@ -18,7 +18,10 @@ receivers, rounding dust, and the gas of the widest split.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import boa
+import hypothesis.strategies as st
 import pytest
 from asset_fixtures import (
     AMOUNT,
@@ -36,7 +39,16 @@ from asset_fixtures import (
     split_of,
     terms_hash,
 )
+from boa.contracts.base_evm_contract import BoaError
 from escrow_harness import OK
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 OWNER, BUYER, WATCHER, BOB = (
     acct("review owner"),
@@ -412,3 +424,153 @@ def test_the_widest_split_fits_a_block_many_times_over(registry, licensing, toke
     print(f"widest split: register {register_gas} gas, first buy {buy_gas} gas")
     assert register_gas < WIDE_REGISTER_GAS and buy_gas < WIDE_BUY_GAS
     assert sum(licensing.pending(r, token.address) for r in roots) == PRICE // 2
+
+
+# --------------------------------------------------------------------------- licences vs. the module's balances
+
+HOLDERS = [acct(f"review holder {i}") for i in range(4)]
+LSTATS: Counter = Counter()
+
+
+def _attempt(call) -> bool:
+    """Whether the call went through (a revert rolls it back and answers False)."""
+    try:
+        call()
+    except BoaError:
+        return False
+    return True
+
+
+class LicenceTokenMachine(RuleBasedStateMachine):
+    """Licences kept in one packed slot with snekmate's balances, approvals and operators: random
+    purchases, transfers (plain and safe, by holders, approved accounts, operators, strangers),
+    approvals, operator grants, surrenders and revocations, against a plain model. After every
+    step, for every licence and account: ownerOf, getApproved, balanceOf and is_valid agree with
+    the model, and an approval never survives a move or a surrender."""
+
+    def __init__(self, registry, licensing, token):
+        super().__init__()
+        self._anchor = boa.env.anchor()
+        self._anchor.__enter__()
+        self.lic = licensing
+        asset = register(registry, OWNER)
+        # free licences: the token moves nothing, only the licence token is under test
+        self.offers = {
+            True: offer(licensing, token, asset, price=0, transferable=True, revocable=True),
+            False: offer(licensing, token, asset, price=0, transferable=False, revocable=True),
+        }
+        self.holder: dict[int, str | None] = {}
+        self.approved: dict[int, str] = {}
+        self.transferable: dict[int, bool] = {}
+        self.revoked: dict[int, bool] = {}
+        self.operators: set[tuple[str, str]] = set()
+
+    def teardown(self):
+        self._anchor.__exit__(None, None, None)
+
+    def _pick(self, i: int) -> int:
+        return sorted(self.holder)[i % len(self.holder)]
+
+    def _caller(self, lic: int, i: int) -> str:
+        """HOLDERS[i], or for i of 4 and 5 the licence's holder, else its approved account (most
+        calls should be allowed ones)."""
+        if i < 4:
+            return HOLDERS[i]
+        holder, approved = self.holder[lic], self.approved[lic]
+        pick = holder if i == 4 or approved == ZERO else approved
+        return pick or HOLDERS[0]
+
+    @rule(who=st.integers(0, 3), transferable=st.booleans())
+    def buy(self, who, transferable):
+        lic = buy(self.lic, self.offers[transferable], 0, sender=HOLDERS[who])
+        self.holder[lic], self.transferable[lic], self.revoked[lic] = HOLDERS[who], transferable, False
+        self.approved[lic] = ZERO
+
+    @precondition(lambda self: self.holder)
+    @rule(i=st.integers(0, 99), caller=st.integers(0, 5), to=st.integers(0, 3), safe=st.booleans())
+    def transfer(self, i, caller, to, safe):
+        lic, dest = self._pick(i), HOLDERS[to]
+        holder = self.holder[lic]
+        by = self._caller(lic, caller)
+        may = holder is not None and (
+            by == holder or (holder, by) in self.operators or self.approved[lic] == by
+        )
+        expect = bool(self.transferable[lic] and may)
+        move = self.lic.safeTransferFrom if safe else self.lic.transferFrom
+        assert _attempt(lambda: move(holder or ZERO, dest, lic, sender=by)) == expect
+        if expect:
+            LSTATS["transfer"] += 1
+            LSTATS["transfer after approve"] += self.approved[lic] != ZERO
+            self.holder[lic], self.approved[lic] = dest, ZERO
+
+    @precondition(lambda self: self.holder)
+    @rule(i=st.integers(0, 99), caller=st.integers(0, 5), to=st.integers(-1, 3))
+    def approve(self, i, caller, to):
+        lic, by = self._pick(i), self._caller(self._pick(i), caller)
+        spender = ZERO if to < 0 else HOLDERS[to]
+        holder = self.holder[lic]
+        expect = bool(
+            self.transferable[lic]
+            and holder is not None
+            and spender != holder
+            and (by == holder or (holder, by) in self.operators)
+        )
+        assert _attempt(lambda: self.lic.approve(spender, lic, sender=by)) == expect
+        if expect:
+            LSTATS["approve"] += 1
+            self.approved[lic] = spender
+
+    @rule(owner=st.integers(0, 3), op=st.integers(0, 3), flag=st.booleans())
+    def operator(self, owner, op, flag):
+        if owner == op:
+            return
+        self.lic.setApprovalForAll(HOLDERS[op], flag, sender=HOLDERS[owner])
+        (self.operators.add if flag else self.operators.discard)((HOLDERS[owner], HOLDERS[op]))
+
+    @precondition(lambda self: self.holder)
+    @rule(i=st.integers(0, 99), caller=st.integers(0, 3))
+    def surrender(self, i, caller):
+        lic, by = self._pick(i), HOLDERS[caller]
+        expect = self.holder[lic] == by
+        assert _attempt(lambda: self.lic.surrender(lic, sender=by)) == expect
+        if expect:
+            self.holder[lic], self.approved[lic] = None, ZERO
+
+    @precondition(lambda self: self.holder)
+    @rule(i=st.integers(0, 99))
+    def revoke(self, i):
+        lic = self._pick(i)
+        expect = self.holder[lic] is not None and not self.revoked[lic]
+        assert _attempt(lambda: self.lic.revoke(lic, "", sender=OWNER)) == expect
+        self.revoked[lic] = self.revoked[lic] or expect
+
+    @invariant()
+    def tokens_agree_with_the_model(self):
+        for lic, holder in self.holder.items():
+            if holder is None:
+                assert not _attempt(lambda lic=lic: self.lic.ownerOf(lic))
+                assert not _attempt(lambda lic=lic: self.lic.getApproved(lic))
+            else:
+                assert norm(self.lic.ownerOf(lic)) == norm(holder)
+                assert norm(self.lic.getApproved(lic)) == norm(self.approved[lic])
+            assert self.lic.is_valid(lic) == (holder is not None and not self.revoked[lic])
+        for person in HOLDERS:
+            held = sum(1 for h in self.holder.values() if h == person)
+            assert self.lic.balanceOf(person) == held
+
+
+def test_licence_tokens_stay_consistent_with_the_module_balances(registry, licensing, token):
+    LSTATS.clear()
+    run_state_machine_as_test(
+        lambda: LicenceTokenMachine(registry, licensing, token),
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=30,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+    print("outcomes:", sorted(LSTATS.items()))
+    assert LSTATS["approve"] >= 5 and LSTATS["transfer"] >= 5
