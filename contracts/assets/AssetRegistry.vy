@@ -17,7 +17,8 @@
           keccak256(manifest || salt || caller address); the caller registering that
           manifest with that salt later gets the commitment's time as `existed_since`.
         - IP on payment: a job's client proposes IP terms while no milestone is
-          settled, its freelancer accepts exactly those (by their hash); a PAID
+          settled, its freelancer accepts exactly those (by their hash), also while
+          no milestone is settled; a PAID
           milestone's deliverable is then registered by either party, owned by the
           client when the accepted terms transfer the rights (the freelancer stays its
           creator, with the agreed share), else by the freelancer.
@@ -223,7 +224,10 @@ def propose_ip_terms(
 @external
 def accept_ip_terms(job_id: uint256, job: IJobEscrow.Job, terms_hash: bytes32):
     """
-    @notice The job's freelancer accepts the proposed IP terms; `terms_hash` must be
+    @notice The job's freelancer accepts the proposed IP terms, while no milestone is
+            settled (as the proposal: once one is, the client can no longer change its
+            proposal, so it can no longer be accepted either, and all the job's
+            deliverables fall under one regime); `terms_hash` must be
             keccak256(abi_encode(transfer, creator_bps, max_upstream_bps)) of the
             current proposal, so the freelancer accepts exactly what they read. The
             terms are frozen.
@@ -237,6 +241,8 @@ def accept_ip_terms(job_id: uint256, job: IJobEscrow.Job, terms_hash: bytes32):
     assert terms.proposed, "asset: no terms proposed"
     assert not terms.accepted, "asset: terms already accepted"
     assert terms_hash == self._terms_hash(terms.transfer, terms.creator_bps, terms.max_upstream_bps), "asset: terms differ"
+    for m: IJobEscrow.Milestone in job.milestones:
+        assert m.status < milestone_status.PAID, "asset: a milestone is settled"
     self._terms[job_id].accepted = True
     log IAssetRegistry.IpTermsAccepted(job_id=job_id, freelancer=msg.sender, terms_hash=terms_hash)
 
