@@ -18,8 +18,8 @@
           manifest with that salt later gets the commitment's time as `existed_since`.
         - IP on payment: a job's client proposes IP terms while no milestone is
           settled, its freelancer accepts exactly those (by their hash), also while
-          no milestone is settled; a PAID
-          milestone's deliverable is then registered by either party, owned by the
+          no milestone is settled; a paid milestone's (PAID, or RESOLVED with a payment
+          to the freelancer: an oracle committee's verdict or a ruling) deliverable is then registered by either party, owned by the
           client when the accepted terms transfer the rights (the freelancer stays its
           creator, with the agreed share), else by the freelancer.
 @dev Only a hash of its record is stored per asset (as JobEscrow stores its jobs):
@@ -258,7 +258,9 @@ def register_deliverable(
     royalty_bps: uint16,
 ) -> uint256:
     """
-    @notice Registers a PAID milestone's deliverable as an asset, once per milestone,
+    @notice Registers a paid milestone's deliverable as an asset (PAID, or RESOLVED by
+            the job's arbiter with a payment to the freelancer: a committee's passing
+            verdict, a ruling or a split), once per milestone,
             by the party that owns it: the client when the accepted IP terms transfer
             the rights (creators: the freelancer with the agreed share; the parents'
             shares within the agreed cap), else the freelancer (creators: the
@@ -277,7 +279,10 @@ def register_deliverable(
     self._check_job(job_id, job)
     assert msg.sender == job.client or msg.sender == job.freelancer, "asset: caller is not a party to the job"
     assert milestone < len(job.milestones), "asset: no such milestone"
-    assert job.milestones[milestone].status == milestone_status.PAID, "asset: milestone not paid"
+    m: IJobEscrow.Milestone = job.milestones[milestone]
+    assert m.status == milestone_status.PAID or (
+        m.status == milestone_status.RESOLVED and m.paid > 0
+    ), "asset: milestone not paid"
     assert self._deliverables[job_id][milestone] == 0, "asset: deliverable already registered"
     terms: IAssetRegistry.IpTerms = self._terms[job_id]
     owner: address = job.freelancer

@@ -2,11 +2,9 @@
 model-index: the real sandbox scores the digits model, four oracles (one lying) settle the median on
 chain, the milestone is paid in full.
 
-Registering that deliverable is expected to fail today: the committee's verdict leaves the milestone
-RESOLVED (paid in full by the arbiter), and `AssetRegistry.register_deliverable` accepts PAID milestones
-only ("asset: milestone not paid"). So the score is read (`asset_cards.job_results`) and written into
-a card here directly, and the registration is a strict xfail: once the registry accepts such a
-milestone, it passes and the xfail must go."""
+The committee's verdict leaves the milestone RESOLVED with the freelancer paid, which
+`AssetRegistry.register_deliverable` accepts as paid; the score is read (`asset_cards.job_results`)
+and written into the card."""
 
 from __future__ import annotations
 
@@ -17,7 +15,6 @@ import pytest
 
 from proofwork.domain import job as J
 from proofwork.domain.cards import front_matter, model_card
-from proofwork.domain.errors import NotAllowed
 from proofwork.domain.evalspec import SCORE_SCALE, parse_spec
 from proofwork.services.asset_cards import job_results
 from tests.integration.ml_fixtures import MlMarket, open_ml_market
@@ -60,11 +57,6 @@ def test_the_settled_score_is_the_model_index_result(ml: MlMarket, judged: int) 
     assert job_results(ml.pw.ws, 10_000, 0) == []  # no such job
 
 
-@pytest.mark.xfail(
-    raises=NotAllowed,
-    strict=True,
-    reason="AssetRegistry registers PAID milestones only; a committee verdict leaves one RESOLVED",
-)
 def test_a_judged_deliverable_registers_with_its_score_in_the_card(ml: MlMarket, judged: int) -> None:
     assets = ml.pw.assets
     manifest, _ = assets.manifest([ml.models["good"]], kind="model", name="digits", license="MIT")

@@ -290,10 +290,14 @@ def register_deliverable(
     job = _job(ws, job_id)
     if not 0 <= milestone < len(job.milestones):
         raise NotFound(f"job {job_id} has no milestone {milestone}")
-    if job.milestones[milestone].status != J.MilestoneStatus.PAID:
+    settled = job.milestones[milestone]
+    paid = settled.status == J.MilestoneStatus.PAID or (
+        settled.status == J.MilestoneStatus.RESOLVED and settled.paid > 0
+    )
+    if not paid:
         raise NotAllowed(
             f"milestone {milestone + 1} of job {job_id} is not paid: only a paid milestone's deliverable "
-            "becomes an asset"
+            "(approved, or resolved with a payment to the freelancer) becomes an asset"
         )
     delivered = job.milestones[milestone].deliverable
     if manifest.file_for_deliverable(delivered) is None:
