@@ -66,3 +66,29 @@ def test_asset_commands_refuse_bad_input_in_one_line(deployed: Cli, tmp_path: Pa
               match="a parent is written PARENT:BPS")  # fmt: skip
     cli.fails("asset", "show", "5", match="no asset 5")
     cli.fails("asset", "buy", "3", "--from", "dev1", match="no licence offer 3")
+
+
+def test_the_issues_bad_inputs_move_no_money(deployed: Cli, tmp_path: Path) -> None:
+    """Shares above 100 %, a parent that does not exist yet (the only way to close a cycle), an unknown
+    licence kind, a purchase the buyer cannot pay, a download without a licence: one line each, and
+    nothing registered, offered or paid."""
+    cli = deployed
+    cli.ok("asset", "deploy")
+    (tmp_path / "m.bin").write_bytes(b"weights")
+    reg = ["asset", "register", str(tmp_path / "m.bin"), "--name", "m", "--license", "MIT", "--from", "dev1"]
+    cli.fails(*reg, "--creator", "dev2:6000", "--creator", "dev3:5000", match="100")
+    cli.fails(*reg, "--parent", "1:1000", match="no asset 1")
+    assert cli.ok("asset", "list", "--json").json()["assets"] == []
+    asset = cli.ok(*reg, "--json").json()["asset_id"]
+    cli.fails(*reg, "--parent", f"{asset + 1}:1000", match=f"no asset {asset + 1}")
+    cli.fails("asset", "offer", str(asset), "--price", "5", "--kind", "lease", "--from", "dev1", match="kind")
+    offer = cli.ok("asset", "offer", str(asset), "--price", "5", "--from", "dev1", "--json").json()[
+        "offer_id"
+    ]
+    before = cli.ok("account", "list", "--json").json()["accounts"]
+    cli.fails("asset", "buy", str(offer), "--from", "dev8", match="balance")
+    assert cli.ok("account", "list", "--json").json()["accounts"] == before
+    assert cli.ok("license", "list", "--json").json()["licences"] == []
+    (tmp_path / "out").mkdir()
+    cli.fails("asset", "get", "1", "--from", "dev8", "--out", str(tmp_path / "out"), match="licen")
+    assert not any((tmp_path / "out").iterdir())
