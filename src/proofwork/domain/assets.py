@@ -47,6 +47,7 @@ MAX_MANIFEST_DEPTH = 16  # the manifest, a file entry and a card nested a dozen 
 MAX_FILES = 1024
 MAX_FILE_SIZE = 1 << 50  # 1 PiB: a sanity bound on a declared size
 MAX_NAME_CHARS = 200
+MAX_FILE_NAME_BYTES = 255  # a file name as Linux filesystems hold it (NAME_MAX)
 MAX_DESCRIPTION_CHARS = 20_000
 MAX_LICENSE_CHARS = 256
 
@@ -571,6 +572,10 @@ def _file(entry: Any, index: int) -> AssetFile:
     if "/" in name or "\\" in name or name in (".", "..") or name != name.strip():
         raise InvalidInput(
             f"invalid manifest: field '{path}.name' must be a plain file name (no path, no surrounding spaces)"
+        )
+    if len(name.encode()) > MAX_FILE_NAME_BYTES:  # NAME_MAX: `asset get` could not write it
+        raise InvalidInput(
+            f"invalid manifest: field '{path}.name' is longer than {MAX_FILE_NAME_BYTES} bytes of UTF-8"
         )
     cid = _cid(f.get("cid"), f"{path}.cid")
     sha256 = f.get("sha256")
