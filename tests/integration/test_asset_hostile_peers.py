@@ -288,3 +288,24 @@ def test_a_compute_request_with_an_overflowing_parameter_is_a_400(am: Market) ->
     answer = TestClient(app).post("/api/v1/assets/compute", json={"request": request})
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["code"] == "request_malformed"
+
+
+def test_a_compute_offer_on_files_stored_in_the_clear_is_refused(am: Market, tmp_path: Path) -> None:
+    """A compute licence promises that the data never leaves the owner's node; but a file stored in the
+    clear is served to anyone by `GET /api/v1/artifacts/{cid}` (its CID is in the public manifest). The
+    owner is told before any offer is made; an encrypted dataset takes compute offers."""
+    ws, assets = am.pw.ws, am.pw.assets
+    src = tmp_path / "rows.csv"
+    src.write_bytes(b"id,secret\n1,private\n")
+    manifest, key = assets.manifest([src], kind="dataset", name="plain", license="MIT", encrypt=False)
+    plain = assets.register(am.freelancer, manifest, key=key)
+    app = create_app(replace(ws.settings, api_rate_limit=100_000, api_domain="testserver"), ws)
+    leaked = TestClient(app).get(f"/api/v1/artifacts/{manifest.files[0].cid}")
+    assert leaked.status_code == 200 and b"private" in leaked.content  # why the offer is refused
+    with pytest.raises(InvalidInput, match="stored in the clear") as refused:
+        assets.offer(am.freelancer, plain.asset_id, price=am.pw.amount("1"), kind="compute")
+    assert "\n" not in str(refused.value)
+    assets.offer(am.freelancer, plain.asset_id, price=am.pw.amount("1"), kind="download")
+    manifest, key = assets.manifest([src], kind="dataset", name="sealed", license="MIT", encrypt=True)
+    sealed = assets.register(am.freelancer, manifest, key=key)
+    assets.offer(am.freelancer, sealed.asset_id, price=am.pw.amount("1"), kind="compute")
