@@ -309,3 +309,145 @@ def test_a_compute_offer_on_files_stored_in_the_clear_is_refused(am: Market, tmp
     manifest, key = assets.manifest([src], kind="dataset", name="sealed", license="MIT", encrypt=True)
     sealed = assets.register(am.freelancer, manifest, key=key)
     assets.offer(am.freelancer, sealed.asset_id, price=am.pw.amount("1"), kind="compute")
+
+
+BIG = str(2**256 - 1)
+HUGE = "9" * 78
+HOSTILE_API = [
+    "/api/v1/assets?cursor=" + HUGE,
+    "/api/v1/assets?cursor=" + BIG,
+    "/api/v1/assets?cursor=0",
+    "/api/v1/assets?owner=0x" + "0" * 40,
+    "/api/v1/assets?creator=0xZZ",
+    "/api/v1/assets?limit=0",
+    "/api/v1/assets?limit=" + HUGE,
+    "/api/v1/assets/" + BIG,
+    "/api/v1/assets/" + str(2**63),
+    "/api/v1/assets/" + HUGE,
+    "/api/v1/assets/-1",
+    "/api/v1/assets/1e3",
+    "/api/v1/assets/" + BIG + "/lineage?format=prov",
+    "/api/v1/assets/" + str(2**63) + "/offers",
+    "/api/v1/licences?cursor=" + HUGE,
+    "/api/v1/licences?asset=" + BIG,
+    "/api/v1/licences?asset=" + str(2**63),
+    "/api/v1/licences?holder=0x" + "ab" * 20,
+    "/api/v1/licences/" + BIG,
+    "/api/v1/licences/" + str(2**63),
+    "/api/v1/offers/" + BIG + "/purchase",
+]
+HOSTILE_WEB = [
+    "/assets?before=" + HUGE,
+    "/assets?before=" + str(2**63),
+    "/assets?before=-5",
+    "/assets?kind=%00&owner=%3Cscript%3E",
+    "/assets/" + BIG,
+    "/assets/" + str(2**63),
+    "/assets/" + HUGE,
+    "/assets/%F0%9F%92%A3",
+    "/assets/" + str(2**63) + "/lineage.json",
+    "/assets/" + HUGE + "/lineage.json",
+    "/licences?before=" + HUGE,
+    "/licences?asset=" + str(2**63),
+    "/licences?asset=" + HUGE + "&holder=%3Cscript%3E",
+    "/licences/" + BIG,
+    "/licences/" + str(2**63),
+    "/licences/1e400",
+]
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_hostile_ids_and_cursors_get_a_4xx_never_a_5xx(am: Market, tmp_path: Path, indexed: bool) -> None:
+    from contextlib import nullcontext
+
+    from proofwork.db.index import IndexStore
+    from proofwork.services.indexer import Indexer
+    from proofwork.web.app import create_web_app
+
+    sold = _sell(am, {"data.csv": b"1,2\n"}, tmp_path, encrypt=True)
+    ws = am.pw.ws
+    settings = replace(ws.settings, api_rate_limit=100_000, api_domain="testserver")
+    if indexed:
+        where = tmp_path / "index.sqlite3"
+        with IndexStore.open(where) as store:
+            Indexer(ws, store).run_once()
+        settings = replace(settings, index_db=str(where))
+    api = TestClient(create_app(settings, ws))
+    web = TestClient(create_web_app(lambda: nullcontext(ws), settings))
+    assert api.get(f"/api/v1/assets/{sold.asset_id}").status_code == 200
+    assert web.get(f"/assets/{sold.asset_id}").status_code == 200
+    for url in HOSTILE_API:
+        answer = api.request("POST" if url.endswith("purchase") else "GET", url)
+        assert answer.status_code < 500, (url, answer.status_code, answer.text[:300])
+        assert answer.status_code == 200 or "error" in answer.json(), url
+    for url in HOSTILE_WEB:
+        answer = web.get(url)
+        assert answer.status_code < 500, (url, answer.status_code, answer.text[:300])
+        assert "<script>" not in answer.text, url
+
+
+def test_manifest_text_is_escaped_in_the_web_pages(am: Market, tmp_path: Path) -> None:
+    """An owner writes the asset's name, description and file names: markup in them is shown as text."""
+    from contextlib import nullcontext
+
+    from proofwork.web.app import create_web_app
+
+    src = tmp_path / "src"
+    src.mkdir()
+    evil = src / '<img src=x onerror="alert(1)">.csv'
+    evil.write_bytes(b"1,2\n")
+    assets = am.pw.assets
+    manifest, key = assets.manifest(
+        [evil],
+        kind="dataset",
+        name="<script>alert(1)</script>",
+        description='javascript:alert(1) <a href="javascript:alert(1)">x</a>',
+        license="MIT",
+    )
+    done = assets.register(am.freelancer, manifest, key=key)
+    ws = am.pw.ws
+    web = TestClient(create_web_app(lambda: nullcontext(ws), ws.settings))
+    for url in (f"/assets/{done.asset_id}", "/assets"):
+        page = web.get(url)
+        assert page.status_code == 200, url
+        assert "<script>alert(1)" not in page.text and "<img src=x" not in page.text, url
+        assert 'href="javascript:' not in page.text, url
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in web.get(f"/assets/{done.asset_id}").text
+
+
+def test_a_node_sending_a_key_that_does_not_open_the_files_writes_nothing(am: Market, tmp_path: Path) -> None:
+    """The owner's node seals some other key to the holder (or a key sealed to someone else, or no key):
+    refused with one line, nothing written, no staging left behind."""
+    import base64
+
+    import httpx
+
+    from proofwork.keys.asset_keys import new_asset_key, seal_key_for
+    from proofwork.keys.sealing import public_key_of
+
+    sold = _sell(am, {"data.csv": b"1,2\n" * 100}, tmp_path, encrypt=True)
+    ws = am.pw.ws
+    real = TestClient(create_app(replace(ws.settings, api_rate_limit=100_000, api_domain="testserver"), ws))
+    stranger = secrets.token_bytes(32)
+    answers = {
+        "another key": seal_key_for(new_asset_key(), public_key_of(sold.holder.key)),
+        "sealed to someone else": seal_key_for(new_asset_key(), public_key_of(stranger)),
+        "not an envelope": b"garbage",
+        "no key": None,
+    }
+    for what, sealed in answers.items():
+
+        def lying(request: httpx.Request, sealed: bytes | None = sealed) -> httpx.Response:
+            if request.method == "POST":
+                key = None if sealed is None else base64.b64encode(sealed).decode()
+                return httpx.Response(200, json={"sealed_key": key})
+            answer = real.get(request.url.path)  # the files themselves, from the real node
+            return httpx.Response(answer.status_code, content=answer.content)
+
+        out = tmp_path / what.replace(" ", "-")
+        out.mkdir()
+        node = httpx.Client(transport=httpx.MockTransport(lying), base_url="http://node.example")
+        with pytest.raises(ProofworkError) as refused:
+            asset_access.get(ws, sold.holder, sold.licence_id, out, node="http://node.example", http=node)
+        assert "\n" not in str(refused.value), what
+        assert list(out.iterdir()) == [], what
