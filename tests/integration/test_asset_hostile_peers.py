@@ -451,3 +451,70 @@ def test_a_node_sending_a_key_that_does_not_open_the_files_writes_nothing(am: Ma
             asset_access.get(ws, sold.holder, sold.licence_id, out, node="http://node.example", http=node)
         assert "\n" not in str(refused.value), what
         assert list(out.iterdir()) == [], what
+
+
+def test_a_compute_run_does_not_hold_the_node_api(
+    am: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compute licence's holder makes the owner's node run the sandbox for up to its wall-clock limit
+    (twice for a recipe), request after request: the rest of the API (key releases, lists, the holders of
+    other licences) answers meanwhile. The sandbox's jobs are made to wait until the node answered another
+    request; a node holding its workspace through the run would not."""
+    import threading as th
+
+    from proofwork.evaluation import sandbox as sb
+    from proofwork.services import compute_to_data as c2d
+    from tests.integration.test_compute_to_data import _dataset, logistic_model
+
+    running, answered = th.Event(), th.Event()
+
+    class WaitingSandbox(sb.Sandbox):
+        def run(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+            running.set()
+            answered.wait(10)
+            return super().run(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sb, "Sandbox", WaitingSandbox)
+    path, x, y = _dataset(tmp_path)
+    assets, ws = am.pw.assets, am.pw.ws
+    manifest, key = assets.manifest([path], kind="dataset", name="private", license="MIT", encrypt=True)
+    dataset = assets.register(am.freelancer, manifest, key=key)
+    offer = assets.offer(
+        am.freelancer, dataset.asset_id, price=am.pw.amount("1"), term_seconds=DAY, kind="compute"
+    )
+    licence = assets.buy(am.client, offer)
+    model = logistic_model(x, y)
+    request = c2d.make_request(
+        ws,
+        am.client,
+        licence,
+        model=model,
+        params={"label_column": "label", "metric": "accuracy", "output": "label"},
+    )
+    app = create_app(replace(ws.settings, api_rate_limit=100_000, api_domain="testserver"), ws)
+    answers: list[object] = []
+
+    def post() -> None:
+        body = {"request": request.to_json(), "model": c2d.encode_model(model)}
+        answers.append(TestClient(app).post("/api/v1/assets/compute", json=body))
+
+    poster = th.Thread(target=post)
+    poster.start()
+    try:
+        assert running.wait(60), "the sandbox never started"
+        started = time.monotonic()
+        listed = TestClient(app).get(f"/api/v1/assets/{dataset.asset_id}")
+        waited = time.monotonic() - started
+        answered.set()
+    finally:
+        answered.set()
+        poster.join(120)
+        node = getattr(app.state, "compute_node", None)
+        if node is not None:
+            node.close()
+    assert listed.status_code == 200
+    assert waited < 5, f"the API waited {waited:.1f} s for a compute run"
+    done = answers[0]
+    assert done.status_code == 200, done.text  # type: ignore[attr-defined]
+    result = c2d.ComputeResult.from_json(done.json()["result"])  # type: ignore[attr-defined]
+    assert c2d.verify_result(ws, request, result) == am.freelancer.address
