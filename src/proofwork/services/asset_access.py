@@ -268,9 +268,9 @@ def _check_free(target: Path, f: AssetFile) -> None:
     elif target.is_dir():
         what = "a directory"
     else:
-        what = "another file"
+        what = "a file of other content"
     raise InvalidInput(
-        f"cannot write {target}: {what} of that name is there; nothing was written "
+        f"cannot write {target}: it is {what}; nothing was written "
         "(move it away or choose another --out directory)"
     )
 
