@@ -9,6 +9,7 @@ bound (or succeeds when it should), with nothing written and nothing lost."""
 from __future__ import annotations
 
 import gzip
+import json
 import secrets
 import socket
 import sqlite3
@@ -518,3 +519,38 @@ def test_a_compute_run_does_not_hold_the_node_api(
     assert done.status_code == 200, done.text  # type: ignore[attr-defined]
     result = c2d.ComputeResult.from_json(done.json()["result"])  # type: ignore[attr-defined]
     assert c2d.verify_result(ws, request, result) == am.freelancer.address
+
+
+DEEP_PROBE = """
+import json, pathlib, sys, tempfile
+import web3  # noqa: F401  (raises the recursion limit, as in a serving process)
+from fastapi.testclient import TestClient
+from proofwork.api.v1 import create_app
+from proofwork.settings import Settings
+app = create_app(Settings(data_dir=pathlib.Path(tempfile.mkdtemp())))
+body = b'{"request":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+for path in sys.argv[1:]:
+    answer = TestClient(app).post(path, content=body, headers={"content-type": "application/json"})
+    print(json.dumps([path, answer.status_code, answer.json()["error"]["code"]]), flush=True)
+"""
+
+
+def test_a_json_nesting_bomb_to_an_asset_route_is_a_400_not_a_dead_server() -> None:
+    """200 kB of `[` (under the body limit) overflows the C stack in `json.loads` and kills the server,
+    embedded chain included, with no session needed, unless the route checks nesting first. Run in a
+    child process: a crash is its exit status, not this test run's."""
+    import subprocess
+    import sys
+
+    paths = [
+        "/api/v1/assets/compute",
+        "/api/v1/asset-keys",
+        "/api/v1/asset-keys/typed-data",
+        "/api/v1/offers/1/purchase",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", DEEP_PROBE, *paths], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, f"the API process died ({done.returncode}) after {done.stdout!r}"
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert answers == [[path, 400, "malformed_json"] for path in paths]

@@ -15,10 +15,11 @@ from pydantic import BaseModel, Field
 from proofwork.api.v1 import errors
 from proofwork.api.v1.deps import ApiContext, ContextDep
 from proofwork.api.v1.errors import ApiError, Error
+from proofwork.api.v1.json_guard import JsonGuardRoute
 from proofwork.domain.compute import REFUSALS, ComputeRefused
 from proofwork.services.compute_to_data import ComputeNode, ComputeRequest, decode_model
 
-router = APIRouter(prefix="/assets", tags=["assets"])
+router = APIRouter(prefix="/assets", tags=["assets"], route_class=JsonGuardRoute)  # nesting checked first
 
 MAX_INLINE_MODEL = 256 * 1024
 
