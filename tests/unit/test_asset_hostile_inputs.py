@@ -251,3 +251,43 @@ def test_the_high_s_twin_of_a_key_request_signature_recovers_the_same_signer() -
     assert recover_key_request(request, twin) == mine
     for garbage in (b"", bytes(65), b"\xff" * 65, signature[:64] + b"\x05", signature + b"\x00"):
         assert recover_key_request(request, garbage) is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "invoice\u202etxt.exe",  # right-to-left override: shown as invoiceexe.txt
+        "a\u2066b",  # a bidi isolate
+        "zero\u200bwidth.csv",
+        "bom\ufeff.csv",
+        "line\u2028sep.csv",
+        "para\u2029sep.csv",
+        "csi\x9b31m.csv",  # a C1 control: CSI on some terminals
+        "nel\x85.csv",
+    ],
+)
+def test_a_file_name_holds_no_invisible_or_reordering_character(name: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_manifest(_manifest_with(name))
+    assert "\n" not in str(refused.value)
+
+
+def test_c1_controls_are_refused_in_the_manifests_text() -> None:
+    doc = json.loads(_manifest_with("a.csv"))
+    with pytest.raises(InvalidInput, match="control character"):
+        parse_manifest(json.dumps({**doc, "name": "x\x9b2J"}))
+
+
+@pytest.mark.parametrize(("first", "second"), [("Data.csv", "data.csv"), ("caf\u00e9.csv", "cafe\u0301.csv")])
+def test_file_names_one_filesystem_would_merge_are_refused(first: str, second: str) -> None:
+    """A case-insensitive (macOS, Windows) or normalising (APFS) filesystem holds one file for both:
+    `asset get` would write one over the other."""
+    doc = json.loads(_manifest_with(first))
+    doc["files"].append({**doc["files"][0], "name": second})
+    with pytest.raises(InvalidInput, match="two files are named"):
+        parse_manifest(json.dumps(doc))
+
+
+def test_ordinary_unicode_file_names_are_kept() -> None:
+    for name in ("données.csv", "データ.csv", "نموذج.onnx", "👩‍💻.txt", "a b-c_d.e"):
+        assert parse_manifest(_manifest_with(name)).files[0].name == name
