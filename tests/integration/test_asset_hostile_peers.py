@@ -20,9 +20,13 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+import schemathesis
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+from schemathesis import checks as st_checks
 
 from proofwork.api.v1 import create_app
 from proofwork.domain.asset_access import CLOCK_SKEW, MAX_LIFETIME
@@ -554,3 +558,49 @@ def test_a_json_nesting_bomb_to_an_asset_route_is_a_400_not_a_dead_server() -> N
     assert done.returncode == 0, f"the API process died ({done.returncode}) after {done.stdout!r}"
     answers = [json.loads(line) for line in done.stdout.splitlines()]
     assert answers == [[path, 400, "malformed_json"] for path in paths]
+
+
+# ---------------------------------------------------------------- Schemathesis on the asset operations
+
+
+@pytest.fixture(scope="module")
+def asset_schema_app(access_market: Market, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Assets, offers and licences of every kind on the module's chain, then the API over them (this
+    test runs last in the module: the examples write to its chain)."""
+    m, assets = access_market, access_market.pw.assets
+    src = tmp_path_factory.mktemp("schema")
+    (src / "rows.csv").write_bytes(b"x,label\n1,0\n2,1\n")
+    manifest, key = assets.manifest([src / "rows.csv"], kind="dataset", name="d", license="MIT", encrypt=True)
+    dataset = assets.register(m.freelancer, manifest, key=key).asset_id
+    for kind in ("download", "compute"):
+        offer = assets.offer(m.freelancer, dataset, price=m.pw.amount("1"), term_seconds=DAY, kind=kind)
+        assets.buy(m.client, offer)
+    settings = replace(m.pw.ws.settings, api_rate_limit=1_000_000, api_domain="testserver")
+    return create_app(settings, m.pw.ws)
+
+
+@pytest.fixture(scope="module")
+def asset_schema(asset_schema_app: Any) -> Any:
+    return schemathesis.openapi.from_asgi("/api/v1/openapi.json", asset_schema_app)
+
+
+asset_operations = schemathesis.pytest.from_fixture("asset_schema").include(
+    path_regex=r"^/api/v1/(assets|asset-keys|licences|offers)"
+)
+
+
+@pytest.mark.ignore_isolation  # titanoboa's anchors do not nest across Schemathesis' subtests
+@asset_operations.parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_schemathesis_asset_operations_never_answer_5xx(case: Any) -> None:
+    """Every asset operation (lists, an asset, lineage, offers, licences, purchase, key release, compute)
+    with generated input, over deployed assets with download and compute licences: no 5xx, and every
+    status and body as documented."""
+    case.call_and_validate(
+        checks=[
+            st_checks.not_a_server_error,
+            st_checks.status_code_conformance,
+            st_checks.content_type_conformance,
+            st_checks.response_schema_conformance,
+        ]
+    )
