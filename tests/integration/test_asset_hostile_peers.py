@@ -604,3 +604,34 @@ def test_schemathesis_asset_operations_never_answer_5xx(case: Any) -> None:
             st_checks.response_schema_conformance,
         ]
     )
+
+
+def test_a_recipe_result_naming_an_unknown_metric_is_refused(am: Market, tmp_path: Path) -> None:
+    """The owner signs the result, but the owner is the party the holder does not trust: a recipe's
+    result whose metric is not one of the evaluation's (here a terminal escape the CLI would print) is
+    refused before anything is shown."""
+    from proofwork.chain import compute_messages as msg
+    from proofwork.services import compute_to_data as c2d
+
+    sold = _sell(am, {"rows.csv": b"x,label\n1,0\n2,1\n"}, tmp_path, encrypt=True, kind="compute")
+    ws = am.pw.ws
+    request = c2d.make_request(
+        ws, sold.holder, sold.licence_id, task="logistic_regression", params={"label_column": "label"}
+    )
+    digest = msg.message_hash(request.chain_id, request.licensing, "ComputeRequest", request.message())
+    model = ws.store.add_bytes(b"not really a model")
+    for metric in ("\x1b]0;owned\x07", "accuracy"):
+        unsigned = c2d.ComputeResult(
+            request.chain_id, request.licensing, sold.licence_id, sold.asset_id, sold.manifest, digest,
+            request.task, model, bytes(32), metric, 1, 2, sold.owner.address, b"",
+        )  # fmt: skip
+        signature = msg.sign(
+            sold.owner.key, unsigned.chain_id, unsigned.licensing, "ComputeResult", unsigned.message()
+        )
+        result = replace(unsigned, signature=signature)
+        if metric == "accuracy":
+            assert c2d.verify_result(ws, request, result) == sold.owner.address
+            continue
+        with pytest.raises(c2d.ComputeRefused) as refused:
+            c2d.verify_result(ws, request, result)
+        assert refused.value.reason == "bad_result" and str(refused.value).isprintable()

@@ -296,6 +296,10 @@ def verify_result(ws: Workspace, request: ComputeRequest, result: ComputeResult)
     got = (result.chain_id, result.licensing, result.licence_id, result.request, result.task)
     if got != expected:
         raise ComputeRefused("bad_result", "the result answers another request")
+    if result.metric not in COMPUTE_METRICS:  # text the owner chose, shown to the holder
+        raise ComputeRefused(
+            "bad_result", f"the result names no metric of the evaluation: {result.metric!r:.40}"
+        )
     params = request.checked_params()
     if request.task == EVALUATE and (result.model != request.model_cid or result.metric != params["metric"]):
         raise ComputeRefused("bad_result", "the result is for another model or metric than the request's")
