@@ -635,3 +635,99 @@ def test_a_recipe_result_naming_an_unknown_metric_is_refused(am: Market, tmp_pat
         with pytest.raises(c2d.ComputeRefused) as refused:
             c2d.verify_result(ws, request, result)
         assert refused.value.reason == "bad_result" and str(refused.value).isprintable()
+
+
+def test_rich_markup_in_an_owners_names_is_printed_as_text(tmp_path: Path) -> None:
+    """The CLI prints what the owner named (the asset, its files) through Rich: `[/]` would end the
+    command with an error after the files were written, and `[link=...]` would print a hidden link."""
+    from tests.e2e.conftest import Cli
+
+    cli = Cli(tmp_path / "data")
+    cli.ok("deploy")
+    cli.ok("account", "fund", "dev1", "--amount", "100")
+    cli.ok("asset", "deploy")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "[red]rows.csv").write_bytes(b"1,2\n")
+    (src / "[link=https:evil.example]x.csv").write_bytes(b"3,4\n")
+    name = "[link=https://evil.example]clinic[/link] [/]"
+    asset = cli.ok(
+        "asset", "register", *(str(p) for p in sorted(src.iterdir())), "--name", name, "--kind", "dataset",
+        "--license", "MIT", "--from", "dev2", "--encrypt", "--json",
+    ).json()["asset_id"]  # fmt: skip
+    shown = cli.ok("asset", "show", str(asset)).out
+    assert name in shown and "\x1b" not in shown
+    assert name in cli.ok("asset", "lineage", str(asset)).out
+    offer = cli.ok("asset", "offer", str(asset), "--price", "1", "--from", "dev2", "--json").json()[
+        "offer_id"
+    ]
+    licence = cli.ok("asset", "buy", str(offer), "--from", "dev1", "--json").json()["licence_id"]
+    out = tmp_path / "out"
+    out.mkdir()
+    got = cli.ok("asset", "get", str(licence), "--from", "dev1", "--out", str(out)).out
+    assert (
+        f"wrote {out / '[red]rows.csv'}" in got and f"wrote {out / '[link=https:evil.example]x.csv'}" in got
+    )
+    # terms an owner stored past the SDK: a terminal escape and a closing tag, shown as text
+    from proofwork.sdk import Proofwork
+
+    with Proofwork.open(cli.data_dir) as pw:
+        _raw_offer(pw.ws, pw.signer("dev2").key, asset, HOSTILE_TERMS[1])
+    licence = cli.ok("asset", "buy", str(offer + 1), "--from", "dev1", "--json").json()["licence_id"]
+    shown = cli.ok("license", "show", str(licence)).out
+    assert "[/]" in shown and "\x1b" not in shown and "\x9b" not in shown
+
+
+def _raw_offer(ws: Any, key: bytes, asset_id: int, terms: bytes) -> None:
+    """An offer sent by the owner past the SDK: `terms_cid` is whatever bytes the contract stores
+    (a `String[128]` is not checked to be UTF-8, a CID, or printable)."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    chain = ws.chain
+    selector = keccak(b"offer(uint256,address,uint256,uint64,bool,uint8,bool,bool,string,uint256)")[:4]
+    types = ["uint256", "address", "uint256", "uint64", "bool", "uint8", "bool", "bool", "bytes", "uint256"]
+    args = [asset_id, ws.token.address, 1, 0, False, 0, False, False, terms, 0]
+    data = selector + encode(types, args)  # a `bytes` is laid out as a `string`
+
+    def build(base: dict[str, Any]) -> dict[str, Any]:
+        tx = {**base, "to": ws.licensing.address, "data": data, "value": 0}
+        tx["gas"] = chain.web3.eth.estimate_gas(tx)
+        return {**tx, **chain._offer()}
+
+    chain._send(key, build)
+
+
+HOSTILE_TERMS = (b"\xff\xfe not utf-8", b"\x1b]8;;https://evil.example\x1b\\[/] \xc2\x9b2J")
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_an_offer_whose_terms_are_not_text_breaks_no_page(am: Market, tmp_path: Path, indexed: bool) -> None:
+    from contextlib import nullcontext
+
+    from proofwork.db.index import IndexStore
+    from proofwork.services.indexer import Indexer
+    from proofwork.web.app import create_web_app
+
+    sold = _sell(am, {"data.csv": b"1,2\n"}, tmp_path, encrypt=True)
+    for terms in HOSTILE_TERMS:
+        _raw_offer(am.pw.ws, am.freelancer.key, sold.asset_id, terms)
+    ws = am.pw.ws
+    settings = replace(ws.settings, api_rate_limit=100_000, api_domain="testserver")
+    if indexed:
+        where = tmp_path / "index.sqlite3"
+        with IndexStore.open(where) as store:
+            Indexer(ws, store).run_once()
+        settings = replace(settings, index_db=str(where))
+    api = TestClient(create_app(settings, ws))
+    web = TestClient(create_web_app(lambda: nullcontext(ws), settings))
+    for url in (
+        f"/api/v1/assets/{sold.asset_id}",
+        f"/api/v1/assets/{sold.asset_id}/offers",
+        "/api/v1/assets",
+    ):
+        answer = api.get(url)
+        assert answer.status_code == 200, (url, answer.text[:300])
+    for url in (f"/assets/{sold.asset_id}", "/assets"):
+        answer = web.get(url)
+        assert answer.status_code == 200, (url, answer.text[:300])  # the text autoescaped, bytes as they are
