@@ -361,15 +361,14 @@ HOSTILE_WEB = [
 ]
 
 
-@pytest.mark.parametrize("indexed", [False, True])
-def test_hostile_ids_and_cursors_get_a_4xx_never_a_5xx(am: Market, tmp_path: Path, indexed: bool) -> None:
+def _servers(am: Market, tmp_path: Path, *, indexed: bool) -> tuple[TestClient, TestClient]:
+    """The REST API and the web app over the market, reading from a caught-up index when `indexed`."""
     from contextlib import nullcontext
 
     from proofwork.db.index import IndexStore
     from proofwork.services.indexer import Indexer
     from proofwork.web.app import create_web_app
 
-    sold = _sell(am, {"data.csv": b"1,2\n"}, tmp_path, encrypt=True)
     ws = am.pw.ws
     settings = replace(ws.settings, api_rate_limit=100_000, api_domain="testserver")
     if indexed:
@@ -377,8 +376,13 @@ def test_hostile_ids_and_cursors_get_a_4xx_never_a_5xx(am: Market, tmp_path: Pat
         with IndexStore.open(where) as store:
             Indexer(ws, store).run_once()
         settings = replace(settings, index_db=str(where))
-    api = TestClient(create_app(settings, ws))
-    web = TestClient(create_web_app(lambda: nullcontext(ws), settings))
+    return TestClient(create_app(settings, ws)), TestClient(create_web_app(lambda: nullcontext(ws), settings))
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_hostile_ids_and_cursors_get_a_4xx_never_a_5xx(am: Market, tmp_path: Path, indexed: bool) -> None:
+    sold = _sell(am, {"data.csv": b"1,2\n"}, tmp_path, encrypt=True)
+    api, web = _servers(am, tmp_path, indexed=indexed)
     assert api.get(f"/api/v1/assets/{sold.asset_id}").status_code == 200
     assert web.get(f"/assets/{sold.asset_id}").status_code == 200
     for url in HOSTILE_API:
@@ -703,24 +707,10 @@ HOSTILE_TERMS = (b"\xff\xfe not utf-8", b"\x1b]8;;https://evil.example\x1b\\[/] 
 
 @pytest.mark.parametrize("indexed", [False, True])
 def test_an_offer_whose_terms_are_not_text_breaks_no_page(am: Market, tmp_path: Path, indexed: bool) -> None:
-    from contextlib import nullcontext
-
-    from proofwork.db.index import IndexStore
-    from proofwork.services.indexer import Indexer
-    from proofwork.web.app import create_web_app
-
     sold = _sell(am, {"data.csv": b"1,2\n"}, tmp_path, encrypt=True)
     for terms in HOSTILE_TERMS:
         _raw_offer(am.pw.ws, am.freelancer.key, sold.asset_id, terms)
-    ws = am.pw.ws
-    settings = replace(ws.settings, api_rate_limit=100_000, api_domain="testserver")
-    if indexed:
-        where = tmp_path / "index.sqlite3"
-        with IndexStore.open(where) as store:
-            Indexer(ws, store).run_once()
-        settings = replace(settings, index_db=str(where))
-    api = TestClient(create_app(settings, ws))
-    web = TestClient(create_web_app(lambda: nullcontext(ws), settings))
+    api, web = _servers(am, tmp_path, indexed=indexed)
     for url in (
         f"/api/v1/assets/{sold.asset_id}",
         f"/api/v1/assets/{sold.asset_id}/offers",
