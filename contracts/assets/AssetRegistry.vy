@@ -17,8 +17,9 @@
           keccak256(manifest || salt || caller address); the caller registering that
           manifest with that salt later gets the commitment's time as `existed_since`.
         - IP on payment: a job's client proposes IP terms while no milestone is
-          settled, its freelancer accepts exactly those (by their hash); a PAID
-          milestone's deliverable is then registered by either party, owned by the
+          settled, its freelancer accepts exactly those (by their hash), also while
+          no milestone is settled; a paid milestone's (PAID, or RESOLVED with a payment
+          to the freelancer: an oracle committee's verdict or a ruling) deliverable is then registered by either party, owned by the
           client when the accepted terms transfer the rights (the freelancer stays its
           creator, with the agreed share), else by the freelancer.
 @dev Only a hash of its record is stored per asset (as JobEscrow stores its jobs):
@@ -223,7 +224,10 @@ def propose_ip_terms(
 @external
 def accept_ip_terms(job_id: uint256, job: IJobEscrow.Job, terms_hash: bytes32):
     """
-    @notice The job's freelancer accepts the proposed IP terms; `terms_hash` must be
+    @notice The job's freelancer accepts the proposed IP terms, while no milestone is
+            settled (as the proposal: once one is, the client can no longer change its
+            proposal, so it can no longer be accepted either, and all the job's
+            deliverables fall under one regime); `terms_hash` must be
             keccak256(abi_encode(transfer, creator_bps, max_upstream_bps)) of the
             current proposal, so the freelancer accepts exactly what they read. The
             terms are frozen.
@@ -237,6 +241,8 @@ def accept_ip_terms(job_id: uint256, job: IJobEscrow.Job, terms_hash: bytes32):
     assert terms.proposed, "asset: no terms proposed"
     assert not terms.accepted, "asset: terms already accepted"
     assert terms_hash == self._terms_hash(terms.transfer, terms.creator_bps, terms.max_upstream_bps), "asset: terms differ"
+    for m: IJobEscrow.Milestone in job.milestones:
+        assert m.status < milestone_status.PAID, "asset: a milestone is settled"
     self._terms[job_id].accepted = True
     log IAssetRegistry.IpTermsAccepted(job_id=job_id, freelancer=msg.sender, terms_hash=terms_hash)
 
@@ -252,7 +258,9 @@ def register_deliverable(
     royalty_bps: uint16,
 ) -> uint256:
     """
-    @notice Registers a PAID milestone's deliverable as an asset, once per milestone,
+    @notice Registers a paid milestone's deliverable as an asset (PAID, or RESOLVED by
+            the job's arbiter with a payment to the freelancer: a committee's passing
+            verdict, a ruling or a split), once per milestone,
             by the party that owns it: the client when the accepted IP terms transfer
             the rights (creators: the freelancer with the agreed share; the parents'
             shares within the agreed cap), else the freelancer (creators: the
@@ -271,7 +279,10 @@ def register_deliverable(
     self._check_job(job_id, job)
     assert msg.sender == job.client or msg.sender == job.freelancer, "asset: caller is not a party to the job"
     assert milestone < len(job.milestones), "asset: no such milestone"
-    assert job.milestones[milestone].status == milestone_status.PAID, "asset: milestone not paid"
+    m: IJobEscrow.Milestone = job.milestones[milestone]
+    assert m.status == milestone_status.PAID or (
+        m.status == milestone_status.RESOLVED and m.paid > 0
+    ), "asset: milestone not paid"
     assert self._deliverables[job_id][milestone] == 0, "asset: deliverable already registered"
     terms: IAssetRegistry.IpTerms = self._terms[job_id]
     owner: address = job.freelancer

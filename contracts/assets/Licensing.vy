@@ -6,8 +6,10 @@
 @notice Licences on `AssetRegistry` assets, and royalties along their lineage.
         - An asset's owner offers licences (`offer`): an ERC-20 price, a term (0 for
           perpetual), commercial or not, DOWNLOAD or COMPUTE, transferable or not,
-          revocable or not, a terms document, an optional cap. An offer lapses when the
-          asset changes hands (its new owner makes its own).
+          revocable or not, a terms document, an optional cap. An offer is on sale only
+          while its seller owns the asset: it lapses when the asset changes hands (its
+          new owner makes its own) and is live again if the asset returns to its
+          seller, who may withdraw it at any time, also while the asset is away.
         - A buyer pays the price (`buy`, or `buy_with_permit` in one transaction) and
           gets a licence token ("proofwork licence", PWL, ids from 1), transferable
           only when the offer said so; the asset's owner may revoke it only when the
@@ -218,13 +220,16 @@ def offer(
 @nonreentrant
 def withdraw_offer(offer_id: uint256):
     """
-    @notice The asset's current owner withdraws an offer; licences already sold stay.
+    @notice The offer's seller (also while the asset is away: an offer comes back
+            to life if the asset returns to its seller) or the asset's current owner
+            withdraws an offer; licences already sold stay.
     @param offer_id An active offer.
     """
     sale: uint256 = self._offer_sale[offer_id]
     assert sale & _ACTIVE != 0, "licence: offer not active"
     asset_id: uint256 = (self._offer_price[offer_id] >> 128) & _U64
-    assert staticcall registry.ownerOf(asset_id) == msg.sender, "licence: caller is not the asset's owner"
+    if convert(sale & _ADDRESS_MASK, address) != msg.sender:
+        assert staticcall registry.ownerOf(asset_id) == msg.sender, "licence: caller is not the asset's owner"
     self._offer_sale[offer_id] = sale ^ _ACTIVE
     log ILicensing.OfferWithdrawn(offer_id=offer_id, asset_id=asset_id)
 

@@ -21,6 +21,12 @@ Disputes go to a court of staked jurors when a job names the court's adapter as 
         pw.court.advance("dev0", case.case_id)                     # after the evidence period: the draw
         pw.court.commit("dev3", case.case_id, 1); pw.court.reveal("dev3", case.case_id)
 
+A job that works on licensed models or datasets buys their licences in the flow that funds it:
+
+        out = pw.jobs.post(client, ..., inputs=JobInputs(offers=(offer_id,)))
+        out.input_assets, out.terms_cid                            # the licences, the terms document
+        pw.job_inputs(out.job.job_id).all_valid                    # checked on chain, by anyone
+
 An oracle runs in the SDK as in the CLI: `pw.oracle("dev6", OracleOptions(passes=10)).run()`.
 
 Pass `rpc_url="http://127.0.0.1:8545"` to drive any EVM node instead. Amounts are integer
@@ -62,6 +68,8 @@ from proofwork.services.deployment import (
 )
 from proofwork.services.disputes import AppealView, CaseOutcome, CaseView, Disputes
 from proofwork.services.evaluated_jobs import Evaluations
+from proofwork.services.job_inputs import JobInputs, JobInputsView
+from proofwork.services.job_inputs import view as job_inputs_view
 from proofwork.services.job_listing import JobFilter, JobPage, list_jobs
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.jurors import Jurors, SeatView, StakeOutcome, VoteOutcome
@@ -71,7 +79,18 @@ from proofwork.services.ranking_challenges import ChallengeOutcome, RankingChall
 from proofwork.services.workspace import PasswordProvider, Signer, Workspace
 from proofwork.settings import Settings
 
-__all__ = ["Assets", "Court", "Identity", "JobFilter", "JobPage", "Jobs", "Outcome", "Proofwork", "Signer"]
+__all__ = [
+    "Assets",
+    "Court",
+    "Identity",
+    "JobFilter",
+    "JobInputs",
+    "JobPage",
+    "Jobs",
+    "Outcome",
+    "Proofwork",
+    "Signer",
+]
 
 Who = str | Signer
 
@@ -344,7 +363,12 @@ class Assets:
         royalty_bps: int = 0,
         key: bytes | None = None,
         to: str | None = None,
+        card: dict[str, Any] | bool = True,
+        sources: list[Path] | tuple[Path, ...] = (),
     ) -> assets.Registered:
+        """Registers the asset with its card: generated unless the manifest holds one (`card=True`; a
+        dataset's CSV columns are read from `sources`, the plaintext files), the card given, or none
+        (`card=False`)."""
         return assets.register(
             self.ws,
             self._signer(owner),
@@ -354,7 +378,14 @@ class Assets:
             royalty_bps=royalty_bps,
             key=key,
             to=to,
+            card=card,
+            sources=sources,
         )
+
+    def card(self, asset_id: int, output: str | None = None) -> str:
+        """The asset's card: Croissant JSON-LD (`output="croissant"`) or a model's README.md
+        (`"hf-readme"`); by default, whichever the card is."""
+        return assets.card(self.ws, asset_id, output)
 
     def timestamp(self, who: Who, manifest: AssetManifest) -> tuple[str, int]:
         """Timestamps a salted commitment of the manifest without registering it: (CID, block time)."""
@@ -385,6 +416,7 @@ class Assets:
     def register_deliverable(
         self, party: Who, job_id: int, milestone: int, manifest: AssetManifest, **kwargs: Any
     ) -> assets.Registered:
+        """As `register` (`card`, `sources`, `parents`, `royalty_bps`, `key`), for a paid milestone."""
         return assets.register_deliverable(
             self.ws, self._signer(party), job_id, milestone, manifest, **kwargs
         )
@@ -606,6 +638,11 @@ class Proofwork:
         elif filters:
             raise TypeError("give a JobFilter or filter keywords, not both")
         return list_jobs(self.ws, where, before=before, limit=limit)
+
+    def job_inputs(self, job_id: int) -> JobInputsView | None:
+        """The input assets a job's terms document records (`pw.jobs.post(..., inputs=JobInputs(offers=
+        [...]))` bought their licences), each licence checked on chain now; None when it names none."""
+        return job_inputs_view(self.ws, self.jobs.get(job_id))
 
     # --- money and time -------------------------------------------------------------------------------
 

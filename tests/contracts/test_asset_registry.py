@@ -376,3 +376,25 @@ def test_register_deliverable_rejects(registry, h, accounts):
 def test_zero_escrow_refused():
     with boa.reverts("asset: zero escrow"):
         registry_partial().deploy(ZERO)
+
+
+def test_a_milestone_resolved_with_a_payment_is_registered_one_resolved_to_nothing_is_not(
+    registry, h, accounts
+):
+    """A committee's passing verdict or a ruling settles a milestone RESOLVED, not PAID: its
+    deliverable was paid for (in part, for a split), so it is registered; a ruling that paid the
+    freelancer nothing leaves nothing bought."""
+    client, freelancer, arbiter = accounts.client, accounts.freelancer, accounts.arbiter
+    jid = h.create_job(client, [10**6, 10**6], freelancer=freelancer, arbiter=arbiter, expect=OK)
+    registry.propose_ip_terms(jid, h.state(jid), True, 1_000, 0, sender=client.address)
+    registry.accept_ip_terms(jid, h.state(jid), terms_hash(True, 1_000, 0), sender=freelancer.address)
+    h.submit(freelancer, jid, 0, expect=OK)
+    h.submit(freelancer, jid, 1, expect=OK)
+    h.resolve(arbiter, jid, 0, 10**6 // 2, expect=OK)  # a split: the freelancer paid half
+    h.resolve(arbiter, jid, 1, 0, expect=OK)  # all back to the client
+    with boa.reverts("asset: caller does not own the deliverable"):
+        _deliver(registry, jid, h.state(jid), freelancer.address)
+    a = _deliver(registry, jid, h.state(jid), client.address)
+    assert norm(registry.ownerOf(a)) == norm(client.address)
+    with boa.reverts("asset: milestone not paid"):
+        _deliver(registry, jid, h.state(jid), client.address, milestone=1)

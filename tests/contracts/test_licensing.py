@@ -232,7 +232,7 @@ def test_an_offer_lapses_when_the_asset_changes_hands(registry, licensing, token
     with boa.reverts("licence: asset changed hands"):
         buy(licensing, offer, PRICE, sender=buyer)
     with boa.reverts("licence: caller is not the asset's owner"):
-        licensing.withdraw_offer(offer, sender=OWNER)
+        licensing.withdraw_offer(offer, sender=buyer)
     licensing.withdraw_offer(offer, sender=DAVE)
     fresh = make_offer(licensing, token, asset, seller=DAVE)
     buy(licensing, fresh, PRICE, sender=buyer)

@@ -182,7 +182,8 @@ def test_serve_runs_the_platform_and_a_restart_keeps_everything(cli: Cli, tmp_pa
         url = up["rpc_url"]
         assert up["chain_id"] == EMBEDDED_CHAIN_ID and up["embedded"] is True
         assert url.startswith("http://127.0.0.1:")
-        assert {"token and escrow", "court", "oracle committee", "identity"} <= set(up["deployed"])
+        assert {"token and escrow", "court", "oracle committee", "identity", "assets"} <= set(up["deployed"])
+        assert up["deployment"]["asset_registry"] and up["deployment"]["licensing"]
         assert [a["name"] for a in up["accounts"]] == [f"dev{i}" for i in range(10)]
         dev1 = up["accounts"][1]
         assert dev1["tokens"] == "100000" and int(dev1["units"]["wei"]) > 0
@@ -190,6 +191,10 @@ def test_serve_runs_the_platform_and_a_restart_keeps_everything(cli: Cli, tmp_pa
         assert [c["name"] for c in up["components"]] == COMPONENTS
         assert up["dev_mode"] is True
         check_http(up, dev_mode=True)
+        # the asset contracts are there: the models and datasets pages and the API's list answer
+        assert httpx.get(up["url"] + "assets", timeout=10).status_code == 200
+        assets = httpx.get(up["api_url"] + "/assets", timeout=10)
+        assert assets.status_code == 200 and assets.json()["data"] == [], assets.text
         api_url = up["api_url"]
         token = sign_in(api_url, bytes.fromhex(dev1["private_key"][2:]))
         assert session_of(api_url, token).json()["address"] == dev1["address"]
@@ -237,6 +242,7 @@ def test_serve_runs_the_platform_and_a_restart_keeps_everything(cli: Cli, tmp_pa
         up2 = again.ready()
         assert up2["deployed"] == []  # nothing redeployed
         assert up2["deployment"]["escrow"] == up["deployment"]["escrow"]
+        assert up2["deployment"]["licensing"] == up["deployment"]["licensing"]
         url2 = up2["rpc_url"]
         listed = cli.ok("job", "list", "--json", "--rpc-url", url2).json()
         assert [str(j["id"]) for j in listed["jobs"]] == [job]

@@ -12,6 +12,7 @@ from proofwork.chain.client import Chain
 from proofwork.chain.encoding import keccak
 from proofwork.chain.events import typed_data
 from proofwork.chain.receipts import Event, Receipt
+from proofwork.domain.errors import TransactionRejected
 from proofwork.keys.accounts import address_of
 
 _PERMIT_FIELDS = [
@@ -48,6 +49,29 @@ class TokenContract:
     @property
     def name(self) -> str:
         return str(self._cached("name"))
+
+    def supports_permit(self) -> bool:
+        """Whether the token takes EIP-2612 permits as `sign_permit` signs them: it answers `nonces` and
+        its `DOMAIN_SEPARATOR()` is the one of (its name, version "1", this chain, its address). A token
+        without (or with another domain) is paid with approve first instead."""
+        if "supports_permit" not in self._meta:
+            try:
+                theirs = bytes(self.chain.call(self.contract.functions.DOMAIN_SEPARATOR()))
+                self.chain.call(self.contract.functions.nonces(self.address))
+                domain = (self.name, "1", self.chain.chain_id, self.address)
+                blank = {
+                    "owner": self.address,
+                    "spender": self.address,
+                    "value": 0,
+                    "nonce": 0,
+                    "deadline": 0,
+                }
+                self._meta["supports_permit"] = (
+                    theirs == typed_data(domain, "Permit", _PERMIT_FIELDS, blank).header
+                )
+            except TransactionRejected:
+                self._meta["supports_permit"] = False
+        return bool(self._meta["supports_permit"])
 
     def balance_of(self, owner: str) -> int:
         return int(self.chain.call(self.contract.functions.balanceOf(Web3.to_checksum_address(owner))))

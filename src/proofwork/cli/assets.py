@@ -1,10 +1,10 @@
-"""`asset deploy|register|timestamp|list|show|lineage|offer|buy|licence|distribute|claim|ip-terms|deliverable`:
+"""`asset deploy|register|timestamp|list|show|card|lineage|offer|buy|licence|distribute|claim|ip-terms|deliverable`:
 models and datasets as assets, their lineage, licences and royalties."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,6 +12,9 @@ from proofwork.cli.args import FromOpt, cli_state, milestone_index, uint_id
 from proofwork.domain.assets import Parent
 from proofwork.domain.errors import InvalidInput
 from proofwork.domain.units import format_amount, parse_amount
+
+if TYPE_CHECKING:
+    from proofwork.domain.assets import AssetManifest
 
 asset_app = typer.Typer(
     help="Models and datasets as assets: register, lineage, licences, royalties.", no_args_is_help=True
@@ -33,10 +36,48 @@ RoyaltyOpt = Annotated[int, typer.Option("--royalty-bps", help="ERC-2981 royalty
 KindOpt = Annotated[str, typer.Option("--kind", help="model or dataset.")]
 LicenseOpt = Annotated[str | None, typer.Option("--license", help="An SPDX licence expression, e.g. MIT.")]
 TermsOpt = Annotated[str | None, typer.Option("--terms-cid", help="CID of custom licence terms.")]
+CardOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--card",
+        help="The card to use (JSON): Croissant 1.0 for a dataset, a Hugging Face model card (its "
+        "metadata fields, or {format, readme}) for a model. Default: one is generated.",
+    ),
+]
+NoCardOpt = Annotated[bool, typer.Option("--no-card", help="Register without a card.")]
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(asset_app, name="asset")
+
+
+def _card_choice(card: Path | None, no_card: bool) -> dict[str, Any] | bool:
+    """--card FILE (read bounded, checked against the manifest later), --no-card, or generate."""
+    if card is None:
+        return not no_card
+    if no_card:
+        raise InvalidInput("give a card (--card FILE) or none (--no-card), not both")
+    from proofwork.domain.cards import MAX_CARD_BYTES, load_card
+
+    try:
+        with card.open("rb") as f:
+            data = f.read(MAX_CARD_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the card {card}: {exc.strerror or exc}") from None
+    if len(data) > MAX_CARD_BYTES:
+        raise InvalidInput(f"invalid card: {card} is larger than {MAX_CARD_BYTES:,} bytes")
+    return load_card(data)
+
+
+def _card_line(manifest: AssetManifest) -> str:
+    fmt = _card_format(manifest)
+    return {"croissant": "a Croissant card", "huggingface": "a Hugging Face model card"}.get(fmt, "no card")
+
+
+def _card_format(manifest: AssetManifest) -> str:
+    from proofwork.domain.cards import card_format
+
+    return card_format(manifest.card)
 
 
 def _parents(values: list[str] | None) -> list[Parent]:
@@ -92,13 +133,17 @@ def asset_register(
     encrypt: Annotated[
         bool, typer.Option("--encrypt", help="Store the files encrypted (AES-256-GCM).")
     ] = False,
+    card: CardOpt = None,
+    no_card: NoCardOpt = False,
 ) -> None:
-    """Store the files, publish the manifest and register the asset (the block time proves when)."""
+    """Store the files, publish the manifest with its card and register the asset (the block time
+    proves when)."""
     from proofwork.domain.assets import Share, build_manifest
     from proofwork.services import assets
 
     state = cli_state(ctx)
     parents = _parents(parent)
+    chosen = _card_choice(card, no_card)
     with state.workspace() as ws:
         creators = [Share(ws.address(a, "creator"), b) for a, b in _pairs(creator, "creator")]
         owner = ws.signer(sender)
@@ -107,11 +152,25 @@ def asset_register(
             kind, name, stored, license=license, terms_cid=terms_cid, description=description
         )
         done = assets.register(
-            ws, owner, manifest, creators=creators, parents=parents, royalty_bps=royalty_bps, key=key
+            ws,
+            owner,
+            manifest,
+            creators=creators,
+            parents=parents,
+            royalty_bps=royalty_bps,
+            key=key,
+            card=chosen,
+            sources=files,
         )
         state.emit(
-            {"ok": True, "asset_id": done.asset_id, "manifest": done.manifest_cid, "gas": done.gas},
-            f"registered asset {done.asset_id} (manifest {done.manifest_cid})",
+            {
+                "ok": True,
+                "asset_id": done.asset_id,
+                "manifest": done.manifest_cid,
+                "gas": done.gas,
+                "card": _card_format(done.manifest),
+            },
+            f"registered asset {done.asset_id} (manifest {done.manifest_cid}) with {_card_line(done.manifest)}",
         )
 
 
@@ -204,7 +263,59 @@ def asset_show(ctx: typer.Context, asset_id: Annotated[int, typer.Argument(help=
         lines += [f"derived from asset {p.asset_id}: {p.bps / 100:g} % of revenue" for p in record.parents]
         if record.job_id:
             lines.append(f"produced by job {record.job_id}, milestone {record.milestone + 1}")
+        if manifest is not None:
+            lines += _card_lines(manifest)
         state.emit({"ok": True, **data}, "\n".join(lines))
+
+
+def _card_lines(manifest: AssetManifest) -> list[str]:
+    """The card's main fields for `asset show` (the whole card: `asset card ID`)."""
+    from proofwork.domain.cards import card_summary
+
+    summary = card_summary(manifest.card)
+    fmt = summary["format"]
+    if fmt in ("none", "other"):
+        return [f"card: {fmt}"]
+    if "problem" in summary:
+        return [f"card: {fmt}, unreadable ({summary['problem']})"]
+    if fmt == "croissant":
+        lines = [f"card: Croissant 1.0, licence {summary['license']}"]
+        if summary["creators"]:
+            lines.append("  creators: " + ", ".join(summary["creators"]))
+        lines += [f"  file {f['name']} ({f['encoding']})" for f in summary["files"]]
+        lines += [
+            f"  records {r['name']}: " + ", ".join(f"{x['name']} ({x['type']})" for x in r["fields"])
+            for r in summary["record_sets"]
+        ]
+        return lines
+    lines = [f"card: Hugging Face model card, licence {summary['license']}"]
+    if summary["datasets"]:
+        lines.append("  datasets: " + ", ".join(summary["datasets"]))
+    if summary["base_model"]:
+        lines.append("  base model: " + ", ".join(summary["base_model"]))
+    lines += [f"  {r['metric']} {r['value']} on {r['dataset']}" for r in summary["results"]]
+    return lines
+
+
+@asset_app.command("card")
+def asset_card(
+    ctx: typer.Context,
+    asset_id: Annotated[int, typer.Argument(help="Asset id.")],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="croissant (JSON-LD) or hf-readme (README.md with YAML front matter, as the Hub reads "
+            "it); default: the card's own.",
+        ),
+    ] = None,
+) -> None:
+    """Print an asset's card: a dataset's Croissant JSON-LD, a model's Hugging Face README.md."""
+    from proofwork.services import assets
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        typer.echo(assets.card(ws, uint_id(asset_id, "asset id", 1), output), nl=False)
 
 
 @asset_app.command("lineage")
@@ -422,13 +533,17 @@ def asset_deliverable(
     terms_cid: TermsOpt = None,
     parent: ParentOpt = None,
     royalty_bps: RoyaltyOpt = 0,
+    card: CardOpt = None,
+    no_card: NoCardOpt = False,
 ) -> None:
-    """Register a paid milestone's deliverable as an asset (owned as the job's IP terms say)."""
+    """Register a paid milestone's deliverable as an asset (owned as the job's IP terms say), with
+    its card."""
     from proofwork.domain.assets import build_manifest
     from proofwork.services import assets
 
     state = cli_state(ctx)
     parents = _parents(parent)
+    chosen = _card_choice(card, no_card)
     with state.workspace() as ws:
         stored, _ = assets.store_files(ws, files, encrypt=False)
         manifest = build_manifest(kind, name, stored, license=license, terms_cid=terms_cid)
@@ -440,11 +555,20 @@ def asset_deliverable(
             manifest,
             parents=parents,
             royalty_bps=royalty_bps,
+            card=chosen,
+            sources=files,
         )
         record = ws.asset_registry.asset(done.asset_id)
         state.emit(
-            {"ok": True, "asset_id": done.asset_id, "owner": record.owner, "manifest": done.manifest_cid},
-            f"registered the deliverable as asset {done.asset_id}, owned by {record.owner}",
+            {
+                "ok": True,
+                "asset_id": done.asset_id,
+                "owner": record.owner,
+                "manifest": done.manifest_cid,
+                "card": _card_format(done.manifest),
+            },
+            f"registered the deliverable as asset {done.asset_id}, owned by {record.owner}, with "
+            + _card_line(done.manifest),
         )
 
 

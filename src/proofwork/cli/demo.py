@@ -1,4 +1,4 @@
-"""`proofwork demo [--ml|--identity]`: the main stories on a fresh embedded chain."""
+"""`proofwork demo [--ml|--identity|--dispute|--assets]`: the main stories on a fresh embedded chain."""
 
 from __future__ import annotations
 
@@ -42,6 +42,14 @@ def demo_cmd(
             help="A client rejects good work; 7 staked jurors, an appeal, the ruling executes.",
         ),
     ] = False,
+    assets: Annotated[
+        bool,
+        typer.Option(
+            "--assets",
+            help="Models and datasets as assets: lineage, a paid job's IP, licences, royalties, "
+            "encrypted downloads and compute-to-data.",
+        ),
+    ] = False,
 ) -> None:
     """The whole story on a fresh embedded chain: deploy, fund, post, deliver, approve, auto-release."""
     from proofwork.services.demo import run_demo
@@ -49,8 +57,8 @@ def demo_cmd(
 
     state = cli_state(ctx)
     state.json = state.json or json_output
-    if sum((ml, identity, dispute)) > 1:
-        raise InvalidInput("run --ml, --identity and --dispute as separate demos")
+    if sum((ml, identity, dispute, assets)) > 1:
+        raise InvalidInput("run --ml, --identity, --dispute and --assets as separate demos")
     directory = Path(tempfile.mkdtemp(prefix="proofwork-demo-"))
     # the stories run on a fresh embedded chain in a new directory, whatever the options name
     settings = replace(state.settings, data_dir=directory, rpc_url=None, store=None)
@@ -62,6 +70,9 @@ def demo_cmd(
         return
     if dispute:
         demo_dispute(state, settings)
+        return
+    if assets:
+        demo_assets(state, settings)
         return
     with Workspace.open(settings, password=state.password) as ws:
         if state.json:
@@ -131,6 +142,16 @@ def run_story(state: CliState, settings: Any, story: Any, **servers: Any) -> Any
         )
 
 
+def verdict(state: CliState, report: Any, ok_text: str, prefix: str = "") -> None:
+    """A story's last lines: ok and what it showed, or FAILED and why; where its chain is kept."""
+    state.console.print(
+        Text(f"ok: {ok_text}", style="green")
+        if report.ok
+        else Text("FAILED: " + "; ".join(report.problems), style="red")
+    )
+    state.console.print(Text(f"{prefix}chain kept in {report.data_dir} (use --data-dir to look around)"))
+
+
 def demo_ml(state: CliState, settings: Any) -> None:
     """`proofwork demo --ml` on a fresh embedded chain."""
     from proofwork.services.demo_ml import run_ml_demo
@@ -193,12 +214,7 @@ def demo_identity(state: CliState, settings: Any) -> None:
     if state.json:
         state.emit(data)
     else:
-        state.console.print(
-            Text("ok: every check of the story passed", style="green")
-            if report.ok
-            else Text("FAILED: " + "; ".join(report.problems), style="red")
-        )
-        state.console.print(Text(f"chain kept in {report.data_dir} (use --data-dir to look around)"))
+        verdict(state, report, "every check of the story passed")
     if not report.ok:
         raise typer.Exit(1)
 
@@ -268,14 +284,75 @@ def demo_dispute(state: CliState, settings: Any) -> None:
                 )
             )
         state.console.print(table)
+        verdict(
+            state,
+            report,
+            "the client lost on appeal, the challenged score stood, both rulings executed, every token accounted for",
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def demo_assets(state: CliState, settings: Any) -> None:
+    """`proofwork demo --assets` on a fresh embedded chain."""
+    from proofwork.services.demo_assets import run_assets_demo
+
+    report = run_story(state, settings, run_assets_demo)
+    dec, sym = report.decimals, report.symbol
+
+    def units(values: dict[str, int]) -> dict[str, Any]:
+        return {role: format_amount(v, dec) for role, v in values.items()} | {"units": values}
+
+    data = {
+        "ok": report.ok,
+        "accounts": report.accounts,
+        "asset_ids": report.asset_ids,
+        "lineage": {str(k): v for k, v in report.lineage.items()},
+        "job_id": report.job_id,
+        "licences": report.licences,
+        "prices": units(report.prices),
+        "dataset_sale": units(report.dataset_sale),
+        "royalties": units(report.royalties),
+        "balances": report.balances,
+        "sum_check": report.sum_check,
+        "download": report.download,
+        "compute": report.compute,
+        "token": sym,
+        "seconds": report.seconds,
+        "data_dir": report.data_dir,
+        "problems": report.problems,
+    }
+    if state.json:
+        state.emit(data)
+    else:
+        table = Table(
+            title=f"royalties of the commercial licence on asset {report.asset_ids.get('fine_tuned')} ({sym})",
+            title_justify="left",
+        )
+        for col in ("role", "account", "received", "balance before", "balance after"):
+            table.add_column(col, justify="left" if col in ("role", "account") else "right")
+        for role, b in report.balances.items():
+            table.add_row(
+                role,
+                report.accounts[role],
+                money(report.royalties.get(role, 0), dec),
+                money(b["before"], dec),
+                money(b["after"], dec),
+            )
+        state.console.print(table)
+        check = report.sum_check
         state.console.print(
             Text(
-                "ok: the client lost on appeal, the challenged score stood, both rulings executed, every token accounted for",
-                style="green",
+                f"sum check: paid {money(check['paid'], dec)}, received {money(check['received'], dec)}, "
+                f"left in Licensing {money(check['left_in_licensing'], dec)}"
             )
-            if report.ok
-            else Text("FAILED: " + "; ".join(report.problems), style="red")
         )
-        state.console.print(Text(f"chain kept in {report.data_dir} (use --data-dir to look around)"))
+        verdict(
+            state,
+            report,
+            "every upstream account was paid to the unit, the buyer decrypted the model, "
+            "the compute buyer got a signed score and no row",
+            f"{report.seconds:g} s; ",
+        )
     if not report.ok:
         raise typer.Exit(1)

@@ -9,8 +9,9 @@ import typer
 from rich.text import Text
 
 from proofwork.cli.args import AttestOpt, FromOpt, JobArg, MilestoneOpt, cli_state, hash_arg, milestone_index
-from proofwork.cli.output import CliState, job_json, job_table, money
+from proofwork.cli.output import CliState, job_json, job_table, money, when
 from proofwork.domain.errors import ProofworkError
+from proofwork.domain.job_inputs import MAX_INPUT_ASSETS, check_input_count
 from proofwork.domain.units import format_amount, parse_amount, parse_duration
 
 if TYPE_CHECKING:
@@ -25,7 +26,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _report(
-    state: CliState, ws: Workspace, out: Outcome, message: str, attested: dict[str, Any] | None = None
+    state: CliState,
+    ws: Workspace,
+    out: Outcome,
+    message: str,
+    attested: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
 
     token = ws.token
@@ -34,7 +40,12 @@ def _report(
         for name, r in out.receipts
     ]
     human = f"{message}\n" + "\n".join(f"  {s['name']}: tx {s['tx']} (gas {s['gas']:,})" for s in steps)
-    data: dict[str, Any] = {"ok": True, "job": job_json(out.job, token.decimals, ws), "steps": steps}
+    data: dict[str, Any] = {
+        "ok": True,
+        "job": job_json(out.job, token.decimals, ws),
+        "steps": steps,
+        **(extra or {}),
+    }
     if out.credited:
         data["credited"] = [
             {"token": t, "account": a, "amount": format_amount(v, token.decimals), "units": v}
@@ -108,13 +119,48 @@ def job_post(
         bool,
         typer.Option("--approve", help="Fund with approve + create (two transactions) instead of a permit."),
     ] = False,
+    input_asset: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--input-asset",
+            help="A licence offer (id) on a model or dataset the job works on: its licence is bought for you "
+            f"before the job is funded and recorded in the job's terms (repeatable, at most {MAX_INPUT_ASSETS}).",
+        ),
+    ] = None,
+    input_licence: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--input-licence",
+            help="A licence you hold already, recorded as an input asset instead of buying one (repeatable).",
+        ),
+    ] = None,
+    max_licence_fee: Annotated[
+        str | None,
+        typer.Option(help="The most each input asset's licence may cost, in tokens (default: its price)."),
+    ] = None,
+    compute_input: Annotated[
+        bool,
+        typer.Option(
+            "--compute-input", help="Accept compute-only licences as inputs (the files are never released)."
+        ),
+    ] = False,
+    distribute: Annotated[
+        bool,
+        typer.Option(
+            "--distribute-royalties",
+            help="Also send the input licences' royalties up every level of their lineage now.",
+        ),
+    ] = False,
 ) -> None:
-    """Create a job and escrow its budget in one transaction."""
+    """Create a job and escrow its budget in one transaction; with --input-asset, buy the licences of
+    the models and datasets it works on first, in the same flow."""
     from proofwork.services.jobs import Jobs
 
     state = cli_state(ctx)
     deadline_s = parse_duration(deadline)
     review_s = parse_duration(review)
+    offers, held = tuple(input_asset or ()), tuple(input_licence or ())
+    check_input_count(len(offers), len(held))
     spec_digest = hash_arg(spec, spec_hash, "spec", required=False)
     with state.workspace() as ws:
         decimals = ws.token.decimals
@@ -123,6 +169,23 @@ def job_post(
         if amounts is not None:
             plan = [parse_amount(a, decimals) for a in amounts.split(",")]
         client = ws.signer(sender)
+        inputs = None
+        if offers or held:
+            from proofwork.services.job_inputs import JobInputs
+            from proofwork.storage.unixfs import cid_digest
+
+            # the spec file itself, stored by CID, is named in the terms document
+            spec_cid = ws.store.add_file(spec) if spec is not None else None
+            if spec_cid is not None:
+                spec_digest = cid_digest(spec_cid)
+            inputs = JobInputs(
+                offers,
+                held,
+                None if max_licence_fee is None else parse_amount(max_licence_fee, decimals),
+                compute_input,
+                distribute,
+                spec_cid,
+            )
         out = Jobs(ws).post(
             client,
             budget=total,
@@ -133,13 +196,37 @@ def job_post(
             spec_hash=spec_digest,
             arbiter=_arbiter(ws, arbiter),
             funding="approve" if approve_first else "permit",
+            inputs=inputs,
         )
-        _report(
-            state,
-            ws,
-            out,
-            f"job {out.job.job_id} posted: {money(out.job.budget, decimals, ws.token.symbol)} in escrow",
-        )
+        message = f"job {out.job.job_id} posted: {money(out.job.budget, decimals, ws.token.symbol)} in escrow"
+        extra: dict[str, Any] = {}
+        if out.input_assets:
+            extra = {
+                "terms_cid": out.terms_cid,
+                "input_assets": [i.to_dict() for i in out.input_assets],
+            }
+            message += f"\n  terms document {out.terms_cid} (the job's spec hash) records its input assets:"
+            holder = ws.name_of(out.job.client) or out.job.client
+            for i in out.input_assets:
+                fee = _fee(ws, i.token, i.price)
+                message += (
+                    f"\n  asset {i.asset_id}: licence {i.licence_id} under offer {i.offer_id} ({i.kind}), "
+                    f"held by {holder}, fee {fee}"
+                )
+            downloads = [i.licence_id for i in out.input_assets if i.kind == "download"]
+            if downloads:
+                message += (
+                    f"\n  the licences are {holder}'s: `proofwork asset get LICENCE --from {holder}` fetches "
+                    "the files to hand to the freelancer"
+                )
+        _report(state, ws, out, message, extra=extra)
+
+
+def _fee(ws: Workspace, token: str, units: int) -> str:
+    """A licence fee: in tokens when paid in the deployment's token, else in base units."""
+    if token.lower() == ws.token.address.lower():
+        return money(units, ws.token.decimals, ws.token.symbol)
+    return f"{units} units of {token}"
 
 
 def _arbiter(ws: Workspace, arbiter: str | None) -> str | None:
@@ -190,7 +277,8 @@ def job_list(
 
 @job_app.command("show")
 def job_show(ctx: typer.Context, job_id: JobArg) -> None:
-    """Show a job and its milestones."""
+    """Show a job and its milestones (and its input assets, each licence checked on chain now)."""
+    from proofwork.services import job_inputs
     from proofwork.services.jobs import Jobs
 
     state = cli_state(ctx)
@@ -205,9 +293,26 @@ def job_show(ctx: typer.Context, job_id: JobArg) -> None:
             role: {"account": account, "amount": format_amount(units, dec), "units": units}
             for role, (account, units) in credits.items()
         }
-        state.emit(
-            {"ok": True, "job": shown}, lambda: job_table(job, dec, ws.token.symbol, ws, timing, credits)
-        )
+        found = job_inputs.view(ws, job)
+        shown["inputs"] = job_inputs.view_json(found)
+
+        def human() -> Any:
+            table = job_table(job, dec, ws.token.symbol, ws, timing, credits)
+            if found is not None:
+                table.add_row("terms", f"{found.terms_cid} (the spec hash)")
+                if found.problem:
+                    table.add_row("input assets", f"not to be trusted: {found.problem}")
+                for c in found.checks if found.problem is None else []:
+                    i = c.input
+                    table.add_row(
+                        f"input asset {i.asset_id}",
+                        f"licence {i.licence_id} under offer {i.offer_id} ({i.kind}"
+                        f"{', commercial' if i.commercial else ''}): {c.status}"
+                        + (f", expires {when(c.expires_at)}" if c.expires_at else ""),
+                    )
+            return table
+
+        state.emit({"ok": True, "job": shown}, human)
 
 
 @job_app.command("apply")

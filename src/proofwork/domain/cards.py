@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -25,8 +26,9 @@ from typing import Any
 
 import yaml
 
-from proofwork.domain.assets import AssetFile, AssetKind, AssetManifest
+from proofwork.domain.assets import MAX_MANIFEST_DEPTH, AssetFile, AssetKind, AssetManifest
 from proofwork.domain.errors import InvalidInput
+from proofwork.domain.jsonsafe import safe_json_loads
 
 CROISSANT_VERSION = "http://mlcommons.org/croissant/1.0"
 # The JSON-LD context of Croissant 1.0 as mlcroissant writes it (the one its validator calls standard):
@@ -411,7 +413,12 @@ def model_card(
                 }
             entries.append(entry)
         meta["model-index"] = [{"name": manifest.name, "results": entries}]
-    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return _readme(manifest, meta, body)
+
+
+def _readme(manifest: AssetManifest, meta: Mapping[str, Any], body: str) -> str:
+    """README.md: the metadata as YAML front matter, the name, the text, the files by CID."""
+    front = yaml.safe_dump(dict(meta), sort_keys=False, allow_unicode=True, default_flow_style=False)
     files = "\n".join(
         f"- `{f.name}`: `ipfs://{f.cid}` (sha256 `{f.sha256}`, {f.size} bytes"
         + (", encrypted" if f.encrypted else "")
@@ -445,3 +452,300 @@ def card_format(card: Mapping[str, Any] | None) -> str:
     if card.get("format") == HF_CARD_FORMAT and isinstance(card.get("readme"), str):
         return "huggingface"
     return "other"
+
+
+# ---------------------------------------------------------------- a card someone gives
+
+MAX_CARD_BYTES = 256 * 1024
+MAX_CARD_DEPTH = MAX_MANIFEST_DEPTH - 1  # the card sits one level down in its manifest
+MAX_FRONT_MATTER_DEPTH = 12
+_FILE_TYPES = frozenset({"cr:FileObject", "FileObject", "cr:FileSet", "FileSet"})
+# the model card metadata fields the Hub documents (a card given as fields uses these only)
+HF_FIELDS = frozenset(
+    {
+        "language",
+        "license",
+        "license_name",
+        "license_link",
+        "library_name",
+        "tags",
+        "datasets",
+        "metrics",
+        "base_model",
+        "base_model_relation",
+        "pipeline_tag",
+        "model-index",
+        "inference",
+        "widget",
+        "thumbnail",
+        "co2_eq_emissions",
+        "new_version",
+        "model_name",
+    }
+)
+
+
+def load_card(data: bytes | str) -> dict[str, Any]:
+    """A card file's JSON, bounded before it is parsed (size, nesting); InvalidInput in one line."""
+    try:
+        card = safe_json_loads(data, max_bytes=MAX_CARD_BYTES, max_depth=MAX_CARD_DEPTH)
+    except InvalidInput as exc:
+        raise InvalidInput(f"invalid card: {exc} (at most {MAX_CARD_BYTES:,} bytes)") from None
+    if not isinstance(card, dict):
+        raise InvalidInput("invalid card: a card is a JSON object")
+    return card
+
+
+def is_hf_fields(card: Mapping[str, Any]) -> bool:
+    """Whether `card` is Hugging Face model card metadata as JSON (to be written as front matter)."""
+    return bool(card) and "license" in card and set(card) <= HF_FIELDS
+
+
+def model_card_from_fields(manifest: AssetManifest, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest's `card` for a model whose card was given as Hub metadata fields."""
+    if manifest.kind is not AssetKind.MODEL:
+        raise InvalidInput("a model card describes a model: this asset is a dataset")
+    doc = model_card_document(_readme(manifest, fields, ""))
+    check_card(manifest, doc)
+    return doc
+
+
+def check_card(manifest: AssetManifest, card: Mapping[str, Any]) -> None:
+    """A card given for `manifest` has the shape its readers rely on, or InvalidInput (one line).
+
+    A dataset's: Croissant 1.0 (`@context`, `@type` sc:Dataset, `conformsTo`, a name, a description,
+    a licence, a `distribution` of FileObject/FileSet entries, each FileObject with a `contentUrl`,
+    an `encodingFormat` and a sha256 or md5, a FileObject's sha256 one of the manifest's files; record
+    sets with named fields). Structural only: mlcroissant is not a dependency. A model's: a Hugging Face
+    model card (`{"format": "huggingface-model-card", "readme": ...}`) whose README opens with YAML front
+    matter holding a `license`.
+    """
+    fmt = card_format(card)
+    if manifest.kind is AssetKind.DATASET:
+        if fmt != "croissant":
+            raise InvalidInput(
+                f'invalid card: a dataset\'s card is Croissant 1.0 JSON-LD ("@type": "sc:Dataset", '
+                f'"conformsTo": "{CROISSANT_VERSION}")'
+            )
+        _check_croissant(manifest, card)
+        return
+    if fmt != "huggingface":
+        raise InvalidInput(
+            f'invalid card: a model\'s card is a Hugging Face model card: {{"format": "{HF_CARD_FORMAT}", '
+            '"readme": "---\\nlicense: ...\\n---\\n..."}, or its metadata fields (license, datasets, ...)'
+        )
+    meta = front_matter(card["readme"])
+    if not isinstance(meta.get("license"), str) or not meta["license"].strip():
+        raise InvalidInput("invalid card: the model card's front matter has no 'license'")
+
+
+def _text(value: Any, what: str, *, empty: bool = False) -> str:
+    if not isinstance(value, str) or (not empty and not value.strip()):
+        raise InvalidInput(f"invalid card: {what} must be text, got {_short(value)}")
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _entries(value: Any, what: str) -> list[Any]:
+    if isinstance(value, dict):
+        return [value]
+    if not isinstance(value, list):
+        raise InvalidInput(f"invalid card: {what} must be a list of objects")
+    for entry in value:
+        if not isinstance(entry, dict):
+            raise InvalidInput(f"invalid card: every entry of {what} must be an object")
+    return value
+
+
+def _check_croissant(manifest: AssetManifest, card: Mapping[str, Any]) -> None:
+    if not isinstance(card.get("@context"), dict | str):
+        raise InvalidInput("invalid card: a Croissant card needs its JSON-LD '@context'")
+    _text(card.get("name"), "'name'")
+    _text(card.get("description"), "'description'", empty=True)
+    licence = card.get("license")
+    licences = licence if isinstance(licence, list) else [licence]
+    if not licences or not all(isinstance(x, str | dict) and x for x in licences):
+        raise InvalidInput("invalid card: 'license' must name the licence (a URL or an SPDX id)")
+    hashes = {f.sha256 for f in manifest.files}
+    distribution = _entries(card.get("distribution"), "'distribution'")
+    if not distribution:
+        raise InvalidInput("invalid card: 'distribution' must list the dataset's files")
+    for i, entry in enumerate(distribution):
+        where = f"distribution[{i}]"
+        kind = entry.get("@type")
+        if kind not in _FILE_TYPES:
+            raise InvalidInput(f"invalid card: {where} must be a cr:FileObject or a cr:FileSet")
+        _text(entry.get("@id", entry.get("name")), f"{where}'s '@id' or 'name'")
+        _text(entry.get("encodingFormat"), f"{where}.encodingFormat")
+        if kind.endswith("FileSet"):
+            if not isinstance(entry.get("includes"), str | list):
+                raise InvalidInput(f"invalid card: {where} (a FileSet) needs 'includes'")
+            continue
+        _text(entry.get("contentUrl"), f"{where}.contentUrl")
+        sha256, md5 = entry.get("sha256"), entry.get("md5")
+        if sha256 is None and md5 is None:
+            raise InvalidInput(f"invalid card: {where} needs its 'sha256' (or 'md5')")
+        if sha256 is not None and _text(sha256, f"{where}.sha256").lower() not in hashes:
+            raise InvalidInput(f"invalid card: {where}'s sha256 is not the hash of any file of the asset")
+    for i, record_set in enumerate(_entries(card.get("recordSet", []), "'recordSet'")):
+        where = f"recordSet[{i}]"
+        if record_set.get("@type") not in ("cr:RecordSet", "RecordSet"):
+            raise InvalidInput(f"invalid card: {where} must be a cr:RecordSet")
+        for j, fld in enumerate(_entries(record_set.get("field", []), f"{where}.field")):
+            if fld.get("@type") not in ("cr:Field", "Field"):
+                raise InvalidInput(f"invalid card: {where}.field[{j}] must be a cr:Field")
+            _text(fld.get("name", fld.get("@id")), f"{where}.field[{j}]'s 'name'")
+
+
+def front_matter(readme: str) -> dict[str, Any]:
+    """The YAML front matter of a model card's README, read safely (no aliases, bounded nesting)."""
+    if not isinstance(readme, str) or not readme.startswith("---\n"):
+        raise InvalidInput("invalid card: the model card's README must open with YAML front matter (---)")
+    end = readme.find("\n---\n", 3)
+    if end < 0 and readme.endswith("\n---"):
+        end = len(readme) - 4
+    if end < 0:
+        raise InvalidInput("invalid card: the model card's YAML front matter is not closed by ---")
+    text = readme[4 : end + 1]
+    try:
+        depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise InvalidInput("invalid card: the front matter uses a YAML alias")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_FRONT_MATTER_DEPTH:
+                    raise InvalidInput("invalid card: the front matter nests too deep")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        meta = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        reason = str(exc).splitlines()[0][:80] if str(exc) else "unreadable"
+        raise InvalidInput(f"invalid card: the front matter is not YAML ({reason})") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise InvalidInput("invalid card: the front matter must be a YAML mapping")
+    return meta
+
+
+# ---------------------------------------------------------------- a card shown
+
+MAX_SHOWN = 50  # entries of a list shown on a page
+
+
+def _names(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    out = []
+    for item in items[:MAX_SHOWN]:
+        if isinstance(item, dict):
+            item = item.get("name") or item.get("@id") or item.get("url")
+        if isinstance(item, str | int | float) and not isinstance(item, bool):
+            out.append(str(item))
+    return out
+
+
+def _list(value: Any) -> list[Any]:
+    return value[:MAX_SHOWN] if isinstance(value, list) else []
+
+
+def card_summary(card: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The main fields of a card, as plain text and lists, for a page or a terminal (to be escaped)."""
+    fmt = card_format(card)
+    if card is None or fmt in ("none", "other"):
+        return {"format": fmt}
+    if fmt == "croissant":
+        files = [
+            {
+                "name": str(d.get("name") or d.get("@id") or ""),
+                "encoding": str(d.get("encodingFormat") or ""),
+                "url": str(d.get("contentUrl") or ""),
+            }
+            for d in _list(card.get("distribution"))
+            if isinstance(d, dict)
+        ]
+        record_sets = []
+        for r in _list(card.get("recordSet")):
+            if not isinstance(r, dict):
+                continue
+            fields = [
+                {"name": str(f.get("name") or f.get("@id") or ""), "type": str(f.get("dataType") or "")}
+                for f in _list(r.get("field"))
+                if isinstance(f, dict)
+            ]
+            record_sets.append({"name": str(r.get("name") or r.get("@id") or ""), "fields": fields})
+        return {
+            "format": fmt,
+            "conforms_to": CROISSANT_VERSION,
+            "name": str(card.get("name") or ""),
+            "description": str(card.get("description") or ""),
+            "license": ", ".join(_names(card.get("license"))),
+            "creators": _names(card.get("creator")),
+            "date_published": str(card.get("datePublished") or ""),
+            "based_on": _names(card.get("isBasedOn")),
+            "files": files,
+            "record_sets": record_sets,
+        }
+    try:
+        meta = front_matter(str(card["readme"]))
+    except InvalidInput as exc:  # a card from another party's manifest: shown as unreadable
+        return {"format": fmt, "problem": str(exc)}
+    results = []
+    for model in _list(meta.get("model-index")):
+        for r in _list(model.get("results")) if isinstance(model, dict) else []:
+            if not isinstance(r, dict):
+                continue
+            dataset = r["dataset"] if isinstance(r.get("dataset"), dict) else {}
+            for m in _list(r.get("metrics")):
+                if isinstance(m, dict):
+                    results.append(
+                        {
+                            "metric": str(m.get("name") or m.get("type") or ""),
+                            "value": str(m.get("value")),
+                            "dataset": str(dataset.get("name") or dataset.get("type") or ""),
+                        }
+                    )
+    return {
+        "format": fmt,
+        "license": str(meta.get("license_name") or meta.get("license") or ""),
+        "library_name": str(meta.get("library_name") or ""),
+        "tags": _names(meta.get("tags")),
+        "datasets": _names(meta.get("datasets")),
+        "base_model": _names(meta.get("base_model")),
+        "results": results[:MAX_SHOWN],
+    }
+
+
+CARD_OUTPUTS = ("croissant", "hf-readme")
+
+
+def card_text(card: Mapping[str, Any] | None, output: str | None = None, *, url: str | None = None) -> str:
+    """A card as its readers take it: Croissant JSON-LD (`croissant`), or the model's README.md with its
+    YAML front matter (`hf-readme`); by default, whichever the card is. `url` (where the dataset is
+    described, e.g. its manifest's ipfs:// URL) is added to a Croissant card that names none: a card
+    stored inside its manifest cannot name the manifest's own CID."""
+    fmt = card_format(card)
+    if card is None:
+        raise InvalidInput("this asset has no card")
+    if output is None:
+        if fmt == "other":
+            return json.dumps(card, indent=2, ensure_ascii=False) + "\n"
+        output = "hf-readme" if fmt == "huggingface" else "croissant"
+    if output not in CARD_OUTPUTS:
+        raise InvalidInput(f"unknown card format {output!r}: expected {' or '.join(CARD_OUTPUTS)}")
+    if output == "hf-readme":
+        if fmt != "huggingface":
+            raise InvalidInput(
+                f"this asset's card is {fmt}, not a Hugging Face model card: ask for the croissant format"
+            )
+        return str(card["readme"])
+    if fmt != "croissant":
+        raise InvalidInput(f"this asset's card is {fmt}, not a Croissant card: ask for the hf-readme format")
+    doc = dict(card)
+    if url is not None and "url" not in doc:
+        doc["url"] = url
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

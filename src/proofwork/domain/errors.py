@@ -37,6 +37,11 @@ class NotAllowed(ProofworkError):
     """The action is not permitted in the job's current state or for this caller."""
 
 
+class PartlyDone(ProofworkError):
+    """A flow of several transactions stopped after some were sent: the message says what stands (and
+    that no funds were lost) and how to finish without repeating it."""
+
+
 class ArtifactCorrupted(ProofworkError):
     """Bytes read for a content id do not hash to that id; they were not used."""
 

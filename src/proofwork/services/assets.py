@@ -29,13 +29,16 @@ from proofwork.domain.assets import (
     flow_through_lineage,
     parse_manifest,
 )
+from proofwork.domain.cards import card_format, card_text
 from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound
 from proofwork.domain.provenance import LineageAsset, lineage_prov_json
 from proofwork.keys.asset_keys import encrypt_stream, new_asset_key
+from proofwork.services.asset_cards import CardChoice, CardContext, with_card
 from proofwork.services.deployment import DeployResult, deploy_assets
 from proofwork.services.workspace import Signer, Workspace
 from proofwork.storage.files import save_json
 from proofwork.storage.store import write_atomically
+from proofwork.storage.unixfs import cid_of_bytes
 
 if TYPE_CHECKING:
     from proofwork.chain.assets import AssetRecord, Licence, Offer
@@ -135,12 +138,25 @@ def timestamp(ws: Workspace, signer: Signer, manifest_cid: str) -> tuple[bytes, 
     return salt, registry.timestamp_of(signer.address, hashed)
 
 
+def _timestamped(ws: Workspace, manifest: AssetManifest, signer: Signer) -> bool:
+    """Whether this data directory timestamped exactly `manifest` for `signer` (a card added now
+    would change its CID and lose the proof)."""
+    return _saved_salt(ws, cid_of_bytes(manifest.canonical_bytes()), signer) is not None
+
+
 def _saved_salt(ws: Workspace, manifest_cid: str, signer: Signer) -> bytes | None:
     path = ws.data_dir / "asset-timestamps" / f"{manifest_cid}.json"
     if not path.exists():
         return None
     saved = json.loads(path.read_text())
     return bytes.fromhex(saved["salt"]) if saved.get("by", "").lower() == signer.address.lower() else None
+
+
+def _check_parents_exist(ws: Workspace, parents: Sequence[Parent]) -> None:
+    count = ws.asset_registry.count() if parents else 0
+    for parent in parents:
+        if parent.asset_id > count:
+            raise NotFound(f"no asset {parent.asset_id} to derive from")
 
 
 def register(
@@ -153,15 +169,26 @@ def register(
     royalty_bps: int = 0,
     key: bytes | None = None,
     to: str | None = None,
+    card: CardChoice = True,
+    sources: Sequence[Path] = (),
 ) -> Registered:
     """Publishes the manifest and registers the asset (minted to `to`, else the signer). A timestamp
-    this data directory made for the same manifest is used as its proof of earlier existence."""
+    this data directory made for the same manifest is used as its proof of earlier existence.
+
+    `card`: True generates the manifest's card unless it holds one (`asset_cards`: a dataset's CSV
+    columns are read from `sources`, the plaintext files), a mapping is the card to use (checked),
+    False leaves the manifest without one."""
     check_terms(creators, parents, royalty_bps)
     registry = ws.asset_registry
-    count = registry.count()
-    for parent in parents:
-        if parent.asset_id > count:
-            raise NotFound(f"no asset {parent.asset_id} to derive from")
+    _check_parents_exist(ws, parents)
+    owner_address = parse_address(to, "owner") if to else owner.address
+    manifest = with_card(
+        ws,
+        manifest,
+        card,
+        CardContext([owner_address, *(c.account for c in creators)], parents, sources),
+        skip=_timestamped(ws, manifest, owner),
+    )
     cid = publish_manifest(ws, manifest)
     _keep_key(ws, cid, key)
     salt = _saved_salt(ws, cid, owner)
@@ -172,7 +199,7 @@ def register(
         tuple(creators),
         tuple(parents),
         royalty_bps,
-        parse_address(to, "owner") if to else owner.address,
+        owner_address,
         salt or bytes(32),
     )
     return Registered(registry.asset_id_of(receipt), cid, manifest, receipt.gas_used)
@@ -183,6 +210,17 @@ def show(ws: Workspace, asset_id: int) -> tuple[AssetRecord, AssetManifest | Non
     record = ws.asset_registry.asset(asset_id)
     manifest = read_manifest(ws, record.manifest) if ws.store.has(record.manifest) else None
     return record, manifest
+
+
+def card(ws: Workspace, asset_id: int, output: str | None = None) -> str:
+    """The asset's card as its readers take it: Croissant JSON-LD, or the model's README.md
+    (`output`: "croissant" or "hf-readme"; by default, whichever the card is)."""
+    record, manifest = show(ws, asset_id)
+    if manifest is None:
+        raise NotFound(f"the manifest of asset {asset_id} ({record.manifest}) is not in this store")
+    if manifest.card is None:
+        raise NotFound(f"asset {asset_id} has no card")
+    return card_text(manifest.card, output, url=f"ipfs://{record.manifest}")
 
 
 # ---------------------------------------------------------------- IP terms and deliverables
@@ -240,18 +278,26 @@ def register_deliverable(
     parents: Sequence[Parent] = (),
     royalty_bps: int = 0,
     key: bytes | None = None,
+    card: CardChoice = True,
+    sources: Sequence[Path] = (),
 ) -> Registered:
     """Registers a paid milestone's deliverable as an asset: owned by the client when the job's
-    accepted IP terms transfer it, else by the freelancer. The manifest must hold the delivered file."""
+    accepted IP terms transfer it, else by the freelancer. The manifest must hold the delivered file.
+    `card` and `sources` as in `register`; a generated card names the freelancer as its author and,
+    for a job the oracle committee judged, the score it settled."""
     from proofwork.chain.encoding import job_tuple
 
     job = _job(ws, job_id)
     if not 0 <= milestone < len(job.milestones):
         raise NotFound(f"job {job_id} has no milestone {milestone}")
-    if job.milestones[milestone].status != J.MilestoneStatus.PAID:
+    settled = job.milestones[milestone]
+    paid = settled.status == J.MilestoneStatus.PAID or (
+        settled.status == J.MilestoneStatus.RESOLVED and settled.paid > 0
+    )
+    if not paid:
         raise NotAllowed(
             f"milestone {milestone + 1} of job {job_id} is not paid: only a paid milestone's deliverable "
-            "becomes an asset"
+            "(approved, or resolved with a payment to the freelancer) becomes an asset"
         )
     delivered = job.milestones[milestone].deliverable
     if manifest.file_for_deliverable(delivered) is None:
@@ -259,6 +305,10 @@ def register_deliverable(
             f"the manifest holds no file with the milestone's deliverable hash 0x{bytes(delivered).hex()}"
         )
     check_terms((), parents, royalty_bps)
+    _check_parents_exist(ws, parents)
+    manifest = with_card(
+        ws, manifest, card, CardContext([job.freelancer], parents, sources, job_id, milestone)
+    )
     cid = publish_manifest(ws, manifest)
     _keep_key(ws, cid, key)
     registry = ws.asset_registry
@@ -450,6 +500,8 @@ def describe(record: AssetRecord, manifest: AssetManifest | None) -> dict[str, A
         "terms_cid": manifest.terms_cid if manifest else None,
         "encrypted": manifest.encrypted if manifest else None,
         "files": [f.to_dict() for f in manifest.files] if manifest else None,
+        "card_format": card_format(manifest.card) if manifest else None,
+        "card": manifest.card if manifest else None,
         "creators": [{"account": c.account, "bps": c.bps} for c in record.creators],
         "parents": [{"asset_id": p.asset_id, "bps": p.bps} for p in record.parents],
         "royalty_bps": record.royalty_bps,
@@ -471,6 +523,7 @@ __all__ = [
     "accept_ip_terms",
     "build_manifest",
     "buy",
+    "card",
     "claim",
     "deploy",
     "describe",

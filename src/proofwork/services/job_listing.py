@@ -24,7 +24,9 @@ from proofwork.domain import job as J
 from proofwork.domain.errors import ChainBusy, ChainUnavailable, DataDirCorrupted, InvalidInput, NotFound
 from proofwork.domain.indexed_jobs import ESCROW_CONTRACT, job_event
 from proofwork.domain.indexing import IndexedEvent
+from proofwork.services import job_inputs
 from proofwork.services.indexer import DEFAULT_CONFIRMATIONS
+from proofwork.services.job_inputs import JobInputsView
 from proofwork.services.jobs import Jobs
 from proofwork.services.manifest import Deployment, load_manifest
 from proofwork.services.workspace import Workspace
@@ -566,6 +568,7 @@ class JobDetail:
     evaluation: dict[str, Any] | None = None
     disputes: list[JobDispute] = field(default_factory=list)
     judged_by_committee: bool = False
+    inputs: JobInputsView | None = None  # the input assets its terms document records, checked on chain
 
 
 @dataclass(frozen=True)
@@ -679,6 +682,7 @@ def job_detail(ws: Workspace, job_id: int, store: IndexStore | None = None) -> J
         evaluation,
         disputes,
         judged,
+        job_inputs.view(ws, job),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from proofwork.chain.encoding import job_hash
 from proofwork.chain.receipts import Receipt
@@ -21,6 +21,10 @@ from proofwork.domain.addresses import parse_address
 from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound, TransactionRejected
 from proofwork.domain.units import split_budget
 from proofwork.services.workspace import Signer, Workspace
+
+if TYPE_CHECKING:
+    from proofwork.domain.job_inputs import InputAsset
+    from proofwork.services.job_inputs import JobInputs
 
 Funding = Literal["permit", "approve"]
 
@@ -34,6 +38,9 @@ class Outcome:
     events: list[J.JobEvent] = field(default_factory=list)
     # payouts the token refused and the escrow credited instead: (token, account, amount)
     credited: list[tuple[str, str, int]] = field(default_factory=list)
+    # a job posted with input assets: the licences its terms document records, and its CID
+    input_assets: list[InputAsset] = field(default_factory=list)
+    terms_cid: str | None = None
 
     @property
     def gas(self) -> int:
@@ -167,22 +174,29 @@ class Jobs:
         spec_hash: bytes = J.ZERO_HASH,
         arbiter: str | None = None,
         funding: Funding = "permit",
+        inputs: JobInputs | None = None,
     ) -> Outcome:
         """Creates and funds a job in one transaction (EIP-2612 permit), or approve + create.
 
         `milestones` is a count (the budget is split evenly, remainder to the first) or the
-        list of milestone amounts; `deadline` is a unix time.
+        list of milestone amounts; `deadline` is a unix time. With `inputs` naming input assets,
+        their licences are bought first in the same flow and recorded in the job's terms document,
+        whose digest becomes the spec hash (`services.job_inputs`).
         """
+        terms: dict[str, Any] = {
+            "budget": budget,
+            "milestones": milestones,
+            "deadline": deadline,
+            "review_period": review_period,
+            "freelancer": freelancer,
+            "arbiter": arbiter,
+        }
+        if inputs is not None and inputs.named:
+            from proofwork.services import job_inputs
+
+            return job_inputs.post(self, client, inputs, spec_hash=spec_hash, funding=funding, **terms)
         amounts, freelancer, arbiter = self.check_post(
-            client.address,
-            client.name,
-            budget=budget,
-            milestones=milestones,
-            deadline=deadline,
-            review_period=review_period,
-            freelancer=freelancer,
-            spec_hash=spec_hash,
-            arbiter=arbiter,
+            client.address, client.name, spec_hash=spec_hash, **terms
         )
         total = sum(amounts)
         now = self.ws.chain.next_timestamp()

@@ -3,7 +3,8 @@
 The embedded chain (persistent) is opened once and served over JSON-RPC on 127.0.0.1
 (`chain.rpc_server`), so wallets, other CLIs and the oracle daemons use it at the same time while this
 process holds its lock; with an RPC URL the platform runs over that node instead. The contracts are
-deployed when missing (escrow and token, court, oracle committee of dev6..dev9, identity), then the
+deployed when missing (escrow and token, court, oracle committee of dev6..dev9, identity, the asset
+registry and licensing), then the
 components start in order: the local oracle committee first, then whatever else is handed in (the
 indexer, the API and web app: their factories come from the interface layer, as the oracles' report
 endpoint does). `stop` stops them in reverse order and releases the chain; everything lives in the data
@@ -265,10 +266,17 @@ def ensure_deployment(
     ws: Workspace, *, oracles: bool = True, say: Callable[[str], None] = log.info
 ) -> list[str]:
     """Deploys what a local platform needs and is missing: token and escrow, the court, the oracle
-    committee of dev6..dev9 (when `oracles`), the identity contracts. Returns what was deployed. On a
+    committee of dev6..dev9 (when `oracles`), the identity contracts, the asset registry and licensing
+    (the `/assets` pages). Returns what was deployed. On a
     chain without dev accounts nothing can be deployed here: the deployment must exist."""
     from proofwork.services.accounts import fund
-    from proofwork.services.deployment import deploy, deploy_committee, deploy_court, deploy_identity
+    from proofwork.services.deployment import (
+        deploy,
+        deploy_assets,
+        deploy_committee,
+        deploy_court,
+        deploy_identity,
+    )
     from proofwork.services.manifest import load_manifest
 
     devs = ws.dev_accounts()
@@ -307,6 +315,9 @@ def ensure_deployment(
         deploy_identity(ws, operator, force=bool(d.job_attester))
         deployed.append("identity")
         say("deployed the identity contracts")
+    if deploy_assets(ws, operator).created:  # on the escrow above; kept when already there
+        deployed.append("assets")
+        say("deployed the asset registry and licensing")
     return deployed
 
 

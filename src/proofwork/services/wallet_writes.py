@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from proofwork.services.workspace import Workspace
 
 if TYPE_CHECKING:
     from proofwork.chain.unsigned import UnsignedTx
+    from proofwork.services.job_inputs import JobInputs
 
 PERMIT_LIFETIME = 3600  # seconds a permit returned to sign stays usable
 MAX_DELIVERABLE_BYTES = 256 << 20
@@ -46,6 +47,7 @@ class Prepared:
     note: str = ""
     register: bool = False
     cid: str | None = None
+    terms_cid: str | None = None  # a job with input assets: its terms document (the spec hash's CID)
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,40 @@ def prepare_post(
     spec_hash: bytes = J.ZERO_HASH,
     arbiter: str | None = None,
     permit: tuple[int, str] | None = None,
+    inputs: JobInputs | None = None,
 ) -> Prepared:
     """Posting a funded job from `client`'s wallet. When the escrow may not yet pull the budget, the
     EIP-2612 permit to sign comes back first; posted again with its (deadline, signature), the
-    `create_job_with_permit` transaction."""
+    `create_job_with_permit` transaction.
+
+    With input assets (`inputs`), every check of the flow first (`job_inputs.checked`), then one step
+    per request, the wallet posting again after each: while an offer is left, the purchase of its
+    licence (its permit to sign first, then `buy`; `POST /tx` answers the licence id, which the next
+    request names among `inputs.licences` instead of the offer); once every input is a licence held,
+    the job's terms document is stored and the job's creation (its permit first) comes back, its spec
+    hash the document's digest. `permit` is the current step's."""
     terms = {"budget": budget, "milestones": milestones, "deadline": deadline, "review_period": review_period}
-    return _prepare_create(ws, client, terms, freelancer, spec_hash, arbiter, permit)
+    if inputs is None or not inputs.named:
+        return _prepare_create(ws, client, terms, freelancer, spec_hash, arbiter, permit)
+    from proofwork.services import job_inputs
+    from proofwork.storage.unixfs import cid_digest
+
+    job_terms = {**terms, "freelancer": freelancer, "arbiter": arbiter}
+    planned = job_inputs.checked(Jobs(ws), client, client, inputs, spec_hash, job_terms)
+    to_buy = [p for p in planned if p.licence_id is None]
+    if to_buy:
+        first = to_buy[0].offer
+        step = prepare_buy(ws, client, first.offer_id, max_price=to_buy[0].price_limit, permit=permit)
+        if step.transaction is None:
+            return step
+        note = (
+            f"buy the licence of input asset {first.asset_id} (offer {first.offer_id}); once sent, post the "
+            "job again naming the licence bought (POST /tx answers its id) instead of the offer"
+        )
+        return replace(step, note=note)
+    terms_cid = job_inputs.store_terms(ws, client, job_inputs.recorded_inputs(planned), inputs, spec_hash)
+    step = _prepare_create(ws, client, terms, freelancer, cid_digest(terms_cid), arbiter, permit)
+    return replace(step, terms_cid=terms_cid)
 
 
 def prepare_evaluated_post(

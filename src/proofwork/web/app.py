@@ -329,6 +329,7 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
 
     @app.get("/assets/{asset_id}", response_class=HTMLResponse)
     def asset_page(request: Request, asset_id: str) -> Response:
+        from proofwork.domain.cards import card_summary
         from proofwork.services.asset_listing import asset_view
 
         with workspace() as ws:
@@ -351,7 +352,34 @@ def create_web_app(workspace_factory: WorkspaceFactory, settings: Settings) -> F
                 ancestors=sorted(i for i in view.lineage if i != record.asset_id),
                 roles=_roles(view.lineage),
                 sold=sum(o.sold for o in view.offers),
+                card=card_summary(view.manifest.card) if view.manifest else None,
             )
+
+    @app.get("/assets/{asset_id}/card.json")
+    def asset_card_json(request: Request, asset_id: str) -> Response:
+        """The card exactly as the manifest holds it (JSON)."""
+        from proofwork.services.assets import show
+
+        with workspace() as ws:
+            try:
+                _, manifest = show(ws, _job_id(asset_id, "asset"))
+            except ProofworkError as exc:
+                return action_error(exc)
+        if manifest is None or manifest.card is None:
+            return JSONResponse({"error": f"asset {asset_id} has no card here"}, status_code=404)
+        return JSONResponse(manifest.card)
+
+    @app.get("/assets/{asset_id}/README.md")
+    def asset_readme(request: Request, asset_id: str) -> Response:
+        """A model's Hugging Face card as the Hub reads it (README.md with YAML front matter)."""
+        from proofwork.services.assets import card
+
+        with workspace() as ws:
+            try:
+                text = card(ws, _job_id(asset_id, "asset"), "hf-readme")
+            except ProofworkError as exc:
+                return action_error(exc)
+        return Response(text, media_type="text/markdown; charset=utf-8")
 
     @app.get("/assets/{asset_id}/lineage.json")
     def asset_lineage(request: Request, asset_id: str) -> Response:

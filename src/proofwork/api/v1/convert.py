@@ -8,6 +8,7 @@ from proofwork.api.v1 import schemas as S
 from proofwork.domain import job as J
 from proofwork.domain.units import format_amount
 from proofwork.services.competitions import Competition, LeaderboardRow
+from proofwork.services.job_inputs import view_json
 from proofwork.services.job_listing import JobDetail
 
 
@@ -80,6 +81,7 @@ def job_detail(detail: JobDetail, decimals: int, dev_mode: bool) -> S.JobDetailP
         ],
         applicants=detail.applicants,
         judged_by_committee=detail.judged_by_committee,
+        inputs=S.JobInputsPublic.model_validate(inputs) if (inputs := view_json(detail.inputs)) else None,
         scores=[
             S.ScorePublic(
                 milestone=s.milestone,

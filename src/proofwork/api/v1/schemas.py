@@ -147,6 +147,31 @@ class EvaluationPublic(BaseModel):
     labels_revealed: bool
 
 
+class InputAssetPublic(BaseModel):
+    asset_id: int
+    offer_id: int
+    licence_id: int
+    kind: str = Field(description="download or compute")
+    commercial: bool
+    token: str
+    price: str = Field(description="what the licence cost, in whole base units of `token`")
+    status: str | None = Field(
+        None, description="the licence now: valid, expired, revoked, surrendered, not held by the client..."
+    )
+    valid: bool | None = None
+    holder: str | None = None
+    expires_at: int | None = None
+
+
+class JobInputsPublic(BaseModel):
+    terms_cid: str = Field(description="the job's terms document: its sha256 digest is the job's spec hash")
+    problem: str | None = Field(
+        None, description="why the document cannot be trusted (its licences not checked)"
+    )
+    all_valid: bool
+    input_assets: list[InputAssetPublic]
+
+
 class JobDetailPublic(JobPublic):
     milestones: list[MilestonePublic]
     submissions: list[SubmissionPublic]
@@ -155,6 +180,9 @@ class JobDetailPublic(JobPublic):
     scores: list[ScorePublic]
     evaluation: EvaluationPublic | None
     disputes: list[DisputePublic]
+    inputs: JobInputsPublic | None = Field(
+        None, description="the input assets the job's terms document records, each licence checked on chain"
+    )
     dev_mode: bool
 
 
@@ -173,6 +201,17 @@ class JobCreate(Strict):
     arbiter: Address | None = None
     permit_deadline: int | None = Field(None, ge=0, le=2**256 - 1)
     permit_signature: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{130}$")
+    input_offers: list[Annotated[int, Field(ge=1, le=2**64)]] = Field(
+        default_factory=list,
+        max_length=4,
+        description="licence offers on the models and datasets the job works on: each licence is bought "
+        "first (a step each), then named in `input_licences` instead",
+    )
+    input_licences: list[Annotated[int, Field(ge=1, le=2**64)]] = Field(
+        default_factory=list, max_length=4, description="licences the client holds, recorded as input assets"
+    )
+    max_licence_fee: Units | None = Field(None, description="the most each input licence may cost")
+    compute_inputs: bool = Field(False, description="accept compute-only licences as inputs")
 
 
 class SubmissionCreate(Strict):
@@ -214,6 +253,9 @@ class WritePublic(BaseModel):
     tx_hash: str | None = None
     job: JobPublic | None = None
     licence_id: int | None = None
+    terms_cid: str | None = Field(
+        default=None, description="a job with input assets: its terms document's CID"
+    )
 
 
 class RawTransactionCreate(Strict):
@@ -411,6 +453,12 @@ class AssetDetailPublic(AssetPublic):
     registered_at: int
     manifest_json: dict[str, Any] | None = Field(
         description="the manifest; null when the store does not hold it"
+    )
+    card_format: str | None = Field(
+        None,
+        description="the manifest's card: croissant (a dataset's Croissant 1.0 JSON-LD), huggingface (a "
+        "model's Hugging Face model card), other or none; null when the store does not hold the manifest. "
+        "The card itself: `manifest_json.card`, or `GET /assets/{id}/card`",
     )
     lineage: list[LineageNodePublic] = Field(description="the asset and every ancestor")
     children: list[int] = Field(description="the assets registered as derived from this one")

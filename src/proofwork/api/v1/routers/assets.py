@@ -152,6 +152,7 @@ def get_asset(asset_id: AssetId, ws: WorkspaceDep, ctx: ContextDep) -> S.AssetDe
         name=view.manifest.name if view.manifest else None,
         registered_at=view.record.registered_at,
         manifest_json=view.manifest.to_dict() if view.manifest else None,
+        card_format=data["card_format"],
         lineage=_lineage(view.lineage),
         children=[c.asset_id for c in view.children],
         offers=[_offer(o, decimals) for o in view.offers],
@@ -177,6 +178,35 @@ def get_lineage(
     except NotFound as exc:
         raise _not_found(exc, "asset_not_found") from exc
     return Response(S.LineagePublic(data=_lineage(nodes)).model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/assets/{asset_id}/card",
+    summary="The asset's card: Croissant JSON-LD, or a model's README.md as the Hugging Face Hub reads it",
+    description="`format`: croissant (`application/ld+json`) or hf-readme (`text/markdown`: the README "
+    "with its YAML front matter); by default, whichever the card is. A Croissant card gets `url`: the "
+    "manifest's ipfs:// URL. 404 `card_not_found` when the asset has none (or its manifest is not held).",
+    responses={
+        200: {"content": {"application/ld+json": {}, "text/markdown": {}}, "description": "the card"},
+        404: {"description": "no such asset, or no card"},
+    },
+)
+def get_card(
+    asset_id: AssetId,
+    ws: WorkspaceDep,
+    format: Annotated[str | None, Query(pattern="^(croissant|hf-readme)$")] = None,
+) -> Response:
+    _deployed(ws)
+    try:
+        assets.show(ws, asset_id)
+    except NotFound as exc:
+        raise _not_found(exc, "asset_not_found") from exc
+    try:
+        text = assets.card(ws, asset_id, format)
+    except NotFound as exc:
+        raise _not_found(exc, "card_not_found") from exc
+    markdown = text.startswith("---\n")
+    return Response(text, media_type="text/markdown; charset=utf-8" if markdown else "application/ld+json")
 
 
 @router.get("/assets/{asset_id}/offers", summary="The licence offers on an asset")

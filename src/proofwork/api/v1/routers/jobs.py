@@ -16,6 +16,7 @@ from proofwork.api.v1.json_guard import JsonGuardRoute
 from proofwork.domain import job as J
 from proofwork.domain.errors import NotFound
 from proofwork.services import job_listing, wallet_writes
+from proofwork.services.job_inputs import JobInputs
 from proofwork.services.jobs import Jobs, Outcome
 from proofwork.services.workspace import Signer, Workspace
 
@@ -124,6 +125,7 @@ def prepared_answer(p: wallet_writes.Prepared, dev_mode: bool) -> S.WritePublic:
         dev_mode=dev_mode,
         transaction=S.UnsignedTransaction.model_validate(tx),
         note=p.note or f"{p.transaction.label}: sign this transaction and send it to POST /api/v1/tx",
+        terms_cid=p.terms_cid,
     )
 
 
@@ -135,6 +137,7 @@ def _sent(outcome: Outcome, ws: Workspace, dev_mode: bool) -> S.WritePublic:
         tx_hash=outcome.receipts[-1][1].tx_hash if outcome.receipts else None,
         job=convert.job_public(outcome.job, skill, ws.token.decimals),
         note="signed with the dev account (dev mode: embedded chain only)",
+        terms_cid=outcome.terms_cid,
     )
 
 
@@ -152,6 +155,12 @@ def post_job(
     )
     budget = None if body.budget is None else int(body.budget)
     spec_hash = bytes.fromhex(body.spec_hash[2:]) if body.spec_hash else J.ZERO_HASH
+    inputs = JobInputs(
+        tuple(body.input_offers),
+        tuple(body.input_licences),
+        None if body.max_licence_fee is None else int(body.max_licence_fee),
+        body.compute_inputs,
+    )
     if dev_sign:
         signer = dev_signer(ws, ctx.dev_mode, client)
         outcome = Jobs(ws).post(
@@ -163,6 +172,7 @@ def post_job(
             freelancer=body.freelancer,
             spec_hash=spec_hash,
             arbiter=body.arbiter,
+            inputs=inputs,
         )
         return _sent(outcome, ws, ctx.dev_mode)
     if (body.permit_deadline is None) != (body.permit_signature is None):
@@ -179,6 +189,7 @@ def post_job(
         spec_hash=spec_hash,
         arbiter=body.arbiter,
         permit=permit,  # type: ignore[arg-type]
+        inputs=inputs,
     )
     return prepared_answer(prepared, ctx.dev_mode)
 
