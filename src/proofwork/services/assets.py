@@ -393,8 +393,6 @@ def offer(
     record = ws.asset_registry.asset(asset_id)
     if record.owner.lower() != owner.address.lower():
         raise NotAllowed(f"asset {asset_id} belongs to {record.owner}: only its owner offers licences")
-    if kind == "compute":
-        _check_private(ws, record.manifest, asset_id)
     licensing = ws.licensing
     receipt = licensing.offer(
         owner.key,
@@ -410,22 +408,6 @@ def offer(
         max_licences,
     )
     return licensing.offer_id_of(receipt)
-
-
-def _check_private(ws: Workspace, manifest_cid: str, asset_id: int) -> None:
-    """A compute licence promises the data never leaves the owner's node: refused for an asset with a
-    file stored in the clear, which any node serving the store gives to whoever asks for its CID (listed
-    in the public manifest). A manifest this store lacks is not judged here."""
-    try:
-        manifest = read_manifest(ws, manifest_cid)
-    except NotFound:
-        return
-    plain = [f.name for f in manifest.files if not f.encrypted]
-    if plain:
-        raise InvalidInput(
-            f"asset {asset_id}'s file {plain[0]!r} is stored in the clear: anyone can download it by its CID, "
-            "so a compute licence would protect nothing; register the dataset with --encrypt"
-        )
 
 
 def buy(ws: Workspace, buyer: Signer, offer_id: int, *, max_price: int | None = None) -> int:
