@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from proofwork.domain import job as J
 from proofwork.domain.errors import InvalidInput
@@ -69,11 +70,20 @@ class CliState:
 
     def emit(self, data: dict[str, Any], human: Any = None) -> None:
         """Prints `data` as JSON with --json, else `human` (a Rich renderable, a string, or a
-        function making one, so JSON mode never pays for, or trips over, the human form)."""
+        function making one, so JSON mode never pays for, or trips over, the human form). A string
+        is printed as text: it carries what others wrote (asset and file names, terms on chain), so
+        its brackets are not Rich markup and its control characters reach no terminal."""
         if self.json:
             sys.stdout.write(json.dumps(data, default=_jsonable) + "\n")
         elif human is not None:
-            self.console.print(human() if callable(human) else human)
+            shown = human() if callable(human) else human
+            self.console.print(as_text(shown) if isinstance(shown, str) else shown)
+
+
+def as_text(text: str) -> Text:
+    """`text` as Rich prints it literally: no markup, every control character but newline and tab
+    (terminal escapes, bidi overrides) shown as `?`."""
+    return Text("".join(ch if ch.isprintable() or ch in "\n\t" else "?" for ch in text))
 
 
 def _note(message: str) -> None:

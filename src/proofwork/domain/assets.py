@@ -25,6 +25,7 @@ import base64
 import functools
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -47,10 +48,15 @@ MAX_MANIFEST_DEPTH = 16  # the manifest, a file entry and a card nested a dozen 
 MAX_FILES = 1024
 MAX_FILE_SIZE = 1 << 50  # 1 PiB: a sanity bound on a declared size
 MAX_NAME_CHARS = 200
+MAX_FILE_NAME_BYTES = 255  # a file name as Linux filesystems hold it (NAME_MAX)
 MAX_DESCRIPTION_CHARS = 20_000
 MAX_LICENSE_CHARS = 256
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1 (\x9b is CSI on some terminals)
+# a file name's characters that hide or reorder what a terminal or a page shows (bidi overrides and
+# isolates, zero-width spaces, BOM, line and paragraph separators); joiners stay (emoji, Persian)
+_INVISIBLE = frozenset(("Cf", "Zl", "Zp"))
+_JOINERS = "\u200c\u200d"
 # CIDv1 (0x01), codec raw (0x55) or dag-pb (0x70), sha2-256 (0x12, 32 bytes), base32: 58 characters
 # after the multibase 'b'; the last carries 3 bits and 2 zero padding bits.
 _CID = re.compile(r"^b(afkrei|afybei)[a-z2-7]{51}[aeimquy4]$")
@@ -394,10 +400,14 @@ def parse_manifest(data: bytes | str) -> AssetManifest:
     if len(raw_files) > MAX_FILES:
         raise InvalidInput(f"invalid manifest: at most {MAX_FILES} files, got {len(raw_files)}")
     files = tuple(_file(entry, i) for i, entry in enumerate(raw_files))
-    names = [f.name for f in files]
+    # one name on a case-insensitive or normalising filesystem (macOS, Windows) is one file there
+    names = [unicodedata.normalize("NFC", f.name).lower() for f in files]
     if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise InvalidInput(f"invalid manifest: two files are named {dup!r}")
+        dup = next(f.name for f, n in zip(files, names, strict=True) if names.count(n) > 1)
+        raise InvalidInput(
+            f"invalid manifest: two files are named {dup!r} (names equal but for case or Unicode form "
+            "are one file on some filesystems)"
+        )
     license_text = top.text("license", MAX_LICENSE_CHARS, required=False)
     license = None
     if license_text is not None:
@@ -571,6 +581,14 @@ def _file(entry: Any, index: int) -> AssetFile:
     if "/" in name or "\\" in name or name in (".", "..") or name != name.strip():
         raise InvalidInput(
             f"invalid manifest: field '{path}.name' must be a plain file name (no path, no surrounding spaces)"
+        )
+    if any(unicodedata.category(ch) in _INVISIBLE and ch not in _JOINERS for ch in name):
+        raise InvalidInput(
+            f"invalid manifest: field '{path}.name' holds an invisible or text-reordering character"
+        )
+    if len(name.encode()) > MAX_FILE_NAME_BYTES:  # NAME_MAX: `asset get` could not write it
+        raise InvalidInput(
+            f"invalid manifest: field '{path}.name' is longer than {MAX_FILE_NAME_BYTES} bytes of UTF-8"
         )
     cid = _cid(f.get("cid"), f"{path}.cid")
     sha256 = f.get("sha256")

@@ -116,7 +116,8 @@ def _number(name: str, spec: Param, value: Any) -> Any:
         raise malformed(f"parameter {name} is a number, not {_show(value)}")
     if spec.kind is int and not (isinstance(value, int) or float(value).is_integer()):
         raise malformed(f"parameter {name} is a whole number, not {_show(value)}")
-    if not math.isfinite(value) or not spec.low <= value <= spec.high:
+    # an int is compared exactly (math.isfinite would overflow on 10**400); NaN fails the comparison
+    if (isinstance(value, float) and not math.isfinite(value)) or not spec.low <= value <= spec.high:
         raise malformed(f"parameter {name} is from {spec.low:g} to {spec.high:g}, not {_show(value)}")
     return int(value) if spec.kind is int else float(value)
 

@@ -14,7 +14,7 @@ import httpx
 
 from proofwork.domain.errors import ProofworkError
 from proofwork.domain.jsonsafe import safe_json_loads
-from proofwork.network.peers import deadline_client, endpoint_url
+from proofwork.network.peers import deadline_client, endpoint_url, one_line
 
 MAX_BODY_BYTES = 1 << 20
 PATH = "/api/v1/assets/compute"
@@ -59,8 +59,8 @@ def post_compute(
     if status != 200:
         error = data.get("error") if isinstance(data, dict) else None
         if isinstance(error, dict) and isinstance(error.get("code"), str):
-            message = " ".join(str(error.get("message", ""))[:300].split())
-            raise NodeRefused(error["code"][:64], status, message or error["code"][:64])
+            code, message = one_line(error["code"], 64), one_line(error.get("message", ""))
+            raise NodeRefused(code, status, message or code)
         raise ProofworkError(f"the node at {url.host} answered HTTP {status}")
     return data
 

@@ -62,6 +62,13 @@ def reports_url(endpoint: str, contract: str, kind: str, subject: int) -> httpx.
     return base.copy_with(path=path, query=None, fragment=None)
 
 
+def one_line(text: object, limit: int = 300) -> str:
+    """A peer's text as one printable line of at most `limit` characters (no newline, no terminal escape)."""
+    line = " ".join(str(text).split())
+    line = "".join(ch if ch.isprintable() else "?" for ch in line)
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 class Deadline(threading.local):
     at: float | None = None
 

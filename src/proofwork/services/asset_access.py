@@ -16,7 +16,10 @@ licence too: its files are in a public store, but `get` keeps to the licence), t
 asset is encrypted, then each file from the store (or from the owner's node by CID), checked against its
 CID, decrypted (AES-256-GCM: a changed chunk fails its tag) and checked against the manifest's sha256
 and size. Files are staged in a hidden directory beside the output and moved into place only when every
-one has passed: a refusal or a damaged file leaves nothing behind.
+one has passed: a refusal or a damaged file leaves nothing behind. The manifest names the files (its
+owner chooses the names: `.bashrc` is a plain file name), so `get` never replaces what the output
+directory holds: a file, link or directory of that name refuses the download, unless it is a file
+holding exactly that content already (a repeated `get`).
 """
 
 from __future__ import annotations
@@ -233,12 +236,12 @@ def get(
     written: list[Path] = []
     try:
         with tempfile.TemporaryDirectory(prefix=".proofwork-get-", dir=out_dir) as staging:
-            staged = [_fetch_file(ws, f, key, Path(staging), node, http) for f in manifest.files]
+            staged = [
+                _fetch_file(ws, f, key, Path(staging) / str(i), node, http)
+                for i, f in enumerate(manifest.files)
+            ]
             for f in manifest.files:
-                if (out_dir / f.name).is_dir():
-                    raise InvalidInput(
-                        f"cannot write {out_dir / f.name}: it is a directory; nothing was written"
-                    )
+                _check_free(out_dir / f.name, f)
             for path, f in zip(staged, manifest.files, strict=True):
                 target = out_dir / f.name
                 os.replace(path, target)
@@ -250,6 +253,26 @@ def get(
             + (f" ({len(written)} of {len(manifest.files)} files were written)" if written else "")
         ) from None
     return Downloaded(licence_id, lic.asset_id, record.manifest, manifest.encrypted, tuple(written))
+
+
+def _check_free(target: Path, f: AssetFile) -> None:
+    """`target` does not exist, or is a plain file holding exactly `f`'s content; InvalidInput otherwise."""
+    if not os.path.lexists(target):
+        return
+    if not target.is_symlink() and target.is_file() and target.stat().st_size == f.size:
+        with target.open("rb") as existing:
+            if hashlib.file_digest(existing, "sha256").hexdigest() == f.sha256:
+                return
+    if target.is_symlink():
+        what = "a link"
+    elif target.is_dir():
+        what = "a directory"
+    else:
+        what = "a file of other content"
+    raise InvalidInput(
+        f"cannot write {target}: it is {what}; nothing was written "
+        "(move it away or choose another --out directory)"
+    )
 
 
 def _fsync_dir(path: Path) -> None:
@@ -272,18 +295,19 @@ def _manifest(ws: Workspace, cid: str, node: str | None, http: httpx.Client | No
 
 
 def _fetch_file(
-    ws: Workspace, f: AssetFile, key: bytes | None, staging: Path, node: str | None, http: httpx.Client | None
+    ws: Workspace, f: AssetFile, key: bytes | None, stem: Path, node: str | None, http: httpx.Client | None
 ) -> Path:
-    """One file of the asset, checked and decrypted into `staging`."""
+    """One file of the asset, checked and decrypted beside `stem` (one stem per file: two files of one
+    manifest may have the same CID)."""
     stored_size = encrypted_size(f.size, chunk_shift=MIN_CHUNK_SHIFT) if f.encrypted else f.size
-    source = staging / f"{f.cid}.stored"
+    source = stem.with_suffix(".stored")
     if node is not None and not ws.store.has(f.cid):
         from proofwork.network.asset_keys import download_artifact
 
         download_artifact(node, f.cid, source, stored_size, client=http)
     else:
         ws.store.get(f.cid, source, max_bytes=stored_size)  # every block checked against its CID
-    plain = staging / f"{f.cid}.plain"
+    plain = stem.with_suffix(".plain")
     digest = hashlib.sha256()
     size = 0
     with source.open("rb") as stream, plain.open("wb") as out:

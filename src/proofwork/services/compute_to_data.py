@@ -25,7 +25,9 @@ import json
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -294,6 +296,10 @@ def verify_result(ws: Workspace, request: ComputeRequest, result: ComputeResult)
     got = (result.chain_id, result.licensing, result.licence_id, result.request, result.task)
     if got != expected:
         raise ComputeRefused("bad_result", "the result answers another request")
+    if result.metric not in COMPUTE_METRICS:  # text the owner chose, shown to the holder
+        raise ComputeRefused(
+            "bad_result", f"the result names no metric of the evaluation: {result.metric!r:.40}"
+        )
     params = request.checked_params()
     if request.task == EVALUATE and (result.model != request.model_cid or result.metric != params["metric"]):
         raise ComputeRefused("bad_result", "the result is for another model or metric than the request's")
@@ -339,12 +345,26 @@ def _spec(params: dict[str, Any], manifest_cid: str) -> Any:
 
 
 class ComputeNode:
-    """The dataset owner's side: serves compute requests through one warm sandbox (started on first use)."""
+    """The dataset owner's side: serves compute requests through one warm sandbox (started on first use).
 
-    def __init__(self, ws: Workspace, sandbox: Sandbox | None = None) -> None:
+    `turn`: what a server holds to use the workspace's chain in turn with its other requests (the API's
+    workspace lock). The checks on chain and the request's record are made holding it; the run (decrypting
+    into a private directory, the sandbox, up to its wall-clock limit, twice for a recipe) is not, so one
+    licence holder's computation never stalls the node's other answers. Runs take turns among themselves.
+    """
+
+    def __init__(
+        self,
+        ws: Workspace,
+        sandbox: Sandbox | None = None,
+        *,
+        turn: AbstractContextManager[Any] | None = None,
+    ) -> None:
         self.ws = ws
         self._sandbox = sandbox
         self._own = sandbox is None
+        self._turn = turn if turn is not None else contextlib.nullcontext()
+        self._runs = threading.Lock()
 
     def sandbox(self) -> Sandbox:
         if self._sandbox is None:
@@ -442,14 +462,15 @@ class ComputeNode:
         """Checks, decrypts, evaluates, signs. `model`: the model's bytes when the store lacks them."""
         from proofwork.chain import compute_messages as msg
 
-        lic, record, owner, digest, params, now = self.check(request)
-        if request.task == EVALUATE:
-            model_bytes = self._model(request.model_cid, model)
-        elif request.model_cid or model is not None:
-            raise malformed("a training recipe takes no model")
-        self._remember(digest, request.expires_at, now)
-        manifest = read_manifest(self.ws, record.manifest)
-        with self._plaintext(manifest, record.manifest, params) as plain:
+        with self._turn:
+            lic, record, owner, digest, params, now = self.check(request)
+            if request.task == EVALUATE:
+                model_bytes = self._model(request.model_cid, model)
+            elif request.model_cid or model is not None:
+                raise malformed("a training recipe takes no model")
+            self._remember(digest, request.expires_at, now)
+        manifest = read_manifest(self.ws, record.manifest)  # the store and key files: safe across threads
+        with self._runs, self._plaintext(manifest, record.manifest, params) as plain:
             if request.task == EVALUATE:
                 score, rows = self._evaluate(plain, _spec(params, record.manifest), params, model_bytes)
                 model_cid, metric = request.model_cid, params["metric"]

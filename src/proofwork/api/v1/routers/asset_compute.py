@@ -13,12 +13,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from proofwork.api.v1 import errors
-from proofwork.api.v1.deps import WorkspaceDep
+from proofwork.api.v1.deps import ApiContext, ContextDep
 from proofwork.api.v1.errors import ApiError, Error
+from proofwork.api.v1.json_guard import JsonGuardRoute
 from proofwork.domain.compute import REFUSALS, ComputeRefused
 from proofwork.services.compute_to_data import ComputeNode, ComputeRequest, decode_model
 
-router = APIRouter(prefix="/assets", tags=["assets"])
+router = APIRouter(prefix="/assets", tags=["assets"], route_class=JsonGuardRoute)  # nesting checked first
 
 MAX_INLINE_MODEL = 256 * 1024
 
@@ -71,12 +72,15 @@ class ComputeAnswer(BaseModel):
     result: dict[str, Any] = Field(description="the owner's signed ComputeResult (no row of the data)")
 
 
-def _node(request: Request, ws: Any) -> ComputeNode:
-    """One node (one warm sandbox) per app, made on first use."""
-    node = getattr(request.app.state, "compute_node", None)
-    if node is None or node.ws is not ws:
-        node = ComputeNode(ws)
-        request.app.state.compute_node = node
+def _node(request: Request, ctx: ApiContext) -> ComputeNode:
+    """One node (one warm sandbox) per app, made on first use; it takes the workspace's lock for its
+    checks on chain only, never for the sandbox's run (see `ComputeNode`)."""
+    with ctx.lock:
+        ws = ctx.workspace()
+        node = getattr(request.app.state, "compute_node", None)
+        if node is None or node.ws is not ws:
+            node = ComputeNode(ws, turn=ctx.lock)
+            request.app.state.compute_node = node
     return node  # type: ignore[no-any-return]
 
 
@@ -88,11 +92,11 @@ def _node(request: Request, ws: Any) -> ComputeNode:
         for status in sorted(set(REFUSALS.values()))
     },
 )
-def compute(body: ComputeBody, request: Request, ws: WorkspaceDep) -> ComputeAnswer:
+def compute(body: ComputeBody, request: Request, ctx: ContextDep) -> ComputeAnswer:
     try:
         signed = ComputeRequest.from_json(body.request)
         model = decode_model(body.model, MAX_INLINE_MODEL) if body.model is not None else None
-        result = _node(request, ws).serve(signed, model)
+        result = _node(request, ctx).serve(signed, model)
     except ComputeRefused as exc:
         raise ApiError(exc.status, exc.reason, str(exc)) from None
     return ComputeAnswer(result=result.to_json())
