@@ -25,7 +25,7 @@ def _lineage(cli: Cli, tmp_path: Path) -> dict[str, Any]:
     cli.ok("asset", "deploy")
     data = cli.ok(
         "asset", "register", str(tmp_path / "train.csv"), "--name", "digits", "--kind", "dataset",
-        "--license", "CC-BY-4.0", "--from", "dev3", "--creator", "dev4:5000", "--json",
+        "--license", "CC-BY-4.0", "--from", "dev3", "--creator", "dev4:5000", "--encrypt", "--json",
     ).json()["asset_id"]  # fmt: skip
     model = cli.ok(
         "asset", "register", str(tmp_path / "model.onnx"), "--name", "clf", "--license", "MIT",

@@ -295,11 +295,6 @@ def test_a_compute_request_with_an_overflowing_parameter_is_a_400(am: Market) ->
     assert answer.json()["error"]["code"] == "request_malformed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open finding: refusing it breaks tests of other branches that offer compute licences on plain "
-    "datasets (test_job_input_assets, test_job_input_asset_cli); the fix is left to the main session",
-)
 def test_a_compute_offer_on_files_stored_in_the_clear_is_refused(am: Market, tmp_path: Path) -> None:
     """A compute licence promises that the data never leaves the owner's node; but a file stored in the
     clear is served to anyone by `GET /api/v1/artifacts/{cid}` (its CID is in the public manifest). The

@@ -37,8 +37,10 @@ def _lineage(am: Market, tmp_path: Path) -> Lineage:
     assets = am.pw.assets
     (tmp_path / "train.csv").write_bytes(b"x,y\n1,0\n2,1\n")
     (tmp_path / "model.onnx").write_bytes(b"onnx bytes")
-    data, _ = assets.manifest([tmp_path / "train.csv"], kind="dataset", name="digits", license="CC-BY-4.0")
-    dataset = assets.register(am.arbiter, data, creators=[Share(am.other.address, 3_000)]).asset_id
+    data, key = assets.manifest(
+        [tmp_path / "train.csv"], kind="dataset", name="digits", license="CC-BY-4.0", encrypt=True
+    )
+    dataset = assets.register(am.arbiter, data, creators=[Share(am.other.address, 3_000)], key=key).asset_id
     files, _ = assets.manifest([tmp_path / "model.onnx"], kind="model", name="clf", license="MIT")
     model = assets.register(am.operator, files, parents=[Parent(dataset, 2_000)]).asset_id
     price = am.pw.amount("100.03")  # not round: the split's rounding is checked too

@@ -393,6 +393,8 @@ def offer(
     record = ws.asset_registry.asset(asset_id)
     if record.owner.lower() != owner.address.lower():
         raise NotAllowed(f"asset {asset_id} belongs to {record.owner}: only its owner offers licences")
+    if kind == "compute":
+        _check_private(ws, asset_id, record.manifest)
     licensing = ws.licensing
     receipt = licensing.offer(
         owner.key,
@@ -408,6 +410,19 @@ def offer(
         max_licences,
     )
     return licensing.offer_id_of(receipt)
+
+
+def _check_private(ws: Workspace, asset_id: int, manifest_cid: str) -> None:
+    """A compute licence promises the rows never leave the owner's node: true only of encrypted files
+    (a file stored in the clear is served by CID to anyone, `GET /api/v1/artifacts/{cid}`)."""
+    if not ws.store.has(manifest_cid):
+        raise NotFound(f"asset {asset_id}'s manifest {manifest_cid} is not in this node's store")
+    clear = [f.name for f in read_manifest(ws, manifest_cid).files if not f.encrypted]
+    if clear:
+        raise InvalidInput(
+            f"asset {asset_id} has files stored in the clear ({', '.join(clear[:3])}): anyone can fetch them "
+            "by CID, so a compute licence would protect nothing; register the dataset with --encrypt"
+        )
 
 
 def buy(ws: Workspace, buyer: Signer, offer_id: int, *, max_price: int | None = None) -> int:
