@@ -16,6 +16,7 @@ from eth_account.messages import SignableMessage, encode_typed_data
 from eth_keys import keys
 from eth_utils import keccak, to_checksum_address
 
+from proofwork.chain import events
 from proofwork.domain.asset_access import KeyRequest
 
 DOMAIN_NAME = "proofwork asset keys"
@@ -33,31 +34,18 @@ SIGNATURE_SIZE = 65
 
 def typed_data_json(request: KeyRequest) -> dict[str, Any]:
     """The full EIP-712 message (as `eth_signTypedData_v4` takes it, the nonce as 0x hex)."""
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            PRIMARY: FIELDS,
-        },
-        "primaryType": PRIMARY,
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": request.chain_id,
-            "verifyingContract": to_checksum_address(request.licensing),
-        },
-        "message": {
+    return events.typed_data_json(
+        (DOMAIN_NAME, DOMAIN_VERSION, request.chain_id, to_checksum_address(request.licensing)),
+        PRIMARY,
+        FIELDS,
+        {
             "licenceId": request.licence_id,
             "assetId": request.asset_id,
             "manifest": request.manifest,
             "expiresAt": request.expires_at,
             "nonce": "0x" + request.nonce.hex(),
         },
-    }
+    )
 
 
 def _signable(request: KeyRequest) -> SignableMessage:

@@ -17,28 +17,33 @@ from proofwork.chain.encoding import keccak
 from proofwork.chain.receipts import Event, Receipt
 from proofwork.domain.errors import InvalidInput
 
+_EIP712_DOMAIN = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
+def typed_data_json(
+    domain: tuple[str, str, int, str], primary: str, fields: list[dict[str, str]], message: dict[str, Any]
+) -> dict[str, Any]:
+    """An EIP-712 message under the domain (name, version, chainId, verifyingContract), as the JSON a
+    wallet signs (`eth_signTypedData_v4`)."""
+    name, version, chain_id, contract = domain
+    return {
+        "types": {"EIP712Domain": _EIP712_DOMAIN, primary: fields},
+        "primaryType": primary,
+        "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": contract},
+        "message": message,
+    }
+
 
 def typed_data(
     domain: tuple[str, str, int, str], primary: str, fields: list[dict[str, str]], message: dict[str, Any]
 ) -> Any:
-    """An EIP-712 message under the domain (name, version, chainId, verifyingContract)."""
-    name, version, chain_id, contract = domain
-    return encode_typed_data(
-        full_message={
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                primary: fields,
-            },
-            "primaryType": primary,
-            "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": contract},
-            "message": message,
-        }
-    )
+    """An EIP-712 message under the domain (name, version, chainId, verifyingContract), to sign."""
+    return encode_typed_data(full_message=typed_data_json(domain, primary, fields, message))
 
 
 def event_signature(event_abi: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from web3 import Web3
 from proofwork.chain.artifacts import Artifact
 from proofwork.chain.client import Chain
 from proofwork.chain.encoding import keccak
-from proofwork.chain.events import typed_data
+from proofwork.chain.events import typed_data, typed_data_json
 from proofwork.chain.receipts import Event, Receipt
 from proofwork.domain.errors import TransactionRejected
 from proofwork.keys.accounts import address_of
@@ -99,31 +99,18 @@ class TokenContract:
         """The EIP-2612 permit letting `spender` pull `amount` of `owner`'s, as the EIP-712 JSON a wallet
         signs (`eth_signTypedData_v4`)."""
         nonce = int(self.chain.call(self.contract.functions.nonces(Web3.to_checksum_address(owner))))
-        return {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "Permit": _PERMIT_FIELDS,
-            },
-            "primaryType": "Permit",
-            "domain": {
-                "name": self.name,
-                "version": "1",
-                "chainId": self.chain.chain_id,
-                "verifyingContract": self.address,
-            },
-            "message": {
+        return typed_data_json(
+            (self.name, "1", self.chain.chain_id, self.address),
+            "Permit",
+            _PERMIT_FIELDS,
+            {
                 "owner": Web3.to_checksum_address(owner),
                 "spender": Web3.to_checksum_address(spender),
                 "value": amount,
                 "nonce": nonce,
                 "deadline": deadline,
             },
-        }
+        )
 
     def transfers(self, account: str, from_block: int = 0) -> list[Event]:
         """Every `Transfer` of this token from or to `account` since `from_block`, in chain order."""
