@@ -40,6 +40,7 @@ from proofwork.identity import status_list as sl
 from proofwork.identity.did import did_pkh_of
 from proofwork.keys.jwk import b64url_decode
 from proofwork.sdk import Proofwork, Signer
+from proofwork.services import assets as assets_service
 from proofwork.services import attestations, reputation
 from proofwork.services.credentials import issuing, profiles, status_lists, verification, wallet
 from proofwork.services.evaluated_jobs import AGGREGATION_GRACE, POSTING_FALLBACK_AFTER
@@ -545,6 +546,12 @@ def test_an_outsider_cannot_force_an_unverified_record_only_the_freelancer_can(i
     # the oracles, which scored nothing while the milestone was open, leave the paid job alone
     ml.run_oracles()
     assert all(not s.reports(ws.committee.address, "job", job_id) for s in ml.states)
+    # the deliverable as an asset: its lineage names the attestation (PROV `wasGeneratedBy` evidence)
+    pw.assets.deploy("dev0")
+    manifest, _ = pw.assets.manifest([ml.models["good"]], kind="model", name="good", license="MIT")
+    asset_id = pw.assets.register_deliverable(freelancer, job_id, 0, manifest).asset_id
+    assert assets_service.lineage(ws, asset_id)[asset_id].attestation == done.uid
+    assert "0x" + done.uid.hex() in pw.assets.lineage_prov(asset_id)
 
 
 # --- a committee job settled from reports posted on chain -----------------------------------------

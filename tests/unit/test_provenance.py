@@ -64,6 +64,7 @@ def _assets() -> dict[int, LineageAsset]:
             job_id=7,
             milestone=1,
             deliverable=b"\xab" * 32,
+            attestation=b"\xcd" * 32,
         ),
         4: LineageAsset(
             4, cid_of_bytes(b"m4"), AssetKind.MODEL, CLIENT, T0 + 3, (), (Parent(3, 1_500), Parent(2, 1_000))
@@ -120,6 +121,7 @@ def test_entities_agents_and_the_job_activity() -> None:
     job_attrs = {str(k.uri): v for k, v in job.attributes}
     assert job_attrs[VOCAB + "jobId"] == "7" and job_attrs[VOCAB + "milestone"] == 1
     assert job_attrs[VOCAB + "deliverable"] == "0x" + "ab" * 32
+    assert job_attrs[VOCAB + "jobCompletedAttestation"] == "0x" + "cd" * 32
 
 
 def _pairs(doc: ProvDocument, kind: type, first: str, second: str) -> set[tuple[str, str]]:

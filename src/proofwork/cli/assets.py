@@ -262,7 +262,12 @@ def asset_show(ctx: typer.Context, asset_id: Annotated[int, typer.Argument(help=
         lines += [f"creator {c.account}: {c.bps / 100:g} %" for c in record.creators]
         lines += [f"derived from asset {p.asset_id}: {p.bps / 100:g} % of revenue" for p in record.parents]
         if record.job_id:
-            lines.append(f"produced by job {record.job_id}, milestone {record.milestone + 1}")
+            uid = assets.job_completed(ws, record.job_id, record.milestone)
+            data["job"]["completed_attestation"] = "0x" + uid.hex() if uid else None
+            lines.append(
+                f"produced by job {record.job_id}, milestone {record.milestone + 1}"
+                + (f" (JobCompleted attestation 0x{uid.hex()})" if uid else "")
+            )
         if manifest is not None:
             lines += _card_lines(manifest)
         state.emit({"ok": True, **data}, "\n".join(lines))

@@ -44,6 +44,7 @@ class LineageAsset:
     milestone: int = 0
     deliverable: bytes | None = None  # the milestone's deliverable hash
     name: str | None = None  # from the manifest, when it was read
+    attestation: bytes | None = None  # the job milestone's JobCompleted attestation UID, when attested
 
 
 def _time(seconds: int) -> dt.datetime:
@@ -133,6 +134,8 @@ def lineage_document(
             job_attributes: dict[Any, Any] = {pw["jobId"]: str(node.job_id), pw["milestone"]: node.milestone}
             if node.deliverable is not None:
                 job_attributes[pw["deliverable"]] = "0x" + node.deliverable.hex()
+            if node.attestation is not None:
+                job_attributes[pw["jobCompletedAttestation"]] = "0x" + node.attestation.hex()
             activity = doc.activity(
                 job_ns[local] if job_ns is not None else pw[f"job/{local}"], other_attributes=job_attributes
             )

@@ -343,9 +343,19 @@ def lineage(ws: Workspace, asset_id: int) -> dict[int, LineageAsset]:
             record.milestone,
             record.deliverable if record.job_id else None,
             manifest.name if manifest else None,
+            job_completed(ws, record.job_id, record.milestone) if record.job_id else None,
         )
         todo.extend(p.asset_id for p in record.parents)
     return out
+
+
+def job_completed(ws: Workspace, job_id: int, milestone: int) -> bytes | None:
+    """The UID of the JobCompleted attestation of a job's milestone (`wasGeneratedBy`'s evidence): None
+    when the identity contracts are not deployed or the milestone was not attested."""
+    if not ws.has_identity:
+        return None
+    uid = ws.job_attester.attestation_of(job_id, milestone)
+    return uid if any(uid) else None
 
 
 def lineage_prov(ws: Workspace, asset_id: int) -> str:
