@@ -18,10 +18,12 @@
           manifest with that salt later gets the commitment's time as `existed_since`.
         - IP on payment: a job's client proposes IP terms while no milestone is
           settled, its freelancer accepts exactly those (by their hash), also while
-          no milestone is settled; a paid milestone's (PAID, or RESOLVED with a payment
-          to the freelancer: an oracle committee's verdict or a ruling) deliverable is then registered by either party, owned by the
-          client when the accepted terms transfer the rights (the freelancer stays its
-          creator, with the agreed share), else by the freelancer.
+          no milestone is settled; a paid milestone's deliverable is then registered
+          by the party that owns it: the client when the accepted terms transfer the
+          rights and the client approved it (PAID; the freelancer stays its creator,
+          with the agreed share), else the freelancer (also for a milestone RESOLVED
+          with a payment to the freelancer: a committee's verdict or a ruling, which
+          may have paid only part).
 @dev Only a hash of its record is stored per asset (as JobEscrow stores its jobs):
      keccak256(abi_encode(Split(creators, parents, details))), `details` being
      keccak256(abi_encode(manifest, kind, royalty_bps, registered_at, existed_since,
@@ -262,7 +264,8 @@ def register_deliverable(
             the job's arbiter with a payment to the freelancer: a committee's passing
             verdict, a ruling or a split), once per milestone,
             by the party that owns it: the client when the accepted IP terms transfer
-            the rights (creators: the freelancer with the agreed share; the parents'
+            the rights and the milestone was PAID (a resolution may have paid only part
+            of it, so its deliverable stays the freelancer's) (creators: the freelancer with the agreed share; the parents'
             shares within the agreed cap), else the freelancer (creators: the
             freelancer with 100 %). Records the job, the milestone and its deliverable
             hash.
@@ -280,14 +283,14 @@ def register_deliverable(
     assert msg.sender == job.client or msg.sender == job.freelancer, "asset: caller is not a party to the job"
     assert milestone < len(job.milestones), "asset: no such milestone"
     m: IJobEscrow.Milestone = job.milestones[milestone]
-    assert m.status == milestone_status.PAID or (
-        m.status == milestone_status.RESOLVED and m.paid > 0
-    ), "asset: milestone not paid"
+    approved: bool = m.status == milestone_status.PAID
+    assert approved or (m.status == milestone_status.RESOLVED and m.paid > 0), "asset: milestone not paid"
     assert self._deliverables[job_id][milestone] == 0, "asset: deliverable already registered"
     terms: IAssetRegistry.IpTerms = self._terms[job_id]
     owner: address = job.freelancer
     creator_bps: uint16 = 10_000
-    transferred: bool = terms.accepted and terms.transfer
+    # rights pass only on a milestone paid as approved: a resolution's payment may be a split
+    transferred: bool = terms.accepted and terms.transfer and approved
     if transferred:
         owner = job.client
         creator_bps = terms.creator_bps

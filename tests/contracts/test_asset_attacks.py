@@ -97,8 +97,9 @@ def test_a_copied_commitment_proves_nothing_for_the_copier(registry):
 
 
 def test_the_client_gets_no_ip_without_paying(registry, escrow, token, accounts):
-    """A milestone the client did not pay in full (split by the arbiter, refunded, still open) is
-    never registered; without the freelancer's acceptance the rights do not pass."""
+    """A milestone the client did not pay in full (split by the arbiter, refunded, still open) never
+    passes the rights: a split's deliverable is the freelancer's (who was paid part of it); without
+    the freelancer's acceptance the rights do not pass either."""
     from escrow_harness import EscrowHarness
 
     h = EscrowHarness(escrow, token, accounts.owner.address)
@@ -108,9 +109,10 @@ def test_the_client_gets_no_ip_without_paying(registry, escrow, token, accounts)
     registry.accept_ip_terms(jid, h.state(jid), terms_hash(True, 0), sender=freelancer.address)
     h.submit(freelancer, jid, 0, expect=OK)
     h.resolve(arbiter, jid, 0, AMOUNT // 2, expect=OK)  # RESOLVED: half paid
-    for sender in (client.address, freelancer.address):
-        with boa.reverts("asset: milestone not paid"):
-            deliver(registry, jid, h.state(jid), sender)
+    with boa.reverts("asset: caller does not own the deliverable"):
+        deliver(registry, jid, h.state(jid), client.address)
+    kept = deliver(registry, jid, h.state(jid), freelancer.address)
+    assert norm(registry.ownerOf(kept)) == norm(freelancer.address)
     # a forged state that says PAID does not match the escrow's hash
     forged = list(h.state(jid))
     milestones = [list(m) for m in forged[-1]]

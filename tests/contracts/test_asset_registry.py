@@ -382,8 +382,9 @@ def test_a_milestone_resolved_with_a_payment_is_registered_one_resolved_to_nothi
     registry, h, accounts
 ):
     """A committee's passing verdict or a ruling settles a milestone RESOLVED, not PAID: its
-    deliverable was paid for (in part, for a split), so it is registered; a ruling that paid the
-    freelancer nothing leaves nothing bought."""
+    deliverable was paid for, perhaps in part, so it is registered, as the freelancer's whatever the
+    IP terms (they pass the rights on a milestone the client approved); a ruling that paid the
+    freelancer nothing leaves nothing to register."""
     client, freelancer, arbiter = accounts.client, accounts.freelancer, accounts.arbiter
     jid = h.create_job(client, [10**6, 10**6], freelancer=freelancer, arbiter=arbiter, expect=OK)
     registry.propose_ip_terms(jid, h.state(jid), True, 1_000, 0, sender=client.address)
@@ -393,8 +394,8 @@ def test_a_milestone_resolved_with_a_payment_is_registered_one_resolved_to_nothi
     h.resolve(arbiter, jid, 0, 10**6 // 2, expect=OK)  # a split: the freelancer paid half
     h.resolve(arbiter, jid, 1, 0, expect=OK)  # all back to the client
     with boa.reverts("asset: caller does not own the deliverable"):
-        _deliver(registry, jid, h.state(jid), freelancer.address)
-    a = _deliver(registry, jid, h.state(jid), client.address)
-    assert norm(registry.ownerOf(a)) == norm(client.address)
+        _deliver(registry, jid, h.state(jid), client.address)
+    a = _deliver(registry, jid, h.state(jid), freelancer.address)
+    assert norm(registry.ownerOf(a)) == norm(freelancer.address)
     with boa.reverts("asset: milestone not paid"):
-        _deliver(registry, jid, h.state(jid), client.address, milestone=1)
+        _deliver(registry, jid, h.state(jid), freelancer.address, milestone=1)

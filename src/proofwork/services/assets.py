@@ -297,7 +297,8 @@ def register_deliverable(
     if not paid:
         raise NotAllowed(
             f"milestone {milestone + 1} of job {job_id} is not paid: only a paid milestone's deliverable "
-            "(approved, or resolved with a payment to the freelancer) becomes an asset"
+            "(approved, or resolved with a payment to the freelancer: then it stays the freelancer's) "
+            "becomes an asset"
         )
     delivered = job.milestones[milestone].deliverable
     if manifest.file_for_deliverable(delivered) is None:
