@@ -20,10 +20,10 @@
           settled, its freelancer accepts exactly those (by their hash), also while
           no milestone is settled; a paid milestone's deliverable is then registered
           by the party that owns it: the client when the accepted terms transfer the
-          rights and the client approved it (PAID; the freelancer stays its creator,
-          with the agreed share), else the freelancer (also for a milestone RESOLVED
-          with a payment to the freelancer: a committee's verdict or a ruling, which
-          may have paid only part).
+          rights and the milestone was paid in full (PAID, or RESOLVED by a committee's
+          verdict or a ruling paying its full price as recorded at acceptance; the
+          freelancer stays its creator, with the agreed share), else the freelancer
+          (also for a resolution that paid only part).
 @dev Only a hash of its record is stored per asset (as JobEscrow stores its jobs):
      keccak256(abi_encode(Split(creators, parents, details))), `details` being
      keccak256(abi_encode(manifest, kind, royalty_bps, registered_at, existed_since,
@@ -211,7 +211,12 @@ def propose_ip_terms(
     assert convert(max_upstream_bps, uint256) <= royalty_split.MAX_UPSTREAM_BPS, "asset: upstream cap above 50%"
     assert transfer or (creator_bps == 0 and max_upstream_bps == 0), "asset: shares without transfer"
     self._terms[job_id] = IAssetRegistry.IpTerms(
-        transfer=transfer, creator_bps=creator_bps, max_upstream_bps=max_upstream_bps, proposed=True, accepted=False
+        transfer=transfer,
+        creator_bps=creator_bps,
+        max_upstream_bps=max_upstream_bps,
+        proposed=True,
+        accepted=False,
+        totals_hash=empty(bytes32),
     )
     log IAssetRegistry.IpTermsProposed(
         job_id=job_id,
@@ -243,10 +248,13 @@ def accept_ip_terms(job_id: uint256, job: IJobEscrow.Job, terms_hash: bytes32):
     assert terms.proposed, "asset: no terms proposed"
     assert not terms.accepted, "asset: terms already accepted"
     assert terms_hash == self._terms_hash(terms.transfer, terms.creator_bps, terms.max_upstream_bps), "asset: terms differ"
+    totals: DynArray[uint256, 16] = []
     for m: IJobEscrow.Milestone in job.milestones:
         assert m.status < milestone_status.PAID, "asset: a milestone is settled"
+        totals.append(m.amount + m.paid)  # constant until the milestone is settled
     self._terms[job_id].accepted = True
-    log IAssetRegistry.IpTermsAccepted(job_id=job_id, freelancer=msg.sender, terms_hash=terms_hash)
+    self._terms[job_id].totals_hash = keccak256(abi_encode(totals))
+    log IAssetRegistry.IpTermsAccepted(job_id=job_id, freelancer=msg.sender, terms_hash=terms_hash, totals=totals)
 
 
 @external
@@ -258,14 +266,15 @@ def register_deliverable(
     kind: uint8,
     parents: DynArray[IAssetRegistry.Parent, 8],
     royalty_bps: uint16,
+    totals: DynArray[uint256, 16] = [],
 ) -> uint256:
     """
     @notice Registers a paid milestone's deliverable as an asset (PAID, or RESOLVED by
             the job's arbiter with a payment to the freelancer: a committee's passing
             verdict, a ruling or a split), once per milestone,
             by the party that owns it: the client when the accepted IP terms transfer
-            the rights and the milestone was PAID (a resolution may have paid only part
-            of it, so its deliverable stays the freelancer's) (creators: the freelancer with the agreed share; the parents'
+            the rights and the milestone was PAID or RESOLVED paying its full price (a
+            resolution that paid part of it leaves the deliverable the freelancer's) (creators: the freelancer with the agreed share; the parents'
             shares within the agreed cap), else the freelancer (creators: the
             freelancer with 100 %). Records the job, the milestone and its deliverable
             hash.
@@ -277,6 +286,8 @@ def register_deliverable(
     @param kind 0 model, 1 dataset.
     @param parents The assets it was derived from, as in `register`.
     @param royalty_bps ERC-2981 royalty (at most 1_000).
+    @param totals For a RESOLVED milestone under accepted transfer terms: the totals the
+           IpTermsAccepted event recorded (each milestone's full price).
     @return The new asset id.
     """
     self._check_job(job_id, job)
@@ -289,8 +300,12 @@ def register_deliverable(
     terms: IAssetRegistry.IpTerms = self._terms[job_id]
     owner: address = job.freelancer
     creator_bps: uint16 = 10_000
-    # rights pass only on a milestone paid as approved: a resolution's payment may be a split
-    transferred: bool = terms.accepted and terms.transfer and approved
+    transferred: bool = terms.accepted and terms.transfer
+    if transferred and not approved:
+        # a resolution (a committee's verdict, a ruling) passes the rights only when it paid the
+        # milestone's full price, as the accepted terms recorded it
+        assert keccak256(abi_encode(totals)) == terms.totals_hash, "asset: milestone totals differ"
+        transferred = m.paid == totals[milestone]
     if transferred:
         owner = job.client
         creator_bps = terms.creator_bps
@@ -429,7 +444,7 @@ def ip_terms(job_id: uint256) -> IAssetRegistry.IpTerms:
     """
     @notice A job's IP terms (all empty when none were proposed).
     @param job_id An escrow job.
-    @return (transfer, creator_bps, proposed, accepted).
+    @return (transfer, creator_bps, max_upstream_bps, proposed, accepted, totals_hash).
     """
     return self._terms[job_id]
 

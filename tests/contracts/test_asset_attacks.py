@@ -109,9 +109,16 @@ def test_the_client_gets_no_ip_without_paying(registry, escrow, token, accounts)
     registry.accept_ip_terms(jid, h.state(jid), terms_hash(True, 0), sender=freelancer.address)
     h.submit(freelancer, jid, 0, expect=OK)
     h.resolve(arbiter, jid, 0, AMOUNT // 2, expect=OK)  # RESOLVED: half paid
+    totals = [AMOUNT, AMOUNT]  # what acceptance recorded
     with boa.reverts("asset: caller does not own the deliverable"):
-        deliver(registry, jid, h.state(jid), client.address)
-    kept = deliver(registry, jid, h.state(jid), freelancer.address)
+        registry.register_deliverable(jid, h.state(jid), 0, MANIFEST, 0, [], 0, totals, sender=client.address)
+    with boa.reverts("asset: milestone totals differ"):  # a smaller price recorded would make half "full"
+        registry.register_deliverable(
+            jid, h.state(jid), 0, MANIFEST, 0, [], 0, [AMOUNT // 2, AMOUNT], sender=client.address
+        )
+    kept = registry.register_deliverable(
+        jid, h.state(jid), 0, MANIFEST, 0, [], 0, totals, sender=freelancer.address
+    )
     assert norm(registry.ownerOf(kept)) == norm(freelancer.address)
     # a forged state that says PAID does not match the escrow's hash
     forged = list(h.state(jid))

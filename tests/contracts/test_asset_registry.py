@@ -254,7 +254,7 @@ def test_ip_terms_proposal_acceptance_and_freeze(registry, h, accounts):
         registry.accept_ip_terms(jid, st_, terms_hash(True, 500, 2_000), sender=client.address)
     registry.accept_ip_terms(jid, st_, terms_hash(True, 500, 2_000), sender=freelancer.address)
     log = registry.get_logs()[-1]
-    assert tuple(registry.ip_terms(jid)) == (True, 500, 2_000, True, True)
+    assert tuple(registry.ip_terms(jid))[:5] == (True, 500, 2_000, True, True)
     assert (log.job_id, norm(log.freelancer), log.terms_hash) == (
         jid,
         norm(freelancer.address),
@@ -378,24 +378,39 @@ def test_zero_escrow_refused():
         registry_partial().deploy(ZERO)
 
 
-def test_a_milestone_resolved_with_a_payment_is_registered_one_resolved_to_nothing_is_not(
-    registry, h, accounts
-):
-    """A committee's passing verdict or a ruling settles a milestone RESOLVED, not PAID: its
-    deliverable was paid for, perhaps in part, so it is registered, as the freelancer's whatever the
-    IP terms (they pass the rights on a milestone the client approved); a ruling that paid the
-    freelancer nothing leaves nothing to register."""
+def test_a_resolution_passes_the_rights_only_when_it_paid_the_full_price(registry, h, accounts):
+    """A committee's passing verdict or a ruling settles a milestone RESOLVED, not PAID. Under transfer
+    terms its deliverable is the client's when the resolution paid the full price acceptance recorded
+    (the IpTermsAccepted totals), else the freelancer's (a split); one resolved to nothing is not
+    registered; totals other than the recorded ones are refused."""
     client, freelancer, arbiter = accounts.client, accounts.freelancer, accounts.arbiter
-    jid = h.create_job(client, [10**6, 10**6], freelancer=freelancer, arbiter=arbiter, expect=OK)
+    amounts = [10**6, 2 * 10**6, 3 * 10**6]
+    jid = h.create_job(client, amounts, freelancer=freelancer, arbiter=arbiter, expect=OK)
     registry.propose_ip_terms(jid, h.state(jid), True, 1_000, 0, sender=client.address)
     registry.accept_ip_terms(jid, h.state(jid), terms_hash(True, 1_000, 0), sender=freelancer.address)
-    h.submit(freelancer, jid, 0, expect=OK)
-    h.submit(freelancer, jid, 1, expect=OK)
-    h.resolve(arbiter, jid, 0, 10**6 // 2, expect=OK)  # a split: the freelancer paid half
-    h.resolve(arbiter, jid, 1, 0, expect=OK)  # all back to the client
+    (accepted,) = [e for e in registry.get_logs() if type(e).__name__ == "IpTermsAccepted"]
+    assert list(accepted.totals) == amounts
+    for i in range(3):
+        h.submit(freelancer, jid, i, expect=OK)
+    h.resolve(arbiter, jid, 0, amounts[0] // 2, expect=OK)  # a split: the freelancer paid half
+    h.resolve(arbiter, jid, 1, amounts[1], expect=OK)  # a passing verdict: the full price
+    h.resolve(arbiter, jid, 2, 0, expect=OK)  # all back to the client
+
+    def deliver(sender, milestone, totals):
+        return registry.register_deliverable(
+            jid, h.state(jid), milestone, MANIFEST, MODEL, [], 0, totals, sender=sender
+        )
+
+    for wrong in ([], [10**6, 2 * 10**6], [10**6, 2 * 10**6, 3 * 10**6 + 1]):
+        with boa.reverts("asset: milestone totals differ"):
+            deliver(freelancer.address, 0, wrong)
     with boa.reverts("asset: caller does not own the deliverable"):
-        _deliver(registry, jid, h.state(jid), client.address)
-    a = _deliver(registry, jid, h.state(jid), freelancer.address)
-    assert norm(registry.ownerOf(a)) == norm(freelancer.address)
+        deliver(client.address, 0, amounts)
+    split = deliver(freelancer.address, 0, amounts)
+    assert norm(registry.ownerOf(split)) == norm(freelancer.address)
+    with boa.reverts("asset: caller does not own the deliverable"):
+        deliver(freelancer.address, 1, amounts)
+    full = deliver(client.address, 1, amounts)
+    assert norm(registry.ownerOf(full)) == norm(client.address)
     with boa.reverts("asset: milestone not paid"):
-        _deliver(registry, jid, h.state(jid), freelancer.address, milestone=1)
+        deliver(client.address, 2, amounts)

@@ -3,9 +3,9 @@ model-index: the real sandbox scores the digits model, four oracles (one lying) 
 chain, the milestone is paid in full.
 
 The committee's verdict leaves the milestone RESOLVED with the freelancer paid, which
-`AssetRegistry.register_deliverable` accepts as paid, as the freelancer's deliverable (the registry
-cannot tell a verdict that paid in full from a split, so the IP terms' transfer waits for an approval);
-the score is read (`asset_cards.job_results`) and written into the card."""
+`AssetRegistry.register_deliverable` accepts as paid in full (the price the IP terms' acceptance
+recorded), so the rights pass to the client; the score is read (`asset_cards.job_results`) and
+written into the card."""
 
 from __future__ import annotations
 
@@ -62,10 +62,10 @@ def test_the_settled_score_is_the_model_index_result(ml: MlMarket, judged: int) 
 def test_a_judged_deliverable_registers_with_its_score_in_the_card(ml: MlMarket, judged: int) -> None:
     assets = ml.pw.assets
     manifest, _ = assets.manifest([ml.models["good"]], kind="model", name="digits", license="MIT")
-    # rights pass on a milestone the client approved; a verdict may pay in part, so it stays the freelancer's
+    # the verdict paid the full price recorded at acceptance: the rights passed to the client
     with pytest.raises(TransactionRejected, match="caller does not own the deliverable"):
-        assets.register_deliverable(ml.client, judged, 0, manifest)
-    done = assets.register_deliverable(ml.good, judged, 0, manifest)
-    assert assets.show(done.asset_id)[0].owner == ml.good.address
+        assets.register_deliverable(ml.good, judged, 0, manifest)
+    done = assets.register_deliverable(ml.client, judged, 0, manifest)
+    assert assets.show(done.asset_id)[0].owner == ml.client.address
     meta = front_matter(assets.card(done.asset_id, "hf-readme"))
     assert meta["model-index"][0]["results"][0]["metrics"][0]["value"] > 0.9

@@ -149,19 +149,36 @@ class AssetRegistryContract(ContractHandle):
         kind: int,
         parents: tuple[Parent, ...],
         royalty_bps: int,
+        totals: tuple[int, ...] = (),
     ) -> Receipt:
+        """`totals`: for a resolved milestone under accepted terms, what acceptance recorded
+        (`accepted_totals`)."""
         return self.chain.transact(
             key,
             self.contract.functions.register_deliverable(
-                job_id, job, milestone, manifest, kind, [(p.asset_id, p.bps) for p in parents], royalty_bps
+                job_id,
+                job,
+                milestone,
+                manifest,
+                kind,
+                [(p.asset_id, p.bps) for p in parents],
+                royalty_bps,
+                list(totals),
             ),
         )
 
     def ip_terms(self, job_id: int) -> IpTerms:
-        transfer, creator_bps, max_upstream, proposed, accepted = self.chain.call(
+        transfer, creator_bps, max_upstream, proposed, accepted, _ = self.chain.call(
             self.contract.functions.ip_terms(check_id(job_id, "job id"))
         )
         return IpTerms(bool(transfer), int(creator_bps), int(max_upstream), bool(proposed), bool(accepted))
+
+    def accepted_totals(self, job_id: int) -> tuple[int, ...]:
+        """Each milestone's full price when the job's IP terms were accepted (the IpTermsAccepted
+        log); empty when they were not."""
+        for event in self.events("IpTermsAccepted", subject=job_id):
+            return tuple(int(t) for t in event.args["totals"])
+        return ()
 
     def deliverable_asset(self, job_id: int, milestone: int) -> int:
         return int(self.chain.call(self.contract.functions.deliverable_asset(job_id, milestone)))

@@ -297,8 +297,7 @@ def register_deliverable(
     if not paid:
         raise NotAllowed(
             f"milestone {milestone + 1} of job {job_id} is not paid: only a paid milestone's deliverable "
-            "(approved, or resolved with a payment to the freelancer: then it stays the freelancer's) "
-            "becomes an asset"
+            "(approved, or resolved with a payment to the freelancer) becomes an asset"
         )
     delivered = job.milestones[milestone].deliverable
     if manifest.file_for_deliverable(delivered) is None:
@@ -313,8 +312,18 @@ def register_deliverable(
     cid = publish_manifest(ws, manifest)
     _keep_key(ws, cid, key)
     registry = ws.asset_registry
+    # a resolution passes the rights only when it paid the full price recorded at acceptance
+    totals = registry.accepted_totals(job_id) if settled.status == J.MilestoneStatus.RESOLVED else ()
     receipt = registry.register_deliverable(
-        party.key, job_id, job_tuple(job), milestone, cid, int(manifest.kind), tuple(parents), royalty_bps
+        party.key,
+        job_id,
+        job_tuple(job),
+        milestone,
+        cid,
+        int(manifest.kind),
+        tuple(parents),
+        royalty_bps,
+        totals,
     )
     return Registered(registry.asset_id_of(receipt), cid, manifest, receipt.gas_used)
 
