@@ -122,3 +122,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.path.parent == HERE and f"{item.path.name}::{item.name}" in SLOW:
             item.add_marker(pytest.mark.slow)
+
+
+# --- LabelPayouts (the labeling campaigns' payouts); each module names its own `committee`
+
+
+@pytest.fixture(scope="session")
+def payouts_deployer():
+    from label_payouts_fixtures import PAYOUTS_PATH
+
+    return boa.load_partial(str(PAYOUTS_PATH))
+
+
+@pytest.fixture(scope="module")
+def payouts(payouts_deployer):
+    return payouts_deployer.deploy()
+
+
+@pytest.fixture
+def cp(payouts, token, committee, accounts):
+    """The payouts contract with its campaign helpers (`label_payouts_fixtures.Campaigns`)."""
+    from label_payouts_fixtures import Campaigns
+
+    return Campaigns(payouts, token, committee, accounts.owner.address, accounts.client.address)

@@ -20,11 +20,9 @@ from label_payouts_fixtures import (
     DOMAIN_NAME,
     HOUR,
     ORACLES,
-    PAYOUTS_PATH,
     SPEC,
     USD,
     WINDOW,
-    Campaigns,
     Tree,
     deploy_committee,
     digest_of,
@@ -40,24 +38,9 @@ L = labelers(6)
 ZERO32 = bytes(32)
 
 
-@pytest.fixture(scope="session")
-def payouts_deployer():
-    return boa.load_partial(str(PAYOUTS_PATH))
-
-
 @pytest.fixture(scope="module")
 def committee(escrow):
     return deploy_committee(escrow)
-
-
-@pytest.fixture(scope="module")
-def payouts(payouts_deployer):
-    return payouts_deployer.deploy()
-
-
-@pytest.fixture
-def cp(payouts, token, committee, accounts) -> Campaigns:
-    return Campaigns(payouts, token, committee, accounts.owner.address, accounts.client.address)
 
 
 def bal(token, who) -> int:

@@ -12,7 +12,6 @@ from escrow_harness import new_account
 from label_payouts_fixtures import (
     DAY,
     ORACLES,
-    PAYOUTS_PATH,
     SPEC,
     USD,
     WINDOW,
@@ -29,24 +28,9 @@ L = labelers(4, "attacked labeler")
 OUTSIDERS = [new_account(f"not an oracle {i}") for i in range(3)]
 
 
-@pytest.fixture(scope="session")
-def payouts_deployer():
-    return boa.load_partial(str(PAYOUTS_PATH))
-
-
 @pytest.fixture(scope="module")
 def committee(escrow):
     return deploy_committee(escrow)
-
-
-@pytest.fixture(scope="module")
-def payouts(payouts_deployer):
-    return payouts_deployer.deploy()
-
-
-@pytest.fixture
-def cp(payouts, token, committee, accounts) -> Campaigns:
-    return Campaigns(payouts, token, committee, accounts.owner.address, accounts.client.address)
 
 
 def held(cp) -> int:
