@@ -101,6 +101,9 @@ wheel: $(VENV)/bin/python
 # Sign-In with Ethereum for the API: its metadata pins web3<8 (pip would refuse the pair), the code works
 # with web3 8 (see pyproject.toml), so it is installed alone
 SIWE := signinwithethereum==5.0.2
+# Label aggregation (issue 14): crowd-kit's metadata pulls transformers, which its classification
+# aggregators never import (see pyproject.toml), so it too is installed alone
+CROWDKIT := crowd-kit==1.4.2
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -108,12 +111,12 @@ $(VENV)/bin/python:
 
 $(VENV)/.installed: pyproject.toml $(VENV)/bin/python
 	$(PY) -m pip install -q --no-compile -e .
-	$(PY) -m pip install -q --no-deps $(SIWE)
+	$(PY) -m pip install -q --no-deps $(SIWE) $(CROWDKIT)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/bin/python
 	$(PY) -m pip install -q --no-compile -e ".[dev]"
-	$(PY) -m pip install -q --no-deps $(SIWE)
+	$(PY) -m pip install -q --no-deps $(SIWE) $(CROWDKIT)
 	touch $@ $(VENV)/.installed
 
 # anvil from the npm registry (the binary ships inside the platform package; no postinstall download),
