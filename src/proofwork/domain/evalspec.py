@@ -199,7 +199,8 @@ def _refuse_constant(name: str) -> Any:
     raise InvalidInput(f"invalid spec: {name} is not a number a spec may hold")
 
 
-def _load(text: str | bytes) -> Any:
+def load_document(text: str | bytes) -> Any:
+    """A spec document (JSON, or YAML without aliases, tags or duplicate keys), bounded in size and depth."""
     if isinstance(text, bytes | bytearray | memoryview):
         raw = bytes(text)
         if len(raw) > MAX_SPEC_BYTES:
@@ -242,8 +243,8 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-class _Fields:
-    """Reads one mapping of the spec, remembering which keys were used."""
+class SpecFields:
+    """Reads one mapping of a spec, remembering which keys were used (`finish` refuses the others)."""
 
     def __init__(self, value: Any, path: str) -> None:
         if not isinstance(value, dict):
@@ -314,7 +315,7 @@ class _Fields:
             raise InvalidInput(f"invalid spec: unknown field {names}")
 
 
-def _cid(fields: _Fields, key: str) -> str:
+def cid_field(fields: SpecFields, key: str) -> str:
     value = fields.text(key)
     assert value is not None
     if not _CID.match(value):
@@ -364,7 +365,7 @@ def _classes(value: Any) -> tuple[int, ...] | tuple[str, ...]:
 
 def parse_spec(text: str | bytes) -> EvalSpec:
     """Parses and validates a task spec (YAML or JSON); every problem is an InvalidInput naming the field."""
-    top = _Fields(_load(text), "")
+    top = SpecFields(load_document(text), "")
     version = top.get("version")
     if isinstance(version, bool) or version != 1:
         raise InvalidInput(f"invalid spec: field 'version' must be 1, got {_show(version)}")
@@ -384,9 +385,9 @@ def parse_spec(text: str | bytes) -> EvalSpec:
         )
     threshold = _threshold(top.get("threshold"), metric)
 
-    d = _Fields(top.get("data"), "data")
-    train = _cid(d, "train")
-    test_features = _cid(d, "test_features")
+    d = SpecFields(top.get("data"), "data")
+    train = cid_field(d, "train")
+    test_features = cid_field(d, "test_features")
     label_column = d.column("label_column")
     assert label_column is not None
     if task == "ranking":
@@ -403,7 +404,7 @@ def parse_spec(text: str | bytes) -> EvalSpec:
     d.finish()
     data = DataSpec(train, test_features, label_column, group_column, id_column)
 
-    s = _Fields(top.get("submission"), "submission")
+    s = SpecFields(top.get("submission"), "submission")
     kind = s.text("kind", choices=SUBMISSION_KINDS)
     if kind == "onnx":
         s.forbid("format", "for an onnx submission")
@@ -419,7 +420,7 @@ def parse_spec(text: str | bytes) -> EvalSpec:
 
     limits = Limits()
     if top.has("limits"):
-        lim = _Fields(top.get("limits"), "limits")
+        lim = SpecFields(top.get("limits"), "limits")
         limits = Limits(
             **{k: lim.integer(k, low, high, default) for k, (default, low, high) in _LIMITS.items()}
         )
@@ -427,7 +428,7 @@ def parse_spec(text: str | bytes) -> EvalSpec:
 
     split = None
     if top.has("split"):
-        sp = _Fields(top.get("split"), "split")
+        sp = SpecFields(top.get("split"), "split")
         split = SplitSpec(sp.integer("public_percent", 1, 99))
         sp.finish()
 
