@@ -19,7 +19,10 @@
           committee may challenge it: the root is dropped (never claimable) and the
           committee posts a later round to replace it. Each of them may challenge at
           most once per campaign, so challenges cannot stall payouts forever (at most
-          n + 1 roots dropped). While a root is pending, the claimable root is the
+          n + 1 roots dropped). A challenge less than one window before the close time
+          moves the close time to one window after the challenge, so the committee can
+          always post the replacement (else one challenge near the close would drop the
+          last root for good). While a root is pending, the claimable root is the
           previous one; a newer root posted while one is pending replaces it (its window
           starts again), once a pending root's window is over it is made claimable first.
         - Closing: roots are accepted only before the campaign's close time. Once it has
@@ -80,7 +83,7 @@ struct CampaignRecord:
     paid: uint256  # claimed by labelers so far
     refunded: uint256  # returned to the client so far
     challenge_window: uint64  # seconds a posted root waits before it is claimable
-    close_time: uint64  # roots are accepted before it; the campaign may close after it
+    close_time: uint64  # roots are accepted before it; the campaign may close after it; a challenge moves it to at least one window after the challenge
     closed_at: uint64  # when it was closed; zero while open
     last_round: uint256  # highest round ever posted (claimable, pending or dropped)
     root: bytes32  # the claimable root (zero: none yet)
@@ -237,7 +240,9 @@ def challenge(campaign_id: uint256):
     """
     @notice The client or an oracle of the committee challenges the pending root inside its
             challenge window: the root is dropped and never becomes claimable; the committee
-            replaces it with a later round. Each may challenge once per campaign.
+            replaces it with a later round, for which it has at least one challenge window
+            from now (the close time moves if it is nearer). Each may challenge once per
+            campaign, so the close time moves by less than two windows per challenger.
     @param campaign_id The campaign.
     """
     c: CampaignRecord = self._campaigns[campaign_id]
@@ -250,6 +255,11 @@ def challenge(campaign_id: uint256):
     ), "payouts: only the client or an oracle may challenge"
     assert not self.challenged[campaign_id][msg.sender], "payouts: already challenged once"
     self.challenged[campaign_id][msg.sender] = True
+    # Roots are refused after the close time: without this, a challenge in the last window
+    # (by the client, or by one faulty oracle) would drop the final root with no replacement.
+    reopen: uint256 = block.timestamp + convert(c.challenge_window, uint256)
+    if reopen > convert(c.close_time, uint256):
+        self._campaigns[campaign_id].close_time = convert(reopen, uint64)
     self._campaigns[campaign_id].pending_root = empty(bytes32)
     self._campaigns[campaign_id].pending_total = 0
     self._campaigns[campaign_id].pending_round = 0
@@ -282,8 +292,10 @@ def claim(campaign_id: uint256, labeler: address, cumulative: uint256, proof: Dy
 @nonreentrant
 def claim_many(campaign_id: uint256, claims: DynArray[Claim, MAX_BATCH]) -> uint256:
     """
-    @notice Pays many labelers in one call (see `claim`); anyone may call it. Every claim
-            must be valid and owe something, or nothing is paid.
+    @notice Pays many labelers in one call (see `claim`); anyone may call it. A claim that
+            owes nothing now (already paid, e.g. by a claim sent just before the batch) is
+            skipped, so nobody can make a batch revert by front-running one of its claims;
+            any other invalid claim reverts the batch and nothing is paid.
     @param campaign_id The campaign.
     @param claims Up to 128 (labeler, cumulative, proof) claims against the claimable root.
     @return The total amount paid.
@@ -292,6 +304,8 @@ def claim_many(campaign_id: uint256, claims: DynArray[Claim, MAX_BATCH]) -> uint
     token: address = self._campaigns[campaign_id].token
     paid: uint256 = 0
     for item: Claim in claims:
+        if item.cumulative <= self.claimed[campaign_id][item.labeler]:
+            continue  # nothing owed: skipped, not checked, nothing paid
         amount: uint256 = self._credit(campaign_id, root, item.labeler, item.cumulative, item.proof)
         paid += amount
         assert extcall IERC20(token).transfer(item.labeler, amount, default_return_value=True), "payouts: transfer failed"
