@@ -137,6 +137,15 @@ def test_front_running_one_claim_reverts_a_relayers_claim_many(cp, pool, paid_ca
     assert pool.claim_many(cp.token.address, [b for b in batch if b[0] != L[2]]) == 6_080 - 1_000
 
 
+def test_one_claim_twice_in_a_batch_pays_nothing_twice(cp, pool, paid_campaign):
+    """Defended: a batch naming a labeler twice reverts whole (the second owes nothing), paying nobody."""
+    _, tree = paid_campaign
+    _pay(cp, pool, 6_080)
+    with boa.reverts("royalties: nothing to claim"):
+        pool.claim_many(cp.token.address, [_args(tree, L[0]), _args(tree, L[1]), _args(tree, L[0])])
+    assert pool.released(cp.token.address) == 0 and cp.token.balanceOf(L[0]) == 0
+
+
 def test_a_leaf_of_an_earlier_or_later_root_is_refused(royalties_deployer, cp):
     """Defended: only the leaves of the root bound at deployment count (cumulative leaves of other rounds
     hash to other roots)."""
@@ -286,6 +295,29 @@ def test_a_labeler_with_two_leaves_is_paid_at_most_its_larger_leaf(royalties_dep
     assert pool.withdrawn(cp.token.address, sock) == 600 == 1_000 * 300 // 500
     assert pool.claim(cp.token.address, L[1], 200, proofs[2]) == 400
     assert cp.token.balanceOf(pool.address) == 0
+
+
+def test_a_leaf_naming_the_pool_itself_only_re_shares_its_part(royalties_deployer, cp):
+    """Defended: the pool's address is predictable before deployment (the deployer's nonce; placed here
+    with titanoboa's override_address), so a tree could name it. Its claims "pay" the pool itself: the
+    balance stays, `released` grows, so `received` grows by what it paid itself. That re-shares its part
+    among the other labelers (received tends to R * T / (T - s)); they are never owed more than the pool
+    holds, and every unit still goes to a real labeler."""
+    cid = cp.create()
+    at = new_account("predicted pool address").address
+    tree = Tree({at: 100, L[0]: 100, L[1]: 100})
+    cp.post_and_wait(cid, 1, tree)
+    pool = royalties_deployer.deploy(cp.payouts.address, cid, override_address=at)
+    _pay(cp, pool, 3_000)
+    for _ in range(20):
+        if not pool.releasable(cp.token.address, *_args(tree, at)):
+            break
+        _claim(pool, cp.token, tree, at)
+        owed = sum(pool.releasable(cp.token.address, *_args(tree, w)) for w in L[:2])
+        assert owed <= cp.token.balanceOf(pool.address) == 3_000
+    assert pool.releasable(cp.token.address, *_args(tree, at)) == 0
+    paid = [_claim(pool, cp.token, tree, w) for w in L[:2]]
+    assert paid == [1_499, 1_499] and cp.token.balanceOf(pool.address) == 2
 
 
 # --------------------------------------------------------------------------- an outsider
