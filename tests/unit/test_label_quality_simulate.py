@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import struct
 import zlib
 from collections import Counter
@@ -10,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from proofwork.domain.labeling import gold_commitment, spec_hash
+from proofwork.evaluation.label_quality import compute_round
 from proofwork.services.labeling.simulate import (
     CampaignData,
     accuracy_against,
@@ -104,3 +106,9 @@ def test_small_campaign_runs_to_the_end(digits: CampaignData) -> None:
     assert {g.item for g in run.reveals} == {a.item for a in run.answers} & set(gold.labels)
     again = run_campaign(spec, small, gold, crowd, seed=5, reveal_at=3)
     assert again.answers == run.answers and again.final == final
+    # the committee's recomputation from the published answers, in any order, gives the same round
+    shuffled, reveals = run.answers[:], run.reveals[:]
+    random.Random(1).shuffle(shuffled)
+    random.Random(2).shuffle(reveals)
+    floor = run.rounds[-2].owed
+    assert compute_round(spec, shuffled, reveals, dict(gold.commitments), floor=floor) == final
