@@ -8,10 +8,12 @@ import random
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from proofwork.domain.errors import InvalidInput
 from proofwork.domain.labeling import CampaignSpec, gold_commitment, label_pay, parse_campaign_spec
-from proofwork.evaluation.label_quality import Answer, GoldReveal, compute_round
+from proofwork.evaluation.label_quality import Answer, GoldReveal, _cap, compute_round
 from proofwork.storage.unixfs import cid_of_bytes
 
 ITEMS = [cid_of_bytes(f"item {i}".encode()) for i in range(12)]
@@ -296,3 +298,25 @@ def test_fast_one_coin_matches_crowd_kit() -> None:
     assert fast.errors_.sort_index().to_numpy().tolist() == reference.errors_.sort_index().to_numpy().tolist()
     assert fast.probas_.equals(reference.probas_)
     assert len(fast.loss_history_) == len(reference.loss_history_) > 3
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from([*GOOD, BAD, FAST]),
+        st.tuples(st.integers(0, 10**12), st.integers(0, 10**12)),
+        max_size=6,
+    ),
+    st.integers(0, 10**13),
+)
+def test_cap_keeps_floors_and_budget(amounts: dict[str, tuple[int, int]], extra: int) -> None:
+    """The budget cap: every labeler keeps its floor and gets no more than the formula; the total stays
+    within the budget and uses it all but the rounding (less than one unit a labeler)."""
+    floor = {who: min(a, b) for who, (a, b) in amounts.items()}
+    want = {who: max(a, b) for who, (a, b) in amounts.items()}
+    budget = sum(floor.values()) + extra
+    owed = _cap(budget, want, floor)
+    assert sum(owed.values()) <= budget
+    assert all(floor[who] <= owed[who] <= want[who] for who in want)
+    assert sum(owed.values()) > min(budget, sum(want.values())) - max(1, len(want))
+    if sum(want.values()) <= budget:
+        assert owed == want
