@@ -187,6 +187,10 @@ def _check_floor(spec: CampaignSpec, floor: Mapping[str, int]) -> dict[str, int]
     return out
 
 
+def _ms(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:.1f}"
+
+
 def _exclusions(spec: CampaignSpec, answers: list[Answer], gold: dict[str, str]) -> dict[str, str]:
     rule = spec.exclusion
     batches: dict[str, dict[str, int]] = defaultdict(dict)
@@ -209,7 +213,7 @@ def _exclusions(spec: CampaignSpec, answers: list[Answer], gold: dict[str, str])
         median = statistics.median(sorted(batches[labeler].values()))
         if median < rule.min_ms_per_label:
             excluded[labeler] = (
-                f"median {median:g} ms per label, faster than the campaign's {rule.min_ms_per_label} ms"
+                f"median {_ms(median)} ms per label, faster than the campaign's {rule.min_ms_per_label} ms"
             )
     return excluded
 
