@@ -80,6 +80,7 @@ bench: $(VENV)/.installed-dev $(ANVIL) sandbox-tools
 	$(PY) bench/identity_gas.py
 	$(PY) bench/assets_gas.py
 	$(PY) bench/labeling_gas.py
+	$(PY) bench/label_quality.py
 	$(PY) bench/cli.py
 	$(PY) bench/court_token_gas.py
 	$(PY) bench/court_gas.py

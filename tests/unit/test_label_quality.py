@@ -8,10 +8,12 @@ import random
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from proofwork.domain.errors import InvalidInput
 from proofwork.domain.labeling import CampaignSpec, gold_commitment, label_pay, parse_campaign_spec
-from proofwork.evaluation.label_quality import Answer, GoldReveal, compute_round
+from proofwork.evaluation.label_quality import Answer, GoldReveal, _cap, compute_round
 from proofwork.storage.unixfs import cid_of_bytes
 
 ITEMS = [cid_of_bytes(f"item {i}".encode()) for i in range(12)]
@@ -194,15 +196,24 @@ def test_floor_never_owes_less() -> None:
 
 
 def test_uncertain_items() -> None:
-    # one item with a 1-1 split between two good labelers: uncertain; a 3-label item is capped
-    answers = [Answer(GOOD[0], ITEMS[5], "cat", "a", 2_000), Answer(GOOD[1], ITEMS[5], "dog", "b", 2_000)]
-    answers += [Answer(GOOD[i], ITEMS[6], LABELS[i], f"c{i}", 2_000) for i in range(3)]
-    answers += [Answer(GOOD[i], ITEMS[7], "bird", f"d{i}", 2_000) for i in range(3)]
+    # four labelers right on items 0-9 but for one slip each; item 10: a 1-1 split; item 11: three labels
+    answers = [
+        Answer(g, ITEMS[i], wrong(TRUTH[ITEMS[i]]) if i == 2 * n else TRUTH[ITEMS[i]], f"a{n}", 2_000)
+        for n, g in enumerate(GOOD)
+        for i in range(10)
+    ]
+    answers += [
+        Answer(GOOD[0], ITEMS[10], "cat", "a0", 2_000),
+        Answer(GOOD[1], ITEMS[10], "dog", "a1", 2_000),
+    ]
+    answers += [Answer(GOOD[i], ITEMS[11], LABELS[i], f"a{i}", 2_000) for i in range(3)]
     result = run(make_spec(max_labels_per_item=3), answers=answers, gold=[])
-    assert result.uncertain == (ITEMS[5],)
+    assert result.uncertain == (ITEMS[10],)  # item 11 has its 3 labels: capped
     result = run(make_spec(max_labels_per_item=5), answers=answers, gold=[])
-    assert set(result.uncertain) == {ITEMS[5], ITEMS[6]}
-    assert ITEMS[7] not in result.uncertain
+    assert set(result.uncertain) == {ITEMS[10], ITEMS[11]}
+    confidence = {r.item: r.confidence_bps for r in result.items}
+    assert result.uncertain == tuple(sorted(result.uncertain, key=lambda item: (confidence[item], item)))
+    assert all(confidence[ITEMS[i]] >= 9_800 for i in range(10))
     assert run(make_spec(extra_below_bps=0), answers=answers, gold=[]).uncertain == ()
 
 
@@ -263,3 +274,49 @@ def test_batch_with_two_paces_and_cap() -> None:
 def test_no_answers() -> None:
     result = run(answers=[], gold=[])
     assert result.items == () and result.total == 0 and result.uncertain == ()
+
+
+def test_fast_one_coin_matches_crowd_kit() -> None:
+    """The numpy skills-to-errors step gives crowd-kit's own OneCoinDawidSkene results exactly."""
+    import pandas as pd
+    from crowdkit.aggregation import OneCoinDawidSkene
+
+    from proofwork.evaluation.label_quality import _one_coin_dawid_skene
+
+    rng = random.Random(3)
+    rows = [
+        (f"t{t}", f"w{w}", rng.choice([0, 1, 2, 3]) if w % 3 else t % 4)
+        for t in range(60)
+        for w in rng.sample(range(12), 3)
+    ]
+    data = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    with pytest.warns():  # crowd-kit's pandas deprecations
+        reference = OneCoinDawidSkene(n_iter=100, tol=1e-5).fit(data)
+        fast = _one_coin_dawid_skene()
+        fast.tol = 1e-5
+        fast.fit(data)
+    assert fast.errors_.sort_index().to_numpy().tolist() == reference.errors_.sort_index().to_numpy().tolist()
+    assert fast.probas_.equals(reference.probas_)
+    assert len(fast.loss_history_) == len(reference.loss_history_) > 3
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from([*GOOD, BAD, FAST]),
+        st.tuples(st.integers(0, 10**12), st.integers(0, 10**12)),
+        max_size=6,
+    ),
+    st.integers(0, 10**13),
+)
+def test_cap_keeps_floors_and_budget(amounts: dict[str, tuple[int, int]], extra: int) -> None:
+    """The budget cap: every labeler keeps its floor and gets no more than the formula; the total stays
+    within the budget and uses it all but the rounding (less than one unit a labeler)."""
+    floor = {who: min(a, b) for who, (a, b) in amounts.items()}
+    want = {who: max(a, b) for who, (a, b) in amounts.items()}
+    budget = sum(floor.values()) + extra
+    owed = _cap(budget, want, floor)
+    assert sum(owed.values()) <= budget
+    assert all(floor[who] <= owed[who] <= want[who] for who in want)
+    assert sum(owed.values()) > min(budget, sum(want.values())) - max(1, len(want))
+    if sum(want.values()) <= budget:
+        assert owed == want

@@ -51,7 +51,11 @@ class Gold:
 
 @dataclass(frozen=True)
 class Exclusion:
-    """Who is excluded from pay (and whose answers leave the aggregate), decided per round."""
+    """Who is excluded from pay (and whose answers leave the aggregate), decided per round on all the
+    answers so far: a labeler with at least `min_gold_answers` gold answers of which fewer than
+    `min_gold_accuracy_bps` are right, or whose median over its batches of the milliseconds per label
+    is below `min_ms_per_label`. Neither rule looks at the aggregate, so the excluded labelers'
+    answers never enter it (`evaluation.label_quality`)."""
 
     min_gold_answers: int  # gold answers a labeler needs before the accuracy rule applies
     min_gold_accuracy_bps: int  # below this share of gold answered right: excluded
@@ -64,7 +68,13 @@ class Pay:
 
     for a labeler not excluded, where n is the labeler's accepted labels (answers to items of the
     campaign, gold included) and q its accuracy in basis points estimated from the gold items and
-    the aggregate; an excluded labeler is paid nothing. Integer arithmetic, rounded down."""
+    the aggregate; an excluded labeler is paid nothing. Integer arithmetic, rounded down.
+
+    q pools both: (gold answers right + other answers equal to the aggregate's label) * BPS //
+    (gold answers + other answers compared), an answer compared only when its item's aggregate
+    holds another labeler's answer; 0 with nothing to compare. Amounts are cumulative and never
+    below what the last claimable root granted; above the budget, the increments over those floors
+    are scaled down by one ratio, rounded down (`evaluation.label_quality` states the rules)."""
 
     price_per_label: int  # token units per accepted label
     quality_bonus: int  # token units per accepted label at accuracy 100 %

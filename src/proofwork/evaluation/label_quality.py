@@ -13,13 +13,20 @@ steps, in this order:
    `min_gold_answers` gold answers of whom fewer than `min_gold_accuracy_bps` are right, or whose
    median over its batches of the milliseconds per label is below `min_ms_per_label`. Neither rule
    depends on the aggregate, so exclusion comes first and the excluded labelers' answers never enter it.
-3. **Aggregation** with crowd-kit over the answers of the labelers not excluded: Dawid-Skene (the gold
-   items' revealed labels given as `true_labels`, so gold anchors the labelers' confusion matrices)
-   and majority vote, both always computed (`RoundResult.by_aggregator`); the spec's `aggregator`
-   decides `items`. Posterior probabilities are rounded to basis points (round half to even) BEFORE
-   the label is chosen: the label is the one with the most basis points, ties to the first in the
-   spec's label set, so float noise below 0.5 bps never changes an outcome. Gold items are left out
-   of `items` (their label is known).
+3. **Aggregation** with crowd-kit over the answers of the labelers not excluded (gold items' answers
+   included: they inform the labelers' skills): Dawid-Skene and majority vote, both always computed
+   (`RoundResult.by_aggregator`); the spec's `aggregator` decides `items`. "dawid_skene" is crowd-kit's
+   one-coin Dawid-Skene (`OneCoinDawidSkene`: one skill per labeler, errors spread over the other
+   labels; at most `EM_ITERATIONS` EM iterations, stopping at a gain below `EM_TOLERANCE`). The full
+   model (a K x K confusion matrix per labeler) was tried and rejected: with ~100 answers per labeler
+   and 10 labels its matrices are mostly empty cells, so it is sure of wrong labels (on the demo
+   campaign, seed 1: 0.963 against majority vote's 0.965, each of its 59 wrong labels at 99.3 %
+   confidence or more), which also starves the extra-label rule; one-coin reaches 0.99+ there.
+   Posterior probabilities are rounded to basis points (round half to even) BEFORE the label is
+   chosen: the label is the one with the most basis points, ties to the first in the spec's label
+   set. Float differences between machines (summation order, SIMD) then change an outcome only when
+   a posterior lies within that noise of a half basis point. Gold items are left out of `items`
+   (their label is known).
 4. **Accuracy** (`accuracy_bps`, for every labeler, excluded ones included): a pooled estimate
    judging each answer against the best truth known,
 
@@ -58,11 +65,14 @@ import warnings
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from proofwork.domain.errors import InvalidInput
 from proofwork.domain.labeling import BPS, CampaignSpec, gold_commitment, label_pay
 
 _LABELER = re.compile(r"^0x[0-9a-f]{40}$")
+EM_ITERATIONS = 100  # Dawid-Skene: at most this many EM iterations
+EM_TOLERANCE = 1e-4  # ... stopping once the evidence lower bound per answer gains less
 
 
 @dataclass(frozen=True)
@@ -177,6 +187,10 @@ def _check_floor(spec: CampaignSpec, floor: Mapping[str, int]) -> dict[str, int]
     return out
 
 
+def _ms(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:.1f}"
+
+
 def _exclusions(spec: CampaignSpec, answers: list[Answer], gold: dict[str, str]) -> dict[str, str]:
     rule = spec.exclusion
     batches: dict[str, dict[str, int]] = defaultdict(dict)
@@ -199,20 +213,49 @@ def _exclusions(spec: CampaignSpec, answers: list[Answer], gold: dict[str, str])
         median = statistics.median(sorted(batches[labeler].values()))
         if median < rule.min_ms_per_label:
             excluded[labeler] = (
-                f"median {median:g} ms per label, faster than the campaign's {rule.min_ms_per_label} ms"
+                f"median {_ms(median)} ms per label, faster than the campaign's {rule.min_ms_per_label} ms"
             )
     return excluded
 
 
-def _aggregate(
-    answers: list[Answer], gold: dict[str, str], labels: tuple[str, ...]
-) -> dict[str, dict[str, tuple[str, int]]]:
+def _one_coin_dawid_skene() -> Any:
+    """crowd-kit's OneCoinDawidSkene with its M-step's skills-to-errors step done on whole arrays.
+
+    crowd-kit fills each worker's error matrix row by row with `DataFrame.apply` (about 0.3 s an EM
+    iteration on the demo campaign); this computes the same matrix with numpy (the same values:
+    `tests/unit/test_label_quality.py` compares the two on random answers). Everything else is
+    crowd-kit's."""
+    import numpy as np
+    import pandas as pd
+    from crowdkit.aggregation import OneCoinDawidSkene
+    from crowdkit.aggregation.classification.dawid_skene import _EPS
+
+    class FastOneCoinDawidSkene(OneCoinDawidSkene):  # type: ignore[misc]
+        @staticmethod
+        def _process_skills_to_errors(
+            data: pd.DataFrame, probas: pd.DataFrame, skills: pd.Series
+        ) -> pd.DataFrame:
+            # crowd-kit's rows: (worker, label) pairs as they first appear; its columns: probas'
+            rows = pd.MultiIndex.from_frame(data[["worker", "label"]].drop_duplicates())
+            skill = skills.reindex(rows.get_level_values("worker")).to_numpy(dtype=np.float64)
+            observed = rows.get_level_values("label").to_numpy()
+            k = probas.shape[1]
+            values = np.repeat(((1 - skill) / (k - 1))[:, None], k, axis=1)
+            same = observed[:, None] == probas.columns.to_numpy()[None, :]
+            values[same] = np.broadcast_to(skill[:, None], values.shape)[same]
+            out = pd.DataFrame(values, index=rows, columns=probas.columns)
+            return out.clip(lower=_EPS, upper=1 - _EPS)
+
+    return FastOneCoinDawidSkene(n_iter=EM_ITERATIONS, tol=EM_TOLERANCE)
+
+
+def _aggregate(answers: list[Answer], labels: tuple[str, ...]) -> dict[str, dict[str, tuple[str, int]]]:
     """Dawid-Skene and majority vote over `answers` (sorted): aggregator -> item -> (label, bps)."""
     if not answers:
         return {"dawid_skene": {}, "majority_vote": {}}
     import numpy as np
     import pandas as pd
-    from crowdkit.aggregation import DawidSkene, MajorityVote
+    from crowdkit.aggregation import MajorityVote
 
     index = {label: i for i, label in enumerate(labels)}
     data = pd.DataFrame(
@@ -223,12 +266,10 @@ def _aggregate(
         }
     )
     tasks = sorted(set(data["task"]))
-    true = {item: index[label] for item, label in gold.items() if item in set(tasks)}
-    true_labels = pd.Series(true, dtype=np.int64) if true else None
     with warnings.catch_warnings():  # crowd-kit 1.4.2 uses pandas keywords pandas 3 deprecates
         warnings.filterwarnings("ignore", module="crowdkit")
         probas = {
-            "dawid_skene": DawidSkene(n_iter=100).fit_predict_proba(data, true_labels=true_labels),
+            "dawid_skene": _one_coin_dawid_skene().fit_predict_proba(data),
             "majority_vote": MajorityVote().fit_predict_proba(data),
         }
     out: dict[str, dict[str, tuple[str, int]]] = {}
@@ -295,7 +336,7 @@ def compute_round(
     excluded = _exclusions(spec, ordered, revealed)
     kept_answers = [a for a in ordered if a.labeler not in excluded]
     counts = Counter(a.item for a in kept_answers)
-    aggregates = _aggregate(kept_answers, revealed, spec.labels)
+    aggregates = _aggregate(kept_answers, spec.labels)
     by_aggregator = {
         name: tuple(
             ItemResult(item, label, bps, counts[item])
