@@ -1,0 +1,434 @@
+"""A campaign's rounds: the round bundle published by CID (every signed batch so far, the gold items
+revealed, the spec), the committee's oracles each recomputing the pay from the bundle alone and signing
+the root of (labeler, cumulative amount), the root posted on chain; anyone's `verify`.
+
+The bundle is cumulative (every answer since the campaign began): each round's amounts are a pure
+function of public data, and a missed round is harmless."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound
+from proofwork.domain.labeling import CampaignSpec, parse_campaign_spec, spec_document, spec_hash
+from proofwork.services.labeling.campaigns import MAX_COMMITMENTS_BYTES, load_campaign, on_chain, open_store
+from proofwork.services.workspace import Signer, Workspace
+
+if TYPE_CHECKING:
+    from proofwork.chain.payouts_tree import PayoutsTree
+    from proofwork.chain.receipts import Receipt
+    from proofwork.evaluation.label_quality import RoundResult
+
+BUNDLE_KIND = "proofwork label round"
+MAX_BUNDLE_BYTES = 256 * 1024 * 1024
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def _unhex(value: object, size: int | None, what: str) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise InvalidInput(f"the round bundle's {what} is not 0x-hex")
+    try:
+        data = bytes.fromhex(value[2:])
+    except ValueError:
+        raise InvalidInput(f"the round bundle's {what} is not 0x-hex") from None
+    if size is not None and len(data) != size:
+        raise InvalidInput(f"the round bundle's {what} is not {size} bytes")
+    return data
+
+
+def build_bundle(ws: Workspace, campaign_id: int, round_: int, reveal: Sequence[str]) -> bytes:
+    """The round bundle (canonical JSON): every answered batch with its signature, the gold revealed
+    so far plus `reveal`, the spec."""
+    with open_store(ws) as store:
+        campaign = load_campaign(store, campaign_id)
+        answers = store.answers(campaign_id)
+        batches = {b.batch_id.hex(): b for b in store.batches(campaign_id) if b.answered}
+        items = store.items(campaign_id)
+    by_batch: dict[str, list[list[str]]] = defaultdict(list)
+    for _labeler, item, label, batch in answers:
+        by_batch[batch].append([item, label])
+    wanted = set(reveal)
+    gold = [
+        {"item": i.item, "salt": _hex(i.salt), "label": i.gold}
+        for i in items
+        if i.gold and (i.revealed_round or i.item in wanted)
+    ]
+    doc = {
+        "kind": BUNDLE_KIND,
+        "version": 1,
+        "chain_id": ws.chain_id,
+        "payouts": ws.label_payouts.address.lower(),
+        "campaign": campaign_id,
+        "round": round_,
+        "spec": spec_document(campaign.spec),
+        "spec_hash": _hex(campaign.spec_hash),
+        "batches": [
+            {
+                "batch": _hex(b.batch_id),
+                "labeler": b.labeler,
+                "expires_at": b.expires_at,
+                "ms": b.ms,
+                "signature": _hex(b.signature),
+                "answers": sorted(by_batch[key]),
+            }
+            for key, b in sorted(batches.items())
+        ],
+        "gold": sorted(gold, key=lambda g: g["item"]),
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """A round recomputed from its bundle alone."""
+
+    campaign_id: int
+    round: int
+    spec: CampaignSpec
+    result: RoundResult
+    tree: PayoutsTree | None  # None when nobody is owed anything
+    answers: int
+    labelers: int
+
+    @property
+    def root(self) -> bytes:
+        return self.tree.root if self.tree is not None else bytes(32)
+
+    @property
+    def total(self) -> int:
+        return self.tree.total if self.tree is not None else 0
+
+
+def _commitments(ws: Workspace, spec: CampaignSpec) -> dict[str, str]:
+    raw = ws.store.read_bytes(spec.gold.commitments_cid, MAX_COMMITMENTS_BYTES)
+    if hashlib.sha256(raw).hexdigest() != spec.gold.commitments_sha256:
+        raise InvalidInput("the gold commitments file does not hash to the spec's commitments_sha256")
+    doc = json.loads(raw)
+    if not isinstance(doc, dict) or set(doc) != set(spec.items):
+        raise InvalidInput("the gold commitments file does not commit to exactly the campaign's items")
+    return {str(k): str(v) for k, v in doc.items()}
+
+
+def recompute(
+    ws: Workspace, bundle: bytes, campaign_id: int, round_: int, chain_spec_hash: bytes
+) -> Recomputed:
+    """What a round's amounts are, from its bundle, the commitments file and the spec hash on chain:
+    every batch signature checked (InvalidInput on the first that fails), each gold reveal checked
+    against its commitment, then `compute_round`."""
+    from proofwork.chain.labeling import batch_signer
+    from proofwork.chain.payouts_tree import PayoutsTree
+    from proofwork.domain.labeling import gold_commitment
+    from proofwork.evaluation.label_quality import Answer, GoldReveal, compute_round
+
+    try:
+        doc = json.loads(bundle)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("the round bundle is not JSON") from None
+    if not isinstance(doc, dict) or doc.get("kind") != BUNDLE_KIND or doc.get("version") != 1:
+        raise InvalidInput("not a proofwork label round bundle (version 1)")
+    payouts = ws.label_payouts.address
+    if (doc.get("chain_id"), doc.get("payouts"), doc.get("campaign"), doc.get("round")) != (
+        ws.chain_id,
+        payouts.lower(),
+        campaign_id,
+        round_,
+    ):
+        raise InvalidInput(
+            f"the bundle is not round {round_} of campaign {campaign_id} on this chain and contract"
+        )
+    spec = parse_campaign_spec(json.dumps(doc.get("spec")))
+    if spec_hash(spec) != chain_spec_hash:
+        raise InvalidInput("the bundle's spec does not hash to the campaign's spec hash on chain")
+    commitments = _commitments(ws, spec)
+    labels, answers, pairs = set(spec.labels), [], set()
+    for b in doc.get("batches") or []:
+        if not isinstance(b, dict) or not isinstance(b.get("answers"), list):
+            raise InvalidInput("a batch of the bundle is malformed")
+        batch_id = _unhex(b.get("batch"), 32, "batch id")
+        labeler = str(b.get("labeler", "")).lower()
+        rows = [(str(item), str(label)) for item, label in b["answers"]]
+        expires = b.get("expires_at")
+        ms = b.get("ms")
+        if not isinstance(expires, int) or not isinstance(ms, int) or ms < 0:
+            raise InvalidInput(f"batch {_hex(batch_id)} of the bundle is malformed")
+        signer = batch_signer(
+            _unhex(b.get("signature"), 65, "signature"),
+            ws.chain_id,
+            payouts,
+            campaign_id,
+            batch_id,
+            rows,
+            expires,
+        )
+        if signer is None or signer != labeler:
+            raise InvalidInput(f"batch {_hex(batch_id)} of the bundle is not signed by its labeler {labeler}")
+        for item, label in rows:
+            if item not in commitments or label not in labels or (labeler, item) in pairs:
+                raise InvalidInput(
+                    f"batch {_hex(batch_id)} holds an unknown item or label, or a repeated answer"
+                )
+            pairs.add((labeler, item))
+            answers.append(Answer(labeler, item, label, batch_id.hex(), ms))
+    gold = []
+    for g in doc.get("gold") or []:
+        reveal = GoldReveal(str(g["item"]), _unhex(g["salt"], 32, "gold salt"), str(g["label"]))
+        if commitments.get(reveal.item) != gold_commitment(reveal.salt, reveal.item, reveal.label):
+            raise InvalidInput(f"the gold reveal of {reveal.item} does not open its commitment")
+        gold.append(reveal)
+    result = compute_round(spec, answers, gold, commitments)
+    owed = [(who, amount) for who, amount in sorted(result.owed.items()) if amount > 0]
+    if sum(result.owed.values()) != result.total or result.total > spec.budget:
+        raise InvalidInput("the round's amounts do not add up within the budget")
+    tree = PayoutsTree(owed) if owed else None
+    return Recomputed(
+        campaign_id, round_, spec, result, tree, len(answers), len({a.labeler for a in answers})
+    )
+
+
+@dataclass(frozen=True)
+class SignedRoot:
+    oracle: str
+    root: bytes
+    total: int
+    signature: bytes
+
+
+def committee_of(ws: Workspace, committee_address: str) -> Any:
+    """The campaign's committee handle (the deployment's; another one is refused)."""
+    committee = ws.committee
+    if committee.address.lower() != committee_address.lower():
+        raise NotAllowed(f"the campaign names the committee {committee_address}, not this deployment's")
+    return committee
+
+
+def oracle_sign(ws: Workspace, oracle: Signer, campaign_id: int, round_: int, bundle_cid: str) -> SignedRoot:
+    """One oracle's duty: fetch the bundle by CID, recompute the round from it alone and sign the root
+    it finds (EIP-712 `PayoutRoot`). Refused for a key that is not one of the campaign's oracles."""
+    payouts = ws.label_payouts
+    state = on_chain(ws, campaign_id)
+    members = {o.lower() for o in committee_of(ws, state.committee).oracles}
+    if oracle.address.lower() not in members:
+        raise NotAllowed(f"{oracle.name} is not an oracle of campaign {campaign_id}'s committee")
+    bundle = ws.store.read_bytes(bundle_cid, MAX_BUNDLE_BYTES)
+    again = recompute(ws, bundle, campaign_id, round_, state.spec_hash)
+    if again.tree is None:
+        raise NotAllowed(f"round {round_} of campaign {campaign_id} owes nobody anything: nothing to sign")
+    message = payouts.root_message(campaign_id, round_, again.root, again.total, state.spec_hash)
+    return SignedRoot(oracle.address, again.root, again.total, payouts.sign_root(oracle.key, message))
+
+
+def quorum_signatures(
+    ws: Workspace, campaign_id: int, round_: int, signed: Sequence[SignedRoot], root: bytes, total: int
+) -> list[bytes]:
+    """The signatures that recover to one of the committee's oracles over (root, total), in ascending
+    address order (as `post_root` wants), a threshold of them; NotAllowed without a quorum."""
+    payouts = ws.label_payouts
+    state = payouts.campaign(campaign_id)
+    committee = committee_of(ws, state.committee)
+    members = {o.lower() for o in committee.oracles}
+    threshold = committee.threshold
+    message = payouts.root_message(campaign_id, round_, root, total, state.spec_hash)
+    good: dict[str, bytes] = {}
+    for s in signed:
+        who = payouts.root_signer(message, s.signature)
+        if who is not None and who.lower() in members:
+            good[who.lower()] = s.signature
+    if len(good) < threshold:
+        raise NotAllowed(
+            f"{len(good)} of the committee's oracles signed root {_hex(root)[:18]}... of round {round_}: "
+            f"the quorum is {threshold}; nothing was posted"
+        )
+    ordered = sorted(good, key=lambda a: int(a, 16))[:threshold]
+    return [good[a] for a in ordered]
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    campaign_id: int
+    round: int
+    bundle_cid: str
+    root: bytes
+    total: int
+    owed: dict[str, int]
+    revealed: int
+    excluded: dict[str, str]
+    signers: list[str]
+    receipt: Receipt
+    claimable_at: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign_id,
+            "round": self.round,
+            "bundle": self.bundle_cid,
+            "root": _hex(self.root),
+            "total": self.total,
+            "labelers": len(self.owed),
+            "owed": self.owed,
+            "gold_revealed": self.revealed,
+            "excluded": self.excluded,
+            "signers": self.signers,
+            "tx": self.receipt.tx_hash,
+            "claimable_at": self.claimable_at,
+        }
+
+
+def committee_signers(ws: Workspace) -> list[Signer]:
+    """The committee's oracles whose keys this node holds: in its keystore, or the dev accounts of a
+    local chain."""
+    members = [o.lower() for o in ws.committee.oracles]
+    devs = {s.address.lower(): s for s in ws.dev_accounts()}
+    found = []
+    for member in members:
+        if ws.keystore.find(member) is not None:
+            found.append(ws.signer(member))
+        elif member in devs:
+            found.append(devs[member])
+    return found
+
+
+def run_round(
+    ws: Workspace, relayer: Signer, campaign_id: int, oracles: Sequence[Signer] | None = None
+) -> RoundOutcome:
+    """Publishes the next round: the gold items answered so far revealed, the bundle stored by CID,
+    the open batches holding those gold items ended (their items are served again), each oracle's
+    recomputation and signature, the root posted (claimable after the challenge window)."""
+    payouts = ws.label_payouts
+    state = on_chain(ws, campaign_id)
+    if state.closed_at:
+        raise NotAllowed(f"campaign {campaign_id} is closed")
+    if (
+        state.pending_root != bytes(32)
+        and ws.chain.next_timestamp() < state.pending_at + state.challenge_window
+    ):
+        raise NotAllowed(
+            f"round {state.pending_round} of campaign {campaign_id} is still in its challenge window"
+        )
+    with open_store(ws) as store:
+        done = store.rounds(campaign_id)
+        round_ = max([state.last_round, *(r.round for r in done)]) + 1
+        answered = {item for _, item, _, _ in store.answers(campaign_id)}
+        reveal = [
+            i.item for i in store.items(campaign_id) if i.gold and not i.revealed_round and i.item in answered
+        ]
+    if not answered:
+        raise NotAllowed(f"campaign {campaign_id} has no answers yet: nothing to pay")
+    bundle = build_bundle(ws, campaign_id, round_, reveal)
+    ours = recompute(ws, bundle, campaign_id, round_, state.spec_hash)
+    if ours.tree is None:
+        raise NotAllowed(f"campaign {campaign_id} owes nobody anything yet: no round to post")
+    bundle_cid = ws.store.add_bytes(bundle)
+    with open_store(ws) as store:
+        store.reveal_gold(campaign_id, reveal, round_)
+        store.expire_batches(campaign_id, reveal, ws.chain.now())
+    signers = list(oracles) if oracles is not None else committee_signers(ws)
+    signed = [oracle_sign(ws, o, campaign_id, round_, bundle_cid) for o in signers]
+    signatures = quorum_signatures(ws, campaign_id, round_, signed, ours.root, ours.total)
+    receipt = payouts.post_root(relayer.key, campaign_id, round_, ours.root, ours.total, signatures)
+    posted = [e for e in payouts.receipt_events(receipt) if e.name == "RootPosted"]
+    owed = {who: amount for who, amount in ours.result.owed.items() if amount > 0}
+    from proofwork.db.labeling_store import RoundRow
+
+    with open_store(ws) as store:
+        store.add_round(
+            campaign_id, RoundRow(round_, bundle_cid, ours.root, ours.total, owed, receipt.tx_hash)
+        )
+        n_of = {r.item: r.n_labels for r in ours.result.items}
+        store.set_uncertain(campaign_id, [(item, n_of.get(item, 0)) for item in ours.result.uncertain])
+    return RoundOutcome(
+        campaign_id,
+        round_,
+        bundle_cid,
+        ours.root,
+        ours.total,
+        owed,
+        len(reveal),
+        dict(ours.result.excluded),
+        [s.oracle for s in signed],
+        receipt,
+        int(posted[0].args["claimable_at"]),
+    )
+
+
+def posted_root(ws: Workspace, campaign_id: int, round_: int) -> tuple[bytes, int, bool]:
+    """(root, total, challenged) of a round as posted on chain; NotFound when it was not posted."""
+    payouts = ws.label_payouts
+    posted = [e for e in payouts.events("RootPosted", subject=campaign_id) if int(e.args["round"]) == round_]
+    if not posted:
+        raise NotFound(f"no root was posted for round {round_} of campaign {campaign_id}")
+    challenged = any(
+        int(e.args["round"]) == round_ for e in payouts.events("RootChallenged", subject=campaign_id)
+    )
+    return bytes(posted[-1].args["root"]), int(posted[-1].args["total"]), challenged
+
+
+def round_bundle_cid(ws: Workspace, campaign_id: int, round_: int) -> str:
+    with open_store(ws) as store:
+        for r in store.rounds(campaign_id):
+            if r.round == round_:
+                return r.bundle_cid
+    raise NotFound(f"this node did not publish round {round_} of campaign {campaign_id}: give its bundle CID")
+
+
+@dataclass(frozen=True)
+class Verification:
+    campaign_id: int
+    round: int
+    bundle_cid: str
+    root_on_chain: bytes
+    total_on_chain: int
+    again: Recomputed
+    challenged: bool
+
+    @property
+    def matches(self) -> bool:
+        return self.again.root == self.root_on_chain and self.again.total == self.total_on_chain
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.again.result
+        return {
+            "campaign": self.campaign_id,
+            "round": self.round,
+            "bundle": self.bundle_cid,
+            "matches": self.matches,
+            "challenged": self.challenged,
+            "root_on_chain": _hex(self.root_on_chain),
+            "root_recomputed": _hex(self.again.root),
+            "total_on_chain": self.total_on_chain,
+            "total_recomputed": self.again.total,
+            "answers": self.again.answers,
+            "labelers": self.again.labelers,
+            "owed": {k: v for k, v in sorted(r.owed.items()) if v},
+            "accuracy_bps": dict(sorted(r.accuracy_bps.items())),
+            "excluded": dict(sorted(r.excluded.items())),
+        }
+
+
+def verify_round(ws: Workspace, campaign_id: int, round_: int, bundle_cid: str | None = None) -> Verification:
+    """Anyone's check: the round recomputed from its published bundle against the root on chain."""
+    state = on_chain(ws, campaign_id)
+    root, total, challenged = posted_root(ws, campaign_id, round_)
+    cid = bundle_cid or round_bundle_cid(ws, campaign_id, round_)
+    bundle = ws.store.read_bytes(cid, MAX_BUNDLE_BYTES)
+    again = recompute(ws, bundle, campaign_id, round_, state.spec_hash)
+    return Verification(campaign_id, round_, cid, root, total, again, challenged)
+
+
+def preview(ws: Workspace, campaign_id: int) -> Recomputed:
+    """`label aggregate`: the next round as it stands, computed locally, nothing published or revealed
+    (the gold items answered so far are used as they would be revealed)."""
+    state = ws.label_payouts.campaign(campaign_id)
+    with open_store(ws) as store:
+        answered = {item for _, item, _, _ in store.answers(campaign_id)}
+        reveal = [i.item for i in store.items(campaign_id) if i.gold and i.item in answered]
+        next_round = max([state.last_round, *(r.round for r in store.rounds(campaign_id))]) + 1
+    bundle = build_bundle(ws, campaign_id, next_round, reveal)
+    return recompute(ws, bundle, campaign_id, next_round, state.spec_hash)
