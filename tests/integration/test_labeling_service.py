@@ -133,10 +133,10 @@ def test_bad_batches_are_refused_and_nothing_is_stored(setup: LabelingSetup) -> 
     refused("unknown_label", [(good[0][0], "bird")], batch.sign(alice.key, [(good[0][0], "bird")]))
     refused("empty_batch", [], batch.sign(alice.key, []))
     # signed by another key, or signed over other answers than those submitted
-    refused("bad_signature", good, batch.sign(bob.key, good))
+    refused("wrong_signer", good, batch.sign(bob.key, good))
     flipped = [(i, wrong(label)) for i, label in good]
-    refused("bad_signature", flipped, batch.sign(alice.key, good))
-    refused("bad_signature", good, b"\x01" * 65)
+    refused("wrong_signer", flipped, batch.sign(alice.key, good))
+    refused("wrong_signer", good, b"\x01" * 65)
     # the same batch signed for another campaign id does not verify here
     forged = work.ServedBatch(
         batch.chain_id,
@@ -148,7 +148,7 @@ def test_bad_batches_are_refused_and_nothing_is_stored(setup: LabelingSetup) -> 
         batch.labels,
         batch.expires_at,
     )
-    refused("bad_signature", good, forged.sign(alice.key, good))
+    refused("wrong_signer", good, forged.sign(alice.key, good))
 
     accepted = work.submit_batch(s.ws, cid, batch.batch_id, good, batch.sign(alice.key, good))
     assert accepted.answers == 5

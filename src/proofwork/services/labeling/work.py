@@ -306,7 +306,7 @@ def submit_batch(
         )
         if signer != batch.labeler:
             raise LabelRefused(
-                "bad_signature",
+                "wrong_signer",
                 f"the batch is signed by {signer or 'nobody recoverable'}, not by its labeler {batch.labeler}",
             )
         now = ws.chain.now()
