@@ -171,13 +171,15 @@ def register(
     to: str | None = None,
     card: CardChoice = True,
     sources: Sequence[Path] = (),
+    card_creators: Sequence[str] = (),
 ) -> Registered:
     """Publishes the manifest and registers the asset (minted to `to`, else the signer). A timestamp
     this data directory made for the same manifest is used as its proof of earlier existence.
 
     `card`: True generates the manifest's card unless it holds one (`asset_cards`: a dataset's CSV
     columns are read from `sources`, the plaintext files), a mapping is the card to use (checked),
-    False leaves the manifest without one."""
+    False leaves the manifest without one; `card_creators` names the creators a generated card lists
+    (default: the owner and the creators registered)."""
     check_terms(creators, parents, royalty_bps)
     registry = ws.asset_registry
     _check_parents_exist(ws, parents)
@@ -186,7 +188,7 @@ def register(
         ws,
         manifest,
         card,
-        CardContext([owner_address, *(c.account for c in creators)], parents, sources),
+        CardContext(card_creators or [owner_address, *(c.account for c in creators)], parents, sources),
         skip=_timestamped(ws, manifest, owner),
     )
     cid = publish_manifest(ws, manifest)
