@@ -117,11 +117,17 @@ def test_label_campaign_through_the_cli(deployed: Cli, tmp_path: Path) -> None:
     cli.fails("label", "claim", campaign, "--from", "dev2", match="anything left to claim")
 
     out = tmp_path / "export"
-    exported = cli.ok("label", "export", campaign, "1", "--out", str(out), "--json").json()
-    assert exported["items"] == 9
-    assert (out / "dataset.csv").read_text().splitlines()[0] == "item,label,confidence_bps,n_labels"
-    card = json.loads((out / "card.json").read_text())
-    assert sorted(c["share_bps"] for c in card["creators"]) == [5_000, 5_000]
+    exported = cli.ok("label", "export", campaign, "--out", str(out), "--json").json()
+    assert exported["items"] == 9 and exported["round"] == 1
+    assert (out / "labels.csv").read_text().splitlines()[0] == "item,label,confidence,labels"
+    shares = (out / "labelers.csv").read_text().splitlines()
+    assert len(shares) == 3 and shares[1].endswith(",0.500000")
+    cli.ok("asset", "deploy")
+    registered = cli.ok(
+        "label", "export", campaign, "--out", str(tmp_path / "asset"), "--register", "--from", "dev1",
+        "--license", "CC-BY-4.0", "--json",
+    ).json()  # fmt: skip
+    assert registered["asset_id"] is not None and registered["royalties"].startswith("0x")
 
     cli.fails("label", "close", campaign, "--from", "dev2", match="not before")
     cli.ok("chain", "advance", "31d")

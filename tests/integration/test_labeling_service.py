@@ -276,4 +276,63 @@ def test_verify_detects_a_bundle_that_does_not_match(setup: LabelingSetup) -> No
     doc["batches"] = doc["batches"][1:]
     partial = s.ws.store.add_bytes(json.dumps(doc).encode())
     assert not rounds.verify_round(s.ws, cid, 1, partial).matches
+    # a floor that no earlier root posted
+    doc = json.loads(bundle)
+    doc["floor"] = {"round": 1, "owed": {s.labelers[0].address.lower(): "1"}}
+    floored = s.ws.store.add_bytes(json.dumps(doc).encode())
+    with pytest.raises(InvalidInput, match="floor names round 1"):
+        rounds.verify_round(s.ws, cid, 1, floored)
     assert rounds.verify_round(s.ws, cid, 1).matches
+
+
+def test_two_rounds_extra_labels_and_cumulative_claims(setup: LabelingSetup) -> None:
+    """Round 1 leaves items where two labelers disagree uncertain; they get a third label; round 2
+    pays cumulatively on the floor of round 1 (a labeler paid in round 1 gets only the difference)."""
+    s = setup
+    created = create(s, per_labeler_cap=20)
+    cid = created.campaign_id
+    alice, bob, carol = s.labelers
+    gold = set(s.items[:2])
+    noisy = {item for n, item in enumerate(s.items) if n % 4 == 3}  # bob is wrong there (never on gold)
+
+    def answer(labeler, limit: int) -> int:  # type: ignore[no-untyped-def]
+        given = 0
+        while given < limit:
+            try:
+                batch = work.next_batch(s.ws, cid, labeler.address)
+            except LabelRefused:
+                break
+            rows = [
+                (i, wrong(s.truth[i]) if labeler is bob and i in noisy and i not in gold else s.truth[i])
+                for i in batch.items
+            ]
+            work.submit_batch(s.ws, cid, batch.batch_id, rows, batch.sign(labeler.key, rows))
+            given += len(rows)
+        return given
+
+    assert answer(alice, 20) == 20 and answer(bob, 20) == 20
+    first = rounds.run_round(s.ws, s.relayer, cid)
+    with campaigns.open_store(s.ws) as store:
+        uncertain = dict(store.campaign(cid).uncertain)
+    assert set(uncertain) == noisy and all(n == 2 for n in uncertain.values())
+    s.pw.advance_time(3_600)
+    claims.claim(s.ws, s.relayer, cid, [alice.address])
+    paid_alice = s.ws.token.balance_of(alice.address)
+
+    # carol gets exactly the uncertain items (every other item has its 2 labels)
+    third = work.next_batch(s.ws, cid, carol.address)
+    assert set(third.items) <= noisy
+    assert answer(carol, 20) == len(noisy)
+    second = rounds.run_round(s.ws, s.relayer, cid)
+    assert second.round == 2
+    assert second.total >= first.total
+    for who, amount in first.owed.items():
+        assert second.owed.get(who, 0) >= amount  # never less than the floor
+    check = rounds.verify_round(s.ws, cid, 2)
+    assert check.matches
+    s.pw.advance_time(3_600)
+    result = claims.claim(s.ws, s.relayer, cid)
+    a = alice.address.lower()
+    assert result.paid.get(a, 0) == second.owed[a] - first.owed[a]
+    assert s.ws.token.balance_of(alice.address) == paid_alice + result.paid.get(a, 0)
+    assert s.ws.label_payouts.campaign(cid).paid == second.total

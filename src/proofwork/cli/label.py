@@ -454,20 +454,35 @@ def label_close(ctx: typer.Context, sender: FromOpt, campaign: CampaignArg) -> N
 def label_export(
     ctx: typer.Context,
     campaign: CampaignArg,
-    round_: Annotated[int, typer.Argument(metavar="ROUND", help="Round number.")],
-    out: Annotated[
-        Path, typer.Option(help="Directory to write dataset.csv, dataset.parquet and card.json in.")
-    ],
+    out: Annotated[Path, typer.Option(help="Directory for labels.csv, labels.parquet and labelers.csv.")],
+    round_: Annotated[
+        int | None, typer.Option("--round", help="A posted round (default: the claimable one).")
+    ] = None,
+    register: Annotated[
+        bool, typer.Option(help="Register the dataset as an asset with the labelers' royalties contract.")
+    ] = False,
+    sender: Annotated[str | None, typer.Option("--from", help="The registrant (with --register).")] = None,
+    license: Annotated[str | None, typer.Option(help="The dataset's licence (with --register).")] = None,
 ) -> None:
-    """The aggregated dataset of a round (item, label, confidence, labels) as CSV and Parquet with a
-    card naming the labelers and their shares, each stored by CID."""
+    """A round's aggregated dataset (item, label, confidence, labels) as CSV and Parquet with the
+    labelers and their shares, recomputed from the round bundle and stored by CID; with --register, an
+    asset whose labelers earn their shares of its revenue."""
     from proofwork.services.labeling.export import export_round
 
     state = cli_state(ctx)
+    if register and not sender:
+        raise InvalidInput("--register needs --from: the account that registers and owns the dataset")
     with state.workspace() as ws:
-        exported = export_round(ws, _campaign(campaign), uint_id(round_, "round", lowest=1), out)
+        exported = export_round(
+            ws,
+            _campaign(campaign),
+            None if round_ is None else uint_id(round_, "round", lowest=1),
+            out,
+            registrant=ws.signer(sender) if register and sender else None,
+            license=license,
+        )
+        asset = f"; registered as asset {exported.asset_id}" if exported.asset_id is not None else ""
         state.emit(
             {"ok": True, **exported.to_json()},
-            f"{exported.items} items written to {out}: CSV {exported.csv_cid}, Parquet {exported.parquet_cid}, "
-            f"card {exported.card_cid}",
+            f"{exported.items} items of round {exported.round} and {exported.labelers} labelers written to {out}{asset}",
         )

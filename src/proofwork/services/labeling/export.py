@@ -1,23 +1,21 @@
-"""A round's aggregated dataset: (item, label, confidence, number of labels) for every answered item
-that is not gold, as CSV and Parquet, with a card naming the labelers and their shares (of the round's
-cumulative pay), each file stored by CID. Recomputed from the published round bundle, so the dataset
-is exactly what the committee signed for. (Registering it as an asset is not done here.)"""
+"""`label export`: a round's aggregated dataset (`dataset_asset`'s files: labels.csv, labels.parquet,
+labelers.csv with their shares) recomputed from the published round bundle, so the dataset is exactly
+what the committee signed for; each file stored by CID. With a registrant, the dataset is registered as
+an asset whose creators include a `LabelerRoyalties` contract bound to the campaign's claimable root
+(the labelers earn their shares when it is licensed)."""
 
 from __future__ import annotations
 
-import csv
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from proofwork.domain.errors import InvalidInput
-from proofwork.domain.labeling import BPS
+from proofwork.domain.errors import InvalidInput, NotAllowed
+from proofwork.services.labeling import dataset_asset
+from proofwork.services.labeling.campaigns import on_chain
 from proofwork.services.labeling.rounds import verify_round
-from proofwork.services.workspace import Workspace
-from proofwork.storage.files import save_json
-
-COLUMNS = ["item", "label", "confidence_bps", "n_labels"]
+from proofwork.services.workspace import Signer, Workspace
 
 
 @dataclass(frozen=True)
@@ -25,69 +23,71 @@ class Exported:
     campaign_id: int
     round: int
     items: int
-    csv_cid: str
-    parquet_cid: str
-    card_cid: str
+    labelers: int
+    cids: dict[str, str]  # file name -> CID
     directory: Path
+    asset_id: int | None = None
+    royalties: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "campaign": self.campaign_id,
             "round": self.round,
             "items": self.items,
-            "csv": self.csv_cid,
-            "parquet": self.parquet_cid,
-            "card": self.card_cid,
+            "labelers": self.labelers,
+            "files": self.cids,
             "directory": str(self.directory),
+            "asset_id": self.asset_id,
+            "royalties": self.royalties,
         }
 
 
-def export_round(ws: Workspace, campaign_id: int, round_: int, out: Path) -> Exported:
-    """Writes dataset.csv, dataset.parquet and card.json in `out` and stores each by CID. Refused when
-    the round's bundle does not recompute to the root on chain."""
-    import pandas as pd
-
-    check = verify_round(ws, campaign_id, round_)
-    if not check.matches:
-        raise InvalidInput(
-            f"round {round_} of campaign {campaign_id} does not recompute to its root: not exported"
+def export_round(
+    ws: Workspace,
+    campaign_id: int,
+    round_: int | None,
+    out: Path,
+    *,
+    registrant: Signer | None = None,
+    license: str | None = None,
+) -> Exported:
+    """Writes the dataset of `round_` (default: the claimable one) in `out` and stores its files;
+    registers it as an asset when `registrant` is given (the claimable round only)."""
+    state = on_chain(ws, campaign_id)
+    chosen = round_ or state.round
+    if chosen == 0:
+        raise NotAllowed(f"campaign {campaign_id} has no claimable round yet: name a posted round")
+    if registrant is not None and chosen != state.round:
+        raise NotAllowed(
+            f"a dataset is registered from the claimable round ({state.round or 'none yet'}), not round {chosen}"
         )
     if out.exists() and not out.is_dir():
         raise InvalidInput(f"{out} is a file, not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    check = verify_round(ws, campaign_id, chosen)
+    if not check.matches:
+        raise InvalidInput(
+            f"round {chosen} of campaign {campaign_id} does not recompute to its root: not exported"
+        )
     result = check.again.result
-    rows = [[i.item, i.label, i.confidence_bps, i.n_labels] for i in result.items]
-    csv_path = out / "dataset.csv"
-    with open(csv_path, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(COLUMNS)
-        writer.writerows(rows)
-    parquet_path = out / "dataset.parquet"
-    pd.DataFrame(rows, columns=COLUMNS).to_parquet(parquet_path, index=False)
-    owed = {who: amount for who, amount in sorted(result.owed.items()) if amount > 0}
-    total = sum(owed.values())
-    spec = check.again.spec
-    card = {
-        "name": f"{spec.name} (campaign {campaign_id}, round {round_})",
-        "description": "Labels aggregated by a proofwork labeling campaign; the round bundle recomputes them.",
-        "columns": COLUMNS,
-        "labels": list(spec.labels),
-        "aggregator": spec.aggregator,
-        "items": len(rows),
-        "chain_id": ws.chain_id,
-        "label_payouts": ws.label_payouts.address,
-        "campaign": campaign_id,
-        "round": round_,
-        "round_bundle": check.bundle_cid,
-        "root": "0x" + check.root_on_chain.hex(),
-        "creators": [
-            {"labeler": who, "amount": amount, "share_bps": amount * BPS // total if total else 0}
-            for who, amount in owed.items()
-        ],
-    }
-    card_path = out / "card.json"
-    save_json(card_path, card)
-    csv_cid = ws.store.add_file(csv_path)
-    parquet_cid = ws.store.add_file(parquet_path)
-    card_cid = ws.store.add_bytes(json.dumps(card, sort_keys=True).encode())
-    return Exported(campaign_id, round_, len(rows), csv_cid, parquet_cid, card_cid, out)
+    # ItemResult is frozen; dataset_asset's AggregatedItem protocol declares plain (settable) attributes
+    items = cast("Sequence[dataset_asset.AggregatedItem]", result.items)
+    owed = {who: amount for who, amount in result.owed.items() if amount > 0}
+    asset_id = royalties = None
+    if registrant is not None:
+        registered = dataset_asset.register(
+            ws,
+            registrant,
+            ws.label_payouts.address,
+            campaign_id,
+            check.again.spec,
+            items,
+            owed,
+            out,
+            license=license,
+        )
+        files, asset_id, royalties = registered.files, registered.asset_id, registered.royalties
+    else:
+        files = dataset_asset.write_files(out, items, owed)
+    paths = [files.labels_csv, files.labels_parquet, files.labelers_csv]
+    cids = {p.name: ws.store.add_file(p) for p in paths}
+    return Exported(campaign_id, chosen, len(result.items), len(owed), cids, out, asset_id, royalties)

@@ -44,9 +44,31 @@ def _unhex(value: object, size: int | None, what: str) -> bytes:
     return data
 
 
-def build_bundle(ws: Workspace, campaign_id: int, round_: int, reveal: Sequence[str]) -> bytes:
+def floor_of(ws: Workspace, campaign_id: int, claimable_round: int) -> dict[str, int]:
+    """The amounts of the claimable root (round `claimable_round`, 0: none): the floor no later round
+    may owe anyone less than (`compute_round(floor=...)`)."""
+    if claimable_round == 0:
+        return {}
+    with open_store(ws) as store:
+        for r in store.rounds(campaign_id):
+            if r.round == claimable_round:
+                return dict(r.owed)
+    again = verify_round(ws, campaign_id, claimable_round)
+    if not again.matches:
+        raise NotAllowed(f"round {claimable_round} of campaign {campaign_id} does not recompute to its root")
+    return {who: amount for who, amount in again.again.result.owed.items() if amount > 0}
+
+
+def build_bundle(
+    ws: Workspace,
+    campaign_id: int,
+    round_: int,
+    reveal: Sequence[str],
+    floor_round: int = 0,
+    floor: dict[str, int] | None = None,
+) -> bytes:
     """The round bundle (canonical JSON): every answered batch with its signature, the gold revealed
-    so far plus `reveal`, the spec."""
+    so far plus `reveal`, the spec, and the floor (the claimable root's round and amounts)."""
     with open_store(ws) as store:
         campaign = load_campaign(store, campaign_id)
         answers = store.answers(campaign_id)
@@ -82,6 +104,7 @@ def build_bundle(ws: Workspace, campaign_id: int, round_: int, reveal: Sequence[
             for key, b in sorted(batches.items())
         ],
         "gold": sorted(gold, key=lambda g: g["item"]),
+        "floor": {"round": floor_round, "owed": {k: str(v) for k, v in sorted((floor or {}).items())}},
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -183,7 +206,8 @@ def recompute(
         if commitments.get(reveal.item) != gold_commitment(reveal.salt, reveal.item, reveal.label):
             raise InvalidInput(f"the gold reveal of {reveal.item} does not open its commitment")
         gold.append(reveal)
-    result = compute_round(spec, answers, gold, commitments)
+    floor = _floor(ws, doc.get("floor"), campaign_id, round_)
+    result = compute_round(spec, answers, gold, commitments, floor=floor)
     owed = [(who, amount) for who, amount in sorted(result.owed.items()) if amount > 0]
     if sum(result.owed.values()) != result.total or result.total > spec.budget:
         raise InvalidInput("the round's amounts do not add up within the budget")
@@ -191,6 +215,34 @@ def recompute(
     return Recomputed(
         campaign_id, round_, spec, result, tree, len(answers), len({a.labeler for a in answers})
     )
+
+
+def _floor(ws: Workspace, value: object, campaign_id: int, round_: int) -> dict[str, int]:
+    """The bundle's floor, checked: the amounts of a root posted on chain for an earlier round."""
+    from proofwork.chain.payouts_tree import PayoutsTree
+
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("round"), int)
+        or not isinstance(value.get("owed"), dict)
+    ):
+        raise InvalidInput("the round bundle's floor is malformed")
+    floor_round, owed = value["round"], value["owed"]
+    if floor_round == 0:
+        if owed:
+            raise InvalidInput("the round bundle has a floor without a round")
+        return {}
+    if not 0 < floor_round < round_:
+        raise InvalidInput(f"the round bundle's floor names round {floor_round}, not an earlier one")
+    try:
+        amounts = {str(k).lower(): int(v) for k, v in owed.items()}
+    except (TypeError, ValueError):
+        raise InvalidInput("the round bundle's floor amounts are not whole numbers") from None
+    root, total, challenged = posted_root(ws, campaign_id, floor_round)
+    if challenged or not amounts or PayoutsTree(sorted(amounts.items())).root != root:
+        raise InvalidInput(f"the round bundle's floor is not the root posted for round {floor_round}")
+    del total
+    return amounts
 
 
 @dataclass(frozen=True)
@@ -321,7 +373,9 @@ def run_round(
         ]
     if not answered:
         raise NotAllowed(f"campaign {campaign_id} has no answers yet: nothing to pay")
-    bundle = build_bundle(ws, campaign_id, round_, reveal)
+    bundle = build_bundle(
+        ws, campaign_id, round_, reveal, state.round, floor_of(ws, campaign_id, state.round)
+    )
     ours = recompute(ws, bundle, campaign_id, round_, state.spec_hash)
     if ours.tree is None:
         raise NotAllowed(f"campaign {campaign_id} owes nobody anything yet: no round to post")
@@ -430,5 +484,6 @@ def preview(ws: Workspace, campaign_id: int) -> Recomputed:
         answered = {item for _, item, _, _ in store.answers(campaign_id)}
         reveal = [i.item for i in store.items(campaign_id) if i.gold and i.item in answered]
         next_round = max([state.last_round, *(r.round for r in store.rounds(campaign_id))]) + 1
-    bundle = build_bundle(ws, campaign_id, next_round, reveal)
+    floor = floor_of(ws, campaign_id, state.round)
+    bundle = build_bundle(ws, campaign_id, next_round, reveal, state.round, floor)
     return recompute(ws, bundle, campaign_id, next_round, state.spec_hash)
