@@ -336,3 +336,26 @@ def test_two_rounds_extra_labels_and_cumulative_claims(setup: LabelingSetup) -> 
     assert result.paid.get(a, 0) == second.owed[a] - first.owed[a]
     assert s.ws.token.balance_of(alice.address) == paid_alice + result.paid.get(a, 0)
     assert s.ws.label_payouts.campaign(cid).paid == second.total
+
+
+def test_eligibility_by_badge_and_by_reputation(setup: LabelingSetup) -> None:
+    s = setup
+    pw = s.pw
+    pw.identity.deploy("dev0")
+    pw.identity.create_issuer("proofwork", "dev0")
+    pw.identity.register_issuer("proofwork")
+    alice, bob, _ = s.labelers
+    pw.identity.mint_badge("dev0", alice.address, "data/labeling")
+    badge = create(s, eligibility={"kind": "badge", "skill": "data/labeling"})
+    assert work.next_batch(s.ws, badge.campaign_id, alice.address).items
+    with pytest.raises(LabelRefused, match="no 'data/labeling' skill badge") as err:
+        work.next_batch(s.ws, badge.campaign_id, bob.address)
+    assert err.value.reason == "not_eligible"
+    reputed = create(s, eligibility={"kind": "reputation", "min_reputation": 1})
+    with pytest.raises(LabelRefused, match="reputation is 0 ppm") as err:
+        work.next_batch(s.ws, reputed.campaign_id, bob.address)
+    assert err.value.reason == "not_eligible"
+    credential = create(s, eligibility={"kind": "credential", "issuer": "did:web:issuer.example"})
+    with pytest.raises(LabelRefused, match="asks for a credential") as err:
+        work.next_batch(s.ws, credential.campaign_id, bob.address)
+    assert err.value.reason == "not_eligible"

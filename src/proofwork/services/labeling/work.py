@@ -93,6 +93,7 @@ def check_eligible(
     rule = spec.eligibility
     if rule.kind == "anyone":
         return
+    labeler = parse_address(labeler, "labeler")  # checksummed, as the chain handles want
     if rule.kind == "badge":
         from proofwork.services.badges import badges_of
 
