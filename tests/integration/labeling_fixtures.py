@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from proofwork.sdk import Proofwork
-from proofwork.services.deployment import deploy_labeling
 from proofwork.services.workspace import Signer
 
 LABELS = ["cat", "dog"]
@@ -65,7 +64,7 @@ def labeling_setup(data_dir: Path) -> Iterator[LabelingSetup]:
     with Proofwork.open(data_dir) as pw:
         pw.deploy("dev0")
         pw.deploy_committee([f"dev{i}" for i in range(6, 10)], f=1)
-        deploy_labeling(pw.ws, pw.signer("dev0"))
+        assert pw.labeling.deploy("dev0").created
         items, truth = [], {}
         for i in range(N_ITEMS):
             cid = pw.ws.store.add_bytes(f"item {i}: a picture of a {LABELS[i % 2]}".encode())

@@ -323,15 +323,14 @@ def test_two_rounds_extra_labels_and_cumulative_claims(setup: LabelingSetup) -> 
     third = work.next_batch(s.ws, cid, carol.address)
     assert set(third.items) <= noisy
     assert answer(carol, 20) == len(noisy)
-    second = rounds.run_round(s.ws, s.relayer, cid)
+    second = s.pw.labeling.round(s.relayer, cid)  # the SDK's face of the same services
     assert second.round == 2
     assert second.total >= first.total
     for who, amount in first.owed.items():
         assert second.owed.get(who, 0) >= amount  # never less than the floor
-    check = rounds.verify_round(s.ws, cid, 2)
-    assert check.matches
+    assert s.pw.labeling.verify(cid, 2).matches
     s.pw.advance_time(3_600)
-    result = claims.claim(s.ws, s.relayer, cid)
+    result = s.pw.labeling.claim(s.relayer, cid)
     a = alice.address.lower()
     assert result.paid.get(a, 0) == second.owed[a] - first.owed[a]
     assert s.ws.token.balance_of(alice.address) == paid_alice + result.paid.get(a, 0)
