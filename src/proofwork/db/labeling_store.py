@@ -268,10 +268,14 @@ class LabelingStore:
 
     def items(self, campaign_id: int) -> list[ItemRow]:
         with self._session() as s:
-            q = select(_Item).where(*self._where(_Item, campaign_id)).order_by(_Item.position)
+            q = (
+                select(_Item.item, _Item.position, _Item.salt, _Item.gold, _Item.revealed_round)
+                .where(*self._where(_Item, campaign_id))
+                .order_by(_Item.position)
+            )
             return [
-                ItemRow(r.item, r.position, bytes.fromhex(r.salt), r.gold, r.revealed_round)
-                for r in s.scalars(q)
+                ItemRow(item, position, bytes.fromhex(salt), gold, revealed)
+                for item, position, salt, gold, revealed in s.execute(q)
             ]
 
     def reveal_gold(self, campaign_id: int, items: Sequence[str], round_: int) -> None:
