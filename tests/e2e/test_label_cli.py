@@ -160,3 +160,43 @@ def test_label_refusals_before_anything_is_sent(deployed: Cli, tmp_path: Path) -
         "dev1",
         match="invalid spec: field 'gold'",
     )
+
+
+def test_oracles_sign_a_published_round_on_their_own(deployed: Cli, tmp_path: Path) -> None:
+    """`label publish`, then each oracle's `label sign` (recomputing from the bundle alone), then
+    `label round --bundle --signature ...`: a quorum posts, fewer do not."""
+    cli = deployed
+    campaign, truth = _campaign(cli, tmp_path)
+    for labeler in ("dev3", "dev4"):
+        batch = _batch(cli, campaign, labeler)
+        answers = [[item, truth[item]] for item in batch["items"]]
+        (tmp_path / f"{labeler}.json").write_text(json.dumps({"batch": batch["batch"], "answers": answers}))
+        cli.ok("label", "submit", campaign, str(tmp_path / f"{labeler}.json"), "--from", labeler)
+    published = cli.ok("label", "publish", campaign, "--json").json()
+    bundle, round_ = published["bundle"], str(published["round"])
+    assert published["gold_revealed"] == 1
+    files = []
+    for oracle in ("dev6", "dev7", "dev8"):
+        out = tmp_path / f"{oracle}.sig.json"
+        signed = cli.ok(
+            "label",
+            "sign",
+            campaign,
+            round_,
+            "--bundle",
+            bundle,
+            "--from",
+            oracle,
+            "--out",
+            str(out),
+            "--json",
+        )
+        assert signed.json()["root"] == published["root"]
+        files += ["--signature", str(out)]
+    cli.fails("label", "sign", campaign, round_, "--bundle", bundle, "--from", "dev5", match="not an oracle")
+    round_args = ["label", "round", campaign, "--from", "dev2", "--bundle", bundle, "--no-local-oracles"]
+    cli.fails(*round_args, *files[:4], match="the quorum is 3")
+    posted = cli.ok(*round_args, *files, "--json").json()
+    assert posted["round"] == 1 and posted["root"] == published["root"]
+    assert len(posted["signers"]) == 3
+    assert "verified" in cli.ok("label", "verify", campaign, "1").out

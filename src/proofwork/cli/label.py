@@ -1,4 +1,5 @@
-"""Labeling campaigns: `label deploy|create|status|work|batch|submit|aggregate|round|claim|verify|close|export`.
+"""Labeling campaigns: `label deploy|create|status|work|batch|submit|aggregate|publish|sign|round|claim|verify|
+close|export`.
 
 `label work` is a terminal labeler: it shows each item of a batch (its text, or an image drawn with
 half blocks), takes a key per label (1-9 then a-z, or the label itself; `s` skips, `q` stops), then
@@ -362,15 +363,86 @@ def label_aggregate(ctx: typer.Context, campaign: CampaignArg) -> None:
         state.emit(doc, table)
 
 
-@label_app.command("round")
-def label_round(ctx: typer.Context, sender: FromOpt, campaign: CampaignArg) -> None:
-    """Publish the next round: bundle by CID, gold revealed, the committee's recomputed and signed
-    root posted (claimable after the challenge window)."""
-    from proofwork.services.labeling.rounds import run_round
+@label_app.command("publish")
+def label_publish(ctx: typer.Context, campaign: CampaignArg) -> None:
+    """Publish the next round's bundle by CID (gold answered so far revealed) without posting it: the
+    oracles sign it with `label sign`, then `label round --bundle CID --signature FILE ...` posts."""
+    from proofwork.services.labeling.rounds import publish_round
 
     state = cli_state(ctx)
     with state.workspace() as ws:
-        outcome = run_round(ws, ws.signer(sender), _campaign(campaign))
+        pub = publish_round(ws, _campaign(campaign))
+        doc = pub.to_json()
+        state.emit(
+            {"ok": True, **doc},
+            f"round {pub.round} of campaign {campaign} published: bundle {pub.bundle_cid}, root {doc['root']}, "
+            f"total {doc['total']}",
+        )
+
+
+@label_app.command("sign")
+def label_sign(
+    ctx: typer.Context,
+    sender: FromOpt,
+    campaign: CampaignArg,
+    round_: Annotated[int, typer.Argument(metavar="ROUND", help="Round number.")],
+    bundle: Annotated[str, typer.Option(help="The round bundle's CID.")],
+    out: Annotated[Path | None, typer.Option(help="Write the signed root (JSON) here.")] = None,
+) -> None:
+    """An oracle's duty: recompute the round from its bundle alone and sign the root it finds."""
+    from proofwork.services.labeling.rounds import oracle_sign
+    from proofwork.storage.files import save_json
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        signed = oracle_sign(
+            ws, ws.signer(sender), _campaign(campaign), uint_id(round_, "round", lowest=1), bundle
+        )
+        doc = signed.to_json()
+        if out is not None:
+            save_json(out, doc, 0o644)
+        state.emit(
+            {"ok": True, **doc},
+            f"{signed.oracle} signed root {doc['root']} (total {signed.total}) of round {round_}"
+            + (f": {out}" if out else f"\n{json.dumps(doc)}"),
+        )
+
+
+@label_app.command("round")
+def label_round(
+    ctx: typer.Context,
+    sender: FromOpt,
+    campaign: CampaignArg,
+    bundle: Annotated[
+        str | None, typer.Option(help="A bundle published by `label publish` (default: publish one now).")
+    ] = None,
+    signature: Annotated[
+        list[Path] | None, typer.Option(help="A signed root from `label sign` (repeat for each oracle).")
+    ] = None,
+    local_oracles: Annotated[
+        bool, typer.Option(help="Also sign with the committee's keys this node holds.")
+    ] = True,
+) -> None:
+    """Post the next round: the bundle, the committee's recomputed and signed root (this node's oracle
+    keys and the signatures given), claimable after the challenge window."""
+    from proofwork.services.labeling.rounds import SignedRoot, run_round
+
+    state = cli_state(ctx)
+    signed = []
+    for path in signature or []:
+        try:
+            signed.append(SignedRoot.from_json(json.loads(existing_file(path, "signed root").read_text())))
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput(f"{path} is not JSON: expected a signed root from `label sign`") from None
+    with state.workspace() as ws:
+        outcome = run_round(
+            ws,
+            ws.signer(sender),
+            _campaign(campaign),
+            None if local_oracles else [],
+            bundle_cid=bundle,
+            signatures=signed,
+        )
         state.emit(
             {"ok": True, **outcome.to_json()},
             f"round {outcome.round} of campaign {campaign} posted: root 0x{outcome.root.hex()[:16]}..., "

@@ -20,6 +20,7 @@ from proofwork.services.labeling.campaigns import MAX_COMMITMENTS_BYTES, load_ca
 from proofwork.services.workspace import Signer, Workspace
 
 if TYPE_CHECKING:
+    from proofwork.chain.labeling import CampaignState
     from proofwork.chain.payouts_tree import PayoutsTree
     from proofwork.chain.receipts import Receipt
     from proofwork.evaluation.label_quality import RoundResult
@@ -32,15 +33,15 @@ def _hex(data: bytes) -> str:
     return "0x" + data.hex()
 
 
-def _unhex(value: object, size: int | None, what: str) -> bytes:
+def _unhex(value: object, size: int | None, what: str, where: str = "the round bundle's ") -> bytes:
     if not isinstance(value, str) or not value.startswith("0x"):
-        raise InvalidInput(f"the round bundle's {what} is not 0x-hex")
+        raise InvalidInput(f"{where}{what} is not 0x-hex")
     try:
         data = bytes.fromhex(value[2:])
     except ValueError:
-        raise InvalidInput(f"the round bundle's {what} is not 0x-hex") from None
+        raise InvalidInput(f"{where}{what} is not 0x-hex") from None
     if size is not None and len(data) != size:
-        raise InvalidInput(f"the round bundle's {what} is not {size} bytes")
+        raise InvalidInput(f"{where}{what} is not {size} bytes")
     return data
 
 
@@ -252,6 +253,30 @@ class SignedRoot:
     total: int
     signature: bytes
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "oracle": self.oracle,
+            "root": _hex(self.root),
+            "total": self.total,
+            "signature": _hex(self.signature),
+        }
+
+    @classmethod
+    def from_json(cls, doc: object) -> SignedRoot:
+        """An oracle's signed root as `label sign` writes it (checked again by `quorum_signatures`)."""
+        if (
+            not isinstance(doc, dict)
+            or not isinstance(doc.get("total"), int)
+            or not isinstance(doc.get("oracle"), str)
+        ):
+            raise InvalidInput("a signed root is a JSON object with oracle, root, total and signature")
+        return cls(
+            doc["oracle"],
+            _unhex(doc.get("root"), 32, "root", "a signed root's "),
+            doc["total"],
+            _unhex(doc.get("signature"), 65, "signature", "a signed root's "),
+        )
+
 
 def committee_of(ws: Workspace, committee_address: str) -> Any:
     """The campaign's committee handle (the deployment's; another one is refused)."""
@@ -347,13 +372,27 @@ def committee_signers(ws: Workspace) -> list[Signer]:
     return found
 
 
-def run_round(
-    ws: Workspace, relayer: Signer, campaign_id: int, oracles: Sequence[Signer] | None = None
-) -> RoundOutcome:
-    """Publishes the next round: the gold items answered so far revealed, the bundle stored by CID,
-    the open batches holding those gold items ended (their items are served again), each oracle's
-    recomputation and signature, the root posted (claimable after the challenge window)."""
-    payouts = ws.label_payouts
+@dataclass(frozen=True)
+class Published:
+    """A round's bundle stored by CID, with what it recomputes to (not yet posted)."""
+
+    round: int
+    bundle_cid: str
+    again: Recomputed
+    revealed: int  # gold items revealed by it
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "campaign": self.again.campaign_id,
+            "round": self.round,
+            "bundle": self.bundle_cid,
+            "root": _hex(self.again.root),
+            "total": self.again.total,
+            "gold_revealed": self.revealed,
+        }
+
+
+def _ready_for_round(ws: Workspace, campaign_id: int) -> CampaignState:
     state = on_chain(ws, campaign_id)
     if state.closed_at:
         raise NotAllowed(f"campaign {campaign_id} is closed")
@@ -364,6 +403,14 @@ def run_round(
         raise NotAllowed(
             f"round {state.pending_round} of campaign {campaign_id} is still in its challenge window"
         )
+    return state
+
+
+def publish_round(ws: Workspace, campaign_id: int) -> Published:
+    """The next round's bundle: the gold items answered so far revealed, the bundle stored by CID, the
+    open batches holding those gold items ended (their items are served again). Nothing is posted:
+    the oracles sign what it recomputes to (`oracle_sign`), then `run_round(bundle_cid=...)` posts."""
+    state = _ready_for_round(ws, campaign_id)
     with open_store(ws) as store:
         done = store.rounds(campaign_id)
         round_ = max([state.last_round, *(r.round for r in done)]) + 1
@@ -383,30 +430,67 @@ def run_round(
     with open_store(ws) as store:
         store.reveal_gold(campaign_id, reveal, round_)
         store.expire_batches(campaign_id, reveal, ws.chain.now())
+    return Published(round_, bundle_cid, ours, len(reveal))
+
+
+def published(ws: Workspace, campaign_id: int, bundle_cid: str) -> Published:
+    """A bundle published before (`publish_round`), recomputed."""
+    state = on_chain(ws, campaign_id)
+    bundle = ws.store.read_bytes(bundle_cid, MAX_BUNDLE_BYTES)
+    try:
+        doc = json.loads(bundle)
+        round_, gold = doc["round"], doc["gold"]
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError):
+        raise InvalidInput(f"{bundle_cid} is not a round bundle") from None
+    if isinstance(round_, bool) or not isinstance(round_, int) or round_ <= state.last_round:
+        raise NotAllowed(f"bundle {bundle_cid} is of round {round_!r}: not after the last posted round")
+    return Published(
+        round_, bundle_cid, recompute(ws, bundle, campaign_id, round_, state.spec_hash), len(gold)
+    )
+
+
+def run_round(
+    ws: Workspace,
+    relayer: Signer,
+    campaign_id: int,
+    oracles: Sequence[Signer] | None = None,
+    *,
+    bundle_cid: str | None = None,
+    signatures: Sequence[SignedRoot] = (),
+) -> RoundOutcome:
+    """Posts the next round: its bundle (published now, or `bundle_cid` published before), each local
+    oracle's recomputation and signature (`oracles`, default: the committee's keys this node holds)
+    with the `signatures` other oracles sent (`oracle_sign` on their machines), a quorum of them
+    checked; the root posted (claimable after the challenge window)."""
+    payouts = ws.label_payouts
+    _ready_for_round(ws, campaign_id)
+    pub = published(ws, campaign_id, bundle_cid) if bundle_cid else publish_round(ws, campaign_id)
+    round_, ours = pub.round, pub.again
     signers = list(oracles) if oracles is not None else committee_signers(ws)
-    signed = [oracle_sign(ws, o, campaign_id, round_, bundle_cid) for o in signers]
-    signatures = quorum_signatures(ws, campaign_id, round_, signed, ours.root, ours.total)
-    receipt = payouts.post_root(relayer.key, campaign_id, round_, ours.root, ours.total, signatures)
+    signed = [oracle_sign(ws, o, campaign_id, round_, pub.bundle_cid) for o in signers]
+    signed += list(signatures)
+    quorum = quorum_signatures(ws, campaign_id, round_, signed, ours.root, ours.total)
+    receipt = payouts.post_root(relayer.key, campaign_id, round_, ours.root, ours.total, quorum)
     posted = [e for e in payouts.receipt_events(receipt) if e.name == "RootPosted"]
     owed = {who: amount for who, amount in ours.result.owed.items() if amount > 0}
     from proofwork.db.labeling_store import RoundRow
 
     with open_store(ws) as store:
         store.add_round(
-            campaign_id, RoundRow(round_, bundle_cid, ours.root, ours.total, owed, receipt.tx_hash)
+            campaign_id, RoundRow(round_, pub.bundle_cid, ours.root, ours.total, owed, receipt.tx_hash)
         )
         n_of = {r.item: r.n_labels for r in ours.result.items}
         store.set_uncertain(campaign_id, [(item, n_of.get(item, 0)) for item in ours.result.uncertain])
     return RoundOutcome(
         campaign_id,
         round_,
-        bundle_cid,
+        pub.bundle_cid,
         ours.root,
         ours.total,
         owed,
-        len(reveal),
+        pub.revealed,
         dict(ours.result.excluded),
-        [s.oracle for s in signed],
+        sorted({s.oracle for s in signed}),
         receipt,
         int(posted[0].args["claimable_at"]),
     )
