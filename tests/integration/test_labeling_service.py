@@ -358,3 +358,28 @@ def test_eligibility_by_badge_and_by_reputation(setup: LabelingSetup) -> None:
     with pytest.raises(LabelRefused, match="asks for a credential") as err:
         work.next_batch(s.ws, credential.campaign_id, bob.address)
     assert err.value.reason == "not_eligible"
+
+
+def test_a_round_revealing_gold_ends_the_open_batches_holding_it(setup: LabelingSetup) -> None:
+    s = setup
+    created = create(s)
+    cid = created.campaign_id
+    alice, bob, _ = s.labelers
+    first = work.next_batch(s.ws, cid, alice.address)
+    gold = set(s.items[:2])
+    assert gold <= set(first.items)
+    rows = answers_for(s, first)
+    work.submit_batch(s.ws, cid, first.batch_id, rows, first.sign(alice.key, rows))
+    open_batch = work.next_batch(s.ws, cid, bob.address)
+    assert gold & set(open_batch.items)  # fewest labels first, with a gold item mixed in
+    outcome = rounds.run_round(s.ws, s.relayer, cid)
+    assert outcome.revealed == 2
+    rows = answers_for(s, open_batch)
+    with pytest.raises(LabelRefused) as err:  # the gold answers are public now
+        work.submit_batch(s.ws, cid, open_batch.batch_id, rows, open_batch.sign(bob.key, rows))
+    assert err.value.reason == "batch_expired"
+    for labeler in s.labelers:  # a revealed gold item is never served again
+        try:
+            assert not gold & set(work.next_batch(s.ws, cid, labeler.address).items)
+        except LabelRefused as exc:
+            assert exc.reason == "no_work"

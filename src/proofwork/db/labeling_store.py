@@ -68,7 +68,8 @@ class _Batch(_Base):
     items: Mapped[str] = mapped_column(Text)  # JSON list of item CIDs
     issued_at: Mapped[int] = mapped_column(BigInteger)  # chain time
     issued_ms: Mapped[int] = mapped_column(BigInteger)  # wall clock, for the time spent per label
-    expires_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)  # as signed by the labeler
+    ended_at: Mapped[int] = mapped_column(BigInteger, default=0)  # ended early (gold revealed); 0: not
     answered_at: Mapped[int] = mapped_column(BigInteger, default=0)  # 0: not answered
     ms: Mapped[int] = mapped_column(BigInteger, default=0)  # milliseconds per answer
     signature: Mapped[str] = mapped_column(String(130), default="")
@@ -131,10 +132,15 @@ class BatchRow:
     answered_at: int
     ms: int
     signature: bytes
+    ended_at: int = 0  # ended before its expiry: a gold item of it was revealed
 
     @property
     def answered(self) -> bool:
         return self.answered_at != 0
+
+    def open_at(self, now: int) -> bool:
+        """Unanswered, unexpired and not ended: its items are out with its labeler."""
+        return not self.answered and not self.ended_at and now <= self.expires_at
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,7 @@ def _batch(row: _Batch) -> BatchRow:
         row.answered_at,
         row.ms,
         bytes.fromhex(row.signature),
+        row.ended_at,
     )
 
 
@@ -304,6 +311,7 @@ class LabelingStore:
                     issued_ms=batch.issued_ms,
                     expires_at=batch.expires_at,
                     answered_at=0,
+                    ended_at=0,
                     ms=0,
                     signature="",
                 )
@@ -329,11 +337,14 @@ class LabelingStore:
         ended = 0
         with self._session() as s:
             q = select(_Batch).where(
-                *self._where(_Batch, campaign_id), _Batch.answered_at == 0, _Batch.expires_at > now
+                *self._where(_Batch, campaign_id),
+                _Batch.answered_at == 0,
+                _Batch.ended_at == 0,
+                _Batch.expires_at >= now,
             )
             for row in s.scalars(q):
                 if wanted & set(json.loads(row.items)):
-                    row.expires_at = now
+                    row.ended_at = now
                     ended += 1
         return ended
 

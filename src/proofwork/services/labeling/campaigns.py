@@ -279,7 +279,7 @@ def campaign_status(ws: Workspace, campaign_id: int) -> CampaignStatus:
         sum(1 for i in items if i.revealed_round),
         len(answers),
         len({a[0] for a in answers}),
-        sum(1 for b in batches if not b.answered and b.expires_at > now),
+        sum(1 for b in batches if b.open_at(now)),
         len(rounds),
         campaign.spec.budget // max_pay_per_label(campaign.spec),
         now,

@@ -159,7 +159,7 @@ def _choose(
     for b in batches:
         if b.labeler == labeler:
             seen.update(b.items)
-        if not b.answered and b.expires_at > now:
+        if b.open_at(now):
             open_items.update(b.items)
     uncertain = dict(campaign.row.uncertain)
     ranked = []
@@ -194,13 +194,13 @@ def next_batch(
         if now >= campaign.row.close_time:
             raise LabelRefused("campaign_closed", f"campaign {campaign_id} is past its close time")
         batches = store.batches(campaign_id)
-        mine = [b for b in batches if b.labeler == labeler and not b.answered and b.expires_at > now]
+        mine = [b for b in batches if b.labeler == labeler and b.open_at(now)]
         if mine:
             return _served(ws, campaign, mine[0])
         audience = credential_audience(ws.chain_id, ws.label_payouts.address, campaign_id)
         check_eligible(ws, spec, labeler, presentation, audience)
         given = store.labels_given(campaign_id)
-        out = sum(len(b.items) for b in batches if not b.answered and b.expires_at > now)
+        out = sum(len(b.items) for b in batches if b.open_at(now))
         budget_room = spec.budget // max_pay_per_label(spec) - given - out
         if budget_room <= 0:
             raise LabelRefused(
@@ -311,6 +311,12 @@ def submit_batch(
                 f"the batch is signed by {signer or 'nobody recoverable'}, not by its labeler {batch.labeler}",
             )
         now = ws.chain.now()
+        if batch.ended_at:
+            raise LabelRefused(
+                "batch_expired",
+                f"batch 0x{batch_id.hex()[:16]}... was ended at {batch.ended_at}: a round revealed one of its "
+                "gold items; fetch a new one",
+            )
         if now > batch.expires_at:
             raise LabelRefused(
                 "batch_expired",
