@@ -173,6 +173,7 @@ class LabelingStore:
     """The state of one labeling service on one chain and LabelPayouts deployment."""
 
     def __init__(self, path: Path, chain_id: int, payouts: str) -> None:
+        self._lock_path = path.with_name(path.name + ".lock")
         self.chain_id = chain_id
         self.payouts = payouts.lower()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -189,6 +190,20 @@ class LabelingStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Held across a read-decide-write step (serving a batch, taking one, publishing a round), so
+        processes sharing the data directory (`serve`, the API, CLI commands) never serve past the
+        budget or take a batch twice."""
+        import fcntl
+
+        with open(self._lock_path, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def __enter__(self) -> LabelingStore:
         return self

@@ -411,6 +411,11 @@ def publish_round(ws: Workspace, campaign_id: int) -> Published:
     open batches holding those gold items ended (their items are served again). Nothing is posted:
     the oracles sign what it recomputes to (`oracle_sign`), then `run_round(bundle_cid=...)` posts."""
     state = _ready_for_round(ws, campaign_id)
+    with open_store(ws) as lock_holder, lock_holder.exclusive():
+        return _publish(ws, campaign_id, state)
+
+
+def _publish(ws: Workspace, campaign_id: int, state: CampaignState) -> Published:
     with open_store(ws) as store:
         done = store.rounds(campaign_id)
         round_ = max([state.last_round, *(r.round for r in done)]) + 1

@@ -187,7 +187,7 @@ def next_batch(
 ) -> ServedBatch:
     """The labeler's open batch, or a new one (refused with a stable reason when there is no work)."""
     labeler = parse_address(labeler, "labeler").lower()
-    with open_store(ws) as store:
+    with open_store(ws) as store, store.exclusive():
         campaign = load_campaign(store, campaign_id)
         spec = campaign.spec
         now = ws.chain.now()
@@ -279,7 +279,7 @@ def submit_batch(
     """Takes a signed batch's answers, all checks first: nothing is stored when one fails."""
     from proofwork.chain.labeling import batch_signer
 
-    with open_store(ws) as store:
+    with open_store(ws) as store, store.exclusive():
         campaign = load_campaign(store, campaign_id)
         batch = store.batch(batch_id)
         if batch is None or batch.campaign_id != campaign_id:
