@@ -5,8 +5,10 @@ transaction, signed by a relayer's wallet and broadcast through `POST /tx`."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,12 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from proofwork.api.v1 import create_app
+from proofwork.chain.artifacts import ArtifactStore
+from proofwork.domain.errors import NotFound
+from proofwork.keys.keystore import KeyStore
 from proofwork.services.labeling import campaigns, rounds
+from proofwork.services.workspace import Workspace
+from proofwork.storage.store import open_store
 from tests.integration.labeling_fixtures import LabelingSetup, labeling_setup
 from tests.integration.test_api import DOMAIN, bearer, error_code, sign_in, wallet_sign
 
@@ -38,7 +45,9 @@ def wallet_signs(typed: dict[str, Any], key: bytes) -> str:
     return "0x" + bytes(signed.signature).hex()
 
 
-def test_batches_signed_in_a_wallet_and_a_relayed_claim(setup: LabelingSetup, api: TestClient) -> None:
+def test_batches_signed_in_a_wallet_and_a_relayed_claim(
+    setup: LabelingSetup, api: TestClient, tmp_path: Path
+) -> None:
     s = setup
     created = campaigns.create_campaign(s.ws, s.client, s.spec(), s.gold(), duration=40 * DAY)
     cid = created.campaign_id
@@ -103,6 +112,23 @@ def test_batches_signed_in_a_wallet_and_a_relayed_claim(setup: LabelingSetup, ap
     bundle = api.get(f"/api/v1/labeling/bundles/{outcome.bundle_cid}")
     assert bundle.status_code == 200 and bundle.json()["round"] == 1
     assert api.get(f"/api/v1/labeling/bundles/{created.spec_cid}").status_code == 404
+    # a stranger (its own data directory and store, the same chain) verifies from what the API serves
+    stranger_dir = tmp_path / "stranger"
+    shutil.copytree(s.ws.data_dir / "deployments", stranger_dir / "deployments")
+    settings = replace(s.ws.settings, data_dir=stranger_dir, store=stranger_dir / "store")
+    stranger = Workspace(
+        settings,
+        ArtifactStore(),
+        KeyStore(stranger_dir / "keystore"),
+        lambda _: "",
+        open_store(stranger_dir / "store"),
+        chain=s.ws.chain,
+    )
+    with pytest.raises(NotFound):  # nothing in its store yet
+        rounds.verify_round(stranger, cid, 1, outcome.bundle_cid)
+    assert stranger.store.add_bytes(bundle.content) == outcome.bundle_cid
+    stranger.store.add_bytes(api.get(f"{base}/commitments").content)
+    assert rounds.verify_round(stranger, cid, 1, outcome.bundle_cid).matches
 
     s.pw.advance_time(3_600)
     proof = api.get(f"{base}/claims/{alice.address}").json()

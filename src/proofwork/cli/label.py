@@ -483,13 +483,23 @@ def label_verify(
     bundle: Annotated[
         str | None, typer.Option(help="The round bundle's CID (default: the one this node published).")
     ] = None,
+    add: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A file to put in the local store first: the bundle, the gold commitments (repeat)."
+        ),
+    ] = None,
 ) -> None:
     """Recompute a round from its published bundle and compare with the root on chain (exit 1 when
-    they differ)."""
+    they differ). From another node: fetch the bundle and the commitments file (the API serves both)
+    and pass them with --add and the bundle's CID."""
     from proofwork.services.labeling.rounds import verify_round
 
     state = cli_state(ctx)
+    files = [existing_file(path, "file") for path in add or []]
     with state.workspace() as ws:
+        for path in files:
+            ws.store.add_file(path)
         check = verify_round(ws, _campaign(campaign), uint_id(round_, "round", lowest=1), bundle)
         doc = check.to_json()
         if not check.matches:

@@ -168,6 +168,16 @@ def bundle(cid: Cid, ws: WorkspaceDep) -> Response:
     return Response(data, media_type="application/json")
 
 
+@router.get("/campaigns/{campaign_id}/commitments", summary="The campaign's gold commitments file")
+def commitments(campaign_id: CampaignId, ws: WorkspaceDep) -> Response:
+    """Every item's sha256(salt || item || 0x00 || label), the label empty for an item that is not gold
+    (it says nothing about which are): with the round bundles, all `label verify` needs."""
+    with campaigns.open_store(ws) as store:
+        campaign = campaigns.load_campaign(store, campaign_id)
+    data = ws.store.read_bytes(campaign.row.commitments_cid, campaigns.MAX_COMMITMENTS_BYTES)
+    return Response(data, media_type="application/json")
+
+
 @router.get("/campaigns/{campaign_id}/claims/{labeler}", summary="A labeler's cumulative amount and proof")
 def claim_proof(campaign_id: CampaignId, labeler: AddressPath, ws: WorkspaceDep) -> dict[str, Any]:
     return claims.claim_proof(ws, campaign_id, labeler).to_json()
