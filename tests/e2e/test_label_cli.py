@@ -74,7 +74,7 @@ def test_label_campaign_through_the_cli(deployed: Cli, tmp_path: Path) -> None:
     # dev3 in the terminal labeler: the keys 1 (cat) and 2 (dog), read from stdin
     batch = _batch(cli, campaign, "dev3")
     keys = "".join(f"{LABELS.index(truth[item]) + 1}\n" for item in batch["items"])
-    shown = cli.ok("label", "work", campaign, "--from", "dev3", stdin=keys)
+    shown = cli.ok("label", "work", campaign, "--from", "dev3", "--viewer", "true", stdin=keys)
     assert "1=cat  2=dog" in shown.out and "signed and submitted 10 answers" in shown.out
     assert "▀" in shown.out  # the image item drawn with half blocks
     assert "a photo of a" in shown.out

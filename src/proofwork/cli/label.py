@@ -157,6 +157,24 @@ def _item_view(ws: Any, item: str) -> Any:
         return as_text(f"[{len(data)} bytes that are neither text nor an image this terminal can draw]")
 
 
+def _open_in(viewer: str, ws: Any, item: str) -> None:
+    """Hands the item's bytes, in a private temporary file, to a viewer program (no shell)."""
+    import shlex
+    import subprocess
+    import tempfile
+
+    try:
+        data = ws.store.read_bytes(item, MAX_ITEM_BYTES)
+    except ProofworkError:
+        return
+    with tempfile.NamedTemporaryFile(prefix="proofwork-item-", delete=False) as handle:
+        handle.write(data)
+    try:
+        subprocess.run([*shlex.split(viewer), handle.name], check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InvalidInput(f"cannot run the viewer {viewer!r}: {exc}") from None
+
+
 def _read_choice(labels: tuple[str, ...]) -> str | None:
     """A label from the next line of standard input: its key, or the label itself; None for `s`
     (skip); InvalidInput at `q` or the end of input (nothing signed)."""
@@ -186,6 +204,10 @@ def label_work(
     ] = 1,
     presentation: Annotated[
         Path | None, typer.Option(help="A credential presentation (SD-JWT) for campaigns that ask for one.")
+    ] = None,
+    viewer: Annotated[
+        str | None,
+        typer.Option(help="Also open each item in this program (e.g. xdg-open), given the item's file."),
     ] = None,
 ) -> None:
     """Label in the terminal: each item shown, a key per label, each batch signed and submitted."""
@@ -217,6 +239,8 @@ def label_work(
                 if not state.json:
                     console.rule(as_text(f"batch item {n}/{len(batch.items)}  {item}"))
                     console.print(_item_view(ws, item))
+                if viewer:
+                    _open_in(viewer, ws, item)
                     console.print(as_text(f"{keys}   s=skip  q=stop"))
                 try:
                     choice = _read_choice(batch.labels)
