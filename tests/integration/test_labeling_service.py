@@ -383,3 +383,30 @@ def test_a_round_revealing_gold_ends_the_open_batches_holding_it(setup: Labeling
             assert not gold & set(work.next_batch(s.ws, cid, labeler.address).items)
         except LabelRefused as exc:
             assert exc.reason == "no_work"
+
+
+def test_a_challenged_root_is_never_claimable_and_the_round_is_redone(setup: LabelingSetup) -> None:
+    s = setup
+    created = create(s)
+    cid = created.campaign_id
+    work_all(s, cid)
+    first = rounds.run_round(s.ws, s.relayer, cid)
+    payouts = s.ws.label_payouts
+    # the contract's own digest of the root is the one the oracles signed here
+    message = payouts.root_message(cid, 1, first.root, first.total, created.spec_hash)
+    assert payouts.root_digest(cid, 1, first.root, first.total) == payouts.root_digest_of(message)
+    with pytest.raises(NotAllowed, match="neither the client nor an oracle"):
+        rounds.challenge_round(s.ws, s.labelers[0], cid)
+    assert rounds.challenge_round(s.ws, s.client, cid)[0] == 1
+    with pytest.raises(NotAllowed, match="no root inside its challenge window"):
+        rounds.challenge_round(s.ws, s.client, cid)
+    s.pw.advance_time(3_600)
+    with pytest.raises(NotAllowed, match="no claimable root"):
+        claims.claim(s.ws, s.relayer, cid)
+    assert rounds.verify_round(s.ws, cid, 1).challenged
+    second = rounds.run_round(s.ws, s.relayer, cid)
+    assert second.round == 2 and second.root == first.root  # same answers, same amounts
+    s.pw.advance_time(3_600)
+    proof = claims.claim_proof(s.ws, cid, s.labelers[0].address)
+    assert payouts.verify_proof(second.root, proof.labeler, proof.cumulative, proof.proof)
+    assert claims.claim(s.ws, s.relayer, cid).paid == second.owed

@@ -1,5 +1,5 @@
-"""Labeling campaigns: `label deploy|create|status|work|batch|submit|aggregate|publish|sign|round|claim|verify|
-close|export`.
+"""Labeling campaigns: `label deploy|create|status|work|batch|submit|aggregate|publish|sign|round|challenge|
+claim|verify|close|export`.
 
 `label work` is a terminal labeler: it shows each item of a batch (its text, or an image drawn with
 half blocks), takes a key per label (1-9 then a-z, or the label itself; `s` skips, `q` stops), then
@@ -472,6 +472,20 @@ def label_round(
             f"round {outcome.round} of campaign {campaign} posted: root 0x{outcome.root.hex()[:16]}..., "
             f"{outcome.total} owed to {len(outcome.owed)} labelers, {len(outcome.excluded)} excluded; "
             f"bundle {outcome.bundle_cid}; claimable from {outcome.claimable_at}",
+        )
+
+
+@label_app.command("challenge")
+def label_challenge(ctx: typer.Context, sender: FromOpt, campaign: CampaignArg) -> None:
+    """The client or an oracle drops the pending root inside its challenge window (once each)."""
+    from proofwork.services.labeling.rounds import challenge_round
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        round_, receipt = challenge_round(ws, ws.signer(sender), _campaign(campaign))
+        state.emit(
+            {"ok": True, "campaign": campaign, "round": round_, "tx": receipt.tx_hash},
+            f"round {round_} of campaign {campaign} challenged: its root will never be claimable",
         )
 
 

@@ -576,3 +576,23 @@ def preview(ws: Workspace, campaign_id: int) -> Recomputed:
     floor = floor_of(ws, campaign_id, state.round)
     bundle = build_bundle(ws, campaign_id, next_round, reveal, state.round, floor)
     return recompute(ws, bundle, campaign_id, next_round, state.spec_hash)
+
+
+def challenge_round(ws: Workspace, challenger: Signer, campaign_id: int) -> tuple[int, Receipt]:
+    """The client or an oracle drops the pending root inside its challenge window (once each per
+    campaign): it never becomes claimable, and the next round is recomputed and signed again."""
+    payouts = ws.label_payouts
+    state = on_chain(ws, campaign_id)
+    if (
+        state.pending_root == bytes(32)
+        or ws.chain.next_timestamp() >= state.pending_at + state.challenge_window
+    ):
+        raise NotAllowed(f"campaign {campaign_id} has no root inside its challenge window")
+    allowed = {state.client.lower(), *(o.lower() for o in committee_of(ws, state.committee).oracles)}
+    if challenger.address.lower() not in allowed:
+        raise NotAllowed(
+            f"{challenger.address} is neither the client nor an oracle of campaign {campaign_id}"
+        )
+    if payouts.challenged(campaign_id, challenger.address):
+        raise NotAllowed(f"{challenger.address} has used its one challenge in campaign {campaign_id}")
+    return state.pending_round, payouts.challenge(challenger.key, campaign_id)
