@@ -410,3 +410,27 @@ def test_a_challenged_root_is_never_claimable_and_the_round_is_redone(setup: Lab
     proof = claims.claim_proof(s.ws, cid, s.labelers[0].address)
     assert payouts.verify_proof(second.root, proof.labeler, proof.cumulative, proof.proof)
     assert claims.claim(s.ws, s.relayer, cid).paid == second.owed
+
+
+def test_close_then_sweep_what_labelers_left_unclaimed(setup: LabelingSetup) -> None:
+    s = setup
+    created = create(s)
+    cid = created.campaign_id
+    work_all(s, cid)
+    outcome = rounds.run_round(s.ws, s.relayer, cid)
+    s.pw.advance_time(3_600)
+    alice = s.labelers[0].address.lower()
+    claims.claim(s.ws, s.relayer, cid, [alice])
+    with pytest.raises(NotAllowed, match="not closed"):
+        campaigns.sweep_campaign(s.ws, s.relayer, cid)
+    s.pw.advance_time(40 * DAY)
+    refunded, _ = campaigns.close_campaign(s.ws, s.relayer, cid)
+    assert refunded == 100_000 - outcome.total
+    with pytest.raises(NotAllowed, match="may claim"):
+        campaigns.sweep_campaign(s.ws, s.relayer, cid)
+    before = s.ws.token.balance_of(s.client.address)
+    s.pw.advance_time(366 * DAY)
+    swept, _ = campaigns.sweep_campaign(s.ws, s.relayer, cid)
+    assert swept == outcome.total - outcome.owed[alice]
+    assert s.ws.token.balance_of(s.client.address) == before + swept
+    assert s.ws.label_payouts.campaign(cid).held == 0

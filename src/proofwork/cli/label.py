@@ -1,5 +1,5 @@
 """Labeling campaigns: `label deploy|create|status|work|batch|submit|aggregate|publish|sign|round|challenge|
-claim|verify|close|export`.
+claim|verify|close|sweep|export`.
 
 `label work` is a terminal labeler: it shows each item of a batch (its text, or an image drawn with
 half blocks), takes a key per label (1-9 then a-z, or the label itself; `s` skips, `q` stops), then
@@ -567,6 +567,20 @@ def label_close(ctx: typer.Context, sender: FromOpt, campaign: CampaignArg) -> N
         state.emit(
             {"ok": True, "campaign": campaign, "refunded": refunded, "tx": receipt.tx_hash},
             f"campaign {campaign} closed: {refunded} returned to the client",
+        )
+
+
+@label_app.command("sweep")
+def label_sweep(ctx: typer.Context, sender: FromOpt, campaign: CampaignArg) -> None:
+    """A year after the close: what labelers left unclaimed returns to the client."""
+    from proofwork.services.labeling.campaigns import sweep_campaign
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        swept, receipt = sweep_campaign(ws, ws.signer(sender), _campaign(campaign))
+        state.emit(
+            {"ok": True, "campaign": campaign, "swept": swept, "tx": receipt.tx_hash},
+            f"campaign {campaign}: {swept} left unclaimed returned to the client",
         )
 
 

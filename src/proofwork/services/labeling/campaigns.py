@@ -35,6 +35,7 @@ DEFAULT_CHALLENGE_WINDOW = 3_600
 DEFAULT_DURATION = 30 * DAY
 MAX_GOLD_FILE = 16 * 1024 * 1024
 MAX_COMMITMENTS_BYTES = 64 * 1024 * 1024
+CLAIM_PERIOD = 365 * DAY  # LabelPayouts: claims stay open this long after the close
 
 
 def open_store(ws: Workspace) -> LabelingStore:
@@ -304,3 +305,20 @@ def close_campaign(ws: Workspace, caller: Signer, campaign_id: int) -> tuple[int
     receipt = payouts.close(caller.key, campaign_id)
     closed = [e for e in payouts.receipt_events(receipt) if e.name == "CampaignClosed"]
     return int(closed[0].args["refunded"]), receipt
+
+
+def sweep_campaign(ws: Workspace, caller: Signer, campaign_id: int) -> tuple[int, Receipt]:
+    """A year after the close, what labelers left unclaimed returns to the client (anyone may call it)."""
+    payouts = ws.label_payouts
+    state = on_chain(ws, campaign_id)
+    if not state.closed_at:
+        raise NotAllowed(f"campaign {campaign_id} is not closed: close it first")
+    if ws.chain.next_timestamp() < state.closed_at + CLAIM_PERIOD:
+        raise NotAllowed(
+            f"labelers may claim in campaign {campaign_id} until {state.closed_at + CLAIM_PERIOD}"
+        )
+    if state.held == 0:
+        raise NotAllowed(f"campaign {campaign_id} holds nothing to sweep")
+    receipt = payouts.sweep(caller.key, campaign_id)
+    swept = [e for e in payouts.receipt_events(receipt) if e.name == "UnclaimedSwept"]
+    return int(swept[0].args["amount"]), receipt
