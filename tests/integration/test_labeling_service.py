@@ -284,6 +284,24 @@ def test_verify_detects_a_bundle_that_does_not_match(setup: LabelingSetup) -> No
         rounds.verify_round(s.ws, cid, 1, floored)
     assert rounds.verify_round(s.ws, cid, 1).matches
 
+    # whatever a stranger's bundle holds, verify answers with a one-line InvalidInput
+    def mutations(doc: dict) -> Iterator[tuple[str, dict]]:  # type: ignore[type-arg]
+        yield "batches not a list", {**doc, "batches": "x"}
+        yield "an answer not a pair", {**doc, "batches": [{**doc["batches"][0], "answers": [[1, 2]]}]}
+        yield "a batch twice", {**doc, "batches": [doc["batches"][0], doc["batches"][0]]}
+        yield "ms not a number", {**doc, "batches": [{**doc["batches"][0], "ms": True}]}
+        yield "a gold reveal without item", {**doc, "gold": [{"salt": "0x00"}]}
+        yield "a wrong gold salt", {**doc, "gold": [{**doc["gold"][0], "salt": "0x" + "00" * 32}]}
+        yield "another spec", {**doc, "spec": {**doc["spec"], "budget": 1}}
+        yield "another round", {**doc, "round": 2}
+        yield "not a bundle", {"kind": "something else"}
+
+    for what, bad in mutations(json.loads(bundle)):
+        cid_bad = s.ws.store.add_bytes(json.dumps(bad).encode())
+        with pytest.raises(InvalidInput) as err:
+            rounds.verify_round(s.ws, cid, 1, cid_bad)
+        assert "\n" not in str(err.value), what
+
 
 def test_two_rounds_extra_labels_and_cumulative_claims(setup: LabelingSetup) -> None:
     """Round 1 leaves items where two labelers disagree uncertain; they get a third label; round 2

@@ -172,16 +172,32 @@ def recompute(
     if spec_hash(spec) != chain_spec_hash:
         raise InvalidInput("the bundle's spec does not hash to the campaign's spec hash on chain")
     commitments = _commitments(ws, spec)
-    labels, answers, pairs = set(spec.labels), [], set()
-    for b in doc.get("batches") or []:
+    labels, answers, pairs, seen = set(spec.labels), [], set(), set()
+    batches, reveals = doc.get("batches"), doc.get("gold")
+    if not isinstance(batches, list) or not isinstance(reveals, list):
+        raise InvalidInput("the round bundle's batches and gold must be lists")
+    for b in batches:
         if not isinstance(b, dict) or not isinstance(b.get("answers"), list):
             raise InvalidInput("a batch of the bundle is malformed")
         batch_id = _unhex(b.get("batch"), 32, "batch id")
+        if batch_id in seen:
+            raise InvalidInput(f"batch {_hex(batch_id)} is in the bundle twice")
+        seen.add(batch_id)
         labeler = str(b.get("labeler", "")).lower()
-        rows = [(str(item), str(label)) for item, label in b["answers"]]
+        if not all(
+            isinstance(r, list) and len(r) == 2 and all(isinstance(v, str) for v in r) for r in b["answers"]
+        ):
+            raise InvalidInput(f"batch {_hex(batch_id)} of the bundle holds a malformed answer")
+        rows = [(item, label) for item, label in b["answers"]]
         expires = b.get("expires_at")
         ms = b.get("ms")
-        if not isinstance(expires, int) or not isinstance(ms, int) or ms < 0:
+        if (
+            not isinstance(expires, int)
+            or isinstance(expires, bool)
+            or not isinstance(ms, int)
+            or isinstance(ms, bool)
+            or ms < 0
+        ):
             raise InvalidInput(f"batch {_hex(batch_id)} of the bundle is malformed")
         signer = batch_signer(
             _unhex(b.get("signature"), 65, "signature"),
@@ -202,8 +218,14 @@ def recompute(
             pairs.add((labeler, item))
             answers.append(Answer(labeler, item, label, batch_id.hex(), ms))
     gold = []
-    for g in doc.get("gold") or []:
-        reveal = GoldReveal(str(g["item"]), _unhex(g["salt"], 32, "gold salt"), str(g["label"]))
+    for g in reveals:
+        if (
+            not isinstance(g, dict)
+            or not isinstance(g.get("item"), str)
+            or not isinstance(g.get("label"), str)
+        ):
+            raise InvalidInput("a gold reveal of the bundle is malformed")
+        reveal = GoldReveal(g["item"], _unhex(g.get("salt"), 32, "gold salt"), g["label"])
         if commitments.get(reveal.item) != gold_commitment(reveal.salt, reveal.item, reveal.label):
             raise InvalidInput(f"the gold reveal of {reveal.item} does not open its commitment")
         gold.append(reveal)
