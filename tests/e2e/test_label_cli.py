@@ -200,3 +200,14 @@ def test_oracles_sign_a_published_round_on_their_own(deployed: Cli, tmp_path: Pa
     assert posted["round"] == 1 and posted["root"] == published["root"]
     assert len(posted["signers"]) == 3
     assert "verified" in cli.ok("label", "verify", campaign, "1").out
+
+
+def test_label_submit_refuses_malformed_files(deployed: Cli, tmp_path: Path) -> None:
+    cli = deployed
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    cli.fails("label", "submit", "1", str(bad), match="is not JSON")
+    bad.write_text(json.dumps({"batch": "0x12", "answers": []}))
+    cli.fails("label", "submit", "1", str(bad), match="'batch' must be 32 bytes")
+    bad.write_text(json.dumps({"batch": "0x" + "00" * 32, "answers": [["a", 1]]}))
+    cli.fails("label", "submit", "1", str(bad), match="each answer is an item CID and a label")

@@ -92,6 +92,7 @@ LABEL_REFUSALS: dict[str, tuple[int, str]] = {
     "duplicate_answer": (400, "two answers for one item"),
     "unknown_label": (400, "a label outside the campaign's label set"),
     "empty_batch": (400, "a batch submitted without answers"),
+    "malformed_answers": (400, "answers that are not (item CID, label) string pairs"),
     "wrong_signer": (403, "the batch is not signed by the labeler it was served to"),
     "not_eligible": (403, "the labeler does not meet the campaign's eligibility rule"),
     "batch_expired": (409, "submitted after the batch's expiry (its items were served again)"),

@@ -258,7 +258,7 @@ def parse_answers(value: object) -> list[tuple[str, str]]:
     if isinstance(value, dict):
         value = [[k, v] for k, v in value.items()]
     if not isinstance(value, list):
-        raise LabelRefused("empty_batch", "answers must be a list of (item, label) pairs")
+        raise LabelRefused("malformed_answers", "answers must be a list of (item, label) pairs")
     out = []
     for entry in value:
         if isinstance(entry, dict):
@@ -268,7 +268,7 @@ def parse_answers(value: object) -> list[tuple[str, str]]:
             or len(entry) != 2
             or not all(isinstance(v, str) and 0 < len(v) <= MAX_ANSWER_TEXT for v in entry)
         ):
-            raise LabelRefused("unknown_label", "each answer is an item CID and a label (strings)")
+            raise LabelRefused("malformed_answers", "each answer is an item CID and a label (strings)")
         out.append((str(entry[0]), str(entry[1])))
     return out
 
