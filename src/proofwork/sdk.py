@@ -526,6 +526,72 @@ class Assets:
         return asset_listing.licence_detail(self.ws, licence_id)
 
 
+class Labeling:
+    """Labeling campaigns (`pw.labeling`): a campaign created with its budget escrowed, batches served
+    and signed answers taken, rounds posted with the committee's signed root, claims, verify, close,
+    the dataset exported."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def _signer(self, who: Who) -> Signer:
+        return who if isinstance(who, Signer) else self.ws.signer(who)
+
+    def deploy(self, deployer: Who = "dev0", *, force: bool = False) -> DeployResult:
+        from proofwork.services.deployment import deploy_labeling
+
+        return deploy_labeling(self.ws, self._signer(deployer), force=force)
+
+    def create(self, client: Who, spec: bytes, gold: bytes, **options: Any) -> Any:
+        """`campaigns.create_campaign`: options `items_dir`, `challenge_window`, `duration`, `committee`."""
+        from proofwork.services.labeling import campaigns
+
+        return campaigns.create_campaign(self.ws, self._signer(client), spec, gold, **options)
+
+    def status(self, campaign_id: int) -> Any:
+        from proofwork.services.labeling import campaigns
+
+        return campaigns.campaign_status(self.ws, campaign_id)
+
+    def next_batch(self, campaign_id: int, labeler: str, presentation: str | None = None) -> Any:
+        from proofwork.services.labeling import work
+
+        return work.next_batch(self.ws, campaign_id, self.ws.address(labeler), presentation=presentation)
+
+    def submit(
+        self, campaign_id: int, batch_id: bytes, answers: list[tuple[str, str]], signature: bytes
+    ) -> Any:
+        from proofwork.services.labeling import work
+
+        return work.submit_batch(self.ws, campaign_id, batch_id, answers, signature)
+
+    def round(self, relayer: Who, campaign_id: int) -> Any:
+        from proofwork.services.labeling import rounds
+
+        return rounds.run_round(self.ws, self._signer(relayer), campaign_id)
+
+    def verify(self, campaign_id: int, round_: int, bundle_cid: str | None = None) -> Any:
+        from proofwork.services.labeling import rounds
+
+        return rounds.verify_round(self.ws, campaign_id, round_, bundle_cid)
+
+    def claim(self, relayer: Who, campaign_id: int, labelers: list[str] | None = None) -> Any:
+        from proofwork.services.labeling import claims
+
+        return claims.claim(self.ws, self._signer(relayer), campaign_id, labelers)
+
+    def close(self, caller: Who, campaign_id: int) -> tuple[int, Receipt]:
+        from proofwork.services.labeling import campaigns
+
+        return campaigns.close_campaign(self.ws, self._signer(caller), campaign_id)
+
+    def export(self, campaign_id: int, out: Path, **options: Any) -> Any:
+        """`export.export_round`: options `round_`, `registrant`, `license`."""
+        from proofwork.services.labeling.export import export_round
+
+        return export_round(self.ws, campaign_id, options.pop("round_", None), out, **options)
+
+
 class Proofwork:
     """A session with one chain and one data directory."""
 
@@ -538,6 +604,7 @@ class Proofwork:
         self.identity = Identity(workspace)
         self.court = Court(workspace)
         self.assets = Assets(workspace)
+        self.labeling = Labeling(workspace)
 
     @classmethod
     def open(

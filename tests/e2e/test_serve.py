@@ -182,8 +182,11 @@ def test_serve_runs_the_platform_and_a_restart_keeps_everything(cli: Cli, tmp_pa
         url = up["rpc_url"]
         assert up["chain_id"] == EMBEDDED_CHAIN_ID and up["embedded"] is True
         assert url.startswith("http://127.0.0.1:")
-        assert {"token and escrow", "court", "oracle committee", "identity", "assets"} <= set(up["deployed"])
+        assert {"token and escrow", "court", "oracle committee", "identity", "assets", "labeling"} <= set(
+            up["deployed"]
+        )
         assert up["deployment"]["asset_registry"] and up["deployment"]["licensing"]
+        assert up["deployment"]["label_payouts"]
         assert [a["name"] for a in up["accounts"]] == [f"dev{i}" for i in range(10)]
         dev1 = up["accounts"][1]
         assert dev1["tokens"] == "100000" and int(dev1["units"]["wei"]) > 0
@@ -195,6 +198,8 @@ def test_serve_runs_the_platform_and_a_restart_keeps_everything(cli: Cli, tmp_pa
         assert httpx.get(up["url"] + "assets", timeout=10).status_code == 200
         assets = httpx.get(up["api_url"] + "/assets", timeout=10)
         assert assets.status_code == 200 and assets.json()["data"] == [], assets.text
+        labeling = httpx.get(up["api_url"] + "/labeling/campaigns", timeout=10)
+        assert labeling.status_code == 200 and labeling.json()["campaigns"] == [], labeling.text
         api_url = up["api_url"]
         token = sign_in(api_url, bytes.fromhex(dev1["private_key"][2:]))
         assert session_of(api_url, token).json()["address"] == dev1["address"]

@@ -23,6 +23,7 @@ from proofwork.chain import artifacts
 from proofwork.chain.artifacts import ArtifactStore
 from proofwork.domain.errors import DataDirCorrupted, NotAllowed
 from proofwork.sdk import Proofwork
+from proofwork.services.deployment import deploy_labeling
 from proofwork.services.manifest import CONTRACTS, artifact_for, load_manifest
 
 DAY = 86_400
@@ -39,6 +40,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pw.identity.deploy("dev0")
         pw.court.deploy("dev0")
         pw.assets.deploy("dev0")
+        deploy_labeling(pw.ws, pw.signer("dev0"))
         pw.fund("dev1", pw.amount("1000"))
     return data
 
@@ -117,6 +119,7 @@ def test_handles_use_the_recorded_abi_not_the_installed_one(data_dir: Path, newe
         assert ws.job_attester.skill_of(1) == "" and ws.attestations.uids(b"\x01" * 32) == []
         assert ws.court.dispute_count() == 0 and ws.arbitrable.case_count() == 0
         assert ws.court_token.balance_of(pw.address("dev0")) > 0
+        assert ws.label_payouts.count() == 0
         assert ws.escrow.contract.abi == ws.deployment.abis["escrow"] != installed
 
 

@@ -37,6 +37,7 @@ COMMANDS = {
     "reputation": "attestations",
     "asset": "assets",
     "license": "licenses",
+    "label": "label",
     "dispute": "court",
     "juror": "court",
     "court": "court",

@@ -82,3 +82,34 @@ class SignedTransactionRefused(InvalidInput):
         super().__init__(message)
         self.reason = reason
         self.status = SIGNED_TX_REFUSALS[reason]
+
+
+# Why a labeling service refused a batch request or a signed batch: stable code -> (HTTP status, when).
+LABEL_REFUSALS: dict[str, tuple[int, str]] = {
+    "campaign_not_found": (404, "no such campaign on this labeling service"),
+    "batch_not_found": (404, "no such batch in the campaign"),
+    "item_not_in_batch": (400, "an answer for an item the batch does not hold"),
+    "duplicate_answer": (400, "two answers for one item"),
+    "unknown_label": (400, "a label outside the campaign's label set"),
+    "empty_batch": (400, "a batch submitted without answers"),
+    "malformed_answers": (400, "answers that are not (item CID, label) string pairs"),
+    "wrong_signer": (403, "the batch is not signed by the labeler it was served to"),
+    "not_eligible": (403, "the labeler does not meet the campaign's eligibility rule"),
+    "batch_expired": (409, "submitted after the batch's expiry (its items were served again)"),
+    "batch_answered": (409, "the batch was answered already (a replay)"),
+    "labeler_cap": (409, "the labeler has given the campaign's per-labeler cap of labels"),
+    "budget_spent": (409, "every label the budget can pay is given or out in batches"),
+    "no_work": (409, "nothing left this labeler may label now"),
+    "campaign_closed": (409, "past the campaign's close time"),
+}
+
+
+class LabelRefused(InvalidInput):
+    """A labeling service refused a batch request or a signed batch; nothing was stored.
+
+    `reason` is a stable code from `LABEL_REFUSALS` (which also gives its HTTP status)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.status = LABEL_REFUSALS[reason][0]

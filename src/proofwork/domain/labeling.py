@@ -89,7 +89,7 @@ class Eligibility:
     kind: str  # one of ELIGIBILITY_KINDS
     skill: str | None = None  # badge: the skill
     issuer: str | None = None  # credential: the issuer's DID
-    min_reputation: int | None = None  # reputation: the least score
+    min_reputation: int | None = None  # reputation: the least EigenTrust score, in millionths (ppm)
 
 
 @dataclass(frozen=True)

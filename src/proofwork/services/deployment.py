@@ -352,3 +352,23 @@ def deploy_assets(ws: Workspace, deployer: Signer, *, force: bool = False) -> De
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)
     return DeployResult(deployment, created=True, gas=gas)
+
+
+def deploy_labeling(ws: Workspace, deployer: Signer, *, force: bool = False) -> DeployResult:
+    """Deploys `LabelPayouts` (labeling campaigns' escrow and payouts; no owner, no parameters).
+    Idempotent unless `force`: campaigns already created stay where they are."""
+    base = ws.deployment
+    if base.label_payouts and ws.chain.has_code(base.label_payouts) and not force:
+        return DeployResult(base, created=False, gas={})
+    artifact = ws.artifacts.get("LabelPayouts")
+    receipt = ws.chain.deploy(deployer.key, artifact.abi, artifact.bytecode)
+    deployment = replace(
+        base,
+        label_payouts=str(receipt.contract_address),
+        label_payouts_block=receipt.block_number,
+        label_payouts_source_hash=artifact.source_hash,
+        abis={**base.abis, "label_payouts": artifact.abi},
+    )
+    save_manifest(ws.manifest_path, deployment)
+    ws.use_deployment(deployment)
+    return DeployResult(deployment, created=True, gas={"deploy LabelPayouts": receipt.gas_used})

@@ -119,6 +119,7 @@ def deployed_contracts(
         **dict.fromkeys(IDENTITY_ROLES, d.identity_block),
         **dict.fromkeys(_COURT_ROLES, d.court_block),
         **dict.fromkeys(("asset_registry", "licensing"), d.assets_block),
+        "label_payouts": d.label_payouts_block,
     }
     found: list[tuple[IndexedContract, list[dict[str, Any]]]] = []
     missing: list[str] = []

@@ -276,6 +276,7 @@ def ensure_deployment(
         deploy_committee,
         deploy_court,
         deploy_identity,
+        deploy_labeling,
     )
     from proofwork.services.manifest import load_manifest
 
@@ -318,6 +319,9 @@ def ensure_deployment(
     if deploy_assets(ws, operator).created:  # on the escrow above; kept when already there
         deployed.append("assets")
         say("deployed the asset registry and licensing")
+    if deploy_labeling(ws, operator).created:  # kept when already there
+        deployed.append("labeling")
+        say("deployed the labeling payouts")
     return deployed
 
 

@@ -33,6 +33,7 @@ MAX_DELIVERABLE_BYTES = 256 << 20
 ESCROW_CALLS = ("create_job", "create_job_with_permit", "submit", "approve")
 COMMITTEE_CALLS = ("register",)
 LICENSING_CALLS = ("buy", "buy_with_permit")
+LABEL_PAYOUTS_CALLS = ("claim", "claim_many")  # a labeler's (or a relayer's) claim under a payout root
 PERMIT_NOTE = "sign this permit (eth_signTypedData_v4), then post again with its deadline and signature"
 
 
@@ -314,6 +315,8 @@ def wallet_calls(ws: Workspace) -> dict[tuple[str, bytes], tuple[str, ...]]:
         calls |= selectors(ws.committee, COMMITTEE_CALLS)
     if ws.deployment.licensing:
         calls |= selectors(ws.licensing, LICENSING_CALLS)
+    if ws.deployment.label_payouts:
+        calls |= selectors(ws.label_payouts, LABEL_PAYOUTS_CALLS)
     return calls
 
 

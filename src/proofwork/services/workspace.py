@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the chain handles load web3: only when a command uses the c
     from proofwork.chain.court import ArbitrableContract, CourtContract
     from proofwork.chain.escrow import EscrowContract
     from proofwork.chain.issuers import IssuerRegistryContract
+    from proofwork.chain.labeling import LabelPayoutsContract
     from proofwork.chain.tokens import TokenContract
 
 PasswordProvider = Callable[[str], str]
@@ -91,6 +92,7 @@ class Workspace:
         self._identity: dict[str, object] = {}
         self._court: dict[str, object] = {}
         self._assets: dict[str, object] = {}
+        self._label_payouts: LabelPayoutsContract | None = None
 
     @classmethod
     def open(
@@ -205,6 +207,7 @@ class Workspace:
         self._identity = {}
         self._court = {}
         self._assets = {}
+        self._label_payouts = None
 
     @property
     def escrow(self) -> EscrowContract:
@@ -323,6 +326,20 @@ class Workspace:
         handle = cast("LicensingContract", self._asset_contract(LicensingContract, "licensing"))
         handle.registry = self.asset_registry  # the records its splitting calls carry
         return handle
+
+    @property
+    def label_payouts(self) -> LabelPayoutsContract:
+        """`LabelPayouts`: labeling campaigns' budgets and payouts."""
+        from proofwork.chain.labeling import LabelPayoutsContract
+
+        if self._label_payouts is None:
+            d = self.deployment
+            if not d.label_payouts:
+                raise NotFound("the labeling contract is not deployed here: run `proofwork label deploy`")
+            self._label_payouts = LabelPayoutsContract(
+                self.chain, self._deployed("label_payouts"), d.label_payouts, d.label_payouts_block
+            )
+        return self._label_payouts
 
     # --- the court ---------------------------------------------------------------------------------
 

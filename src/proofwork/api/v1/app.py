@@ -31,6 +31,7 @@ from proofwork.api.v1.routers import (
     competitions,
     credentials,
     jobs,
+    labeling,
     profiles,
     statements,
     tx,
@@ -216,6 +217,7 @@ def create_app(settings: Settings | None = None, workspace: Workspace | None = N
         asset_keys,
         asset_compute,
         assets,
+        labeling,
     )
     for module in routers:
         root.include_router(module.router)

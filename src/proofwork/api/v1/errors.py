@@ -16,12 +16,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from proofwork.domain.asset_access import KEY_REFUSALS
 from proofwork.domain.errors import (
+    LABEL_REFUSALS,
     ArtifactCorrupted,
     ChainBusy,
     ChainUnavailable,
     CredentialRejected,
     DataDirCorrupted,
     InvalidInput,
+    LabelRefused,
     NotAllowed,
     NotFound,
     ProofworkError,
@@ -137,6 +139,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "siwe_unavailable": (503, "the sign-in library is not installed"),
 }
 ERROR_CODES.update(KEY_REFUSALS)  # `POST /asset-keys`: why a key is not released
+ERROR_CODES.update(LABEL_REFUSALS)  # `/labeling`: why a batch is not served or not taken
 
 
 def error_codes_table() -> str:
@@ -173,6 +176,8 @@ def error_response(
 def domain_error(exc: ProofworkError) -> tuple[int, str]:
     if isinstance(exc, SignInRejected):
         return 401, exc.code
+    if isinstance(exc, LabelRefused):
+        return exc.status, exc.reason
     for kind, status, code in DOMAIN_ERRORS:
         if isinstance(exc, kind):
             return status, code
