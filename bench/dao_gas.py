@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +71,12 @@ def ballot(governor: str, chain_id: int, proposal_id: int, support: int, voter: 
             ],
         },
         "primaryType": "Ballot",
-        "domain": {"name": "proofwork Governor", "version": "1", "chainId": chain_id, "verifyingContract": governor},
+        "domain": {
+            "name": "proofwork Governor",
+            "version": "1",
+            "chainId": chain_id,
+            "verifyingContract": governor,
+        },
         "message": {"proposalId": proposal_id, "support": support, "voter": voter},
     }
 
@@ -93,7 +97,9 @@ def measure() -> dict[str, int]:
         pwk = deploy("CourtToken", SUPPLY)
         escrow = deploy("JobEscrow", dev0.address, 250)
         timelock = deploy("Timelock", DAY)
-        governor = deploy("Governor", pwk.address, timelock.address, VOTING_DELAY, VOTING_PERIOD, QUORUM_BPS, THRESHOLD)
+        governor = deploy(
+            "Governor", pwk.address, timelock.address, VOTING_DELAY, VOTING_PERIOD, QUORUM_BPS, THRESHOLD
+        )
         chain.transact(dev0.key, timelock.functions.set_governor(governor.address))
         chain.transact(dev0.key, timelock.functions.renounce_admin())
         chain.transact(dev0.key, escrow.functions.transfer_ownership(timelock.address))
@@ -116,7 +122,9 @@ def measure() -> dict[str, int]:
                 signed = Account.sign_typed_data(
                     holder.key, full_message=ballot(governor.address, chain_id, pid, 1, holder.address)
                 )
-                fn = g.castVoteBySig(pid, 1, holder.address, signed.v, signed.r.to_bytes(32), signed.s.to_bytes(32))
+                fn = g.castVoteBySig(
+                    pid, 1, holder.address, signed.v, signed.r.to_bytes(32), signed.s.to_bytes(32)
+                )
                 figures[f"vote by sig {i}"] = chain.transact(dev0.key, fn).gas_used
             for _ in range(VOTING_PERIOD):
                 chain.advance_time(1)
@@ -124,7 +132,9 @@ def measure() -> dict[str, int]:
             description_hash = keccak(text=description)
             figures["queue"] = chain.transact(dev0.key, g.queue(pid)).gas_used
             chain.advance_time(DAY)
-            figures["execute"] = chain.transact(dev0.key, g.execute(proposer.address, *call, description_hash)).gas_used
+            figures["execute"] = chain.transact(
+                dev0.key, g.execute(proposer.address, *call, description_hash)
+            ).gas_used
             assert chain.call(escrow.functions.fee_bps()) == fee_bps
             return figures
 

@@ -574,8 +574,6 @@ def _state(proposal_id: uint256, p: uint256) -> uint8:
     @param p Its packed word.
     @return Its state.
     """
-    if p & _FLAG_EXECUTED != 0:
-        return EXECUTED
     state: uint8 = self._outcome(proposal_id, p)
     if state == SUCCEEDED and staticcall TIMELOCK.ready_at(convert(proposal_id, bytes32)) != 0:
         return QUEUED
@@ -586,12 +584,14 @@ def _state(proposal_id: uint256, p: uint256) -> uint8:
 @view
 def _outcome(proposal_id: uint256, p: uint256) -> uint8:
     """
-    @dev The state of a proposal not executed, without asking the Timelock whether
-         it is queued: Canceled, Pending, Active, Defeated or Succeeded.
+    @dev The state of a proposal without asking the Timelock whether it is queued:
+         Executed, Canceled, Pending, Active, Defeated or Succeeded (queued or not).
     @param proposal_id The proposal.
     @param p Its packed word (not 0).
     @return Its state.
     """
+    if p & _FLAG_EXECUTED != 0:
+        return EXECUTED
     if p & _FLAG_CANCELED != 0:
         return CANCELED
     now: uint256 = block.number
