@@ -252,6 +252,16 @@ def _duration(seconds: int) -> str:
     return f"{seconds} s"
 
 
+class _AtBlock:
+    """A view call made at a given block (the latest when None), for `Chain.call`."""
+
+    def __init__(self, fn: Any, block: int | None) -> None:
+        self.fn, self.block = fn, block
+
+    def call(self) -> Any:
+        return self.fn.call() if self.block is None else self.fn.call(block_identifier=self.block)
+
+
 class CallDescriber:
     """Tells a proposal's calls in words: each call decoded against the ABI of the contract it
     targets (when proofwork knows it), with today's value beside the proposed one where a setter
@@ -260,6 +270,7 @@ class CallDescriber:
     def __init__(self, chain: Chain, known: dict[str, KnownContract]) -> None:
         self.chain = chain
         self.known: dict[str, KnownContract] = {str(Web3.to_checksum_address(a)): k for a, k in known.items()}
+        self._block: int | None = None
         self._contracts: dict[str, Any] = {
             a: chain.contract(k.artifact.abi, a) for a, k in self.known.items()
         }
@@ -269,7 +280,10 @@ class CallDescriber:
         k = self.known.get(address)
         return f"the {k.role}" if k else address
 
-    def describe(self, call: Call) -> str:
+    def describe(self, call: Call, block: int | None = None) -> str:
+        """`call` in words; values it changes are shown as they were at `block` (a proposal's own
+        block, so an executed proposal still reads "from 2.5 % to 2 %"), else as they are now."""
+        self._block = block
         target = Web3.to_checksum_address(call.target)
         text = self._decoded(target, call.calldata)
         if call.value:
@@ -292,7 +306,7 @@ class CallDescriber:
         return say(self, contract, k, args)
 
     def _read(self, contract: Any, name: str, *args: Any) -> Any:
-        return self.chain.call(getattr(contract.functions, name)(*args))
+        return self.chain.call(_AtBlock(getattr(contract.functions, name)(*args), self._block))
 
     def _amount(self, token: str, amount: int) -> str:
         k = self.known.get(Web3.to_checksum_address(token))

@@ -10,11 +10,14 @@ says so, for the CLI and the report."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from proofwork.domain.errors import InvalidInput, NotAllowed, NotFound
+from proofwork.domain.errors import DataDirCorrupted, InvalidInput, NotAllowed, NotFound
 from proofwork.services.workspace import Signer, Workspace
+from proofwork.storage.files import save_json
 
 if TYPE_CHECKING:
     from proofwork.chain.governance import CallDescriber, GovernorContract, TimelockContract
@@ -84,7 +87,29 @@ def deploy_dao(
     gas["deploy Governor"] = second.gas_used
     dao = Dao(str(second.contract_address), timelock, first.block_number)
     gas["set governor"] = timelock_handle(ws, dao).set_governor(deployer.key, dao.governor).gas_used
+    save_dao(ws, dao)
     return dao, gas
+
+
+def dao_path(ws: Workspace) -> Path:
+    """Where the DAO's addresses are recorded, beside the chain's deployment manifest."""
+    return ws.manifest_path.with_suffix(".dao.json")
+
+
+def save_dao(ws: Workspace, dao: Dao) -> None:
+    save_json(dao_path(ws), asdict(dao))
+
+
+def load_dao(ws: Workspace) -> Dao:
+    """The DAO deployed on this chain (a one-line NotFound before `dao deploy`)."""
+    path = dao_path(ws)
+    if not path.exists():
+        raise NotFound("no DAO on this chain yet: run `proofwork dao deploy`")
+    try:
+        raw = json.loads(path.read_text())
+        return Dao(str(raw["governor"]), str(raw["timelock"]), int(raw["block"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataDirCorrupted(f"{path} is not a DAO record") from exc
 
 
 def governor_handle(ws: Workspace, dao: Dao) -> GovernorContract:
