@@ -41,6 +41,7 @@ COMMANDS = {
     "dispute": "court",
     "juror": "court",
     "court": "court",
+    "dao": "dao",
     "index": "index",
     "web": "web",
     "api": "api",
