@@ -515,7 +515,7 @@ def tracked() -> uint256:
 def carry() -> uint256:
     """
     @notice The remainder of the splits so far, added to the next one.
-    @return Token units (fewer than the total shares).
+    @return Token units (fewer than the total shares at the split that left them).
     """
     return (self._pool >> 32) & _MASK32
 
