@@ -79,6 +79,7 @@ def main() -> int:
             True,  # votes by shares: the first founder's 100 shares pass proposals alone
             DAY,
             rule,
+            (ZERO, ZERO, ZERO32),  # no attribution: the split and claim do not touch it
             [f[1] for f in founders],
             [100, 1, 1],
             [[f[2]] for f in founders],

@@ -51,6 +51,12 @@ interface Badges:
     def badge(token_id: uint256) -> Badge: view
 
 
+# What the guild reads from the JobAttester.
+interface JobAttester:
+    def attestation_of(job_id: uint256, milestone: uint256) -> bytes32: view
+    def attestations() -> address: view
+
+
 # SkillBadge's badge record.
 struct Badge:
     skill: String[64]
@@ -123,6 +129,12 @@ voted: public(HashMap[uint256, HashMap[address, bool]])
 latest_proposal: public(HashMap[address, uint256])
 # @dev Per job: the members named to do it, who may submit through the guild.
 is_worker: public(HashMap[uint256, HashMap[address, bool]])
+# @dev Per job: the members named to do it, in order (the latest TAKE executed for it).
+_job_workers: HashMap[uint256, DynArray[address, MAX_WORKERS]]
+# @dev Where the guild attests its workers' part in completed milestones (all empty: off).
+_attribution: IGuild.Attribution
+# @dev Per job and milestone: whether the workers' part is attested already.
+attributed: public(HashMap[uint256, HashMap[uint256, bool]])
 
 
 @deploy
@@ -132,6 +144,7 @@ def __init__(
     by_shares_: bool,
     voting_period_: uint64,
     rule_: IGuild.Rule,
+    attribution_: IGuild.Attribution,
     founders: DynArray[address, MAX_FOUNDERS],
     founder_shares: DynArray[uint256, MAX_FOUNDERS],
     founder_evidence: DynArray[DynArray[bytes32, MAX_EVIDENCE], MAX_FOUNDERS],
@@ -143,6 +156,7 @@ def __init__(
     @param by_shares_ True for votes weighed by shares, False for one member one vote.
     @param voting_period_ Seconds a proposal stays open (1 hour to 30 days).
     @param rule_ The admission rule (see IGuild.Rule).
+    @param attribution_ Where the workers' part in completed milestones is attested (all empty: off).
     @param founders The founding members (1 to 16, distinct).
     @param founder_shares Their shares (1 or more each, total below 1,000,000).
     @param founder_evidence Each founder's evidence for the rule (see `propose_admission`).
@@ -160,6 +174,11 @@ def __init__(
         assert rule_.threshold > 0 and rule_.threshold <= MAX_EVIDENCE, "guild: bad reputation threshold"
     else:
         raise "guild: unknown rule"
+    if attribution_.job_attester != empty(address):
+        assert attribution_.schema != empty(bytes32), "guild: no work schema"
+        assert (
+            staticcall JobAttester(attribution_.job_attester).attestations() == attribution_.attestations
+        ), "guild: attester of another attestation service"
     assert len(founders) > 0, "guild: no founders"
     assert len(founder_shares) == len(founders) and len(founder_evidence) == len(founders), "guild: founder lists differ"
     TOKEN = token_
@@ -167,6 +186,7 @@ def __init__(
     BY_SHARES = by_shares_
     VOTING_PERIOD = voting_period_
     self._rule = rule_
+    self._attribution = attribution_
     self.acc_per_share = 1
     self._pool = _MARKER
     for i: uint256 in range(len(founders), bound=MAX_FOUNDERS):
@@ -387,9 +407,12 @@ def take(proposal_id: uint256, job_id: uint256, job: IJobEscrow.Job):
     else:
         assert job.freelancer == self, "guild: job taken by another"
         assert staticcall Escrow(ESCROW).job_state(job_id) == keccak256(abi_encode(job)), "guild: stale job state"
+    for previous: address in self._job_workers[job_id]:
+        self.is_worker[job_id][previous] = False
     workers: DynArray[address, MAX_WORKERS] = self._workers[proposal_id]
     for worker: address in workers:
         self.is_worker[job_id][worker] = True
+    self._job_workers[job_id] = workers
     log IGuild.WorkersNamed(job_id=job_id, proposal_id=proposal_id, workers=workers)
 
 
@@ -435,6 +458,45 @@ def raise_dispute(job_id: uint256, job: IJobEscrow.Job, milestone: uint256):
     """
     self._check_worker(job_id)
     extcall Escrow(ESCROW).raise_dispute(job_id, job, milestone)
+
+
+@external
+@nonreentrant
+def attest_workers(job_id: uint256, milestone: uint256):
+    """
+    @notice Attests the part of each member named for the job in a milestone the job attester
+            attested as completed by the guild: one GuildWork attestation per worker, referring
+            to the guild's JobCompleted attestation. Anyone may call, once per milestone.
+    @dev The JobAttester attests the escrow's freelancer (the guild) only; this carries the
+         reputation to the members who did the work, named on chain when the job was taken.
+    @param job_id The job.
+    @param milestone Milestone index.
+    """
+    a: IGuild.Attribution = self._attribution
+    assert a.job_attester != empty(address), "guild: attribution is off"
+    assert not self.attributed[job_id][milestone], "guild: milestone already attributed"
+    uid: bytes32 = staticcall JobAttester(a.job_attester).attestation_of(job_id, milestone)
+    assert uid != empty(bytes32), "guild: milestone not attested"
+    done: IAttestations.Attestation = staticcall IAttestations(a.attestations).get_attestation(uid)
+    assert done.recipient == self, "guild: completed by another freelancer"
+    workers: DynArray[address, MAX_WORKERS] = self._job_workers[job_id]
+    assert len(workers) > 0, "guild: no workers named for this job"
+    self.attributed[job_id][milestone] = True
+    for worker: address in workers:
+        extcall IAttestations(a.attestations).attest(
+            IAttestations.AttestationRequest(
+                schema=a.schema,
+                data=IAttestations.AttestationRequestData(
+                    recipient=worker,
+                    expirationTime=0,
+                    revocable=False,
+                    refUID=uid,
+                    data=abi_encode(uid, job_id, milestone, self),
+                    value=0,
+                ),
+            )
+        )
+    log IGuild.WorkAttested(job_id=job_id, milestone=milestone, completed=uid, workers=workers)
 
 
 # ------------------------------------------------------------------ views
@@ -575,6 +637,27 @@ def proposal_workers(proposal_id: uint256) -> DynArray[address, MAX_WORKERS]:
     @return The workers.
     """
     return self._workers[proposal_id]
+
+
+@external
+@view
+def job_workers(job_id: uint256) -> DynArray[address, MAX_WORKERS]:
+    """
+    @notice The members named to do a job the guild took.
+    @param job_id The job.
+    @return The workers (empty for a job not taken).
+    """
+    return self._job_workers[job_id]
+
+
+@external
+@view
+def attribution() -> IGuild.Attribution:
+    """
+    @notice Where the guild attests its workers' part in completed milestones.
+    @return The JobAttester, the Attestations contract and the GuildWork schema uid (all empty: off).
+    """
+    return self._attribution
 
 
 @external

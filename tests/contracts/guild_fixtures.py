@@ -33,6 +33,8 @@ FAMILY = "ml/vision"
 CREDENTIAL_SCHEMA = "string credential,bytes32 digest"
 JOB_SCHEMA = "uint256 jobId,address freelancer"  # stands in for JobCompleted in the rule tests
 SPEC = keccak(b"guild test job spec")
+GUILD_WORK_SCHEMA = "bytes32 jobCompleted,uint256 jobId,uint256 milestone,address guild"
+NO_ATTRIBUTION = (ZERO, ZERO, ZERO32)
 
 
 def acct(label: str) -> str:
@@ -69,7 +71,9 @@ def guild_world():
         attestations = boa.load_partial(str(ATTESTATIONS / "Attestations.vy")).deploy(schemas.address)
         credential_schema = schemas.register(CREDENTIAL_SCHEMA, ZERO, True)
         job_schema = schemas.register(JOB_SCHEMA, ZERO, False)
+        work_schema = schemas.register(GUILD_WORK_SCHEMA, ZERO, False)
     return SimpleNamespace(
+        work_schema=work_schema,
         token=token,
         escrow=escrow,
         registry=registry,
@@ -79,6 +83,36 @@ def guild_world():
         job_schema=job_schema,
         guild_partial=boa.load_partial(str(GUILD_PATH)),
     )
+
+
+# Stands in for the JobAttester: records the JobCompleted uid of a milestone, attested by itself
+# through a prepared `attest` call to the Attestations contract.
+ATTESTER_STUB = """
+# pragma version ~=0.4.3
+attestations: public(address)
+attestation_of: public(HashMap[uint256, HashMap[uint256, bytes32]])
+
+@deploy
+def __init__(attestations_: address):
+    self.attestations = attestations_
+
+@external
+def attest(job_id: uint256, milestone: uint256, payload: Bytes[2048]):
+    out: Bytes[32] = raw_call(self.attestations, payload, max_outsize=32)
+    self.attestation_of[job_id][milestone] = convert(out, bytes32)
+"""
+
+
+def attester_stub(world):
+    with boa.env.prank(DEPLOYER):
+        return boa.loads(ATTESTER_STUB, world.attestations.address)
+
+
+def completed(world, stub, job_id: int, milestone: int, freelancer: str) -> bytes:
+    """The stub attests a milestone completed by `freelancer`; returns the uid."""
+    request = (world.job_schema, (freelancer, 0, False, ZERO32, b"\x00" * 64, 0))
+    stub.attest(job_id, milestone, world.attestations.attest.prepare_calldata(request))
+    return stub.attestation_of(job_id, milestone)
 
 
 def mint_badge(world, to: str, skill: str = FAMILY + "/segmentation") -> int:
@@ -117,7 +151,17 @@ def badge_evidence(world, member: str) -> list[bytes]:
     return [badge_id(mint_badge(world, member))]
 
 
-def deploy_guild(world, founders, shares=None, *, by_shares=False, period=DAY, rule=None, evidence=None):
+def deploy_guild(
+    world,
+    founders,
+    shares=None,
+    *,
+    by_shares=False,
+    period=DAY,
+    rule=None,
+    evidence=None,
+    attribution=NO_ATTRIBUTION,
+):
     """A badge guild of `founders` (a badge minted to each) unless told otherwise."""
     shares = shares or [1] * len(founders)
     if rule is None:
@@ -125,7 +169,15 @@ def deploy_guild(world, founders, shares=None, *, by_shares=False, period=DAY, r
         evidence = evidence or [badge_evidence(world, f) for f in founders]
     with boa.env.prank(DEPLOYER):
         return world.guild_partial.deploy(
-            world.token.address, world.escrow.address, by_shares, period, rule, founders, shares, evidence
+            world.token.address,
+            world.escrow.address,
+            by_shares,
+            period,
+            rule,
+            attribution,
+            founders,
+            shares,
+            evidence,
         )
 
 
@@ -226,11 +278,13 @@ __all__ = [
     "DAY",
     "DEPLOYER",
     "FAMILY",
+    "GUILD_WORK_SCHEMA",
     "HOUR",
     "ISSUER",
     "JOB_ATTESTER",
     "KICK",
     "MEMBERS",
+    "NO_ATTRIBUTION",
     "OUTSIDER",
     "SHARES",
     "TAKE",
@@ -244,9 +298,11 @@ __all__ = [
     "approve",
     "assign",
     "attest",
+    "attester_stub",
     "badge_evidence",
     "badge_id",
     "badge_rule",
+    "completed",
     "credential_rule",
     "deploy_guild",
     "guild_world",

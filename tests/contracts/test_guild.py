@@ -13,6 +13,7 @@ from guild_fixtures import (
     ISSUER,
     JOB_ATTESTER,
     MEMBERS,
+    NO_ATTRIBUTION,
     OUTSIDER,
     TAKE,
     UNACCREDITED,
@@ -22,8 +23,10 @@ from guild_fixtures import (
     approve,
     assign,
     attest,
+    attester_stub,
     badge_evidence,
     badge_id,
+    completed,
     credential_rule,
     deploy_guild,
     mint_badge,
@@ -78,6 +81,7 @@ def test_founder_must_meet_the_rule(world):
             False,
             DAY,
             (1, world.badges.address, ZERO, b"\x00" * 32, FAMILY, 0),
+            NO_ATTRIBUTION,
             [A, D],
             [1, 1],
             [badge_evidence(world, A), [other]],
@@ -169,22 +173,22 @@ def test_constructor_checks(world):
     args = (world.token.address, world.escrow.address, False)
     rule = (1, world.badges.address, ZERO, b"\x00" * 32, FAMILY, 0)
     with boa.reverts("guild: bad voting period"):
-        world.guild_partial.deploy(*args, 60, rule, [A], [1], ev)
+        world.guild_partial.deploy(*args, 60, rule, NO_ATTRIBUTION, [A], [1], ev)
     with boa.reverts("guild: unknown rule"):
-        world.guild_partial.deploy(*args, DAY, (9, *rule[1:]), [A], [1], ev)
+        world.guild_partial.deploy(*args, DAY, (9, *rule[1:]), NO_ATTRIBUTION, [A], [1], ev)
     with boa.reverts("guild: no founders"):
-        world.guild_partial.deploy(*args, DAY, rule, [], [], [])
+        world.guild_partial.deploy(*args, DAY, rule, NO_ATTRIBUTION, [], [], [])
     with boa.reverts("guild: founder lists differ"):
-        world.guild_partial.deploy(*args, DAY, rule, [A], [1, 2], ev)
+        world.guild_partial.deploy(*args, DAY, rule, NO_ATTRIBUTION, [A], [1, 2], ev)
     with boa.reverts("guild: zero shares"):
-        world.guild_partial.deploy(*args, DAY, rule, [A], [0], ev)
+        world.guild_partial.deploy(*args, DAY, rule, NO_ATTRIBUTION, [A], [0], ev)
     with boa.reverts("guild: already a member"):
-        world.guild_partial.deploy(*args, DAY, rule, [A, A], [1, 1], ev * 2)
+        world.guild_partial.deploy(*args, DAY, rule, NO_ATTRIBUTION, [A, A], [1, 1], ev * 2)
     with boa.reverts("guild: too many shares"):
-        world.guild_partial.deploy(*args, DAY, rule, [A], [10**6], ev)
+        world.guild_partial.deploy(*args, DAY, rule, NO_ATTRIBUTION, [A], [10**6], ev)
     with boa.reverts("guild: empty skill family"):
         world.guild_partial.deploy(
-            *args, DAY, (1, world.badges.address, ZERO, b"\x00" * 32, "", 0), [A], [1], ev
+            *args, DAY, (1, world.badges.address, ZERO, b"\x00" * 32, "", 0), NO_ATTRIBUTION, [A], [1], ev
         )
 
 
@@ -458,3 +462,73 @@ def test_escrow_call_by_vote(world):
         )
     net = 40 * USD - 40 * USD * job.fee_bps // 10_000
     assert world.token.balanceOf(guild.address) == net
+
+
+# ------------------------------------------------------------------ attribution
+
+
+def test_workers_named_get_the_guilds_completed_work_attested(world):
+    stub = attester_stub(world)
+    attribution = (stub.address, world.attestations.address, world.work_schema)
+    guild = deploy_guild(world, [A, B, C], attribution=attribution)
+    assert guild.attribution() == attribution
+    job = post_job(world, [10 * USD, 20 * USD], freelancer=guild.address)
+    with boa.env.prank(A):
+        pid = guild.propose_take(job.job_id, b"\x00" * 32, [A, C])
+    pass_proposal(guild, pid, [A, B])
+    with boa.env.prank(A):
+        guild.take(pid, job.job_id, job.tuple())
+    assert guild.job_workers(job.job_id) == [A, C]
+    with boa.reverts("guild: milestone not attested"):
+        guild.attest_workers(job.job_id, 0)
+    uid = completed(world, stub, job.job_id, 0, guild.address)
+    with boa.env.prank(OUTSIDER):
+        guild.attest_workers(job.job_id, 0)  # anyone
+    logs = guild.get_logs(include_child_logs=True)
+    attested = [e for e in logs if type(e).__name__ == "Attested"]
+    assert [e.recipient for e in attested] == [A, C]
+    for e in attested:
+        record = world.attestations.get_attestation(e.uid)
+        assert (
+            record.attester == guild.address and record.refUID == uid and record.schema == world.work_schema
+        )
+    worked = [e for e in logs if type(e).__name__ == "WorkAttested"]
+    assert worked[0].completed == uid and list(worked[0].workers) == [A, C]
+    assert guild.attributed(job.job_id, 0)
+    with boa.reverts("guild: milestone already attributed"):
+        guild.attest_workers(job.job_id, 0)
+    completed(world, stub, job.job_id, 1, OUTSIDER)  # a record about someone else
+    with boa.reverts("guild: completed by another freelancer"):
+        guild.attest_workers(job.job_id, 1)
+
+
+def test_attribution_checks(world):
+    guild = deploy_guild(world, [A, B])
+    with boa.reverts("guild: attribution is off"):
+        guild.attest_workers(1, 0)
+    stub = attester_stub(world)
+    with boa.reverts("guild: attester of another attestation service"):
+        deploy_guild(world, [MEMBERS[5]], attribution=(stub.address, world.badges.address, world.work_schema))
+    with boa.reverts("guild: no work schema"):
+        deploy_guild(
+            world, [MEMBERS[6]], attribution=(stub.address, world.attestations.address, b"\x00" * 32)
+        )
+    guild = deploy_guild(
+        world, MEMBERS[7:9], attribution=(stub.address, world.attestations.address, world.work_schema)
+    )
+    completed(world, stub, 77, 0, guild.address)
+    with boa.reverts("guild: no workers named for this job"):
+        guild.attest_workers(77, 0)
+
+
+def test_a_new_take_replaces_the_named_workers(world):
+    guild = deploy_guild(world, [A, B, C])
+    job = post_job(world, [10 * USD], freelancer=guild.address)
+    for workers, proposer in (([A, B], A), ([C], B)):
+        with boa.env.prank(proposer):
+            pid = guild.propose_take(job.job_id, b"\x00" * 32, workers)
+        pass_proposal(guild, pid, [A, B])
+        with boa.env.prank(proposer):
+            guild.take(pid, job.job_id, job.tuple())
+    assert guild.job_workers(job.job_id) == [C]
+    assert not guild.is_worker(job.job_id, A) and guild.is_worker(job.job_id, C)

@@ -86,7 +86,11 @@ def test_guild_takes_a_job_and_splits_the_payment(deployed: Cli) -> None:
         cli("guild", "submit", guild, job, "--hash", deliverable, "--from", "dev2"), "is not named for job"
     )
     cli.ok("guild", "submit", guild, job, "--hash", deliverable, "--from", "dev3")
-    cli.ok("job", "approve", job, "--from", "dev1")
+    refused(cli("guild", "attest", guild, job, "--from", "dev9"), "no JobCompleted attestation yet")
+    cli.ok("job", "approve", job, "--from", "dev1")  # the JobCompleted attestation goes to the guild
+    attested = cli.ok("guild", "attest", guild, job, "--from", "dev9", "--json").json()
+    assert attested["workers"] == taken["workers"]
+    refused(cli("guild", "attest", guild, job, "--from", "dev9"), "attested to its workers already")
 
     split = cli.ok("guild", "split", guild, "--from", "dev9", "--json").json()
     net = Decimal(100) * (10_000 - 250) / 10_000  # the platform fee taken by the escrow

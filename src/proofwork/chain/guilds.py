@@ -19,6 +19,8 @@ from proofwork.domain.errors import TransactionRejected
 RULE_BADGE, RULE_CREDENTIAL, RULE_REPUTATION = 1, 2, 3
 KINDS = {1: "admit", 2: "shares", 3: "kick", 4: "take", 5: "call"}
 ZERO_ADDRESS = "0x" + "00" * 20
+# The schema of the attestations a guild makes to its workers (no resolver, not revocable).
+GUILD_WORK_SCHEMA = "bytes32 jobCompleted,uint256 jobId,uint256 milestone,address guild"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,22 @@ class Rule:
             self.schema,
             self.family,
             self.threshold,
+        )
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Where a guild attests its workers' part in completed milestones (IGuild.Attribution)."""
+
+    job_attester: str = ZERO_ADDRESS
+    attestations: str = ZERO_ADDRESS
+    schema: bytes = bytes(32)
+
+    def as_tuple(self) -> tuple[str, str, bytes]:
+        return (
+            Web3.to_checksum_address(self.job_attester),
+            Web3.to_checksum_address(self.attestations),
+            self.schema,
         )
 
 
@@ -194,6 +212,30 @@ class GuildContract(ContractHandle):
     def leave(self, key: bytes) -> Receipt:
         return self.chain.transact(key, self.contract.functions.leave())
 
+    def attribution(self) -> Attribution:
+        attester, attestations, schema = self.chain.call(self.contract.functions.attribution())
+        return Attribution(str(attester), str(attestations), bytes(schema))
+
+    def is_worker(self, job_id: int, account: str) -> bool:
+        fn = self.contract.functions.is_worker(check_id(job_id), Web3.to_checksum_address(account))
+        return bool(self.chain.call(fn))
+
+    def job_workers(self, job_id: int) -> list[str]:
+        return [str(a) for a in self.chain.call(self.contract.functions.job_workers(check_id(job_id)))]
+
+    def attributed(self, job_id: int, milestone: int) -> bool:
+        return bool(self.chain.call(self.contract.functions.attributed(check_id(job_id), milestone)))
+
+    def voted(self, proposal_id: int, account: str) -> bool:
+        fn = self.contract.functions.voted(check_id(proposal_id), Web3.to_checksum_address(account))
+        return bool(self.chain.call(fn))
+
+    def attest_workers(self, key: bytes, job_id: int, milestone: int) -> tuple[Receipt, list[str]]:
+        """The guild attests its named workers' part in a completed milestone; returns the workers."""
+        receipt = self.chain.transact(key, self.contract.functions.attest_workers(job_id, milestone))
+        named = [e for e in self.receipt_events(receipt) if e.name == "WorkAttested"]
+        return receipt, [str(a) for a in named[0].args["workers"]] if named else []
+
 
 def guild_at(chain: Chain, address: str, deploy_block: int = 0) -> GuildContract:
     """The guild at `address` (the shipped ABI)."""
@@ -209,6 +251,7 @@ def deploy_guild(
     by_shares: bool,
     voting_period: int,
     rule: Rule,
+    attribution: Attribution,
     founders: list[str],
     shares: list[int],
     evidence: list[list[bytes]],
@@ -224,9 +267,19 @@ def deploy_guild(
         by_shares,
         voting_period,
         rule.as_tuple(),
+        attribution.as_tuple(),
         [Web3.to_checksum_address(f) for f in founders],
         shares,
         evidence,
     )
     assert receipt.contract_address is not None
     return GuildContract(chain, artifact, str(receipt.contract_address), receipt.block_number)
+
+
+def ensure_work_schema(chain: Chain, key: bytes, registry: str) -> bytes:
+    """The uid of the GuildWork schema in the SchemaRegistry at `registry`, registered if need be."""
+    schemas = chain.contract(ArtifactStore().get("SchemaRegistry").abi, registry)
+    uid = bytes(chain.call(schemas.functions.schema_uid(GUILD_WORK_SCHEMA, ZERO_ADDRESS, False)))
+    if bytes(chain.call(schemas.functions.get_schema(uid))[0]) != uid:
+        chain.transact(key, schemas.functions.register(GUILD_WORK_SCHEMA, ZERO_ADDRESS, False))
+    return uid

@@ -1,4 +1,4 @@
-"""`guild create|join|leave|apply|vote|execute|take|submit|split|claim|members`: skill guilds that take jobs
+"""`guild create|join|leave|apply|vote|execute|take|submit|attest|split|claim|members`: skill guilds that take jobs
 as one freelancer and split what they are paid by shares."""
 
 from __future__ import annotations
@@ -187,6 +187,23 @@ def guild_submit(
         state.emit(
             {"ok": True, "job": job_id, "milestone": milestone, "tx": tx},
             f"milestone {milestone} of job {job_id} submitted by the guild",
+        )
+
+
+@guild_app.command("attest")
+def guild_attest(
+    ctx: typer.Context, guild: GuildArg, job_id: JobArg, sender: FromOpt, milestone: MilestoneOpt = 1
+) -> None:
+    """Attest the named workers' part in a milestone the guild completed (anyone may)."""
+    from proofwork.services import guilds
+
+    state = cli_state(ctx)
+    index = milestone_index(milestone)
+    with state.workspace() as ws:
+        done = guilds.attest(ws, guild, ws.signer(sender), uint_id(job_id), index)
+        state.emit(
+            {"ok": True, **done},
+            f"milestone {milestone} of job {job_id} attested to {', '.join(done['workers'])}",
         )
 
 

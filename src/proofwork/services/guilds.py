@@ -66,7 +66,14 @@ def create(
     voting_period: int = 86_400,
 ) -> Created:
     """Deploys a guild of badge holders in `family` with its founders (each must hold such a badge)."""
-    from proofwork.chain.guilds import RULE_BADGE, ZERO_ADDRESS, Rule, deploy_guild
+    from proofwork.chain.guilds import (
+        RULE_BADGE,
+        ZERO_ADDRESS,
+        Attribution,
+        Rule,
+        deploy_guild,
+        ensure_work_schema,
+    )
 
     family = check_skill(family)
     if not founders or len(founders) > 16:
@@ -84,6 +91,8 @@ def create(
         raise NotAllowed("the guild's rule needs the identity contracts: run `proofwork identity deploy`")
     evidence = [[_badge_in_family(ws, a, family)] for a in addresses]
     rule = Rule(RULE_BADGE, ws.badges.address, ZERO_ADDRESS, bytes(32), family, 0)
+    schema = ensure_work_schema(ws.chain, creator.key, ws.deployment.schema_registry)
+    attribution = Attribution(ws.job_attester.address, ws.attestations.address, schema)
     guild = deploy_guild(
         ws.chain,
         creator.key,
@@ -92,6 +101,7 @@ def create(
         by_shares=by_shares,
         voting_period=voting_period,
         rule=rule,
+        attribution=attribution,
         founders=addresses,
         shares=shares,
         evidence=evidence,
@@ -170,7 +180,7 @@ def vote(ws: Workspace, guild_address: str, member: Signer, proposal_id: int, su
         raise NotAllowed(f"proposal {proposal_id} is already executed")
     if ws.chain.now() > proposal.deadline:
         raise NotAllowed(f"the vote on proposal {proposal_id} is closed")
-    if bool(guild.chain.call(guild.contract.functions.voted(proposal_id, member.address))):
+    if guild.voted(proposal_id, member.address):
         raise NotAllowed(f"{member.address} already voted on proposal {proposal_id}")
     return str(guild.vote(member.key, proposal_id, support).tx_hash)
 
@@ -228,7 +238,7 @@ def submit(
 
     guild = _guild(ws, guild_address)
     _member(guild, worker)
-    if not bool(guild.chain.call(guild.contract.functions.is_worker(job_id, worker.address))):
+    if not guild.is_worker(job_id, worker.address):
         raise NotAllowed(f"{worker.address} is not named for job {job_id}")
     job = Jobs(ws).get(job_id)
     if job.freelancer.lower() != guild.address.lower():
@@ -236,6 +246,25 @@ def submit(
     if not 0 <= milestone < len(job.milestones):
         raise InvalidInput(f"job {job_id} has {len(job.milestones)} milestones")
     return str(guild.submit(worker.key, job, milestone, deliverable).tx_hash)
+
+
+def attest(ws: Workspace, guild_address: str, caller: Signer, job_id: int, milestone: int) -> dict[str, Any]:
+    """The guild attests, to each worker named for the job, its part in a milestone the JobAttester
+    attested as completed by the guild (GuildWork attestations referring to the JobCompleted one)."""
+    guild = _guild(ws, guild_address)
+    attribution = guild.attribution()
+    if int(attribution.job_attester, 16) == 0:
+        raise NotAllowed("this guild attests no work (created without the identity contracts)")
+    if guild.attributed(job_id, milestone):
+        raise NotAllowed(f"milestone {milestone + 1} of job {job_id} is attested to its workers already")
+    if not guild.job_workers(job_id):
+        raise NotAllowed(f"the guild named no workers for job {job_id}")
+    if ws.job_attester.attestation_of(job_id, milestone) == bytes(32):
+        raise NotAllowed(
+            f"milestone {milestone + 1} of job {job_id} has no JobCompleted attestation yet: `proofwork attest job`"
+        )
+    receipt, workers = guild.attest_workers(caller.key, job_id, milestone)
+    return {"tx": receipt.tx_hash, "job": job_id, "milestone": milestone + 1, "workers": workers}
 
 
 def split(ws: Workspace, guild_address: str, caller: Signer) -> dict[str, Any]:
