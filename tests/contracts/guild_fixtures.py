@@ -287,6 +287,7 @@ __all__ = [
     "NO_ATTRIBUTION",
     "OUTSIDER",
     "SHARES",
+    "SPEC",
     "TAKE",
     "UNACCREDITED",
     "USD",

@@ -1,18 +1,25 @@
 """Attacks on Guild.vy, kept as proofs of concept: share manipulation (a join timed just before a
 payment, a share change to take pay already earned), hostile tokens (re-entry before the balance moves,
-False on transfer, a stray token), a leaving or expelled member's pay, and members griefing votes."""
+False on transfer, a stray token), a leaving or expelled member's pay, members griefing votes, a payout
+the escrow had to credit, and escrow calls that would spend the members' pay."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import boa
 import pytest
 from guild_fixtures import (
+    CLIENT,
     DAY,
     DEPLOYER,
     MEMBERS,
     NO_ATTRIBUTION,
     OUTSIDER,
+    SPEC,
     USD,
+    ZERO,
+    ZERO32,
     admit,
     badge_evidence,
     badge_rule,
@@ -23,6 +30,7 @@ from guild_fixtures import (
 )
 
 A, B, C, D, E = MEMBERS[:5]
+MOCKS = Path(__file__).resolve().parent / "mocks"
 
 # A token whose transfer calls back into a target *before* moving the balance: a re-entrant `split`
 # there would see the claimed amount still in the guild and split it a second time.
@@ -348,3 +356,60 @@ def test_expelled_worker_can_no_longer_act_for_the_guild(world):
         guild.execute(kick)
     with boa.env.prank(C), boa.reverts("guild: not a member"):
         guild.submit(job.job_id, job.tuple(), 0, b"\x01" * 32)
+
+
+# ------------------------------------------------------------------ the escrow side
+
+
+def test_payout_the_token_refused_is_pulled_from_the_escrow_and_split(world):
+    """A token that blocks the guild makes the escrow credit the payout; anyone pulls it into the
+    guild once the token lets it through, and it is split like any payment."""
+    token = boa.load(str(MOCKS / "BlocklistToken.vy"))
+    guild = guild_in(world, token, [A, B])
+    token.mint(CLIENT, 100 * USD)
+    deadline = boa.env.timestamp + 10 * DAY
+    with boa.env.prank(CLIENT):
+        token.approve(world.escrow.address, 100 * USD)
+        job_id = world.escrow.create_job(token.address, guild.address, [100 * USD], deadline, DAY, SPEC, ZERO)
+    fee_bps = world.escrow.fee_bps()
+    job = (
+        CLIENT,
+        guild.address,
+        token.address,
+        ZERO,
+        deadline,
+        DAY,
+        fee_bps,
+        SPEC,
+        ZERO,
+        0,
+        [(100 * USD, 0, 0, 0, 0, ZERO32)],
+    )
+    with boa.reverts("guild: nothing credited"):
+        guild.withdraw_from_escrow()
+    token.set_blocked(guild.address, True)
+    with boa.env.prank(CLIENT):
+        world.escrow.approve(job_id, job, 0)
+    net = 100 * USD - 100 * USD * fee_bps // 10_000
+    assert world.escrow.claimable(token.address, guild.address) == net
+    token.set_blocked(guild.address, False)
+    with boa.env.prank(OUTSIDER):
+        assert guild.withdraw_from_escrow() == net
+    assert guild.claimable(A) == guild.claimable(B) == net // 2
+
+
+def test_a_passed_escrow_call_cannot_spend_the_guilds_money(world):
+    """CALL proposals reach the escrow only, and the guild never approves it: even a majority cannot
+    make the guild fund a job out of the members' pay."""
+    guild = deploy_guild(world, [A, B])
+    pay(world, guild, 50 * USD)
+    guild.split()
+    data = world.escrow.create_job.prepare_calldata(
+        world.token.address, A, [50 * USD], boa.env.timestamp + DAY, DAY, SPEC, ZERO
+    )
+    with boa.env.prank(A):
+        pid = guild.propose_call(data)
+    pass_proposal(guild, pid, [A, B])
+    with boa.env.prank(A), boa.reverts():
+        guild.execute_call(pid, data)
+    assert world.token.balanceOf(guild.address) == 50 * USD and guild.claimable(B) == 25 * USD
