@@ -21,8 +21,9 @@
      The accumulator starts at 1 and the pool slot carries a marker bit, so a split never
      writes a zero slot (a fresh slot costs 20,000 gas).
      Votes: a proposal records the total weight when it is made; only members admitted
-     before it may vote, once; it passes with more than half of that weight for it, and a
-     member executes it before its deadline.
+     before it (whose shares did not change since, when votes weigh shares) may vote, once;
+     it passes with more than half of that weight for it, and a member executes it before
+     its deadline.
 """
 
 from ethereum.ercs import IERC20
@@ -109,7 +110,8 @@ _rule: IGuild.Rule
 acc_per_share: public(uint256)
 # @dev Packed: marker | tracked (balance already split or carried) | carry (split remainder) | total shares.
 _pool: uint256
-# @dev Packed per account: active | since (proposal count at admission) | shares | credit (settled pay).
+# @dev Packed per account: active | since (proposal count at admission, or at its latest share change
+# when votes weigh shares) | shares | credit (settled pay).
 _members: HashMap[address, uint256]
 # @dev Per account: the accumulator when its pay was last settled.
 _snapshot: HashMap[address, uint256]
@@ -341,7 +343,8 @@ def propose_call(data: Bytes[MAX_CALLDATA]) -> uint256:
 @nonreentrant
 def vote(proposal_id: uint256, support: bool):
     """
-    @notice A member admitted before the proposal was made votes on it, once.
+    @notice A member admitted before the proposal was made (and, when votes weigh shares,
+            whose shares have not changed since) votes on it, once.
     @param proposal_id The proposal.
     @param support True for, False against.
     """
@@ -349,7 +352,7 @@ def vote(proposal_id: uint256, support: bool):
     assert p.kind != 0, "guild: unknown proposal"
     record: uint256 = self._members[msg.sender]
     assert record & _ACTIVE != 0, "guild: caller is not a member"
-    assert (record >> 192) & (_MASK64 >> 1) < proposal_id, "guild: joined after the proposal"
+    assert (record >> 192) & (_MASK64 >> 1) < proposal_id, "guild: member since after the proposal"
     assert not p.executed, "guild: proposal executed"
     assert block.timestamp <= convert(p.deadline, uint256), "guild: voting closed"
     assert not self.voted[proposal_id][msg.sender], "guild: already voted"
@@ -750,7 +753,9 @@ def _admit(account: address, shares: uint256, proposal_id: uint256):
 @internal
 def _set_shares(account: address, shares: uint256):
     """
-    @dev Sets a member's shares after settling its pay at the old ones.
+    @dev Sets a member's shares after settling its pay at the old ones. When votes weigh
+         shares, the member's `since` moves to now: it votes only on proposals made after, so
+         no vote weighs more than the shares its proposal's total weight counted.
     @param account A member.
     @param shares Its new shares (1 or more).
     """
@@ -758,7 +763,10 @@ def _set_shares(account: address, shares: uint256):
     old: uint256 = (record >> 128) & _MASK64
     total: uint256 = (self._pool & _MASK32) - old + shares
     assert total < MAX_TOTAL_SHARES, "guild: too many shares"
-    self._members[account] = (record & ~(_MASK64 << 128)) | (shares << 128)
+    record = (record & ~(_MASK64 << 128)) | (shares << 128)
+    if BY_SHARES:
+        record = (record & ~((_MASK64 >> 1) << 192)) | (self.proposal_count << 192)
+    self._members[account] = record
     self._pool = (self._pool & ~_MASK32) | total
     log IGuild.SharesChanged(member=account, shares=shares, total_shares=total)
 

@@ -291,7 +291,7 @@ def test_members_admitted_later_do_not_vote_on_earlier_proposals(world):
     with boa.env.prank(A):
         kick = guild.propose_kick(C)
     admit(world, guild, D, 1, [A, B])
-    with boa.env.prank(D), boa.reverts("guild: joined after the proposal"):
+    with boa.env.prank(D), boa.reverts("guild: member since after the proposal"):
         guild.vote(kick, True)
 
 

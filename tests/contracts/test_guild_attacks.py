@@ -285,7 +285,7 @@ def test_member_cannot_vote_twice_even_by_leaving_and_rejoining(world):
     with boa.env.prank(A):
         guild.execute(again)
     assert guild.voted(pid, B)  # its first vote still counts once
-    with boa.env.prank(B), boa.reverts("guild: joined after the proposal"):
+    with boa.env.prank(B), boa.reverts("guild: member since after the proposal"):
         guild.vote(pid, True)
     assert guild.proposal(pid).votes_for == 1
 
@@ -299,7 +299,7 @@ def test_newcomers_cannot_swing_an_open_vote(world):
     admit(world, guild, D, 1, [B, C])
     admit(world, guild, E, 1, [B, C, D])
     for newcomer in (D, E):
-        with boa.env.prank(newcomer), boa.reverts("guild: joined after the proposal"):
+        with boa.env.prank(newcomer), boa.reverts("guild: member since after the proposal"):
             guild.vote(pid, True)
     assert guild.proposal(pid).weight == 3
 
@@ -413,3 +413,23 @@ def test_a_passed_escrow_call_cannot_spend_the_guilds_money(world):
     with boa.env.prank(A), boa.reverts():
         guild.execute_call(pid, data)
     assert world.token.balanceOf(guild.address) == 50 * USD and guild.claimable(B) == 25 * USD
+
+
+def test_raised_shares_do_not_weigh_on_open_votes(world):
+    """Votes by shares: a member whose shares were raised while a proposal was open cannot vote on
+    it with the new weight (nor at all), so no tally exceeds the weight the proposal counted."""
+    guild = deploy_guild(world, [A, B, C], [5, 3, 3], by_shares=True)
+    with boa.env.prank(C):
+        kick_a = guild.propose_kick(A)
+    with boa.env.prank(B):
+        raise_b = guild.propose_shares(B, 100)
+    pass_proposal(guild, raise_b, [B, C])  # 6 of 11
+    with boa.env.prank(B):
+        guild.execute(raise_b)
+    with boa.env.prank(B), boa.reverts("guild: member since after the proposal"):
+        guild.vote(kick_a, True)  # would be 100 of a proposal that counted 11
+    with boa.env.prank(C):
+        guild.vote(kick_a, True)
+    with boa.env.prank(C), boa.reverts("guild: proposal not passed"):
+        guild.execute(kick_a)
+    assert guild.proposal(kick_a).votes_for == 3
