@@ -39,6 +39,11 @@ def test_guild_takes_a_job_and_splits_the_payment(deployed: Cli) -> None:
     )
     cli.ok("identity", "deploy")
     setup_badges(cli)
+    refused(
+        cli("guild", "create", "--family", "ml/vision", "--founder", "dev7", "--from", "dev0"),
+        "holds no skill badge in the family 'ml/vision'",
+    )
+    refused(cli("guild", "members", "dev1"), "not a guild")
     created = cli.ok(
         "guild", "create", "--family", "ml/vision", "--founder", "dev2", "--founder", "dev3",
         "--founder", "dev5", "--shares", "2", "--shares", "1", "--shares", "1", "--from", "dev0", "--json",
@@ -105,3 +110,14 @@ def test_guild_takes_a_job_and_splits_the_payment(deployed: Cli) -> None:
     cli.ok("guild", "leave", guild, "--from", "dev6")
     after = cli.ok("guild", "members", guild, "--json").json()
     assert len(after["members"]) == 3
+
+    # a share change and an expulsion, by vote
+    change = str(cli.ok("guild", "shares", guild, "dev5", "3", "--from", "dev2", "--json").json()["proposal"])
+    kick = str(cli.ok("guild", "kick", guild, "dev3", "--from", "dev5", "--json").json()["proposal"])
+    for proposal in (change, kick):
+        for voter in ("dev2", "dev5"):
+            cli.ok("guild", "vote", guild, proposal, "--from", voter)
+        cli.ok("guild", "execute", guild, proposal, "--from", "dev2")
+    final = {m["address"]: m["shares"] for m in cli.ok("guild", "members", guild, "--json").json()["members"]}
+    assert sorted(final.values()) == [2, 3] and len(final) == 2
+    refused(cli("guild", "kick", guild, "dev3", "--from", "dev2"), "is not a member of the guild")

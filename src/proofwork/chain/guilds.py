@@ -155,11 +155,6 @@ class GuildContract(ContractHandle):
                 current.pop(address, None)
         return [Member(a, self.shares_of(a), self.claimable(a)) for a in current]
 
-    def workers_named(self, job_id: int) -> list[str]:
-        """The members named for a job (its latest WorkersNamed event)."""
-        named = [e for e in self.events("WorkersNamed", subject=job_id)]
-        return [str(a) for a in named[-1].args["workers"]] if named else []
-
     # --- transactions --------------------------------------------------------------------------
 
     def _proposed(self, receipt: Receipt) -> int:

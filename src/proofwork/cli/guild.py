@@ -1,4 +1,4 @@
-"""`guild create|join|leave|apply|vote|execute|take|submit|attest|split|claim|members`: skill guilds that take jobs
+"""`guild create|join|shares|kick|leave|apply|vote|execute|take|submit|attest|split|claim|members`: skill guilds that take jobs
 as one freelancer and split what they are paid by shares."""
 
 from __future__ import annotations
@@ -80,6 +80,43 @@ def guild_join(
         state.emit(
             {"ok": True, "proposal": proposal_id, "tx": tx},
             f"admission proposed: proposal {proposal_id} (members vote with `proofwork guild vote`)",
+        )
+
+
+@guild_app.command("shares")
+def guild_shares(
+    ctx: typer.Context,
+    guild: GuildArg,
+    member: Annotated[str, typer.Argument(help="The member: a name or an address.")],
+    shares: Annotated[int, typer.Argument(help="Its new shares.")],
+    sender: FromOpt,
+) -> None:
+    """Propose new shares for a member; the members vote, then `guild execute`."""
+    from proofwork.services import guilds
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        proposal_id, tx = guilds.propose_shares(ws, guild, ws.signer(sender), member, shares)
+        state.emit(
+            {"ok": True, "proposal": proposal_id, "tx": tx}, f"share change proposed: proposal {proposal_id}"
+        )
+
+
+@guild_app.command("kick")
+def guild_kick(
+    ctx: typer.Context,
+    guild: GuildArg,
+    member: Annotated[str, typer.Argument(help="The member: a name or an address.")],
+    sender: FromOpt,
+) -> None:
+    """Propose to expel a member (what it earned stays claimable)."""
+    from proofwork.services import guilds
+
+    state = cli_state(ctx)
+    with state.workspace() as ws:
+        proposal_id, tx = guilds.propose_kick(ws, guild, ws.signer(sender), member)
+        state.emit(
+            {"ok": True, "proposal": proposal_id, "tx": tx}, f"expulsion proposed: proposal {proposal_id}"
         )
 
 

@@ -136,6 +136,31 @@ def join(ws: Workspace, guild_address: str, applicant: Signer, shares: int = 1) 
     return proposal_id, receipt.tx_hash
 
 
+def propose_shares(
+    ws: Workspace, guild_address: str, proposer: Signer, member: str, shares: int
+) -> tuple[int, str]:
+    """Proposes new shares for a member (its pay so far is settled at the old ones)."""
+    guild = _guild(ws, guild_address)
+    _member(guild, proposer)
+    subject = ws.address(member, "member")
+    if not guild.is_member(subject):
+        raise NotAllowed(f"{subject} is not a member of the guild")
+    _check_shares([guild.total_shares() - guild.shares_of(subject) + shares])
+    receipt, proposal_id = guild.propose_shares(proposer.key, subject, shares)
+    return proposal_id, receipt.tx_hash
+
+
+def propose_kick(ws: Workspace, guild_address: str, proposer: Signer, member: str) -> tuple[int, str]:
+    """Proposes to expel a member (what it earned stays claimable)."""
+    guild = _guild(ws, guild_address)
+    _member(guild, proposer)
+    subject = ws.address(member, "member")
+    if not guild.is_member(subject):
+        raise NotAllowed(f"{subject} is not a member of the guild")
+    receipt, proposal_id = guild.propose_kick(proposer.key, subject)
+    return proposal_id, receipt.tx_hash
+
+
 def leave(ws: Workspace, guild_address: str, member: Signer) -> dict[str, Any]:
     guild = _guild(ws, guild_address)
     _member(guild, member)
