@@ -264,7 +264,8 @@ def propose_admission(shares: uint256, evidence: DynArray[bytes32, MAX_EVIDENCE]
     @notice An account that meets the rule asks to join with `shares`; members vote.
     @param shares The shares asked for (1 or more).
     @param evidence BADGE: [token id]; CREDENTIAL: [attestation uid]; REPUTATION: the
-           JobCompleted attestation uids, strictly increasing, at least the threshold.
+           JobCompleted attestation uids, strictly increasing, at least the threshold, each
+           from a different client.
     @return The proposal id.
     """
     assert self._members[msg.sender] & _ACTIVE == 0, "guild: already a member"
@@ -940,6 +941,7 @@ def _rule_met(account: address, evidence: DynArray[bytes32, MAX_EVIDENCE]) -> St
     if len(evidence) < rule.threshold:
         return "guild: too few completed jobs"
     previous: uint256 = 0
+    clients: DynArray[address, MAX_EVIDENCE] = []
     for uid: bytes32 in evidence:
         assert convert(uid, uint256) > previous, "guild: attestations not increasing"
         previous = convert(uid, uint256)
@@ -948,4 +950,12 @@ def _rule_met(account: address, evidence: DynArray[bytes32, MAX_EVIDENCE]) -> St
             return "guild: not a completed job of this account"
         if a.revocationTime != 0:
             return "guild: completed job revoked"
+        # JobCompleted data: abi_encode(jobId, milestone, client, ...); one client counts once,
+        # so a threshold of n takes n paying clients, not one client's n milestones
+        if len(a.data) < 96:
+            return "guild: not a completed job of this account"
+        client: address = convert(convert(slice(a.data, 64, 32), uint256), address)
+        if client in clients:
+            return "guild: completed jobs of one client count once"
+        clients.append(client)
     return ""

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import boa
+import eth_abi
 import pytest
 from eth_utils import keccak, to_checksum_address
 
@@ -31,7 +32,8 @@ RULE_BADGE, RULE_CREDENTIAL, RULE_REPUTATION = 1, 2, 3
 ADMIT, SHARES, KICK, TAKE, CALL = 1, 2, 3, 4, 5
 FAMILY = "ml/vision"
 CREDENTIAL_SCHEMA = "string credential,bytes32 digest"
-JOB_SCHEMA = "uint256 jobId,address freelancer"  # stands in for JobCompleted in the rule tests
+# stands in for JobCompleted (its first fields, in its order) in the rule tests
+JOB_SCHEMA = "uint256 jobId,uint256 milestone,address client,address freelancer"
 SPEC = keccak(b"guild test job spec")
 GUILD_WORK_SCHEMA = "bytes32 jobCompleted,uint256 jobId,uint256 milestone,address guild"
 NO_ATTRIBUTION = (ZERO, ZERO, ZERO32)
@@ -120,10 +122,23 @@ def mint_badge(world, to: str, skill: str = FAMILY + "/segmentation") -> int:
         return world.badges.mint(to, skill, keccak(text=f"evidence {to} {skill}"))
 
 
+def job_data(client: str, freelancer: str, job_id: int = 1, milestone: int = 0) -> bytes:
+    """The head of JobCompleted data: abi_encode(jobId, milestone, client, freelancer)."""
+    return eth_abi.encode(
+        ["uint256", "uint256", "address", "address"], [job_id, milestone, client, freelancer]
+    )
+
+
 def attest(
-    world, attester: str, to: str, schema: bytes, *, revocable: bool = True, expiration: int = 0
+    world,
+    attester: str,
+    to: str,
+    schema: bytes,
+    *,
+    revocable: bool = True,
+    expiration: int = 0,
+    data: bytes = b"\x00" * 64,
 ) -> bytes:
-    data = b"\x00" * 64
     with boa.env.prank(attester):
         return world.attestations.attest((schema, (to, expiration, revocable, ZERO32, data, 0)))
 
@@ -307,6 +322,7 @@ __all__ = [
     "credential_rule",
     "deploy_guild",
     "guild_world",
+    "job_data",
     "mint_badge",
     "pass_proposal",
     "pay",

@@ -19,6 +19,7 @@ from guild_fixtures import (
     UNACCREDITED,
     USD,
     ZERO,
+    acct,
     admit,
     approve,
     assign,
@@ -29,6 +30,7 @@ from guild_fixtures import (
     completed,
     credential_rule,
     deploy_guild,
+    job_data,
     mint_badge,
     pass_proposal,
     pay,
@@ -149,8 +151,14 @@ def test_credential_rule(world):
 
 
 def test_reputation_rule(world):
-    def jobs(who, n):
-        return sorted(attest(world, JOB_ATTESTER, who, world.job_schema, revocable=False) for _ in range(n))
+    clients = iter(acct(f"client {k}") for k in range(100))
+
+    def jobs(who, n, client=None):
+        made = []
+        for _ in range(n):
+            data = job_data(client or next(clients), who)
+            made.append(attest(world, JOB_ATTESTER, who, world.job_schema, revocable=False, data=data))
+        return sorted(made)
 
     guild = deploy_guild(world, [A], rule=reputation_rule(world, 2), evidence=[jobs(A, 2)])
     two = jobs(B, 2)
@@ -163,9 +171,18 @@ def test_reputation_rule(world):
         guild.propose_admission(1, [two[1], two[0]])
     with boa.env.prank(C), boa.reverts("guild: not a completed job of this account"):
         guild.propose_admission(1, two)
-    forged = sorted([attest(world, OUTSIDER, C, world.job_schema, revocable=False), *jobs(C, 1)])
+    forged = sorted(
+        [attest(world, OUTSIDER, C, world.job_schema, revocable=False, data=job_data(CLIENT, C)), *jobs(C, 1)]
+    )
     with boa.env.prank(C), boa.reverts("guild: not a completed job of this account"):
         guild.propose_admission(1, forged)
+    # one client paying many milestones (or a sock puppet) counts once
+    farmed = jobs(D, 3, client=CLIENT)
+    with boa.env.prank(D), boa.reverts("guild: completed jobs of one client count once"):
+        guild.propose_admission(1, farmed[:2])
+    short = attest(world, JOB_ATTESTER, D, world.job_schema, revocable=False)  # data without a client
+    with boa.env.prank(D), boa.reverts("guild: not a completed job of this account"):
+        guild.propose_admission(1, sorted([short, farmed[0]]))
 
 
 def test_constructor_checks(world):
