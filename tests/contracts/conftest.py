@@ -25,6 +25,7 @@ from tests import titanoboa_cache  # noqa: E402
 titanoboa_cache.use()
 
 from escrow_harness import EscrowHarness, new_account  # noqa: E402
+from guild_fixtures import guild_world  # noqa: E402, F401
 
 ESCROW_PATH = REPO / "contracts" / "escrow" / "JobEscrow.vy"
 STABLE_PATH = REPO / "contracts" / "tokens" / "StableToken.vy"

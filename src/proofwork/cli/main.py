@@ -42,6 +42,7 @@ COMMANDS = {
     "juror": "court",
     "court": "court",
     "dao": "dao",
+    "guild": "guild",
     "index": "index",
     "web": "web",
     "api": "api",
