@@ -25,6 +25,7 @@ from tests import titanoboa_cache  # noqa: E402
 titanoboa_cache.use()
 
 from escrow_harness import EscrowHarness, new_account  # noqa: E402
+from round_fixtures import *  # noqa: E402, F403 (FundingRound fixtures)
 
 ESCROW_PATH = REPO / "contracts" / "escrow" / "JobEscrow.vy"
 STABLE_PATH = REPO / "contracts" / "tokens" / "StableToken.vy"

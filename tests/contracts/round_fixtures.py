@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import boa
+import pytest
 from eth_utils import keccak, to_checksum_address
 
 from proofwork.domain import quadratic
@@ -53,7 +54,9 @@ def deploy_identity() -> SimpleNamespace:
     with boa.env.prank(DEPLOYER):
         registry = boa.load_partial(str(IDENTITY / "IssuerRegistry.vy")).deploy()
         registry.accredit(ISSUER, "did:web:uni.example", "University")
-        badges = boa.load_partial(str(IDENTITY / "SkillBadge.vy")).deploy(registry.address, "Proofwork Skill Badge", "PWSB")
+        badges = boa.load_partial(str(IDENTITY / "SkillBadge.vy")).deploy(
+            registry.address, "Proofwork Skill Badge", "PWSB"
+        )
         badges.set_auto_minter(ATTESTER)
         schemas = boa.load_partial(str(ATTESTATIONS / "SchemaRegistry.vy")).deploy()
         attestations = boa.load_partial(str(ATTESTATIONS / "Attestations.vy")).deploy(schemas.address)
@@ -100,7 +103,9 @@ class Rounds:
             token_id = self.id.badges.mint_for_job(holder, skill, keccak(text=f"job {holder}"))
         return token_id.to_bytes(32, "big")
 
-    def attest(self, recipient: str, attester: str = ISSUER, expiration: int = 0, schema: bytes | None = None) -> bytes:
+    def attest(
+        self, recipient: str, attester: str = ISSUER, expiration: int = 0, schema: bytes | None = None
+    ) -> bytes:
         request = (schema or self.id.schema, (recipient, expiration, True, ZERO32, keccak(text=recipient), 0))
         with boa.env.prank(attester):
             return self.id.attestations.attest(request)
@@ -141,7 +146,9 @@ class Rounds:
         self.contributions[rid] = []
         return rid
 
-    def apply(self, rid: int, recipient: str, applicant: str | None = None, cid: str = "bafkreiproject") -> int:
+    def apply(
+        self, rid: int, recipient: str, applicant: str | None = None, cid: str = "bafkreiproject"
+    ) -> int:
         with boa.env.prank(applicant or recipient):
             return self.c.apply_project(rid, recipient, cid)
 
@@ -180,9 +187,7 @@ class Rounds:
 
 
 # --------------------------------------------------------------------------- pytest fixtures
-# (imported by name into the test modules that use them: no edit of the shared conftest)
-
-import pytest  # noqa: E402
+# (the contracts conftest star-imports these four names)
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +208,6 @@ def round_token():
 @pytest.fixture
 def rs(round_contract, round_token, identity):
     return Rounds(round_contract, round_token, identity)
+
+
+__all__ = ["identity", "round_contract", "round_token", "rs"]

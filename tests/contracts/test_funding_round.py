@@ -6,7 +6,6 @@ revert message."""
 from __future__ import annotations
 
 import boa
-import pytest
 from round_fixtures import (
     CREATOR,
     DAY,
@@ -18,11 +17,7 @@ from round_fixtures import (
     USD,
     ZERO32,
     acct,
-    identity,  # noqa: F401 (fixture)
     now,
-    round_contract,  # noqa: F401 (fixture)
-    round_token,  # noqa: F401 (fixture)
-    rs,  # noqa: F401 (fixture)
     skill_hash,
 )
 
