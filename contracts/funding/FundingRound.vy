@@ -280,10 +280,12 @@ def contribute(round_id: uint256, project_id: uint256, amount: uint256, credenti
     self._projects[round_id][project_id].contributions += amount
     matched: bool = credential != empty(bytes32)
     if matched:
-        p: IFundingRound.Project = self._projects[round_id][project_id]
-        assert msg.sender != p.recipient and msg.sender != p.applicant, "round: a project cannot match its own funding"
+        assert (
+            msg.sender != self._projects[round_id][project_id].recipient
+            and msg.sender != self._projects[round_id][project_id].applicant
+        ), "round: a project cannot match its own funding"
         self._check_rule(self._rounds[round_id].rule_kind, round_id, msg.sender, credential)
-        self._add_eligible(round_id, project_id, p, amount)
+        self._add_eligible(round_id, project_id, amount)
     log IFundingRound.Contributed(
         round_id=round_id, project_id=project_id, contributor=msg.sender, amount=amount, matched=matched, credential=credential
     )
@@ -299,11 +301,15 @@ def finalize(round_id: uint256):
     @param round_id The round.
     """
     self._known(round_id)
-    r: IFundingRound.Round = self._rounds[round_id]
-    assert block.timestamp >= convert(r.contributions_close, uint256), "round: contributions still open"
-    assert not r.finalized, "round: already finalized"
+    assert block.timestamp >= convert(self._rounds[round_id].contributions_close, uint256), "round: contributions still open"
+    assert not self._rounds[round_id].finalized, "round: already finalized"
     self._rounds[round_id].finalized = True
-    log IFundingRound.RoundFinalized(round_id=round_id, pool=r.pool, total_weight=r.total_weight, contributions=r.contributions)
+    log IFundingRound.RoundFinalized(
+        round_id=round_id,
+        pool=self._rounds[round_id].pool,
+        total_weight=self._rounds[round_id].total_weight,
+        contributions=self._rounds[round_id].contributions,
+    )
 
 
 @external
@@ -434,31 +440,32 @@ def _known(round_id: uint256) -> address:
 
 
 @internal
-def _add_eligible(round_id: uint256, project_id: uint256, p: IFundingRound.Project, amount: uint256):
+def _add_eligible(round_id: uint256, project_id: uint256, amount: uint256):
     """
     @dev Adds an eligible contribution of the caller: its total c grows by `amount`, its root
          s = isqrt(c) by d, the project's weight by 2 * d * (S - s_before) (S the project's
          sum of roots before), the round's total weight likewise.
     @param round_id The round.
     @param project_id The project.
-    @param p The project's record before the contribution.
     @param amount The contribution.
     """
     before: uint256 = self.eligible_contribution[round_id][project_id][msg.sender]
     after: uint256 = before + amount
     self.eligible_contribution[round_id][project_id][msg.sender] = after
+    self._projects[round_id][project_id].eligible_contributions += amount
     root_before: uint256 = isqrt(before)
     d: uint256 = isqrt(after) - root_before
-    added: uint256 = 2 * d * (p.sqrt_sum - root_before)
-    self._projects[round_id][project_id].eligible_contributions = p.eligible_contributions + amount
     if d == 0:
         return
-    self._projects[round_id][project_id].sqrt_sum = p.sqrt_sum + d
+    sqrt_sum: uint256 = self._projects[round_id][project_id].sqrt_sum
+    self._projects[round_id][project_id].sqrt_sum = sqrt_sum + d
+    added: uint256 = 2 * d * (sqrt_sum - root_before)
     if added == 0:
         return
-    self._projects[round_id][project_id].weight = p.weight + added
+    weight: uint256 = self._projects[round_id][project_id].weight
+    self._projects[round_id][project_id].weight = weight + added
     self._rounds[round_id].total_weight += added
-    if p.weight == 0:
+    if weight == 0:
         self._rounds[round_id].weighted_projects += 1
 
 
@@ -502,18 +509,19 @@ def _claim(round_id: uint256, project_id: uint256, to: address) -> uint256:
     """
     token: address = self._known(round_id)
     assert self._rounds[round_id].finalized, "round: not finalized"
-    p: IFundingRound.Project = self._projects[round_id][project_id]
-    assert p.recipient != empty(address), "round: unknown project"
-    assert not p.claimed, "round: already claimed"
-    matching: uint256 = self._matching(round_id, p.weight)
-    amount: uint256 = p.contributions + matching
+    assert self._projects[round_id][project_id].recipient != empty(address), "round: unknown project"
+    assert not self._projects[round_id][project_id].claimed, "round: already claimed"
+    weight: uint256 = self._projects[round_id][project_id].weight
+    contributions: uint256 = self._projects[round_id][project_id].contributions
+    matching: uint256 = self._matching(round_id, weight)
+    amount: uint256 = contributions + matching
     self._projects[round_id][project_id].claimed = True
-    self._projects[round_id][project_id].paid = amount
-    self._rounds[round_id].matched_paid += matching
+    if matching > 0:
+        self._rounds[round_id].matched_paid += matching
     self._rounds[round_id].paid_out += amount
-    if p.weight > 0:
+    if weight > 0:
         self._rounds[round_id].settled_weighted += 1
-    log IFundingRound.Claimed(round_id=round_id, project_id=project_id, to=to, contributions=p.contributions, matching=matching)
+    log IFundingRound.Claimed(round_id=round_id, project_id=project_id, to=to, contributions=contributions, matching=matching)
     self._transfer(token, to, amount)
     return amount
 
@@ -542,11 +550,14 @@ def _refund_due(round_id: uint256, funder: address) -> (uint256, bool):
     @param funder A funder.
     @return The amount, and True when it is the creator's remainder.
     """
-    r: IFundingRound.Round = self._rounds[round_id]
-    if r.total_weight == 0:
+    if self._rounds[round_id].total_weight == 0:
         return self.funded[round_id][funder] - self.refunded[round_id][funder], False
-    if funder == r.creator and not r.dust_paid and r.settled_weighted == r.weighted_projects:
-        return r.pool - r.matched_paid, True
+    if (
+        funder == self._rounds[round_id].creator
+        and not self._rounds[round_id].dust_paid
+        and self._rounds[round_id].settled_weighted == self._rounds[round_id].weighted_projects
+    ):
+        return self._rounds[round_id].pool - self._rounds[round_id].matched_paid, True
     return 0, False
 
 
