@@ -23,6 +23,7 @@ from proofwork.chain import artifacts
 from proofwork.chain.artifacts import ArtifactStore
 from proofwork.domain.errors import DataDirCorrupted, NotAllowed
 from proofwork.sdk import Proofwork
+from proofwork.services import deployment
 from proofwork.services.manifest import CONTRACTS, artifact_for, load_manifest
 
 DAY = 86_400
@@ -39,6 +40,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pw.identity.deploy("dev0")
         pw.court.deploy("dev0")
         pw.assets.deploy("dev0")
+        deployment.deploy_funding_rounds(pw.ws, pw.ws.signer("dev0"))
         pw.fund("dev1", pw.amount("1000"))
     return data
 

@@ -40,6 +40,7 @@ COMMANDS = {
     "dispute": "court",
     "juror": "court",
     "court": "court",
+    "round": "rounds",
     "index": "index",
     "web": "web",
     "api": "api",

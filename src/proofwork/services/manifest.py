@@ -37,6 +37,7 @@ CONTRACTS: dict[str, str] = {
     "arbitrable": "EscrowArbitrable",
     "asset_registry": "AssetRegistry",
     "licensing": "Licensing",
+    "funding_rounds": "FundingRound",
 }
 ROLE_OF = {name: role for role, name in CONTRACTS.items()}
 IDENTITY_ROLES = ("issuer_registry", "badges", "schema_registry", "attestations", "job_attester", "resolver")
@@ -49,6 +50,7 @@ _REDEPLOY = {
     **dict.fromkeys(IDENTITY_ROLES, "identity deploy"),
     **dict.fromkeys(("court_token", "court", "arbitrable"), "court deploy"),
     **dict.fromkeys(("asset_registry", "licensing"), "asset deploy"),
+    "funding_rounds": "round deploy",
 }
 
 
@@ -97,6 +99,10 @@ class Deployment:
     assets_block: int = 0
     asset_registry_source_hash: str = ""
     licensing_source_hash: str = ""
+    # Quadratic funding rounds (empty until `proofwork round deploy`), on the identity contracts.
+    funding_rounds: str = ""
+    funding_rounds_block: int = 0
+    funding_rounds_source_hash: str = ""
     # The ABI each contract was deployed with, by the field naming its address (see CONTRACTS).
     # Manifests written before ABIs were recorded have none: see `with_recorded_abis`.
     abis: dict[str, Abi] = field(default_factory=dict)
