@@ -26,6 +26,7 @@ titanoboa_cache.use()
 
 from escrow_harness import EscrowHarness, new_account  # noqa: E402
 from guild_fixtures import guild_world  # noqa: E402, F401
+from round_fixtures import *  # noqa: E402, F403 (FundingRound fixtures)
 
 ESCROW_PATH = REPO / "contracts" / "escrow" / "JobEscrow.vy"
 STABLE_PATH = REPO / "contracts" / "tokens" / "StableToken.vy"

@@ -23,7 +23,7 @@ from proofwork.chain import artifacts
 from proofwork.chain.artifacts import ArtifactStore
 from proofwork.domain.errors import DataDirCorrupted, NotAllowed
 from proofwork.sdk import Proofwork
-from proofwork.services.deployment import deploy_labeling
+from proofwork.services import deployment
 from proofwork.services.manifest import CONTRACTS, artifact_for, load_manifest
 
 DAY = 86_400
@@ -40,7 +40,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pw.identity.deploy("dev0")
         pw.court.deploy("dev0")
         pw.assets.deploy("dev0")
-        deploy_labeling(pw.ws, pw.signer("dev0"))
+        deployment.deploy_labeling(pw.ws, pw.signer("dev0"))
+        deployment.deploy_funding_rounds(pw.ws, pw.ws.signer("dev0"))
         pw.fund("dev1", pw.amount("1000"))
     return data
 

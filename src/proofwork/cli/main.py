@@ -43,6 +43,7 @@ COMMANDS = {
     "court": "court",
     "dao": "dao",
     "guild": "guild",
+    "round": "rounds",
     "index": "index",
     "web": "web",
     "api": "api",

@@ -372,3 +372,28 @@ def deploy_labeling(ws: Workspace, deployer: Signer, *, force: bool = False) -> 
     save_manifest(ws.manifest_path, deployment)
     ws.use_deployment(deployment)
     return DeployResult(deployment, created=True, gas={"deploy LabelPayouts": receipt.gas_used})
+
+
+def deploy_funding_rounds(ws: Workspace, deployer: Signer, *, force: bool = False) -> DeployResult:
+    """Deploys the quadratic funding rounds contract on the identity contracts (its Sybil rules read
+    the skill badges, the attestations and the issuer registry). It has no owner key. Idempotent
+    unless `force`: rounds already created stay where they are."""
+    base = ws.deployment
+    if base.funding_rounds and ws.chain.has_code(base.funding_rounds) and not force:
+        return DeployResult(base, created=False, gas={})
+    if not base.job_attester:
+        raise NotFound("funding rounds need the identity contracts: run `proofwork identity deploy` first")
+    artifact = ws.artifacts.get("FundingRound")
+    receipt = ws.chain.deploy(
+        deployer.key, artifact.abi, artifact.bytecode, base.badges, base.attestations, base.issuer_registry
+    )
+    deployment = replace(
+        base,
+        funding_rounds=str(receipt.contract_address),
+        funding_rounds_block=receipt.block_number,
+        funding_rounds_source_hash=artifact.source_hash,
+        abis={**base.abis, "funding_rounds": artifact.abi},
+    )
+    save_manifest(ws.manifest_path, deployment)
+    ws.use_deployment(deployment)
+    return DeployResult(deployment, created=True, gas={"deploy FundingRound": receipt.gas_used})

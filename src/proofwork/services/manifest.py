@@ -38,6 +38,7 @@ CONTRACTS: dict[str, str] = {
     "asset_registry": "AssetRegistry",
     "licensing": "Licensing",
     "label_payouts": "LabelPayouts",
+    "funding_rounds": "FundingRound",
 }
 ROLE_OF = {name: role for role, name in CONTRACTS.items()}
 IDENTITY_ROLES = ("issuer_registry", "badges", "schema_registry", "attestations", "job_attester", "resolver")
@@ -51,6 +52,7 @@ _REDEPLOY = {
     **dict.fromkeys(("court_token", "court", "arbitrable"), "court deploy"),
     **dict.fromkeys(("asset_registry", "licensing"), "asset deploy"),
     "label_payouts": "label deploy",
+    "funding_rounds": "round deploy",
 }
 
 
@@ -103,6 +105,10 @@ class Deployment:
     label_payouts: str = ""
     label_payouts_block: int = 0
     label_payouts_source_hash: str = ""
+    # Quadratic funding rounds (empty until `proofwork round deploy`), on the identity contracts.
+    funding_rounds: str = ""
+    funding_rounds_block: int = 0
+    funding_rounds_source_hash: str = ""
     # The ABI each contract was deployed with, by the field naming its address (see CONTRACTS).
     # Manifests written before ABIs were recorded have none: see `with_recorded_abis`.
     abis: dict[str, Abi] = field(default_factory=dict)
