@@ -35,6 +35,7 @@ demo: $(VENV)/.installed sandbox-tools web-assets
 	$(VENV)/bin/proofwork demo --identity
 	$(VENV)/bin/proofwork demo --dispute
 	$(VENV)/bin/proofwork demo --assets
+	$(VENV)/bin/proofwork demo --labeling
 
 # Every test, Hypothesis' `ci` profile (tests/conftest.py); the 20 slowest are listed at the end. Two
 # workers: three measured 515 s against 544 s, but one run in three timed out a signal test under the load.

@@ -378,27 +378,31 @@ def test_eligibility_by_badge_and_by_reputation(setup: LabelingSetup) -> None:
     assert err.value.reason == "not_eligible"
 
 
-def test_a_round_revealing_gold_ends_the_open_batches_holding_it(setup: LabelingSetup) -> None:
+def test_gold_is_revealed_once_labels_per_item_labelers_answered_it_then_never_served(
+    setup: LabelingSetup,
+) -> None:
+    """Revealed at its first answer, a gold item would test one labeler; it waits for labels_per_item
+    (2 here) answers, so a labeler working beside the first is tested on it too."""
     s = setup
     created = create(s)
     cid = created.campaign_id
     alice, bob, _ = s.labelers
-    first = work.next_batch(s.ws, cid, alice.address)
     gold = set(s.items[:2])
+    first = work.next_batch(s.ws, cid, alice.address)
     assert gold <= set(first.items)
     rows = answers_for(s, first)
     work.submit_batch(s.ws, cid, first.batch_id, rows, first.sign(alice.key, rows))
-    open_batch = work.next_batch(s.ws, cid, bob.address)
-    assert gold & set(open_batch.items)  # fewest labels first, with a gold item mixed in
-    outcome = rounds.run_round(s.ws, s.relayer, cid)
-    assert outcome.revealed == 2
-    rows = answers_for(s, open_batch)
-    with pytest.raises(LabelRefused) as err:  # the gold answers are public now
-        work.submit_batch(s.ws, cid, open_batch.batch_id, rows, open_batch.sign(bob.key, rows))
-    assert err.value.reason == "batch_expired"
+    second = work.next_batch(s.ws, cid, bob.address)
+    held = gold & set(second.items)
+    assert held  # fewest labels first, with a gold item mixed in
+    assert rounds.run_round(s.ws, s.relayer, cid).revealed == 0  # one answer each: still hidden
+    rows = answers_for(s, second)
+    work.submit_batch(s.ws, cid, second.batch_id, rows, second.sign(bob.key, rows))  # not expired
+    s.pw.advance_time(3_600)
+    assert rounds.run_round(s.ws, s.relayer, cid).revealed == len(held)
     for labeler in s.labelers:  # a revealed gold item is never served again
         try:
-            assert not gold & set(work.next_batch(s.ws, cid, labeler.address).items)
+            assert not held & set(work.next_batch(s.ws, cid, labeler.address).items)
         except LabelRefused as exc:
             assert exc.reason == "no_work"
 

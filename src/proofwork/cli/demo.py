@@ -1,4 +1,4 @@
-"""`proofwork demo [--ml|--identity|--dispute|--assets]`: the main stories on a fresh embedded chain."""
+"""`proofwork demo [--ml|--identity|--dispute|--assets|--labeling]`: the main stories on a fresh embedded chain."""
 
 from __future__ import annotations
 
@@ -50,6 +50,14 @@ def demo_cmd(
             "encrypted downloads and compute-to-data.",
         ),
     ] = False,
+    labeling: Annotated[
+        bool,
+        typer.Option(
+            "--labeling",
+            help="A labeling campaign: 1,797 digit images, a simulated crowd, quality control, "
+            "Merkle-root payouts, the labeled dataset as an asset.",
+        ),
+    ] = False,
 ) -> None:
     """The whole story on a fresh embedded chain: deploy, fund, post, deliver, approve, auto-release."""
     from proofwork.services.demo import run_demo
@@ -57,8 +65,8 @@ def demo_cmd(
 
     state = cli_state(ctx)
     state.json = state.json or json_output
-    if sum((ml, identity, dispute, assets)) > 1:
-        raise InvalidInput("run --ml, --identity, --dispute and --assets as separate demos")
+    if sum((ml, identity, dispute, assets, labeling)) > 1:
+        raise InvalidInput("run --ml, --identity, --dispute, --assets and --labeling as separate demos")
     directory = Path(tempfile.mkdtemp(prefix="proofwork-demo-"))
     # the stories run on a fresh embedded chain in a new directory, whatever the options name
     settings = replace(state.settings, data_dir=directory, rpc_url=None, store=None)
@@ -73,6 +81,9 @@ def demo_cmd(
         return
     if assets:
         demo_assets(state, settings)
+        return
+    if labeling:
+        demo_labeling(state, settings)
         return
     with Workspace.open(settings, password=state.password) as ws:
         if state.json:
@@ -356,3 +367,61 @@ def demo_assets(state: CliState, settings: Any) -> None:
         )
     if not report.ok:
         raise typer.Exit(1)
+
+
+def demo_labeling(state: CliState, settings: Any) -> None:
+    """`proofwork demo --labeling` on a fresh embedded chain."""
+    from proofwork.services.demo_labeling import run_labeling_demo
+
+    report = run_story(state, settings, run_labeling_demo)
+    dec, sym = report.decimals, report.symbol
+    data = {
+        "ok": report.ok,
+        "campaign": report.campaign_id,
+        "items": report.items,
+        "gold_items": report.gold_items,
+        "labelers": report.labelers,
+        "ds_accuracy": report.ds_accuracy,
+        "mv_accuracy": report.mv_accuracy,
+        "labels_per_item": report.labels_per_item,
+        "excluded": report.excluded,
+        "rounds": report.rounds,
+        "claims": {k: format_amount(v, dec) for k, v in report.claims.items()} | {"units": report.claims},
+        "balances": report.balances,
+        "verified": report.verified,
+        "dataset": report.dataset,
+        "token": sym,
+        "seconds": report.seconds,
+        "data_dir": report.data_dir,
+        "problems": report.problems,
+    }
+    if state.json:
+        state.emit(data)
+        return
+    excluded = Table(title="excluded labelers (the spec's gold rule)", title_justify="left")
+    excluded.add_column("labeler")
+    excluded.add_column("kind: reason")
+    for who, why in sorted(report.excluded.items(), key=lambda kv: kv[1]):
+        excluded.add_row(who, why)
+    state.console.print(excluded)
+    paid = Table(title=f"paid to labelers by kind ({sym})", title_justify="left")
+    paid.add_column("kind")
+    paid.add_column("labelers", justify="right")
+    paid.add_column("paid", justify="right")
+    for kind, count in report.labelers.items():
+        paid.add_row(kind, str(count), money(report.claims.get(kind, 0), dec))
+    state.console.print(paid)
+    balances = Table(title=f"balances ({sym})", title_justify="left")
+    for col in ("account", "before", "after"):
+        balances.add_column(col, justify="left" if col == "account" else "right")
+    for role, b in report.balances.items():
+        balances.add_row(role, money(b["before"], dec), money(b["after"], dec))
+    state.console.print(balances)
+    verdict(
+        state,
+        report,
+        f"Dawid-Skene {report.ds_accuracy:.4f} (majority vote {report.mv_accuracy:.4f}) at "
+        f"{report.labels_per_item} labels per item; every labeler paid what the signed roots owe, "
+        "every round recomputed by anyone",
+        f"{report.seconds:g} s; ",
+    )

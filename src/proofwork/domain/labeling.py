@@ -40,9 +40,10 @@ class Gold:
 
     `commitments_cid` names a JSON file mapping EVERY item CID to sha256(salt || item || 0x00 || label)
     (hex), with a random salt per item and the label empty for an item that is not gold: the file
-    says nothing about which items are gold. After a round the service reveals (item, salt, label)
-    for the gold items answered in it; anyone checks each against the file, whose sha256 is
-    `commitments_sha256`. A revealed gold item is never served again."""
+    says nothing about which items are gold. With each round the service reveals (item, salt, label)
+    for the gold items `labels_per_item` labelers have answered; anyone checks each against the file,
+    whose sha256 is `commitments_sha256`. A revealed gold item is never served again (open batches
+    holding it end)."""
 
     share_bps: int  # the share of items that are gold (e.g. 1000: 10 %)
     commitments_cid: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from proofwork.chain.labeling import CampaignState
     from proofwork.chain.payouts_tree import PayoutsTree
     from proofwork.chain.receipts import Receipt
+    from proofwork.db.labeling_store import LabelingStore
     from proofwork.evaluation.label_quality import RoundResult
 
 BUNDLE_KIND = "proofwork label round"
@@ -362,6 +363,7 @@ class RoundOutcome:
     signers: list[str]
     receipt: Receipt
     claimable_at: int
+    uncertain: int = 0  # items the aggregate is unsure of: served again for extra labels
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -377,6 +379,7 @@ class RoundOutcome:
             "signers": self.signers,
             "tx": self.receipt.tx_hash,
             "claimable_at": self.claimable_at,
+            "uncertain": self.uncertain,
         }
 
 
@@ -429,7 +432,7 @@ def _ready_for_round(ws: Workspace, campaign_id: int) -> CampaignState:
 
 
 def publish_round(ws: Workspace, campaign_id: int) -> Published:
-    """The next round's bundle: the gold items answered so far revealed, the bundle stored by CID, the
+    """The next round's bundle: the gold items answered by `labels_per_item` labelers revealed, the bundle stored by CID, the
     open batches holding those gold items ended (their items are served again). Nothing is posted:
     the oracles sign what it recomputes to (`oracle_sign`), then `run_round(bundle_cid=...)` posts."""
     state = _ready_for_round(ws, campaign_id)
@@ -437,14 +440,25 @@ def publish_round(ws: Workspace, campaign_id: int) -> Published:
         return _publish(ws, campaign_id, state)
 
 
+def _gold_due(store: LabelingStore, campaign_id: int) -> tuple[set[str], list[str]]:
+    """(the items answered so far, the gold items to reveal now): a gold item is revealed once
+    `labels_per_item` labelers have answered it. Revealed at its first answer, each gold item would
+    test one labeler, too few to catch one who always answers the same class."""
+    per_item = Counter(item for _, item, _, _ in store.answers(campaign_id))
+    enough = load_campaign(store, campaign_id).spec.labels_per_item
+    due = [
+        i.item
+        for i in store.items(campaign_id)
+        if i.gold and not i.revealed_round and per_item[i.item] >= enough
+    ]
+    return set(per_item), due
+
+
 def _publish(ws: Workspace, campaign_id: int, state: CampaignState) -> Published:
     with open_store(ws) as store:
         done = store.rounds(campaign_id)
         round_ = max([state.last_round, *(r.round for r in done)]) + 1
-        answered = {item for _, item, _, _ in store.answers(campaign_id)}
-        reveal = [
-            i.item for i in store.items(campaign_id) if i.gold and not i.revealed_round and i.item in answered
-        ]
+        answered, reveal = _gold_due(store, campaign_id)
     if not answered:
         raise NotAllowed(f"campaign {campaign_id} has no answers yet: nothing to pay")
     bundle = build_bundle(
@@ -506,8 +520,10 @@ def run_round(
         store.add_round(
             campaign_id, RoundRow(round_, pub.bundle_cid, ours.root, ours.total, owed, receipt.tx_hash)
         )
-        n_of = {r.item: r.n_labels for r in ours.result.items}
-        store.set_uncertain(campaign_id, [(item, n_of.get(item, 0)) for item in ours.result.uncertain])
+        # one more label than the item has been given, excluded labelers' answers counted (they are
+        # served labels too): counted without them, an item holding one would never be served again
+        given = Counter(item for _, item, _, _ in store.answers(campaign_id))
+        store.set_uncertain(campaign_id, [(item, given[item]) for item in ours.result.uncertain])
     return RoundOutcome(
         campaign_id,
         round_,
@@ -520,6 +536,7 @@ def run_round(
         sorted({s.oracle for s in signed}),
         receipt,
         int(posted[0].args["claimable_at"]),
+        len(ours.result.uncertain),
     )
 
 
@@ -589,11 +606,10 @@ def verify_round(ws: Workspace, campaign_id: int, round_: int, bundle_cid: str |
 
 def preview(ws: Workspace, campaign_id: int) -> Recomputed:
     """`label aggregate`: the next round as it stands, computed locally, nothing published or revealed
-    (the gold items answered so far are used as they would be revealed)."""
+    (the gold items revealed so far, and those the round would reveal)."""
     state = ws.label_payouts.campaign(campaign_id)
     with open_store(ws) as store:
-        answered = {item for _, item, _, _ in store.answers(campaign_id)}
-        reveal = [i.item for i in store.items(campaign_id) if i.gold and i.item in answered]
+        _, reveal = _gold_due(store, campaign_id)
         next_round = max([state.last_round, *(r.round for r in store.rounds(campaign_id))]) + 1
     floor = floor_of(ws, campaign_id, state.round)
     bundle = build_bundle(ws, campaign_id, next_round, reveal, state.round, floor)
